@@ -1,0 +1,48 @@
+/* net.h - socket helpers shared by the servers, client, replay, conform and bench. They return
+ * codes and write a human message into a caller-supplied buffer; they never print or exit. */
+#ifndef NET_H
+#define NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* A parsed socket address. */
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Longest string net_format() writes, NUL included: "[" INET6 "]:" port. */
+#define NET_ADDRSTRLEN 64
+
+/* Parses "ADDR:PORT", "[V6ADDR]:PORT" or "HOST:PORT" (HOST resolved numerically first, then by
+ * getaddrinfo, first result wins). Port 0 is allowed. Returns 0, or -1 with a reason in err. */
+int net_parse(const char *s, struct net_addr *a, char *err, size_t errlen);
+
+/* Writes "1.2.3.4:80" or "[::1]:80" into buf (NET_ADDRSTRLEN bytes suffice). Returns buf. */
+char *net_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Returns the port of an AF_INET/AF_INET6 address, 0 otherwise. */
+unsigned net_port(const struct sockaddr *sa);
+
+/* Sets the port of an AF_INET/AF_INET6 address. */
+void net_set_port(struct net_addr *a, unsigned port);
+
+/* Makes fd non-blocking (on = 1) or blocking (on = 0). Returns 0 or -1 (errno set). */
+int net_nonblock(int fd, int on);
+
+/* Opens a non-blocking, close-on-exec listening socket of type SOCK_STREAM or SOCK_DGRAM bound to a
+ * (SO_REUSEADDR always; SO_REUSEPORT when reuseport; IPV6_V6ONLY for IPv6; listen(backlog) for
+ * streams). On success returns the descriptor and, when bound is not NULL, stores the address
+ * actually bound (port 0 resolved). Returns -1 with a reason naming the address in err. */
+int net_listen(const struct net_addr *a, int type, int reuseport, int backlog, struct net_addr *bound,
+	       char *err, size_t errlen);
+
+/* Connects a close-on-exec socket of the given type to a, waiting at most timeout_ms. The returned
+ * descriptor is blocking. Returns the descriptor or -1 with a reason naming the address in err. */
+int net_connect(const struct net_addr *a, int type, int timeout_ms, char *err, size_t errlen);
+
+/* Reads the local address of fd into a. Returns 0 or -1 (errno set). */
+int net_local(int fd, struct net_addr *a);
+
+#endif

@@ -1,0 +1,239 @@
+/* upper.c - the pure core of the uppercase protocol: transform, TCP state machine, UDP rule, oracles. */
+#include "upper.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+void upper_transform(unsigned char *dst, const unsigned char *src, size_t n)
+{
+	size_t i = 0;
+#if defined(__SSE2__)
+	/* Bias each byte so that 'a'..'z' land on the 26 smallest signed values, then one signed
+	 * compare finds them; SSE2 has no unsigned byte compare. */
+	const __m128i bias = _mm_set1_epi8(0x1f);       /* 'a' + 0x1f == 0x80 */
+	const __m128i limit = _mm_set1_epi8((char)-102); /* -128 + 26 */
+	const __m128i flip = _mm_set1_epi8(0x20);
+	for (; i + 64 <= n; i += 64) {
+		for (size_t k = 0; k < 64; k += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i + k));
+			__m128i m = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
+			_mm_storeu_si128((__m128i *)(void *)(dst + i + k), _mm_sub_epi8(v, _mm_and_si128(m, flip)));
+		}
+	}
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+		__m128i m = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
+		_mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_sub_epi8(v, _mm_and_si128(m, flip)));
+	}
+#endif
+	for (; i < n; i++)
+		dst[i] = upper_byte(src[i]);
+}
+
+size_t upper_mismatch(const unsigned char *sent, size_t slen, const unsigned char *got, size_t glen)
+{
+	size_t n = slen < glen ? slen : glen;
+	unsigned char tmp[256];
+	size_t i = 0;
+
+	/* Transform in blocks so the compare runs at memcmp speed; only a differing block is scanned. */
+	while (i < n) {
+		size_t k = n - i < sizeof tmp ? n - i : sizeof tmp;
+		upper_transform(tmp, sent + i, k);
+		if (memcmp(tmp, got + i, k) != 0) {
+			for (size_t j = 0; j < k; j++)
+				if (tmp[j] != got[i + j])
+					return i + j;
+		}
+		i += k;
+	}
+	return n;
+}
+
+size_t upper_udp_reply(unsigned char *out, const unsigned char *in, size_t n)
+{
+	upper_transform(out, in, n);
+	return n;
+}
+
+int upper_udp_check(const unsigned char *req, size_t reqlen, const unsigned char *rep, size_t replen,
+		    char *why, size_t whylen)
+{
+	size_t at = upper_mismatch(req, reqlen, rep, replen);
+	int rc = UPPER_UDP_OK;
+
+	if (at < reqlen && at < replen)
+		rc = UPPER_UDP_CONTENT;
+	else if (replen < reqlen)
+		rc = UPPER_UDP_TRUNCATED;
+	else if (replen > reqlen)
+		rc = UPPER_UDP_AMPLIFIED;
+	if (rc == UPPER_UDP_OK || why == NULL || whylen == 0)
+		return rc;
+	switch (rc) {
+	case UPPER_UDP_CONTENT:
+		snprintf(why, whylen, "X1: reply byte %zu is 0x%02x, expected 0x%02x", at, rep[at],
+			 upper_byte(req[at]));
+		break;
+	case UPPER_UDP_TRUNCATED:
+		snprintf(why, whylen, "U4: reply has %zu bytes, request had %zu (truncated)", replen, reqlen);
+		break;
+	default:
+		snprintf(why, whylen, "U6: reply has %zu bytes, request had %zu (amplified)", replen, reqlen);
+		break;
+	}
+	return rc;
+}
+
+/* ---- TCP connection ---- */
+
+int upper_conn_init(struct upper_conn *c, unsigned char *buf, size_t cap)
+{
+	if (buf == NULL || cap == 0)
+		return -1;
+	memset(c, 0, sizeof *c);
+	c->buf = buf;
+	c->cap = cap;
+	c->flags = UPPER_CF_INIT;
+	return 0;
+}
+
+static int conn_over(const struct upper_conn *c)
+{
+	return !(c->flags & UPPER_CF_INIT) || (c->flags & (UPPER_CF_DEAD | UPPER_CF_SHUTDOWN));
+}
+
+unsigned upper_conn_want(const struct upper_conn *c)
+{
+	unsigned w = 0;
+
+	if (conn_over(c))
+		return UPPER_WANT_CLOSE;
+	if (c->len > 0)
+		w |= (c->flags & UPPER_CF_BLOCKED) ? UPPER_WANT_POLLOUT : UPPER_WANT_WRITE;
+	if (!(c->flags & UPPER_CF_EOF)) {
+		if (c->len < c->cap)
+			w |= UPPER_WANT_READ;
+	} else if (c->len == 0) {
+		w |= UPPER_WANT_SHUTDOWN; /* T4: FIN only once every owed byte is out */
+	}
+	return w;
+}
+
+size_t upper_conn_rspace(struct upper_conn *c, unsigned char **p)
+{
+	if (!(upper_conn_want(c) & UPPER_WANT_READ)) {
+		*p = NULL;
+		return 0;
+	}
+	/* Keep the free space contiguous: slide pending bytes down once the tail is under half. */
+	if (c->off > 0 && c->cap - c->off - c->len < c->cap / 2) {
+		memmove(c->buf, c->buf + c->off, c->len);
+		c->off = 0;
+	}
+	*p = c->buf + c->off + c->len;
+	return c->cap - c->off - c->len;
+}
+
+size_t upper_conn_pending(const struct upper_conn *c, const unsigned char **p)
+{
+	if (conn_over(c) || c->len == 0) {
+		*p = NULL;
+		return 0;
+	}
+	*p = c->buf + c->off;
+	return c->len;
+}
+
+int upper_conn_event(struct upper_conn *c, enum upper_ev ev, size_t n)
+{
+	unsigned want = upper_conn_want(c);
+
+	if (want & UPPER_WANT_CLOSE)
+		return -1;
+	switch (ev) {
+	case UPPER_EV_READ:
+		if (!(want & UPPER_WANT_READ) || n == 0 || n > c->cap - c->off - c->len)
+			return -1;
+		upper_transform(c->buf + c->off + c->len, c->buf + c->off + c->len, n);
+		c->len += n;
+		c->bytes_in += n;
+		break;
+	case UPPER_EV_EOF:
+		if (c->flags & UPPER_CF_EOF)
+			return -1;
+		c->flags |= UPPER_CF_EOF;
+		break;
+	case UPPER_EV_RESET:
+	case UPPER_EV_WERROR:
+		/* T6: the connection is lost; whatever is still owed is dropped, never sent. */
+		c->flags |= UPPER_CF_DEAD;
+		c->len = 0;
+		c->off = 0;
+		break;
+	case UPPER_EV_WROTE:
+		if (n == 0 || n > c->len)
+			return -1;
+		c->off += n;
+		c->len -= n;
+		c->bytes_out += n;
+		if (c->len == 0)
+			c->off = 0;
+		c->flags &= ~UPPER_CF_BLOCKED;
+		break;
+	case UPPER_EV_AGAIN:
+		if (c->len == 0)
+			return -1;
+		c->flags |= UPPER_CF_BLOCKED;
+		break;
+	case UPPER_EV_WRITABLE:
+		c->flags &= ~UPPER_CF_BLOCKED;
+		break;
+	case UPPER_EV_SHUTDOWN:
+		if (!(want & UPPER_WANT_SHUTDOWN))
+			return -1;
+		c->flags |= UPPER_CF_SHUTDOWN;
+		break;
+	default:
+		return -1;
+	}
+	return (int)upper_conn_want(c);
+}
+
+/* ---- SPEC rules ---- */
+
+static const struct {
+	const char *id;
+	const char *text;
+} rules[] = {
+	{"X1", "bytes 'a'-'z' become 'A'-'Z'; every other byte value is returned unchanged"},
+	{"T1", "every byte received is returned exactly once, transformed, in order"},
+	{"T2", "no framing: the server answers the bytes it has without waiting for newline, full buffer or EOF"},
+	{"T3", "the reply is a byte stream; its segmentation carries no meaning"},
+	{"T4", "half-close: after the client's FIN the server sends every owed byte, then FIN, not RST"},
+	{"T5", "a client that connects and closes costs the server nothing"},
+	{"T6", "a client reset costs the server that connection only"},
+	{"T7", "clients are served independently; a stalled client does not delay others"},
+	{"T8", "backpressure: a bounded per-connection buffer, no byte lost"},
+	{"T9", "thousands of simultaneous connections and bursts of connection attempts are accepted"},
+	{"U1", "each datagram gets exactly one reply, sent to the sender's address and port"},
+	{"U2", "boundaries are kept: replies are never merged or split"},
+	{"U3", "an empty datagram gets an empty reply"},
+	{"U4", "any datagram up to the largest UDP payload is answered whole"},
+	{"U5", "a sender that went away, or a burst from many senders, leaves the server serving others"},
+	{"U6", "no amplification: a reply is never longer than its request"},
+	{"B1", "IPv4 and IPv6"},
+	{"B2", "SIGINT or SIGTERM stops the server promptly and cleanly"},
+};
+
+const char *upper_rule_text(const char *id)
+{
+	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+		if (strcmp(rules[i].id, id) == 0)
+			return rules[i].text;
+	return NULL;
+}
