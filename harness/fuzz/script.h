@@ -1,0 +1,156 @@
+/* script.h - the fuzz input formats: a TCP script of events over a few connections, and a UDP
+ * sequence of datagrams. A pure decoder (bytes -> events) and an encoder (events -> bytes), shared by
+ * the fuzz targets and the replay tool (which writes flows as seeds and turns inputs back into pcaps).
+ * Every byte string decodes to a valid script: there is no invalid input, only shorter scripts.
+ *
+ * ---- TCP script -------------------------------------------------------------------------------------
+ *
+ *   byte 0        header H (absent input: nconn 1, cap index 0)
+ *                   bits 0-1  nconn - 1: 1..4 simultaneous connection slots
+ *                   bits 2-4  cap index: per-connection buffer bound (SPEC T8), from
+ *                             {65536, 1, 2, 3, 16, 255, 1024, 4096}; index 0 is the server default
+ *                   bits 5-7  reserved, ignored (the encoder writes 0)
+ *   then events, each an op byte E followed by its arguments:
+ *                   bits 0-1  slot: the connection the event is about, taken modulo nconn
+ *                   bits 2-7  op, taken modulo SCRIPT_NOPS:
+ *
+ *   op  name     args            meaning
+ *    0  SEND     L, data[L+1]    the client sends a chunk of L+1 bytes (1..256). If the input ends
+ *                                early, the chunk is what remains; with nothing left the event is
+ *                                dropped and the script ends.
+ *    1  FIN      -               the client half-closes (shutdown SHUT_WR): the server reads 0 once
+ *                                the queued data is read
+ *    2  RST      -               the client resets: queued data is discarded, the server's next read
+ *                                fails ECONNRESET and its next write fails EPIPE
+ *    3  SHORT    k               from now on each write on the slot accepts at most k bytes;
+ *                                k = 0 lifts the limit (partial writes, SPEC T3)
+ *    4  AGAIN    -               the next write on the slot would block (EAGAIN) once; the socket
+ *                                is writable again at the next loop round
+ *    5  WERR     e               the next write on the slot fails: e even EPIPE, e odd ECONNRESET
+ *    6  STOP     w               the peer stops reading: the socket accepts w more bytes (0..255),
+ *                                then every write would block until RESUME (SPEC T7, T8)
+ *    7  RESUME   -               the peer reads everything and keeps reading: writable, no window
+ *    8  RLIMIT   r               from now on each read on the slot returns at most r bytes;
+ *                                r = 0 lifts the limit (short reads)
+ *    9  HOLD     -               (slot ignored) toggles hold: while held, the server's event loop
+ *                                does not run between events, so events pile up as if one poll()
+ *                                returned them together; releasing runs the loop to quiescence
+ *   10  TICK     -               (slot ignored) runs exactly one round of the event loop, even held
+ *
+ *   A missing argument byte (input ends) reads as 0.
+ *
+ *   Slots: a slot's first event connects a new client (the server accepts it). Once the server has
+ *   closed a slot's connection, the next event on that slot connects a fresh client there.
+ *   Unless held, the event loop runs to quiescence after every event. At the end of the script the
+ *   runner releases hold, resumes every peer, half-closes every client still open and runs the loop
+ *   to quiescence, so every connection ends either reset or with its full reply and FIN.
+ *
+ * ---- UDP datagrams ----------------------------------------------------------------------------------
+ *
+ *   A sequence of datagrams, each a tag byte T and its body:
+ *                   bits 0-1  kind
+ *                   bit  2    family: 0 IPv4 (max payload 65507), 1 IPv6 (max 65527)
+ *                   bits 3-7  reserved, ignored (the encoder writes 0)
+ *     kind 0  SHORT  L, data[L]        a datagram of L bytes, 0..255
+ *     kind 1  LONG   Lhi Llo, data[L]  L big-endian, clamped to the family's max
+ *     kind 2  FILL   Lhi Llo, P, pat[P+1]
+ *                                      L bytes (clamped to max) of pat repeated; so a maximum-size
+ *                                      datagram costs 4 + P+1 input bytes. A pattern cut short by
+ *                                      the end of input is what remains; none left: one 0x00 byte
+ *     kind 3  EMPTY  -                 an empty datagram (SPEC U3)
+ *   Data cut short by the end of input gives a shorter datagram (possibly empty); the sequence then
+ *   ends. A missing length byte reads as 0. Input that ends right after a whole datagram ends the
+ *   sequence; the empty input is the empty sequence.
+ */
+#ifndef SCRIPT_H
+#define SCRIPT_H
+
+#include <stddef.h>
+
+/* ---- TCP script ---- */
+
+#define SCRIPT_MAX_CONNS 4u
+#define SCRIPT_MAX_CHUNK 256u
+#define SCRIPT_NCAPS 8u
+
+enum script_op {
+	SCRIPT_SEND = 0,
+	SCRIPT_FIN,
+	SCRIPT_RST,
+	SCRIPT_SHORT,
+	SCRIPT_AGAIN,
+	SCRIPT_WERR,
+	SCRIPT_STOP,
+	SCRIPT_RESUME,
+	SCRIPT_RLIMIT,
+	SCRIPT_HOLD,
+	SCRIPT_TICK,
+	SCRIPT_NOPS
+};
+
+/* One decoded event. For SEND, data points into the decoded input (len bytes, 1..256); for SHORT,
+ * STOP, RLIMIT and WERR, arg is the argument byte; otherwise len and arg are 0. */
+struct script_event {
+	enum script_op op;
+	unsigned slot;             /* 0 .. nconn-1 */
+	unsigned arg;              /* 0..255 */
+	const unsigned char *data; /* SEND only, borrowed from the input */
+	size_t len;                /* SEND only */
+};
+
+/* Decoder state. Holds a borrowed pointer to the input; the input must outlive it. */
+struct script_dec {
+	const unsigned char *p;
+	size_t n, off;
+	unsigned nconn; /* 1..SCRIPT_MAX_CONNS */
+	size_t cap;     /* per-connection buffer bound */
+};
+
+/* Returns the buffer bound of cap index i (taken modulo SCRIPT_NCAPS). */
+size_t script_cap(unsigned i);
+
+/* Starts decoding buf[0..n) (buf may be NULL when n is 0): reads the header. Never fails. */
+void script_dec_init(struct script_dec *d, const unsigned char *buf, size_t n);
+
+/* Decodes the next event into *ev. Returns 1 if an event was decoded, 0 at the end of the script. */
+int script_dec_next(struct script_dec *d, struct script_event *ev);
+
+/* Returns the name of an op ("SEND", ...), or "?" for a value out of range. */
+const char *script_op_name(enum script_op op);
+
+/* Encoder. Each function writes into out[0..outlen) and returns the number of bytes the encoding
+ * needs, like snprintf: when the result is larger than outlen nothing is written, so a caller may
+ * call with outlen 0 to size its buffer. */
+
+/* Encodes a header for nconn slots (clamped to 1..4) and cap index capidx (0..7). Needs 1 byte. */
+size_t script_enc_header(unsigned char *out, size_t outlen, unsigned nconn, unsigned capidx);
+
+/* Encodes one event. A SEND of any len >= 1 is split into chunks of at most 256 bytes (several
+ * events); a SEND of len 0 encodes to nothing (returns 0). slot is taken modulo 4, arg modulo 256. */
+size_t script_enc_event(unsigned char *out, size_t outlen, const struct script_event *ev);
+
+/* ---- UDP datagrams ---- */
+
+#define SCRIPT_UDP_MAX4 65507u
+#define SCRIPT_UDP_MAX6 65527u
+
+enum script_udp_kind { SCRIPT_UDP_SHORT = 0, SCRIPT_UDP_LONG, SCRIPT_UDP_FILL, SCRIPT_UDP_EMPTY };
+
+struct script_udp_dec {
+	const unsigned char *p;
+	size_t n, off;
+};
+
+/* Starts decoding buf[0..n). Never fails. */
+void script_udp_init(struct script_udp_dec *d, const unsigned char *buf, size_t n);
+
+/* Decodes the next datagram into out (which must hold SCRIPT_UDP_MAX6 bytes), its length into *len
+ * and its family (4 or 6) into *family. Returns 1 for a datagram, 0 at the end of the sequence. */
+int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, int *family);
+
+/* Encodes one datagram of len bytes (len <= 65507 for family 4, <= 65527 for family 6; other
+ * families are taken as 4) with the shortest kind: EMPTY, SHORT, FILL when data is one repeated
+ * byte and long, else LONG. Returns the bytes needed as above, or 0 if len is too large. */
+size_t script_udp_enc(unsigned char *out, size_t outlen, const unsigned char *data, size_t len, int family);
+
+#endif
