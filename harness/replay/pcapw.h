@@ -1,0 +1,106 @@
+/* pcapw.h - writes pcap files of synthesized TCP flows and UDP datagrams, with libpcap.
+ *
+ * Used by bin/replay (--write-pcap, generated test captures), by the capture generator
+ * (harness/replay/gen-pcaps.c) and by bin/conform (--pcap-dir). The files open in Wireshark/tcpdump and
+ * replay with bin/replay: every packet carries valid IPv4/IPv6, TCP/UDP headers with correct checksums,
+ * and TCP flows have a full handshake, consistent seq/ack numbers, and end with FIN or RST.
+ *
+ * A writer is opened with pcapw_open() (libpcap pcap_open_dead + pcap_dump_open: link type EN10MB or RAW,
+ * micro- or nanosecond timestamps). Each flow is a struct pcapw_tcp the caller owns; packet timestamps
+ * come from the flow's clock (ts_ns), which each packet advances by step_ns unless the caller sets it.
+ *
+ *     struct pcapw *w = pcapw_open("out.pcap", PCAPW_EN10MB, 0, err, sizeof err);
+ *     struct pcapw_ep ep; pcapw_ep_v4(&ep, 0x7f000001, 40000, 0x7f000001, 8082);
+ *     struct pcapw_tcp f; pcapw_tcp_init(&f, w, &ep, 1000000000ull * 1700000000);
+ *     pcapw_tcp_connect(&f, err, sizeof err);           SYN, SYN-ACK, ACK
+ *     pcapw_tcp_send(&f, PCAPW_C2S, "hi\n", 3, ...);    data + the peer's ACK
+ *     pcapw_tcp_send(&f, PCAPW_S2C, "HI\n", 3, ...);
+ *     pcapw_tcp_fin(&f, PCAPW_C2S, ...); pcapw_tcp_fin(&f, PCAPW_S2C, ...);
+ *     pcapw_udp(w, &ep, PCAPW_C2S, "x", 1, ts, ...);
+ *     pcapw_close(w, err, sizeof err);
+ *
+ * Every function returns 0 on success or -1 with a reason (naming the file) in err. Not thread-safe per
+ * writer; separate writers are independent.
+ */
+#ifndef PCAPW_H
+#define PCAPW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum { PCAPW_EN10MB = 1, PCAPW_RAW = 101 }; /* link types (LINKTYPE_ values) */
+enum { PCAPW_C2S = 0, PCAPW_S2C = 1 };      /* directions */
+enum { PCAPW_FIN = 0x01, PCAPW_SYN = 0x02, PCAPW_RST = 0x04, PCAPW_PSH = 0x08, PCAPW_ACK = 0x10 };
+
+struct pcapw;
+
+/* Opens path for writing (truncating it) with link type PCAPW_EN10MB or PCAPW_RAW; nano = 1 writes
+ * nanosecond timestamps (pcap magic 0xa1b23c4d), 0 microseconds. Returns the writer, or NULL with a
+ * reason in err. */
+struct pcapw *pcapw_open(const char *path, int linktype, int nano, char *err, size_t errlen);
+
+/* Flushes and closes w (w may be NULL). Returns 0, or -1 with a reason in err (write error). */
+int pcapw_close(struct pcapw *w, char *err, size_t errlen);
+
+/* Number of packets written so far. */
+uint64_t pcapw_count(const struct pcapw *w);
+
+/* The two ends of a flow. family is 4 or 6; addresses in network byte order (IPv4 in the first 4
+ * bytes); ports in host byte order. */
+struct pcapw_ep {
+	int family;
+	uint8_t caddr[16], saddr[16];
+	uint16_t cport, sport;
+};
+
+/* Fills ep for IPv4 with host-order addresses (0x7f000001 = 127.0.0.1). */
+void pcapw_ep_v4(struct pcapw_ep *ep, uint32_t caddr, uint16_t cport, uint32_t saddr, uint16_t sport);
+
+/* Fills ep from two socket addresses (AF_INET or AF_INET6, same family). Returns 0 or -1 with a reason. */
+int pcapw_ep_sockaddr(struct pcapw_ep *ep, const struct sockaddr *client, const struct sockaddr *server,
+		      char *err, size_t errlen);
+
+/* Writes one packet with explicit header fields: the low-level call, for captures with out-of-order
+ * segments, retransmissions, overlaps or odd flags. flags are PCAPW_* TCP flags; for UDP (proto 17) seq,
+ * ack and flags are ignored. len may be 0. Payload larger than fits in one IP packet is an error. */
+int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
+		 unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen);
+
+/* A UDP datagram (0 to 65507 bytes over IPv4, 65527 over IPv6) in direction dir. */
+int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,
+	      uint64_t ts_ns, char *err, size_t errlen);
+
+/* A synthesized TCP connection. Fill with pcapw_tcp_init(); the fields may be read, and ts_ns/step_ns/
+ * mss/ack_data changed between calls. */
+struct pcapw_tcp {
+	struct pcapw *w;
+	struct pcapw_ep ep;
+	uint32_t isn[2];     /* initial sequence numbers, [PCAPW_C2S], [PCAPW_S2C] */
+	uint32_t nxt[2];     /* next sequence number each side sends */
+	int fin[2];          /* side sent FIN */
+	int closed;          /* a RST was sent, or both FINs: nothing more may be sent */
+	uint64_t ts_ns;      /* timestamp of the next packet */
+	uint64_t step_ns;    /* added to ts_ns after each packet (default 10 us) */
+	size_t mss;          /* data is cut into segments of at most mss bytes (default 65483) */
+	int ack_data;        /* 1 (default): each data segment is followed by the peer's bare ACK */
+};
+
+/* Prepares f between ep's ends on writer w, first packet at ts_ns. ISNs are derived from the ports, so
+ * outputs are reproducible. */
+void pcapw_tcp_init(struct pcapw_tcp *f, struct pcapw *w, const struct pcapw_ep *ep, uint64_t ts_ns);
+
+/* Writes the three-way handshake: SYN, SYN-ACK, ACK. */
+int pcapw_tcp_connect(struct pcapw_tcp *f, char *err, size_t errlen);
+
+/* Writes len bytes from dir's side as one write: segments of at most mss bytes (PSH on the last), each
+ * followed by the peer's ACK when ack_data. len 0 writes nothing. */
+int pcapw_tcp_send(struct pcapw_tcp *f, int dir, const void *data, size_t len, char *err, size_t errlen);
+
+/* Writes dir's FIN (with ACK) and the peer's ACK of it. */
+int pcapw_tcp_fin(struct pcapw_tcp *f, int dir, char *err, size_t errlen);
+
+/* Writes an RST (with ACK) from dir at its current sequence number; the flow is then closed. */
+int pcapw_tcp_rst(struct pcapw_tcp *f, int dir, char *err, size_t errlen);
+
+#endif
