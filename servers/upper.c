@@ -126,7 +126,7 @@ unsigned upper_conn_want(const struct upper_conn *c)
 
 size_t upper_conn_rspace(struct upper_conn *c, unsigned char **p)
 {
-	if (!(upper_conn_want(c) & UPPER_WANT_READ)) {
+	if (c->buf == NULL || !(upper_conn_want(c) & UPPER_WANT_READ)) {
 		*p = NULL;
 		return 0;
 	}
@@ -157,7 +157,7 @@ int upper_conn_event(struct upper_conn *c, enum upper_ev ev, size_t n)
 		return -1;
 	switch (ev) {
 	case UPPER_EV_READ:
-		if (!(want & UPPER_WANT_READ) || n == 0 || n > c->cap - c->off - c->len)
+		if (!(want & UPPER_WANT_READ) || c->buf == NULL || n == 0 || n > c->cap - c->off - c->len)
 			return -1;
 		upper_transform(c->buf + c->off + c->len, c->buf + c->off + c->len, n);
 		c->len += n;
@@ -202,6 +202,26 @@ int upper_conn_event(struct upper_conn *c, enum upper_ev ev, size_t n)
 		return -1;
 	}
 	return (int)upper_conn_want(c);
+}
+
+unsigned char *upper_conn_release(struct upper_conn *c)
+{
+	unsigned char *b = c->buf;
+
+	if (b == NULL || c->len > 0)
+		return NULL;
+	c->buf = NULL;
+	c->off = 0;
+	return b;
+}
+
+int upper_conn_lend(struct upper_conn *c, unsigned char *buf)
+{
+	if (buf == NULL || c->buf != NULL)
+		return -1;
+	c->buf = buf;
+	c->off = 0;
+	return 0;
 }
 
 /* ---- SPEC rules ---- */

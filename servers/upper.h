@@ -107,6 +107,15 @@ unsigned upper_conn_want(const struct upper_conn *c);
  * state is unchanged. */
 int upper_conn_event(struct upper_conn *c, enum upper_ev ev, size_t n);
 
+/* Buffer lending, optional: a loop that holds many idle connections can attach a buffer to a
+ * connection only while it holds bytes. upper_conn_release() detaches the buffer when nothing is pending
+ * and returns it to the caller (NULL if bytes are pending or no buffer is attached). upper_conn_lend()
+ * attaches a caller-owned buffer of the cap given to upper_conn_init(); returns 0, or -1 if buf is NULL
+ * or c already holds one. While detached, upper_conn_want() is unchanged (it may say UPPER_WANT_READ:
+ * lend, then call upper_conn_rspace()), upper_conn_rspace() returns 0 and a READ event returns -1. */
+unsigned char *upper_conn_release(struct upper_conn *c);
+int upper_conn_lend(struct upper_conn *c, unsigned char *buf);
+
 /* ---- SPEC rules, for reports --------------------------------------------------------------------- */
 
 /* Returns the one-line text of a SPEC rule id ("T4", "U2", ...), or NULL if there is no such rule. */
