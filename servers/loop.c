@@ -1,0 +1,191 @@
+/* loop.c - options, descriptor limit, stop signals and message log shared by the servers. */
+#include "loop.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'k' || *end == 'K') {
+		v *= 1024ull;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		v *= 1024ull * 1024ull;
+		end++;
+	}
+	if (*end != '\0' || v == 0 || v > (1ull << 30))
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+int loop_parse(int argc, char **argv, struct loop_opts *o, int allow_inetd, int allow_buf, char *err,
+	       size_t errlen)
+{
+	static const struct option longs[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"inetd", no_argument, NULL, 'i'},
+		{NULL, 0, NULL, 0},
+	};
+	char aerr[256];
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->addrstr = LOOP_DEFAULT_ADDR;
+	o->threads = 1;
+	o->bufsize = LOOP_DEFAULT_BUF;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":l:t:vb:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->addrstr = optarg;
+			break;
+		case 't': {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || t < 1 || t > LOOP_MAX_THREADS) {
+				snprintf(err, errlen, "-t '%s': expected a thread count from 1 to %d", optarg,
+					 LOOP_MAX_THREADS);
+				return -1;
+			}
+			o->threads = (int)t;
+			break;
+		}
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'b':
+			if (!allow_buf || parse_size(optarg, &o->bufsize) < 0) {
+				snprintf(err, errlen, allow_buf ? "-b '%s': expected a byte count from 1 to 1G (suffix k or m allowed)"
+								: "-b '%s': not an option of this program",
+					 optarg);
+				return -1;
+			}
+			break;
+		case 'i':
+			if (!allow_inetd) {
+				snprintf(err, errlen, "--inetd: not an option of this program");
+				return -1;
+			}
+			o->inetd = 1;
+			break;
+		case 'h':
+			return 1;
+		case ':':
+			snprintf(err, errlen, "option -%c needs an argument", optopt);
+			return -1;
+		default:
+			if (optopt != 0)
+				snprintf(err, errlen, "unknown option -%c", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (net_parse(o->addrstr, &o->addr, aerr, sizeof aerr) < 0) {
+		snprintf(err, errlen, "-l %s", aerr);
+		return -1;
+	}
+	return 0;
+}
+
+long loop_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+}
+
+int loop_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int loop_log(int fd, const char *prefix, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[16384];
+	size_t o = 0, plen = strlen(prefix);
+
+	if (plen > 64)
+		plen = 64;
+	memcpy(out, prefix, plen);
+	o = plen;
+	for (size_t i = 0; i <= n; i++) {
+		/* Flush when the next escape might not fit, and at the end with the newline. */
+		if (i == n || o + 5 > sizeof out) {
+			if (i == n)
+				out[o++] = '\n';
+			for (size_t w = 0; w < o;) {
+				ssize_t k = write(fd, out + w, o - w);
+				if (k < 0 && errno == EINTR)
+					continue;
+				if (k <= 0)
+					return -1;
+				w += (size_t)k;
+			}
+			o = 0;
+			if (i == n)
+				break;
+		}
+		unsigned char c = p[i];
+		if (c == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c == '\r') {
+			out[o++] = '\\';
+			out[o++] = 'r';
+		} else if (c == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	return 0;
+}

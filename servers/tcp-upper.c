@@ -1,0 +1,501 @@
+/* tcp-upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
+ * turns every syscall result into an event for the core's struct upper_conn and does only what the
+ * core's UPPER_WANT_* bits ask. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "net.h"
+#include "upper.h"
+
+#define MAX_EVENTS 256
+#define ACCEPTS_PER_WAKEUP 128
+#define READS_PER_WAKEUP 16 /* fairness: a fast sender yields to the others after this many reads */
+#define POOL_MAX 64         /* free buffers kept per thread */
+#define ACCEPT_PAUSE_MS 100 /* after EMFILE: wait this long, or for a close, before accepting again */
+
+struct conn {
+	struct upper_conn uc;
+	int fd;
+	uint32_t interest; /* the epoll events registered now */
+	struct conn *prev, *next;
+};
+
+struct worker {
+	const struct loop_opts *o;
+	int ep, lfd, stopfd;
+	int paused;              /* accepting is paused after EMFILE/ENFILE */
+	struct timespec paused_at;
+	struct conn *conns;      /* every open connection, for the cleanup at stop */
+	unsigned char **pool;    /* free buffers of o->bufsize bytes, lent to connections with bytes */
+	size_t npool;
+	pthread_t th;
+	char err[256];
+	int failed;
+};
+
+/* Markers told apart from connections in epoll_event.data.ptr. */
+static char mark_listen, mark_stop;
+
+static unsigned char *pool_get(struct worker *w)
+{
+	if (w->npool > 0)
+		return w->pool[--w->npool];
+	return malloc(w->o->bufsize);
+}
+
+static void pool_put(struct worker *w, unsigned char *b)
+{
+	if (b == NULL)
+		return;
+	if (w->npool < POOL_MAX)
+		w->pool[w->npool++] = b;
+	else
+		free(b);
+}
+
+static void conn_close(struct worker *w, struct conn *c)
+{
+	/* close() removes the descriptor from the epoll set. */
+	close(c->fd);
+	if (c->uc.buf != NULL)
+		pool_put(w, c->uc.buf);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+	if (w->paused) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &mark_listen};
+		if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0)
+			w->paused = 0;
+	}
+}
+
+/* Feeds one event; an impossible event is a bug in this loop, not in the peer: stop loudly. */
+static unsigned feed(struct conn *c, enum upper_ev ev, size_t n)
+{
+	int want = upper_conn_event(&c->uc, ev, n);
+	if (want < 0) {
+		fprintf(stderr, "tcp-upper: bug: event %d (n=%zu) refused by the core on fd %d\n", (int)ev, n, c->fd);
+		abort();
+	}
+	return (unsigned)want;
+}
+
+/* Runs the connection until it has nothing left to do without waiting, then sets the epoll interest
+ * to what it waits for. readable says whether epoll reported input (or an error) on the socket. */
+static void conn_drive(struct worker *w, struct conn *c, int readable)
+{
+	int reads = 0;
+	unsigned want;
+
+	for (;;) {
+		want = upper_conn_want(&c->uc);
+		if (want & UPPER_WANT_CLOSE) {
+			conn_close(w, c);
+			return;
+		}
+		if (want & UPPER_WANT_WRITE) {
+			const unsigned char *p;
+			size_t n = upper_conn_pending(&c->uc, &p);
+			ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (k > 0)
+				feed(c, UPPER_EV_WROTE, (size_t)k);
+			else if (k < 0 && errno == EINTR)
+				continue;
+			else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				feed(c, UPPER_EV_AGAIN, 0);
+			else
+				feed(c, UPPER_EV_WERROR, 0);
+			continue;
+		}
+		if (want & UPPER_WANT_SHUTDOWN) {
+			/* An error here means the peer is gone; the close that follows is all that is left. */
+			(void)shutdown(c->fd, SHUT_WR);
+			feed(c, UPPER_EV_SHUTDOWN, 0);
+			continue;
+		}
+		if ((want & UPPER_WANT_READ) && readable && reads < READS_PER_WAKEUP) {
+			unsigned char *p;
+			size_t n;
+			ssize_t k;
+
+			if (c->uc.buf == NULL) {
+				unsigned char *b = pool_get(w);
+				if (b == NULL)
+					break; /* out of memory: try again at the next wakeup */
+				upper_conn_lend(&c->uc, b);
+			}
+			n = upper_conn_rspace(&c->uc, &p);
+			k = recv(c->fd, p, n, MSG_DONTWAIT);
+			reads++;
+			if (k > 0) {
+				if (w->o->verbose)
+					(void)loop_log(2, ">> ", p, (size_t)k);
+				feed(c, UPPER_EV_READ, (size_t)k);
+				if ((size_t)k < n)
+					readable = 0; /* drained: level-triggered epoll reports more */
+			} else if (k == 0) {
+				feed(c, UPPER_EV_EOF, 0);
+			} else if (errno == EINTR) {
+				continue;
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				readable = 0;
+			} else {
+				feed(c, UPPER_EV_RESET, 0);
+			}
+			continue;
+		}
+		break;
+	}
+	pool_put(w, upper_conn_release(&c->uc));
+
+	uint32_t interest = ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
+	if (interest != c->interest) {
+		struct epoll_event ev = {.events = interest, .data.ptr = c};
+		if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+			feed(c, UPPER_EV_RESET, 0);
+			conn_close(w, c);
+			return;
+		}
+		c->interest = interest;
+	}
+}
+
+static void conn_event(struct worker *w, struct conn *c, uint32_t events)
+{
+	if ((events & EPOLLOUT) && (upper_conn_want(&c->uc) & UPPER_WANT_POLLOUT))
+		feed(c, UPPER_EV_WRITABLE, 0);
+	conn_drive(w, c, (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0);
+}
+
+static void pause_accept(struct worker *w)
+{
+	struct epoll_event ev = {.events = 0, .data.ptr = &mark_listen};
+	if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0) {
+		w->paused = 1;
+		clock_gettime(CLOCK_MONOTONIC, &w->paused_at);
+	}
+}
+
+static void accept_some(struct worker *w)
+{
+	static const int one = 1;
+
+	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+		int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accept(w); /* no spinning: wait for a close or ACCEPT_PAUSE_MS */
+			return;
+		}
+		struct conn *c = calloc(1, sizeof *c);
+		unsigned char *b = c != NULL ? pool_get(w) : NULL;
+		if (b == NULL) {
+			free(c);
+			close(fd);
+			pause_accept(w);
+			return;
+		}
+		upper_conn_init(&c->uc, b, w->o->bufsize);
+		pool_put(w, upper_conn_release(&c->uc));
+		c->fd = fd;
+		c->interest = EPOLLIN;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = w->conns;
+		if (w->conns != NULL)
+			w->conns->prev = c;
+		w->conns = c;
+	}
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static void worker_cleanup(struct worker *w)
+{
+	while (w->conns != NULL)
+		conn_close(w, w->conns);
+	while (w->npool > 0)
+		free(w->pool[--w->npool]);
+	free(w->pool);
+	w->pool = NULL;
+	if (w->ep >= 0)
+		close(w->ep);
+	if (w->lfd >= 0)
+		close(w->lfd);
+	w->ep = w->lfd = -1;
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[MAX_EVENTS];
+
+	for (;;) {
+		int timeout = -1;
+		if (w->paused) {
+			long left = ACCEPT_PAUSE_MS - ms_since(&w->paused_at);
+			if (left <= 0) {
+				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &mark_listen};
+				if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0)
+					w->paused = 0;
+			} else {
+				timeout = (int)left;
+			}
+		}
+		int n = epoll_wait(w->ep, evs, MAX_EVENTS, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(w->err, sizeof w->err, "epoll_wait: %s", strerror(errno));
+			w->failed = 1;
+			uint64_t one = 1;
+			(void)!write(w->stopfd, &one, sizeof one); /* wake main and the other workers */
+			break;
+		}
+		int stop = 0;
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &mark_stop)
+				stop = 1;
+			else if (p == &mark_listen)
+				accept_some(w);
+			else
+				conn_event(w, p, evs[i].events);
+		}
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+static int worker_setup(struct worker *w, const struct loop_opts *o, const struct net_addr *a, int reuseport,
+			int stopfd, struct net_addr *bound)
+{
+	struct epoll_event ev;
+
+	memset(w, 0, sizeof *w);
+	w->o = o;
+	w->stopfd = stopfd;
+	w->ep = w->lfd = -1;
+	w->pool = calloc(POOL_MAX, sizeof *w->pool);
+	if (w->pool == NULL) {
+		snprintf(w->err, sizeof w->err, "out of memory");
+		return -1;
+	}
+	w->lfd = net_listen(a, SOCK_STREAM, reuseport, SOMAXCONN, bound, w->err, sizeof w->err);
+	if (w->lfd < 0)
+		return -1;
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->ep < 0) {
+		snprintf(w->err, sizeof w->err, "epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &mark_listen};
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &ev) < 0) {
+		snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &mark_stop};
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, stopfd, &ev) < 0) {
+		snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --inetd: one connection on stdin (input) and stdout (output), through the same core. The
+ * descriptors stay blocking: they may be a socket, pipes or a file (AFL++ feeds a file on stdin). */
+static int serve_inetd(const struct loop_opts *o, int sigfd)
+{
+	struct upper_conn uc;
+	unsigned char *buf = malloc(o->bufsize);
+	int rc = 0;
+
+	if (buf == NULL) {
+		fprintf(stderr, "tcp-upper: --inetd: out of memory for a %zu byte buffer\n", o->bufsize);
+		return 1;
+	}
+	upper_conn_init(&uc, buf, o->bufsize);
+	for (;;) {
+		unsigned want = upper_conn_want(&uc);
+		int r;
+		if (want & UPPER_WANT_CLOSE)
+			break;
+		if (want & (UPPER_WANT_WRITE | UPPER_WANT_POLLOUT)) {
+			const unsigned char *p;
+			size_t n = upper_conn_pending(&uc, &p);
+			ssize_t k = write(1, p, n);
+			if (k > 0)
+				r = upper_conn_event(&uc, UPPER_EV_WROTE, (size_t)k);
+			else if (k < 0 && errno == EINTR)
+				continue;
+			else
+				r = upper_conn_event(&uc, UPPER_EV_WERROR, 0);
+		} else if (want & UPPER_WANT_SHUTDOWN) {
+			/* stdout may be a pipe or file (ENOTSOCK): then closing it at exit is the FIN. */
+			(void)shutdown(1, SHUT_WR);
+			r = upper_conn_event(&uc, UPPER_EV_SHUTDOWN, 0);
+		} else {
+			unsigned char *p;
+			size_t n = upper_conn_rspace(&uc, &p);
+			struct pollfd pf[2] = {{.fd = 0, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+			if (poll(pf, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				fprintf(stderr, "tcp-upper: --inetd: poll: %s\n", strerror(errno));
+				rc = 1;
+				break;
+			}
+			if (pf[1].revents)
+				break; /* SIGINT/SIGTERM: stop */
+			ssize_t k = read(0, p, n);
+			if (k > 0) {
+				if (o->verbose)
+					(void)loop_log(2, ">> ", p, (size_t)k);
+				r = upper_conn_event(&uc, UPPER_EV_READ, (size_t)k);
+			} else if (k == 0) {
+				r = upper_conn_event(&uc, UPPER_EV_EOF, 0);
+			} else if (errno == EINTR || errno == EAGAIN) {
+				continue;
+			} else {
+				r = upper_conn_event(&uc, UPPER_EV_RESET, 0);
+			}
+		}
+		if (r < 0) {
+			fprintf(stderr, "tcp-upper: bug: --inetd event refused by the core\n");
+			abort();
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [-v] [--inetd]\n"
+		"Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
+		"'A'-'Z', on the same connection (../shared/SPEC.md, T1-T9).\n"
+		"  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
+		"                port 0 picks a free port. The first stderr line is 'listening on tcp ADDR:PORT'.\n"
+		"  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"
+		"  -b BYTES      per-connection buffer bound, suffix k or m allowed (default %uk); a connection\n"
+		"                holds a buffer only while it has bytes to send back\n"
+		"  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
+		"  --inetd       serve one connection on stdin/stdout, then exit\n"
+		"  --help        this text\n"
+		"SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage error.\n",
+		LOOP_DEFAULT_BUF / 1024u);
+}
+
+int main(int argc, char **argv)
+{
+	struct loop_opts o;
+	struct worker *ws = NULL;
+	struct net_addr bound, a;
+	char err[512], name[NET_ADDRSTRLEN];
+	int sigfd, stopfd = -1, rc = 0, started = 0;
+
+	int pr = loop_parse(argc, argv, &o, 1, 1, err, sizeof err);
+	if (pr == 1) {
+		usage(stdout);
+		return 0;
+	}
+	if (pr < 0) {
+		fprintf(stderr, "tcp-upper: %s\n", err);
+		usage(stderr);
+		return 2;
+	}
+	sigfd = loop_signals();
+	if (sigfd < 0) {
+		fprintf(stderr, "tcp-upper: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o.inetd)
+		return serve_inetd(&o, sigfd);
+
+	loop_raise_nofile();
+	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ws = calloc((size_t)o.threads, sizeof *ws);
+	if (stopfd < 0 || ws == NULL) {
+		fprintf(stderr, "tcp-upper: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	a = o.addr;
+	for (int i = 0; i < o.threads; i++) {
+		if (worker_setup(&ws[i], &o, &a, o.threads > 1, stopfd, &bound) < 0) {
+			fprintf(stderr, "tcp-upper: %s\n", ws[i].err);
+			worker_cleanup(&ws[i]);
+			for (int j = 0; j < i; j++)
+				worker_cleanup(&ws[j]);
+			free(ws);
+			return 1;
+		}
+		if (i == 0)
+			net_set_port(&a, net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */
+	}
+	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fflush(stderr);
+
+	for (; started < o.threads; started++) {
+		int e = pthread_create(&ws[started].th, NULL, worker_run, &ws[started]);
+		if (e != 0) {
+			fprintf(stderr, "tcp-upper: pthread_create: %s\n", strerror(e));
+			rc = 1;
+			break;
+		}
+	}
+	if (rc == 0) {
+		/* Wait for a stop signal, or for a worker that failed (it signals the stop eventfd). */
+		struct pollfd pf[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = stopfd, .events = POLLIN}};
+		while (poll(pf, 2, -1) < 0 && errno == EINTR)
+			;
+	}
+	uint64_t one = 1;
+	if (write(stopfd, &one, sizeof one) < 0)
+		rc = 1;
+	for (int i = 0; i < started; i++) {
+		pthread_join(ws[i].th, NULL);
+		if (ws[i].failed) {
+			fprintf(stderr, "tcp-upper: thread %d: %s\n", i, ws[i].err);
+			rc = 1;
+		}
+	}
+	for (int i = 0; i < o.threads; i++)
+		worker_cleanup(&ws[i]);
+	free(ws);
+	close(stopfd);
+	close(sigfd);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/* udp-upper.c - the reference UDP uppercase server (SPEC U1-U6, B1, B2): each thread receives a batch
+ * of datagrams with recvmmsg, answers each in place through the core's UDP rule and sends the batch back
+ * with sendmmsg, one reply per datagram to its sender. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "net.h"
+#include "upper.h"
+
+#define BATCH 32
+#define SLOT 65536u              /* holds the largest payload, 65527 over IPv6 */
+#define RCVBUF (4 * 1024 * 1024) /* room for bursts; the kernel may cap it */
+#define SEND_WAIT_MS 200         /* how long a full send buffer may delay one reply */
+
+struct uworker {
+	const struct loop_opts *o;
+	int fd, stopfd;
+	pthread_t th;
+	unsigned char *bufs; /* BATCH slots of SLOT bytes */
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage peers[BATCH];
+	char err[256];
+	int failed;
+	uint64_t dropped; /* replies that could not be sent (peer gone, buffer full) */
+};
+
+static void reset_batch(struct uworker *w)
+{
+	for (int i = 0; i < BATCH; i++) {
+		w->iov[i].iov_base = w->bufs + (size_t)i * SLOT;
+		w->iov[i].iov_len = SLOT;
+		memset(&w->msgs[i].msg_hdr, 0, sizeof w->msgs[i].msg_hdr);
+		w->msgs[i].msg_hdr.msg_name = &w->peers[i];
+		w->msgs[i].msg_hdr.msg_namelen = sizeof w->peers[i];
+		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
+		w->msgs[i].msg_hdr.msg_iovlen = 1;
+		w->msgs[i].msg_len = 0;
+	}
+}
+
+/* Sends replies[0..n); a reply that cannot go (its peer is gone: ECONNREFUSED, EHOSTUNREACH, ...; or
+ * the send buffer stays full) is skipped, and the others still go (U5). Returns 0, or -1 on stop. */
+static int send_batch(struct uworker *w, int n)
+{
+	int sent = 0;
+
+	while (sent < n) {
+		int k = sendmmsg(w->fd, w->msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT);
+		if (k > 0) {
+			sent += k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			struct pollfd pf[2] = {{.fd = w->fd, .events = POLLOUT}, {.fd = w->stopfd, .events = POLLIN}};
+			int r = poll(pf, 2, SEND_WAIT_MS);
+			if (r > 0 && pf[1].revents)
+				return -1;
+			if (r > 0 && (pf[0].revents & POLLOUT))
+				continue;
+		}
+		/* This reply cannot be sent; it is lost as a datagram may be, and the rest still go. */
+		w->dropped++;
+		sent++;
+	}
+	return 0;
+}
+
+static void *uworker_run(void *arg)
+{
+	struct uworker *w = arg;
+
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->stopfd, .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(w->err, sizeof w->err, "poll: %s", strerror(errno));
+			w->failed = 1;
+			break;
+		}
+		if (pf[1].revents)
+			break;
+		reset_batch(w);
+		int n = recvmmsg(w->fd, w->msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			continue; /* EAGAIN, EINTR, or a pending ICMP error (ECONNREFUSED) reported here */
+		for (int i = 0; i < n; i++) {
+			unsigned char *p = w->iov[i].iov_base;
+			size_t len = w->msgs[i].msg_len;
+			if (w->o->verbose)
+				(void)loop_log(2, ">> ", p, len);
+			w->iov[i].iov_len = upper_udp_reply(p, p, len);
+			/* msg_namelen stays as recvmmsg set it: the reply goes to the sender (U1). */
+		}
+		if (send_batch(w, n) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static int uworker_setup(struct uworker *w, const struct loop_opts *o, const struct net_addr *a, int reuseport,
+			 int stopfd, struct net_addr *bound)
+{
+	int sz = RCVBUF;
+
+	memset(w, 0, sizeof *w);
+	w->o = o;
+	w->stopfd = stopfd;
+	w->bufs = malloc((size_t)BATCH * SLOT);
+	if (w->bufs == NULL) {
+		w->fd = -1;
+		snprintf(w->err, sizeof w->err, "out of memory");
+		return -1;
+	}
+	w->fd = net_listen(a, SOCK_DGRAM, reuseport, 0, bound, w->err, sizeof w->err);
+	if (w->fd < 0)
+		return -1;
+	/* SO_RCVBUFFORCE passes rmem_max when privileged; otherwise SO_RCVBUF gets what the kernel allows. */
+	if (setsockopt(w->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+		(void)setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	if (setsockopt(w->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+		(void)setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	return 0;
+}
+
+static void uworker_cleanup(struct uworker *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	free(w->bufs);
+	w->bufs = NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: udp-upper [-l ADDR:PORT] [-t THREADS] [-v]\n"
+		   "Reference UDP server of the uppercase protocol: answers each datagram with one datagram, 'a'-'z'\n"
+		   "made 'A'-'Z', to its sender; datagrams up to 65507 (IPv4) / 65527 (IPv6) bytes are answered whole\n"
+		   "and an empty datagram gets an empty reply (../shared/SPEC.md, U1-U6).\n"
+		   "  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
+		   "                port 0 picks a free port. The first stderr line is 'listening on udp ADDR:PORT'.\n"
+		   "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"
+		   "  -v            log each datagram received on stderr as '>> ' and the bytes, escaped\n"
+		   "  --help        this text\n"
+		   "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct loop_opts o;
+	struct uworker *ws;
+	struct net_addr bound, a;
+	char err[512], name[NET_ADDRSTRLEN];
+	int sigfd, stopfd, rc = 0, started = 0;
+
+	int pr = loop_parse(argc, argv, &o, 0, 0, err, sizeof err);
+	if (pr == 1) {
+		usage(stdout);
+		return 0;
+	}
+	if (pr < 0) {
+		fprintf(stderr, "udp-upper: %s\n", err);
+		usage(stderr);
+		return 2;
+	}
+	sigfd = loop_signals();
+	if (sigfd < 0) {
+		fprintf(stderr, "udp-upper: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ws = calloc((size_t)o.threads, sizeof *ws);
+	if (stopfd < 0 || ws == NULL) {
+		fprintf(stderr, "udp-upper: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	a = o.addr;
+	for (int i = 0; i < o.threads; i++) {
+		if (uworker_setup(&ws[i], &o, &a, o.threads > 1, stopfd, &bound) < 0) {
+			fprintf(stderr, "udp-upper: %s\n", ws[i].err);
+			for (int j = 0; j <= i; j++)
+				uworker_cleanup(&ws[j]);
+			free(ws);
+			return 1;
+		}
+		if (i == 0)
+			net_set_port(&a, net_port((struct sockaddr *)&bound.ss));
+	}
+	fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fflush(stderr);
+
+	for (; started < o.threads; started++) {
+		int e = pthread_create(&ws[started].th, NULL, uworker_run, &ws[started]);
+		if (e != 0) {
+			fprintf(stderr, "udp-upper: pthread_create: %s\n", strerror(e));
+			rc = 1;
+			break;
+		}
+	}
+	if (rc == 0) {
+		struct pollfd pf = {.fd = sigfd, .events = POLLIN};
+		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+			;
+	}
+	uint64_t one = 1;
+	if (write(stopfd, &one, sizeof one) < 0)
+		rc = 1;
+	for (int i = 0; i < started; i++) {
+		pthread_join(ws[i].th, NULL);
+		if (ws[i].failed) {
+			fprintf(stderr, "udp-upper: thread %d: %s\n", i, ws[i].err);
+			rc = 1;
+		}
+	}
+	for (int i = 0; i < o.threads; i++)
+		uworker_cleanup(&ws[i]);
+	free(ws);
+	close(stopfd);
+	close(sigfd);
+	return rc;
+}
