@@ -1,6 +1,6 @@
 # servers.mk - the reference servers and the interactive client (issue 2).
 
-PROGS += tcp-upper udp-upper
+PROGS += tcp-upper udp-upper upper-client
 
 SERVERS_LOOP_OBJ := $(O)/servers/loop.o
 
