@@ -1,0 +1,460 @@
+/* test_upper.c - CUnit tests of the pure core: transform, oracles, UDP rule and the TCP connection
+ * state machine (table-driven; each case fed whole and again one byte at a time). */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upper.h"
+
+/* Asserts cond; on failure CUnit reports msg (formatted), so a table row names itself. */
+#define CHECK(cond, ...)                                                                                   \
+	do {                                                                                               \
+		char msg_[256];                                                                            \
+		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
+		CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, __LINE__, msg_, __FILE__, "", CU_FALSE); \
+	} while (0)
+
+/* The transform written the obvious way, independently of the core. */
+static unsigned char ref_upper(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 'a' + 'A') : c;
+}
+
+/* ---- Transform ---- */
+
+static void test_byte_all_values(void)
+{
+	for (unsigned v = 0; v < 256; v++)
+		CHECK(upper_byte((unsigned char)v) == ref_upper((unsigned char)v), "upper_byte(0x%02x) = 0x%02x", v,
+		      upper_byte((unsigned char)v));
+}
+
+static void test_transform_all_values(void)
+{
+	unsigned char in[256], out[256];
+
+	for (unsigned v = 0; v < 256; v++)
+		in[v] = (unsigned char)v;
+	upper_transform(out, in, sizeof in);
+	for (unsigned v = 0; v < 256; v++)
+		CHECK(out[v] == ref_upper((unsigned char)v), "upper_transform of 0x%02x gave 0x%02x", v, out[v]);
+	/* in place */
+	upper_transform(in, in, sizeof in);
+	CHECK(memcmp(in, out, sizeof in) == 0, "in-place transform differs from out-of-place");
+}
+
+/* Every length 0..200 at every alignment 0..15 of source and destination, in place and not: the
+ * vector paths and their scalar tails must agree with upper_byte and must not touch guard bytes. */
+static void test_transform_lengths_alignments(void)
+{
+	enum { GUARD = 32, MAXLEN = 200, AL = 16 };
+	static unsigned char src[GUARD + AL + MAXLEN + GUARD], dst[GUARD + AL + MAXLEN + GUARD];
+
+	for (size_t len = 0; len <= MAXLEN; len++) {
+		for (size_t sa = 0; sa < AL; sa++) {
+			for (size_t da = 0; da < AL; da++) {
+				for (size_t i = 0; i < sizeof src; i++)
+					src[i] = (unsigned char)(i * 7 + len + sa); /* every byte value shows up */
+				memset(dst, 0xA5, sizeof dst);
+				unsigned char *s = src + GUARD + sa, *d = dst + GUARD + da;
+				upper_transform(d, s, len);
+				size_t bad = (size_t)-1;
+				for (size_t i = 0; i < len && bad == (size_t)-1; i++)
+					if (d[i] != upper_byte(s[i]))
+						bad = i;
+				CHECK(bad == (size_t)-1, "len %zu src+%zu dst+%zu: byte %zu wrong", len, sa, da, bad);
+				int guard_ok = 1;
+				for (size_t i = 0; i < GUARD + da; i++)
+					guard_ok &= dst[i] == 0xA5;
+				for (size_t i = GUARD + da + len; i < sizeof dst; i++)
+					guard_ok &= dst[i] == 0xA5;
+				CHECK(guard_ok, "len %zu src+%zu dst+%zu: wrote outside the range", len, sa, da);
+			}
+			/* in place at this alignment */
+			unsigned char *s = src + GUARD + sa;
+			unsigned char copy[MAXLEN];
+			memcpy(copy, s, len);
+			upper_transform(s, s, len);
+			int ok = 1;
+			for (size_t i = 0; i < len; i++)
+				ok &= s[i] == upper_byte(copy[i]);
+			CHECK(ok, "in place, len %zu at +%zu: wrong", len, sa);
+		}
+	}
+}
+
+/* ---- upper_mismatch ---- */
+
+static void test_mismatch_table(void)
+{
+	static const struct {
+		const char *sent;
+		size_t slen;
+		const char *got;
+		size_t glen;
+		size_t want;
+	} t[] = {
+		{"", 0, "", 0, 0},
+		{"abc", 3, "ABC", 3, 3},
+		{"abc", 3, "AB", 2, 2},      /* correct prefix */
+		{"ab", 2, "ABC", 3, 2},      /* reply longer */
+		{"abc", 3, "AbC", 3, 1},     /* not transformed */
+		{"a\0z", 3, "A\0Z", 3, 3},   /* NUL is a byte like any other */
+		{"a\xe9z", 3, "A\xc9Z", 3, 1}, /* no Latin-1 upper-casing */
+		{"xyz{", 4, "XYZ[", 4, 3},
+		{"@[`{", 4, "@[`{", 4, 4},   /* neighbours of the ranges stay */
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		size_t r = upper_mismatch((const unsigned char *)t[i].sent, t[i].slen, (const unsigned char *)t[i].got,
+					  t[i].glen);
+		CHECK(r == t[i].want, "mismatch row %zu: got %zu, want %zu", i, r, t[i].want);
+	}
+	/* long inputs: the blockwise compare must find a difference in any block */
+	enum { N = 5000 };
+	static unsigned char a[N], b[N];
+	for (size_t i = 0; i < N; i++)
+		a[i] = (unsigned char)(i * 31);
+	upper_transform(b, a, N);
+	CHECK(upper_mismatch(a, N, b, N) == N, "long identical");
+	for (size_t at = 0; at < N; at += 97) {
+		b[at] ^= 1;
+		size_t r = upper_mismatch(a, N, b, N);
+		CHECK(r == at, "long, flipped byte %zu: got %zu", at, r);
+		b[at] ^= 1;
+	}
+}
+
+/* ---- UDP ---- */
+
+static void test_udp_reply(void)
+{
+	unsigned char in[UPPER_UDP_MAX6], out[UPPER_UDP_MAX6];
+	for (size_t i = 0; i < sizeof in; i++)
+		in[i] = (unsigned char)i;
+	static const size_t lens[] = {0, 1, 255, 256, 1024, 8192, UPPER_UDP_MAX4, UPPER_UDP_MAX6};
+	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+		size_t n = upper_udp_reply(out, in, lens[k]);
+		CHECK(n == lens[k], "udp reply of %zu bytes has %zu", lens[k], n);
+		CHECK(upper_mismatch(in, lens[k], out, n) == lens[k], "udp reply of %zu bytes: wrong bytes", lens[k]);
+		CHECK(upper_udp_check(in, lens[k], out, n, NULL, 0) == UPPER_UDP_OK, "udp check of a right reply");
+	}
+}
+
+static void test_udp_check_table(void)
+{
+	static const struct {
+		const char *req;
+		size_t reqlen;
+		const char *rep;
+		size_t replen;
+		int want;
+		const char *why; /* a substring the reason must contain */
+	} t[] = {
+		{"", 0, "", 0, UPPER_UDP_OK, NULL},
+		{"abc", 3, "ABC", 3, UPPER_UDP_OK, NULL},
+		{"abc", 3, "AB", 2, UPPER_UDP_TRUNCATED, "U4"},
+		{"abc", 3, "", 0, UPPER_UDP_TRUNCATED, "U4"},
+		{"abc", 3, "ABCD", 4, UPPER_UDP_AMPLIFIED, "U6"},
+		{"", 0, "X", 1, UPPER_UDP_AMPLIFIED, "U6"},
+		{"abc", 3, "aBC", 3, UPPER_UDP_CONTENT, "byte 0 is 0x61, expected 0x41"},
+		{"abc", 3, "AXCD", 4, UPPER_UDP_CONTENT, "X1"}, /* content wins over length */
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char why[128] = "";
+		int r = upper_udp_check((const unsigned char *)t[i].req, t[i].reqlen, (const unsigned char *)t[i].rep,
+					t[i].replen, why, sizeof why);
+		CHECK(r == t[i].want, "udp_check row %zu: got %d, want %d", i, r, t[i].want);
+		if (t[i].why != NULL)
+			CHECK(strstr(why, t[i].why) != NULL, "udp_check row %zu: reason '%s' lacks '%s'", i, why,
+			      t[i].why);
+	}
+	/* a tiny reason buffer is truncated, never overrun */
+	char small[4];
+	memset(small, 'Z', sizeof small);
+	upper_udp_check((const unsigned char *)"a", 1, (const unsigned char *)"", 0, small, 3);
+	CHECK(small[3] == 'Z' && small[2] == '\0', "why buffer overrun");
+}
+
+static void test_rule_text(void)
+{
+	static const char *ids[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
+				    "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		CHECK(upper_rule_text(ids[i]) != NULL, "no text for rule %s", ids[i]);
+	CHECK(upper_rule_text("T10") == NULL && upper_rule_text("") == NULL, "text for a rule that does not exist");
+}
+
+/* ---- TCP state machine ---- */
+
+enum {
+	R = UPPER_WANT_READ,
+	W = UPPER_WANT_WRITE,
+	P = UPPER_WANT_POLLOUT,
+	S = UPPER_WANT_SHUTDOWN,
+	C = UPPER_WANT_CLOSE,
+	BAD = -1,   /* the event is impossible: -1, state unchanged */
+	UNINIT = 99 /* pseudo-event: start from a zero struct, no upper_conn_init() */
+};
+
+struct step {
+	int ev;           /* enum upper_ev, or 0 to end */
+	const char *data; /* READ: the bytes */
+	size_t n;         /* READ and WROTE: the count */
+	int want;         /* the result expected, want bits or BAD */
+};
+
+#define RD(s, w) {UPPER_EV_READ, s, sizeof(s) - 1, w}
+#define WR(k, w) {UPPER_EV_WROTE, NULL, k, w}
+#define EV(e, w) {e, NULL, 0, w}
+#define EOF_ UPPER_EV_EOF
+#define RST UPPER_EV_RESET
+#define AGN UPPER_EV_AGAIN
+#define WER UPPER_EV_WERROR
+#define WBL UPPER_EV_WRITABLE
+#define SHU UPPER_EV_SHUTDOWN
+
+struct sm_case {
+	const char *name;
+	size_t cap;
+	struct step steps[14];
+	const char *wire; /* every byte the socket accepted, in order */
+};
+
+static const struct sm_case sm_cases[] = {
+	{"echo", 64, {RD("hello", R | W), WR(5, R)}, "HELLO"},
+	{"no framing: answer before newline", 64, {RD("ab", R | W), WR(2, R), RD("c\n", R | W), WR(2, R)}, "ABC\n"},
+	{"all bytes binary", 64, {RD("a\0\xff\x80z", R | W), WR(5, R)}, "A\0\xff\x80Z"},
+	{"partial writes", 64,
+	 {RD("abcdef", R | W), WR(2, R | W), EV(AGN, R | P), EV(WBL, R | W), WR(3, R | W), WR(1, R)},
+	 "ABCDEF"},
+	{"read while blocked", 64, {RD("abc", R | W), EV(AGN, R | P), RD("def", R | P), EV(WBL, R | W), WR(6, R)},
+	 "ABCDEF"},
+	{"EOF with output pending: FIN only after all", 64,
+	 {RD("abc", R | W), EV(EOF_, W), EV(SHU, BAD), WR(1, W), EV(AGN, P), EV(WBL, W), WR(2, S), EV(SHU, C)},
+	 "ABC"},
+	{"EOF with nothing pending", 64, {RD("ab", R | W), WR(2, R), EV(EOF_, S), EV(SHU, C), EV(EOF_, BAD)}, "AB"},
+	{"EOF at once", 64, {EV(EOF_, S), RD("x", BAD), EV(SHU, C)}, ""},
+	{"reset with output pending: nothing sent after", 64,
+	 {RD("abcdef", R | W), WR(2, R | W), EV(RST, C), WR(1, BAD), EV(SHU, BAD), RD("x", BAD)}, "AB"},
+	{"reset while blocked", 64, {RD("abc", R | W), EV(AGN, R | P), EV(RST, C), EV(WBL, BAD)}, ""},
+	{"write error with output pending", 64, {RD("abc", R | W), WR(1, R | W), EV(WER, C), WR(2, BAD)}, "A"},
+	{"reset after EOF with output pending", 64, {RD("abc", R | W), EV(EOF_, W), EV(RST, C)}, ""},
+	{"full buffer stops reading", 4,
+	 {RD("abcd", W), RD("e", BAD), EV(AGN, P), EV(WBL, W), WR(2, R | W), RD("ef", W), WR(4, R), RD("gh", R | W),
+	  WR(2, R)},
+	 "ABCDEFGH"},
+	{"full buffer, then EOF", 4, {RD("abcd", W), EV(EOF_, W), WR(4, S), EV(SHU, C)}, "ABCD"},
+	{"read larger than the space", 4, {RD("abcde", BAD), RD("abcd", W), WR(4, R)}, "ABCD"},
+	{"impossible writes", 64,
+	 {WR(1, BAD), EV(AGN, BAD), RD("ab", R | W), WR(3, BAD), WR(0, BAD), WR(2, R), EV(AGN, BAD)}, "AB"},
+	{"zero-byte read", 64, {{UPPER_EV_READ, "", 0, BAD}, RD("a", R | W), WR(1, R)}, "A"},
+	{"unknown event", 64, {EV(0x7f, BAD), RD("q", R | W), WR(1, R)}, "Q"},
+	{"event after close", 64, {EV(EOF_, S), EV(SHU, C), RD("a", BAD), EV(EOF_, BAD), EV(RST, BAD), EV(WBL, BAD)},
+	 ""},
+	{"not initialised", 64, {EV(UNINIT, C), RD("a", BAD), EV(EOF_, BAD), EV(RST, BAD)}, ""},
+	{"spurious writable is harmless", 64, {EV(WBL, R), RD("z", R | W), EV(WBL, R | W), WR(1, R)}, "Z"},
+};
+
+struct sm_run {
+	struct upper_conn c;
+	unsigned char *buf;
+	unsigned char wire[256];
+	size_t wlen;
+};
+
+/* Feeds one event of a step the way the event loop does: READ places bytes at upper_conn_rspace(),
+ * WROTE takes them from upper_conn_pending() onto the wire. Returns upper_conn_event()'s result. */
+static int sm_feed(struct sm_run *r, int ev, const char *data, size_t n)
+{
+	if (ev == UPPER_EV_READ) {
+		unsigned char *p;
+		size_t room = upper_conn_rspace(&r->c, &p);
+		if (n <= room && n > 0)
+			memcpy(p, data, n);
+		return upper_conn_event(&r->c, UPPER_EV_READ, n);
+	}
+	if (ev == UPPER_EV_WROTE) {
+		const unsigned char *p;
+		size_t have = upper_conn_pending(&r->c, &p);
+		int rc = upper_conn_event(&r->c, UPPER_EV_WROTE, n);
+		if (rc >= 0 && n <= have && r->wlen + n <= sizeof r->wire) {
+			memcpy(r->wire + r->wlen, p, n);
+			r->wlen += n;
+		}
+		return rc;
+	}
+	return upper_conn_event(&r->c, (enum upper_ev)ev, n);
+}
+
+static void sm_run_case(const struct sm_case *k, int bytewise)
+{
+	struct sm_run r;
+	const char *mode = bytewise ? "bytewise" : "whole";
+
+	memset(&r, 0, sizeof r);
+	r.buf = malloc(k->cap); /* exact size, so ASan sees any access past cap */
+	CU_ASSERT_FATAL(r.buf != NULL);
+	CHECK(upper_conn_init(&r.c, r.buf, k->cap) == 0, "%s: init", k->name);
+	for (size_t i = 0; i < sizeof k->steps / sizeof k->steps[0] && k->steps[i].ev != 0; i++) {
+		const struct step *s = &k->steps[i];
+		int rc;
+		if (s->ev == UNINIT) {
+			memset(&r.c, 0, sizeof r.c);
+			rc = (int)upper_conn_want(&r.c);
+		} else if (s->want == BAD) {
+			/* impossible events are fed whole: the state must not change */
+			struct upper_conn before = r.c;
+			unsigned char *snap = malloc(k->cap);
+			CU_ASSERT_FATAL(snap != NULL);
+			memcpy(snap, r.buf, k->cap);
+			size_t wl = r.wlen;
+			rc = sm_feed(&r, s->ev, s->data, s->n);
+			CHECK(memcmp(&before, &r.c, sizeof before) == 0 && wl == r.wlen,
+			      "%s (%s) step %zu: refused event changed the state", k->name, mode, i);
+			if (s->ev != UPPER_EV_READ) /* a refused READ may have had its bytes placed in free space */
+				CHECK(memcmp(snap, r.buf, k->cap) == 0, "%s step %zu: refused event changed the buffer",
+				      k->name, i);
+			free(snap);
+		} else if (bytewise && (s->ev == UPPER_EV_READ || s->ev == UPPER_EV_WROTE) && s->n > 1) {
+			rc = 0;
+			for (size_t b = 0; b < s->n && rc >= 0; b++)
+				rc = sm_feed(&r, s->ev, s->data != NULL ? s->data + b : NULL, 1);
+		} else {
+			rc = sm_feed(&r, s->ev, s->data, s->n);
+		}
+		CHECK(rc == s->want, "%s (%s) step %zu: got %d, want %d", k->name, mode, i, rc, s->want);
+		if (rc >= 0)
+			CHECK((unsigned)rc == upper_conn_want(&r.c), "%s (%s) step %zu: result differs from want()",
+			      k->name, mode, i);
+		/* Invariants the loop relies on. */
+		unsigned w = upper_conn_want(&r.c);
+		const unsigned char *pp;
+		unsigned char *rp;
+		size_t pend = upper_conn_pending(&r.c, &pp);
+		size_t room = upper_conn_rspace(&r.c, &rp);
+		CHECK(!(w & C) || w == C, "%s step %zu: CLOSE with other bits", k->name, i);
+		CHECK(((w & (W | P)) != 0) == (pend > 0), "%s step %zu: WRITE/POLLOUT iff bytes pending", k->name, i);
+		CHECK(((w & R) != 0) == (room > 0), "%s step %zu: READ iff room", k->name, i);
+		CHECK(!(w & S) || pend == 0, "%s step %zu: SHUTDOWN with bytes pending", k->name, i);
+		CHECK(r.c.len <= r.c.cap, "%s step %zu: holds more than cap", k->name, i);
+	}
+	size_t wl = strlen(k->wire);
+	/* wire strings with NUL bytes: the only one is "all bytes binary", 5 bytes */
+	if (strcmp(k->name, "all bytes binary") == 0)
+		wl = 5;
+	CHECK(r.wlen == wl && memcmp(r.wire, k->wire, wl) == 0, "%s (%s): wire has %zu bytes, want %zu", k->name,
+	      mode, r.wlen, wl);
+	free(r.buf);
+}
+
+static void test_conn_table_whole(void)
+{
+	for (size_t i = 0; i < sizeof sm_cases / sizeof sm_cases[0]; i++)
+		sm_run_case(&sm_cases[i], 0);
+}
+
+static void test_conn_table_bytewise(void)
+{
+	for (size_t i = 0; i < sizeof sm_cases / sizeof sm_cases[0]; i++)
+		sm_run_case(&sm_cases[i], 1);
+}
+
+static void test_conn_init(void)
+{
+	struct upper_conn c;
+	unsigned char b[1];
+	memset(&c, 0, sizeof c);
+	CHECK(upper_conn_init(&c, NULL, 10) == -1, "init with NULL buffer");
+	CHECK(upper_conn_init(&c, b, 0) == -1, "init with cap 0");
+	CHECK(upper_conn_init(&c, b, 1) == 0, "init with cap 1");
+	CHECK(upper_conn_want(&c) == R, "fresh connection wants only READ");
+}
+
+/* Space stays contiguous: with pending bytes at the end of the buffer, the core slides them down
+ * so a read can use the freed front. */
+static void test_conn_compaction(void)
+{
+	struct upper_conn c;
+	unsigned char b[8], *p;
+	const unsigned char *q;
+	upper_conn_init(&c, b, sizeof b);
+	CHECK(upper_conn_rspace(&c, &p) == 8, "room 8");
+	memcpy(p, "abcdefgh", 8);
+	CHECK(upper_conn_event(&c, UPPER_EV_READ, 8) == W, "full");
+	CHECK(upper_conn_event(&c, UPPER_EV_WROTE, 6) == (R | W), "6 written");
+	CHECK(upper_conn_rspace(&c, &p) == 6, "room after sliding");
+	memcpy(p, "ijklmn", 6);
+	CHECK(upper_conn_event(&c, UPPER_EV_READ, 6) == W, "full again");
+	CHECK(upper_conn_pending(&c, &q) == 8 && memcmp(q, "GHIJKLMN", 8) == 0, "order kept across the slide");
+	CHECK(c.bytes_in == 14 && c.bytes_out == 6, "byte counters");
+}
+
+/* Buffer lending: a connection may hold its buffer only while bytes are pending. */
+static void test_conn_lending(void)
+{
+	struct upper_conn c;
+	unsigned char b1[16], b2[16], *p;
+	const unsigned char *q;
+
+	upper_conn_init(&c, b1, sizeof b1);
+	CHECK(upper_conn_release(&c) == b1, "release of an idle connection returns its buffer");
+	CHECK(upper_conn_release(&c) == NULL, "second release returns nothing");
+	CHECK(upper_conn_want(&c) == R, "detached connection still wants to read");
+	CHECK(upper_conn_rspace(&c, &p) == 0 && p == NULL, "no room while detached");
+	CHECK(upper_conn_event(&c, UPPER_EV_READ, 1) == -1, "READ while detached is refused");
+	CHECK(upper_conn_lend(&c, NULL) == -1, "lend NULL");
+	CHECK(upper_conn_lend(&c, b2) == 0, "lend");
+	CHECK(upper_conn_lend(&c, b1) == -1, "lend twice");
+	CHECK(upper_conn_rspace(&c, &p) == 16 && p == b2, "room in the lent buffer");
+	memcpy(p, "abc", 3);
+	CHECK(upper_conn_event(&c, UPPER_EV_READ, 3) == (R | W), "read into lent buffer");
+	CHECK(upper_conn_release(&c) == NULL, "release refused while bytes are pending");
+	CHECK(upper_conn_event(&c, UPPER_EV_WROTE, 1) == (R | W), "partial write");
+	CHECK(upper_conn_release(&c) == NULL, "release refused while 2 bytes are pending");
+	CHECK(upper_conn_pending(&c, &q) == 2 && memcmp(q, "BC", 2) == 0, "pending BC");
+	CHECK(upper_conn_event(&c, UPPER_EV_WROTE, 2) == R, "all written");
+	CHECK(upper_conn_release(&c) == b2, "release after draining");
+	CHECK(upper_conn_event(&c, UPPER_EV_EOF, 0) == S, "EOF while detached");
+	CHECK(upper_conn_event(&c, UPPER_EV_SHUTDOWN, 0) == C, "shutdown while detached");
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{"upper_byte over all 256 values", test_byte_all_values},
+		{"upper_transform over all 256 values", test_transform_all_values},
+		{"upper_transform lengths 0..200 at all alignments", test_transform_lengths_alignments},
+		{"upper_mismatch table", test_mismatch_table},
+		{"upper_udp_reply sizes", test_udp_reply},
+		{"upper_udp_check table", test_udp_check_table},
+		{"upper_rule_text", test_rule_text},
+		{"conn init", test_conn_init},
+		{"conn table, events whole", test_conn_table_whole},
+		{"conn table, one byte at a time", test_conn_table_bytewise},
+		{"conn buffer compaction", test_conn_compaction},
+		{"conn buffer lending", test_conn_lending},
+	};
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("core", NULL, NULL);
+	for (size_t i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			s = NULL;
+	if (s == NULL) {
+		fprintf(stderr, "test_upper: cannot register tests: %s\n", CU_get_error_msg());
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+}
