@@ -9,3 +9,4 @@ REPLAY_PCAPW_OBJ := $(O)/harness/replay/pcapw.o
 REPLAY_DECODE_OBJ := $(O)/harness/replay/decode.o
 
 all: $(REPLAY_PCAPW_OBJ)
+all: $(REPLAY_DECODE_OBJ)
