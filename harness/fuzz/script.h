@@ -37,7 +37,8 @@
  *                                returned them together; releasing runs the loop to quiescence
  *   10  TICK     -               (slot ignored) runs exactly one round of the event loop, even held
  *
- *   A missing argument byte (input ends) reads as 0.
+ *   A missing argument byte (input ends) reads as 0. A client cannot act after its own RST, nor send
+ *   or half-close again after its FIN: such events are ignored (they still consume their bytes).
  *
  *   Slots: a slot's first event connects a new client (the server accepts it). Once the server has
  *   closed a slot's connection, the next event on that slot connects a fresh client there.

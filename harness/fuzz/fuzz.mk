@@ -1,0 +1,87 @@
+# fuzz.mk - fuzz targets (issue 3): libFuzzer, AFL++ and standalone builds of harness/fuzz/fuzz_*.c,
+# make fuzz / fuzz-afl / fuzz-merge / coverage / bench-fuzz, and the fuzz part of make check.
+# See harness/fuzz/README.md.
+
+FUZZ_SRC := harness/fuzz
+# The pcap target needs the replayer's pure decoder; it joins once harness/replay/decode.c exists.
+FUZZ_HAVE_PCAP := $(and $(wildcard harness/replay/decode.c),$(wildcard $(FUZZ_SRC)/fuzz_pcap.c))
+FUZZ_TARGETS := fuzz_tcp fuzz_udp $(if $(FUZZ_HAVE_PCAP),fuzz_pcap)
+FUZZ_LIBSRCS := $(FUZZ_SRC)/script.c $(FUZZ_SRC)/tcpsim.c servers/upper.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
+
+FUZZ_TIME ?= 28800
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZ_SMOKE_TIME ?= 25
+FUZZ_OUT ?= out/fuzz
+FUZZ_CLANG ?= clang
+AFL_CC ?= afl-clang-fast
+LLVM_PROFDATA ?= $(shell command -v llvm-profdata || command -v llvm-profdata-14)
+LLVM_COV ?= $(shell command -v llvm-cov || command -v llvm-cov-14)
+
+# ---- standalone runner, in the current variant (std or san) ----
+FUZZ_SA_OBJS := $(FUZZ_LIBSRCS:servers/upper.c=) $(FUZZ_SRC)/standalone.c
+FUZZ_SA_OBJS := $(patsubst %.c,$(O)/%.o,$(filter %.c,$(FUZZ_SA_OBJS)))
+FUZZ_STANDALONE := $(FUZZ_TARGETS:%=$(B)/%-standalone)
+
+$(B)/fuzz_%-standalone: $(O)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_SA_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+.PHONY: fuzz-standalone fuzz-replay-corpus
+fuzz-standalone: $(FUZZ_STANDALONE)
+
+# make check (std and san): every committed input and every saved crash reproducer replays clean.
+fuzz-replay-corpus: $(FUZZ_STANDALONE)
+	@for t in $(FUZZ_TARGETS); do \
+		if [ -d corpus/$$t ]; then $(B)/$$t-standalone corpus/$$t || exit 1; \
+		else echo "fuzz-replay-corpus: corpus/$$t is missing" >&2; exit 1; fi; \
+	done
+TESTS += fuzz-replay-corpus
+
+# ---- libFuzzer (clang, ASan + UBSan); the core is compiled with coverage too ----
+FUZZ_LF := build/fuzz-libfuzzer
+FUZZ_LF_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Iservers -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LF_BINS := $(FUZZ_TARGETS:%=$(FUZZ_LF)/%)
+
+$(FUZZ_LF)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_LF_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LF)/fuzz_%: $(FUZZ_LF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_LF)/%.o)
+	$(FUZZ_CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^
+
+# ---- AFL++ (afl-clang-fast, persistent mode, shared-memory input) ----
+FUZZ_AFL := build/fuzz-afl
+FUZZ_AFL_CFLAGS := -std=gnu11 -g -O2 -D_GNU_SOURCE -Iservers
+FUZZ_AFL_BINS := $(FUZZ_TARGETS:%=$(FUZZ_AFL)/%) $(FUZZ_AFL)/tcp-upper
+
+$(FUZZ_AFL)/%.o: %.c
+	@mkdir -p $(dir $@)
+	AFL_QUIET=1 $(AFL_CC) $(FUZZ_AFL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_AFL)/fuzz_%: $(FUZZ_AFL)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_AFL)/$(FUZZ_SRC)/afl_driver.o \
+		$(FUZZ_LIBSRCS:%.c=$(FUZZ_AFL)/%.o)
+	AFL_QUIET=1 $(AFL_CC) -o $@ $^
+
+# The whole server, for the end-to-end path: tcp-upper --inetd reads stdin (fork server).
+$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp-upper.o $(FUZZ_AFL)/servers/loop.o $(FUZZ_AFL)/servers/upper.o \
+		$(FUZZ_AFL)/servers/net.o
+	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^
+
+# ---- coverage (clang source-based coverage, standalone runner) ----
+FUZZ_COV := build/fuzz-cov
+FUZZ_COV_CFLAGS := -std=c11 -g -O0 -D_GNU_SOURCE -Iservers -fprofile-instr-generate -fcoverage-mapping
+
+$(FUZZ_COV)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_COV_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_COV)/fuzz_%: $(FUZZ_COV)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_COV)/$(FUZZ_SRC)/standalone.o \
+		$(FUZZ_LIBSRCS:%.c=$(FUZZ_COV)/%.o)
+	$(FUZZ_CLANG) -fprofile-instr-generate -o $@ $^
+
+-include $(shell find $(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV) -name '*.d' 2>/dev/null)
+
+.PHONY: fuzz-build fuzz-afl-build
+fuzz-build: $(FUZZ_LF_BINS) $(FUZZ_STANDALONE)
+fuzz-afl-build: $(FUZZ_AFL_BINS)

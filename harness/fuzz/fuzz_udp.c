@@ -1,0 +1,41 @@
+/* fuzz_udp.c - fuzz target: a sequence of datagrams (script.h), each answered as udp-upper answers it
+ * (upper_udp_reply) and checked against SPEC U1-U6 (upper_udp_check); any breach aborts. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "script.h"
+#include "upper.h"
+
+static unsigned char req[SCRIPT_UDP_MAX6], rep[SCRIPT_UDP_MAX6 + 1];
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct script_udp_dec d;
+	size_t len;
+	int family;
+	char why[160];
+
+	script_udp_init(&d, data, size);
+	while (script_udp_next(&d, req, &len, &family)) {
+		size_t max = family == 6 ? UPPER_UDP_MAX6 : UPPER_UDP_MAX4;
+		/* U1: exactly one reply per datagram; a guard byte past the reply catches over-long writes. */
+		rep[len] = 0x5a;
+		size_t n = upper_udp_reply(rep, req, len);
+		int rc = upper_udp_check(req, len, rep, n, why, sizeof why);
+		if (len > max || n > len || rep[len] != 0x5a || rc != UPPER_UDP_OK) {
+			fprintf(stderr, "fuzz_udp: SPEC breach on a %zu byte IPv%d datagram: %s\n", len, family,
+				rc != UPPER_UDP_OK ? why : "U2/U6: the reply overran its request's length");
+			abort();
+		}
+		/* The oracle itself must see a one byte short reply (U4) and a flipped byte (X1). */
+		if (len > 0 && upper_udp_check(req, len, rep, len - 1, NULL, 0) != UPPER_UDP_TRUNCATED) {
+			fprintf(stderr, "fuzz_udp: upper_udp_check accepts a truncated reply of %zu bytes\n", len - 1);
+			abort();
+		}
+	}
+	return 0;
+}
