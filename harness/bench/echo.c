@@ -1,0 +1,222 @@
+/* echo.c - a minimal no-transform echo server (TCP over epoll, UDP over recvmmsg/sendmmsg): the I/O
+ * limit of the machine, against which the bench measures the reference servers. Bench-only. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+
+#define RBUF (256u * 1024u)
+#define UDP_BATCH 64
+#define UDP_MAX 65536u
+
+/* Per descriptor: the bytes a short write left over. Nothing is held for an idle connection. */
+struct conn {
+	unsigned char *pend;
+	size_t off, len;
+	int eof;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: echo [-u] [-l ADDR:PORT]\n"
+		   "A minimal echo server that returns every byte unchanged (no transform): the bench's\n"
+		   "measure of this machine's I/O limit.\n"
+		   "  -l ADDR:PORT  address to listen on (default 127.0.0.1:8082; port 0 picks a free port)\n"
+		   "  -u            UDP (each datagram sent back whole) instead of TCP\n"
+		   "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n");
+}
+
+static void conn_close(int ep, struct conn *c, int fd)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	free(c->pend);
+	memset(c, 0, sizeof *c);
+}
+
+/* Writes p[0..n); keeps what the socket did not take. Returns 0, or -1 if the connection is over. */
+static int conn_send(int ep, struct conn *c, int fd, const unsigned char *p, size_t n)
+{
+	ssize_t m = send(fd, p, n, MSG_NOSIGNAL);
+
+	if (m < 0) {
+		if (errno != EAGAIN)
+			return -1;
+		m = 0;
+	}
+	if ((size_t)m == n)
+		return 0;
+	c->pend = malloc(n - (size_t)m);
+	if (c->pend == NULL)
+		return -1;
+	memcpy(c->pend, p + m, n - (size_t)m);
+	c->off = 0;
+	c->len = n - (size_t)m;
+	/* Stop reading until the leftover is written: backpressure. */
+	struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
+	return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static int serve_tcp(int lfd)
+{
+	static unsigned char buf[RBUF];
+	struct rlimit rl;
+	size_t nconn = 65536;
+	struct conn *conns;
+	struct epoll_event evs[128], ev = {.events = EPOLLIN, .data.fd = lfd};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		nconn = (size_t)rl.rlim_cur;
+	conns = calloc(nconn, sizeof *conns);
+	if (ep < 0 || conns == NULL || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
+		fprintf(stderr, "echo: epoll set-up: %s\n", strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		int k = epoll_wait(ep, evs, 128, -1);
+		if (k < 0 && errno != EINTR) {
+			fprintf(stderr, "echo: epoll_wait: %s\n", strerror(errno));
+			return 1;
+		}
+		for (int j = 0; j < k; j++) {
+			int fd = evs[j].data.fd;
+			if (fd == lfd) {
+				for (int a = 0; a < 64; a++) {
+					int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					if (cfd < 0)
+						break;
+					struct epoll_event cev = {.events = EPOLLIN, .data.fd = cfd};
+					if ((size_t)cfd >= nconn || epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) < 0)
+						close(cfd);
+				}
+				continue;
+			}
+			struct conn *c = &conns[fd];
+			if (c->len > 0) {
+				ssize_t m = send(fd, c->pend + c->off, c->len, MSG_NOSIGNAL);
+				if (m < 0 && errno != EAGAIN) {
+					conn_close(ep, c, fd);
+					continue;
+				}
+				if (m > 0) {
+					c->off += (size_t)m;
+					c->len -= (size_t)m;
+				}
+				if (c->len > 0)
+					continue;
+				free(c->pend);
+				c->pend = NULL;
+				if (c->eof) {
+					conn_close(ep, c, fd);
+					continue;
+				}
+				struct epoll_event cev = {.events = EPOLLIN, .data.fd = fd};
+				epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
+				continue;
+			}
+			ssize_t m = read(fd, buf, sizeof buf);
+			if (m > 0) {
+				if (conn_send(ep, c, fd, buf, (size_t)m) < 0)
+					conn_close(ep, c, fd);
+			} else if (m == 0 || errno != EAGAIN) {
+				/* The peer's FIN (everything owed is already written) or an error. */
+				conn_close(ep, c, fd);
+			}
+		}
+	}
+}
+
+static int serve_udp(int fd)
+{
+	static unsigned char buf[UDP_BATCH][UDP_MAX];
+	static struct sockaddr_storage from[UDP_BATCH];
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+
+	if (net_nonblock(fd, 0) < 0) {
+		fprintf(stderr, "echo: blocking UDP socket: %s\n", strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		memset(m, 0, sizeof m);
+		for (int i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = buf[i];
+			iov[i].iov_len = UDP_MAX;
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+			m[i].msg_hdr.msg_name = &from[i];
+			m[i].msg_hdr.msg_namelen = sizeof from[i];
+		}
+		int n = recvmmsg(fd, m, UDP_BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "echo: recvmmsg: %s\n", strerror(errno));
+			return 1;
+		}
+		for (int i = 0; i < n; i++)
+			iov[i].iov_len = m[i].msg_len;
+		/* A sender that has gone away (ECONNREFUSED) or a full buffer loses its reply only. */
+		for (int i = 0; i < n;) {
+			int s = sendmmsg(fd, m + i, (unsigned)(n - i), 0);
+			i += s > 0 ? s : 1;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const char *addrstr = "127.0.0.1:8082";
+	struct net_addr a, bound;
+	char err[256], name[NET_ADDRSTRLEN];
+	int opt, udp = 0, fd;
+	struct rlimit rl;
+
+	while ((opt = getopt_long(argc, argv, "l:uh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			addrstr = optarg;
+			break;
+		case 'u':
+			udp = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "echo: unexpected argument %s (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (net_parse(addrstr, &a, err, sizeof err) < 0) {
+		fprintf(stderr, "echo: -l %s: %s\n", addrstr, err);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fd = net_listen(&a, udp ? SOCK_DGRAM : SOCK_STREAM, 0, 4096, &bound, err, sizeof err);
+	if (fd < 0) {
+		fprintf(stderr, "echo: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "listening on %s %s\n", udp ? "udp" : "tcp",
+		net_format((const struct sockaddr *)&bound.ss, name, sizeof name));
+	return udp ? serve_udp(fd) : serve_tcp(fd);
+}

@@ -1,0 +1,982 @@
+/* load.c - the bench's load engine: stream, ping-pong, UDP, accept and idle-RSS runs over epoll, every
+ * byte received verified. */
+#include "load.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "upper.h"
+
+/* The bytes sent are a pseudo-random pattern, half lowercase letters, with a prime period so that a
+ * server which drops or repeats a block whose length is a power of two is caught. The expected reply
+ * (the pattern transformed by the core's upper_transform(), or the pattern itself for the echo
+ * server) is computed once, so checking a reply costs the same memcmp() whichever server is
+ * measured: the ratio between servers then measures the servers, not the checker. On a difference,
+ * the core's oracle (upper_mismatch, upper_udp_check) names the offset and the rule. */
+#define PAT_PERIOD 65521u
+#define MAXCHUNK (256u * 1024u)   /* largest read or check at once */
+#define WCHUNK (64u * 1024u)      /* stream write size */
+#define NSLOT 65536u              /* UDP: outstanding-datagram records */
+#define UDP_BATCH 64
+#define UDP_TIMEOUT_NS 200000000ull /* a datagram unanswered this long frees its window place */
+#define UDP_HDR 16                /* sequence number: 16 uppercase hex digits, unchanged by X1 */
+#define CONNECT_MS 3000
+#define DRAIN_NS 5000000000ull
+
+struct pat {
+	unsigned char *p; /* sent: p[i] == p[i % PAT_PERIOD], PAT_PERIOD + MAXCHUNK bytes */
+	unsigned char *x; /* expected reply to p, same layout */
+	enum load_expect ex;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int pat_init(struct pat *pt, enum load_expect ex)
+{
+	size_t n = PAT_PERIOD + MAXCHUNK;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+
+	pt->ex = ex;
+	pt->p = malloc(n);
+	pt->x = malloc(n);
+	if (pt->p == NULL || pt->x == NULL)
+		return -1;
+	for (size_t i = 0; i < PAT_PERIOD; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		pt->p[i] = (s & 1) ? (unsigned char)('a' + (s >> 8) % 26) : (unsigned char)(s >> 8);
+	}
+	for (size_t i = PAT_PERIOD; i < n; i++)
+		pt->p[i] = pt->p[i - PAT_PERIOD];
+	if (ex == LOAD_UPPER)
+		upper_transform(pt->x, pt->p, n);
+	else
+		memcpy(pt->x, pt->p, n);
+	return 0;
+}
+
+static void pat_free(struct pat *pt)
+{
+	free(pt->p);
+	free(pt->x);
+}
+
+/* Checks got[0..n) (n <= MAXCHUNK), received at stream offset off. */
+static int check_chunk(const struct pat *pt, uint64_t off, const unsigned char *got, size_t n, int conn,
+		       char *err, size_t errlen)
+{
+	size_t o = (size_t)(off % PAT_PERIOD), at;
+
+	if (memcmp(got, pt->x + o, n) == 0)
+		return LOAD_OK;
+	if (pt->ex == LOAD_UPPER) {
+		at = upper_mismatch(pt->p + o, n, got, n);
+	} else {
+		for (at = 0; at < n && got[at] == pt->p[o + at]; at++)
+			;
+	}
+	if (at >= n) /* cannot happen: memcmp said they differ */
+		at = 0;
+	snprintf(err, errlen,
+		 "wrong reply on connection %d: byte %llu of the stream is 0x%02x, expected 0x%02x "
+		 "(sent 0x%02x; %s)",
+		 conn, (unsigned long long)(off + at), got[at], pt->x[o + at], pt->p[o + at],
+		 pt->ex == LOAD_UPPER ? "X1/T1" : "echo: identity");
+	return LOAD_WRONG;
+}
+
+static int dial(const struct load_cfg *c, char *err, size_t errlen)
+{
+	int fd = net_connect(&c->addr, SOCK_STREAM, CONNECT_MS, err, errlen);
+
+	if (fd < 0)
+		return -1;
+	if (net_nonblock(fd, 1) < 0) {
+		snprintf(err, errlen, "non-blocking socket: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes all of p[0..n) to the non-blocking fd, waiting at most timeout_ms in total. */
+static int write_full(int fd, const unsigned char *p, size_t n, int timeout_ms, char *err, size_t errlen)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+	while (n > 0) {
+		ssize_t m = write(fd, p, n);
+		if (m > 0) {
+			p += m;
+			n -= (size_t)m;
+			continue;
+		}
+		if (m < 0 && errno != EAGAIN && errno != EINTR) {
+			snprintf(err, errlen, "write: %s", strerror(errno));
+			return LOAD_ERR;
+		}
+		uint64_t t = now_ns();
+		if (t >= deadline) {
+			snprintf(err, errlen, "write: server not reading for %d ms", timeout_ms);
+			return LOAD_ERR;
+		}
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		poll(&pf, 1, (int)((deadline - t) / 1000000ull) + 1);
+	}
+	return LOAD_OK;
+}
+
+/* ---- TCP stream ------------------------------------------------------------------------------------ */
+
+struct sconn {
+	int fd;
+	int done;
+	uint64_t soff, roff;
+};
+
+static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned char *rbuf, int draining,
+		       char *err, size_t errlen)
+{
+	for (;;) {
+		ssize_t m = read(s->fd, rbuf, MAXCHUNK);
+		if (m > 0) {
+			if (s->roff + (uint64_t)m > s->soff) {
+				snprintf(err, errlen,
+					 "wrong reply on connection %d: %llu bytes back but only %llu sent (T1)", i,
+					 (unsigned long long)(s->roff + (uint64_t)m), (unsigned long long)s->soff);
+				return LOAD_WRONG;
+			}
+			int rc = check_chunk(pt, s->roff, rbuf, (size_t)m, i, err, errlen);
+			if (rc != LOAD_OK)
+				return rc;
+			s->roff += (uint64_t)m;
+			/* A short read means the queue was empty (the next byte brings a new edge), except
+			 * that a FIN queued behind the data brings none: when draining, read on to EOF. */
+			if ((size_t)m < MAXCHUNK && !draining)
+				return LOAD_OK;
+			continue;
+		}
+		if (m == 0) {
+			if (draining && s->roff == s->soff) {
+				s->done = 1;
+				return LOAD_OK;
+			}
+			snprintf(err, errlen, "connection %d: server closed after returning %llu of %llu bytes (T1%s)",
+				 i, (unsigned long long)s->roff, (unsigned long long)s->soff, draining ? "/T4" : "");
+			return LOAD_WRONG;
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			return LOAD_OK;
+		snprintf(err, errlen, "connection %d: read: %s", i, strerror(errno));
+		return LOAD_ERR;
+	}
+}
+
+static int stream_write(struct sconn *s, int i, const struct pat *pt, char *err, size_t errlen)
+{
+	for (;;) {
+		ssize_t m = write(s->fd, pt->p + s->soff % PAT_PERIOD, WCHUNK);
+		if (m > 0) {
+			s->soff += (uint64_t)m;
+			if ((size_t)m < WCHUNK)
+				return LOAD_OK;
+			continue;
+		}
+		if (m < 0 && (errno == EAGAIN || errno == EINTR))
+			return LOAD_OK;
+		snprintf(err, errlen, "connection %d: write: %s", i, m < 0 ? strerror(errno) : "wrote 0");
+		return LOAD_ERR;
+	}
+}
+
+static int run_stream(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+		      size_t errlen)
+{
+	int n = c->conns, ep = -1, rc = LOAD_ERR, open;
+	struct sconn *s = calloc((size_t)n, sizeof *s);
+	unsigned char *rbuf = malloc(MAXCHUNK);
+	struct epoll_event evs[64];
+	uint64_t t0, end, tm, deadline;
+
+	if (s == NULL || rbuf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		s[i].fd = -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		s[i].fd = dial(c, err, errlen);
+		if (s[i].fd < 0)
+			goto out;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, s[i].fd, &ev) < 0) {
+			snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+			goto out;
+		}
+	}
+	t0 = now_ns();
+	end = t0 + (uint64_t)(c->seconds * 1e9);
+	while ((tm = now_ns()) < end) {
+		int k = epoll_wait(ep, evs, 64, 20);
+		for (int j = 0; j < k; j++) {
+			int i = (int)evs[j].data.u32;
+			if (evs[j].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+				rc = stream_read(&s[i], i, pt, rbuf, 0, err, errlen);
+				if (rc != LOAD_OK)
+					goto out;
+			}
+			if (evs[j].events & EPOLLOUT) {
+				rc = stream_write(&s[i], i, pt, err, errlen);
+				if (rc != LOAD_OK)
+					goto out;
+			}
+		}
+	}
+	r->seconds = (double)(tm - t0) / 1e9;
+	for (int i = 0; i < n; i++)
+		r->bytes += s[i].roff;
+	/* Half-close and take back every byte still owed, then the server's FIN (T1, T4). */
+	for (int i = 0; i < n; i++)
+		shutdown(s[i].fd, SHUT_WR);
+	open = n;
+	deadline = now_ns() + DRAIN_NS;
+	while (open > 0 && now_ns() < deadline) {
+		int k = epoll_wait(ep, evs, 64, 20);
+		for (int j = 0; j < k; j++) {
+			int i = (int)evs[j].data.u32;
+			if (s[i].done || !(evs[j].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+				continue;
+			rc = stream_read(&s[i], i, pt, rbuf, 1, err, errlen);
+			if (rc != LOAD_OK)
+				goto out;
+			if (s[i].done)
+				open--;
+		}
+	}
+	if (open > 0) {
+		for (int i = 0; i < n; i++)
+			if (!s[i].done) {
+				snprintf(err, errlen,
+					 "connection %d: %llu of %llu bytes back and no FIN within %llu s of our FIN (T4)",
+					 i, (unsigned long long)s[i].roff, (unsigned long long)s[i].soff,
+					 DRAIN_NS / 1000000000ull);
+				break;
+			}
+		rc = LOAD_ERR;
+		goto out;
+	}
+	r->value = (double)r->bytes / 1e6 / r->seconds;
+	r->unit = "MB/s";
+	rc = LOAD_OK;
+out:
+	if (s != NULL)
+		for (int i = 0; i < n; i++)
+			if (s[i].fd >= 0)
+				close(s[i].fd);
+	if (ep >= 0)
+		close(ep);
+	free(s);
+	free(rbuf);
+	return rc;
+}
+
+/* ---- TCP ping-pong --------------------------------------------------------------------------------- */
+
+struct lat {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void lat_add(struct lat *l, uint64_t ns)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 65536;
+		uint32_t *v = cap <= (64u << 20) ? realloc(l->v, cap * sizeof *v) : NULL;
+		if (v == NULL)
+			return; /* keep the samples so far: percentiles stay meaningful */
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double lat_pct(const struct lat *l, double q)
+{
+	if (l->n == 0)
+		return 0;
+	size_t i = (size_t)(q * (double)(l->n - 1) + 0.5);
+	return (double)l->v[i] / 1000.0;
+}
+
+static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+			size_t errlen)
+{
+	int n = c->conns, ep = -1, rc = LOAD_ERR, one = 1, waiting = 0;
+	struct sconn *s = calloc((size_t)n, sizeof *s);
+	uint64_t *tsent = calloc((size_t)n, sizeof *tsent);
+	unsigned char *rbuf = malloc(MAXCHUNK);
+	struct epoll_event evs[64];
+	struct lat l = {0};
+	uint64_t t0, end, tm, deadline;
+
+	if (s == NULL || tsent == NULL || rbuf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (c->size == 0 || c->size > MAXCHUNK) {
+		snprintf(err, errlen, "message size %zu out of range 1..%u", c->size, MAXCHUNK);
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		s[i].fd = -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		s[i].fd = dial(c, err, errlen);
+		if (s[i].fd < 0)
+			goto out;
+		setsockopt(s[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, s[i].fd, &ev) < 0) {
+			snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+			goto out;
+		}
+	}
+	t0 = now_ns();
+	end = t0 + (uint64_t)(c->seconds * 1e9);
+	/* Each connection's messages start at a different place in the pattern. */
+	for (int i = 0; i < n; i++) {
+		s[i].soff = s[i].roff = (uint64_t)i * 4099u;
+		tsent[i] = now_ns();
+		rc = write_full(s[i].fd, pt->p + s[i].soff % PAT_PERIOD, c->size, CONNECT_MS, err, errlen);
+		if (rc != LOAD_OK)
+			goto out;
+		s[i].soff += c->size;
+		waiting++;
+	}
+	tm = t0;
+	deadline = end + 2000000000ull; /* replies owed at the end get 2 s more, not counted */
+	while (waiting > 0 && tm < deadline) {
+		int k = epoll_wait(ep, evs, 64, 20);
+		tm = now_ns();
+		for (int j = 0; j < k; j++) {
+			int i = (int)evs[j].data.u32;
+			rc = stream_read(&s[i], i, pt, rbuf, 0, err, errlen);
+			if (rc != LOAD_OK)
+				goto out;
+			if (s[i].roff != s[i].soff)
+				continue;
+			waiting--;
+			if (tm >= end)
+				continue;
+			lat_add(&l, tm - tsent[i]);
+			r->ops++;
+			r->bytes += c->size;
+			tsent[i] = tm;
+			rc = write_full(s[i].fd, pt->p + s[i].soff % PAT_PERIOD, c->size, CONNECT_MS, err, errlen);
+			if (rc != LOAD_OK)
+				goto out;
+			s[i].soff += c->size;
+			waiting++;
+		}
+	}
+	if (waiting > 0) {
+		snprintf(err, errlen, "%d replies still owed 2 s after the end (T1/T2)", waiting);
+		rc = LOAD_ERR;
+		goto out;
+	}
+	r->seconds = (double)(end - t0) / 1e9;
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof *l.v, cmp_u32);
+	r->p50_us = lat_pct(&l, 0.50);
+	r->p99_us = lat_pct(&l, 0.99);
+	r->value = (double)r->ops / r->seconds;
+	r->unit = "rt/s";
+	rc = LOAD_OK;
+out:
+	if (s != NULL)
+		for (int i = 0; i < n; i++)
+			if (s[i].fd >= 0)
+				close(s[i].fd);
+	if (ep >= 0)
+		close(ep);
+	free(s);
+	free(tsent);
+	free(rbuf);
+	free(l.v);
+	return rc;
+}
+
+/* ---- UDP ------------------------------------------------------------------------------------------- */
+
+enum { SL_FREE = 0, SL_OUT, SL_ANSWERED, SL_LOST };
+
+struct slot {
+	uint64_t seq;
+	uint64_t t;
+	int state;
+};
+
+static size_t udp_off(uint64_t seq)
+{
+	return (size_t)((seq * 7919u) % PAT_PERIOD);
+}
+
+static void udp_request(unsigned char *buf, uint64_t seq, size_t size, const struct pat *pt)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (int i = 0; i < UDP_HDR; i++)
+		buf[i] = (unsigned char)hex[(seq >> (4 * (UDP_HDR - 1 - i))) & 15];
+	memcpy(buf + UDP_HDR, pt->p + udp_off(seq), size - UDP_HDR);
+}
+
+/* Parses the sequence header of a reply; returns -1 if it is not one. */
+static int udp_seq(const unsigned char *b, size_t n, uint64_t *seq)
+{
+	uint64_t v = 0;
+
+	if (n < UDP_HDR)
+		return -1;
+	for (int i = 0; i < UDP_HDR; i++) {
+		unsigned char ch = b[i];
+		if (ch >= '0' && ch <= '9')
+			v = v << 4 | (uint64_t)(ch - '0');
+		else if (ch >= 'A' && ch <= 'F')
+			v = v << 4 | (uint64_t)(ch - 'A' + 10);
+		else
+			return -1;
+	}
+	*seq = v;
+	return 0;
+}
+
+struct udprun {
+	const struct load_cfg *c;
+	const struct pat *pt;
+	struct slot *sl;
+	unsigned char *req; /* scratch for reporting */
+	uint64_t next, outstanding, replies, late;
+};
+
+static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *err, size_t errlen)
+{
+	size_t size = u->c->size;
+	uint64_t seq;
+	char why[160];
+
+	if (udp_seq(b, n, &seq) < 0 || seq >= u->next) {
+		snprintf(err, errlen, "wrong reply: a %zu-byte datagram that answers no datagram sent (U1/U2)", n);
+		return LOAD_WRONG;
+	}
+	if (n != size || memcmp(b + UDP_HDR, u->pt->x + udp_off(seq), size - UDP_HDR) != 0) {
+		udp_request(u->req, seq, size, u->pt);
+		if (u->pt->ex == LOAD_UPPER) {
+			upper_udp_check(u->req, size, b, n, why, sizeof why);
+		} else {
+			size_t at = 0;
+			while (at < n && at < size && b[at] == u->req[at])
+				at++;
+			snprintf(why, sizeof why, "echo: %zu bytes back for %zu, first difference at byte %zu", n,
+				 size, at);
+		}
+		snprintf(err, errlen, "wrong reply to datagram %llu: %s", (unsigned long long)seq, why);
+		return LOAD_WRONG;
+	}
+	struct slot *s = &u->sl[seq % NSLOT];
+	if (s->seq == seq && s->state == SL_ANSWERED) {
+		snprintf(err, errlen, "wrong reply: datagram %llu answered twice (U1)", (unsigned long long)seq);
+		return LOAD_WRONG;
+	}
+	if (s->seq == seq && s->state == SL_OUT) {
+		u->outstanding--;
+	} else {
+		u->late++; /* declared lost, or its record already reused: a verified reply all the same */
+	}
+	if (s->seq == seq)
+		s->state = SL_ANSWERED;
+	u->replies++;
+	return LOAD_OK;
+}
+
+static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+		   size_t errlen)
+{
+	struct udprun u = {.c = c, .pt = pt};
+	size_t size = c->size, rsize = c->size + 64;
+	unsigned char *sbuf = NULL, *rbuf = NULL;
+	struct mmsghdr sm[UDP_BATCH], rm[UDP_BATCH];
+	struct iovec siov[UDP_BATCH], riov[UDP_BATCH];
+	int fd = -1, rc = LOAD_ERR, bufsz = 4 << 20;
+	uint64_t oldest = 0, t0, end, tm, counted = 0;
+	char name[NET_ADDRSTRLEN];
+
+	net_format((const struct sockaddr *)&c->addr.ss, name, sizeof name);
+	if (size < UDP_HDR || size > UPPER_UDP_MAX4 || c->window < 1) {
+		snprintf(err, errlen, "UDP: datagram size %zu out of range %d..%u, or window %d < 1", size, UDP_HDR,
+			 UPPER_UDP_MAX4, c->window);
+		return LOAD_ERR;
+	}
+	u.sl = calloc(NSLOT, sizeof *u.sl);
+	u.req = malloc(size);
+	sbuf = malloc(size * UDP_BATCH);
+	rbuf = malloc(rsize * UDP_BATCH);
+	if (u.sl == NULL || u.req == NULL || sbuf == NULL || rbuf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	fd = socket(c->addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0) {
+		snprintf(err, errlen, "UDP socket to %s: %s", name, strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+	memset(sm, 0, sizeof sm);
+	memset(rm, 0, sizeof rm);
+	for (int i = 0; i < UDP_BATCH; i++) {
+		siov[i].iov_base = sbuf + (size_t)i * size;
+		siov[i].iov_len = size;
+		sm[i].msg_hdr.msg_iov = &siov[i];
+		sm[i].msg_hdr.msg_iovlen = 1;
+		riov[i].iov_base = rbuf + (size_t)i * rsize;
+		riov[i].iov_len = rsize;
+		rm[i].msg_hdr.msg_iov = &riov[i];
+		rm[i].msg_hdr.msg_iovlen = 1;
+	}
+	t0 = tm = now_ns();
+	end = t0 + (uint64_t)(c->seconds * 1e9);
+	uint64_t stop = end + UDP_TIMEOUT_NS; /* after end: no more sends, wait for the stragglers */
+	while (tm < stop) {
+		int sending = tm < end;
+		while (oldest < u.next) {
+			struct slot *s = &u.sl[oldest % NSLOT];
+			if (s->state == SL_OUT && tm - s->t > UDP_TIMEOUT_NS) {
+				s->state = SL_LOST;
+				u.outstanding--;
+			} else if (s->state == SL_OUT) {
+				break;
+			}
+			oldest++;
+		}
+		uint64_t room = (uint64_t)c->window - u.outstanding;
+		if (room > NSLOT - (u.next - oldest))
+			room = NSLOT - (u.next - oldest);
+		if (room > UDP_BATCH)
+			room = UDP_BATCH;
+		int blocked = 0;
+		if (sending && room > 0) {
+			for (uint64_t i = 0; i < room; i++)
+				udp_request(sbuf + i * size, u.next + i, size, pt);
+			int m = sendmmsg(fd, sm, (unsigned)room, 0);
+			if (m < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
+				snprintf(err, errlen, "UDP send to %s: %s", name, strerror(errno));
+				goto out;
+			}
+			blocked = m < 0;
+			for (int i = 0; i < m; i++) {
+				struct slot *s = &u.sl[u.next % NSLOT];
+				s->seq = u.next++;
+				s->t = tm;
+				s->state = SL_OUT;
+				u.outstanding++;
+			}
+		}
+		int m = recvmmsg(fd, rm, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (m < 0 && errno != EAGAIN && errno != EINTR) {
+			snprintf(err, errlen, "UDP receive from %s: %s", name, strerror(errno));
+			goto out;
+		}
+		for (int i = 0; i < m; i++) {
+			rc = udp_reply(&u, rbuf + (size_t)i * rsize, rm[i].msg_len, err, errlen);
+			if (rc != LOAD_OK)
+				goto out;
+		}
+		rc = LOAD_ERR;
+		tm = now_ns();
+		if (tm < end)
+			counted = u.replies;
+		if (!sending && u.outstanding == 0)
+			break;
+		if (m <= 0 && (blocked || !sending || u.outstanding >= (uint64_t)c->window)) {
+			struct pollfd pf = {.fd = fd, .events = POLLIN | (blocked ? POLLOUT : 0)};
+			poll(&pf, 1, 1);
+			tm = now_ns();
+		}
+	}
+	r->seconds = (double)(end - t0) / 1e9;
+	r->ops = counted;
+	r->bytes = counted * size;
+	r->sent = u.next;
+	r->lost = u.next - u.replies;
+	r->late = u.late;
+	r->value = (double)r->ops / r->seconds;
+	r->unit = "replies/s";
+	if (u.replies == 0) {
+		snprintf(err, errlen, "UDP: no reply from %s to %llu datagrams", name, (unsigned long long)u.next);
+		goto out;
+	}
+	rc = LOAD_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(u.sl);
+	free(u.req);
+	free(sbuf);
+	free(rbuf);
+	return rc;
+}
+
+/* ---- accept rate and idle connections ---------------------------------------------------------------- */
+
+enum { DL_IDLE = 0, DL_CONNECTING, DL_REPLY, DL_DONE };
+
+struct dl {
+	int fd, state;
+	uint64_t off, t;
+	size_t got;
+};
+
+struct dialrun {
+	const struct load_cfg *c;
+	const struct pat *pt;
+	int ep;
+	uint64_t started;
+	unsigned char rbuf[4096];
+};
+
+static int dl_start(struct dialrun *d, struct dl *x, uint32_t idx, char *err, size_t errlen)
+{
+	const struct net_addr *a = &d->c->addr;
+
+	x->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (x->fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return LOAD_ERR;
+	}
+	if (connect(x->fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
+		snprintf(err, errlen, "connect: %s", strerror(errno));
+		close(x->fd);
+		x->fd = -1;
+		return LOAD_ERR;
+	}
+	struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = idx};
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, x->fd, &ev) < 0) {
+		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+		close(x->fd);
+		x->fd = -1;
+		return LOAD_ERR;
+	}
+	x->state = DL_CONNECTING;
+	x->off = (d->started++ * 31u) % PAT_PERIOD;
+	x->got = 0;
+	x->t = now_ns();
+	return LOAD_OK;
+}
+
+static void dl_drop(struct dl *x)
+{
+	if (x->fd >= 0)
+		close(x->fd);
+	x->fd = -1;
+	x->state = DL_IDLE;
+}
+
+/* Advances one dialling connection on an event. Returns LOAD_OK (progress or a failed attempt,
+ * counted in *failed), or LOAD_WRONG on a wrong reply. */
+static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *failed, char *err,
+		    size_t errlen)
+{
+	size_t size = d->c->size;
+
+	if (x->state == DL_CONNECTING) {
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+			(*failed)++;
+			dl_drop(x);
+			return LOAD_OK;
+		}
+		ssize_t m = write(x->fd, d->pt->p + x->off, size);
+		if (m != (ssize_t)size) {
+			(*failed)++;
+			dl_drop(x);
+			return LOAD_OK;
+		}
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = idx};
+		epoll_ctl(d->ep, EPOLL_CTL_MOD, x->fd, &ev);
+		x->state = DL_REPLY;
+		return LOAD_OK;
+	}
+	if (x->state != DL_REPLY)
+		return LOAD_OK;
+	ssize_t m = read(x->fd, d->rbuf, sizeof d->rbuf);
+	if (m < 0 && (errno == EAGAIN || errno == EINTR))
+		return LOAD_OK;
+	if (m <= 0) {
+		if (m == 0) {
+			snprintf(err, errlen, "server closed a new connection after %zu of %zu reply bytes (T1)",
+				 x->got, size);
+			return LOAD_WRONG;
+		}
+		(*failed)++;
+		dl_drop(x);
+		return LOAD_OK;
+	}
+	if (x->got + (size_t)m > size) {
+		snprintf(err, errlen, "wrong reply: %zu bytes back for %zu sent (T1)", x->got + (size_t)m, size);
+		return LOAD_WRONG;
+	}
+	int rc = check_chunk(d->pt, x->off + x->got, d->rbuf, (size_t)m, (int)idx, err, errlen);
+	if (rc != LOAD_OK)
+		return rc;
+	x->got += (size_t)m;
+	if (x->got == size) {
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, x->fd, NULL);
+		x->state = DL_DONE;
+	}
+	return LOAD_OK;
+}
+
+static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+		    size_t errlen)
+{
+	int idle = c->mode == LOAD_IDLE, rc = LOAD_ERR;
+	int nslots = c->conns, conc = idle ? (c->conns < 256 ? c->conns : 256) : c->conns;
+	struct dialrun d = {.c = c, .pt = pt, .ep = -1};
+	struct dl *x = calloc((size_t)nslots, sizeof *x);
+	struct epoll_event evs[64];
+	uint64_t t0, end, tm, done = 0, lastcheck;
+	int inflight = 0, nextslot = 0;
+
+	if (x == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return LOAD_ERR;
+	}
+	for (int i = 0; i < nslots; i++)
+		x[i].fd = -1;
+	if (c->size == 0 || c->size > sizeof d.rbuf) {
+		snprintf(err, errlen, "message size %zu out of range 1..%zu", c->size, sizeof d.rbuf);
+		goto out;
+	}
+	if (idle) {
+		if (c->pid <= 0 || (r->rss_before_kb = load_rss_kb(c->pid)) < 0) {
+			snprintf(err, errlen, "idle: cannot read VmRSS of the server (pid %ld) in /proc",
+				 (long)c->pid);
+			goto out;
+		}
+	}
+	d.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (d.ep < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		goto out;
+	}
+	t0 = lastcheck = now_ns();
+	end = t0 + (idle ? 60000000000ull : (uint64_t)(c->seconds * 1e9));
+	for (;;) {
+		tm = now_ns();
+		/* Keep conc attempts in flight: ACCEPT reuses slots, IDLE fills the next one. */
+		if (tm < end) {
+			if (idle) {
+				while (inflight < conc && nextslot < nslots) {
+					if (dl_start(&d, &x[nextslot], (uint32_t)nextslot, err, errlen) != LOAD_OK)
+						goto out;
+					nextslot++;
+					inflight++;
+				}
+			} else {
+				for (int i = 0; i < nslots; i++) {
+					if (x[i].state == DL_DONE) {
+						done++;
+						dl_drop(&x[i]);
+					}
+					if (x[i].state == DL_IDLE &&
+					    dl_start(&d, &x[i], (uint32_t)i, err, errlen) != LOAD_OK)
+						goto out;
+				}
+			}
+		}
+		if (idle && done == (uint64_t)nslots)
+			break;
+		if (tm >= end)
+			break;
+		int k = epoll_wait(d.ep, evs, 64, 20);
+		for (int j = 0; j < k; j++) {
+			uint32_t i = evs[j].data.u32;
+			rc = dl_event(&d, &x[i], i, &r->failed, err, errlen);
+			if (rc != LOAD_OK)
+				goto out;
+			if (idle && x[i].state == DL_DONE) {
+				done++;
+				inflight--;
+			} else if (idle && x[i].state == DL_IDLE) {
+				inflight--; /* failed: try that slot again later */
+				if (dl_start(&d, &x[i], i, err, errlen) != LOAD_OK)
+					goto out;
+				inflight++;
+			}
+		}
+		rc = LOAD_ERR;
+		/* An attempt stuck for CONNECT_MS (SYN dropped by a full backlog, no reply) counts failed. */
+		tm = now_ns();
+		if (tm - lastcheck > 100000000ull) {
+			lastcheck = tm;
+			for (int i = 0; i < nslots; i++)
+				if ((x[i].state == DL_CONNECTING || x[i].state == DL_REPLY) &&
+				    tm - x[i].t > CONNECT_MS * 1000000ull) {
+					r->failed++;
+					dl_drop(&x[i]);
+					if (idle) {
+						if (dl_start(&d, &x[i], (uint32_t)i, err, errlen) != LOAD_OK)
+							goto out;
+					}
+				}
+		}
+	}
+	r->seconds = (double)(tm - t0) / 1e9;
+	if (idle) {
+		if (done < (uint64_t)nslots) {
+			snprintf(err, errlen, "idle: only %llu of %d connections answered within 60 s (%llu attempts failed)",
+				 (unsigned long long)done, nslots, (unsigned long long)r->failed);
+			goto out;
+		}
+		struct timespec ts = {0, 300000000}; /* let the server settle */
+		nanosleep(&ts, NULL);
+		r->rss_after_kb = load_rss_kb(c->pid);
+		if (r->rss_after_kb < 0) {
+			snprintf(err, errlen, "idle: the server (pid %ld) is gone", (long)c->pid);
+			goto out;
+		}
+		r->ops = done;
+		r->value = (double)(r->rss_after_kb - r->rss_before_kb) / (double)nslots;
+		r->unit = "KiB/conn";
+	} else {
+		r->ops = done;
+		r->value = (double)done / r->seconds;
+		r->unit = "conn/s";
+		if (done == 0) {
+			snprintf(err, errlen, "accept: no connection completed (%llu attempts failed)",
+				 (unsigned long long)r->failed);
+			goto out;
+		}
+	}
+	rc = LOAD_OK;
+out:
+	for (int i = 0; i < nslots; i++)
+		if (x[i].fd >= 0)
+			close(x[i].fd);
+	if (d.ep >= 0)
+		close(d.ep);
+	free(x);
+	return rc;
+}
+
+/* ---- entry points ------------------------------------------------------------------------------------ */
+
+long load_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static const struct {
+	const char *name;
+	enum load_mode m;
+} mode_names[] = {{"stream", LOAD_STREAM}, {"pingpong", LOAD_PINGPONG}, {"udp", LOAD_UDP},
+		  {"accept", LOAD_ACCEPT}, {"idle", LOAD_IDLE}};
+
+enum load_mode load_mode_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
+		if (strcmp(s, mode_names[i].name) == 0)
+			return mode_names[i].m;
+	return (enum load_mode)0;
+}
+
+const char *load_mode_name(enum load_mode m)
+{
+	for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
+		if (mode_names[i].m == m)
+			return mode_names[i].name;
+	return "?";
+}
+
+int load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t errlen)
+{
+	struct pat pt = {0};
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	r->rss_before_kb = r->rss_after_kb = -1;
+	if (c->conns < 1 || (c->mode != LOAD_IDLE && !(c->seconds > 0))) {
+		snprintf(err, errlen, "need at least 1 connection and a positive duration");
+		return LOAD_ERR;
+	}
+	if (pat_init(&pt, c->expect) < 0) {
+		pat_free(&pt);
+		snprintf(err, errlen, "out of memory");
+		return LOAD_ERR;
+	}
+	switch (c->mode) {
+	case LOAD_STREAM:
+		rc = run_stream(c, &pt, r, err, errlen);
+		break;
+	case LOAD_PINGPONG:
+		rc = run_pingpong(c, &pt, r, err, errlen);
+		break;
+	case LOAD_UDP:
+		rc = run_udp(c, &pt, r, err, errlen);
+		break;
+	case LOAD_ACCEPT:
+	case LOAD_IDLE:
+		rc = run_dial(c, &pt, r, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "unknown mode %d", (int)c->mode);
+		rc = LOAD_ERR;
+	}
+	pat_free(&pt);
+	return rc;
+}
