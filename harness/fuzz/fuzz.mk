@@ -85,3 +85,13 @@ $(FUZZ_COV)/fuzz_%: $(FUZZ_COV)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_COV)/$(FUZZ_SRC)/sta
 .PHONY: fuzz-build fuzz-afl-build
 fuzz-build: $(FUZZ_LF_BINS) $(FUZZ_STANDALONE)
 fuzz-afl-build: $(FUZZ_AFL_BINS)
+
+# ---- seed corpora: regenerate with `make fuzz-seeds` (the output is committed) ----
+$(B)/fuzz-mkseeds: $(O)/$(FUZZ_SRC)/mkseeds.o $(O)/$(FUZZ_SRC)/script.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+.PHONY: fuzz-seeds
+fuzz-seeds: $(B)/fuzz-mkseeds
+	@mkdir -p corpus/fuzz_tcp/regressions corpus/fuzz_udp/regressions
+	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp
