@@ -14,3 +14,16 @@ test-unit: $(TEST_BIN)/test_upper
 	$(TEST_BIN)/test_upper
 
 TESTS += test-unit
+
+$(TEST_BIN)/test_servers: $(O)/tests/integration/test_servers.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CUNIT_LIBS)
+
+$(O)/tests/integration/test_servers.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+
+# The servers under test are this variant's: $(B)/tcp-upper and $(B)/udp-upper.
+.PHONY: test-integration
+test-integration: $(TEST_BIN)/test_servers $(B)/tcp-upper $(B)/udp-upper
+	$(TEST_BIN)/test_servers $(B)
+
+TESTS += test-integration

@@ -1,0 +1,935 @@
+/* test_servers.c - CUnit integration tests: start the real bin/tcp-upper and bin/udp-upper on port 0,
+ * read the port from their first stderr line, and check the client-observable SPEC rules over
+ * loopback with bounded timeouts. Usage: test_servers BINDIR (or UPPER_BIN=BINDIR). */
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "upper.h"
+
+#define CHECK(cond, ...)                                                                                   \
+	do {                                                                                               \
+		char msg_[512];                                                                            \
+		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
+		CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, __LINE__, msg_, __FILE__, "", CU_FALSE); \
+	} while (0)
+
+static const char *bindir;
+
+/* ---- Servers under test ---- */
+
+struct server {
+	pid_t pid;
+	unsigned port;
+	char log[64]; /* its stderr, a temporary file */
+	char addr[NET_ADDRSTRLEN];
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* Starts BINDIR/prog with args (NULL-terminated), stderr to a file; waits at most 5 s for
+ * "listening on PROTO ADDR:PORT". Returns 0, or -1 with a reason printed. */
+static int server_start(struct server *s, const char *prog, const char *const *args)
+{
+	char path[512], line[256];
+	const char *argv[16];
+	int n = 0, fd;
+
+	memset(s, 0, sizeof *s);
+	snprintf(path, sizeof path, "%s/%s", bindir, prog);
+	snprintf(s->log, sizeof s->log, "/tmp/capslock-it-XXXXXX");
+	fd = mkstemp(s->log);
+	if (fd < 0) {
+		fprintf(stderr, "mkstemp: %s\n", strerror(errno));
+		return -1;
+	}
+	argv[n++] = path;
+	while (*args != NULL && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	s->pid = fork();
+	if (s->pid < 0) {
+		close(fd);
+		return -1;
+	}
+	if (s->pid == 0) {
+		dup2(fd, 2);
+		int dn = open("/dev/null", O_RDWR);
+		dup2(dn, 0);
+		dup2(dn, 1);
+		execv(path, (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	for (long end = now_ms() + 5000; now_ms() < end;) {
+		ssize_t k = pread(fd, line, sizeof line - 1, 0);
+		if (k > 0) {
+			line[k] = '\0';
+			char *nl = strchr(line, '\n');
+			if (nl != NULL) {
+				*nl = '\0';
+				const char *sp = strrchr(line, ' '), *colon = strrchr(line, ':');
+				if (strncmp(line, "listening on ", 13) != 0 || sp == NULL || colon == NULL) {
+					fprintf(stderr, "%s: unexpected first line '%s'\n", path, line);
+					break;
+				}
+				snprintf(s->addr, sizeof s->addr, "%s", sp + 1);
+				s->port = (unsigned)atoi(colon + 1);
+				close(fd);
+				return s->port > 0 ? 0 : -1;
+			}
+		}
+		int st;
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->pid = 0;
+			fprintf(stderr, "%s exited before listening: %s\n", path, k > 0 ? line : "");
+			close(fd);
+			return -1;
+		}
+		usleep(5000);
+	}
+	fprintf(stderr, "%s: no 'listening on' line within 5 s\n", path);
+	close(fd);
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+	return -1;
+}
+
+/* Prints the server's stderr (after a failure, to show sanitizer reports). */
+static void server_dump(const struct server *s)
+{
+	char buf[4096];
+	int fd = open(s->log, O_RDONLY);
+	ssize_t k;
+	if (fd < 0)
+		return;
+	fprintf(stderr, "---- stderr of the server (%s) ----\n", s->log);
+	while ((k = read(fd, buf, sizeof buf)) > 0)
+		fwrite(buf, 1, (size_t)k, stderr);
+	close(fd);
+}
+
+/* Sends sig and waits at most wait_ms. Returns the wait status, or -1 if it had to be killed. */
+static int server_stop(struct server *s, int sig, int wait_ms, long *took_ms)
+{
+	int st = -1;
+	long t0 = now_ms();
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, sig);
+	for (;;) {
+		pid_t r = waitpid(s->pid, &st, WNOHANG);
+		if (r == s->pid)
+			break;
+		if (now_ms() - t0 > wait_ms) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			st = -1;
+			break;
+		}
+		usleep(2000);
+	}
+	if (took_ms != NULL)
+		*took_ms = now_ms() - t0;
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		server_dump(s);
+	unlink(s->log);
+	s->pid = 0;
+	return st;
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	int n = 0;
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long v = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* ---- Clients ---- */
+
+static int connect_to(const char *host, unsigned port, int type)
+{
+	char s[128], err[256];
+	struct net_addr a;
+	snprintf(s, sizeof s, "%s:%u", host, port);
+	if (net_parse(s, &a, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	int fd = net_connect(&a, type, 2000, err, sizeof err);
+	if (fd < 0)
+		fprintf(stderr, "%s\n", err);
+	return fd;
+}
+
+/* Result of a stream exchange. */
+struct xfer {
+	size_t sent, got;
+	int eof;      /* read returned 0 */
+	int rerr;     /* errno of a failed read (ECONNRESET...), 0 if none */
+	int timedout; /* no progress within the timeout */
+	long ms;
+};
+
+/* Sends out[0..olen) and reads at the same time into in (icap bytes), so that neither side blocks
+ * the other; with shut_wr, half-closes after the last byte and reads on to EOF. rchunk bounds each
+ * read and delay_us sleeps after each (a slow reader). side_fd >= 0: every 64 reads, a 5-byte round
+ * trip on that connection must complete within 1 s (T7); failures counted in *side_fail. Stops at
+ * EOF, a read error, or timeout_ms without progress. */
+static void pump(int fd, const unsigned char *out, size_t olen, int shut_wr, unsigned char *in, size_t icap,
+		 size_t rchunk, int delay_us, int timeout_ms, int side_fd, int *side_fail, struct xfer *x)
+{
+	long t0 = now_ms(), last = t0;
+	int shut = 0, reads = 0;
+
+	memset(x, 0, sizeof *x);
+	net_nonblock(fd, 1);
+	for (;;) {
+		if (shut_wr && !shut && x->sent == olen) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		if (!shut_wr && x->sent == olen && x->got >= olen)
+			break;
+		struct pollfd pf = {.fd = fd, .events = POLLIN | (x->sent < olen ? POLLOUT : 0)};
+		int r = poll(&pf, 1, 100);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (now_ms() - last > timeout_ms) {
+			x->timedout = 1;
+			break;
+		}
+		if (r <= 0)
+			continue;
+		if ((pf.revents & POLLOUT) && x->sent < olen) {
+			ssize_t k = send(fd, out + x->sent, olen - x->sent, MSG_NOSIGNAL);
+			if (k > 0) {
+				x->sent += (size_t)k;
+				last = now_ms();
+			}
+		}
+		if (pf.revents & (POLLIN | POLLERR | POLLHUP)) {
+			size_t room = icap - x->got < rchunk ? icap - x->got : rchunk;
+			unsigned char sink[1];
+			ssize_t k = room > 0 ? recv(fd, in + x->got, room, 0) : recv(fd, sink, 1, 0);
+			if (k > 0 && room == 0) {
+				x->got += (size_t)k; /* more than expected: counted, not stored */
+				break;
+			}
+			if (k > 0) {
+				x->got += (size_t)k;
+				last = now_ms();
+				if (delay_us > 0)
+					usleep((useconds_t)delay_us);
+				if (side_fd >= 0 && ++reads % 64 == 0) {
+					unsigned char q[5] = "side!", a[5];
+					long s0 = now_ms();
+					int ok = send(side_fd, q, 5, 0) == 5;
+					size_t g = 0;
+					while (ok && g < 5 && now_ms() - s0 < 1000) {
+						struct pollfd sp = {.fd = side_fd, .events = POLLIN};
+						if (poll(&sp, 1, 1000) <= 0)
+							break;
+						ssize_t m = recv(side_fd, a + g, 5 - g, 0);
+						if (m <= 0)
+							break;
+						g += (size_t)m;
+					}
+					if (!ok || g != 5 || memcmp(a, "SIDE!", 5) != 0)
+						(*side_fail)++;
+				}
+			} else if (k == 0) {
+				x->eof = 1;
+				break;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				x->rerr = errno;
+				break;
+			}
+		}
+	}
+	x->ms = now_ms() - t0;
+	net_nonblock(fd, 0);
+}
+
+/* One request on a fresh TCP connection: send, half-close, expect every byte then EOF. */
+static int tcp_roundtrip(const char *host, unsigned port, const unsigned char *msg, size_t n, char *why,
+			 size_t whylen)
+{
+	int fd = connect_to(host, port, SOCK_STREAM);
+	unsigned char *in = malloc(n + 1);
+	struct xfer x;
+	int rc = -1;
+
+	if (fd < 0 || in == NULL) {
+		snprintf(why, whylen, "cannot connect to %s:%u", host, port);
+		goto out;
+	}
+	pump(fd, msg, n, 1, in, n, 65536, 0, 5000, -1, NULL, &x);
+	size_t at = upper_mismatch(msg, n, in, x.got < n ? x.got : n);
+	if (x.got != n || at != n)
+		snprintf(why, whylen, "got %zu of %zu bytes, first wrong at %zu (eof %d, err %s, timeout %d)", x.got, n,
+			 at, x.eof, strerror(x.rerr), x.timedout);
+	else if (!x.eof)
+		snprintf(why, whylen, "all %zu bytes but no EOF (err %s, timeout %d)", n, strerror(x.rerr), x.timedout);
+	else
+		rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(in);
+	return rc;
+}
+
+/* Sends one datagram on fd and waits at most wait_ms for one reply; checks it with the core's rule.
+ * Returns 0 or -1 with a reason. */
+static int udp_roundtrip(int fd, const unsigned char *msg, size_t n, int wait_ms, char *why, size_t whylen)
+{
+	static unsigned char rep[65536 + 16];
+	if (send(fd, msg, n, 0) != (ssize_t)n) {
+		snprintf(why, whylen, "send of %zu bytes: %s", n, strerror(errno));
+		return -1;
+	}
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	if (poll(&pf, 1, wait_ms) <= 0) {
+		snprintf(why, whylen, "no reply to %zu bytes within %d ms", n, wait_ms);
+		return -1;
+	}
+	ssize_t k = recv(fd, rep, sizeof rep, MSG_TRUNC);
+	if (k < 0) {
+		snprintf(why, whylen, "recv: %s", strerror(errno));
+		return -1;
+	}
+	if (upper_udp_check(msg, n, rep, (size_t)k, why, whylen) != UPPER_UDP_OK)
+		return -1;
+	return 0;
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+/* ---- The shared servers ---- */
+
+static struct server tcp4, udp4;
+
+static int suite_init(void)
+{
+	static const char *const a[] = {"-l", "127.0.0.1:0", NULL};
+	if (server_start(&tcp4, "tcp-upper", a) < 0)
+		return -1;
+	if (server_start(&udp4, "udp-upper", a) < 0)
+		return -1;
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	if (tcp4.pid > 0)
+		server_stop(&tcp4, SIGKILL, 1000, NULL);
+	if (udp4.pid > 0)
+		server_stop(&udp4, SIGKILL, 1000, NULL);
+	return 0;
+}
+
+/* ---- TCP cases ---- */
+
+static void test_first_line(void)
+{
+	char want[64];
+	snprintf(want, sizeof want, "127.0.0.1:%u", tcp4.port);
+	CHECK(strcmp(tcp4.addr, want) == 0, "tcp-upper said %s", tcp4.addr);
+	snprintf(want, sizeof want, "127.0.0.1:%u", udp4.port);
+	CHECK(strcmp(udp4.addr, want) == 0, "udp-upper said %s", udp4.addr);
+}
+
+static void test_tcp_all_bytes(void)
+{
+	unsigned char msg[1024];
+	char why[256];
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = (unsigned char)i;
+	CHECK(tcp_roundtrip("127.0.0.1", tcp4.port, msg, sizeof msg, why, sizeof why) == 0, "X1/T1: %s", why);
+}
+
+/* T2: an interactive client gets its answer while the connection stays open. */
+static void test_tcp_no_framing(void)
+{
+	int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char *const msgs[] = {"hello", "no newline here", "x", "line\n", "Mixed 123 {}"};
+	for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+		size_t n = strlen(msgs[i]), g = 0;
+		unsigned char in[64];
+		CU_ASSERT(send(fd, msgs[i], n, 0) == (ssize_t)n);
+		while (g < n) {
+			struct pollfd pf = {.fd = fd, .events = POLLIN};
+			if (poll(&pf, 1, 2000) <= 0)
+				break;
+			ssize_t k = recv(fd, in + g, n - g, 0);
+			if (k <= 0)
+				break;
+			g += (size_t)k;
+		}
+		CHECK(g == n && upper_mismatch((const unsigned char *)msgs[i], n, in, g) == n,
+		      "T2: '%s' answered with %zu bytes while the connection is open", msgs[i], g);
+	}
+	close(fd);
+}
+
+/* T4: 1 MiB (many times the server's buffer), SHUT_WR at once; every byte comes back, then EOF. */
+static void test_tcp_half_close(void)
+{
+	size_t n = 1u << 20;
+	unsigned char *out = malloc(n), *in = malloc(n);
+	struct xfer x;
+	CU_ASSERT_FATAL(out != NULL && in != NULL);
+	fill(out, n, 4);
+	int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	CU_ASSERT_FATAL(fd >= 0);
+	pump(fd, out, n, 1, in, n, 65536, 0, 5000, -1, NULL, &x);
+	CHECK(x.got == n && upper_mismatch(out, n, in, x.got) == n, "T4: got %zu of %zu bytes right", x.got, n);
+	CHECK(x.eof && x.rerr == 0, "T4: after the bytes, EOF expected; got eof=%d err=%s", x.eof, strerror(x.rerr));
+	close(fd);
+	free(out);
+	free(in);
+}
+
+static int reset_close(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	return close(fd);
+}
+
+/* Waits up to 2 s for the server's descriptor count to come back to base. */
+static int fds_back_to(pid_t pid, int base)
+{
+	int n = -1;
+	for (long end = now_ms() + 2000; now_ms() < end; usleep(10000))
+		if ((n = count_fds(pid)) <= base)
+			break;
+	return n;
+}
+
+/* T5, T6: clients that connect and close, or reset before sending, mid-stream, or while output is
+ * owed, leave the other clients served and leak no descriptor. */
+static void test_tcp_reset_mid_stream(void)
+{
+	char why[256];
+	int other = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	CU_ASSERT_FATAL(other >= 0);
+	CU_ASSERT_FATAL(tcp_roundtrip("127.0.0.1", tcp4.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
+	int base = count_fds(tcp4.pid);
+
+	size_t n = 1u << 20;
+	unsigned char *big = malloc(n);
+	CU_ASSERT_FATAL(big != NULL);
+	fill(big, n, 6);
+	long rss0 = rss_kib(tcp4.pid);
+	for (int round = 0; round < 20; round++) {
+		int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+		CU_ASSERT_FATAL(fd >= 0);
+		if (round % 4 == 1) {
+			send(fd, "abc", 3, 0); /* reset right after sending */
+		} else if (round % 4 == 2) {
+			/* Mid-stream with output owed: send without reading until the server pushes back. The
+			 * kernel buffers of both ends hold about 20 MiB at most on loopback, so a server that
+			 * keeps reading (no backpressure) would take all of 64 MiB. */
+			size_t s = 0, limit = round == 2 ? 64u << 20 : 1u << 20;
+			net_nonblock(fd, 1);
+			for (long end = now_ms() + 3000; s < limit && now_ms() < end;) {
+				ssize_t k = send(fd, big + s % n, n - s % n, MSG_NOSIGNAL);
+				if (k > 0) {
+					s += (size_t)k;
+					continue;
+				}
+				struct pollfd pf = {.fd = fd, .events = POLLOUT};
+				if (poll(&pf, 1, 200) <= 0)
+					break; /* stalled: the server stopped reading (T8) */
+			}
+			if (round == 2) {
+				long grew = rss_kib(tcp4.pid) - rss0;
+				CHECK(s < limit, "T8: a client that does not read sent all %zu bytes", s);
+				CHECK(grew < 8192, "T8: server RSS grew %ld KiB for one stalled client", grew);
+			}
+		} else if (round % 4 == 3) {
+			close(fd); /* T5: an orderly close without sending */
+			continue;
+		}
+		reset_close(fd);
+	}
+	free(big);
+	int left = fds_back_to(tcp4.pid, base);
+	CHECK(left == base, "T6: the server has %d descriptors, %d before the resets", left, base);
+
+	/* the connection opened before is still served, and new ones are accepted */
+	unsigned char in[5];
+	size_t g = 0;
+	CU_ASSERT(send(other, "still", 5, 0) == 5);
+	while (g < 5) {
+		struct pollfd pf = {.fd = other, .events = POLLIN};
+		if (poll(&pf, 1, 2000) <= 0)
+			break;
+		ssize_t k = recv(other, in + g, 5 - g, 0);
+		if (k <= 0)
+			break;
+		g += (size_t)k;
+	}
+	CHECK(g == 5 && memcmp(in, "STILL", 5) == 0, "T6: an existing client was not served after the resets");
+	close(other);
+	CHECK(tcp_roundtrip("127.0.0.1", tcp4.port, (const unsigned char *)"after", 5, why, sizeof why) == 0,
+	      "T6: new client after resets: %s", why);
+}
+
+/* T9 (and T7): many connections open at once, each with its own message, all answered. */
+static void concurrent_clients(const struct server *s, const char *host, int count)
+{
+	int *fds = calloc((size_t)count, sizeof *fds);
+	int bad = 0, opened = 0;
+	CU_ASSERT_FATAL(fds != NULL);
+	for (int i = 0; i < count; i++) {
+		fds[i] = connect_to(host, s->port, SOCK_STREAM);
+		opened += fds[i] >= 0;
+	}
+	CHECK(opened == count, "T9: %d of %d connections opened", opened, count);
+	for (int i = 0; i < count; i++) {
+		char m[32];
+		int n = snprintf(m, sizeof m, "client %d", i);
+		if (fds[i] >= 0 && send(fds[i], m, (size_t)n, 0) != n)
+			bad++;
+	}
+	for (int i = 0; i < count; i++) {
+		char m[32], want[32];
+		unsigned char got[32];
+		int n = snprintf(m, sizeof m, "client %d", i);
+		size_t g = 0;
+		if (fds[i] < 0)
+			continue;
+		upper_transform((unsigned char *)want, (const unsigned char *)m, (size_t)n);
+		while (g < (size_t)n) {
+			struct pollfd pf = {.fd = fds[i], .events = POLLIN};
+			if (poll(&pf, 1, 5000) <= 0)
+				break;
+			ssize_t k = recv(fds[i], got + g, (size_t)n - g, 0);
+			if (k <= 0)
+				break;
+			g += (size_t)k;
+		}
+		if (g != (size_t)n || memcmp(got, want, g) != 0)
+			bad++;
+		close(fds[i]);
+	}
+	CHECK(bad == 0, "T9: %d of %d concurrent clients not answered right", bad, count);
+	free(fds);
+}
+
+static void test_tcp_1000_clients(void)
+{
+	concurrent_clients(&tcp4, "127.0.0.1", 1000);
+}
+
+/* T8, T7: 16 MiB through a client that reads slowly; meanwhile another client is answered. */
+static void test_tcp_slow_reader(void)
+{
+	size_t n = 16u << 20;
+	unsigned char *out = malloc(n), *in = malloc(n);
+	struct xfer x;
+	int side_fail = 0;
+	CU_ASSERT_FATAL(out != NULL && in != NULL);
+	fill(out, n, 16);
+	int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	int side = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	CU_ASSERT_FATAL(fd >= 0 && side >= 0);
+	int rcv = 16384; /* a small receive window so the server feels the slowness */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+	pump(fd, out, n, 1, in, n, 65536, 500, 10000, side, &side_fail, &x);
+	CHECK(x.got == n && upper_mismatch(out, n, in, x.got) == n, "T1/T8: %zu of %zu bytes right", x.got, n);
+	CHECK(x.eof && x.rerr == 0, "T4: eof=%d err=%s after %zu bytes", x.eof, strerror(x.rerr), x.got);
+	CHECK(side_fail == 0, "T7: %d round trips of another client were late or wrong", side_fail);
+	printf("\n    (16 MiB to a slow reader in %ld ms)  ", x.ms);
+	close(fd);
+	close(side);
+	free(out);
+	free(in);
+}
+
+/* -v logs each message escaped, so binary input is safe. */
+static void test_tcp_verbose_log(void)
+{
+	static const char *const a[] = {"-l", "127.0.0.1:0", "-v", NULL};
+	struct server s;
+	char why[256], buf[4096] = "";
+	CU_ASSERT_FATAL(server_start(&s, "tcp-upper", a) == 0);
+	CHECK(tcp_roundtrip("127.0.0.1", s.port, (const unsigned char *)"hi\x01\xff\\\n", 6, why, sizeof why) == 0,
+	      "-v round trip: %s", why);
+	int fd = open(s.log, O_RDONLY);
+	if (fd >= 0) {
+		ssize_t k = read(fd, buf, sizeof buf - 1);
+		buf[k > 0 ? k : 0] = '\0';
+		close(fd);
+	}
+	CHECK(strstr(buf, ">> hi\\x01\\xff\\\\\\n\n") != NULL, "-v log line missing or not escaped: '%s'", buf);
+	CHECK(server_stop(&s, SIGTERM, 3000, NULL) == 0, "-v server did not exit 0");
+}
+
+/* ---- UDP cases ---- */
+
+static void test_udp_sizes(void)
+{
+	static const size_t sizes[] = {0, 1, 1023, 1024, 1025, 8192, 8193, 32768, UPPER_UDP_MAX4};
+	unsigned char *msg = malloc(UPPER_UDP_MAX4);
+	char why[256];
+	CU_ASSERT_FATAL(msg != NULL);
+	int fd = connect_to("127.0.0.1", udp4.port, SOCK_DGRAM);
+	CU_ASSERT_FATAL(fd >= 0);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		fill(msg, sizes[i], (unsigned)i);
+		CHECK(udp_roundtrip(fd, msg, sizes[i], 2000, why, sizeof why) == 0, "U3/U4: %zu bytes: %s", sizes[i],
+		      why);
+	}
+	close(fd);
+	free(msg);
+}
+
+/* U1, U2: a burst of datagrams of distinct sizes gets exactly one reply each, boundaries kept. */
+static void test_udp_burst(void)
+{
+	enum { N = 64, STEP = 31 };
+	unsigned char msg[N * STEP], rep[65536];
+	int seen[N] = {0}, bad = 0, extra = 0;
+	int big = 4 << 20;
+	fill(msg, sizeof msg, 77);
+	int fd = connect_to("127.0.0.1", udp4.port, SOCK_DGRAM);
+	CU_ASSERT_FATAL(fd >= 0);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT(send(fd, msg, (size_t)i * STEP, 0) == (ssize_t)i * STEP);
+	for (int got = 0; got < N + 1;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, got < N ? 2000 : 200) <= 0)
+			break;
+		ssize_t k = recv(fd, rep, sizeof rep, MSG_TRUNC);
+		if (k < 0)
+			break;
+		got++;
+		if (k % STEP != 0 || k / STEP >= N) {
+			bad++;
+			continue;
+		}
+		if (seen[k / STEP]++)
+			extra++;
+		if (upper_udp_check(msg, (size_t)k, rep, (size_t)k, NULL, 0) != UPPER_UDP_OK)
+			bad++;
+	}
+	int missing = 0;
+	for (int i = 0; i < N; i++)
+		missing += seen[i] == 0;
+	CHECK(missing == 0 && extra == 0 && bad == 0, "U1/U2: %d replies missing, %d extra, %d wrong of %d", missing,
+	      extra, bad, N);
+	close(fd);
+}
+
+/* U5: a sender that has gone away leaves the server serving the others. */
+static void test_udp_sender_gone(void)
+{
+	char why[256];
+	for (int i = 0; i < 20; i++) {
+		int gone = connect_to("127.0.0.1", udp4.port, SOCK_DGRAM);
+		CU_ASSERT_FATAL(gone >= 0);
+		send(gone, "bye", 3, 0);
+		close(gone); /* the reply goes to a closed port: ICMP unreachable */
+	}
+	int fd = connect_to("127.0.0.1", udp4.port, SOCK_DGRAM);
+	CU_ASSERT_FATAL(fd >= 0);
+	CHECK(udp_roundtrip(fd, (const unsigned char *)"still here", 10, 2000, why, sizeof why) == 0, "U5: %s", why);
+	close(fd);
+}
+
+/* ---- Whole-program cases ---- */
+
+static int have_ipv6(void)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* B1: the same over IPv6, with the largest IPv6 datagram. */
+static void test_ipv6(void)
+{
+	static const char *const a[] = {"-l", "[::1]:0", NULL};
+	struct server t, u;
+	char why[256];
+	if (!have_ipv6()) {
+		printf("\n    (skipped: no IPv6 loopback [::1] on this host)  ");
+		return;
+	}
+	CU_ASSERT_FATAL(server_start(&t, "tcp-upper", a) == 0);
+	CHECK(strncmp(t.addr, "[::1]:", 6) == 0, "tcp-upper over IPv6 said %s", t.addr);
+	unsigned char msg[UPPER_UDP_MAX6];
+	fill(msg, sizeof msg, 6);
+	CHECK(tcp_roundtrip("[::1]", t.port, msg, sizeof msg, why, sizeof why) == 0, "B1 tcp: %s", why);
+	CHECK(server_stop(&t, SIGTERM, 3000, NULL) == 0, "B2: tcp-upper over IPv6 did not exit 0");
+	CU_ASSERT_FATAL(server_start(&u, "udp-upper", a) == 0);
+	int fd = connect_to("[::1]", u.port, SOCK_DGRAM);
+	CU_ASSERT_FATAL(fd >= 0);
+	CHECK(udp_roundtrip(fd, msg, UPPER_UDP_MAX6, 2000, why, sizeof why) == 0, "B1/U4 udp 65527: %s", why);
+	CHECK(udp_roundtrip(fd, msg, 0, 2000, why, sizeof why) == 0, "B1/U3 udp 0: %s", why);
+	close(fd);
+	CHECK(server_stop(&u, SIGTERM, 3000, NULL) == 0, "B2: udp-upper over IPv6 did not exit 0");
+}
+
+/* -t 2: two threads with SO_REUSEPORT on one port. */
+static void test_threads(void)
+{
+	static const char *const a[] = {"-l", "127.0.0.1:0", "-t", "2", NULL};
+	struct server t, u;
+	char why[256];
+	CU_ASSERT_FATAL(server_start(&t, "tcp-upper", a) == 0);
+	concurrent_clients(&t, "127.0.0.1", 100);
+	CHECK(server_stop(&t, SIGTERM, 3000, NULL) == 0, "B2: tcp-upper -t 2 did not exit 0");
+	CU_ASSERT_FATAL(server_start(&u, "udp-upper", a) == 0);
+	int bad = 0;
+	for (int i = 0; i < 50; i++) { /* distinct source ports spread over both sockets */
+		int fd = connect_to("127.0.0.1", u.port, SOCK_DGRAM);
+		if (fd < 0 || udp_roundtrip(fd, (const unsigned char *)"threads", 7, 2000, why, sizeof why) != 0)
+			bad++;
+		if (fd >= 0)
+			close(fd);
+	}
+	CHECK(bad == 0, "udp-upper -t 2: %d of 50 clients not answered (%s)", bad, why);
+	CHECK(server_stop(&u, SIGTERM, 3000, NULL) == 0, "B2: udp-upper -t 2 did not exit 0");
+}
+
+/* --inetd: one connection on stdin/stdout, through the same core; here a socketpair. */
+static void test_inetd(void)
+{
+	int sv[2];
+	char path[512];
+	size_t n = 300000; /* more than the buffer: backpressure through the pair */
+	unsigned char *out = malloc(n), *in = malloc(n);
+	struct xfer x;
+	CU_ASSERT_FATAL(out != NULL && in != NULL);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	snprintf(path, sizeof path, "%s/tcp-upper", bindir);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		dup2(sv[1], 0);
+		dup2(sv[1], 1);
+		close(sv[0]);
+		close(sv[1]);
+		execl(path, path, "--inetd", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	fill(out, n, 9);
+	for (size_t i = 0; i < 256; i++)
+		out[i] = (unsigned char)i;
+	pump(sv[0], out, n, 1, in, n, 65536, 0, 5000, -1, NULL, &x);
+	CHECK(x.got == n && upper_mismatch(out, n, in, x.got) == n, "--inetd: %zu of %zu bytes right", x.got, n);
+	CHECK(x.eof, "--inetd: no EOF after the reply");
+	close(sv[0]);
+	int st = -1;
+	for (long end = now_ms() + 3000; now_ms() < end; usleep(2000))
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "--inetd: exit status 0x%x", st);
+	free(out);
+	free(in);
+}
+
+/* T9: 10,000 idle connections held, each answering; reports the RSS each costs the server. */
+static void test_tcp_10k_idle(void)
+{
+	enum { N = 10000 };
+	static const char *const a[] = {"-l", "127.0.0.1:0", NULL};
+	struct rlimit rl;
+	struct server s;
+	char why[256];
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < N + 200) {
+		printf("\n    (skipped: RLIMIT_NOFILE hard limit %lu < %d; run with ulimit -Hn >= 20000)  ",
+		       (unsigned long)rl.rlim_cur, N + 200);
+		return;
+	}
+	CU_ASSERT_FATAL(server_start(&s, "tcp-upper", a) == 0);
+	CU_ASSERT(tcp_roundtrip("127.0.0.1", s.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
+	usleep(50000);
+	long r0 = rss_kib(s.pid);
+	int *fds = malloc(N * sizeof *fds);
+	CU_ASSERT_FATAL(fds != NULL);
+	int opened = 0, bad = 0;
+	for (int i = 0; i < N; i++) {
+		fds[i] = connect_to("127.0.0.1", s.port, SOCK_STREAM);
+		opened += fds[i] >= 0;
+	}
+	for (int i = 0; i < N; i++) {
+		unsigned char q[2] = {(unsigned char)('a' + i % 26), (unsigned char)('a' + (i / 26) % 26)}, r[2];
+		size_t g = 0;
+		if (fds[i] < 0 || send(fds[i], q, 2, 0) != 2) {
+			bad++;
+			continue;
+		}
+		while (g < 2) {
+			struct pollfd pf = {.fd = fds[i], .events = POLLIN};
+			if (poll(&pf, 1, 5000) <= 0)
+				break;
+			ssize_t k = recv(fds[i], r + g, 2 - g, 0);
+			if (k <= 0)
+				break;
+			g += (size_t)k;
+		}
+		if (g != 2 || upper_mismatch(q, 2, r, 2) != 2)
+			bad++;
+	}
+	usleep(50000);
+	long r1 = rss_kib(s.pid);
+	int held = count_fds(s.pid);
+	CHECK(opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", opened, N, bad);
+	CHECK(held >= N, "T9: the server holds %d descriptors for %d connections", held, N);
+	printf("\n    (server RSS %ld KiB idle, %ld KiB with %d answered idle connections: %.0f bytes each)  ", r0, r1,
+	       N, (double)(r1 - r0) * 1024.0 / N);
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	CHECK(server_stop(&s, SIGTERM, 5000, NULL) == 0, "B2: server holding 10,000 connections did not exit 0");
+}
+
+/* B2: SIGTERM and SIGINT stop the servers promptly with status 0, even with clients connected. */
+static void test_stop_signals(void)
+{
+	long took;
+	int idle = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	int busy = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
+	CU_ASSERT(idle >= 0 && busy >= 0);
+	if (busy >= 0) {
+		net_nonblock(busy, 1);
+		static unsigned char junk[1 << 16];
+		for (int i = 0; i < 64 && send(busy, junk, sizeof junk, MSG_NOSIGNAL) > 0; i++)
+			;
+	}
+	int st = server_stop(&tcp4, SIGTERM, 2000, &took);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "B2: tcp-upper after SIGTERM: status 0x%x", st);
+	CHECK(took < 1000, "B2: tcp-upper took %ld ms to stop", took);
+	st = server_stop(&udp4, SIGINT, 2000, &took);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "B2: udp-upper after SIGINT: status 0x%x", st);
+	CHECK(took < 1000, "B2: udp-upper took %ld ms to stop", took);
+	if (idle >= 0)
+		close(idle);
+	if (busy >= 0)
+		close(busy);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{"first stderr line names the bound port", test_first_line},
+		{"X1/T1 tcp: all 256 byte values round trip", test_tcp_all_bytes},
+		{"T2 tcp: answers without framing, connection open", test_tcp_no_framing},
+		{"T4 tcp: half-close gets every byte, then EOF", test_tcp_half_close},
+		{"T5/T6/T8 tcp: resets and closes leave others served, no leak", test_tcp_reset_mid_stream},
+		{"T9 tcp: 1000 concurrent clients", test_tcp_1000_clients},
+		{"T7/T8 tcp: 16 MiB through a slow reader", test_tcp_slow_reader},
+		{"tcp -v: escaped message log", test_tcp_verbose_log},
+		{"U3/U4 udp: datagrams of 0 .. 65507 bytes", test_udp_sizes},
+		{"U1/U2 udp: burst of distinct sizes, one reply each", test_udp_burst},
+		{"U5 udp: a sender gone leaves others served", test_udp_sender_gone},
+		{"B1: IPv6 [::1]", test_ipv6},
+		{"-t 2: SO_REUSEPORT threads", test_threads},
+		{"--inetd on a socketpair", test_inetd},
+		{"T9 tcp: 10,000 idle connections, each answering", test_tcp_10k_idle},
+		{"B2: SIGTERM/SIGINT stop promptly, exit 0", test_stop_signals},
+	};
+	CU_pSuite s;
+	unsigned fails;
+
+	bindir = argc > 1 ? argv[1] : getenv("UPPER_BIN");
+	if (bindir == NULL) {
+		fprintf(stderr, "usage: test_servers BINDIR (the directory holding tcp-upper and udp-upper)\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("servers", suite_init, suite_clean);
+	for (size_t i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			s = NULL;
+	if (s == NULL) {
+		fprintf(stderr, "test_servers: cannot register tests: %s\n", CU_get_error_msg());
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+}
