@@ -1,12 +1,20 @@
 # harness/replay/replay.mk - bin/replay (pcap replayer), its pure decoder/reassembler, the pcap writer,
-# the capture generator and their tests. Included by the top-level Makefile.
+# the capture generator and their tests (issue 4). Included by the top-level Makefile.
 #
 # Other fragments may link the pcap writer: $(REPLAY_PCAPW_OBJ) plus $(PCAP_LIBS), header
 # harness/replay/pcapw.h. The pure decoder is $(REPLAY_DECODE_OBJ) (no libpcap needed), header
 # harness/replay/decode.h.
 
-REPLAY_PCAPW_OBJ := $(O)/harness/replay/pcapw.o
-REPLAY_DECODE_OBJ := $(O)/harness/replay/decode.o
+REPLAY_DIR := harness/replay
+REPLAY_PCAPW_OBJ := $(O)/$(REPLAY_DIR)/pcapw.o
+REPLAY_DECODE_OBJ := $(O)/$(REPLAY_DIR)/decode.o
+REPLAY_OBJS := $(addprefix $(O)/$(REPLAY_DIR)/,replay.o play.o pcapin.o fuzzconv.o) \
+	$(REPLAY_DECODE_OBJ) $(REPLAY_PCAPW_OBJ) $(O)/harness/fuzz/script.o
 
-all: $(REPLAY_PCAPW_OBJ)
-all: $(REPLAY_DECODE_OBJ)
+PROGS += replay
+
+$(B)/replay: $(REPLAY_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PCAP_LIBS)
+
+$(O)/$(REPLAY_DIR)/%.o: ALL_CFLAGS += $(PCAP_CFLAGS)

@@ -1,0 +1,405 @@
+/* play.c - replays one reassembled flow against a live server and checks the answers (see play.h). */
+#include "play.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "upper.h"
+
+uint64_t play_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t t)
+{
+	uint64_t now = play_now_ns();
+	struct timespec ts;
+
+	if (t <= now)
+		return;
+	ts.tv_sec = (time_t)((t - now) / 1000000000u);
+	ts.tv_nsec = (long)((t - now) % 1000000000u);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Original timing: wait until the capture time of an event, scaled. */
+static void pace(const struct play_opts *o, uint64_t ts)
+{
+	if (o->speed > 0 && ts > o->cap0)
+		sleep_until(o->mono0 + (uint64_t)((double)(ts - o->cap0) / o->speed));
+}
+
+static int remaining_ms(uint64_t deadline)
+{
+	uint64_t now = play_now_ns();
+
+	return now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
+}
+
+void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		  size_t off)
+{
+	size_t start = off / 16 * 16, used = 0;
+	int side;
+
+	start = start >= 16 ? start - 16 : 0;
+	if (!outlen)
+		return;
+	out[0] = 0;
+	for (side = 0; side < 2; side++) {
+		const uint8_t *p = side ? b : a;
+		size_t n = side ? blen : alen, line;
+		for (line = start; line < start + 48; line += 16) {
+			char hex[16 * 3 + 1], asc[17];
+			size_t i;
+			if (line >= n && line > start)
+				break;
+			for (i = 0; i < 16; i++) {
+				if (line + i < n) {
+					snprintf(hex + i * 3, 4, "%02x ", p[line + i]);
+					asc[i] = p[line + i] >= 0x20 && p[line + i] < 0x7f ? (char)p[line + i] : '.';
+				} else {
+					memcpy(hex + i * 3, "   ", 4);
+					asc[i] = ' ';
+				}
+			}
+			asc[16] = 0;
+			if (used < outlen) {
+				int k = snprintf(out + used, outlen - used, "  %-8s %08zx  %s |%s|%s\n",
+						 line == start ? (side ? "got:" : "expected:") : "", line, hex, asc,
+						 line <= off && off < line + 16 ? " <-" : "");
+				used += k > 0 ? (size_t)k : 0;
+			}
+		}
+		if (n <= start && used < outlen) {
+			int k = snprintf(out + used, outlen - used, "  %-8s (stream ends at %zu)\n",
+					 side ? "got:" : "expected:", n);
+			used += k > 0 ? (size_t)k : 0;
+		}
+	}
+}
+
+/* ---- TCP ------------------------------------------------------------------------------------------- */
+
+struct tcp {
+	int fd;
+	uint8_t *got;
+	size_t glen, gcap;
+	int eof, rst;
+	int rerrno;
+};
+
+/* Reads what is there (fd is non-blocking). Returns -1 on allocation failure. */
+static int tcp_read(struct tcp *t)
+{
+	for (;;) {
+		ssize_t n;
+		if (t->gcap - t->glen < 65536) {
+			size_t cap = t->gcap ? t->gcap * 2 : 131072;
+			uint8_t *g = realloc(t->got, cap);
+			if (!g)
+				return -1;
+			t->got = g;
+			t->gcap = cap;
+		}
+		n = recv(t->fd, t->got + t->glen, t->gcap - t->glen, 0);
+		if (n > 0) {
+			t->glen += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			t->eof = 1;
+		else if (errno == EINTR)
+			continue;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			t->rst = 1;
+			t->rerrno = errno;
+		}
+		return 0;
+	}
+}
+
+/* Waits until at least need bytes came, the server closed, or the deadline. Returns -1 on allocation
+ * failure, 0 otherwise. */
+static int tcp_wait(struct tcp *t, size_t need, int want_close, uint64_t deadline)
+{
+	while (!t->eof && !t->rst && (t->glen < need || want_close)) {
+		struct pollfd p = {.fd = t->fd, .events = POLLIN};
+		int n = poll(&p, 1, remaining_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		if (tcp_read(t) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sends b[0..len) while reading whatever the server answers (so its backpressure cannot deadlock us).
+ * Returns 1 when sent, 0 when the server reset or the deadline passed, -1 on allocation failure. */
+static int tcp_send(struct tcp *t, const uint8_t *b, size_t len, uint64_t deadline)
+{
+	while (len) {
+		struct pollfd p = {.fd = t->fd, .events = POLLIN | POLLOUT};
+		int n;
+		if (t->rst)
+			return 0;
+		n = poll(&p, 1, remaining_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		if ((p.revents & (POLLIN | POLLERR | POLLHUP)) && !t->eof && tcp_read(t) < 0)
+			return -1;
+		if (p.revents & (POLLOUT | POLLERR)) {
+			ssize_t k = send(t->fd, b, len, MSG_NOSIGNAL);
+			if (k > 0) {
+				b += k;
+				len -= (size_t)k;
+			} else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				t->rst = 1;
+				t->rerrno = errno;
+				return 0;
+			}
+		}
+		if (t->eof && (p.revents & POLLHUP) && !(p.revents & POLLOUT))
+			return 0;
+	}
+	return 1;
+}
+
+static const char *close_name(int fin, int rst)
+{
+	return rst ? "RST" : fin ? "FIN" : "no close";
+}
+
+static int play_tcp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+		    struct play_result *r)
+{
+	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
+	struct tcp t;
+	char err[256];
+	size_t i, elen, m, need_min = 0;
+	const uint8_t *exp = NULL;
+	uint8_t *upper = NULL;
+	int client_rst = 0, ok, rc = PLAY_ERROR;
+	uint64_t deadline;
+
+	memset(&t, 0, sizeof t);
+	if (f->nev)
+		pace(o, f->ev[0].ts_ns);
+	t.fd = net_connect(target, SOCK_STREAM, o->timeout_ms, err, sizeof err);
+	if (t.fd < 0) {
+		snprintf(r->msg, sizeof r->msg, "%s", err);
+		return r->status = PLAY_ERROR;
+	}
+	if (net_nonblock(t.fd, 1) < 0) {
+		snprintf(r->msg, sizeof r->msg, "non-blocking socket: %s", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < f->nev && !client_rst; i++) {
+		const struct dec_ev *e = &f->ev[i];
+		if (e->dir != DEC_C2S)
+			continue;
+		/* Causality: the server bytes that came before this action in the capture come first. */
+		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		if (tcp_wait(&t, e->peer_before, 0, deadline) < 0)
+			goto nomem;
+		pace(o, e->ts_ns);
+		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		if (e->kind == DEC_EV_DATA) {
+			int k = tcp_send(&t, cs->data + e->off, e->len, deadline);
+			if (k < 0)
+				goto nomem;
+			if (k == 0)
+				break; /* the server reset or stalled: the checks below say so */
+			r->sent += e->len;
+			r->writes++;
+		} else if (e->kind == DEC_EV_FIN) {
+			shutdown(t.fd, SHUT_WR);
+		} else if (e->kind == DEC_EV_RST) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			if (tcp_read(&t) < 0)
+				goto nomem;
+			need_min = e->peer_before;
+			setsockopt(t.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+			close(t.fd);
+			t.fd = -1;
+			client_rst = 1;
+		}
+	}
+	if (!client_rst) {
+		/* The rest of the reply, and the close when the capture has one. */
+		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		if (tcp_wait(&t, o->expect_upper ? r->sent : sc->len, o->expect_upper ? cs->fin : sc->fin || sc->rst,
+			     deadline) < 0)
+			goto nomem;
+	}
+	r->got = t.glen;
+	if (o->expect_upper) {
+		upper = malloc(r->sent ? r->sent : 1);
+		if (!upper)
+			goto nomem;
+		/* The expected stream is the transform of what this replay sent: the sent bytes are the
+		 * recorded client stream's prefix. */
+		upper_transform(upper, cs->data, r->sent);
+		m = upper_mismatch(cs->data, r->sent, t.got, t.glen);
+		exp = upper;
+		elen = r->sent;
+	} else {
+		exp = sc->data;
+		elen = sc->len;
+		for (m = 0; m < elen && m < t.glen && exp[m] == t.got[m]; m++)
+			;
+	}
+	if (client_rst) /* after our reset, a correct prefix is all a server can owe */
+		ok = m == t.glen && t.glen >= need_min;
+	else
+		ok = m == t.glen && m == elen;
+	if (!ok) {
+		r->dir = DEC_S2C;
+		r->offset = m;
+		if (m < t.glen && m < elen)
+			snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu (expected %zu bytes, got %zu)",
+				 m, elen, t.glen);
+		else if (t.glen < elen)
+			snprintf(r->msg, sizeof r->msg,
+				 "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, elen,
+				 t.glen, t.rst ? ", then RST" : t.eof ? ", then FIN" : ", then silence",
+				 t.rst || t.eof ? "" : " until the timeout");
+		else
+			snprintf(r->msg, sizeof r->msg, "server->client has extra bytes at offset %zu (expected %zu, got %zu)",
+				 m, elen, t.glen);
+		play_hexdiff(r->detail, sizeof r->detail, exp, elen, t.got, t.glen, m);
+		rc = PLAY_MISMATCH;
+		goto out;
+	}
+	if (!client_rst && !o->expect_upper && (sc->fin || sc->rst) && (sc->rst != t.rst || !(t.eof || t.rst))) {
+		r->dir = DEC_S2C;
+		r->offset = t.glen;
+		snprintf(r->msg, sizeof r->msg, "server->client closed with %s at offset %zu, recorded %s",
+			 t.rst || t.eof ? close_name(t.eof, t.rst) : "nothing before the timeout", t.glen,
+			 close_name(sc->fin, sc->rst));
+		rc = PLAY_MISMATCH;
+		goto out;
+	}
+	if (!client_rst && o->expect_upper && cs->fin && !t.eof) {
+		/* SPEC T4: after our FIN every owed byte, then FIN, not RST. */
+		r->dir = DEC_S2C;
+		r->offset = t.glen;
+		snprintf(r->msg, sizeof r->msg, "server->client closed with %s at offset %zu after the client's FIN, "
+			 "expected FIN (T4)", t.rst ? "RST" : "nothing before the timeout", t.glen);
+		rc = PLAY_MISMATCH;
+		goto out;
+	}
+	snprintf(r->msg, sizeof r->msg, "sent %zu bytes in %zu writes%s, got %zu bytes%s%s", r->sent, r->writes,
+		 client_rst ? " then RST" : cs->fin ? " then FIN" : "", t.glen,
+		 client_rst ? "" : t.rst ? " then RST" : t.eof ? " then FIN" : "", "");
+	rc = PLAY_OK;
+	goto out;
+nomem:
+	snprintf(r->msg, sizeof r->msg, "out of memory");
+	rc = PLAY_ERROR;
+out:
+	if (t.fd >= 0)
+		close(t.fd);
+	free(t.got);
+	free(upper);
+	return r->status = rc;
+}
+
+/* ---- UDP ------------------------------------------------------------------------------------------- */
+
+static int play_udp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+		    struct play_result *r)
+{
+	const struct dec_dir *cs = &f->dir[DEC_C2S];
+	char err[256], why[256];
+	uint8_t *rep = NULL;
+	size_t i, k = 0;
+	int fd, rc = PLAY_ERROR;
+
+	fd = net_connect(target, SOCK_DGRAM, o->timeout_ms, err, sizeof err);
+	if (fd < 0) {
+		snprintf(r->msg, sizeof r->msg, "%s", err);
+		return r->status = PLAY_ERROR;
+	}
+	rep = malloc(65536);
+	if (!rep) {
+		snprintf(r->msg, sizeof r->msg, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < f->nev; i++) {
+		const struct dec_ev *e = &f->ev[i];
+		const uint8_t *req = cs->data + e->off;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint64_t deadline;
+		ssize_t n;
+		int pr, c;
+		if (e->dir != DEC_C2S || e->kind != DEC_EV_DGRAM)
+			continue;
+		k++;
+		pace(o, e->ts_ns);
+		if (send(fd, req, e->len, 0) < 0) {
+			snprintf(r->msg, sizeof r->msg, "send of datagram %zu (%zu bytes): %s", k, e->len, strerror(errno));
+			goto out;
+		}
+		r->writes++;
+		r->sent += e->len;
+		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		do
+			pr = poll(&p, 1, remaining_ms(deadline));
+		while (pr < 0 && errno == EINTR);
+		n = pr > 0 ? recv(fd, rep, 65536, MSG_DONTWAIT) : -1;
+		if (n < 0) {
+			r->dir = DEC_S2C;
+			r->offset = k;
+			snprintf(r->msg, sizeof r->msg, "no reply to datagram %zu (%zu bytes)%s%s (U1)", k, e->len,
+				 pr > 0 ? ": " : " before the timeout", pr > 0 ? strerror(errno) : "");
+			rc = PLAY_MISMATCH;
+			goto out;
+		}
+		r->got += (size_t)n;
+		c = upper_udp_check(req, e->len, rep, (size_t)n, why, sizeof why);
+		if (c != UPPER_UDP_OK) {
+			size_t m = upper_mismatch(req, e->len, rep, (size_t)n);
+			uint8_t *exp = malloc(e->len ? e->len : 1);
+			r->dir = DEC_S2C;
+			r->offset = k;
+			snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s", k, m, why);
+			if (exp) {
+				upper_udp_reply(exp, req, e->len);
+				play_hexdiff(r->detail, sizeof r->detail, exp, e->len, rep, (size_t)n, m);
+				free(exp);
+			}
+			rc = PLAY_MISMATCH;
+			goto out;
+		}
+	}
+	snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)",
+		 r->writes, r->sent, r->writes, r->got);
+	rc = PLAY_OK;
+out:
+	close(fd);
+	free(rep);
+	return r->status = rc;
+}
+
+int play_flow(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+	      struct play_result *r)
+{
+	memset(r, 0, sizeof *r);
+	return f->proto == 6 ? play_tcp(f, target, o, r) : play_udp(f, target, o, r);
+}

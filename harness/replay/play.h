@@ -1,0 +1,46 @@
+/* play.h - replays one reassembled flow (decode.h) against a live server over ordinary sockets and
+ * checks the server's answers: the TCP reply stream and close kind, or one right reply per datagram. */
+#ifndef PLAY_H
+#define PLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "net.h"
+
+struct play_opts {
+	int timeout_ms;     /* longest wait for one expected server action (connect, bytes, close, reply) */
+	int expect_upper;   /* 1: TCP reply checked against the transform of what was sent (upper_mismatch);
+			     * 0: against the recorded server stream */
+	double speed;       /* 0: as fast as possible; otherwise original timing divided by speed */
+	uint64_t mono0;     /* with speed: CLOCK_MONOTONIC ns at which capture time cap0 is replayed */
+	uint64_t cap0;      /* with speed: capture time (ns) that maps to mono0 */
+};
+
+enum { PLAY_OK = 0, PLAY_MISMATCH = 1, PLAY_ERROR = 2 };
+
+struct play_result {
+	int status;          /* PLAY_* */
+	char msg[512];       /* one line: what was sent and received, or what went wrong */
+	char detail[4096];   /* mismatch: hexdumps of both sides around the first differing byte */
+	int dir;             /* mismatch: DEC_C2S or DEC_S2C, the direction that differed */
+	size_t offset;       /* mismatch: first differing offset in that direction (datagram: its index) */
+	size_t sent, got;    /* bytes the client sent / received */
+	size_t writes;       /* client writes or datagrams sent */
+};
+
+/* Replays f (a TCP or UDP flow, after dec_finish()) against target. Fills *r; returns r->status.
+ * Thread-safe: flows may be played concurrently. */
+int play_flow(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+	      struct play_result *r);
+
+/* Writes a hexdump of the 16-byte lines of a[0..alen) and b[0..blen) around offset off into out, the
+ * expected side (a) labelled "expected", the other "got". */
+void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		  size_t off);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t play_now_ns(void);
+
+#endif
