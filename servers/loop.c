@@ -130,6 +130,10 @@ int loop_signals(void)
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches a
+	 * signalfd; B2 asks for SIGINT to stop the server, so take the default back (blocked below). */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
