@@ -95,3 +95,42 @@ $(B)/fuzz-mkseeds: $(O)/$(FUZZ_SRC)/mkseeds.o $(O)/$(FUZZ_SRC)/script.o
 fuzz-seeds: $(B)/fuzz-mkseeds
 	@mkdir -p corpus/fuzz_tcp/regressions corpus/fuzz_udp/regressions
 	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp
+
+# ---- long runs (harness/fuzz/run.py: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) ----
+.PHONY: fuzz fuzz-afl fuzz-merge coverage
+fuzz: fuzz-build
+	$(FUZZ_SRC)/run.py --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
+		--bindir $(FUZZ_LF) $(FUZZ_TARGETS)
+
+fuzz-afl: fuzz-afl-build fuzz-build
+	$(MAKE) SAN=1 all
+	$(FUZZ_SRC)/run.py --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
+		--bindir $(FUZZ_AFL) $(FUZZ_TARGETS) tcp-upper
+
+# make fuzz-merge: minimize the run's working corpus together with the committed one into corpus/<t>
+# (libFuzzer -merge=1 keeps only inputs that add coverage; existing files stay).
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		if [ -d $(FUZZ_OUT)/$$t/corpus ]; then \
+			mkdir -p corpus/$$t; \
+			$(FUZZ_LF)/$$t -merge=1 corpus/$$t $(FUZZ_OUT)/$$t/corpus 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || exit 1; \
+		else echo "fuzz-merge: no run to merge for $$t ($(FUZZ_OUT)/$$t/corpus missing)"; fi; \
+	done
+
+# ---- make check, once: bounded libFuzzer smoke runs ----
+.PHONY: fuzz-smoke
+fuzz-smoke: $(FUZZ_LF_BINS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && for t in $(FUZZ_TARGETS); do \
+		mkdir -p $$tmp/$$t; \
+		echo "fuzz-smoke: $$t for $(FUZZ_SMOKE_TIME) s"; \
+		if ! $(FUZZ_LF)/$$t -max_total_time=$(FUZZ_SMOKE_TIME) -timeout=10 -print_final_stats=1 \
+			-dict=$(FUZZ_SRC)/$$t.dict -max_len=4096 -artifact_prefix=$$tmp/$$t/ $$tmp/$$t corpus/$$t \
+			>$$tmp/$$t.log 2>&1; then \
+			grep -E 'SPEC breach|ERROR:|runtime error|#[0-9]+ 0x' $$tmp/$$t.log | head -20 >&2; \
+			echo "fuzz-smoke: $$t crashed; the input is kept in out/fuzz-smoke/" >&2; \
+			mkdir -p out/fuzz-smoke && cp $$tmp/$$t/crash-* $$tmp/$$t/leak-* $$tmp/$$t/timeout-* out/fuzz-smoke/ 2>/dev/null; \
+			exit 1; \
+		fi; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $$tmp/$$t.log | tr '\n' ' '; echo; \
+	done
+CHECK_ONCE += fuzz-smoke

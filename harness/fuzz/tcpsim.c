@@ -16,6 +16,26 @@
  * make progress, and progress is bounded by the input). */
 #define MAX_ROUNDS (1u << 20)
 #define POISON 0xEE /* written over a buffer returned to the pool: a stale pointer shows as wrong bytes */
+#define POISON_LEN 512
+
+/* Under ASan a pooled buffer is poisoned: the core touching a buffer it gave back is reported at once. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TCPSIM_ASAN 1
+#endif
+#endif
+#if !defined(TCPSIM_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define TCPSIM_ASAN 1
+#endif
+#ifdef TCPSIM_ASAN
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define POOL_POISON(b, n) __asan_poison_memory_region((b), (n))
+#define POOL_UNPOISON(b, n) __asan_unpoison_memory_region((b), (n))
+#else
+#define POOL_POISON(b, n) ((void)(b), (void)(n))
+#define POOL_UNPOISON(b, n) ((void)(b), (void)(n))
+#endif
 
 enum { EP_IN = 1u, EP_OUT = 2u };
 enum { WERR_NONE, WERR_EPIPE, WERR_RESET };
@@ -78,8 +98,11 @@ static unsigned char *pool_get(struct sim *m)
 {
 	unsigned char *b;
 
-	if (m->npool > 0)
-		return m->pool[--m->npool];
+	if (m->npool > 0) {
+		b = m->pool[--m->npool];
+		POOL_UNPOISON(b, m->cap);
+		return b;
+	}
 	if (m->nall >= sizeof m->all / sizeof m->all[0])
 		return NULL; /* cannot happen: one buffer per connection at most, plus the one accept uses */
 	b = malloc(m->cap);
@@ -92,7 +115,8 @@ static void pool_put(struct sim *m, unsigned char *b)
 {
 	if (b == NULL)
 		return;
-	memset(b, POISON, m->cap);
+	memset(b, POISON, m->cap < POISON_LEN ? m->cap : POISON_LEN);
+	POOL_POISON(b, m->cap);
 	m->pool[m->npool++] = b;
 }
 
@@ -460,8 +484,10 @@ out:
 	rc = m->rc;
 	if (st != NULL)
 		*st = m->st;
-	for (unsigned i = 0; i < m->nall; i++)
+	for (unsigned i = 0; i < m->nall; i++) {
+		POOL_UNPOISON(m->all[i], m->cap);
 		free(m->all[i]);
+	}
 	free(m->records);
 	free(m);
 	return rc;
