@@ -1,0 +1,44 @@
+# harness/conform/conform.mk - bin/conform (the conformance checker, issue 5), the mutant servers it must
+# fail (tests/mutants/), and the tests that prove it: against the reference servers (both variants), and
+# once: every mutant fails its expected case ids, the Python tutorial servers fail exactly their expected
+# failures (the corrected ones pass), and the JUnit report validates with xmllint.
+
+PROGS += conform
+
+CONFORM_SRCS := harness/conform/conform.c harness/conform/cases.c harness/conform/io.c \
+	harness/conform/server.c harness/conform/report.c harness/conform/rec.c harness/conform/random.c
+CONFORM_OBJS := $(CONFORM_SRCS:%.c=$(O)/%.o)
+
+$(B)/conform: $(CONFORM_OBJS) $(REPLAY_PCAPW_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS)
+
+$(O)/harness/conform/rec.o: ALL_CPPFLAGS += $(PCAP_CFLAGS)
+
+# Mutants: test-only servers, one bug each (tests/mutants/mutant.c, -DMUTANT_<NAME>), never installed.
+MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after-eof sigpipe leak-on-reset \
+	one-at-a-time partial-write-drop latin1 wait-newline
+MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
+
+$(O)/mutants/%: tests/mutants/mutant.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -DMUTANT=\"$*\" -o $@ $< $(CORE_LIB)
+
+.PHONY: conform-ref conform-mutants conform-python conform-junit
+TESTS += conform-ref
+CHECK_ONCE += conform-mutants conform-python conform-junit
+
+# Every case against the reference servers, in under 10 s (wall time reported).
+conform-ref: $(B)/conform $(B)/tcp-upper $(B)/udp-upper
+	harness/conform/test-ref.sh $(B)
+
+conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
+	tests/mutants/run.sh $(B)/conform $(O)/mutants $(B)
+
+conform-python: $(B)/conform
+	ci/conformance-gate-test.sh $(B)/conform
+
+conform-junit: $(B)/conform $(B)/tcp-upper $(B)/udp-upper
+	harness/conform/test-junit.sh $(B)
+
+CLEAN_EXTRA += conform-out
