@@ -13,3 +13,34 @@ $(B)/bench/echo: $(O)/harness/bench/echo.o $(CORE_LIB)
 
 BENCH_PROGS := $(B)/bench/loadgen $(B)/bench/echo
 all: $(BENCH_PROGS)
+
+$(B)/bench/bench: $(O)/harness/bench/bench.o $(BENCH_LOAD_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+BENCH_PROGS += $(B)/bench/bench
+all: $(B)/bench/bench
+
+# make bench: BENCH_TIME seconds per run, BENCH_RUNS interleaved runs per figure and server (median).
+BENCH_TIME ?= 2
+BENCH_RUNS ?= 3
+BENCH_OUT ?= out/bench
+
+bench: all
+	@mkdir -p $(BENCH_OUT)
+	$(B)/bench/bench -T $(BENCH_TIME) -n $(BENCH_RUNS) -o $(BENCH_OUT) -b $(B) --make "$(MAKE)" \
+		--conform $(B)/conform
+
+# Tests: the load generator passes correct servers (echo, tcp-upper, udp-upper) and catches wrong ones
+# (upper mode against the echo server, echo mode against the reference servers, and the echo server's
+# deliberate faults -F). In both variants. The driver's own check runs once. No timing is asserted.
+.PHONY: bench-smoke bench-driver-smoke
+bench-smoke: $(B)/bench/loadgen $(B)/bench/echo $(B)/tcp-upper $(B)/udp-upper
+	sh harness/bench/smoke.sh $(B)
+
+bench-driver-smoke: $(B)/bench/bench $(B)/bench/echo $(B)/tcp-upper $(B)/udp-upper
+	sh harness/bench/driver-smoke.sh $(B)
+
+TESTS += bench-smoke
+CHECK_ONCE += bench-driver-smoke
+CLEAN_EXTRA += out/bench

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -22,15 +23,24 @@ struct conn {
 	unsigned char *pend;
 	size_t off, len;
 	int eof;
+	uint64_t count; /* bytes received, for -F drop */
 };
+
+/* -F: deliberate faults, for the bench's own tests that the load generator catches wrong servers. */
+enum { F_NONE, F_DROP, F_EXTRA, F_TRUNC, F_DUP, F_LOSE };
+static int fault;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: echo [-u] [-l ADDR:PORT]\n"
+	fprintf(f, "usage: echo [-u] [-l ADDR:PORT] [-F FAULT]\n"
 		   "A minimal echo server that returns every byte unchanged (no transform): the bench's\n"
 		   "measure of this machine's I/O limit.\n"
 		   "  -l ADDR:PORT  address to listen on (default 127.0.0.1:8082; port 0 picks a free port)\n"
 		   "  -u            UDP (each datagram sent back whole) instead of TCP\n"
+		   "  -F FAULT      misbehave on purpose, to test the load generator: TCP drop (loses the\n"
+		   "                1000th byte of each connection), extra (one byte more before closing);\n"
+		   "                UDP trunc (replies cut to 1024 bytes), dup (every reply twice), lose\n"
+		   "                (no reply to every 10th datagram)\n"
 		   "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n");
 }
 
@@ -124,10 +134,22 @@ static int serve_tcp(int lfd)
 				continue;
 			}
 			ssize_t m = read(fd, buf, sizeof buf);
+			if (m > 0 && fault == F_DROP && c->count <= 999 && c->count + (uint64_t)m > 999) {
+				size_t at = (size_t)(999 - c->count);
+				memmove(buf + at, buf + at + 1, (size_t)m - at - 1);
+				c->count += (uint64_t)m;
+				m--;
+				if (m == 0)
+					continue;
+			} else if (m > 0) {
+				c->count += (uint64_t)m;
+			}
 			if (m > 0) {
 				if (conn_send(ep, c, fd, buf, (size_t)m) < 0)
 					conn_close(ep, c, fd);
 			} else if (m == 0 || errno != EAGAIN) {
+				if (m == 0 && fault == F_EXTRA)
+					send(fd, "!", 1, MSG_NOSIGNAL);
 				/* The peer's FIN (everything owed is already written) or an error. */
 				conn_close(ep, c, fd);
 			}
@@ -139,8 +161,9 @@ static int serve_udp(int fd)
 {
 	static unsigned char buf[UDP_BATCH][UDP_MAX];
 	static struct sockaddr_storage from[UDP_BATCH];
-	struct mmsghdr m[UDP_BATCH];
+	struct mmsghdr m[UDP_BATCH], out[2 * UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
+	uint64_t lose_count = 0;
 
 	if (net_nonblock(fd, 0) < 0) {
 		fprintf(stderr, "echo: blocking UDP socket: %s\n", strerror(errno));
@@ -163,11 +186,21 @@ static int serve_udp(int fd)
 			fprintf(stderr, "echo: recvmmsg: %s\n", strerror(errno));
 			return 1;
 		}
-		for (int i = 0; i < n; i++)
+		int k = 0;
+		for (int i = 0; i < n; i++) {
 			iov[i].iov_len = m[i].msg_len;
+			if (fault == F_TRUNC && iov[i].iov_len > 1024)
+				iov[i].iov_len = 1024;
+			if (fault == F_LOSE && ++lose_count % 10 == 0)
+				continue;
+			out[k++] = m[i];
+			if (fault == F_DUP)
+				out[k++] = m[i];
+		}
+		n = k;
 		/* A sender that has gone away (ECONNREFUSED) or a full buffer loses its reply only. */
 		for (int i = 0; i < n;) {
-			int s = sendmmsg(fd, m + i, (unsigned)(n - i), 0);
+			int s = sendmmsg(fd, out + i, (unsigned)(n - i), 0);
 			i += s > 0 ? s : 1;
 		}
 	}
@@ -182,8 +215,18 @@ int main(int argc, char **argv)
 	int opt, udp = 0, fd;
 	struct rlimit rl;
 
-	while ((opt = getopt_long(argc, argv, "l:uh", lo, NULL)) != -1) {
+	static const char *const faults[] = {"", "drop", "extra", "trunc", "dup", "lose"};
+
+	while ((opt = getopt_long(argc, argv, "l:uF:h", lo, NULL)) != -1) {
 		switch (opt) {
+		case 'F':
+			for (fault = F_DROP; fault <= F_LOSE && strcmp(optarg, faults[fault]) != 0; fault++)
+				;
+			if (fault > F_LOSE) {
+				fprintf(stderr, "echo: -F %s: unknown fault (drop, extra, trunc, dup, lose)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'l':
 			addrstr = optarg;
 			break;

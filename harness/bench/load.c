@@ -879,8 +879,8 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 			goto out;
 		}
 		r->ops = done;
-		r->value = (double)(r->rss_after_kb - r->rss_before_kb) / (double)nslots;
-		r->unit = "KiB/conn";
+		r->value = (double)(r->rss_after_kb - r->rss_before_kb) * 1024.0 / (double)nslots;
+		r->unit = "B/conn";
 	} else {
 		r->ops = done;
 		r->value = (double)done / r->seconds;

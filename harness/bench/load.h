@@ -15,7 +15,8 @@ enum load_mode {
 	LOAD_PINGPONG,   /* TCP: C connections each send a message and wait for its reply; round trips/s */
 	LOAD_UDP,        /* UDP: a window of outstanding datagrams; verified replies/s */
 	LOAD_ACCEPT,     /* TCP: connect, one round trip, close, C at a time; connections/s */
-	LOAD_IDLE        /* TCP: open C connections, each answers once, then idle; server RSS */
+	LOAD_IDLE        /* TCP: open C connections, each answers once, then idle; server RSS growth per
+			 * connection, in bytes (VmRSS: user memory, not the kernel's socket buffers) */
 };
 
 enum load_expect {
@@ -37,7 +38,7 @@ struct load_cfg {
 struct load_result {
 	double seconds;     /* measured wall time */
 	double value;       /* the headline figure, in unit */
-	const char *unit;   /* "MB/s", "rt/s", "replies/s", "conn/s", "KiB/conn" */
+	const char *unit;   /* "MB/s", "rt/s", "replies/s", "conn/s", "B/conn" */
 	uint64_t bytes;     /* verified bytes received during the measured time */
 	uint64_t ops;       /* round trips, replies or connections completed during the measured time */
 	uint64_t sent;      /* UDP datagrams sent */

@@ -19,7 +19,7 @@ static void usage(FILE *f)
 		"              udp       UDP, a window of N outstanding BYTES-byte datagrams: replies/s, losses\n"
 		"              accept    TCP, N at a time: connect, send BYTES, verify the reply, close: conn/s\n"
 		"              idle      TCP, open N connections, each answers once, keep them idle; the server's\n"
-		"                        VmRSS (needs -p) before and after: KiB per connection\n"
+		"                        VmRSS (needs -p) before and after: bytes per connection\n"
 		"  -e          expect the echo (identity) instead of the uppercase transform (SPEC X1)\n"
 		"  -c N        connections (default 1; pingpong 8, accept 32, idle 10000)\n"
 		"  -s BYTES    message size (pingpong 64, accept 8, idle 8, udp 64; udp needs >= 16)\n"

@@ -1,0 +1,855 @@
+/* bench.c - 'make bench': every figure for the reference servers, side by side in the same run with the
+ * no-transform echo server (a) and the Python tutorial servers (b), runs interleaved, medians compared;
+ * plus the fuzz, replay and conform figures where their targets exist. Writes BENCH.md and bench.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "load.h"
+
+#define MAXRUNS 15
+#define MAXARGS 16
+
+enum { S_REF, S_ECHO, S_PY, NSUBJ };
+static const char *const subj_key[NSUBJ] = {"ref", "echo", "python"};
+static const char *const subj_label[NSUBJ] = {"reference", "echo (a)", "python (b)"};
+
+struct subject {
+	char *tcp[MAXARGS], *udp[MAXARGS]; /* argv; tcp[0] == NULL: not available */
+	char why[256];                     /* why not available */
+};
+
+struct figure {
+	const char *key, *label;
+	enum load_mode mode;
+	int udp, conns, window;
+	size_t size;
+	double bar_echo, bar_py; /* minimum ratios; 0 = no bar */
+	int once;                /* measured once per subject (RSS is not noisy, and slow for Python) */
+};
+
+static const struct figure figs[] = {
+	{"stream1", "TCP stream, 1 connection", LOAD_STREAM, 0, 1, 0, 64, 0.9, 5, 0},
+	{"stream4", "TCP stream, 4 connections", LOAD_STREAM, 0, 4, 0, 64, 0.9, 5, 0},
+	{"pingpong", "TCP ping-pong, 64 B, 8 connections", LOAD_PINGPONG, 0, 8, 0, 64, 0.9, 3, 0},
+	{"udp64", "UDP, 64 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 64, 0.9, 20, 0},
+	{"udp1400", "UDP, 1400 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 1400, 0.9, 20, 0},
+	{"accept", "TCP connections/s (connect, 8 B round trip, close; 32 at a time)", LOAD_ACCEPT, 0, 32, 0,
+	 8, 0, 0, 0},
+	{"idle", "Server RSS per idle connection, 10,000 connections", LOAD_IDLE, 0, 10000, 0, 8, 0, 0, 1},
+};
+#define NFIG (sizeof figs / sizeof figs[0])
+
+struct cell {
+	int nruns;
+	double v[MAXRUNS];
+	struct load_result r[MAXRUNS];
+	int status;       /* LOAD_OK, LOAD_ERR, LOAD_WRONG; 1 = not available */
+	char msg[512];    /* first error */
+	double median;
+	int mi;           /* run whose value is the median */
+};
+
+struct opts {
+	double seconds;
+	int runs;
+	const char *outdir, *bindir, *make, *conform;
+	char *pytcp, *pyudp;
+	const char *only;
+};
+
+static struct cell cells[NFIG][NSUBJ];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Splits s (modified) on spaces into argv; returns the count. */
+static int split(char *s, char **argv, int max)
+{
+	int n = 0;
+
+	for (char *t = strtok(s, " "); t != NULL && n < max - 1; t = strtok(NULL, " "))
+		argv[n++] = t;
+	argv[n] = NULL;
+	return n;
+}
+
+/* ---- child processes ----------------------------------------------------------------------------- */
+
+static pid_t spawn(char *const *argv, const char *logpath, char *err, size_t errlen)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (lfd < 0 || nfd < 0)
+			_exit(126);
+		dup2(nfd, 0);
+		dup2(lfd, 1);
+		dup2(lfd, 2);
+		setenv("PYTHONUNBUFFERED", "1", 1);
+		execvp(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Stops pid: SIGTERM, then SIGKILL after 2 s. Returns 1 if it had already exited before we asked. */
+static int stop(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, WNOHANG) == pid)
+		return 1;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return 0;
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return 0;
+}
+
+/* Starts a server and reads its "listening on tcp|udp ADDR:PORT" line from its log (10 s at most). */
+static pid_t start_server(char *const *argv, const char *logpath, struct net_addr *a, char *err,
+			  size_t errlen)
+{
+	pid_t pid = spawn(argv, logpath, err, errlen);
+	char line[512];
+	int st;
+
+	if (pid < 0)
+		return -1;
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(logpath, "r");
+		while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+			if (strncmp(line, "listening on ", 13) != 0)
+				continue;
+			char *sp = strrchr(line, ' ');
+			line[strcspn(line, "\r\n")] = '\0';
+			fclose(f);
+			if (sp != NULL && net_parse(sp + 1, a, err, errlen) == 0)
+				return pid;
+			snprintf(err, errlen, "%.200s: cannot parse its first line '%.200s'", argv[0], line);
+			stop(pid);
+			return -1;
+		}
+		if (f != NULL)
+			fclose(f);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			snprintf(err, errlen, "%s exited (status %d) before its listening line; see %s", argv[0],
+				 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), logpath);
+			return -1;
+		}
+		sleep_ms(10);
+	}
+	snprintf(err, errlen, "%s printed no listening line within 10 s; see %s", argv[0], logpath);
+	stop(pid);
+	return -1;
+}
+
+/* Runs "sh -c cmd" with output to logpath, at most limit_s seconds. Returns the exit status, 124 on
+ * time-out, -1 if it could not start. */
+static int run_cmd(const char *cmd, const char *logpath, int limit_s, double *wall)
+{
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	char err[256];
+	double t0 = now_s();
+	pid_t pid = spawn(argv, logpath, err, sizeof err);
+	int st;
+
+	if (pid < 0)
+		return -1;
+	for (;;) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		if (now_s() - t0 > limit_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return 124;
+		}
+		sleep_ms(20);
+	}
+	*wall = now_s() - t0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- one measurement ------------------------------------------------------------------------------ */
+
+static void measure(const struct opts *o, const struct figure *f, int s, const struct subject *sj, int run)
+{
+	struct cell *c = &cells[f - figs][s];
+	char logpath[512], err[512];
+	struct load_cfg cfg = {.mode = f->mode,
+			       .expect = s == S_ECHO ? LOAD_ECHO : LOAD_UPPER,
+			       .conns = f->conns,
+			       .size = f->size,
+			       .window = f->window,
+			       .seconds = o->seconds};
+	struct load_result r;
+	char *const *argv = f->udp ? sj->udp : sj->tcp;
+	int rc;
+
+	snprintf(logpath, sizeof logpath, "%s/logs/%s-%s-%d.log", o->outdir, f->key, subj_key[s], run + 1);
+	cfg.pid = start_server(argv, logpath, &cfg.addr, err, sizeof err);
+	if (cfg.pid < 0) {
+		rc = LOAD_ERR;
+	} else {
+		rc = load_run(&cfg, &r, err, sizeof err);
+		if (stop(cfg.pid) && rc == LOAD_OK) {
+			snprintf(err, sizeof err, "the server exited during the run; see %.400s", logpath);
+			rc = LOAD_ERR;
+		}
+	}
+	if (rc != LOAD_OK) {
+		if (c->status == LOAD_OK) {
+			c->status = rc;
+			snprintf(c->msg, sizeof c->msg, "%s", err);
+		}
+		fprintf(stderr, "  %-9s %-10s run %d: %s: %s\n", f->key, subj_key[s], run + 1,
+			rc == LOAD_WRONG ? "WRONG REPLY" : "error", err);
+		return;
+	}
+	c->r[c->nruns] = r;
+	c->v[c->nruns++] = r.value;
+	fprintf(stderr, "  %-9s %-10s run %d: %.3f %s", f->key, subj_key[s], run + 1, r.value, r.unit);
+	if (f->mode == LOAD_PINGPONG)
+		fprintf(stderr, " (p50 %.0f us, p99 %.0f us)", r.p50_us, r.p99_us);
+	if (f->mode == LOAD_UDP)
+		fprintf(stderr, " (%llu sent, %llu lost)", (unsigned long long)r.sent, (unsigned long long)r.lost);
+	if (f->mode == LOAD_IDLE)
+		fprintf(stderr, " (VmRSS %ld -> %ld KiB)", r.rss_before_kb, r.rss_after_kb);
+	if (r.failed)
+		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r.failed);
+	fputc('\n', stderr);
+}
+
+static void finish_cell(struct cell *c)
+{
+	int idx[MAXRUNS];
+
+	if (c->nruns == 0)
+		return;
+	for (int i = 0; i < c->nruns; i++)
+		idx[i] = i;
+	for (int i = 1; i < c->nruns; i++) /* insertion sort of run indexes by value */
+		for (int j = i; j > 0 && c->v[idx[j - 1]] > c->v[idx[j]]; j--) {
+			int t = idx[j];
+			idx[j] = idx[j - 1];
+			idx[j - 1] = t;
+		}
+	c->mi = idx[(c->nruns - 1) / 2];
+	c->median = c->v[c->mi];
+}
+
+/* ---- output ----------------------------------------------------------------------------------------- */
+
+static void fmt_value(char *buf, size_t len, const struct figure *f, const struct cell *c)
+{
+	const struct load_result *r = &c->r[c->mi];
+
+	if (c->nruns == 0) {
+		snprintf(buf, len, "%s", c->status == 1 ? "n/a" : c->status == LOAD_WRONG ? "WRONG" : "error");
+		return;
+	}
+	switch (f->mode) {
+	case LOAD_STREAM:
+		snprintf(buf, len, "%.0f MB/s", c->median);
+		break;
+	case LOAD_PINGPONG:
+		snprintf(buf, len, "%.0f rt/s (p50 %.0f µs, p99 %.0f µs)", c->median, r->p50_us, r->p99_us);
+		break;
+	case LOAD_UDP:
+		snprintf(buf, len, "%.0f replies/s (%.2f%% lost)", c->median,
+			 r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0.0);
+		break;
+	case LOAD_ACCEPT:
+		snprintf(buf, len, "%.0f conn/s", c->median);
+		break;
+	case LOAD_IDLE:
+		snprintf(buf, len, "%.0f B (VmRSS %ld→%ld KiB)", c->median, r->rss_before_kb, r->rss_after_kb);
+		break;
+	}
+	if (c->status != LOAD_OK) /* some runs failed */
+		snprintf(buf + strlen(buf), len - strlen(buf), " *");
+}
+
+/* ratio of reference to subject s for figure fi; returns 0 when either is missing. */
+static double ratio(size_t fi, int s)
+{
+	const struct cell *r = &cells[fi][S_REF], *x = &cells[fi][s];
+
+	if (r->nruns == 0 || x->nruns == 0 || x->median <= 0)
+		return 0;
+	return r->median / x->median;
+}
+
+struct extra {
+	const char *key, *label;
+	char value[512]; /* for the table */
+	char *json;      /* a JSON value for bench.json */
+};
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void machine(char *cpu, size_t cpulen, long *memkb, struct utsname *u)
+{
+	char line[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(cpu, cpulen, "unknown");
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		char *p = strchr(line, ':');
+		if (strncmp(line, "model name", 10) == 0 && p != NULL) {
+			snprintf(cpu, cpulen, "%s", p + 2);
+			cpu[strcspn(cpu, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	*memkb = -1;
+	f = fopen("/proc/meminfo", "r");
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "MemTotal: %ld kB", memkb) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	if (uname(u) < 0)
+		memset(u, 0, sizeof *u);
+}
+
+static int write_report(const struct opts *o, const struct subject *sj, struct extra *ex, int nex,
+			double total_s)
+{
+	char path[512], cpu[256], a[160], b[160], c3[160], when[64];
+	struct utsname u;
+	long memkb;
+	time_t t = time(NULL);
+	FILE *md, *js;
+	int bad = 0;
+
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&t));
+	machine(cpu, sizeof cpu, &memkb, &u);
+	snprintf(path, sizeof path, "%s/BENCH.md", o->outdir);
+	md = fopen(path, "w");
+	snprintf(path, sizeof path, "%s/bench.json", o->outdir);
+	js = fopen(path, "w");
+	if (md == NULL || js == NULL) {
+		fprintf(stderr, "bench: cannot write %s/BENCH.md or bench.json: %s\n", o->outdir, strerror(errno));
+		return -1;
+	}
+	FILE *outs[2] = {stdout, md};
+	for (int k = 0; k < 2; k++) {
+		FILE *f = outs[k];
+		fprintf(f, "## capslock bench, %s\n\n", when);
+		fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d interleaved "
+			   "runs of %.1f s (ref, echo, python, ref, ...), every reply byte verified; RSS once per "
+			   "server. Total %.0f s.\n\n",
+			sysconf(_SC_NPROCESSORS_ONLN), cpu, u.release, memkb / 1024, o->runs, o->seconds, total_s);
+		fprintf(f, "| Figure | reference | echo (a) | python (b) | ref/echo | ref/python | bar |\n");
+		fprintf(f, "|---|---|---|---|---|---|---|\n");
+		for (size_t i = 0; i < NFIG; i++) {
+			const struct figure *g = &figs[i];
+			char bar[160] = "";
+			double re = ratio(i, S_ECHO), rp = ratio(i, S_PY);
+			fmt_value(a, sizeof a, g, &cells[i][S_REF]);
+			fmt_value(b, sizeof b, g, &cells[i][S_ECHO]);
+			fmt_value(c3, sizeof c3, g, &cells[i][S_PY]);
+			if (g->bar_echo > 0) {
+				int l = snprintf(bar, sizeof bar, "≥%.1f× echo: %s", g->bar_echo,
+						 re == 0 ? "n/a" : re >= g->bar_echo ? "PASS" : "FAIL");
+				snprintf(bar + l, sizeof bar - (size_t)l, "; ≥%.0f× python: %s", g->bar_py,
+					 rp == 0 ? "n/a" : rp >= g->bar_py ? "PASS" : "FAIL");
+			} else if (g->mode == LOAD_IDLE) {
+				snprintf(bar, sizeof bar, "lower is better");
+			}
+			char rq[32] = "n/a", rpy[32] = "n/a";
+			if (re > 0)
+				snprintf(rq, sizeof rq, "%.2f×", re);
+			if (rp > 0)
+				snprintf(rpy, sizeof rpy, "%.2f×", rp);
+			fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", g->label, a, b, c3, rq, rpy, bar);
+		}
+		for (int e = 0; e < nex; e++)
+			fprintf(f, "| %s | %s | | | | | |\n", ex[e].label, ex[e].value);
+		fprintf(f, "\n");
+		for (int s = 0; s < NSUBJ; s++)
+			if (sj[s].why[0] != '\0')
+				fprintf(f, "- %s: %s\n", subj_label[s], sj[s].why);
+		for (size_t i = 0; i < NFIG; i++)
+			for (int s = 0; s < NSUBJ; s++)
+				if (cells[i][s].status != LOAD_OK && cells[i][s].status != 1)
+					fprintf(f, "- %s, %s: %s%s\n", figs[i].key, subj_label[s],
+						cells[i][s].status == LOAD_WRONG ? "WRONG REPLY: " : "",
+						cells[i][s].status == 1 ? sj[s].why : cells[i][s].msg);
+		fprintf(f, "\nReproduce: `make bench` (BENCH_TIME=%g BENCH_RUNS=%d).\n", o->seconds, o->runs);
+	}
+	fclose(md);
+
+	fprintf(js, "{\n  \"date\": \"%s\",\n  \"machine\": {\"nproc\": %ld, \"cpu\": ", when,
+		sysconf(_SC_NPROCESSORS_ONLN));
+	jstr(js, cpu);
+	fprintf(js, ", \"kernel\": ");
+	jstr(js, u.release);
+	fprintf(js, ", \"mem_kb\": %ld},\n  \"seconds_per_run\": %g,\n  \"runs\": %d,\n  \"statistic\": \"median\",\n"
+		    "  \"total_s\": %.1f,\n  \"figures\": [\n",
+		memkb, o->seconds, o->runs, total_s);
+	for (size_t i = 0; i < NFIG; i++) {
+		const struct figure *g = &figs[i];
+		fprintf(js, "    {\"key\": \"%s\", \"label\": ", g->key);
+		jstr(js, g->label);
+		fprintf(js, ", \"unit\": \"%s\"", g->mode == LOAD_STREAM	? "MB/s"
+						  : g->mode == LOAD_PINGPONG ? "rt/s"
+						  : g->mode == LOAD_UDP	     ? "replies/s"
+						  : g->mode == LOAD_ACCEPT   ? "conn/s"
+									     : "B/conn");
+		for (int s = 0; s < NSUBJ; s++) {
+			const struct cell *c = &cells[i][s];
+			fprintf(js, ",\n     \"%s\": {", subj_key[s]);
+			if (c->nruns > 0) {
+				const struct load_result *r = &c->r[c->mi];
+				fprintf(js, "\"median\": %.3f, \"runs\": [", c->median);
+				for (int k = 0; k < c->nruns; k++)
+					fprintf(js, "%s%.3f", k ? ", " : "", c->v[k]);
+				fprintf(js, "]");
+				if (g->mode == LOAD_PINGPONG)
+					fprintf(js, ", \"p50_us\": %.1f, \"p99_us\": %.1f", r->p50_us, r->p99_us);
+				if (g->mode == LOAD_UDP)
+					fprintf(js, ", \"sent\": %llu, \"lost\": %llu, \"late\": %llu",
+						(unsigned long long)r->sent, (unsigned long long)r->lost,
+						(unsigned long long)r->late);
+				if (g->mode == LOAD_IDLE)
+					fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld", r->rss_before_kb,
+						r->rss_after_kb);
+				if (c->status != LOAD_OK)
+					fprintf(js, ", ");
+			}
+			if (c->status != LOAD_OK) {
+				fprintf(js, "\"%s\": ", c->status == LOAD_WRONG ? "wrong" : c->status == 1 ? "not_available" : "error");
+				jstr(js, c->status == 1 ? sj[s].why : c->msg);
+			}
+			fprintf(js, "}");
+		}
+		double re = ratio(i, S_ECHO), rp = ratio(i, S_PY);
+		fprintf(js, ",\n     \"ratio_echo\": ");
+		re > 0 ? fprintf(js, "%.3f", re) : fprintf(js, "null");
+		fprintf(js, ", \"ratio_python\": ");
+		rp > 0 ? fprintf(js, "%.3f", rp) : fprintf(js, "null");
+		if (g->bar_echo > 0)
+			fprintf(js, ", \"bar_echo\": %.1f, \"bar_python\": %.0f", g->bar_echo, g->bar_py);
+		fprintf(js, "}%s\n", i + 1 < NFIG ? "," : "");
+	}
+	fprintf(js, "  ],\n  \"extra\": {");
+	for (int e = 0; e < nex; e++)
+		fprintf(js, "%s\n    \"%s\": %s", e ? "," : "", ex[e].key, ex[e].json);
+	fprintf(js, "\n  }\n}\n");
+	fclose(js);
+	for (size_t i = 0; i < NFIG; i++)
+		for (int s = S_REF; s <= S_ECHO; s++)
+			if (cells[i][s].status == LOAD_WRONG)
+				bad = 1;
+	return bad;
+}
+
+/* ---- the extras: fuzz, replay, conform ---------------------------------------------------------------- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = n >= 0 && n < (1 << 20) ? malloc((size_t)n + 1) : NULL;
+	if (buf != NULL) {
+		n = (long)fread(buf, 1, (size_t)n, f);
+		buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static char *json_error(const char *k, const char *why)
+{
+	size_t n = strlen(why) * 2 + 64;
+	char *s = malloc(n), *p;
+
+	if (s == NULL)
+		return NULL;
+	p = s + snprintf(s, n, "{\"%s\": \"", k);
+	for (; *why; why++) {
+		if (*why == '"' || *why == '\\')
+			*p++ = '\\';
+		*p++ = *why < 0x20 && *why >= 0 ? ' ' : *why;
+	}
+	strcpy(p, "\"}");
+	return s;
+}
+
+/* Summarizes a JSON object for the table: every "key": number pair whose key names a rate. */
+static void json_rates(const char *js, char *out, size_t len)
+{
+	const char *p = js;
+	size_t used = 0;
+
+	out[0] = '\0';
+	while ((p = strchr(p, '"')) != NULL) {
+		const char *k = p + 1, *q = strchr(k, '"');
+		if (q == NULL)
+			break;
+		const char *v = q + 1;
+		while (*v == ' ' || *v == ':' || *v == '\t' || *v == '\n')
+			v++;
+		char *end;
+		double d = strtod(v, &end);
+		size_t kl = (size_t)(q - k);
+		if (end != v && kl < 64 && v > q + 1 && q[1] != ',' &&
+		    (strstr(k, "per_s") != NULL || strstr(k, "_s\"") == q - 2 || strstr(k, "/s") != NULL ||
+		     memmem(k, kl, "exec", 4) != NULL || memmem(k, kl, "pps", 3) != NULL ||
+		     memmem(k, kl, "rate", 4) != NULL || memmem(k, kl, "wall", 4) != NULL)) {
+			int w = snprintf(out + used, len - used, "%s%.*s %.6g", used ? ", " : "", (int)kl, k, d);
+			if (w < 0 || (size_t)w >= len - used)
+				break;
+			used += (size_t)w;
+		}
+		p = q + 1;
+	}
+	if (used == 0)
+		snprintf(out, len, "see bench.json");
+}
+
+static void extra_make(const struct opts *o, struct extra *x, const char *target, const char *jsonfile)
+{
+	char cmd[1024], log[512], why[600];
+	double wall = 0;
+	int st;
+
+	snprintf(log, sizeof log, "%s/logs/%s.log", o->outdir, target);
+	snprintf(cmd, sizeof cmd, "%s -s -n %s", o->make, target);
+	st = run_cmd(cmd, log, 60, &wall);
+	if (st != 0) {
+		snprintf(why, sizeof why, "not available: no make target %s (make -n %s failed)", target, target);
+		goto na;
+	}
+	fprintf(stderr, "bench: make %s ...\n", target);
+	snprintf(cmd, sizeof cmd, "%s -s %s", o->make, target);
+	st = run_cmd(cmd, log, 300, &wall);
+	if (st != 0) {
+		snprintf(why, sizeof why, "not available: make %s failed (status %d); see %s", target, st, log);
+		goto na;
+	}
+	x->json = slurp(jsonfile);
+	if (x->json == NULL || x->json[strspn(x->json, " \t\n")] != '{') {
+		free(x->json);
+		snprintf(why, sizeof why, "not available: make %s wrote no JSON object to %s", target, jsonfile);
+		goto na;
+	}
+	while (strlen(x->json) > 0 && strchr(" \t\n", x->json[strlen(x->json) - 1]) != NULL)
+		x->json[strlen(x->json) - 1] = '\0';
+	json_rates(x->json, x->value, sizeof x->value);
+	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
+	return;
+na:
+	snprintf(x->value, sizeof x->value, "%.500s", why);
+	x->json = json_error("not_available", why);
+	fprintf(stderr, "bench: %s: %s\n", x->label, why);
+}
+
+static void extra_conform(const struct opts *o, const struct subject *ref, struct extra *x)
+{
+	char cmd[2048], log[512], tlog[512], ulog[512], err[512], why[800], ta[NET_ADDRSTRLEN], ua[NET_ADDRSTRLEN];
+	struct net_addr t, u;
+	double wall = 0;
+	pid_t tp = -1, up = -1;
+	int st;
+
+	if (o->conform == NULL || access(o->conform, X_OK) != 0) {
+		snprintf(why, sizeof why, "not available: conform program %s not built",
+			 o->conform ? o->conform : "(none given)");
+		goto na;
+	}
+	snprintf(tlog, sizeof tlog, "%s/logs/conform-tcp-upper.log", o->outdir);
+	snprintf(ulog, sizeof ulog, "%s/logs/conform-udp-upper.log", o->outdir);
+	snprintf(log, sizeof log, "%s/logs/conform.log", o->outdir);
+	tp = start_server(ref->tcp, tlog, &t, err, sizeof err);
+	up = tp < 0 ? -1 : start_server(ref->udp, ulog, &u, err, sizeof err);
+	if (tp < 0 || up < 0) {
+		snprintf(why, sizeof why, "not available: %s", err);
+		goto na;
+	}
+	net_format((const struct sockaddr *)&t.ss, ta, sizeof ta);
+	net_format((const struct sockaddr *)&u.ss, ua, sizeof ua);
+	/* The conform CLI: TCP address, then -u UDP address (see harness/conform). */
+	snprintf(cmd, sizeof cmd, "%s --tcp %s --udp %s", o->conform, ta, ua);
+	fprintf(stderr, "bench: %s ...\n", cmd);
+	st = run_cmd(cmd, log, 300, &wall);
+	stop(tp);
+	stop(up);
+	tp = up = -1;
+	if (st != 0) {
+		snprintf(why, sizeof why, "not available: '%.300s' failed (status %d); see %.300s", cmd, st, log);
+		goto na;
+	}
+	snprintf(x->value, sizeof x->value, "%.2f s wall", wall);
+	x->json = malloc(64);
+	if (x->json != NULL)
+		snprintf(x->json, 64, "{\"wall_s\": %.3f}", wall);
+	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
+	return;
+na:
+	if (tp > 0)
+		stop(tp);
+	if (up > 0)
+		stop(up);
+	snprintf(x->value, sizeof x->value, "%.500s", why);
+	x->json = json_error("not_available", why);
+	fprintf(stderr, "bench: %s: %s\n", x->label, why);
+}
+
+/* ---- main ------------------------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bench [-T SECONDS] [-n RUNS] [-o DIR] [-b BINDIR] [--py-tcp CMD] [--py-udp CMD]\n"
+		"             [--make MAKE] [--conform PROG] [--only FIGURES]\n"
+		"Measures the reference servers side by side with the no-transform echo server (a) and the\n"
+		"Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
+		"  -T SECONDS      duration of each run (default $BENCH_TIME or 2)\n"
+		"  -n RUNS         runs per figure and server, interleaved (default $BENCH_RUNS or 3)\n"
+		"  -o DIR          output directory: BENCH.md, bench.json, logs/ (default out/bench)\n"
+		"  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
+		"  --py-tcp CMD    command line of the Python TCP server, listening on 127.0.0.1 port 0\n"
+		"  --py-udp CMD    the same for the Python UDP server\n"
+		"  --make MAKE     make command for bench-fuzz and bench-replay (none: skipped)\n"
+		"  --conform PROG  the conform program, timed against the reference servers\n"
+		"  --only LIST     comma-separated figure keys: stream1,stream4,pingpong,udp64,udp1400,\n"
+		"                  accept,idle (default all); the extras run only without --only\n"
+		"Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up error.\n");
+}
+
+static int selected(const struct opts *o, const char *key)
+{
+	size_t kl = strlen(key);
+
+	if (o->only == NULL)
+		return 1;
+	for (const char *p = o->only; *p;) {
+		size_t l = strcspn(p, ",");
+		if (l == kl && strncmp(p, key, l) == 0)
+			return 1;
+		p += l + (p[l] == ',');
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
+					   {"py-tcp", required_argument, NULL, 'P'},
+					   {"py-udp", required_argument, NULL, 'U'},
+					   {"make", required_argument, NULL, 'M'},
+					   {"conform", required_argument, NULL, 'C'},
+					   {"only", required_argument, NULL, 'O'},
+					   {NULL, 0, NULL, 0}};
+	struct opts o = {.seconds = 2, .runs = 3, .outdir = "out/bench", .bindir = "build/std/bin"};
+	struct subject sj[NSUBJ];
+	static char paths[6][512];
+	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},
+			      {.key = "replay", .label = "Replay packets/s (make bench-replay)"},
+			      {.key = "conform", .label = "Conform suite wall time (reference servers)"}};
+	int opt, nex = 0;
+	const char *env;
+	double t0 = now_s();
+	char *end;
+
+	if ((env = getenv("BENCH_TIME")) != NULL && *env)
+		o.seconds = strtod(env, NULL);
+	if ((env = getenv("BENCH_RUNS")) != NULL && *env)
+		o.runs = atoi(env);
+	while ((opt = getopt_long(argc, argv, "T:n:o:b:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'T':
+			o.seconds = strtod(optarg, &end);
+			if (*end != '\0')
+				o.seconds = -1;
+			break;
+		case 'n':
+			o.runs = atoi(optarg);
+			break;
+		case 'o':
+			o.outdir = optarg;
+			break;
+		case 'b':
+			o.bindir = optarg;
+			break;
+		case 'P':
+			o.pytcp = optarg;
+			break;
+		case 'U':
+			o.pyudp = optarg;
+			break;
+		case 'M':
+			o.make = optarg;
+			break;
+		case 'C':
+			o.conform = optarg;
+			break;
+		case 'O':
+			o.only = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "bench: unexpected argument %s (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (!(o.seconds > 0 && o.seconds <= 600) || o.runs < 1 || o.runs > MAXRUNS) {
+		fprintf(stderr, "bench: -T/BENCH_TIME must be in (0, 600] seconds and -n/BENCH_RUNS in 1..%d\n",
+			MAXRUNS);
+		return 2;
+	}
+	/* The idle figure holds 10,000 descriptors here and in the server (which inherits the limit). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(paths[0], sizeof paths[0], "%s/logs", o.outdir);
+	mkdir(o.outdir, 0755);
+	if (mkdir(paths[0], 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "bench: cannot create %s: %s\n", paths[0], strerror(errno));
+		return 2;
+	}
+
+	memset(sj, 0, sizeof sj);
+	snprintf(paths[1], sizeof paths[1], "%s/tcp-upper", o.bindir);
+	snprintf(paths[2], sizeof paths[2], "%s/udp-upper", o.bindir);
+	snprintf(paths[3], sizeof paths[3], "%s/bench/echo", o.bindir);
+	char *l0 = "-l", *any = "127.0.0.1:0", *u = "-u";
+	char *reft[] = {paths[1], l0, any, NULL}, *refu[] = {paths[2], l0, any, NULL};
+	char *echt[] = {paths[3], l0, any, NULL}, *echu[] = {paths[3], u, l0, any, NULL};
+	memcpy(sj[S_REF].tcp, reft, sizeof reft);
+	memcpy(sj[S_REF].udp, refu, sizeof refu);
+	memcpy(sj[S_ECHO].tcp, echt, sizeof echt);
+	memcpy(sj[S_ECHO].udp, echu, sizeof echu);
+	for (int i = 1; i <= 3; i++)
+		if (access(paths[i], X_OK) != 0) {
+			fprintf(stderr, "bench: %s: %s (run make first)\n", paths[i], strerror(errno));
+			return 2;
+		}
+	if (o.pytcp != NULL && *o.pytcp)
+		split(o.pytcp, sj[S_PY].tcp, MAXARGS);
+	if (o.pyudp != NULL && *o.pyudp)
+		split(o.pyudp, sj[S_PY].udp, MAXARGS);
+	if (sj[S_PY].tcp[0] == NULL || sj[S_PY].udp[0] == NULL)
+		snprintf(sj[S_PY].why, sizeof sj[S_PY].why, "not available: no Python %s server found in servers/python",
+			 sj[S_PY].tcp[0] == NULL && sj[S_PY].udp[0] == NULL ? "TCP or UDP"
+			 : sj[S_PY].tcp[0] == NULL			     ? "TCP"
+									     : "UDP");
+
+	int total = 0, done = 0;
+	for (size_t i = 0; i < NFIG; i++)
+		if (selected(&o, figs[i].key))
+			total += (figs[i].once ? 1 : o.runs) * NSUBJ;
+	for (size_t i = 0; i < NFIG; i++) {
+		const struct figure *f = &figs[i];
+		if (!selected(&o, f->key))
+			continue;
+		fprintf(stderr, "bench: %s ...\n", f->label);
+		int runs = f->once ? 1 : o.runs;
+		for (int run = 0; run < runs; run++)
+			for (int s = 0; s < NSUBJ; s++) {
+				done++;
+				if ((f->udp ? sj[s].udp : sj[s].tcp)[0] == NULL) {
+					cells[i][s].status = 1;
+					continue;
+				}
+				fprintf(stderr, "[%3d/%d]", done, total);
+				measure(&o, f, s, &sj[s], run);
+			}
+		for (int s = 0; s < NSUBJ; s++)
+			finish_cell(&cells[i][s]);
+		if (cells[i][S_REF].nruns && cells[i][S_ECHO].nruns)
+			fprintf(stderr, "bench: %s: reference %.3f, echo %.3f: %.2fx\n", f->key, cells[i][S_REF].median,
+				cells[i][S_ECHO].median, ratio(i, S_ECHO));
+	}
+	if (o.only == NULL) {
+		if (o.make != NULL) {
+			snprintf(paths[4], sizeof paths[4], "%s/fuzz.json", o.outdir);
+			snprintf(paths[5], sizeof paths[5], "%s/replay.json", o.outdir);
+			extra_make(&o, &ex[0], "bench-fuzz", paths[4]);
+			extra_make(&o, &ex[1], "bench-replay", paths[5]);
+		} else {
+			for (int e = 0; e < 2; e++) {
+				snprintf(ex[e].value, sizeof ex[e].value, "not available: no --make given");
+				ex[e].json = json_error("not_available", ex[e].value);
+			}
+		}
+		extra_conform(&o, &sj[S_REF], &ex[2]);
+		nex = 3;
+	}
+	int bad = write_report(&o, sj, ex, nex, now_s() - t0);
+	for (int e = 0; e < nex; e++)
+		free(ex[e].json);
+	if (bad < 0)
+		return 2;
+	fprintf(stderr, "bench: wrote %s/BENCH.md and %s/bench.json\n", o.outdir, o.outdir);
+	if (bad)
+		fprintf(stderr, "bench: a reference or echo server sent a WRONG reply (see above)\n");
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# driver-smoke.sh - the bench driver's test: a short run writes BENCH.md with its table and a valid
+# bench.json. usage: driver-smoke.sh BINDIR. No timing is asserted.
+set -u
+B=${1:?usage: driver-smoke.sh BINDIR}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-driver.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+timeout 120 "$B/bench/bench" -T 0.3 -n 2 -b "$B" -o "$tmp" --only stream1,udp64,idle >"$tmp/stdout" 2>"$tmp/stderr" ||
+	fail "bench exited $?: $(tail -5 "$tmp/stderr")"
+for f in BENCH.md bench.json; do
+	[ -s "$tmp/$f" ] || fail "bench wrote no $f"
+done
+grep -q '^| TCP stream, 1 connection | [0-9]* MB/s | [0-9]* MB/s |' "$tmp/BENCH.md" || fail "no stream row in BENCH.md: $(cat "$tmp/BENCH.md")"
+grep -q '^| UDP, 64 B datagrams' "$tmp/BENCH.md" || fail "no UDP row in BENCH.md"
+grep -q 'B (VmRSS' "$tmp/BENCH.md" || fail "no RSS figure in BENCH.md"
+grep -q '^\[  *[0-9]*/' "$tmp/stderr" || fail "no progress lines on stderr"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["figures"][0]["ref"]["median"] > 0' \
+		"$tmp/bench.json" || fail "bench.json is not valid JSON with a reference figure"
+fi
+# A wrong server must not pass as a figure: the echo server in the reference's place is a wrong reply.
+mkdir -p "$tmp/fake"
+ln -s "$(cd "$B" && pwd)/bench" "$tmp/fake/bench"
+ln -s "$(cd "$B" && pwd)/bench/echo" "$tmp/fake/tcp-upper"
+ln -s "$(cd "$B" && pwd)/udp-upper" "$tmp/fake/udp-upper"
+timeout 60 "$B/bench/bench" -T 0.3 -n 1 -b "$tmp/fake" -o "$tmp/o2" --only stream1 >"$tmp/stdout2" 2>"$tmp/stderr2"
+rc=$?
+[ $rc -eq 1 ] || fail "bench with an echo server as tcp-upper exited $rc, expected 1"
+grep -q 'WRONG REPLY' "$tmp/o2/BENCH.md" || fail "BENCH.md does not report the wrong reply"
+echo "bench driver smoke: passed"
