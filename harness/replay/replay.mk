@@ -18,3 +18,10 @@ $(B)/replay: $(REPLAY_OBJS) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PCAP_LIBS)
 
 $(O)/$(REPLAY_DIR)/%.o: ALL_CFLAGS += $(PCAP_CFLAGS)
+
+# The capture generator (not installed): generated pcaps/gen-*.pcap and the benchmark capture.
+$(B)/gen-pcaps: $(O)/$(REPLAY_DIR)/gen-pcaps.o $(REPLAY_PCAPW_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS)
+
+all: $(B)/gen-pcaps
