@@ -134,3 +134,24 @@ fuzz-smoke: $(FUZZ_LF_BINS)
 		grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $$tmp/$$t.log | tr '\n' ' '; echo; \
 	done
 CHECK_ONCE += fuzz-smoke
+
+# ---- make check, once: the OSS-Fuzz / ClusterFuzzLite build script builds, and its targets run ----
+.PHONY: fuzz-ossfuzz-build
+fuzz-ossfuzz-build:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	CC=$(FUZZ_CLANG) CXX= CFLAGS="-fsanitize=fuzzer-no-link,address" LIB_FUZZING_ENGINE=-fsanitize=fuzzer \
+		OUT=$$tmp/out WORK=$$tmp/work .clusterfuzzlite/build.sh && \
+	for t in $(FUZZ_TARGETS); do \
+		for f in $$t $${t}_seed_corpus.zip $$t.dict $$t.options; do \
+			[ -s $$tmp/out/$$f ] || { echo "fuzz-ossfuzz-build: $$tmp/out/$$f missing" >&2; exit 1; }; \
+		done; \
+		$$tmp/out/$$t -runs=200 -dict=$$tmp/out/$$t.dict >$$tmp/$$t.log 2>&1 || \
+			{ tail -20 $$tmp/$$t.log >&2; echo "fuzz-ossfuzz-build: $$t failed to run" >&2; exit 1; }; \
+	done && echo "fuzz-ossfuzz-build: $(FUZZ_TARGETS) built and ran"
+CHECK_ONCE += fuzz-ossfuzz-build
+
+# ---- make check, once: a bug planted in a copy of the core is found within a minute ----
+.PHONY: fuzz-planted
+fuzz-planted:
+	CLANG=$(FUZZ_CLANG) ci/planted-bug.sh -t 60
+CHECK_ONCE += fuzz-planted

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# planted-bug.sh - shows that the fuzzers find a bug planted in the core within a time limit.
+# It copies servers/upper.[ch] to a temporary directory, plants one bug there with sed (the shipped
+# servers/upper.c is never touched), builds the libFuzzer target against the copy and fuzzes it.
+set -euo pipefail
+
+usage() {
+	cat <<USAGE
+usage: ci/planted-bug.sh [-t SECONDS] [BUG...]
+Plants each BUG in a copy of the core, builds the matching libFuzzer target and fuzzes it for at most
+SECONDS (default 60). Exit 0 if every bug was found in time, 1 if one was not, 2 on a setup error
+(for example: the core changed and the patch no longer applies).
+Bugs (default: all):
+  tcp-fin-early   the connection asks for FIN while its last owed byte is still pending (SPEC T4)
+  tcp-drop-last   the connection drops its last pending byte when the peer's FIN arrives (T1, T4)
+  udp-short       the UDP reply is one byte short (U2, U4)
+Environment: CLANG (default clang).
+USAGE
+}
+
+limit=60
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	-t) limit="${2:?-t needs SECONDS}"; shift 2 ;;
+	-*) echo "planted-bug.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+bugs=("$@")
+[ ${#bugs[@]} -gt 0 ] || bugs=(tcp-fin-early tcp-drop-last udp-short)
+cd "$(dirname "$0")/.."
+CLANG=${CLANG:-clang}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+plant() { # bug file: applies the sed, fails if it changed nothing
+	local bug=$1 f=$2
+	case "$bug" in
+	tcp-fin-early) sed -i 's/} else if (c->len == 0) {/} else if (c->len <= 1) {/' "$f" ;;
+	tcp-drop-last) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_EOF;/&\n\1if (c->len > 0) c->len--;/' "$f" ;;
+	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
+	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
+	esac
+	if cmp -s servers/upper.c "$f"; then
+		echo "planted-bug.sh: $bug: the patch no longer applies to servers/upper.c; update ci/planted-bug.sh" >&2
+		exit 2
+	fi
+}
+
+rc=0
+for bug in "${bugs[@]}"; do
+	d=$tmp/$bug
+	mkdir -p "$d/core" "$d/work" "$d/crash"
+	cp servers/upper.c servers/upper.h "$d/core/"
+	plant "$bug" "$d/core/upper.c"
+	case "$bug" in udp-*) target=fuzz_udp ;; *) target=fuzz_tcp ;; esac
+	srcs=(harness/fuzz/$target.c harness/fuzz/script.c harness/fuzz/tcpsim.c)
+	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Iservers -fsanitize=fuzzer,address,undefined \
+		-o "$d/fuzzer" "$d/core/upper.c" "${srcs[@]}" 2>"$d/build.log"; then
+		echo "planted-bug.sh: $bug: build failed:" >&2
+		cat "$d/build.log" >&2
+		exit 2
+	fi
+	start=$(date +%s%N)
+	"$d/fuzzer" -max_total_time="$limit" -timeout=10 -dict=harness/fuzz/$target.dict -max_len=4096 \
+		-artifact_prefix="$d/crash/" "$d/work" corpus/$target/regressions >"$d/log" 2>&1 || true
+	ms=$((($(date +%s%N) - start) / 1000000))
+	if grep -q 'SPEC breach' "$d/log"; then
+		printf 'planted-bug.sh: %-14s FOUND by %s in %d.%03d s: %s\n' "$bug" "$target" $((ms / 1000)) \
+			$((ms % 1000)) "$(grep -m1 -o 'SPEC breach.*' "$d/log")"
+	else
+		printf 'planted-bug.sh: %-14s NOT FOUND by %s within %s s\n' "$bug" "$target" "$limit"
+		rc=1
+	fi
+done
+exit $rc
