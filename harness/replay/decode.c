@@ -730,7 +730,7 @@ static int place(struct dec_ctx *c, struct flowi *fi, int d, int32_t rel, const 
 	struct dec_dir *dd = &fi->f.dir[d];
 	struct side *s = &fi->s[d];
 	size_t off, next = dd->len;
-	int rc;
+	int rc, trimmed = 0;
 
 	if (!len)
 		return DEC_OK;
@@ -740,7 +740,7 @@ static int place(struct dec_ctx *c, struct flowi *fi, int d, int32_t rel, const 
 			dd->retrans++;
 			return DEC_OK;
 		}
-		dd->overlaps++;
+		trimmed = 1;
 		b += old;
 		len -= old;
 		rel = 0;
@@ -755,11 +755,13 @@ static int place(struct dec_ctx *c, struct flowi *fi, int d, int32_t rel, const 
 	if (off < next) {
 		if (memcmp(dd->data + off, b, next - off))
 			dd->conflicts++;
-		dd->overlaps++;
+		trimmed = 1;
 		b += next - off;
 		len -= next - off;
 		off = next;
 	}
+	if (trimmed)
+		dd->overlaps++;
 	if (off == next && (!s->npend || s->pend[0].off >= off + len)) {
 		if (c->bytes + len > c->lim.max_bytes)
 			return limit(err, errlen, "payload bytes", c->lim.max_bytes);

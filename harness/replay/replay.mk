@@ -25,3 +25,19 @@ $(B)/gen-pcaps: $(O)/$(REPLAY_DIR)/gen-pcaps.o $(REPLAY_PCAPW_OBJ) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS)
 
 all: $(B)/gen-pcaps
+
+# ---- tests (run by make test in both variants) ----
+REPLAY_TEST_DIR := $(REPLAY_DIR)/tests
+
+$(B)/test-replay-decode: $(O)/$(REPLAY_TEST_DIR)/test_decode.o $(REPLAY_DECODE_OBJ) $(REPLAY_PCAPW_OBJ) \
+		$(O)/$(REPLAY_DIR)/pcapin.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CUNIT_LIBS)
+
+$(O)/$(REPLAY_TEST_DIR)/%.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+
+.PHONY: replay-unit
+replay-unit: $(B)/test-replay-decode
+	$(B)/test-replay-decode
+
+TESTS += replay-unit

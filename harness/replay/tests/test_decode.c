@@ -1,0 +1,737 @@
+/* test_decode.c - CUnit tests of the pure frame decoder and the flow reassembler (decode.h), and a
+ * round trip through the pcap writer (pcapw.h) and reader (pcapin.h). Frames sit against a guard
+ * page, so a read one byte past the captured length faults. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../decode.h"
+#include "../pcapin.h"
+#include "../pcapw.h"
+
+/* ---- frames against a guard page ------------------------------------------------------------------ */
+
+static uint8_t *guard_base;
+static size_t guard_page;
+
+static int suite_init(void)
+{
+	guard_page = (size_t)sysconf(_SC_PAGESIZE);
+	guard_base = mmap(NULL, 32 * guard_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (guard_base == MAP_FAILED)
+		return -1;
+	return mprotect(guard_base + 31 * guard_page, guard_page, PROT_NONE);
+}
+
+static int suite_clean(void)
+{
+	munmap(guard_base, 32 * guard_page);
+	return 0;
+}
+
+/* Copies f[0..n) so that it ends exactly at the guard page; returns the copy. */
+static const uint8_t *guarded(const uint8_t *f, size_t n)
+{
+	uint8_t *p = guard_base + 31 * guard_page - n;
+	if (n)
+		memcpy(p, f, n);
+	return p;
+}
+
+/* ---- frame builder ---------------------------------------------------------------------------------- */
+
+struct fb {
+	uint8_t b[70000];
+	size_t n;
+};
+
+static void put(struct fb *f, const void *p, size_t n)
+{
+	memcpy(f->b + f->n, p, n);
+	f->n += n;
+}
+
+static void put16(struct fb *f, unsigned v)
+{
+	uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put(f, x, 2);
+}
+
+static void put32(struct fb *f, uint32_t v)
+{
+	put16(f, v >> 16);
+	put16(f, v & 0xffff);
+}
+
+/* Appends an IPv4 header (ihl words) for an L4 of l4len bytes. */
+static void ip4(struct fb *f, unsigned proto, size_t l4len, unsigned ihl, unsigned fragword)
+{
+	static const uint8_t a[4] = {127, 0, 0, 1}, b[4] = {127, 0, 0, 2};
+	size_t i;
+	f->b[f->n++] = (uint8_t)(0x40 | ihl);
+	f->b[f->n++] = 0;
+	put16(f, (unsigned)(ihl * 4 + l4len));
+	put16(f, 0x1234);
+	put16(f, fragword);
+	f->b[f->n++] = 64;
+	f->b[f->n++] = (uint8_t)proto;
+	put16(f, 0);
+	put(f, a, 4);
+	put(f, b, 4);
+	for (i = 5; i < ihl; i++)
+		put32(f, 0x01010101); /* NOP options */
+}
+
+static void ip6(struct fb *f, unsigned nh, size_t plen)
+{
+	uint8_t a[16] = {0}, b[16] = {0};
+	a[15] = 1;
+	b[15] = 2;
+	put32(f, 0x60000000u);
+	put16(f, (unsigned)plen);
+	f->b[f->n++] = (uint8_t)nh;
+	f->b[f->n++] = 64;
+	put(f, a, 16);
+	put(f, b, 16);
+}
+
+static void tcp(struct fb *f, uint32_t seq, unsigned flags, const char *data, unsigned doffw)
+{
+	size_t i;
+	put16(f, 40000);
+	put16(f, 8082);
+	put32(f, seq);
+	put32(f, 77);
+	f->b[f->n++] = (uint8_t)(doffw << 4);
+	f->b[f->n++] = (uint8_t)flags;
+	put16(f, 65535);
+	put32(f, 0);
+	for (i = 5; i < doffw; i++)
+		put32(f, 0x01010101);
+	put(f, data, strlen(data));
+}
+
+static void udp(struct fb *f, const char *data, unsigned ulen_override)
+{
+	put16(f, 40000);
+	put16(f, 8080);
+	put16(f, ulen_override ? ulen_override : (unsigned)(8 + strlen(data)));
+	put16(f, 0);
+	put(f, data, strlen(data));
+}
+
+static void eth(struct fb *f, unsigned ethertype, int vlans)
+{
+	static const uint8_t mac[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+	put(f, mac, 12);
+	while (vlans-- > 0) {
+		put16(f, 0x8100);
+		put16(f, 42);
+	}
+	put16(f, ethertype);
+}
+
+/* Link headers: returns nothing, appends the link layer for the network protocol (4 or 6). */
+static void link_hdr(struct fb *f, int lt, int v)
+{
+	unsigned et = v == 6 ? 0x86dd : 0x0800;
+	switch (lt) {
+	case DEC_LINK_EN10MB:
+		eth(f, et, 0);
+		break;
+	case DEC_LINK_NULL:
+		f->b[f->n++] = v == 6 ? 24 : 2; /* little-endian AF */
+		put(f, "\0\0\0", 3);
+		break;
+	case DEC_LINK_LOOP:
+		put32(f, v == 6 ? 30 : 2);
+		break;
+	case DEC_LINK_LINUX_SLL:
+		put16(f, 0);
+		put16(f, 772);
+		put16(f, 6);
+		put(f, "\0\0\0\0\0\0\0\0", 8);
+		put16(f, et);
+		break;
+	case DEC_LINK_LINUX_SLL2:
+		put16(f, et);
+		put16(f, 0);
+		put32(f, 1);
+		put16(f, 772);
+		f->b[f->n++] = 0;
+		f->b[f->n++] = 6;
+		put(f, "\0\0\0\0\0\0\0\0", 8);
+		break;
+	default:
+		break; /* RAW, IPV4, IPV6 */
+	}
+}
+
+/* A whole TCP or UDP frame over link lt and IP version v, payload "hello". */
+static void frame(struct fb *f, int lt, int v, int proto)
+{
+	const char *d = "hello";
+	size_t l4 = (proto == 6 ? 20 : 8) + strlen(d);
+	f->n = 0;
+	link_hdr(f, lt, v);
+	if (v == 4)
+		ip4(f, (unsigned)proto, l4, 5, 0x4000);
+	else
+		ip6(f, (unsigned)proto, l4);
+	if (proto == 6)
+		tcp(f, 1000, DEC_TH_ACK | DEC_TH_PSH, d, 5);
+	else
+		udp(f, d, 0);
+}
+
+/* ---- decoding: every link type, every IP version, both transports --------------------------------- */
+
+static const struct {
+	int lt, v;
+} links[] = {
+	{DEC_LINK_EN10MB, 4}, {DEC_LINK_EN10MB, 6}, {DEC_LINK_NULL, 4}, {DEC_LINK_NULL, 6},
+	{DEC_LINK_LOOP, 4},   {DEC_LINK_LOOP, 6},   {DEC_LINK_LINUX_SLL, 4}, {DEC_LINK_LINUX_SLL, 6},
+	{DEC_LINK_LINUX_SLL2, 4}, {DEC_LINK_LINUX_SLL2, 6}, {DEC_LINK_RAW, 4}, {DEC_LINK_RAW, 6},
+	{DEC_LINK_RAW_BSD, 4}, {DEC_LINK_IPV4, 4}, {DEC_LINK_IPV6, 6},
+};
+
+static void test_links(void)
+{
+	static struct fb f;
+	struct dec_pkt p;
+	char err[256];
+	size_t i;
+	int proto;
+
+	for (i = 0; i < sizeof links / sizeof links[0]; i++)
+		for (proto = 6; proto <= 17; proto += 11) {
+			const uint8_t *g;
+			frame(&f, links[i].lt, links[i].v, proto);
+			g = guarded(f.b, f.n);
+			CU_ASSERT_EQUAL_FATAL(dec_frame(links[i].lt, g, f.n, f.n, 5, &p, err, sizeof err), DEC_OK);
+			CU_ASSERT_EQUAL(p.family, links[i].v);
+			CU_ASSERT_EQUAL(p.proto, proto);
+			CU_ASSERT_EQUAL(p.sport, 40000);
+			CU_ASSERT_EQUAL(p.dport, proto == 6 ? 8082 : 8080);
+			CU_ASSERT_EQUAL(p.len, 5);
+			CU_ASSERT_EQUAL(p.caplen, 5);
+			CU_ASSERT(p.payload && !memcmp(p.payload, "hello", 5));
+			CU_ASSERT_EQUAL(p.ts_ns, 5);
+			if (proto == 6) {
+				CU_ASSERT_EQUAL(p.seq, 1000);
+				CU_ASSERT_EQUAL(p.ack, 77);
+			}
+		}
+}
+
+/* Every prefix of every frame: a header cut anywhere is DEC_EMALFORMED with a reason; a cut payload is
+ * DEC_OK with caplen < len; nothing reads past the end (guard page). */
+static void test_truncated_everywhere(void)
+{
+	static struct fb f;
+	struct dec_pkt p;
+	char err[256];
+	size_t i, n;
+	int proto;
+
+	for (i = 0; i < sizeof links / sizeof links[0]; i++)
+		for (proto = 6; proto <= 17; proto += 11) {
+			frame(&f, links[i].lt, links[i].v, proto);
+			for (n = 0; n < f.n; n++) {
+				int rc;
+				err[0] = 0;
+				rc = dec_frame(links[i].lt, guarded(f.b, n), n, f.n, 0, &p, err, sizeof err);
+				if (n >= f.n - 5) {
+					CU_ASSERT_EQUAL(rc, DEC_OK);
+					CU_ASSERT_EQUAL(p.len, 5);
+					CU_ASSERT_EQUAL(p.caplen, n - (f.n - 5));
+				} else {
+					CU_ASSERT_EQUAL(rc, DEC_EMALFORMED);
+					CU_ASSERT(err[0] != 0);
+				}
+			}
+		}
+}
+
+/* Hostile headers, one line each. */
+enum { B_EN, B_RAW };
+static void build_bad(struct fb *f, int which)
+{
+	f->n = 0;
+	switch (which) {
+	case 0: /* IHL 4 (< 20 bytes) */
+		ip4(f, 6, 25, 4, 0);
+		tcp(f, 1, DEC_TH_ACK, "hello", 5);
+		break;
+	case 1: /* IHL 15 but only 20 bytes of header captured */
+		ip4(f, 6, 25, 5, 0);
+		f->b[0] = 0x4f;
+		f->n = 20;
+		break;
+	case 2: /* total length smaller than the header */
+		ip4(f, 6, 0, 5, 0);
+		f->b[2] = 0;
+		f->b[3] = 12;
+		break;
+	case 3: /* TCP data offset 4 */
+		ip4(f, 6, 25, 5, 0);
+		tcp(f, 1, DEC_TH_ACK, "hello", 5);
+		f->b[20 + 12] = 4 << 4;
+		break;
+	case 4: /* TCP data offset 15 beyond the IP payload */
+		ip4(f, 6, 25, 5, 0);
+		tcp(f, 1, DEC_TH_ACK, "hello", 5);
+		f->b[20 + 12] = 15 << 4;
+		break;
+	case 5: /* UDP length 7 */
+		ip4(f, 17, 13, 5, 0);
+		udp(f, "hello", 7);
+		break;
+	case 6: /* UDP length beyond the IP payload */
+		ip4(f, 17, 13, 5, 0);
+		udp(f, "hello", 200);
+		break;
+	case 7: /* IP version 5 */
+		ip4(f, 6, 25, 5, 0);
+		tcp(f, 1, DEC_TH_ACK, "hello", 5);
+		f->b[0] = 0x55;
+		break;
+	case 8: /* IP payload shorter than a TCP header */
+		ip4(f, 6, 10, 5, 0);
+		put(f, "0123456789", 10);
+		break;
+	case 9: /* IPv6 extension header longer than the payload */
+		ip6(f, 0, 8);
+		put(f, "\x06\x05\0\0\0\0\0\0", 8);
+		break;
+	case 10: /* IPv6 with the version nibble wrong */
+		ip6(f, 6, 25);
+		tcp(f, 1, DEC_TH_ACK, "hello", 5);
+		f->b[0] = 0x40;
+		break;
+	default:
+		break;
+	}
+}
+
+static void test_malformed(void)
+{
+	static struct fb f;
+	struct dec_pkt p;
+	char err[256];
+	int which;
+
+	for (which = 0; which <= 10; which++) {
+		int rc;
+		err[0] = 0;
+		build_bad(&f, which);
+		rc = dec_frame(which >= 9 ? DEC_LINK_IPV6 : DEC_LINK_IPV4, guarded(f.b, f.n), f.n, f.n, 0, &p, err,
+			       sizeof err);
+		CU_ASSERT_EQUAL(rc, DEC_EMALFORMED);
+		CU_ASSERT(err[0] != 0);
+		if (rc != DEC_EMALFORMED)
+			fprintf(stderr, "bad case %d: rc %d\n", which, rc);
+	}
+}
+
+static void test_skips(void)
+{
+	static struct fb f;
+	struct dec_pkt p;
+	char err[256];
+
+	/* ARP over Ethernet */
+	f.n = 0;
+	eth(&f, 0x0806, 0);
+	put(&f, "0123456789012345678901234567", 28);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	/* ICMP */
+	f.n = 0;
+	ip4(&f, 1, 8, 5, 0);
+	put(&f, "\x08\0\0\0\0\0\0\0", 8);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	/* IPv4 fragment (more fragments) */
+	f.n = 0;
+	ip4(&f, 17, 13, 5, 0x2000);
+	udp(&f, "hello", 0);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	/* IPv6 fragment header */
+	f.n = 0;
+	ip6(&f, 44, 21);
+	put(&f, "\x11\0\0\0\0\0\0\1", 8);
+	udp(&f, "hello", 0);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	/* IPv6 hop-by-hop then TCP: decoded */
+	f.n = 0;
+	ip6(&f, 0, 8 + 25);
+	put(&f, "\x06\0\0\0\0\0\0\0", 8);
+	tcp(&f, 9, DEC_TH_ACK, "hello", 5);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
+	CU_ASSERT_EQUAL(p.seq, 9);
+	/* Two 802.1Q tags */
+	f.n = 0;
+	eth(&f, 0x0800, 2);
+	ip4(&f, 6, 29, 6, 0x4000);
+	tcp(&f, 3, DEC_TH_ACK, "hello", 6);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
+	CU_ASSERT(p.caplen == 5 && !memcmp(p.payload, "hello", 5));
+	/* Unknown link type */
+	CU_ASSERT_EQUAL(dec_frame(147, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_ELINK);
+	CU_ASSERT(!dec_link_supported(147));
+	/* Empty frames never crash */
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, NULL, 0, 0, 0, &p, err, sizeof err), DEC_EMALFORMED);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_LINUX_SLL2, guarded(f.b, 0), 0, 0, 0, &p, err, sizeof err),
+			DEC_EMALFORMED);
+}
+
+/* ---- reassembly: table of segment sequences -------------------------------------------------------- */
+
+struct seg {
+	int dir;          /* 0 client, 1 server; -1 ends the list */
+	int32_t off;      /* sequence offset from the side's ISN (the SYN has offset -1) */
+	unsigned flags;
+	const char *data;
+	uint64_t ts;      /* ns */
+	uint16_t ipid;
+};
+
+#define S_SYN DEC_TH_SYN
+#define S_SA (DEC_TH_SYN | DEC_TH_ACK)
+#define S_A DEC_TH_ACK
+#define S_F (DEC_TH_FIN | DEC_TH_ACK)
+#define S_R (DEC_TH_RST | DEC_TH_ACK)
+#define HS {0, -1, S_SYN, "", 1, 1}, {1, -1, S_SA, "", 2, 2}, {0, 0, S_A, "", 3, 3}
+#define END {-1, 0, 0, NULL, 0, 0}
+
+struct rcase {
+	const char *name;
+	uint32_t isn[2];
+	struct seg segs[16];
+	const char *c2s, *s2c;
+	int cfin, crst, sfin, srst;
+	unsigned flags; /* expected DEC_F_INCOMPLETE/GAP */
+	unsigned long retrans, overlaps, conflicts, ooo, dups; /* client direction */
+	size_t writes; /* client DATA events */
+};
+
+static const struct rcase rcases[] = {
+	{"in order", {1000, 5000}, {HS, {0, 0, S_A, "hello ", 10, 4}, {0, 6, S_A, "world", 11, 5},
+	 {1, 0, S_A, "HELLO WORLD", 12, 6}, {0, 11, S_F, "", 13, 7}, {1, 11, S_F, "", 14, 8}, END},
+	 "hello world", "HELLO WORLD", 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2},
+	{"out of order", {1000, 5000}, {HS, {0, 6, S_A, "world", 10, 4}, {0, 0, S_A, "hello ", 11, 5},
+	 {0, 11, S_F, "", 12, 6}, END}, "hello world", "", 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2},
+	{"retransmission after RTO", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {0, 0, S_A, "abc", 300000000, 5},
+	 {0, 3, S_A, "def", 300000001, 6}, END}, "abcdef", "", 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2},
+	{"capture duplicate", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {0, 0, S_A, "abc", 10, 4},
+	 {0, 3, S_A, "def", 11, 5}, END}, "abcdef", "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2},
+	{"overlap, first copy wins", {1000, 5000}, {HS, {0, 0, S_A, "abcdef", 10, 4}, {0, 3, S_A, "XYZghi", 11, 5},
+	 END}, "abcdefghi", "", 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 2},
+	{"held overlap, first copy wins", {1000, 5000}, {HS, {0, 6, S_A, "ghi", 10, 4}, {0, 4, S_A, "efGHIjk", 11, 5},
+	 {0, 0, S_A, "abcd", 12, 6}, END}, "abcdefghijk", "", 0, 0, 0, 0, 0, 0, 1, 1, 2, 0, 4},
+	{"sequence wraparound", {0xfffffffbu, 0xfffffffeu}, {HS, {0, 0, S_A, "0123", 10, 4},
+	 {0, 4, S_A, "4567", 11, 5}, {1, 0, S_A, "01234567", 12, 6}, {0, 8, S_F, "", 13, 7}, END},
+	 "01234567", "01234567", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
+	{"gap", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {0, 6, S_A, "ghi", 11, 5}, END}, "abc", "", 0, 0, 0, 0,
+	 DEC_F_INCOMPLETE | DEC_F_GAP, 0, 0, 0, 1, 0, 1},
+	{"FIN ahead of a gap", {1000, 5000}, {HS, {0, 3, S_F, "def", 10, 4}, END}, "", "", 0, 0, 0, 0,
+	 DEC_F_INCOMPLETE | DEC_F_GAP, 0, 0, 0, 1, 0, 0},
+	{"FIN completed by late data", {1000, 5000}, {HS, {0, 3, S_F, "def", 10, 4}, {0, 0, S_A, "abc", 11, 5}, END},
+	 "abcdef", "", 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2},
+	{"client reset mid-stream", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {1, 0, S_A, "AB", 11, 5},
+	 {0, 3, S_R, "", 12, 6}, END}, "abc", "AB", 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+	{"no SYN", {1000, 5000}, {{0, 0, S_A, "mid", 10, 4}, {1, 0, S_A, "MID", 11, 5}, END}, "mid", "MID", 0, 0, 0, 0,
+	 DEC_F_INCOMPLETE, 0, 0, 0, 0, 0, 1},
+	{"server FIN then RST", {1000, 5000}, {HS, {1, 0, S_F, "", 10, 4}, {1, 1, S_R, "", 11, 5}, END}, "", "", 0, 0,
+	 1, 1, 0, 0, 0, 0, 0, 0, 0},
+	{"old segment before a guessed ISN", {1000, 5000}, {{0, 4, S_A, "efgh", 10, 4}, {0, 0, S_A, "abcdef", 11, 5},
+	 END}, "efgh", "", 0, 0, 0, 0, DEC_F_INCOMPLETE, 1, 0, 0, 0, 0, 1},
+};
+
+/* Feeds a case; swap = 1 feeds the same packets with the server's packet first where the case starts
+ * with a SYN-ACK... (not used); returns the context after dec_finish(). */
+static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits *lim, int *rc_out)
+{
+	char err[256];
+	struct dec_ctx *ctx = dec_new(lim, err, sizeof err);
+	size_t i;
+	int rc = DEC_OK;
+
+	for (i = 0; ctx && c->segs[i].dir >= 0 && rc == DEC_OK; i++) {
+		const struct seg *s = &c->segs[i];
+		struct dec_pkt p;
+		memset(&p, 0, sizeof p);
+		p.family = 4;
+		p.proto = 6;
+		p.src[0] = p.dst[0] = 127;
+		p.src[3] = (uint8_t)(s->dir ? 2 : 1);
+		p.dst[3] = (uint8_t)(s->dir ? 1 : 2);
+		p.sport = s->dir ? 8082 : 40000;
+		p.dport = s->dir ? 40000 : 8082;
+		p.seq = c->isn[s->dir] + (uint32_t)s->off;
+		p.tcpflags = (uint8_t)s->flags;
+		p.ts_ns = s->ts;
+		p.ipid = s->ipid;
+		p.payload = (const uint8_t *)s->data;
+		p.len = p.caplen = strlen(s->data);
+		rc = dec_add(ctx, &p, err, sizeof err);
+	}
+	if (ctx)
+		dec_finish(ctx);
+	*rc_out = rc;
+	return ctx;
+}
+
+static void test_reassembly_table(void)
+{
+	struct dec_limits lim;
+	size_t i, k;
+
+	dec_limits_default(&lim);
+	for (i = 0; i < sizeof rcases / sizeof rcases[0]; i++) {
+		const struct rcase *c = &rcases[i];
+		int rc;
+		struct dec_ctx *ctx = feed_case(c, &lim, &rc);
+		const struct dec_flow *f;
+		size_t writes = 0;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+		CU_ASSERT_EQUAL(rc, DEC_OK);
+		CU_ASSERT_EQUAL_FATAL(dec_nflows(ctx), 1);
+		f = dec_flow(ctx, 0);
+		CU_ASSERT_EQUAL(f->cport, 40000);
+		CU_ASSERT_EQUAL(f->sport, 8082);
+		CU_ASSERT_EQUAL(f->dir[0].len, strlen(c->c2s));
+		CU_ASSERT(f->dir[0].len == strlen(c->c2s) && !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
+		CU_ASSERT(f->dir[1].len == strlen(c->s2c) && !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
+		CU_ASSERT_EQUAL(f->dir[0].fin, c->cfin);
+		CU_ASSERT_EQUAL(f->dir[0].rst, c->crst);
+		CU_ASSERT_EQUAL(f->dir[1].fin, c->sfin);
+		CU_ASSERT_EQUAL(f->dir[1].rst, c->srst);
+		CU_ASSERT_EQUAL(f->flags & (DEC_F_INCOMPLETE | DEC_F_GAP), c->flags);
+		CU_ASSERT_EQUAL(f->dir[0].retrans, c->retrans);
+		CU_ASSERT_EQUAL(f->dir[0].overlaps, c->overlaps);
+		CU_ASSERT_EQUAL(f->dir[0].conflicts, c->conflicts);
+		CU_ASSERT_EQUAL(f->dir[0].ooo, c->ooo);
+		CU_ASSERT_EQUAL(f->dir[0].dups, c->dups);
+		for (k = 0; k < f->nev; k++) {
+			const struct dec_ev *e = &f->ev[k];
+			if (e->dir == DEC_C2S && e->kind == DEC_EV_DATA)
+				writes++;
+			/* Events tile each stream in order. */
+			CU_ASSERT(e->off + e->len <= f->dir[e->dir].len);
+		}
+		CU_ASSERT_EQUAL(writes, c->writes);
+		if (CU_get_number_of_failures())
+			fprintf(stderr, "after reassembly case \"%s\": %u failures\n", c->name, CU_get_number_of_failures());
+		dec_free(ctx);
+	}
+}
+
+/* Client side: the SYN-ACK alone decides it, and so does --server-port for UDP. */
+static void test_client_side(void)
+{
+	struct dec_limits lim;
+	char err[256];
+	struct dec_ctx *ctx;
+	struct dec_pkt p;
+	uint16_t ports[1] = {8080};
+
+	dec_limits_default(&lim);
+	ctx = dec_new(&lim, err, sizeof err);
+	memset(&p, 0, sizeof p);
+	p.family = 4;
+	p.proto = 6;
+	p.sport = 8082;
+	p.dport = 40000;
+	p.src[3] = 2;
+	p.dst[3] = 1;
+	p.tcpflags = S_SA;
+	CU_ASSERT_EQUAL(dec_add(ctx, &p, err, sizeof err), DEC_OK);
+	dec_finish(ctx);
+	CU_ASSERT_EQUAL(dec_flow(ctx, 0)->cport, 40000);
+	CU_ASSERT_EQUAL(dec_flow(ctx, 0)->sport, 8082);
+	dec_free(ctx);
+
+	lim.server_ports = ports;
+	lim.n_server_ports = 1;
+	ctx = dec_new(&lim, err, sizeof err);
+	p.proto = 17;
+	p.sport = 8080;
+	p.dport = 40000;
+	p.payload = (const uint8_t *)"REPLY";
+	p.len = p.caplen = 5;
+	CU_ASSERT_EQUAL(dec_add(ctx, &p, err, sizeof err), DEC_OK);
+	dec_finish(ctx);
+	CU_ASSERT_EQUAL(dec_flow(ctx, 0)->sport, 8080);
+	CU_ASSERT_EQUAL(dec_flow(ctx, 0)->dir[DEC_S2C].len, 5);
+	CU_ASSERT_EQUAL(dec_flow(ctx, 0)->ev[0].dir, DEC_S2C);
+	dec_free(ctx);
+}
+
+/* Limits give DEC_ELIMIT with a message, never a crash or unbounded growth. */
+static void test_limits(void)
+{
+	struct dec_limits lim;
+	char err[256];
+	struct dec_ctx *ctx;
+	struct dec_pkt p;
+	int i, rc = DEC_OK;
+	static char big[4096];
+
+	dec_limits_default(&lim);
+	lim.max_flows = 3;
+	ctx = dec_new(&lim, err, sizeof err);
+	memset(&p, 0, sizeof p);
+	p.family = 4;
+	p.proto = 17;
+	for (i = 0; i < 5 && rc == DEC_OK; i++) {
+		p.sport = (uint16_t)(1000 + i);
+		p.dport = 53;
+		rc = dec_add(ctx, &p, err, sizeof err);
+	}
+	CU_ASSERT_EQUAL(rc, DEC_ELIMIT);
+	CU_ASSERT_EQUAL(i, 4);
+	CU_ASSERT(strstr(err, "flows") != NULL);
+	dec_free(ctx);
+
+	dec_limits_default(&lim);
+	lim.max_bytes = 10000;
+	ctx = dec_new(&lim, err, sizeof err);
+	memset(big, 'x', sizeof big);
+	p.payload = (const uint8_t *)big;
+	p.len = p.caplen = sizeof big;
+	rc = DEC_OK;
+	for (i = 0; i < 5 && rc == DEC_OK; i++) {
+		p.ipid = (uint16_t)i;
+		rc = dec_add(ctx, &p, err, sizeof err);
+	}
+	CU_ASSERT_EQUAL(rc, DEC_ELIMIT);
+	CU_ASSERT(strstr(err, "bytes") != NULL);
+	dec_free(ctx);
+
+	dec_limits_default(&lim);
+	lim.max_pending = 2;
+	ctx = dec_new(&lim, err, sizeof err);
+	p.proto = 6;
+	p.len = p.caplen = 1;
+	rc = DEC_OK;
+	for (i = 0; i < 5 && rc == DEC_OK; i++) {
+		p.seq = (uint32_t)(1 + 2 * i); /* every other byte: each one held */
+		rc = dec_add(ctx, &p, err, sizeof err);
+	}
+	CU_ASSERT_EQUAL(rc, DEC_ELIMIT);
+	dec_free(ctx);
+
+	lim.max_flows = 0;
+	CU_ASSERT_PTR_NULL(dec_new(&lim, err, sizeof err));
+}
+
+/* ---- pcapw -> file -> pcapin -> decode: checksums right, streams right ------------------------------- */
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+	size_t i;
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static int csum_ok(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s == 0xffff;
+}
+
+static void test_pcapw_roundtrip(void)
+{
+	char path[] = "/tmp/replay-test-XXXXXX", err[256];
+	int fd = mkstemp(path), lt, rc;
+	struct pcapw *w;
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+	struct pcapin *in;
+	struct dec_limits lim;
+	struct dec_ctx *ctx;
+	const uint8_t *buf;
+	size_t caplen, wirelen, nframes = 0;
+	uint64_t ts;
+	const struct dec_flow *fl;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	w = pcapw_open(path, PCAPW_EN10MB, 1, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	pcapw_ep_v4(&ep, 0x7f000001, 40000, 0x7f000001, 8082);
+	pcapw_tcp_init(&f, w, &ep, 1700000000123456789ull);
+	f.mss = 4;
+	CU_ASSERT_EQUAL(pcapw_tcp_connect(&f, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(pcapw_tcp_send(&f, PCAPW_C2S, "hello world", 11, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(pcapw_tcp_send(&f, PCAPW_S2C, "HELLO WORLD", 11, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(pcapw_tcp_fin(&f, PCAPW_C2S, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(pcapw_tcp_rst(&f, PCAPW_S2C, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(pcapw_tcp_send(&f, PCAPW_C2S, "x", 1, err, sizeof err), -1); /* closed */
+	CU_ASSERT_EQUAL(pcapw_udp(w, &ep, PCAPW_C2S, "", 0, f.ts_ns, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(pcapw_close(w, err, sizeof err), 0);
+
+	in = pcapin_open(path, err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	lt = pcapin_linktype(in);
+	CU_ASSERT_EQUAL(lt, DEC_LINK_EN10MB);
+	dec_limits_default(&lim);
+	ctx = dec_new(&lim, err, sizeof err);
+	while ((rc = pcapin_next(in, &buf, &caplen, &wirelen, &ts, err, sizeof err)) == PCAPIN_FRAME) {
+		const uint8_t *ip = buf + 14;
+		size_t l4len = caplen - 14 - 20;
+		uint32_t s;
+		if (nframes == 0)
+			CU_ASSERT_EQUAL(ts, 1700000000123456789ull); /* nanoseconds kept */
+		nframes++;
+		CU_ASSERT(csum_ok(sum16(ip, 20, 0)));
+		s = sum16(ip + 12, 8, 0) + ip[9] + (uint32_t)l4len;
+		CU_ASSERT(csum_ok(sum16(ip + 20, l4len, s)));
+		CU_ASSERT_EQUAL(dec_feed(ctx, lt, buf, caplen, wirelen, ts, err, sizeof err), DEC_OK);
+	}
+	CU_ASSERT_EQUAL(rc, PCAPIN_END);
+	pcapin_close(in);
+	dec_finish(ctx);
+	CU_ASSERT_EQUAL(nframes, 3 + 3 * 2 + 3 * 2 + 2 + 1 + 1);
+	CU_ASSERT_EQUAL_FATAL(dec_nflows(ctx), 2);
+	fl = dec_flow(ctx, 0);
+	CU_ASSERT(fl->dir[0].len == 11 && !memcmp(fl->dir[0].data, "hello world", 11));
+	CU_ASSERT(fl->dir[1].len == 11 && !memcmp(fl->dir[1].data, "HELLO WORLD", 11));
+	CU_ASSERT(fl->dir[0].fin && fl->dir[1].rst && !(fl->flags & DEC_F_INCOMPLETE));
+	CU_ASSERT_EQUAL(dec_flow(ctx, 1)->proto, 17);
+	CU_ASSERT_EQUAL(dec_flow(ctx, 1)->nev, 1);
+	dec_free(ctx);
+	unlink(path);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("replay decode", suite_init, suite_clean);
+	if (!s || !CU_add_test(s, "every link type, IPv4/IPv6, TCP/UDP", test_links) ||
+	    !CU_add_test(s, "truncated at every length (guard page)", test_truncated_everywhere) ||
+	    !CU_add_test(s, "malformed headers", test_malformed) ||
+	    !CU_add_test(s, "skipped and unusual frames", test_skips) ||
+	    !CU_add_test(s, "reassembly table", test_reassembly_table) ||
+	    !CU_add_test(s, "client side", test_client_side) || !CU_add_test(s, "limits", test_limits) ||
+	    !CU_add_test(s, "pcapw round trip", test_pcapw_roundtrip)) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_NORMAL);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
