@@ -155,3 +155,25 @@ CHECK_ONCE += fuzz-ossfuzz-build
 fuzz-planted:
 	CLANG=$(FUZZ_CLANG) ci/planted-bug.sh -t 60
 CHECK_ONCE += fuzz-planted
+
+# make coverage: the committed corpus (and the last run's working corpus, if any) replayed by the
+# coverage build of the standalone runner; llvm-cov HTML into out/coverage/.
+FUZZ_COV_BINS := $(FUZZ_TARGETS:%=$(FUZZ_COV)/%)
+coverage: $(FUZZ_COV_BINS)
+	@rm -rf out/coverage && mkdir -p out/coverage/profraw
+	@for t in $(FUZZ_TARGETS); do \
+		dirs="corpus/$$t"; [ -d $(FUZZ_OUT)/$$t/corpus ] && dirs="$$dirs $(FUZZ_OUT)/$$t/corpus"; \
+		LLVM_PROFILE_FILE=out/coverage/profraw/$$t.profraw $(FUZZ_COV)/$$t $$dirs || exit 1; \
+	done
+	$(LLVM_PROFDATA) merge -sparse -o out/coverage/fuzz.profdata out/coverage/profraw/*.profraw
+	$(LLVM_COV) show -format=html -output-dir=out/coverage -instr-profile=out/coverage/fuzz.profdata \
+		-show-line-counts-or-regions $(firstword $(FUZZ_COV_BINS)) $(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) \
+		servers/upper.c $(FUZZ_SRC)/tcpsim.c $(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
+	$(LLVM_COV) report -instr-profile=out/coverage/fuzz.profdata $(firstword $(FUZZ_COV_BINS)) \
+		$(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) servers/upper.c $(FUZZ_SRC)/tcpsim.c \
+		$(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c) | tee out/coverage/summary.txt
+	@echo "coverage: open out/coverage/index.html"
+
+# Keep the engine builds' objects (make would delete them as intermediates).
+FUZZ_ALL_SRCS := $(FUZZ_LIBSRCS) $(FUZZ_TARGETS:%=$(FUZZ_SRC)/%.c) $(FUZZ_SRC)/standalone.c $(FUZZ_SRC)/afl_driver.c
+.SECONDARY: $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV),$(FUZZ_ALL_SRCS:%.c=$(d)/%.o))

@@ -301,7 +301,8 @@ def summarize(args, targets, elapsed, engine):
             repro = t.binary
         else:
             execs, rate, cov_s, corp, _ = afl_totals(t)
-            new = corp
+            new = corp - count_files(t.seeds)
+            cov_s += " of the map"
             files = sorted(f for f in glob.glob(os.path.join(t.sync, "*", "crashes", "id:*")))
             repro = t.repro
         total_crash_files += len(files)

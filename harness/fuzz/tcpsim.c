@@ -128,6 +128,42 @@ static int owned(const struct sim *m, const unsigned char *b)
 	return 0;
 }
 
+/* Events the loop never sends must be refused with the state unchanged (upper.h's contract), or a
+ * buggy loop could push the core past its bounds. Probed on a copy, so the run is not disturbed. */
+static int probe_refusals(struct sim *m, const struct sock *s)
+{
+	const struct upper_conn *c = &s->uc;
+	unsigned want = upper_conn_want(c);
+	struct {
+		enum upper_ev ev;
+		size_t n;
+		int illegal;
+	} probes[] = {
+		{UPPER_EV_READ, c->cap + 1, 1},
+		{UPPER_EV_READ, 0, 1},
+		{UPPER_EV_WROTE, c->len + 1, 1},
+		{UPPER_EV_WROTE, 0, 1},
+		{UPPER_EV_AGAIN, 0, c->len == 0},
+		{UPPER_EV_SHUTDOWN, 0, !(want & UPPER_WANT_SHUTDOWN)},
+		{UPPER_EV_EOF, 0, (c->flags & UPPER_CF_EOF) != 0},
+		{(enum upper_ev)0, 0, 1},
+	};
+
+	for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+		struct upper_conn copy = *c;
+		if (!probes[i].illegal)
+			continue;
+		int r = upper_conn_event(&copy, probes[i].ev, probes[i].n);
+		int same = copy.buf == c->buf && copy.cap == c->cap && copy.off == c->off && copy.len == c->len &&
+			   copy.flags == c->flags && copy.bytes_in == c->bytes_in && copy.bytes_out == c->bytes_out;
+		if (r != -1 || !same)
+			return fail(m, 1, "core: impossible event %d (n=%zu) returned %d%s (slot %u, flags %#x)",
+				    (int)probes[i].ev, probes[i].n, r, r == -1 ? " but changed the state" : "",
+				    (unsigned)(s - m->s), c->flags);
+	}
+	return 0;
+}
+
 /* The core's state after every event: SPEC T8 bounds, T6 nothing owed once dead, counters agree. */
 static int check_state(struct sim *m, struct sock *s, int ret)
 {
@@ -158,7 +194,7 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 			    s->ngot, slot);
 	if (pend != c->len && !(want & UPPER_WANT_CLOSE))
 		return fail(m, 1, "T1: upper_conn_pending gives %zu bytes, %zu are held (slot %u)", pend, c->len, slot);
-	return 0;
+	return probe_refusals(m, s);
 }
 
 /* Feeds one event the loop's wants allowed: a refusal is a core bug, as tcp-upper's feed() says. */
