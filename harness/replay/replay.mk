@@ -41,3 +41,25 @@ replay-unit: $(B)/test-replay-decode
 	$(B)/test-replay-decode
 
 TESTS += replay-unit
+
+$(B)/badserver: $(O)/$(REPLAY_TEST_DIR)/badserver.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+REPLAY_RUN := $(REPLAY_TEST_DIR)/run-tests.sh
+REPLAY_TOOLS := $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(B)/badserver
+
+.PHONY: replay-golden replay-badinput replay-planted replay-convert replay-golden-update
+replay-golden: $(REPLAY_TOOLS)
+	$(REPLAY_RUN) $(B) golden
+replay-badinput: $(REPLAY_TOOLS)
+	$(REPLAY_RUN) $(B) badinput
+replay-planted: $(REPLAY_TOOLS)
+	$(REPLAY_RUN) $(B) planted
+replay-convert: $(REPLAY_TOOLS)
+	$(REPLAY_RUN) $(B) convert
+# After a deliberate change of replay's output or of pcaps/: rewrite the golden files, then review the diff.
+replay-golden-update: $(REPLAY_TOOLS)
+	$(REPLAY_RUN) $(B) golden --update
+
+TESTS += replay-golden replay-badinput replay-planted replay-convert
