@@ -47,6 +47,7 @@ struct opts {
 	int timeout_ms;
 	int incomplete;
 	int list;
+	int decode_only;
 	int quiet;
 	int verbose;
 	const char *junit, *json, *corpus, *from_fuzz, *write_pcap;
@@ -67,7 +68,7 @@ struct job {
 struct capfile {
 	const char *path;
 	struct dec_ctx *ctx;
-	uint64_t frames, malformed;
+	uint64_t frames, malformed, bytes;
 	int truncated;
 };
 
@@ -100,6 +101,7 @@ static void usage(FILE *f)
 		"  --junit FILE           write a JUnit XML report\n"
 		"  --json FILE            write a JSON report\n"
 		"  --list                 decode and list the flows with reassembly counts; replay nothing\n"
+		"  --decode-only          decode and reassemble, print packets per second; replay nothing\n"
 		"  --write-corpus DIR     write each flow's client side as a fuzz seed, DIR/fuzz_tcp/NAME or\n"
 		"                         DIR/fuzz_udp/NAME (format: harness/fuzz/script.h); replay nothing\n"
 		"  --from-fuzz-input FILE --write-pcap OUT\n"
@@ -202,6 +204,11 @@ static int load(struct capfile *cf, const struct dec_limits *lim, int quiet)
 	}
 	pcapin_close(in);
 	dec_finish(cf->ctx);
+	{
+		struct dec_stats st;
+		dec_stats(cf->ctx, &st);
+		cf->bytes = st.bytes;
+	}
 	return 0;
 }
 
@@ -683,7 +690,7 @@ int main(int argc, char **argv)
 		{"timing", required_argument, NULL, 'T'},   {"speed", required_argument, NULL, 's'},
 		{"timeout", required_argument, NULL, 'w'},  {"incomplete", required_argument, NULL, 'i'},
 		{"junit", required_argument, NULL, 'J'},    {"json", required_argument, NULL, 'S'},
-		{"list", no_argument, NULL, 'l'},           {"write-corpus", required_argument, NULL, 'C'},
+		{"list", no_argument, NULL, 'l'},           {"decode-only", no_argument, NULL, 'D'},           {"write-corpus", required_argument, NULL, 'C'},
 		{"from-fuzz-input", required_argument, NULL, 'F'}, {"write-pcap", required_argument, NULL, 'P'},
 		{"fuzz-format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
@@ -774,6 +781,7 @@ int main(int argc, char **argv)
 		case 'J': o.junit = optarg; break;
 		case 'S': o.json = optarg; break;
 		case 'l': o.list = 1; break;
+		case 'D': o.decode_only = 1; break;
 		case 'C': o.corpus = optarg; break;
 		case 'F': o.from_fuzz = optarg; break;
 		case 'P': o.write_pcap = optarg; break;
@@ -817,10 +825,24 @@ int main(int argc, char **argv)
 	lim.server_ports = o.server_ports;
 	lim.n_server_ports = o.nserver_ports;
 	for (i = 0; i < nfiles; i++) {
+		uint64_t t0 = play_now_ns();
 		files[i].path = argv[optind + (int)i];
 		if (load(&files[i], &lim, o.quiet) < 0)
 			status = EXIT_SETUP;
+		else if (o.decode_only) {
+			double secs = (double)(play_now_ns() - t0) / 1e9;
+			printf("%s: %llu packets, %zu flows, %llu payload bytes read, decoded and reassembled in %.3f s: "
+			       "%.0f packets/s\n", files[i].path, (unsigned long long)files[i].frames,
+			       dec_nflows(files[i].ctx), (unsigned long long)files[i].bytes, secs,
+			       secs > 0 ? (double)files[i].frames / secs : 0.0);
+		}
+		if (o.decode_only && files[i].ctx) {
+			dec_free(files[i].ctx); /* keep memory to one file at a time */
+			files[i].ctx = NULL;
+		}
 	}
+	if (o.decode_only)
+		goto out;
 	if (status)
 		goto out;
 	if (o.list) {

@@ -63,3 +63,8 @@ replay-golden-update: $(REPLAY_TOOLS)
 	$(REPLAY_RUN) $(B) golden --update
 
 TESTS += replay-golden replay-badinput replay-planted replay-convert
+
+# ---- benchmark (not part of make check): out/bench/replay.json ----
+.PHONY: bench-replay
+bench-replay: $(B)/replay $(B)/gen-pcaps
+	$(REPLAY_DIR)/bench.sh $(B) $(or $(REPLAY_BENCH_PACKETS),1000000)
