@@ -169,9 +169,16 @@ static int transport(const struct rd *r, size_t off, size_t l4wire, struct dec_p
 		     size_t errlen)
 {
 	struct rd l4;
-	size_t l4cap = r->n - off < l4wire ? r->n - off : l4wire;
+	size_t l4cap;
 	unsigned v, doff, win;
 
+	if (off > r->n) {
+		/* IPv6 extension headers can end beyond the captured bytes. */
+		snprintf(err, errlen, "truncated %s header at frame offset %zu (%zu bytes captured)",
+			 p->proto == 6 ? "TCP" : "UDP", off, r->n);
+		return DEC_EMALFORMED;
+	}
+	l4cap = r->n - off < l4wire ? r->n - off : l4wire;
 	l4.p = r->p + off;
 	l4.n = l4cap;
 	if (p->proto == 6) {

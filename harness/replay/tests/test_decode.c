@@ -371,6 +371,13 @@ static void test_skips(void)
 	tcp(&f, 9, DEC_TH_ACK, "hello", 5);
 	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
 	CU_ASSERT_EQUAL(p.seq, 9);
+	/* IPv6 extension header that ends beyond the captured bytes (fuzz_pcap finding): within the
+	 * payload length, past the capture. */
+	f.n = 0;
+	ip6(&f, 60, 8 + 32 + 25);
+	put(&f, "\x06\x04\0\0\0\0\0\0", 8); /* 40 bytes of options, only 8 captured */
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+			DEC_EMALFORMED);
 	/* Two 802.1Q tags */
 	f.n = 0;
 	eth(&f, 0x0800, 2);
