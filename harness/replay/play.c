@@ -76,14 +76,14 @@ void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const
 			}
 			asc[16] = 0;
 			if (used < outlen) {
-				int k = snprintf(out + used, outlen - used, "  %-8s %08zx  %s |%s|%s\n",
+				int k = snprintf(out + used, outlen - used, "  %-9s %08zx  %s |%s|%s\n",
 						 line == start ? (side ? "got:" : "expected:") : "", line, hex, asc,
 						 line <= off && off < line + 16 ? " <-" : "");
 				used += k > 0 ? (size_t)k : 0;
 			}
 		}
 		if (n <= start && used < outlen) {
-			int k = snprintf(out + used, outlen - used, "  %-8s (stream ends at %zu)\n",
+			int k = snprintf(out + used, outlen - used, "  %-9s (stream ends at %zu)\n",
 					 side ? "got:" : "expected:", n);
 			used += k > 0 ? (size_t)k : 0;
 		}
