@@ -98,7 +98,20 @@ struct tcp {
 	size_t glen, gcap;
 	int eof, rst;
 	int rerrno;
+	const uint8_t *exp; /* the expected reply stream, elen bytes */
+	size_t elen;
+	size_t checked;     /* got[0..checked) matches exp */
+	int diverged;       /* got is no longer a prefix of exp: waiting longer cannot help */
 };
+
+/* Advances the prefix check over newly received bytes. */
+static void tcp_check(struct tcp *t)
+{
+	while (t->checked < t->glen && t->checked < t->elen && t->got[t->checked] == t->exp[t->checked])
+		t->checked++;
+	if (t->checked < t->glen)
+		t->diverged = 1;
+}
 
 /* Reads what is there (fd is non-blocking). Returns -1 on allocation failure. */
 static int tcp_read(struct tcp *t)
@@ -116,6 +129,7 @@ static int tcp_read(struct tcp *t)
 		n = recv(t->fd, t->got + t->glen, t->gcap - t->glen, 0);
 		if (n > 0) {
 			t->glen += (size_t)n;
+			tcp_check(t);
 			continue;
 		}
 		if (n == 0)
@@ -134,7 +148,7 @@ static int tcp_read(struct tcp *t)
  * failure, 0 otherwise. */
 static int tcp_wait(struct tcp *t, size_t need, int want_close, uint64_t deadline)
 {
-	while (!t->eof && !t->rst && (t->glen < need || want_close)) {
+	while (!t->eof && !t->rst && !t->diverged && (t->glen < need || want_close)) {
 		struct pollfd p = {.fd = t->fd, .events = POLLIN};
 		int n = poll(&p, 1, remaining_ms(deadline));
 		if (n < 0 && errno == EINTR)
@@ -209,7 +223,20 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 		snprintf(r->msg, sizeof r->msg, "non-blocking socket: %s", strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < f->nev && !client_rst; i++) {
+	if (o->expect_upper) {
+		/* What we send is a prefix of the recorded client stream, so every correct reply is a
+		 * prefix of its transform. */
+		upper = malloc(cs->len ? cs->len : 1);
+		if (!upper)
+			goto nomem;
+		upper_transform(upper, cs->data, cs->len);
+		t.exp = upper;
+		t.elen = cs->len;
+	} else {
+		t.exp = sc->data;
+		t.elen = sc->len;
+	}
+	for (i = 0; i < f->nev && !client_rst && !t.diverged; i++) {
 		const struct dec_ev *e = &f->ev[i];
 		if (e->dir != DEC_C2S)
 			continue;
@@ -240,7 +267,7 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 			client_rst = 1;
 		}
 	}
-	if (!client_rst) {
+	if (!client_rst && !t.diverged) {
 		/* The rest of the reply, and the close when the capture has one. */
 		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 		if (tcp_wait(&t, o->expect_upper ? r->sent : sc->len, o->expect_upper ? cs->fin : sc->fin || sc->rst,
@@ -249,12 +276,7 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	}
 	r->got = t.glen;
 	if (o->expect_upper) {
-		upper = malloc(r->sent ? r->sent : 1);
-		if (!upper)
-			goto nomem;
-		/* The expected stream is the transform of what this replay sent: the sent bytes are the
-		 * recorded client stream's prefix. */
-		upper_transform(upper, cs->data, r->sent);
+		/* The expected stream is the transform of what this replay sent. */
 		m = upper_mismatch(cs->data, r->sent, t.got, t.glen);
 		exp = upper;
 		elen = r->sent;

@@ -133,7 +133,7 @@ planted)
 	expect_in "$TMP/out" "flow 3 tcp .*: MISMATCH: server->client differs at offset 20 " "dropped byte: flow 3, offset 20"
 	[ "$(grep -c MISMATCH "$TMP/out")" -eq 1 ] && pass || fail "dropped byte: exactly one flow mismatches"
 	expect_in "$TMP/out" "^  expected: 00000000 .*|CLIENT 2 LINE 0C|" "dropped byte: hexdump of the expected side"
-	expect_in "$TMP/out" "^ *00000010 .*|LIEN 2 LINE 1CLI| <-" "dropped byte: hexdump of the received side"
+	expect_in "$TMP/out" "^ *00000010 .*|LIEN 2 LINE 1 *| <-" "dropped byte: hexdump of the received side"
 	xmllint --noout "$TMP/r.xml" && pass || fail "--junit output is not valid XML"
 	expect_in "$TMP/r.xml" 'failures="1"' "--junit counts the failure"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["summary"]["mismatch"] == 1; assert d["files"][0]["flows"][2]["offset"] == 20' "$TMP/r.json" \
