@@ -335,7 +335,8 @@ static int worker_setup(struct worker *w, const struct loop_opts *o, const struc
 }
 
 /* --inetd: one connection on stdin (input) and stdout (output), through the same core. The
- * descriptors stay blocking: they may be a socket, pipes or a file (AFL++ feeds a file on stdin). */
+ * descriptors stay as given (blocking): they may be a socket, pipes or a file (AFL++ feeds a file on
+ * stdin). poll() comes before every read and write so that SIGINT/SIGTERM still stop it promptly. */
 static int serve_inetd(const struct loop_opts *o, int sigfd)
 {
 	struct upper_conn uc;
@@ -352,33 +353,37 @@ static int serve_inetd(const struct loop_opts *o, int sigfd)
 		int r;
 		if (want & UPPER_WANT_CLOSE)
 			break;
-		if (want & (UPPER_WANT_WRITE | UPPER_WANT_POLLOUT)) {
+		if (want & UPPER_WANT_SHUTDOWN) {
+			/* stdout may be a pipe or file (ENOTSOCK): then closing it at exit is the FIN. */
+			(void)shutdown(1, SHUT_WR);
+			r = upper_conn_event(&uc, UPPER_EV_SHUTDOWN, 0);
+			goto fed;
+		}
+		int writing = (want & (UPPER_WANT_WRITE | UPPER_WANT_POLLOUT)) != 0;
+		struct pollfd pf[2] = {{.fd = writing ? 1 : 0, .events = writing ? POLLOUT : POLLIN},
+				       {.fd = sigfd, .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "tcp-upper: --inetd: poll: %s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (pf[1].revents)
+			break; /* SIGINT/SIGTERM: stop */
+		if (writing) {
 			const unsigned char *p;
 			size_t n = upper_conn_pending(&uc, &p);
 			ssize_t k = write(1, p, n);
 			if (k > 0)
 				r = upper_conn_event(&uc, UPPER_EV_WROTE, (size_t)k);
-			else if (k < 0 && errno == EINTR)
+			else if (k < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			else
 				r = upper_conn_event(&uc, UPPER_EV_WERROR, 0);
-		} else if (want & UPPER_WANT_SHUTDOWN) {
-			/* stdout may be a pipe or file (ENOTSOCK): then closing it at exit is the FIN. */
-			(void)shutdown(1, SHUT_WR);
-			r = upper_conn_event(&uc, UPPER_EV_SHUTDOWN, 0);
 		} else {
 			unsigned char *p;
 			size_t n = upper_conn_rspace(&uc, &p);
-			struct pollfd pf[2] = {{.fd = 0, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-			if (poll(pf, 2, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				fprintf(stderr, "tcp-upper: --inetd: poll: %s\n", strerror(errno));
-				rc = 1;
-				break;
-			}
-			if (pf[1].revents)
-				break; /* SIGINT/SIGTERM: stop */
 			ssize_t k = read(0, p, n);
 			if (k > 0) {
 				if (o->verbose)
@@ -392,6 +397,7 @@ static int serve_inetd(const struct loop_opts *o, int sigfd)
 				r = upper_conn_event(&uc, UPPER_EV_RESET, 0);
 			}
 		}
+	fed:
 		if (r < 0) {
 			fprintf(stderr, "tcp-upper: bug: --inetd event refused by the core\n");
 			abort();
