@@ -177,3 +177,26 @@ coverage: $(FUZZ_COV_BINS)
 # Keep the engine builds' objects (make would delete them as intermediates).
 FUZZ_ALL_SRCS := $(FUZZ_LIBSRCS) $(FUZZ_TARGETS:%=$(FUZZ_SRC)/%.c) $(FUZZ_SRC)/standalone.c $(FUZZ_SRC)/afl_driver.c
 .SECONDARY: $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV),$(FUZZ_ALL_SRCS:%.c=$(d)/%.o))
+
+# ---- make bench-fuzz: exec/s per engine vs a network-driven harness (harness/fuzz/bench.py) ----
+# A libFuzzer build without sanitizers shows the engine's own speed next to the ASan+UBSan one.
+FUZZ_LFF := build/fuzz-libfuzzer-fast
+FUZZ_LFF_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Iservers -fsanitize=fuzzer-no-link
+BENCH_FUZZ_TIME ?= 10
+
+$(FUZZ_LFF)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_LFF_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LFF)/fuzz_%: $(FUZZ_LFF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_LFF)/%.o)
+	$(FUZZ_CLANG) -fsanitize=fuzzer -o $@ $^
+
+.SECONDARY: $(FUZZ_ALL_SRCS:%.c=$(FUZZ_LFF)/%.o)
+
+.PHONY: bench-fuzz
+bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
+	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone
+	$(MAKE) SAN=1 O=build/san build/san/bin/fuzz_tcp-standalone
+	$(FUZZ_SRC)/bench.py --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
+		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
+		--out out/bench $(FUZZ_TARGETS)

@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fuzz.h"
 
-static unsigned long nfiles;
+static unsigned long nfiles, repeat = 1;
 static int verbose;
 
 static int run_file(const char *path)
@@ -54,7 +55,8 @@ static int run_file(const char *path)
 		goto out;
 	}
 	memcpy(exact, buf, len);
-	(void)LLVMFuzzerTestOneInput(exact, len);
+	for (unsigned long r = 0; r < repeat; r++)
+		(void)LLVMFuzzerTestOneInput(exact, len);
 	free(exact);
 	nfiles++;
 out:
@@ -127,23 +129,42 @@ static int run_path(const char *path)
 int main(int argc, char **argv)
 {
 	int rc = 0, first = 1;
+	struct timespec t0, t1;
 
-	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
-		verbose = 1;
-		first = 2;
+	for (; first < argc; first++) {
+		if (strcmp(argv[first], "-v") == 0) {
+			verbose = 1;
+		} else if (strcmp(argv[first], "-n") == 0 && first + 1 < argc) {
+			char *end;
+			repeat = strtoul(argv[++first], &end, 10);
+			if (*end != '\0' || repeat == 0) {
+				fprintf(stderr, "standalone: -n %s: expected a count >= 1\n", argv[first]);
+				return 2;
+			}
+		} else {
+			break;
+		}
 	}
 	if (argc <= first || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
-		printf("usage: %s [-v] FILE|DIR...\n"
+		printf("usage: %s [-v] [-n COUNT] FILE|DIR...\n"
 		       "Runs this fuzz target once over each file, and over every file under each directory\n"
 		       "(recursively, in name order), without a fuzzing engine. A SPEC breach or a sanitizer\n"
 		       "report aborts; exit 0 when every input ran, 1 when a file could not be read, 2 on usage.\n"
-		       "  -v  name each input on stderr before running it\n",
+		       "  -v        name each input on stderr before running it\n"
+		       "  -n COUNT  run each input COUNT times and report executions per second (benchmark)\n",
 		       argv[0]);
 		return argc <= first ? 2 : 0;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = first; i < argc; i++)
 		if (run_path(argv[i]) != 0)
 			rc = 1;
-	printf("%s: ran %lu inputs\n", argv[0], nfiles);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (repeat > 1)
+		printf("%s: ran %lu inputs x %lu in %.3f s: %.0f exec/s\n", argv[0], nfiles, repeat, secs,
+		       secs > 0 ? (double)nfiles * (double)repeat / secs : 0.0);
+	else
+		printf("%s: ran %lu inputs\n", argv[0], nfiles);
 	return rc;
 }
