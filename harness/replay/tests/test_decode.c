@@ -457,38 +457,82 @@ static const struct rcase rcases[] = {
 	 END}, "efgh", "", 0, 0, 0, 0, DEC_F_INCOMPLETE, 1, 0, 0, 0, 0, 1},
 };
 
-/* Feeds a case; swap = 1 feeds the same packets with the server's packet first where the case starts
- * with a SYN-ACK... (not used); returns the context after dec_finish(). */
-static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits *lim, int *rc_out)
+static int add_one(struct dec_ctx *ctx, const struct rcase *c, const struct seg *s, int32_t off, unsigned flags,
+		   const char *data, size_t len)
+{
+	char err[256];
+	struct dec_pkt p;
+
+	memset(&p, 0, sizeof p);
+	p.family = 4;
+	p.proto = 6;
+	p.src[0] = p.dst[0] = 127;
+	p.src[3] = (uint8_t)(s->dir ? 2 : 1);
+	p.dst[3] = (uint8_t)(s->dir ? 1 : 2);
+	p.sport = s->dir ? 8082 : 40000;
+	p.dport = s->dir ? 40000 : 8082;
+	p.seq = c->isn[s->dir] + (uint32_t)off;
+	p.tcpflags = (uint8_t)flags;
+	p.ts_ns = s->ts;
+	p.ipid = s->ipid;
+	p.payload = (const uint8_t *)data;
+	p.len = p.caplen = len;
+	return dec_add(ctx, &p, err, sizeof err);
+}
+
+/* Feeds a case, each segment whole (bytewise = 0) or cut into one-byte segments with the flags on the
+ * last one (bytewise = 1); returns the context after dec_finish(). */
+static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits *lim, int bytewise, int *rc_out)
 {
 	char err[256];
 	struct dec_ctx *ctx = dec_new(lim, err, sizeof err);
-	size_t i;
+	size_t i, k;
 	int rc = DEC_OK;
 
 	for (i = 0; ctx && c->segs[i].dir >= 0 && rc == DEC_OK; i++) {
 		const struct seg *s = &c->segs[i];
-		struct dec_pkt p;
-		memset(&p, 0, sizeof p);
-		p.family = 4;
-		p.proto = 6;
-		p.src[0] = p.dst[0] = 127;
-		p.src[3] = (uint8_t)(s->dir ? 2 : 1);
-		p.dst[3] = (uint8_t)(s->dir ? 1 : 2);
-		p.sport = s->dir ? 8082 : 40000;
-		p.dport = s->dir ? 40000 : 8082;
-		p.seq = c->isn[s->dir] + (uint32_t)s->off;
-		p.tcpflags = (uint8_t)s->flags;
-		p.ts_ns = s->ts;
-		p.ipid = s->ipid;
-		p.payload = (const uint8_t *)s->data;
-		p.len = p.caplen = strlen(s->data);
-		rc = dec_add(ctx, &p, err, sizeof err);
+		size_t n = strlen(s->data);
+		if (!bytewise || n <= 1) {
+			rc = add_one(ctx, c, s, s->off, s->flags, s->data, n);
+			continue;
+		}
+		for (k = 0; k < n && rc == DEC_OK; k++)
+			rc = add_one(ctx, c, s, s->off + (int32_t)k, k + 1 == n ? s->flags : S_A, s->data + k, 1);
 	}
 	if (ctx)
 		dec_finish(ctx);
 	*rc_out = rc;
 	return ctx;
+}
+
+/* The same cases fed one byte per segment: the same streams and closes come out. */
+static void test_reassembly_bytewise(void)
+{
+	struct dec_limits lim;
+	size_t i;
+
+	dec_limits_default(&lim);
+	for (i = 0; i < sizeof rcases / sizeof rcases[0]; i++) {
+		const struct rcase *c = &rcases[i];
+		int rc;
+		unsigned before = CU_get_number_of_failures();
+		struct dec_ctx *ctx = feed_case(c, &lim, 1, &rc);
+		const struct dec_flow *f;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+		CU_ASSERT_EQUAL(rc, DEC_OK);
+		CU_ASSERT_EQUAL_FATAL(dec_nflows(ctx), 1);
+		f = dec_flow(ctx, 0);
+		CU_ASSERT(f->dir[0].len == strlen(c->c2s) && !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
+		CU_ASSERT(f->dir[1].len == strlen(c->s2c) && !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
+		CU_ASSERT_EQUAL(f->dir[0].fin, c->cfin);
+		CU_ASSERT_EQUAL(f->dir[0].rst, c->crst);
+		CU_ASSERT_EQUAL(f->dir[1].fin, c->sfin);
+		CU_ASSERT_EQUAL(f->dir[1].rst, c->srst);
+		CU_ASSERT_EQUAL(f->flags & (DEC_F_INCOMPLETE | DEC_F_GAP), c->flags);
+		if (CU_get_number_of_failures() != before)
+			fprintf(stderr, "bytewise reassembly case \"%s\" failed\n", c->name);
+		dec_free(ctx);
+	}
 }
 
 static void test_reassembly_table(void)
@@ -500,7 +544,7 @@ static void test_reassembly_table(void)
 	for (i = 0; i < sizeof rcases / sizeof rcases[0]; i++) {
 		const struct rcase *c = &rcases[i];
 		int rc;
-		struct dec_ctx *ctx = feed_case(c, &lim, &rc);
+		struct dec_ctx *ctx = feed_case(c, &lim, 0, &rc);
 		const struct dec_flow *f;
 		size_t writes = 0;
 		unsigned before = CU_get_number_of_failures();
@@ -732,6 +776,7 @@ int main(void)
 	    !CU_add_test(s, "malformed headers", test_malformed) ||
 	    !CU_add_test(s, "skipped and unusual frames", test_skips) ||
 	    !CU_add_test(s, "reassembly table", test_reassembly_table) ||
+	    !CU_add_test(s, "reassembly table, one byte per segment", test_reassembly_bytewise) ||
 	    !CU_add_test(s, "client side", test_client_side) || !CU_add_test(s, "limits", test_limits) ||
 	    !CU_add_test(s, "pcapw round trip", test_pcapw_roundtrip)) {
 		CU_cleanup_registry();
