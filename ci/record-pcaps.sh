@@ -22,6 +22,9 @@
 #   nano.pcap           --time-stamp-precision=nano, IPv6 TCP and UDP
 #   + variants: session1.pcapng, session1-be.pcap, session1-null.pcap, session1-loop.pcap,
 #     session1-raw.pcap, session1-vlan.pcap, nano.pcapng (see ci/gen-pcap-variants.py)
+#
+# Re-recording changes ports and timings, so afterwards run `make replay-golden-update` and review
+# the golden diff (harness/replay/tests/golden/) before committing both.
 set -eu
 
 case "${1:-}" in
