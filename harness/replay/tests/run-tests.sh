@@ -175,7 +175,11 @@ convert)
 		want=$(sed -n "/flow $n $k/{n;s/.*c2s \([0-9]*\) bytes.*/\1/p}" "$TMP/orig.list")
 		expect_in "$TMP/$k.list" "c2s $want bytes" "$k round trip keeps the $want client bytes"
 	done
-	tcpdump -nr "$TMP/tcp.pcap" >/dev/null 2>&1 && pass || fail "tcpdump cannot read the written pcap"
+	if command -v tcpdump >/dev/null 2>&1; then
+		tcpdump -nr "$TMP/tcp.pcap" >/dev/null 2>&1 && pass || fail "tcpdump cannot read the written pcap"
+	else
+		echo "replay convert: tcpdump not installed, written pcap not cross-checked" >&2
+	fi
 	expect_rc 0 "--timing original" "$B/replay" --timing original "$ROOT/pcaps/gen-retrans.pcap"
 	expect_rc 0 "--speed 4" "$B/replay" --speed 4 -j 2 "$ROOT/pcaps/session1.pcap"
 	;;
