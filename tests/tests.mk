@@ -21,9 +21,9 @@ $(TEST_BIN)/test_servers: $(O)/tests/integration/test_servers.o $(CORE_LIB)
 
 $(O)/tests/integration/test_servers.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 
-# The servers under test are this variant's: $(B)/tcp-upper and $(B)/udp-upper.
+# The programs under test are this variant's: $(B)/tcp-upper, $(B)/udp-upper, $(B)/upper-client.
 .PHONY: test-integration
-test-integration: $(TEST_BIN)/test_servers $(B)/tcp-upper $(B)/udp-upper
+test-integration: $(TEST_BIN)/test_servers $(B)/tcp-upper $(B)/udp-upper $(B)/upper-client
 	$(TEST_BIN)/test_servers $(B)
 
 TESTS += test-integration

@@ -694,6 +694,106 @@ static void test_udp_sender_gone(void)
 	close(fd);
 }
 
+/* Runs BINDIR/upper-client with args on a pipe: feeds in[0..n), collects stdout into out (cap bytes)
+ * within 5 s. Returns the exit status (-1 on timeout) and sets *olen. */
+static int run_client(const char *const *args, const void *in, size_t n, unsigned char *out, size_t cap,
+		      size_t *olen)
+{
+	int pin[2], pout[2], st = -1;
+	char path[512];
+	const char *argv[8];
+	int k = 0;
+
+	*olen = 0;
+	snprintf(path, sizeof path, "%s/upper-client", bindir);
+	argv[k++] = path;
+	while (*args != NULL && k < 7)
+		argv[k++] = *args++;
+	argv[k] = NULL;
+	if (pipe(pin) < 0 || pipe(pout) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		close(pin[0]);
+		close(pin[1]);
+		close(pout[0]);
+		close(pout[1]);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	net_nonblock(pin[1], 1);
+	size_t sent = 0;
+	if (n == 0) {
+		close(pin[1]);
+		pin[1] = -1;
+	}
+	for (long end = now_ms() + 5000; now_ms() < end;) {
+		struct pollfd pf[2] = {{.fd = pout[0], .events = POLLIN}, {.fd = pin[1], .events = POLLOUT}};
+		if (poll(pf, pin[1] >= 0 ? 2 : 1, 100) < 0)
+			break;
+		if (pin[1] >= 0 && (pf[1].revents & (POLLOUT | POLLERR))) {
+			ssize_t w = write(pin[1], (const unsigned char *)in + sent, n - sent);
+			if (w > 0)
+				sent += (size_t)w;
+			if (w < 0 || sent == n) {
+				close(pin[1]);
+				pin[1] = -1;
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t r = read(pout[0], out + *olen, cap - *olen);
+			if (r <= 0)
+				break;
+			*olen += (size_t)r;
+		}
+	}
+	if (pin[1] >= 0)
+		close(pin[1]);
+	close(pout[0]);
+	for (long end = now_ms() + 3000; now_ms() < end; usleep(2000))
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* upper-client on a pipe: TCP is byte-transparent (newlines, binary, more than the server buffer);
+ * UDP sends one datagram per non-empty line and prints each reply on its own line. */
+static void test_client_pipe(void)
+{
+	char port[64];
+	size_t n = 500000, olen;
+	unsigned char *in = malloc(n), *out = malloc(n + 16);
+	CU_ASSERT_FATAL(in != NULL && out != NULL);
+	fill(in, n, 3);
+	memcpy(in, "hello\n\nworld\n", 13);
+	snprintf(port, sizeof port, "127.0.0.1:%u", tcp4.port);
+	const char *const ta[] = {port, NULL};
+	int rc = run_client(ta, in, n, out, n + 16, &olen);
+	CHECK(rc == 0 && olen == n && upper_mismatch(in, n, out, olen) == n,
+	      "upper-client tcp: exit %d, %zu of %zu bytes, first wrong at %zu", rc, olen, n,
+	      upper_mismatch(in, n, out, olen));
+	rc = run_client(ta, "", 0, out, 16, &olen);
+	CHECK(rc == 0 && olen == 0, "upper-client tcp, empty input: exit %d, %zu bytes", rc, olen);
+
+	static const char lines[] = "hello\n\nworld 42\nlast line without newline";
+	static const char want[] = "HELLO\nWORLD 42\nLAST LINE WITHOUT NEWLINE\n";
+	snprintf(port, sizeof port, "127.0.0.1:%u", udp4.port);
+	const char *const ua[] = {"-u", port, NULL};
+	rc = run_client(ua, lines, sizeof lines - 1, out, n, &olen);
+	CHECK(rc == 0 && olen == sizeof want - 1 && memcmp(out, want, olen) == 0,
+	      "upper-client -u: exit %d, output '%.*s'", rc, (int)olen, (const char *)out);
+	free(in);
+	free(out);
+}
+
 /* ---- Whole-program cases ---- */
 
 static int have_ipv6(void)
@@ -901,6 +1001,7 @@ int main(int argc, char **argv)
 		{"U3/U4 udp: datagrams of 0 .. 65507 bytes", test_udp_sizes},
 		{"U1/U2 udp: burst of distinct sizes, one reply each", test_udp_burst},
 		{"U5 udp: a sender gone leaves others served", test_udp_sender_gone},
+		{"upper-client on a pipe, TCP and UDP", test_client_pipe},
 		{"B1: IPv6 [::1]", test_ipv6},
 		{"-t 2: SO_REUSEPORT threads", test_threads},
 		{"--inetd on a socketpair", test_inetd},
