@@ -200,3 +200,4 @@ bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
 	$(FUZZ_SRC)/bench.py --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
 		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
 		--out out/bench $(FUZZ_TARGETS)
+.SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
