@@ -58,6 +58,7 @@ struct cell {
 	char msg[512];    /* first error */
 	double median;
 	int mi;           /* run whose value is the median */
+	int round[MAXRUNS]; /* the round (0..runs-1) of each successful run */
 };
 
 struct opts {
@@ -100,7 +101,14 @@ static int split(char *s, char **argv, int max)
 
 static pid_t spawn(char *const *argv, const char *logpath, char *err, size_t errlen)
 {
-	pid_t pid = fork();
+	pid_t pid;
+
+	/* A log left by an earlier bench must not be read as this server's first line. */
+	if (unlink(logpath) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove %.300s: %s", logpath, strerror(errno));
+		return -1;
+	}
+	pid = fork();
 
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -167,13 +175,13 @@ static pid_t start_server(char *const *argv, const char *logpath, struct net_add
 		if (f != NULL)
 			fclose(f);
 		if (waitpid(pid, &st, WNOHANG) == pid) {
-			snprintf(err, errlen, "%s exited (status %d) before its listening line; see %s", argv[0],
+			snprintf(err, errlen, "%.200s exited (status %d) before its listening line; see %.200s", argv[0],
 				 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), logpath);
 			return -1;
 		}
 		sleep_ms(10);
 	}
-	snprintf(err, errlen, "%s printed no listening line within 10 s; see %s", argv[0], logpath);
+	snprintf(err, errlen, "%.200s printed no listening line within 10 s; see %.200s", argv[0], logpath);
 	stop(pid);
 	return -1;
 }
@@ -241,6 +249,7 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 		return;
 	}
 	c->r[c->nruns] = r;
+	c->round[c->nruns] = run;
 	c->v[c->nruns++] = r.value;
 	fprintf(stderr, "  %-9s %-10s run %d: %.3f %s", f->key, subj_key[s], run + 1, r.value, r.unit);
 	if (f->mode == LOAD_PINGPONG)
@@ -251,6 +260,8 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 		fprintf(stderr, " (VmRSS %ld -> %ld KiB)", r.rss_before_kb, r.rss_after_kb);
 	if (r.failed)
 		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r.failed);
+	if (r.server_cpu_s >= 0 && f->mode != LOAD_IDLE)
+		fprintf(stderr, " [server CPU %.2f s]", r.server_cpu_s);
 	fputc('\n', stderr);
 }
 
@@ -304,14 +315,48 @@ static void fmt_value(char *buf, size_t len, const struct figure *f, const struc
 		snprintf(buf + strlen(buf), len - strlen(buf), " *");
 }
 
-/* ratio of reference to subject s for figure fi; returns 0 when either is missing. */
+static double median_of(double *v, int n)
+{
+	for (int i = 1; i < n; i++) /* insertion sort: n <= MAXRUNS */
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The ratio of the reference to subject s for figure fi: the median, over the rounds where both ran,
+ * of ref/s within the round (the runs of one round are back to back, so they share the machine's
+ * load at that moment). Returns 0 when there is no such round. */
 static double ratio(size_t fi, int s)
 {
 	const struct cell *r = &cells[fi][S_REF], *x = &cells[fi][s];
+	double q[MAXRUNS];
+	int n = 0;
 
-	if (r->nruns == 0 || x->nruns == 0 || x->median <= 0)
-		return 0;
-	return r->median / x->median;
+	for (int i = 0; i < r->nruns; i++)
+		for (int j = 0; j < x->nruns; j++)
+			if (r->round[i] == x->round[j] && x->v[j] > 0)
+				q[n++] = r->v[i] / x->v[j];
+	return median_of(q, n);
+}
+
+/* The server's CPU time per unit of work (µs per MB for streams, per operation otherwise), median over
+ * the runs; 0 when unknown. */
+static double cpu_per_unit(size_t fi, int s)
+{
+	const struct cell *c = &cells[fi][s];
+	double q[MAXRUNS];
+	int n = 0;
+
+	for (int i = 0; i < c->nruns; i++) {
+		const struct load_result *r = &c->r[i];
+		double work = figs[fi].mode == LOAD_STREAM ? (double)r->bytes / 1e6 : (double)r->ops;
+		if (r->server_cpu_s >= 0 && work > 0)
+			q[n++] = r->server_cpu_s * 1e6 / work;
+	}
+	return median_of(q, n);
 }
 
 struct extra {
@@ -361,6 +406,8 @@ static void machine(char *cpu, size_t cpulen, long *memkb, struct utsname *u)
 		memset(u, 0, sizeof *u);
 }
 
+static int selected(const struct opts *o, const char *key);
+
 static int write_report(const struct opts *o, const struct subject *sj, struct extra *ex, int nex,
 			double total_s)
 {
@@ -385,15 +432,18 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 	for (int k = 0; k < 2; k++) {
 		FILE *f = outs[k];
 		fprintf(f, "## capslock bench, %s\n\n", when);
-		fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d interleaved "
-			   "runs of %.1f s (ref, echo, python, ref, ...), every reply byte verified; RSS once per "
-			   "server. Total %.0f s.\n\n",
+		fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
+			   "rounds of %.1f s runs (ref, echo, python back to back in each round), every reply byte "
+			   "verified; ratios are the median of the per-round ratios; RSS once per server. Total "
+			   "%.0f s.\n\n",
 			sysconf(_SC_NPROCESSORS_ONLN), cpu, u.release, memkb / 1024, o->runs, o->seconds, total_s);
 		fprintf(f, "| Figure | reference | echo (a) | python (b) | ref/echo | ref/python | bar |\n");
 		fprintf(f, "|---|---|---|---|---|---|---|\n");
 		for (size_t i = 0; i < NFIG; i++) {
 			const struct figure *g = &figs[i];
 			char bar[160] = "";
+			if (!selected(o, g->key))
+				continue;
 			double re = ratio(i, S_ECHO), rp = ratio(i, S_PY);
 			fmt_value(a, sizeof a, g, &cells[i][S_REF]);
 			fmt_value(b, sizeof b, g, &cells[i][S_ECHO]);
@@ -425,6 +475,28 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 					fprintf(f, "- %s, %s: %s%s\n", figs[i].key, subj_label[s],
 						cells[i][s].status == LOAD_WRONG ? "WRONG REPLY: " : "",
 						cells[i][s].status == 1 ? sj[s].why : cells[i][s].msg);
+		fprintf(f, "\nServer CPU time per unit of work (user + system, from /proc/PID/stat; median over the "
+			   "runs; lower is better). A server that matches the echo here is at the I/O limit whatever "
+			   "the load on the machine:\n\n");
+		fprintf(f, "| Figure | reference | echo (a) | python (b) | ref/echo |\n|---|---|---|---|---|\n");
+		for (size_t i = 0; i < NFIG; i++) {
+			if (figs[i].mode == LOAD_IDLE || !selected(o, figs[i].key))
+				continue;
+			const char *unit = figs[i].mode == LOAD_STREAM ? "µs/MB" : "µs/op";
+			double cu[NSUBJ];
+			fprintf(f, "| %s |", figs[i].key);
+			for (int s = 0; s < NSUBJ; s++) {
+				cu[s] = cpu_per_unit(i, s);
+				if (cu[s] > 0)
+					fprintf(f, " %.1f %s |", cu[s], unit);
+				else
+					fprintf(f, " n/a |");
+			}
+			if (cu[S_REF] > 0 && cu[S_ECHO] > 0)
+				fprintf(f, " %.2f× |\n", cu[S_REF] / cu[S_ECHO]);
+			else
+				fprintf(f, " n/a |\n");
+		}
 		fprintf(f, "\nReproduce: `make bench` (BENCH_TIME=%g BENCH_RUNS=%d).\n", o->seconds, o->runs);
 	}
 	fclose(md);
@@ -437,9 +509,13 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 	fprintf(js, ", \"mem_kb\": %ld},\n  \"seconds_per_run\": %g,\n  \"runs\": %d,\n  \"statistic\": \"median\",\n"
 		    "  \"total_s\": %.1f,\n  \"figures\": [\n",
 		memkb, o->seconds, o->runs, total_s);
+	int first = 1;
 	for (size_t i = 0; i < NFIG; i++) {
 		const struct figure *g = &figs[i];
-		fprintf(js, "    {\"key\": \"%s\", \"label\": ", g->key);
+		if (!selected(o, g->key))
+			continue;
+		fprintf(js, "%s    {\"key\": \"%s\", \"label\": ", first ? "" : ",\n", g->key);
+		first = 0;
 		jstr(js, g->label);
 		fprintf(js, ", \"unit\": \"%s\"", g->mode == LOAD_STREAM	? "MB/s"
 						  : g->mode == LOAD_PINGPONG ? "rt/s"
@@ -464,6 +540,9 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 				if (g->mode == LOAD_IDLE)
 					fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld", r->rss_before_kb,
 						r->rss_after_kb);
+				if (cpu_per_unit(i, s) > 0)
+					fprintf(js, ", \"server_cpu_us_per_%s\": %.2f",
+						g->mode == LOAD_STREAM ? "mb" : "op", cpu_per_unit(i, s));
 				if (c->status != LOAD_OK)
 					fprintf(js, ", ");
 			}
@@ -480,9 +559,9 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 		rp > 0 ? fprintf(js, "%.3f", rp) : fprintf(js, "null");
 		if (g->bar_echo > 0)
 			fprintf(js, ", \"bar_echo\": %.1f, \"bar_python\": %.0f", g->bar_echo, g->bar_py);
-		fprintf(js, "}%s\n", i + 1 < NFIG ? "," : "");
+		fprintf(js, "}");
 	}
-	fprintf(js, "  ],\n  \"extra\": {");
+	fprintf(js, "\n  ],\n  \"extra\": {");
 	for (int e = 0; e < nex; e++)
 		fprintf(js, "%s\n    \"%s\": %s", e ? "," : "", ex[e].key, ex[e].json);
 	fprintf(js, "\n  }\n}\n");
@@ -604,37 +683,23 @@ na:
 
 static void extra_conform(const struct opts *o, const struct subject *ref, struct extra *x)
 {
-	char cmd[2048], log[512], tlog[512], ulog[512], err[512], why[800], ta[NET_ADDRSTRLEN], ua[NET_ADDRSTRLEN];
-	struct net_addr t, u;
+	char cmd[2048], log[512], why[800];
 	double wall = 0;
-	pid_t tp = -1, up = -1;
 	int st;
 
 	if (o->conform == NULL || access(o->conform, X_OK) != 0) {
-		snprintf(why, sizeof why, "not available: conform program %s not built",
+		snprintf(why, sizeof why, "not available: conform program %.300s not built",
 			 o->conform ? o->conform : "(none given)");
 		goto na;
 	}
-	snprintf(tlog, sizeof tlog, "%s/logs/conform-tcp-upper.log", o->outdir);
-	snprintf(ulog, sizeof ulog, "%s/logs/conform-udp-upper.log", o->outdir);
 	snprintf(log, sizeof log, "%s/logs/conform.log", o->outdir);
-	tp = start_server(ref->tcp, tlog, &t, err, sizeof err);
-	up = tp < 0 ? -1 : start_server(ref->udp, ulog, &u, err, sizeof err);
-	if (tp < 0 || up < 0) {
-		snprintf(why, sizeof why, "not available: %s", err);
-		goto na;
-	}
-	net_format((const struct sockaddr *)&t.ss, ta, sizeof ta);
-	net_format((const struct sockaddr *)&u.ss, ua, sizeof ua);
-	/* The conform CLI: TCP address, then -u UDP address (see harness/conform). */
-	snprintf(cmd, sizeof cmd, "%s --tcp %s --udp %s", o->conform, ta, ua);
+	/* The suite as harness/conform/test-ref.sh runs it: conform starts the servers itself. */
+	snprintf(cmd, sizeof cmd, "%s --strict --exec-tcp '%s -l 127.0.0.1:0' --exec-udp '%s -l 127.0.0.1:0'",
+		 o->conform, ref->tcp[0], ref->udp[0]);
 	fprintf(stderr, "bench: %s ...\n", cmd);
 	st = run_cmd(cmd, log, 300, &wall);
-	stop(tp);
-	stop(up);
-	tp = up = -1;
 	if (st != 0) {
-		snprintf(why, sizeof why, "not available: '%.300s' failed (status %d); see %.300s", cmd, st, log);
+		snprintf(why, sizeof why, "not available: conform failed (status %d); see %.300s", st, log);
 		goto na;
 	}
 	snprintf(x->value, sizeof x->value, "%.2f s wall", wall);
@@ -644,10 +709,6 @@ static void extra_conform(const struct opts *o, const struct subject *ref, struc
 	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
 	return;
 na:
-	if (tp > 0)
-		stop(tp);
-	if (up > 0)
-		stop(up);
 	snprintf(x->value, sizeof x->value, "%.500s", why);
 	x->json = json_error("not_available", why);
 	fprintf(stderr, "bench: %s: %s\n", x->label, why);
@@ -663,7 +724,7 @@ static void usage(FILE *f)
 		"Measures the reference servers side by side with the no-transform echo server (a) and the\n"
 		"Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
 		"  -T SECONDS      duration of each run (default $BENCH_TIME or 2)\n"
-		"  -n RUNS         runs per figure and server, interleaved (default $BENCH_RUNS or 3)\n"
+		"  -n RUNS         rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)\n"
 		"  -o DIR          output directory: BENCH.md, bench.json, logs/ (default out/bench)\n"
 		"  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
 		"  --py-tcp CMD    command line of the Python TCP server, listening on 127.0.0.1 port 0\n"
@@ -699,7 +760,7 @@ int main(int argc, char **argv)
 					   {"conform", required_argument, NULL, 'C'},
 					   {"only", required_argument, NULL, 'O'},
 					   {NULL, 0, NULL, 0}};
-	struct opts o = {.seconds = 2, .runs = 3, .outdir = "out/bench", .bindir = "build/std/bin"};
+	struct opts o = {.seconds = 2, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
 	struct subject sj[NSUBJ];
 	static char paths[6][512];
 	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},

@@ -23,7 +23,7 @@ all: $(B)/bench/bench
 
 # make bench: BENCH_TIME seconds per run, BENCH_RUNS interleaved runs per figure and server (median).
 BENCH_TIME ?= 2
-BENCH_RUNS ?= 3
+BENCH_RUNS ?= 5
 BENCH_OUT ?= out/bench
 
 bench: all

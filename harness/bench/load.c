@@ -46,6 +46,38 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU seconds (user + system, all threads) the process has used so far, or -1. */
+static double cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+	char *p;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Server CPU over the measured time: mark at the start, then at the end. */
+static void cpu_end(const struct load_cfg *c, double cpu0, struct load_result *r)
+{
+	double now = cpu_s(c->pid);
+
+	r->server_cpu_s = cpu0 >= 0 && now >= 0 ? now - cpu0 : -1;
+}
+
 static int pat_init(struct pat *pt, enum load_expect ex)
 {
 	size_t n = PAT_PERIOD + MAXCHUNK;
@@ -235,6 +267,7 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 			goto out;
 		}
 	}
+	double cpu0 = cpu_s(c->pid);
 	t0 = now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	while ((tm = now_ns()) < end) {
@@ -253,6 +286,7 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 			}
 		}
 	}
+	cpu_end(c, cpu0, r);
 	r->seconds = (double)(tm - t0) / 1e9;
 	for (int i = 0; i < n; i++)
 		r->bytes += s[i].roff;
@@ -373,6 +407,8 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 			goto out;
 		}
 	}
+	double cpu0 = cpu_s(c->pid);
+	int ended = 0;
 	t0 = now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	/* Each connection's messages start at a different place in the pattern. */
@@ -390,6 +426,10 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 	while (waiting > 0 && tm < deadline) {
 		int k = epoll_wait(ep, evs, 64, 20);
 		tm = now_ns();
+		if (tm >= end && !ended) {
+			cpu_end(c, cpu0, r);
+			ended = 1;
+		}
 		for (int j = 0; j < k; j++) {
 			int i = (int)evs[j].data.u32;
 			rc = stream_read(&s[i], i, pt, rbuf, 0, err, errlen);
@@ -575,6 +615,8 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 		rm[i].msg_hdr.msg_iov = &riov[i];
 		rm[i].msg_hdr.msg_iovlen = 1;
 	}
+	double cpu0 = cpu_s(c->pid);
+	int ended = 0;
 	t0 = tm = now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	uint64_t stop = end + UDP_TIMEOUT_NS; /* after end: no more sends, wait for the stragglers */
@@ -627,6 +669,10 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 		tm = now_ns();
 		if (tm < end)
 			counted = u.replies;
+		else if (!ended) {
+			cpu_end(c, cpu0, r);
+			ended = 1;
+		}
 		if (!sending && u.outstanding == 0)
 			break;
 		if (m <= 0 && (blocked || !sending || u.outstanding >= (uint64_t)c->window)) {
@@ -802,6 +848,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		goto out;
 	}
+	double cpu0 = cpu_s(c->pid);
 	t0 = lastcheck = now_ns();
 	end = t0 + (idle ? 60000000000ull : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
@@ -864,6 +911,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 				}
 		}
 	}
+	cpu_end(c, cpu0, r);
 	r->seconds = (double)(tm - t0) / 1e9;
 	if (idle) {
 		if (done < (uint64_t)nslots) {
@@ -950,6 +998,7 @@ int load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t 
 
 	memset(r, 0, sizeof *r);
 	r->rss_before_kb = r->rss_after_kb = -1;
+	r->server_cpu_s = -1;
 	if (c->conns < 1 || (c->mode != LOAD_IDLE && !(c->seconds > 0))) {
 		snprintf(err, errlen, "need at least 1 connection and a positive duration");
 		return LOAD_ERR;

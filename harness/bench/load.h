@@ -32,7 +32,7 @@ struct load_cfg {
 	size_t size;             /* message bytes (PINGPONG, ACCEPT) or datagram bytes (UDP, >= 16) */
 	int window;              /* UDP datagrams outstanding */
 	double seconds;          /* measured duration (not IDLE) */
-	pid_t pid;               /* the server's pid, for its VmRSS (IDLE); 0 if unknown */
+	pid_t pid;               /* the server's pid, for its VmRSS (IDLE) and CPU time; 0 if unknown */
 };
 
 struct load_result {
@@ -47,6 +47,7 @@ struct load_result {
 	uint64_t failed;    /* ACCEPT/IDLE connection attempts that failed or timed out */
 	double p50_us, p99_us;         /* PINGPONG round-trip latency */
 	long rss_before_kb, rss_after_kb; /* IDLE: the server's VmRSS before and with the connections */
+	double server_cpu_s; /* CPU seconds the server (cfg.pid) used in the measured time; -1 unknown */
 };
 
 /* Return codes of load_run(). */

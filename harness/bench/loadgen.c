@@ -25,7 +25,7 @@ static void usage(FILE *f)
 		"  -s BYTES    message size (pingpong 64, accept 8, idle 8, udp 64; udp needs >= 16)\n"
 		"  -w N        UDP window of outstanding datagrams (default 64)\n"
 		"  -T SECONDS  measured duration (default 2)\n"
-		"  -p PID      the server's process id (idle mode)\n"
+		"  -p PID      the server's process id: idle mode needs it; others report its CPU time\n"
 		"Exit status: 0 figures printed, 1 a wrong reply (the reason is printed), 2 could not run.\n");
 }
 
@@ -125,11 +125,11 @@ int main(int argc, char **argv)
 	printf("{\"mode\": \"%s\", \"expect\": \"%s\", \"conns\": %d, \"size\": %zu, \"seconds\": %.3f, "
 	       "\"value\": %.3f, \"unit\": \"%s\", \"bytes\": %llu, \"ops\": %llu, \"sent\": %llu, "
 	       "\"lost\": %llu, \"late\": %llu, \"failed\": %llu, \"p50_us\": %.1f, \"p99_us\": %.1f, "
-	       "\"rss_before_kb\": %ld, \"rss_after_kb\": %ld}\n",
+	       "\"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"server_cpu_s\": %.2f}\n",
 	       load_mode_name(c.mode),
 	       c.expect == LOAD_ECHO ? "echo" : "upper", c.conns, c.size, r.seconds, r.value, r.unit,
 	       (unsigned long long)r.bytes, (unsigned long long)r.ops, (unsigned long long)r.sent,
 	       (unsigned long long)r.lost, (unsigned long long)r.late, (unsigned long long)r.failed, r.p50_us,
-	       r.p99_us, r.rss_before_kb, r.rss_after_kb);
+	       r.p99_us, r.rss_before_kb, r.rss_after_kb, r.server_cpu_s);
 	return 0;
 }
