@@ -73,7 +73,7 @@ def crash_key(rc, text):
         m = re.search(r"SPEC breach: (.*)", line)
         if m:
             # The rule and what broke it, without the numbers that vary between inputs.
-            kind = "SPEC breach: " + re.sub(r"\d+", "N", m.group(1))[:90]
+            kind = "SPEC breach: " + re.sub(r"\b\d+\b", "N", m.group(1))[:90]
             break
         m = re.search(r"ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): ([\w-]+( on [\w-]+)?)", line)
         if m:
@@ -81,7 +81,7 @@ def crash_key(rc, text):
             break
         m = re.search(r"runtime error: (.*)", line)
         if m:
-            kind = "UBSan: " + re.sub(r"-?\d+", "N", m.group(1))[:90]
+            kind = "UBSan: " + re.sub(r"\b-?\d+\b", "N", m.group(1))[:90]
             break
         if "bug:" in line and "refused by the core" in line:
             kind = "core refused an event"
@@ -91,10 +91,13 @@ def crash_key(rc, text):
         m = FRAME_RE.match(line)
         if not m:
             continue
-        func, loc = m.group(2), m.group(3)
-        if func.startswith(SKIP_FUNCS) or "compiler-rt" in loc or "/libfuzzer/" in loc.lower():
+        func, loc = m.group(2), m.group(3).lstrip("(")
+        path = loc.split(":")[0]
+        # Only the project's own frames: not libc, the sanitizer runtimes or the engine.
+        if func.startswith(SKIP_FUNCS) or not os.path.isabs(path) or \
+                os.path.relpath(path, os.getcwd()).startswith(".."):
             continue
-        loc = os.path.relpath(loc.split(":")[0], os.getcwd()) + (":" + loc.split(":")[1] if ":" in loc else "")
+        loc = os.path.relpath(path, os.getcwd()) + (":" + loc.split(":")[1] if ":" in loc else "")
         frames.append(f"{func} ({loc})")
         if len(frames) == 3:
             break
@@ -327,7 +330,7 @@ def summarize(args, targets, elapsed, engine):
         lines.append("")
         for (name, kind, frames), b in sorted(buckets.items()):
             lines.append(f"- **{name}**: {kind} -- {b['count']} input(s)")
-            lines.append(f"  - stack: {' <- '.join(frames) if frames else '(no frames)'}")
+            lines.append(f"  - stack: {' <- '.join(frames) if frames else '(none below the target: the report is the key)'}")
             lines.append(f"  - reproduce: `{b['cmd']}`")
             lines.append(f"  - keep it: copy {b['file']} into corpus/{name}/regressions/ (make check replays it)")
     else:
