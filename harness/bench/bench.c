@@ -260,8 +260,9 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 		fprintf(stderr, " (VmRSS %ld -> %ld KiB)", r.rss_before_kb, r.rss_after_kb);
 	if (r.failed)
 		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r.failed);
-	if (r.server_cpu_s >= 0 && f->mode != LOAD_IDLE)
-		fprintf(stderr, " [server CPU %.2f s]", r.server_cpu_s);
+	if (r.server_cpu_s >= 0 && f->mode != LOAD_IDLE && r.seconds > 0)
+		fprintf(stderr, " [CPU: server %.0f%%, loadgen %.0f%%]", 100 * r.server_cpu_s / r.seconds,
+			100 * r.client_cpu_s / r.seconds);
 	fputc('\n', stderr);
 }
 
@@ -543,6 +544,9 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 				if (cpu_per_unit(i, s) > 0)
 					fprintf(js, ", \"server_cpu_us_per_%s\": %.2f",
 						g->mode == LOAD_STREAM ? "mb" : "op", cpu_per_unit(i, s));
+				if (r->server_cpu_s >= 0 && r->seconds > 0 && g->mode != LOAD_IDLE)
+					fprintf(js, ", \"server_cpu_pct\": %.0f, \"loadgen_cpu_pct\": %.0f",
+						100 * r->server_cpu_s / r->seconds, 100 * r->client_cpu_s / r->seconds);
 				if (c->status != LOAD_OK)
 					fprintf(js, ", ");
 			}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,12 +71,30 @@ static double cpu_s(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Server CPU over the measured time: mark at the start, then at the end. */
-static void cpu_end(const struct load_cfg *c, double cpu0, struct load_result *r)
+/* CPU seconds this process has used so far. */
+static double self_cpu_s(void)
 {
-	double now = cpu_s(c->pid);
+	struct rusage ru;
 
-	r->server_cpu_s = cpu0 >= 0 && now >= 0 ? now - cpu0 : -1;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return -1;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Server and load generator CPU over the measured time: cpu_start() at the start, cpu_end() at the end. */
+static void cpu_start(const struct load_cfg *c, double *cpu0)
+{
+	cpu0[0] = cpu_s(c->pid);
+	cpu0[1] = self_cpu_s();
+}
+
+static void cpu_end(const struct load_cfg *c, const double *cpu0, struct load_result *r)
+{
+	double now = cpu_s(c->pid), self = self_cpu_s();
+
+	r->server_cpu_s = cpu0[0] >= 0 && now >= 0 ? now - cpu0[0] : -1;
+	r->client_cpu_s = cpu0[1] >= 0 && self >= 0 ? self - cpu0[1] : -1;
 }
 
 static int pat_init(struct pat *pt, enum load_expect ex)
@@ -267,7 +286,8 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 			goto out;
 		}
 	}
-	double cpu0 = cpu_s(c->pid);
+	double cpu0[2];
+	cpu_start(c, cpu0);
 	t0 = now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	while ((tm = now_ns()) < end) {
@@ -407,7 +427,8 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 			goto out;
 		}
 	}
-	double cpu0 = cpu_s(c->pid);
+	double cpu0[2];
+	cpu_start(c, cpu0);
 	int ended = 0;
 	t0 = now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
@@ -615,7 +636,8 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 		rm[i].msg_hdr.msg_iov = &riov[i];
 		rm[i].msg_hdr.msg_iovlen = 1;
 	}
-	double cpu0 = cpu_s(c->pid);
+	double cpu0[2];
+	cpu_start(c, cpu0);
 	int ended = 0;
 	t0 = tm = now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
@@ -848,7 +870,8 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		goto out;
 	}
-	double cpu0 = cpu_s(c->pid);
+	double cpu0[2];
+	cpu_start(c, cpu0);
 	t0 = lastcheck = now_ns();
 	end = t0 + (idle ? 60000000000ull : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
@@ -998,7 +1021,7 @@ int load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t 
 
 	memset(r, 0, sizeof *r);
 	r->rss_before_kb = r->rss_after_kb = -1;
-	r->server_cpu_s = -1;
+	r->server_cpu_s = r->client_cpu_s = -1;
 	if (c->conns < 1 || (c->mode != LOAD_IDLE && !(c->seconds > 0))) {
 		snprintf(err, errlen, "need at least 1 connection and a positive duration");
 		return LOAD_ERR;

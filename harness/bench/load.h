@@ -48,6 +48,7 @@ struct load_result {
 	double p50_us, p99_us;         /* PINGPONG round-trip latency */
 	long rss_before_kb, rss_after_kb; /* IDLE: the server's VmRSS before and with the connections */
 	double server_cpu_s; /* CPU seconds the server (cfg.pid) used in the measured time; -1 unknown */
+	double client_cpu_s; /* CPU seconds the load generator (this process) used in the same time */
 };
 
 /* Return codes of load_run(). */

@@ -125,11 +125,13 @@ int main(int argc, char **argv)
 	printf("{\"mode\": \"%s\", \"expect\": \"%s\", \"conns\": %d, \"size\": %zu, \"seconds\": %.3f, "
 	       "\"value\": %.3f, \"unit\": \"%s\", \"bytes\": %llu, \"ops\": %llu, \"sent\": %llu, "
 	       "\"lost\": %llu, \"late\": %llu, \"failed\": %llu, \"p50_us\": %.1f, \"p99_us\": %.1f, "
-	       "\"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"server_cpu_s\": %.2f}\n",
+	       "\"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"server_cpu_s\": %.2f, "
+	       "\"client_cpu_s\": %.2f}\n",
 	       load_mode_name(c.mode),
 	       c.expect == LOAD_ECHO ? "echo" : "upper", c.conns, c.size, r.seconds, r.value, r.unit,
 	       (unsigned long long)r.bytes, (unsigned long long)r.ops, (unsigned long long)r.sent,
 	       (unsigned long long)r.lost, (unsigned long long)r.late, (unsigned long long)r.failed, r.p50_us,
-	       r.p99_us, r.rss_before_kb, r.rss_after_kb, r.server_cpu_s);
+	       r.p99_us, r.rss_before_kb, r.rss_after_kb, r.server_cpu_s,
+	       r.client_cpu_s);
 	return 0;
 }
