@@ -271,7 +271,7 @@ static int tcp_reset_owed(struct cf_ctx *c)
 
 static int tcp_reset_repeated(struct cf_ctx *c)
 {
-	static const char msg[] = "reset after this";
+	static const char msg[] = "reset after this\n";
 	int n = c->resets > 0 ? c->resets : (c->nofile > 0 ? 2 * c->nofile + 50 : 600);
 	for (int i = 0; i < n; i++) {
 		struct cf_conn k;
@@ -290,8 +290,14 @@ static int tcp_reset_repeated(struct cf_ctx *c)
 			/* checked by the final exchange */
 		}
 		if (i % 2 == 0) {
+			/* every other one waits for its answer: the server has accepted and read it */
 			struct pollfd p = {k.fd, POLLIN, 0};
-			poll(&p, 1, c->timeout_ms); /* let the server have read it */
+			int ms = cf_wait_ms(c, c->timeout_ms);
+			if (poll(&p, 1, ms) == 0) {
+				cf_tcp_reset(c, &k);
+				return cf_timeout(c, "connection %d of %d (after %d resets): no answer within %d ms", i + 1, n,
+						  i, ms);
+			}
 		}
 		cf_tcp_reset(c, &k);
 	}

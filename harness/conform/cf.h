@@ -82,7 +82,11 @@ struct cf_ctx {
 	struct cf_result *r;
 	struct cf_rec *rec; /* NULL when not recording */
 	unsigned nconn;     /* connection ids handed out */
+	uint64_t deadline_ns; /* the case's whole time budget (0: none) */
 };
+
+/* Milliseconds the case may still wait: min(ms, what is left of its budget). */
+int cf_wait_ms(const struct cf_ctx *c, int ms);
 
 /* Marks the case failed (or timed out) with a printf-style reason. Return -1. */
 int cf_fail(struct cf_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

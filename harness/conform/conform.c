@@ -307,6 +307,19 @@ struct run {
 /* After a case: did a server die? Then note it in r (the case fails) and start it again. */
 static void check_servers(struct run *R, struct cf_result *r, int proto)
 {
+	/* a server that is dying (a signal on its way, its shell reaping it) is given a moment to be seen
+	 * dead, so the death is charged to the case that caused it */
+	int grace = r != NULL && r->status == CF_FAIL ? 300 : 20;
+	uint64_t until = cf_now_ns() + (uint64_t)grace * 1000000u;
+	for (;;) {
+		int dead = 0;
+		char w[128];
+		for (int i = 0; i < R->nsrv; i++)
+			dead |= cf_server_dead(R->srv[i], w, sizeof w);
+		if (dead || cf_ms_left(until) == 0)
+			break;
+		usleep(2000);
+	}
 	for (int i = 0; i < R->nsrv; i++) {
 		char why[128], err[CF_MSG];
 		if (!cf_server_dead(R->srv[i], why, sizeof why))
@@ -500,6 +513,7 @@ int main(int argc, char **argv)
 			c.nofile = R.nsrv ? o.nofile : 0;
 			c.resets = o.resets;
 			c.r = &x->r;
+			c.deadline_ns = cf_now_ns() + (uint64_t)(30 * o.timeout_ms < 60000 ? 60000 : 30 * o.timeout_ms) * 1000000u;
 			cf_rec_reset(&rec);
 			c.rec = o.pcap_dir ? &rec : NULL;
 			uint64_t s0 = cf_now_ns();

@@ -30,6 +30,14 @@ int cf_ms_left(uint64_t deadline_ns)
 	return ms > 1000000u ? 1000000 : (int)ms;
 }
 
+int cf_wait_ms(const struct cf_ctx *c, int ms)
+{
+	if (c->deadline_ns == 0)
+		return ms;
+	int left = cf_ms_left(c->deadline_ns);
+	return left < ms ? left : ms;
+}
+
 static void vset(struct cf_ctx *c, const char *fmt, va_list ap)
 {
 	if (c->r->status == CF_FAIL)
@@ -137,7 +145,12 @@ int cf_tcp_connect(struct cf_ctx *c, const struct net_addr *a, struct cf_conn *k
 	char err[256], name[NET_ADDRSTRLEN];
 	int one = 1;
 
-	k->fd = net_connect(a, SOCK_STREAM, c->timeout_ms, err, sizeof err);
+	int ms = cf_wait_ms(c, c->timeout_ms);
+	if (ms == 0) {
+		k->fd = -1;
+		return cf_timeout(c, "the case's time budget is exhausted");
+	}
+	k->fd = net_connect(a, SOCK_STREAM, ms, err, sizeof err);
 	if (k->fd < 0) {
 		if (errno == ETIMEDOUT)
 			return cf_timeout(c, "tcp connect to %s: %s",
@@ -263,6 +276,7 @@ int cf_flows_run(struct cf_ctx *c, struct cf_flow *f, size_t n, int budget_ms)
 	}
 	if (budget_ms <= 0)
 		budget_ms = 10 * c->timeout_ms;
+	budget_ms = cf_wait_ms(c, budget_ms);
 	uint64_t end = cf_now_ns() + (uint64_t)budget_ms * 1000000u;
 	uint64_t idle_end = cf_now_ns() + (uint64_t)c->timeout_ms * 1000000u;
 	for (size_t i = 0; i < n; i++) {
@@ -464,6 +478,7 @@ int cf_udp_send(struct cf_ctx *c, int fd, unsigned conn, const struct net_addr *
 
 long cf_udp_recv(struct cf_ctx *c, int fd, unsigned conn, unsigned char *buf, size_t cap, int ms)
 {
+	ms = cf_wait_ms(c, ms);
 	uint64_t end = cf_now_ns() + (uint64_t)ms * 1000000u;
 	for (;;) {
 		struct net_addr from;

@@ -230,7 +230,18 @@ static int spawn(struct cf_server *s, int start_ms, struct cf_target *t, char *e
 		snprintf(err, errlen, "no free port on 127.0.0.1 for {port}");
 		return -1;
 	}
-	cmd = substitute(s->cmd, s->port);
+	/* a simple command is exec'd by the shell, so its death (a signal) is seen first-hand */
+	int simple = strpbrk(s->cmd, ";&|<>()$`\n\\\"'") == NULL &&
+		     (strchr(s->cmd, '=') == NULL || strchr(s->cmd, '=') > strchr(s->cmd, ' '));
+	char *sub = substitute(s->cmd, s->port);
+	if (sub == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cmd = malloc(strlen(sub) + 6);
+	if (cmd != NULL)
+		sprintf(cmd, "%s%s", simple ? "exec " : "", sub);
+	free(sub);
 	if (cmd == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

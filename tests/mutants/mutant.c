@@ -1,0 +1,270 @@
+/* mutant.c - a small TCP+UDP uppercase server with one planted bug, chosen at build time by
+ * -DMUTANT="name" (tests/mutants/EXPECTED lists each name and the conform cases that must catch it).
+ * MUTANT="none" is the same server without a bug: conform must pass it. Test-only; never installed.
+ *
+ *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
+ *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
+ *
+ * The protocol work is the core's (servers/upper.h): the event loop feeds it every syscall result, and
+ * each bug is a small deviation in the loop, not a second transform. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "upper.h"
+
+#ifndef MUTANT
+#define MUTANT "none"
+#endif
+
+#define MAXCONN 2048
+#define BUFCAP 65536
+
+static int bug(const char *name)
+{
+	return strcmp(MUTANT, name) == 0;
+}
+
+struct conn {
+	int fd;
+	int active;
+	struct upper_conn u;
+	unsigned char *buf;
+};
+
+static struct conn conns[MAXCONN];
+static int nactive;
+
+/* The Latin-1 bug: letters U+00E0-U+00FE (but not the division sign U+00F7) "uppercased" too. */
+static void latin1(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 0xe0 && p[i] <= 0xfe && p[i] != 0xf7)
+			p[i] = (unsigned char)(p[i] - 0x20);
+}
+
+static void drop(struct conn *k, int do_close)
+{
+	if (do_close)
+		close(k->fd);
+	free(k->buf);
+	k->buf = NULL;
+	k->active = 0;
+	nactive--;
+}
+
+static void service(struct conn *k, short rev)
+{
+	unsigned w = upper_conn_want(&k->u);
+
+	if (bug("sigpipe") && (rev & POLLERR)) {
+		int e = 0;
+		socklen_t l = sizeof e;
+		getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &e, &l); /* "logged", then carries on writing */
+		rev = (short)(rev & ~POLLERR);
+	}
+	if ((w & UPPER_WANT_POLLOUT) && (rev & (POLLOUT | POLLERR | POLLHUP))) {
+		upper_conn_event(&k->u, UPPER_EV_WRITABLE, 0);
+		w = upper_conn_want(&k->u);
+	}
+	if ((w & UPPER_WANT_READ) && (rev & (POLLIN | POLLHUP | POLLERR))) {
+		unsigned char *p;
+		size_t room = upper_conn_rspace(&k->u, &p);
+		if (room > 0) {
+			ssize_t n = read(k->fd, p, room);
+			if (n > 0) {
+				if (bug("latin1"))
+					latin1(p, (size_t)n);
+				upper_conn_event(&k->u, UPPER_EV_READ, (size_t)n);
+			} else if (n == 0) {
+				upper_conn_event(&k->u, UPPER_EV_EOF, 0);
+			} else if (errno != EAGAIN && errno != EINTR) {
+				upper_conn_event(&k->u, UPPER_EV_RESET, 0);
+			}
+		}
+	}
+	for (w = upper_conn_want(&k->u); w & UPPER_WANT_WRITE; w = upper_conn_want(&k->u)) {
+		const unsigned char *p;
+		size_t n = upper_conn_pending(&k->u, &p);
+		if (bug("wait-newline") && memchr(p, '\n', n) == NULL && !(k->u.flags & UPPER_CF_EOF) &&
+		    upper_conn_rspace(&k->u, (unsigned char **)&p) > 0)
+			break; /* holds the answer until a whole line is there */
+		ssize_t m = bug("sigpipe") ? write(k->fd, p, n) : send(k->fd, p, n, MSG_NOSIGNAL);
+		if (m > 0) {
+			if (bug("partial-write-drop") && (size_t)m < n)
+				m = (ssize_t)n; /* the rest is lost */
+			upper_conn_event(&k->u, UPPER_EV_WROTE, (size_t)m);
+		} else if (m < 0 && (errno == EAGAIN || errno == EINTR)) {
+			upper_conn_event(&k->u, UPPER_EV_AGAIN, 0);
+			break;
+		} else {
+			upper_conn_event(&k->u, UPPER_EV_WERROR, 0);
+		}
+	}
+	if (w & UPPER_WANT_SHUTDOWN) {
+		if (bug("rst-on-halfclose")) {
+			struct linger lg = {1, 0};
+			setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+			drop(k, 1);
+			return;
+		}
+		if (bug("no-close-after-eof")) {
+			drop(k, 0); /* forgets the connection; the descriptor stays open, no FIN ever */
+			return;
+		}
+		shutdown(k->fd, SHUT_WR);
+		upper_conn_event(&k->u, UPPER_EV_SHUTDOWN, 0);
+		w = upper_conn_want(&k->u);
+	}
+	if (w & UPPER_WANT_CLOSE)
+		drop(k, !(bug("leak-on-reset") && (k->u.flags & UPPER_CF_DEAD)));
+}
+
+static void udp_service(int fd)
+{
+	static unsigned char in[65536], out[65536];
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		size_t cap = bug("trunc-1024") ? 1024 : sizeof in;
+		ssize_t n = recvfrom(fd, in, cap, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		if (bug("drop-empty") && n == 0)
+			continue;
+		size_t len = (size_t)n;
+		if (bug("merge")) {
+			/* whatever else is queued joins this reply */
+			while (len < UPPER_UDP_MAX4) {
+				struct sockaddr_storage f2;
+				socklen_t l2 = sizeof f2;
+				ssize_t m = recvfrom(fd, in + len, UPPER_UDP_MAX4 - len, MSG_DONTWAIT, (struct sockaddr *)&f2,
+						     &l2);
+				if (m < 0)
+					break;
+				len += (size_t)m;
+			}
+		}
+		upper_udp_reply(out, in, len);
+		if (bug("latin1"))
+			latin1(out, len);
+		sendto(fd, out, len, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void accept_one(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			usleep(10000); /* out of descriptors: the listener stays readable; do not spin */
+		return;
+	}
+	for (int i = 0; i < MAXCONN; i++) {
+		struct conn *k = &conns[i];
+		if (k->active)
+			continue;
+		memset(k, 0, sizeof *k);
+		k->buf = malloc(BUFCAP);
+		if (k->buf == NULL || upper_conn_init(&k->u, k->buf, BUFCAP) < 0) {
+			free(k->buf);
+			break;
+		}
+		k->fd = fd;
+		k->active = 1;
+		nactive++;
+		return;
+	}
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1:0";
+	char err[256], name[NET_ADDRSTRLEN];
+	struct net_addr a, bound;
+	static struct pollfd pf[MAXCONN + 2];
+	static int map[MAXCONN + 2];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			printf("usage: mutant [-l ADDR:PORT]\nmutant '%s' of the uppercase server (tests/mutants/EXPECTED); "
+			       "TCP and UDP on one port, default 127.0.0.1:0\n", MUTANT);
+			return 0;
+		}
+		if (strcmp(argv[i], "-l") == 0 && i + 1 < argc) {
+			addr = argv[++i];
+			continue;
+		}
+		fprintf(stderr, "mutant: unknown argument '%s' (see --help)\n", argv[i]);
+		return 2;
+	}
+	if (!bug("sigpipe"))
+		signal(SIGPIPE, SIG_IGN);
+	if (net_parse(addr, &a, err, sizeof err) < 0) {
+		fprintf(stderr, "mutant: -l: %s\n", err);
+		return 2;
+	}
+	int lfd = net_listen(&a, SOCK_STREAM, 0, 1024, &bound, err, sizeof err);
+	if (lfd < 0) {
+		fprintf(stderr, "mutant: %s\n", err);
+		return 1;
+	}
+	int ufd = net_listen(&bound, SOCK_DGRAM, 0, 0, NULL, err, sizeof err);
+	if (ufd < 0) {
+		fprintf(stderr, "mutant: %s\n", err);
+		return 1;
+	}
+	int sz = 4 << 20;
+	setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fflush(stderr);
+
+	for (;;) {
+		nfds_t n = 0;
+		if (!(bug("one-at-a-time") && nactive > 0)) {
+			pf[n].fd = lfd;
+			pf[n].events = POLLIN;
+			map[n++] = -1;
+		}
+		pf[n].fd = ufd;
+		pf[n].events = POLLIN;
+		map[n++] = -2;
+		for (int i = 0; i < MAXCONN; i++) {
+			if (!conns[i].active)
+				continue;
+			unsigned w = upper_conn_want(&conns[i].u);
+			short ev = 0;
+			if (w & UPPER_WANT_READ)
+				ev |= POLLIN;
+			if (w & UPPER_WANT_POLLOUT)
+				ev |= POLLOUT;
+			pf[n].fd = conns[i].fd;
+			pf[n].events = ev;
+			map[n++] = i;
+		}
+		if (poll(pf, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("mutant: poll");
+			return 1;
+		}
+		for (nfds_t j = 0; j < n; j++) {
+			if (pf[j].revents == 0)
+				continue;
+			if (map[j] == -1)
+				accept_one(lfd);
+			else if (map[j] == -2)
+				udp_service(ufd);
+			else if (conns[map[j]].active)
+				service(&conns[map[j]], pf[j].revents);
+		}
+	}
+}
