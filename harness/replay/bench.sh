@@ -42,8 +42,8 @@ cat >"$OUT/replay.json" <<JSON
 {
   "benchmark": "replay decode + reassembly (libpcap read included), whole file, all flows",
   "capture": {"packets": $packets, "generator": "gen-pcaps --bench $N", "flows": "TCP, 23 packets each"},
-  "replay": {"command": "replay --decode-only", "seconds": $(printf '%.3f' "$best"), "packets_per_second": $rpps},
-  "tshark": {"command": "tshark -n -q -r FILE -z follow,tcp,raw,0", "version": $tver, "seconds": $tsec, "packets_per_second": $tpps},
+  "replay": {"command": "replay --decode-only", "seconds": $(printf '%.3f' "$best"), "replay_packets_per_second": $rpps},
+  "tshark": {"command": "tshark -n -q -r FILE -z follow,tcp,raw,0", "version": $tver, "seconds": $tsec, "tshark_packets_per_second": $tpps},
   "cpu": "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //; s/"//g')"
 }
 JSON
