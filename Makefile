@@ -68,7 +68,7 @@ $(CORE_LIB): $(CORE_SRCS:%.c=$(O)/%.o)
 -include harness/bench/bench.mk
 
 all: $(PROGS:%=$(B)/%)
-ifneq ($(SAN),1)
+ifeq ($(O),build/std)
 	@mkdir -p bin
 	@for p in $(PROGS); do ln -sf ../$(B)/$$p bin/$$p; done
 endif
