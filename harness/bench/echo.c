@@ -75,6 +75,40 @@ static int conn_send(int ep, struct conn *c, int fd, const unsigned char *p, siz
 	return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
 }
 
+/* Reads and sends back until the socket is drained, at most 16 buffers per wakeup so that one fast
+ * sender does not starve the others (level-triggered epoll reports what is left). */
+static void conn_readable(int ep, struct conn *c, int fd, unsigned char *buf, size_t cap)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t m = read(fd, buf, cap);
+		if (m > 0 && fault == F_DROP && c->count <= 999 && c->count + (uint64_t)m > 999) {
+			size_t at = (size_t)(999 - c->count);
+			memmove(buf + at, buf + at + 1, (size_t)m - at - 1);
+			c->count += (uint64_t)m;
+			if (--m == 0)
+				continue;
+		} else if (m > 0) {
+			c->count += (uint64_t)m;
+		}
+		if (m > 0) {
+			if (conn_send(ep, c, fd, buf, (size_t)m) < 0) {
+				conn_close(ep, c, fd);
+				return;
+			}
+			if ((size_t)m < cap || c->len > 0)
+				return; /* drained, or the socket is full: wait for epoll */
+			continue;
+		}
+		if (m == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* The peer's FIN (everything owed is already written) or an error. */
+			if (m == 0 && fault == F_EXTRA)
+				send(fd, "!", 1, MSG_NOSIGNAL);
+			conn_close(ep, c, fd);
+		}
+		return;
+	}
+}
+
 static int serve_tcp(int lfd)
 {
 	static unsigned char buf[RBUF];
@@ -133,26 +167,7 @@ static int serve_tcp(int lfd)
 				epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
 				continue;
 			}
-			ssize_t m = read(fd, buf, sizeof buf);
-			if (m > 0 && fault == F_DROP && c->count <= 999 && c->count + (uint64_t)m > 999) {
-				size_t at = (size_t)(999 - c->count);
-				memmove(buf + at, buf + at + 1, (size_t)m - at - 1);
-				c->count += (uint64_t)m;
-				m--;
-				if (m == 0)
-					continue;
-			} else if (m > 0) {
-				c->count += (uint64_t)m;
-			}
-			if (m > 0) {
-				if (conn_send(ep, c, fd, buf, (size_t)m) < 0)
-					conn_close(ep, c, fd);
-			} else if (m == 0 || errno != EAGAIN) {
-				if (m == 0 && fault == F_EXTRA)
-					send(fd, "!", 1, MSG_NOSIGNAL);
-				/* The peer's FIN (everything owed is already written) or an error. */
-				conn_close(ep, c, fd);
-			}
+			conn_readable(ep, c, fd, buf, sizeof buf);
 		}
 	}
 }
