@@ -1,5 +1,6 @@
 /* fuzz_udp.c - fuzz target: a sequence of datagrams (script.h), each answered as udp-upper answers it
- * (upper_udp_reply) and checked against SPEC U1-U6 (upper_udp_check); any breach aborts. */
+ * (upper_udp_reply in place, in a 65536-byte receive slot) and checked against SPEC U1-U6
+ * (upper_udp_check); any breach aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,7 +11,9 @@
 #include "script.h"
 #include "upper.h"
 
-static unsigned char req[SCRIPT_UDP_MAX6], rep[SCRIPT_UDP_MAX6 + 1];
+#define SLOT 65536u /* as servers/udp-upper.c: one receive slot holds the largest payload */
+
+static unsigned char req[SCRIPT_UDP_MAX6], rep[SLOT + 1];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,8 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (script_udp_next(&d, req, &len, &family)) {
 		size_t max = family == 6 ? UPPER_UDP_MAX6 : UPPER_UDP_MAX4;
 		/* U1: exactly one reply per datagram; a guard byte past the reply catches over-long writes. */
+		memcpy(rep, req, len);
 		rep[len] = 0x5a;
-		size_t n = upper_udp_reply(rep, req, len);
+		size_t n = upper_udp_reply(rep, rep, len);
 		int rc = upper_udp_check(req, len, rep, n, why, sizeof why);
 		if (len > max || n > len || rep[len] != 0x5a || rc != UPPER_UDP_OK) {
 			fprintf(stderr, "fuzz_udp: SPEC breach on a %zu byte IPv%d datagram: %s\n", len, family,
