@@ -57,7 +57,7 @@ for bug in "${bugs[@]}"; do
 	cp servers/upper.c servers/upper.h "$d/core/"
 	plant "$bug" "$d/core/upper.c"
 	case "$bug" in udp-*) target=fuzz_udp ;; *) target=fuzz_tcp ;; esac
-	srcs=(harness/fuzz/$target.c harness/fuzz/script.c harness/fuzz/tcpsim.c)
+	srcs=("harness/fuzz/$target.c" harness/fuzz/script.c harness/fuzz/tcpsim.c)
 	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Iservers -fsanitize=fuzzer,address,undefined \
 		-o "$d/fuzzer" "$d/core/upper.c" "${srcs[@]}" 2>"$d/build.log"; then
 		echo "planted-bug.sh: $bug: build failed:" >&2

@@ -201,3 +201,15 @@ bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
 		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
 		--out out/bench $(FUZZ_TARGETS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
+
+# ---- unit tests of the input formats and the TCP model (CUnit), both variants ----
+$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/script.o $(O)/$(FUZZ_SRC)/tcpsim.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CUNIT_LIBS)
+
+$(O)/$(FUZZ_SRC)/test_fuzz.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+
+.PHONY: fuzz-unit
+fuzz-unit: $(B)/fuzz-test
+	$(B)/fuzz-test
+TESTS += fuzz-unit
