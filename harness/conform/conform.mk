@@ -36,9 +36,9 @@ conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
 	tests/mutants/run.sh $(B)/conform $(O)/mutants $(B)
 
 conform-python: $(B)/conform
-	ci/conformance-gate-test.sh $(B)/conform
+	harness/conform/test-python.sh $(B)/conform
 
-conform-junit: $(B)/conform $(B)/tcp-upper $(B)/udp-upper
-	harness/conform/test-junit.sh $(B)
+conform-junit: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/latin1
+	harness/conform/test-junit.sh $(B) $(O)/mutants
 
 CLEAN_EXTRA += conform-out

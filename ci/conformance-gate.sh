@@ -1,0 +1,105 @@
+#!/bin/sh
+# conformance-gate.sh - the CI gate for an implementation of the uppercase protocol (../shared/SPEC.md):
+# starts the server under test, runs bin/conform against it, and decides pass/fail. For other projects'
+# pipelines (see ci/workflows/conformance.yml) as much as for this one's.
+usage() {
+	cat <<'USAGE'
+usage: ci/conformance-gate.sh [options] ['CMD'] [-- CONFORM-OPTIONS...]
+Starts the server under test and runs conform on it. CMD serves both TCP and UDP; or give
+--tcp-cmd/--udp-cmd for separate servers. '{port}' in a command becomes a free port, or the server
+prints 'listening on tcp|udp ADDR:PORT' (stdout or stderr) with the port it chose.
+  --tcp-cmd CMD             a command serving TCP only
+  --udp-cmd CMD             a command serving UDP only
+  --expect-failures FILE    the exact list of case ids that must fail (one per line, '#' comments):
+                            an unexpected failure or an unexpected pass fails the gate
+  --junit FILE              also write a JUnit XML report (for the CI's test view)
+  --conform PATH            the conform binary (default: $CONFORM, then bin/conform next to this
+                            script's repo, then conform on PATH)
+  --help                    this text
+Options after -- go to conform (e.g. -- --strict --timeout 3000 --only 'tcp/*').
+Exit status: 0 the gate passes, 1 it fails (a case failed, or the expected list does not match),
+2 could not test (bad options, the server did not start, nothing listening).
+Example: ci/conformance-gate.sh 'python3 myserver.py --port {port}'
+USAGE
+}
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+conform=${CONFORM:-}
+expect="" junit="" cmd="" tcpcmd="" udpcmd=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--help | -h) usage; exit 0 ;;
+	--tcp-cmd) [ $# -ge 2 ] || { echo "conformance-gate: --tcp-cmd needs a command" >&2; exit 2; }; tcpcmd=$2; shift 2 ;;
+	--udp-cmd) [ $# -ge 2 ] || { echo "conformance-gate: --udp-cmd needs a command" >&2; exit 2; }; udpcmd=$2; shift 2 ;;
+	--expect-failures) [ $# -ge 2 ] || { echo "conformance-gate: --expect-failures needs a file" >&2; exit 2; }; expect=$2; shift 2 ;;
+	--junit) [ $# -ge 2 ] || { echo "conformance-gate: --junit needs a file" >&2; exit 2; }; junit=$2; shift 2 ;;
+	--conform) [ $# -ge 2 ] || { echo "conformance-gate: --conform needs a path" >&2; exit 2; }; conform=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) echo "conformance-gate: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	*) [ -z "$cmd" ] || { echo "conformance-gate: more than one CMD ('$cmd', '$1')" >&2; exit 2; }; cmd=$1; shift ;;
+	esac
+done
+if [ -z "$cmd" ] && [ -z "$tcpcmd" ] && [ -z "$udpcmd" ]; then
+	echo "conformance-gate: no server command (see --help)" >&2
+	exit 2
+fi
+if [ -n "$cmd" ] && { [ -n "$tcpcmd" ] || [ -n "$udpcmd" ]; }; then
+	echo "conformance-gate: CMD serves both transports; give it or --tcp-cmd/--udp-cmd, not both" >&2
+	exit 2
+fi
+if [ -z "$conform" ]; then
+	if [ -x "$here/../bin/conform" ]; then
+		conform=$here/../bin/conform
+	else
+		conform=$(command -v conform) || { echo "conformance-gate: no conform binary (build it: make; or --conform PATH)" >&2; exit 2; }
+	fi
+fi
+if [ -n "$expect" ] && [ ! -r "$expect" ]; then
+	echo "conformance-gate: --expect-failures $expect: cannot read it" >&2
+	exit 2
+fi
+
+out=$(mktemp /tmp/conformance-gate.XXXXXX) || exit 2
+trap 'rm -f "$out"' EXIT
+[ -n "$junit" ] && set -- --junit "$junit" "$@"
+[ -n "$cmd" ] && set -- --exec "$cmd" "$@"
+[ -n "$tcpcmd" ] && set -- --exec-tcp "$tcpcmd" "$@"
+[ -n "$udpcmd" ] && set -- --exec-udp "$udpcmd" "$@"
+{
+	"$conform" "$@" 2>&1
+	echo $? >"$out.rc"
+} | tee "$out"
+rc=$(cat "$out.rc")
+rm -f "$out.rc"
+if [ "$rc" = 2 ]; then
+	echo "conformance-gate: could not test (see conform's message above)" >&2
+	exit 2
+fi
+if [ -z "$expect" ]; then
+	[ "$rc" = 0 ] && echo "conformance-gate: PASS" || echo "conformance-gate: FAIL"
+	exit "$rc"
+fi
+
+# Compare the failed case ids with the expected list, both ways.
+sed 's/#.*//; s/[[:space:]]//g; /^$/d' "$expect" | sort -u >"$out.want"
+awk '$1 == "FAIL" { print $2 }' "$out" | sort -u >"$out.got"
+unexpected_fail=$(comm -13 "$out.want" "$out.got")
+unexpected_pass=$(comm -23 "$out.want" "$out.got")
+rm -f "$out.want" "$out.got"
+bad=0
+if [ -n "$unexpected_fail" ]; then
+	echo "conformance-gate: unexpected failures (not in $expect):"
+	echo "$unexpected_fail" | sed 's/^/  /'
+	bad=1
+fi
+if [ -n "$unexpected_pass" ]; then
+	echo "conformance-gate: unexpected passes (listed in $expect, but they passed or did not run):"
+	echo "$unexpected_pass" | sed 's/^/  /'
+	bad=1
+fi
+if [ $bad -ne 0 ]; then
+	echo "conformance-gate: FAIL"
+	exit 1
+fi
+echo "conformance-gate: PASS ($(sed 's/#.*//; /^[[:space:]]*$/d' "$expect" | wc -l | tr -d ' ') expected failures, exactly as listed)"
+exit 0

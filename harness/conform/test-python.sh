@@ -1,0 +1,50 @@
+#!/bin/sh
+# test-python.sh - the conformance gate on the Python tutorial servers (servers/python/): the faithful ones
+# fail exactly their expected-failure lists (ci/expected-failures/), the corrected one passes every case
+# (--strict), and the gate itself fails when a list does not match. Final line "N passed, N failed".
+# Usage: harness/conform/test-python.sh CONFORM
+set -u
+if [ "${1:-}" = "--help" ] || [ $# -ne 1 ]; then
+	echo "usage: $0 CONFORM   (the conform binary, e.g. build/std/bin/conform)"
+	[ "${1:-}" = "--help" ] && exit 0
+	exit 2
+fi
+export CONFORM=$1
+cd "$(dirname "$0")/../.." || exit 2
+command -v python3 >/dev/null || { echo "test-python: python3 is not installed"; echo "0 passed, 1 failed"; exit 1; }
+gate=ci/conformance-gate.sh
+ef=ci/expected-failures
+py=servers/python
+log=$(mktemp /tmp/conform-python.XXXXXX) || exit 2
+trap 'rm -f "$log"' EXIT
+pass=0 fail=0
+t0=$(date +%s)
+
+# expect NAME WANT-EXIT gate-args...
+expect() {
+	name=$1 want=$2
+	shift 2
+	s=$(date +%s)
+	"$gate" "$@" >"$log" 2>&1
+	rc=$?
+	if [ "$rc" = "$want" ]; then
+		echo "PASS $name: gate exit $rc as expected ($(($(date +%s) - s)) s): $(tail -1 "$log")"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name: gate exit $rc, expected $want"
+		sed 's/^/    | /' "$log" | grep -v '^    | PASS'
+		fail=$((fail + 1))
+	fi
+}
+
+# A 1 s timeout keeps the faithful servers' no-reply failures short; their failures are not timing-bound.
+expect "faithful socketserver (TCP+UDP)" 0 --expect-failures "$ef/python-tutorial-socketserver.txt" \
+	"python3 $py/tutorial_socketserver.py 0" -- --timeout 1000
+expect "faithful plain UDP server" 0 --expect-failures "$ef/python-tutorial-udp-plain.txt" \
+	--udp-cmd "python3 $py/tutorial_udp_plain.py {port}" -- --timeout 1000
+expect "corrected (TCP+UDP, IPv4+IPv6)" 0 "python3 $py/corrected.py 0" -- --strict
+expect "gate catches a stale list (corrected vs the faithful list)" 1 \
+	--expect-failures "$ef/python-tutorial-socketserver.txt" "python3 $py/corrected.py 0" -- --only 'tcp/transform/*'
+echo "python gate: $(($(date +%s) - t0)) s"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
