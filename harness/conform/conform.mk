@@ -17,12 +17,14 @@ $(O)/harness/conform/rec.o: ALL_CPPFLAGS += $(PCAP_CFLAGS)
 
 # Mutants: test-only servers, one bug each (tests/mutants/mutant.c, -DMUTANT_<NAME>), never installed.
 MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after-eof sigpipe leak-on-reset \
-	one-at-a-time partial-write-drop latin1 wait-newline
+	one-at-a-time partial-write-drop latin1 wait-newline silent garbage reset-all
 MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
 
-$(O)/mutants/%: tests/mutants/mutant.c $(CORE_LIB)
+# A static pattern rule (not a bare $(O)/mutants/% one, which would also match the files make includes)
+# and no -MMD: the mutants leave no .d files behind.
+$(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -DMUTANT=\"$*\" -o $@ $< $(CORE_LIB)
+	$(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -DMUTANT=\"$*\" -o $@ $< $(CORE_LIB)
 
 .PHONY: conform-ref conform-mutants conform-python conform-junit
 TESTS += conform-ref

@@ -1,6 +1,9 @@
 /* mutant.c - a small TCP+UDP uppercase server with one planted bug, chosen at build time by
  * -DMUTANT="name" (tests/mutants/EXPECTED lists each name and the conform cases that must catch it).
- * MUTANT="none" is the same server without a bug: conform must pass it. Test-only; never installed.
+ * MUTANT="none" is the same server without a bug: conform must pass it. Three hostile ones prove conform
+ * never hangs: "silent" (accepts and reads, never answers), "garbage" (answers every connection with an
+ * endless stream of garbage, every datagram with three large ones), "reset-all" (resets every connection
+ * as soon as it is accepted). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
@@ -59,10 +62,32 @@ static void drop(struct conn *k, int do_close)
 	nactive--;
 }
 
+/* The hostile servers' connections: no protocol at all. */
+static void hostile(struct conn *k, short rev)
+{
+	static unsigned char junk[65536];
+	if (rev & (POLLIN | POLLHUP | POLLERR)) {
+		ssize_t n = read(k->fd, junk, sizeof junk);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			drop(k, 1);
+			return;
+		}
+	}
+	if (bug("garbage") && (rev & POLLOUT)) {
+		memset(junk, 'G', sizeof junk);
+		if (send(k->fd, junk, sizeof junk, MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EINTR)
+			drop(k, 1);
+	}
+}
+
 static void service(struct conn *k, short rev)
 {
 	unsigned w = upper_conn_want(&k->u);
 
+	if (bug("silent") || bug("garbage")) {
+		hostile(k, rev);
+		return;
+	}
 	if (bug("sigpipe") && (rev & POLLERR)) {
 		int e = 0;
 		socklen_t l = sizeof e;
@@ -136,8 +161,14 @@ static void udp_service(int fd)
 		ssize_t n = recvfrom(fd, in, cap, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			return;
-		if (bug("drop-empty") && n == 0)
+		if ((bug("drop-empty") && n == 0) || bug("silent"))
 			continue;
+		if (bug("garbage")) {
+			memset(out, 'G', 4000);
+			for (int j = 0; j < 3; j++)
+				sendto(fd, out, 4000, 0, (struct sockaddr *)&from, fl);
+			continue;
+		}
 		size_t len = (size_t)n;
 		if (bug("merge")) {
 			/* whatever else is queued joins this reply */
@@ -179,6 +210,11 @@ static void accept_one(int lfd)
 		k->fd = fd;
 		k->active = 1;
 		nactive++;
+		if (bug("reset-all")) {
+			struct linger lg = {1, 0};
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+			drop(k, 1);
+		}
 		return;
 	}
 	close(fd);
@@ -241,7 +277,7 @@ int main(int argc, char **argv)
 			if (!conns[i].active)
 				continue;
 			unsigned w = upper_conn_want(&conns[i].u);
-			short ev = 0;
+			short ev = bug("garbage") ? POLLIN | POLLOUT : bug("silent") ? POLLIN : 0;
 			if (w & UPPER_WANT_READ)
 				ev |= POLLIN;
 			if (w & UPPER_WANT_POLLOUT)
