@@ -789,7 +789,7 @@ const struct cf_case cf_cases[] = {
 	{"tcp/reset/mid-stream", "T6", 1, CF_TCP, "10 clients reset in the middle of a stream, then the server still serves", tcp_reset_mid},
 	{"tcp/reset/owed", "T6", 1, CF_TCP, "3 clients reset while the server owes them output (no SIGPIPE death), then it still serves", tcp_reset_owed},
 	{"tcp/reset/repeated", "T6", 1, CF_TCP, "more resets than the server's descriptor limit (no descriptor leak), then it still serves", tcp_reset_repeated},
-	{"tcp/many/concurrent", "T9", 1, CF_TCP, "100 clients open at once, each with its own 2000-byte stream", tcp_concurrent},
+	{"tcp/many/concurrent", "T9", 1, CF_TCP, "100 clients open at once (each connects once the previous one is answered), 2000 bytes each", tcp_concurrent},
 	{"tcp/many/burst", "T9", 1, CF_TCP, "128 connection attempts at once, all accepted within 900 ms (listen backlog)", tcp_burst},
 	{"tcp/many/thousand", "T9", 0, CF_TCP, "1000 clients open at once", tcp_thousand},
 	{"tcp/concurrency/stalled", "T7", 1, CF_TCP, "a client that sends without reading and an idle one do not delay a third", tcp_stalled},

@@ -222,8 +222,18 @@ static void list_cases(void)
 	for (size_t i = 0; i < cf_ncases; i++)
 		printf("%-34s %-4s %-6s %s\n", cf_cases[i].id, cf_cases[i].rule, cf_cases[i].must ? "MUST" : "SHOULD",
 		       cf_cases[i].desc);
+	printf("%-34s %-4s %-6s %s\n", "exec/stop/sigterm", "B2", "MUST",
+	       "--exec: the server (its process group) stops within 2 s of SIGTERM (after the cases)");
 	printf("%-34s %-4s %-6s %s\n", "random/seed-S", "T1", "MUST",
 	       "--random: one random sequence of sends, half-closes and resets (TCP) and datagrams (UDP)");
+	printf("\nSPEC rules (../shared/SPEC.md):\n");
+	static const char *ids[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
+				    "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		const char *t = upper_rule_text(ids[i]);
+		if (t != NULL)
+			printf("  %-3s %s\n", ids[i], t);
+	}
 }
 
 /* Is anything listening? 0 yes, -1 no (message printed). */
@@ -476,7 +486,7 @@ int main(int argc, char **argv)
 	FILE *out = o.tap ? stderr : stdout;
 	fprintf(out, "conform: %s%s%s (timeout %d ms%s)\n", tname, R.nsrv ? " started by --exec" : "", "",
 		o.timeout_ms, R.nsrv && o.nofile ? ", server RLIMIT_NOFILE lowered" : "");
-	items = calloc(cf_ncases + (size_t)o.random_n + 1, sizeof *items);
+	items = calloc(cf_ncases + (size_t)o.random_n + 3, sizeof *items);
 	if (items == NULL) {
 		fprintf(stderr, "conform: out of memory\n");
 		goto out;
@@ -564,6 +574,29 @@ int main(int argc, char **argv)
 				print_item(out, x, o.strict, o.verbose);
 		}
 	}
+	/* B2, for the servers conform started: SIGTERM stops them promptly */
+	for (int i = 0; i < R.nsrv; i++) {
+		int restarts = cf_server_restarts(R.srv[i]);
+		int ms = cf_server_stop(R.srv[i]);
+		R.srv[i] = NULL;
+		if (restarts > 0)
+			fprintf(out, "conform: the server was restarted %d time(s) after dying\n", restarts);
+		if (!selected(&o, "exec/stop/sigterm") || stop_sig)
+			continue;
+		struct cf_report_item *x = &items[nitems++];
+		snprintf(x->id, sizeof x->id, "exec/stop/sigterm");
+		x->rule = "B2";
+		x->must = 1;
+		x->desc = "--exec: the server (its process group) stops within 2 s of SIGTERM";
+		x->r.offset = -1;
+		x->r.secs = ms < 0 ? 2.0 : ms / 1000.0;
+		if (ms < 0) {
+			x->r.status = CF_FAIL;
+			snprintf(x->r.msg, sizeof x->r.msg, "the server still ran 2 s after SIGTERM; it was killed (SIGKILL)");
+		}
+		print_item(out, x, o.strict, o.verbose);
+	}
+	R.nsrv = 0;
 	double secs = (double)(cf_now_ns() - t0) / 1e9;
 
 	size_t pass = 0, fail = 0, skip = 0, counted = 0, retried = 0;
@@ -574,18 +607,6 @@ int main(int argc, char **argv)
 		counted += items[i].r.status == CF_FAIL && (items[i].must || o.strict);
 		retried += items[i].r.retried > 0;
 	}
-	for (int i = 0; i < R.nsrv; i++) {
-		int restarts = cf_server_restarts(R.srv[i]);
-		int ms = cf_server_stop(R.srv[i]);
-		R.srv[i] = NULL;
-		if (restarts > 0)
-			fprintf(out, "conform: the server was restarted %d time(s) after dying\n", restarts);
-		if (ms < 0)
-			fprintf(out, "conform: the server did not stop within 2 s of SIGTERM (B2); it was killed\n");
-		else if (o.verbose)
-			fprintf(out, "conform: the server stopped %d ms after SIGTERM\n", ms);
-	}
-	R.nsrv = 0;
 	fprintf(out, "conform: %zu passed, %zu failed (%zu counted), %zu skipped, %zu retried after a timeout, in "
 		     "%.2f s\n", pass, fail, counted, skip, retried, secs);
 	rc = counted > 0 ? 1 : 0;

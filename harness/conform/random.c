@@ -174,7 +174,8 @@ static void render(const struct op *ops, size_t n, size_t at, char *buf, size_t 
 				      i == at ? " <- fails here" : "");
 	}
 	if (at == n && l + 1 < len)
-		snprintf(buf + l, len - l, "; then a fresh connection is not served");
+		snprintf(buf + l, len - l, "%sthe final check fails (a fresh connection: send, half-close, read to FIN)",
+			 n ? "; then " : "no op needed: ");
 }
 
 int cf_random_run(struct cf_ctx *c, uint64_t seed, int (*restart)(void *), void *arg)

@@ -367,9 +367,11 @@ int cf_server_stop(struct cf_server *s)
 		if (!cf_server_dead(s, why, sizeof why)) {
 			uint64_t t0 = cf_now_ns();
 			kill(-s->pid, SIGTERM);
-			while (!cf_server_dead(s, why, sizeof why) && cf_now_ns() - t0 < 2000000000ull)
+			/* stopped means the whole process group is gone, not just the shell */
+			while ((!cf_server_dead(s, why, sizeof why) || kill(-s->pid, 0) == 0) &&
+			       cf_now_ns() - t0 < 2000000000ull)
 				usleep(5000);
-			if (s->exited)
+			if (s->exited && kill(-s->pid, 0) < 0)
 				ms = (int)((cf_now_ns() - t0) / 1000000u);
 			else {
 				kill(-s->pid, SIGKILL);
