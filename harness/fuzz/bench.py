@@ -112,7 +112,7 @@ def network_rate(server, inputs, secs):
 
 def main():
     ap = argparse.ArgumentParser(description="Fuzzing speed: in-process engines vs a network-driven harness.")
-    ap.add_argument("--time", type=int, default=10, help="seconds per measurement (default 10)")
+    ap.add_argument("--time", type=int, default=6, help="seconds per measurement (default 6)")
     ap.add_argument("--lf-dir", default="build/fuzz-libfuzzer")
     ap.add_argument("--lf-fast-dir", default="build/fuzz-libfuzzer-fast",
                     help="libFuzzer build without sanitizers (engine speed)")

@@ -182,7 +182,7 @@ FUZZ_ALL_SRCS := $(FUZZ_LIBSRCS) $(FUZZ_TARGETS:%=$(FUZZ_SRC)/%.c) $(FUZZ_SRC)/s
 # A libFuzzer build without sanitizers shows the engine's own speed next to the ASan+UBSan one.
 FUZZ_LFF := build/fuzz-libfuzzer-fast
 FUZZ_LFF_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Iservers -fsanitize=fuzzer-no-link
-BENCH_FUZZ_TIME ?= 10
+BENCH_FUZZ_TIME ?= 6
 
 $(FUZZ_LFF)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -213,3 +213,14 @@ $(O)/$(FUZZ_SRC)/test_fuzz.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 fuzz-unit: $(B)/fuzz-test
 	$(B)/fuzz-test
 TESTS += fuzz-unit
+
+# ---- make check, once: the AFL++ builds build and run an input outside afl-fuzz (stdin) ----
+.PHONY: fuzz-afl-smoke
+fuzz-afl-smoke: $(FUZZ_AFL_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		for f in corpus/$$t/seed-*; do $(FUZZ_AFL)/$$t < $$f || { echo "fuzz-afl-smoke: $$t failed on $$f" >&2; exit 1; }; done; \
+	done
+	@out=$$(printf 'hello World\n' | $(FUZZ_AFL)/tcp-upper --inetd) && [ "$$out" = "HELLO WORLD" ] || \
+		{ echo "fuzz-afl-smoke: $(FUZZ_AFL)/tcp-upper --inetd answered '$$out'" >&2; exit 1; }
+	@echo "fuzz-afl-smoke: the AFL++ builds of $(FUZZ_TARGETS) tcp-upper run"
+CHECK_ONCE += fuzz-afl-smoke
