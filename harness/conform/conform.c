@@ -2,9 +2,11 @@
  * against a TCP and/or UDP uppercase server and reports per case; the CI gate for other implementations. */
 #include "cf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,7 +39,7 @@ static void usage(FILE *f)
 		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--resets N]\n"
 		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR] [--random N [--seed S]] [--list]\n"
 		"Tests an uppercase-protocol server against ../shared/SPEC.md, case by case.\n"
-		"Targets (loopback only):\n"
+		"Targets (loopback only: 127.0.0.0/8 or ::1; any other address is refused):\n"
 		"  --tcp HOST:PORT     a running TCP server ([::1]:PORT for IPv6)\n"
 		"  --udp HOST:PORT     a running UDP server\n"
 		"  --exec CMD          start the server under test (/bin/sh -c CMD) serving both TCP and UDP;\n"
@@ -234,6 +236,34 @@ static void list_cases(void)
 		if (t != NULL)
 			printf("  %-3s %s\n", ids[i], t);
 	}
+}
+
+/* conform talks to loopback only (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): it is a test tool, and
+ * its resets, bursts and floods are not for other hosts. */
+static int loopback(const struct net_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
+	if (a->ss.ss_family == AF_INET6) {
+		const struct in6_addr *x = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+static int check_loopback(const struct cf_target *t)
+{
+	char name[NET_ADDRSTRLEN];
+	const struct net_addr *as[4] = {&t->tcp, &t->udp, &t->tcp6, &t->udp6};
+	const int has[4] = {t->has_tcp, t->has_udp, t->has_tcp6, t->has_udp6};
+	for (int i = 0; i < 4; i++)
+		if (has[i] && !loopback(as[i])) {
+			fprintf(stderr, "conform: %s %s is not a loopback address: conform tests servers on 127.0.0.1 or ::1 "
+					"only\n", i % 2 ? "udp" : "tcp",
+				net_format((const struct sockaddr *)&as[i]->ss, name, sizeof name));
+			return -1;
+		}
+	return 0;
 }
 
 /* Is anything listening? 0 yes, -1 no (message printed). */
@@ -473,7 +503,7 @@ int main(int argc, char **argv)
 			R.t.udp6 = nt.udp6, R.t.has_udp6 = nt.has_udp6;
 		}
 	}
-	if (preflight(&R.t, o.timeout_ms) < 0)
+	if (check_loopback(&R.t) < 0 || preflight(&R.t, o.timeout_ms) < 0)
 		goto out;
 	if (R.t.has_tcp)
 		snprintf(tname, sizeof tname, "tcp %s", net_format((struct sockaddr *)&R.t.tcp.ss, name, sizeof name));
