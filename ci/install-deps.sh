@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages capslock needs to build, test, fuzz and benchmark (run as root).
+# Usage: ci/install-deps.sh [--help]
+set -euo pipefail
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+	sed -n '2,3p' "$0" | sed 's/^# //'
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo "$0" "$@"
+	fi
+	echo "ci/install-deps.sh: must run as root (apt-get install)" >&2
+	exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# build: make gcc clang llvm (llvm-cov, llvm-profdata) libclang-rt-14-dev (sanitizer and libFuzzer runtimes)
+# libraries: libpcap-dev libcunit1-dev pkg-config; fuzzing: afl++; tests: tcpdump libxml2-utils python3
+# iproute2 procps zip unzip bc
+apt-get install -y -qq --no-install-recommends \
+	make gcc clang llvm libclang-rt-14-dev afl++ libpcap-dev libcunit1-dev pkg-config \
+	tcpdump libxml2-utils python3 iproute2 procps zip unzip bc ca-certificates >/dev/null
+echo "ci/install-deps.sh: packages installed"
