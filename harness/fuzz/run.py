@@ -288,7 +288,9 @@ def afl_totals(t):
 
 def summarize(args, targets, elapsed, engine):
     lines = [f"# Fuzzing summary ({engine})", "",
-             f"Ran {elapsed:.0f} s on {args.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}.", "",
+             f"Ran {elapsed:.0f} s on {args.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. "
+             "exec/s is per busy worker (libFuzzer) or summed over instances (AFL++); coverage is libFuzzer's "
+             "edge count or AFL++'s map density.", "",
              "| target | execs | exec/s | coverage | corpus (new) | crashes (unique) |",
              "|---|---:|---:|---:|---:|---:|"]
     buckets = {}
