@@ -129,7 +129,8 @@ struct cf_flow {
 	int shut;        /* half-close after sending everything, then expect every byte and FIN */
 	int lockstep;    /* send the next chunk only once the previous one is answered */
 	int stall_ms;    /* first write without reading until the server stops accepting for this long */
-	int expect_reset; /* the flow ends by our reset: stop after sending (used by reset cases) */
+	int expect_reset; /* the flow ends by our reset: done after its stall phase (it never reads), or
+			   * after sending everything when it has none */
 	/* state */
 	size_t sent, got;
 	int shut_done, eof, done, stalled;

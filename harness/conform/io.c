@@ -190,8 +190,8 @@ void cf_tcp_reset(struct cf_ctx *c, struct cf_conn *k)
 
 static int flow_done(const struct cf_flow *f)
 {
-	if (f->expect_reset)
-		return f->sent == f->outlen;
+	if (f->expect_reset) /* a client that will reset: it stops after its stall phase (it never reads) */
+		return f->stall_ms > 0 || f->sent == f->outlen;
 	return f->got == f->outlen && (!f->shut || f->eof);
 }
 
