@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -365,6 +366,10 @@ static int tcp_thousand(struct cf_ctx *c)
 {
 	if (c->nofile > 0 && c->nofile < 1100)
 		return cf_skip(c, "the server's descriptor limit (--nofile %d) is below 1000 connections", c->nofile);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1100)
+		return cf_skip(c, "conform's own descriptor limit (%llu) is below 1000 connections (ulimit -n)",
+			       (unsigned long long)rl.rlim_cur);
 	return many(c, 1000, 200);
 }
 
