@@ -12,7 +12,19 @@ fi
 : "${CC:?set CC}" "${OUT:?set OUT}" "${LIB_FUZZING_ENGINE:?set LIB_FUZZING_ENGINE}"
 CFLAGS=${CFLAGS:-}
 CXX=${CXX:-}
-SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# The source tree: next to this script (.clusterfuzzlite/..), or, in the OSS-Fuzz image where build.sh is
+# copied to $SRC, the working directory ($SRC/capslock).
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -f "$here/../servers/upper.c" ]; then
+	SRCDIR=$(cd "$here/.." && pwd)
+elif [ -f "$PWD/servers/upper.c" ]; then
+	SRCDIR=$PWD
+elif [ -f "${SRC:-/src}/capslock/servers/upper.c" ]; then
+	SRCDIR=${SRC:-/src}/capslock
+else
+	echo "build.sh: cannot find the capslock sources (servers/upper.c) near $here, in $PWD or \$SRC/capslock" >&2
+	exit 1
+fi
 WORK=${WORK:-$(mktemp -d)}
 cd "$SRCDIR"
 
