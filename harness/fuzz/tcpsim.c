@@ -383,7 +383,7 @@ static int settle(struct sim *m)
 }
 
 /* tcp-upper's accept_some(): init with a pool buffer, hand it back until bytes arrive, watch input. */
-static int sock_connect(struct sim *m, struct sock *s, size_t n)
+static int sock_connect(struct sim *m, struct sock *s)
 {
 	unsigned char *sent = s->sent;
 	unsigned char *b = pool_get(m);
@@ -393,7 +393,6 @@ static int sock_connect(struct sim *m, struct sock *s, size_t n)
 		return fail(m, -1, "out of memory for a %zu byte buffer", m->cap);
 	memset(s, 0, sizeof *s);
 	s->sent = sent;
-	(void)n;
 	if (upper_conn_init(&s->uc, b, m->cap) != 0)
 		return fail(m, 1, "core: upper_conn_init refused a %zu byte buffer", m->cap);
 	pool_put(m, upper_conn_release(&s->uc));
@@ -407,7 +406,7 @@ static int sock_connect(struct sim *m, struct sock *s, size_t n)
 	return 0;
 }
 
-static int apply(struct sim *m, const struct script_event *ev, size_t n)
+static int apply(struct sim *m, const struct script_event *ev)
 {
 	struct sock *s = &m->s[ev->slot];
 
@@ -419,7 +418,7 @@ static int apply(struct sim *m, const struct script_event *ev, size_t n)
 		round_once(m);
 		return m->rc;
 	}
-	if (!s->open && sock_connect(m, s, n) != 0)
+	if (!s->open && sock_connect(m, s) != 0)
 		return m->rc;
 	switch (ev->op) {
 	case SCRIPT_SEND:
@@ -499,7 +498,7 @@ int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hoo
 		m->s[i].sent = m->records + i * (n > 0 ? n : 1);
 	while (m->rc == 0 && script_dec_next(&d, &ev)) {
 		m->st.events++;
-		apply(m, &ev, n);
+		apply(m, &ev);
 	}
 	/* The end: every peer reads, every client still open half-closes; each connection must finish. */
 	m->hold = 0;
