@@ -466,7 +466,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	memset(&R, 0, sizeof R);
 	R.o = &o;
-	cf_rec_init(&rec, 8u << 20);
+	cf_rec_init(&rec, 40u << 20); /* the 16 MiB case both ways fits */
 
 	if (o.pcap_dir != NULL) {
 		struct stat st;

@@ -31,9 +31,11 @@ void cf_rec_free(struct cf_rec *r)
 void cf_rec_add(struct cf_rec *r, int kind, unsigned conn, const void *data, size_t len,
 		const struct net_addr *local, const struct net_addr *remote)
 {
+	if (r->truncated)
+		return; /* a capture with a gap would replay wrong: it ends at the first event that did not fit */
 	if (r->nev == r->capev) {
 		size_t cap = r->capev ? 2 * r->capev : 256;
-		if (cap > 4000000) {
+		if (cap > 131072) { /* events carry two addresses each: bound the memory (~40 MB) */
 			r->truncated = 1;
 			return;
 		}
