@@ -103,7 +103,7 @@ fuzz: fuzz-build
 		--bindir $(FUZZ_LF) $(FUZZ_TARGETS)
 
 fuzz-afl: fuzz-afl-build fuzz-build
-	$(MAKE) SAN=1 all
+	$(MAKE) SAN=1 build/san/bin/tcp-upper
 	$(FUZZ_SRC)/run.py --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
 		--bindir $(FUZZ_AFL) $(FUZZ_TARGETS) tcp-upper
 
