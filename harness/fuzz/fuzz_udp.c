@@ -35,10 +35,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				rc != UPPER_UDP_OK ? why : "U2/U6: the reply overran its request's length");
 			abort();
 		}
-		/* The oracle itself must see a one byte short reply (U4) and a flipped byte (X1). */
+		/* The oracle itself must see a reply one byte short (U4), one byte long (U6), a changed byte (X1). */
 		if (len > 0 && upper_udp_check(req, len, rep, len - 1, NULL, 0) != UPPER_UDP_TRUNCATED) {
 			fprintf(stderr, "fuzz_udp: upper_udp_check accepts a truncated reply of %zu bytes\n", len - 1);
 			abort();
+		}
+		if (upper_udp_check(req, len, rep, len + 1, why, sizeof why) != UPPER_UDP_AMPLIFIED) {
+			fprintf(stderr, "fuzz_udp: upper_udp_check accepts an amplified reply of %zu bytes\n", len + 1);
+			abort();
+		}
+		if (len > 0) {
+			rep[len / 2] ^= 0x80;
+			rc = upper_udp_check(req, len, rep, len, why, sizeof why);
+			rep[len / 2] ^= 0x80;
+			if (rc != UPPER_UDP_CONTENT) {
+				fprintf(stderr, "fuzz_udp: upper_udp_check accepts a changed byte %zu\n", len / 2);
+				abort();
+			}
 		}
 	}
 	return 0;
