@@ -48,7 +48,7 @@ struct sock {
 	unsigned interest; /* EP_IN | EP_OUT, as tcp-upper registers it */
 	unsigned char *sent; /* bytes the client sent on this connection (capacity: the input size) */
 	size_t nsent, nread, ngot; /* sent by the client, read by the server, accepted by the socket */
-	int cfin, crst, eof_read, werr, again, stopped;
+	int cfin, crst, eof_read, werr, again, stopped, sfin;
 	size_t window;   /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
 };
@@ -237,6 +237,8 @@ static int do_write(struct sim *m, struct sock *s)
 	const unsigned char *p;
 	size_t n = upper_conn_pending(&s->uc, &p), k;
 
+	if (s->sfin)
+		return fail(m, 1, "T4: the core asks to write after its FIN (slot %u)", slot);
 	if (n == 0 || p == NULL || !owned(m, s->uc.buf) || p < s->uc.buf || p + n > s->uc.buf + m->cap)
 		return fail(m, 1, "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)",
 			    n, slot);
@@ -328,6 +330,9 @@ static int drive(struct sim *m, struct sock *s, int readable)
 					    "T4: FIN before every owed byte: client sent %zu%s, server read %zu, "
 					    "replied %zu (slot %u)",
 					    s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot, (unsigned)(s - m->s));
+			if (s->sfin)
+				return fail(m, 1, "T4: the core asks for a second FIN (slot %u)", (unsigned)(s - m->s));
+			s->sfin = 1;
 			wire(m, s, TCPSIM_S_FIN, NULL, 0);
 			feed(m, s, UPPER_EV_SHUTDOWN, 0);
 			continue;
