@@ -14,6 +14,7 @@ Bugs (default: all):
   tcp-fin-early   the connection asks for FIN while its last owed byte is still pending (SPEC T4)
   tcp-drop-last   the connection drops its last pending byte when the peer's FIN arrives (T1, T4)
   tcp-slide       the buffer compaction forgets to move the pending bytes (T1: wrong bytes sent)
+  tcp-reset-live  a reset or write error does not end the connection (T6: it keeps writing)
   udp-short       the UDP reply is one byte short (U2, U4)
 Environment: CLANG (default clang).
 USAGE
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 bugs=("$@")
-[ ${#bugs[@]} -gt 0 ] || bugs=(tcp-fin-early tcp-drop-last tcp-slide udp-short)
+[ ${#bugs[@]} -gt 0 ] || bugs=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live udp-short)
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 tmp=$(mktemp -d)
@@ -41,6 +42,7 @@ plant() { # bug file: applies the sed, fails if it changed nothing
 	tcp-fin-early) sed -i 's/} else if (c->len == 0) {/} else if (c->len <= 1) {/' "$f" ;;
 	tcp-drop-last) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_EOF;/&\n\1if (c->len > 0) c->len--;/' "$f" ;;
 	tcp-slide) sed -i '/^size_t upper_conn_rspace/,/^}/s/^\(\t*\)memmove(c->buf, c->buf + c->off, c->len);/\1(void)0; \/* planted: pending bytes not moved *\//' "$f" ;;
+	tcp-reset-live) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_DEAD;/\1(void)0; \/* planted: the connection stays alive *\//' "$f" ;;
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
 	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
 	esac

@@ -12,9 +12,9 @@
 
 /* As in servers/tcp-upper.c: a fast sender yields after this many reads per wakeup. */
 #define READS_PER_WAKEUP 16
-/* A loop that has not settled after this many rounds is stuck (each round with a ready socket must
- * make progress, and progress is bounded by the input). */
-#define MAX_ROUNDS (1u << 20)
+/* Bounds on loop steps: each round with a ready socket, and each step of a wakeup, must move a byte
+ * or change a state that an input byte set up, so more steps than this mean a core that never lets go. */
+#define MAX_STEPS(m) (1024u + 8u * ((m)->n + (m)->cap))
 #define POISON 0xEE /* written over a buffer returned to the pool: a stale pointer shows as wrong bytes */
 #define POISON_LEN 512
 
@@ -56,7 +56,7 @@ struct sock {
 struct sim {
 	struct sock s[SCRIPT_MAX_CONNS];
 	unsigned nconn, conns_on[SCRIPT_MAX_CONNS];
-	size_t cap;
+	size_t cap, n; /* buffer bound, input size */
 	unsigned char *all[SCRIPT_MAX_CONNS + 1]; /* every buffer allocated, to check and free */
 	unsigned nall;
 	unsigned char *pool[SCRIPT_MAX_CONNS + 1];
@@ -314,9 +314,13 @@ static int drive(struct sim *m, struct sock *s, int readable)
 	int reads = 0;
 	unsigned want;
 
-	for (;;) {
+	for (size_t spins = 0;; spins++) {
 		if (m->rc != 0)
 			return m->rc;
+		/* Every step consumes input or output; endless steps mean the core never lets go (T6, T7). */
+		if (spins >= MAX_STEPS(m))
+			return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one wakeup",
+				    (unsigned)(s - m->s), spins);
 		want = upper_conn_want(&s->uc);
 		if (want & UPPER_WANT_CLOSE)
 			return sock_close(m, s);
@@ -378,9 +382,9 @@ static int round_once(struct sim *m)
 
 static int settle(struct sim *m)
 {
-	for (unsigned r = 0; m->rc == 0; r++) {
-		if (r >= MAX_ROUNDS)
-			return fail(m, 1, "T7: the loop does not settle after %u rounds", MAX_ROUNDS);
+	for (size_t r = 0; m->rc == 0; r++) {
+		if (r >= MAX_STEPS(m))
+			return fail(m, 1, "T7: the loop does not settle after %zu rounds", r);
 		if (!round_once(m))
 			break;
 	}
@@ -493,6 +497,7 @@ int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hoo
 	script_dec_init(&d, in, n);
 	m->nconn = d.nconn;
 	m->cap = d.cap;
+	m->n = n;
 	/* A connection's record never exceeds the input: every byte sent comes from it. */
 	m->records = malloc(SCRIPT_MAX_CONNS * (n > 0 ? n : 1));
 	if (m->records == NULL) {
