@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -464,6 +465,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* orphans of the server under test come to conform, which reaps them (server.c) */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	memset(&R, 0, sizeof R);
 	R.o = &o;
 	cf_rec_init(&rec, 40u << 20); /* the 16 MiB case both ways fits */

@@ -122,10 +122,14 @@ static void describe(int status, char *why, size_t whylen)
 
 int cf_server_dead(struct cf_server *s, char *why, size_t whylen)
 {
-	if (!s->exited) {
+	/* reap the whole group: conform is a child subreaper (conform.c), so the server's own children
+	 * come to it when their parent dies, and a zombie no one reaps would look alive to kill(-pgid, 0) */
+	for (;;) {
 		int st;
-		pid_t r = waitpid(s->pid, &st, WNOHANG);
-		if (r == s->pid) {
+		pid_t r = waitpid(-s->pid, &st, WNOHANG);
+		if (r <= 0)
+			break;
+		if (r == s->pid && !s->exited) {
 			s->exited = 1;
 			s->status = st;
 		}
@@ -231,8 +235,8 @@ static int spawn(struct cf_server *s, int start_ms, struct cf_target *t, char *e
 		return -1;
 	}
 	/* a simple command is exec'd by the shell, so its death (a signal) is seen first-hand */
-	int simple = strpbrk(s->cmd, ";&|<>()$`\n\\\"'") == NULL &&
-		     (strchr(s->cmd, '=') == NULL || strchr(s->cmd, '=') > strchr(s->cmd, ' '));
+	size_t word = strcspn(s->cmd, " \t");
+	int simple = strpbrk(s->cmd, ";&|<>()$`\n\\\"'") == NULL && memchr(s->cmd, '=', word) == NULL;
 	char *sub = substitute(s->cmd, s->port);
 	if (sub == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -348,11 +352,9 @@ struct cf_server *cf_server_start(const char *cmd, int proto, int nofile, int st
 int cf_server_restart(struct cf_server *s, int start_ms, struct cf_target *t, char *err, size_t errlen)
 {
 	char why[128];
-	if (!cf_server_dead(s, why, sizeof why)) {
-		kill(-s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-	}
-	kill(-s->pid, SIGKILL); /* leftovers of its process group */
+	kill(-s->pid, SIGKILL); /* it, or the leftovers of its process group */
+	for (int i = 0; i < 200 && (!cf_server_dead(s, why, sizeof why) || kill(-s->pid, 0) == 0); i++)
+		usleep(5000);
 	s->restarts++;
 	return spawn(s, start_ms, t, err, errlen);
 }
@@ -375,12 +377,18 @@ int cf_server_stop(struct cf_server *s)
 				ms = (int)((cf_now_ns() - t0) / 1000000u);
 			else {
 				kill(-s->pid, SIGKILL);
-				waitpid(s->pid, NULL, 0);
+				for (int i = 0; i < 200 && !cf_server_dead(s, why, sizeof why); i++)
+					usleep(5000);
 			}
 		} else {
 			ms = 0;
 		}
 		kill(-s->pid, SIGKILL); /* anything it left behind in its group */
+		char w2[128];
+		for (int i = 0; i < 100 && kill(-s->pid, 0) == 0; i++) {
+			cf_server_dead(s, w2, sizeof w2);
+			usleep(2000);
+		}
 		remember(s->pid, 0);
 	}
 	if (s->logfd >= 0)
