@@ -20,9 +20,13 @@
 #define MAXRUNS 15
 #define MAXARGS 16
 
-enum { S_REF, S_ECHO, S_PY, NSUBJ };
-static const char *const subj_key[NSUBJ] = {"ref", "echo", "python"};
-static const char *const subj_label[NSUBJ] = {"reference", "echo (a)", "python (b)"};
+/* The servers compared: the reference, (a) the no-transform echo, (b) the tutorial-style Python servers
+ * with the tutorial's bugs fixed, (b') the faithful tutorial ones (sent printable text only: they
+ * decode every message as UTF-8 and drop the connection otherwise). */
+enum { S_REF, S_ECHO, S_PY, S_TUT, NSUBJ };
+static const char *const subj_key[NSUBJ] = {"ref", "echo", "python", "python_tutorial"};
+static const char *const subj_label[NSUBJ] = {"reference", "echo (a)", "python corrected (b)",
+					      "python tutorial (b')"};
 
 struct subject {
 	char *tcp[MAXARGS], *udp[MAXARGS]; /* argv; tcp[0] == NULL: not available */
@@ -65,7 +69,7 @@ struct opts {
 	double seconds;
 	int runs;
 	const char *outdir, *bindir, *make, *conform;
-	char *pytcp, *pyudp;
+	char *pytcp, *pyudp, *tuttcp, *tutudp;
 	const char *only;
 };
 
@@ -99,69 +103,158 @@ static int split(char *s, char **argv, int max)
 
 /* ---- child processes ----------------------------------------------------------------------------- */
 
+/* Every child's output goes through a pipe to a drain process that keeps the first LOG_MAX bytes in its
+ * log and discards the rest: a server that prints every message (the tutorial's) would otherwise write
+ * gigabytes, and its printing still costs it what it costs on a terminal. */
+#define LOG_MAX (1 << 20)
+#define MAXKIDS 8
+
+static struct {
+	pid_t pid, drain;
+} kids[MAXKIDS];
+
+static void drain(int in, int out)
+{
+	static char buf[65536];
+	size_t kept = 0;
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (kept < LOG_MAX) {
+			size_t k = (size_t)n < LOG_MAX - kept ? (size_t)n : LOG_MAX - kept;
+			if (write(out, buf, k) < 0)
+				break;
+			kept += k;
+			if (kept == LOG_MAX)
+				(void)!write(out, "\n[bench: log truncated here]\n", 30);
+		}
+	}
+	_exit(0);
+}
+
 static pid_t spawn(char *const *argv, const char *logpath, char *err, size_t errlen)
 {
-	pid_t pid;
+	int pfd[2], lfd, slot = -1;
+	pid_t pid, dp;
 
+	for (int i = 0; i < MAXKIDS; i++)
+		if (kids[i].pid == 0) {
+			slot = i;
+			break;
+		}
+	if (slot < 0) {
+		snprintf(err, errlen, "too many children");
+		return -1;
+	}
 	/* A log left by an earlier bench must not be read as this server's first line. */
 	if (unlink(logpath) < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "cannot remove %.300s: %s", logpath, strerror(errno));
 		return -1;
 	}
-	pid = fork();
-
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+	lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (lfd < 0) {
+		snprintf(err, errlen, "cannot create %.300s: %s", logpath, strerror(errno));
 		return -1;
 	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(lfd);
+		return -1;
+	}
+	dp = fork();
+	if (dp == 0) {
+		close(pfd[1]);
+		drain(pfd[0], lfd);
+	}
+	pid = dp < 0 ? -1 : fork();
 	if (pid == 0) {
-		int lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (lfd < 0 || nfd < 0)
+		if (nfd < 0)
 			_exit(126);
 		dup2(nfd, 0);
-		dup2(lfd, 1);
-		dup2(lfd, 2);
-		setenv("PYTHONUNBUFFERED", "1", 1);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
 		execvp(argv[0], argv);
 		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	close(pfd[0]);
+	close(pfd[1]);
+	close(lfd);
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		if (dp > 0)
+			waitpid(dp, NULL, 0); /* it sees EOF: nobody holds the pipe any more */
+		return -1;
+	}
+	kids[slot].pid = pid;
+	kids[slot].drain = dp;
 	return pid;
+}
+
+/* Reaps the drain process of pid, which has exited: 2 s for its last bytes, then it is killed (a
+ * grandchild may still hold the pipe). */
+static void reap_drain(pid_t pid)
+{
+	for (int i = 0; i < MAXKIDS; i++) {
+		if (kids[i].pid != pid)
+			continue;
+		pid_t dp = kids[i].drain;
+		kids[i].pid = kids[i].drain = 0;
+		for (int k = 0; k < 200; k++) {
+			if (waitpid(dp, NULL, WNOHANG) == dp)
+				return;
+			sleep_ms(10);
+		}
+		kill(dp, SIGKILL);
+		waitpid(dp, NULL, 0);
+		return;
+	}
 }
 
 /* Stops pid: SIGTERM, then SIGKILL after 2 s. Returns 1 if it had already exited before we asked. */
 static int stop(pid_t pid)
 {
-	int st;
+	int st, rc = 0;
 
-	if (waitpid(pid, &st, WNOHANG) == pid)
-		return 1;
+	if (waitpid(pid, &st, WNOHANG) == pid) {
+		rc = 1;
+		goto out;
+	}
 	kill(pid, SIGTERM);
 	for (int i = 0; i < 200; i++) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
-			return 0;
+			goto out;
 		sleep_ms(10);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
-	return 0;
+out:
+	reap_drain(pid);
+	return rc;
 }
 
-/* Starts a server and reads its "listening on tcp|udp ADDR:PORT" line from its log (10 s at most). */
-static pid_t start_server(char *const *argv, const char *logpath, struct net_addr *a, char *err,
-			  size_t errlen)
+/* Starts a server and reads its first "listening on PROTO ADDR:PORT" line (PROTO "tcp" or "udp") from its
+ * log (stdout and stderr), 10 s at most. A server may print both, as the Python ones do. */
+static pid_t start_server(char *const *argv, const char *proto, const char *logpath, struct net_addr *a,
+			  char *err, size_t errlen)
 {
 	pid_t pid = spawn(argv, logpath, err, errlen);
-	char line[512];
+	char line[512], want[32];
 	int st;
 
+	snprintf(want, sizeof want, "listening on %s ", proto);
 	if (pid < 0)
 		return -1;
 	for (int i = 0; i < 1000; i++) {
 		FILE *f = fopen(logpath, "r");
 		while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-			if (strncmp(line, "listening on ", 13) != 0)
+			if (strncmp(line, want, strlen(want)) != 0)
 				continue;
 			char *sp = strrchr(line, ' ');
 			line[strcspn(line, "\r\n")] = '\0';
@@ -175,6 +268,7 @@ static pid_t start_server(char *const *argv, const char *logpath, struct net_add
 		if (f != NULL)
 			fclose(f);
 		if (waitpid(pid, &st, WNOHANG) == pid) {
+			reap_drain(pid);
 			snprintf(err, errlen, "%.200s exited (status %d) before its listening line; see %.200s", argv[0],
 				 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), logpath);
 			return -1;
@@ -204,11 +298,13 @@ static int run_cmd(const char *cmd, const char *logpath, int limit_s, double *wa
 		if (now_s() - t0 > limit_s) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
+			reap_drain(pid);
 			return 124;
 		}
 		sleep_ms(20);
 	}
 	*wall = now_s() - t0;
+	reap_drain(pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -223,13 +319,14 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 			       .conns = f->conns,
 			       .size = f->size,
 			       .window = f->window,
-			       .seconds = o->seconds};
+			       .seconds = o->seconds,
+			       .text = s == S_TUT};
 	struct load_result r;
 	char *const *argv = f->udp ? sj->udp : sj->tcp;
 	int rc;
 
 	snprintf(logpath, sizeof logpath, "%s/logs/%s-%s-%d.log", o->outdir, f->key, subj_key[s], run + 1);
-	cfg.pid = start_server(argv, logpath, &cfg.addr, err, sizeof err);
+	cfg.pid = start_server(argv, f->udp ? "udp" : "tcp", logpath, &cfg.addr, err, sizeof err);
 	if (cfg.pid < 0) {
 		rc = LOAD_ERR;
 	} else {
@@ -412,7 +509,7 @@ static int selected(const struct opts *o, const char *key);
 static int write_report(const struct opts *o, const struct subject *sj, struct extra *ex, int nex,
 			double total_s)
 {
-	char path[512], cpu[256], a[160], b[160], c3[160], when[64];
+	char path[512], cpu[256], v[NSUBJ][160], when[64];
 	struct utsname u;
 	long memkb;
 	time_t t = time(NULL);
@@ -434,38 +531,42 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 		FILE *f = outs[k];
 		fprintf(f, "## capslock bench, %s\n\n", when);
 		fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
-			   "rounds of %.1f s runs (ref, echo, python back to back in each round), every reply byte "
+			   "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round), every reply byte "
 			   "verified; ratios are the median of the per-round ratios; RSS once per server. Total "
 			   "%.0f s.\n\n",
 			sysconf(_SC_NPROCESSORS_ONLN), cpu, u.release, memkb / 1024, o->runs, o->seconds, total_s);
-		fprintf(f, "| Figure | reference | echo (a) | python (b) | ref/echo | ref/python | bar |\n");
-		fprintf(f, "|---|---|---|---|---|---|---|\n");
+		fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
+			   "| ref/(b) | ref/(b') | bar |\n");
+		fprintf(f, "|---|---|---|---|---|---|---|---|---|\n");
 		for (size_t i = 0; i < NFIG; i++) {
 			const struct figure *g = &figs[i];
 			char bar[160] = "";
 			if (!selected(o, g->key))
 				continue;
-			double re = ratio(i, S_ECHO), rp = ratio(i, S_PY);
-			fmt_value(a, sizeof a, g, &cells[i][S_REF]);
-			fmt_value(b, sizeof b, g, &cells[i][S_ECHO]);
-			fmt_value(c3, sizeof c3, g, &cells[i][S_PY]);
+			double re = ratio(i, S_ECHO), rp = ratio(i, S_PY), rt = ratio(i, S_TUT);
+			for (int s = 0; s < NSUBJ; s++)
+				fmt_value(v[s], sizeof v[s], g, &cells[i][s]);
 			if (g->bar_echo > 0) {
-				int l = snprintf(bar, sizeof bar, "≥%.1f× echo: %s", g->bar_echo,
-						 re == 0 ? "n/a" : re >= g->bar_echo ? "PASS" : "FAIL");
-				snprintf(bar + l, sizeof bar - (size_t)l, "; ≥%.0f× python: %s", g->bar_py,
-					 rp == 0 ? "n/a" : rp >= g->bar_py ? "PASS" : "FAIL");
+				snprintf(bar, sizeof bar, "≥%.1f× echo: %s; ≥%.0f× python: %s (b), %s (b')", g->bar_echo,
+					 re == 0 ? "n/a" : re >= g->bar_echo ? "PASS" : "FAIL", g->bar_py,
+					 rp == 0 ? "n/a" : rp >= g->bar_py ? "PASS" : "FAIL",
+					 rt == 0 ? "n/a" : rt >= g->bar_py ? "PASS" : "FAIL");
 			} else if (g->mode == LOAD_IDLE) {
 				snprintf(bar, sizeof bar, "lower is better");
 			}
-			char rq[32] = "n/a", rpy[32] = "n/a";
-			if (re > 0)
-				snprintf(rq, sizeof rq, "%.2f×", re);
-			if (rp > 0)
-				snprintf(rpy, sizeof rpy, "%.2f×", rp);
-			fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", g->label, a, b, c3, rq, rpy, bar);
+			char rq[3][32];
+			double rr[3] = {re, rp, rt};
+			for (int q = 0; q < 3; q++) {
+				if (rr[q] > 0)
+					snprintf(rq[q], sizeof rq[q], "%.2f×", rr[q]);
+				else
+					snprintf(rq[q], sizeof rq[q], "n/a");
+			}
+			fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g->label, v[S_REF], v[S_ECHO],
+				v[S_PY], v[S_TUT], rq[0], rq[1], rq[2], bar);
 		}
 		for (int e = 0; e < nex; e++)
-			fprintf(f, "| %s | %s | | | | | |\n", ex[e].label, ex[e].value);
+			fprintf(f, "| %s | %s | | | | | | | |\n", ex[e].label, ex[e].value);
 		fprintf(f, "\n");
 		for (int s = 0; s < NSUBJ; s++)
 			if (sj[s].why[0] != '\0')
@@ -479,7 +580,8 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 		fprintf(f, "\nServer CPU time per unit of work (user + system, from /proc/PID/stat; median over the "
 			   "runs; lower is better). A server that matches the echo here is at the I/O limit whatever "
 			   "the load on the machine:\n\n");
-		fprintf(f, "| Figure | reference | echo (a) | python (b) | ref/echo |\n|---|---|---|---|---|\n");
+		fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
+			   "|\n|---|---|---|---|---|---|\n");
 		for (size_t i = 0; i < NFIG; i++) {
 			if (figs[i].mode == LOAD_IDLE || !selected(o, figs[i].key))
 				continue;
@@ -556,11 +658,13 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 			}
 			fprintf(js, "}");
 		}
-		double re = ratio(i, S_ECHO), rp = ratio(i, S_PY);
+		double re = ratio(i, S_ECHO), rp = ratio(i, S_PY), rt = ratio(i, S_TUT);
 		fprintf(js, ",\n     \"ratio_echo\": ");
 		re > 0 ? fprintf(js, "%.3f", re) : fprintf(js, "null");
 		fprintf(js, ", \"ratio_python\": ");
 		rp > 0 ? fprintf(js, "%.3f", rp) : fprintf(js, "null");
+		fprintf(js, ", \"ratio_python_tutorial\": ");
+		rt > 0 ? fprintf(js, "%.3f", rt) : fprintf(js, "null");
 		if (g->bar_echo > 0)
 			fprintf(js, ", \"bar_echo\": %.1f, \"bar_python\": %.0f", g->bar_echo, g->bar_py);
 		fprintf(js, "}");
@@ -616,33 +720,50 @@ static char *json_error(const char *k, const char *why)
 	return s;
 }
 
-/* Summarizes a JSON object for the table: every "key": number pair whose key names a rate. */
+/* Summarizes a JSON object for the table: every "key": number pair (but counts and durations), each
+ * group headed by its "target" string when it has one. */
 static void json_rates(const char *js, char *out, size_t len)
 {
+	static const char *const skip[] = {"cores", "seconds", "seconds_per_measurement", "packets", "flows"};
 	const char *p = js;
 	size_t used = 0;
 
 	out[0] = '\0';
-	while ((p = strchr(p, '"')) != NULL) {
-		const char *k = p + 1, *q = strchr(k, '"');
+	while ((p = strchr(p, '"')) != NULL && used + 1 < len) {
+		const char *k = p + 1, *q = strchr(k, '"'), *v;
+		size_t kl;
+		int w = 0, skipped = 0;
 		if (q == NULL)
 			break;
-		const char *v = q + 1;
-		while (*v == ' ' || *v == ':' || *v == '\t' || *v == '\n')
+		kl = (size_t)(q - k);
+		v = q + 1;
+		while (*v == ' ' || *v == '\t' || *v == '\n')
 			v++;
-		char *end;
-		double d = strtod(v, &end);
-		size_t kl = (size_t)(q - k);
-		if (end != v && kl < 64 && v > q + 1 && q[1] != ',' &&
-		    (strstr(k, "per_s") != NULL || strstr(k, "_s\"") == q - 2 || strstr(k, "/s") != NULL ||
-		     memmem(k, kl, "exec", 4) != NULL || memmem(k, kl, "pps", 3) != NULL ||
-		     memmem(k, kl, "rate", 4) != NULL || memmem(k, kl, "wall", 4) != NULL)) {
-			int w = snprintf(out + used, len - used, "%s%.*s %.6g", used ? ", " : "", (int)kl, k, d);
-			if (w < 0 || (size_t)w >= len - used)
-				break;
-			used += (size_t)w;
+		if (*v != ':') { /* a string value, not a key */
+			p = q + 1;
+			continue;
 		}
-		p = q + 1;
+		v++;
+		while (*v == ' ' || *v == '\t' || *v == '\n')
+			v++;
+		for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+			if (strlen(skip[i]) == kl && strncmp(k, skip[i], kl) == 0)
+				skipped = 1;
+		if (*v == '"' && kl == 6 && strncmp(k, "target", 6) == 0) {
+			const char *e = strchr(v + 1, '"');
+			if (e != NULL)
+				w = snprintf(out + used, len - used, "%s%.*s:", used ? "; " : "", (int)(e - v - 1), v + 1);
+		} else if (!skipped && (*v == '-' || (*v >= '0' && *v <= '9'))) {
+			double d = strtod(v, NULL);
+			w = snprintf(out + used, len - used, "%s%.*s %.*f", used ? " " : "", (int)kl, k,
+				     d >= 100 ? 0 : 2, d);
+		}
+		if (w < 0 || (size_t)w >= len - used) {
+			out[used] = '\0';
+			break;
+		}
+		used += (size_t)w;
+		p = v;
 	}
 	if (used == 0)
 		snprintf(out, len, "see bench.json");
@@ -724,6 +845,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bench [-T SECONDS] [-n RUNS] [-o DIR] [-b BINDIR] [--py-tcp CMD] [--py-udp CMD]\n"
+		"             [--tutorial-tcp CMD] [--tutorial-udp CMD]\n"
 		"             [--make MAKE] [--conform PROG] [--only FIGURES]\n"
 		"Measures the reference servers side by side with the no-transform echo server (a) and the\n"
 		"Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
@@ -733,6 +855,8 @@ static void usage(FILE *f)
 		"  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
 		"  --py-tcp CMD    command line of the Python TCP server, listening on 127.0.0.1 port 0\n"
 		"  --py-udp CMD    the same for the Python UDP server\n"
+		"  --tutorial-tcp CMD, --tutorial-udp CMD\n"
+		"                  the faithful tutorial servers (sent printable ASCII text only)\n"
 		"  --make MAKE     make command for bench-fuzz and bench-replay (none: skipped)\n"
 		"  --conform PROG  the conform program, timed against the reference servers\n"
 		"  --only LIST     comma-separated figure keys: stream1,stream4,pingpong,udp64,udp1400,\n"
@@ -760,6 +884,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
 					   {"py-tcp", required_argument, NULL, 'P'},
 					   {"py-udp", required_argument, NULL, 'U'},
+					   {"tutorial-tcp", required_argument, NULL, 't'},
+					   {"tutorial-udp", required_argument, NULL, 'u'},
 					   {"make", required_argument, NULL, 'M'},
 					   {"conform", required_argument, NULL, 'C'},
 					   {"only", required_argument, NULL, 'O'},
@@ -800,6 +926,12 @@ int main(int argc, char **argv)
 			break;
 		case 'U':
 			o.pyudp = optarg;
+			break;
+		case 't':
+			o.tuttcp = optarg;
+			break;
+		case 'u':
+			o.tutudp = optarg;
 			break;
 		case 'M':
 			o.make = optarg;
@@ -861,8 +993,19 @@ int main(int argc, char **argv)
 		split(o.pytcp, sj[S_PY].tcp, MAXARGS);
 	if (o.pyudp != NULL && *o.pyudp)
 		split(o.pyudp, sj[S_PY].udp, MAXARGS);
+	if (o.tuttcp != NULL && *o.tuttcp)
+		split(o.tuttcp, sj[S_TUT].tcp, MAXARGS);
+	if (o.tutudp != NULL && *o.tutudp)
+		split(o.tutudp, sj[S_TUT].udp, MAXARGS);
+	if (sj[S_TUT].tcp[0] == NULL || sj[S_TUT].udp[0] == NULL)
+		snprintf(sj[S_TUT].why, sizeof sj[S_TUT].why,
+			 "not available: no faithful tutorial %s server given (make bench uses "
+			 "servers/python/tutorial_socketserver.py under python3)",
+			 sj[S_TUT].tcp[0] == NULL && sj[S_TUT].udp[0] == NULL ? "TCP or UDP"
+			 : sj[S_TUT].tcp[0] == NULL			       ? "TCP"
+								       : "UDP");
 	if (sj[S_PY].tcp[0] == NULL || sj[S_PY].udp[0] == NULL)
-		snprintf(sj[S_PY].why, sizeof sj[S_PY].why, "not available: no Python %s server found in servers/python",
+		snprintf(sj[S_PY].why, sizeof sj[S_PY].why, "not available: no Python %s server given (make bench uses servers/python/corrected.py under python3)",
 			 sj[S_PY].tcp[0] == NULL && sj[S_PY].udp[0] == NULL ? "TCP or UDP"
 			 : sj[S_PY].tcp[0] == NULL			     ? "TCP"
 									     : "UDP");

@@ -25,11 +25,23 @@ all: $(B)/bench/bench
 BENCH_TIME ?= 2
 BENCH_RUNS ?= 5
 BENCH_OUT ?= out/bench
+# Not $(MAKE) in the recipe itself: that would make "make -n bench" run the whole bench.
+BENCH_MAKE = $(MAKE)
+
+# (b): the tutorial-style Python servers with the tutorial's accidental bugs fixed (servers/python/corrected.py,
+# TCP and UDP in one process), sent every byte value. (b'): the faithful tutorial servers
+# (tutorial_socketserver.py), which decode every message as UTF-8 and drop a connection on anything else,
+# so they are sent printable ASCII text. Both are skipped, with a note, without python3.
+BENCH_PYTHON ?= python3
+BENCH_HAVE_PY := $(shell command -v $(BENCH_PYTHON) 2>/dev/null)
+BENCH_PY := $(if $(and $(wildcard servers/python/corrected.py),$(BENCH_HAVE_PY)),$(BENCH_PYTHON) servers/python/corrected.py 0)
+BENCH_TUT := $(if $(and $(wildcard servers/python/tutorial_socketserver.py),$(BENCH_HAVE_PY)),$(BENCH_PYTHON) servers/python/tutorial_socketserver.py 0)
 
 bench: all
 	@mkdir -p $(BENCH_OUT)
-	$(B)/bench/bench -T $(BENCH_TIME) -n $(BENCH_RUNS) -o $(BENCH_OUT) -b $(B) --make "$(MAKE)" \
-		--conform $(B)/conform
+	$(B)/bench/bench -T $(BENCH_TIME) -n $(BENCH_RUNS) -o $(BENCH_OUT) -b $(B) --make "$(BENCH_MAKE)" \
+		--conform $(B)/conform $(if $(BENCH_PY),--py-tcp "$(BENCH_PY)" --py-udp "$(BENCH_PY)") \
+		$(if $(BENCH_TUT),--tutorial-tcp "$(BENCH_TUT)" --tutorial-udp "$(BENCH_TUT)")
 
 # Tests: the load generator passes correct servers (echo, tcp-upper, udp-upper) and catches wrong ones
 # (upper mode against the echo server, echo mode against the reference servers, and the echo server's

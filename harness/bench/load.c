@@ -97,7 +97,7 @@ static void cpu_end(const struct load_cfg *c, const double *cpu0, struct load_re
 	r->client_cpu_s = cpu0[1] >= 0 && self >= 0 ? self - cpu0[1] : -1;
 }
 
-static int pat_init(struct pat *pt, enum load_expect ex)
+static int pat_init(struct pat *pt, enum load_expect ex, int text)
 {
 	size_t n = PAT_PERIOD + MAXCHUNK;
 	uint64_t s = 0x9e3779b97f4a7c15ull;
@@ -111,7 +111,12 @@ static int pat_init(struct pat *pt, enum load_expect ex)
 		s ^= s << 13;
 		s ^= s >> 7;
 		s ^= s << 17;
-		pt->p[i] = (s & 1) ? (unsigned char)('a' + (s >> 8) % 26) : (unsigned char)(s >> 8);
+		if (s & 1)
+			pt->p[i] = (unsigned char)('a' + (s >> 8) % 26);
+		else if (text) /* printable ASCII and newlines: valid UTF-8 */
+			pt->p[i] = (s >> 8) % 97 == 96 ? '\n' : (unsigned char)(' ' + (s >> 8) % 95);
+		else
+			pt->p[i] = (unsigned char)(s >> 8);
 	}
 	for (size_t i = PAT_PERIOD; i < n; i++)
 		pt->p[i] = pt->p[i - PAT_PERIOD];
@@ -873,7 +878,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 	double cpu0[2];
 	cpu_start(c, cpu0);
 	t0 = lastcheck = now_ns();
-	end = t0 + (idle ? 60000000000ull : (uint64_t)(c->seconds * 1e9));
+	end = t0 + (idle ? 30000000000ull : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
 		tm = now_ns();
 		/* Keep conc attempts in flight: ACCEPT reuses slots, IDLE fills the next one. */
@@ -938,7 +943,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 	r->seconds = (double)(tm - t0) / 1e9;
 	if (idle) {
 		if (done < (uint64_t)nslots) {
-			snprintf(err, errlen, "idle: only %llu of %d connections answered within 60 s (%llu attempts failed)",
+			snprintf(err, errlen, "idle: only %llu of %d connections answered within 30 s (%llu attempts failed)",
 				 (unsigned long long)done, nslots, (unsigned long long)r->failed);
 			goto out;
 		}
@@ -1026,7 +1031,7 @@ int load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t 
 		snprintf(err, errlen, "need at least 1 connection and a positive duration");
 		return LOAD_ERR;
 	}
-	if (pat_init(&pt, c->expect) < 0) {
+	if (pat_init(&pt, c->expect, c->text) < 0) {
 		pat_free(&pt);
 		snprintf(err, errlen, "out of memory");
 		return LOAD_ERR;

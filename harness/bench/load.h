@@ -33,6 +33,8 @@ struct load_cfg {
 	int window;              /* UDP datagrams outstanding */
 	double seconds;          /* measured duration (not IDLE) */
 	pid_t pid;               /* the server's pid, for its VmRSS (IDLE) and CPU time; 0 if unknown */
+	int text;                /* send printable ASCII text only (for servers that decode UTF-8, like the
+				  * faithful tutorial's); otherwise every byte value */
 };
 
 struct load_result {
@@ -60,7 +62,7 @@ enum {
 
 /* Runs cfg against its server and fills res. Returns LOAD_OK, or LOAD_ERR / LOAD_WRONG with a
  * one-line reason in err[0..errlen). The whole run is bounded: cfg->seconds plus a few seconds of
- * connection set-up and draining (IDLE: at most 60 s to open its connections). */
+ * connection set-up and draining (IDLE: at most 30 s to open its connections). */
 int load_run(const struct load_cfg *cfg, struct load_result *res, char *err, size_t errlen);
 
 /* Reads VmRSS of pid from /proc/PID/status, in KiB. Returns -1 if it cannot. */

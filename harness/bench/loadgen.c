@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: loadgen [-m MODE] [-e] [-c N] [-s BYTES] [-w N] [-T SECONDS] [-p PID] ADDR:PORT\n"
+		"usage: loadgen [-m MODE] [-e] [-a] [-c N] [-s BYTES] [-w N] [-T SECONDS] [-p PID] ADDR:PORT\n"
 		"Drives a TCP or UDP uppercase server on loopback and verifies every byte it gets back.\n"
 		"  -m MODE     stream    TCP, N connections send and read continuously: MB/s (default)\n"
 		"              pingpong  TCP, N connections each send BYTES and wait for the reply: rt/s, p50, p99\n"
@@ -21,6 +21,7 @@ static void usage(FILE *f)
 		"              idle      TCP, open N connections, each answers once, keep them idle; the server's\n"
 		"                        VmRSS (needs -p) before and after: bytes per connection\n"
 		"  -e          expect the echo (identity) instead of the uppercase transform (SPEC X1)\n"
+		"  -a          send printable ASCII text only (default: every byte value 0x00-0xff)\n"
 		"  -c N        connections (default 1; pingpong 8, accept 32, idle 10000)\n"
 		"  -s BYTES    message size (pingpong 64, accept 8, idle 8, udp 64; udp needs >= 16)\n"
 		"  -w N        UDP window of outstanding datagrams (default 64)\n"
@@ -52,7 +53,7 @@ int main(int argc, char **argv)
 	int opt, conns = 0;
 	long size = 0;
 
-	while ((opt = getopt_long(argc, argv, "m:ec:s:w:T:p:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:eac:s:w:T:p:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			c.mode = load_mode_parse(optarg);
@@ -64,6 +65,9 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			c.expect = LOAD_ECHO;
+			break;
+		case 'a':
+			c.text = 1;
 			break;
 		case 'c':
 			conns = (int)num(optarg, "-c", 1, 100000);

@@ -83,6 +83,7 @@ expect 0 "tcp-upper stream, 4 connections" -m stream -c 4
 expect 0 "tcp-upper ping-pong" -m pingpong
 expect 0 "tcp-upper accept" -m accept
 expect 0 "tcp-upper idle, 300 connections" -m idle -c 300 -p "$pid"
+expect 0 "tcp-upper, printable text payload" -a -m stream
 expect 1 "echo mode catches the transform (tcp-upper)" -e -m stream
 
 start udp-upper "$B/udp-upper" -l 127.0.0.1:0
