@@ -849,7 +849,7 @@ static void usage(FILE *f)
 		"             [--make MAKE] [--conform PROG] [--only FIGURES]\n"
 		"Measures the reference servers side by side with the no-transform echo server (a) and the\n"
 		"Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
-		"  -T SECONDS      duration of each run (default $BENCH_TIME or 2)\n"
+		"  -T SECONDS      duration of each run (default $BENCH_TIME or 1.5)\n"
 		"  -n RUNS         rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)\n"
 		"  -o DIR          output directory: BENCH.md, bench.json, logs/ (default out/bench)\n"
 		"  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
@@ -890,7 +890,7 @@ int main(int argc, char **argv)
 					   {"conform", required_argument, NULL, 'C'},
 					   {"only", required_argument, NULL, 'O'},
 					   {NULL, 0, NULL, 0}};
-	struct opts o = {.seconds = 2, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
+	struct opts o = {.seconds = 1.5, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
 	struct subject sj[NSUBJ];
 	static char paths[6][512];
 	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},
