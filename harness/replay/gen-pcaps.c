@@ -19,7 +19,8 @@ static void usage(FILE *f)
 		   "       gen-pcaps --bench PACKETS FILE\n"
 		   "Writes the generated reassembly captures into DIR (gen-*.pcap: out-of-order segments,\n"
 		   "retransmissions, capture duplicates, overlaps with conflicting bytes, sequence wraparound,\n"
-		   "IPv6 over RAW, gaps and a capture that starts mid-connection, a reused 4-tuple), or with\n"
+		   "IPv6 over RAW, gaps and a capture that starts mid-connection, a reused 4-tuple, a UDP reply\n"
+		   "missing from the capture), or with\n"
 		   "--bench a capture of at least PACKETS packets of many short uppercase conversations.\n"
 		   "Exit status: 0 written, 2 usage or write error.\n");
 }
@@ -174,6 +175,17 @@ static void gen_reassembly(const char *dir)
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "complete\n", 9, e, sizeof e));
 	answer_and_close(&f, "complete\n", 9);
+	close_w(w);
+
+	/* UDP where the capture lost one reply: recorded mode checks that datagram's reply by the rule and
+	 * the others against their recorded replies. */
+	w = open_w(dir, "gen-udp-noreply.pcap", PCAPW_EN10MB);
+	pcapw_ep_v4(&ep, 0x7f000001, 41010, 0x7f000001, 8080);
+	CK(pcapw_udp(w, &ep, PCAPW_C2S, "one", 3, T0, e, sizeof e));
+	CK(pcapw_udp(w, &ep, PCAPW_S2C, "ONE", 3, T0 + 1 * MS, e, sizeof e));
+	CK(pcapw_udp(w, &ep, PCAPW_C2S, "reply not captured", 18, T0 + 2 * MS, e, sizeof e));
+	CK(pcapw_udp(w, &ep, PCAPW_C2S, "three", 5, T0 + 4 * MS, e, sizeof e));
+	CK(pcapw_udp(w, &ep, PCAPW_S2C, "THREE", 5, T0 + 5 * MS, e, sizeof e));
 	close_w(w);
 
 	/* The same 4-tuple used by two connections one after the other. */

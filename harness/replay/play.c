@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,13 +345,45 @@ out:
 
 /* ---- UDP ------------------------------------------------------------------------------------------- */
 
+/* The recorded reply of each client datagram, as indexes into f->ev (SIZE_MAX: the capture has none).
+ * When the capture holds as many server datagrams as client ones they pair in order, which also covers a
+ * burst of requests answered later; otherwise a request's reply is the first server datagram after it and
+ * before the next request. */
+static void udp_pair(const struct dec_flow *f, size_t *rep, size_t nreq)
+{
+	size_t i, k = 0, nc = 0, ns = 0, last = SIZE_MAX;
+
+	for (i = 0; i < nreq; i++)
+		rep[i] = SIZE_MAX;
+	for (i = 0; i < f->nev; i++)
+		if (f->ev[i].kind == DEC_EV_DGRAM && f->ev[i].dir == DEC_C2S)
+			nc++;
+		else if (f->ev[i].kind == DEC_EV_DGRAM)
+			ns++;
+	if (nc == ns) {
+		for (i = 0; i < f->nev; i++)
+			if (f->ev[i].kind == DEC_EV_DGRAM && f->ev[i].dir == DEC_S2C && k < nreq)
+				rep[k++] = i;
+		return;
+	}
+	for (i = 0; i < f->nev; i++) {
+		if (f->ev[i].kind != DEC_EV_DGRAM)
+			continue;
+		if (f->ev[i].dir == DEC_C2S)
+			last = k < nreq ? k++ : SIZE_MAX;
+		else if (last != SIZE_MAX && rep[last] == SIZE_MAX)
+			rep[last] = i;
+	}
+}
+
 static int play_udp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
 		    struct play_result *r)
 {
-	const struct dec_dir *cs = &f->dir[DEC_C2S];
+	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
 	char err[256], why[256];
 	uint8_t *rep = NULL;
-	size_t i, k = 0;
+	size_t *recrep = NULL;
+	size_t i, k = 0, nreq = 0, byrule = 0;
 	int fd, rc = PLAY_ERROR;
 
 	fd = net_connect(target, SOCK_DGRAM, o->timeout_ms, err, sizeof err);
@@ -358,20 +391,27 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 		snprintf(r->msg, sizeof r->msg, "%s", err);
 		return r->status = PLAY_ERROR;
 	}
+	for (i = 0; i < f->nev; i++)
+		nreq += f->ev[i].dir == DEC_C2S && f->ev[i].kind == DEC_EV_DGRAM;
 	rep = malloc(65536);
-	if (!rep) {
+	recrep = malloc((nreq ? nreq : 1) * sizeof *recrep);
+	if (!rep || !recrep) {
 		snprintf(r->msg, sizeof r->msg, "out of memory");
 		goto out;
 	}
+	udp_pair(f, recrep, nreq);
 	for (i = 0; i < f->nev; i++) {
 		const struct dec_ev *e = &f->ev[i];
 		const uint8_t *req = cs->data + e->off;
+		const struct dec_ev *re;
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		uint64_t deadline;
 		ssize_t n;
+		size_t m;
 		int pr, c;
 		if (e->dir != DEC_C2S || e->kind != DEC_EV_DGRAM)
 			continue;
+		re = !o->expect_upper && recrep[k] != SIZE_MAX ? &f->ev[recrep[k]] : NULL;
 		k++;
 		pace(o, e->ts_ns);
 		if (send(fd, req, e->len, 0) < 0) {
@@ -394,13 +434,35 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 			goto out;
 		}
 		r->got += (size_t)n;
-		c = upper_udp_check(req, e->len, rep, (size_t)n, why, sizeof why);
-		if (c != UPPER_UDP_OK) {
-			size_t m = upper_mismatch(req, e->len, rep, (size_t)n);
-			uint8_t *exp = malloc(e->len ? e->len : 1);
+		if (re) {
+			/* Recorded mode: the reply must be the recorded reply datagram, byte for byte. */
+			const uint8_t *exp = sc->data + re->off;
+			for (m = 0; m < re->len && m < (size_t)n && exp[m] == rep[m]; m++)
+				;
+			if (m == re->len && m == (size_t)n)
+				continue;
 			r->dir = DEC_S2C;
 			r->offset = k;
-			snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s", k, m, why);
+			if (m < re->len && m < (size_t)n)
+				snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs from the recorded reply at "
+					 "offset %zu (expected %zu bytes, got %zd)", k, m, re->len, n);
+			else
+				snprintf(r->msg, sizeof r->msg, "reply to datagram %zu is %s than the recorded reply "
+					 "(expected %zu bytes, got %zd; first %zu agree)", k,
+					 (size_t)n < re->len ? "shorter" : "longer", re->len, n, m);
+			play_hexdiff(r->detail, sizeof r->detail, exp, re->len, rep, (size_t)n, m);
+			rc = PLAY_MISMATCH;
+			goto out;
+		}
+		byrule += !o->expect_upper;
+		c = upper_udp_check(req, e->len, rep, (size_t)n, why, sizeof why);
+		if (c != UPPER_UDP_OK) {
+			uint8_t *exp = malloc(e->len ? e->len : 1);
+			m = upper_mismatch(req, e->len, rep, (size_t)n);
+			r->dir = DEC_S2C;
+			r->offset = k;
+			snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s%s", k, m, why,
+				 o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
 			if (exp) {
 				upper_udp_reply(exp, req, e->len);
 				play_hexdiff(r->detail, sizeof r->detail, exp, e->len, rep, (size_t)n, m);
@@ -410,12 +472,21 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 			goto out;
 		}
 	}
-	snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)",
-		 r->writes, r->sent, r->writes, r->got);
+	if (o->expect_upper)
+		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)",
+			 r->writes, r->sent, r->writes, r->got);
+	else if (!byrule)
+		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu replies equal to the "
+			 "recorded ones (%zu bytes)", r->writes, r->sent, r->writes, r->got);
+	else
+		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes): "
+			 "%zu equal to the recorded ones, %zu with no recorded reply checked by the rule (U1-U6)",
+			 r->writes, r->sent, r->writes, r->got, r->writes - byrule, byrule);
 	rc = PLAY_OK;
 out:
 	close(fd);
 	free(rep);
+	free(recrep);
 	return r->status = rc;
 }
 

@@ -11,8 +11,10 @@
 
 struct play_opts {
 	int timeout_ms;     /* longest wait for one expected server action (connect, bytes, close, reply) */
-	int expect_upper;   /* 1: TCP reply checked against the transform of what was sent (upper_mismatch);
-			     * 0: against the recorded server stream */
+	int expect_upper;   /* 1: TCP reply checked against the transform of what was sent (upper_mismatch),
+			     * UDP replies by the rule (upper_udp_check); 0: against the recorded server
+			     * stream, and each UDP reply against its recorded reply datagram (by the rule
+			     * only where the capture has no reply) */
 	double speed;       /* 0: as fast as possible; otherwise original timing divided by speed */
 	uint64_t mono0;     /* with speed: CLOCK_MONOTONIC ns at which capture time cap0 is replayed */
 	uint64_t cap0;      /* with speed: capture time (ns) that maps to mono0 */

@@ -1,5 +1,5 @@
-/* badserver.c - an uppercase TCP server with one planted bug, for the replay tests: replay must exit 1
- * and name the right flow and offset. One connection at a time (the tests replay with -j 1). */
+/* badserver.c - an uppercase TCP or UDP server with one planted bug, for the replay tests: replay must
+ * exit 1 and name the right flow and offset. One connection at a time (the tests replay with -j 1). */
 #include <err.h>
 #include <errno.h>
 #include <signal.h>
@@ -15,12 +15,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: badserver [-l ADDR:PORT] (--fin-rst | --drop OFFSET) [--conn K]\n"
-		   "An uppercase TCP server with a planted bug, for replay's tests:\n"
+		   "       badserver [-l ADDR:PORT] --udp-flip OFFSET\n"
+		   "An uppercase TCP or UDP server with a planted bug, for replay's tests:\n"
 		   "  --fin-rst     answer the client's FIN with RST instead of FIN (breaks SPEC T4)\n"
 		   "  --drop OFF    never send the reply byte at stream offset OFF (breaks T1)\n"
 		   "  --conn K      misbehave on the K-th accepted connection only (default: every one)\n"
+		   "  --udp-flip OFF  serve UDP; every reply longer than OFF has byte OFF changed (same\n"
+		   "                length, wrong content: breaks X1)\n"
 		   "  -l ADDR:PORT  listen address (default 127.0.0.1:0); first stderr line\n"
-		   "                'listening on tcp ADDR:PORT'\n"
+		   "                'listening on tcp ADDR:PORT' (udp with --udp-flip)\n"
 		   "Serves until killed. Exit status 2 on a usage or setup error.\n");
 }
 
@@ -44,7 +47,7 @@ int main(int argc, char **argv)
 	struct net_addr a, bound;
 	char e[256], name[NET_ADDRSTRLEN];
 	int fin_rst = 0, i, lfd;
-	long drop = -1, only = 0, conns = 0;
+	long drop = -1, only = 0, conns = 0, flip = -1;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
 			fin_rst = 1;
 		} else if (!strcmp(argv[i], "--drop") && i + 1 < argc) {
 			drop = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--udp-flip") && i + 1 < argc) {
+			flip = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--conn") && i + 1 < argc) {
 			only = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "-l") && i + 1 < argc) {
@@ -63,16 +68,35 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!fin_rst && drop < 0) {
+	if (!fin_rst && drop < 0 && flip < 0) {
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (net_parse(listen_at, &a, e, sizeof e) < 0)
 		errx(2, "-l %s: %s", listen_at, e);
-	lfd = net_listen(&a, SOCK_STREAM, 0, 16, &bound, e, sizeof e);
+	lfd = net_listen(&a, flip >= 0 ? SOCK_DGRAM : SOCK_STREAM, 0, 16, &bound, e, sizeof e);
 	if (lfd < 0)
 		errx(2, "%s", e);
+	if (flip >= 0) {
+		static unsigned char dg[65536];
+		net_nonblock(lfd, 0);
+		fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+		for (;;) {
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof from;
+			ssize_t n = recvfrom(lfd, dg, sizeof dg, 0, (struct sockaddr *)&from, &fl);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				err(1, "recvfrom");
+			}
+			upper_transform(dg, dg, (size_t)n);
+			if (flip < n)
+				dg[flip] ^= 0x01;
+			sendto(lfd, dg, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		}
+	}
 	net_nonblock(lfd, 0);
 	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
 	for (;;) {

@@ -51,7 +51,7 @@ start_bad() {
 	PORT=$(sed -n '1s/.*:\([0-9]*\)$/\1/p' "$TMP/srv.err")
 }
 
-stop_bad() { kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=""; }
+stop_bad() { kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=""; rm -f "$TMP/srv.err"; }
 
 case $WHAT in
 golden)
@@ -150,6 +150,25 @@ planted)
 	expect_in "$TMP/out" "flow 1 tcp .*: MISMATCH: server->client closed with RST at offset 26, recorded FIN" "FIN/RST: flow 1, offset 26"
 	expect_rc 1 "FIN answered with RST, --expect upper" "$B/replay" --expect upper --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-ooo.pcap"
 	expect_in "$TMP/out" "expected FIN (T4)" "FIN/RST under --expect upper names T4"
+	stop_bad
+	# A UDP server whose replies have the right length but a wrong byte 3: recorded mode compares each
+	# reply with the recorded reply datagram (datagram 3 of udp-sizes.pcap is the first longer than 3).
+	start_bad --udp-flip 3 || exit 1
+	expect_rc 1 "UDP wrong same-length reply" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/udp-sizes.pcap"
+	expect_in "$TMP/out" "flow 1 udp .*: MISMATCH: reply to datagram 3 differs from the recorded reply at offset 3 (expected 1024 bytes, got 1024)" \
+		"UDP recorded mode: datagram 3, offset 3"
+	expect_in "$TMP/out" "^  got:      00000000  41 42 43 45 45 " "UDP recorded mode: hexdump of the reply"
+	expect_rc 1 "UDP wrong same-length reply, --expect upper" "$B/replay" --expect upper --target "127.0.0.1:$PORT" \
+		"$ROOT/pcaps/udp-sizes.pcap"
+	expect_in "$TMP/out" "flow 1 udp .*: MISMATCH: reply to datagram 3 differs at offset 3: X1" "UDP --expect upper names X1"
+	# Where the capture lost a reply, recorded mode falls back to the rule and says so.
+	expect_rc 1 "UDP bad reply where none was captured" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-udp-noreply.pcap"
+	expect_in "$TMP/out" "reply to datagram 2 differs at offset 3: .*(no recorded reply: checked by the rule)" \
+		"UDP: the rule fallback catches datagram 2"
+	stop_bad
+	start_bad --udp-flip 100 || exit 1
+	expect_rc 0 "UDP short datagrams untouched" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-udp-noreply.pcap"
+	expect_in "$TMP/out" "2 equal to the recorded ones, 1 with no recorded reply checked by the rule" "UDP: the rule fallback is named"
 	stop_bad
 	# --map sends a captured port to a server; an unmapped port is an error (exit 2).
 	start_bad --drop 1000000 || exit 1
