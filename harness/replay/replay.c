@@ -1,6 +1,7 @@
 /* replay.c - bin/replay: replays captured TCP/UDP conversations against the reference servers or any
  * implementation of the uppercase protocol and checks the answers (issue 4, harness/replay/README.md). */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -234,9 +236,10 @@ static void *drain_main(void *arg)
 	return NULL;
 }
 
-/* Starts DIR/prog -l 127.0.0.1:0 and reads "listening on PROTO ADDR:PORT" from its stderr. */
-static int spawn(const char *dir, const char *prog, const char *proto, int pass, struct child *c,
-		 struct net_addr *addr, char *err, size_t errlen)
+/* Starts DIR/prog -l LISTEN (127.0.0.1:0 or [::1]:0) and reads "listening on PROTO ADDR:PORT" from its
+ * stderr. */
+static int spawn(const char *dir, const char *prog, const char *listen, const char *proto, int pass,
+		 struct child *c, struct net_addr *addr, char *err, size_t errlen)
 {
 	char path[PATH_MAX], line[256], prefix[32], perr[128];
 	size_t n = 0;
@@ -262,7 +265,7 @@ static int spawn(const char *dir, const char *prog, const char *proto, int pass,
 	}
 	if (c->pid == 0) {
 		dup2(p[1], 2);
-		execl(path, prog, "-l", "127.0.0.1:0", (char *)NULL);
+		execl(path, prog, "-l", listen, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -273,12 +276,12 @@ static int spawn(const char *dir, const char *prog, const char *proto, int pass,
 		uint64_t now = play_now_ns();
 		ssize_t k;
 		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
-			snprintf(err, errlen, "%.300s did not say where it listens within 5 s", path);
+			snprintf(err, errlen, "%.300s -l %s did not say where it listens within 5 s", path, listen);
 			return -1;
 		}
 		k = read(c->fd, line + n, 1);
 		if (k <= 0) {
-			snprintf(err, errlen, "%.300s exited before saying where it listens", path);
+			snprintf(err, errlen, "%.300s -l %s exited before saying where it listens", path, listen);
 			return -1;
 		}
 		if (line[n] == '\n')
@@ -295,6 +298,22 @@ static int spawn(const char *dir, const char *prog, const char *proto, int pass,
 	if (pthread_create(&c->drain, NULL, drain_main, c) == 0)
 		c->drain_started = 1;
 	return 0;
+}
+
+/* 1 when a socket can be bound to [::1] (the host has an IPv6 loopback), 0 otherwise. */
+static int have_loopback6(void)
+{
+	struct sockaddr_in6 a;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	memset(&a, 0, sizeof a);
+	a.sin6_family = AF_INET6;
+	a.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
 }
 
 static void reap(struct child *c)
@@ -699,10 +718,11 @@ int main(int argc, char **argv)
 	struct dec_limits lim;
 	struct job *jobs = NULL;
 	size_t nfiles, i, k, njobs = 0, count[4] = {0, 0, 0, 0};
-	struct child tcpc = {0}, udpc = {0};
-	struct net_addr tcp_ref, udp_ref;
+	struct child tcpc = {0}, udpc = {0}, tcpc6 = {0}, udpc6 = {0};
+	struct net_addr tcp_ref, udp_ref, tcp_ref6, udp_ref6;
 	struct play_opts po;
-	int c, need_tcp = 0, need_udp = 0, status = 0, timing_original = 0;
+	int c, need_tcp = 0, need_udp = 0, need_tcp6 = 0, need_udp6 = 0, status = 0, timing_original = 0;
+	int have6 = 0;
 	unsigned long v;
 	char err[512], dir[PATH_MAX], name[256];
 	uint64_t cap0 = UINT64_MAX;
@@ -882,13 +902,15 @@ int main(int argc, char **argv)
 			if (!j->target && o.target_spec)
 				j->target = &o.target;
 			if (!j->target) {
-				need_tcp |= j->f->proto == 6;
-				need_udp |= j->f->proto == 17;
+				need_tcp |= j->f->proto == 6 && j->f->family == 4;
+				need_udp |= j->f->proto == 17 && j->f->family == 4;
+				need_tcp6 |= j->f->proto == 6 && j->f->family == 6;
+				need_udp6 |= j->f->proto == 17 && j->f->family == 6;
 			}
 			j->result = -1;
 		}
 	}
-	if (need_tcp || need_udp) {
+	if (need_tcp || need_udp || need_tcp6 || need_udp6) {
 		if (o.nmaps && !o.target_spec) {
 			/* An explicit mapping means a chosen implementation: do not mix in the reference one. */
 			for (k = 0; k < njobs; k++)
@@ -900,15 +922,41 @@ int main(int argc, char **argv)
 		} else {
 			self_dir(argv[0], dir, sizeof dir);
 			signal(SIGPIPE, SIG_IGN);
-			if ((need_tcp && spawn(dir, "tcp-upper", "tcp", o.verbose, &tcpc, &tcp_ref, err, sizeof err) < 0) ||
-			    (need_udp && spawn(dir, "udp-upper", "udp", o.verbose, &udpc, &udp_ref, err, sizeof err) < 0)) {
+			if ((need_tcp && spawn(dir, "tcp-upper", "127.0.0.1:0", "tcp", o.verbose, &tcpc, &tcp_ref, err,
+					       sizeof err) < 0) ||
+			    (need_udp && spawn(dir, "udp-upper", "127.0.0.1:0", "udp", o.verbose, &udpc, &udp_ref, err,
+					       sizeof err) < 0)) {
 				warnx("%s", err);
 				status = EXIT_SETUP;
 				goto out;
 			}
-			for (k = 0; k < njobs; k++)
-				if (jobs[k].result == -1 && !jobs[k].target)
-					jobs[k].target = jobs[k].f->proto == 6 ? &tcp_ref : &udp_ref;
+			/* IPv6 flows go to reference servers on [::1], so they are replayed over IPv6 (SPEC B1).
+			 * A host without an IPv6 loopback skips them (B1 is a SHOULD there). */
+			if (need_tcp6 || need_udp6) {
+				have6 = have_loopback6();
+				if (have6 && ((need_tcp6 && spawn(dir, "tcp-upper", "[::1]:0", "tcp", o.verbose, &tcpc6,
+								  &tcp_ref6, err, sizeof err) < 0) ||
+					      (need_udp6 && spawn(dir, "udp-upper", "[::1]:0", "udp", o.verbose, &udpc6,
+								  &udp_ref6, err, sizeof err) < 0))) {
+					warnx("%s", err);
+					status = EXIT_SETUP;
+					goto out;
+				}
+			}
+			for (k = 0; k < njobs; k++) {
+				struct job *j = &jobs[k];
+				if (j->result != -1 || j->target)
+					continue;
+				if (j->f->family == 6 && !have6) {
+					j->result = RES_SKIPPED;
+					snprintf(j->why, sizeof j->why, "IPv6 flow: this host has no IPv6 loopback ([::1]) "
+						 "to start the reference servers on");
+				} else if (j->f->family == 6) {
+					j->target = j->f->proto == 6 ? &tcp_ref6 : &udp_ref6;
+				} else {
+					j->target = j->f->proto == 6 ? &tcp_ref : &udp_ref;
+				}
+			}
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -968,6 +1016,8 @@ out:
 	fflush(stdout);
 	reap(&tcpc);
 	reap(&udpc);
+	reap(&tcpc6);
+	reap(&udpc6);
 	for (i = 0; i < nfiles; i++)
 		dec_free(files[i].ctx);
 	free(files);

@@ -122,6 +122,16 @@ badinput)
 	expect_rc 2 "bad --target" "$B/replay" --target nowhere "$S"
 	expect_rc 0 "--help" "$B/replay" --help
 	expect_rc 2 "no arguments" "$B/replay"
+	# IPv6 flows are replayed over [::1]; a host without an IPv6 loopback skips them with a reason. The
+	# host is simulated by a private network namespace (root only) with IPv6 off on its loopback.
+	if unshare -n true 2>/dev/null; then
+		expect_rc 0 "no IPv6 loopback" unshare -n sh -c 'ip link set lo up && sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 && exec "$0" "$@"' \
+			"$B/replay" "$ROOT/pcaps/nano.pcap" "$S"
+		expect_in "$TMP/out" "nano.pcap flow 1 tcp .*: skipped: IPv6 flow: this host has no IPv6 loopback" "no IPv6 loopback: IPv6 flow skipped"
+		expect_in "$TMP/out" "2 ok, 0 mismatch, 0 error, 2 skipped" "no IPv6 loopback: IPv4 flows still replayed"
+	else
+		echo "replay badinput: cannot unshare a network namespace, the no-IPv6 case is not tested" >&2
+	fi
 	# Nobody listening: a setup error, not a mismatch.
 	expect_rc 2 "refused target" "$B/replay" --target 127.0.0.1:1 "$ROOT/pcaps/gen-ooo.pcap"
 	;;
