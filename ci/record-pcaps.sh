@@ -2,7 +2,10 @@
 # record-pcaps.sh - records the committed real captures in pcaps/ with tcpdump on loopback, running the
 # tutorial's interactive sessions (and the other cases issue 4 lists) against the reference servers.
 #
-# usage: ci/record-pcaps.sh [--help] [OUTDIR]      (default OUTDIR: pcaps; needs root for tcpdump)
+# usage: ci/record-pcaps.sh [--help] [OUTDIR [FILE...]]   (default OUTDIR: pcaps; needs root for tcpdump)
+#
+# With FILE names (for example reset-owed.pcap) only those captures are recorded, so adding a scenario
+# does not re-record, and change the ports and timings of, every other capture.
 #
 # It starts bin/tcp-upper and bin/udp-upper on free loopback ports (IPv4, and IPv6 for one capture),
 # captures each scenario with tcpdump into its own file, and then derives the variants tcpdump cannot
@@ -13,7 +16,12 @@
 #   session1.pcap       tutorial: interactive TCP session (3 lines, a reply each, disconnect) and
 #                       interactive UDP session (3 lines), EN10MB, microseconds
 #   halfclose.pcap      TCP: client sends 100 kB, half-closes, reads the rest until the server's FIN
-#   reset.pcap          TCP: client resets (SO_LINGER 0) mid-stream after a few exchanges
+#   reset.pcap          TCP: client resets (SO_LINGER 0) mid-stream after a few exchanges, once every
+#                       reply has arrived
+#   reset-owed.pcap     TCP: client with a 4 kB receive buffer sends a 1 MiB block without reading
+#                       (or until the server stops reading, SPEC T8), then resets while the server
+#                       still owes it output (T6). 1 MiB, not more: the loopback kernel buffers take
+#                       it all, so the capture holds the whole block; 1 MiB keeps pcaps/ small.
 #   binary.pcap         TCP and UDP: every byte value 0x00-0xff
 #   concurrent.pcap     TCP: 6 clients interleaving their lines
 #   udp-sizes.pcap      UDP: empty, 1, 1024, 1025, 8192, 8193 and 65507-byte datagrams
@@ -34,6 +42,10 @@ case "${1:-}" in
 esac
 
 OUT=${1:-pcaps}
+[ $# -gt 0 ] && shift
+ONLY="$*"
+# want FILE: FILE is to be recorded (no FILE arguments: all of them).
+want() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) true ;; *) false ;; esac; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/build/std/bin}
 TMP=$(mktemp -d)
@@ -75,6 +87,7 @@ FILTER="(ip and tcp port $TCP_PORT) or (ip and udp port $UDP_PORT) or (ip6 and t
 # capture FILE IFACE [tcpdump options...]: records the client scenario named by $SCENARIO. A capture
 # that lost a packet (the kernel can drop under load) is recorded again, up to 3 times.
 capture() {
+	want "$1" || return 0
 	for attempt in 1 2 3; do
 		capture_once "$@"
 		if ! "$BIN/replay" --list "$OUT/$1" | grep -q incomplete; then
@@ -111,7 +124,7 @@ capture_once() {
 cat >"$TMP/client.py" <<'EOF'
 # Scripted clients for record-pcaps.sh. Each waits for the whole reply before the next line, like the
 # tutorial's interactive clients (send a line without its newline, print the answer).
-import socket, struct, sys, time
+import select, socket, struct, sys, time
 
 scenario, tport, uport, tport6, uport6 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 
@@ -185,6 +198,26 @@ elif scenario == "reset":
     s.recv(65536)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
+elif scenario == "reset-owed":
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    s.settimeout(5)
+    s.connect(T)
+    ask(s, b"before the flood")
+    s.setblocking(False)
+    data = bytes(97 + i % 26 for i in range(1 << 20))
+    sent = 0
+    while sent < len(data):
+        if not select.select([], [s], [], 0.5)[1]:
+            break  # the server stopped reading: its buffer and ours are full (T8)
+        try:
+            sent += s.send(data[sent:sent + 65536])
+        except BlockingIOError:
+            pass
+    time.sleep(0.2)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # RST while the server owes the transform of everything it read
+    print("reset-owed: sent %d of %d bytes before the reset" % (sent, len(data)), file=sys.stderr)
 elif scenario == "binary":
     data = bytes(range(256))
     s = tcp(T)
@@ -218,6 +251,7 @@ EOF
 SCENARIO=session1 capture session1.pcap lo
 SCENARIO=halfclose capture halfclose.pcap lo
 SCENARIO=reset capture reset.pcap lo
+SCENARIO=reset-owed capture reset-owed.pcap lo
 SCENARIO=binary capture binary.pcap lo
 SCENARIO=concurrent capture concurrent.pcap lo
 SCENARIO=udp-sizes capture udp-sizes.pcap lo
@@ -225,6 +259,7 @@ SCENARIO=any capture any-sll2.pcap any
 SCENARIO=any capture any-sll.pcap any -y LINUX_SLL
 SCENARIO=nano capture nano.pcap lo --time-stamp-precision=nano
 
+[ -z "$ONLY" ] || exit 0
 # Variants tcpdump cannot write, derived byte for byte (documented in the script).
 V=$ROOT/ci/gen-pcap-variants.py
 python3 "$V" pcapng "$OUT/session1.pcap" "$OUT/session1.pcapng"

@@ -103,6 +103,10 @@ struct tcp {
 	size_t elen;
 	size_t checked;     /* got[0..checked) matches exp */
 	int diverged;       /* got is no longer a prefix of exp: waiting longer cannot help */
+	int open_end;       /* exp is cut short (the client reset while the server owed output): bytes
+			     * after it are checked later against the transform, not counted as divergence */
+	int hold;           /* with open_end: like the recorded client, read no more than exp holds, so the
+			     * server still owes output at the reset; dropped if the server stops reading */
 };
 
 /* Advances the prefix check over newly received bytes. */
@@ -110,7 +114,7 @@ static void tcp_check(struct tcp *t)
 {
 	while (t->checked < t->glen && t->checked < t->elen && t->got[t->checked] == t->exp[t->checked])
 		t->checked++;
-	if (t->checked < t->glen)
+	if (t->checked < t->glen && (t->checked < t->elen || !t->open_end))
 		t->diverged = 1;
 }
 
@@ -118,6 +122,7 @@ static void tcp_check(struct tcp *t)
 static int tcp_read(struct tcp *t)
 {
 	for (;;) {
+		size_t room;
 		ssize_t n;
 		if (t->gcap - t->glen < 65536) {
 			size_t cap = t->gcap ? t->gcap * 2 : 131072;
@@ -127,7 +132,12 @@ static int tcp_read(struct tcp *t)
 			t->got = g;
 			t->gcap = cap;
 		}
-		n = recv(t->fd, t->got + t->glen, t->gcap - t->glen, 0);
+		room = t->gcap - t->glen;
+		if (t->hold && t->glen >= t->elen)
+			return 0;
+		if (t->hold && room > t->elen - t->glen)
+			room = t->elen - t->glen;
+		n = recv(t->fd, t->got + t->glen, room, 0);
 		if (n > 0) {
 			t->glen += (size_t)n;
 			tcp_check(t);
@@ -168,12 +178,22 @@ static int tcp_send(struct tcp *t, const uint8_t *b, size_t len, uint64_t deadli
 {
 	while (len) {
 		struct pollfd p = {.fd = t->fd, .events = POLLIN | POLLOUT};
-		int n;
+		int n, holding = t->hold && t->glen >= t->elen, ms = remaining_ms(deadline);
 		if (t->rst)
 			return 0;
-		n = poll(&p, 1, remaining_ms(deadline));
+		if (holding) {
+			/* Not reading, as the recorded client did not; but if the server stops reading too
+			 * (backpressure, T8), read on rather than deadlock. */
+			p.events = POLLOUT;
+			ms = ms < 250 ? ms : 250;
+		}
+		n = poll(&p, 1, ms);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0 && holding) {
+			t->hold = 0;
+			continue;
+		}
 		if (n <= 0)
 			return 0;
 		if ((p.revents & (POLLIN | POLLERR | POLLHUP)) && !t->eof && tcp_read(t) < 0)
@@ -210,6 +230,7 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	const uint8_t *exp = NULL;
 	uint8_t *upper = NULL;
 	int client_rst = 0, ok, rc = PLAY_ERROR;
+	size_t beyond = 0; /* reply bytes past the recorded stream, checked against the transform */
 	uint64_t deadline;
 
 	memset(&t, 0, sizeof t);
@@ -236,6 +257,10 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	} else {
 		t.exp = sc->data;
 		t.elen = sc->len;
+		/* The client reset before the server closed: the capture saw only the output that came before
+		 * the reset, and the server may owe more (SPEC T6). A replay that reads everything may get it. */
+		t.open_end = cs->rst && !sc->fin && !sc->rst;
+		t.hold = t.open_end;
 	}
 	for (i = 0; i < f->nev && !client_rst && !t.diverged; i++) {
 		const struct dec_ev *e = &f->ev[i];
@@ -286,6 +311,17 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 		elen = sc->len;
 		for (m = 0; m < elen && m < t.glen && exp[m] == t.got[m]; m++)
 			;
+		if (client_rst && t.open_end && m == elen && t.glen > elen) {
+			/* Output the capture never saw: it must continue the transform of what was sent. */
+			upper = malloc(r->sent ? r->sent : 1);
+			if (!upper)
+				goto nomem;
+			upper_transform(upper, cs->data, r->sent);
+			m = upper_mismatch(cs->data, r->sent, t.got, t.glen);
+			exp = upper;
+			elen = r->sent;
+			beyond = t.glen - sc->len;
+		}
 	}
 	if (client_rst) /* after our reset, a correct prefix is all a server can owe */
 		ok = m == t.glen && t.glen >= need_min;
@@ -294,7 +330,13 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	if (!ok) {
 		r->dir = DEC_S2C;
 		r->offset = m;
-		if (m < t.glen && m < elen)
+		if (beyond && m < t.glen)
+			snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu, after the %zu recorded "
+				 "bytes, from the transform of the %zu bytes sent (got %zu)", m, sc->len, r->sent, t.glen);
+		else if (client_rst && t.glen < need_min)
+			snprintf(r->msg, sizeof r->msg, "server->client ends early at offset %zu: the capture has %zu "
+				 "bytes before the client's reset", t.glen, need_min);
+		else if (m < t.glen && m < elen)
 			snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu (expected %zu bytes, got %zu)",
 				 m, elen, t.glen);
 		else if (t.glen < elen)
@@ -329,7 +371,9 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	}
 	snprintf(r->msg, sizeof r->msg, "sent %zu bytes in %zu writes%s, got %zu bytes%s%s", r->sent, r->writes,
 		 client_rst ? " then RST" : cs->fin ? " then FIN" : "", t.glen,
-		 client_rst ? "" : t.rst ? " then RST" : t.eof ? " then FIN" : "", "");
+		 client_rst ? "" : t.rst ? " then RST" : t.eof ? " then FIN" : "",
+		 beyond ? ", those past the recorded ones (owed when the client reset) checked against the transform"
+			: "");
 	rc = PLAY_OK;
 	goto out;
 nomem:

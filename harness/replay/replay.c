@@ -25,6 +25,7 @@
 #include "net.h"
 #include "pcapin.h"
 #include "play.h"
+#include "upper.h"
 
 enum { EXIT_MISMATCH = 1, EXIT_SETUP = 2 };
 enum { INC_SKIP, INC_REPLAY, INC_FAIL };
@@ -314,6 +315,89 @@ static int have_loopback6(void)
 	ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
 	close(fd);
 	return ok;
+}
+
+/* One exchange on a connected TCP socket: "probe" must come back as its transform within timeout_ms (a
+ * listen backlog accepts connections for a server that has just died, so connecting proves nothing).
+ * Returns 0, or -1 with a reason in err. */
+static int probe(int fd, int timeout_ms, char *err, size_t errlen)
+{
+	static const unsigned char q[] = "probe";
+	unsigned char got[sizeof q - 1];
+	size_t n = 0;
+	uint64_t deadline = play_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	if (send(fd, q, sizeof q - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof q - 1)) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	while (n < sizeof got) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint64_t now = play_now_ns();
+		ssize_t k;
+		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
+			snprintf(err, errlen, "no answer to a probe within %d ms", timeout_ms);
+			return -1;
+		}
+		k = recv(fd, got + n, sizeof got - n, 0);
+		if (k <= 0) {
+			snprintf(err, errlen, "probe: %s", k == 0 ? "connection closed before the answer" : strerror(errno));
+			return -1;
+		}
+		n += (size_t)k;
+	}
+	if (upper_mismatch(q, sizeof q - 1, got, n) != n) {
+		snprintf(err, errlen, "wrong answer to a probe");
+		return -1;
+	}
+	return 0;
+}
+
+/* After the replay: every TCP server the flows went to must still accept a connection, so a server that
+ * crashed on a flow (a reset while it owed output, SPEC T6) fails the run even when its own flow passed.
+ * A reference server started here must also still be running. Returns the number of dead servers. */
+static int check_alive(const struct job *jobs, size_t njobs, const struct child *kids[], size_t nkids,
+		       int timeout_ms)
+{
+	const struct net_addr *seen[256];
+	size_t nseen = 0, k, i;
+	int dead = 0;
+
+	for (i = 0; i < nkids; i++) {
+		int st;
+		if (kids[i]->pid > 0 && waitpid(kids[i]->pid, &st, WNOHANG) == kids[i]->pid) {
+			if (WIFSIGNALED(st))
+				warnx("the reference server (pid %ld) died during the replay: signal %d", (long)kids[i]->pid,
+				      WTERMSIG(st));
+			else
+				warnx("the reference server (pid %ld) exited during the replay with status %d",
+				      (long)kids[i]->pid, WEXITSTATUS(st));
+			((struct child *)kids[i])->pid = 0; /* reaped */
+			dead++;
+		}
+	}
+	for (k = 0; k < njobs; k++) {
+		const struct net_addr *t = jobs[k].target;
+		char name[NET_ADDRSTRLEN], e[256];
+		int fd;
+		if ((jobs[k].result != RES_OK && jobs[k].result != RES_MISMATCH) || jobs[k].f->proto != 6 || !t)
+			continue;
+		for (i = 0; i < nseen && seen[i] != t; i++)
+			;
+		if (i < nseen || nseen == sizeof seen / sizeof seen[0])
+			continue;
+		seen[nseen++] = t;
+		fd = net_connect(t, SOCK_STREAM, timeout_ms, e, sizeof e);
+		if (fd < 0 || probe(fd, timeout_ms, e, sizeof e) < 0) {
+			warnx("after the replay the server at %s no longer serves (did it crash?): %s",
+			      net_format((const struct sockaddr *)&t->ss, name, sizeof name), e);
+			dead++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return dead;
 }
 
 static void reap(struct child *c)
@@ -722,7 +806,7 @@ int main(int argc, char **argv)
 	struct net_addr tcp_ref, udp_ref, tcp_ref6, udp_ref6;
 	struct play_opts po;
 	int c, need_tcp = 0, need_udp = 0, need_tcp6 = 0, need_udp6 = 0, status = 0, timing_original = 0;
-	int have6 = 0;
+	int have6 = 0, dead = 0;
 	unsigned long v;
 	char err[512], dir[PATH_MAX], name[256];
 	uint64_t cap0 = UINT64_MAX;
@@ -995,14 +1079,19 @@ int main(int argc, char **argv)
 		if (j->result == RES_MISMATCH && j->r.detail[0])
 			fputs(j->r.detail, stdout);
 	}
-	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped\n", njobs, nfiles,
-	       count[RES_OK], count[RES_MISMATCH], count[RES_ERROR], count[RES_SKIPPED]);
+	{
+		const struct child *kids[] = {&tcpc, &udpc, &tcpc6, &udpc6};
+		dead = check_alive(jobs, njobs, kids, 4, o.timeout_ms);
+	}
+	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", njobs, nfiles,
+	       count[RES_OK], count[RES_MISMATCH], count[RES_ERROR], count[RES_SKIPPED],
+	       dead ? "; a server died" : "");
 	if (o.junit && write_junit(o.junit, files, nfiles, jobs, njobs) < 0)
 		status = EXIT_SETUP;
 	if (o.json && write_json(o.json, files, nfiles, jobs, njobs, count) < 0)
 		status = EXIT_SETUP;
 	if (!status)
-		status = count[RES_ERROR] ? EXIT_SETUP : count[RES_MISMATCH] ? EXIT_MISMATCH : 0;
+		status = count[RES_ERROR] ? EXIT_SETUP : count[RES_MISMATCH] || dead ? EXIT_MISMATCH : 0;
 	/* Incomplete flows counted as failures (--incomplete fail) are mismatches, not setup errors. */
 	if (status == EXIT_SETUP && o.incomplete == INC_FAIL) {
 		int only_incomplete = 1;

@@ -14,11 +14,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: badserver [-l ADDR:PORT] (--fin-rst | --drop OFFSET) [--conn K]\n"
+	fprintf(f, "usage: badserver [-l ADDR:PORT] (--fin-rst | --drop OFFSET | --sigpipe) [--conn K]\n"
 		   "       badserver [-l ADDR:PORT] --udp-flip OFFSET\n"
 		   "An uppercase TCP or UDP server with a planted bug, for replay's tests:\n"
 		   "  --fin-rst     answer the client's FIN with RST instead of FIN (breaks SPEC T4)\n"
 		   "  --drop OFF    never send the reply byte at stream offset OFF (breaks T1)\n"
+		   "  --sigpipe     leave SIGPIPE on: a client that resets while output is owed kills the\n"
+		   "                server (breaks T6)\n"
 		   "  --conn K      misbehave on the K-th accepted connection only (default: every one)\n"
 		   "  --udp-flip OFF  serve UDP; every reply longer than OFF has byte OFF changed (same\n"
 		   "                length, wrong content: breaks X1)\n"
@@ -27,12 +29,16 @@ static void usage(FILE *f)
 		   "Serves until killed. Exit status 2 on a usage or setup error.\n");
 }
 
+static int send_flags = MSG_NOSIGNAL;
+
 static int send_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t k = send(fd, p, n, send_flags);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && !send_flags) /* --sigpipe: write on after the reset, as careless servers do */
+			k = send(fd, p, n, 0);
 		if (k <= 0)
 			return -1;
 		p += k;
@@ -57,6 +63,8 @@ int main(int argc, char **argv)
 			fin_rst = 1;
 		} else if (!strcmp(argv[i], "--drop") && i + 1 < argc) {
 			drop = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--sigpipe")) {
+			send_flags = 0;
 		} else if (!strcmp(argv[i], "--udp-flip") && i + 1 < argc) {
 			flip = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--conn") && i + 1 < argc) {
@@ -68,11 +76,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!fin_rst && drop < 0 && flip < 0) {
+	if (!fin_rst && drop < 0 && flip < 0 && send_flags) {
 		usage(stderr);
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	if (send_flags)
+		signal(SIGPIPE, SIG_IGN);
 	if (net_parse(listen_at, &a, e, sizeof e) < 0)
 		errx(2, "-l %s: %s", listen_at, e);
 	lfd = net_listen(&a, flip >= 0 ? SOCK_DGRAM : SOCK_STREAM, 0, 16, &bound, e, sizeof e);
@@ -121,6 +130,8 @@ int main(int argc, char **argv)
 			}
 			off += n;
 		}
+		if (n < 0 && bad && !send_flags) /* --sigpipe: flush owed output into the reset connection */
+			send_all(fd, buf, 1);
 		if (n == 0 && bad && fin_rst) {
 			struct linger lg = {.l_onoff = 1, .l_linger = 0};
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

@@ -180,6 +180,18 @@ planted)
 	expect_rc 0 "UDP short datagrams untouched" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-udp-noreply.pcap"
 	expect_in "$TMP/out" "2 equal to the recorded ones, 1 with no recorded reply checked by the rule" "UDP: the rule fallback is named"
 	stop_bad
+	# A client reset while the server owes output (reset-owed.pcap): a correct server passes without
+	# replay demanding the owed bytes the capture never saw; a server killed by SIGPIPE when it writes into
+	# the reset connection fails the run, although its own flow matched.
+	start_bad --drop 100000000 || exit 1
+	expect_rc 0 "reset while owed, correct server" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/reset-owed.pcap"
+	expect_in "$TMP/out" "flow 1 tcp .*: ok: sent 1048592 bytes in [0-9]* writes then RST" "reset while owed: replayed to the RST"
+	stop_bad
+	start_bad --sigpipe || exit 1
+	expect_rc 1 "reset while owed, server dies of SIGPIPE" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/reset-owed.pcap"
+	expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$PORT no longer serves (did it crash?)" "SIGPIPE death is reported"
+	expect_in "$TMP/out" "; a server died" "SIGPIPE death is in the summary"
+	stop_bad
 	# --map sends a captured port to a server; an unmapped port is an error (exit 2).
 	start_bad --drop 1000000 || exit 1
 	sport=$("$B/replay" --list "$ROOT/pcaps/session1.pcap" | sed -n 's/.*flow 1 tcp [^>]*> 127.0.0.1:\([0-9]*\).*/\1/p')
