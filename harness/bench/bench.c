@@ -354,7 +354,8 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 	if (f->mode == LOAD_UDP)
 		fprintf(stderr, " (%llu sent, %llu lost)", (unsigned long long)r.sent, (unsigned long long)r.lost);
 	if (f->mode == LOAD_IDLE)
-		fprintf(stderr, " (VmRSS %ld -> %ld KiB)", r.rss_before_kb, r.rss_after_kb);
+		fprintf(stderr, " (VmRSS %ld -> %ld KiB, %llu connections held)", r.rss_before_kb, r.rss_after_kb,
+			(unsigned long long)r.ops);
 	if (r.failed)
 		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r.failed);
 	if (r.server_cpu_s >= 0 && f->mode != LOAD_IDLE && r.seconds > 0)
@@ -407,6 +408,9 @@ static void fmt_value(char *buf, size_t len, const struct figure *f, const struc
 		break;
 	case LOAD_IDLE:
 		snprintf(buf, len, "%.0f B (VmRSS %ld→%ld KiB)", c->median, r->rss_before_kb, r->rss_after_kb);
+		if (r->ops < (uint64_t)f->conns)
+			snprintf(buf + strlen(buf), len - strlen(buf), ", only %llu of %d connections held after 20 s",
+				 (unsigned long long)r->ops, f->conns);
 		break;
 	}
 	if (c->status != LOAD_OK) /* some runs failed */
@@ -558,7 +562,7 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 			double rr[3] = {re, rp, rt};
 			for (int q = 0; q < 3; q++) {
 				if (rr[q] > 0)
-					snprintf(rq[q], sizeof rq[q], "%.2f×", rr[q]);
+					snprintf(rq[q], sizeof rq[q], rr[q] < 0.1 ? "%.4f×" : "%.2f×", rr[q]);
 				else
 					snprintf(rq[q], sizeof rq[q], "n/a");
 			}
@@ -641,8 +645,8 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 						(unsigned long long)r->sent, (unsigned long long)r->lost,
 						(unsigned long long)r->late);
 				if (g->mode == LOAD_IDLE)
-					fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld", r->rss_before_kb,
-						r->rss_after_kb);
+					fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"held\": %llu",
+						r->rss_before_kb, r->rss_after_kb, (unsigned long long)r->ops);
 				if (cpu_per_unit(i, s) > 0)
 					fprintf(js, ", \"server_cpu_us_per_%s\": %.2f",
 						g->mode == LOAD_STREAM ? "mb" : "op", cpu_per_unit(i, s));
@@ -849,7 +853,7 @@ static void usage(FILE *f)
 		"             [--make MAKE] [--conform PROG] [--only FIGURES]\n"
 		"Measures the reference servers side by side with the no-transform echo server (a) and the\n"
 		"Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
-		"  -T SECONDS      duration of each run (default $BENCH_TIME or 1.5)\n"
+		"  -T SECONDS      duration of each run (default $BENCH_TIME or 1)\n"
 		"  -n RUNS         rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)\n"
 		"  -o DIR          output directory: BENCH.md, bench.json, logs/ (default out/bench)\n"
 		"  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
@@ -890,7 +894,7 @@ int main(int argc, char **argv)
 					   {"conform", required_argument, NULL, 'C'},
 					   {"only", required_argument, NULL, 'O'},
 					   {NULL, 0, NULL, 0}};
-	struct opts o = {.seconds = 1.5, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
+	struct opts o = {.seconds = 1, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
 	struct subject sj[NSUBJ];
 	static char paths[6][512];
 	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},

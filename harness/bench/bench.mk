@@ -23,7 +23,7 @@ all: $(B)/bench/bench
 
 # make bench: BENCH_TIME seconds per run, BENCH_RUNS rounds per figure (ref, echo, python, tutorial back
 # to back in each round; medians, and ratios as the median of the per-round ratios).
-BENCH_TIME ?= 1.5
+BENCH_TIME ?= 1
 BENCH_RUNS ?= 5
 # make bench-fuzz measures each engine this many seconds (its own default is longer): keeps make bench ~5 min.
 BENCH_FUZZ_SECONDS ?= 4

@@ -32,6 +32,7 @@
 #define UDP_HDR 16                /* sequence number: 16 uppercase hex digits, unchanged by X1 */
 #define CONNECT_MS 3000
 #define DRAIN_NS 5000000000ull
+#define IDLE_NS 20000000000ull /* IDLE: time allowed to open and check the connections */
 
 struct pat {
 	unsigned char *p; /* sent: p[i] == p[i % PAT_PERIOD], PAT_PERIOD + MAXCHUNK bytes */
@@ -878,7 +879,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 	double cpu0[2];
 	cpu_start(c, cpu0);
 	t0 = lastcheck = now_ns();
-	end = t0 + (idle ? 30000000000ull : (uint64_t)(c->seconds * 1e9));
+	end = t0 + (idle ? IDLE_NS : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
 		tm = now_ns();
 		/* Keep conc attempts in flight: ACCEPT reuses slots, IDLE fills the next one. */
@@ -942,9 +943,11 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 	cpu_end(c, cpu0, r);
 	r->seconds = (double)(tm - t0) / 1e9;
 	if (idle) {
-		if (done < (uint64_t)nslots) {
-			snprintf(err, errlen, "idle: only %llu of %d connections answered within 30 s (%llu attempts failed)",
-				 (unsigned long long)done, nslots, (unsigned long long)r->failed);
+		/* A server that cannot take them all in time (a short listen backlog, a thread per
+		 * connection) is measured with those it holds: r->ops < cfg->conns says so. */
+		if (done == 0) {
+			snprintf(err, errlen, "idle: no connection answered within %llu s (%llu attempts failed)",
+				 IDLE_NS / 1000000000ull, (unsigned long long)r->failed);
 			goto out;
 		}
 		struct timespec ts = {0, 300000000}; /* let the server settle */
@@ -955,7 +958,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 			goto out;
 		}
 		r->ops = done;
-		r->value = (double)(r->rss_after_kb - r->rss_before_kb) * 1024.0 / (double)nslots;
+		r->value = (double)(r->rss_after_kb - r->rss_before_kb) * 1024.0 / (double)done;
 		r->unit = "B/conn";
 	} else {
 		r->ops = done;

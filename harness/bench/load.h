@@ -62,7 +62,8 @@ enum {
 
 /* Runs cfg against its server and fills res. Returns LOAD_OK, or LOAD_ERR / LOAD_WRONG with a
  * one-line reason in err[0..errlen). The whole run is bounded: cfg->seconds plus a few seconds of
- * connection set-up and draining (IDLE: at most 30 s to open its connections). */
+ * connection set-up and draining (IDLE: at most 20 s to open its connections;
+ * those that answered by then are measured, and res->ops says how many). */
 int load_run(const struct load_cfg *cfg, struct load_result *res, char *err, size_t errlen);
 
 /* Reads VmRSS of pid from /proc/PID/status, in KiB. Returns -1 if it cannot. */
