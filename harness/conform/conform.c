@@ -72,7 +72,8 @@ static void usage(FILE *f)
 		"                      shrunk to a minimal sequence and printed with its seed\n"
 		"  --seed S            first sequence's seed (default: from the clock; printed)\n"
 		"Exit status: 0 every MUST case passed (and SHOULD with --strict), 1 a case failed, 2 could not\n"
-		"test (bad options, nothing listening, server did not start).\n");
+		"test (bad options, an --only that matches no case, nothing listening, server did not start,\n"
+		"every selected case skipped) or a report, pcap or stdout could not be written.\n");
 }
 
 static int num(const char *opt, const char *s, long lo, long hi, long *out)
@@ -189,8 +190,25 @@ static int parse(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "conform: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	/* a mistyped --only would otherwise run nothing, or less than meant, and still pass */
+	for (int i = 0; i < o->nonly; i++) {
+		int hit = fnmatch(o->only[i], "exec/stop/sigterm", 0) == 0 || fnmatch(o->only[i], "random/seed-S", 0) == 0;
+		for (size_t k = 0; k < cf_ncases && !hit; k++)
+			hit = fnmatch(o->only[i], cf_cases[k].id, 0) == 0;
+		if (!hit) {
+			fprintf(stderr, "conform: --only '%s' matches no case id (see --list)\n", o->only[i]);
+			return -1;
+		}
+	}
 	if (o->list)
 		return 0;
+	const char *const execs[3] = {o->exec_both, o->exec_tcp, o->exec_udp};
+	const char *const enames[3] = {"--exec", "--exec-tcp", "--exec-udp"};
+	for (int i = 0; i < 3; i++)
+		if (execs[i] != NULL && execs[i][strspn(execs[i], " \t\n")] == '\0') {
+			fprintf(stderr, "conform: %s: the server command is empty\n", enames[i]);
+			return -1;
+		}
 	if (o->exec_both && (o->exec_tcp || o->exec_udp)) {
 		fprintf(stderr, "conform: --exec serves both transports; use --exec-tcp/--exec-udp instead of it\n");
 		return -1;
@@ -265,6 +283,46 @@ static int check_loopback(const struct cf_target *t)
 				net_format((const struct sockaddr *)&as[i]->ss, name, sizeof name));
 			return -1;
 		}
+	return 0;
+}
+
+/* A target given by name would need a DNS lookup, which is traffic to a resolver that may not be on
+ * loopback: only numeric addresses (and localhost, from /etc/hosts) are taken. 0 or -1 (printed). */
+static int numeric_target(const char *opt, const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64];
+	struct in_addr a4;
+	if (s[0] == '[' || colon == NULL || (size_t)(colon - s) >= sizeof host)
+		return 0; /* IPv6 literal, or a form net_parse rejects with its own message */
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (host[0] == '\0' || strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &a4) == 1)
+		return 0;
+	fprintf(stderr, "conform: %s '%s': give a numeric loopback address (127.0.0.1:PORT or [::1]:PORT); "
+			"conform looks up no names\n", opt, s);
+	return -1;
+}
+
+/* Output that could not be written is an error, not a pass (stdout on a full disk, a closed pipe). */
+static int stdout_ok(void)
+{
+	int e = fflush(stdout) != 0 ? errno : 0;
+	if (e == 0 && !ferror(stdout))
+		return 1;
+	fprintf(stderr, "conform: standard output: %s\n", strerror(e ? e : EIO));
+	return 0;
+}
+
+/* A report file is created (emptied) before the run, so that a missing directory or a read-only
+ * place fails at once, not after minutes of testing, and no stale report of an earlier run remains. */
+static int report_writable(const char *opt, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL || fclose(f) != 0) {
+		fprintf(stderr, "conform: %s %s: %s\n", opt, path, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -406,6 +464,8 @@ static int restart_cb(void *arg)
 	return R->fatal ? -1 : 0;
 }
 
+static int pcap_failed;
+
 static void write_pcap(const struct opts *o, const char *id, const struct cf_rec *rec, struct cf_result *r)
 {
 	char path[4096], name[128], err[256];
@@ -416,6 +476,7 @@ static void write_pcap(const struct opts *o, const char *id, const struct cf_rec
 	snprintf(path, sizeof path, "%s/%s.pcap", o->pcap_dir, name);
 	if (cf_rec_write_pcap(rec, path, err, sizeof err) < 0) {
 		fprintf(stderr, "conform: --pcap-dir: %s\n", err);
+		pcap_failed = 1;
 		return;
 	}
 	size_t l = strlen(r->note);
@@ -446,7 +507,7 @@ int main(int argc, char **argv)
 	int pr = parse(argc, argv, &o);
 	if (pr == 1) {
 		usage(stdout);
-		return 0;
+		return stdout_ok() ? 0 : 2;
 	}
 	if (pr < 0) {
 		fprintf(stderr, "conform: see --help\n");
@@ -454,8 +515,13 @@ int main(int argc, char **argv)
 	}
 	if (o.list) {
 		list_cases();
-		return 0;
+		return stdout_ok() ? 0 : 2;
 	}
+	if ((o.tcp != NULL && numeric_target("--tcp", o.tcp) < 0) || (o.udp != NULL && numeric_target("--udp", o.udp) < 0))
+		return 2;
+	if ((o.junit != NULL && report_writable("--junit", o.junit) < 0) ||
+	    (o.json != NULL && report_writable("--json", o.json) < 0))
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	/* conform itself holds up to ~1100 connections (tcp/many/thousand): raise its own soft limit */
 	struct rlimit rl;
@@ -473,8 +539,16 @@ int main(int argc, char **argv)
 
 	if (o.pcap_dir != NULL) {
 		struct stat st;
-		if (stat(o.pcap_dir, &st) < 0 && mkdir(o.pcap_dir, 0777) < 0) {
+		if (stat(o.pcap_dir, &st) < 0 && (mkdir(o.pcap_dir, 0777) < 0 || stat(o.pcap_dir, &st) < 0)) {
 			fprintf(stderr, "conform: --pcap-dir %s: %s\n", o.pcap_dir, strerror(errno));
+			return 2;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "conform: --pcap-dir %s: not a directory\n", o.pcap_dir);
+			return 2;
+		}
+		if (access(o.pcap_dir, W_OK | X_OK) < 0) {
+			fprintf(stderr, "conform: --pcap-dir %s: cannot write there: %s\n", o.pcap_dir, strerror(errno));
 			return 2;
 		}
 	}
@@ -653,6 +727,9 @@ int main(int argc, char **argv)
 	if (nitems == 0) {
 		fprintf(stderr, "conform: no case selected (--only matched nothing for the targets given)\n");
 		rc = 2;
+	} else if (pass == 0 && fail == 0) {
+		fprintf(stderr, "conform: every selected case was skipped: nothing was tested\n");
+		rc = 2;
 	}
 	if (o.tap)
 		cf_write_tap(stdout, items, nitems, o.strict);
@@ -664,6 +741,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
+	if (pcap_failed) {
+		fprintf(stderr, "conform: --pcap-dir %s: some failing cases have no pcap (see above)\n", o.pcap_dir);
+		rc = 2;
+	}
+	if (!stdout_ok())
+		rc = 2;
 	if (stop_sig)
 		rc = 2;
 out:

@@ -26,13 +26,17 @@ $(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -DMUTANT=\"$*\" -o $@ $< $(CORE_LIB)
 
-.PHONY: conform-ref conform-mutants conform-python conform-junit
-TESTS += conform-ref
+.PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit
+TESTS += conform-ref conform-errors
 CHECK_ONCE += conform-mutants conform-python conform-junit
 
 # Every case against the reference servers, in under 10 s (wall time reported).
 conform-ref: $(B)/conform $(B)/tcp-upper $(B)/udp-upper
 	harness/conform/test-ref.sh $(B)
+
+# Bad options, unreachable and hostile targets, unwritable outputs: exit 2 (or 1) with a message, fast.
+conform-errors: $(B)/conform $(B)/tcp-upper $(O)/mutants/silent
+	harness/conform/test-errors.sh $(B) $(O)/mutants
 
 conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
 	tests/mutants/run.sh $(B)/conform $(O)/mutants $(B)

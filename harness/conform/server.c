@@ -175,7 +175,9 @@ static int scan_log(struct cf_server *s, struct cf_target *t)
 		word[l] = '\0';
 		struct net_addr a;
 		char err[128];
-		if (net_parse(word, &a, err, sizeof err) < 0)
+		/* numeric addresses only: a name would need a DNS lookup, off loopback (the server's output
+		 * is not trusted) */
+		if (strspn(word, "0123456789.:[]abcdefABCDEF") != l || net_parse(word, &a, err, sizeof err) < 0)
 			continue;
 		loopback_only(&a);
 		int v6 = a.ss.ss_family == AF_INET6;
@@ -201,6 +203,29 @@ static int scan_log(struct cf_server *s, struct cf_target *t)
 		found |= proto;
 	}
 	return found;
+}
+
+/* Appends the last non-empty line of the server's output to err, so that a server that did not start
+ * says why (sh: not found, a usage message, a bind error). */
+static void add_last_line(struct cf_server *s, char *err, size_t errlen)
+{
+	char buf[1024], esc[200];
+	off_t end = lseek(s->logfd, 0, SEEK_END);
+	off_t from = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
+	ssize_t n = pread(s->logfd, buf, sizeof buf - 1, from);
+	if (n <= 0) {
+		size_t l = strlen(err);
+		snprintf(err + l, errlen - l, "; it printed nothing");
+		return;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	char *line = strrchr(buf, '\n');
+	line = line != NULL ? line + 1 : buf;
+	cf_escape(esc, sizeof esc, (const unsigned char *)line, strlen(line));
+	size_t l = strlen(err);
+	snprintf(err + l, errlen - l, "; its last output: %s", esc);
 }
 
 /* With {port} and no listening line: is 127.0.0.1:port serving proto? */
@@ -237,6 +262,12 @@ static int spawn(struct cf_server *s, int start_ms, struct cf_target *t, char *e
 	/* a simple command is exec'd by the shell, so its death (a signal) is seen first-hand */
 	size_t word = strcspn(s->cmd, " \t");
 	int simple = strpbrk(s->cmd, ";&|<>()$`\n\\\"'") == NULL && memchr(s->cmd, '=', word) == NULL;
+	/* ... but not a shell builtin, which 'exec' cannot run ('exec exit 3' would report 127) */
+	static const char *const builtins[] = {"exit", "cd", "set", "export", "eval", "exec", "ulimit", "umask", "trap",
+					       "wait", "read", "shift", "unset", "return", "alias", ".", ":"};
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strlen(builtins[i]) == word && strncmp(s->cmd, builtins[i], word) == 0)
+			simple = 0;
 	char *sub = substitute(s->cmd, s->port);
 	if (sub == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -318,12 +349,16 @@ static int spawn(struct cf_server *s, int start_ms, struct cf_target *t, char *e
 		char why[128];
 		if (cf_server_dead(s, why, sizeof why)) {
 			snprintf(err, errlen, "server command '%s' %s before it was listening", s->cmd, why);
+			add_last_line(s, err, errlen);
 			return -1;
 		}
 		if (cf_ms_left(end) == 0) {
+			int missing = s->proto & ~found;
 			snprintf(err, errlen, "server command '%s' did not start listening%s within %d ms (no 'listening on "
 					      "%s ADDR:PORT' line%s)", s->cmd, s->proto == (CF_TCP | CF_UDP) ? " on tcp and udp" : "",
-				 start_ms, s->proto == CF_UDP ? "udp" : "tcp", s->port ? " and no answer on {port}" : "");
+				 start_ms, missing == CF_UDP ? "udp" : missing == CF_TCP ? "tcp" : "tcp|udp",
+				 s->port ? " and no answer on {port}" : "");
+			add_last_line(s, err, errlen);
 			return -1;
 		}
 		usleep(20000);

@@ -1,0 +1,77 @@
+#!/bin/sh
+# test-errors.sh - conform on bad input: wrong options, garbage arguments, unreachable or hostile
+# targets, unwritable outputs. Each must end quickly with exit 2 (or 1 where a case fails) and a message
+# naming the option, file or address at fault; none may pass (exit 0) or hang. One line per case.
+# Final line "N passed, N failed". Usage: harness/conform/test-errors.sh BINDIR MUTANTDIR
+set -u
+if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
+	echo "usage: $0 BINDIR MUTANTDIR   (BINDIR holds conform and tcp-upper; MUTANTDIR the silent mutant)"
+	[ "${1:-}" = "--help" ] && exit 0
+	exit 2
+fi
+B=$1 M=$2
+C=$B/conform
+d=$(mktemp -d /tmp/conform-errors.XXXXXX) || exit 2
+trap 'rm -rf "$d"' EXIT
+touch "$d/file"
+pass=0 fail=0
+TCP="$B/tcp-upper -l 127.0.0.1:0"
+ONE=tcp/framing/no-newline
+
+# case WANT-EXIT MAX-SECONDS STDERR-PATTERN -- conform-args... (stdout goes to $out, default a file)
+out=$d/out.txt
+case_() {
+	want=$1 max=$2 pat=$3
+	shift 4
+	s=$(date +%s)
+	timeout $((max + 5)) "$C" "$@" >"$out" 2>"$d/err.txt"
+	rc=$?
+	secs=$(($(date +%s) - s))
+	if [ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && { [ -z "$pat" ] || grep -q -- "$pat" "$d/err.txt"; }; then
+		echo "PASS exit $rc in ${secs}s: conform $*"
+		pass=$((pass + 1))
+	else
+		echo "FAIL conform $*: exit $rc (want $want) in ${secs}s (limit ${max}s), stderr:"
+		sed 's/^/    | /' "$d/err.txt"
+		fail=$((fail + 1))
+	fi
+	out=$d/out.txt
+}
+
+case_ 2 2 "--timeout 'abc'" -- --timeout abc --tcp 127.0.0.1:1
+case_ 2 2 "--timeout '-1'" -- --timeout -1 --tcp 127.0.0.1:1
+case_ 2 2 "--retries '99'" -- --retries 99 --tcp 127.0.0.1:1
+case_ 2 2 "--seed 'x'" -- --seed x --tcp 127.0.0.1:1
+case_ 2 2 "'--bogus'" -- --bogus
+case_ 2 2 "'--tcp'" -- --tcp
+case_ 2 2 "unexpected argument 'stray'" -- stray --tcp 127.0.0.1:1
+case_ 2 2 "nothing to test" --
+case_ 2 2 "port '99999'" -- --tcp 127.0.0.1:99999
+case_ 2 2 "not a loopback address" -- --tcp 192.0.2.1:80
+case_ 2 2 "looks up no names" -- --tcp no-such-host.invalid:80
+case_ 2 2 "--only 'tcp/nomatch' matches no case" -- --only tcp/nomatch --tcp 127.0.0.1:1
+case_ 2 2 "--exec: the server command is empty" -- --exec ' '
+case_ 2 3 "127.0.0.1:1: Connection refused" -- --tcp 127.0.0.1:1
+case_ 2 3 "udp 127.0.0.1:1: nothing listening" -- --udp 127.0.0.1:1
+case_ 2 3 "exited with status 127 .*not found" -- --exec 'no-such-server-xyz'
+case_ 2 3 "exited with status 3" -- --exec 'exit 3'
+case_ 2 4 "no 'listening on udp ADDR:PORT' line.*listening on tcp" -- --start-timeout 1000 --exec "$TCP"
+case_ 2 4 "within 1000 ms.*its last output: garbage" -- --start-timeout 1000 --exec-tcp 'echo garbage; exec sleep 30'
+case_ 2 3 "--junit $d/missing/r.xml: No such file" -- --junit "$d/missing/r.xml" --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "--json /dev/full: No space" -- --json /dev/full --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "--junit /dev/full: No space" -- --junit /dev/full --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "--pcap-dir $d/file: not a directory" -- --pcap-dir "$d/file" --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "--pcap-dir $d/file/sub: Not a directory" -- --pcap-dir "$d/file/sub" --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "nothing was tested" -- --exec-tcp "$TCP" --only tcp/ipv6/transform
+out=/dev/full
+case_ 2 3 "standard output: No space" -- --exec-tcp "$TCP" --only $ONE
+out=/dev/full
+case_ 2 3 "standard output: No space" -- --tap --exec-tcp "$TCP" --only $ONE
+out=/dev/full
+case_ 2 2 "standard output: No space" -- --help
+out=/dev/full
+case_ 2 2 "standard output: No space" -- --list
+# a server that accepts and never answers: every case fails within its bound, the run ends
+case_ 1 60 "" -- --timeout 100 --retries 0 --exec "$M/silent"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
