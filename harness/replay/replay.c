@@ -354,7 +354,7 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 	return 0;
 }
 
-/* After the replay: every TCP server the flows went to must still accept a connection, so a server that
+/* After the replay: every TCP server the flows went to must still answer a probe, so a server that
  * crashed on a flow (a reset while it owed output, SPEC T6) fails the run even when its own flow passed.
  * A reference server started here must also still be running. Returns the number of dead servers. */
 static int check_alive(const struct job *jobs, size_t njobs, const struct child *kids[], size_t nkids,
@@ -390,7 +390,7 @@ static int check_alive(const struct job *jobs, size_t njobs, const struct child 
 		seen[nseen++] = t;
 		fd = net_connect(t, SOCK_STREAM, timeout_ms, e, sizeof e);
 		if (fd < 0 || probe(fd, timeout_ms, e, sizeof e) < 0) {
-			warnx("after the replay the server at %s no longer serves (did it crash?): %s",
+			warnx("after the replay the server at %s fails a probe exchange (did it crash?): %s",
 			      net_format((const struct sockaddr *)&t->ss, name, sizeof name), e);
 			dead++;
 		}
@@ -773,6 +773,17 @@ static int from_fuzz(const struct opts *o)
 	return 0;
 }
 
+/* Standard output is a report too: a write error on it (a full disk, a closed pipe) must not pass
+ * silently. Returns status, or EXIT_SETUP after a message when stdout could not be written. */
+static int stdout_ok(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warn("standard output");
+		return EXIT_SETUP;
+	}
+	return status;
+}
+
 static void self_dir(const char *argv0, char *dir, size_t len)
 {
 	char buf[PATH_MAX];
@@ -815,7 +826,7 @@ int main(int argc, char **argv)
 	o.jobs = 8;
 	o.timeout_ms = 5000;
 	o.fuzz_udp = -1;
-	while ((c = getopt_long(argc, argv, "j:qvh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:qvh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o.target_spec = optarg;
@@ -904,8 +915,21 @@ int main(int argc, char **argv)
 			break;
 		case 'q': o.quiet = 1; break;
 		case 'v': o.verbose = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_SETUP;
+		case 'h': usage(stdout); return stdout_ok(0);
+		default: {
+			/* For a long option optopt is its internal code, so it is named from argv. */
+			const char *bad = argv[optind - 1];
+			int len = (int)strcspn(bad, "="), known = 0, n;
+			for (n = 0; lopts[n].name && len > 2; n++)
+				known |= !strncmp(lopts[n].name, bad + 2, (size_t)len - 2);
+			if (!strncmp(bad, "--", 2))
+				warnx("%.*s: %s", len, bad,
+				      c == ':' ? "missing argument" : known && bad[len] ? "takes no argument" : "unknown option");
+			else
+				warnx("-%c: %s", optopt, c == ':' ? "missing argument" : "unknown option");
+			fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");
+			return EXIT_SETUP;
+		}
 		}
 	}
 	if (timing_original && !o.speed)
@@ -915,10 +939,11 @@ int main(int argc, char **argv)
 			errx(EXIT_SETUP, "--from-fuzz-input and --write-pcap go together");
 		if (optind != argc)
 			errx(EXIT_SETUP, "--from-fuzz-input takes no PCAP arguments");
-		return from_fuzz(&o);
+		return stdout_ok(from_fuzz(&o));
 	}
 	if (optind == argc) {
-		usage(stderr);
+		fprintf(stderr, "replay: no PCAP given\nusage: replay [options] PCAP... (replay --help lists the "
+			"options)\n");
 		return EXIT_SETUP;
 	}
 	nfiles = (size_t)(argc - optind);
@@ -947,6 +972,13 @@ int main(int argc, char **argv)
 	}
 	if (o.decode_only)
 		goto out;
+	for (i = 0; i < nfiles && !status && !o.list; i++)
+		if (!dec_nflows(files[i].ctx)) {
+			/* Replaying nothing would pass silently. */
+			warnx("%s: no TCP or UDP flow to replay in its %llu packets", files[i].path,
+			      (unsigned long long)files[i].frames);
+			status = EXIT_SETUP;
+		}
 	if (status)
 		goto out;
 	if (o.list) {
@@ -1085,7 +1117,7 @@ int main(int argc, char **argv)
 	}
 	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", njobs, nfiles,
 	       count[RES_OK], count[RES_MISMATCH], count[RES_ERROR], count[RES_SKIPPED],
-	       dead ? "; a server died" : "");
+	       dead ? "; a server failed the probe after the replay" : "");
 	if (o.junit && write_junit(o.junit, files, nfiles, jobs, njobs) < 0)
 		status = EXIT_SETUP;
 	if (o.json && write_json(o.json, files, nfiles, jobs, njobs, count) < 0)
@@ -1102,7 +1134,7 @@ int main(int argc, char **argv)
 			status = EXIT_MISMATCH;
 	}
 out:
-	fflush(stdout);
+	status = stdout_ok(status);
 	reap(&tcpc);
 	reap(&udpc);
 	reap(&tcpc6);

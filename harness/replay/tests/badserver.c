@@ -15,12 +15,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: badserver [-l ADDR:PORT] (--fin-rst | --drop OFFSET | --sigpipe) [--conn K]\n"
+		   "       badserver [-l ADDR:PORT] (--silent | --endless)\n"
 		   "       badserver [-l ADDR:PORT] --udp-flip OFFSET\n"
 		   "An uppercase TCP or UDP server with a planted bug, for replay's tests:\n"
 		   "  --fin-rst     answer the client's FIN with RST instead of FIN (breaks SPEC T4)\n"
 		   "  --drop OFF    never send the reply byte at stream offset OFF (breaks T1)\n"
 		   "  --sigpipe     leave SIGPIPE on: a client that resets while output is owed kills the\n"
 		   "                server (breaks T6)\n"
+		   "  --silent      TCP: accept, then never read or answer (UDP too with --udp-flip)\n"
+		   "  --endless     TCP: accept, then send endless garbage without reading\n"
 		   "  --conn K      misbehave on the K-th accepted connection only (default: every one)\n"
 		   "  --udp-flip OFF  serve UDP; every reply longer than OFF has byte OFF changed (same\n"
 		   "                length, wrong content: breaks X1)\n"
@@ -52,7 +55,7 @@ int main(int argc, char **argv)
 	const char *listen_at = "127.0.0.1:0";
 	struct net_addr a, bound;
 	char e[256], name[NET_ADDRSTRLEN];
-	int fin_rst = 0, i, lfd;
+	int fin_rst = 0, silent = 0, endless = 0, i, lfd;
 	long drop = -1, only = 0, conns = 0, flip = -1;
 
 	for (i = 1; i < argc; i++) {
@@ -63,6 +66,10 @@ int main(int argc, char **argv)
 			fin_rst = 1;
 		} else if (!strcmp(argv[i], "--drop") && i + 1 < argc) {
 			drop = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--silent")) {
+			silent = 1;
+		} else if (!strcmp(argv[i], "--endless")) {
+			endless = 1;
 		} else if (!strcmp(argv[i], "--sigpipe")) {
 			send_flags = 0;
 		} else if (!strcmp(argv[i], "--udp-flip") && i + 1 < argc) {
@@ -76,7 +83,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!fin_rst && drop < 0 && flip < 0 && send_flags) {
+	if (!fin_rst && drop < 0 && flip < 0 && send_flags && !silent && !endless) {
 		usage(stderr);
 		return 2;
 	}
@@ -100,6 +107,8 @@ int main(int argc, char **argv)
 					continue;
 				err(1, "recvfrom");
 			}
+			if (silent)
+				continue;
 			upper_transform(dg, dg, (size_t)n);
 			if (flip < n)
 				dg[flip] ^= 0x01;
@@ -119,6 +128,15 @@ int main(int argc, char **argv)
 			err(1, "accept");
 		}
 		bad = !only || ++conns == only;
+		if (silent)
+			continue; /* the descriptor stays open: a peer that never answers */
+		if (endless) {
+			memset(buf, 0xa5, sizeof buf);
+			while (send_all(fd, buf, sizeof buf) == 0)
+				;
+			close(fd);
+			continue;
+		}
 		while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
 			upper_transform(buf, buf, (size_t)n);
 			if (bad && drop >= off && drop < off + n) {

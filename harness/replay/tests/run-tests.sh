@@ -117,6 +117,9 @@ badinput)
 	expect_rc 1 "--incomplete fail" "$B/replay" --incomplete fail "$TMP/badihl.pcap"
 	# Options
 	expect_rc 2 "bad option" "$B/replay" --no-such-option "$S"
+	expect_in "$TMP/err" "--no-such-option: unknown option" "unknown option is named"
+	expect_rc 2 "bad short option" "$B/replay" -x "$S"
+	expect_in "$TMP/err" "-x: unknown option" "unknown short option is named"
 	expect_rc 2 "bad --expect" "$B/replay" --expect sideways "$S"
 	expect_in "$TMP/err" "--expect sideways" "bad --expect names the option"
 	expect_rc 2 "bad --target" "$B/replay" --target nowhere "$S"
@@ -132,10 +135,93 @@ badinput)
 	else
 		echo "replay badinput: cannot unshare a network namespace, the no-IPv6 case is not tested" >&2
 	fi
-	# Nobody listening: a setup error, not a mismatch.
-	expect_rc 2 "refused target" "$B/replay" --target 127.0.0.1:1 "$ROOT/pcaps/gen-ooo.pcap"
+	# Nobody listening: a setup error naming the address, not a mismatch and not a hang (TCP and UDP).
+	expect_rc 2 "refused target" "$B/replay" --target 127.0.0.1:1 "$S"
+	expect_in "$TMP/out" "flow 1 tcp .*: ERROR: connect to 127.0.0.1:1: Connection refused" "refused TCP target is named"
+	expect_in "$TMP/out" "flow 2 udp .*: ERROR: nothing listens at the target" "refused UDP target is a setup error"
+	# Write errors: every report and output file is checked, the run fails naming it (exit 2), and the
+	# summary on stdout is still printed.
+	expect_rc 2 "--junit /dev/full" "$B/replay" --junit /dev/full "$S"
+	expect_in "$TMP/err" "--junit /dev/full: No space left on device" "--junit write error names the file"
+	expect_in "$TMP/out" "^replay: 2 flows in 1 files: 2 ok" "--junit write error loses no result"
+	expect_rc 2 "--json /dev/full" "$B/replay" --json /dev/full "$S"
+	expect_in "$TMP/err" "--json /dev/full: No space left on device" "--json write error names the file"
+	expect_rc 2 "--write-pcap /dev/full" "$B/replay" --from-fuzz-input "$S" --write-pcap /dev/full
+	expect_in "$TMP/err" "--write-pcap: /dev/full: write error" "--write-pcap write error names the file"
+	expect_rc 2 "--write-pcap into a missing dir" "$B/replay" --from-fuzz-input "$S" --write-pcap "$TMP/no/such/dir/x.pcap"
+	expect_in "$TMP/err" "no/such/dir/x.pcap" "--write-pcap into a missing dir names the file"
+	for args in "$S" "--list $S" "--write-corpus $TMP/c1 $S" "--help"; do
+		timeout 60 "$B/replay" $args >/dev/full 2>"$TMP/err"
+		rc=$?
+		[ $rc -eq 2 ] && pass || fail "replay $args >/dev/full: exit $rc, expected 2"
+		expect_in "$TMP/err" "standard output: No space left on device" "replay $args >/dev/full names stdout"
+	done
+	: >"$TMP/afile"
+	expect_rc 2 "--write-corpus under a file" "$B/replay" --write-corpus "$TMP/afile/corpus" "$S"
+	expect_in "$TMP/err" "--write-corpus $TMP/afile/corpus/fuzz_tcp: Not a directory" "--write-corpus under a file names the dir"
+	mkdir -p "$TMP/ro"
+	chmod 555 "$TMP/ro"
+	if [ -w "$TMP/ro" ]; then
+		# root writes anywhere: /proc/self refuses new directories to everybody.
+		expect_rc 2 "--write-corpus into a read-only dir" "$B/replay" --write-corpus /proc/self/corpus "$S"
+		expect_in "$TMP/err" "--write-corpus /proc/self/corpus" "--write-corpus read-only names the dir"
+	else
+		expect_rc 2 "--write-corpus into a read-only dir" "$B/replay" --write-corpus "$TMP/ro/corpus" "$S"
+		expect_in "$TMP/err" "--write-corpus $TMP/ro/corpus" "--write-corpus read-only names the dir"
+	fi
+	chmod 755 "$TMP/ro"
+	# Not captures: a directory, a header with a huge snap length, garbage, a file with no flows.
+	expect_rc 2 "directory as PCAP" "$B/replay" "$TMP"
+	expect_in "$TMP/err" "$TMP: not a readable pcap/pcapng file: .*Is a directory" "directory as PCAP is named"
+	expect_rc 2 "directory as fuzz input" "$B/replay" --from-fuzz-input "$TMP" --write-pcap "$TMP/x.pcap"
+	expect_in "$TMP/err" "--from-fuzz-input $TMP: Is a directory" "directory as fuzz input is named"
+	# pcap header (magic, 2.4, snaplen 0xffffffff, EN10MB), then a record claiming 0xfffffff0 bytes.
+	python3 -c 'import struct,sys; h=struct.pack("<IHHiIII",0xa1b2c3d4,2,4,0,0,0xffffffff,1)
+open(sys.argv[1],"wb").write(h+struct.pack("<IIII",0,0,0xfffffff0,0xfffffff0)+b"x"*100)
+open(sys.argv[2],"wb").write(h+struct.pack("<IIII",0,0,60,60)+b"\xff"*60)' "$TMP/huge.pcap" "$TMP/noflow.pcap"
+	expect_rc 2 "huge snaplen and record length" "$B/replay" "$TMP/huge.pcap"
+	expect_in "$TMP/err" "huge.pcap: packet 1: " "huge record length names file and packet"
+	expect_rc 2 "capture without flows" "$B/replay" "$TMP/noflow.pcap"
+	expect_in "$TMP/err" "noflow.pcap: no TCP or UDP flow to replay" "a capture with nothing to replay is an error, not a pass"
+	head -c 10000 /dev/urandom >"$TMP/garbage.pcap"
+	expect_rc 2 "garbage file" "$B/replay" "$TMP/garbage.pcap"
+	expect_in "$TMP/err" "garbage.pcap: " "garbage file is named"
+	# Wrong options, missing arguments and bad numbers: exit 2 naming the option.
+	for bad in "--timeout" "--timeout abc" "--timeout 0" "--timeout 99999999999999999999" "-j" "-j 0" "-j 257" \
+		"--speed abc" "--speed -1" "--map 8082" "--map 99999=127.0.0.1:1" "--map 8082=nowhere" \
+		"--server-port 70000" "--server-port x" "--incomplete maybe" "--timing slow" "--fuzz-format sctp" \
+		"--junit" "--json" "--write-corpus" "--target" "--target 127.0.0.1:99999"; do
+		opt=${bad%% *}
+		# shellcheck disable=SC2086
+		expect_rc 2 "bad option: $bad" "$B/replay" "$S" $bad
+		expect_in "$TMP/err" "$opt" "bad option $bad: the message names $opt"
+	done
+	expect_rc 2 "--write-pcap without --from-fuzz-input" "$B/replay" --write-pcap "$TMP/x.pcap"
+	expect_in "$TMP/err" "--from-fuzz-input and --write-pcap go together" "--write-pcap alone is explained"
 	;;
 planted)
+	# Targets that misbehave at the transport level: bounded by --timeout, never a hang or a silent pass.
+	start_bad --silent || exit 1
+	t0=$(date +%s)
+	expect_rc 1 "silent TCP target" "$B/replay" --timeout 500 --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-ooo.pcap" \
+		"$ROOT/pcaps/halfclose.pcap" "$ROOT/pcaps/reset-owed.pcap"
+	[ $(($(date +%s) - t0)) -le 10 ] && pass || fail "silent TCP target: took more than 10 s at --timeout 500"
+	expect_in "$TMP/out" "halfclose.pcap flow 1 tcp .*: MISMATCH: server->client ends early at offset 0 .*silence until the timeout" \
+		"silent TCP target: ends early, silence"
+	expect_in "$TMP/err" "fails a probe exchange" "silent TCP target fails the probe"
+	stop_bad
+	start_bad --udp-flip 0 --silent || exit 1
+	expect_rc 1 "silent UDP target" "$B/replay" --timeout 500 --target "127.0.0.1:$PORT" "$ROOT/pcaps/udp-sizes.pcap"
+	expect_in "$TMP/out" "no reply to datagram 1 (0 bytes) before the timeout (U1)" "silent UDP target: no reply"
+	stop_bad
+	start_bad --endless || exit 1
+	for x in recorded upper; do
+		expect_rc 1 "endless garbage, --expect $x" "$B/replay" --expect $x --timeout 500 --target "127.0.0.1:$PORT" \
+			"$ROOT/pcaps/gen-ooo.pcap" "$ROOT/pcaps/halfclose.pcap" "$ROOT/pcaps/reset-owed.pcap"
+		expect_in "$TMP/out" "reset-owed.pcap flow 1 tcp .*: MISMATCH: server->client differs at offset 0" "endless garbage, --expect $x: differs at 0"
+		expect_in "$TMP/out" "^  got:      00000000  a5 a5" "endless garbage, --expect $x: hexdump"
+	done
+	stop_bad
 	# A server that drops reply byte 20 on its 3rd connection: with -j 1 that is flow 3.
 	start_bad --drop 20 --conn 3 || exit 1
 	expect_rc 1 "dropped byte" "$B/replay" -j 1 --target "127.0.0.1:$PORT" --junit "$TMP/r.xml" --json "$TMP/r.json" \
@@ -189,8 +275,8 @@ planted)
 	stop_bad
 	start_bad --sigpipe || exit 1
 	expect_rc 1 "reset while owed, server dies of SIGPIPE" "$B/replay" --target "127.0.0.1:$PORT" "$ROOT/pcaps/reset-owed.pcap"
-	expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$PORT no longer serves (did it crash?)" "SIGPIPE death is reported"
-	expect_in "$TMP/out" "; a server died" "SIGPIPE death is in the summary"
+	expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$PORT fails a probe exchange (did it crash?)" "SIGPIPE death is reported"
+	expect_in "$TMP/out" "; a server failed the probe after the replay" "SIGPIPE death is in the summary"
 	stop_bad
 	# --map sends a captured port to a server; an unmapped port is an error (exit 2).
 	start_bad --drop 1000000 || exit 1
