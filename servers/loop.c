@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +25,20 @@ static int parse_size(const char *s, size_t *out)
 	v = strtoull(s, &end, 10);
 	if (errno != 0)
 		return -1;
-	if (*end == 'k' || *end == 'K') {
-		v *= 1024ull;
+	unsigned long long unit = 1;
+	if (*end == 'k' || *end == 'K')
+		unit = 1024ull;
+	else if (*end == 'm' || *end == 'M')
+		unit = 1024ull * 1024ull;
+	else if (*end == 'g' || *end == 'G')
+		unit = 1024ull * 1024ull * 1024ull;
+	if (unit > 1)
 		end++;
-	} else if (*end == 'm' || *end == 'M') {
-		v *= 1024ull * 1024ull;
-		end++;
-	}
-	if (*end != '\0' || v == 0 || v > (1ull << 30))
+	/* compare before multiplying: 18014398509481985k must not wrap around to 1024 */
+	if (*end != '\0' || v == 0 || v > (1ull << 30) / unit)
+		return -1;
+	v *= unit;
+	if (v > (1ull << 30))
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -74,7 +82,7 @@ int loop_parse(int argc, char **argv, struct loop_opts *o, int allow_inetd, int 
 			break;
 		case 'b':
 			if (!allow_buf || parse_size(optarg, &o->bufsize) < 0) {
-				snprintf(err, errlen, allow_buf ? "-b '%s': expected a byte count from 1 to 1G (suffix k or m allowed)"
+				snprintf(err, errlen, allow_buf ? "-b '%s': expected a byte count from 1 to 1G (suffix k, m or g allowed)"
 								: "-b '%s': not an option of this program",
 					 optarg);
 				return -1;
@@ -145,7 +153,8 @@ int loop_signals(void)
 int loop_log(int fd, const char *prefix, const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char out[16384];
+	/* chunks of at most PIPE_BUF: a pipe that polls writable takes one whole without blocking */
+	char out[PIPE_BUF];
 	size_t o = 0, plen = strlen(prefix);
 
 	if (plen > 64)
@@ -158,6 +167,13 @@ int loop_log(int fd, const char *prefix, const unsigned char *p, size_t n)
 			if (i == n)
 				out[o++] = '\n';
 			for (size_t w = 0; w < o;) {
+				/* a log nobody reads (a full pipe, a stopped terminal) must not stall the server:
+				 * the rest of the line is dropped instead */
+				struct pollfd pf = {.fd = fd, .events = POLLOUT};
+				if (poll(&pf, 1, 0) != 1 || !(pf.revents & POLLOUT)) {
+					errno = EAGAIN;
+					return -1;
+				}
 				ssize_t k = write(fd, out + w, o - w);
 				if (k < 0 && errno == EINTR)
 					continue;

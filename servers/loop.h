@@ -34,7 +34,8 @@ long loop_raise_nofile(void);
 int loop_signals(void);
 
 /* Writes one log line "PREFIXescaped\n" to fd: printable ASCII as is, backslash doubled, \n \r \t, other
- * bytes as \xHH, so that binary input is safe on a terminal. Returns 0 or -1 (errno set). */
+ * bytes as \xHH, so that binary input is safe on a terminal. Never blocks: when fd is not writable (a
+ * pipe nobody reads) the rest of the line is dropped. Returns 0 or -1 (errno set, EAGAIN when dropped). */
 int loop_log(int fd, const char *prefix, const unsigned char *p, size_t n);
 
 #endif

@@ -2,6 +2,7 @@
  * of datagrams with recvmmsg, answers each in place through the core's UDP rule and sends the batch back
  * with sendmmsg, one reply per datagram to its sender. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -136,6 +137,32 @@ static int uworker_setup(struct uworker *w, const struct loop_opts *o, const str
 	return 0;
 }
 
+/* net_listen sets SO_REUSEADDR, which for UDP lets a second server bind a port that is already in
+ * use and silently share its datagrams. A bind without it tells: 0 the port is free (or 0), -1 with
+ * a reason naming the address in err. The probe socket is closed before the workers bind. */
+static int udp_port_free(const struct net_addr *a, char *err, size_t errlen)
+{
+	char name[NET_ADDRSTRLEN];
+	int one = 1;
+
+	if (net_port((const struct sockaddr *)&a->ss) == 0)
+		return 0;
+	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* net_listen reports it */
+	if (a->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	int r = bind(fd, (const struct sockaddr *)&a->ss, a->len);
+	int save = errno;
+	close(fd);
+	if (r < 0 && save == EADDRINUSE) {
+		snprintf(err, errlen, "bind %s: %s", net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+			 strerror(save));
+		return -1;
+	}
+	return 0;
+}
+
 static void uworker_cleanup(struct uworker *w)
 {
 	if (w->fd >= 0)
@@ -156,7 +183,8 @@ static void usage(FILE *f)
 		   "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"
 		   "  -v            log each datagram received on stderr as '>> ' and the bytes, escaped\n"
 		   "  --help        this text\n"
-		   "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage error.\n");
+		   "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
+		   "error (bad option, address in use or not local).\n");
 }
 
 int main(int argc, char **argv)
@@ -170,6 +198,10 @@ int main(int argc, char **argv)
 	int pr = loop_parse(argc, argv, &o, 0, 0, err, sizeof err);
 	if (pr == 1) {
 		usage(stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "udp-upper: stdout: %s\n", strerror(errno));
+			return 2;
+		}
 		return 0;
 	}
 	if (pr < 0) {
@@ -189,13 +221,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a = o.addr;
+	if (udp_port_free(&a, err, sizeof err) < 0) {
+		fprintf(stderr, "udp-upper: %s\n", err);
+		free(ws);
+		return 2;
+	}
 	for (int i = 0; i < o.threads; i++) {
 		if (uworker_setup(&ws[i], &o, &a, o.threads > 1, stopfd, &bound) < 0) {
 			fprintf(stderr, "udp-upper: %s\n", ws[i].err);
 			for (int j = 0; j <= i; j++)
 				uworker_cleanup(&ws[j]);
 			free(ws);
-			return 1;
+			return 2;
 		}
 		if (i == 0)
 			net_set_port(&a, net_port((struct sockaddr *)&bound.ss));

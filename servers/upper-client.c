@@ -14,6 +14,18 @@
 
 #define CHUNK 65536
 
+static const char *target; /* HOST:PORT as given, for messages */
+
+/* Output that could not be written is an error (stdout on a full disk, a closed pipe). */
+static int stdout_ok(void)
+{
+	int e = fflush(stdout) != 0 ? errno : 0;
+	if (e == 0 && !ferror(stdout))
+		return 1;
+	fprintf(stderr, "upper-client: stdout: %s\n", strerror(e ? e : EIO));
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -28,7 +40,9 @@ static void usage(FILE *f)
 		"binary-safe, and the reply stream is copied to standard output; at end of input the client\n"
 		"half-closes and exits once every byte owed is back. UDP: each non-empty line, without its newline,\n"
 		"is one datagram; each reply is printed followed by a newline.\n"
-		"Exit status: 0 when every reply came back whole, 1 otherwise, 2 on a usage error.\n");
+		"Exit status: 0 when every reply came back whole, 1 otherwise (a reply missing, short, longer than\n"
+		"the request, or stdout not writable), 2 on a usage or set-up error (bad option or address, the\n"
+		"server unreachable).\n");
 }
 
 static long now_ms(void)
@@ -66,7 +80,8 @@ static int tcp_collect(int fd, size_t want, int wait_ms, char *err, size_t errle
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			snprintf(err, errlen, "no reply within %d ms (%zu of %zu bytes back)", wait_ms, got, want);
+			snprintf(err, errlen, "%s: no reply within %d ms (%zu of %zu bytes back)", target, wait_ms, got,
+				 want);
 			return -1;
 		}
 		size_t room = want - got < sizeof buf ? want - got : sizeof buf;
@@ -74,8 +89,8 @@ static int tcp_collect(int fd, size_t want, int wait_ms, char *err, size_t errle
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
-			snprintf(err, errlen, "server %s after %zu of %zu bytes", k == 0 ? "closed" : strerror(errno), got,
-				 want);
+			snprintf(err, errlen, "server %s %s after %zu of %zu bytes", target,
+				 k == 0 ? "closed" : strerror(errno), got, want);
 			return -1;
 		}
 		if (write_all(1, buf, (size_t)k) < 0) {
@@ -118,17 +133,21 @@ static int run_tty(int fd, int udp, int wait_ms)
 			if (poll(&pf, 1, wait_ms) > 0)
 				k = recv(fd, buf, sizeof buf, 0);
 			if (k < 0) {
-				fprintf(stderr, "upper-client: no reply within %d ms\n", wait_ms);
+				fprintf(stderr, "upper-client: %s: no reply within %d ms\n", target, wait_ms);
 				rc = 1;
 				continue;
 			}
-			(void)write_all(1, buf, (size_t)k);
+			fwrite(buf, 1, (size_t)k, stdout);
 		} else if (tcp_collect(fd, (size_t)n, wait_ms, err, sizeof err) < 0) {
 			fprintf(stderr, "upper-client: %s\n", err);
 			rc = 1;
 			break;
 		}
 		fputs("\n", stdout);
+		if (!stdout_ok()) {
+			rc = 1;
+			break;
+		}
 	}
 	if (n < 0)
 		fputs("\n", stdout);
@@ -167,8 +186,8 @@ static int run_udp_pipe(int fd, int wait_ms)
 		if (r > 0)
 			k = recv(fd, buf, 65536, 0);
 		if (k < 0) {
-			fprintf(stderr, "upper-client: no reply to a %zd byte datagram within %d ms%s%s\n", n, wait_ms,
-				r > 0 ? ": " : "", r > 0 ? strerror(errno) : "");
+			fprintf(stderr, "upper-client: %s: no reply to a %zd byte datagram within %d ms%s%s\n", target, n,
+				wait_ms, r > 0 ? ": " : "", r > 0 ? strerror(errno) : "");
 			rc = 1;
 			continue;
 		}
@@ -219,7 +238,8 @@ static int run_tcp_pipe(int fd, int wait_ms)
 			return 1;
 		}
 		if (r == 0 || (shut && now_ms() - last > wait_ms)) {
-			fprintf(stderr, "upper-client: no reply within %d ms (%llu of %llu bytes back)\n", wait_ms, got, sent);
+			fprintf(stderr, "upper-client: %s: no %s within %d ms (%llu of %llu bytes back)\n", target,
+				got == sent ? "close after the last byte" : "reply", wait_ms, got, sent);
 			return 1;
 		}
 		if (pf[0].revents & (POLLIN | POLLERR | POLLHUP)) {
@@ -231,10 +251,17 @@ static int run_tcp_pipe(int fd, int wait_ms)
 				}
 				got += (unsigned long long)k;
 				last = now_ms();
+				/* more bytes back than were sent breaks T1; a server that floods must not keep
+				 * the client copying forever */
+				if (got > sent) {
+					fprintf(stderr, "upper-client: server %s sent %llu bytes for the %llu it was sent\n",
+						target, got, sent);
+					return 1;
+				}
 			} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
 				if (shut && got == sent)
 					return 0;
-				fprintf(stderr, "upper-client: server %s after %llu of %llu bytes\n",
+				fprintf(stderr, "upper-client: server %s %s after %llu of %llu bytes\n", target,
 					k == 0 ? "closed" : strerror(errno), got, sent);
 				return 1;
 			}
@@ -290,7 +317,7 @@ int main(int argc, char **argv)
 		}
 		case 'h':
 			usage(stdout);
-			return 0;
+			return stdout_ok() ? 0 : 2;
 		case ':':
 			fprintf(stderr, "upper-client: option -%c needs an argument\n", optopt);
 			usage(stderr);
@@ -310,11 +337,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "upper-client: %s\n", err);
 		return 2;
 	}
+	target = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
 	fd = net_connect(&a, udp ? SOCK_DGRAM : SOCK_STREAM, wait_ms, err, sizeof err);
 	if (fd < 0) {
 		fprintf(stderr, "upper-client: %s\n", err);
-		return 1;
+		return 2;
 	}
 	if (isatty(0))
 		rc = run_tty(fd, udp, wait_ms);
@@ -323,5 +351,7 @@ int main(int argc, char **argv)
 	else
 		rc = run_tcp_pipe(fd, wait_ms);
 	close(fd);
+	if (!stdout_ok() && rc == 0)
+		rc = 1;
 	return rc;
 }

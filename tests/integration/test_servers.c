@@ -984,6 +984,269 @@ static void test_stop_signals(void)
 		close(busy);
 }
 
+/* ---- Bad input: options, set-up errors, hostile peers, unwritable output ---- */
+
+/* Runs BINDIR/prog with args (NULL-terminated): stdin /dev/null, stdout to out_path (NULL: /dev/null),
+ * stderr into err (errlen bytes, NUL-terminated). Killed after wait_ms. Returns the exit status, or -1
+ * when it had to be killed or did not exit normally. */
+static int run_prog(const char *prog, const char *const *args, const char *out_path, int wait_ms, char *err,
+		    size_t errlen)
+{
+	char path[512], log[64];
+	const char *argv[16];
+	int n = 0, st = -1, rc = -1;
+
+	snprintf(path, sizeof path, "%s/%s", bindir, prog);
+	snprintf(log, sizeof log, "/tmp/capslock-it-XXXXXX");
+	int fd = mkstemp(log);
+	err[0] = '\0';
+	if (fd < 0)
+		return -1;
+	argv[n++] = path;
+	while (*args != NULL && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY), out = open(out_path ? out_path : "/dev/null", O_WRONLY);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(fd, 2);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	if (pid > 0) {
+		long end = now_ms() + wait_ms;
+		while (waitpid(pid, &st, WNOHANG) != pid) {
+			if (now_ms() > end) {
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				st = -1;
+				break;
+			}
+			usleep(2000);
+		}
+		rc = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
+	ssize_t k = pread(fd, err, errlen - 1, 0);
+	err[k > 0 ? k : 0] = '\0';
+	close(fd);
+	unlink(log);
+	return rc;
+}
+
+/* Every wrong option or argument: exit 2 at once, and stderr names the option or value at fault. */
+static void test_bad_options(void)
+{
+	static const struct {
+		const char *prog, *args[5], *out, *want;
+		int rc;
+	} cases[] = {
+		{"tcp-upper", {"-t", "0"}, NULL, "-t '0'", 2},
+		{"udp-upper", {"-t", "65"}, NULL, "-t '65'", 2},
+		{"tcp-upper", {"-t", "99999999999999999999"}, NULL, "-t '99999999999999999999'", 2},
+		{"udp-upper", {"-t", "abc"}, NULL, "-t 'abc'", 2},
+		{"tcp-upper", {"-t"}, NULL, "-t needs an argument", 2},
+		{"tcp-upper", {"-b", "0"}, NULL, "-b '0'", 2},
+		{"tcp-upper", {"-b", "18014398509481985k"}, NULL, "-b '18014398509481985k'", 2}, /* wrapped to 1 KiB */
+		{"tcp-upper", {"-b", "2g"}, NULL, "-b '2g'", 2},
+		{"tcp-upper", {"-b", "-5"}, NULL, "-b '-5'", 2},
+		{"udp-upper", {"-b", "1k"}, NULL, "not an option of this program", 2},
+		{"udp-upper", {"--inetd"}, NULL, "--inetd: not an option", 2},
+		{"tcp-upper", {"-x"}, NULL, "unknown option -x", 2},
+		{"udp-upper", {"--bogus"}, NULL, "unknown option '--bogus'", 2},
+		{"tcp-upper", {"-l", "bad"}, NULL, "'bad': expected ADDR:PORT", 2},
+		{"udp-upper", {"-l", "127.0.0.1:99999"}, NULL, "port '99999'", 2},
+		{"udp-upper", {"-l", "[::1"}, NULL, "'[::1'", 2},
+		{"tcp-upper", {"-l", "127.0.0.1:0", "stray"}, NULL, "unexpected argument 'stray'", 2},
+		{"udp-upper", {"--help"}, "/dev/full", "stdout", 2},
+		{"upper-client", {NULL}, NULL, "expected one HOST:PORT", 2},
+		{"upper-client", {"-w", "0", "127.0.0.1:1"}, NULL, "-w '0'", 2},
+		{"upper-client", {"-w"}, NULL, "-w needs an argument", 2},
+		{"upper-client", {"bad"}, NULL, "'bad'", 2},
+		{"upper-client", {"127.0.0.1:1"}, NULL, "connect to 127.0.0.1:1", 2},
+		{"upper-client", {"--help"}, "/dev/full", "stdout", 2},
+	};
+	char err[4096];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long t0 = now_ms();
+		int rc = run_prog(cases[i].prog, cases[i].args, cases[i].out, 3000, err, sizeof err);
+		CHECK(rc == cases[i].rc && strstr(err, cases[i].want) != NULL && now_ms() - t0 < 2000,
+		      "%s %s %s: exit %d (want %d) in %ld ms, stderr '%.200s' (want '%s')", cases[i].prog,
+		      cases[i].args[0] ? cases[i].args[0] : "", cases[i].args[1] ? cases[i].args[1] : "", rc, cases[i].rc,
+		      now_ms() - t0, err, cases[i].want);
+	}
+}
+
+/* A port in use is a set-up error (exit 2), also for UDP, where SO_REUSEADDR alone would let a second
+ * server share the port silently. */
+static void test_port_in_use(void)
+{
+	static const char *const l0[] = {"-l", "127.0.0.1:0", NULL};
+	struct server ts, us;
+	char a[64], err[4096];
+	CU_ASSERT_FATAL(server_start(&ts, "tcp-upper", l0) == 0);
+	if (server_start(&us, "udp-upper", l0) != 0) {
+		server_stop(&ts, SIGKILL, 1000, NULL);
+		CU_FAIL_FATAL("udp-upper did not start");
+	}
+	snprintf(a, sizeof a, "127.0.0.1:%u", us.port);
+	const char *const u1[] = {"-l", a, NULL}, *const u2[] = {"-l", a, "-t", "2", NULL};
+	int rc = run_prog("udp-upper", u1, NULL, 3000, err, sizeof err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "udp-upper -l %s (in use): exit %d, '%.200s'", a,
+	      rc, err);
+	rc = run_prog("udp-upper", u2, NULL, 3000, err, sizeof err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "udp-upper -t 2 -l %s (in use): exit %d, '%.200s'",
+	      a, rc, err);
+	snprintf(a, sizeof a, "127.0.0.1:%u", ts.port);
+	const char *const t1[] = {"-l", a, NULL};
+	rc = run_prog("tcp-upper", t1, NULL, 3000, err, sizeof err);
+	CHECK(rc != 0 && rc != -1 && strstr(err, "Address already in use") != NULL,
+	      "tcp-upper -l %s (in use): exit %d, '%.200s'", a, rc, err);
+	server_stop(&ts, SIGTERM, 2000, NULL);
+	server_stop(&us, SIGTERM, 2000, NULL);
+}
+
+/* upper-client: stdout on a full disk, and a server that sends more than it was sent (a flood), are
+ * errors, reported at once. */
+static void test_client_bad_output(void)
+{
+	static const char *const l0[] = {"-l", "127.0.0.1:0", NULL};
+	struct server ts;
+	char a[64], err[4096];
+	CU_ASSERT_FATAL(server_start(&ts, "tcp-upper", l0) == 0);
+	snprintf(a, sizeof a, "127.0.0.1:%u", ts.port);
+	const char *const ta[] = {a, NULL};
+	int pin[2], st;
+	/* stdin must carry bytes: run it by hand with a pipe */
+	CU_ASSERT_FATAL(pipe(pin) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char path[512];
+		int out = open("/dev/full", O_WRONLY), nul = open("/dev/null", O_WRONLY);
+		snprintf(path, sizeof path, "%s/upper-client", bindir);
+		dup2(pin[0], 0);
+		dup2(out, 1);
+		dup2(nul, 2);
+		close(pin[1]);
+		execl(path, path, ta[0], (char *)NULL);
+		_exit(127);
+	}
+	close(pin[0]);
+	CU_ASSERT(write(pin[1], "x\n", 2) == 2);
+	close(pin[1]);
+	long end = now_ms() + 5000;
+	while (waitpid(pid, &st, WNOHANG) != pid && now_ms() < end)
+		usleep(2000);
+	if (now_ms() >= end) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "upper-client > /dev/full: status 0x%x, want exit 1", st);
+	server_stop(&ts, SIGTERM, 2000, NULL);
+
+	/* a flooding server: accepts, then sends without end */
+	struct net_addr la, bound;
+	char e2[256];
+	CU_ASSERT_FATAL(net_parse("127.0.0.1:0", &la, e2, sizeof e2) == 0);
+	int lfd = net_listen(&la, SOCK_STREAM, 0, 4, &bound, e2, sizeof e2);
+	CU_ASSERT_FATAL(lfd >= 0);
+	pid_t fl = fork();
+	if (fl == 0) {
+		static char blk[65536];
+		memset(blk, 'A', sizeof blk);
+		net_nonblock(lfd, 0);
+		int c = accept(lfd, NULL, NULL);
+		while (c >= 0 && send(c, blk, sizeof blk, MSG_NOSIGNAL) > 0)
+			;
+		_exit(0);
+	}
+	close(lfd);
+	snprintf(a, sizeof a, "127.0.0.1:%u", net_port((struct sockaddr *)&bound.ss));
+	const char *const fa[] = {a, NULL};
+	long t0 = now_ms();
+	int rc = run_prog("upper-client", fa, NULL, 5000, err, sizeof err);
+	CHECK(rc == 1 && strstr(err, "bytes for the") != NULL && now_ms() - t0 < 3000,
+	      "upper-client vs a flooding server: exit %d in %ld ms, '%.200s'", rc, now_ms() - t0, err);
+	kill(fl, SIGKILL);
+	waitpid(fl, NULL, 0);
+}
+
+/* -v: a message log nobody reads (a full pipe) or that cannot be written (/dev/full) neither stalls
+ * nor kills the server; it keeps answering and stops on SIGTERM. */
+static void test_verbose_unwritable(void)
+{
+	static const char *const progs[2] = {"tcp-upper", "udp-upper"};
+	unsigned char *msg = malloc(200000);
+	char why[256];
+	CU_ASSERT_FATAL(msg != NULL);
+	fill(msg, 200000, 9);
+	for (int full = 0; full < 2; full++)
+		for (int p = 0; p < 2; p++) {
+			int pe[2];
+			char path[512], line[256] = "";
+			CU_ASSERT_FATAL(pipe(pe) == 0);
+			snprintf(path, sizeof path, "%s/%s", bindir, progs[p]);
+			pid_t pid = fork();
+			if (pid == 0) {
+				int nul = open("/dev/null", O_RDWR);
+				dup2(nul, 0);
+				dup2(nul, 1);
+				dup2(pe[1], 2);
+				close(pe[0]);
+				close(pe[1]);
+				execl(path, path, "-v", "-l", "127.0.0.1:0", (char *)NULL);
+				_exit(127);
+			}
+			close(pe[1]);
+			/* the first line is read; then the pipe stays open unread until it fills (round 0), or
+			 * is closed so that every log write fails with EPIPE (round 1) */
+			size_t got = 0;
+			for (long end = now_ms() + 5000; now_ms() < end && strchr(line, '\n') == NULL;) {
+				struct pollfd pf = {.fd = pe[0], .events = POLLIN};
+				if (poll(&pf, 1, 100) == 1) {
+					ssize_t k = read(pe[0], line + got, 1);
+					if (k <= 0)
+						break;
+					got += (size_t)k;
+				}
+			}
+			if (full)
+				close(pe[0]);
+			const char *colon = strrchr(line, ':');
+			unsigned port = colon ? (unsigned)atoi(colon + 1) : 0;
+			CHECK(port > 0, "%s -v: first line '%s'", progs[p], line);
+			int ok = 1;
+			for (int i = 0; port > 0 && i < 3 && ok; i++) {
+				if (p == 0) {
+					ok = tcp_roundtrip("127.0.0.1", port, msg, 200000, why, sizeof why) == 0;
+				} else {
+					int fd = connect_to("127.0.0.1", port, SOCK_DGRAM);
+					ok = fd >= 0 && udp_roundtrip(fd, msg, 60000, 2000, why, sizeof why) == 0;
+					if (fd >= 0)
+						close(fd);
+				}
+			}
+			CHECK(ok, "%s -v with stderr %s: round trip: %s", progs[p], full ? "a closed pipe" : "a pipe nobody reads",
+			      why);
+			kill(pid, SIGTERM);
+			int st = -1;
+			long end = now_ms() + 2000;
+			while (waitpid(pid, &st, WNOHANG) != pid && now_ms() < end)
+				usleep(2000);
+			if (now_ms() >= end) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &st, 0);
+				st = -1;
+			}
+			CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s -v with stderr %s: status 0x%x after SIGTERM",
+			      progs[p], full ? "a closed pipe" : "a pipe nobody reads", st);
+			if (!full)
+				close(pe[0]);
+		}
+	free(msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1007,6 +1270,10 @@ int main(int argc, char **argv)
 		{"--inetd on a socketpair", test_inetd},
 		{"T9 tcp: 10,000 idle connections, each answering", test_tcp_10k_idle},
 		{"B2: SIGTERM/SIGINT stop promptly, exit 0", test_stop_signals},
+		{"bad options: exit 2 at once, naming the option", test_bad_options},
+		{"a port in use: exit 2, TCP and UDP", test_port_in_use},
+		{"upper-client: stdout on /dev/full, a flooding server", test_client_bad_output},
+		{"-v: a log nobody reads neither stalls nor kills", test_verbose_unwritable},
 	};
 	CU_pSuite s;
 	unsigned fails;
