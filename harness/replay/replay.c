@@ -86,15 +86,19 @@ static void usage(FILE *f)
 		"Replays the TCP and UDP conversations of pcap/pcapng captures (link types EN10MB, 802.1Q,\n"
 		"LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW; IPv4 and IPv6) against a server of the uppercase protocol\n"
 		"and checks its answers. With no --target or --map it starts the reference servers tcp-upper and\n"
-		"udp-upper (next to this program) on free loopback ports and maps every captured server to them.\n"
+		"udp-upper (next to this program) on free loopback ports, 127.0.0.1 and for IPv6 flows [::1] (IPv6\n"
+		"flows are skipped, with a reason, on a host without an IPv6 loopback), and maps every captured\n"
+		"server to them. After the replay each TCP server must still answer a probe, so a server that\n"
+		"crashed on a flow (a reset while it owed output, say) fails the run.\n"
 		"\n"
 		"  --target HOST:PORT     replay every flow against HOST:PORT (TCP and UDP)\n"
 		"  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT (repeatable;\n"
 		"                         other flows go to --target, or to the reference servers)\n"
 		"  --server-port PORT     PORT is a server port in the capture: decides the client side of flows\n"
 		"                         without a SYN and of UDP flows (default: SYN initiator, first UDP sender)\n"
-		"  --expect recorded|upper  TCP: compare the reply stream with the recorded server stream\n"
-		"                         (default) or with the transform of the bytes sent\n"
+		"  --expect recorded|upper  recorded (default): TCP reply stream = the recorded server stream,\n"
+		"                         each UDP reply = its recorded reply datagram (the protocol rule only\n"
+		"                         where the capture has no reply); upper: the transform of what was sent\n"
 		"  --timing fast|original  as fast as causality allows (default) or the capture's timing\n"
 		"  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast)\n"
 		"  -j N                   replay up to N flows at once (default 8)\n"
@@ -114,7 +118,9 @@ static void usage(FILE *f)
 		"  -v                     also pass the reference servers' stderr through\n"
 		"  -h, --help             this help\n"
 		"\n"
-		"Exit status: 0 every replayed flow matched, 1 a mismatch, 2 a setup or input error.\n");
+		"Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
+		"2 a setup or input error (a capture with no TCP or UDP flow, a target nothing listens on, a bad\n"
+		"option, a report or standard output that could not be written).\n");
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *v)
