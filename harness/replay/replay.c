@@ -229,6 +229,7 @@ struct child {
 	int pass;
 	pthread_t drain;
 	int drain_started;
+	int exited; /* already reaped by check_alive() */
 };
 
 static void *drain_main(void *arg)
@@ -272,6 +273,8 @@ static int spawn(const char *dir, const char *prog, const char *listen, const ch
 	}
 	if (c->pid == 0) {
 		dup2(p[1], 2);
+		/* replay ignores SIGPIPE; the server must not inherit that, or a SIGPIPE bug would hide */
+		signal(SIGPIPE, SIG_DFL);
 		execl(path, prog, "-l", listen, (char *)NULL);
 		_exit(127);
 	}
@@ -363,7 +366,7 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 /* After the replay: every TCP server the flows went to must still answer a probe, so a server that
  * crashed on a flow (a reset while it owed output, SPEC T6) fails the run even when its own flow passed.
  * A reference server started here must also still be running. Returns the number of dead servers. */
-static int check_alive(const struct job *jobs, size_t njobs, const struct child *kids[], size_t nkids,
+static int check_alive(const struct job *jobs, size_t njobs, struct child *kids[], size_t nkids,
 		       int timeout_ms)
 {
 	const struct net_addr *seen[256];
@@ -372,14 +375,14 @@ static int check_alive(const struct job *jobs, size_t njobs, const struct child 
 
 	for (i = 0; i < nkids; i++) {
 		int st;
-		if (kids[i]->pid > 0 && waitpid(kids[i]->pid, &st, WNOHANG) == kids[i]->pid) {
+		if (kids[i]->pid > 0 && !kids[i]->exited && waitpid(kids[i]->pid, &st, WNOHANG) == kids[i]->pid) {
 			if (WIFSIGNALED(st))
 				warnx("the reference server (pid %ld) died during the replay: signal %d", (long)kids[i]->pid,
 				      WTERMSIG(st));
 			else
 				warnx("the reference server (pid %ld) exited during the replay with status %d",
 				      (long)kids[i]->pid, WEXITSTATUS(st));
-			((struct child *)kids[i])->pid = 0; /* reaped */
+			kids[i]->exited = 1;
 			dead++;
 		}
 	}
@@ -412,6 +415,8 @@ static void reap(struct child *c)
 
 	if (c->pid <= 0)
 		return;
+	if (c->exited)
+		goto done;
 	kill(c->pid, SIGTERM);
 	for (i = 0; i < 200; i++) {
 		if (waitpid(c->pid, &st, WNOHANG) == c->pid)
@@ -1118,7 +1123,7 @@ int main(int argc, char **argv)
 			fputs(j->r.detail, stdout);
 	}
 	{
-		const struct child *kids[] = {&tcpc, &udpc, &tcpc6, &udpc6};
+		struct child *kids[] = {&tcpc, &udpc, &tcpc6, &udpc6};
 		dead = check_alive(jobs, njobs, kids, 4, o.timeout_ms);
 	}
 	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", njobs, nfiles,

@@ -278,6 +278,14 @@ planted)
 	expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$PORT fails a probe exchange (did it crash?)" "SIGPIPE death is reported"
 	expect_in "$TMP/out" "; a server failed the probe after the replay" "SIGPIPE death is in the summary"
 	stop_bad
+	# The same death of a reference server that replay started itself: a copy of replay next to a
+	# "tcp-upper" that is badserver --sigpipe.
+	mkdir -p "$TMP/fakebin"
+	cp "$B/replay" "$TMP/fakebin/replay"
+	printf '#!/bin/sh\nexec "%s" --sigpipe "$@"\n' "$B/badserver" >"$TMP/fakebin/tcp-upper"
+	chmod +x "$TMP/fakebin/tcp-upper"
+	expect_rc 1 "reference server dies of SIGPIPE" "$TMP/fakebin/replay" "$ROOT/pcaps/reset-owed.pcap"
+	expect_in "$TMP/err" "the reference server (pid [0-9]*) died during the replay: signal 13" "reference server death names the signal"
 	# --map sends a captured port to a server; an unmapped port is an error (exit 2).
 	start_bad --drop 1000000 || exit 1
 	sport=$("$B/replay" --list "$ROOT/pcaps/session1.pcap" | sed -n 's/.*flow 1 tcp [^>]*> 127.0.0.1:\([0-9]*\).*/\1/p')
