@@ -146,6 +146,12 @@ badinput)
 	expect_in "$TMP/out" "^replay: 2 flows in 1 files: 2 ok" "--junit write error loses no result"
 	expect_rc 2 "--json /dev/full" "$B/replay" --json /dev/full "$S"
 	expect_in "$TMP/err" "--json /dev/full: No space left on device" "--json write error names the file"
+	expect_rc 2 "--junit into a missing dir, --json still written" "$B/replay" --junit "$TMP/no/such/r.xml" --json "$TMP/r.json" "$S"
+	expect_in "$TMP/err" "--junit $TMP/no/such/r.xml: No such file or directory" "--junit into a missing dir names the file"
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["summary"]["ok"] == 2' "$TMP/r.json" \
+		&& pass || fail "--json is still written when --junit fails"
+	expect_rc 0 "--write-corpus creates a missing dir" "$B/replay" --write-corpus "$TMP/new/corpus" "$S"
+	[ -s "$TMP/new/corpus/fuzz_tcp/session1-flow1" ] && pass || fail "--write-corpus into a new dir wrote no seed"
 	expect_rc 2 "--write-pcap /dev/full" "$B/replay" --from-fuzz-input "$S" --write-pcap /dev/full
 	expect_in "$TMP/err" "--write-pcap: /dev/full: write error" "--write-pcap write error names the file"
 	expect_rc 2 "--write-pcap into a missing dir" "$B/replay" --from-fuzz-input "$S" --write-pcap "$TMP/no/such/dir/x.pcap"
