@@ -431,9 +431,9 @@ static double median_of(double *v, int n)
 /* The ratio of the reference to subject s for figure fi: the median, over the rounds where both ran,
  * of ref/s within the round (the runs of one round are back to back, so they share the machine's
  * load at that moment). Returns 0 when there is no such round. */
-static double ratio(size_t fi, int s)
+static double ratio2(size_t fi, int top, int s)
 {
-	const struct cell *r = &cells[fi][S_REF], *x = &cells[fi][s];
+	const struct cell *r = &cells[fi][top], *x = &cells[fi][s];
 	double q[MAXRUNS];
 	int n = 0;
 
@@ -442,6 +442,11 @@ static double ratio(size_t fi, int s)
 			if (r->round[i] == x->round[j] && x->v[j] > 0)
 				q[n++] = r->v[i] / x->v[j];
 	return median_of(q, n);
+}
+
+static double ratio(size_t fi, int s)
+{
+	return ratio2(fi, S_REF, s);
 }
 
 /* The server's CPU time per unit of work (µs per MB for streams, per operation otherwise), median over
@@ -535,7 +540,8 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 		FILE *f = outs[k];
 		fprintf(f, "## capslock bench, %s\n\n", when);
 		fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
-			   "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round), every reply byte "
+			   "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round, in rotating "
+			   "order), every reply byte "
 			   "verified; ratios are the median of the per-round ratios; RSS once per server. Total "
 			   "%.0f s.\n\n",
 			sysconf(_SC_NPROCESSORS_ONLN), cpu, u.release, memkb / 1024, o->runs, o->seconds, total_s);
@@ -544,17 +550,23 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 		fprintf(f, "|---|---|---|---|---|---|---|---|---|\n");
 		for (size_t i = 0; i < NFIG; i++) {
 			const struct figure *g = &figs[i];
-			char bar[160] = "";
+			char bar[256] = "";
 			if (!selected(o, g->key))
 				continue;
 			double re = ratio(i, S_ECHO), rp = ratio(i, S_PY), rt = ratio(i, S_TUT);
 			for (int s = 0; s < NSUBJ; s++)
 				fmt_value(v[s], sizeof v[s], g, &cells[i][s]);
 			if (g->bar_echo > 0) {
-				snprintf(bar, sizeof bar, "≥%.1f× echo: %s; ≥%.0f× python: %s (b), %s (b')", g->bar_echo,
+				/* Where a Python bar fails, the echo's own ratio shows what the machine allows. */
+				char eb[2][48] = {"", ""};
+				double rr2[2] = {rp, rt}, er[2] = {ratio2(i, S_ECHO, S_PY), ratio2(i, S_ECHO, S_TUT)};
+				for (int q = 0; q < 2; q++)
+					if (rr2[q] > 0 && rr2[q] < g->bar_py && er[q] > 0)
+						snprintf(eb[q], sizeof eb[q], " (echo: %.2f×)", er[q]);
+				snprintf(bar, sizeof bar, "≥%.1f× echo: %s; ≥%.0f× python: %s%s (b), %s%s (b')", g->bar_echo,
 					 re == 0 ? "n/a" : re >= g->bar_echo ? "PASS" : "FAIL", g->bar_py,
-					 rp == 0 ? "n/a" : rp >= g->bar_py ? "PASS" : "FAIL",
-					 rt == 0 ? "n/a" : rt >= g->bar_py ? "PASS" : "FAIL");
+					 rp == 0 ? "n/a" : rp >= g->bar_py ? "PASS" : "FAIL", eb[0],
+					 rt == 0 ? "n/a" : rt >= g->bar_py ? "PASS" : "FAIL", eb[1]);
 			} else if (g->mode == LOAD_IDLE) {
 				snprintf(bar, sizeof bar, "lower is better");
 			}
@@ -669,6 +681,11 @@ static int write_report(const struct opts *o, const struct subject *sj, struct e
 		rp > 0 ? fprintf(js, "%.3f", rp) : fprintf(js, "null");
 		fprintf(js, ", \"ratio_python_tutorial\": ");
 		rt > 0 ? fprintf(js, "%.3f", rt) : fprintf(js, "null");
+		double ep = ratio2(i, S_ECHO, S_PY), et = ratio2(i, S_ECHO, S_TUT);
+		fprintf(js, ", \"ratio_echo_over_python\": ");
+		ep > 0 ? fprintf(js, "%.3f", ep) : fprintf(js, "null");
+		fprintf(js, ", \"ratio_echo_over_python_tutorial\": ");
+		et > 0 ? fprintf(js, "%.3f", et) : fprintf(js, "null");
 		if (g->bar_echo > 0)
 			fprintf(js, ", \"bar_echo\": %.1f, \"bar_python\": %.0f", g->bar_echo, g->bar_py);
 		fprintf(js, "}");
@@ -1025,7 +1042,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: %s ...\n", f->label);
 		int runs = f->once ? 1 : o.runs;
 		for (int run = 0; run < runs; run++)
-			for (int s = 0; s < NSUBJ; s++) {
+			for (int k = 0; k < NSUBJ; k++) {
+				/* Each round starts with the next server, so none is always first after a pause. */
+				int s = (k + run) % NSUBJ;
 				done++;
 				if ((f->udp ? sj[s].udp : sj[s].tcp)[0] == NULL) {
 					cells[i][s].status = 1;
