@@ -224,3 +224,10 @@ fuzz-afl-smoke: $(FUZZ_AFL_BINS)
 		{ echo "fuzz-afl-smoke: $(FUZZ_AFL)/tcp-upper --inetd answered '$$out'" >&2; exit 1; }
 	@echo "fuzz-afl-smoke: the AFL++ builds of $(FUZZ_TARGETS) tcp-upper run"
 CHECK_ONCE += fuzz-afl-smoke
+
+# ---- make check, once: make fuzz's driver (run.py) on bad input, with stand-in engines: bad FUZZ_TIME,
+# unwritable FUZZ_OUT, an engine that never starts (never "no crashes"), Ctrl-C still prints the summary ----
+.PHONY: fuzz-run-test
+fuzz-run-test:
+	$(FUZZ_SRC)/test-run.sh
+CHECK_ONCE += fuzz-run-test

@@ -4,7 +4,8 @@
 Runs every fuzz target on every core for --time seconds, prints a progress line per target at least
 every minute, stops cleanly on Ctrl-C, then writes OUT/SUMMARY.md (execs, exec/s, coverage, new corpus
 entries, crashes deduplicated by stack with a reproduce command) and prints it. Exit status: 0 no
-crash, 1 a crash was found, 2 usage or setup error. Nothing is written under corpus/.
+crash, 1 a crash was found, 2 usage or setup error, or the engine did not run a target (never
+reported as "no crashes"), or the summary could not be written. Nothing is written under corpus/.
 
 Scheduling (libFuzzer): JOBS worker slots (default: the number of cores) run chunks of at most 60 s.
 Slot i runs target (i + k) mod T at its k-th chunk, so with fewer cores than targets every target
@@ -17,6 +18,7 @@ while cores remain (AFL_NO_AFFINITY=1 lets them share cores when there are fewer
 """
 import argparse
 import glob
+import math
 import os
 import re
 import signal
@@ -125,6 +127,7 @@ class Target:
         self.secs_done = 0.0
         self.cov = 0
         self.live = {}           # log path -> (execs, cov) of running chunks
+        self.failed = []         # (log, exit status) of chunks in which the engine never ran an input
 
     def status(self):
         execs = self.execs_done + sum(e for e, _ in self.live.values())
@@ -150,6 +153,27 @@ def last_status(log):
     return execs, cov
 
 
+def engine_ran(log):
+    """Did libFuzzer get as far as running inputs (its INITED line, or a crash report)?"""
+    try:
+        with open(log, "rb") as f:
+            text = f.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return "INITED" in text or "==ERROR" in text or "SPEC breach" in text or "Test unit written" in text
+
+
+def log_tail(log, n=6):
+    try:
+        with open(log, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4096))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return [f"(cannot read the log: {e})"]
+    return lines[-n:] or ["(the log is empty)"]
+
+
 def run_libfuzzer(args, targets):
     slots = [None] * args.jobs   # (proc, target, log, started)
     chunk_no = [0] * args.jobs
@@ -163,9 +187,14 @@ def run_libfuzzer(args, targets):
         now = time.time()
         for i, s in enumerate(slots):
             if s is not None:
-                proc, t, log, started = s
+                proc, t, log, started, ncrash = s
                 if proc.poll() is not None:
                     execs, cov = last_status(log)
+                    # An engine that exits without running an input and without a crash file did not
+                    # start (bad flag, unreadable corpus, full disk): the run must not read as clean.
+                    if execs == 0 and not engine_ran(log) and count_files(t.crashes) == ncrash and \
+                            not (STOP and proc.returncode in (0, -signal.SIGINT, -signal.SIGKILL, 130)):
+                        t.failed.append((log, proc.returncode))
                     t.execs_done += execs
                     t.secs_done += time.time() - started
                     t.cov = max(t.cov, cov)
@@ -183,9 +212,13 @@ def run_libfuzzer(args, targets):
                 log = os.path.join(t.logs, f"chunk-{nlog:05d}-slot{i}.log")
                 cmd = [t.binary, f"-max_total_time={secs}", "-timeout=10", "-print_final_stats=1",
                        f"-artifact_prefix={t.crashes}/"] + t.extra + [t.corpus, t.seeds]
-                with open(log, "wb") as lf:
-                    proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
-                slots[i] = (proc, t, log, time.time())
+                try:
+                    with open(log, "wb") as lf:
+                        proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
+                except OSError as e:
+                    t.failed.append((log, f"could not start: {e}"))
+                    continue
+                slots[i] = (proc, t, log, time.time(), count_files(t.crashes))
                 t.live[log] = (0, 0)
         if all(s is None for s in slots) and (STOP or time.time() >= deadline - 1):
             break
@@ -239,8 +272,11 @@ def run_afl(args, targets):
         cmd = ["afl-fuzz", "-i", t.seeds, "-o", t.sync, *role, "-V", str(int(args.time)), "-t", "2000"] + \
             t.extra + ["--", *t.cmd]
         log = os.path.join(t.dir, f"afl-{role[1]}.log")
-        with open(log, "wb") as lf:
-            procs.append((subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env), t, log))
+        try:
+            with open(log, "wb") as lf:
+                procs.append((subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env), t, log))
+        except OSError as e:
+            t.failed.append((log, f"could not start: {e}"))
     start = time.time()
     last_progress = start
     while any(p.poll() is None for p, _, _ in procs):
@@ -264,9 +300,7 @@ def run_afl(args, targets):
         time.sleep(0.5)
     for p, t, log in procs:
         if p.returncode not in (0, None, -2, 130) and not os.path.exists(os.path.join(t.sync, "main", "fuzzer_stats")):
-            print(f"run.py: afl-fuzz for {t.name} failed, see {log}:", file=sys.stderr)
-            with open(log, "rb") as f:
-                sys.stderr.write(f.read().decode("utf-8", "replace")[-2000:])
+            t.failed.append((log, p.returncode))
     return time.time() - start
 
 
@@ -288,13 +322,21 @@ def afl_totals(t):
 
 def summarize(args, targets, elapsed, engine):
     lines = [f"# Fuzzing summary ({engine})", "",
-             f"Ran {elapsed:.0f} s on {args.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. "
+             f"Ran {elapsed:.0f} s{f' (stopped by Ctrl-C or SIGTERM; {args.time:.0f} s were asked)' if STOP else ''} "
+             f"on {args.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. "
              "exec/s is per busy worker (libFuzzer) or summed over instances (AFL++); coverage is libFuzzer's "
              "edge count or AFL++'s map density.", "",
              "| target | execs | exec/s | coverage | corpus (new) | crashes (unique) |",
              "|---|---:|---:|---:|---:|---:|"]
+    try:
+        st = os.statvfs(args.out)
+        free = st.f_bavail * st.f_frsize
+    except OSError:
+        free = None
+    disk_full = free is not None and free < (1 << 20)
     buckets = {}
     total_crash_files = 0
+    idle = []   # targets that ran no input at all
     for t in targets:
         if engine == "libFuzzer":
             execs, cov = t.status()
@@ -311,6 +353,8 @@ def summarize(args, targets, elapsed, engine):
             files = sorted(f for f in glob.glob(os.path.join(t.sync, "*", "crashes", "id:*")))
             repro = t.repro
         total_crash_files += len(files)
+        if execs == 0 and not files:
+            idle.append(t.name)
         mine = set()
         for f in files:
             if engine == "libFuzzer":
@@ -335,16 +379,47 @@ def summarize(args, targets, elapsed, engine):
             lines.append(f"  - stack: {' <- '.join(frames) if frames else '(none below the target: the report is the key)'}")
             lines.append(f"  - reproduce: `{b['cmd']}`")
             lines.append(f"  - keep it: copy {b['file']} into corpus/{name}/regressions/ (make check replays it)")
+    elif idle or any(t.failed for t in targets) or disk_full:
+        lines.append("## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean result")
     else:
         lines.append("## Crashes: none")
     lines.append("")
+    broken = [t for t in targets if t.failed]
+    if disk_full:
+        lines.append(f"## Disk full: {args.out} has {free // 1024} KiB free; corpus entries, logs and crash "
+                     "files may be missing (free some space, or set FUZZ_OUT elsewhere)")
+        lines.append("")
+    if broken or idle:
+        lines.append("## Engine errors")
+        lines.append("")
+        for name in idle:
+            lines.append(f"- **{name}**: no input was executed in the whole run")
+        for t in broken:
+            lines.append(f"- **{t.name}**: the engine failed to run {len(t.failed)} time(s); the last one:")
+            log, rc = t.failed[-1]
+            lines.append(f"  - exit status {rc}, log {log}:")
+            lines.extend(f"    > {x}" for x in log_tail(log))
+        lines.append("")
     text = "\n".join(lines)
     path = os.path.join(args.out, "SUMMARY.md")
-    with open(path, "w") as f:
-        f.write(text)
-    print("\n" + text)
-    print(f"(written to {path})")
-    return 1 if total_crash_files else 0
+    print("\n" + text, flush=True)
+    rc = 1 if total_crash_files else 0
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+        print(f"(written to {path})")
+    except OSError as e:
+        print(f"run.py: --out {args.out}: cannot write the summary {path}: {e}", file=sys.stderr)
+        rc = 2
+    if broken or idle:
+        print(f"run.py: the engine did not run for {', '.join(sorted(set(idle) | {t.name for t in broken}))}; "
+              "see 'Engine errors' above", file=sys.stderr)
+        if rc == 0:
+            rc = 2
+    if disk_full and rc == 0:
+        print(f"run.py: --out {args.out}: the disk is full; see the summary", file=sys.stderr)
+        rc = 2
+    return rc
 
 
 def main():
@@ -359,12 +434,25 @@ def main():
                     help="sanitizer tcp-upper used to reproduce AFL++ crashes of the whole binary")
     ap.add_argument("targets", nargs="+", help="target names (fuzz_tcp ...; tcp-upper for AFL++)")
     args = ap.parse_args()
-    if args.time <= 0 or args.jobs < 1:
-        ap.error("--time and --jobs must be positive")
+    # FUZZ_TIME=abc is argparse's error; nan, inf and runs too short to start one chunk are ours
+    if not math.isfinite(args.time) or args.time < 2:
+        ap.error(f"--time {args.time:g}: expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
+    if args.jobs < 1 or args.jobs > 1024:
+        ap.error(f"--jobs {args.jobs}: expected a number of worker slots from 1 to 1024")
+    if not math.isfinite(args.progress) or args.progress <= 0:
+        ap.error(f"--progress {args.progress:g}: expected a positive number of seconds")
     args.progress = min(args.progress, 60, max(5, args.time / 6))
     if os.path.abspath(args.out).startswith(os.path.abspath("corpus")):
         ap.error("--out must not be under corpus/")
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        probe = os.path.join(args.out, ".run.py-write-test")
+        with open(probe, "w") as f:
+            f.write("x")
+        os.unlink(probe)
+    except OSError as e:
+        print(f"run.py: --out {args.out} (FUZZ_OUT): cannot write there: {e.strerror or e}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
@@ -389,7 +477,11 @@ def main():
                     m = re.match(r"\s*max_len\s*=\s*(\d+)", line)
                     if m:
                         extra.append(f"-max_len={m.group(1)}")
-        t = Target(name, binary, seeds, args.out, extra)
+        try:
+            t = Target(name, binary, seeds, args.out, extra)
+        except OSError as e:
+            print(f"run.py: --out {args.out} (FUZZ_OUT): {e}", file=sys.stderr)
+            return 2
         if args.engine == "afl":
             t.sync = os.path.join(t.dir, "sync")
             if name == "tcp-upper":

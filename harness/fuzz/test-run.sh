@@ -1,0 +1,76 @@
+#!/bin/sh
+# test-run.sh - make fuzz's driver (harness/fuzz/run.py) on bad input, with stand-in engines (shell
+# scripts, so no fuzzer build is needed): bad --time values and an unwritable --out are exit 2 at
+# once; an engine that never starts is exit 2 and the summary does not say "Crashes: none"; a working
+# engine is exit 0 with "Crashes: none"; SIGINT mid-run still prints the summary. One line per case,
+# final "N passed, N failed". Usage: harness/fuzz/test-run.sh (from anywhere)
+set -u
+if [ "${1:-}" = "--help" ] || [ $# -ne 0 ]; then
+	echo "usage: $0   (tests harness/fuzz/run.py with stand-in engines; no arguments)"
+	[ "${1:-}" = "--help" ] && exit 0
+	exit 2
+fi
+cd "$(dirname "$0")/../.." || exit 2
+d=$(mktemp -d /tmp/fuzz-run-test.XXXXXX) || exit 2
+trap 'rm -rf "$d"' EXIT
+R=harness/fuzz/run.py
+pass=0 fail=0
+mkdir -p "$d/bad" "$d/good"
+printf '#!/bin/sh\necho "ERROR: stand-in engine: cannot start" >&2\nexit 1\n' >"$d/bad/fuzz_udp"
+printf '#!/bin/sh\nprintf "#2\\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 1Mb\\n#900\\tDONE   cov: 7 ft: 9 corp: 2/2b lim: 4 exec/s: 900 rss: 1Mb\\n"\nsleep 1\n' >"$d/good/fuzz_udp"
+chmod +x "$d/bad/fuzz_udp" "$d/good/fuzz_udp"
+touch "$d/file"
+
+# case NAME WANT-EXIT MAX-SECONDS OUTPUT-PATTERN NOT-PATTERN -- run.py-args...
+case_() {
+	name=$1 want=$2 max=$3 pat=$4 notpat=$5
+	shift 6
+	s=$(date +%s)
+	timeout $((max + 10)) python3 $R "$@" >"$d/out.txt" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - s))
+	if [ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && grep -q -- "$pat" "$d/out.txt" &&
+		{ [ -z "$notpat" ] || ! grep -q -- "$notpat" "$d/out.txt"; }; then
+		echo "PASS $name: exit $rc in ${secs}s"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name: exit $rc (want $want) in ${secs}s (limit ${max}s); output:"
+		sed 's/^/    | /' "$d/out.txt" | tail -20
+		fail=$((fail + 1))
+	fi
+}
+
+G="--jobs 1 --bindir $d/good"
+case_ "FUZZ_TIME=abc" 2 3 "invalid float value: 'abc'" "" -- --time abc --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=0" 2 3 "--time 0: expected" "" -- --time 0 --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=-5" 2 3 "--time -5: expected" "" -- --time -5 --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=nan" 2 3 "--time nan: expected" "" -- --time nan --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=0.5 (too short to run anything)" 2 3 "--time 0.5: expected" "" -- --time 0.5 --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_JOBS=0" 2 3 "--jobs 0" "" -- --time 3 --jobs 0 --out "$d/o1" --bindir "$d/good" fuzz_udp
+case_ "FUZZ_OUT under a regular file" 2 3 "--out $d/file/sub (FUZZ_OUT): cannot write there" "" -- --time 3 --out "$d/file/sub" $G fuzz_udp
+case_ "target not built" 2 3 "not built" "" -- --time 3 --out "$d/o1" --bindir "$d/none" fuzz_udp
+case_ "engine that never starts" 2 15 "engine failed to run" "Crashes: none\$" -- --time 4 --out "$d/o2" --bindir "$d/bad" fuzz_udp
+case_ "a working engine" 0 15 "Crashes: none\$" "Engine errors" -- --time 3 --out "$d/o3" $G fuzz_udp
+
+# SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
+setsid python3 $R --time 60 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
+pid=$!
+sleep 3
+kill -INT -- -"$pid" 2>/dev/null || kill -INT "$pid"
+s=$(date +%s)
+for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL -- -"$pid" 2>/dev/null
+	echo "FAIL SIGINT mid-run: still running 15 s later"
+	fail=$((fail + 1))
+elif grep -q "stopped by Ctrl-C" "$d/int.txt" && grep -q "^## Crashes" "$d/int.txt"; then
+	echo "PASS SIGINT mid-run: summary printed $(($(date +%s) - s)) s after the signal"
+	pass=$((pass + 1))
+else
+	echo "FAIL SIGINT mid-run: no summary; output:"
+	sed 's/^/    | /' "$d/int.txt" | tail -20
+	fail=$((fail + 1))
+fi
+wait "$pid" 2>/dev/null
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
