@@ -610,9 +610,10 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 	char name[NET_ADDRSTRLEN];
 
 	net_format((const struct sockaddr *)&c->addr.ss, name, sizeof name);
-	if (size < UDP_HDR || size > UPPER_UDP_MAX4 || c->window < 1) {
+	unsigned maxsize = c->addr.ss.ss_family == AF_INET6 ? UPPER_UDP_MAX6 : UPPER_UDP_MAX4;
+	if (size < UDP_HDR || size > maxsize || c->window < 1) {
 		snprintf(err, errlen, "UDP: datagram size %zu out of range %d..%u, or window %d < 1", size, UDP_HDR,
-			 UPPER_UDP_MAX4, c->window);
+			 maxsize, c->window);
 		return LOAD_ERR;
 	}
 	u.sl = calloc(NSLOT, sizeof *u.sl);

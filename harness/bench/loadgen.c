@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 			conns = (int)num(optarg, "-c", 1, 100000);
 			break;
 		case 's':
-			size = num(optarg, "-s", 1, 65507);
+			size = num(optarg, "-s", 1, 65527); /* UDP: 65507 over IPv4, 65527 over IPv6 */
 			break;
 		case 'w':
 			c.window = (int)num(optarg, "-w", 1, 4096);

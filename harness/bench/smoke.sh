@@ -92,6 +92,17 @@ expect 0 "udp-upper 1400 B" -m udp -s 1400
 expect 0 "udp-upper 65507 B" -m udp -s 65507 -w 4
 expect 1 "echo mode catches the transform (udp-upper)" -e -m udp
 
+# IPv6 (B1), where the host has ::1.
+if "$B/bench/echo" -l '[::1]:0' 2>/dev/null & p6=$! && sleep 0.2 && kill -0 $p6 2>/dev/null; then
+	kill $p6 2>/dev/null
+	start tcp6 "$B/tcp-upper" -l '[::1]:0'
+	expect 0 "tcp-upper over IPv6" -m stream -c 2
+	start udp6 "$B/udp-upper" -l '[::1]:0'
+	expect 0 "udp-upper over IPv6, 65527 B" -m udp -s 65527 -w 4
+else
+	echo "skip: no IPv6 loopback here"
+fi
+
 if [ $fails -ne 0 ]; then
 	echo "bench smoke: $fails of $cases cases FAILED" >&2
 	exit 1
