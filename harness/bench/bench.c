@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,8 @@ static struct {
 	pid_t pid, drain;
 } kids[MAXKIDS];
 
+static int pin_cpu = -1; /* --pin: the servers run on this CPU, the load generator on another */
+
 static void drain(int in, int out)
 {
 	static char buf[65536];
@@ -179,6 +182,13 @@ static pid_t spawn(char *const *argv, const char *logpath, char *err, size_t err
 		dup2(nfd, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
+		if (pin_cpu >= 0) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(pin_cpu, &set);
+			if (sched_setaffinity(0, sizeof set, &set) < 0)
+				dprintf(2, "bench: cannot pin to CPU %d: %s\n", pin_cpu, strerror(errno));
+		}
 		execvp(argv[0], argv);
 		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -880,6 +890,7 @@ static void usage(FILE *f)
 		"                  the faithful tutorial servers (sent printable ASCII text only)\n"
 		"  --make MAKE     make command for bench-fuzz and bench-replay (none: skipped)\n"
 		"  --conform PROG  the conform program, timed against the reference servers\n"
+		"  --pin           run the servers on CPU 1 and the load generator on CPU 0 (needs 2 CPUs)\n"
 		"  --only LIST     comma-separated figure keys: stream1,stream4,pingpong,udp64,udp1400,\n"
 		"                  accept,idle (default all); the extras run only without --only\n"
 		"Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up error.\n");
@@ -910,6 +921,7 @@ int main(int argc, char **argv)
 					   {"make", required_argument, NULL, 'M'},
 					   {"conform", required_argument, NULL, 'C'},
 					   {"only", required_argument, NULL, 'O'},
+					   {"pin", no_argument, NULL, 'p'},
 					   {NULL, 0, NULL, 0}};
 	struct opts o = {.seconds = 1, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
 	struct subject sj[NSUBJ];
@@ -963,6 +975,9 @@ int main(int argc, char **argv)
 		case 'O':
 			o.only = optarg;
 			break;
+		case 'p':
+			pin_cpu = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -987,6 +1002,15 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (pin_cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || sched_setaffinity(0, sizeof set, &set) < 0) {
+			fprintf(stderr, "bench: --pin needs 2 CPUs: %s\n", strerror(errno));
+			return 2;
+		}
+	}
 	snprintf(paths[0], sizeof paths[0], "%s/logs", o.outdir);
 	mkdir(o.outdir, 0755);
 	if (mkdir(paths[0], 0755) < 0 && errno != EEXIST) {
