@@ -54,7 +54,11 @@ if [ -z "$conform" ]; then
 		conform=$(command -v conform) || { echo "conformance-gate: no conform binary (build it: make; or --conform PATH)" >&2; exit 2; }
 	fi
 fi
-if [ -n "$expect" ] && [ ! -r "$expect" ]; then
+if [ ! -x "$conform" ] || [ -d "$conform" ]; then
+	echo "conformance-gate: --conform $conform: not an executable conform binary" >&2
+	exit 2
+fi
+if [ -n "$expect" ] && { [ ! -r "$expect" ] || [ -d "$expect" ]; }; then
 	echo "conformance-gate: --expect-failures $expect: cannot read it" >&2
 	exit 2
 fi
@@ -71,8 +75,9 @@ trap 'rm -f "$out"' EXIT
 } | tee "$out"
 rc=$(cat "$out.rc")
 rm -f "$out.rc"
-if [ "$rc" = 2 ]; then
-	echo "conformance-gate: could not test (see conform's message above)" >&2
+if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
+	# 2, or conform itself died (a signal, exit 126/127): never read as a verdict on the server
+	echo "conformance-gate: could not test (conform exit $rc; see its message above)" >&2
 	exit 2
 fi
 if [ -z "$expect" ]; then

@@ -24,13 +24,29 @@ limit=60
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
-	-t) limit="${2:?-t needs SECONDS}"; shift 2 ;;
+	-t)
+		if [ $# -lt 2 ]; then echo "planted-bug.sh: -t needs SECONDS" >&2; exit 2; fi
+		limit=$2
+		shift 2
+		case "$limit" in
+		'' | *[!0-9]* | 0*) echo "planted-bug.sh: -t '$limit': expected whole seconds from 1 to 86400" >&2; exit 2 ;;
+		esac
+		if [ "$limit" -gt 86400 ]; then echo "planted-bug.sh: -t '$limit': expected whole seconds from 1 to 86400" >&2; exit 2; fi
+		;;
 	-*) echo "planted-bug.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
 bugs=("$@")
-[ ${#bugs[@]} -gt 0 ] || bugs=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live udp-short)
+all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live udp-short)
+[ ${#bugs[@]} -gt 0 ] || bugs=("${all[@]}")
+# every name checked before the first (minute-long) run, not when its turn comes
+for bug in "${bugs[@]}"; do
+	case " ${all[*]} " in
+	*" $bug "*) ;;
+	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
+	esac
+done
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 tmp=$(mktemp -d)
@@ -60,6 +76,8 @@ for bug in "${bugs[@]}"; do
 	plant "$bug" "$d/core/upper.c"
 	case "$bug" in udp-*) target=fuzz_udp ;; *) target=fuzz_tcp ;; esac
 	srcs=("harness/fuzz/$target.c" harness/fuzz/script.c harness/fuzz/tcpsim.c)
+	# the connection driver, once the TCP simulation uses it (servers/drive.c calls the planted core)
+	[ -f servers/drive.c ] && srcs+=(servers/drive.c)
 	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Iservers -fsanitize=fuzzer,address,undefined \
 		-o "$d/fuzzer" "$d/core/upper.c" "${srcs[@]}" 2>"$d/build.log"; then
 		echo "planted-bug.sh: $bug: build failed:" >&2

@@ -2,7 +2,8 @@
 # test-errors.sh - conform on bad input: wrong options, garbage arguments, unreachable or hostile
 # targets, unwritable outputs. Each must end quickly with exit 2 (or 1 where a case fails) and a message
 # naming the option, file or address at fault; none may pass (exit 0) or hang. One line per case.
-# Final line "N passed, N failed". Usage: harness/conform/test-errors.sh BINDIR MUTANTDIR
+# ci/conformance-gate.sh's own bad arguments too. Final line "N passed, N failed".
+# Usage: harness/conform/test-errors.sh BINDIR MUTANTDIR
 set -u
 if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
 	echo "usage: $0 BINDIR MUTANTDIR   (BINDIR holds conform and tcp-upper; MUTANTDIR the silent mutant)"
@@ -73,5 +74,31 @@ out=/dev/full
 case_ 2 2 "standard output: No space" -- --list
 # a server that accepts and never answers: every case fails within its bound, the run ends
 case_ 1 60 "" -- --timeout 100 --retries 0 --exec "$M/silent"
+
+# the CI gate around conform: bad arguments are exit 2, and so is a conform that cannot run
+G=$(dirname "$0")/../../ci/conformance-gate.sh
+gate() {
+	want=$1 pat=$2
+	shift 2
+	timeout 20 "$G" "$@" >"$d/gate.txt" 2>&1
+	rc=$?
+	if [ "$rc" = "$want" ] && grep -q -- "$pat" "$d/gate.txt"; then
+		echo "PASS exit $rc: conformance-gate.sh $*"
+		pass=$((pass + 1))
+	else
+		echo "FAIL conformance-gate.sh $*: exit $rc (want $want), output:"
+		sed 's/^/    | /' "$d/gate.txt"
+		fail=$((fail + 1))
+	fi
+}
+gate 0 "usage: ci/conformance-gate.sh" --help
+gate 2 "unknown option '--bogus'" --bogus
+gate 2 "--tcp-cmd needs a command" --tcp-cmd
+gate 2 "no server command" --conform "$C"
+gate 2 "more than one CMD" --conform "$C" a b
+gate 2 "--conform $d/file: not an executable" --conform "$d/file" "$TCP"
+gate 2 "--expect-failures $d/missing: cannot read" --conform "$C" --expect-failures "$d/missing" "$TCP"
+gate 2 "could not test" --conform "$C" --tcp-cmd 'exit 3'
+gate 2 "could not test" --conform "$C" --tcp-cmd "$TCP" -- --only tcp/nomatch
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -2,7 +2,8 @@
 # test-run.sh - make fuzz's driver (harness/fuzz/run.py) on bad input, with stand-in engines (shell
 # scripts, so no fuzzer build is needed): bad --time values and an unwritable --out are exit 2 at
 # once; an engine that never starts is exit 2 and the summary does not say "Crashes: none"; a working
-# engine is exit 0 with "Crashes: none"; SIGINT mid-run still prints the summary. One line per case,
+# engine is exit 0 with "Crashes: none"; SIGINT mid-run still prints the summary; ci/planted-bug.sh's
+# bad arguments are exit 2 before any build. One line per case,
 # final "N passed, N failed". Usage: harness/fuzz/test-run.sh (from anywhere)
 set -u
 if [ "${1:-}" = "--help" ] || [ $# -ne 0 ]; then
@@ -51,6 +52,29 @@ case_ "FUZZ_OUT under a regular file" 2 3 "--out $d/file/sub (FUZZ_OUT): cannot 
 case_ "target not built" 2 3 "not built" "" -- --time 3 --out "$d/o1" --bindir "$d/none" fuzz_udp
 case_ "engine that never starts" 2 15 "engine failed to run" "Crashes: none\$" -- --time 4 --out "$d/o2" --bindir "$d/bad" fuzz_udp
 case_ "a working engine" 0 15 "Crashes: none\$" "Engine errors" -- --time 3 --out "$d/o3" $G fuzz_udp
+
+# ci/planted-bug.sh: bad arguments are exit 2 before anything is built or fuzzed
+for args in "-t" "-t abc" "-t 0" "-t -5" "-t 999999" "--bogus" "tcp-slide no-such-bug"; do
+	s=$(date +%s)
+	# shellcheck disable=SC2086
+	timeout 20 ci/planted-bug.sh $args >"$d/pb.txt" 2>&1
+	rc=$?
+	if [ $rc -eq 2 ] && [ $(($(date +%s) - s)) -le 2 ] && grep -q "planted-bug.sh: .*\(-t\|unknown\)" "$d/pb.txt"; then
+		echo "PASS planted-bug.sh $args: exit 2 at once: $(head -1 "$d/pb.txt")"
+		pass=$((pass + 1))
+	else
+		echo "FAIL planted-bug.sh $args: exit $rc (want 2 within 2 s); output:"
+		sed 's/^/    | /' "$d/pb.txt" | head -5
+		fail=$((fail + 1))
+	fi
+done
+if ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"; then
+	echo "PASS planted-bug.sh --help"
+	pass=$((pass + 1))
+else
+	echo "FAIL planted-bug.sh --help"
+	fail=$((fail + 1))
+fi
 
 # SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
 setsid python3 $R --time 60 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
