@@ -475,7 +475,8 @@ static void write_pcap(const struct opts *o, const char *id, const struct cf_rec
 			*p = '_';
 	snprintf(path, sizeof path, "%s/%s.pcap", o->pcap_dir, name);
 	if (cf_rec_write_pcap(rec, path, err, sizeof err) < 0) {
-		fprintf(stderr, "conform: --pcap-dir: %s\n", err);
+		fprintf(stderr, "conform: --pcap-dir: %s%s\n", err, errno == ENOSPC ? " (No space left on device)" : "");
+		unlink(path); /* a cut pcap would read as a whole exchange */
 		pcap_failed = 1;
 		return;
 	}
