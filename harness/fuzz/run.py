@@ -397,7 +397,7 @@ def summarize(args, targets, elapsed, engine):
         for t in broken:
             lines.append(f"- **{t.name}**: the engine failed to run {len(t.failed)} time(s); the last one:")
             log, rc = t.failed[-1]
-            lines.append(f"  - exit status {rc}, log {log}:")
+            lines.append(f"  - {'exit status ' + str(rc) if isinstance(rc, int) else rc}, log {log}:")
             lines.extend(f"    > {x}" for x in log_tail(log))
         lines.append("")
     text = "\n".join(lines)
