@@ -46,7 +46,7 @@ CHECK_ONCE :=   # check targets run once, after both variants
 CLEAN_EXTRA :=
 
 # The core library: the protocol core and the socket helpers. Everything links it.
-CORE_SRCS := servers/upper.c servers/net.c
+CORE_SRCS := servers/upper.c servers/drive.c servers/net.c
 CORE_LIB := $(O)/libupper.a
 
 .PHONY: all check test clean install bench fuzz

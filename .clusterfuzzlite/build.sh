@@ -28,7 +28,7 @@ fi
 WORK=${WORK:-$(mktemp -d)}
 cd "$SRCDIR"
 
-common="harness/fuzz/script.c harness/fuzz/tcpsim.c servers/upper.c"
+common="harness/fuzz/script.c harness/fuzz/tcpsim.c servers/upper.c servers/drive.c"
 targets="fuzz_tcp fuzz_udp"
 if [ -f harness/replay/decode.c ] && [ -f harness/fuzz/fuzz_pcap.c ]; then
 	targets="$targets fuzz_pcap"

@@ -1,6 +1,6 @@
 /* tcp-upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
- * turns every syscall result into an event for the core's struct upper_conn and does only what the
- * core's UPPER_WANT_* bits ask. */
+ * hands each ready connection to upper_drive() (drive.h) with callbacks doing send/recv/shutdown on the
+ * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drive.h"
 #include "loop.h"
 #include "net.h"
 #include "upper.h"
 
 #define MAX_EVENTS 256
 #define ACCEPTS_PER_WAKEUP 128
-#define READS_PER_WAKEUP 16 /* fairness: a fast sender yields to the others after this many reads */
 #define POOL_MAX 64         /* free buffers kept per thread */
 #define ACCEPT_PAUSE_MS 100 /* after EMFILE: wait this long, or for a close, before accepting again */
 
@@ -88,102 +88,95 @@ static void conn_close(struct worker *w, struct conn *c)
 	}
 }
 
-/* Feeds one event; an impossible event is a bug in this loop, not in the peer: stop loudly. */
-static unsigned feed(struct conn *c, enum upper_ev ev, size_t n)
+/* The socket side of upper_drive(), for one wakeup of one connection. */
+struct sock_ctx {
+	struct worker *w;
+	int fd;
+};
+
+static ssize_t io_result(ssize_t k)
 {
-	int want = upper_conn_event(&c->uc, ev, n);
-	if (want < 0) {
-		fprintf(stderr, "tcp-upper: bug: event %d (n=%zu) refused by the core on fd %d\n", (int)ev, n, c->fd);
-		abort();
-	}
-	return (unsigned)want;
+	if (k >= 0)
+		return k;
+	if (errno == EINTR)
+		return UPPER_IO_INTR;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return UPPER_IO_AGAIN;
+	return UPPER_IO_ERR;
 }
 
-/* Runs the connection until it has nothing left to do without waiting, then sets the epoll interest
- * to what it waits for. readable says whether epoll reported input (or an error) on the socket. */
-static void conn_drive(struct worker *w, struct conn *c, int readable)
+static ssize_t sock_send(void *ctx, const unsigned char *p, size_t n)
 {
-	int reads = 0;
+	const struct sock_ctx *x = ctx;
+	ssize_t k = send(x->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	return io_result(k);
+}
+
+static ssize_t sock_recv(void *ctx, unsigned char *p, size_t n)
+{
+	const struct sock_ctx *x = ctx;
+	ssize_t k = recv(x->fd, p, n, MSG_DONTWAIT);
+
+	if (k > 0 && x->w->o->verbose)
+		(void)loop_log(2, ">> ", p, (size_t)k);
+	return io_result(k);
+}
+
+static void sock_shutdown(void *ctx)
+{
+	const struct sock_ctx *x = ctx;
+
+	(void)shutdown(x->fd, SHUT_WR);
+}
+
+static unsigned char *sock_buf_get(void *ctx)
+{
+	return pool_get(((const struct sock_ctx *)ctx)->w);
+}
+
+static void sock_buf_put(void *ctx, unsigned char *b)
+{
+	pool_put(((const struct sock_ctx *)ctx)->w, b);
+}
+
+static const struct upper_io sock_io = {
+	.send = sock_send,
+	.recv = sock_recv,
+	.shutdown_wr = sock_shutdown,
+	.buf_get = sock_buf_get,
+	.buf_put = sock_buf_put,
+};
+
+/* One wakeup: upper_drive() does what the connection wants until it must wait; then the epoll
+ * interest follows what it waits for. */
+static void conn_event(struct worker *w, struct conn *c, uint32_t events)
+{
+	struct sock_ctx x = {.w = w, .fd = c->fd};
+	unsigned ready = ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? UPPER_READY_IN : 0u) |
+			 ((events & EPOLLOUT) ? UPPER_READY_OUT : 0u);
 	unsigned want;
+	int r = upper_drive(&c->uc, &sock_io, &x, ready, &want);
 
-	for (;;) {
-		want = upper_conn_want(&c->uc);
-		if (want & UPPER_WANT_CLOSE) {
-			conn_close(w, c);
-			return;
-		}
-		if (want & UPPER_WANT_WRITE) {
-			const unsigned char *p;
-			size_t n = upper_conn_pending(&c->uc, &p);
-			ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (k > 0)
-				feed(c, UPPER_EV_WROTE, (size_t)k);
-			else if (k < 0 && errno == EINTR)
-				continue;
-			else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				feed(c, UPPER_EV_AGAIN, 0);
-			else
-				feed(c, UPPER_EV_WERROR, 0);
-			continue;
-		}
-		if (want & UPPER_WANT_SHUTDOWN) {
-			/* An error here means the peer is gone; the close that follows is all that is left. */
-			(void)shutdown(c->fd, SHUT_WR);
-			feed(c, UPPER_EV_SHUTDOWN, 0);
-			continue;
-		}
-		if ((want & UPPER_WANT_READ) && readable && reads < READS_PER_WAKEUP) {
-			unsigned char *p;
-			size_t n;
-			ssize_t k;
-
-			if (c->uc.buf == NULL) {
-				unsigned char *b = pool_get(w);
-				if (b == NULL)
-					break; /* out of memory: try again at the next wakeup */
-				upper_conn_lend(&c->uc, b);
-			}
-			n = upper_conn_rspace(&c->uc, &p);
-			k = recv(c->fd, p, n, MSG_DONTWAIT);
-			reads++;
-			if (k > 0) {
-				if (w->o->verbose)
-					(void)loop_log(2, ">> ", p, (size_t)k);
-				feed(c, UPPER_EV_READ, (size_t)k);
-				if ((size_t)k < n)
-					readable = 0; /* drained: level-triggered epoll reports more */
-			} else if (k == 0) {
-				feed(c, UPPER_EV_EOF, 0);
-			} else if (errno == EINTR) {
-				continue;
-			} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				readable = 0;
-			} else {
-				feed(c, UPPER_EV_RESET, 0);
-			}
-			continue;
-		}
-		break;
+	if (r == UPPER_DRIVE_CLOSE) {
+		conn_close(w, c);
+		return;
 	}
-	pool_put(w, upper_conn_release(&c->uc));
-
+	if (r != UPPER_DRIVE_WAIT) {
+		/* The core refused what its own wants allowed: a bug in this program, not in the peer. */
+		fprintf(stderr, "tcp-upper: bug: the core broke its contract on fd %d (flags %#x)\n", c->fd,
+			c->uc.flags);
+		abort();
+	}
 	uint32_t interest = ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
 	if (interest != c->interest) {
 		struct epoll_event ev = {.events = interest, .data.ptr = c};
 		if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-			feed(c, UPPER_EV_RESET, 0);
 			conn_close(w, c);
 			return;
 		}
 		c->interest = interest;
 	}
-}
-
-static void conn_event(struct worker *w, struct conn *c, uint32_t events)
-{
-	if ((events & EPOLLOUT) && (upper_conn_want(&c->uc) & UPPER_WANT_POLLOUT))
-		feed(c, UPPER_EV_WRITABLE, 0);
-	conn_drive(w, c, (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0);
 }
 
 static void pause_accept(struct worker *w)
@@ -334,13 +327,77 @@ static int worker_setup(struct worker *w, const struct loop_opts *o, const struc
 	return 0;
 }
 
-/* --inetd: one connection on stdin (input) and stdout (output), through the same core. The
+/* --inetd: one connection on stdin (input) and stdout (output), through the same upper_drive(). The
  * descriptors stay as given (blocking): they may be a socket, pipes or a file (AFL++ feeds a file on
- * stdin). poll() comes before every read and write so that SIGINT/SIGTERM still stop it promptly. */
+ * stdin). So every read and write first asks poll() whether it would block, and the loop waits in
+ * poll() with the signalfd, so that SIGINT/SIGTERM still stop it promptly. */
+struct inetd_ctx {
+	unsigned char *spare; /* the one buffer, while the connection has given it back */
+	int verbose;
+};
+
+static int inetd_ready(int fd, short events)
+{
+	struct pollfd pf = {.fd = fd, .events = events};
+
+	return poll(&pf, 1, 0) != 0; /* an error counts as ready: the read or write reports it */
+}
+
+static ssize_t inetd_send(void *ctx, const unsigned char *p, size_t n)
+{
+	(void)ctx;
+	if (!inetd_ready(1, POLLOUT))
+		return UPPER_IO_AGAIN;
+	return io_result(write(1, p, n));
+}
+
+static ssize_t inetd_recv(void *ctx, unsigned char *p, size_t n)
+{
+	const struct inetd_ctx *x = ctx;
+
+	if (!inetd_ready(0, POLLIN))
+		return UPPER_IO_AGAIN;
+	ssize_t k = read(0, p, n);
+	if (k > 0 && x->verbose)
+		(void)loop_log(2, ">> ", p, (size_t)k);
+	return io_result(k);
+}
+
+static void inetd_shutdown(void *ctx)
+{
+	(void)ctx;
+	/* stdout may be a pipe or file (ENOTSOCK): then closing it at exit is the FIN. */
+	(void)shutdown(1, SHUT_WR);
+}
+
+static unsigned char *inetd_buf_get(void *ctx)
+{
+	struct inetd_ctx *x = ctx;
+	unsigned char *b = x->spare;
+
+	x->spare = NULL;
+	return b;
+}
+
+static void inetd_buf_put(void *ctx, unsigned char *b)
+{
+	((struct inetd_ctx *)ctx)->spare = b;
+}
+
+static const struct upper_io inetd_io = {
+	.send = inetd_send,
+	.recv = inetd_recv,
+	.shutdown_wr = inetd_shutdown,
+	.buf_get = inetd_buf_get,
+	.buf_put = inetd_buf_put,
+};
+
 static int serve_inetd(const struct loop_opts *o, int sigfd)
 {
 	struct upper_conn uc;
+	struct inetd_ctx x = {.spare = NULL, .verbose = o->verbose};
 	unsigned char *buf = malloc(o->bufsize);
+	unsigned ready = 0, want;
 	int rc = 0;
 
 	if (buf == NULL) {
@@ -349,61 +406,30 @@ static int serve_inetd(const struct loop_opts *o, int sigfd)
 	}
 	upper_conn_init(&uc, buf, o->bufsize);
 	for (;;) {
-		unsigned want = upper_conn_want(&uc);
-		int r;
-		if (want & UPPER_WANT_CLOSE)
+		int r = upper_drive(&uc, &inetd_io, &x, ready, &want);
+		if (r == UPPER_DRIVE_CLOSE)
 			break;
-		if (want & UPPER_WANT_SHUTDOWN) {
-			/* stdout may be a pipe or file (ENOTSOCK): then closing it at exit is the FIN. */
-			(void)shutdown(1, SHUT_WR);
-			r = upper_conn_event(&uc, UPPER_EV_SHUTDOWN, 0);
-			goto fed;
+		if (r != UPPER_DRIVE_WAIT) {
+			fprintf(stderr, "tcp-upper: bug: --inetd: the core broke its contract (flags %#x)\n", uc.flags);
+			abort();
 		}
-		int writing = (want & (UPPER_WANT_WRITE | UPPER_WANT_POLLOUT)) != 0;
-		struct pollfd pf[2] = {{.fd = writing ? 1 : 0, .events = writing ? POLLOUT : POLLIN},
-				       {.fd = sigfd, .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0) {
+		/* A negative fd is ignored by poll(): wait only for what the connection waits for. */
+		struct pollfd pf[3] = {{.fd = sigfd, .events = POLLIN},
+				       {.fd = (want & UPPER_WANT_READ) ? 0 : -1, .events = POLLIN},
+				       {.fd = (want & UPPER_WANT_POLLOUT) ? 1 : -1, .events = POLLOUT}};
+		ready = 0;
+		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "tcp-upper: --inetd: poll: %s\n", strerror(errno));
 			rc = 1;
 			break;
 		}
-		if (pf[1].revents)
+		if (pf[0].revents)
 			break; /* SIGINT/SIGTERM: stop */
-		if (writing) {
-			const unsigned char *p;
-			size_t n = upper_conn_pending(&uc, &p);
-			ssize_t k = write(1, p, n);
-			if (k > 0)
-				r = upper_conn_event(&uc, UPPER_EV_WROTE, (size_t)k);
-			else if (k < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			else
-				r = upper_conn_event(&uc, UPPER_EV_WERROR, 0);
-		} else {
-			unsigned char *p;
-			size_t n = upper_conn_rspace(&uc, &p);
-			ssize_t k = read(0, p, n);
-			if (k > 0) {
-				if (o->verbose)
-					(void)loop_log(2, ">> ", p, (size_t)k);
-				r = upper_conn_event(&uc, UPPER_EV_READ, (size_t)k);
-			} else if (k == 0) {
-				r = upper_conn_event(&uc, UPPER_EV_EOF, 0);
-			} else if (errno == EINTR || errno == EAGAIN) {
-				continue;
-			} else {
-				r = upper_conn_event(&uc, UPPER_EV_RESET, 0);
-			}
-		}
-	fed:
-		if (r < 0) {
-			fprintf(stderr, "tcp-upper: bug: --inetd event refused by the core\n");
-			abort();
-		}
+		ready = (pf[1].revents ? UPPER_READY_IN : 0u) | (pf[2].revents ? UPPER_READY_OUT : 0u);
 	}
-	free(buf);
+	free(uc.buf != NULL ? uc.buf : x.spare);
 	return rc;
 }
 

@@ -6,7 +6,7 @@ FUZZ_SRC := harness/fuzz
 # The pcap target needs the replayer's pure decoder; it joins once harness/replay/decode.c exists.
 FUZZ_HAVE_PCAP := $(and $(wildcard harness/replay/decode.c),$(wildcard $(FUZZ_SRC)/fuzz_pcap.c))
 FUZZ_TARGETS := fuzz_tcp fuzz_udp $(if $(FUZZ_HAVE_PCAP),fuzz_pcap)
-FUZZ_LIBSRCS := $(FUZZ_SRC)/script.c $(FUZZ_SRC)/tcpsim.c servers/upper.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
+FUZZ_LIBSRCS := $(FUZZ_SRC)/script.c $(FUZZ_SRC)/tcpsim.c servers/upper.c servers/drive.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
 
 FUZZ_TIME ?= 28800
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
@@ -18,7 +18,7 @@ LLVM_PROFDATA ?= $(shell command -v llvm-profdata || command -v llvm-profdata-14
 LLVM_COV ?= $(shell command -v llvm-cov || command -v llvm-cov-14)
 
 # ---- standalone runner, in the current variant (std or san) ----
-FUZZ_SA_OBJS := $(FUZZ_LIBSRCS:servers/upper.c=) $(FUZZ_SRC)/standalone.c
+FUZZ_SA_OBJS := $(filter-out servers/upper.c servers/drive.c,$(FUZZ_LIBSRCS)) $(FUZZ_SRC)/standalone.c
 FUZZ_SA_OBJS := $(patsubst %.c,$(O)/%.o,$(filter %.c,$(FUZZ_SA_OBJS)))
 FUZZ_STANDALONE := $(FUZZ_TARGETS:%=$(B)/%-standalone)
 
@@ -65,7 +65,7 @@ $(FUZZ_AFL)/fuzz_%: $(FUZZ_AFL)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_AFL)/$(FUZZ_SRC)/afl
 
 # The whole server, for the end-to-end path: tcp-upper --inetd reads stdin (fork server).
 $(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp-upper.o $(FUZZ_AFL)/servers/loop.o $(FUZZ_AFL)/servers/upper.o \
-		$(FUZZ_AFL)/servers/net.o
+		$(FUZZ_AFL)/servers/drive.o $(FUZZ_AFL)/servers/net.o
 	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^
 
 # ---- coverage (clang source-based coverage, standalone runner) ----
@@ -168,9 +168,9 @@ coverage: $(FUZZ_COV_BINS)
 	$(LLVM_PROFDATA) merge -sparse -o out/coverage/fuzz.profdata out/coverage/profraw/*.profraw
 	$(LLVM_COV) show -format=html -output-dir=out/coverage -instr-profile=out/coverage/fuzz.profdata \
 		-show-line-counts-or-regions $(firstword $(FUZZ_COV_BINS)) $(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) \
-		servers/upper.c $(FUZZ_SRC)/tcpsim.c $(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
+		servers/upper.c servers/drive.c $(FUZZ_SRC)/tcpsim.c $(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
 	$(LLVM_COV) report -instr-profile=out/coverage/fuzz.profdata $(firstword $(FUZZ_COV_BINS)) \
-		$(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) servers/upper.c $(FUZZ_SRC)/tcpsim.c \
+		$(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) servers/upper.c servers/drive.c $(FUZZ_SRC)/tcpsim.c \
 		$(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c) | tee out/coverage/summary.txt
 	@echo "coverage: open out/coverage/index.html"
 
@@ -202,7 +202,7 @@ bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
 		--out out/bench $(FUZZ_TARGETS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
 
-# ---- unit tests of the input formats and the TCP model (CUnit), both variants ----
+# ---- unit tests of the input formats and the TCP simulation (CUnit), both variants ----
 $(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/script.o $(O)/$(FUZZ_SRC)/tcpsim.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CUNIT_LIBS)

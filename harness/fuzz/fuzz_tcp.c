@@ -1,5 +1,6 @@
 /* fuzz_tcp.c - fuzz target: a TCP script (script.h) drives the core's connection handling through
- * tcp-upper's event loop model (tcpsim.h); any breach of SPEC T1/T4/T6/T8 aborts. */
+ * tcp-upper's own per-wakeup loop upper_drive() over simulated sockets (tcpsim.h); any breach of SPEC
+ * T1/T4/T6/T8 aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

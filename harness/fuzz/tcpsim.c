@@ -1,4 +1,5 @@
-/* tcpsim.c - a TCP script run against struct upper_conn through a model of tcp-upper's epoll loop. */
+/* tcpsim.c - a TCP script run against struct upper_conn through tcp-upper's own upper_drive() (drive.h),
+ * over simulated sockets and a simulated level-triggered epoll. */
 #include "tcpsim.h"
 
 #include <stdarg.h>
@@ -7,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drive.h"
 #include "script.h"
 #include "upper.h"
 
-/* As in servers/tcp-upper.c: a fast sender yields after this many reads per wakeup. */
-#define READS_PER_WAKEUP 16
-/* Bounds on loop steps: each round with a ready socket, and each step of a wakeup, must move a byte
+/* Bounds on loop steps: each round with a ready socket, and each event of a wakeup, must move a byte
  * or change a state that an input byte set up, so more steps than this mean a core that never lets go. */
 #define MAX_STEPS(m) (1024u + 8u * ((m)->n + (m)->cap))
 #define POISON 0xEE /* written over a buffer returned to the pool: a stale pointer shows as wrong bytes */
@@ -51,6 +51,7 @@ struct sock {
 	int cfin, crst, eof_read, werr, again, stopped, sfin;
 	size_t window;   /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
+	size_t steps;    /* events fed in the current wakeup */
 };
 
 struct sim {
@@ -200,17 +201,7 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 	return probe_refusals(m, s);
 }
 
-/* Feeds one event the loop's wants allowed: a refusal is a core bug, as tcp-upper's feed() says. */
-static int feed(struct sim *m, struct sock *s, enum upper_ev ev, size_t n)
-{
-	int r = upper_conn_event(&s->uc, ev, n);
-
-	if (r < 0)
-		return fail(m, 1, "core refused event %d (n=%zu) that its wants allowed (slot %u, flags %#x)", (int)ev,
-			    n, (unsigned)(s - m->s), s->uc.flags);
-	return check_state(m, s, r);
-}
-
+/* The server closes the descriptor: only after its FIN or a reset (T4). */
 static int sock_close(struct sim *m, struct sock *s)
 {
 	unsigned slot = (unsigned)(s - m->s);
@@ -223,32 +214,65 @@ static int sock_close(struct sim *m, struct sock *s)
 		return fail(m, 1, "T4: the core asks to close without FIN or reset (slot %u, flags %#x)", slot,
 			    s->uc.flags);
 	}
+	if (s->uc.buf != NULL)
+		return fail(m, 1, "T8: upper_drive closed a connection that still holds its buffer (slot %u)", slot);
 	wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
-	pool_put(m, s->uc.buf);
-	s->uc.buf = NULL;
 	s->open = 0;
 	return 0;
 }
 
-/* The socket's send(): a failure, a would-block, or k bytes accepted. */
-static int do_write(struct sim *m, struct sock *s)
-{
-	unsigned slot = (unsigned)(s - m->s);
-	const unsigned char *p;
-	size_t n = upper_conn_pending(&s->uc, &p), k;
+/* upper_drive()'s callbacks get the slot; the slot finds the run. */
+struct io_ctx {
+	struct sim *m;
+	struct sock *s;
+};
 
-	if (s->sfin)
-		return fail(m, 1, "T4: the core asks to write after its FIN (slot %u)", slot);
-	if (n == 0 || p == NULL || !owned(m, s->uc.buf) || p < s->uc.buf || p + n > s->uc.buf + m->cap)
-		return fail(m, 1, "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)",
-			    n, slot);
+/* After every event upper_drive() feeds: a refusal is a core bug (tcp-upper aborts on it), the state
+ * must hold every invariant, and endless events in one wakeup mean a core that never lets go. */
+static int io_fed(void *ctx, enum upper_ev ev, size_t n, int r)
+{
+	struct io_ctx *x = ctx;
+	struct sim *m = x->m;
+	struct sock *s = x->s;
+
+	if (m->rc != 0)
+		return 1;
+	if (r < 0)
+		return fail(m, 1, "core refused event %d (n=%zu) that its wants allowed (slot %u, flags %#x)", (int)ev,
+			    n, (unsigned)(s - m->s), s->uc.flags);
+	if (++s->steps >= MAX_STEPS(m))
+		return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one wakeup",
+			    (unsigned)(s - m->s), s->steps);
+	return check_state(m, s, r);
+}
+
+/* The socket's send(): a failure, a would-block, or k bytes accepted, checked against what was sent. */
+static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
+{
+	struct io_ctx *x = ctx;
+	struct sim *m = x->m;
+	struct sock *s = x->s;
+	unsigned slot = (unsigned)(s - m->s);
+	size_t k;
+
+	if (m->rc != 0)
+		return UPPER_IO_ERR;
+	if (s->sfin) {
+		fail(m, 1, "T4: the core asks to write after its FIN (slot %u)", slot);
+		return UPPER_IO_ERR;
+	}
+	if (n == 0 || p == NULL || !owned(m, s->uc.buf) || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
+		fail(m, 1, "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)", n,
+		     slot);
+		return UPPER_IO_ERR;
+	}
 	if (s->crst || s->werr != WERR_NONE) {
 		s->werr = WERR_NONE;
-		return feed(m, s, UPPER_EV_WERROR, 0);
+		return UPPER_IO_ERR;
 	}
 	if (s->again) {
 		s->again = 0;
-		return feed(m, s, UPPER_EV_AGAIN, 0);
+		return UPPER_IO_AGAIN;
 	}
 	k = n;
 	if (s->shortk != 0 && k > s->shortk)
@@ -256,37 +280,43 @@ static int do_write(struct sim *m, struct sock *s)
 	if (s->stopped && k > s->window)
 		k = s->window;
 	if (k == 0)
-		return feed(m, s, UPPER_EV_AGAIN, 0);
-	if (s->ngot + k > s->nread)
-		return fail(m, 1, "T1: the server sends %zu bytes but was given only %zu (slot %u)", s->ngot + k,
-			    s->nread, slot);
+		return UPPER_IO_AGAIN;
+	if (s->ngot + k > s->nread) {
+		fail(m, 1, "T1: the server sends %zu bytes but was given only %zu (slot %u)", s->ngot + k, s->nread,
+		     slot);
+		return UPPER_IO_ERR;
+	}
 	size_t at = upper_mismatch(s->sent + s->ngot, k, p, k);
-	if (at != k)
-		return fail(m, 1, "T1: reply byte %zu is 0x%02x, expected 0x%02x (slot %u)", s->ngot + at, p[at],
-			    upper_byte(s->sent[s->ngot + at]), slot);
+	if (at != k) {
+		fail(m, 1, "T1: reply byte %zu is 0x%02x, expected 0x%02x (slot %u)", s->ngot + at, p[at],
+		     upper_byte(s->sent[s->ngot + at]), slot);
+		return UPPER_IO_ERR;
+	}
 	wire(m, s, TCPSIM_S_DATA, p, k);
 	s->ngot += k;
 	m->st.bytes_out += k;
 	if (s->stopped)
 		s->window -= k;
-	return feed(m, s, UPPER_EV_WROTE, k);
+	return (ssize_t)k;
 }
 
-/* The socket's recv() into the space the core gives. *readable drops to 0 when drained. */
-static int do_read(struct sim *m, struct sock *s, int *readable)
+/* The socket's recv() into the space the core gives: queued bytes, then FIN once, else EAGAIN. */
+static ssize_t io_recv(void *ctx, unsigned char *p, size_t n)
 {
-	unsigned slot = (unsigned)(s - m->s);
-	unsigned char *p;
-	size_t n, k;
+	struct io_ctx *x = ctx;
+	struct sim *m = x->m;
+	struct sock *s = x->s;
+	size_t k;
 
-	if (s->uc.buf == NULL && upper_conn_lend(&s->uc, pool_get(m)) != 0)
-		return fail(m, -1, "out of memory for a %zu byte buffer", m->cap);
-	n = upper_conn_rspace(&s->uc, &p);
-	if (n == 0 || p == NULL || p < s->uc.buf || p + n > s->uc.buf + m->cap)
-		return fail(m, 1, "T8: the core wants to read but gives %zu bytes of space outside its buffer (slot %u)",
-			    n, slot);
+	if (m->rc != 0)
+		return UPPER_IO_ERR;
+	if (n == 0 || p == NULL || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
+		fail(m, 1, "T8: the core wants to read but gives %zu bytes of space outside its buffer (slot %u)", n,
+		     (unsigned)(s - m->s));
+		return UPPER_IO_ERR;
+	}
 	if (s->crst)
-		return feed(m, s, UPPER_EV_RESET, 0);
+		return UPPER_IO_ERR;
 	if (s->nsent > s->nread) {
 		k = s->nsent - s->nread;
 		if (k > n)
@@ -296,61 +326,81 @@ static int do_read(struct sim *m, struct sock *s, int *readable)
 		memcpy(p, s->sent + s->nread, k);
 		s->nread += k;
 		m->st.bytes_in += k;
-		if (k < n)
-			*readable = 0;
-		return feed(m, s, UPPER_EV_READ, k);
+		return (ssize_t)k;
 	}
 	if (s->cfin && !s->eof_read) {
 		s->eof_read = 1;
-		return feed(m, s, UPPER_EV_EOF, 0);
+		return 0;
 	}
-	*readable = 0; /* EAGAIN */
-	return 0;
+	return UPPER_IO_AGAIN;
 }
 
-/* tcp-upper's conn_drive(): do what the core wants until it must wait, then set the interest. */
-static int drive(struct sim *m, struct sock *s, int readable)
+/* shutdown(SHUT_WR): allowed once, and only when every byte the client sent has been returned. */
+static void io_shutdown(void *ctx)
 {
-	int reads = 0;
-	unsigned want;
+	struct io_ctx *x = ctx;
+	struct sim *m = x->m;
+	struct sock *s = x->s;
 
-	for (size_t spins = 0;; spins++) {
-		if (m->rc != 0)
-			return m->rc;
-		/* Every step consumes input or output; endless steps mean the core never lets go (T6, T7). */
-		if (spins >= MAX_STEPS(m))
-			return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one wakeup",
-				    (unsigned)(s - m->s), spins);
-		want = upper_conn_want(&s->uc);
-		if (want & UPPER_WANT_CLOSE)
-			return sock_close(m, s);
-		if (want & UPPER_WANT_WRITE) {
-			do_write(m, s);
-			continue;
-		}
-		if (want & UPPER_WANT_SHUTDOWN) {
-			if (!s->cfin || !s->eof_read || s->nread != s->nsent || s->ngot != s->nread)
-				return fail(m, 1,
-					    "T4: FIN before every owed byte: client sent %zu%s, server read %zu, "
-					    "replied %zu (slot %u)",
-					    s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot, (unsigned)(s - m->s));
-			if (s->sfin)
-				return fail(m, 1, "T4: the core asks for a second FIN (slot %u)", (unsigned)(s - m->s));
-			s->sfin = 1;
-			wire(m, s, TCPSIM_S_FIN, NULL, 0);
-			feed(m, s, UPPER_EV_SHUTDOWN, 0);
-			continue;
-		}
-		if ((want & UPPER_WANT_READ) && readable && reads < READS_PER_WAKEUP) {
-			reads++;
-			do_read(m, s, &readable);
-			continue;
-		}
-		break;
+	if (m->rc != 0)
+		return;
+	if (!s->cfin || !s->eof_read || s->nread != s->nsent || s->ngot != s->nread) {
+		fail(m, 1, "T4: FIN before every owed byte: client sent %zu%s, server read %zu, replied %zu (slot %u)",
+		     s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot, (unsigned)(s - m->s));
+		return;
 	}
-	pool_put(m, upper_conn_release(&s->uc));
+	if (s->sfin) {
+		fail(m, 1, "T4: the core asks for a second FIN (slot %u)", (unsigned)(s - m->s));
+		return;
+	}
+	s->sfin = 1;
+	wire(m, s, TCPSIM_S_FIN, NULL, 0);
+}
+
+static unsigned char *io_buf_get(void *ctx)
+{
+	struct io_ctx *x = ctx;
+	unsigned char *b = pool_get(x->m);
+
+	if (b == NULL)
+		fail(x->m, -1, "out of memory for a %zu byte buffer", x->m->cap);
+	return b;
+}
+
+static void io_buf_put(void *ctx, unsigned char *b)
+{
+	pool_put(((struct io_ctx *)ctx)->m, b);
+}
+
+static const struct upper_io sim_io = {
+	.send = io_send,
+	.recv = io_recv,
+	.shutdown_wr = io_shutdown,
+	.buf_get = io_buf_get,
+	.buf_put = io_buf_put,
+	.fed = io_fed,
+};
+
+/* One wakeup of a ready slot, as tcp-upper's conn_event(): upper_drive(), then close or new interest. */
+static int drive(struct sim *m, struct sock *s, unsigned ready)
+{
+	struct io_ctx x = {.m = m, .s = s};
+	unsigned want;
+	int r;
+
+	s->steps = 0;
+	r = upper_drive(&s->uc, &sim_io, &x, ready, &want);
+	if (m->rc != 0)
+		return m->rc;
+	if (r == UPPER_DRIVE_CLOSE)
+		return sock_close(m, s);
+	if (r != UPPER_DRIVE_WAIT)
+		return fail(m, 1, "core: upper_drive gave up (%d): the core wants to read but gives no space (slot %u)",
+			    r, (unsigned)(s - m->s));
 	if (s->uc.buf == NULL && s->uc.len > 0)
 		return fail(m, 1, "T1: bytes pending after the buffer was released (slot %u)", (unsigned)(s - m->s));
+	if (want & ~(unsigned)(UPPER_WANT_READ | UPPER_WANT_POLLOUT))
+		return fail(m, 1, "core: upper_drive asks to wait for %#x (slot %u)", want, (unsigned)(s - m->s));
 	s->interest = ((want & UPPER_WANT_READ) ? EP_IN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EP_OUT : 0u);
 	return 0;
 }
@@ -372,10 +422,7 @@ static int round_once(struct sim *m)
 		if (!in && !out && !err)
 			continue;
 		any = 1;
-		/* tcp-upper's conn_event() */
-		if (out && (upper_conn_want(&s->uc) & UPPER_WANT_POLLOUT) && feed(m, s, UPPER_EV_WRITABLE, 0) != 0)
-			break;
-		drive(m, s, in || err);
+		drive(m, s, (in || err ? UPPER_READY_IN : 0u) | (out ? UPPER_READY_OUT : 0u));
 	}
 	return any;
 }

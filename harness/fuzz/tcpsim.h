@@ -1,5 +1,5 @@
-/* tcpsim.h - runs a TCP script (script.h) against the core's struct upper_conn through a model of
- * tcp-upper's epoll loop and of the sockets, checking SPEC T1, T4, T6, T8 at every step. Pure: no
+/* tcpsim.h - runs a TCP script (script.h) against the core's struct upper_conn through tcp-upper's own
+ * upper_drive() (drive.h) over simulated sockets, checking SPEC T1, T4, T6, T8 at every step. Pure: no
  * syscalls; it allocates per run and frees before returning. Used by the fuzz_tcp target and by the
  * replay tool (the wire hook reports what a capture of the run would show). */
 #ifndef TCPSIM_H

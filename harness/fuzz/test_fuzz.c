@@ -1,5 +1,5 @@
 /* test_fuzz.c - CUnit tests of the fuzz input formats (script.c: round trips, truncation, every short
- * input decodes) and of the TCP model (tcpsim.c: wire trace of a known script, breaches it reports). */
+ * input decodes) and of the TCP simulation (tcpsim.c: wire trace of a known script, breaches it reports). */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +213,7 @@ int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	CU_pSuite s = CU_add_suite("fuzz formats and TCP model", NULL, NULL);
+	CU_pSuite s = CU_add_suite("fuzz formats and TCP simulation", NULL, NULL);
 	if (s == NULL || !CU_add_test(s, "script round trips", test_round_trip) ||
 	    !CU_add_test(s, "every short input and prefix decodes", test_every_input_decodes) ||
 	    !CU_add_test(s, "UDP datagrams: sizes 0 to max, clamping, cuts", test_udp) ||

@@ -1,10 +1,12 @@
-/* test_upper.c - CUnit tests of the pure core: transform, oracles, UDP rule and the TCP connection
- * state machine (table-driven; each case fed whole and again one byte at a time). */
+/* test_upper.c - CUnit tests of the pure core: transform, oracles, UDP rule, the TCP connection
+ * state machine (table-driven; each case fed whole and again one byte at a time) and the per-wakeup
+ * drive loop (drive.h) over a fake socket. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "drive.h"
 #include "upper.h"
 
 /* Asserts cond; on failure CUnit reports msg (formatted), so a table row names itself. */
@@ -419,6 +421,249 @@ static void test_conn_lending(void)
 	CHECK(upper_conn_event(&c, UPPER_EV_SHUTDOWN, 0) == C, "shutdown while detached");
 }
 
+/* ---- upper_drive (drive.h): one wakeup over a fake socket ---- */
+
+/* The fake socket plays scripts of results: recv tokens "5" (5 bytes, or the space if smaller), "0"
+ * (EOF), "A" (EAGAIN), "I" (EINTR), "E" (ECONNRESET), and AGAIN once the script is out; send tokens
+ * "2" (2 bytes accepted, or all if fewer), "*" (all), "A", "I", "E", and "all" once the script is out.
+ * Every call is traced: "g" buf_get, "p" buf_put, "r5"/"rA"/..., "w2"/"wA"/..., "F" shutdown. */
+struct fake {
+	const char *rs, *ws;      /* the scripts still to play */
+	unsigned char *pool[2];   /* free buffers */
+	int npool, nobuf;         /* nobuf: buf_get fails */
+	int outstanding;          /* buffers lent and not given back */
+	char trace[512];
+	size_t nin, nwire;        /* bytes read from the input, bytes the socket accepted */
+	unsigned char wire[512];
+	int fins, nrecv;
+	size_t wire_at_fin;       /* wire bytes when shutdown came */
+	int recv_failed, sent_after_fail;
+	int bad_fed;              /* an event refused, or a result not upper_conn_want() */
+	const struct upper_conn *c;
+};
+
+static const char drive_input[] = "the quick brown fox jumps over the lazy dog, then again and again: "
+				  "pack my box with five dozen liquor jugs!";
+
+static void fake_trace(struct fake *f, const char *tok)
+{
+	size_t l = strlen(f->trace);
+	snprintf(f->trace + l, sizeof f->trace - l, "%s%s", l > 0 ? " " : "", tok);
+}
+
+/* Takes the next token of *script into tok; returns 0 when the script is out. */
+static int fake_next(const char **script, char *tok, size_t toklen)
+{
+	const char *s = *script;
+	size_t i = 0;
+	while (*s == ' ')
+		s++;
+	if (*s == '\0')
+		return 0;
+	while (*s != '\0' && *s != ' ' && i + 1 < toklen)
+		tok[i++] = *s++;
+	tok[i] = '\0';
+	*script = s;
+	return 1;
+}
+
+static ssize_t fake_code(struct fake *f, char kind, const char *tok)
+{
+	char t[24];
+	snprintf(t, sizeof t, "%c%s", kind, tok);
+	fake_trace(f, t);
+	return tok[0] == 'A' ? UPPER_IO_AGAIN : tok[0] == 'I' ? UPPER_IO_INTR : UPPER_IO_ERR;
+}
+
+static ssize_t fake_send(void *ctx, const unsigned char *p, size_t n)
+{
+	struct fake *f = ctx;
+	char tok[16], t[24];
+	size_t k = n;
+
+	if (f->recv_failed)
+		f->sent_after_fail = 1;
+	if (fake_next(&f->ws, tok, sizeof tok) && tok[0] != '*') {
+		if (tok[0] < '0' || tok[0] > '9')
+			return fake_code(f, 'w', tok);
+		k = strtoul(tok, NULL, 10);
+		if (k > n)
+			k = n;
+	}
+	if (f->nwire + k <= sizeof f->wire)
+		memcpy(f->wire + f->nwire, p, k);
+	f->nwire += k;
+	snprintf(t, sizeof t, "w%zu", k);
+	fake_trace(f, t);
+	return (ssize_t)k;
+}
+
+static ssize_t fake_recv(void *ctx, unsigned char *p, size_t n)
+{
+	struct fake *f = ctx;
+	char tok[16], t[24];
+	size_t k;
+
+	f->nrecv++;
+	if (!fake_next(&f->rs, tok, sizeof tok))
+		snprintf(tok, sizeof tok, "A");
+	if (tok[0] < '0' || tok[0] > '9') {
+		if (tok[0] == 'E')
+			f->recv_failed = 1;
+		return fake_code(f, 'r', tok);
+	}
+	k = strtoul(tok, NULL, 10);
+	if (k > n)
+		k = n;
+	if (f->nin + k > sizeof drive_input - 1)
+		k = sizeof drive_input - 1 - f->nin;
+	memcpy(p, drive_input + f->nin, k);
+	f->nin += k;
+	snprintf(t, sizeof t, "r%zu", k);
+	fake_trace(f, t);
+	return (ssize_t)k;
+}
+
+static void fake_shutdown(void *ctx)
+{
+	struct fake *f = ctx;
+	f->fins++;
+	f->wire_at_fin = f->nwire;
+	fake_trace(f, "F");
+}
+
+static unsigned char *fake_get(void *ctx)
+{
+	struct fake *f = ctx;
+	fake_trace(f, "g");
+	if (f->nobuf || f->npool == 0)
+		return NULL;
+	f->outstanding++;
+	return f->pool[--f->npool];
+}
+
+static void fake_put(void *ctx, unsigned char *b)
+{
+	struct fake *f = ctx;
+	fake_trace(f, "p");
+	f->outstanding--;
+	f->pool[f->npool++] = b;
+}
+
+static int fake_fed(void *ctx, enum upper_ev ev, size_t n, int r)
+{
+	struct fake *f = ctx;
+	(void)ev;
+	(void)n;
+	if (r < 0 || (unsigned)r != upper_conn_want(f->c))
+		f->bad_fed = 1;
+	return 0;
+}
+
+static const struct upper_io fake_io = {fake_send, fake_recv, fake_shutdown, fake_get, fake_put, fake_fed};
+
+enum { IN = UPPER_READY_IN, OUT = UPPER_READY_OUT, D_WAIT = UPPER_DRIVE_WAIT, D_CLOSE = UPPER_DRIVE_CLOSE };
+
+struct drive_case {
+	const char *name;
+	size_t cap;
+	const char *recvs, *sends;
+	int nobuf;
+	struct {
+		unsigned ready; /* 0 ends the wakeups */
+		int ret;
+		unsigned interest;
+	} wakeups[4];
+	const char *trace; /* every call, wakeups separated by "|" */
+	int held;          /* the connection holds a buffer at the end */
+};
+
+#define R16 "4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4"
+static const struct drive_case drive_cases[] = {
+	{"echo, drained buffer goes back to the pool", 64, "5", "", 0, {{IN, D_WAIT, R}}, "g r5 w5 p", 0},
+	{"partial write then EAGAIN: wait for POLLOUT, keep the buffer", 64, "5", "2 A", 0,
+	 {{IN, D_WAIT, R | P}, {OUT, D_WAIT, R}}, "g r5 w2 wA | w3 p", 0},
+	{"writable without POLLOUT wanted is ignored", 64, "3", "A", 0, {{IN, D_WAIT, R | P}, {IN, D_WAIT, R | P}},
+	 "g r3 wA | rA", 1},
+	{"EOF with output pending: FIN only after every byte", 64, "3 0", "A", 0,
+	 {{IN, D_WAIT, R | P}, {IN, D_WAIT, P}, {OUT, D_CLOSE, 0}}, "g r3 wA | r0 | w3 F p", 0},
+	{"EOF with output pending, short writes", 64, "6 0", "1 A 2 A", 0,
+	 {{IN, D_WAIT, R | P}, {IN, D_WAIT, P}, {OUT, D_WAIT, P}, {OUT, D_CLOSE, 0}},
+	 "g r6 w1 wA | r0 | w2 wA | w3 F p", 0},
+	{"EOF and writable together", 64, "3 0", "A", 0, {{IN, D_WAIT, R | P}, {IN | OUT, D_CLOSE, 0}},
+	 "g r3 wA | w3 r0 F p", 0},
+	{"EOF at once", 64, "0", "", 0, {{IN, D_CLOSE, 0}}, "g r0 F p", 0},
+	{"recv error: close, nothing sent after", 64, "3 E", "A", 0, {{IN, D_WAIT, R | P}, {IN, D_CLOSE, 0}},
+	 "g r3 wA | rE p", 0},
+	{"recv error on a full read: close in the same wakeup", 3, "3 E", "A", 0, {{IN, D_WAIT, P}, {IN | OUT, D_CLOSE, 0}},
+	 "g r3 wA | w3 rE p", 0},
+	{"write error: close", 64, "3", "1 E", 0, {{IN, D_CLOSE, 0}}, "g r3 w1 wE p", 0},
+	{"EINTR is retried", 64, "I 3", "I *", 0, {{IN, D_WAIT, R}}, "g rI r3 wI w3 p", 0},
+	{"nothing to read: EAGAIN", 64, "A", "", 0, {{IN, D_WAIT, R}}, "g rA p", 0},
+	{"not readable: no recv, no buffer", 64, "3", "", 0, {{OUT, D_WAIT, R}}, "", 0},
+	{"no buffer to lend: wait for the next wakeup", 64, "3", "", 1, {{IN, D_WAIT, R}}, "g", 0},
+	{"reads per wakeup are bounded", 4, R16, "", 0, {{IN, D_WAIT, R}, {IN, D_WAIT, R}},
+	 "g r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 p"
+	 " | g r4 w4 r4 w4 r4 w4 r4 w4 rA p",
+	 0},
+	{"full buffer stops reading until written", 4, "4 4", "A", 0,
+	 {{IN, D_WAIT, P}, {OUT, D_WAIT, R}, {IN, D_WAIT, R}}, "g r4 wA | w4 p | g r4 w4 rA p", 0},
+};
+
+static void drive_run_case(const struct drive_case *k)
+{
+	struct upper_conn c;
+	struct fake f;
+	unsigned char *b0 = malloc(k->cap), *b1 = malloc(k->cap); /* exact size: ASan sees overruns */
+
+	CU_ASSERT_FATAL(b0 != NULL && b1 != NULL);
+	memset(&f, 0, sizeof f);
+	f.rs = k->recvs;
+	f.ws = k->sends;
+	f.nobuf = k->nobuf;
+	f.c = &c;
+	f.pool[f.npool++] = b1;
+	/* As tcp-upper accepts: init with a pool buffer, hand it back until bytes arrive. */
+	CHECK(upper_conn_init(&c, b0, k->cap) == 0, "%s: init", k->name);
+	f.pool[f.npool++] = upper_conn_release(&c);
+	for (size_t i = 0; i < sizeof k->wakeups / sizeof k->wakeups[0] && k->wakeups[i].ready != 0; i++) {
+		unsigned interest = 99;
+		if (i > 0)
+			fake_trace(&f, "|");
+		int rc = upper_drive(&c, &fake_io, &f, k->wakeups[i].ready, &interest);
+		CHECK(rc == k->wakeups[i].ret, "%s: wakeup %zu returned %d, want %d", k->name, i, rc, k->wakeups[i].ret);
+		if (rc == D_WAIT)
+			CHECK(interest == k->wakeups[i].interest, "%s: wakeup %zu interest %#x, want %#x", k->name, i,
+			      interest, k->wakeups[i].interest);
+		CHECK(f.outstanding == (c.buf != NULL), "%s: wakeup %zu: %d buffers lent, connection holds %s", k->name,
+		      i, f.outstanding, c.buf != NULL ? "one" : "none");
+		if (rc == D_CLOSE) {
+			CHECK(c.buf == NULL, "%s: closed with a buffer", k->name);
+			CHECK(upper_drive(&c, &fake_io, &f, IN | OUT, &interest) == D_CLOSE, "%s: drive after close",
+			      k->name);
+		}
+	}
+	CHECK(strcmp(f.trace, k->trace) == 0, "%s: trace \"%s\", want \"%s\"", k->name, f.trace, k->trace);
+	CHECK((c.buf != NULL) == k->held, "%s: holds a buffer: %d, want %d", k->name, c.buf != NULL, k->held);
+	CHECK(!f.bad_fed, "%s: an event was refused or returned other than upper_conn_want()", k->name);
+	CHECK(!f.sent_after_fail, "%s: sent after the recv error", k->name);
+	CHECK(f.nwire <= f.nin && upper_mismatch((const unsigned char *)drive_input, f.nwire, f.wire, f.nwire) ==
+					  f.nwire,
+	      "%s: the wire is not the transform of what was read", k->name);
+	CHECK(f.fins <= 1, "%s: %d FINs", k->name, f.fins);
+	if (f.fins == 1)
+		CHECK(f.wire_at_fin == f.nin, "%s: FIN after %zu of %zu bytes", k->name, f.wire_at_fin, f.nin);
+	CHECK(f.nrecv <= UPPER_DRIVE_READS * 3, "%s: %d recv calls", k->name, f.nrecv);
+	free(b0);
+	free(b1);
+}
+
+static void test_drive_table(void)
+{
+	for (size_t i = 0; i < sizeof drive_cases / sizeof drive_cases[0]; i++)
+		drive_run_case(&drive_cases[i]);
+}
+
 int main(void)
 {
 	static const struct {
@@ -437,6 +682,7 @@ int main(void)
 		{"conn table, one byte at a time", test_conn_table_bytewise},
 		{"conn buffer compaction", test_conn_compaction},
 		{"conn buffer lending", test_conn_lending},
+		{"upper_drive table, fake socket", test_drive_table},
 	};
 	CU_pSuite s;
 	unsigned fails;
