@@ -157,7 +157,8 @@ int net_listen(const struct net_addr *a, int type, int reuseport, int backlog, s
 		snprintf(err, errlen, "socket for %s: %s", name, strerror(errno));
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+	/* Not for datagrams: there SO_REUSEADDR lets a second server share a bound port silently. */
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
 		goto fail;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
 		goto fail;
@@ -180,6 +181,35 @@ out:
 	close(fd);
 	errno = save;
 	return -1;
+}
+
+int net_check_free(const struct net_addr *a, int type, char *err, size_t errlen)
+{
+	char name[NET_ADDRSTRLEN];
+	int one = 1, fd, r, save;
+
+	if (net_port((const struct sockaddr *)&a->ss) == 0)
+		return 0;
+	fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* net_listen will report why no socket can be had */
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (a->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	r = bind(fd, (const struct sockaddr *)&a->ss, a->len);
+	save = errno;
+	if (r == 0 && type == SOCK_STREAM) {
+		r = listen(fd, 1); /* a listener bound with SO_REUSEPORT only collides here */
+		save = errno;
+	}
+	close(fd);
+	if (r < 0 && save == EADDRINUSE) {
+		snprintf(err, errlen, "bind %s: %s", net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+			 strerror(save));
+		return -1;
+	}
+	return 0;
 }
 
 int net_connect(const struct net_addr *a, int type, int timeout_ms, char *err, size_t errlen)

@@ -442,12 +442,13 @@ static void usage(FILE *f)
 		"  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
 		"                port 0 picks a free port. The first stderr line is 'listening on tcp ADDR:PORT'.\n"
 		"  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"
-		"  -b BYTES      per-connection buffer bound, suffix k or m allowed (default %uk); a connection\n"
+		"  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a connection\n"
 		"                holds a buffer only while it has bytes to send back\n"
 		"  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
 		"  --inetd       serve one connection on stdin/stdout, then exit\n"
 		"  --help        this text\n"
-		"SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage error.\n",
+		"SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
+		"error (bad option, address in use or not local).\n",
 		LOOP_DEFAULT_BUF / 1024u);
 }
 
@@ -462,6 +463,10 @@ int main(int argc, char **argv)
 	int pr = loop_parse(argc, argv, &o, 1, 1, err, sizeof err);
 	if (pr == 1) {
 		usage(stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "tcp-upper: stdout: %s\n", strerror(errno));
+			return 2;
+		}
 		return 0;
 	}
 	if (pr < 0) {
@@ -485,6 +490,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a = o.addr;
+	if (net_check_free(&a, SOCK_STREAM, err, sizeof err) < 0) {
+		fprintf(stderr, "tcp-upper: %s\n", err);
+		free(ws);
+		return 2;
+	}
 	for (int i = 0; i < o.threads; i++) {
 		if (worker_setup(&ws[i], &o, &a, o.threads > 1, stopfd, &bound) < 0) {
 			fprintf(stderr, "tcp-upper: %s\n", ws[i].err);
@@ -492,7 +502,7 @@ int main(int argc, char **argv)
 			for (int j = 0; j < i; j++)
 				worker_cleanup(&ws[j]);
 			free(ws);
-			return 1;
+			return 2;
 		}
 		if (i == 0)
 			net_set_port(&a, net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */

@@ -137,32 +137,6 @@ static int uworker_setup(struct uworker *w, const struct loop_opts *o, const str
 	return 0;
 }
 
-/* net_listen sets SO_REUSEADDR, which for UDP lets a second server bind a port that is already in
- * use and silently share its datagrams. A bind without it tells: 0 the port is free (or 0), -1 with
- * a reason naming the address in err. The probe socket is closed before the workers bind. */
-static int udp_port_free(const struct net_addr *a, char *err, size_t errlen)
-{
-	char name[NET_ADDRSTRLEN];
-	int one = 1;
-
-	if (net_port((const struct sockaddr *)&a->ss) == 0)
-		return 0;
-	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0; /* net_listen reports it */
-	if (a->ss.ss_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	int r = bind(fd, (const struct sockaddr *)&a->ss, a->len);
-	int save = errno;
-	close(fd);
-	if (r < 0 && save == EADDRINUSE) {
-		snprintf(err, errlen, "bind %s: %s", net_format((const struct sockaddr *)&a->ss, name, sizeof name),
-			 strerror(save));
-		return -1;
-	}
-	return 0;
-}
-
 static void uworker_cleanup(struct uworker *w)
 {
 	if (w->fd >= 0)
@@ -221,7 +195,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a = o.addr;
-	if (udp_port_free(&a, err, sizeof err) < 0) {
+	if (net_check_free(&a, SOCK_DGRAM, err, sizeof err) < 0) {
 		fprintf(stderr, "udp-upper: %s\n", err);
 		free(ws);
 		return 2;

@@ -1078,14 +1078,16 @@ static void test_bad_options(void)
 	}
 }
 
-/* A port in use is a set-up error (exit 2), also for UDP, where SO_REUSEADDR alone would let a second
- * server share the port silently. */
+/* A port in use is a set-up error (exit 2), also where SO_REUSEPORT (threads) or SO_REUSEADDR (UDP) would
+ * let a second server share the port silently. */
 static void test_port_in_use(void)
 {
 	static const char *const l0[] = {"-l", "127.0.0.1:0", NULL};
+	static const char *const lt[] = {"-l", "127.0.0.1:0", "-t", "2", NULL};
 	struct server ts, us;
 	char a[64], err[4096];
-	CU_ASSERT_FATAL(server_start(&ts, "tcp-upper", l0) == 0);
+	/* The TCP server runs SO_REUSEPORT threads, which a second -t 2 server could otherwise join. */
+	CU_ASSERT_FATAL(server_start(&ts, "tcp-upper", lt) == 0);
 	if (server_start(&us, "udp-upper", l0) != 0) {
 		server_stop(&ts, SIGKILL, 1000, NULL);
 		CU_FAIL_FATAL("udp-upper did not start");
@@ -1099,10 +1101,13 @@ static void test_port_in_use(void)
 	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "udp-upper -t 2 -l %s (in use): exit %d, '%.200s'",
 	      a, rc, err);
 	snprintf(a, sizeof a, "127.0.0.1:%u", ts.port);
-	const char *const t1[] = {"-l", a, NULL};
+	const char *const t1[] = {"-l", a, NULL}, *const t2[] = {"-l", a, "-t", "2", NULL};
 	rc = run_prog("tcp-upper", t1, NULL, 3000, err, sizeof err);
-	CHECK(rc != 0 && rc != -1 && strstr(err, "Address already in use") != NULL,
-	      "tcp-upper -l %s (in use): exit %d, '%.200s'", a, rc, err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "tcp-upper -l %s (in use): exit %d, '%.200s'", a,
+	      rc, err);
+	rc = run_prog("tcp-upper", t2, NULL, 3000, err, sizeof err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL,
+	      "tcp-upper -t 2 -l %s (in use): exit %d, '%.200s'", a, rc, err);
 	server_stop(&ts, SIGTERM, 2000, NULL);
 	server_stop(&us, SIGTERM, 2000, NULL);
 }
