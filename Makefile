@@ -1,4 +1,4 @@
-# capslock - network protocol test and fuzz harness for the uppercase protocol (../shared/SPEC.md).
+# capslock - network protocol test and fuzz harness for the uppercase protocol (SPEC.md).
 #
 #   make              build every program into bin/
 #   make check        unit + integration tests, then again under ASan+UBSan, then the once-only checks

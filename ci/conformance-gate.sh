@@ -1,5 +1,5 @@
 #!/bin/sh
-# conformance-gate.sh - the CI gate for an implementation of the uppercase protocol (../shared/SPEC.md):
+# conformance-gate.sh - the CI gate for an implementation of the uppercase protocol (SPEC.md):
 # starts the server under test, runs bin/conform against it, and decides pass/fail. For other projects'
 # pipelines (see ci/workflows/conformance.yml) as much as for this one's.
 usage() {

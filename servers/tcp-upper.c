@@ -438,7 +438,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [-v] [--inetd]\n"
 		"Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
-		"'A'-'Z', on the same connection (../shared/SPEC.md, T1-T9).\n"
+		"'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
 		"  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
 		"                port 0 picks a free port. The first stderr line is 'listening on tcp ADDR:PORT'.\n"
 		"  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"

@@ -151,7 +151,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: udp-upper [-l ADDR:PORT] [-t THREADS] [-v]\n"
 		   "Reference UDP server of the uppercase protocol: answers each datagram with one datagram, 'a'-'z'\n"
 		   "made 'A'-'Z', to its sender; datagrams up to 65507 (IPv4) / 65527 (IPv6) bytes are answered whole\n"
-		   "and an empty datagram gets an empty reply (../shared/SPEC.md, U1-U6).\n"
+		   "and an empty datagram gets an empty reply (SPEC.md, U1-U6).\n"
 		   "  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
 		   "                port 0 picks a free port. The first stderr line is 'listening on udp ADDR:PORT'.\n"
 		   "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"

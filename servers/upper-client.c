@@ -30,7 +30,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: upper-client [-u] [-w MS] HOST:PORT\n"
-		"Client of the uppercase protocol (../shared/SPEC.md).\n"
+		"Client of the uppercase protocol (SPEC.md).\n"
 		"  -u     UDP instead of TCP\n"
 		"  -w MS  how long to wait for a reply that makes no progress (default 2000)\n"
 		"  --help this text\n"

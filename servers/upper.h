@@ -1,4 +1,4 @@
-/* upper.h - the pure core of the uppercase protocol (../shared/SPEC.md): transform, TCP connection
+/* upper.h - the pure core of the uppercase protocol (SPEC.md): transform, TCP connection
  * state machine, UDP rule and the oracles that every program (servers, fuzz targets, replay, conform)
  * calls. No syscalls, no globals, no allocation. */
 #ifndef UPPER_H

@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		"usage: conform [--tcp HOST:PORT] [--udp HOST:PORT] [--exec CMD | --exec-tcp CMD | --exec-udp CMD]\n"
 		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--resets N]\n"
 		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR] [--random N [--seed S]] [--list]\n"
-		"Tests an uppercase-protocol server against ../shared/SPEC.md, case by case.\n"
+		"Tests an uppercase-protocol server against SPEC.md, case by case.\n"
 		"Targets (loopback only: 127.0.0.0/8 or ::1; any other address is refused):\n"
 		"  --tcp HOST:PORT     a running TCP server ([::1]:PORT for IPv6)\n"
 		"  --udp HOST:PORT     a running UDP server\n"
@@ -248,7 +248,7 @@ static void list_cases(void)
 	       "--exec: the server (its process group) stops within 2 s of SIGTERM (after the cases)");
 	printf("%-34s %-4s %-6s %s\n", "random/seed-S", "T1", "MUST",
 	       "--random: one random sequence of sends, half-closes and resets (TCP) and datagrams (UDP)");
-	printf("\nSPEC rules (../shared/SPEC.md):\n");
+	printf("\nSPEC rules (SPEC.md):\n");
 	static const char *ids[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
 				    "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
