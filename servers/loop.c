@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -208,4 +211,101 @@ int loop_log(int fd, const char *prefix, const unsigned char *p, size_t n)
 		}
 	}
 	return 0;
+}
+
+int loop_cli(int argc, char **argv, struct loop_opts *o, const char *prog, int allow_inetd, int allow_buf,
+	     void (*usage)(FILE *))
+{
+	char err[512];
+	int pr = loop_parse(argc, argv, o, allow_inetd, allow_buf, err, sizeof err);
+
+	if (pr == 1) {
+		usage(stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "%s: stdout: %s\n", prog, strerror(errno));
+			return 2;
+		}
+		return 0;
+	}
+	if (pr < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+static struct loop_worker *worker_at(const struct loop_server *s, unsigned char *ws, int i)
+{
+	return (struct loop_worker *)(void *)(ws + (size_t)i * s->size);
+}
+
+int loop_serve(const struct loop_server *s, const struct loop_opts *o, int sigfd)
+{
+	struct net_addr bound, a = o->addr;
+	char err[512], name[NET_ADDRSTRLEN];
+	int stopfd, rc = 0, set = 0, started = 0;
+	unsigned char *ws;
+
+	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ws = calloc((size_t)o->threads, s->size);
+	if (stopfd < 0 || ws == NULL) {
+		fprintf(stderr, "%s: setup: %s\n", s->prog, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	/* SO_REUSEPORT would let this server silently share a port another one serves. */
+	if (net_check_free(&a, s->type, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", s->prog, err);
+		rc = 2;
+		goto out;
+	}
+	for (; set < o->threads; set++) {
+		struct loop_worker *w = worker_at(s, ws, set);
+		w->o = o;
+		w->stopfd = stopfd;
+		if (s->setup(w, &a, o->threads > 1, &bound) < 0) {
+			fprintf(stderr, "%s: %s\n", s->prog, w->err);
+			set++; /* clean up this one too */
+			rc = 2;
+			goto out;
+		}
+		if (set == 0)
+			net_set_port(&a, net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */
+	}
+	fprintf(stderr, "listening on %s %s\n", s->proto, net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fflush(stderr);
+
+	for (; started < o->threads; started++) {
+		int e = pthread_create(&worker_at(s, ws, started)->th, NULL, s->run, worker_at(s, ws, started));
+		if (e != 0) {
+			fprintf(stderr, "%s: pthread_create: %s\n", s->prog, strerror(e));
+			rc = 1;
+			break;
+		}
+	}
+	if (rc == 0) {
+		/* Wait for a stop signal, or for a worker that failed (it signals the stop eventfd). */
+		struct pollfd pf[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = stopfd, .events = POLLIN}};
+		while (poll(pf, 2, -1) < 0 && errno == EINTR)
+			;
+	}
+	uint64_t one = 1;
+	if (write(stopfd, &one, sizeof one) < 0)
+		rc = 1;
+	for (int i = 0; i < started; i++) {
+		struct loop_worker *w = worker_at(s, ws, i);
+		pthread_join(w->th, NULL);
+		if (w->failed) {
+			fprintf(stderr, "%s: thread %d: %s\n", s->prog, i, w->err);
+			rc = 1;
+		}
+	}
+out:
+	for (int i = 0; i < set; i++)
+		s->cleanup(worker_at(s, ws, i));
+	free(ws);
+	if (stopfd >= 0)
+		close(stopfd);
+	return rc;
 }

@@ -36,16 +36,13 @@ struct conn {
 };
 
 struct worker {
-	const struct loop_opts *o;
-	int ep, lfd, stopfd;
+	struct loop_worker lw; /* first: options, stop eventfd, thread, error (loop_serve) */
+	int ep, lfd;
 	int paused;              /* accepting is paused after EMFILE/ENFILE */
 	struct timespec paused_at;
 	struct conn *conns;      /* every open connection, for the cleanup at stop */
 	unsigned char **pool;    /* free buffers of o->bufsize bytes, lent to connections with bytes */
 	size_t npool;
-	pthread_t th;
-	char err[256];
-	int failed;
 };
 
 /* Markers told apart from connections in epoll_event.data.ptr. */
@@ -55,7 +52,7 @@ static unsigned char *pool_get(struct worker *w)
 {
 	if (w->npool > 0)
 		return w->pool[--w->npool];
-	return malloc(w->o->bufsize);
+	return malloc(w->lw.o->bufsize);
 }
 
 static void pool_put(struct worker *w, unsigned char *b)
@@ -118,7 +115,7 @@ static ssize_t sock_recv(void *ctx, unsigned char *p, size_t n)
 	const struct sock_ctx *x = ctx;
 	ssize_t k = recv(x->fd, p, n, MSG_DONTWAIT);
 
-	if (k > 0 && x->w->o->verbose)
+	if (k > 0 && x->w->lw.o->verbose)
 		(void)loop_log(2, ">> ", p, (size_t)k);
 	return io_result(k);
 }
@@ -209,7 +206,7 @@ static void accept_some(struct worker *w)
 			pause_accept(w);
 			return;
 		}
-		upper_conn_init(&c->uc, b, w->o->bufsize);
+		upper_conn_init(&c->uc, b, w->lw.o->bufsize);
 		pool_put(w, upper_conn_release(&c->uc));
 		c->fd = fd;
 		c->interest = EPOLLIN;
@@ -234,8 +231,10 @@ static long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-static void worker_cleanup(struct worker *w)
+static void worker_cleanup(struct loop_worker *lw)
 {
+	struct worker *w = (struct worker *)lw;
+
 	while (w->conns != NULL)
 		conn_close(w, w->conns);
 	while (w->npool > 0)
@@ -270,10 +269,10 @@ static void *worker_run(void *arg)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(w->err, sizeof w->err, "epoll_wait: %s", strerror(errno));
-			w->failed = 1;
+			snprintf(w->lw.err, sizeof w->lw.err, "epoll_wait: %s", strerror(errno));
+			w->lw.failed = 1;
 			uint64_t one = 1;
-			(void)!write(w->stopfd, &one, sizeof one); /* wake main and the other workers */
+			(void)!write(w->lw.stopfd, &one, sizeof one); /* wake main and the other workers */
 			break;
 		}
 		int stop = 0;
@@ -292,36 +291,33 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-static int worker_setup(struct worker *w, const struct loop_opts *o, const struct net_addr *a, int reuseport,
-			int stopfd, struct net_addr *bound)
+static int worker_setup(struct loop_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
 {
+	struct worker *w = (struct worker *)lw;
 	struct epoll_event ev;
 
-	memset(w, 0, sizeof *w);
-	w->o = o;
-	w->stopfd = stopfd;
 	w->ep = w->lfd = -1;
 	w->pool = calloc(POOL_MAX, sizeof *w->pool);
 	if (w->pool == NULL) {
-		snprintf(w->err, sizeof w->err, "out of memory");
+		snprintf(w->lw.err, sizeof w->lw.err, "out of memory");
 		return -1;
 	}
-	w->lfd = net_listen(a, SOCK_STREAM, reuseport, SOMAXCONN, bound, w->err, sizeof w->err);
+	w->lfd = net_listen(a, SOCK_STREAM, reuseport, SOMAXCONN, bound, w->lw.err, sizeof w->lw.err);
 	if (w->lfd < 0)
 		return -1;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (w->ep < 0) {
-		snprintf(w->err, sizeof w->err, "epoll_create1: %s", strerror(errno));
+		snprintf(w->lw.err, sizeof w->lw.err, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
 	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &mark_listen};
 	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &ev) < 0) {
-		snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+		snprintf(w->lw.err, sizeof w->lw.err, "epoll_ctl: %s", strerror(errno));
 		return -1;
 	}
 	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &mark_stop};
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, stopfd, &ev) < 0) {
-		snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lw.stopfd, &ev) < 0) {
+		snprintf(w->lw.err, sizeof w->lw.err, "epoll_ctl: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -454,90 +450,32 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	static const struct loop_server server = {
+		.prog = "tcp-upper",
+		.proto = "tcp",
+		.type = SOCK_STREAM,
+		.size = sizeof(struct worker),
+		.setup = worker_setup,
+		.run = worker_run,
+		.cleanup = worker_cleanup,
+	};
 	struct loop_opts o;
-	struct worker *ws = NULL;
-	struct net_addr bound, a;
-	char err[512], name[NET_ADDRSTRLEN];
-	int sigfd, stopfd = -1, rc = 0, started = 0;
+	int sigfd, rc;
 
-	int pr = loop_parse(argc, argv, &o, 1, 1, err, sizeof err);
-	if (pr == 1) {
-		usage(stdout);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "tcp-upper: stdout: %s\n", strerror(errno));
-			return 2;
-		}
-		return 0;
-	}
-	if (pr < 0) {
-		fprintf(stderr, "tcp-upper: %s\n", err);
-		usage(stderr);
-		return 2;
-	}
+	rc = loop_cli(argc, argv, &o, "tcp-upper", 1, 1, usage);
+	if (rc >= 0)
+		return rc;
 	sigfd = loop_signals();
 	if (sigfd < 0) {
 		fprintf(stderr, "tcp-upper: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
 	if (o.inetd)
-		return serve_inetd(&o, sigfd);
-
-	loop_raise_nofile();
-	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ws = calloc((size_t)o.threads, sizeof *ws);
-	if (stopfd < 0 || ws == NULL) {
-		fprintf(stderr, "tcp-upper: setup: %s\n", strerror(errno));
-		return 1;
+		rc = serve_inetd(&o, sigfd);
+	else {
+		loop_raise_nofile();
+		rc = loop_serve(&server, &o, sigfd);
 	}
-	a = o.addr;
-	if (net_check_free(&a, SOCK_STREAM, err, sizeof err) < 0) {
-		fprintf(stderr, "tcp-upper: %s\n", err);
-		free(ws);
-		return 2;
-	}
-	for (int i = 0; i < o.threads; i++) {
-		if (worker_setup(&ws[i], &o, &a, o.threads > 1, stopfd, &bound) < 0) {
-			fprintf(stderr, "tcp-upper: %s\n", ws[i].err);
-			worker_cleanup(&ws[i]);
-			for (int j = 0; j < i; j++)
-				worker_cleanup(&ws[j]);
-			free(ws);
-			return 2;
-		}
-		if (i == 0)
-			net_set_port(&a, net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */
-	}
-	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
-	fflush(stderr);
-
-	for (; started < o.threads; started++) {
-		int e = pthread_create(&ws[started].th, NULL, worker_run, &ws[started]);
-		if (e != 0) {
-			fprintf(stderr, "tcp-upper: pthread_create: %s\n", strerror(e));
-			rc = 1;
-			break;
-		}
-	}
-	if (rc == 0) {
-		/* Wait for a stop signal, or for a worker that failed (it signals the stop eventfd). */
-		struct pollfd pf[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = stopfd, .events = POLLIN}};
-		while (poll(pf, 2, -1) < 0 && errno == EINTR)
-			;
-	}
-	uint64_t one = 1;
-	if (write(stopfd, &one, sizeof one) < 0)
-		rc = 1;
-	for (int i = 0; i < started; i++) {
-		pthread_join(ws[i].th, NULL);
-		if (ws[i].failed) {
-			fprintf(stderr, "tcp-upper: thread %d: %s\n", i, ws[i].err);
-			rc = 1;
-		}
-	}
-	for (int i = 0; i < o.threads; i++)
-		worker_cleanup(&ws[i]);
-	free(ws);
-	close(stopfd);
 	close(sigfd);
 	return rc;
 }

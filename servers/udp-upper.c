@@ -24,15 +24,12 @@
 #define SEND_WAIT_MS 200         /* how long a full send buffer may delay one reply */
 
 struct uworker {
-	const struct loop_opts *o;
-	int fd, stopfd;
-	pthread_t th;
+	struct loop_worker lw; /* first: options, stop eventfd, thread, error (loop_serve) */
+	int fd;
 	unsigned char *bufs; /* BATCH slots of SLOT bytes */
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage peers[BATCH];
-	char err[256];
-	int failed;
 	uint64_t dropped; /* replies that could not be sent (peer gone, buffer full) */
 };
 
@@ -65,7 +62,7 @@ static int send_batch(struct uworker *w, int n)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			struct pollfd pf[2] = {{.fd = w->fd, .events = POLLOUT}, {.fd = w->stopfd, .events = POLLIN}};
+			struct pollfd pf[2] = {{.fd = w->fd, .events = POLLOUT}, {.fd = w->lw.stopfd, .events = POLLIN}};
 			int r = poll(pf, 2, SEND_WAIT_MS);
 			if (r > 0 && pf[1].revents)
 				return -1;
@@ -84,12 +81,14 @@ static void *uworker_run(void *arg)
 	struct uworker *w = arg;
 
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->stopfd, .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->lw.stopfd, .events = POLLIN}};
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(w->err, sizeof w->err, "poll: %s", strerror(errno));
-			w->failed = 1;
+			snprintf(w->lw.err, sizeof w->lw.err, "poll: %s", strerror(errno));
+			w->lw.failed = 1;
+			uint64_t one = 1;
+			(void)!write(w->lw.stopfd, &one, sizeof one); /* wake main and the other workers */
 			break;
 		}
 		if (pf[1].revents)
@@ -101,7 +100,7 @@ static void *uworker_run(void *arg)
 		for (int i = 0; i < n; i++) {
 			unsigned char *p = w->iov[i].iov_base;
 			size_t len = w->msgs[i].msg_len;
-			if (w->o->verbose)
+			if (w->lw.o->verbose)
 				(void)loop_log(2, ">> ", p, len);
 			w->iov[i].iov_len = upper_udp_reply(p, p, len);
 			/* msg_namelen stays as recvmmsg set it: the reply goes to the sender (U1). */
@@ -112,21 +111,18 @@ static void *uworker_run(void *arg)
 	return NULL;
 }
 
-static int uworker_setup(struct uworker *w, const struct loop_opts *o, const struct net_addr *a, int reuseport,
-			 int stopfd, struct net_addr *bound)
+static int uworker_setup(struct loop_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
 {
+	struct uworker *w = (struct uworker *)lw;
 	int sz = RCVBUF;
 
-	memset(w, 0, sizeof *w);
-	w->o = o;
-	w->stopfd = stopfd;
 	w->bufs = malloc((size_t)BATCH * SLOT);
 	if (w->bufs == NULL) {
 		w->fd = -1;
-		snprintf(w->err, sizeof w->err, "out of memory");
+		snprintf(w->lw.err, sizeof w->lw.err, "out of memory");
 		return -1;
 	}
-	w->fd = net_listen(a, SOCK_DGRAM, reuseport, 0, bound, w->err, sizeof w->err);
+	w->fd = net_listen(a, SOCK_DGRAM, reuseport, 0, bound, w->lw.err, sizeof w->lw.err);
 	if (w->fd < 0)
 		return -1;
 	/* SO_RCVBUFFORCE passes rmem_max when privileged; otherwise SO_RCVBUF gets what the kernel allows. */
@@ -137,8 +133,10 @@ static int uworker_setup(struct uworker *w, const struct loop_opts *o, const str
 	return 0;
 }
 
-static void uworker_cleanup(struct uworker *w)
+static void uworker_cleanup(struct loop_worker *lw)
 {
+	struct uworker *w = (struct uworker *)lw;
+
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -163,84 +161,27 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	static const struct loop_server server = {
+		.prog = "udp-upper",
+		.proto = "udp",
+		.type = SOCK_DGRAM,
+		.size = sizeof(struct uworker),
+		.setup = uworker_setup,
+		.run = uworker_run,
+		.cleanup = uworker_cleanup,
+	};
 	struct loop_opts o;
-	struct uworker *ws;
-	struct net_addr bound, a;
-	char err[512], name[NET_ADDRSTRLEN];
-	int sigfd, stopfd, rc = 0, started = 0;
+	int sigfd, rc;
 
-	int pr = loop_parse(argc, argv, &o, 0, 0, err, sizeof err);
-	if (pr == 1) {
-		usage(stdout);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "udp-upper: stdout: %s\n", strerror(errno));
-			return 2;
-		}
-		return 0;
-	}
-	if (pr < 0) {
-		fprintf(stderr, "udp-upper: %s\n", err);
-		usage(stderr);
-		return 2;
-	}
+	rc = loop_cli(argc, argv, &o, "udp-upper", 0, 0, usage);
+	if (rc >= 0)
+		return rc;
 	sigfd = loop_signals();
 	if (sigfd < 0) {
 		fprintf(stderr, "udp-upper: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
-	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ws = calloc((size_t)o.threads, sizeof *ws);
-	if (stopfd < 0 || ws == NULL) {
-		fprintf(stderr, "udp-upper: setup: %s\n", strerror(errno));
-		return 1;
-	}
-	a = o.addr;
-	if (net_check_free(&a, SOCK_DGRAM, err, sizeof err) < 0) {
-		fprintf(stderr, "udp-upper: %s\n", err);
-		free(ws);
-		return 2;
-	}
-	for (int i = 0; i < o.threads; i++) {
-		if (uworker_setup(&ws[i], &o, &a, o.threads > 1, stopfd, &bound) < 0) {
-			fprintf(stderr, "udp-upper: %s\n", ws[i].err);
-			for (int j = 0; j <= i; j++)
-				uworker_cleanup(&ws[j]);
-			free(ws);
-			return 2;
-		}
-		if (i == 0)
-			net_set_port(&a, net_port((struct sockaddr *)&bound.ss));
-	}
-	fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
-	fflush(stderr);
-
-	for (; started < o.threads; started++) {
-		int e = pthread_create(&ws[started].th, NULL, uworker_run, &ws[started]);
-		if (e != 0) {
-			fprintf(stderr, "udp-upper: pthread_create: %s\n", strerror(e));
-			rc = 1;
-			break;
-		}
-	}
-	if (rc == 0) {
-		struct pollfd pf = {.fd = sigfd, .events = POLLIN};
-		while (poll(&pf, 1, -1) < 0 && errno == EINTR)
-			;
-	}
-	uint64_t one = 1;
-	if (write(stopfd, &one, sizeof one) < 0)
-		rc = 1;
-	for (int i = 0; i < started; i++) {
-		pthread_join(ws[i].th, NULL);
-		if (ws[i].failed) {
-			fprintf(stderr, "udp-upper: thread %d: %s\n", i, ws[i].err);
-			rc = 1;
-		}
-	}
-	for (int i = 0; i < o.threads; i++)
-		uworker_cleanup(&ws[i]);
-	free(ws);
-	close(stopfd);
+	rc = loop_serve(&server, &o, sigfd);
 	close(sigfd);
 	return rc;
 }
