@@ -10,7 +10,7 @@
 #include "net.h"
 
 #define LOOP_DEFAULT_ADDR "127.0.0.1:8082"
-#define LOOP_DEFAULT_BUF (128u * 1024u)
+#define LOOP_DEFAULT_BUF (256u * 1024u) /* lent only while a connection holds bytes */
 #define LOOP_MAX_THREADS 64
 
 /* The servers' command line. */

@@ -7,10 +7,40 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define UPPER_HAVE_AVX2_PATH 1
+#endif
+
+#if defined(UPPER_HAVE_AVX2_PATH)
+/* The SSE2 method 32 bytes at a time, four vectors per iteration; only called where the CPU has AVX2.
+ * Returns how many leading bytes it did (a multiple of 128). */
+__attribute__((target("avx2"))) static size_t transform_avx2(unsigned char *dst, const unsigned char *src, size_t n)
+{
+	const __m256i bias = _mm256_set1_epi8(0x1f);
+	const __m256i limit = _mm256_set1_epi8((char)-102);
+	const __m256i flip = _mm256_set1_epi8(0x20);
+	size_t i = 0;
+
+	for (; i + 128 <= n; i += 128) {
+		for (size_t k = 0; k < 128; k += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + k));
+			__m256i m = _mm256_cmpgt_epi8(limit, _mm256_add_epi8(v, bias));
+			_mm256_storeu_si256((__m256i *)(void *)(dst + i + k), _mm256_sub_epi8(v, _mm256_and_si256(m, flip)));
+		}
+	}
+	return i;
+}
+#endif
 
 void upper_transform(unsigned char *dst, const unsigned char *src, size_t n)
 {
 	size_t i = 0;
+#if defined(UPPER_HAVE_AVX2_PATH)
+	/* Reads a CPU feature word set at start-up (cpuid): no syscall. Short inputs stay on SSE2. */
+	if (n >= 128 && __builtin_cpu_supports("avx2"))
+		i = transform_avx2(dst, src, n);
+#endif
 #if defined(__SSE2__)
 	/* Bias each byte so that 'a'..'z' land on the 26 smallest signed values, then one signed
 	 * compare finds them; SSE2 has no unsigned byte compare. */

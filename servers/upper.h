@@ -16,8 +16,8 @@ static inline unsigned char upper_byte(unsigned char c)
 }
 
 /* Writes the transform of src[0..n) to dst[0..n). dst may equal src (in place); otherwise the ranges
- * must not overlap. Runs at memory speed (SSE2 where the compiler targets it, a vectorizable loop
- * elsewhere). */
+ * must not overlap. Runs at memory speed (AVX2 where the CPU has it, SSE2 where the compiler targets it,
+ * a vectorizable loop elsewhere). */
 void upper_transform(unsigned char *dst, const unsigned char *src, size_t n);
 
 /* Compares got[0..glen) with the transform of sent[0..slen). Returns the first offset where they
