@@ -97,12 +97,18 @@ fuzz-seeds: $(B)/fuzz-mkseeds
 	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp
 
 # ---- long runs (harness/fuzz/run.py: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) ----
-.PHONY: fuzz fuzz-afl fuzz-merge coverage
-fuzz: fuzz-build
+.PHONY: fuzz fuzz-afl fuzz-merge coverage fuzz-args
+# A bad FUZZ_TIME is a usage error before minutes of building, not after (run.py checks the rest).
+fuzz-args:
+	@case '$(FUZZ_TIME)' in ''|*[!0-9.]*|*.*.*|.) \
+		echo "make fuzz: FUZZ_TIME='$(FUZZ_TIME)' is not a number of seconds (for example FUZZ_TIME=120)" >&2; \
+		exit 2;; esac
+
+fuzz: fuzz-args fuzz-build
 	$(FUZZ_SRC)/run.py --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
 		--bindir $(FUZZ_LF) $(FUZZ_TARGETS)
 
-fuzz-afl: fuzz-afl-build fuzz-build
+fuzz-afl: fuzz-args fuzz-afl-build fuzz-build
 	$(MAKE) SAN=1 build/san/bin/tcp-upper
 	$(FUZZ_SRC)/run.py --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
 		--bindir $(FUZZ_AFL) $(FUZZ_TARGETS) tcp-upper
