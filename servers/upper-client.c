@@ -174,7 +174,12 @@ static int run_udp_pipe(int fd, int wait_ms)
 		if (n == 0)
 			continue;
 		if (send(fd, line, (size_t)n, 0) != n) {
-			fprintf(stderr, "upper-client: send of a %zd byte datagram: %s\n", n, strerror(errno));
+			int e = errno;
+			fprintf(stderr, "upper-client: %s: send of a %zd byte datagram: %s\n", target, n, strerror(e));
+			if (e == ECONNREFUSED) { /* an ICMP port unreachable: nothing is listening there */
+				rc = 2;
+				break;
+			}
 			rc = 1;
 			continue;
 		}
@@ -185,6 +190,11 @@ static int run_udp_pipe(int fd, int wait_ms)
 			;
 		if (r > 0)
 			k = recv(fd, buf, 65536, 0);
+		if (k < 0 && r > 0 && errno == ECONNREFUSED) {
+			fprintf(stderr, "upper-client: %s: nothing is listening (%s)\n", target, strerror(errno));
+			rc = 2;
+			break;
+		}
 		if (k < 0) {
 			fprintf(stderr, "upper-client: %s: no reply to a %zd byte datagram within %d ms%s%s\n", target, n,
 				wait_ms, r > 0 ? ": " : "", r > 0 ? strerror(errno) : "");

@@ -989,6 +989,9 @@ static void test_stop_signals(void)
 /* Runs BINDIR/prog with args (NULL-terminated): stdin /dev/null, stdout to out_path (NULL: /dev/null),
  * stderr into err (errlen bytes, NUL-terminated). Killed after wait_ms. Returns the exit status, or -1
  * when it had to be killed or did not exit normally. */
+/* Standard input for run_prog(): a file's path, or NULL for /dev/null. */
+static const char *prog_stdin;
+
 static int run_prog(const char *prog, const char *const *args, const char *out_path, int wait_ms, char *err,
 		    size_t errlen)
 {
@@ -1008,7 +1011,8 @@ static int run_prog(const char *prog, const char *const *args, const char *out_p
 	argv[n] = NULL;
 	pid_t pid = fork();
 	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY), out = open(out_path ? out_path : "/dev/null", O_WRONLY);
+		int in = open(prog_stdin ? prog_stdin : "/dev/null", O_RDONLY),
+		    out = open(out_path ? out_path : "/dev/null", O_WRONLY);
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(fd, 2);
@@ -1076,6 +1080,20 @@ static void test_bad_options(void)
 		      cases[i].args[0] ? cases[i].args[0] : "", cases[i].args[1] ? cases[i].args[1] : "", rc, cases[i].rc,
 		      now_ms() - t0, err, cases[i].want);
 	}
+
+	/* UDP to a closed port: the ICMP port unreachable is a set-up error, named at once. */
+	char in[] = "/tmp/capslock-it-in-XXXXXX";
+	int ifd = mkstemp(in);
+	CU_ASSERT_FATAL(ifd >= 0);
+	CU_ASSERT_FATAL(write(ifd, "abc\n", 4) == 4);
+	close(ifd);
+	static const char *const u[] = {"-u", "127.0.0.1:1", NULL};
+	prog_stdin = in;
+	int rc = run_prog("upper-client", u, NULL, 3000, err, sizeof err);
+	prog_stdin = NULL;
+	unlink(in);
+	CHECK(rc == 2 && strstr(err, "nothing is listening") != NULL, "upper-client -u 127.0.0.1:1: exit %d, '%.200s'", rc,
+	      err);
 }
 
 /* A port in use is a set-up error (exit 2), also where SO_REUSEPORT (threads) or SO_REUSEADDR (UDP) would
