@@ -262,11 +262,54 @@ static int stream_write(struct sconn *s, int i, const struct pat *pt, char *err,
 	}
 }
 
+/* Returns n zero-filled connections whose descriptors are -1 (none open), or NULL. A cleanup path can
+ * then close every fd >= 0 whatever step failed. */
+static struct sconn *sconn_new(int n)
+{
+	struct sconn *s = calloc((size_t)n, sizeof *s);
+
+	if (s != NULL)
+		for (int i = 0; i < n; i++)
+			s[i].fd = -1;
+	return s;
+}
+
+/* Opens n connections into s[0..n) (from sconn_new(); TCP_NODELAY when nodelay) and watches them
+ * for events in a new epoll set, tagged with their index. Returns the epoll descriptor, or -1 with a
+ * reason in err; the connections already open stay in s for the caller to close. */
+static int dial_all(const struct load_cfg *c, struct sconn *s, int n, uint32_t events, int nodelay, char *err,
+		    size_t errlen)
+{
+	int one = 1, ep;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		s[i].fd = dial(c, err, errlen);
+		if (s[i].fd < 0)
+			goto fail;
+		if (nodelay)
+			(void)setsockopt(s[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct epoll_event ev = {.events = events, .data.u32 = (uint32_t)i};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, s[i].fd, &ev) < 0) {
+			snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	return ep;
+fail:
+	close(ep);
+	return -1;
+}
+
 static int run_stream(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
 		      size_t errlen)
 {
 	int n = c->conns, ep = -1, rc = LOAD_ERR, open;
-	struct sconn *s = calloc((size_t)n, sizeof *s);
+	struct sconn *s = sconn_new(n);
 	unsigned char *rbuf = malloc(MAXCHUNK);
 	struct epoll_event evs[64];
 	uint64_t t0, end, tm, deadline;
@@ -275,23 +318,9 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < n; i++)
-		s[i].fd = -1;
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0) {
-		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+	ep = dial_all(c, s, n, EPOLLIN | EPOLLOUT | EPOLLET, 0, err, errlen);
+	if (ep < 0)
 		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		s[i].fd = dial(c, err, errlen);
-		if (s[i].fd < 0)
-			goto out;
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i};
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, s[i].fd, &ev) < 0) {
-			snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
-			goto out;
-		}
-	}
 	double cpu0[2];
 	cpu_start(c, cpu0);
 	t0 = now_ns();
@@ -399,8 +428,8 @@ static double lat_pct(const struct lat *l, double q)
 static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
 			size_t errlen)
 {
-	int n = c->conns, ep = -1, rc = LOAD_ERR, one = 1, waiting = 0;
-	struct sconn *s = calloc((size_t)n, sizeof *s);
+	int n = c->conns, ep = -1, rc = LOAD_ERR, waiting = 0;
+	struct sconn *s = sconn_new(n);
 	uint64_t *tsent = calloc((size_t)n, sizeof *tsent);
 	unsigned char *rbuf = malloc(MAXCHUNK);
 	struct epoll_event evs[64];
@@ -415,24 +444,9 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 		snprintf(err, errlen, "message size %zu out of range 1..%u", c->size, MAXCHUNK);
 		goto out;
 	}
-	for (int i = 0; i < n; i++)
-		s[i].fd = -1;
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0) {
-		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+	ep = dial_all(c, s, n, EPOLLIN, 1, err, errlen);
+	if (ep < 0)
 		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		s[i].fd = dial(c, err, errlen);
-		if (s[i].fd < 0)
-			goto out;
-		setsockopt(s[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, s[i].fd, &ev) < 0) {
-			snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
-			goto out;
-		}
-	}
 	double cpu0[2];
 	cpu_start(c, cpu0);
 	int ended = 0;
