@@ -6,8 +6,9 @@
 #   make bench        performance figures, side by side with a no-transform echo server
 #   make install      PREFIX=/usr/local DESTDIR=
 #
-# Each area adds its programs and tests from its own fragment (servers/servers.mk, harness/*/*.mk,
-# tests/tests.mk). SAN=1 selects the ASan+UBSan variant, built under build/san/.
+# lib/ is the library every program links (libcapslock.a); each program folder adds its programs and
+# tests from its own fragment (servers/servers.mk, harness/*/*.mk, tests/tests.mk). SAN=1 selects the
+# ASan+UBSan variant, built under build/san/. ARCHITECTURE.md shows the layers.
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -29,13 +30,14 @@ SANFLAGS :=
 endif
 B := $(O)/bin
 
+PCAP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
+PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+
 # Programs are built in $(B); bin/ holds the standard variant's, for the README's commands.
-ALL_CPPFLAGS := -D_GNU_SOURCE -Iservers $(CPPFLAGS)
+ALL_CPPFLAGS := -D_GNU_SOURCE -Ilib $(CPPFLAGS) $(PCAP_CFLAGS)
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-PCAP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
-PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 CUNIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags cunit 2>/dev/null)
 CUNIT_LIBS := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
 
@@ -45,9 +47,11 @@ TESTS :=        # test targets run by 'make test' in the current variant (std an
 CHECK_ONCE :=   # check targets run once, after both variants
 CLEAN_EXTRA :=
 
-# The core library: the protocol core and the socket helpers. Everything links it.
-CORE_SRCS := servers/upper.c servers/drive.c servers/net.c
-CORE_LIB := $(O)/libupper.a
+# The library layer (lib/): the protocol core, socket helpers, pcap reading, decoding and writing, the
+# fuzz-script format and the shared helpers. Every program links it; link it with $(LIB_LIBS).
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB := $(O)/libcapslock.a
+LIB_LIBS := $(PCAP_LIBS)
 
 .PHONY: all check test clean install bench fuzz
 all:
@@ -56,16 +60,16 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(CORE_LIB): $(CORE_SRCS:%.c=$(O)/%.o)
+$(LIB): $(LIB_SRCS:%.c=$(O)/%.o)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
--include servers/servers.mk
--include tests/tests.mk
--include harness/fuzz/fuzz.mk
--include harness/replay/replay.mk
--include harness/conform/conform.mk
--include harness/bench/bench.mk
+include servers/servers.mk
+include tests/tests.mk
+include harness/fuzz/fuzz.mk
+include harness/replay/replay.mk
+include harness/conform/conform.mk
+include harness/bench/bench.mk
 
 all: $(PROGS:%=$(B)/%)
 ifeq ($(O),build/std)
@@ -89,4 +93,6 @@ install: all
 clean:
 	rm -rf build bin $(CLEAN_EXTRA)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# Dependency files of every C source the variant compiles (absent before the first build).
+ALL_SRCS := $(sort $(wildcard lib/*.c servers/*.c harness/*/*.c harness/*/tests/*.c tests/*/*.c))
+-include $(ALL_SRCS:%.c=$(O)/%.d)

@@ -15,24 +15,25 @@ CXX=${CXX:-}
 # The source tree: next to this script (.clusterfuzzlite/..), or, in the OSS-Fuzz image where build.sh is
 # copied to $SRC, the working directory ($SRC/capslock).
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -f "$here/../servers/upper.c" ]; then
+if [ -f "$here/../lib/upper.c" ]; then
 	SRCDIR=$(cd "$here/.." && pwd)
-elif [ -f "$PWD/servers/upper.c" ]; then
+elif [ -f "$PWD/lib/upper.c" ]; then
 	SRCDIR=$PWD
-elif [ -f "${SRC:-/src}/capslock/servers/upper.c" ]; then
+elif [ -f "${SRC:-/src}/capslock/lib/upper.c" ]; then
 	SRCDIR=${SRC:-/src}/capslock
 else
-	echo "build.sh: cannot find the capslock sources (servers/upper.c) near $here, in $PWD or \$SRC/capslock" >&2
+	echo "build.sh: cannot find the capslock sources (lib/upper.c) near $here, in $PWD or \$SRC/capslock" >&2
 	exit 1
 fi
 WORK=${WORK:-$(mktemp -d)}
 cd "$SRCDIR"
 
-common="harness/fuzz/script.c harness/fuzz/tcpsim.c servers/upper.c servers/drive.c"
-targets="fuzz_tcp fuzz_udp"
-if [ -f harness/replay/decode.c ] && [ -f harness/fuzz/fuzz_pcap.c ]; then
-	targets="$targets fuzz_pcap"
-	common="$common harness/replay/decode.c"
+# The target list and the sources every target links: harness/fuzz/targets.txt, as for make.
+targets=$(sed -n 's/^targets://p' harness/fuzz/targets.txt)
+common=$(sed -n 's/^sources://p' harness/fuzz/targets.txt)
+if [ -z "$targets" ] || [ -z "$common" ]; then
+	echo "build.sh: harness/fuzz/targets.txt names no targets or no sources" >&2
+	exit 1
 fi
 
 mkdir -p "$WORK/obj" "$OUT"
@@ -40,7 +41,7 @@ objs=""
 for src in $common; do
 	o="$WORK/obj/$(echo "$src" | tr / _).o"
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -std=c11 -D_GNU_SOURCE -Iservers -c "$src" -o "$o"
+	$CC $CFLAGS -std=c11 -D_GNU_SOURCE -Ilib -c "$src" -o "$o"
 	objs="$objs $o"
 done
 
@@ -61,7 +62,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 
 for t in $targets; do
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -std=c11 -D_GNU_SOURCE -Iservers -c "harness/fuzz/$t.c" -o "$WORK/obj/$t.o"
+	$CC $CFLAGS -std=c11 -D_GNU_SOURCE -Ilib -c "harness/fuzz/$t.c" -o "$WORK/obj/$t.o"
 	# libFuzzer is C++: link with $CXX when the environment gives one (OSS-Fuzz does).
 	# shellcheck disable=SC2086
 	${CXX:-$CC} $CFLAGS "$WORK/obj/$t.o" $objs $LIB_FUZZING_ENGINE -o "$OUT/$t"

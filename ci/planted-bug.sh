@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # planted-bug.sh - shows that the fuzzers find a bug planted in the core within a time limit.
-# It copies servers/upper.[ch] to a temporary directory, plants one bug there with sed (the shipped
-# servers/upper.c is never touched), builds the libFuzzer target against the copy and fuzzes it.
+# It copies lib/upper.[ch] to a temporary directory, plants one bug there with sed (the shipped
+# lib/upper.c is never touched), builds the libFuzzer target against the copy and fuzzes it.
 set -euo pipefail
 
 usage() {
@@ -49,6 +49,8 @@ for bug in "${bugs[@]}"; do
 done
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
+targets=$(sed -n 's/^targets://p' harness/fuzz/targets.txt)
+sources=$(sed -n 's/^sources://p' harness/fuzz/targets.txt)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -62,8 +64,8 @@ plant() { # bug file: applies the sed, fails if it changed nothing
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
 	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
 	esac
-	if cmp -s servers/upper.c "$f"; then
-		echo "planted-bug.sh: $bug: the patch no longer applies to servers/upper.c; update ci/planted-bug.sh" >&2
+	if cmp -s lib/upper.c "$f"; then
+		echo "planted-bug.sh: $bug: the patch no longer applies to lib/upper.c; update ci/planted-bug.sh" >&2
 		exit 2
 	fi
 }
@@ -72,13 +74,17 @@ rc=0
 for bug in "${bugs[@]}"; do
 	d=$tmp/$bug
 	mkdir -p "$d/core" "$d/work" "$d/crash"
-	cp servers/upper.c servers/upper.h "$d/core/"
+	cp lib/upper.c lib/upper.h "$d/core/"
 	plant "$bug" "$d/core/upper.c"
 	case "$bug" in udp-*) target=fuzz_udp ;; *) target=fuzz_tcp ;; esac
-	srcs=("harness/fuzz/$target.c" harness/fuzz/script.c harness/fuzz/tcpsim.c)
-	# the connection driver, once the TCP simulation uses it (servers/drive.c calls the planted core)
-	[ -f servers/drive.c ] && srcs+=(servers/drive.c)
-	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Iservers -fsanitize=fuzzer,address,undefined \
+	case " $targets " in *" $target "*) ;; *)
+		echo "planted-bug.sh: $target is not in harness/fuzz/targets.txt" >&2
+		exit 2 ;;
+	esac
+	# every source the targets link (harness/fuzz/targets.txt), with the planted copy for lib/upper.c
+	srcs=("harness/fuzz/$target.c")
+	for s in $sources; do [ "$s" = lib/upper.c ] || srcs+=("$s"); done
+	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Ilib -fsanitize=fuzzer,address,undefined \
 		-o "$d/fuzzer" "$d/core/upper.c" "${srcs[@]}" 2>"$d/build.log"; then
 		echo "planted-bug.sh: $bug: build failed:" >&2
 		cat "$d/build.log" >&2

@@ -11,7 +11,7 @@
 # captures each scenario with tcpdump into its own file, and then derives the variants tcpdump cannot
 # write (pcapng, big-endian pcap, NULL/LOOP/RAW/802.1Q link types) with ci/gen-pcap-variants.py.
 # Generated captures with out-of-order segments, retransmissions and overlaps are made by
-# build/std/bin/gen-pcaps (harness/replay/gen-pcaps.c), which this script also runs.
+# build/std/bin/gen-pcaps (harness/replay/gen_pcaps.c), which this script also runs.
 #
 #   session1.pcap       tutorial: interactive TCP session (3 lines, a reply each, disconnect) and
 #                       interactive UDP session (3 lines), EN10MB, microseconds

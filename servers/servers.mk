@@ -1,17 +1,17 @@
-# servers.mk - the reference servers and the interactive client (issue 2).
+# servers.mk - the reference servers tcp-upper and udp-upper and the interactive client upper-client.
 
 PROGS += tcp-upper udp-upper upper-client
 
 SERVERS_LOOP_OBJ := $(O)/servers/loop.o
 
-$(B)/tcp-upper: $(O)/servers/tcp-upper.o $(SERVERS_LOOP_OBJ) $(CORE_LIB)
+$(B)/tcp-upper: $(O)/servers/tcp_upper.o $(SERVERS_LOOP_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(LIB_LIBS)
 
-$(B)/udp-upper: $(O)/servers/udp-upper.o $(SERVERS_LOOP_OBJ) $(CORE_LIB)
+$(B)/udp-upper: $(O)/servers/udp_upper.o $(SERVERS_LOOP_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(LIB_LIBS)
 
-$(B)/upper-client: $(O)/servers/upper-client.o $(CORE_LIB)
+$(B)/upper-client: $(O)/servers/upper_client.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)

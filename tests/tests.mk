@@ -1,11 +1,11 @@
-# tests.mk - unit tests of the core and integration tests of the servers (issue 2). Both run in the
+# tests.mk - unit tests of the core and integration tests of the servers. Both run in the
 # standard and the ASan+UBSan variants, each against that variant's binaries in $(B).
 
 TEST_BIN := $(O)/tests
 
-$(TEST_BIN)/test_upper: $(O)/tests/unit/test_upper.o $(CORE_LIB)
+$(TEST_BIN)/test_upper: $(O)/tests/unit/test_upper.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CUNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 
 $(O)/tests/unit/test_upper.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 
@@ -15,9 +15,9 @@ test-unit: $(TEST_BIN)/test_upper
 
 TESTS += test-unit
 
-$(TEST_BIN)/test_servers: $(O)/tests/integration/test_servers.o $(CORE_LIB)
+$(TEST_BIN)/test_servers: $(O)/tests/integration/test_servers.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CUNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 
 $(O)/tests/integration/test_servers.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 

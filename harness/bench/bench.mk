@@ -3,20 +3,20 @@
 
 BENCH_LOAD_OBJS := $(O)/harness/bench/load.o
 
-$(B)/bench/loadgen: $(O)/harness/bench/loadgen.o $(BENCH_LOAD_OBJS) $(CORE_LIB)
+$(B)/bench/loadgen: $(O)/harness/bench/loadgen.o $(BENCH_LOAD_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(B)/bench/echo: $(O)/harness/bench/echo.o $(CORE_LIB)
+$(B)/bench/echo: $(O)/harness/bench/echo.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 BENCH_PROGS := $(B)/bench/loadgen $(B)/bench/echo
 all: $(BENCH_PROGS)
 
-$(B)/bench/bench: $(O)/harness/bench/bench.o $(BENCH_LOAD_OBJS) $(CORE_LIB)
+$(B)/bench/bench: $(O)/harness/bench/bench.o $(BENCH_LOAD_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 BENCH_PROGS += $(B)/bench/bench
 all: $(B)/bench/bench

@@ -1,5 +1,5 @@
 /* load.h - the bench's load engine: drives one TCP or UDP server on loopback and verifies every byte
- * it gets back, either against the uppercase transform (servers/upper.h) or against the identity (for
+ * it gets back, either against the uppercase transform (lib/upper.h) or against the identity (for
  * the no-transform echo server). Returns figures; never prints or exits. */
 #ifndef LOAD_H
 #define LOAD_H

@@ -69,7 +69,7 @@ void cf_rec_free(struct cf_rec *r);
 void cf_rec_add(struct cf_rec *r, int kind, unsigned conn, const void *data, size_t len,
 		const struct net_addr *local, const struct net_addr *remote);
 
-/* Writes r as a pcap at path (through harness/replay/pcapw). Returns 0 or -1 with a reason in err. */
+/* Writes r as a pcap at path (through lib/pcapw). Returns 0 or -1 with a reason in err. */
 int cf_rec_write_pcap(const struct cf_rec *r, const char *path, char *err, size_t errlen);
 
 /* ---- a case's context ---- */

@@ -1,4 +1,4 @@
-# harness/conform/conform.mk - bin/conform (the conformance checker, issue 5), the mutant servers it must
+# harness/conform/conform.mk - bin/conform (the conformance checker), the mutant servers it must
 # fail (tests/mutants/), and the tests that prove it: against the reference servers (both variants), and
 # once: every mutant fails its expected case ids, the Python tutorial servers fail exactly their expected
 # failures (the corrected ones pass), and the JUnit report validates with xmllint.
@@ -9,11 +9,9 @@ CONFORM_SRCS := harness/conform/conform.c harness/conform/cases.c harness/confor
 	harness/conform/server.c harness/conform/report.c harness/conform/rec.c harness/conform/random.c
 CONFORM_OBJS := $(CONFORM_SRCS:%.c=$(O)/%.o)
 
-$(B)/conform: $(CONFORM_OBJS) $(REPLAY_PCAPW_OBJ) $(CORE_LIB)
+$(B)/conform: $(CONFORM_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS)
-
-$(O)/harness/conform/rec.o: ALL_CPPFLAGS += $(PCAP_CFLAGS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 # Mutants: test-only servers, one bug each (tests/mutants/mutant.c, -DMUTANT_<NAME>), never installed.
 MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after-eof sigpipe leak-on-reset \
@@ -22,9 +20,9 @@ MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
 
 # A static pattern rule (not a bare $(O)/mutants/% one, which would also match the files make includes)
 # and no -MMD: the mutants leave no .d files behind.
-$(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(CORE_LIB)
+$(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -DMUTANT=\"$*\" -o $@ $< $(CORE_LIB)
+	$(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -DMUTANT=\"$*\" -o $@ $< $(LIB) $(LIB_LIBS)
 
 .PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit
 TESTS += conform-ref conform-errors

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../replay/pcapw.h"
+#include "pcapw.h"
 
 void cf_rec_init(struct cf_rec *r, size_t maxbytes)
 {

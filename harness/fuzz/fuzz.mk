@@ -1,12 +1,14 @@
-# fuzz.mk - fuzz targets (issue 3): libFuzzer, AFL++ and standalone builds of harness/fuzz/fuzz_*.c,
+# fuzz.mk - fuzz targets: libFuzzer, AFL++ and standalone builds of harness/fuzz/fuzz_*.c,
 # make fuzz / fuzz-afl / fuzz-merge / coverage / bench-fuzz, and the fuzz part of make check.
 # See harness/fuzz/README.md.
 
 FUZZ_SRC := harness/fuzz
-# The pcap target needs the replayer's pure decoder; it joins once harness/replay/decode.c exists.
-FUZZ_HAVE_PCAP := $(and $(wildcard harness/replay/decode.c),$(wildcard $(FUZZ_SRC)/fuzz_pcap.c))
-FUZZ_TARGETS := fuzz_tcp fuzz_udp $(if $(FUZZ_HAVE_PCAP),fuzz_pcap)
-FUZZ_LIBSRCS := $(FUZZ_SRC)/script.c $(FUZZ_SRC)/tcpsim.c servers/upper.c servers/drive.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
+# The target list and the sources every target links, defined once in targets.txt.
+FUZZ_TARGETS := $(shell sed -n 's/^targets://p' $(FUZZ_SRC)/targets.txt)
+FUZZ_LIBSRCS := $(shell sed -n 's/^sources://p' $(FUZZ_SRC)/targets.txt)
+ifeq ($(strip $(FUZZ_TARGETS)),)
+$(error $(FUZZ_SRC)/targets.txt names no fuzz target)
+endif
 
 FUZZ_TIME ?= 28800
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
@@ -18,13 +20,13 @@ LLVM_PROFDATA ?= $(shell command -v llvm-profdata || command -v llvm-profdata-14
 LLVM_COV ?= $(shell command -v llvm-cov || command -v llvm-cov-14)
 
 # ---- standalone runner, in the current variant (std or san) ----
-FUZZ_SA_OBJS := $(filter-out servers/upper.c servers/drive.c,$(FUZZ_LIBSRCS)) $(FUZZ_SRC)/standalone.c
+FUZZ_SA_OBJS := $(filter-out lib/%,$(FUZZ_LIBSRCS)) $(FUZZ_SRC)/standalone.c
 FUZZ_SA_OBJS := $(patsubst %.c,$(O)/%.o,$(filter %.c,$(FUZZ_SA_OBJS)))
 FUZZ_STANDALONE := $(FUZZ_TARGETS:%=$(B)/%-standalone)
 
-$(B)/fuzz_%-standalone: $(O)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_SA_OBJS) $(CORE_LIB)
+$(B)/fuzz_%-standalone: $(O)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_SA_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 .PHONY: fuzz-standalone fuzz-replay-corpus
 fuzz-standalone: $(FUZZ_STANDALONE)
@@ -39,7 +41,7 @@ TESTS += fuzz-replay-corpus
 
 # ---- libFuzzer (clang, ASan + UBSan); the core is compiled with coverage too ----
 FUZZ_LF := build/fuzz-libfuzzer
-FUZZ_LF_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Iservers -fno-omit-frame-pointer \
+FUZZ_LF_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ilib -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LF_BINS := $(FUZZ_TARGETS:%=$(FUZZ_LF)/%)
 
@@ -52,7 +54,7 @@ $(FUZZ_LF)/fuzz_%: $(FUZZ_LF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_LF)
 
 # ---- AFL++ (afl-clang-fast, persistent mode, shared-memory input) ----
 FUZZ_AFL := build/fuzz-afl
-FUZZ_AFL_CFLAGS := -std=gnu11 -g -O2 -D_GNU_SOURCE -Iservers
+FUZZ_AFL_CFLAGS := -std=gnu11 -g -O2 -D_GNU_SOURCE -Ilib
 FUZZ_AFL_BINS := $(FUZZ_TARGETS:%=$(FUZZ_AFL)/%) $(FUZZ_AFL)/tcp-upper
 
 $(FUZZ_AFL)/%.o: %.c
@@ -64,13 +66,13 @@ $(FUZZ_AFL)/fuzz_%: $(FUZZ_AFL)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_AFL)/$(FUZZ_SRC)/afl
 	AFL_QUIET=1 $(AFL_CC) -o $@ $^
 
 # The whole server, for the end-to-end path: tcp-upper --inetd reads stdin (fork server).
-$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp-upper.o $(FUZZ_AFL)/servers/loop.o $(FUZZ_AFL)/servers/upper.o \
-		$(FUZZ_AFL)/servers/drive.o $(FUZZ_AFL)/servers/net.o
+$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp_upper.o $(FUZZ_AFL)/servers/loop.o $(FUZZ_AFL)/lib/upper.o \
+		$(FUZZ_AFL)/lib/drive.o $(FUZZ_AFL)/lib/net.o
 	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^
 
 # ---- coverage (clang source-based coverage, standalone runner) ----
 FUZZ_COV := build/fuzz-cov
-FUZZ_COV_CFLAGS := -std=c11 -g -O0 -D_GNU_SOURCE -Iservers -fprofile-instr-generate -fcoverage-mapping
+FUZZ_COV_CFLAGS := -std=c11 -g -O0 -D_GNU_SOURCE -Ilib -fprofile-instr-generate -fcoverage-mapping
 
 $(FUZZ_COV)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,16 +82,15 @@ $(FUZZ_COV)/fuzz_%: $(FUZZ_COV)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_COV)/$(FUZZ_SRC)/sta
 		$(FUZZ_LIBSRCS:%.c=$(FUZZ_COV)/%.o)
 	$(FUZZ_CLANG) -fprofile-instr-generate -o $@ $^
 
--include $(shell find $(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV) -name '*.d' 2>/dev/null)
 
 .PHONY: fuzz-build fuzz-afl-build
 fuzz-build: $(FUZZ_LF_BINS) $(FUZZ_STANDALONE)
 fuzz-afl-build: $(FUZZ_AFL_BINS)
 
 # ---- seed corpora: regenerate with `make fuzz-seeds` (the output is committed) ----
-$(B)/fuzz-mkseeds: $(O)/$(FUZZ_SRC)/mkseeds.o $(O)/$(FUZZ_SRC)/script.o
+$(B)/fuzz-mkseeds: $(O)/$(FUZZ_SRC)/mkseeds.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 .PHONY: fuzz-seeds
 fuzz-seeds: $(B)/fuzz-mkseeds
@@ -174,10 +175,9 @@ coverage: $(FUZZ_COV_BINS)
 	$(LLVM_PROFDATA) merge -sparse -o out/coverage/fuzz.profdata out/coverage/profraw/*.profraw
 	$(LLVM_COV) show -format=html -output-dir=out/coverage -instr-profile=out/coverage/fuzz.profdata \
 		-show-line-counts-or-regions $(firstword $(FUZZ_COV_BINS)) $(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) \
-		servers/upper.c servers/drive.c $(FUZZ_SRC)/tcpsim.c $(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c)
+		$(FUZZ_LIBSRCS)
 	$(LLVM_COV) report -instr-profile=out/coverage/fuzz.profdata $(firstword $(FUZZ_COV_BINS)) \
-		$(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) servers/upper.c servers/drive.c $(FUZZ_SRC)/tcpsim.c \
-		$(FUZZ_SRC)/script.c $(if $(FUZZ_HAVE_PCAP),harness/replay/decode.c) | tee out/coverage/summary.txt
+		$(patsubst %,-object=%,$(wordlist 2,9,$(FUZZ_COV_BINS))) $(FUZZ_LIBSRCS) | tee out/coverage/summary.txt
 	@echo "coverage: open out/coverage/index.html"
 
 # Keep the engine builds' objects (make would delete them as intermediates).
@@ -187,7 +187,7 @@ FUZZ_ALL_SRCS := $(FUZZ_LIBSRCS) $(FUZZ_TARGETS:%=$(FUZZ_SRC)/%.c) $(FUZZ_SRC)/s
 # ---- make bench-fuzz: exec/s per engine vs a network-driven harness (harness/fuzz/bench.py) ----
 # A libFuzzer build without sanitizers shows the engine's own speed next to the ASan+UBSan one.
 FUZZ_LFF := build/fuzz-libfuzzer-fast
-FUZZ_LFF_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Iservers -fsanitize=fuzzer-no-link
+FUZZ_LFF_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer-no-link
 BENCH_FUZZ_TIME ?= 6
 
 $(FUZZ_LFF)/%.o: %.c
@@ -209,9 +209,9 @@ bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
 
 # ---- unit tests of the input formats and the TCP simulation (CUnit), both variants ----
-$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/script.o $(O)/$(FUZZ_SRC)/tcpsim.o $(CORE_LIB)
+$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/tcpsim.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CUNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 
 $(O)/$(FUZZ_SRC)/test_fuzz.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 
@@ -237,3 +237,7 @@ CHECK_ONCE += fuzz-afl-smoke
 fuzz-run-test:
 	$(FUZZ_SRC)/test-run.sh
 CHECK_ONCE += fuzz-run-test
+
+# Dependency files of the engine builds, from their object lists.
+FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/loop.c lib/net.c
+-include $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV) $(FUZZ_LFF),$(FUZZ_DEP_SRCS:%.c=$(d)/%.d))

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../replay/decode.h"
+#include "decode.h"
 #include "fuzz.h"
 
 #define CHECK(cond, ...)                                                                               \

@@ -11,7 +11,7 @@
 #include "script.h"
 #include "upper.h"
 
-#define SLOT 65536u /* as servers/udp-upper.c: one receive slot holds the largest payload */
+#define SLOT 65536u /* as servers/udp_upper.c: one receive slot holds the largest payload */
 
 static unsigned char req[SCRIPT_UDP_MAX6], rep[SLOT + 1];
 

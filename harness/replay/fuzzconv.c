@@ -1,12 +1,12 @@
 /* fuzzconv.c - flows to fuzz seeds and fuzz inputs to pcaps, with the fuzz helper's own encoder and
- * decoder (harness/fuzz/script.h) and the pcap writer (pcapw.h). */
+ * decoder (lib/script.h) and the pcap writer (pcapw.h). */
 #include "fuzzconv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../fuzz/script.h"
+#include "script.h"
 #include "pcapw.h"
 #include "upper.h"
 

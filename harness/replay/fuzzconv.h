@@ -1,5 +1,5 @@
 /* fuzzconv.h - converts between reassembled flows and the fuzz targets' input formats
- * (harness/fuzz/script.h): flows become corpus seeds, fuzz inputs become pcap files. */
+ * (lib/script.h): flows become corpus seeds, fuzz inputs become pcap files. */
 #ifndef FUZZCONV_H
 #define FUZZCONV_H
 

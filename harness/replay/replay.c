@@ -110,7 +110,7 @@ static void usage(FILE *f)
 		"  --list                 decode and list the flows with reassembly counts; replay nothing\n"
 		"  --decode-only          decode and reassemble, print packets per second; replay nothing\n"
 		"  --write-corpus DIR     write each flow's client side as a fuzz seed, DIR/fuzz_tcp/NAME or\n"
-		"                         DIR/fuzz_udp/NAME (format: harness/fuzz/script.h); replay nothing\n"
+		"                         DIR/fuzz_udp/NAME (format: lib/script.h); replay nothing\n"
 		"  --from-fuzz-input FILE --write-pcap OUT\n"
 		"                         write the conversation a fuzz input describes as a pcap (EN10MB)\n"
 		"  --fuzz-format tcp|udp  the input's format (default: udp if its path contains \"udp\")\n"

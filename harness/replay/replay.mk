@@ -1,38 +1,28 @@
-# harness/replay/replay.mk - bin/replay (pcap replayer), its pure decoder/reassembler, the pcap writer,
-# the capture generator and their tests (issue 4). Included by the top-level Makefile.
-#
-# Other fragments may link the pcap writer: $(REPLAY_PCAPW_OBJ) plus $(PCAP_LIBS), header
-# harness/replay/pcapw.h. The pure decoder is $(REPLAY_DECODE_OBJ) (no libpcap needed), header
-# harness/replay/decode.h.
+# harness/replay/replay.mk - bin/replay (pcap replayer), the capture generator and their tests. The
+# pcap reader, the pure decoder and reassembly and the pcap writer are library modules (lib/).
 
 REPLAY_DIR := harness/replay
-REPLAY_PCAPW_OBJ := $(O)/$(REPLAY_DIR)/pcapw.o
-REPLAY_DECODE_OBJ := $(O)/$(REPLAY_DIR)/decode.o
-REPLAY_OBJS := $(addprefix $(O)/$(REPLAY_DIR)/,replay.o play.o pcapin.o fuzzconv.o) \
-	$(REPLAY_DECODE_OBJ) $(REPLAY_PCAPW_OBJ) $(O)/harness/fuzz/script.o
+REPLAY_OBJS := $(addprefix $(O)/$(REPLAY_DIR)/,replay.o play.o fuzzconv.o)
 
 PROGS += replay
 
-$(B)/replay: $(REPLAY_OBJS) $(CORE_LIB)
+$(B)/replay: $(REPLAY_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(PCAP_LIBS)
-
-$(O)/$(REPLAY_DIR)/%.o: ALL_CFLAGS += $(PCAP_CFLAGS)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(LIB_LIBS)
 
 # The capture generator (not installed): generated pcaps/gen-*.pcap and the benchmark capture.
-$(B)/gen-pcaps: $(O)/$(REPLAY_DIR)/gen-pcaps.o $(REPLAY_PCAPW_OBJ) $(CORE_LIB)
+$(B)/gen-pcaps: $(O)/$(REPLAY_DIR)/gen_pcaps.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 all: $(B)/gen-pcaps
 
 # ---- tests (run by make test in both variants) ----
 REPLAY_TEST_DIR := $(REPLAY_DIR)/tests
 
-$(B)/test-replay-decode: $(O)/$(REPLAY_TEST_DIR)/test_decode.o $(REPLAY_DECODE_OBJ) $(REPLAY_PCAPW_OBJ) \
-		$(O)/$(REPLAY_DIR)/pcapin.o
+$(B)/test-replay-decode: $(O)/$(REPLAY_TEST_DIR)/test_decode.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PCAP_LIBS) $(CUNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 
 $(O)/$(REPLAY_TEST_DIR)/%.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 
@@ -42,9 +32,9 @@ replay-unit: $(B)/test-replay-decode
 
 TESTS += replay-unit
 
-$(B)/badserver: $(O)/$(REPLAY_TEST_DIR)/badserver.o $(CORE_LIB)
+$(B)/badserver: $(O)/$(REPLAY_TEST_DIR)/badserver.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 REPLAY_RUN := $(REPLAY_TEST_DIR)/run-tests.sh
 REPLAY_TOOLS := $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(B)/badserver

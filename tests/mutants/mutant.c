@@ -8,7 +8,7 @@
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
  *
- * The protocol work is the core's (servers/upper.h): the event loop feeds it every syscall result, and
+ * The protocol work is the core's (lib/upper.h): the event loop feeds it every syscall result, and
  * each bug is a small deviation in the loop, not a second transform. */
 #include <errno.h>
 #include <poll.h>

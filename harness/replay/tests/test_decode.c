@@ -8,9 +8,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../decode.h"
-#include "../pcapin.h"
-#include "../pcapw.h"
+#include "decode.h"
+#include "pcapin.h"
+#include "pcapw.h"
 
 /* ---- frames against a guard page ------------------------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-/* tcp-upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
+/* tcp_upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
  * hands each ready connection to upper_drive() (drive.h) with callbacks doing send/recv/shutdown on the
  * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
 #include <errno.h>

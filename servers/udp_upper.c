@@ -1,4 +1,4 @@
-/* udp-upper.c - the reference UDP uppercase server (SPEC U1-U6, B1, B2): each thread receives a batch
+/* udp_upper.c - the reference UDP uppercase server (SPEC U1-U6, B1, B2): each thread receives a batch
  * of datagrams with recvmmsg, answers each in place through the core's UDP rule and sends the batch back
  * with sendmmsg, one reply per datagram to its sender. */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* decode.h - pure decoding of captured frames and TCP/UDP flow reassembly for bin/replay.
  *
- * No libpcap, no syscalls, no globals: the caller (harness/replay/pcapin.c for files, a fuzz target for
+ * No libpcap, no syscalls, no globals: the caller (lib/pcapin.c for files, a fuzz target for
  * memory buffers) hands in one frame at a time as (link type, bytes, caplen, wire length, timestamp).
  * Every read from a frame goes through bounds-checked helpers: every length in a capture is hostile.
  * Memory is bounded by struct dec_limits; exceeding a bound is a clean DEC_ELIMIT error, never a crash.

@@ -1,4 +1,4 @@
-/* upper-client.c - the tutorial's interactive client of the uppercase protocol, for TCP or UDP. */
+/* upper_client.c - the tutorial's interactive client of the uppercase protocol, for TCP or UDP. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>

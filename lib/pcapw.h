@@ -1,7 +1,7 @@
 /* pcapw.h - writes pcap files of synthesized TCP flows and UDP datagrams, with libpcap.
  *
  * Used by bin/replay (--write-pcap, generated test captures), by the capture generator
- * (harness/replay/gen-pcaps.c) and by bin/conform (--pcap-dir). The files open in Wireshark/tcpdump and
+ * (harness/replay/gen_pcaps.c) and by bin/conform (--pcap-dir). The files open in Wireshark/tcpdump and
  * replay with bin/replay: every packet carries valid IPv4/IPv6, TCP/UDP headers with correct checksums,
  * and TCP flows have a full handshake, consistent seq/ack numbers, and end with FIN or RST.
  *

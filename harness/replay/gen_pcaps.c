@@ -1,4 +1,4 @@
-/* gen-pcaps.c - writes the generated captures of pcaps/ (reassembly cases real captures rarely show)
+/* gen_pcaps.c - writes the generated captures of pcaps/ (reassembly cases real captures rarely show)
  * and the large benchmark capture, with the pcap writer (pcapw.h). */
 #include <err.h>
 #include <stdio.h>
