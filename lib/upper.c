@@ -64,59 +64,10 @@ void upper_transform(unsigned char *dst, const unsigned char *src, size_t n)
 		dst[i] = upper_byte(src[i]);
 }
 
-size_t upper_mismatch(const unsigned char *sent, size_t slen, const unsigned char *got, size_t glen)
-{
-	size_t n = slen < glen ? slen : glen;
-	unsigned char tmp[256];
-	size_t i = 0;
-
-	/* Transform in blocks so the compare runs at memcmp speed; only a differing block is scanned. */
-	while (i < n) {
-		size_t k = n - i < sizeof tmp ? n - i : sizeof tmp;
-		upper_transform(tmp, sent + i, k);
-		if (memcmp(tmp, got + i, k) != 0) {
-			for (size_t j = 0; j < k; j++)
-				if (tmp[j] != got[i + j])
-					return i + j;
-		}
-		i += k;
-	}
-	return n;
-}
-
 size_t upper_udp_reply(unsigned char *out, const unsigned char *in, size_t n)
 {
 	upper_transform(out, in, n);
 	return n;
-}
-
-int upper_udp_check(const unsigned char *req, size_t reqlen, const unsigned char *rep, size_t replen,
-		    char *why, size_t whylen)
-{
-	size_t at = upper_mismatch(req, reqlen, rep, replen);
-	int rc = UPPER_UDP_OK;
-
-	if (at < reqlen && at < replen)
-		rc = UPPER_UDP_CONTENT;
-	else if (replen < reqlen)
-		rc = UPPER_UDP_TRUNCATED;
-	else if (replen > reqlen)
-		rc = UPPER_UDP_AMPLIFIED;
-	if (rc == UPPER_UDP_OK || why == NULL || whylen == 0)
-		return rc;
-	switch (rc) {
-	case UPPER_UDP_CONTENT:
-		snprintf(why, whylen, "X1: reply byte %zu is 0x%02x, expected 0x%02x", at, rep[at],
-			 upper_byte(req[at]));
-		break;
-	case UPPER_UDP_TRUNCATED:
-		snprintf(why, whylen, "U4: reply has %zu bytes, request had %zu (truncated)", replen, reqlen);
-		break;
-	default:
-		snprintf(why, whylen, "U6: reply has %zu bytes, request had %zu (amplified)", replen, reqlen);
-		break;
-	}
-	return rc;
 }
 
 /* ---- TCP connection ---- */

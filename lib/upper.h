@@ -1,6 +1,6 @@
 /* upper.h - the pure core of the uppercase protocol (SPEC.md): transform, TCP connection
- * state machine, UDP rule and the oracles that every program (servers, fuzz targets, replay, conform)
- * calls. No syscalls, no globals, no allocation. */
+ * state machine and UDP rule that the servers run and the fuzz targets drive (the checkers' oracles
+ * are in oracle.h). No syscalls, no globals, no allocation. */
 #ifndef UPPER_H
 #define UPPER_H
 
@@ -20,11 +20,6 @@ static inline unsigned char upper_byte(unsigned char c)
  * a vectorizable loop elsewhere). */
 void upper_transform(unsigned char *dst, const unsigned char *src, size_t n);
 
-/* Compares got[0..glen) with the transform of sent[0..slen). Returns the first offset where they
- * differ; if one is a prefix of the other, returns the shorter length. So a result equal to
- * slen == glen means "identical", and a result equal to glen < slen means "a correct prefix". */
-size_t upper_mismatch(const unsigned char *sent, size_t slen, const unsigned char *got, size_t glen);
-
 /* ---- UDP (SPEC U1-U6) --------------------------------------------------------------------------- */
 
 #define UPPER_UDP_MAX4 65507u /* largest UDP payload over IPv4 */
@@ -33,17 +28,6 @@ size_t upper_mismatch(const unsigned char *sent, size_t slen, const unsigned cha
 /* Computes the one reply (U1) to a datagram of n bytes: the transform, same length (U2, U3, U6).
  * out must hold n bytes and may equal in. Returns the reply length, always n. */
 size_t upper_udp_reply(unsigned char *out, const unsigned char *in, size_t n);
-
-/* Checks one reply against its request. Returns 0 when the reply is exactly right. Otherwise returns
- * the failing rule's UPPER_UDP_* code and writes a one-line human reason into why[0..whylen). */
-enum {
-	UPPER_UDP_OK = 0,
-	UPPER_UDP_TRUNCATED,  /* U4: shorter than the request */
-	UPPER_UDP_AMPLIFIED,  /* U6: longer than the request */
-	UPPER_UDP_CONTENT     /* X1: same length, wrong bytes */
-};
-int upper_udp_check(const unsigned char *req, size_t reqlen, const unsigned char *rep, size_t replen,
-		    char *why, size_t whylen);
 
 /* ---- TCP connection state machine (SPEC T1-T8) -------------------------------------------------- */
 

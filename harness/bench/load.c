@@ -15,14 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oracle.h"
 #include "upper.h"
 
 /* The bytes sent are a pseudo-random pattern, half lowercase letters, with a prime period so that a
  * server which drops or repeats a block whose length is a power of two is caught. The expected reply
- * (the pattern transformed by the core's upper_transform(), or the pattern itself for the echo
+ * (the pattern transformed by the core's oracle_expect(), or the pattern itself for the echo
  * server) is computed once, so checking a reply costs the same memcmp() whichever server is
  * measured: the ratio between servers then measures the servers, not the checker. On a difference,
- * the core's oracle (upper_mismatch, upper_udp_check) names the offset and the rule. */
+ * the core's oracle (oracle_mismatch, oracle_udp_check) names the offset and the rule. */
 #define PAT_PERIOD 65521u
 #define MAXCHUNK (256u * 1024u)   /* largest read or check at once */
 #define WCHUNK (64u * 1024u)      /* stream write size */
@@ -122,7 +123,7 @@ static int pat_init(struct pat *pt, enum load_expect ex, int text)
 	for (size_t i = PAT_PERIOD; i < n; i++)
 		pt->p[i] = pt->p[i - PAT_PERIOD];
 	if (ex == LOAD_UPPER)
-		upper_transform(pt->x, pt->p, n);
+		oracle_expect(pt->x, pt->p, n);
 	else
 		memcpy(pt->x, pt->p, n);
 	return 0;
@@ -143,7 +144,7 @@ static int check_chunk(const struct pat *pt, uint64_t off, const unsigned char *
 	if (memcmp(got, pt->x + o, n) == 0)
 		return LOAD_OK;
 	if (pt->ex == LOAD_UPPER) {
-		at = upper_mismatch(pt->p + o, n, got, n);
+		at = oracle_mismatch(pt->p + o, n, got, n);
 	} else {
 		for (at = 0; at < n && got[at] == pt->p[o + at]; at++)
 			;
@@ -584,7 +585,7 @@ static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *e
 	if (n != size || memcmp(b + UDP_HDR, u->pt->x + udp_off(seq), size - UDP_HDR) != 0) {
 		udp_request(u->req, seq, size, u->pt);
 		if (u->pt->ex == LOAD_UPPER) {
-			upper_udp_check(u->req, size, b, n, why, sizeof why);
+			oracle_udp_check(u->req, size, b, n, why, sizeof why);
 		} else {
 			size_t at = 0;
 			while (at < n && at < size && b[at] == u->req[at])

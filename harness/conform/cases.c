@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "oracle.h"
 #include "upper.h"
 
 /* Fills p[0..n) with printable ASCII and newlines (a-z included), reproducibly from seed (xorshift).
@@ -652,7 +653,7 @@ static int udp_burst_n(struct cf_ctx *c, size_t n, size_t step, int check_amplif
 			goto out;
 		}
 		answered[i] = 1;
-		if (upper_udp_check(b, len, got, len, why, sizeof why) != UPPER_UDP_OK) {
+		if (oracle_udp_check(b, len, got, len, why, sizeof why) != ORACLE_UDP_OK) {
 			cf_diff(c, b, len, got, len, 0);
 			cf_fail(c, "reply to the %zu-byte request: %s", len, why);
 			goto out;
@@ -722,7 +723,7 @@ static int udp_many_senders(struct cf_ctx *c)
 			cf_timeout(c, "sender %zu of %d got no reply", i + 1, N);
 			goto out;
 		}
-		if (upper_udp_check(req[i], len[i], got, (size_t)g, why, sizeof why) != UPPER_UDP_OK) {
+		if (oracle_udp_check(req[i], len[i], got, (size_t)g, why, sizeof why) != ORACLE_UDP_OK) {
 			cf_diff(c, req[i], len[i], got, (size_t)g, 0);
 			cf_fail(c, "sender %zu of %d got a reply that is not the answer to its own datagram: %s", i + 1, N,
 				why);

@@ -158,7 +158,7 @@ int cf_udp_socket(struct cf_ctx *c, const struct net_addr *a);
 int cf_udp_send(struct cf_ctx *c, int fd, unsigned conn, const struct net_addr *a, const void *p, size_t n);
 /* Waits up to ms for one datagram; returns its length, -2 on timeout, -1 on error (case failed). */
 long cf_udp_recv(struct cf_ctx *c, int fd, unsigned conn, unsigned char *buf, size_t cap, int ms);
-/* One request, its one reply checked by the core (upper_udp_check), then quiet_ms with no second
+/* One request, its one reply checked by the core (oracle_udp_check), then quiet_ms with no second
  * reply. Returns 0 or -1 with the case failed (timeout: timed out). */
 int cf_udp_roundtrip(struct cf_ctx *c, const struct net_addr *a, const void *req, size_t n, int quiet_ms);
 

@@ -1,5 +1,5 @@
 /* io.c - conform's bounded socket exchanges: every wait has a deadline, every byte received is checked
- * against the core's oracle (upper_mismatch, upper_udp_check) as it arrives. */
+ * against the core's oracle (oracle_mismatch, oracle_udp_check) as it arrives. */
 #include "cf.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oracle.h"
 #include "upper.h"
 
 uint64_t cf_now_ns(void)
@@ -111,7 +112,7 @@ void cf_escape(char *out, size_t outlen, const unsigned char *p, size_t n)
 void cf_diff(struct cf_ctx *c, const unsigned char *sent, size_t slen, const unsigned char *got, size_t glen,
 	     size_t base)
 {
-	size_t m = upper_mismatch(sent, slen, got, glen);
+	size_t m = oracle_mismatch(sent, slen, got, glen);
 	size_t from = m > 8 ? m - 8 : 0;
 	unsigned char want[32];
 	size_t wn = slen > from ? slen - from : 0, gn = glen > from ? glen - from : 0;
@@ -119,7 +120,7 @@ void cf_diff(struct cf_ctx *c, const unsigned char *sent, size_t slen, const uns
 		wn = sizeof want;
 	if (gn > 24)
 		gn = 24;
-	upper_transform(want, sent + from, wn);
+	oracle_expect(want, sent + from, wn);
 	if (wn > 24)
 		wn = 24;
 	c->r->offset = (long long)(base + m);
@@ -234,7 +235,7 @@ static int flow_read(struct cf_ctx *c, struct cf_flow *f)
 	rec(c, CF_R_RECV, f->k->id, buf, (size_t)n);
 	size_t avail = f->outlen - f->got;
 	size_t cmp = (size_t)n < avail ? (size_t)n : avail;
-	size_t m = upper_mismatch(f->out + f->got, cmp, buf, (size_t)n);
+	size_t m = oracle_mismatch(f->out + f->got, cmp, buf, (size_t)n);
 	if (m < (size_t)n) {
 		cf_diff(c, f->out + f->got, cmp, buf, (size_t)n, f->got);
 		if (m < cmp)
@@ -524,7 +525,7 @@ int cf_udp_roundtrip(struct cf_ctx *c, const struct net_addr *a, const void *req
 	}
 	if (got < 0)
 		goto out;
-	if (upper_udp_check(req, n, buf, (size_t)got, why, sizeof why) != UPPER_UDP_OK) {
+	if (oracle_udp_check(req, n, buf, (size_t)got, why, sizeof why) != ORACLE_UDP_OK) {
 		cf_diff(c, req, n, buf, (size_t)got, 0);
 		cf_fail(c, "reply to a %zu-byte datagram: %s", n, why);
 		goto out;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "oracle.h"
 #include "upper.h"
 
 enum { OP_SEND = 1, OP_SHUT, OP_RESET, OP_CLOSE, OP_DGRAM };
@@ -141,7 +142,7 @@ static int execute(struct cf_ctx *c, const struct op *ops, size_t n, size_t *at)
 				rc = -1;
 				break;
 			}
-			if (upper_udp_check(out, o->len, got, (size_t)g, why, sizeof why) != UPPER_UDP_OK) {
+			if (oracle_udp_check(out, o->len, got, (size_t)g, why, sizeof why) != ORACLE_UDP_OK) {
 				cf_diff(c, out, o->len, got, (size_t)g, 0);
 				rc = cf_fail(c, "%s", why);
 			}

@@ -1,6 +1,6 @@
 /* fuzz_udp.c - fuzz target: a sequence of datagrams (script.h), each answered as udp-upper answers it
  * (upper_udp_reply in place, in a 65536-byte receive slot) and checked against SPEC U1-U6
- * (upper_udp_check); any breach aborts. */
+ * (oracle_udp_check); any breach aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "fuzz.h"
 #include "script.h"
+#include "oracle.h"
 #include "upper.h"
 
 #define SLOT 65536u /* as servers/udp_upper.c: one receive slot holds the largest payload */
@@ -29,27 +30,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(rep, req, len);
 		rep[len] = 0x5a;
 		size_t n = upper_udp_reply(rep, rep, len);
-		int rc = upper_udp_check(req, len, rep, n, why, sizeof why);
-		if (len > max || n > len || rep[len] != 0x5a || rc != UPPER_UDP_OK) {
+		int rc = oracle_udp_check(req, len, rep, n, why, sizeof why);
+		if (len > max || n > len || rep[len] != 0x5a || rc != ORACLE_UDP_OK) {
 			fprintf(stderr, "fuzz_udp: SPEC breach on a %zu byte IPv%d datagram: %s\n", len, family,
-				rc != UPPER_UDP_OK ? why : "U2/U6: the reply overran its request's length");
+				rc != ORACLE_UDP_OK ? why : "U2/U6: the reply overran its request's length");
 			abort();
 		}
 		/* The oracle itself must see a reply one byte short (U4), one byte long (U6), a changed byte (X1). */
-		if (len > 0 && upper_udp_check(req, len, rep, len - 1, NULL, 0) != UPPER_UDP_TRUNCATED) {
-			fprintf(stderr, "fuzz_udp: upper_udp_check accepts a truncated reply of %zu bytes\n", len - 1);
+		if (len > 0 && oracle_udp_check(req, len, rep, len - 1, NULL, 0) != ORACLE_UDP_TRUNCATED) {
+			fprintf(stderr, "fuzz_udp: oracle_udp_check accepts a truncated reply of %zu bytes\n", len - 1);
 			abort();
 		}
-		if (upper_udp_check(req, len, rep, len + 1, why, sizeof why) != UPPER_UDP_AMPLIFIED) {
-			fprintf(stderr, "fuzz_udp: upper_udp_check accepts an amplified reply of %zu bytes\n", len + 1);
+		if (oracle_udp_check(req, len, rep, len + 1, why, sizeof why) != ORACLE_UDP_AMPLIFIED) {
+			fprintf(stderr, "fuzz_udp: oracle_udp_check accepts an amplified reply of %zu bytes\n", len + 1);
 			abort();
 		}
 		if (len > 0) {
 			rep[len / 2] ^= 0x80;
-			rc = upper_udp_check(req, len, rep, len, why, sizeof why);
+			rc = oracle_udp_check(req, len, rep, len, why, sizeof why);
 			rep[len / 2] ^= 0x80;
-			if (rc != UPPER_UDP_CONTENT) {
-				fprintf(stderr, "fuzz_udp: upper_udp_check accepts a changed byte %zu\n", len / 2);
+			if (rc != ORACLE_UDP_CONTENT) {
+				fprintf(stderr, "fuzz_udp: oracle_udp_check accepts a changed byte %zu\n", len / 2);
 				abort();
 			}
 		}

@@ -10,6 +10,7 @@
 
 #include "drive.h"
 #include "script.h"
+#include "oracle.h"
 #include "upper.h"
 
 /* Bounds on loop steps: each round with a ready socket, and each event of a wakeup, must move a byte
@@ -286,7 +287,7 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 		     slot);
 		return UPPER_IO_ERR;
 	}
-	size_t at = upper_mismatch(s->sent + s->ngot, k, p, k);
+	size_t at = oracle_mismatch(s->sent + s->ngot, k, p, k);
 	if (at != k) {
 		fail(m, 1, "T1: reply byte %zu is 0x%02x, expected 0x%02x (slot %u)", s->ngot + at, p[at],
 		     upper_byte(s->sent[s->ngot + at]), slot);

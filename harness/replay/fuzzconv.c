@@ -8,6 +8,7 @@
 
 #include "script.h"
 #include "pcapw.h"
+#include "oracle.h"
 #include "upper.h"
 
 struct obuf {
@@ -129,7 +130,7 @@ static int tcp_to_pcap(struct pcapw *w, const uint8_t *in, size_t n, char *err, 
 		}
 		s->f.ts_ns = ts;
 		if (ev.op == SCRIPT_SEND) {
-			upper_transform(up, ev.data, ev.len);
+			oracle_expect(up, ev.data, ev.len);
 			if (pcapw_tcp_send(&s->f, PCAPW_C2S, ev.data, ev.len, err, errlen) < 0 ||
 			    pcapw_tcp_send(&s->f, PCAPW_S2C, up, ev.len, err, errlen) < 0)
 				return -1;

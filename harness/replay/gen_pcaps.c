@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pcapw.h"
+#include "oracle.h"
 #include "upper.h"
 
 #define T0 (1700000000ull * 1000000000ull)
@@ -64,7 +65,7 @@ static void answer_and_close(struct pcapw_tcp *f, const char *sent, size_t n)
 
 	if (!up)
 		errx(2, "out of memory");
-	upper_transform((unsigned char *)up, (const unsigned char *)sent, n);
+	oracle_expect((unsigned char *)up, (const unsigned char *)sent, n);
 	CK(pcapw_tcp_send(f, PCAPW_S2C, up, n, e, sizeof e));
 	CK(pcapw_tcp_fin(f, PCAPW_C2S, e, sizeof e));
 	CK(pcapw_tcp_fin(f, PCAPW_S2C, e, sizeof e));
@@ -221,7 +222,7 @@ static void gen_bench(unsigned long long npk, const char *path)
 
 	if (!w)
 		errx(2, "%s", e);
-	upper_transform((unsigned char *)up, (const unsigned char *)line, sizeof line - 1);
+	oracle_expect((unsigned char *)up, (const unsigned char *)line, sizeof line - 1);
 	while (pcapw_count(w) < npk) {
 		for (i = 0; i < 64; i++) {
 			pcapw_ep_v4(&ep, 0x7f000001, (uint16_t)(1024 + (conv + (unsigned)i) % 60000), 0x7f000001, 8082);

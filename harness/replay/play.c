@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oracle.h"
 #include "upper.h"
 
 uint64_t play_now_ns(void)
@@ -255,7 +256,7 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 		upper = malloc(cs->len ? cs->len : 1);
 		if (!upper)
 			goto nomem;
-		upper_transform(upper, cs->data, cs->len);
+		oracle_expect(upper, cs->data, cs->len);
 		t.exp = upper;
 		t.elen = cs->len;
 	} else {
@@ -312,7 +313,7 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	r->got = t.glen;
 	if (o->expect_upper) {
 		/* The expected stream is the transform of what this replay sent. */
-		m = upper_mismatch(cs->data, r->sent, t.got, t.glen);
+		m = oracle_mismatch(cs->data, r->sent, t.got, t.glen);
 		exp = upper;
 		elen = r->sent;
 	} else {
@@ -325,8 +326,8 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 			upper = malloc(r->sent ? r->sent : 1);
 			if (!upper)
 				goto nomem;
-			upper_transform(upper, cs->data, r->sent);
-			m = upper_mismatch(cs->data, r->sent, t.got, t.glen);
+			oracle_expect(upper, cs->data, r->sent);
+			m = oracle_mismatch(cs->data, r->sent, t.got, t.glen);
 			exp = upper;
 			elen = r->sent;
 			beyond = t.glen - sc->len;
@@ -514,10 +515,10 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 			goto out;
 		}
 		byrule += !o->expect_upper;
-		c = upper_udp_check(req, e->len, rep, (size_t)n, why, sizeof why);
-		if (c != UPPER_UDP_OK) {
+		c = oracle_udp_check(req, e->len, rep, (size_t)n, why, sizeof why);
+		if (c != ORACLE_UDP_OK) {
 			uint8_t *exp = malloc(e->len ? e->len : 1);
-			m = upper_mismatch(req, e->len, rep, (size_t)n);
+			m = oracle_mismatch(req, e->len, rep, (size_t)n);
 			r->dir = DEC_S2C;
 			r->offset = k;
 			snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s%s", k, m, why,

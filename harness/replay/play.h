@@ -11,8 +11,8 @@
 
 struct play_opts {
 	int timeout_ms;     /* longest wait for one expected server action (connect, bytes, close, reply) */
-	int expect_upper;   /* 1: TCP reply checked against the transform of what was sent (upper_mismatch),
-			     * UDP replies by the rule (upper_udp_check); 0: against the recorded server
+	int expect_upper;   /* 1: TCP reply checked against the transform of what was sent (oracle_mismatch),
+			     * UDP replies by the rule (oracle_udp_check); 0: against the recorded server
 			     * stream, and each UDP reply against its recorded reply datagram (by the rule
 			     * only where the capture has no reply) */
 	double speed;       /* 0: as fast as possible; otherwise original timing divided by speed */

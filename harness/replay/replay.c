@@ -25,6 +25,7 @@
 #include "net.h"
 #include "pcapin.h"
 #include "play.h"
+#include "oracle.h"
 #include "upper.h"
 
 enum { EXIT_MISMATCH = 1, EXIT_SETUP = 2 };
@@ -356,7 +357,7 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 		}
 		n += (size_t)k;
 	}
-	if (upper_mismatch(q, sizeof q - 1, got, n) != n) {
+	if (oracle_mismatch(q, sizeof q - 1, got, n) != n) {
 		snprintf(err, errlen, "wrong answer to a probe");
 		return -1;
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "oracle.h"
 #include "upper.h"
 
 #define CHECK(cond, ...)                                                                                   \
@@ -309,7 +310,7 @@ static int tcp_roundtrip(const char *host, unsigned port, const unsigned char *m
 		goto out;
 	}
 	pump(fd, msg, n, 1, in, n, 65536, 0, 5000, -1, NULL, &x);
-	size_t at = upper_mismatch(msg, n, in, x.got < n ? x.got : n);
+	size_t at = oracle_mismatch(msg, n, in, x.got < n ? x.got : n);
 	if (x.got != n || at != n)
 		snprintf(why, whylen, "got %zu of %zu bytes, first wrong at %zu (eof %d, err %s, timeout %d)", x.got, n,
 			 at, x.eof, strerror(x.rerr), x.timedout);
@@ -343,7 +344,7 @@ static int udp_roundtrip(int fd, const unsigned char *msg, size_t n, int wait_ms
 		snprintf(why, whylen, "recv: %s", strerror(errno));
 		return -1;
 	}
-	if (upper_udp_check(msg, n, rep, (size_t)k, why, whylen) != UPPER_UDP_OK)
+	if (oracle_udp_check(msg, n, rep, (size_t)k, why, whylen) != ORACLE_UDP_OK)
 		return -1;
 	return 0;
 }
@@ -418,7 +419,7 @@ static void test_tcp_no_framing(void)
 				break;
 			g += (size_t)k;
 		}
-		CHECK(g == n && upper_mismatch((const unsigned char *)msgs[i], n, in, g) == n,
+		CHECK(g == n && oracle_mismatch((const unsigned char *)msgs[i], n, in, g) == n,
 		      "T2: '%s' answered with %zu bytes while the connection is open", msgs[i], g);
 	}
 	close(fd);
@@ -435,7 +436,7 @@ static void test_tcp_half_close(void)
 	int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
 	CU_ASSERT_FATAL(fd >= 0);
 	pump(fd, out, n, 1, in, n, 65536, 0, 5000, -1, NULL, &x);
-	CHECK(x.got == n && upper_mismatch(out, n, in, x.got) == n, "T4: got %zu of %zu bytes right", x.got, n);
+	CHECK(x.got == n && oracle_mismatch(out, n, in, x.got) == n, "T4: got %zu of %zu bytes right", x.got, n);
 	CHECK(x.eof && x.rerr == 0, "T4: after the bytes, EOF expected; got eof=%d err=%s", x.eof, strerror(x.rerr));
 	close(fd);
 	free(out);
@@ -553,7 +554,7 @@ static void concurrent_clients(const struct server *s, const char *host, int cou
 		size_t g = 0;
 		if (fds[i] < 0)
 			continue;
-		upper_transform((unsigned char *)want, (const unsigned char *)m, (size_t)n);
+		oracle_expect((unsigned char *)want, (const unsigned char *)m, (size_t)n);
 		while (g < (size_t)n) {
 			struct pollfd pf = {.fd = fds[i], .events = POLLIN};
 			if (poll(&pf, 1, 5000) <= 0)
@@ -591,7 +592,7 @@ static void test_tcp_slow_reader(void)
 	int rcv = 16384; /* a small receive window so the server feels the slowness */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
 	pump(fd, out, n, 1, in, n, 65536, 500, 10000, side, &side_fail, &x);
-	CHECK(x.got == n && upper_mismatch(out, n, in, x.got) == n, "T1/T8: %zu of %zu bytes right", x.got, n);
+	CHECK(x.got == n && oracle_mismatch(out, n, in, x.got) == n, "T1/T8: %zu of %zu bytes right", x.got, n);
 	CHECK(x.eof && x.rerr == 0, "T4: eof=%d err=%s after %zu bytes", x.eof, strerror(x.rerr), x.got);
 	CHECK(side_fail == 0, "T7: %d round trips of another client were late or wrong", side_fail);
 	printf("\n    (16 MiB to a slow reader in %ld ms)  ", x.ms);
@@ -667,7 +668,7 @@ static void test_udp_burst(void)
 		}
 		if (seen[k / STEP]++)
 			extra++;
-		if (upper_udp_check(msg, (size_t)k, rep, (size_t)k, NULL, 0) != UPPER_UDP_OK)
+		if (oracle_udp_check(msg, (size_t)k, rep, (size_t)k, NULL, 0) != ORACLE_UDP_OK)
 			bad++;
 	}
 	int missing = 0;
@@ -777,9 +778,9 @@ static void test_client_pipe(void)
 	snprintf(port, sizeof port, "127.0.0.1:%u", tcp4.port);
 	const char *const ta[] = {port, NULL};
 	int rc = run_client(ta, in, n, out, n + 16, &olen);
-	CHECK(rc == 0 && olen == n && upper_mismatch(in, n, out, olen) == n,
+	CHECK(rc == 0 && olen == n && oracle_mismatch(in, n, out, olen) == n,
 	      "upper-client tcp: exit %d, %zu of %zu bytes, first wrong at %zu", rc, olen, n,
-	      upper_mismatch(in, n, out, olen));
+	      oracle_mismatch(in, n, out, olen));
 	rc = run_client(ta, "", 0, out, 16, &olen);
 	CHECK(rc == 0 && olen == 0, "upper-client tcp, empty input: exit %d, %zu bytes", rc, olen);
 
@@ -879,7 +880,7 @@ static void test_inetd(void)
 	for (size_t i = 0; i < 256; i++)
 		out[i] = (unsigned char)i;
 	pump(sv[0], out, n, 1, in, n, 65536, 0, 5000, -1, NULL, &x);
-	CHECK(x.got == n && upper_mismatch(out, n, in, x.got) == n, "--inetd: %zu of %zu bytes right", x.got, n);
+	CHECK(x.got == n && oracle_mismatch(out, n, in, x.got) == n, "--inetd: %zu of %zu bytes right", x.got, n);
 	CHECK(x.eof, "--inetd: no EOF after the reply");
 	close(sv[0]);
 	int st = -1;
@@ -942,7 +943,7 @@ static void test_tcp_10k_idle(void)
 				break;
 			g += (size_t)k;
 		}
-		if (g != 2 || upper_mismatch(q, 2, r, 2) != 2)
+		if (g != 2 || oracle_mismatch(q, 2, r, 2) != 2)
 			bad++;
 	}
 	usleep(50000);

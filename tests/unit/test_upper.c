@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "drive.h"
+#include "oracle.h"
 #include "upper.h"
 
 /* Asserts cond; on failure CUnit reports msg (formatted), so a table row names itself. */
@@ -86,7 +87,7 @@ static void test_transform_lengths_alignments(void)
 	}
 }
 
-/* ---- upper_mismatch ---- */
+/* ---- oracle_mismatch ---- */
 
 static void test_mismatch_table(void)
 {
@@ -108,7 +109,7 @@ static void test_mismatch_table(void)
 		{"@[`{", 4, "@[`{", 4, 4},   /* neighbours of the ranges stay */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		size_t r = upper_mismatch((const unsigned char *)t[i].sent, t[i].slen, (const unsigned char *)t[i].got,
+		size_t r = oracle_mismatch((const unsigned char *)t[i].sent, t[i].slen, (const unsigned char *)t[i].got,
 					  t[i].glen);
 		CHECK(r == t[i].want, "mismatch row %zu: got %zu, want %zu", i, r, t[i].want);
 	}
@@ -118,10 +119,10 @@ static void test_mismatch_table(void)
 	for (size_t i = 0; i < N; i++)
 		a[i] = (unsigned char)(i * 31);
 	upper_transform(b, a, N);
-	CHECK(upper_mismatch(a, N, b, N) == N, "long identical");
+	CHECK(oracle_mismatch(a, N, b, N) == N, "long identical");
 	for (size_t at = 0; at < N; at += 97) {
 		b[at] ^= 1;
-		size_t r = upper_mismatch(a, N, b, N);
+		size_t r = oracle_mismatch(a, N, b, N);
 		CHECK(r == at, "long, flipped byte %zu: got %zu", at, r);
 		b[at] ^= 1;
 	}
@@ -138,8 +139,8 @@ static void test_udp_reply(void)
 	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
 		size_t n = upper_udp_reply(out, in, lens[k]);
 		CHECK(n == lens[k], "udp reply of %zu bytes has %zu", lens[k], n);
-		CHECK(upper_mismatch(in, lens[k], out, n) == lens[k], "udp reply of %zu bytes: wrong bytes", lens[k]);
-		CHECK(upper_udp_check(in, lens[k], out, n, NULL, 0) == UPPER_UDP_OK, "udp check of a right reply");
+		CHECK(oracle_mismatch(in, lens[k], out, n) == lens[k], "udp reply of %zu bytes: wrong bytes", lens[k]);
+		CHECK(oracle_udp_check(in, lens[k], out, n, NULL, 0) == ORACLE_UDP_OK, "udp check of a right reply");
 	}
 }
 
@@ -153,18 +154,18 @@ static void test_udp_check_table(void)
 		int want;
 		const char *why; /* a substring the reason must contain */
 	} t[] = {
-		{"", 0, "", 0, UPPER_UDP_OK, NULL},
-		{"abc", 3, "ABC", 3, UPPER_UDP_OK, NULL},
-		{"abc", 3, "AB", 2, UPPER_UDP_TRUNCATED, "U4"},
-		{"abc", 3, "", 0, UPPER_UDP_TRUNCATED, "U4"},
-		{"abc", 3, "ABCD", 4, UPPER_UDP_AMPLIFIED, "U6"},
-		{"", 0, "X", 1, UPPER_UDP_AMPLIFIED, "U6"},
-		{"abc", 3, "aBC", 3, UPPER_UDP_CONTENT, "byte 0 is 0x61, expected 0x41"},
-		{"abc", 3, "AXCD", 4, UPPER_UDP_CONTENT, "X1"}, /* content wins over length */
+		{"", 0, "", 0, ORACLE_UDP_OK, NULL},
+		{"abc", 3, "ABC", 3, ORACLE_UDP_OK, NULL},
+		{"abc", 3, "AB", 2, ORACLE_UDP_TRUNCATED, "U4"},
+		{"abc", 3, "", 0, ORACLE_UDP_TRUNCATED, "U4"},
+		{"abc", 3, "ABCD", 4, ORACLE_UDP_AMPLIFIED, "U6"},
+		{"", 0, "X", 1, ORACLE_UDP_AMPLIFIED, "U6"},
+		{"abc", 3, "aBC", 3, ORACLE_UDP_CONTENT, "byte 0 is 0x61, expected 0x41"},
+		{"abc", 3, "AXCD", 4, ORACLE_UDP_CONTENT, "X1"}, /* content wins over length */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char why[128] = "";
-		int r = upper_udp_check((const unsigned char *)t[i].req, t[i].reqlen, (const unsigned char *)t[i].rep,
+		int r = oracle_udp_check((const unsigned char *)t[i].req, t[i].reqlen, (const unsigned char *)t[i].rep,
 					t[i].replen, why, sizeof why);
 		CHECK(r == t[i].want, "udp_check row %zu: got %d, want %d", i, r, t[i].want);
 		if (t[i].why != NULL)
@@ -174,7 +175,7 @@ static void test_udp_check_table(void)
 	/* a tiny reason buffer is truncated, never overrun */
 	char small[4];
 	memset(small, 'Z', sizeof small);
-	upper_udp_check((const unsigned char *)"a", 1, (const unsigned char *)"", 0, small, 3);
+	oracle_udp_check((const unsigned char *)"a", 1, (const unsigned char *)"", 0, small, 3);
 	CHECK(small[3] == 'Z' && small[2] == '\0', "why buffer overrun");
 }
 
@@ -647,7 +648,7 @@ static void drive_run_case(const struct drive_case *k)
 	CHECK((c.buf != NULL) == k->held, "%s: holds a buffer: %d, want %d", k->name, c.buf != NULL, k->held);
 	CHECK(!f.bad_fed, "%s: an event was refused or returned other than upper_conn_want()", k->name);
 	CHECK(!f.sent_after_fail, "%s: sent after the recv error", k->name);
-	CHECK(f.nwire <= f.nin && upper_mismatch((const unsigned char *)drive_input, f.nwire, f.wire, f.nwire) ==
+	CHECK(f.nwire <= f.nin && oracle_mismatch((const unsigned char *)drive_input, f.nwire, f.wire, f.nwire) ==
 					  f.nwire,
 	      "%s: the wire is not the transform of what was read", k->name);
 	CHECK(f.fins <= 1, "%s: %d FINs", k->name, f.fins);
@@ -673,9 +674,9 @@ int main(void)
 		{"upper_byte over all 256 values", test_byte_all_values},
 		{"upper_transform over all 256 values", test_transform_all_values},
 		{"upper_transform lengths 0..200 at all alignments", test_transform_lengths_alignments},
-		{"upper_mismatch table", test_mismatch_table},
+		{"oracle_mismatch table", test_mismatch_table},
 		{"upper_udp_reply sizes", test_udp_reply},
-		{"upper_udp_check table", test_udp_check_table},
+		{"oracle_udp_check table", test_udp_check_table},
 		{"upper_rule_text", test_rule_text},
 		{"conn init", test_conn_init},
 		{"conn table, events whole", test_conn_table_whole},

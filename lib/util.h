@@ -1,0 +1,45 @@
+/* util.h - small helpers every program shares: the monotonic clock, strict number parsing, the stdout
+ * check, the IPv6-loopback probe and the descriptor-limit raise. No printing, no exit. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Returns CLOCK_MONOTONIC in nanoseconds. */
+uint64_t util_now_ns(void);
+
+/* Returns CLOCK_MONOTONIC in seconds. */
+double util_now_s(void);
+
+/* Returns the whole milliseconds from now until deadline_ns (a util_now_ns() value), 0 once it has
+ * passed, at most INT_MAX: the timeout argument of poll(). */
+int util_ms_left(uint64_t deadline_ns);
+
+/* Sleeps ms milliseconds, resuming after signals. */
+void util_sleep_ms(int ms);
+
+/* Parses s as a whole decimal number in [min, max] (no sign, no spaces, no trailing text; an
+ * optional k, m or g suffix multiplies by 1024, 1024^2, 1024^3 when suffixes is nonzero). Returns 0 and
+ * stores it in *out, or -1 with a reason such as "'12x' is not a number from 1 to 64" in err. */
+int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint64_t *out, char *err,
+		   size_t errlen);
+
+/* Parses s as a decimal number of seconds (fraction allowed, for example 0.5) in [min, max]; NaN, inf
+ * and trailing text are refused. Returns 0 and stores it in *out, or -1 with a reason in err. */
+int util_parse_seconds(const char *s, double min, double max, double *out, char *err, size_t errlen);
+
+/* Flushes f and tells whether everything written to it so far reached the file (a full disk, a
+ * closed pipe). Returns 0, or -1 with errno set (EIO when only the stream's error flag says so). */
+int util_flush_ok(FILE *f);
+
+/* Tells whether this host can use IPv6 loopback: a socket of the given type (SOCK_STREAM or
+ * SOCK_DGRAM) binds to [::1]:0. Returns 1 or 0. */
+int util_have_ipv6_loopback(int type);
+
+/* Raises the soft RLIMIT_NOFILE towards want (never above the hard limit, never lowers it). Returns
+ * the soft limit in force afterwards, or -1 with errno set if it cannot be read. */
+long util_raise_nofile(long want);
+
+#endif
