@@ -21,7 +21,8 @@ int util_ms_left(uint64_t deadline_ns);
 void util_sleep_ms(int ms);
 
 /* Parses s as a whole decimal number in [min, max] (no sign, no spaces, no trailing text; an
- * optional k, m or g suffix multiplies by 1024, 1024^2, 1024^3 when suffixes is nonzero). Returns 0 and
+ * optional k, m or g suffix, or K, M, G, multiplies by 1024, 1024^2, 1024^3 when suffixes is nonzero;
+ * a value that does not fit in 64 bits, before or after the multiplication, is refused). Returns 0 and
  * stores it in *out, or -1 with a reason such as "'12x' is not a number from 1 to 64" in err. */
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint64_t *out, char *err,
 		   size_t errlen);
@@ -38,8 +39,9 @@ int util_flush_ok(FILE *f);
  * SOCK_DGRAM) binds to [::1]:0. Returns 1 or 0. */
 int util_have_ipv6_loopback(int type);
 
-/* Raises the soft RLIMIT_NOFILE towards want (never above the hard limit, never lowers it). Returns
- * the soft limit in force afterwards, or -1 with errno set if it cannot be read. */
+/* Raises the soft RLIMIT_NOFILE towards want (never above the hard limit, never lowers it; LONG_MAX
+ * asks for the hard limit). Returns the soft limit in force afterwards (LONG_MAX when unlimited), or -1
+ * with errno set if it cannot be read. */
 long util_raise_nofile(long want);
 
 #endif

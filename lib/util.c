@@ -1,0 +1,172 @@
+/* util.c - the monotonic clock, strict number parsing, the stdout check, the IPv6-loopback probe and
+ * the descriptor-limit raise. */
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t util_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double util_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int util_ms_left(uint64_t deadline_ns)
+{
+	uint64_t now = util_now_ns();
+	uint64_t ms;
+
+	if (now >= deadline_ns)
+		return 0;
+	/* rounded up: a poll() of the result does not wake before the deadline */
+	ms = (deadline_ns - now) / 1000000u + ((deadline_ns - now) % 1000000u != 0);
+	return ms > (uint64_t)INT_MAX ? INT_MAX : (int)ms;
+}
+
+void util_sleep_ms(int ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The multiplier of a size suffix character, or 0 when c is none. */
+static uint64_t suffix_unit(char c)
+{
+	switch (c) {
+	case 'k':
+	case 'K':
+		return 1024u;
+	case 'm':
+	case 'M':
+		return 1024u * 1024u;
+	case 'g':
+	case 'G':
+		return 1024u * 1024u * 1024u;
+	default:
+		return 0;
+	}
+}
+
+int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint64_t *out, char *err,
+		   size_t errlen)
+{
+	uint64_t v = 0, unit = 1;
+	const char *p = s;
+
+	if (s == NULL)
+		s = p = "";
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10u)
+			goto bad; /* does not fit in 64 bits */
+		v = v * 10u + d;
+	}
+	if (suffixes && *p != '\0' && suffix_unit(*p) != 0)
+		unit = suffix_unit(*p++);
+	if (*p != '\0' || v > UINT64_MAX / unit)
+		goto bad;
+	v *= unit;
+	if (v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not a number from %llu to %llu", s, (unsigned long long)min,
+		 (unsigned long long)max);
+	return -1;
+}
+
+int util_parse_seconds(const char *s, double min, double max, double *out, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	if (s == NULL)
+		s = "";
+	/* digits, one point and an exponent only: no sign or space in front, no hex, nan or inf */
+	if (((*s < '0' || *s > '9') && *s != '.') || strspn(s, "0123456789.eE+-") != strlen(s))
+		goto bad;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not a number of seconds from %g to %g", s, min, max);
+	return -1;
+}
+
+int util_flush_ok(FILE *f)
+{
+	errno = 0;
+	if (fflush(f) != 0) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	if (ferror(f)) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int util_have_ipv6_loopback(int type)
+{
+	struct sockaddr_in6 a;
+	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+	int ok;
+
+	if (fd < 0)
+		return 0;
+	memset(&a, 0, sizeof a);
+	a.sin6_family = AF_INET6;
+	a.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
+long util_raise_nofile(long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	if (want > 0 && rl.rlim_cur != RLIM_INFINITY && (rlim_t)want > rl.rlim_cur) {
+		struct rlimit up = rl;
+		up.rlim_cur = rl.rlim_max != RLIM_INFINITY && (rlim_t)want > rl.rlim_max ? rl.rlim_max : (rlim_t)want;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX)
+		return LONG_MAX;
+	return (long)rl.rlim_cur;
+}
