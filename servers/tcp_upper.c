@@ -2,26 +2,23 @@
  * hands each ready connection to upper_drive() (drive.h) with callbacks doing send/recv/shutdown on the
  * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "drive.h"
-#include "loop.h"
+#include "serve.h"
 #include "net.h"
 #include "upper.h"
+#include "util.h"
 
 #define MAX_EVENTS 256
 #define ACCEPTS_PER_WAKEUP 128
@@ -36,10 +33,10 @@ struct conn {
 };
 
 struct worker {
-	struct loop_worker lw; /* first: options, stop eventfd, thread, error (loop_serve) */
+	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_run) */
 	int ep, lfd;
 	int paused;              /* accepting is paused after EMFILE/ENFILE */
-	struct timespec paused_at;
+	uint64_t resume_ns;      /* until then (util_now_ns()), unless a connection closes first */
 	struct conn *conns;      /* every open connection, for the cleanup at stop */
 	unsigned char **pool;    /* free buffers of o->bufsize bytes, lent to connections with bytes */
 	size_t npool;
@@ -116,7 +113,7 @@ static ssize_t sock_recv(void *ctx, unsigned char *p, size_t n)
 	ssize_t k = recv(x->fd, p, n, MSG_DONTWAIT);
 
 	if (k > 0 && x->w->lw.o->verbose)
-		(void)loop_log(2, ">> ", p, (size_t)k);
+		(void)serve_log(2, ">> ", p, (size_t)k);
 	return io_result(k);
 }
 
@@ -181,7 +178,7 @@ static void pause_accept(struct worker *w)
 	struct epoll_event ev = {.events = 0, .data.ptr = &mark_listen};
 	if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0) {
 		w->paused = 1;
-		clock_gettime(CLOCK_MONOTONIC, &w->paused_at);
+		w->resume_ns = util_now_ns() + (uint64_t)ACCEPT_PAUSE_MS * 1000000u;
 	}
 }
 
@@ -224,14 +221,7 @@ static void accept_some(struct worker *w)
 	}
 }
 
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-static void worker_cleanup(struct loop_worker *lw)
+static void worker_cleanup(struct serve_worker *lw)
 {
 	struct worker *w = (struct worker *)lw;
 
@@ -256,13 +246,13 @@ static void *worker_run(void *arg)
 	for (;;) {
 		int timeout = -1;
 		if (w->paused) {
-			long left = ACCEPT_PAUSE_MS - ms_since(&w->paused_at);
-			if (left <= 0) {
+			int left = util_ms_left(w->resume_ns);
+			if (left == 0) {
 				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &mark_listen};
 				if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0)
 					w->paused = 0;
 			} else {
-				timeout = (int)left;
+				timeout = left;
 			}
 		}
 		int n = epoll_wait(w->ep, evs, MAX_EVENTS, timeout);
@@ -291,7 +281,7 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-static int worker_setup(struct loop_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
+static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
 {
 	struct worker *w = (struct worker *)lw;
 	struct epoll_event ev;
@@ -355,7 +345,7 @@ static ssize_t inetd_recv(void *ctx, unsigned char *p, size_t n)
 		return UPPER_IO_AGAIN;
 	ssize_t k = read(0, p, n);
 	if (k > 0 && x->verbose)
-		(void)loop_log(2, ">> ", p, (size_t)k);
+		(void)serve_log(2, ">> ", p, (size_t)k);
 	return io_result(k);
 }
 
@@ -388,7 +378,7 @@ static const struct upper_io inetd_io = {
 	.buf_put = inetd_buf_put,
 };
 
-static int serve_inetd(const struct loop_opts *o, int sigfd)
+static int serve_inetd(const struct serve_opts *o, int sigfd)
 {
 	struct upper_conn uc;
 	struct inetd_ctx x = {.spare = NULL, .verbose = o->verbose};
@@ -435,7 +425,7 @@ static void usage(FILE *f)
 		"usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [-v] [--inetd]\n"
 		"Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
 		"'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
-		"  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
+		"  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
 		"                port 0 picks a free port. The first stderr line is 'listening on tcp ADDR:PORT'.\n"
 		"  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"
 		"  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a connection\n"
@@ -445,27 +435,28 @@ static void usage(FILE *f)
 		"  --help        this text\n"
 		"SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
 		"error (bad option, address in use or not local).\n",
-		LOOP_DEFAULT_BUF / 1024u);
+		SERVE_DEFAULT_BUF / 1024u);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct loop_server server = {
+	static const struct serve_server server = {
 		.prog = "tcp-upper",
 		.proto = "tcp",
 		.type = SOCK_STREAM,
+		.options = SERVE_OPT_INETD | SERVE_OPT_BUF,
+		.usage = usage,
 		.size = sizeof(struct worker),
 		.setup = worker_setup,
 		.run = worker_run,
 		.cleanup = worker_cleanup,
 	};
-	struct loop_opts o;
+	struct serve_opts o;
 	int sigfd, rc;
 
-	rc = loop_cli(argc, argv, &o, "tcp-upper", 1, 1, usage);
-	if (rc >= 0)
+	if (serve_cli(argc, argv, &server, &o, &rc))
 		return rc;
-	sigfd = loop_signals();
+	sigfd = serve_signals();
 	if (sigfd < 0) {
 		fprintf(stderr, "tcp-upper: signalfd: %s\n", strerror(errno));
 		return 1;
@@ -473,8 +464,8 @@ int main(int argc, char **argv)
 	if (o.inetd)
 		rc = serve_inetd(&o, sigfd);
 	else {
-		loop_raise_nofile();
-		rc = loop_serve(&server, &o, sigfd);
+		(void)util_raise_nofile(LONG_MAX); /* as many connections as the hard limit allows */
+		rc = serve_run(&server, &o, sigfd);
 	}
 	close(sigfd);
 	return rc;

@@ -4,17 +4,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "serve.h"
 #include "net.h"
 #include "upper.h"
 
@@ -24,7 +21,7 @@
 #define SEND_WAIT_MS 200         /* how long a full send buffer may delay one reply */
 
 struct uworker {
-	struct loop_worker lw; /* first: options, stop eventfd, thread, error (loop_serve) */
+	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_run) */
 	int fd;
 	unsigned char *bufs; /* BATCH slots of SLOT bytes */
 	struct mmsghdr msgs[BATCH];
@@ -101,7 +98,7 @@ static void *uworker_run(void *arg)
 			unsigned char *p = w->iov[i].iov_base;
 			size_t len = w->msgs[i].msg_len;
 			if (w->lw.o->verbose)
-				(void)loop_log(2, ">> ", p, len);
+				(void)serve_log(2, ">> ", p, len);
 			w->iov[i].iov_len = upper_udp_reply(p, p, len);
 			/* msg_namelen stays as recvmmsg set it: the reply goes to the sender (U1). */
 		}
@@ -111,7 +108,7 @@ static void *uworker_run(void *arg)
 	return NULL;
 }
 
-static int uworker_setup(struct loop_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
+static int uworker_setup(struct serve_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
 {
 	struct uworker *w = (struct uworker *)lw;
 	int sz = RCVBUF;
@@ -133,7 +130,7 @@ static int uworker_setup(struct loop_worker *lw, const struct net_addr *a, int r
 	return 0;
 }
 
-static void uworker_cleanup(struct loop_worker *lw)
+static void uworker_cleanup(struct serve_worker *lw)
 {
 	struct uworker *w = (struct uworker *)lw;
 
@@ -150,7 +147,7 @@ static void usage(FILE *f)
 		   "Reference UDP server of the uppercase protocol: answers each datagram with one datagram, 'a'-'z'\n"
 		   "made 'A'-'Z', to its sender; datagrams up to 65507 (IPv4) / 65527 (IPv6) bytes are answered whole\n"
 		   "and an empty datagram gets an empty reply (SPEC.md, U1-U6).\n"
-		   "  -l ADDR:PORT  listen address (default " LOOP_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
+		   "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
 		   "                port 0 picks a free port. The first stderr line is 'listening on udp ADDR:PORT'.\n"
 		   "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"
 		   "  -v            log each datagram received on stderr as '>> ' and the bytes, escaped\n"
@@ -161,27 +158,27 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct loop_server server = {
+	static const struct serve_server server = {
 		.prog = "udp-upper",
 		.proto = "udp",
 		.type = SOCK_DGRAM,
+		.usage = usage,
 		.size = sizeof(struct uworker),
 		.setup = uworker_setup,
 		.run = uworker_run,
 		.cleanup = uworker_cleanup,
 	};
-	struct loop_opts o;
+	struct serve_opts o;
 	int sigfd, rc;
 
-	rc = loop_cli(argc, argv, &o, "udp-upper", 0, 0, usage);
-	if (rc >= 0)
+	if (serve_cli(argc, argv, &server, &o, &rc))
 		return rc;
-	sigfd = loop_signals();
+	sigfd = serve_signals();
 	if (sigfd < 0) {
 		fprintf(stderr, "udp-upper: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
-	rc = loop_serve(&server, &o, sigfd);
+	rc = serve_run(&server, &o, sigfd);
 	close(sigfd);
 	return rc;
 }

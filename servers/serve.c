@@ -1,0 +1,263 @@
+/* serve.c - the servers' command line, stop signals, message log and life cycle. */
+#include "serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "util.h"
+
+/* -t N and -b BYTES. Returns 0, or -1 with a reason naming the option in err. */
+static int parse_number(int c, const char *arg, unsigned options, struct serve_opts *o, char *err, size_t errlen)
+{
+	char why[256];
+	uint64_t v;
+
+	if (c == 't') {
+		if (util_parse_u64(arg, 1, SERVE_MAX_THREADS, 0, &v, why, sizeof why) < 0) {
+			snprintf(err, errlen, "-t '%s': expected a thread count from 1 to %d", arg, SERVE_MAX_THREADS);
+			return -1;
+		}
+		o->threads = (int)v;
+		return 0;
+	}
+	if (!(options & SERVE_OPT_BUF)) {
+		snprintf(err, errlen, "-b '%s': not an option of this program", arg);
+		return -1;
+	}
+	if (util_parse_u64(arg, 1, SERVE_MAX_BUF, 1, &v, why, sizeof why) < 0) {
+		snprintf(err, errlen, "-b '%s': expected a byte count from 1 to 1G (suffix k, m or g allowed)", arg);
+		return -1;
+	}
+	o->bufsize = (size_t)v;
+	return 0;
+}
+
+enum serve_parse_result serve_parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
+				    size_t errlen)
+{
+	static const struct option longs[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"inetd", no_argument, NULL, 'i'},
+		{NULL, 0, NULL, 0},
+	};
+	char aerr[256];
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->addrstr = SERVE_DEFAULT_ADDR;
+	o->threads = 1;
+	o->bufsize = SERVE_DEFAULT_BUF;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":l:t:vb:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->addrstr = optarg;
+			break;
+		case 't':
+		case 'b':
+			if (parse_number(c, optarg, options, o, err, errlen) < 0)
+				return SERVE_PARSE_ERROR;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'i':
+			if (!(options & SERVE_OPT_INETD)) {
+				snprintf(err, errlen, "--inetd: not an option of this program");
+				return SERVE_PARSE_ERROR;
+			}
+			o->inetd = 1;
+			break;
+		case 'h':
+			return SERVE_PARSE_HELP;
+		case ':':
+			snprintf(err, errlen, "option -%c needs an argument", optopt);
+			return SERVE_PARSE_ERROR;
+		default:
+			if (optopt != 0)
+				snprintf(err, errlen, "unknown option -%c", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return SERVE_PARSE_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return SERVE_PARSE_ERROR;
+	}
+	if (net_parse(o->addrstr, &o->addr, aerr, sizeof aerr) < 0) {
+		snprintf(err, errlen, "-l %s", aerr);
+		return SERVE_PARSE_ERROR;
+	}
+	return SERVE_PARSE_OK;
+}
+
+int serve_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches a
+	 * signalfd; B2 asks for SIGINT to stop the server, so take the default back (blocked below). */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Writes out[0..n) to fd whole, or drops it when fd is not writable now. Returns 0 or -1 (errno set). */
+static int log_write(int fd, const char *out, size_t n)
+{
+	for (size_t w = 0; w < n;) {
+		/* a log nobody reads (a full pipe, a stopped terminal) must not stall the server: the rest
+		 * of the line is dropped instead */
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		if (poll(&pf, 1, 0) != 1 || !(pf.revents & POLLOUT)) {
+			errno = EAGAIN;
+			return -1;
+		}
+		ssize_t k = write(fd, out + w, n - w);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		w += (size_t)k;
+	}
+	return 0;
+}
+
+int serve_log(int fd, const char *prefix, const unsigned char *p, size_t n)
+{
+	/* chunks of at most PIPE_BUF: a pipe that polls writable takes one whole without blocking */
+	char out[PIPE_BUF];
+	size_t o = strlen(prefix);
+
+	if (o > 64)
+		o = 64;
+	memcpy(out, prefix, o);
+	for (size_t i = 0; i < n; i++) {
+		if (o + 5 > sizeof out) {
+			if (log_write(fd, out, o) < 0)
+				return -1;
+			o = 0;
+		}
+		o += rep_escape_byte(out + o, p[i]);
+	}
+	out[o++] = '\n';
+	return log_write(fd, out, o);
+}
+
+int serve_cli(int argc, char **argv, const struct serve_server *s, struct serve_opts *o, int *status)
+{
+	char err[512];
+	enum serve_parse_result pr = serve_parse(argc, argv, o, s->options, err, sizeof err);
+
+	if (pr == SERVE_PARSE_HELP) {
+		s->usage(stdout);
+		*status = 0;
+		if (util_flush_ok(stdout) < 0) {
+			fprintf(stderr, "%s: stdout: %s\n", s->prog, strerror(errno));
+			*status = 2;
+		}
+		return 1;
+	}
+	if (pr == SERVE_PARSE_ERROR) {
+		fprintf(stderr, "%s: %s\n", s->prog, err);
+		s->usage(stderr);
+		*status = 2;
+		return 1;
+	}
+	return 0;
+}
+
+static struct serve_worker *worker_at(const struct serve_server *s, unsigned char *ws, int i)
+{
+	return (struct serve_worker *)(void *)(ws + (size_t)i * s->size);
+}
+
+int serve_run(const struct serve_server *s, const struct serve_opts *o, int sigfd)
+{
+	struct net_addr bound, a = o->addr;
+	char err[512], name[NET_ADDRSTRLEN];
+	int stopfd, rc = 0, set = 0, started = 0;
+	unsigned char *ws;
+
+	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ws = calloc((size_t)o->threads, s->size);
+	if (stopfd < 0 || ws == NULL) {
+		fprintf(stderr, "%s: setup: %s\n", s->prog, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	/* SO_REUSEPORT would let this server silently share a port another one serves. */
+	if (net_check_free(&a, s->type, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", s->prog, err);
+		rc = 2;
+		goto out;
+	}
+	for (; set < o->threads; set++) {
+		struct serve_worker *w = worker_at(s, ws, set);
+		w->o = o;
+		w->stopfd = stopfd;
+		if (s->setup(w, &a, o->threads > 1, &bound) < 0) {
+			fprintf(stderr, "%s: %s\n", s->prog, w->err);
+			set++; /* clean up this one too */
+			rc = 2;
+			goto out;
+		}
+		if (set == 0)
+			net_set_port(&a, net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */
+	}
+	fprintf(stderr, "listening on %s %s\n", s->proto, net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fflush(stderr);
+
+	for (; started < o->threads; started++) {
+		int e = pthread_create(&worker_at(s, ws, started)->th, NULL, s->run, worker_at(s, ws, started));
+		if (e != 0) {
+			fprintf(stderr, "%s: pthread_create: %s\n", s->prog, strerror(e));
+			rc = 1;
+			break;
+		}
+	}
+	if (rc == 0) {
+		/* Wait for a stop signal, or for a worker that failed (it signals the stop eventfd). */
+		struct pollfd pf[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = stopfd, .events = POLLIN}};
+		while (poll(pf, 2, -1) < 0 && errno == EINTR)
+			;
+	}
+	uint64_t one = 1;
+	if (write(stopfd, &one, sizeof one) < 0)
+		rc = 1;
+	for (int i = 0; i < started; i++) {
+		struct serve_worker *w = worker_at(s, ws, i);
+		pthread_join(w->th, NULL);
+		if (w->failed) {
+			fprintf(stderr, "%s: thread %d: %s\n", s->prog, i, w->err);
+			rc = 1;
+		}
+	}
+out:
+	for (int i = 0; i < set; i++)
+		s->cleanup(worker_at(s, ws, i));
+	free(ws);
+	if (stopfd >= 0)
+		close(stopfd);
+	return rc;
+}
