@@ -24,14 +24,15 @@
 /* The servers compared: the reference, (a) the no-transform echo, (b) the tutorial-style Python servers
  * with the tutorial's bugs fixed, (b') the faithful tutorial ones (sent printable text only: they
  * decode every message as UTF-8 and drop the connection otherwise). */
-enum { S_REF, S_ECHO, S_PY, S_TUT, NSUBJ };
-static const char *const subj_key[NSUBJ] = {"ref", "echo", "python", "python_tutorial"};
-static const char *const subj_label[NSUBJ] = {"reference", "echo (a)", "python corrected (b)",
-					      "python tutorial (b')"};
+enum { SUBJECT_REF, SUBJECT_ECHO, SUBJECT_PYTHON, SUBJECT_TUTORIAL, NSUBJECTS };
+static const char *const subject_key[NSUBJECTS] = {"ref", "echo", "python", "python_tutorial"};
+static const char *const subject_label[NSUBJECTS] = {"reference", "echo (a)", "python corrected (b)",
+						     "python tutorial (b')"};
 
 struct subject {
 	char *tcp[MAXARGS], *udp[MAXARGS]; /* argv; tcp[0] == NULL: not available */
 	char why[256];                     /* why not available */
+	char tcp_path[512], udp_path[512]; /* the program paths tcp[0] and udp[0] point to (ref, echo) */
 };
 
 struct figure {
@@ -43,7 +44,7 @@ struct figure {
 	int once;                /* measured once per subject (RSS is not noisy, and slow for Python) */
 };
 
-static const struct figure figs[] = {
+static const struct figure figures[] = {
 	{"stream1", "TCP stream, 1 connection", LOAD_STREAM, 0, 1, 0, 64, 0.9, 5, 0},
 	{"stream4", "TCP stream, 4 connections", LOAD_STREAM, 0, 4, 0, 64, 0.9, 5, 0},
 	{"pingpong", "TCP ping-pong, 64 B, 8 connections", LOAD_PINGPONG, 0, 8, 0, 64, 0.9, 3, 0},
@@ -53,16 +54,24 @@ static const struct figure figs[] = {
 	 8, 0, 0, 0},
 	{"idle", "Server RSS per idle connection, 10,000 connections", LOAD_IDLE, 0, 10000, 0, 8, 0, 0, 1},
 };
-#define NFIG (sizeof figs / sizeof figs[0])
+#define NFIGURES (sizeof figures / sizeof figures[0])
+
+/* What became of a figure's runs for one server: the first failure decides. */
+enum cell_status {
+	CELL_OK = 0,
+	CELL_ERROR,        /* a run could not be done (start, connect, time-out) */
+	CELL_WRONG,        /* the server sent a wrong reply */
+	CELL_NOT_AVAILABLE /* no such server given: subject.why says why */
+};
 
 struct cell {
 	int nruns;
 	double v[MAXRUNS];
 	struct load_result r[MAXRUNS];
-	int status;       /* LOAD_OK, LOAD_ERR, LOAD_WRONG; 1 = not available */
-	char msg[512];    /* first error */
+	enum cell_status status;
+	char msg[512];      /* first error */
 	double median;
-	int mi;           /* run whose value is the median */
+	int mi;             /* run whose value is the median */
 	int round[MAXRUNS]; /* the round (0..runs-1) of each successful run */
 };
 
@@ -70,11 +79,19 @@ struct opts {
 	double seconds;
 	int runs;
 	const char *outdir, *bindir, *make, *conform;
-	char *pytcp, *pyudp, *tuttcp, *tutudp;
+	char *python_tcp, *python_udp, *tutorial_tcp, *tutorial_udp;
 	const char *only;
 };
 
-static struct cell cells[NFIG][NSUBJ];
+/* A figure from another make target or program, one row of the table below the servers' figures. */
+struct extra {
+	const char *key, *label;
+	char value[512]; /* for the table */
+	char *json;      /* a JSON object for bench.json (allocated), or NULL when not available */
+	char why[800];   /* why not available, or "" */
+};
+
+static struct cell cells[NFIGURES][NSUBJECTS];
 
 static double now_s(void)
 {
@@ -100,6 +117,21 @@ static int split(char *s, char **argv, int max)
 		argv[n++] = t;
 	argv[n] = NULL;
 	return n;
+}
+
+static int selected(const struct opts *o, const char *key)
+{
+	size_t kl = strlen(key);
+
+	if (o->only == NULL)
+		return 1;
+	for (const char *p = o->only; *p;) {
+		size_t l = strcspn(p, ",");
+		if (l == kl && strncmp(p, key, l) == 0)
+			return 1;
+		p += l + (p[l] == ',');
+	}
+	return 0;
 }
 
 /* ---- child processes ----------------------------------------------------------------------------- */
@@ -320,22 +352,41 @@ static int run_cmd(const char *cmd, const char *logpath, int limit_s, double *wa
 
 /* ---- one measurement ------------------------------------------------------------------------------ */
 
+/* The figures of one successful run, on stderr after its progress counter. */
+static void print_run(const struct figure *f, int s, int run, const struct load_result *r)
+{
+	fprintf(stderr, "  %-9s %-10s run %d: %.3f %s", f->key, subject_key[s], run + 1, r->value, r->unit);
+	if (f->mode == LOAD_PINGPONG)
+		fprintf(stderr, " (p50 %.0f us, p99 %.0f us)", r->p50_us, r->p99_us);
+	if (f->mode == LOAD_UDP)
+		fprintf(stderr, " (%llu sent, %llu lost)", (unsigned long long)r->sent, (unsigned long long)r->lost);
+	if (f->mode == LOAD_IDLE)
+		fprintf(stderr, " (VmRSS %ld -> %ld KiB, %llu connections held)", r->rss_before_kb, r->rss_after_kb,
+			(unsigned long long)r->ops);
+	if (r->failed)
+		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r->failed);
+	if (r->server_cpu_s >= 0 && f->mode != LOAD_IDLE && r->seconds > 0)
+		fprintf(stderr, " [CPU: server %.0f%%, loadgen %.0f%%]", 100 * r->server_cpu_s / r->seconds,
+			100 * r->client_cpu_s / r->seconds);
+	fputc('\n', stderr);
+}
+
 static void measure(const struct opts *o, const struct figure *f, int s, const struct subject *sj, int run)
 {
-	struct cell *c = &cells[f - figs][s];
+	struct cell *c = &cells[f - figures][s];
 	char logpath[512], err[512];
 	struct load_cfg cfg = {.mode = f->mode,
-			       .expect = s == S_ECHO ? LOAD_ECHO : LOAD_UPPER,
+			       .expect = s == SUBJECT_ECHO ? LOAD_ECHO : LOAD_UPPER,
 			       .conns = f->conns,
 			       .size = f->size,
 			       .window = f->window,
 			       .seconds = o->seconds,
-			       .text = s == S_TUT};
+			       .text = s == SUBJECT_TUTORIAL};
 	struct load_result r;
 	char *const *argv = f->udp ? sj->udp : sj->tcp;
 	int rc;
 
-	snprintf(logpath, sizeof logpath, "%s/logs/%s-%s-%d.log", o->outdir, f->key, subj_key[s], run + 1);
+	snprintf(logpath, sizeof logpath, "%s/logs/%s-%s-%d.log", o->outdir, f->key, subject_key[s], run + 1);
 	cfg.pid = start_server(argv, f->udp ? "udp" : "tcp", logpath, &cfg.addr, err, sizeof err);
 	if (cfg.pid < 0) {
 		rc = LOAD_ERR;
@@ -347,31 +398,18 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 		}
 	}
 	if (rc != LOAD_OK) {
-		if (c->status == LOAD_OK) {
-			c->status = rc;
+		if (c->status == CELL_OK) {
+			c->status = rc == LOAD_WRONG ? CELL_WRONG : CELL_ERROR;
 			snprintf(c->msg, sizeof c->msg, "%s", err);
 		}
-		fprintf(stderr, "  %-9s %-10s run %d: %s: %s\n", f->key, subj_key[s], run + 1,
+		fprintf(stderr, "  %-9s %-10s run %d: %s: %s\n", f->key, subject_key[s], run + 1,
 			rc == LOAD_WRONG ? "WRONG REPLY" : "error", err);
 		return;
 	}
 	c->r[c->nruns] = r;
 	c->round[c->nruns] = run;
 	c->v[c->nruns++] = r.value;
-	fprintf(stderr, "  %-9s %-10s run %d: %.3f %s", f->key, subj_key[s], run + 1, r.value, r.unit);
-	if (f->mode == LOAD_PINGPONG)
-		fprintf(stderr, " (p50 %.0f us, p99 %.0f us)", r.p50_us, r.p99_us);
-	if (f->mode == LOAD_UDP)
-		fprintf(stderr, " (%llu sent, %llu lost)", (unsigned long long)r.sent, (unsigned long long)r.lost);
-	if (f->mode == LOAD_IDLE)
-		fprintf(stderr, " (VmRSS %ld -> %ld KiB, %llu connections held)", r.rss_before_kb, r.rss_after_kb,
-			(unsigned long long)r.ops);
-	if (r.failed)
-		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r.failed);
-	if (r.server_cpu_s >= 0 && f->mode != LOAD_IDLE && r.seconds > 0)
-		fprintf(stderr, " [CPU: server %.0f%%, loadgen %.0f%%]", 100 * r.server_cpu_s / r.seconds,
-			100 * r.client_cpu_s / r.seconds);
-	fputc('\n', stderr);
+	print_run(f, s, run, &r);
 }
 
 static void finish_cell(struct cell *c)
@@ -392,14 +430,137 @@ static void finish_cell(struct cell *c)
 	c->median = c->v[c->mi];
 }
 
+static double median_of(double *v, int n)
+{
+	for (int i = 1; i < n; i++) /* insertion sort: n <= MAXRUNS */
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The ratio of subject top to subject s for figure fi: the median, over the rounds where both ran,
+ * of top/s within the round (the runs of one round are back to back, so they share the machine's
+ * load at that moment). Returns 0 when there is no such round. */
+static double ratio2(size_t fi, int top, int s)
+{
+	const struct cell *r = &cells[fi][top], *x = &cells[fi][s];
+	double q[MAXRUNS];
+	int n = 0;
+
+	for (int i = 0; i < r->nruns; i++)
+		for (int j = 0; j < x->nruns; j++)
+			if (r->round[i] == x->round[j] && x->v[j] > 0)
+				q[n++] = r->v[i] / x->v[j];
+	return median_of(q, n);
+}
+
+/* ratio2() of the reference to subject s. */
+static double ratio(size_t fi, int s)
+{
+	return ratio2(fi, SUBJECT_REF, s);
+}
+
+/* Work done per CPU-second of the server and the load generator together, in one run; 0 if unknown.
+ * Another tenant that takes the CPU slows both and lowers the throughput, but not this. */
+static double per_cpu(const struct load_result *r)
+{
+	double cpu = r->server_cpu_s + r->client_cpu_s;
+
+	return r->server_cpu_s >= 0 && r->client_cpu_s >= 0 && cpu > 0 ? r->value * r->seconds / cpu : 0;
+}
+
+/* ratio() of per_cpu(): the reference's work per CPU-second over subject s's, median over the rounds. */
+static double ratio_cpu(size_t fi, int s)
+{
+	const struct cell *r = &cells[fi][SUBJECT_REF], *x = &cells[fi][s];
+	double q[MAXRUNS];
+	int n = 0;
+
+	for (int i = 0; i < r->nruns; i++)
+		for (int j = 0; j < x->nruns; j++)
+			if (r->round[i] == x->round[j] && per_cpu(&x->r[j]) > 0 && per_cpu(&r->r[i]) > 0)
+				q[n++] = per_cpu(&r->r[i]) / per_cpu(&x->r[j]);
+	return median_of(q, n);
+}
+
+/* The server's CPU time per unit of work (µs per MB for streams, per operation otherwise), median over
+ * the runs; 0 when unknown. */
+static double cpu_per_unit(size_t fi, int s)
+{
+	const struct cell *c = &cells[fi][s];
+	double q[MAXRUNS];
+	int n = 0;
+
+	for (int i = 0; i < c->nruns; i++) {
+		const struct load_result *r = &c->r[i];
+		double work = figures[fi].mode == LOAD_STREAM ? (double)r->bytes / 1e6 : (double)r->ops;
+		if (r->server_cpu_s >= 0 && work > 0)
+			q[n++] = r->server_cpu_s * 1e6 / work;
+	}
+	return median_of(q, n);
+}
+
+/* Runs figure fi's rounds: in each, every available server once, starting with the next one each
+ * round so that none is always first after a pause. *done counts the runs for the progress line. */
+static void run_figure(const struct opts *o, const struct subject *sj, size_t fi, int *done, int total)
+{
+	const struct figure *f = &figures[fi];
+	int runs = f->once ? 1 : o->runs;
+
+	fprintf(stderr, "bench: %s ...\n", f->label);
+	for (int run = 0; run < runs; run++)
+		for (int k = 0; k < NSUBJECTS; k++) {
+			int s = (k + run) % NSUBJECTS;
+			(*done)++;
+			if ((f->udp ? sj[s].udp : sj[s].tcp)[0] == NULL) {
+				cells[fi][s].status = CELL_NOT_AVAILABLE;
+				continue;
+			}
+			fprintf(stderr, "[%3d/%d]", *done, total);
+			measure(o, f, s, &sj[s], run);
+		}
+	for (int s = 0; s < NSUBJECTS; s++)
+		finish_cell(&cells[fi][s]);
+	if (cells[fi][SUBJECT_REF].nruns && cells[fi][SUBJECT_ECHO].nruns)
+		fprintf(stderr, "bench: %s: reference %.3f, echo %.3f: %.2fx\n", f->key,
+			cells[fi][SUBJECT_REF].median, cells[fi][SUBJECT_ECHO].median, ratio(fi, SUBJECT_ECHO));
+}
+
+static void run_figures(const struct opts *o, const struct subject *sj)
+{
+	int total = 0, done = 0;
+
+	for (size_t i = 0; i < NFIGURES; i++)
+		if (selected(o, figures[i].key))
+			total += (figures[i].once ? 1 : o->runs) * NSUBJECTS;
+	for (size_t i = 0; i < NFIGURES; i++)
+		if (selected(o, figures[i].key))
+			run_figure(o, sj, i, &done, total);
+}
+
 /* ---- output ----------------------------------------------------------------------------------------- */
+
+/* Everything a report needs besides the cells. */
+struct report {
+	const struct opts *o;
+	const struct subject *sj;
+	const struct extra *ex;
+	int nex;
+	double total_s;
+	char when[64], cpu[256];
+	struct utsname u;
+	long memkb;
+};
 
 static void fmt_value(char *buf, size_t len, const struct figure *f, const struct cell *c)
 {
 	const struct load_result *r = &c->r[c->mi];
 
 	if (c->nruns == 0) {
-		snprintf(buf, len, "%s", c->status == 1 ? "n/a" : c->status == LOAD_WRONG ? "WRONG" : "error");
+		snprintf(buf, len, "%s", c->status == CELL_NOT_AVAILABLE ? "n/a" : c->status == CELL_WRONG ? "WRONG" : "error");
 		return;
 	}
 	switch (f->mode) {
@@ -423,87 +584,14 @@ static void fmt_value(char *buf, size_t len, const struct figure *f, const struc
 				 (unsigned long long)r->ops, f->conns);
 		break;
 	}
-	if (c->status != LOAD_OK) /* some runs failed */
+	if (c->status != CELL_OK) /* some runs failed */
 		snprintf(buf + strlen(buf), len - strlen(buf), " *");
 }
 
-static double median_of(double *v, int n)
+static const char *figure_unit(enum load_mode m)
 {
-	for (int i = 1; i < n; i++) /* insertion sort: n <= MAXRUNS */
-		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return m == LOAD_STREAM ? "MB/s" : m == LOAD_PINGPONG ? "rt/s" : m == LOAD_UDP ? "replies/s" : m == LOAD_ACCEPT ? "conn/s" : "B/conn";
 }
-
-/* The ratio of the reference to subject s for figure fi: the median, over the rounds where both ran,
- * of ref/s within the round (the runs of one round are back to back, so they share the machine's
- * load at that moment). Returns 0 when there is no such round. */
-static double ratio2(size_t fi, int top, int s)
-{
-	const struct cell *r = &cells[fi][top], *x = &cells[fi][s];
-	double q[MAXRUNS];
-	int n = 0;
-
-	for (int i = 0; i < r->nruns; i++)
-		for (int j = 0; j < x->nruns; j++)
-			if (r->round[i] == x->round[j] && x->v[j] > 0)
-				q[n++] = r->v[i] / x->v[j];
-	return median_of(q, n);
-}
-
-static double ratio(size_t fi, int s)
-{
-	return ratio2(fi, S_REF, s);
-}
-
-/* Work done per CPU-second of the server and the load generator together, in one run; 0 if unknown.
- * Another tenant that takes the CPU slows both and lowers the throughput, but not this. */
-static double per_cpu(const struct load_result *r)
-{
-	double cpu = r->server_cpu_s + r->client_cpu_s;
-
-	return r->server_cpu_s >= 0 && r->client_cpu_s >= 0 && cpu > 0 ? r->value * r->seconds / cpu : 0;
-}
-
-/* ratio() of per_cpu(): the reference's work per CPU-second over the echo's, median over the rounds. */
-static double ratio_cpu(size_t fi, int s)
-{
-	const struct cell *r = &cells[fi][S_REF], *x = &cells[fi][s];
-	double q[MAXRUNS];
-	int n = 0;
-
-	for (int i = 0; i < r->nruns; i++)
-		for (int j = 0; j < x->nruns; j++)
-			if (r->round[i] == x->round[j] && per_cpu(&x->r[j]) > 0 && per_cpu(&r->r[i]) > 0)
-				q[n++] = per_cpu(&r->r[i]) / per_cpu(&x->r[j]);
-	return median_of(q, n);
-}
-
-/* The server's CPU time per unit of work (µs per MB for streams, per operation otherwise), median over
- * the runs; 0 when unknown. */
-static double cpu_per_unit(size_t fi, int s)
-{
-	const struct cell *c = &cells[fi][s];
-	double q[MAXRUNS];
-	int n = 0;
-
-	for (int i = 0; i < c->nruns; i++) {
-		const struct load_result *r = &c->r[i];
-		double work = figs[fi].mode == LOAD_STREAM ? (double)r->bytes / 1e6 : (double)r->ops;
-		if (r->server_cpu_s >= 0 && work > 0)
-			q[n++] = r->server_cpu_s * 1e6 / work;
-	}
-	return median_of(q, n);
-}
-
-struct extra {
-	const char *key, *label;
-	char value[512]; /* for the table */
-	char *json;      /* a JSON value for bench.json */
-};
 
 static void jstr(FILE *f, const char *s)
 {
@@ -519,229 +607,318 @@ static void jstr(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void machine(char *cpu, size_t cpulen, long *memkb, struct utsname *u)
+/* The machine's CPU model, RAM and kernel, for the report's first lines. */
+static void machine(struct report *rp)
 {
 	char line[512];
 	FILE *f = fopen("/proc/cpuinfo", "r");
 
-	snprintf(cpu, cpulen, "unknown");
+	snprintf(rp->cpu, sizeof rp->cpu, "unknown");
 	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
 		char *p = strchr(line, ':');
 		if (strncmp(line, "model name", 10) == 0 && p != NULL) {
-			snprintf(cpu, cpulen, "%s", p + 2);
-			cpu[strcspn(cpu, "\n")] = '\0';
+			snprintf(rp->cpu, sizeof rp->cpu, "%s", p + 2);
+			rp->cpu[strcspn(rp->cpu, "\n")] = '\0';
 			break;
 		}
 	}
 	if (f != NULL)
 		fclose(f);
-	*memkb = -1;
+	rp->memkb = -1;
 	f = fopen("/proc/meminfo", "r");
 	while (f != NULL && fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "MemTotal: %ld kB", memkb) == 1)
+		if (sscanf(line, "MemTotal: %ld kB", &rp->memkb) == 1)
 			break;
 	if (f != NULL)
 		fclose(f);
-	if (uname(u) < 0)
-		memset(u, 0, sizeof *u);
+	if (uname(&rp->u) < 0)
+		memset(&rp->u, 0, sizeof rp->u);
 }
 
-static int selected(const struct opts *o, const char *key);
-
-static int write_report(const struct opts *o, const struct subject *sj, struct extra *ex, int nex,
-			double total_s)
+static const char *verdict(double ratio_value, double bar)
 {
-	char path[512], cpu[256], v[NSUBJ][160], when[64];
-	struct utsname u;
-	long memkb;
-	time_t t = time(NULL);
-	FILE *md, *js;
-	int bad = 0;
+	return ratio_value == 0 ? "n/a" : ratio_value >= bar ? "PASS" : "FAIL";
+}
 
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&t));
-	machine(cpu, sizeof cpu, &memkb, &u);
-	snprintf(path, sizeof path, "%s/BENCH.md", o->outdir);
-	md = fopen(path, "w");
-	snprintf(path, sizeof path, "%s/bench.json", o->outdir);
-	js = fopen(path, "w");
-	if (md == NULL || js == NULL) {
-		fprintf(stderr, "bench: cannot write %s/BENCH.md or bench.json: %s\n", o->outdir, strerror(errno));
-		return -1;
+/* The bar column of figure fi: each bar, PASS or FAIL. */
+static void md_bar(char *bar, size_t len, size_t fi)
+{
+	const struct figure *g = &figures[fi];
+	double re = ratio(fi, SUBJECT_ECHO), rp = ratio(fi, SUBJECT_PYTHON), rt = ratio(fi, SUBJECT_TUTORIAL);
+	double rc = ratio_cpu(fi, SUBJECT_ECHO);
+	char eb[2][48] = {"", ""}, ec[64] = "";
+
+	bar[0] = '\0';
+	if (g->bar_echo <= 0) {
+		if (g->mode == LOAD_IDLE)
+			snprintf(bar, len, "lower is better");
+		return;
 	}
-	FILE *outs[2] = {stdout, md};
-	for (int k = 0; k < 2; k++) {
-		FILE *f = outs[k];
-		fprintf(f, "## capslock bench, %s\n\n", when);
-		fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
-			   "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round, in rotating "
-			   "order), every reply byte "
-			   "verified; ratios are the median of the per-round ratios (\"per CPU-s\": of the work done per "
-			   "CPU-second of server and load generator together, which other tenants do not move); RSS "
-			   "once per server. Total "
-			   "%.0f s.\n\n",
-			sysconf(_SC_NPROCESSORS_ONLN), cpu, u.release, memkb / 1024, o->runs, o->seconds, total_s);
-		fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
-			   "| ref/(b) | ref/(b') | bar |\n");
-		fprintf(f, "|---|---|---|---|---|---|---|---|---|\n");
-		for (size_t i = 0; i < NFIG; i++) {
-			const struct figure *g = &figs[i];
-			char bar[256] = "";
-			if (!selected(o, g->key))
-				continue;
-			double re = ratio(i, S_ECHO), rp = ratio(i, S_PY), rt = ratio(i, S_TUT);
-			for (int s = 0; s < NSUBJ; s++)
-				fmt_value(v[s], sizeof v[s], g, &cells[i][s]);
-			if (g->bar_echo > 0) {
-				/* Where a Python bar fails, the echo's own ratio shows what the machine allows. */
-				char eb[2][48] = {"", ""};
-				double rr2[2] = {rp, rt}, er[2] = {ratio2(i, S_ECHO, S_PY), ratio2(i, S_ECHO, S_TUT)};
-				for (int q = 0; q < 2; q++)
-					if (rr2[q] > 0 && rr2[q] < g->bar_py && er[q] > 0)
-						snprintf(eb[q], sizeof eb[q], " (echo: %.2f×)", er[q]);
-				double rc = ratio_cpu(i, S_ECHO);
-				char ec[64] = "";
-				if (rc > 0)
-					snprintf(ec, sizeof ec, " (per CPU-s: %.2f×, %s)", rc,
-						 rc >= g->bar_echo ? "PASS" : "FAIL");
-				snprintf(bar, sizeof bar, "≥%.1f× echo: %s%s; ≥%.0f× python: %s%s (b), %s%s (b')",
-					 g->bar_echo, re == 0 ? "n/a" : re >= g->bar_echo ? "PASS" : "FAIL", ec, g->bar_py,
-					 rp == 0 ? "n/a" : rp >= g->bar_py ? "PASS" : "FAIL", eb[0],
-					 rt == 0 ? "n/a" : rt >= g->bar_py ? "PASS" : "FAIL", eb[1]);
-			} else if (g->mode == LOAD_IDLE) {
-				snprintf(bar, sizeof bar, "lower is better");
-			}
-			char rq[3][32];
-			double rr[3] = {re, rp, rt};
-			for (int q = 0; q < 3; q++) {
-				if (rr[q] > 0)
-					snprintf(rq[q], sizeof rq[q], rr[q] < 0.1 ? "%.4f×" : "%.2f×", rr[q]);
-				else
-					snprintf(rq[q], sizeof rq[q], "n/a");
-			}
-			fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g->label, v[S_REF], v[S_ECHO],
-				v[S_PY], v[S_TUT], rq[0], rq[1], rq[2], bar);
-		}
-		for (int e = 0; e < nex; e++)
-			fprintf(f, "| %s | %s | | | | | | | |\n", ex[e].label, ex[e].value);
-		fprintf(f, "\n");
-		for (int s = 0; s < NSUBJ; s++)
-			if (sj[s].why[0] != '\0')
-				fprintf(f, "- %s: %s\n", subj_label[s], sj[s].why);
-		for (size_t i = 0; i < NFIG; i++)
-			for (int s = 0; s < NSUBJ; s++)
-				if (cells[i][s].status != LOAD_OK && cells[i][s].status != 1)
-					fprintf(f, "- %s, %s: %s%s\n", figs[i].key, subj_label[s],
-						cells[i][s].status == LOAD_WRONG ? "WRONG REPLY: " : "",
-						cells[i][s].status == 1 ? sj[s].why : cells[i][s].msg);
-		fprintf(f, "\nServer CPU time per unit of work (user + system, from /proc/PID/stat; median over the "
-			   "runs; lower is better). A server that matches the echo here is at the I/O limit whatever "
-			   "the load on the machine:\n\n");
-		fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
-			   "|\n|---|---|---|---|---|---|\n");
-		for (size_t i = 0; i < NFIG; i++) {
-			if (figs[i].mode == LOAD_IDLE || !selected(o, figs[i].key))
-				continue;
-			const char *unit = figs[i].mode == LOAD_STREAM ? "µs/MB" : "µs/op";
-			double cu[NSUBJ];
-			fprintf(f, "| %s |", figs[i].key);
-			for (int s = 0; s < NSUBJ; s++) {
-				cu[s] = cpu_per_unit(i, s);
-				if (cu[s] > 0)
-					fprintf(f, " %.1f %s |", cu[s], unit);
-				else
-					fprintf(f, " n/a |");
-			}
-			if (cu[S_REF] > 0 && cu[S_ECHO] > 0)
-				fprintf(f, " %.2f× |\n", cu[S_REF] / cu[S_ECHO]);
+	/* Where a Python bar fails, the echo's own ratio shows what the machine allows. */
+	double rpy[2] = {rp, rt}, er[2] = {ratio2(fi, SUBJECT_ECHO, SUBJECT_PYTHON),
+					   ratio2(fi, SUBJECT_ECHO, SUBJECT_TUTORIAL)};
+	for (int q = 0; q < 2; q++)
+		if (rpy[q] > 0 && rpy[q] < g->bar_py && er[q] > 0)
+			snprintf(eb[q], sizeof eb[q], " (echo: %.2f×)", er[q]);
+	if (rc > 0)
+		snprintf(ec, sizeof ec, " (per CPU-s: %.2f×, %s)", rc, verdict(rc, g->bar_echo));
+	snprintf(bar, len, "≥%.1f× echo: %s%s; ≥%.0f× python: %s%s (b), %s%s (b')", g->bar_echo,
+		 verdict(re, g->bar_echo), ec, g->bar_py, verdict(rp, g->bar_py), eb[0], verdict(rt, g->bar_py),
+		 eb[1]);
+}
+
+static void md_ratio(char *buf, size_t len, double r)
+{
+	if (r > 0)
+		snprintf(buf, len, r < 0.1 ? "%.4f×" : "%.2f×", r);
+	else
+		snprintf(buf, len, "n/a");
+}
+
+static void md_figure_row(FILE *f, size_t fi)
+{
+	const struct figure *g = &figures[fi];
+	char v[NSUBJECTS][160], bar[256], rq[3][32];
+
+	for (int s = 0; s < NSUBJECTS; s++)
+		fmt_value(v[s], sizeof v[s], g, &cells[fi][s]);
+	md_bar(bar, sizeof bar, fi);
+	md_ratio(rq[0], sizeof rq[0], ratio(fi, SUBJECT_ECHO));
+	md_ratio(rq[1], sizeof rq[1], ratio(fi, SUBJECT_PYTHON));
+	md_ratio(rq[2], sizeof rq[2], ratio(fi, SUBJECT_TUTORIAL));
+	fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g->label, v[SUBJECT_REF], v[SUBJECT_ECHO],
+		v[SUBJECT_PYTHON], v[SUBJECT_TUTORIAL], rq[0], rq[1], rq[2], bar);
+}
+
+/* The notes below the main table: servers not available, and every failed cell's first error. */
+static void md_notes(FILE *f, const struct report *rp)
+{
+	for (int s = 0; s < NSUBJECTS; s++)
+		if (rp->sj[s].why[0] != '\0')
+			fprintf(f, "- %s: %s\n", subject_label[s], rp->sj[s].why);
+	for (size_t i = 0; i < NFIGURES; i++)
+		for (int s = 0; s < NSUBJECTS; s++)
+			if (cells[i][s].status == CELL_ERROR || cells[i][s].status == CELL_WRONG)
+				fprintf(f, "- %s, %s: %s%s\n", figures[i].key, subject_label[s],
+					cells[i][s].status == CELL_WRONG ? "WRONG REPLY: " : "", cells[i][s].msg);
+}
+
+static void md_cpu_table(FILE *f, const struct report *rp)
+{
+	fprintf(f, "\nServer CPU time per unit of work (user + system, from /proc/PID/stat; median over the "
+		   "runs; lower is better). A server that matches the echo here is at the I/O limit whatever "
+		   "the load on the machine:\n\n");
+	fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
+		   "|\n|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < NFIGURES; i++) {
+		if (figures[i].mode == LOAD_IDLE || !selected(rp->o, figures[i].key))
+			continue;
+		const char *unit = figures[i].mode == LOAD_STREAM ? "µs/MB" : "µs/op";
+		double cu[NSUBJECTS];
+		fprintf(f, "| %s |", figures[i].key);
+		for (int s = 0; s < NSUBJECTS; s++) {
+			cu[s] = cpu_per_unit(i, s);
+			if (cu[s] > 0)
+				fprintf(f, " %.1f %s |", cu[s], unit);
 			else
-				fprintf(f, " n/a |\n");
+				fprintf(f, " n/a |");
 		}
-		fprintf(f, "\nReproduce: `make bench` (BENCH_TIME=%g BENCH_RUNS=%d).\n", o->seconds, o->runs);
+		if (cu[SUBJECT_REF] > 0 && cu[SUBJECT_ECHO] > 0)
+			fprintf(f, " %.2f× |\n", cu[SUBJECT_REF] / cu[SUBJECT_ECHO]);
+		else
+			fprintf(f, " n/a |\n");
 	}
-	fclose(md);
+}
 
-	fprintf(js, "{\n  \"date\": \"%s\",\n  \"machine\": {\"nproc\": %ld, \"cpu\": ", when,
+/* BENCH.md, also printed on stdout. */
+static void write_markdown(FILE *f, const struct report *rp)
+{
+	const struct opts *o = rp->o;
+
+	fprintf(f, "## capslock bench, %s\n\n", rp->when);
+	fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
+		   "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round, in rotating "
+		   "order), every reply byte "
+		   "verified; ratios are the median of the per-round ratios (\"per CPU-s\": of the work done per "
+		   "CPU-second of server and load generator together, which other tenants do not move); RSS "
+		   "once per server. Total "
+		   "%.0f s.\n\n",
+		sysconf(_SC_NPROCESSORS_ONLN), rp->cpu, rp->u.release, rp->memkb / 1024, o->runs, o->seconds,
+		rp->total_s);
+	fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
+		   "| ref/(b) | ref/(b') | bar |\n");
+	fprintf(f, "|---|---|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < NFIGURES; i++)
+		if (selected(o, figures[i].key))
+			md_figure_row(f, i);
+	for (int e = 0; e < rp->nex; e++)
+		fprintf(f, "| %s | %s | | | | | | | |\n", rp->ex[e].label, rp->ex[e].value);
+	fprintf(f, "\n");
+	md_notes(f, rp);
+	md_cpu_table(f, rp);
+	fprintf(f, "\nReproduce: `make bench` (BENCH_TIME=%g BENCH_RUNS=%d).\n", o->seconds, o->runs);
+}
+
+/* Writes ", NAME: VALUE" (sep first), the value with three decimals, or null when r is 0. */
+static void json_ratio(FILE *js, const char *sep, const char *name, double r)
+{
+	fprintf(js, "%s\"%s\": ", sep, name);
+	if (r > 0)
+		fprintf(js, "%.3f", r);
+	else
+		fprintf(js, "null");
+}
+
+/* One server's object in figure fi: its runs and their details, or why it has none. */
+static void json_cell(FILE *js, const struct report *rp, size_t fi, int s)
+{
+	const struct figure *g = &figures[fi];
+	const struct cell *c = &cells[fi][s];
+
+	fprintf(js, ",\n     \"%s\": {", subject_key[s]);
+	if (c->nruns > 0) {
+		const struct load_result *r = &c->r[c->mi];
+		fprintf(js, "\"median\": %.3f, \"runs\": [", c->median);
+		for (int k = 0; k < c->nruns; k++)
+			fprintf(js, "%s%.3f", k ? ", " : "", c->v[k]);
+		fprintf(js, "]");
+		if (g->mode == LOAD_PINGPONG)
+			fprintf(js, ", \"p50_us\": %.1f, \"p99_us\": %.1f", r->p50_us, r->p99_us);
+		if (g->mode == LOAD_UDP)
+			fprintf(js, ", \"sent\": %llu, \"lost\": %llu, \"late\": %llu", (unsigned long long)r->sent,
+				(unsigned long long)r->lost, (unsigned long long)r->late);
+		if (g->mode == LOAD_IDLE)
+			fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"held\": %llu", r->rss_before_kb,
+				r->rss_after_kb, (unsigned long long)r->ops);
+		if (cpu_per_unit(fi, s) > 0)
+			fprintf(js, ", \"server_cpu_us_per_%s\": %.2f", g->mode == LOAD_STREAM ? "mb" : "op",
+				cpu_per_unit(fi, s));
+		if (r->server_cpu_s >= 0 && r->seconds > 0 && g->mode != LOAD_IDLE)
+			fprintf(js, ", \"server_cpu_pct\": %.0f, \"loadgen_cpu_pct\": %.0f",
+				100 * r->server_cpu_s / r->seconds, 100 * r->client_cpu_s / r->seconds);
+		if (c->status != CELL_OK)
+			fprintf(js, ", ");
+	}
+	if (c->status != CELL_OK) {
+		fprintf(js, "\"%s\": ", c->status == CELL_WRONG ? "wrong" : c->status == CELL_NOT_AVAILABLE ? "not_available" : "error");
+		jstr(js, c->status == CELL_NOT_AVAILABLE ? rp->sj[s].why : c->msg);
+	}
+	fprintf(js, "}");
+}
+
+static void json_figure(FILE *js, const struct report *rp, size_t fi)
+{
+	const struct figure *g = &figures[fi];
+
+	fprintf(js, "    {\"key\": \"%s\", \"label\": ", g->key);
+	jstr(js, g->label);
+	fprintf(js, ", \"unit\": \"%s\"", figure_unit(g->mode));
+	for (int s = 0; s < NSUBJECTS; s++)
+		json_cell(js, rp, fi, s);
+	json_ratio(js, ",\n     ", "ratio_echo", ratio(fi, SUBJECT_ECHO));
+	json_ratio(js, ", ", "ratio_python", ratio(fi, SUBJECT_PYTHON));
+	json_ratio(js, ", ", "ratio_python_tutorial", ratio(fi, SUBJECT_TUTORIAL));
+	json_ratio(js, ", ", "ratio_echo_per_cpu", ratio_cpu(fi, SUBJECT_ECHO));
+	json_ratio(js, ", ", "ratio_echo_over_python", ratio2(fi, SUBJECT_ECHO, SUBJECT_PYTHON));
+	json_ratio(js, ", ", "ratio_echo_over_python_tutorial", ratio2(fi, SUBJECT_ECHO, SUBJECT_TUTORIAL));
+	if (g->bar_echo > 0)
+		fprintf(js, ", \"bar_echo\": %.1f, \"bar_python\": %.0f", g->bar_echo, g->bar_py);
+	fprintf(js, "}");
+}
+
+/* An extra's value: the JSON object its target wrote, or why it is not available. */
+static void json_extra(FILE *js, const struct extra *x)
+{
+	if (x->json != NULL) {
+		fputs(x->json, js);
+		return;
+	}
+	fprintf(js, "{\"not_available\": ");
+	jstr(js, x->why);
+	fprintf(js, "}");
+}
+
+/* bench.json: the same figures as BENCH.md, every run's value and the details behind them. */
+static void write_json(FILE *js, const struct report *rp)
+{
+	const struct opts *o = rp->o;
+	int first = 1;
+
+	fprintf(js, "{\n  \"date\": \"%s\",\n  \"machine\": {\"nproc\": %ld, \"cpu\": ", rp->when,
 		sysconf(_SC_NPROCESSORS_ONLN));
-	jstr(js, cpu);
+	jstr(js, rp->cpu);
 	fprintf(js, ", \"kernel\": ");
-	jstr(js, u.release);
+	jstr(js, rp->u.release);
 	fprintf(js, ", \"mem_kb\": %ld},\n  \"seconds_per_run\": %g,\n  \"runs\": %d,\n  \"statistic\": \"median\",\n"
 		    "  \"total_s\": %.1f,\n  \"figures\": [\n",
-		memkb, o->seconds, o->runs, total_s);
-	int first = 1;
-	for (size_t i = 0; i < NFIG; i++) {
-		const struct figure *g = &figs[i];
-		if (!selected(o, g->key))
+		rp->memkb, o->seconds, o->runs, rp->total_s);
+	for (size_t i = 0; i < NFIGURES; i++) {
+		if (!selected(o, figures[i].key))
 			continue;
-		fprintf(js, "%s    {\"key\": \"%s\", \"label\": ", first ? "" : ",\n", g->key);
+		fprintf(js, "%s", first ? "" : ",\n");
 		first = 0;
-		jstr(js, g->label);
-		fprintf(js, ", \"unit\": \"%s\"", g->mode == LOAD_STREAM	? "MB/s"
-						  : g->mode == LOAD_PINGPONG ? "rt/s"
-						  : g->mode == LOAD_UDP	     ? "replies/s"
-						  : g->mode == LOAD_ACCEPT   ? "conn/s"
-									     : "B/conn");
-		for (int s = 0; s < NSUBJ; s++) {
-			const struct cell *c = &cells[i][s];
-			fprintf(js, ",\n     \"%s\": {", subj_key[s]);
-			if (c->nruns > 0) {
-				const struct load_result *r = &c->r[c->mi];
-				fprintf(js, "\"median\": %.3f, \"runs\": [", c->median);
-				for (int k = 0; k < c->nruns; k++)
-					fprintf(js, "%s%.3f", k ? ", " : "", c->v[k]);
-				fprintf(js, "]");
-				if (g->mode == LOAD_PINGPONG)
-					fprintf(js, ", \"p50_us\": %.1f, \"p99_us\": %.1f", r->p50_us, r->p99_us);
-				if (g->mode == LOAD_UDP)
-					fprintf(js, ", \"sent\": %llu, \"lost\": %llu, \"late\": %llu",
-						(unsigned long long)r->sent, (unsigned long long)r->lost,
-						(unsigned long long)r->late);
-				if (g->mode == LOAD_IDLE)
-					fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"held\": %llu",
-						r->rss_before_kb, r->rss_after_kb, (unsigned long long)r->ops);
-				if (cpu_per_unit(i, s) > 0)
-					fprintf(js, ", \"server_cpu_us_per_%s\": %.2f",
-						g->mode == LOAD_STREAM ? "mb" : "op", cpu_per_unit(i, s));
-				if (r->server_cpu_s >= 0 && r->seconds > 0 && g->mode != LOAD_IDLE)
-					fprintf(js, ", \"server_cpu_pct\": %.0f, \"loadgen_cpu_pct\": %.0f",
-						100 * r->server_cpu_s / r->seconds, 100 * r->client_cpu_s / r->seconds);
-				if (c->status != LOAD_OK)
-					fprintf(js, ", ");
-			}
-			if (c->status != LOAD_OK) {
-				fprintf(js, "\"%s\": ", c->status == LOAD_WRONG ? "wrong" : c->status == 1 ? "not_available" : "error");
-				jstr(js, c->status == 1 ? sj[s].why : c->msg);
-			}
-			fprintf(js, "}");
-		}
-		double re = ratio(i, S_ECHO), rp = ratio(i, S_PY), rt = ratio(i, S_TUT);
-		fprintf(js, ",\n     \"ratio_echo\": ");
-		re > 0 ? fprintf(js, "%.3f", re) : fprintf(js, "null");
-		fprintf(js, ", \"ratio_python\": ");
-		rp > 0 ? fprintf(js, "%.3f", rp) : fprintf(js, "null");
-		fprintf(js, ", \"ratio_python_tutorial\": ");
-		rt > 0 ? fprintf(js, "%.3f", rt) : fprintf(js, "null");
-		double ep = ratio2(i, S_ECHO, S_PY), et = ratio2(i, S_ECHO, S_TUT), rc = ratio_cpu(i, S_ECHO);
-		fprintf(js, ", \"ratio_echo_per_cpu\": ");
-		rc > 0 ? fprintf(js, "%.3f", rc) : fprintf(js, "null");
-		fprintf(js, ", \"ratio_echo_over_python\": ");
-		ep > 0 ? fprintf(js, "%.3f", ep) : fprintf(js, "null");
-		fprintf(js, ", \"ratio_echo_over_python_tutorial\": ");
-		et > 0 ? fprintf(js, "%.3f", et) : fprintf(js, "null");
-		if (g->bar_echo > 0)
-			fprintf(js, ", \"bar_echo\": %.1f, \"bar_python\": %.0f", g->bar_echo, g->bar_py);
-		fprintf(js, "}");
+		json_figure(js, rp, i);
 	}
 	fprintf(js, "\n  ],\n  \"extra\": {");
-	for (int e = 0; e < nex; e++)
-		fprintf(js, "%s\n    \"%s\": %s", e ? "," : "", ex[e].key, ex[e].json);
+	for (int e = 0; e < rp->nex; e++) {
+		fprintf(js, "%s\n    \"%s\": ", e ? "," : "", rp->ex[e].key);
+		json_extra(js, &rp->ex[e]);
+	}
 	fprintf(js, "\n  }\n}\n");
-	fclose(js);
-	for (size_t i = 0; i < NFIG; i++)
-		for (int s = S_REF; s <= S_ECHO; s++)
-			if (cells[i][s].status == LOAD_WRONG)
-				bad = 1;
-	return bad;
+}
+
+/* Opens outdir/name for writing; prints why not. */
+static FILE *open_output(const struct opts *o, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", o->outdir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+/* Closes f, which was written to outdir/name; prints why it could not be written whole. */
+static int close_output(const struct opts *o, const char *name, FILE *f)
+{
+	int bad = ferror(f);
+
+	if (fclose(f) != 0 || bad) {
+		fprintf(stderr, "bench: cannot write %s/%s: %s\n", o->outdir, name, bad ? "write error" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes BENCH.md (and the same on stdout) and bench.json. Returns 1 if a reference or echo server sent
+ * a wrong reply, 0 if not, -1 if a report could not be written. */
+static int write_report(const struct opts *o, const struct subject *sj, const struct extra *ex, int nex,
+			double total_s)
+{
+	struct report rp = {.o = o, .sj = sj, .ex = ex, .nex = nex, .total_s = total_s};
+	time_t t = time(NULL);
+	FILE *md, *js;
+
+	strftime(rp.when, sizeof rp.when, "%Y-%m-%d %H:%M UTC", gmtime(&t));
+	machine(&rp);
+	md = open_output(o, "BENCH.md");
+	js = md != NULL ? open_output(o, "bench.json") : NULL;
+	if (js == NULL) {
+		if (md != NULL)
+			fclose(md);
+		return -1;
+	}
+	write_markdown(stdout, &rp);
+	write_markdown(md, &rp);
+	write_json(js, &rp);
+	if ((close_output(o, "BENCH.md", md) < 0) | (close_output(o, "bench.json", js) < 0))
+		return -1;
+	for (size_t i = 0; i < NFIGURES; i++)
+		if (cells[i][SUBJECT_REF].status == CELL_WRONG || cells[i][SUBJECT_ECHO].status == CELL_WRONG)
+			return 1;
+	return 0;
 }
 
 /* ---- the extras: fuzz, replay, conform ---------------------------------------------------------------- */
@@ -764,23 +941,6 @@ static char *slurp(const char *path)
 	}
 	fclose(f);
 	return buf;
-}
-
-static char *json_error(const char *k, const char *why)
-{
-	size_t n = strlen(why) * 2 + 64;
-	char *s = malloc(n), *p;
-
-	if (s == NULL)
-		return NULL;
-	p = s + snprintf(s, n, "{\"%s\": \"", k);
-	for (; *why; why++) {
-		if (*why == '"' || *why == '\\')
-			*p++ = '\\';
-		*p++ = *why < 0x20 && *why >= 0 ? ' ' : *why;
-	}
-	strcpy(p, "\"}");
-	return s;
 }
 
 /* Summarizes a JSON object for the table: every "key": number pair (but counts and durations), each
@@ -832,6 +992,13 @@ static void json_rates(const char *js, char *out, size_t len)
 		snprintf(out, len, "see bench.json");
 }
 
+/* Marks x not available, with why in the table and in bench.json. */
+static void extra_unavailable(struct extra *x, const char *why)
+{
+	snprintf(x->why, sizeof x->why, "%s", why);
+	snprintf(x->value, sizeof x->value, "%.500s", why);
+}
+
 static void extra_make(const struct opts *o, struct extra *x, const char *target, const char *jsonfile)
 {
 	char cmd[1024], log[512], why[600];
@@ -843,42 +1010,42 @@ static void extra_make(const struct opts *o, struct extra *x, const char *target
 	st = run_cmd(cmd, log, 60, &wall);
 	if (st != 0) {
 		snprintf(why, sizeof why, "not available: no make target %s (make -n %s failed)", target, target);
-		goto na;
+		goto unavailable;
 	}
 	fprintf(stderr, "bench: make %s ...\n", target);
 	snprintf(cmd, sizeof cmd, "%s -s %s", o->make, target);
 	st = run_cmd(cmd, log, 300, &wall);
 	if (st != 0) {
 		snprintf(why, sizeof why, "not available: make %s failed (status %d); see %s", target, st, log);
-		goto na;
+		goto unavailable;
 	}
 	x->json = slurp(jsonfile);
 	if (x->json == NULL || x->json[strspn(x->json, " \t\n")] != '{') {
 		free(x->json);
+		x->json = NULL;
 		snprintf(why, sizeof why, "not available: make %s wrote no JSON object to %s", target, jsonfile);
-		goto na;
+		goto unavailable;
 	}
 	while (strlen(x->json) > 0 && strchr(" \t\n", x->json[strlen(x->json) - 1]) != NULL)
 		x->json[strlen(x->json) - 1] = '\0';
 	json_rates(x->json, x->value, sizeof x->value);
 	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
 	return;
-na:
-	snprintf(x->value, sizeof x->value, "%.500s", why);
-	x->json = json_error("not_available", why);
+unavailable:
+	extra_unavailable(x, why);
 	fprintf(stderr, "bench: %s: %s\n", x->label, why);
 }
 
 static void extra_conform(const struct opts *o, const struct subject *ref, struct extra *x)
 {
-	char cmd[2048], log[512], why[800];
+	char cmd[2048], log[512], why[800], json[64];
 	double wall = 0;
 	int st;
 
 	if (o->conform == NULL || access(o->conform, X_OK) != 0) {
 		snprintf(why, sizeof why, "not available: conform program %.300s not built",
 			 o->conform ? o->conform : "(none given)");
-		goto na;
+		goto unavailable;
 	}
 	snprintf(log, sizeof log, "%s/logs/conform.log", o->outdir);
 	/* The suite as harness/conform/test-ref.sh runs it: conform starts the servers itself. */
@@ -888,18 +1055,37 @@ static void extra_conform(const struct opts *o, const struct subject *ref, struc
 	st = run_cmd(cmd, log, 300, &wall);
 	if (st != 0) {
 		snprintf(why, sizeof why, "not available: conform failed (status %d); see %.300s", st, log);
-		goto na;
+		goto unavailable;
 	}
 	snprintf(x->value, sizeof x->value, "%.2f s wall", wall);
-	x->json = malloc(64);
-	if (x->json != NULL)
-		snprintf(x->json, 64, "{\"wall_s\": %.3f}", wall);
+	snprintf(json, sizeof json, "{\"wall_s\": %.3f}", wall);
+	x->json = strdup(json);
 	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
 	return;
-na:
-	snprintf(x->value, sizeof x->value, "%.500s", why);
-	x->json = json_error("not_available", why);
+unavailable:
+	extra_unavailable(x, why);
 	fprintf(stderr, "bench: %s: %s\n", x->label, why);
+}
+
+/* The fuzz and replay figures (through make) and the conform suite's time, in ex[0..3). Returns how
+ * many extras there are: none with --only. */
+static int run_extras(const struct opts *o, const struct subject *sj, struct extra *ex)
+{
+	char fuzz_json[512], replay_json[512];
+
+	if (o->only != NULL)
+		return 0;
+	if (o->make != NULL) {
+		snprintf(fuzz_json, sizeof fuzz_json, "%s/fuzz.json", o->outdir);
+		snprintf(replay_json, sizeof replay_json, "%s/replay.json", o->outdir);
+		extra_make(o, &ex[0], "bench-fuzz", fuzz_json);
+		extra_make(o, &ex[1], "bench-replay", replay_json);
+	} else {
+		extra_unavailable(&ex[0], "not available: no --make given");
+		extra_unavailable(&ex[1], "not available: no --make given");
+	}
+	extra_conform(o, &sj[SUBJECT_REF], &ex[2]);
+	return 3;
 }
 
 /* ---- main ------------------------------------------------------------------------------------------ */
@@ -928,22 +1114,14 @@ static void usage(FILE *f)
 		"Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up error.\n");
 }
 
-static int selected(const struct opts *o, const char *key)
-{
-	size_t kl = strlen(key);
+/* What the command line asks for. */
+enum bench_args {
+	BENCH_ARGS_RUN,  /* measure */
+	BENCH_ARGS_HELP, /* --help was printed: exit 0 */
+	BENCH_ARGS_BAD   /* a usage error was printed: exit 2 */
+};
 
-	if (o->only == NULL)
-		return 1;
-	for (const char *p = o->only; *p;) {
-		size_t l = strcspn(p, ",");
-		if (l == kl && strncmp(p, key, l) == 0)
-			return 1;
-		p += l + (p[l] == ',');
-	}
-	return 0;
-}
-
-int main(int argc, char **argv)
+static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
 					   {"py-tcp", required_argument, NULL, 'P'},
@@ -955,78 +1133,80 @@ int main(int argc, char **argv)
 					   {"only", required_argument, NULL, 'O'},
 					   {"pin", no_argument, NULL, 'p'},
 					   {NULL, 0, NULL, 0}};
-	struct opts o = {.seconds = 1, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
-	struct subject sj[NSUBJ];
-	static char paths[6][512];
-	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},
-			      {.key = "replay", .label = "Replay packets/s (make bench-replay)"},
-			      {.key = "conform", .label = "Conform suite wall time (reference servers)"}};
-	int opt, nex = 0;
 	const char *env;
-	double t0 = now_s();
 	char *end;
+	int opt;
 
 	if ((env = getenv("BENCH_TIME")) != NULL && *env)
-		o.seconds = strtod(env, NULL);
+		o->seconds = strtod(env, NULL);
 	if ((env = getenv("BENCH_RUNS")) != NULL && *env)
-		o.runs = atoi(env);
+		o->runs = atoi(env);
 	while ((opt = getopt_long(argc, argv, "T:n:o:b:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'T':
-			o.seconds = strtod(optarg, &end);
+			o->seconds = strtod(optarg, &end);
 			if (*end != '\0')
-				o.seconds = -1;
+				o->seconds = -1;
 			break;
 		case 'n':
-			o.runs = atoi(optarg);
+			o->runs = atoi(optarg);
 			break;
 		case 'o':
-			o.outdir = optarg;
+			o->outdir = optarg;
 			break;
 		case 'b':
-			o.bindir = optarg;
+			o->bindir = optarg;
 			break;
 		case 'P':
-			o.pytcp = optarg;
+			o->python_tcp = optarg;
 			break;
 		case 'U':
-			o.pyudp = optarg;
+			o->python_udp = optarg;
 			break;
 		case 't':
-			o.tuttcp = optarg;
+			o->tutorial_tcp = optarg;
 			break;
 		case 'u':
-			o.tutudp = optarg;
+			o->tutorial_udp = optarg;
 			break;
 		case 'M':
-			o.make = optarg;
+			o->make = optarg;
 			break;
 		case 'C':
-			o.conform = optarg;
+			o->conform = optarg;
 			break;
 		case 'O':
-			o.only = optarg;
+			o->only = optarg;
 			break;
 		case 'p':
 			pin_cpu = 1;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return BENCH_ARGS_HELP;
 		default:
 			usage(stderr);
-			return 2;
+			return BENCH_ARGS_BAD;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "bench: unexpected argument %s (see --help)\n", argv[optind]);
-		return 2;
+		return BENCH_ARGS_BAD;
 	}
-	if (!(o.seconds > 0 && o.seconds <= 600) || o.runs < 1 || o.runs > MAXRUNS) {
+	if (!(o->seconds > 0 && o->seconds <= 600) || o->runs < 1 || o->runs > MAXRUNS) {
 		fprintf(stderr, "bench: -T/BENCH_TIME must be in (0, 600] seconds and -n/BENCH_RUNS in 1..%d\n",
 			MAXRUNS);
-		return 2;
+		return BENCH_ARGS_BAD;
 	}
+	return BENCH_ARGS_RUN;
+}
+
+/* The process set-up: descriptors for the idle figure, no SIGPIPE, --pin, the log directory. Returns 0,
+ * or -1 after printing why. */
+static int setup(const struct opts *o)
+{
+	char logs[512];
+
 	/* The idle figure holds 10,000 descriptors here and in the server (which inherits the limit). */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -1040,97 +1220,97 @@ int main(int argc, char **argv)
 		CPU_SET(0, &set);
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || sched_setaffinity(0, sizeof set, &set) < 0) {
 			fprintf(stderr, "bench: --pin needs 2 CPUs: %s\n", strerror(errno));
-			return 2;
+			return -1;
 		}
 	}
-	snprintf(paths[0], sizeof paths[0], "%s/logs", o.outdir);
-	mkdir(o.outdir, 0755);
-	if (mkdir(paths[0], 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "bench: cannot create %s: %s\n", paths[0], strerror(errno));
+	snprintf(logs, sizeof logs, "%s/logs", o->outdir);
+	mkdir(o->outdir, 0755);
+	if (mkdir(logs, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "bench: cannot create %s: %s\n", logs, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A server given on the command line (python, tutorial): TCP and UDP command lines, or why not. */
+static void subject_given(struct subject *s, char *tcp, char *udp, const char *what, const char *script)
+{
+	if (tcp != NULL && *tcp)
+		split(tcp, s->tcp, MAXARGS);
+	if (udp != NULL && *udp)
+		split(udp, s->udp, MAXARGS);
+	if (s->tcp[0] == NULL || s->udp[0] == NULL)
+		snprintf(s->why, sizeof s->why,
+			 "not available: no %s %s server given (make bench uses %s under python3)", what,
+			 s->tcp[0] == NULL && s->udp[0] == NULL ? "TCP or UDP"
+			 : s->tcp[0] == NULL			 ? "TCP"
+								 : "UDP",
+			 script);
+}
+
+/* A server built here: PROG [-u] -l 127.0.0.1:0 for TCP and UDP, tcp_prog and udp_prog in bindir.
+ * Returns 0, or -1 after printing that a program is missing. */
+static int subject_built(struct subject *s, const struct opts *o, const char *tcp_prog, const char *udp_prog,
+			 int udp_flag)
+{
+	static char listen_flag[] = "-l", any[] = "127.0.0.1:0", udp_opt[] = "-u";
+	char **u = s->udp;
+
+	snprintf(s->tcp_path, sizeof s->tcp_path, "%s/%s", o->bindir, tcp_prog);
+	snprintf(s->udp_path, sizeof s->udp_path, "%s/%s", o->bindir, udp_prog);
+	s->tcp[0] = s->tcp_path;
+	s->tcp[1] = listen_flag;
+	s->tcp[2] = any;
+	*u++ = s->udp_path;
+	if (udp_flag)
+		*u++ = udp_opt;
+	*u++ = listen_flag;
+	*u++ = any;
+	for (int i = 0; i < 2; i++) {
+		const char *path = i ? s->udp_path : s->tcp_path;
+		if (access(path, X_OK) != 0) {
+			fprintf(stderr, "bench: %s: %s (run make first)\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int subjects_init(const struct opts *o, struct subject *sj)
+{
+	memset(sj, 0, sizeof *sj * NSUBJECTS);
+	if (subject_built(&sj[SUBJECT_REF], o, "tcp-upper", "udp-upper", 0) < 0 ||
+	    subject_built(&sj[SUBJECT_ECHO], o, "bench/echo", "bench/echo", 1) < 0)
+		return -1;
+	subject_given(&sj[SUBJECT_PYTHON], o->python_tcp, o->python_udp, "Python", "servers/python/corrected.py");
+	subject_given(&sj[SUBJECT_TUTORIAL], o->tutorial_tcp, o->tutorial_udp, "faithful tutorial",
+		      "servers/python/tutorial_socketserver.py");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.seconds = 1, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
+	struct subject sj[NSUBJECTS];
+	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},
+			      {.key = "replay", .label = "Replay packets/s (make bench-replay)"},
+			      {.key = "conform", .label = "Conform suite wall time (reference servers)"}};
+	double t0 = now_s();
+	int nex, bad;
+
+	switch (parse_args(argc, argv, &o)) {
+	case BENCH_ARGS_HELP:
+		return 0;
+	case BENCH_ARGS_BAD:
 		return 2;
+	case BENCH_ARGS_RUN:
+		break;
 	}
-
-	memset(sj, 0, sizeof sj);
-	snprintf(paths[1], sizeof paths[1], "%s/tcp-upper", o.bindir);
-	snprintf(paths[2], sizeof paths[2], "%s/udp-upper", o.bindir);
-	snprintf(paths[3], sizeof paths[3], "%s/bench/echo", o.bindir);
-	char *l0 = "-l", *any = "127.0.0.1:0", *u = "-u";
-	char *reft[] = {paths[1], l0, any, NULL}, *refu[] = {paths[2], l0, any, NULL};
-	char *echt[] = {paths[3], l0, any, NULL}, *echu[] = {paths[3], u, l0, any, NULL};
-	memcpy(sj[S_REF].tcp, reft, sizeof reft);
-	memcpy(sj[S_REF].udp, refu, sizeof refu);
-	memcpy(sj[S_ECHO].tcp, echt, sizeof echt);
-	memcpy(sj[S_ECHO].udp, echu, sizeof echu);
-	for (int i = 1; i <= 3; i++)
-		if (access(paths[i], X_OK) != 0) {
-			fprintf(stderr, "bench: %s: %s (run make first)\n", paths[i], strerror(errno));
-			return 2;
-		}
-	if (o.pytcp != NULL && *o.pytcp)
-		split(o.pytcp, sj[S_PY].tcp, MAXARGS);
-	if (o.pyudp != NULL && *o.pyudp)
-		split(o.pyudp, sj[S_PY].udp, MAXARGS);
-	if (o.tuttcp != NULL && *o.tuttcp)
-		split(o.tuttcp, sj[S_TUT].tcp, MAXARGS);
-	if (o.tutudp != NULL && *o.tutudp)
-		split(o.tutudp, sj[S_TUT].udp, MAXARGS);
-	if (sj[S_TUT].tcp[0] == NULL || sj[S_TUT].udp[0] == NULL)
-		snprintf(sj[S_TUT].why, sizeof sj[S_TUT].why,
-			 "not available: no faithful tutorial %s server given (make bench uses "
-			 "servers/python/tutorial_socketserver.py under python3)",
-			 sj[S_TUT].tcp[0] == NULL && sj[S_TUT].udp[0] == NULL ? "TCP or UDP"
-			 : sj[S_TUT].tcp[0] == NULL			       ? "TCP"
-								       : "UDP");
-	if (sj[S_PY].tcp[0] == NULL || sj[S_PY].udp[0] == NULL)
-		snprintf(sj[S_PY].why, sizeof sj[S_PY].why, "not available: no Python %s server given (make bench uses servers/python/corrected.py under python3)",
-			 sj[S_PY].tcp[0] == NULL && sj[S_PY].udp[0] == NULL ? "TCP or UDP"
-			 : sj[S_PY].tcp[0] == NULL			     ? "TCP"
-									     : "UDP");
-
-	int total = 0, done = 0;
-	for (size_t i = 0; i < NFIG; i++)
-		if (selected(&o, figs[i].key))
-			total += (figs[i].once ? 1 : o.runs) * NSUBJ;
-	for (size_t i = 0; i < NFIG; i++) {
-		const struct figure *f = &figs[i];
-		if (!selected(&o, f->key))
-			continue;
-		fprintf(stderr, "bench: %s ...\n", f->label);
-		int runs = f->once ? 1 : o.runs;
-		for (int run = 0; run < runs; run++)
-			for (int k = 0; k < NSUBJ; k++) {
-				/* Each round starts with the next server, so none is always first after a pause. */
-				int s = (k + run) % NSUBJ;
-				done++;
-				if ((f->udp ? sj[s].udp : sj[s].tcp)[0] == NULL) {
-					cells[i][s].status = 1;
-					continue;
-				}
-				fprintf(stderr, "[%3d/%d]", done, total);
-				measure(&o, f, s, &sj[s], run);
-			}
-		for (int s = 0; s < NSUBJ; s++)
-			finish_cell(&cells[i][s]);
-		if (cells[i][S_REF].nruns && cells[i][S_ECHO].nruns)
-			fprintf(stderr, "bench: %s: reference %.3f, echo %.3f: %.2fx\n", f->key, cells[i][S_REF].median,
-				cells[i][S_ECHO].median, ratio(i, S_ECHO));
-	}
-	if (o.only == NULL) {
-		if (o.make != NULL) {
-			snprintf(paths[4], sizeof paths[4], "%s/fuzz.json", o.outdir);
-			snprintf(paths[5], sizeof paths[5], "%s/replay.json", o.outdir);
-			extra_make(&o, &ex[0], "bench-fuzz", paths[4]);
-			extra_make(&o, &ex[1], "bench-replay", paths[5]);
-		} else {
-			for (int e = 0; e < 2; e++) {
-				snprintf(ex[e].value, sizeof ex[e].value, "not available: no --make given");
-				ex[e].json = json_error("not_available", ex[e].value);
-			}
-		}
-		extra_conform(&o, &sj[S_REF], &ex[2]);
-		nex = 3;
-	}
-	int bad = write_report(&o, sj, ex, nex, now_s() - t0);
+	if (setup(&o) < 0 || subjects_init(&o, sj) < 0)
+		return 2;
+	run_figures(&o, sj);
+	nex = run_extras(&o, sj, ex);
+	bad = write_report(&o, sj, ex, nex, now_s() - t0);
 	for (int e = 0; e < nex; e++)
 		free(ex[e].json);
 	if (bad < 0)
