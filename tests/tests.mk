@@ -1,4 +1,4 @@
-# tests.mk - unit tests of the core and integration tests of the servers. Both run in the
+# tests.mk - unit tests of the core and of the shared helpers, and integration tests of the servers. Both run in the
 # standard and the ASan+UBSan variants, each against that variant's binaries in $(B).
 
 TEST_BIN := $(O)/tests
@@ -14,6 +14,19 @@ test-unit: $(TEST_BIN)/test_upper
 	$(TEST_BIN)/test_upper
 
 TESTS += test-unit
+
+# The shared helpers (lib/util.c, lib/report.c); the JUnit case parses its output back with xmllint.
+$(TEST_BIN)/test_lib: $(O)/tests/unit/test_lib.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
+
+$(O)/tests/unit/test_lib.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+
+.PHONY: test-lib
+test-lib: $(TEST_BIN)/test_lib
+	$(TEST_BIN)/test_lib
+
+TESTS += test-lib
 
 $(TEST_BIN)/test_servers: $(O)/tests/integration/test_servers.o $(LIB)
 	@mkdir -p $(dir $@)
