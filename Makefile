@@ -5,6 +5,8 @@
 #   make fuzz         fuzz every target (FUZZ_TIME seconds, default a night)
 #   make bench        performance figures, side by side with a no-transform echo server
 #   make install      PREFIX=/usr/local DESTDIR=
+#   make format       clang-format every tracked C file under lib servers harness tests (.clang-format)
+#   make format-check list the files that differ from .clang-format (part of make check)
 #
 # lib/ is the library every program links (libcapslock.a); each program folder adds its programs and
 # tests from its own fragment (servers/servers.mk, harness/*/*.mk, tests/tests.mk). SAN=1 selects the
@@ -92,6 +94,30 @@ install: all
 
 clean:
 	rm -rf build bin $(CLEAN_EXTRA)
+
+# Formatting: one style (.clang-format) for every tracked C source and header of the four folders.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES = $(shell git ls-files -- 'lib/*.[ch]' 'servers/*.[ch]' 'harness/*.[ch]' 'tests/*.[ch]')
+
+.PHONY: format format-check
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "make format: $(CLANG_FORMAT) not found (ci/install-deps.sh installs it)" >&2; exit 2; }
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found (ci/install-deps.sh installs it)" >&2; exit 2; }
+	@[ -n "$(strip $(FORMAT_FILES))" ] || { echo "format-check: no tracked C files found (is this a git checkout?)" >&2; exit 2; }
+	@bad=""; for f in $(FORMAT_FILES); do \
+		$(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: these files differ from .clang-format; 'make format' rewrites them:" >&2; \
+		for f in $$bad; do echo "  $$f" >&2; done; \
+		exit 1; \
+	fi; \
+	echo "format-check: every C file matches .clang-format"
+
+CHECK_ONCE += format-check
 
 # Dependency files of every C source the variant compiles (absent before the first build).
 ALL_SRCS := $(sort $(wildcard lib/*.c servers/*.c harness/*/*.c harness/*/tests/*.c tests/*/*.c))

@@ -16,9 +16,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # build: make gcc clang llvm (llvm-cov, llvm-profdata) libclang-rt-14-dev (sanitizer and libFuzzer runtimes)
-# libraries: libpcap-dev libcunit1-dev pkg-config; fuzzing: afl++; tests: tcpdump libxml2-utils python3
-# iproute2 procps zip unzip bc
+# clang-format (make format, make format-check); libraries: libpcap-dev libcunit1-dev pkg-config;
+# fuzzing: afl++; tests: tcpdump libxml2-utils python3 iproute2 procps zip unzip bc
 apt-get install -y -qq --no-install-recommends \
-	make gcc clang llvm libclang-rt-14-dev afl++ libpcap-dev libcunit1-dev pkg-config \
+	make gcc clang llvm libclang-rt-14-dev clang-format afl++ libpcap-dev libcunit1-dev pkg-config \
 	tcpdump libxml2-utils python3 iproute2 procps zip unzip bc ca-certificates >/dev/null
 echo "ci/install-deps.sh: packages installed"
