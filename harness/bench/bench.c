@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "report.h"
+#include "util.h"
 
 #define MAXRUNS 15
 #define MAXARGS 16
@@ -92,21 +94,6 @@ struct extra {
 };
 
 static struct cell cells[NFIGURES][NSUBJECTS];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 /* Splits s (modified) on spaces into argv; returns the count. */
 static int split(char *s, char **argv, int max)
@@ -251,7 +238,7 @@ static void reap_drain(pid_t pid)
 		for (int k = 0; k < 200; k++) {
 			if (waitpid(dp, NULL, WNOHANG) == dp)
 				return;
-			sleep_ms(10);
+			util_sleep_ms(10);
 		}
 		kill(dp, SIGKILL);
 		waitpid(dp, NULL, 0);
@@ -272,7 +259,7 @@ static int stop(pid_t pid)
 	for (int i = 0; i < 200; i++) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			goto out;
-		sleep_ms(10);
+		util_sleep_ms(10);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
@@ -315,7 +302,7 @@ static pid_t start_server(char *const *argv, const char *proto, const char *logp
 				 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), logpath);
 			return -1;
 		}
-		sleep_ms(10);
+		util_sleep_ms(10);
 	}
 	snprintf(err, errlen, "%.200s printed no listening line within 10 s; see %.200s", argv[0], logpath);
 	stop(pid);
@@ -328,7 +315,7 @@ static int run_cmd(const char *cmd, const char *logpath, int limit_s, double *wa
 {
 	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	char err[256];
-	double t0 = now_s();
+	double t0 = util_now_s();
 	pid_t pid = spawn(argv, logpath, err, sizeof err);
 	int st;
 
@@ -337,15 +324,15 @@ static int run_cmd(const char *cmd, const char *logpath, int limit_s, double *wa
 	for (;;) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			break;
-		if (now_s() - t0 > limit_s) {
+		if (util_now_s() - t0 > limit_s) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			reap_drain(pid);
 			return 124;
 		}
-		sleep_ms(20);
+		util_sleep_ms(20);
 	}
-	*wall = now_s() - t0;
+	*wall = util_now_s() - t0;
 	reap_drain(pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -593,20 +580,6 @@ static const char *figure_unit(enum load_mode m)
 	return m == LOAD_STREAM ? "MB/s" : m == LOAD_PINGPONG ? "rt/s" : m == LOAD_UDP ? "replies/s" : m == LOAD_ACCEPT ? "conn/s" : "B/conn";
 }
 
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* The machine's CPU model, RAM and kernel, for the report's first lines. */
 static void machine(struct report *rp)
 {
@@ -801,7 +774,7 @@ static void json_cell(FILE *js, const struct report *rp, size_t fi, int s)
 	}
 	if (c->status != CELL_OK) {
 		fprintf(js, "\"%s\": ", c->status == CELL_WRONG ? "wrong" : c->status == CELL_NOT_AVAILABLE ? "not_available" : "error");
-		jstr(js, c->status == CELL_NOT_AVAILABLE ? rp->sj[s].why : c->msg);
+		rep_json_str(js, c->status == CELL_NOT_AVAILABLE ? rp->sj[s].why : c->msg);
 	}
 	fprintf(js, "}");
 }
@@ -811,7 +784,7 @@ static void json_figure(FILE *js, const struct report *rp, size_t fi)
 	const struct figure *g = &figures[fi];
 
 	fprintf(js, "    {\"key\": \"%s\", \"label\": ", g->key);
-	jstr(js, g->label);
+	rep_json_str(js, g->label);
 	fprintf(js, ", \"unit\": \"%s\"", figure_unit(g->mode));
 	for (int s = 0; s < NSUBJECTS; s++)
 		json_cell(js, rp, fi, s);
@@ -834,7 +807,7 @@ static void json_extra(FILE *js, const struct extra *x)
 		return;
 	}
 	fprintf(js, "{\"not_available\": ");
-	jstr(js, x->why);
+	rep_json_str(js, x->why);
 	fprintf(js, "}");
 }
 
@@ -846,9 +819,9 @@ static void write_json(FILE *js, const struct report *rp)
 
 	fprintf(js, "{\n  \"date\": \"%s\",\n  \"machine\": {\"nproc\": %ld, \"cpu\": ", rp->when,
 		sysconf(_SC_NPROCESSORS_ONLN));
-	jstr(js, rp->cpu);
+	rep_json_str(js, rp->cpu);
 	fprintf(js, ", \"kernel\": ");
-	jstr(js, rp->u.release);
+	rep_json_str(js, rp->u.release);
 	fprintf(js, ", \"mem_kb\": %ld},\n  \"seconds_per_run\": %g,\n  \"runs\": %d,\n  \"statistic\": \"median\",\n"
 		    "  \"total_s\": %.1f,\n  \"figures\": [\n",
 		rp->memkb, o->seconds, o->runs, rp->total_s);
@@ -883,10 +856,8 @@ static FILE *open_output(const struct opts *o, const char *name)
 /* Closes f, which was written to outdir/name; prints why it could not be written whole. */
 static int close_output(const struct opts *o, const char *name, FILE *f)
 {
-	int bad = ferror(f);
-
-	if (fclose(f) != 0 || bad) {
-		fprintf(stderr, "bench: cannot write %s/%s: %s\n", o->outdir, name, bad ? "write error" : strerror(errno));
+	if (util_flush_ok(f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "bench: cannot write %s/%s: %s\n", o->outdir, name, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -915,6 +886,10 @@ static int write_report(const struct opts *o, const struct subject *sj, const st
 	write_json(js, &rp);
 	if ((close_output(o, "BENCH.md", md) < 0) | (close_output(o, "bench.json", js) < 0))
 		return -1;
+	if (util_flush_ok(stdout) < 0) {
+		fprintf(stderr, "bench: cannot write the report to stdout: %s\n", strerror(errno));
+		return -1;
+	}
 	for (size_t i = 0; i < NFIGURES; i++)
 		if (cells[i][SUBJECT_REF].status == CELL_WRONG || cells[i][SUBJECT_ECHO].status == CELL_WRONG)
 			return 1;
@@ -1114,6 +1089,39 @@ static void usage(FILE *f)
 		"Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up error.\n");
 }
 
+/* The duration of each run (-T, BENCH_TIME): more than 0, at most 600 seconds. Returns 0, or -1 after
+ * printing why not. */
+static int parse_seconds(const char *what, const char *s, struct opts *o)
+{
+	char err[160];
+	double v;
+
+	if (util_parse_seconds(s, 0, 600, &v, err, sizeof err) < 0) {
+		fprintf(stderr, "bench: %s: %s\n", what, err);
+		return -1;
+	}
+	if (!(v > 0)) {
+		fprintf(stderr, "bench: %s: a run must last more than 0 seconds\n", what);
+		return -1;
+	}
+	o->seconds = v;
+	return 0;
+}
+
+/* The rounds per figure (-n, BENCH_RUNS): 1 to MAXRUNS. Returns 0, or -1 after printing why not. */
+static int parse_runs(const char *what, const char *s, struct opts *o)
+{
+	char err[160];
+	uint64_t v;
+
+	if (util_parse_u64(s, 1, MAXRUNS, 0, &v, err, sizeof err) < 0) {
+		fprintf(stderr, "bench: %s: %s\n", what, err);
+		return -1;
+	}
+	o->runs = (int)v;
+	return 0;
+}
+
 /* What the command line asks for. */
 enum bench_args {
 	BENCH_ARGS_RUN,  /* measure */
@@ -1134,22 +1142,21 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 					   {"pin", no_argument, NULL, 'p'},
 					   {NULL, 0, NULL, 0}};
 	const char *env;
-	char *end;
 	int opt;
 
-	if ((env = getenv("BENCH_TIME")) != NULL && *env)
-		o->seconds = strtod(env, NULL);
-	if ((env = getenv("BENCH_RUNS")) != NULL && *env)
-		o->runs = atoi(env);
+	if ((env = getenv("BENCH_TIME")) != NULL && *env && parse_seconds("BENCH_TIME", env, o) < 0)
+		return BENCH_ARGS_BAD;
+	if ((env = getenv("BENCH_RUNS")) != NULL && *env && parse_runs("BENCH_RUNS", env, o) < 0)
+		return BENCH_ARGS_BAD;
 	while ((opt = getopt_long(argc, argv, "T:n:o:b:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'T':
-			o->seconds = strtod(optarg, &end);
-			if (*end != '\0')
-				o->seconds = -1;
+			if (parse_seconds("-T", optarg, o) < 0)
+				return BENCH_ARGS_BAD;
 			break;
 		case 'n':
-			o->runs = atoi(optarg);
+			if (parse_runs("-n", optarg, o) < 0)
+				return BENCH_ARGS_BAD;
 			break;
 		case 'o':
 			o->outdir = optarg;
@@ -1193,11 +1200,6 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "bench: unexpected argument %s (see --help)\n", argv[optind]);
 		return BENCH_ARGS_BAD;
 	}
-	if (!(o->seconds > 0 && o->seconds <= 600) || o->runs < 1 || o->runs > MAXRUNS) {
-		fprintf(stderr, "bench: -T/BENCH_TIME must be in (0, 600] seconds and -n/BENCH_RUNS in 1..%d\n",
-			MAXRUNS);
-		return BENCH_ARGS_BAD;
-	}
 	return BENCH_ARGS_RUN;
 }
 
@@ -1207,12 +1209,9 @@ static int setup(const struct opts *o)
 {
 	char logs[512];
 
-	/* The idle figure holds 10,000 descriptors here and in the server (which inherits the limit). */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	/* The idle figure holds 10,000 descriptors here and in the server (which inherits the limit):
+	 * as many as the hard limit allows. */
+	util_raise_nofile(LONG_MAX);
 	signal(SIGPIPE, SIG_IGN);
 	if (pin_cpu >= 0) {
 		cpu_set_t set;
@@ -1295,7 +1294,7 @@ int main(int argc, char **argv)
 	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},
 			      {.key = "replay", .label = "Replay packets/s (make bench-replay)"},
 			      {.key = "conform", .label = "Conform suite wall time (reference servers)"}};
-	double t0 = now_s();
+	double t0 = util_now_s();
 	int nex, bad;
 
 	switch (parse_args(argc, argv, &o)) {
@@ -1310,7 +1309,7 @@ int main(int argc, char **argv)
 		return 2;
 	run_figures(&o, sj);
 	nex = run_extras(&o, sj, ex);
-	bad = write_report(&o, sj, ex, nex, now_s() - t0);
+	bad = write_report(&o, sj, ex, nex, util_now_s() - t0);
 	for (int e = 0; e < nex; e++)
 		free(ex[e].json);
 	if (bad < 0)

@@ -2,17 +2,18 @@
  * limit of the machine, against which the bench measures the reference servers. Bench-only. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net.h"
+#include "util.h"
 
 #define RBUF (256u * 1024u)
 #define UDP_BATCH 64
@@ -109,18 +110,14 @@ static void conn_readable(int ep, struct conn *c, int fd, unsigned char *buf, si
 	}
 }
 
-static int serve_tcp(int lfd)
+/* Serves TCP on lfd, for descriptors below nconn (the descriptor limit). */
+static int serve_tcp(int lfd, size_t nconn)
 {
 	static unsigned char buf[RBUF];
-	struct rlimit rl;
-	size_t nconn = 65536;
-	struct conn *conns;
+	struct conn *conns = calloc(nconn, sizeof *conns);
 	struct epoll_event evs[128], ev = {.events = EPOLLIN, .data.fd = lfd};
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		nconn = (size_t)rl.rlim_cur;
-	conns = calloc(nconn, sizeof *conns);
 	if (ep < 0 || conns == NULL || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
 		fprintf(stderr, "echo: epoll set-up: %s\n", strerror(errno));
 		return 1;
@@ -228,7 +225,7 @@ int main(int argc, char **argv)
 	struct net_addr a, bound;
 	char err[256], name[NET_ADDRSTRLEN];
 	int opt, udp = 0, fd;
-	struct rlimit rl;
+	long nofile;
 
 	static const char *const faults[] = {"", "drop", "extra", "trunc", "dup", "lose"};
 
@@ -265,10 +262,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	nofile = util_raise_nofile(LONG_MAX); /* as many connections as the hard limit allows */
 	fd = net_listen(&a, udp ? SOCK_DGRAM : SOCK_STREAM, 0, 4096, &bound, err, sizeof err);
 	if (fd < 0) {
 		fprintf(stderr, "echo: %s\n", err);
@@ -276,5 +270,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "listening on %s %s\n", udp ? "udp" : "tcp",
 		net_format((const struct sockaddr *)&bound.ss, name, sizeof name));
-	return udp ? serve_udp(fd) : serve_tcp(fd);
+	return udp ? serve_udp(fd) : serve_tcp(fd, nofile > 0 && nofile < LONG_MAX ? (size_t)nofile : 65536);
 }

@@ -12,11 +12,11 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "oracle.h"
 #include "upper.h"
+#include "util.h"
 
 /* The bytes sent are a pseudo-random pattern, half lowercase letters, with a prime period so that a
  * server which drops or repeats a block whose length is a power of two is caught. The expected reply
@@ -40,14 +40,6 @@ struct pat {
 	unsigned char *x; /* expected reply to p, same layout */
 	enum load_expect ex;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* CPU seconds (user + system, all threads) the process has used so far, or -1. */
 static double cpu_s(pid_t pid)
@@ -176,7 +168,7 @@ static int dial(const struct load_cfg *c, char *err, size_t errlen)
 /* Writes all of p[0..n) to the non-blocking fd, waiting at most timeout_ms in total. */
 static int write_full(int fd, const unsigned char *p, size_t n, int timeout_ms, char *err, size_t errlen)
 {
-	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 
 	while (n > 0) {
 		ssize_t m = write(fd, p, n);
@@ -189,13 +181,13 @@ static int write_full(int fd, const unsigned char *p, size_t n, int timeout_ms, 
 			snprintf(err, errlen, "write: %s", strerror(errno));
 			return LOAD_ERR;
 		}
-		uint64_t t = now_ns();
-		if (t >= deadline) {
+		int left = util_ms_left(deadline);
+		if (left == 0) {
 			snprintf(err, errlen, "write: server not reading for %d ms", timeout_ms);
 			return LOAD_ERR;
 		}
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
-		poll(&pf, 1, (int)((deadline - t) / 1000000ull) + 1);
+		poll(&pf, 1, left);
 	}
 	return LOAD_OK;
 }
@@ -324,9 +316,9 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 		goto out;
 	double cpu0[2];
 	cpu_start(c, cpu0);
-	t0 = now_ns();
+	t0 = util_now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
-	while ((tm = now_ns()) < end) {
+	while ((tm = util_now_ns()) < end) {
 		int k = epoll_wait(ep, evs, 64, 20);
 		for (int j = 0; j < k; j++) {
 			int i = (int)evs[j].data.u32;
@@ -350,8 +342,8 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 	for (int i = 0; i < n; i++)
 		shutdown(s[i].fd, SHUT_WR);
 	open = n;
-	deadline = now_ns() + DRAIN_NS;
-	while (open > 0 && now_ns() < deadline) {
+	deadline = util_now_ns() + DRAIN_NS;
+	while (open > 0 && util_now_ns() < deadline) {
 		int k = epoll_wait(ep, evs, 64, 20);
 		for (int j = 0; j < k; j++) {
 			int i = (int)evs[j].data.u32;
@@ -451,12 +443,12 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 	double cpu0[2];
 	cpu_start(c, cpu0);
 	int ended = 0;
-	t0 = now_ns();
+	t0 = util_now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	/* Each connection's messages start at a different place in the pattern. */
 	for (int i = 0; i < n; i++) {
 		s[i].soff = s[i].roff = (uint64_t)i * 4099u;
-		tsent[i] = now_ns();
+		tsent[i] = util_now_ns();
 		rc = write_full(s[i].fd, pt->p + s[i].soff % PAT_PERIOD, c->size, CONNECT_MS, err, errlen);
 		if (rc != LOAD_OK)
 			goto out;
@@ -467,7 +459,7 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 	deadline = end + 2000000000ull; /* replies owed at the end get 2 s more, not counted */
 	while (waiting > 0 && tm < deadline) {
 		int k = epoll_wait(ep, evs, 64, 20);
-		tm = now_ns();
+		tm = util_now_ns();
 		if (tm >= end && !ended) {
 			cpu_end(c, cpu0, r);
 			ended = 1;
@@ -661,7 +653,7 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 	double cpu0[2];
 	cpu_start(c, cpu0);
 	int ended = 0;
-	t0 = tm = now_ns();
+	t0 = tm = util_now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	uint64_t stop = end + UDP_TIMEOUT_NS; /* after end: no more sends, wait for the stragglers */
 	while (tm < stop) {
@@ -710,7 +702,7 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 				goto out;
 		}
 		rc = LOAD_ERR;
-		tm = now_ns();
+		tm = util_now_ns();
 		if (tm < end)
 			counted = u.replies;
 		else if (!ended) {
@@ -722,7 +714,7 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 		if (m <= 0 && (blocked || !sending || u.outstanding >= (uint64_t)c->window)) {
 			struct pollfd pf = {.fd = fd, .events = POLLIN | (blocked ? POLLOUT : 0)};
 			poll(&pf, 1, 1);
-			tm = now_ns();
+			tm = util_now_ns();
 		}
 	}
 	r->seconds = (double)(end - t0) / 1e9;
@@ -791,7 +783,7 @@ static int dl_start(struct dialrun *d, struct dl *x, uint32_t idx, char *err, si
 	x->state = DL_CONNECTING;
 	x->off = (d->started++ * 31u) % PAT_PERIOD;
 	x->got = 0;
-	x->t = now_ns();
+	x->t = util_now_ns();
 	return LOAD_OK;
 }
 
@@ -894,10 +886,10 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 	}
 	double cpu0[2];
 	cpu_start(c, cpu0);
-	t0 = lastcheck = now_ns();
+	t0 = lastcheck = util_now_ns();
 	end = t0 + (idle ? IDLE_NS : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
-		tm = now_ns();
+		tm = util_now_ns();
 		/* Keep conc attempts in flight: ACCEPT reuses slots, IDLE fills the next one. */
 		if (tm < end) {
 			if (idle) {
@@ -941,7 +933,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 		}
 		rc = LOAD_ERR;
 		/* An attempt stuck for CONNECT_MS (SYN dropped by a full backlog, no reply) counts failed. */
-		tm = now_ns();
+		tm = util_now_ns();
 		if (tm - lastcheck > 100000000ull) {
 			lastcheck = tm;
 			for (int i = 0; i < nslots; i++)
@@ -966,8 +958,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 				 IDLE_NS / 1000000000ull, (unsigned long long)r->failed);
 			goto out;
 		}
-		struct timespec ts = {0, 300000000}; /* let the server settle */
-		nanosleep(&ts, NULL);
+		util_sleep_ms(300); /* let the server settle */
 		r->rss_after_kb = load_rss_kb(c->pid);
 		if (r->rss_after_kb < 0) {
 			snprintf(err, errlen, "idle: the server (pid %ld) is gone", (long)c->pid);
