@@ -1,13 +1,17 @@
 /* replay.c - bin/replay: replays captured TCP/UDP conversations against the reference servers or any
- * implementation of the uppercase protocol and checks the answers (issue 4, harness/replay/README.md). */
+ * implementation of the uppercase protocol and checks the answers (harness/replay/README.md).
+ *
+ * main() parses the options, loads and decodes the captures, and then lists them, writes them as fuzz
+ * seeds, or replays them: plan the jobs (one per flow) and their targets, start the reference servers
+ * the plan needs, play the flows on a thread pool (play.h), and report. */
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,19 +27,21 @@
 #include "decode.h"
 #include "fuzzconv.h"
 #include "net.h"
+#include "oracle.h"
 #include "pcapin.h"
 #include "play.h"
-#include "oracle.h"
-#include "upper.h"
 
 enum { EXIT_MISMATCH = 1, EXIT_SETUP = 2 };
-enum { INC_SKIP, INC_REPLAY, INC_FAIL };
-enum { RES_OK, RES_MISMATCH, RES_ERROR, RES_SKIPPED };
+
+/* What --incomplete does with a flow that has gaps or no SYN. */
+enum replay_incomplete { INC_SKIP, INC_REPLAY, INC_FAIL };
+
+/* What became of a flow; RES_PENDING: still to be played. */
+enum replay_result { RES_PENDING = -1, RES_OK, RES_MISMATCH, RES_ERROR, RES_SKIPPED, RES_COUNT };
 
 struct map {
 	unsigned port;
 	struct net_addr to;
-	char spec[128];
 };
 
 struct opts {
@@ -46,16 +52,19 @@ struct opts {
 	uint16_t server_ports[64];
 	size_t nserver_ports;
 	int expect_upper;
+	int timing_original;
 	double speed;
 	int jobs;
 	int timeout_ms;
-	int incomplete;
+	enum replay_incomplete incomplete;
 	int list;
 	int decode_only;
 	int quiet;
 	int verbose;
 	const char *junit, *json, *corpus, *from_fuzz, *write_pcap;
 	int fuzz_udp; /* -1: guess from the file name */
+	char **pcaps; /* the PCAP arguments */
+	size_t npcaps;
 };
 
 /* One flow to replay and what became of it. */
@@ -64,7 +73,7 @@ struct job {
 	const struct dec_flow *f;
 	const struct net_addr *target;
 	struct play_result r;
-	int result;
+	enum replay_result result;
 	char why[160]; /* skipped/error reason */
 	double secs;
 };
@@ -74,6 +83,74 @@ struct capfile {
 	struct dec_ctx *ctx;
 	uint64_t frames, malformed, bytes;
 	int truncated;
+};
+
+/* A reference server replay started: its process, the thread that drains its stderr, and its address. */
+struct child {
+	pid_t pid;
+	int fd;
+	int pass;
+	pthread_t drain;
+	int drain_started;
+	int exited; /* already reaped by check_alive() */
+};
+
+/* The reference servers, one per protocol and address family, indexed by ref_index(). */
+enum { REF_TCP4, REF_UDP4, REF_TCP6, REF_UDP6, REF_COUNT };
+
+static const struct {
+	const char *prog, *listen, *proto;
+} ref_programs[REF_COUNT] = {
+	{"tcp-upper", "127.0.0.1:0", "tcp"},
+	{"udp-upper", "127.0.0.1:0", "udp"},
+	{"tcp-upper", "[::1]:0", "tcp"},
+	{"udp-upper", "[::1]:0", "udp"},
+};
+
+struct ref_server {
+	struct child child;
+	struct net_addr addr;
+};
+
+/* Everything one run works on, from the loaded captures to the results. */
+struct run {
+	const struct opts *o;
+	struct capfile *files;
+	size_t nfiles;
+	struct job *jobs;
+	size_t njobs;
+	uint64_t cap0; /* the earliest capture time of any flow: --timing original starts there */
+	struct ref_server refs[REF_COUNT];
+	size_t count[RES_COUNT];
+	int dead; /* servers that failed the probe after the replay */
+};
+
+static int ref_index(const struct dec_flow *f)
+{
+	return (f->family == 6 ? REF_TCP6 : REF_TCP4) + (f->proto == 17);
+}
+
+/* ---- options --------------------------------------------------------------------------------------- */
+
+static const struct option long_options[] = {
+	{"target", required_argument, NULL, 't'},
+	{"map", required_argument, NULL, 'm'},
+	{"server-port", required_argument, NULL, 'p'},
+	{"expect", required_argument, NULL, 'e'},
+	{"timing", required_argument, NULL, 'T'},
+	{"speed", required_argument, NULL, 's'},
+	{"timeout", required_argument, NULL, 'w'},
+	{"incomplete", required_argument, NULL, 'i'},
+	{"junit", required_argument, NULL, 'J'},
+	{"json", required_argument, NULL, 'S'},
+	{"list", no_argument, NULL, 'l'},
+	{"decode-only", no_argument, NULL, 'D'},
+	{"write-corpus", required_argument, NULL, 'C'},
+	{"from-fuzz-input", required_argument, NULL, 'F'},
+	{"write-pcap", required_argument, NULL, 'P'},
+	{"fuzz-format", required_argument, NULL, 'f'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *f)
@@ -124,6 +201,17 @@ static void usage(FILE *f)
 		"option, a report or standard output that could not be written).\n");
 }
 
+/* Standard output is a report too: a write error on it (a full disk, a closed pipe) must not pass
+ * silently. Returns status, or EXIT_SETUP after a message when stdout could not be written. */
+static int stdout_status(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		warn("standard output");
+		return EXIT_SETUP;
+	}
+	return status;
+}
+
 static int parse_uint(const char *s, unsigned long max, unsigned long *v)
 {
 	char *end;
@@ -132,6 +220,161 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *v)
 	*v = strtoul(s, &end, 10);
 	return errno || end == s || *end || *v > max || s[0] == '-' ? -1 : 0;
 }
+
+/* Returns the index of arg among the NULL-terminated names; exits naming the option otherwise. */
+static int parse_choice(const char *option, const char *arg, const char *const *names, const char *expected)
+{
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (!strcmp(arg, names[i]))
+			return i;
+	errx(EXIT_SETUP, "%s %s: expected %s", option, arg, expected);
+}
+
+/* --map PORT=HOST:PORT */
+static void parse_map(char *arg, struct opts *o)
+{
+	char *eq = strchr(arg, '=');
+	struct map *m = &o->maps[o->nmaps];
+	char err[512];
+	unsigned long v;
+
+	if (o->nmaps == sizeof o->maps / sizeof o->maps[0])
+		errx(EXIT_SETUP, "--map %s: too many mappings", arg);
+	if (!eq)
+		errx(EXIT_SETUP, "--map %s: expected PORT=HOST:PORT", arg);
+	*eq = 0;
+	if (parse_uint(arg, 65535, &v) < 0)
+		errx(EXIT_SETUP, "--map %s=%s: bad port %s", arg, eq + 1, arg);
+	m->port = (unsigned)v;
+	if (net_parse(eq + 1, &m->to, err, sizeof err) < 0)
+		errx(EXIT_SETUP, "--map %s=%s: %s", arg, eq + 1, err);
+	if (o->nserver_ports < 64)
+		o->server_ports[o->nserver_ports++] = (uint16_t)v;
+	o->nmaps++;
+}
+
+/* One option of getopt_long() other than -h and the errors; a bad value exits with status 2. */
+static void parse_option(int c, char *arg, struct opts *o)
+{
+	static const char *const expects[] = {"recorded", "upper", NULL};
+	static const char *const timings[] = {"fast", "original", NULL};
+	static const char *const incompletes[] = {"skip", "replay", "fail", NULL};
+	static const char *const formats[] = {"tcp", "udp", NULL};
+	char err[512], *end;
+	unsigned long v;
+
+	switch (c) {
+	case 't':
+		o->target_spec = arg;
+		if (net_parse(arg, &o->target, err, sizeof err) < 0)
+			errx(EXIT_SETUP, "--target %s: %s", arg, err);
+		break;
+	case 'm': parse_map(arg, o); break;
+	case 'p':
+		if (parse_uint(arg, 65535, &v) < 0 || !v)
+			errx(EXIT_SETUP, "--server-port %s: not a port number", arg);
+		if (o->nserver_ports == 64)
+			errx(EXIT_SETUP, "--server-port %s: too many server ports", arg);
+		o->server_ports[o->nserver_ports++] = (uint16_t)v;
+		break;
+	case 'e': o->expect_upper = parse_choice("--expect", arg, expects, "recorded or upper"); break;
+	case 'T': o->timing_original = parse_choice("--timing", arg, timings, "fast or original"); break;
+	case 's':
+		o->speed = strtod(arg, &end);
+		if (end == arg || *end || !(o->speed > 0) || o->speed > 1e9)
+			errx(EXIT_SETUP, "--speed %s: expected a positive factor", arg);
+		break;
+	case 'w':
+		if (parse_uint(arg, 3600000, &v) < 0 || !v)
+			errx(EXIT_SETUP, "--timeout %s: expected 1..3600000 ms", arg);
+		o->timeout_ms = (int)v;
+		break;
+	case 'i':
+		o->incomplete = parse_choice("--incomplete", arg, incompletes, "skip, replay or fail");
+		break;
+	case 'J': o->junit = arg; break;
+	case 'S': o->json = arg; break;
+	case 'l': o->list = 1; break;
+	case 'D': o->decode_only = 1; break;
+	case 'C': o->corpus = arg; break;
+	case 'F': o->from_fuzz = arg; break;
+	case 'P': o->write_pcap = arg; break;
+	case 'f': o->fuzz_udp = parse_choice("--fuzz-format", arg, formats, "tcp or udp"); break;
+	case 'j':
+		if (parse_uint(arg, 256, &v) < 0 || !v)
+			errx(EXIT_SETUP, "-j %s: expected 1..256", arg);
+		o->jobs = (int)v;
+		break;
+	case 'q': o->quiet = 1; break;
+	case 'v': o->verbose = 1; break;
+	}
+}
+
+/* Names a bad option (c is '?' or ':' from getopt_long) and returns exit status 2. */
+static int bad_option(char **argv, int c)
+{
+	/* For a long option optopt is its internal code, so it is named from argv. */
+	const char *bad = argv[optind - 1];
+	int len = (int)strcspn(bad, "="), known = 0, n;
+
+	for (n = 0; long_options[n].name && len > 2; n++)
+		known |= !strncmp(long_options[n].name, bad + 2, (size_t)len - 2);
+	if (!strncmp(bad, "--", 2))
+		warnx("%.*s: %s", len, bad,
+		      c == ':' ? "missing argument" : known && bad[len] ? "takes no argument" : "unknown option");
+	else
+		warnx("-%c: %s", optopt, c == ':' ? "missing argument" : "unknown option");
+	fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");
+	return EXIT_SETUP;
+}
+
+enum parse_outcome { PARSE_RUN, PARSE_EXIT };
+
+/* Fills *o from the command line. Returns PARSE_RUN, or PARSE_EXIT with the exit status in *status
+ * (after --help, or a bad command line). */
+static enum parse_outcome parse_options(int argc, char **argv, struct opts *o, int *status)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->jobs = 8;
+	o->timeout_ms = 5000;
+	o->fuzz_udp = -1;
+	while ((c = getopt_long(argc, argv, ":j:qvh", long_options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			*status = stdout_status(0);
+			return PARSE_EXIT;
+		}
+		if (c == '?' || c == ':') {
+			*status = bad_option(argv, c);
+			return PARSE_EXIT;
+		}
+		parse_option(c, optarg, o);
+	}
+	if (o->timing_original && !o->speed)
+		o->speed = 1;
+	if (o->from_fuzz || o->write_pcap) {
+		if (!o->from_fuzz || !o->write_pcap)
+			errx(EXIT_SETUP, "--from-fuzz-input and --write-pcap go together");
+		if (optind != argc)
+			errx(EXIT_SETUP, "--from-fuzz-input takes no PCAP arguments");
+		return PARSE_RUN;
+	}
+	if (optind == argc) {
+		fprintf(stderr, "replay: no PCAP given\nusage: replay [options] PCAP... (replay --help lists the "
+				"options)\n");
+		*status = EXIT_SETUP;
+		return PARSE_EXIT;
+	}
+	o->pcaps = argv + optind;
+	o->npcaps = (size_t)(argc - optind);
+	return PARSE_RUN;
+}
+
+/* ---- names ------------------------------------------------------------------------------------------ */
 
 static void fmt_addr(char *buf, size_t len, int family, const uint8_t *a, unsigned port)
 {
@@ -161,35 +404,27 @@ static const char *incomplete_reason(const struct dec_flow *f)
 	return "incomplete";
 }
 
+static const char *result_name(enum replay_result r)
+{
+	return r == RES_OK ? "ok" : r == RES_MISMATCH ? "MISMATCH" : r == RES_ERROR ? "ERROR" : "skipped";
+}
+
+static const char *job_text(const struct job *j)
+{
+	return j->result == RES_SKIPPED || (j->result == RES_ERROR && j->why[0]) ? j->why : j->r.msg;
+}
+
 /* ---- reading captures ------------------------------------------------------------------------------ */
 
-static int load(struct capfile *cf, const struct dec_limits *lim, int quiet)
+/* Feeds every frame of the open capture to cf->ctx. Returns 0, or -1 after a message. */
+static int decode_frames(struct capfile *cf, struct pcapin *in, int quiet)
 {
 	char err[512], derr[256];
-	struct pcapin *in;
 	const uint8_t *buf;
 	size_t caplen, wirelen;
 	uint64_t ts;
-	int lt, rc;
+	int lt = pcapin_linktype(in), rc;
 
-	in = pcapin_open(cf->path, err, sizeof err);
-	if (!in) {
-		warnx("%s", err);
-		return -1;
-	}
-	lt = pcapin_linktype(in);
-	if (!dec_link_supported(lt)) {
-		warnx("%s: packet 1: unsupported link type %d (supported: EN10MB, LINUX_SLL, LINUX_SLL2, NULL, "
-		      "LOOP, RAW)", cf->path, lt);
-		pcapin_close(in);
-		return -1;
-	}
-	cf->ctx = dec_new(lim, err, sizeof err);
-	if (!cf->ctx) {
-		warnx("%s: %s", cf->path, err);
-		pcapin_close(in);
-		return -1;
-	}
 	while ((rc = pcapin_next(in, &buf, &caplen, &wirelen, &ts, err, sizeof err)) == PCAPIN_FRAME) {
 		cf->frames++;
 		rc = dec_feed(cf->ctx, lt, buf, caplen, wirelen, ts, derr, sizeof derr);
@@ -200,7 +435,6 @@ static int load(struct capfile *cf, const struct dec_limits *lim, int quiet)
 				      (unsigned long long)pcapin_count(in), derr);
 		} else if (rc < 0) {
 			warnx("%s: packet %llu: %s", cf->path, (unsigned long long)pcapin_count(in), derr);
-			pcapin_close(in);
 			return -1;
 		}
 	}
@@ -209,29 +443,100 @@ static int load(struct capfile *cf, const struct dec_limits *lim, int quiet)
 		warnx("%s (the %llu packets before it are used)", err, (unsigned long long)pcapin_count(in));
 	} else if (rc == PCAPIN_ERROR) {
 		warnx("%s", err);
-		pcapin_close(in);
 		return -1;
-	}
-	pcapin_close(in);
-	dec_finish(cf->ctx);
-	{
-		struct dec_stats st;
-		dec_stats(cf->ctx, &st);
-		cf->bytes = st.bytes;
 	}
 	return 0;
 }
 
-/* ---- reference servers ----------------------------------------------------------------------------- */
+/* Reads and decodes the capture cf->path into cf. Returns 0, or -1 after a message. */
+static int load(struct capfile *cf, const struct dec_limits *lim, int quiet)
+{
+	char err[512];
+	struct pcapin *in;
+	struct dec_stats st;
+	int lt, rc;
 
-struct child {
-	pid_t pid;
-	int fd;
-	int pass;
-	pthread_t drain;
-	int drain_started;
-	int exited; /* already reaped by check_alive() */
-};
+	in = pcapin_open(cf->path, err, sizeof err);
+	if (!in) {
+		warnx("%s", err);
+		return -1;
+	}
+	lt = pcapin_linktype(in);
+	if (!dec_link_supported(lt)) {
+		warnx("%s: packet 1: unsupported link type %d (supported: EN10MB, LINUX_SLL, LINUX_SLL2, NULL, "
+		      "LOOP, RAW)",
+		      cf->path, lt);
+		pcapin_close(in);
+		return -1;
+	}
+	cf->ctx = dec_new(lim, err, sizeof err);
+	if (!cf->ctx) {
+		warnx("%s: %s", cf->path, err);
+		pcapin_close(in);
+		return -1;
+	}
+	rc = decode_frames(cf, in, quiet);
+	pcapin_close(in);
+	if (rc < 0)
+		return -1;
+	dec_finish(cf->ctx);
+	dec_stats(cf->ctx, &st);
+	cf->bytes = st.bytes;
+	return 0;
+}
+
+/* Loads every PCAP argument (with --decode-only: prints its speed and frees it again). Returns 0, or
+ * EXIT_SETUP when a file could not be read. */
+static int load_files(struct run *run)
+{
+	const struct opts *o = run->o;
+	struct dec_limits lim;
+	size_t i;
+	int status = 0;
+
+	run->nfiles = o->npcaps;
+	run->files = calloc(run->nfiles, sizeof *run->files);
+	if (!run->files)
+		errx(EXIT_SETUP, "out of memory");
+	dec_limits_default(&lim);
+	lim.server_ports = o->server_ports;
+	lim.n_server_ports = o->nserver_ports;
+	for (i = 0; i < run->nfiles; i++) {
+		struct capfile *cf = &run->files[i];
+		uint64_t t0 = play_now_ns();
+		cf->path = o->pcaps[i];
+		if (load(cf, &lim, o->quiet) < 0) {
+			status = EXIT_SETUP;
+		} else if (o->decode_only) {
+			double secs = (double)(play_now_ns() - t0) / 1e9;
+			printf("%s: %llu packets, %zu flows, %llu payload bytes read, decoded and reassembled in %.3f s: "
+			       "%.0f packets/s\n",
+			       cf->path, (unsigned long long)cf->frames, dec_nflows(cf->ctx),
+			       (unsigned long long)cf->bytes, secs, secs > 0 ? (double)cf->frames / secs : 0.0);
+		}
+		if (o->decode_only && cf->ctx) {
+			dec_free(cf->ctx); /* keep memory to one file at a time */
+			cf->ctx = NULL;
+		}
+	}
+	return status;
+}
+
+/* Replaying nothing would pass silently: a capture without flows is an error. Returns 0 or EXIT_SETUP. */
+static int check_flows(const struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->nfiles; i++)
+		if (!dec_nflows(run->files[i].ctx)) {
+			warnx("%s: no TCP or UDP flow to replay in its %llu packets", run->files[i].path,
+			      (unsigned long long)run->files[i].frames);
+			return EXIT_SETUP;
+		}
+	return 0;
+}
+
+/* ---- reference servers ----------------------------------------------------------------------------- */
 
 static void *drain_main(void *arg)
 {
@@ -245,17 +550,44 @@ static void *drain_main(void *arg)
 	return NULL;
 }
 
+/* Reads the first line of the child's stderr into line (NUL-terminated) within 5 s. Returns 0, or -1
+ * with a reason in err. */
+static int read_first_line(struct child *c, const char *path, const char *listen, char *line, size_t len,
+			   char *err, size_t errlen)
+{
+	uint64_t deadline = play_now_ns() + 5000000000ull;
+	size_t n = 0;
+
+	while (n < len - 1) {
+		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+		uint64_t now = play_now_ns();
+		ssize_t k;
+		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
+			snprintf(err, errlen, "%.300s -l %s did not say where it listens within 5 s", path, listen);
+			return -1;
+		}
+		k = read(c->fd, line + n, 1);
+		if (k <= 0) {
+			snprintf(err, errlen, "%.300s -l %s exited before saying where it listens", path, listen);
+			return -1;
+		}
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = 0;
+	return 0;
+}
+
 /* Starts DIR/prog -l LISTEN (127.0.0.1:0 or [::1]:0) and reads "listening on PROTO ADDR:PORT" from its
  * stderr. */
 static int spawn(const char *dir, const char *prog, const char *listen, const char *proto, int pass,
 		 struct child *c, struct net_addr *addr, char *err, size_t errlen)
 {
 	char path[PATH_MAX], line[256], prefix[32], perr[128];
-	size_t n = 0;
 	int p[2];
-	uint64_t deadline = play_now_ns() + 5000000000ull;
 
-	snprintf(path, sizeof path, "%s/%s", dir, prog);
+	snprintf(path, sizeof path, "%.4000s/%s", dir, prog);
 	if (access(path, X_OK) < 0) {
 		snprintf(err, errlen, "reference server %.300s: %s (build it with make, or give --target)", path,
 			 strerror(errno));
@@ -282,24 +614,8 @@ static int spawn(const char *dir, const char *prog, const char *listen, const ch
 	close(p[1]);
 	c->fd = p[0];
 	c->pass = pass;
-	while (n < sizeof line - 1) {
-		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-		uint64_t now = play_now_ns();
-		ssize_t k;
-		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
-			snprintf(err, errlen, "%.300s -l %s did not say where it listens within 5 s", path, listen);
-			return -1;
-		}
-		k = read(c->fd, line + n, 1);
-		if (k <= 0) {
-			snprintf(err, errlen, "%.300s -l %s exited before saying where it listens", path, listen);
-			return -1;
-		}
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = 0;
+	if (read_first_line(c, path, listen, line, sizeof line, err, errlen) < 0)
+		return -1;
 	snprintf(prefix, sizeof prefix, "listening on %s ", proto);
 	if (strncmp(line, prefix, strlen(prefix)) != 0 ||
 	    net_parse(line + strlen(prefix), addr, perr, sizeof perr) < 0) {
@@ -327,6 +643,82 @@ static int have_loopback6(void)
 	return ok;
 }
 
+static void self_dir(const char *argv0, char *dir, size_t len)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+
+	if (n > 0)
+		buf[n] = 0;
+	else
+		snprintf(buf, sizeof buf, "%s", argv0);
+	snprintf(dir, len, "%s", dirname(buf));
+}
+
+/* Starts the reference servers of the bits set in needs (1 << REF_*), IPv4 first; the IPv6 ones only
+ * where the host has an IPv6 loopback. Returns 1 when the IPv6 ones run, 0 when there are none, or -1
+ * after a message. */
+static int start_references(struct run *run, unsigned needs, const char *argv0)
+{
+	char dir[PATH_MAX], err[512];
+	int i, have6 = 0;
+
+	self_dir(argv0, dir, sizeof dir);
+	signal(SIGPIPE, SIG_IGN);
+	/* IPv6 flows go to reference servers on [::1], so they are replayed over IPv6 (SPEC B1). A host
+	 * without an IPv6 loopback skips them (B1 is a SHOULD there). */
+	for (i = 0; i < REF_COUNT; i++) {
+		struct ref_server *s = &run->refs[i];
+		if (!(needs & (1u << i)))
+			continue;
+		if (i >= REF_TCP6 && !have6 && !(have6 = have_loopback6()))
+			break;
+		if (spawn(dir, ref_programs[i].prog, ref_programs[i].listen, ref_programs[i].proto, run->o->verbose,
+			  &s->child, &s->addr, err, sizeof err) < 0) {
+			warnx("%s", err);
+			return -1;
+		}
+	}
+	return have6;
+}
+
+/* Sends the flows that have no target to the reference servers, starting those they need; with --map
+ * alone such a flow is an error instead. Returns 0, or -1 after a message. */
+static int assign_references(struct run *run, unsigned needs, const char *argv0)
+{
+	size_t k;
+	int have6;
+
+	if (!needs)
+		return 0;
+	if (run->o->nmaps && !run->o->target_spec) {
+		/* An explicit mapping means a chosen implementation: do not mix in the reference one. */
+		for (k = 0; k < run->njobs; k++)
+			if (run->jobs[k].result == RES_PENDING && !run->jobs[k].target) {
+				run->jobs[k].result = RES_ERROR;
+				snprintf(run->jobs[k].why, sizeof run->jobs[k].why, "no --map for captured server port %u",
+					 run->jobs[k].f->sport);
+			}
+		return 0;
+	}
+	have6 = start_references(run, needs, argv0);
+	if (have6 < 0)
+		return -1;
+	for (k = 0; k < run->njobs; k++) {
+		struct job *j = &run->jobs[k];
+		if (j->result != RES_PENDING || j->target)
+			continue;
+		if (j->f->family == 6 && !have6) {
+			j->result = RES_SKIPPED;
+			snprintf(j->why, sizeof j->why, "IPv6 flow: this host has no IPv6 loopback ([::1]) "
+							"to start the reference servers on");
+		} else {
+			j->target = &run->refs[ref_index(j->f)].addr;
+		}
+	}
+	return 0;
+}
+
 /* One exchange on a connected TCP socket: "probe" must come back as its transform within timeout_ms (a
  * listen backlog accepts connections for a server that has just died, so connecting proves nothing).
  * Returns 0, or -1 with a reason in err. */
@@ -352,7 +744,8 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 		}
 		k = recv(fd, got + n, sizeof got - n, 0);
 		if (k <= 0) {
-			snprintf(err, errlen, "probe: %s", k == 0 ? "connection closed before the answer" : strerror(errno));
+			snprintf(err, errlen, "probe: %s",
+				 k == 0 ? "connection closed before the answer" : strerror(errno));
 			return -1;
 		}
 		n += (size_t)k;
@@ -364,42 +757,50 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 	return 0;
 }
 
+/* Returns the number of reference servers that are no longer running (each named in a message). */
+static int references_dead(struct run *run)
+{
+	int dead = 0, i, st;
+
+	for (i = 0; i < REF_COUNT; i++) {
+		struct child *c = &run->refs[i].child;
+		if (c->pid <= 0 || c->exited || waitpid(c->pid, &st, WNOHANG) != c->pid)
+			continue;
+		if (WIFSIGNALED(st))
+			warnx("the reference server (pid %ld) died during the replay: signal %d", (long)c->pid,
+			      WTERMSIG(st));
+		else
+			warnx("the reference server (pid %ld) exited during the replay with status %d", (long)c->pid,
+			      WEXITSTATUS(st));
+		c->exited = 1;
+		dead++;
+	}
+	return dead;
+}
+
 /* After the replay: every TCP server the flows went to must still answer a probe, so a server that
  * crashed on a flow (a reset while it owed output, SPEC T6) fails the run even when its own flow passed.
  * A reference server started here must also still be running. Returns the number of dead servers. */
-static int check_alive(const struct job *jobs, size_t njobs, struct child *kids[], size_t nkids,
-		       int timeout_ms)
+static int check_alive(struct run *run)
 {
 	const struct net_addr *seen[256];
 	size_t nseen = 0, k, i;
-	int dead = 0;
+	int dead = references_dead(run);
 
-	for (i = 0; i < nkids; i++) {
-		int st;
-		if (kids[i]->pid > 0 && !kids[i]->exited && waitpid(kids[i]->pid, &st, WNOHANG) == kids[i]->pid) {
-			if (WIFSIGNALED(st))
-				warnx("the reference server (pid %ld) died during the replay: signal %d", (long)kids[i]->pid,
-				      WTERMSIG(st));
-			else
-				warnx("the reference server (pid %ld) exited during the replay with status %d",
-				      (long)kids[i]->pid, WEXITSTATUS(st));
-			kids[i]->exited = 1;
-			dead++;
-		}
-	}
-	for (k = 0; k < njobs; k++) {
-		const struct net_addr *t = jobs[k].target;
+	for (k = 0; k < run->njobs; k++) {
+		const struct job *j = &run->jobs[k];
+		const struct net_addr *t = j->target;
 		char name[NET_ADDRSTRLEN], e[256];
 		int fd;
-		if ((jobs[k].result != RES_OK && jobs[k].result != RES_MISMATCH) || jobs[k].f->proto != 6 || !t)
+		if ((j->result != RES_OK && j->result != RES_MISMATCH) || j->f->proto != 6 || !t)
 			continue;
 		for (i = 0; i < nseen && seen[i] != t; i++)
 			;
 		if (i < nseen || nseen == sizeof seen / sizeof seen[0])
 			continue;
 		seen[nseen++] = t;
-		fd = net_connect(t, SOCK_STREAM, timeout_ms, e, sizeof e);
-		if (fd < 0 || probe(fd, timeout_ms, e, sizeof e) < 0) {
+		fd = net_connect(t, SOCK_STREAM, run->o->timeout_ms, e, sizeof e);
+		if (fd < 0 || probe(fd, run->o->timeout_ms, e, sizeof e) < 0) {
 			warnx("after the replay the server at %s fails a probe exchange (did it crash?): %s",
 			      net_format((const struct sockaddr *)&t->ss, name, sizeof name), e);
 			dead++;
@@ -435,8 +836,47 @@ done:
 
 /* ---- replaying ------------------------------------------------------------------------------------- */
 
+/* One job per flow of every file, in order. A flow's target is --map's or --target's; flows without one
+ * (returned as 1 << REF_* bits) go to the reference servers. Incomplete flows are skipped or failed
+ * here, as --incomplete says. */
+static unsigned plan_jobs(struct run *run)
+{
+	const struct opts *o = run->o;
+	unsigned needs = 0;
+	size_t i, k, f, m;
+
+	for (i = 0; i < run->nfiles; i++)
+		run->njobs += dec_nflows(run->files[i].ctx);
+	run->jobs = calloc(run->njobs ? run->njobs : 1, sizeof *run->jobs);
+	if (!run->jobs)
+		errx(EXIT_SETUP, "out of memory");
+	run->cap0 = UINT64_MAX;
+	for (i = 0, k = 0; i < run->nfiles; i++)
+		for (f = 0; f < dec_nflows(run->files[i].ctx); f++, k++) {
+			struct job *j = &run->jobs[k];
+			j->file = i;
+			j->f = dec_flow(run->files[i].ctx, f);
+			if (j->f->first_ns < run->cap0)
+				run->cap0 = j->f->first_ns;
+			if ((j->f->flags & DEC_F_INCOMPLETE) && o->incomplete != INC_REPLAY) {
+				j->result = o->incomplete == INC_SKIP ? RES_SKIPPED : RES_ERROR;
+				snprintf(j->why, sizeof j->why, "incomplete flow: %s", incomplete_reason(j->f));
+				continue;
+			}
+			for (m = 0; m < o->nmaps; m++)
+				if (o->maps[m].port == j->f->sport)
+					j->target = &o->maps[m].to;
+			if (!j->target && o->target_spec)
+				j->target = &o->target;
+			if (!j->target)
+				needs |= 1u << ref_index(j->f);
+			j->result = RES_PENDING;
+		}
+	return needs;
+}
+
 struct pool {
-	struct job *jobs;
+	struct job **jobs;
 	size_t njobs, next, done;
 	const struct play_opts *po;
 	pthread_mutex_t mu;
@@ -454,19 +894,22 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
 		}
-		j = &p->jobs[p->next++];
+		j = p->jobs[p->next++];
 		pthread_mutex_unlock(&p->mu);
 		t0 = play_now_ns();
 		play_flow(j->f, j->target, p->po, &j->r);
 		j->secs = (double)(play_now_ns() - t0) / 1e9;
-		j->result = j->r.status == PLAY_OK ? RES_OK : j->r.status == PLAY_MISMATCH ? RES_MISMATCH : RES_ERROR;
+		j->result = j->r.status == PLAY_OK         ? RES_OK
+			    : j->r.status == PLAY_MISMATCH ? RES_MISMATCH
+							   : RES_ERROR;
 		pthread_mutex_lock(&p->mu);
 		p->done++;
 		pthread_mutex_unlock(&p->mu);
 	}
 }
 
-static int run_pool(struct job *jobs, size_t njobs, const struct play_opts *po, int nthreads)
+/* Plays jobs[0..njobs) on up to nthreads threads. Returns 0, or -1 after a message. */
+static int run_pool(struct job **jobs, size_t njobs, const struct play_opts *po, int nthreads)
 {
 	struct pool p = {.jobs = jobs, .njobs = njobs, .po = po};
 	pthread_t th[256];
@@ -505,12 +948,31 @@ static int run_pool(struct job *jobs, size_t njobs, const struct play_opts *po, 
 	return 0;
 }
 
-/* ---- reports ----------------------------------------------------------------------------------------- */
-
-static const char *result_name(int r)
+/* Plays the pending jobs concurrently. Returns 0, or -1 after a message. */
+static int run_jobs(struct run *run)
 {
-	return r == RES_OK ? "ok" : r == RES_MISMATCH ? "MISMATCH" : r == RES_ERROR ? "ERROR" : "skipped";
+	struct job **pending = calloc(run->njobs ? run->njobs : 1, sizeof *pending);
+	struct play_opts po;
+	size_t k, n = 0;
+	int rc;
+
+	if (!pending)
+		errx(EXIT_SETUP, "out of memory");
+	for (k = 0; k < run->njobs; k++)
+		if (run->jobs[k].result == RES_PENDING)
+			pending[n++] = &run->jobs[k];
+	memset(&po, 0, sizeof po);
+	po.timeout_ms = run->o->timeout_ms;
+	po.expect_upper = run->o->expect_upper;
+	po.speed = run->o->speed;
+	po.cap0 = run->cap0;
+	po.mono0 = play_now_ns();
+	rc = run_pool(pending, n, &po, run->o->jobs);
+	free(pending);
+	return rc;
 }
+
+/* ---- reports ----------------------------------------------------------------------------------------- */
 
 static void xml_esc(FILE *f, const char *s)
 {
@@ -550,13 +1012,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *job_text(const struct job *j)
-{
-	return j->result == RES_SKIPPED || (j->result == RES_ERROR && j->why[0]) ? j->why : j->r.msg;
-}
-
-static int write_junit(const char *path, const struct capfile *files, size_t nfiles, const struct job *jobs,
-		       size_t njobs)
+static int write_junit(const char *path, const struct run *run)
 {
 	FILE *f = fopen(path, "w");
 	size_t i, k;
@@ -567,20 +1023,20 @@ static int write_junit(const char *path, const struct capfile *files, size_t nfi
 		return -1;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"replay\">\n");
-	for (i = 0; i < nfiles; i++) {
+	for (i = 0; i < run->nfiles; i++) {
 		size_t n = 0, fail = 0, errs = 0, skip = 0;
-		for (k = 0; k < njobs; k++)
-			if (jobs[k].file == i) {
+		for (k = 0; k < run->njobs; k++)
+			if (run->jobs[k].file == i) {
 				n++;
-				fail += jobs[k].result == RES_MISMATCH;
-				errs += jobs[k].result == RES_ERROR;
-				skip += jobs[k].result == RES_SKIPPED;
+				fail += run->jobs[k].result == RES_MISMATCH;
+				errs += run->jobs[k].result == RES_ERROR;
+				skip += run->jobs[k].result == RES_SKIPPED;
 			}
 		fprintf(f, "  <testsuite name=\"");
-		xml_esc(f, files[i].path);
+		xml_esc(f, run->files[i].path);
 		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\">\n", n, fail, errs, skip);
-		for (k = 0; k < njobs; k++) {
-			const struct job *j = &jobs[k];
+		for (k = 0; k < run->njobs; k++) {
+			const struct job *j = &run->jobs[k];
 			if (j->file != i)
 				continue;
 			flow_name(name, sizeof name, j->f);
@@ -588,7 +1044,9 @@ static int write_junit(const char *path, const struct capfile *files, size_t nfi
 			xml_esc(f, name);
 			fprintf(f, "\" time=\"%.3f\">", j->secs);
 			if (j->result != RES_OK) {
-				const char *tag = j->result == RES_MISMATCH ? "failure" : j->result == RES_ERROR ? "error" : "skipped";
+				const char *tag = j->result == RES_MISMATCH ? "failure"
+						  : j->result == RES_ERROR  ? "error"
+									    : "skipped";
 				fprintf(f, "\n      <%s message=\"", tag);
 				xml_esc(f, job_text(j));
 				fprintf(f, "\">");
@@ -607,52 +1065,120 @@ static int write_junit(const char *path, const struct capfile *files, size_t nfi
 	return 0;
 }
 
-static int write_json(const char *path, const struct capfile *files, size_t nfiles, const struct job *jobs,
-		      size_t njobs, const size_t count[4])
+static void json_flow(FILE *f, const struct job *j)
+{
+	char c[NET_ADDRSTRLEN], s[NET_ADDRSTRLEN];
+
+	fmt_addr(c, sizeof c, j->f->family, j->f->caddr, j->f->cport);
+	fmt_addr(s, sizeof s, j->f->family, j->f->saddr, j->f->sport);
+	fprintf(f,
+		"\n      {\"flow\": %zu, \"proto\": \"%s\", \"client\": \"%s\", \"server\": \"%s\", "
+		"\"result\": \"%s\", \"message\": ",
+		j->f->index + 1, j->f->proto == 6 ? "tcp" : "udp", c, s,
+		j->result == RES_OK ? "ok" : j->result == RES_MISMATCH ? "mismatch" : j->result == RES_ERROR ? "error" : "skipped");
+	json_str(f, job_text(j));
+	if (j->result == RES_MISMATCH) {
+		fprintf(f, ", \"direction\": \"%s\", \"offset\": %zu, \"detail\": ",
+			j->r.dir == DEC_C2S ? "client->server" : "server->client", j->r.offset);
+		json_str(f, j->r.detail);
+	}
+	fprintf(f, ", \"sent\": %zu, \"received\": %zu, \"seconds\": %.3f}", j->r.sent, j->r.got, j->secs);
+}
+
+static int write_json(const char *path, const struct run *run)
 {
 	FILE *f = fopen(path, "w");
 	size_t i, k;
-	char c[NET_ADDRSTRLEN], s[NET_ADDRSTRLEN];
 
 	if (!f) {
 		warn("--json %s", path);
 		return -1;
 	}
 	fprintf(f, "{\n  \"files\": [");
-	for (i = 0; i < nfiles; i++) {
+	for (i = 0; i < run->nfiles; i++) {
 		int first = 1;
 		fprintf(f, "%s\n    {\"file\": ", i ? "," : "");
-		json_str(f, files[i].path);
-		fprintf(f, ", \"frames\": %llu, \"flows\": [", (unsigned long long)files[i].frames);
-		for (k = 0; k < njobs; k++) {
-			const struct job *j = &jobs[k];
-			if (j->file != i)
+		json_str(f, run->files[i].path);
+		fprintf(f, ", \"frames\": %llu, \"flows\": [", (unsigned long long)run->files[i].frames);
+		for (k = 0; k < run->njobs; k++) {
+			if (run->jobs[k].file != i)
 				continue;
-			fmt_addr(c, sizeof c, j->f->family, j->f->caddr, j->f->cport);
-			fmt_addr(s, sizeof s, j->f->family, j->f->saddr, j->f->sport);
-			fprintf(f, "%s\n      {\"flow\": %zu, \"proto\": \"%s\", \"client\": \"%s\", \"server\": \"%s\", "
-				   "\"result\": \"%s\", \"message\": ",
-				first ? "" : ",", j->f->index + 1, j->f->proto == 6 ? "tcp" : "udp", c, s,
-				j->result == RES_OK ? "ok" : j->result == RES_MISMATCH ? "mismatch" :
-				j->result == RES_ERROR ? "error" : "skipped");
-			json_str(f, job_text(j));
-			if (j->result == RES_MISMATCH)
-				fprintf(f, ", \"direction\": \"%s\", \"offset\": %zu, \"detail\": ",
-					j->r.dir == DEC_C2S ? "client->server" : "server->client", j->r.offset),
-					json_str(f, j->r.detail);
-			fprintf(f, ", \"sent\": %zu, \"received\": %zu, \"seconds\": %.3f}", j->r.sent, j->r.got, j->secs);
+			if (!first)
+				fputc(',', f);
+			json_flow(f, &run->jobs[k]);
 			first = 0;
 		}
 		fprintf(f, "\n    ]}");
 	}
-	fprintf(f, "\n  ],\n  \"summary\": {\"flows\": %zu, \"ok\": %zu, \"mismatch\": %zu, \"error\": %zu, "
-		   "\"skipped\": %zu}\n}\n",
-		njobs, count[RES_OK], count[RES_MISMATCH], count[RES_ERROR], count[RES_SKIPPED]);
+	fprintf(f,
+		"\n  ],\n  \"summary\": {\"flows\": %zu, \"ok\": %zu, \"mismatch\": %zu, \"error\": %zu, "
+		"\"skipped\": %zu}\n}\n",
+		run->njobs, run->count[RES_OK], run->count[RES_MISMATCH], run->count[RES_ERROR],
+		run->count[RES_SKIPPED]);
 	if (fclose(f) != 0) {
 		warn("--json %s", path);
 		return -1;
 	}
 	return 0;
+}
+
+/* Prints one line per flow (with -q only the failed ones) and the summary, after probing the servers;
+ * writes --junit and --json. Returns the exit status. */
+static int report(struct run *run)
+{
+	const struct opts *o = run->o;
+	char name[256];
+	size_t k;
+	int status = 0;
+
+	for (k = 0; k < run->njobs; k++) {
+		const struct job *j = &run->jobs[k];
+		run->count[j->result]++;
+		if (o->quiet && (j->result == RES_OK || j->result == RES_SKIPPED))
+			continue;
+		flow_name(name, sizeof name, j->f);
+		printf("%s %s: %s: %s\n", run->files[j->file].path, name, result_name(j->result), job_text(j));
+		if (j->result == RES_MISMATCH && j->r.detail[0])
+			fputs(j->r.detail, stdout);
+	}
+	run->dead = check_alive(run);
+	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", run->njobs,
+	       run->nfiles, run->count[RES_OK], run->count[RES_MISMATCH], run->count[RES_ERROR],
+	       run->count[RES_SKIPPED], run->dead ? "; a server failed the probe after the replay" : "");
+	if (o->junit && write_junit(o->junit, run) < 0)
+		status = EXIT_SETUP;
+	if (o->json && write_json(o->json, run) < 0)
+		status = EXIT_SETUP;
+	if (!status)
+		status = run->count[RES_ERROR]                    ? EXIT_SETUP
+			 : run->count[RES_MISMATCH] || run->dead ? EXIT_MISMATCH
+								 : 0;
+	/* Incomplete flows counted as failures (--incomplete fail) are mismatches, not setup errors. */
+	if (status == EXIT_SETUP && o->incomplete == INC_FAIL) {
+		int only_incomplete = 1;
+		for (k = 0; k < run->njobs; k++)
+			if (run->jobs[k].result == RES_ERROR && strncmp(run->jobs[k].why, "incomplete", 10))
+				only_incomplete = 0;
+		if (only_incomplete)
+			status = EXIT_MISMATCH;
+	}
+	return status;
+}
+
+/* Plans, plays and reports the flows of the loaded captures. Returns the exit status. */
+static int replay_all(struct run *run, const char *argv0)
+{
+	unsigned needs;
+
+	if (check_flows(run))
+		return EXIT_SETUP;
+	needs = plan_jobs(run);
+	if (assign_references(run, needs, argv0) < 0)
+		return EXIT_SETUP;
+	signal(SIGPIPE, SIG_IGN);
+	if (run_jobs(run) < 0)
+		return EXIT_SETUP;
+	return report(run);
 }
 
 /* ---- modes ------------------------------------------------------------------------------------------ */
@@ -785,375 +1311,58 @@ static int from_fuzz(const struct opts *o)
 	return 0;
 }
 
-/* Standard output is a report too: a write error on it (a full disk, a closed pipe) must not pass
- * silently. Returns status, or EXIT_SETUP after a message when stdout could not be written. */
-static int stdout_ok(int status)
+/* --list: every file's flows. */
+static int list_all(const struct run *run)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		warn("standard output");
-		return EXIT_SETUP;
-	}
+	size_t i;
+
+	for (i = 0; i < run->nfiles; i++)
+		list_flows(&run->files[i]);
+	return 0;
+}
+
+/* --write-corpus: every file's flows as fuzz seeds. Returns 0 or EXIT_SETUP. */
+static int corpus_all(const struct run *run)
+{
+	size_t i;
+	int status = check_flows(run);
+
+	if (status)
+		return status;
+	for (i = 0; i < run->nfiles; i++)
+		if (write_corpus(&run->files[i], run->o->corpus) < 0)
+			status = EXIT_SETUP;
 	return status;
 }
 
-static void self_dir(const char *argv0, char *dir, size_t len)
+static void run_free(struct run *run)
 {
-	char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	size_t i;
 
-	if (n > 0)
-		buf[n] = 0;
-	else
-		snprintf(buf, sizeof buf, "%s", argv0);
-	snprintf(dir, len, "%s", dirname(buf));
+	for (i = 0; i < REF_COUNT; i++)
+		reap(&run->refs[i].child);
+	for (i = 0; i < run->nfiles; i++)
+		dec_free(run->files[i].ctx);
+	free(run->files);
+	free(run->jobs);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{"target", required_argument, NULL, 't'},   {"map", required_argument, NULL, 'm'},
-		{"server-port", required_argument, NULL, 'p'}, {"expect", required_argument, NULL, 'e'},
-		{"timing", required_argument, NULL, 'T'},   {"speed", required_argument, NULL, 's'},
-		{"timeout", required_argument, NULL, 'w'},  {"incomplete", required_argument, NULL, 'i'},
-		{"junit", required_argument, NULL, 'J'},    {"json", required_argument, NULL, 'S'},
-		{"list", no_argument, NULL, 'l'},           {"decode-only", no_argument, NULL, 'D'},           {"write-corpus", required_argument, NULL, 'C'},
-		{"from-fuzz-input", required_argument, NULL, 'F'}, {"write-pcap", required_argument, NULL, 'P'},
-		{"fuzz-format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
 	struct opts o;
-	struct capfile *files;
-	struct dec_limits lim;
-	struct job *jobs = NULL;
-	size_t nfiles, i, k, njobs = 0, count[4] = {0, 0, 0, 0};
-	struct child tcpc = {0}, udpc = {0}, tcpc6 = {0}, udpc6 = {0};
-	struct net_addr tcp_ref, udp_ref, tcp_ref6, udp_ref6;
-	struct play_opts po;
-	int c, need_tcp = 0, need_udp = 0, need_tcp6 = 0, need_udp6 = 0, status = 0, timing_original = 0;
-	int have6 = 0, dead = 0;
-	unsigned long v;
-	char err[512], dir[PATH_MAX], name[256];
-	uint64_t cap0 = UINT64_MAX;
+	struct run run;
+	int status;
 
-	memset(&o, 0, sizeof o);
-	o.jobs = 8;
-	o.timeout_ms = 5000;
-	o.fuzz_udp = -1;
-	while ((c = getopt_long(argc, argv, ":j:qvh", lopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			o.target_spec = optarg;
-			if (net_parse(optarg, &o.target, err, sizeof err) < 0)
-				errx(EXIT_SETUP, "--target %s: %s", optarg, err);
-			break;
-		case 'm': {
-			char *eq = strchr(optarg, '=');
-			struct map *m = &o.maps[o.nmaps];
-			if (o.nmaps == sizeof o.maps / sizeof o.maps[0])
-				errx(EXIT_SETUP, "--map %s: too many mappings", optarg);
-			if (!eq)
-				errx(EXIT_SETUP, "--map %s: expected PORT=HOST:PORT", optarg);
-			*eq = 0;
-			if (parse_uint(optarg, 65535, &v) < 0)
-				errx(EXIT_SETUP, "--map %s=%s: bad port %s", optarg, eq + 1, optarg);
-			m->port = (unsigned)v;
-			if (net_parse(eq + 1, &m->to, err, sizeof err) < 0)
-				errx(EXIT_SETUP, "--map %s=%s: %s", optarg, eq + 1, err);
-			snprintf(m->spec, sizeof m->spec, "%s", eq + 1);
-			if (o.nserver_ports < 64)
-				o.server_ports[o.nserver_ports++] = (uint16_t)v;
-			o.nmaps++;
-			break;
-		}
-		case 'p':
-			if (parse_uint(optarg, 65535, &v) < 0 || !v)
-				errx(EXIT_SETUP, "--server-port %s: not a port number", optarg);
-			if (o.nserver_ports == 64)
-				errx(EXIT_SETUP, "--server-port %s: too many server ports", optarg);
-			o.server_ports[o.nserver_ports++] = (uint16_t)v;
-			break;
-		case 'e':
-			if (!strcmp(optarg, "upper"))
-				o.expect_upper = 1;
-			else if (strcmp(optarg, "recorded"))
-				errx(EXIT_SETUP, "--expect %s: expected recorded or upper", optarg);
-			break;
-		case 'T':
-			if (!strcmp(optarg, "original"))
-				timing_original = 1;
-			else if (strcmp(optarg, "fast"))
-				errx(EXIT_SETUP, "--timing %s: expected fast or original", optarg);
-			break;
-		case 's': {
-			char *end;
-			o.speed = strtod(optarg, &end);
-			if (end == optarg || *end || !(o.speed > 0) || o.speed > 1e9)
-				errx(EXIT_SETUP, "--speed %s: expected a positive factor", optarg);
-			break;
-		}
-		case 'w':
-			if (parse_uint(optarg, 3600000, &v) < 0 || !v)
-				errx(EXIT_SETUP, "--timeout %s: expected 1..3600000 ms", optarg);
-			o.timeout_ms = (int)v;
-			break;
-		case 'i':
-			if (!strcmp(optarg, "skip"))
-				o.incomplete = INC_SKIP;
-			else if (!strcmp(optarg, "replay"))
-				o.incomplete = INC_REPLAY;
-			else if (!strcmp(optarg, "fail"))
-				o.incomplete = INC_FAIL;
-			else
-				errx(EXIT_SETUP, "--incomplete %s: expected skip, replay or fail", optarg);
-			break;
-		case 'J': o.junit = optarg; break;
-		case 'S': o.json = optarg; break;
-		case 'l': o.list = 1; break;
-		case 'D': o.decode_only = 1; break;
-		case 'C': o.corpus = optarg; break;
-		case 'F': o.from_fuzz = optarg; break;
-		case 'P': o.write_pcap = optarg; break;
-		case 'f':
-			if (!strcmp(optarg, "udp"))
-				o.fuzz_udp = 1;
-			else if (!strcmp(optarg, "tcp"))
-				o.fuzz_udp = 0;
-			else
-				errx(EXIT_SETUP, "--fuzz-format %s: expected tcp or udp", optarg);
-			break;
-		case 'j':
-			if (parse_uint(optarg, 256, &v) < 0 || !v)
-				errx(EXIT_SETUP, "-j %s: expected 1..256", optarg);
-			o.jobs = (int)v;
-			break;
-		case 'q': o.quiet = 1; break;
-		case 'v': o.verbose = 1; break;
-		case 'h': usage(stdout); return stdout_ok(0);
-		default: {
-			/* For a long option optopt is its internal code, so it is named from argv. */
-			const char *bad = argv[optind - 1];
-			int len = (int)strcspn(bad, "="), known = 0, n;
-			for (n = 0; lopts[n].name && len > 2; n++)
-				known |= !strncmp(lopts[n].name, bad + 2, (size_t)len - 2);
-			if (!strncmp(bad, "--", 2))
-				warnx("%.*s: %s", len, bad,
-				      c == ':' ? "missing argument" : known && bad[len] ? "takes no argument" : "unknown option");
-			else
-				warnx("-%c: %s", optopt, c == ':' ? "missing argument" : "unknown option");
-			fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");
-			return EXIT_SETUP;
-		}
-		}
-	}
-	if (timing_original && !o.speed)
-		o.speed = 1;
-	if (o.from_fuzz || o.write_pcap) {
-		if (!o.from_fuzz || !o.write_pcap)
-			errx(EXIT_SETUP, "--from-fuzz-input and --write-pcap go together");
-		if (optind != argc)
-			errx(EXIT_SETUP, "--from-fuzz-input takes no PCAP arguments");
-		return stdout_ok(from_fuzz(&o));
-	}
-	if (optind == argc) {
-		fprintf(stderr, "replay: no PCAP given\nusage: replay [options] PCAP... (replay --help lists the "
-			"options)\n");
-		return EXIT_SETUP;
-	}
-	nfiles = (size_t)(argc - optind);
-	files = calloc(nfiles, sizeof *files);
-	if (!files)
-		errx(EXIT_SETUP, "out of memory");
-	dec_limits_default(&lim);
-	lim.server_ports = o.server_ports;
-	lim.n_server_ports = o.nserver_ports;
-	for (i = 0; i < nfiles; i++) {
-		uint64_t t0 = play_now_ns();
-		files[i].path = argv[optind + (int)i];
-		if (load(&files[i], &lim, o.quiet) < 0)
-			status = EXIT_SETUP;
-		else if (o.decode_only) {
-			double secs = (double)(play_now_ns() - t0) / 1e9;
-			printf("%s: %llu packets, %zu flows, %llu payload bytes read, decoded and reassembled in %.3f s: "
-			       "%.0f packets/s\n", files[i].path, (unsigned long long)files[i].frames,
-			       dec_nflows(files[i].ctx), (unsigned long long)files[i].bytes, secs,
-			       secs > 0 ? (double)files[i].frames / secs : 0.0);
-		}
-		if (o.decode_only && files[i].ctx) {
-			dec_free(files[i].ctx); /* keep memory to one file at a time */
-			files[i].ctx = NULL;
-		}
-	}
-	if (o.decode_only)
-		goto out;
-	for (i = 0; i < nfiles && !status && !o.list; i++)
-		if (!dec_nflows(files[i].ctx)) {
-			/* Replaying nothing would pass silently. */
-			warnx("%s: no TCP or UDP flow to replay in its %llu packets", files[i].path,
-			      (unsigned long long)files[i].frames);
-			status = EXIT_SETUP;
-		}
-	if (status)
-		goto out;
-	if (o.list) {
-		for (i = 0; i < nfiles; i++)
-			list_flows(&files[i]);
-		goto out;
-	}
-	if (o.corpus) {
-		for (i = 0; i < nfiles; i++)
-			if (write_corpus(&files[i], o.corpus) < 0)
-				status = EXIT_SETUP;
-		goto out;
-	}
-	/* Jobs: every flow of every file, in order; the targets are known once the servers are up. */
-	for (i = 0; i < nfiles; i++)
-		njobs += dec_nflows(files[i].ctx);
-	jobs = calloc(njobs ? njobs : 1, sizeof *jobs);
-	if (!jobs)
-		errx(EXIT_SETUP, "out of memory");
-	for (i = 0, k = 0; i < nfiles; i++) {
-		size_t f;
-		for (f = 0; f < dec_nflows(files[i].ctx); f++, k++) {
-			struct job *j = &jobs[k];
-			size_t m;
-			j->file = i;
-			j->f = dec_flow(files[i].ctx, f);
-			if (j->f->first_ns < cap0)
-				cap0 = j->f->first_ns;
-			if ((j->f->flags & DEC_F_INCOMPLETE) && o.incomplete != INC_REPLAY) {
-				j->result = o.incomplete == INC_SKIP ? RES_SKIPPED : RES_ERROR;
-				snprintf(j->why, sizeof j->why, "incomplete flow: %s", incomplete_reason(j->f));
-				continue;
-			}
-			for (m = 0; m < o.nmaps; m++)
-				if (o.maps[m].port == j->f->sport)
-					j->target = &o.maps[m].to;
-			if (!j->target && o.target_spec)
-				j->target = &o.target;
-			if (!j->target) {
-				need_tcp |= j->f->proto == 6 && j->f->family == 4;
-				need_udp |= j->f->proto == 17 && j->f->family == 4;
-				need_tcp6 |= j->f->proto == 6 && j->f->family == 6;
-				need_udp6 |= j->f->proto == 17 && j->f->family == 6;
-			}
-			j->result = -1;
-		}
-	}
-	if (need_tcp || need_udp || need_tcp6 || need_udp6) {
-		if (o.nmaps && !o.target_spec) {
-			/* An explicit mapping means a chosen implementation: do not mix in the reference one. */
-			for (k = 0; k < njobs; k++)
-				if (jobs[k].result == -1 && !jobs[k].target) {
-					jobs[k].result = RES_ERROR;
-					snprintf(jobs[k].why, sizeof jobs[k].why, "no --map for captured server port %u",
-						 jobs[k].f->sport);
-				}
-		} else {
-			self_dir(argv[0], dir, sizeof dir);
-			signal(SIGPIPE, SIG_IGN);
-			if ((need_tcp && spawn(dir, "tcp-upper", "127.0.0.1:0", "tcp", o.verbose, &tcpc, &tcp_ref, err,
-					       sizeof err) < 0) ||
-			    (need_udp && spawn(dir, "udp-upper", "127.0.0.1:0", "udp", o.verbose, &udpc, &udp_ref, err,
-					       sizeof err) < 0)) {
-				warnx("%s", err);
-				status = EXIT_SETUP;
-				goto out;
-			}
-			/* IPv6 flows go to reference servers on [::1], so they are replayed over IPv6 (SPEC B1).
-			 * A host without an IPv6 loopback skips them (B1 is a SHOULD there). */
-			if (need_tcp6 || need_udp6) {
-				have6 = have_loopback6();
-				if (have6 && ((need_tcp6 && spawn(dir, "tcp-upper", "[::1]:0", "tcp", o.verbose, &tcpc6,
-								  &tcp_ref6, err, sizeof err) < 0) ||
-					      (need_udp6 && spawn(dir, "udp-upper", "[::1]:0", "udp", o.verbose, &udpc6,
-								  &udp_ref6, err, sizeof err) < 0))) {
-					warnx("%s", err);
-					status = EXIT_SETUP;
-					goto out;
-				}
-			}
-			for (k = 0; k < njobs; k++) {
-				struct job *j = &jobs[k];
-				if (j->result != -1 || j->target)
-					continue;
-				if (j->f->family == 6 && !have6) {
-					j->result = RES_SKIPPED;
-					snprintf(j->why, sizeof j->why, "IPv6 flow: this host has no IPv6 loopback ([::1]) "
-						 "to start the reference servers on");
-				} else if (j->f->family == 6) {
-					j->target = j->f->proto == 6 ? &tcp_ref6 : &udp_ref6;
-				} else {
-					j->target = j->f->proto == 6 ? &tcp_ref : &udp_ref;
-				}
-			}
-		}
-	}
-	signal(SIGPIPE, SIG_IGN);
-	/* Replay the runnable jobs (result -1) concurrently. */
-	{
-		struct job *run = calloc(njobs ? njobs : 1, sizeof *run);
-		size_t nrun = 0;
-		if (!run)
-			errx(EXIT_SETUP, "out of memory");
-		for (k = 0; k < njobs; k++)
-			if (jobs[k].result == -1)
-				run[nrun++] = jobs[k];
-		memset(&po, 0, sizeof po);
-		po.timeout_ms = o.timeout_ms;
-		po.expect_upper = o.expect_upper;
-		po.speed = o.speed;
-		po.cap0 = cap0;
-		po.mono0 = play_now_ns();
-		if (run_pool(run, nrun, &po, o.jobs) < 0) {
-			free(run);
-			status = EXIT_SETUP;
-			goto out;
-		}
-		for (k = 0, i = 0; k < njobs; k++)
-			if (jobs[k].result == -1)
-				jobs[k] = run[i++];
-		free(run);
-	}
-	for (k = 0; k < njobs; k++) {
-		const struct job *j = &jobs[k];
-		count[j->result]++;
-		if (o.quiet && (j->result == RES_OK || j->result == RES_SKIPPED))
-			continue;
-		flow_name(name, sizeof name, j->f);
-		printf("%s %s: %s: %s\n", files[j->file].path, name, result_name(j->result), job_text(j));
-		if (j->result == RES_MISMATCH && j->r.detail[0])
-			fputs(j->r.detail, stdout);
-	}
-	{
-		struct child *kids[] = {&tcpc, &udpc, &tcpc6, &udpc6};
-		dead = check_alive(jobs, njobs, kids, 4, o.timeout_ms);
-	}
-	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", njobs, nfiles,
-	       count[RES_OK], count[RES_MISMATCH], count[RES_ERROR], count[RES_SKIPPED],
-	       dead ? "; a server failed the probe after the replay" : "");
-	if (o.junit && write_junit(o.junit, files, nfiles, jobs, njobs) < 0)
-		status = EXIT_SETUP;
-	if (o.json && write_json(o.json, files, nfiles, jobs, njobs, count) < 0)
-		status = EXIT_SETUP;
-	if (!status)
-		status = count[RES_ERROR] ? EXIT_SETUP : count[RES_MISMATCH] || dead ? EXIT_MISMATCH : 0;
-	/* Incomplete flows counted as failures (--incomplete fail) are mismatches, not setup errors. */
-	if (status == EXIT_SETUP && o.incomplete == INC_FAIL) {
-		int only_incomplete = 1;
-		for (k = 0; k < njobs; k++)
-			if (jobs[k].result == RES_ERROR && strncmp(jobs[k].why, "incomplete", 10))
-				only_incomplete = 0;
-		if (only_incomplete)
-			status = EXIT_MISMATCH;
-	}
-out:
-	status = stdout_ok(status);
-	reap(&tcpc);
-	reap(&udpc);
-	reap(&tcpc6);
-	reap(&udpc6);
-	for (i = 0; i < nfiles; i++)
-		dec_free(files[i].ctx);
-	free(files);
-	free(jobs);
+	if (parse_options(argc, argv, &o, &status) == PARSE_EXIT)
+		return status;
+	if (o.from_fuzz)
+		return stdout_status(from_fuzz(&o));
+	memset(&run, 0, sizeof run);
+	run.o = &o;
+	status = load_files(&run);
+	if (!status && !o.decode_only)
+		status = o.list ? list_all(&run) : o.corpus ? corpus_all(&run) : replay_all(&run, argv[0]);
+	status = stdout_status(status);
+	run_free(&run);
 	return status;
 }
