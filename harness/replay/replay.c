@@ -1129,7 +1129,7 @@ static int report(struct run *run)
 	const struct opts *o = run->o;
 	char name[256];
 	size_t k;
-	int status = 0;
+	int status;
 
 	for (k = 0; k < run->njobs; k++) {
 		const struct job *j = &run->jobs[k];
@@ -1145,14 +1145,9 @@ static int report(struct run *run)
 	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", run->njobs,
 	       run->nfiles, run->count[RES_OK], run->count[RES_MISMATCH], run->count[RES_ERROR],
 	       run->count[RES_SKIPPED], run->dead ? "; a server failed the probe after the replay" : "");
-	if (o->junit && write_junit(o->junit, run) < 0)
-		status = EXIT_SETUP;
-	if (o->json && write_json(o->json, run) < 0)
-		status = EXIT_SETUP;
-	if (!status)
-		status = run->count[RES_ERROR]                    ? EXIT_SETUP
-			 : run->count[RES_MISMATCH] || run->dead ? EXIT_MISMATCH
-								 : 0;
+	status = run->count[RES_ERROR]                    ? EXIT_SETUP
+		 : run->count[RES_MISMATCH] || run->dead ? EXIT_MISMATCH
+							 : 0;
 	/* Incomplete flows counted as failures (--incomplete fail) are mismatches, not setup errors. */
 	if (status == EXIT_SETUP && o->incomplete == INC_FAIL) {
 		int only_incomplete = 1;
@@ -1162,6 +1157,11 @@ static int report(struct run *run)
 		if (only_incomplete)
 			status = EXIT_MISMATCH;
 	}
+	/* A report that could not be written is a setup error whatever the flows did. */
+	if (o->junit && write_junit(o->junit, run) < 0)
+		status = EXIT_SETUP;
+	if (o->json && write_json(o->json, run) < 0)
+		status = EXIT_SETUP;
 	return status;
 }
 
