@@ -44,8 +44,16 @@ static int parse_number(int c, const char *arg, unsigned options, struct serve_o
 	return 0;
 }
 
-enum serve_parse_result serve_parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
-				    size_t errlen)
+/* What parse() found. */
+enum serve_parse_result {
+	SERVE_PARSE_ERROR = -1, /* a bad option; err names it */
+	SERVE_PARSE_OK = 0,     /* the server goes on */
+	SERVE_PARSE_HELP = 1    /* --help was asked */
+};
+
+/* Parses argv into o (defaults first), accepting the options in the serve_option bits of options. */
+static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
+				     size_t errlen)
 {
 	static const struct option longs[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -105,7 +113,9 @@ enum serve_parse_result serve_parse(int argc, char **argv, struct serve_opts *o,
 	return SERVE_PARSE_OK;
 }
 
-int serve_signals(void)
+/* Blocks SIGINT and SIGTERM in the calling thread (threads created later inherit the mask) and ignores
+ * SIGPIPE. Returns a signalfd that becomes readable on SIGINT/SIGTERM, or -1 (errno set). */
+static int stop_signals(void)
 {
 	sigset_t set;
 
@@ -164,10 +174,12 @@ int serve_log(int fd, const char *prefix, const unsigned char *p, size_t n)
 	return log_write(fd, out, o);
 }
 
-int serve_cli(int argc, char **argv, const struct serve_server *s, struct serve_opts *o, int *status)
+/* Parses the command line into o and, for --help or a bad option, prints the usage and a message naming
+ * the option. Returns 0 when the server should go on, or 1 when it should exit with *status now. */
+static int command_line(int argc, char **argv, const struct serve_server *s, struct serve_opts *o, int *status)
 {
 	char err[512];
-	enum serve_parse_result pr = serve_parse(argc, argv, o, s->options, err, sizeof err);
+	enum serve_parse_result pr = parse(argc, argv, o, s->options, err, sizeof err);
 
 	if (pr == SERVE_PARSE_HELP) {
 		s->usage(stdout);
@@ -192,7 +204,9 @@ static struct serve_worker *worker_at(const struct serve_server *s, unsigned cha
 	return (struct serve_worker *)(void *)(ws + (size_t)i * s->size);
 }
 
-int serve_run(const struct serve_server *s, const struct serve_opts *o, int sigfd)
+/* Runs the workers of s on o's address until sigfd reports a stop signal or a worker fails. Returns the
+ * exit status. */
+static int run_workers(const struct serve_server *s, const struct serve_opts *o, int sigfd)
 {
 	struct net_addr bound, a = o->addr;
 	char err[512], name[NET_ADDRSTRLEN];
@@ -259,5 +273,27 @@ out:
 	free(ws);
 	if (stopfd >= 0)
 		close(stopfd);
+	return rc;
+}
+
+int serve_main(const struct serve_server *s, int argc, char **argv)
+{
+	struct serve_opts o;
+	int sigfd, rc;
+
+	if (command_line(argc, argv, s, &o, &rc))
+		return rc;
+	sigfd = stop_signals();
+	if (sigfd < 0) {
+		fprintf(stderr, "%s: signalfd: %s\n", s->prog, strerror(errno));
+		return 1;
+	}
+	if (o.inetd) {
+		rc = s->inetd(&o, sigfd);
+	} else {
+		(void)util_raise_nofile(LONG_MAX); /* as many connections as the hard limit allows */
+		rc = run_workers(s, &o, sigfd);
+	}
+	close(sigfd);
 	return rc;
 }

@@ -31,28 +31,13 @@ enum serve_option {
 	SERVE_OPT_BUF = 2    /* -b BYTES */
 };
 
-/* What serve_parse() found. */
-enum serve_parse_result {
-	SERVE_PARSE_ERROR = -1, /* a bad option; err names it */
-	SERVE_PARSE_OK = 0,     /* the server goes on */
-	SERVE_PARSE_HELP = 1    /* --help was asked */
-};
-
-/* Parses argv into o (defaults first), accepting the options in the serve_option bits of options. */
-enum serve_parse_result serve_parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
-				    size_t errlen);
-
-/* Blocks SIGINT and SIGTERM in the calling thread (threads created later inherit the mask) and ignores
- * SIGPIPE. Returns a signalfd that becomes readable on SIGINT/SIGTERM, or -1 (errno set). */
-int serve_signals(void);
-
 /* Writes one log line "PREFIXescaped\n" to fd, each byte as rep_escape_byte() renders it (printable
  * ASCII as is, backslash doubled, \n \r \t, other bytes as \xHH), so that binary input is safe on a
  * terminal. Never blocks: when fd is not writable (a pipe nobody reads) the rest of the line is
  * dropped. Returns 0 or -1 (errno set, EAGAIN when dropped). */
 int serve_log(int fd, const char *prefix, const unsigned char *p, size_t n);
 
-/* The part of a server's worker thread that serve_run() manages. It is the first member of each
+/* The part of a server's worker thread that serve_main() manages. It is the first member of each
  * server's own worker struct, so a struct serve_worker * converts to and from the server's type. */
 struct serve_worker {
 	const struct serve_opts *o;
@@ -62,7 +47,7 @@ struct serve_worker {
 	int failed;    /* set by a worker that stopped on an error (it also writes stopfd) */
 };
 
-/* A server, described for serve_cli() and serve_run(). */
+/* A server, described for serve_main(). */
 struct serve_server {
 	const char *prog;  /* program name, for messages */
 	const char *proto; /* "tcp" or "udp", for the listening line */
@@ -76,19 +61,19 @@ struct serve_server {
 	int (*setup)(struct serve_worker *w, const struct net_addr *a, int reuseport, struct net_addr *bound);
 	void *(*run)(void *w);                   /* the thread body */
 	void (*cleanup)(struct serve_worker *w); /* releases what setup took, also after a failed setup */
+	/* With SERVE_OPT_INETD: serves the one connection on stdin/stdout until it ends or sigfd (a
+	 * signalfd of SIGINT/SIGTERM) is readable. Returns the exit status. */
+	int (*inetd)(const struct serve_opts *o, int sigfd);
 };
 
-/* Handles the command line for a server's main(): parses it into o and, for --help or a bad option,
- * prints usage (to stdout or stderr) and a message naming the option. Returns 0 when the server should
- * go on, or 1 when main() should return *status now (0 after --help, 2 on a usage error or when the
- * help text could not be written). */
-int serve_cli(int argc, char **argv, const struct serve_server *s, struct serve_opts *o, int *status);
-
-/* A server's life after its options: checks that the port is free, sets up o->threads workers on one
- * port (port 0: the first picks it, the others join), prints "listening on PROTO ADDR:PORT" as the first
- * line on stderr, runs the workers until sigfd (serve_signals()) reports SIGINT/SIGTERM or a worker
- * fails, then stops them and cleans up. This is program code: it prints its errors on stderr, prefixed
- * with s->prog. Returns the exit status: 0, 1 on a runtime error, 2 on a set-up error. */
-int serve_run(const struct serve_server *s, const struct serve_opts *o, int sigfd);
+/* A server's main(): parses the command line (--help prints s->usage to stdout, a bad option a message
+ * naming it and the usage to stderr), blocks SIGINT and SIGTERM into a signalfd and ignores SIGPIPE, then
+ * serves --inetd through s->inetd, or raises the descriptor limit to the hard limit, checks that the port
+ * is free, sets up o->threads workers on one port (port 0: the first picks it, the others join), prints
+ * "listening on PROTO ADDR:PORT" as the first line on stderr, runs the workers until SIGINT/SIGTERM or a
+ * worker fails, then stops them and cleans up. This is program code: it prints its errors on stderr,
+ * prefixed with s->prog. Returns the exit status: 0, 1 on a runtime error, 2 on a usage or set-up error
+ * (or when the help text could not be written). */
+int serve_main(const struct serve_server *s, int argc, char **argv);
 
 #endif

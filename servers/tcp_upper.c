@@ -2,7 +2,6 @@
  * hands each ready connection to upper_drive() (drive.h) with callbacks doing send/recv/shutdown on the
  * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
 #include <errno.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -33,7 +32,7 @@ struct conn {
 };
 
 struct worker {
-	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_run) */
+	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
 	int ep, lfd;
 	int paused;              /* accepting is paused after EMFILE/ENFILE */
 	uint64_t resume_ns;      /* until then (util_now_ns()), unless a connection closes first */
@@ -378,7 +377,7 @@ static const struct upper_io inetd_io = {
 	.buf_put = inetd_buf_put,
 };
 
-static int serve_inetd(const struct serve_opts *o, int sigfd)
+static int inetd_run(const struct serve_opts *o, int sigfd)
 {
 	struct upper_conn uc;
 	struct inetd_ctx x = {.spare = NULL, .verbose = o->verbose};
@@ -450,23 +449,8 @@ int main(int argc, char **argv)
 		.setup = worker_setup,
 		.run = worker_run,
 		.cleanup = worker_cleanup,
+		.inetd = inetd_run,
 	};
-	struct serve_opts o;
-	int sigfd, rc;
 
-	if (serve_cli(argc, argv, &server, &o, &rc))
-		return rc;
-	sigfd = serve_signals();
-	if (sigfd < 0) {
-		fprintf(stderr, "tcp-upper: signalfd: %s\n", strerror(errno));
-		return 1;
-	}
-	if (o.inetd)
-		rc = serve_inetd(&o, sigfd);
-	else {
-		(void)util_raise_nofile(LONG_MAX); /* as many connections as the hard limit allows */
-		rc = serve_run(&server, &o, sigfd);
-	}
-	close(sigfd);
-	return rc;
+	return serve_main(&server, argc, argv);
 }

@@ -21,7 +21,7 @@
 #define SEND_WAIT_MS 200         /* how long a full send buffer may delay one reply */
 
 struct uworker {
-	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_run) */
+	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
 	int fd;
 	unsigned char *bufs; /* BATCH slots of SLOT bytes */
 	struct mmsghdr msgs[BATCH];
@@ -168,17 +168,6 @@ int main(int argc, char **argv)
 		.run = uworker_run,
 		.cleanup = uworker_cleanup,
 	};
-	struct serve_opts o;
-	int sigfd, rc;
 
-	if (serve_cli(argc, argv, &server, &o, &rc))
-		return rc;
-	sigfd = serve_signals();
-	if (sigfd < 0) {
-		fprintf(stderr, "udp-upper: signalfd: %s\n", strerror(errno));
-		return 1;
-	}
-	rc = serve_run(&server, &o, sigfd);
-	close(sigfd);
-	return rc;
+	return serve_main(&server, argc, argv);
 }
