@@ -2,12 +2,13 @@
 # standard and the ASan+UBSan variants, each against that variant's binaries in $(B).
 
 TEST_BIN := $(O)/tests
+UNIT_RUNNER_OBJ := $(O)/tests/unit/unit.o
 
-$(TEST_BIN)/test_upper: $(O)/tests/unit/test_upper.o $(LIB)
+$(TEST_BIN)/test_upper: $(O)/tests/unit/test_upper.o $(UNIT_RUNNER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 
-$(O)/tests/unit/test_upper.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+$(O)/tests/unit/test_upper.o $(UNIT_RUNNER_OBJ): ALL_CFLAGS += $(CUNIT_CFLAGS)
 
 .PHONY: test-unit
 test-unit: $(TEST_BIN)/test_upper
@@ -16,7 +17,7 @@ test-unit: $(TEST_BIN)/test_upper
 TESTS += test-unit
 
 # The shared helpers (lib/util.c, lib/report.c); the JUnit case parses its output back with xmllint.
-$(TEST_BIN)/test_lib: $(O)/tests/unit/test_lib.o $(LIB)
+$(TEST_BIN)/test_lib: $(O)/tests/unit/test_lib.o $(UNIT_RUNNER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 

@@ -3,7 +3,6 @@
  * escaper and is checked against the rule written out independently here; the number parsers run
  * through tables of edge cases; a JUnit document with every byte in its texts is parsed back with
  * xmllint when the host has it. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -15,15 +14,7 @@
 
 #include "report.h"
 #include "util.h"
-
-/* Asserts cond; on failure CUnit reports msg (formatted), so a table row names itself. */
-#define CHECK(cond, ...)                                                                                   \
-	do {                                                                                               \
-		char msg_[512];                                                                            \
-		CU_BOOL ok_ = (cond) ? CU_TRUE : CU_FALSE; /* before the message, which may show its effects */ \
-		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
-		CU_assertImplementation(ok_, __LINE__, msg_, __FILE__, "", CU_FALSE);                      \
-	} while (0)
+#include "unit.h"
 
 /* A memory FILE and what was written to it. */
 struct capture {
@@ -586,10 +577,7 @@ static void test_junit_pieces(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{"rep_json_bytes: every byte value", test_json_every_byte},
 		{"rep_json_bytes: reads back; rep_json_str", test_json_round_trip},
 		{"rep_xml_str: every byte value", test_xml_every_byte},
@@ -605,22 +593,6 @@ int main(void)
 		{"rep_junit: escaping, counts, xmllint", test_junit},
 		{"rep_junit in pieces, stream errors", test_junit_pieces},
 	};
-	CU_pSuite s;
-	unsigned fails;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("lib", NULL, NULL);
-	for (size_t i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			s = NULL;
-	if (s == NULL) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return unit_run("lib", tests, sizeof tests / sizeof tests[0]);
 }

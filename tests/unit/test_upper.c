@@ -1,7 +1,6 @@
 /* test_upper.c - CUnit tests of the pure core: transform, oracles, UDP rule, the TCP connection
  * state machine (table-driven; each case fed whole and again one byte at a time) and the per-wakeup
  * drive loop (drive.h) over a fake socket. */
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,14 +8,7 @@
 #include "drive.h"
 #include "oracle.h"
 #include "upper.h"
-
-/* Asserts cond; on failure CUnit reports msg (formatted), so a table row names itself. */
-#define CHECK(cond, ...)                                                                                   \
-	do {                                                                                               \
-		char msg_[256];                                                                            \
-		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
-		CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, __LINE__, msg_, __FILE__, "", CU_FALSE); \
-	} while (0)
+#include "unit.h"
 
 /* The transform written the obvious way, independently of the core. */
 static unsigned char ref_upper(unsigned char c)
@@ -667,10 +659,7 @@ static void test_drive_table(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{"upper_byte over all 256 values", test_byte_all_values},
 		{"upper_transform over all 256 values", test_transform_all_values},
 		{"upper_transform lengths 0..200 at all alignments", test_transform_lengths_alignments},
@@ -685,23 +674,6 @@ int main(void)
 		{"conn buffer lending", test_conn_lending},
 		{"upper_drive table, fake socket", test_drive_table},
 	};
-	CU_pSuite s;
-	unsigned fails;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("core", NULL, NULL);
-	for (size_t i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			s = NULL;
-	if (s == NULL) {
-		fprintf(stderr, "test_upper: cannot register tests: %s\n", CU_get_error_msg());
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return unit_run("core", tests, sizeof tests / sizeof tests[0]);
 }

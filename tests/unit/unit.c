@@ -1,0 +1,27 @@
+/* unit.c - the runner the CUnit unit tests share. */
+#include "unit.h"
+
+int unit_run(const char *suite, const struct unit_test *tests, size_t n)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		fprintf(stderr, "%s: cannot start CUnit: %s\n", suite, CU_get_error_msg());
+		return 2;
+	}
+	s = CU_add_suite(suite, NULL, NULL);
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			s = NULL;
+	if (s == NULL) {
+		fprintf(stderr, "%s: cannot register tests: %s\n", suite, CU_get_error_msg());
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails == 0 ? 0 : 1;
+}
