@@ -42,7 +42,7 @@ struct child_options {
 	 * temporary file in $TMPDIR or /tmp, removed by child_free() and child_kill_all(). */
 	const char *log_path;
 	/* > 0: only the first log_max bytes are written to the log, the rest is read and dropped (then a
-	 * line "[log cut here: more than log_max bytes]" ends it): a server that prints every message
+	 * line "[log cut here: more than N bytes]" ends it): a server that prints every message
 	 * cannot fill the disk, and its printing still costs it what a terminal would. 0: no bound. */
 	size_t log_max;
 	/* Not NULL: the CPUs the child may run on (sched_setaffinity; a failure is written to the log). */
@@ -72,7 +72,9 @@ struct child;
  *    a UDP port cannot be checked without sending it something).
  * The child runs in its own process group, with stdin /dev/null, stdout and stderr to the log, SIGPIPE
  * and every other signal at its default disposition, no descriptor but 0-2 inherited, and o->nofile and
- * o->affinity applied. On success stores the handle in *out and the addresses in *addrs (zeroed first;
+ * o->affinity applied. The calling process becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so the
+ * orphans of the server's group come back to it and are reaped by this module: a zombie only init
+ * would reap could otherwise make a stopped group look alive. On success stores the handle in *out and the addresses in *addrs (zeroed first;
  * with want 0 only addrs->port is set) and returns 0. Otherwise returns -1 with a reason in err and
  * leaves nothing running: "cannot run 'PROG': No such file or directory", "'CMD' exited with status 3
  * before it was listening; its last output: ...", "'CMD' did not start listening within 5000 ms (no
