@@ -20,10 +20,10 @@
 
 /* The bytes sent are a pseudo-random pattern, half lowercase letters, with a prime period so that a
  * server which drops or repeats a block whose length is a power of two is caught. The expected reply
- * (the pattern transformed by the core's oracle_expect(), or the pattern itself for the echo
- * server) is computed once, so checking a reply costs the same memcmp() whichever server is
- * measured: the ratio between servers then measures the servers, not the checker. On a difference,
- * the core's oracle (oracle_mismatch, oracle_udp_check) names the offset and the rule. */
+ * (the pattern under SPEC X1's plain rule, oracle_expect(), or the pattern itself for the echo server)
+ * is computed once, so checking a reply costs the same memcmp() whichever server is measured: the
+ * ratio between servers then measures the servers, not the checker. On a difference, the checkers'
+ * oracle (oracle_mismatch, oracle_udp_check) names the offset and the rule. */
 #define PAT_PERIOD 65521u
 #define MAXCHUNK (256u * 1024u)   /* largest read or check at once */
 #define WCHUNK (64u * 1024u)      /* stream write size */
@@ -926,7 +926,8 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 				inflight--;
 			} else if (idle && x[i].state == DL_IDLE) {
 				inflight--; /* failed: try that slot again later */
-				if (dl_start(&d, &x[i], i, err, errlen) != LOAD_OK)
+				rc = dl_start(&d, &x[i], i, err, errlen);
+				if (rc != LOAD_OK)
 					goto out;
 				inflight++;
 			}
