@@ -47,13 +47,25 @@ void rep_xml_str(FILE *f, const char *s)
 		return;
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
 		switch (*p) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
 		case '\t':
-		case '\n': fputc(*p, f); break;
+		case '\n':
+			fputc(*p, f);
+			break;
 		default:
 			fputc(*p < 0x20 || *p >= 0x7f ? '?' : *p, f);
 		}
@@ -85,8 +97,8 @@ static void suite_attributes(FILE *f, const char *name, const struct rep_case *c
 
 	fputs(" name=\"", f);
 	rep_xml_str(f, name);
-	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"", n, k.failures,
-		k.errors, k.skipped, secs);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"", n,
+	        k.failures, k.errors, k.skipped, secs);
 }
 
 static void junit_properties(FILE *f, const struct rep_case *c)
@@ -128,7 +140,8 @@ static void junit_outcome(FILE *f, const struct rep_case *c)
 
 static void junit_case(FILE *f, const char *suite, const struct rep_case *c)
 {
-	int empty = c->status == REP_PASS && (c->properties == NULL || c->nproperties == 0) && c->system_out == NULL;
+	int empty =
+	    c->status == REP_PASS && (c->properties == NULL || c->nproperties == 0) && c->system_out == NULL;
 
 	fputs("    <testcase classname=\"", f);
 	rep_xml_str(f, c->classname != NULL ? c->classname : suite);
@@ -233,10 +246,22 @@ size_t rep_escape_byte(char *out, unsigned char c)
 	size_t n = 0;
 
 	switch (c) {
-	case '\\': out[n++] = '\\'; out[n++] = '\\'; break;
-	case '\n': out[n++] = '\\'; out[n++] = 'n'; break;
-	case '\r': out[n++] = '\\'; out[n++] = 'r'; break;
-	case '\t': out[n++] = '\\'; out[n++] = 't'; break;
+	case '\\':
+		out[n++] = '\\';
+		out[n++] = '\\';
+		break;
+	case '\n':
+		out[n++] = '\\';
+		out[n++] = 'n';
+		break;
+	case '\r':
+		out[n++] = '\\';
+		out[n++] = 'r';
+		break;
+	case '\t':
+		out[n++] = '\\';
+		out[n++] = 't';
+		break;
 	default:
 		if (c >= 0x20 && c < 0x7f) {
 			out[n++] = (char)c;

@@ -23,9 +23,9 @@ void rep_xml_str(FILE *f, const char *s);
 /* A test case's result, for rep_junit() and rep_tap(). */
 enum rep_status {
 	REP_PASS = 0,
-	REP_FAIL,  /* the subject under test is wrong */
-	REP_SKIP,  /* not run; message says why */
-	REP_ERROR  /* could not be tested (set-up error); counts as an error, not a failure */
+	REP_FAIL, /* the subject under test is wrong */
+	REP_SKIP, /* not run; message says why */
+	REP_ERROR /* could not be tested (set-up error); counts as an error, not a failure */
 };
 
 /* A JUnit <property name= value=> of a case. */
@@ -39,10 +39,10 @@ struct rep_case {
 	const char *classname; /* JUnit classname, for example "conform.tcp.reset" (NULL: the suite's name) */
 	const char *name;      /* case name, for example "tcp/reset/mid-stream" */
 	enum rep_status status;
-	const char *message;   /* one line: the failure, skip or error reason (NULL or "" for a pass) */
-	const char *detail;    /* more lines for the failure's body, or NULL */
-	double secs;           /* time taken */
-	const char *type;      /* type attribute of <failure> or <error>, for example "MUST" */
+	const char *message; /* one line: the failure, skip or error reason (NULL or "" for a pass) */
+	const char *detail;  /* more lines for the failure's body, or NULL */
+	double secs;         /* time taken */
+	const char *type;    /* type attribute of <failure> or <error>, for example "MUST" */
 	const struct rep_property *properties; /* nproperties of them in <properties> */
 	size_t nproperties;
 	const char *system_out; /* text of <system-out>, for example the case's description */

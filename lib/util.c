@@ -72,7 +72,7 @@ static uint64_t suffix_unit(char c)
 }
 
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint64_t *out, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	uint64_t v = 0, unit = 1;
 	const char *p = s;
@@ -98,7 +98,7 @@ int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint
 	return 0;
 bad:
 	snprintf(err, errlen, "'%s' is not a number from %llu to %llu", s, (unsigned long long)min,
-		 (unsigned long long)max);
+	         (unsigned long long)max);
 	return -1;
 }
 
@@ -162,7 +162,8 @@ long util_raise_nofile(long want)
 		return -1;
 	if (want > 0 && rl.rlim_cur != RLIM_INFINITY && (rlim_t)want > rl.rlim_cur) {
 		struct rlimit up = rl;
-		up.rlim_cur = rl.rlim_max != RLIM_INFINITY && (rlim_t)want > rl.rlim_max ? rl.rlim_max : (rlim_t)want;
+		up.rlim_cur =
+		    rl.rlim_max != RLIM_INFINITY && (rlim_t)want > rl.rlim_max ? rl.rlim_max : (rlim_t)want;
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl = up;
 	}

@@ -25,7 +25,7 @@ void util_sleep_ms(int ms);
  * a value that does not fit in 64 bits, before or after the multiplication, is refused). Returns 0 and
  * stores it in *out, or -1 with a reason such as "'12x' is not a number from 1 to 64" in err. */
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint64_t *out, char *err,
-		   size_t errlen);
+                   size_t errlen);
 
 /* Parses s as a decimal number of seconds (fraction allowed, for example 0.5) in [min, max]; NaN, inf
  * and trailing text are refused. Returns 0 and stores it in *out, or -1 with a reason in err. */

@@ -19,14 +19,16 @@
 #include "util.h"
 
 /* -t N and -b BYTES. Returns 0, or -1 with a reason naming the option in err. */
-static int parse_number(int c, const char *arg, unsigned options, struct serve_opts *o, char *err, size_t errlen)
+static int parse_number(int c, const char *arg, unsigned options, struct serve_opts *o, char *err,
+                        size_t errlen)
 {
 	char why[256];
 	uint64_t v;
 
 	if (c == 't') {
 		if (util_parse_u64(arg, 1, SERVE_MAX_THREADS, 0, &v, why, sizeof why) < 0) {
-			snprintf(err, errlen, "-t '%s': expected a thread count from 1 to %d", arg, SERVE_MAX_THREADS);
+			snprintf(err, errlen, "-t '%s': expected a thread count from 1 to %d", arg,
+			         SERVE_MAX_THREADS);
 			return -1;
 		}
 		o->threads = (int)v;
@@ -37,7 +39,8 @@ static int parse_number(int c, const char *arg, unsigned options, struct serve_o
 		return -1;
 	}
 	if (util_parse_u64(arg, 1, SERVE_MAX_BUF, 1, &v, why, sizeof why) < 0) {
-		snprintf(err, errlen, "-b '%s': expected a byte count from 1 to 1G (suffix k, m or g allowed)", arg);
+		snprintf(err, errlen,
+		         "-b '%s': expected a byte count from 1 to 1G (suffix k, m or g allowed)", arg);
 		return -1;
 	}
 	o->bufsize = (size_t)v;
@@ -53,12 +56,12 @@ enum serve_parse_result {
 
 /* Parses argv into o (defaults first), accepting the options in the serve_option bits of options. */
 static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
-				     size_t errlen)
+                                     size_t errlen)
 {
 	static const struct option longs[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"inetd", no_argument, NULL, 'i'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"inetd", no_argument, NULL, 'i'},
+	    {NULL, 0, NULL, 0},
 	};
 	char aerr[256];
 	int c;
@@ -176,7 +179,8 @@ int serve_log(int fd, const char *prefix, const unsigned char *p, size_t n)
 
 /* Parses the command line into o and, for --help or a bad option, prints the usage and a message naming
  * the option. Returns 0 when the server should go on, or 1 when it should exit with *status now. */
-static int command_line(int argc, char **argv, const struct serve_server *s, struct serve_opts *o, int *status)
+static int command_line(int argc, char **argv, const struct serve_server *s, struct serve_opts *o,
+                        int *status)
 {
 	char err[512];
 	enum serve_parse_result pr = parse(argc, argv, o, s->options, err, sizeof err);
@@ -237,13 +241,16 @@ static int run_workers(const struct serve_server *s, const struct serve_opts *o,
 			goto out;
 		}
 		if (set == 0)
-			net_set_port(&a, net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */
+			net_set_port(&a,
+			             net_port((struct sockaddr *)&bound.ss)); /* port 0: the others join it */
 	}
-	fprintf(stderr, "listening on %s %s\n", s->proto, net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fprintf(stderr, "listening on %s %s\n", s->proto,
+	        net_format((struct sockaddr *)&bound.ss, name, sizeof name));
 	fflush(stderr);
 
 	for (; started < o->threads; started++) {
-		int e = pthread_create(&worker_at(s, ws, started)->th, NULL, s->run, worker_at(s, ws, started));
+		int e =
+		    pthread_create(&worker_at(s, ws, started)->th, NULL, s->run, worker_at(s, ws, started));
 		if (e != 0) {
 			fprintf(stderr, "%s: pthread_create: %s\n", s->prog, strerror(e));
 			rc = 1;

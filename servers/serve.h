@@ -41,7 +41,7 @@ int serve_log(int fd, const char *prefix, const unsigned char *p, size_t n);
  * server's own worker struct, so a struct serve_worker * converts to and from the server's type. */
 struct serve_worker {
 	const struct serve_opts *o;
-	int stopfd;    /* eventfd that becomes readable when the server stops: the worker returns */
+	int stopfd; /* eventfd that becomes readable when the server stops: the worker returns */
 	pthread_t th;
 	char err[256]; /* why setup or the worker failed */
 	int failed;    /* set by a worker that stopped on an error (it also writes stopfd) */
@@ -49,12 +49,12 @@ struct serve_worker {
 
 /* A server, described for serve_main(). */
 struct serve_server {
-	const char *prog;  /* program name, for messages */
-	const char *proto; /* "tcp" or "udp", for the listening line */
-	int type;          /* SOCK_STREAM or SOCK_DGRAM */
-	unsigned options;  /* serve_option bits: the options it accepts besides the common ones */
+	const char *prog;       /* program name, for messages */
+	const char *proto;      /* "tcp" or "udp", for the listening line */
+	int type;               /* SOCK_STREAM or SOCK_DGRAM */
+	unsigned options;       /* serve_option bits: the options it accepts besides the common ones */
 	void (*usage)(FILE *f); /* writes the help text to f */
-	size_t size;       /* bytes of one worker; struct serve_worker is its first member */
+	size_t size;            /* bytes of one worker; struct serve_worker is its first member */
 	/* Sets up a zero-filled worker whose serve_worker part is filled: its own socket bound to a (with
 	 * SO_REUSEPORT when reuseport), the address actually bound stored in bound. Returns 0, or -1 with a
 	 * reason in w->err. */

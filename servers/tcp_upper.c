@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "drive.h"
-#include "serve.h"
 #include "net.h"
+#include "serve.h"
 #include "upper.h"
 #include "util.h"
 
@@ -34,10 +34,10 @@ struct conn {
 struct worker {
 	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
 	int ep, lfd;
-	int paused;              /* accepting is paused after EMFILE/ENFILE */
-	uint64_t resume_ns;      /* until then (util_now_ns()), unless a connection closes first */
-	struct conn *conns;      /* every open connection, for the cleanup at stop */
-	unsigned char **pool;    /* free buffers of o->bufsize bytes, lent to connections with bytes */
+	int paused;           /* accepting is paused after EMFILE/ENFILE */
+	uint64_t resume_ns;   /* until then (util_now_ns()), unless a connection closes first */
+	struct conn *conns;   /* every open connection, for the cleanup at stop */
+	unsigned char **pool; /* free buffers of o->bufsize bytes, lent to connections with bytes */
 	size_t npool;
 };
 
@@ -134,11 +134,11 @@ static void sock_buf_put(void *ctx, unsigned char *b)
 }
 
 static const struct upper_io sock_io = {
-	.send = sock_send,
-	.recv = sock_recv,
-	.shutdown_wr = sock_shutdown,
-	.buf_get = sock_buf_get,
-	.buf_put = sock_buf_put,
+    .send = sock_send,
+    .recv = sock_recv,
+    .shutdown_wr = sock_shutdown,
+    .buf_get = sock_buf_get,
+    .buf_put = sock_buf_put,
 };
 
 /* One wakeup: upper_drive() does what the connection wants until it must wait; then the epoll
@@ -147,7 +147,7 @@ static void conn_event(struct worker *w, struct conn *c, uint32_t events)
 {
 	struct sock_ctx x = {.w = w, .fd = c->fd};
 	unsigned ready = ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? UPPER_READY_IN : 0u) |
-			 ((events & EPOLLOUT) ? UPPER_READY_OUT : 0u);
+	                 ((events & EPOLLOUT) ? UPPER_READY_OUT : 0u);
 	unsigned want;
 	int r = upper_drive(&c->uc, &sock_io, &x, ready, &want);
 
@@ -158,10 +158,11 @@ static void conn_event(struct worker *w, struct conn *c, uint32_t events)
 	if (r != UPPER_DRIVE_WAIT) {
 		/* The core refused what its own wants allowed: a bug in this program, not in the peer. */
 		fprintf(stderr, "tcp-upper: bug: the core broke its contract on fd %d (flags %#x)\n", c->fd,
-			c->uc.flags);
+		        c->uc.flags);
 		abort();
 	}
-	uint32_t interest = ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
+	uint32_t interest =
+	    ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
 	if (interest != c->interest) {
 		struct epoll_event ev = {.events = interest, .data.ptr = c};
 		if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
@@ -280,7 +281,8 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
+static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int reuseport,
+                        struct net_addr *bound)
 {
 	struct worker *w = (struct worker *)lw;
 	struct epoll_event ev;
@@ -370,11 +372,11 @@ static void inetd_buf_put(void *ctx, unsigned char *b)
 }
 
 static const struct upper_io inetd_io = {
-	.send = inetd_send,
-	.recv = inetd_recv,
-	.shutdown_wr = inetd_shutdown,
-	.buf_get = inetd_buf_get,
-	.buf_put = inetd_buf_put,
+    .send = inetd_send,
+    .recv = inetd_recv,
+    .shutdown_wr = inetd_shutdown,
+    .buf_get = inetd_buf_get,
+    .buf_put = inetd_buf_put,
 };
 
 static int inetd_run(const struct serve_opts *o, int sigfd)
@@ -395,13 +397,14 @@ static int inetd_run(const struct serve_opts *o, int sigfd)
 		if (r == UPPER_DRIVE_CLOSE)
 			break;
 		if (r != UPPER_DRIVE_WAIT) {
-			fprintf(stderr, "tcp-upper: bug: --inetd: the core broke its contract (flags %#x)\n", uc.flags);
+			fprintf(stderr, "tcp-upper: bug: --inetd: the core broke its contract (flags %#x)\n",
+			        uc.flags);
 			abort();
 		}
 		/* A negative fd is ignored by poll(): wait only for what the connection waits for. */
 		struct pollfd pf[3] = {{.fd = sigfd, .events = POLLIN},
-				       {.fd = (want & UPPER_WANT_READ) ? 0 : -1, .events = POLLIN},
-				       {.fd = (want & UPPER_WANT_POLLOUT) ? 1 : -1, .events = POLLOUT}};
+		                       {.fd = (want & UPPER_WANT_READ) ? 0 : -1, .events = POLLIN},
+		                       {.fd = (want & UPPER_WANT_POLLOUT) ? 1 : -1, .events = POLLOUT}};
 		ready = 0;
 		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
@@ -420,36 +423,39 @@ static int inetd_run(const struct serve_opts *o, int sigfd)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [-v] [--inetd]\n"
-		"Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
-		"'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
-		"  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
-		"                port 0 picks a free port. The first stderr line is 'listening on tcp ADDR:PORT'.\n"
-		"  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"
-		"  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a connection\n"
-		"                holds a buffer only while it has bytes to send back\n"
-		"  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
-		"  --inetd       serve one connection on stdin/stdout, then exit\n"
-		"  --help        this text\n"
-		"SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
-		"error (bad option, address in use or not local).\n",
-		SERVE_DEFAULT_BUF / 1024u);
+	fprintf(
+	    f,
+	    "usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [-v] [--inetd]\n"
+	    "Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
+	    "'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
+	    "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
+	    "                port 0 picks a free port. The first stderr line is 'listening on tcp "
+	    "ADDR:PORT'.\n"
+	    "  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"
+	    "  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a "
+	    "connection\n"
+	    "                holds a buffer only while it has bytes to send back\n"
+	    "  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
+	    "  --inetd       serve one connection on stdin/stdout, then exit\n"
+	    "  --help        this text\n"
+	    "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
+	    "error (bad option, address in use or not local).\n",
+	    SERVE_DEFAULT_BUF / 1024u);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct serve_server server = {
-		.prog = "tcp-upper",
-		.proto = "tcp",
-		.type = SOCK_STREAM,
-		.options = SERVE_OPT_INETD | SERVE_OPT_BUF,
-		.usage = usage,
-		.size = sizeof(struct worker),
-		.setup = worker_setup,
-		.run = worker_run,
-		.cleanup = worker_cleanup,
-		.inetd = inetd_run,
+	    .prog = "tcp-upper",
+	    .proto = "tcp",
+	    .type = SOCK_STREAM,
+	    .options = SERVE_OPT_INETD | SERVE_OPT_BUF,
+	    .usage = usage,
+	    .size = sizeof(struct worker),
+	    .setup = worker_setup,
+	    .run = worker_run,
+	    .cleanup = worker_cleanup,
+	    .inetd = inetd_run,
 	};
 
 	return serve_main(&server, argc, argv);

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "serve.h"
 #include "net.h"
+#include "serve.h"
 #include "upper.h"
 
 #define BATCH 32
@@ -59,7 +59,8 @@ static int send_batch(struct uworker *w, int n)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			struct pollfd pf[2] = {{.fd = w->fd, .events = POLLOUT}, {.fd = w->lw.stopfd, .events = POLLIN}};
+			struct pollfd pf[2] = {{.fd = w->fd, .events = POLLOUT},
+			                       {.fd = w->lw.stopfd, .events = POLLIN}};
 			int r = poll(pf, 2, SEND_WAIT_MS);
 			if (r > 0 && pf[1].revents)
 				return -1;
@@ -78,7 +79,8 @@ static void *uworker_run(void *arg)
 	struct uworker *w = arg;
 
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->lw.stopfd, .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = w->fd, .events = POLLIN},
+		                       {.fd = w->lw.stopfd, .events = POLLIN}};
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -108,7 +110,8 @@ static void *uworker_run(void *arg)
 	return NULL;
 }
 
-static int uworker_setup(struct serve_worker *lw, const struct net_addr *a, int reuseport, struct net_addr *bound)
+static int uworker_setup(struct serve_worker *lw, const struct net_addr *a, int reuseport,
+                         struct net_addr *bound)
 {
 	struct uworker *w = (struct uworker *)lw;
 	int sz = RCVBUF;
@@ -143,30 +146,35 @@ static void uworker_cleanup(struct serve_worker *lw)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: udp-upper [-l ADDR:PORT] [-t THREADS] [-v]\n"
-		   "Reference UDP server of the uppercase protocol: answers each datagram with one datagram, 'a'-'z'\n"
-		   "made 'A'-'Z', to its sender; datagrams up to 65507 (IPv4) / 65527 (IPv6) bytes are answered whole\n"
-		   "and an empty datagram gets an empty reply (SPEC.md, U1-U6).\n"
-		   "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
-		   "                port 0 picks a free port. The first stderr line is 'listening on udp ADDR:PORT'.\n"
-		   "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"
-		   "  -v            log each datagram received on stderr as '>> ' and the bytes, escaped\n"
-		   "  --help        this text\n"
-		   "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
-		   "error (bad option, address in use or not local).\n");
+	fprintf(
+	    f,
+	    "usage: udp-upper [-l ADDR:PORT] [-t THREADS] [-v]\n"
+	    "Reference UDP server of the uppercase protocol: answers each datagram with one datagram, "
+	    "'a'-'z'\n"
+	    "made 'A'-'Z', to its sender; datagrams up to 65507 (IPv4) / 65527 (IPv6) bytes are answered "
+	    "whole\n"
+	    "and an empty datagram gets an empty reply (SPEC.md, U1-U6).\n"
+	    "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
+	    "                port 0 picks a free port. The first stderr line is 'listening on udp "
+	    "ADDR:PORT'.\n"
+	    "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"
+	    "  -v            log each datagram received on stderr as '>> ' and the bytes, escaped\n"
+	    "  --help        this text\n"
+	    "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
+	    "error (bad option, address in use or not local).\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct serve_server server = {
-		.prog = "udp-upper",
-		.proto = "udp",
-		.type = SOCK_DGRAM,
-		.usage = usage,
-		.size = sizeof(struct uworker),
-		.setup = uworker_setup,
-		.run = uworker_run,
-		.cleanup = uworker_cleanup,
+	    .prog = "udp-upper",
+	    .proto = "udp",
+	    .type = SOCK_DGRAM,
+	    .usage = usage,
+	    .size = sizeof(struct uworker),
+	    .setup = uworker_setup,
+	    .run = uworker_run,
+	    .cleanup = uworker_cleanup,
 	};
 
 	return serve_main(&server, argc, argv);

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "report.h"
-#include "util.h"
 #include "unit.h"
+#include "util.h"
 
 /* A memory FILE and what was written to it. */
 struct capture {
@@ -128,7 +128,8 @@ static void test_json_round_trip(void)
 	rep_json_bytes(c.f, all, sizeof all);
 	capture_close(&c);
 	long n = json_decode(c.text, back, sizeof back);
-	CHECK(n == (long)sizeof all && memcmp(all, back, sizeof all) == 0, "every byte reads back (got %ld)", n);
+	CHECK(n == (long)sizeof all && memcmp(all, back, sizeof all) == 0, "every byte reads back (got %ld)",
+	      n);
 	capture_free(&c);
 
 	capture_open(&c);
@@ -147,11 +148,16 @@ static void test_json_round_trip(void)
 static const char *xml_expected(unsigned char b, char *one)
 {
 	switch (b) {
-	case '&': return "&amp;";
-	case '<': return "&lt;";
-	case '>': return "&gt;";
-	case '"': return "&quot;";
-	case '\'': return "&apos;";
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&apos;";
 	default:
 		one[0] = (b < 0x20 && b != '\t' && b != '\n') || b >= 0x7f ? '?' : (char)b;
 		one[1] = '\0';
@@ -206,7 +212,8 @@ static void test_escape_every_byte(void)
 		rep_escape(got, sizeof got, &b, 1);
 		CHECK(strcmp(got, want) == 0, "rep_escape(0x%02x) = '%s', want '%s'", v, got, want);
 		size_t n = rep_escape_byte(one, b);
-		CHECK(n == strlen(want) && strcmp(one, want) == 0, "rep_escape_byte(0x%02x) = '%s' (%zu)", v, one, n);
+		CHECK(n == strlen(want) && strcmp(one, want) == 0, "rep_escape_byte(0x%02x) = '%s' (%zu)", v,
+		      one, n);
 	}
 }
 
@@ -231,7 +238,8 @@ static void test_escape_cut(void)
 		size_t len = strlen(got);
 		CHECK(len < outlen, "outlen %zu: length %zu", outlen, len);
 		if (outlen > full_len) {
-			CHECK(strcmp(got, full) == 0, "outlen %zu: '%s', want the whole '%s'", outlen, got, full);
+			CHECK(strcmp(got, full) == 0, "outlen %zu: '%s', want the whole '%s'", outlen, got,
+			      full);
 			continue;
 		}
 		size_t dots = 0;
@@ -241,13 +249,13 @@ static void test_escape_cut(void)
 		for (size_t i = 0; i <= n; i++)
 			if (bound[i] == keep)
 				kept = i;
-		CHECK(kept < n && strncmp(got, full, keep) == 0, "outlen %zu: '%s' is not a cut of '%s'", outlen, got,
-		      full);
-		CHECK(dots == (outlen - 1 < 3 ? outlen - 1 : 3), "outlen %zu: '%s' ends with %zu dots", outlen, got,
-		      dots);
+		CHECK(kept < n && strncmp(got, full, keep) == 0, "outlen %zu: '%s' is not a cut of '%s'",
+		      outlen, got, full);
+		CHECK(dots == (outlen - 1 < 3 ? outlen - 1 : 3), "outlen %zu: '%s' ends with %zu dots",
+		      outlen, got, dots);
 		if (kept < n)
-			CHECK(keep + rep_escape_byte(one, in[kept]) + 3 > outlen - 1, "outlen %zu: '%s' cut more than needed",
-			      outlen, got);
+			CHECK(keep + rep_escape_byte(one, in[kept]) + 3 > outlen - 1,
+			      "outlen %zu: '%s' cut more than needed", outlen, got);
 	}
 }
 
@@ -263,8 +271,9 @@ static void test_hexdump(void)
 	capture_open(&c);
 	rep_hexdump(c.f, "> ", p, sizeof p, 0x1f0, -1);
 	capture_close(&c);
-	CHECK(strcmp(c.text, "> 000001f0  41 42 43 c4 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50  |ABC.EFGHIJKLMNOP|\n"
-			     "> 00000200  51 52 53 54                                      |QRST|\n") == 0,
+	CHECK(strcmp(c.text,
+	             "> 000001f0  41 42 43 c4 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50  |ABC.EFGHIJKLMNOP|\n"
+	             "> 00000200  51 52 53 54                                      |QRST|\n") == 0,
 	      "hexdump:\n%s", c.text);
 	capture_free(&c);
 
@@ -273,7 +282,7 @@ static void test_hexdump(void)
 	rep_hexdump(c.f, "", p, 0, 0, 1);
 	capture_close(&c);
 	CHECK(strncmp(c.text, "00000000  41", 12) == 0 && strstr(c.text, "|\n...\n") != NULL &&
-		      strstr(c.text, "00000010") == NULL,
+	          strstr(c.text, "00000010") == NULL,
 	      "hexdump cut at one line:\n%s", c.text);
 	capture_free(&c);
 }
@@ -289,50 +298,51 @@ static void test_parse_u64(void)
 		int ok;
 		uint64_t want;
 	} t[] = {
-		{"", 0, 10, 0, 0, 0},
-		{"0", 0, 10, 0, 1, 0},
-		{"007", 0, 10, 0, 1, 7},
-		{"+1", 0, 10, 0, 0, 0},
-		{"-1", 0, 10, 0, 0, 0},
-		{" 1", 0, 10, 0, 0, 0},
-		{"1 ", 0, 10, 0, 0, 0},
-		{"12x", 1, 64, 0, 0, 0},
-		{"1.5", 0, 10, 0, 0, 0},
-		{"0x10", 0, 100, 0, 0, 0},
-		{"0", 1, 64, 0, 0, 0},
-		{"1", 1, 64, 0, 1, 1},
-		{"64", 1, 64, 0, 1, 64},
-		{"65", 1, 64, 0, 0, 0},
-		{"18446744073709551615", 0, UINT64_MAX, 0, 1, UINT64_MAX},
-		{"18446744073709551616", 0, UINT64_MAX, 0, 0, 0},
-		{"99999999999999999999", 0, UINT64_MAX, 0, 0, 0},
-		{"1k", 0, UINT64_MAX, 0, 0, 0},
-		{"1k", 0, UINT64_MAX, 1, 1, 1024},
-		{"1K", 0, UINT64_MAX, 1, 1, 1024},
-		{"3m", 0, UINT64_MAX, 1, 1, 3u << 20},
-		{"2g", 0, UINT64_MAX, 1, 1, 2ull << 30},
-		{"2G", 0, 1u << 30, 1, 0, 0},
-		{"1g", 1, 1u << 30, 1, 1, 1u << 30},
-		{"17179869183g", 0, UINT64_MAX, 1, 1, 17179869183ull << 30},
-		{"17179869184g", 0, UINT64_MAX, 1, 0, 0},
-		{"18014398509481985k", 1, 1u << 30, 1, 0, 0},
-		{"18014398509481984k", 0, UINT64_MAX, 1, 0, 0},
-		{"1kk", 0, UINT64_MAX, 1, 0, 0},
-		{"1kb", 0, UINT64_MAX, 1, 0, 0},
-		{"k", 0, UINT64_MAX, 1, 0, 0},
-		{"1t", 0, UINT64_MAX, 1, 0, 0},
-		{"0k", 1, 10, 1, 0, 0},
+	    {"", 0, 10, 0, 0, 0},
+	    {"0", 0, 10, 0, 1, 0},
+	    {"007", 0, 10, 0, 1, 7},
+	    {"+1", 0, 10, 0, 0, 0},
+	    {"-1", 0, 10, 0, 0, 0},
+	    {" 1", 0, 10, 0, 0, 0},
+	    {"1 ", 0, 10, 0, 0, 0},
+	    {"12x", 1, 64, 0, 0, 0},
+	    {"1.5", 0, 10, 0, 0, 0},
+	    {"0x10", 0, 100, 0, 0, 0},
+	    {"0", 1, 64, 0, 0, 0},
+	    {"1", 1, 64, 0, 1, 1},
+	    {"64", 1, 64, 0, 1, 64},
+	    {"65", 1, 64, 0, 0, 0},
+	    {"18446744073709551615", 0, UINT64_MAX, 0, 1, UINT64_MAX},
+	    {"18446744073709551616", 0, UINT64_MAX, 0, 0, 0},
+	    {"99999999999999999999", 0, UINT64_MAX, 0, 0, 0},
+	    {"1k", 0, UINT64_MAX, 0, 0, 0},
+	    {"1k", 0, UINT64_MAX, 1, 1, 1024},
+	    {"1K", 0, UINT64_MAX, 1, 1, 1024},
+	    {"3m", 0, UINT64_MAX, 1, 1, 3u << 20},
+	    {"2g", 0, UINT64_MAX, 1, 1, 2ull << 30},
+	    {"2G", 0, 1u << 30, 1, 0, 0},
+	    {"1g", 1, 1u << 30, 1, 1, 1u << 30},
+	    {"17179869183g", 0, UINT64_MAX, 1, 1, 17179869183ull << 30},
+	    {"17179869184g", 0, UINT64_MAX, 1, 0, 0},
+	    {"18014398509481985k", 1, 1u << 30, 1, 0, 0},
+	    {"18014398509481984k", 0, UINT64_MAX, 1, 0, 0},
+	    {"1kk", 0, UINT64_MAX, 1, 0, 0},
+	    {"1kb", 0, UINT64_MAX, 1, 0, 0},
+	    {"k", 0, UINT64_MAX, 1, 0, 0},
+	    {"1t", 0, UINT64_MAX, 1, 0, 0},
+	    {"0k", 1, 10, 1, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		uint64_t v = 12345;
 		char err[128] = "";
 		int r = util_parse_u64(t[i].s, t[i].min, t[i].max, t[i].suffixes, &v, err, sizeof err);
 		if (t[i].ok)
-			CHECK(r == 0 && v == t[i].want, "'%s': %d %llu, want %llu (%s)", t[i].s, r, (unsigned long long)v,
-			      (unsigned long long)t[i].want, err);
+			CHECK(r == 0 && v == t[i].want, "'%s': %d %llu, want %llu (%s)", t[i].s, r,
+			      (unsigned long long)v, (unsigned long long)t[i].want, err);
 		else
-			CHECK(r == -1 && v == 12345 && err[0] != '\0', "'%s' [%llu, %llu]: accepted as %llu", t[i].s,
-			      (unsigned long long)t[i].min, (unsigned long long)t[i].max, (unsigned long long)v);
+			CHECK(r == -1 && v == 12345 && err[0] != '\0', "'%s' [%llu, %llu]: accepted as %llu",
+			      t[i].s, (unsigned long long)t[i].min, (unsigned long long)t[i].max,
+			      (unsigned long long)v);
 	}
 	char err[128];
 	uint64_t v;
@@ -348,23 +358,30 @@ static void test_parse_seconds(void)
 		int ok;
 		double want;
 	} t[] = {
-		{"", 0, 10, 0, 0},     {"1", 0, 10, 1, 1},       {"0.5", 0, 10, 1, 0.5},  {".5", 0, 10, 1, 0.5},
-		{"5.", 0, 10, 1, 5},   {".", 0, 10, 0, 0},       {"1e1", 0, 10, 1, 10},   {"1e2", 0, 10, 0, 0},
-		{"1e999", 0, 1e308, 0, 0}, {"nan", 0, 10, 0, 0}, {"NaN", 0, 10, 0, 0},    {"inf", 0, 1e308, 0, 0},
-		{"-inf", -1e308, 0, 0, 0}, {"infinity", 0, 1e308, 0, 0}, {"-1", -10, 10, 0, 0}, {"+1", 0, 10, 0, 0},
-		{" 1", 0, 10, 0, 0},   {"1 ", 0, 10, 0, 0},      {"1s", 0, 10, 0, 0},     {"0x10", 0, 100, 0, 0},
-		{"0", 0.001, 10, 0, 0}, {"0.001", 0.001, 10, 1, 0.001}, {"10", 0, 10, 1, 10}, {"10.01", 0, 10, 0, 0},
-		{"1..2", 0, 10, 0, 0}, {"1e", 0, 10, 0, 0},
+	    {"", 0, 10, 0, 0},         {"1", 0, 10, 1, 1},
+	    {"0.5", 0, 10, 1, 0.5},    {".5", 0, 10, 1, 0.5},
+	    {"5.", 0, 10, 1, 5},       {".", 0, 10, 0, 0},
+	    {"1e1", 0, 10, 1, 10},     {"1e2", 0, 10, 0, 0},
+	    {"1e999", 0, 1e308, 0, 0}, {"nan", 0, 10, 0, 0},
+	    {"NaN", 0, 10, 0, 0},      {"inf", 0, 1e308, 0, 0},
+	    {"-inf", -1e308, 0, 0, 0}, {"infinity", 0, 1e308, 0, 0},
+	    {"-1", -10, 10, 0, 0},     {"+1", 0, 10, 0, 0},
+	    {" 1", 0, 10, 0, 0},       {"1 ", 0, 10, 0, 0},
+	    {"1s", 0, 10, 0, 0},       {"0x10", 0, 100, 0, 0},
+	    {"0", 0.001, 10, 0, 0},    {"0.001", 0.001, 10, 1, 0.001},
+	    {"10", 0, 10, 1, 10},      {"10.01", 0, 10, 0, 0},
+	    {"1..2", 0, 10, 0, 0},     {"1e", 0, 10, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		double v = -42;
 		char err[128] = "";
 		int r = util_parse_seconds(t[i].s, t[i].min, t[i].max, &v, err, sizeof err);
 		if (t[i].ok)
-			CHECK(r == 0 && v == t[i].want, "'%s': %d %g, want %g (%s)", t[i].s, r, v, t[i].want, err);
+			CHECK(r == 0 && v == t[i].want, "'%s': %d %g, want %g (%s)", t[i].s, r, v, t[i].want,
+			      err);
 		else
-			CHECK(r == -1 && v == -42 && err[0] != '\0', "'%s' [%g, %g]: accepted as %g", t[i].s, t[i].min,
-			      t[i].max, v);
+			CHECK(r == -1 && v == -42 && err[0] != '\0', "'%s' [%g, %g]: accepted as %g", t[i].s,
+			      t[i].min, t[i].max, v);
 	}
 }
 
@@ -377,14 +394,16 @@ static void test_clock(void)
 	uint64_t b = util_now_ns();
 
 	CHECK(b >= a, "monotonic: %llu then %llu", (unsigned long long)a, (unsigned long long)b);
-	CHECK(s >= (double)a / 1e9 - 1e-6 && s <= (double)b / 1e9 + 1e-6, "util_now_s %f between the ns readings", s);
+	CHECK(s >= (double)a / 1e9 - 1e-6 && s <= (double)b / 1e9 + 1e-6,
+	      "util_now_s %f between the ns readings", s);
 	CHECK(util_ms_left(0) == 0 && util_ms_left(a) == 0, "a past deadline leaves 0 ms");
 	int left = util_ms_left(util_now_ns() + 1500000u);
 	CHECK(left == 2 || left == 1, "1.5 ms ahead leaves %d ms (rounded up)", left);
 	CHECK(util_ms_left(UINT64_MAX) == INT_MAX, "a far deadline is capped at INT_MAX");
 	uint64_t t0 = util_now_ns();
 	util_sleep_ms(20);
-	CHECK(util_now_ns() - t0 >= 20000000u, "util_sleep_ms(20) slept %llu ns", (unsigned long long)(util_now_ns() - t0));
+	CHECK(util_now_ns() - t0 >= 20000000u, "util_sleep_ms(20) slept %llu ns",
+	      (unsigned long long)(util_now_ns() - t0));
 	util_sleep_ms(0);
 	util_sleep_ms(-5);
 }
@@ -434,20 +453,26 @@ static void test_tap(void)
 		int todo;
 		const char *want;
 	} t[] = {
-		{{.name = "tcp/echo", .status = REP_PASS}, 0, "ok 1 - tcp/echo\n"},
-		{{.name = "tcp/echo", .status = REP_PASS, .detail = "d1\nd2"}, 0, "ok 1 - tcp/echo\n# d1\n# d2\n"},
-		{{.name = "udp/v6", .status = REP_SKIP, .message = "no IPv6"}, 0, "ok 1 - udp/v6 # SKIP no IPv6\n"},
-		{{.name = "a#b", .status = REP_FAIL, .message = "m"}, 1, "not ok 1 - a\\#b # TODO m\n"},
-		{{.name = "x\ny", .status = REP_FAIL, .message = "wrong", .detail = "l1\nl2\n"}, 0,
-		 "not ok 1 - x y\n# wrong\n# l1\n# l2\n"},
-		{{.name = "e", .status = REP_ERROR, .message = "no server"}, 0, "not ok 1 - e\n# no server\n"},
+	    {{.name = "tcp/echo", .status = REP_PASS}, 0, "ok 1 - tcp/echo\n"},
+	    {{.name = "tcp/echo", .status = REP_PASS, .detail = "d1\nd2"},
+	     0,
+	     "ok 1 - tcp/echo\n# d1\n# d2\n"},
+	    {{.name = "udp/v6", .status = REP_SKIP, .message = "no IPv6"},
+	     0,
+	     "ok 1 - udp/v6 # SKIP no IPv6\n"},
+	    {{.name = "a#b", .status = REP_FAIL, .message = "m"}, 1, "not ok 1 - a\\#b # TODO m\n"},
+	    {{.name = "x\ny", .status = REP_FAIL, .message = "wrong", .detail = "l1\nl2\n"},
+	     0,
+	     "not ok 1 - x y\n# wrong\n# l1\n# l2\n"},
+	    {{.name = "e", .status = REP_ERROR, .message = "no server"}, 0, "not ok 1 - e\n# no server\n"},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct capture c;
 		capture_open(&c);
 		int r = rep_tap(c.f, 1, &t[i].c, t[i].todo);
 		capture_close(&c);
-		CHECK(r == 0 && strcmp(c.text, t[i].want) == 0, "row %zu: '%s', want '%s'", i, c.text, t[i].want);
+		CHECK(r == 0 && strcmp(c.text, t[i].want) == 0, "row %zu: '%s', want '%s'", i, c.text,
+		      t[i].want);
 		capture_free(&c);
 	}
 }
@@ -493,12 +518,18 @@ static void test_junit(void)
 	all[255] = '\0';
 	const struct rep_property props[] = {{"rule", "X1"}, {"bytes", all}};
 	const struct rep_case c[] = {
-		{.classname = "conform.tcp", .name = "tcp/ok", .status = REP_PASS, .secs = 0.25},
-		{.name = all, .status = REP_FAIL, .message = all, .detail = all, .type = "MUST", .properties = props,
-		 .nproperties = 2, .system_out = all},
-		{.name = "skip", .status = REP_SKIP, .message = "no IPv6", .type = "ignored"},
-		{.name = "err", .status = REP_ERROR, .message = "<server died>", .type = "setup"},
-		{.name = "fail2", .status = REP_FAIL, .message = "x"},
+	    {.classname = "conform.tcp", .name = "tcp/ok", .status = REP_PASS, .secs = 0.25},
+	    {.name = all,
+	     .status = REP_FAIL,
+	     .message = all,
+	     .detail = all,
+	     .type = "MUST",
+	     .properties = props,
+	     .nproperties = 2,
+	     .system_out = all},
+	    {.name = "skip", .status = REP_SKIP, .message = "no IPv6", .type = "ignored"},
+	    {.name = "err", .status = REP_ERROR, .message = "<server died>", .type = "setup"},
+	    {.name = "fail2", .status = REP_FAIL, .message = "x"},
 	};
 	int fd = mkstemp(path);
 	CU_ASSERT_FATAL(fd >= 0);
@@ -515,20 +546,22 @@ static void test_junit(void)
 	fclose(f);
 	int clean = 1;
 	for (size_t i = 0; i < n; i++)
-		clean &= ((unsigned char)text[i] >= 0x20 && (unsigned char)text[i] < 0x7f) || text[i] == '\n' ||
-			 text[i] == '\t';
+		clean &= ((unsigned char)text[i] >= 0x20 && (unsigned char)text[i] < 0x7f) ||
+		         text[i] == '\n' || text[i] == '\t';
 	CHECK(clean, "the document is printable ASCII, tab and newline");
-	CHECK(strncmp(text, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"conform\" tests=\"5\" "
-			    "failures=\"2\" errors=\"1\" skipped=\"1\" time=\"1.500\">\n",
-		      115) == 0,
+	CHECK(strncmp(text,
+	              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"conform\" tests=\"5\" "
+	              "failures=\"2\" errors=\"1\" skipped=\"1\" time=\"1.500\">\n",
+	              115) == 0,
 	      "document head:\n%.200s", text);
-	CHECK(count_of(text, "<testcase ") == 5 && count_of(text, "<failure ") == 2 && count_of(text, "<error ") == 1 &&
-		      count_of(text, "<skipped ") == 1,
+	CHECK(count_of(text, "<testcase ") == 5 && count_of(text, "<failure ") == 2 &&
+	          count_of(text, "<error ") == 1 && count_of(text, "<skipped ") == 1,
 	      "elements of 5 cases");
 	CHECK(strstr(text, "<testcase classname=\"conform.tcp\" name=\"tcp/ok\" time=\"0.250\"/>") != NULL,
 	      "a pass is an empty testcase");
 	CHECK(strstr(text, "classname=\"conform\" name=\"skip\"") != NULL, "no classname: the suite's");
-	CHECK(strstr(text, "message=\"&lt;server died&gt;\" type=\"setup\"/>") != NULL, "error with its type");
+	CHECK(strstr(text, "message=\"&lt;server died&gt;\" type=\"setup\"/>") != NULL,
+	      "error with its type");
 	CHECK(strstr(text, "<skipped message=\"no IPv6\"/>") != NULL, "a skip has no type");
 	CHECK(strstr(text, "<property name=\"rule\" value=\"X1\"/>") != NULL, "properties");
 
@@ -537,19 +570,23 @@ static void test_junit(void)
 		fprintf(stderr, "    (no xmllint: the JUnit document was not parsed back)\n");
 	} else {
 		CHECK(r == 0, "xmllint parses %s", path);
-		CHECK(xmllint(path, "count(//testcase)", got, sizeof got) == 0 && strcmp(got, "5") == 0, "xpath testcases %s", got);
-		CHECK(xmllint(path, "string(/testsuites/@failures)", got, sizeof got) == 0 && strcmp(got, "2") == 0,
+		CHECK(xmllint(path, "count(//testcase)", got, sizeof got) == 0 && strcmp(got, "5") == 0,
+		      "xpath testcases %s", got);
+		CHECK(xmllint(path, "string(/testsuites/@failures)", got, sizeof got) == 0 &&
+		          strcmp(got, "2") == 0,
 		      "xpath failures %s", got);
 		CHECK(xmllint(path, "string(//testcase[2]/failure/@message)", got, sizeof got) == 0 &&
-			      strncmp(got, "????????  ??", 12) == 0,
-		      "xpath failure message '%.12s' (tab and newline read back as spaces in an attribute)", got);
+		          strncmp(got, "????????  ??", 12) == 0,
+		      "xpath failure message '%.12s' (tab and newline read back as spaces in an attribute)",
+		      got);
 	}
 	unlink(path);
 }
 
 static void test_junit_pieces(void)
 {
-	const struct rep_case a[] = {{.name = "f1", .status = REP_FAIL, .message = "m"}, {.name = "ok", .status = REP_PASS}};
+	const struct rep_case a[] = {{.name = "f1", .status = REP_FAIL, .message = "m"},
+	                             {.name = "ok", .status = REP_PASS}};
 	const struct rep_case all[] = {a[0], a[1], {.name = "s", .status = REP_SKIP}};
 	struct capture c;
 
@@ -559,10 +596,15 @@ static void test_junit_pieces(void)
 	rep_junit_suite(c.f, "two.pcap", all + 2, 1, 0);
 	CHECK(rep_junit_end(c.f) == 0, "rep_junit_end returns 0");
 	capture_close(&c);
-	CHECK(count_of(c.text, "<testsuite ") == 2 && count_of(c.text, "</testsuite>") == 2, "two suites:\n%s", c.text);
-	CHECK(strstr(c.text, "<testsuites name=\"replay\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\"") != NULL,
+	CHECK(count_of(c.text, "<testsuite ") == 2 && count_of(c.text, "</testsuite>") == 2,
+	      "two suites:\n%s", c.text);
+	CHECK(strstr(c.text,
+	             "<testsuites name=\"replay\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\"") !=
+	          NULL,
 	      "document counts every suite's cases");
-	CHECK(strstr(c.text, "<testsuite name=\"two.pcap\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"1\"") != NULL,
+	CHECK(strstr(c.text,
+	             "<testsuite name=\"two.pcap\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"1\"") !=
+	          NULL,
 	      "a suite counts its own");
 	CHECK(strstr(c.text, "<failure message=\"m\"/>") != NULL, "a failure without detail is empty");
 	capture_free(&c);
@@ -578,20 +620,20 @@ static void test_junit_pieces(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		{"rep_json_bytes: every byte value", test_json_every_byte},
-		{"rep_json_bytes: reads back; rep_json_str", test_json_round_trip},
-		{"rep_xml_str: every byte value", test_xml_every_byte},
-		{"rep_escape: every byte value", test_escape_every_byte},
-		{"rep_escape: cut at every length", test_escape_cut},
-		{"rep_hexdump", test_hexdump},
-		{"util_parse_u64: edge cases", test_parse_u64},
-		{"util_parse_seconds: edge cases", test_parse_seconds},
-		{"util clock", test_clock},
-		{"util_flush_ok", test_flush_ok},
-		{"util_raise_nofile, util_have_ipv6_loopback", test_limits_and_ipv6},
-		{"rep_tap", test_tap},
-		{"rep_junit: escaping, counts, xmllint", test_junit},
-		{"rep_junit in pieces, stream errors", test_junit_pieces},
+	    {"rep_json_bytes: every byte value", test_json_every_byte},
+	    {"rep_json_bytes: reads back; rep_json_str", test_json_round_trip},
+	    {"rep_xml_str: every byte value", test_xml_every_byte},
+	    {"rep_escape: every byte value", test_escape_every_byte},
+	    {"rep_escape: cut at every length", test_escape_cut},
+	    {"rep_hexdump", test_hexdump},
+	    {"util_parse_u64: edge cases", test_parse_u64},
+	    {"util_parse_seconds: edge cases", test_parse_seconds},
+	    {"util clock", test_clock},
+	    {"util_flush_ok", test_flush_ok},
+	    {"util_raise_nofile, util_have_ipv6_loopback", test_limits_and_ipv6},
+	    {"rep_tap", test_tap},
+	    {"rep_junit: escaping, counts, xmllint", test_junit},
+	    {"rep_junit in pieces, stream errors", test_junit_pieces},
 	};
 
 	return unit_run("lib", tests, sizeof tests / sizeof tests[0]);

@@ -7,8 +7,8 @@
 
 #include "drive.h"
 #include "oracle.h"
-#include "upper.h"
 #include "unit.h"
+#include "upper.h"
 
 /* The transform written the obvious way, independently of the core. */
 static unsigned char ref_upper(unsigned char c)
@@ -21,8 +21,8 @@ static unsigned char ref_upper(unsigned char c)
 static void test_byte_all_values(void)
 {
 	for (unsigned v = 0; v < 256; v++)
-		CHECK(upper_byte((unsigned char)v) == ref_upper((unsigned char)v), "upper_byte(0x%02x) = 0x%02x", v,
-		      upper_byte((unsigned char)v));
+		CHECK(upper_byte((unsigned char)v) == ref_upper((unsigned char)v),
+		      "upper_byte(0x%02x) = 0x%02x", v, upper_byte((unsigned char)v));
 }
 
 static void test_transform_all_values(void)
@@ -33,7 +33,8 @@ static void test_transform_all_values(void)
 		in[v] = (unsigned char)v;
 	upper_transform(out, in, sizeof in);
 	for (unsigned v = 0; v < 256; v++)
-		CHECK(out[v] == ref_upper((unsigned char)v), "upper_transform of 0x%02x gave 0x%02x", v, out[v]);
+		CHECK(out[v] == ref_upper((unsigned char)v), "upper_transform of 0x%02x gave 0x%02x", v,
+		      out[v]);
 	/* in place */
 	upper_transform(in, in, sizeof in);
 	CHECK(memcmp(in, out, sizeof in) == 0, "in-place transform differs from out-of-place");
@@ -50,7 +51,8 @@ static void test_transform_lengths_alignments(void)
 		for (size_t sa = 0; sa < AL; sa++) {
 			for (size_t da = 0; da < AL; da++) {
 				for (size_t i = 0; i < sizeof src; i++)
-					src[i] = (unsigned char)(i * 7 + len + sa); /* every byte value shows up */
+					src[i] =
+					    (unsigned char)(i * 7 + len + sa); /* every byte value shows up */
 				memset(dst, 0xA5, sizeof dst);
 				unsigned char *s = src + GUARD + sa, *d = dst + GUARD + da;
 				upper_transform(d, s, len);
@@ -58,13 +60,15 @@ static void test_transform_lengths_alignments(void)
 				for (size_t i = 0; i < len && bad == (size_t)-1; i++)
 					if (d[i] != upper_byte(s[i]))
 						bad = i;
-				CHECK(bad == (size_t)-1, "len %zu src+%zu dst+%zu: byte %zu wrong", len, sa, da, bad);
+				CHECK(bad == (size_t)-1, "len %zu src+%zu dst+%zu: byte %zu wrong", len, sa,
+				      da, bad);
 				int guard_ok = 1;
 				for (size_t i = 0; i < GUARD + da; i++)
 					guard_ok &= dst[i] == 0xA5;
 				for (size_t i = GUARD + da + len; i < sizeof dst; i++)
 					guard_ok &= dst[i] == 0xA5;
-				CHECK(guard_ok, "len %zu src+%zu dst+%zu: wrote outside the range", len, sa, da);
+				CHECK(guard_ok, "len %zu src+%zu dst+%zu: wrote outside the range", len, sa,
+				      da);
 			}
 			/* in place at this alignment */
 			unsigned char *s = src + GUARD + sa;
@@ -90,19 +94,19 @@ static void test_mismatch_table(void)
 		size_t glen;
 		size_t want;
 	} t[] = {
-		{"", 0, "", 0, 0},
-		{"abc", 3, "ABC", 3, 3},
-		{"abc", 3, "AB", 2, 2},      /* correct prefix */
-		{"ab", 2, "ABC", 3, 2},      /* reply longer */
-		{"abc", 3, "AbC", 3, 1},     /* not transformed */
-		{"a\0z", 3, "A\0Z", 3, 3},   /* NUL is a byte like any other */
-		{"a\xe9z", 3, "A\xc9Z", 3, 1}, /* no Latin-1 upper-casing */
-		{"xyz{", 4, "XYZ[", 4, 3},
-		{"@[`{", 4, "@[`{", 4, 4},   /* neighbours of the ranges stay */
+	    {"", 0, "", 0, 0},
+	    {"abc", 3, "ABC", 3, 3},
+	    {"abc", 3, "AB", 2, 2},        /* correct prefix */
+	    {"ab", 2, "ABC", 3, 2},        /* reply longer */
+	    {"abc", 3, "AbC", 3, 1},       /* not transformed */
+	    {"a\0z", 3, "A\0Z", 3, 3},     /* NUL is a byte like any other */
+	    {"a\xe9z", 3, "A\xc9Z", 3, 1}, /* no Latin-1 upper-casing */
+	    {"xyz{", 4, "XYZ[", 4, 3},
+	    {"@[`{", 4, "@[`{", 4, 4}, /* neighbours of the ranges stay */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		size_t r = oracle_mismatch((const unsigned char *)t[i].sent, t[i].slen, (const unsigned char *)t[i].got,
-					  t[i].glen);
+		size_t r = oracle_mismatch((const unsigned char *)t[i].sent, t[i].slen,
+		                           (const unsigned char *)t[i].got, t[i].glen);
 		CHECK(r == t[i].want, "mismatch row %zu: got %zu, want %zu", i, r, t[i].want);
 	}
 	/* long inputs: the blockwise compare must find a difference in any block */
@@ -131,8 +135,10 @@ static void test_udp_reply(void)
 	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
 		size_t n = upper_udp_reply(out, in, lens[k]);
 		CHECK(n == lens[k], "udp reply of %zu bytes has %zu", lens[k], n);
-		CHECK(oracle_mismatch(in, lens[k], out, n) == lens[k], "udp reply of %zu bytes: wrong bytes", lens[k]);
-		CHECK(oracle_udp_check(in, lens[k], out, n, NULL, 0) == ORACLE_UDP_OK, "udp check of a right reply");
+		CHECK(oracle_mismatch(in, lens[k], out, n) == lens[k], "udp reply of %zu bytes: wrong bytes",
+		      lens[k]);
+		CHECK(oracle_udp_check(in, lens[k], out, n, NULL, 0) == ORACLE_UDP_OK,
+		      "udp check of a right reply");
 	}
 }
 
@@ -146,23 +152,23 @@ static void test_udp_check_table(void)
 		int want;
 		const char *why; /* a substring the reason must contain */
 	} t[] = {
-		{"", 0, "", 0, ORACLE_UDP_OK, NULL},
-		{"abc", 3, "ABC", 3, ORACLE_UDP_OK, NULL},
-		{"abc", 3, "AB", 2, ORACLE_UDP_TRUNCATED, "U4"},
-		{"abc", 3, "", 0, ORACLE_UDP_TRUNCATED, "U4"},
-		{"abc", 3, "ABCD", 4, ORACLE_UDP_AMPLIFIED, "U6"},
-		{"", 0, "X", 1, ORACLE_UDP_AMPLIFIED, "U6"},
-		{"abc", 3, "aBC", 3, ORACLE_UDP_CONTENT, "byte 0 is 0x61, expected 0x41"},
-		{"abc", 3, "AXCD", 4, ORACLE_UDP_CONTENT, "X1"}, /* content wins over length */
+	    {"", 0, "", 0, ORACLE_UDP_OK, NULL},
+	    {"abc", 3, "ABC", 3, ORACLE_UDP_OK, NULL},
+	    {"abc", 3, "AB", 2, ORACLE_UDP_TRUNCATED, "U4"},
+	    {"abc", 3, "", 0, ORACLE_UDP_TRUNCATED, "U4"},
+	    {"abc", 3, "ABCD", 4, ORACLE_UDP_AMPLIFIED, "U6"},
+	    {"", 0, "X", 1, ORACLE_UDP_AMPLIFIED, "U6"},
+	    {"abc", 3, "aBC", 3, ORACLE_UDP_CONTENT, "byte 0 is 0x61, expected 0x41"},
+	    {"abc", 3, "AXCD", 4, ORACLE_UDP_CONTENT, "X1"}, /* content wins over length */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char why[128] = "";
-		int r = oracle_udp_check((const unsigned char *)t[i].req, t[i].reqlen, (const unsigned char *)t[i].rep,
-					t[i].replen, why, sizeof why);
+		int r = oracle_udp_check((const unsigned char *)t[i].req, t[i].reqlen,
+		                         (const unsigned char *)t[i].rep, t[i].replen, why, sizeof why);
 		CHECK(r == t[i].want, "udp_check row %zu: got %d, want %d", i, r, t[i].want);
 		if (t[i].why != NULL)
-			CHECK(strstr(why, t[i].why) != NULL, "udp_check row %zu: reason '%s' lacks '%s'", i, why,
-			      t[i].why);
+			CHECK(strstr(why, t[i].why) != NULL, "udp_check row %zu: reason '%s' lacks '%s'", i,
+			      why, t[i].why);
 	}
 	/* a tiny reason buffer is truncated, never overrun */
 	char small[4];
@@ -173,11 +179,12 @@ static void test_udp_check_table(void)
 
 static void test_rule_text(void)
 {
-	static const char *ids[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
-				    "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
+	static const char *ids[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8",
+	                            "T9", "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
 		CHECK(upper_rule_text(ids[i]) != NULL, "no text for rule %s", ids[i]);
-	CHECK(upper_rule_text("T10") == NULL && upper_rule_text("") == NULL, "text for a rule that does not exist");
+	CHECK(upper_rule_text("T10") == NULL && upper_rule_text("") == NULL,
+	      "text for a rule that does not exist");
 }
 
 /* ---- TCP state machine ---- */
@@ -199,9 +206,18 @@ struct step {
 	int want;         /* the result expected, want bits or BAD */
 };
 
-#define RD(s, w) {UPPER_EV_READ, s, sizeof(s) - 1, w}
-#define WR(k, w) {UPPER_EV_WROTE, NULL, k, w}
-#define EV(e, w) {e, NULL, 0, w}
+#define RD(s, w)                                                                                             \
+	{                                                                                                    \
+		UPPER_EV_READ, s, sizeof(s) - 1, w                                                           \
+	}
+#define WR(k, w)                                                                                             \
+	{                                                                                                    \
+		UPPER_EV_WROTE, NULL, k, w                                                                   \
+	}
+#define EV(e, w)                                                                                             \
+	{                                                                                                    \
+		e, NULL, 0, w                                                                                \
+	}
 #define EOF_ UPPER_EV_EOF
 #define RST UPPER_EV_RESET
 #define AGN UPPER_EV_AGAIN
@@ -217,38 +233,55 @@ struct sm_case {
 };
 
 static const struct sm_case sm_cases[] = {
-	{"echo", 64, {RD("hello", R | W), WR(5, R)}, "HELLO"},
-	{"no framing: answer before newline", 64, {RD("ab", R | W), WR(2, R), RD("c\n", R | W), WR(2, R)}, "ABC\n"},
-	{"all bytes binary", 64, {RD("a\0\xff\x80z", R | W), WR(5, R)}, "A\0\xff\x80Z"},
-	{"partial writes", 64,
-	 {RD("abcdef", R | W), WR(2, R | W), EV(AGN, R | P), EV(WBL, R | W), WR(3, R | W), WR(1, R)},
-	 "ABCDEF"},
-	{"read while blocked", 64, {RD("abc", R | W), EV(AGN, R | P), RD("def", R | P), EV(WBL, R | W), WR(6, R)},
-	 "ABCDEF"},
-	{"EOF with output pending: FIN only after all", 64,
-	 {RD("abc", R | W), EV(EOF_, W), EV(SHU, BAD), WR(1, W), EV(AGN, P), EV(WBL, W), WR(2, S), EV(SHU, C)},
-	 "ABC"},
-	{"EOF with nothing pending", 64, {RD("ab", R | W), WR(2, R), EV(EOF_, S), EV(SHU, C), EV(EOF_, BAD)}, "AB"},
-	{"EOF at once", 64, {EV(EOF_, S), RD("x", BAD), EV(SHU, C)}, ""},
-	{"reset with output pending: nothing sent after", 64,
-	 {RD("abcdef", R | W), WR(2, R | W), EV(RST, C), WR(1, BAD), EV(SHU, BAD), RD("x", BAD)}, "AB"},
-	{"reset while blocked", 64, {RD("abc", R | W), EV(AGN, R | P), EV(RST, C), EV(WBL, BAD)}, ""},
-	{"write error with output pending", 64, {RD("abc", R | W), WR(1, R | W), EV(WER, C), WR(2, BAD)}, "A"},
-	{"reset after EOF with output pending", 64, {RD("abc", R | W), EV(EOF_, W), EV(RST, C)}, ""},
-	{"full buffer stops reading", 4,
-	 {RD("abcd", W), RD("e", BAD), EV(AGN, P), EV(WBL, W), WR(2, R | W), RD("ef", W), WR(4, R), RD("gh", R | W),
-	  WR(2, R)},
-	 "ABCDEFGH"},
-	{"full buffer, then EOF", 4, {RD("abcd", W), EV(EOF_, W), WR(4, S), EV(SHU, C)}, "ABCD"},
-	{"read larger than the space", 4, {RD("abcde", BAD), RD("abcd", W), WR(4, R)}, "ABCD"},
-	{"impossible writes", 64,
-	 {WR(1, BAD), EV(AGN, BAD), RD("ab", R | W), WR(3, BAD), WR(0, BAD), WR(2, R), EV(AGN, BAD)}, "AB"},
-	{"zero-byte read", 64, {{UPPER_EV_READ, "", 0, BAD}, RD("a", R | W), WR(1, R)}, "A"},
-	{"unknown event", 64, {EV(0x7f, BAD), RD("q", R | W), WR(1, R)}, "Q"},
-	{"event after close", 64, {EV(EOF_, S), EV(SHU, C), RD("a", BAD), EV(EOF_, BAD), EV(RST, BAD), EV(WBL, BAD)},
-	 ""},
-	{"not initialised", 64, {EV(UNINIT, C), RD("a", BAD), EV(EOF_, BAD), EV(RST, BAD)}, ""},
-	{"spurious writable is harmless", 64, {EV(WBL, R), RD("z", R | W), EV(WBL, R | W), WR(1, R)}, "Z"},
+    {"echo", 64, {RD("hello", R | W), WR(5, R)}, "HELLO"},
+    {"no framing: answer before newline",
+     64,
+     {RD("ab", R | W), WR(2, R), RD("c\n", R | W), WR(2, R)},
+     "ABC\n"},
+    {"all bytes binary", 64, {RD("a\0\xff\x80z", R | W), WR(5, R)}, "A\0\xff\x80Z"},
+    {"partial writes",
+     64,
+     {RD("abcdef", R | W), WR(2, R | W), EV(AGN, R | P), EV(WBL, R | W), WR(3, R | W), WR(1, R)},
+     "ABCDEF"},
+    {"read while blocked",
+     64,
+     {RD("abc", R | W), EV(AGN, R | P), RD("def", R | P), EV(WBL, R | W), WR(6, R)},
+     "ABCDEF"},
+    {"EOF with output pending: FIN only after all",
+     64,
+     {RD("abc", R | W), EV(EOF_, W), EV(SHU, BAD), WR(1, W), EV(AGN, P), EV(WBL, W), WR(2, S), EV(SHU, C)},
+     "ABC"},
+    {"EOF with nothing pending",
+     64,
+     {RD("ab", R | W), WR(2, R), EV(EOF_, S), EV(SHU, C), EV(EOF_, BAD)},
+     "AB"},
+    {"EOF at once", 64, {EV(EOF_, S), RD("x", BAD), EV(SHU, C)}, ""},
+    {"reset with output pending: nothing sent after",
+     64,
+     {RD("abcdef", R | W), WR(2, R | W), EV(RST, C), WR(1, BAD), EV(SHU, BAD), RD("x", BAD)},
+     "AB"},
+    {"reset while blocked", 64, {RD("abc", R | W), EV(AGN, R | P), EV(RST, C), EV(WBL, BAD)}, ""},
+    {"write error with output pending", 64, {RD("abc", R | W), WR(1, R | W), EV(WER, C), WR(2, BAD)}, "A"},
+    {"reset after EOF with output pending", 64, {RD("abc", R | W), EV(EOF_, W), EV(RST, C)}, ""},
+    {"full buffer stops reading",
+     4,
+     {RD("abcd", W), RD("e", BAD), EV(AGN, P), EV(WBL, W), WR(2, R | W), RD("ef", W), WR(4, R),
+      RD("gh", R | W), WR(2, R)},
+     "ABCDEFGH"},
+    {"full buffer, then EOF", 4, {RD("abcd", W), EV(EOF_, W), WR(4, S), EV(SHU, C)}, "ABCD"},
+    {"read larger than the space", 4, {RD("abcde", BAD), RD("abcd", W), WR(4, R)}, "ABCD"},
+    {"impossible writes",
+     64,
+     {WR(1, BAD), EV(AGN, BAD), RD("ab", R | W), WR(3, BAD), WR(0, BAD), WR(2, R), EV(AGN, BAD)},
+     "AB"},
+    {"zero-byte read", 64, {{UPPER_EV_READ, "", 0, BAD}, RD("a", R | W), WR(1, R)}, "A"},
+    {"unknown event", 64, {EV(0x7f, BAD), RD("q", R | W), WR(1, R)}, "Q"},
+    {"event after close",
+     64,
+     {EV(EOF_, S), EV(SHU, C), RD("a", BAD), EV(EOF_, BAD), EV(RST, BAD), EV(WBL, BAD)},
+     ""},
+    {"not initialised", 64, {EV(UNINIT, C), RD("a", BAD), EV(EOF_, BAD), EV(RST, BAD)}, ""},
+    {"spurious writable is harmless", 64, {EV(WBL, R), RD("z", R | W), EV(WBL, R | W), WR(1, R)}, "Z"},
 };
 
 struct sm_run {
@@ -307,9 +340,10 @@ static void sm_run_case(const struct sm_case *k, int bytewise)
 			rc = sm_feed(&r, s->ev, s->data, s->n);
 			CHECK(memcmp(&before, &r.c, sizeof before) == 0 && wl == r.wlen,
 			      "%s (%s) step %zu: refused event changed the state", k->name, mode, i);
-			if (s->ev != UPPER_EV_READ) /* a refused READ may have had its bytes placed in free space */
-				CHECK(memcmp(snap, r.buf, k->cap) == 0, "%s step %zu: refused event changed the buffer",
-				      k->name, i);
+			if (s->ev !=
+			    UPPER_EV_READ) /* a refused READ may have had its bytes placed in free space */
+				CHECK(memcmp(snap, r.buf, k->cap) == 0,
+				      "%s step %zu: refused event changed the buffer", k->name, i);
 			free(snap);
 		} else if (bytewise && (s->ev == UPPER_EV_READ || s->ev == UPPER_EV_WROTE) && s->n > 1) {
 			rc = 0;
@@ -320,8 +354,8 @@ static void sm_run_case(const struct sm_case *k, int bytewise)
 		}
 		CHECK(rc == s->want, "%s (%s) step %zu: got %d, want %d", k->name, mode, i, rc, s->want);
 		if (rc >= 0)
-			CHECK((unsigned)rc == upper_conn_want(&r.c), "%s (%s) step %zu: result differs from want()",
-			      k->name, mode, i);
+			CHECK((unsigned)rc == upper_conn_want(&r.c),
+			      "%s (%s) step %zu: result differs from want()", k->name, mode, i);
 		/* Invariants the loop relies on. */
 		unsigned w = upper_conn_want(&r.c);
 		const unsigned char *pp;
@@ -329,7 +363,8 @@ static void sm_run_case(const struct sm_case *k, int bytewise)
 		size_t pend = upper_conn_pending(&r.c, &pp);
 		size_t room = upper_conn_rspace(&r.c, &rp);
 		CHECK(!(w & C) || w == C, "%s step %zu: CLOSE with other bits", k->name, i);
-		CHECK(((w & (W | P)) != 0) == (pend > 0), "%s step %zu: WRITE/POLLOUT iff bytes pending", k->name, i);
+		CHECK(((w & (W | P)) != 0) == (pend > 0), "%s step %zu: WRITE/POLLOUT iff bytes pending",
+		      k->name, i);
 		CHECK(((w & R) != 0) == (room > 0), "%s step %zu: READ iff room", k->name, i);
 		CHECK(!(w & S) || pend == 0, "%s step %zu: SHUTDOWN with bytes pending", k->name, i);
 		CHECK(r.c.len <= r.c.cap, "%s step %zu: holds more than cap", k->name, i);
@@ -338,8 +373,8 @@ static void sm_run_case(const struct sm_case *k, int bytewise)
 	/* wire strings with NUL bytes: the only one is "all bytes binary", 5 bytes */
 	if (strcmp(k->name, "all bytes binary") == 0)
 		wl = 5;
-	CHECK(r.wlen == wl && memcmp(r.wire, k->wire, wl) == 0, "%s (%s): wire has %zu bytes, want %zu", k->name,
-	      mode, r.wlen, wl);
+	CHECK(r.wlen == wl && memcmp(r.wire, k->wire, wl) == 0, "%s (%s): wire has %zu bytes, want %zu",
+	      k->name, mode, r.wlen, wl);
 	free(r.buf);
 }
 
@@ -381,7 +416,8 @@ static void test_conn_compaction(void)
 	CHECK(upper_conn_rspace(&c, &p) == 6, "room after sliding");
 	memcpy(p, "ijklmn", 6);
 	CHECK(upper_conn_event(&c, UPPER_EV_READ, 6) == W, "full again");
-	CHECK(upper_conn_pending(&c, &q) == 8 && memcmp(q, "GHIJKLMN", 8) == 0, "order kept across the slide");
+	CHECK(upper_conn_pending(&c, &q) == 8 && memcmp(q, "GHIJKLMN", 8) == 0,
+	      "order kept across the slide");
 	CHECK(c.bytes_in == 14 && c.bytes_out == 6, "byte counters");
 }
 
@@ -421,22 +457,22 @@ static void test_conn_lending(void)
  * "2" (2 bytes accepted, or all if fewer), "*" (all), "A", "I", "E", and "all" once the script is out.
  * Every call is traced: "g" buf_get, "p" buf_put, "r5"/"rA"/..., "w2"/"wA"/..., "F" shutdown. */
 struct fake {
-	const char *rs, *ws;      /* the scripts still to play */
-	unsigned char *pool[2];   /* free buffers */
-	int npool, nobuf;         /* nobuf: buf_get fails */
-	int outstanding;          /* buffers lent and not given back */
+	const char *rs, *ws;    /* the scripts still to play */
+	unsigned char *pool[2]; /* free buffers */
+	int npool, nobuf;       /* nobuf: buf_get fails */
+	int outstanding;        /* buffers lent and not given back */
 	char trace[512];
-	size_t nin, nwire;        /* bytes read from the input, bytes the socket accepted */
+	size_t nin, nwire; /* bytes read from the input, bytes the socket accepted */
 	unsigned char wire[512];
 	int fins, nrecv;
-	size_t wire_at_fin;       /* wire bytes when shutdown came */
+	size_t wire_at_fin; /* wire bytes when shutdown came */
 	int recv_failed, sent_after_fail;
-	int bad_fed;              /* an event refused, or a result not upper_conn_want() */
+	int bad_fed; /* an event refused, or a result not upper_conn_want() */
 	const struct upper_conn *c;
 };
 
 static const char drive_input[] = "the quick brown fox jumps over the lazy dog, then again and again: "
-				  "pack my box with five dozen liquor jugs!";
+                                  "pack my box with five dozen liquor jugs!";
 
 static void fake_trace(struct fake *f, const char *tok)
 {
@@ -573,34 +609,86 @@ struct drive_case {
 
 #define R16 "4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4 4"
 static const struct drive_case drive_cases[] = {
-	{"echo, drained buffer goes back to the pool", 64, "5", "", 0, {{IN, D_WAIT, R}}, "g r5 w5 p", 0},
-	{"partial write then EAGAIN: wait for POLLOUT, keep the buffer", 64, "5", "2 A", 0,
-	 {{IN, D_WAIT, R | P}, {OUT, D_WAIT, R}}, "g r5 w2 wA | w3 p", 0},
-	{"writable without POLLOUT wanted is ignored", 64, "3", "A", 0, {{IN, D_WAIT, R | P}, {IN, D_WAIT, R | P}},
-	 "g r3 wA | rA", 1},
-	{"EOF with output pending: FIN only after every byte", 64, "3 0", "A", 0,
-	 {{IN, D_WAIT, R | P}, {IN, D_WAIT, P}, {OUT, D_CLOSE, 0}}, "g r3 wA | r0 | w3 F p", 0},
-	{"EOF with output pending, short writes", 64, "6 0", "1 A 2 A", 0,
-	 {{IN, D_WAIT, R | P}, {IN, D_WAIT, P}, {OUT, D_WAIT, P}, {OUT, D_CLOSE, 0}},
-	 "g r6 w1 wA | r0 | w2 wA | w3 F p", 0},
-	{"EOF and writable together", 64, "3 0", "A", 0, {{IN, D_WAIT, R | P}, {IN | OUT, D_CLOSE, 0}},
-	 "g r3 wA | w3 r0 F p", 0},
-	{"EOF at once", 64, "0", "", 0, {{IN, D_CLOSE, 0}}, "g r0 F p", 0},
-	{"recv error: close, nothing sent after", 64, "3 E", "A", 0, {{IN, D_WAIT, R | P}, {IN, D_CLOSE, 0}},
-	 "g r3 wA | rE p", 0},
-	{"recv error on a full read: close in the same wakeup", 3, "3 E", "A", 0, {{IN, D_WAIT, P}, {IN | OUT, D_CLOSE, 0}},
-	 "g r3 wA | w3 rE p", 0},
-	{"write error: close", 64, "3", "1 E", 0, {{IN, D_CLOSE, 0}}, "g r3 w1 wE p", 0},
-	{"EINTR is retried", 64, "I 3", "I *", 0, {{IN, D_WAIT, R}}, "g rI r3 wI w3 p", 0},
-	{"nothing to read: EAGAIN", 64, "A", "", 0, {{IN, D_WAIT, R}}, "g rA p", 0},
-	{"not readable: no recv, no buffer", 64, "3", "", 0, {{OUT, D_WAIT, R}}, "", 0},
-	{"no buffer to lend: wait for the next wakeup", 64, "3", "", 1, {{IN, D_WAIT, R}}, "g", 0},
-	{"reads per wakeup are bounded", 4, R16, "", 0, {{IN, D_WAIT, R}, {IN, D_WAIT, R}},
-	 "g r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 p"
-	 " | g r4 w4 r4 w4 r4 w4 r4 w4 rA p",
-	 0},
-	{"full buffer stops reading until written", 4, "4 4", "A", 0,
-	 {{IN, D_WAIT, P}, {OUT, D_WAIT, R}, {IN, D_WAIT, R}}, "g r4 wA | w4 p | g r4 w4 rA p", 0},
+    {"echo, drained buffer goes back to the pool", 64, "5", "", 0, {{IN, D_WAIT, R}}, "g r5 w5 p", 0},
+    {"partial write then EAGAIN: wait for POLLOUT, keep the buffer",
+     64,
+     "5",
+     "2 A",
+     0,
+     {{IN, D_WAIT, R | P}, {OUT, D_WAIT, R}},
+     "g r5 w2 wA | w3 p",
+     0},
+    {"writable without POLLOUT wanted is ignored",
+     64,
+     "3",
+     "A",
+     0,
+     {{IN, D_WAIT, R | P}, {IN, D_WAIT, R | P}},
+     "g r3 wA | rA",
+     1},
+    {"EOF with output pending: FIN only after every byte",
+     64,
+     "3 0",
+     "A",
+     0,
+     {{IN, D_WAIT, R | P}, {IN, D_WAIT, P}, {OUT, D_CLOSE, 0}},
+     "g r3 wA | r0 | w3 F p",
+     0},
+    {"EOF with output pending, short writes",
+     64,
+     "6 0",
+     "1 A 2 A",
+     0,
+     {{IN, D_WAIT, R | P}, {IN, D_WAIT, P}, {OUT, D_WAIT, P}, {OUT, D_CLOSE, 0}},
+     "g r6 w1 wA | r0 | w2 wA | w3 F p",
+     0},
+    {"EOF and writable together",
+     64,
+     "3 0",
+     "A",
+     0,
+     {{IN, D_WAIT, R | P}, {IN | OUT, D_CLOSE, 0}},
+     "g r3 wA | w3 r0 F p",
+     0},
+    {"EOF at once", 64, "0", "", 0, {{IN, D_CLOSE, 0}}, "g r0 F p", 0},
+    {"recv error: close, nothing sent after",
+     64,
+     "3 E",
+     "A",
+     0,
+     {{IN, D_WAIT, R | P}, {IN, D_CLOSE, 0}},
+     "g r3 wA | rE p",
+     0},
+    {"recv error on a full read: close in the same wakeup",
+     3,
+     "3 E",
+     "A",
+     0,
+     {{IN, D_WAIT, P}, {IN | OUT, D_CLOSE, 0}},
+     "g r3 wA | w3 rE p",
+     0},
+    {"write error: close", 64, "3", "1 E", 0, {{IN, D_CLOSE, 0}}, "g r3 w1 wE p", 0},
+    {"EINTR is retried", 64, "I 3", "I *", 0, {{IN, D_WAIT, R}}, "g rI r3 wI w3 p", 0},
+    {"nothing to read: EAGAIN", 64, "A", "", 0, {{IN, D_WAIT, R}}, "g rA p", 0},
+    {"not readable: no recv, no buffer", 64, "3", "", 0, {{OUT, D_WAIT, R}}, "", 0},
+    {"no buffer to lend: wait for the next wakeup", 64, "3", "", 1, {{IN, D_WAIT, R}}, "g", 0},
+    {"reads per wakeup are bounded",
+     4,
+     R16,
+     "",
+     0,
+     {{IN, D_WAIT, R}, {IN, D_WAIT, R}},
+     "g r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 r4 w4 p"
+     " | g r4 w4 r4 w4 r4 w4 r4 w4 rA p",
+     0},
+    {"full buffer stops reading until written",
+     4,
+     "4 4",
+     "A",
+     0,
+     {{IN, D_WAIT, P}, {OUT, D_WAIT, R}, {IN, D_WAIT, R}},
+     "g r4 wA | w4 p | g r4 w4 rA p",
+     0},
 };
 
 static void drive_run_case(const struct drive_case *k)
@@ -624,28 +712,31 @@ static void drive_run_case(const struct drive_case *k)
 		if (i > 0)
 			fake_trace(&f, "|");
 		int rc = upper_drive(&c, &fake_io, &f, k->wakeups[i].ready, &interest);
-		CHECK(rc == k->wakeups[i].ret, "%s: wakeup %zu returned %d, want %d", k->name, i, rc, k->wakeups[i].ret);
+		CHECK(rc == k->wakeups[i].ret, "%s: wakeup %zu returned %d, want %d", k->name, i, rc,
+		      k->wakeups[i].ret);
 		if (rc == D_WAIT)
-			CHECK(interest == k->wakeups[i].interest, "%s: wakeup %zu interest %#x, want %#x", k->name, i,
-			      interest, k->wakeups[i].interest);
-		CHECK(f.outstanding == (c.buf != NULL), "%s: wakeup %zu: %d buffers lent, connection holds %s", k->name,
-		      i, f.outstanding, c.buf != NULL ? "one" : "none");
+			CHECK(interest == k->wakeups[i].interest, "%s: wakeup %zu interest %#x, want %#x",
+			      k->name, i, interest, k->wakeups[i].interest);
+		CHECK(f.outstanding == (c.buf != NULL),
+		      "%s: wakeup %zu: %d buffers lent, connection holds %s", k->name, i, f.outstanding,
+		      c.buf != NULL ? "one" : "none");
 		if (rc == D_CLOSE) {
 			CHECK(c.buf == NULL, "%s: closed with a buffer", k->name);
-			CHECK(upper_drive(&c, &fake_io, &f, IN | OUT, &interest) == D_CLOSE, "%s: drive after close",
-			      k->name);
+			CHECK(upper_drive(&c, &fake_io, &f, IN | OUT, &interest) == D_CLOSE,
+			      "%s: drive after close", k->name);
 		}
 	}
 	CHECK(strcmp(f.trace, k->trace) == 0, "%s: trace \"%s\", want \"%s\"", k->name, f.trace, k->trace);
 	CHECK((c.buf != NULL) == k->held, "%s: holds a buffer: %d, want %d", k->name, c.buf != NULL, k->held);
 	CHECK(!f.bad_fed, "%s: an event was refused or returned other than upper_conn_want()", k->name);
 	CHECK(!f.sent_after_fail, "%s: sent after the recv error", k->name);
-	CHECK(f.nwire <= f.nin && oracle_mismatch((const unsigned char *)drive_input, f.nwire, f.wire, f.nwire) ==
-					  f.nwire,
+	CHECK(f.nwire <= f.nin &&
+	          oracle_mismatch((const unsigned char *)drive_input, f.nwire, f.wire, f.nwire) == f.nwire,
 	      "%s: the wire is not the transform of what was read", k->name);
 	CHECK(f.fins <= 1, "%s: %d FINs", k->name, f.fins);
 	if (f.fins == 1)
-		CHECK(f.wire_at_fin == f.nin, "%s: FIN after %zu of %zu bytes", k->name, f.wire_at_fin, f.nin);
+		CHECK(f.wire_at_fin == f.nin, "%s: FIN after %zu of %zu bytes", k->name, f.wire_at_fin,
+		      f.nin);
 	CHECK(f.nrecv <= UPPER_DRIVE_READS * 3, "%s: %d recv calls", k->name, f.nrecv);
 	free(b0);
 	free(b1);
@@ -660,19 +751,19 @@ static void test_drive_table(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		{"upper_byte over all 256 values", test_byte_all_values},
-		{"upper_transform over all 256 values", test_transform_all_values},
-		{"upper_transform lengths 0..200 at all alignments", test_transform_lengths_alignments},
-		{"oracle_mismatch table", test_mismatch_table},
-		{"upper_udp_reply sizes", test_udp_reply},
-		{"oracle_udp_check table", test_udp_check_table},
-		{"upper_rule_text", test_rule_text},
-		{"conn init", test_conn_init},
-		{"conn table, events whole", test_conn_table_whole},
-		{"conn table, one byte at a time", test_conn_table_bytewise},
-		{"conn buffer compaction", test_conn_compaction},
-		{"conn buffer lending", test_conn_lending},
-		{"upper_drive table, fake socket", test_drive_table},
+	    {"upper_byte over all 256 values", test_byte_all_values},
+	    {"upper_transform over all 256 values", test_transform_all_values},
+	    {"upper_transform lengths 0..200 at all alignments", test_transform_lengths_alignments},
+	    {"oracle_mismatch table", test_mismatch_table},
+	    {"upper_udp_reply sizes", test_udp_reply},
+	    {"oracle_udp_check table", test_udp_check_table},
+	    {"upper_rule_text", test_rule_text},
+	    {"conn init", test_conn_init},
+	    {"conn table, events whole", test_conn_table_whole},
+	    {"conn table, one byte at a time", test_conn_table_bytewise},
+	    {"conn buffer compaction", test_conn_compaction},
+	    {"conn buffer lending", test_conn_lending},
+	    {"upper_drive table, fake socket", test_drive_table},
 	};
 
 	return unit_run("core", tests, sizeof tests / sizeof tests[0]);

@@ -8,12 +8,12 @@
 
 /* Asserts cond; on failure CUnit reports msg (formatted), so a table row names itself. cond is
  * evaluated before the message, which may show what it computed. */
-#define CHECK(cond, ...)                                                                                   \
-	do {                                                                                               \
-		char msg_[512];                                                                            \
-		CU_BOOL ok_ = (cond) ? CU_TRUE : CU_FALSE;                                                 \
-		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
-		CU_assertImplementation(ok_, __LINE__, msg_, __FILE__, "", CU_FALSE);                      \
+#define CHECK(cond, ...)                                                                                     \
+	do {                                                                                                 \
+		char msg_[512];                                                                              \
+		CU_BOOL ok_ = (cond) ? CU_TRUE : CU_FALSE;                                                   \
+		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                    \
+		CU_assertImplementation(ok_, __LINE__, msg_, __FILE__, "", CU_FALSE);                        \
 	} while (0)
 
 /* One test of a suite. */
