@@ -2,6 +2,8 @@
  * output in a log file (bounded by a drain process when asked), its listening addresses read from that
  * log, its death noticed, its group stopped. */
 #include "child.h"
+#include "report.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +20,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_CHILDREN 64      /* started and not yet freed, at one time */
@@ -71,23 +72,9 @@ void child_kill_all(void)
 
 /* ---- small helpers ---------------------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static long ms_since(uint64_t t0)
 {
-	return (long)((now_ns() - t0) / 1000000u);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&t, &t) < 0 && errno == EINTR)
-		;
+	return (long)((util_now_ns() - t0) / 1000000u);
 }
 
 /* Appends printf-style text to the message in err. */
@@ -102,34 +89,6 @@ static void append(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err + l, errlen - l, fmt, ap);
 	va_end(ap);
-}
-
-/* Renders bytes for a message: printable ASCII as is, \\ \" \n, other bytes as \xNN, cut with "..." to
- * fit outlen. */
-static void escape(char *out, size_t outlen, const char *p, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char tmp[8];
-		unsigned char b = (unsigned char)p[i];
-		if (b == '\\' || b == '"')
-			snprintf(tmp, sizeof tmp, "\\%c", b);
-		else if (b == '\n')
-			snprintf(tmp, sizeof tmp, "\\n");
-		else if (b >= 0x20 && b < 0x7f)
-			snprintf(tmp, sizeof tmp, "%c", b);
-		else
-			snprintf(tmp, sizeof tmp, "\\x%02x", b);
-		size_t tl = strlen(tmp);
-		if (o + tl + 4 >= outlen) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, tmp, tl);
-		o += tl;
-	}
-	out[o] = '\0';
 }
 
 void child_describe(int status, int shell, char *why, size_t whylen)
@@ -398,7 +357,7 @@ void child_add_last_line(const struct child *c, char *err, size_t errlen)
 	}
 	char *line = strrchr(buf, '\n');
 	line = line != NULL ? line + 1 : buf;
-	escape(esc, sizeof esc, line, strlen(line));
+	rep_escape(esc, sizeof esc, line, strlen(line));
 	append(err, errlen, "; its last output: %s", esc);
 }
 
@@ -420,7 +379,7 @@ void child_tail(const struct child *c, FILE *f, const char *prefix, int lines)
 	if (n > 0 && lines > 0 && k > lines)
 		p++;
 	for (char *line = n > 0 ? strtok_r(p, "\n", &save) : NULL; line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		escape(esc, 4096, line, strlen(line));
+		rep_escape(esc, 4096, line, strlen(line));
 		fprintf(f, "%s%s\n", prefix, esc);
 	}
 	free(esc);
@@ -700,7 +659,7 @@ fail:
  * filled, or -1 with a reason in err. */
 static int wait_ready(struct child *c, struct child_addrs *a, char *err, size_t errlen)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = util_now_ns();
 	memset(a, 0, sizeof *a);
 	a->port = c->port;
 	for (int want = c->want;;) {
@@ -725,7 +684,7 @@ static int wait_ready(struct child *c, struct child_addrs *a, char *err, size_t 
 			child_add_last_line(c, err, errlen);
 			return -1;
 		}
-		sleep_ms(10);
+		util_sleep_ms(10);
 	}
 }
 
@@ -757,11 +716,11 @@ int child_dead(struct child *c, char *why, size_t whylen)
 
 int child_wait(struct child *c, int timeout_ms)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = util_now_ns();
 	while (!child_dead(c, NULL, 0)) {
 		if (ms_since(t0) >= timeout_ms)
 			return 0;
-		sleep_ms(5);
+		util_sleep_ms(5);
 	}
 	return 1;
 }
@@ -797,7 +756,7 @@ static int wait_gone(struct child *c, long ms, uint64_t t0)
 			return 1;
 		if (ms_since(t0) >= ms)
 			return 0;
-		sleep_ms(dead ? 2 : 5);
+		util_sleep_ms(dead ? 2 : 5);
 	}
 }
 
@@ -807,9 +766,9 @@ static void reap_drain(struct child *c)
 {
 	if (c->drain <= 0)
 		return;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = util_now_ns();
 	while (waitpid(c->drain, NULL, WNOHANG) == 0 && ms_since(t0) < DRAIN_MS)
-		sleep_ms(5);
+		util_sleep_ms(5);
 	if (ms_since(t0) >= DRAIN_MS) {
 		kill(c->drain, SIGKILL);
 		waitpid(c->drain, NULL, 0);
@@ -821,7 +780,7 @@ void child_stop(struct child *c, int sig, int wait_ms, struct child_exit *e)
 {
 	struct child_exit x = {CHILD_END_BEFORE, -1, 0, ""};
 	if (c->pid > 0) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = util_now_ns();
 		if (!child_dead(c, NULL, 0)) {
 			signal_group(c, sig);
 			if (wait_gone(c, wait_ms, t0)) {
@@ -836,7 +795,7 @@ void child_stop(struct child *c, int sig, int wait_ms, struct child_exit *e)
 		reap_drain(c); /* it sees the end of its pipe once the group's writers are gone */
 		if (group_alive(c)) { /* what the server left behind in its group */
 			signal_group(c, SIGKILL);
-			wait_gone(c, GONE_MS, now_ns());
+			wait_gone(c, GONE_MS, util_now_ns());
 		}
 		groups[c->slot] = 0;
 	}

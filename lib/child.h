@@ -130,7 +130,7 @@ int child_restart(struct child *c, struct child_addrs *addrs, char *err, size_t 
 void child_free(struct child *c);
 
 /* Writes the last lines of the server's log to f (at most lines lines, 0: all; only from its last
- * 64 KiB), each as prefix, the line with non-printable bytes escaped (\xNN, \\, \", cut to about 4000
+ * 64 KiB), each as prefix, the line escaped as rep_escape() does (report.h; cut to about 4000
  * characters with "..."), and a newline. Writes nothing for an empty log. */
 void child_tail(const struct child *c, FILE *f, const char *prefix, int lines);
 
