@@ -208,6 +208,15 @@ static struct serve_worker *worker_at(const struct serve_server *s, unsigned cha
 	return (struct serve_worker *)(void *)(ws + (size_t)i * s->size);
 }
 
+void serve_worker_fail(struct serve_worker *w, const char *what)
+{
+	uint64_t one = 1;
+
+	snprintf(w->err, sizeof w->err, "%s: %s", what, strerror(errno));
+	w->failed = 1;
+	(void)!write(w->stopfd, &one, sizeof one);
+}
+
 /* Runs the workers of s on o's address until sigfd reports a stop signal or a worker fails. Returns the
  * exit status. */
 static int run_workers(const struct serve_server *s, const struct serve_opts *o, int sigfd)

@@ -47,6 +47,10 @@ struct serve_worker {
 	int failed;    /* set by a worker that stopped on an error (it also writes stopfd) */
 };
 
+/* Ends a worker on an error: stores "what: strerror(errno)" in w->err, sets w->failed and wakes the main
+ * thread and the other workers through w->stopfd, so the server stops with exit status 1. */
+void serve_worker_fail(struct serve_worker *w, const char *what);
+
 /* A server, described for serve_main(). */
 struct serve_server {
 	const char *prog;       /* program name, for messages */

@@ -259,10 +259,7 @@ static void *worker_run(void *arg)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(w->lw.err, sizeof w->lw.err, "epoll_wait: %s", strerror(errno));
-			w->lw.failed = 1;
-			uint64_t one = 1;
-			(void)!write(w->lw.stopfd, &one, sizeof one); /* wake main and the other workers */
+			serve_worker_fail(&w->lw, "epoll_wait");
 			break;
 		}
 		int stop = 0;

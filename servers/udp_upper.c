@@ -84,10 +84,7 @@ static void *uworker_run(void *arg)
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(w->lw.err, sizeof w->lw.err, "poll: %s", strerror(errno));
-			w->lw.failed = 1;
-			uint64_t one = 1;
-			(void)!write(w->lw.stopfd, &one, sizeof one); /* wake main and the other workers */
+			serve_worker_fail(&w->lw, "poll");
 			break;
 		}
 		if (pf[1].revents)
