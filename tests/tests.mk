@@ -1,5 +1,6 @@
-# tests.mk - unit tests of the core and of the shared helpers, and integration tests of the servers. Both run in the
-# standard and the ASan+UBSan variants, each against that variant's binaries in $(B).
+# tests.mk - unit tests of the core and of the shared helpers (lib/util.c, lib/report.c), and integration
+# tests of the servers. All run in the standard and the ASan+UBSan variants, each against that variant's
+# binaries in $(B). tests/unit/unit.c is the CUnit runner the unit tests share.
 
 TEST_BIN := $(O)/tests
 UNIT_RUNNER_OBJ := $(O)/tests/unit/unit.o
