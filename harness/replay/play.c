@@ -110,6 +110,9 @@ struct tcp {
 			     * against a peer that sends endlessly) */
 	int hold;           /* with open_end: like the recorded client, read no more than exp holds, so the
 			     * server still owes output at the reset; dropped if the server stops reading */
+	uint8_t *upper;     /* the transform of the client stream, when the expectation needs it */
+	int client_rst;     /* the client's reset was played: the socket is closed */
+	size_t need_min;    /* reply bytes the capture has before the client's reset */
 };
 
 /* Advances the prefix check over newly received bytes. */
@@ -225,175 +228,232 @@ static const char *close_name(int fin, int rst)
 	return rst ? "RST" : fin ? "FIN" : "no close";
 }
 
-static int play_tcp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-		    struct play_result *r)
+/* Connects to target and sets up the expected reply stream. Returns PLAY_OK to go on, or PLAY_ERROR with
+ * a reason in r->msg. */
+static int tcp_open(struct tcp *t, const struct dec_flow *f, const struct net_addr *target,
+		    const struct play_opts *o, struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
-	struct tcp t;
 	char err[256];
-	size_t i, elen, m, need_min = 0;
-	const uint8_t *exp = NULL;
-	uint8_t *upper = NULL;
-	int client_rst = 0, ok, rc = PLAY_ERROR;
-	size_t beyond = 0; /* reply bytes past the recorded stream, checked against the transform */
-	uint64_t deadline;
 
-	memset(&t, 0, sizeof t);
 	if (f->nev)
 		pace(o, f->ev[0].ts_ns);
-	t.fd = net_connect(target, SOCK_STREAM, o->timeout_ms, err, sizeof err);
-	if (t.fd < 0) {
+	t->fd = net_connect(target, SOCK_STREAM, o->timeout_ms, err, sizeof err);
+	if (t->fd < 0) {
 		snprintf(r->msg, sizeof r->msg, "%s", err);
-		return r->status = PLAY_ERROR;
+		return PLAY_ERROR;
 	}
-	if (net_nonblock(t.fd, 1) < 0) {
+	if (net_nonblock(t->fd, 1) < 0) {
 		snprintf(r->msg, sizeof r->msg, "non-blocking socket: %s", strerror(errno));
-		goto out;
+		return PLAY_ERROR;
 	}
 	if (o->expect_upper) {
 		/* What we send is a prefix of the recorded client stream, so every correct reply is a
 		 * prefix of its transform. */
-		upper = malloc(cs->len ? cs->len : 1);
-		if (!upper)
-			goto nomem;
-		oracle_expect(upper, cs->data, cs->len);
-		t.exp = upper;
-		t.elen = cs->len;
+		t->upper = malloc(cs->len ? cs->len : 1);
+		if (!t->upper) {
+			snprintf(r->msg, sizeof r->msg, "out of memory");
+			return PLAY_ERROR;
+		}
+		oracle_expect(t->upper, cs->data, cs->len);
+		t->exp = t->upper;
+		t->elen = cs->len;
 	} else {
-		t.exp = sc->data;
-		t.elen = sc->len;
+		t->exp = sc->data;
+		t->elen = sc->len;
 		/* The client reset before the server closed: the capture saw only the output that came before
 		 * the reset, and the server may owe more (SPEC T6). A replay that reads everything may get it. */
-		t.open_end = cs->rst && !sc->fin && !sc->rst;
-		t.hold = t.open_end;
-		t.most = cs->len > sc->len ? cs->len : sc->len;
+		t->open_end = cs->rst && !sc->fin && !sc->rst;
+		t->hold = t->open_end;
+		t->most = cs->len > sc->len ? cs->len : sc->len;
 	}
-	for (i = 0; i < f->nev && !client_rst && !t.diverged; i++) {
+	return PLAY_OK;
+}
+
+/* Plays the client's actions in capture order, each after the server bytes that came before it, then
+ * waits for the rest of the reply. Returns 0, or -1 when out of memory. */
+static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
+			    struct play_result *r)
+{
+	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
+	uint64_t deadline;
+	size_t i;
+
+	for (i = 0; i < f->nev && !t->client_rst && !t->diverged; i++) {
 		const struct dec_ev *e = &f->ev[i];
 		if (e->dir != DEC_C2S)
 			continue;
 		/* Causality: the server bytes that came before this action in the capture come first. */
 		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
-		if (tcp_wait(&t, e->peer_before, 0, deadline) < 0)
-			goto nomem;
+		if (tcp_wait(t, e->peer_before, 0, deadline) < 0)
+			return -1;
 		/* The bytes that came before this action did not come (under --expect upper, only those a
 		 * conforming server owes): the checks below say so, without one more timeout per action. */
-		if (t.glen < (o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before))
+		if (t->glen < (o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before))
 			break;
 		pace(o, e->ts_ns);
 		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 		if (e->kind == DEC_EV_DATA) {
-			int k = tcp_send(&t, cs->data + e->off, e->len, deadline);
+			int k = tcp_send(t, cs->data + e->off, e->len, deadline);
 			if (k < 0)
-				goto nomem;
+				return -1;
 			if (k == 0)
 				break; /* the server reset or stalled: the checks below say so */
 			r->sent += e->len;
 			r->writes++;
 		} else if (e->kind == DEC_EV_FIN) {
-			shutdown(t.fd, SHUT_WR);
+			shutdown(t->fd, SHUT_WR);
 		} else if (e->kind == DEC_EV_RST) {
 			struct linger lg = {.l_onoff = 1, .l_linger = 0};
-			if (tcp_read(&t) < 0)
-				goto nomem;
-			need_min = e->peer_before;
-			setsockopt(t.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-			close(t.fd);
-			t.fd = -1;
-			client_rst = 1;
+			if (tcp_read(t) < 0)
+				return -1;
+			t->need_min = e->peer_before;
+			setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+			close(t->fd);
+			t->fd = -1;
+			t->client_rst = 1;
 		}
 	}
-	if (!client_rst && !t.diverged) {
-		/* The rest of the reply, and the close when the capture has one. */
-		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
-		if (tcp_wait(&t, o->expect_upper ? r->sent : sc->len, o->expect_upper ? cs->fin : sc->fin || sc->rst,
-			     deadline) < 0)
-			goto nomem;
-	}
-	r->got = t.glen;
+	if (t->client_rst || t->diverged)
+		return 0;
+	/* The rest of the reply, and the close when the capture has one. */
+	deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+	return tcp_wait(t, o->expect_upper ? r->sent : sc->len, o->expect_upper ? cs->fin : sc->fin || sc->rst,
+			deadline);
+}
+
+/* The reply stream the server should have sent (exp[0..elen)) and the first offset where the received
+ * one departs from it. Bytes past the recorded stream, owed when the client reset, are checked against
+ * the transform of what was sent; *beyond is then their count. Returns 0, or -1 when out of memory. */
+static int tcp_compare(struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
+		       struct play_result *r, size_t *m, size_t *beyond)
+{
+	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
+
+	*beyond = 0;
 	if (o->expect_upper) {
 		/* The expected stream is the transform of what this replay sent. */
-		m = oracle_mismatch(cs->data, r->sent, t.got, t.glen);
-		exp = upper;
-		elen = r->sent;
-	} else {
-		exp = sc->data;
-		elen = sc->len;
-		for (m = 0; m < elen && m < t.glen && exp[m] == t.got[m]; m++)
-			;
-		if (client_rst && t.open_end && m == elen && t.glen > elen) {
-			/* Output the capture never saw: it must continue the transform of what was sent. */
-			upper = malloc(r->sent ? r->sent : 1);
-			if (!upper)
-				goto nomem;
-			oracle_expect(upper, cs->data, r->sent);
-			m = oracle_mismatch(cs->data, r->sent, t.got, t.glen);
-			exp = upper;
-			elen = r->sent;
-			beyond = t.glen - sc->len;
-		}
+		*m = oracle_mismatch(cs->data, r->sent, t->got, t->glen);
+		t->exp = t->upper;
+		t->elen = r->sent;
+		return 0;
 	}
-	if (client_rst) /* after our reset, a correct prefix is all a server can owe */
-		ok = m == t.glen && t.glen >= need_min;
+	t->exp = sc->data;
+	t->elen = sc->len;
+	for (*m = 0; *m < t->elen && *m < t->glen && t->exp[*m] == t->got[*m]; (*m)++)
+		;
+	if (t->client_rst && t->open_end && *m == t->elen && t->glen > t->elen) {
+		/* Output the capture never saw: it must continue the transform of what was sent. */
+		t->upper = malloc(r->sent ? r->sent : 1);
+		if (!t->upper)
+			return -1;
+		oracle_expect(t->upper, cs->data, r->sent);
+		*m = oracle_mismatch(cs->data, r->sent, t->got, t->glen);
+		t->exp = t->upper;
+		t->elen = r->sent;
+		*beyond = t->glen - sc->len;
+	}
+	return 0;
+}
+
+/* Describes a reply stream that departs from the expected one at offset m, with a hexdump. */
+static void tcp_stream_mismatch(const struct tcp *t, const struct dec_flow *f, size_t m, size_t beyond,
+				struct play_result *r)
+{
+	const struct dec_dir *sc = &f->dir[DEC_S2C];
+
+	r->dir = DEC_S2C;
+	r->offset = m;
+	if (beyond && m < t->glen)
+		snprintf(r->msg, sizeof r->msg,
+			 "server->client differs at offset %zu, after the %zu recorded "
+			 "bytes, from the transform of the %zu bytes sent (got %zu)",
+			 m, sc->len, r->sent, t->glen);
+	else if (t->client_rst && t->glen < t->need_min)
+		snprintf(r->msg, sizeof r->msg,
+			 "server->client ends early at offset %zu: the capture has %zu "
+			 "bytes before the client's reset",
+			 t->glen, t->need_min);
+	else if (m < t->glen && m < t->elen)
+		snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu (expected %zu bytes, got %zu)",
+			 m, t->elen, t->glen);
+	else if (t->glen < t->elen)
+		snprintf(r->msg, sizeof r->msg,
+			 "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, t->elen,
+			 t->glen, t->rst ? ", then RST" : t->eof ? ", then FIN" : ", then silence",
+			 t->rst || t->eof ? "" : " until the timeout");
 	else
-		ok = m == t.glen && m == elen;
+		snprintf(r->msg, sizeof r->msg, "server->client has extra bytes at offset %zu (expected %zu, got %zu)",
+			 m, t->elen, t->glen);
+	play_hexdiff(r->detail, sizeof r->detail, t->exp, t->elen, t->got, t->glen, m);
+}
+
+/* Judges what came back: the reply stream, then how the server closed. Returns PLAY_OK, PLAY_MISMATCH,
+ * or PLAY_ERROR (out of memory), with r->msg filled. */
+static int tcp_verdict(struct tcp *t, const struct dec_flow *f, const struct play_opts *o, struct play_result *r)
+{
+	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
+	size_t m, beyond;
+	int ok;
+
+	r->got = t->glen;
+	if (tcp_compare(t, f, o, r, &m, &beyond) < 0) {
+		snprintf(r->msg, sizeof r->msg, "out of memory");
+		return PLAY_ERROR;
+	}
+	if (t->client_rst) /* after our reset, a correct prefix is all a server can owe */
+		ok = m == t->glen && t->glen >= t->need_min;
+	else
+		ok = m == t->glen && m == t->elen;
 	if (!ok) {
-		r->dir = DEC_S2C;
-		r->offset = m;
-		if (beyond && m < t.glen)
-			snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu, after the %zu recorded "
-				 "bytes, from the transform of the %zu bytes sent (got %zu)", m, sc->len, r->sent, t.glen);
-		else if (client_rst && t.glen < need_min)
-			snprintf(r->msg, sizeof r->msg, "server->client ends early at offset %zu: the capture has %zu "
-				 "bytes before the client's reset", t.glen, need_min);
-		else if (m < t.glen && m < elen)
-			snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu (expected %zu bytes, got %zu)",
-				 m, elen, t.glen);
-		else if (t.glen < elen)
-			snprintf(r->msg, sizeof r->msg,
-				 "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, elen,
-				 t.glen, t.rst ? ", then RST" : t.eof ? ", then FIN" : ", then silence",
-				 t.rst || t.eof ? "" : " until the timeout");
-		else
-			snprintf(r->msg, sizeof r->msg, "server->client has extra bytes at offset %zu (expected %zu, got %zu)",
-				 m, elen, t.glen);
-		play_hexdiff(r->detail, sizeof r->detail, exp, elen, t.got, t.glen, m);
-		rc = PLAY_MISMATCH;
-		goto out;
+		tcp_stream_mismatch(t, f, m, beyond, r);
+		return PLAY_MISMATCH;
 	}
-	if (!client_rst && !o->expect_upper && (sc->fin || sc->rst) && (sc->rst != t.rst || !(t.eof || t.rst))) {
+	if (!t->client_rst && !o->expect_upper && (sc->fin || sc->rst) && (sc->rst != t->rst || !(t->eof || t->rst))) {
 		r->dir = DEC_S2C;
-		r->offset = t.glen;
+		r->offset = t->glen;
 		snprintf(r->msg, sizeof r->msg, "server->client closed with %s at offset %zu, recorded %s",
-			 t.rst || t.eof ? close_name(t.eof, t.rst) : "nothing before the timeout", t.glen,
+			 t->rst || t->eof ? close_name(t->eof, t->rst) : "nothing before the timeout", t->glen,
 			 close_name(sc->fin, sc->rst));
-		rc = PLAY_MISMATCH;
-		goto out;
+		return PLAY_MISMATCH;
 	}
-	if (!client_rst && o->expect_upper && cs->fin && !t.eof) {
+	if (!t->client_rst && o->expect_upper && cs->fin && !t->eof) {
 		/* SPEC T4: after our FIN every owed byte, then FIN, not RST. */
 		r->dir = DEC_S2C;
-		r->offset = t.glen;
-		snprintf(r->msg, sizeof r->msg, "server->client closed with %s at offset %zu after the client's FIN, "
-			 "expected FIN (T4)", t.rst ? "RST" : "nothing before the timeout", t.glen);
-		rc = PLAY_MISMATCH;
-		goto out;
+		r->offset = t->glen;
+		snprintf(r->msg, sizeof r->msg,
+			 "server->client closed with %s at offset %zu after the client's FIN, "
+			 "expected FIN (T4)",
+			 t->rst ? "RST" : "nothing before the timeout", t->glen);
+		return PLAY_MISMATCH;
 	}
 	snprintf(r->msg, sizeof r->msg, "sent %zu bytes in %zu writes%s, got %zu bytes%s%s", r->sent, r->writes,
-		 client_rst ? " then RST" : cs->fin ? " then FIN" : "", t.glen,
-		 client_rst ? "" : t.rst ? " then RST" : t.eof ? " then FIN" : "",
+		 t->client_rst ? " then RST" : cs->fin ? " then FIN" : "", t->glen,
+		 t->client_rst ? "" : t->rst ? " then RST" : t->eof ? " then FIN" : "",
 		 beyond ? ", those past the recorded ones (owed when the client reset) checked against the transform"
 			: "");
-	rc = PLAY_OK;
-	goto out;
-nomem:
-	snprintf(r->msg, sizeof r->msg, "out of memory");
-	rc = PLAY_ERROR;
-out:
+	return PLAY_OK;
+}
+
+static int play_tcp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+		    struct play_result *r)
+{
+	struct tcp t;
+	int rc;
+
+	memset(&t, 0, sizeof t);
+	t.fd = -1;
+	rc = tcp_open(&t, f, target, o, r);
+	if (rc == PLAY_OK && tcp_play_actions(&t, f, o, r) < 0) {
+		snprintf(r->msg, sizeof r->msg, "out of memory");
+		rc = PLAY_ERROR;
+	}
+	if (rc == PLAY_OK)
+		rc = tcp_verdict(&t, f, o, r);
 	if (t.fd >= 0)
 		close(t.fd);
 	free(t.got);
-	free(upper);
+	free(t.upper);
 	return r->status = rc;
 }
 
