@@ -97,21 +97,27 @@ fuzz-seeds: $(B)/fuzz-mkseeds
 	@mkdir -p corpus/fuzz_tcp/regressions corpus/fuzz_udp/regressions
 	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp
 
-# ---- long runs (harness/fuzz/run.py: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) ----
+# ---- the scheduler (fuzz-run: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) and the speed
+# benchmark (fuzz-bench), both in the current variant ----
+$(B)/fuzz-run: $(O)/$(FUZZ_SRC)/scheduler.o $(O)/$(FUZZ_SRC)/engine.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+# ---- long runs ----
 .PHONY: fuzz fuzz-afl fuzz-merge coverage fuzz-args
-# A bad FUZZ_TIME is a usage error before minutes of building, not after (run.py checks the rest).
+# A bad FUZZ_TIME is a usage error before minutes of building, not after (fuzz-run checks the rest).
 fuzz-args:
 	@case '$(FUZZ_TIME)' in ''|*[!0-9.]*|*.*.*|.) \
 		echo "make fuzz: FUZZ_TIME='$(FUZZ_TIME)' is not a number of seconds (for example FUZZ_TIME=120)" >&2; \
 		exit 2;; esac
 
-fuzz: fuzz-args fuzz-build
-	$(FUZZ_SRC)/run.py --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
+fuzz: fuzz-args fuzz-build $(B)/fuzz-run
+	$(B)/fuzz-run --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
 		--bindir $(FUZZ_LF) $(FUZZ_TARGETS)
 
-fuzz-afl: fuzz-args fuzz-afl-build fuzz-build
+fuzz-afl: fuzz-args fuzz-afl-build fuzz-build $(B)/fuzz-run
 	$(MAKE) SAN=1 build/san/bin/tcp-upper
-	$(FUZZ_SRC)/run.py --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
+	$(B)/fuzz-run --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
 		--bindir $(FUZZ_AFL) $(FUZZ_TARGETS) tcp-upper
 
 # make fuzz-merge: minimize the run's working corpus together with the committed one into corpus/<t>
@@ -231,11 +237,12 @@ fuzz-afl-smoke: $(FUZZ_AFL_BINS)
 	@echo "fuzz-afl-smoke: the AFL++ builds of $(FUZZ_TARGETS) tcp-upper run"
 CHECK_ONCE += fuzz-afl-smoke
 
-# ---- make check, once: make fuzz's driver (run.py) on bad input, with stand-in engines: bad FUZZ_TIME,
-# unwritable FUZZ_OUT, an engine that never starts (never "no crashes"), Ctrl-C still prints the summary ----
+# ---- make check, once: make fuzz's scheduler (fuzz-run) on bad input, with stand-in engines: bad
+# FUZZ_TIME, unwritable FUZZ_OUT, an engine that never starts (never "no crashes"), a crash (exit 1,
+# reproduce command), Ctrl-C still prints the summary ----
 .PHONY: fuzz-run-test
-fuzz-run-test:
-	$(FUZZ_SRC)/test-run.sh
+fuzz-run-test: $(B)/fuzz-run
+	$(FUZZ_SRC)/test-run.sh $(B)/fuzz-run
 CHECK_ONCE += fuzz-run-test
 
 # Dependency files of the engine builds, from their object lists.
