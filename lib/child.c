@@ -366,19 +366,16 @@ void child_tail(const struct child *c, FILE *f, const char *prefix, int lines)
 	char *buf = malloc(TAIL_BYTES), *esc = malloc(4096), *save = NULL;
 	off_t from = tail_from(c, TAIL_BYTES);
 	size_t n = buf != NULL && esc != NULL ? read_log(c, buf, TAIL_BYTES, from) : 0;
-	char *start = buf, *p = buf + n;
-	int k = 0;
+	char *start = buf;
+	int total = 0, index = 0;
 	if (from > 0 && n > 0) /* the window starts inside a line: from the next one */
 		start = strchr(buf, '\n') != NULL ? strchr(buf, '\n') + 1 : buf + n;
-	/* back from the end to the start of the lines-th last line */
-	while (n > 0 && p > start && (lines <= 0 || k <= lines)) {
-		p--;
-		if (*p == '\n' && p + 1 < buf + n)
-			k++;
-	}
-	if (n > 0 && lines > 0 && k > lines)
-		p++;
-	for (char *line = n > 0 ? strtok_r(p, "\n", &save) : NULL; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+	for (char *p = start; n > 0 && *p != '\0'; p++) /* the non-empty lines */
+		total += *p != '\n' && (p == start || p[-1] == '\n');
+	for (char *line = n > 0 ? strtok_r(start, "\n", &save) : NULL; line != NULL;
+	     line = strtok_r(NULL, "\n", &save), index++) {
+		if (lines > 0 && index < total - lines)
+			continue;
 		rep_escape(esc, 4096, line, strlen(line));
 		fprintf(f, "%s%s\n", prefix, esc);
 	}
