@@ -42,3 +42,16 @@ test-integration: $(TEST_BIN)/test_servers $(B)/tcp-upper $(B)/udp-upper $(B)/up
 	$(TEST_BIN)/test_servers $(B)
 
 TESTS += test-integration
+
+# lib/child.c, against this variant's reference servers.
+$(TEST_BIN)/test_child: $(O)/tests/unit/test_child.o $(UNIT_RUNNER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
+
+$(O)/tests/unit/test_child.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+
+.PHONY: test-child
+test-child: $(TEST_BIN)/test_child $(B)/tcp-upper $(B)/udp-upper
+	$(TEST_BIN)/test_child $(B)
+
+TESTS += test-child
