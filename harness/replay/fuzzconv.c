@@ -9,7 +9,6 @@
 #include "script.h"
 #include "pcapw.h"
 #include "oracle.h"
-#include "upper.h"
 
 struct obuf {
 	uint8_t *p;
@@ -178,7 +177,7 @@ static int udp_to_pcap(struct pcapw *w, const uint8_t *in, size_t n, char *err, 
 	script_udp_init(&d, in, n);
 	while (script_udp_next(&d, dg, &len, &family)) {
 		const struct pcapw_ep *ep = family == 6 ? &ep6 : &ep4;
-		upper_udp_reply(rep, dg, len);
+		oracle_expect(rep, dg, len);
 		if (pcapw_udp(w, ep, PCAPW_C2S, dg, len, ts, err, errlen) < 0 ||
 		    pcapw_udp(w, ep, PCAPW_S2C, rep, len, ts + 10000, err, errlen) < 0) {
 			rc = -1;

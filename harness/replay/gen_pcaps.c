@@ -7,7 +7,6 @@
 
 #include "pcapw.h"
 #include "oracle.h"
-#include "upper.h"
 
 #define T0 (1700000000ull * 1000000000ull)
 #define MS 1000000ull
