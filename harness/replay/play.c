@@ -12,26 +12,14 @@
 #include <unistd.h>
 
 #include "oracle.h"
-#include "upper.h"
+#include "util.h"
 
-uint64_t play_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
+/* Sleeps until t, a CLOCK_MONOTONIC time in nanoseconds (util_now_ns). */
 static void sleep_until(uint64_t t)
 {
-	uint64_t now = play_now_ns();
-	struct timespec ts;
+	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000u), .tv_nsec = (long)(t % 1000000000u)};
 
-	if (t <= now)
-		return;
-	ts.tv_sec = (time_t)((t - now) / 1000000000u);
-	ts.tv_nsec = (long)((t - now) % 1000000000u);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 
@@ -40,13 +28,6 @@ static void pace(const struct play_opts *o, uint64_t ts)
 {
 	if (o->speed > 0 && ts > o->cap0)
 		sleep_until(o->mono0 + (uint64_t)((double)(ts - o->cap0) / o->speed));
-}
-
-static int remaining_ms(uint64_t deadline)
-{
-	uint64_t now = play_now_ns();
-
-	return now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
 }
 
 void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
@@ -169,7 +150,7 @@ static int tcp_wait(struct tcp *t, size_t need, int want_close, uint64_t deadlin
 {
 	while (!t->eof && !t->rst && !t->diverged && (t->glen < need || want_close)) {
 		struct pollfd p = {.fd = t->fd, .events = POLLIN};
-		int n = poll(&p, 1, remaining_ms(deadline));
+		int n = poll(&p, 1, util_ms_left(deadline));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -186,7 +167,7 @@ static int tcp_send(struct tcp *t, const uint8_t *b, size_t len, uint64_t deadli
 {
 	while (len) {
 		struct pollfd p = {.fd = t->fd, .events = POLLIN | POLLOUT};
-		int n, holding = t->hold && t->glen >= t->elen, ms = remaining_ms(deadline);
+		int n, holding = t->hold && t->glen >= t->elen, ms = util_ms_left(deadline);
 		if (t->rst || t->diverged)
 			return 0;
 		if (holding) {
@@ -284,7 +265,7 @@ static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struc
 		if (e->dir != DEC_C2S)
 			continue;
 		/* Causality: the server bytes that came before this action in the capture come first. */
-		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 		if (tcp_wait(t, e->peer_before, 0, deadline) < 0)
 			return -1;
 		/* The bytes that came before this action did not come (under --expect upper, only those a
@@ -292,7 +273,7 @@ static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struc
 		if (t->glen < (o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before))
 			break;
 		pace(o, e->ts_ns);
-		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 		if (e->kind == DEC_EV_DATA) {
 			int k = tcp_send(t, cs->data + e->off, e->len, deadline);
 			if (k < 0)
@@ -317,7 +298,7 @@ static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struc
 	if (t->client_rst || t->diverged)
 		return 0;
 	/* The rest of the reply, and the close when the capture has one. */
-	deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+	deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 	return tcp_wait(t, o->expect_upper ? r->sent : sc->len, o->expect_upper ? cs->fin : sc->fin || sc->rst,
 			deadline);
 }
@@ -534,9 +515,9 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 		}
 		r->writes++;
 		r->sent += e->len;
-		deadline = play_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+		deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 		do
-			pr = poll(&p, 1, remaining_ms(deadline));
+			pr = poll(&p, 1, util_ms_left(deadline));
 		while (pr < 0 && errno == EINTR);
 		n = pr > 0 ? recv(fd, rep, 65536, MSG_DONTWAIT) : -1;
 		if (n < 0 && pr > 0 && k == 1 && errno == ECONNREFUSED) {
@@ -584,7 +565,7 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 			snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s%s", k, m, why,
 				 o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
 			if (exp) {
-				upper_udp_reply(exp, req, e->len);
+				oracle_expect(exp, req, e->len);
 				play_hexdiff(r->detail, sizeof r->detail, exp, e->len, rep, (size_t)n, m);
 				free(exp);
 			}

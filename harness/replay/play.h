@@ -16,7 +16,7 @@ struct play_opts {
 			     * stream, and each UDP reply against its recorded reply datagram (by the rule
 			     * only where the capture has no reply) */
 	double speed;       /* 0: as fast as possible; otherwise original timing divided by speed */
-	uint64_t mono0;     /* with speed: CLOCK_MONOTONIC ns at which capture time cap0 is replayed */
+	uint64_t mono0;     /* with speed: the util_now_ns() time at which capture time cap0 is replayed */
 	uint64_t cap0;      /* with speed: capture time (ns) that maps to mono0 */
 };
 
@@ -41,8 +41,5 @@ int play_flow(const struct dec_flow *f, const struct net_addr *target, const str
  * expected side (a) labelled "expected", the other "got". */
 void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 		  size_t off);
-
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t play_now_ns(void);
 
 #endif

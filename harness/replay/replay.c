@@ -30,6 +30,8 @@
 #include "oracle.h"
 #include "pcapin.h"
 #include "play.h"
+#include "report.h"
+#include "util.h"
 
 enum { EXIT_MISMATCH = 1, EXIT_SETUP = 2 };
 
@@ -205,20 +207,23 @@ static void usage(FILE *f)
  * silently. Returns status, or EXIT_SETUP after a message when stdout could not be written. */
 static int stdout_status(int status)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if (util_flush_ok(stdout) < 0) {
 		warn("standard output");
 		return EXIT_SETUP;
 	}
 	return status;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *v)
+/* Parses a whole decimal number in [min, max] into *v. Returns 0 or -1. */
+static int parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *v)
 {
-	char *end;
+	char err[128];
+	uint64_t n;
 
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	return errno || end == s || *end || *v > max || s[0] == '-' ? -1 : 0;
+	if (util_parse_u64(s, min, max, 0, &n, err, sizeof err) < 0)
+		return -1;
+	*v = (unsigned long)n;
+	return 0;
 }
 
 /* Returns the index of arg among the NULL-terminated names; exits naming the option otherwise. */
@@ -245,7 +250,7 @@ static void parse_map(char *arg, struct opts *o)
 	if (!eq)
 		errx(EXIT_SETUP, "--map %s: expected PORT=HOST:PORT", arg);
 	*eq = 0;
-	if (parse_uint(arg, 65535, &v) < 0)
+	if (parse_number(arg, 0, 65535, &v) < 0)
 		errx(EXIT_SETUP, "--map %s=%s: bad port %s", arg, eq + 1, arg);
 	m->port = (unsigned)v;
 	if (net_parse(eq + 1, &m->to, err, sizeof err) < 0)
@@ -262,7 +267,7 @@ static void parse_option(int c, char *arg, struct opts *o)
 	static const char *const timings[] = {"fast", "original", NULL};
 	static const char *const incompletes[] = {"skip", "replay", "fail", NULL};
 	static const char *const formats[] = {"tcp", "udp", NULL};
-	char err[512], *end;
+	char err[512];
 	unsigned long v;
 
 	switch (c) {
@@ -273,7 +278,7 @@ static void parse_option(int c, char *arg, struct opts *o)
 		break;
 	case 'm': parse_map(arg, o); break;
 	case 'p':
-		if (parse_uint(arg, 65535, &v) < 0 || !v)
+		if (parse_number(arg, 1, 65535, &v) < 0)
 			errx(EXIT_SETUP, "--server-port %s: not a port number", arg);
 		if (o->nserver_ports == 64)
 			errx(EXIT_SETUP, "--server-port %s: too many server ports", arg);
@@ -282,12 +287,11 @@ static void parse_option(int c, char *arg, struct opts *o)
 	case 'e': o->expect_upper = parse_choice("--expect", arg, expects, "recorded or upper"); break;
 	case 'T': o->timing_original = parse_choice("--timing", arg, timings, "fast or original"); break;
 	case 's':
-		o->speed = strtod(arg, &end);
-		if (end == arg || *end || !(o->speed > 0) || o->speed > 1e9)
+		if (util_parse_seconds(arg, 0, 1e9, &o->speed, err, sizeof err) < 0 || !(o->speed > 0))
 			errx(EXIT_SETUP, "--speed %s: expected a positive factor", arg);
 		break;
 	case 'w':
-		if (parse_uint(arg, 3600000, &v) < 0 || !v)
+		if (parse_number(arg, 1, 3600000, &v) < 0)
 			errx(EXIT_SETUP, "--timeout %s: expected 1..3600000 ms", arg);
 		o->timeout_ms = (int)v;
 		break;
@@ -303,7 +307,7 @@ static void parse_option(int c, char *arg, struct opts *o)
 	case 'P': o->write_pcap = arg; break;
 	case 'f': o->fuzz_udp = parse_choice("--fuzz-format", arg, formats, "tcp or udp"); break;
 	case 'j':
-		if (parse_uint(arg, 256, &v) < 0 || !v)
+		if (parse_number(arg, 1, 256, &v) < 0)
 			errx(EXIT_SETUP, "-j %s: expected 1..256", arg);
 		o->jobs = (int)v;
 		break;
@@ -503,12 +507,12 @@ static int load_files(struct run *run)
 	lim.n_server_ports = o->nserver_ports;
 	for (i = 0; i < run->nfiles; i++) {
 		struct capfile *cf = &run->files[i];
-		uint64_t t0 = play_now_ns();
+		uint64_t t0 = util_now_ns();
 		cf->path = o->pcaps[i];
 		if (load(cf, &lim, o->quiet) < 0) {
 			status = EXIT_SETUP;
 		} else if (o->decode_only) {
-			double secs = (double)(play_now_ns() - t0) / 1e9;
+			double secs = (double)(util_now_ns() - t0) / 1e9;
 			printf("%s: %llu packets, %zu flows, %llu payload bytes read, decoded and reassembled in %.3f s: "
 			       "%.0f packets/s\n",
 			       cf->path, (unsigned long long)cf->frames, dec_nflows(cf->ctx),
@@ -555,12 +559,12 @@ static void *drain_main(void *arg)
 static int read_first_line(struct child *c, const char *path, const char *listen, char *line, size_t len,
 			   char *err, size_t errlen)
 {
-	uint64_t deadline = play_now_ns() + 5000000000ull;
+	uint64_t deadline = util_now_ns() + 5000000000ull;
 	size_t n = 0;
 
 	while (n < len - 1) {
 		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-		uint64_t now = play_now_ns();
+		uint64_t now = util_now_ns();
 		ssize_t k;
 		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
 			snprintf(err, errlen, "%.300s -l %s did not say where it listens within 5 s", path, listen);
@@ -627,22 +631,6 @@ static int spawn(const char *dir, const char *prog, const char *listen, const ch
 	return 0;
 }
 
-/* 1 when a socket can be bound to [::1] (the host has an IPv6 loopback), 0 otherwise. */
-static int have_loopback6(void)
-{
-	struct sockaddr_in6 a;
-	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok;
-
-	if (fd < 0)
-		return 0;
-	memset(&a, 0, sizeof a);
-	a.sin6_family = AF_INET6;
-	a.sin6_addr = in6addr_loopback;
-	ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	close(fd);
-	return ok;
-}
-
 static void self_dir(const char *argv0, char *dir, size_t len)
 {
 	char buf[PATH_MAX];
@@ -671,7 +659,7 @@ static int start_references(struct run *run, unsigned needs, const char *argv0)
 		struct ref_server *s = &run->refs[i];
 		if (!(needs & (1u << i)))
 			continue;
-		if (i >= REF_TCP6 && !have6 && !(have6 = have_loopback6()))
+		if (i >= REF_TCP6 && !have6 && !(have6 = util_have_ipv6_loopback(SOCK_DGRAM)))
 			break;
 		if (spawn(dir, ref_programs[i].prog, ref_programs[i].listen, ref_programs[i].proto, run->o->verbose,
 			  &s->child, &s->addr, err, sizeof err) < 0) {
@@ -727,7 +715,7 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 	static const unsigned char q[] = "probe";
 	unsigned char got[sizeof q - 1];
 	size_t n = 0;
-	uint64_t deadline = play_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	if (send(fd, q, sizeof q - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof q - 1)) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
@@ -736,9 +724,9 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 	shutdown(fd, SHUT_WR);
 	while (n < sizeof got) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		uint64_t now = play_now_ns();
+		int ms = util_ms_left(deadline);
 		ssize_t k;
-		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
+		if (ms == 0 || poll(&p, 1, ms) <= 0) {
 			snprintf(err, errlen, "no answer to a probe within %d ms", timeout_ms);
 			return -1;
 		}
@@ -896,9 +884,9 @@ static void *worker(void *arg)
 		}
 		j = p->jobs[p->next++];
 		pthread_mutex_unlock(&p->mu);
-		t0 = play_now_ns();
+		t0 = util_now_ns();
 		play_flow(j->f, j->target, p->po, &j->r);
-		j->secs = (double)(play_now_ns() - t0) / 1e9;
+		j->secs = (double)(util_now_ns() - t0) / 1e9;
 		j->result = j->r.status == PLAY_OK         ? RES_OK
 			    : j->r.status == PLAY_MISMATCH ? RES_MISMATCH
 							   : RES_ERROR;
@@ -966,7 +954,7 @@ static int run_jobs(struct run *run)
 	po.expect_upper = run->o->expect_upper;
 	po.speed = run->o->speed;
 	po.cap0 = run->cap0;
-	po.mono0 = play_now_ns();
+	po.mono0 = util_now_ns();
 	rc = run_pool(pending, n, &po, run->o->jobs);
 	free(pending);
 	return rc;
@@ -974,95 +962,59 @@ static int run_jobs(struct run *run)
 
 /* ---- reports ----------------------------------------------------------------------------------------- */
 
-static void xml_esc(FILE *f, const char *s)
+static enum rep_status rep_status_of(enum replay_result r)
 {
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '<')
-			fputs("&lt;", f);
-		else if (ch == '>')
-			fputs("&gt;", f);
-		else if (ch == '&')
-			fputs("&amp;", f);
-		else if (ch == '"')
-			fputs("&quot;", f);
-		else if (ch < 0x20 && ch != '\n' && ch != '\t')
-			fputc('?', f);
-		else if (ch >= 0x80)
-			fputc('?', f); /* reports are ASCII; keep the XML valid whatever a message holds */
-		else
-			fputc(ch, f);
-	}
+	return r == RES_OK ? REP_PASS : r == RES_MISMATCH ? REP_FAIL : r == RES_ERROR ? REP_ERROR : REP_SKIP;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch < 0x20 || ch >= 0x80)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
+/* Writes the JUnit report: one <testsuite> per capture file, one <testcase> per flow. Returns 0, or -1
+ * after a message. */
 static int write_junit(const char *path, const struct run *run)
 {
-	FILE *f = fopen(path, "w");
-	size_t i, k;
-	char name[256];
+	struct rep_case *cases = calloc(run->njobs ? run->njobs : 1, sizeof *cases);
+	char(*names)[256] = calloc(run->njobs ? run->njobs : 1, sizeof *names);
+	double total = 0;
+	size_t i, k, first;
+	FILE *f = NULL;
+	int rc = -1;
 
+	if (!cases || !names) {
+		warnx("--junit %s: out of memory", path);
+		goto out;
+	}
+	for (k = 0; k < run->njobs; k++) {
+		const struct job *j = &run->jobs[k];
+		flow_name(names[k], sizeof names[k], j->f);
+		cases[k] = (struct rep_case){.classname = "replay",
+					     .name = names[k],
+					     .status = rep_status_of(j->result),
+					     .message = job_text(j),
+					     .detail = j->r.detail,
+					     .secs = j->secs};
+		total += j->secs;
+	}
+	f = fopen(path, "w");
 	if (!f) {
 		warn("--junit %s", path);
-		return -1;
+		goto out;
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"replay\">\n");
-	for (i = 0; i < run->nfiles; i++) {
-		size_t n = 0, fail = 0, errs = 0, skip = 0;
-		for (k = 0; k < run->njobs; k++)
-			if (run->jobs[k].file == i) {
-				n++;
-				fail += run->jobs[k].result == RES_MISMATCH;
-				errs += run->jobs[k].result == RES_ERROR;
-				skip += run->jobs[k].result == RES_SKIPPED;
-			}
-		fprintf(f, "  <testsuite name=\"");
-		xml_esc(f, run->files[i].path);
-		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\">\n", n, fail, errs, skip);
-		for (k = 0; k < run->njobs; k++) {
-			const struct job *j = &run->jobs[k];
-			if (j->file != i)
-				continue;
-			flow_name(name, sizeof name, j->f);
-			fprintf(f, "    <testcase classname=\"replay\" name=\"");
-			xml_esc(f, name);
-			fprintf(f, "\" time=\"%.3f\">", j->secs);
-			if (j->result != RES_OK) {
-				const char *tag = j->result == RES_MISMATCH ? "failure"
-						  : j->result == RES_ERROR  ? "error"
-									    : "skipped";
-				fprintf(f, "\n      <%s message=\"", tag);
-				xml_esc(f, job_text(j));
-				fprintf(f, "\">");
-				xml_esc(f, j->r.detail);
-				fprintf(f, "</%s>\n    ", tag);
-			}
-			fprintf(f, "</testcase>\n");
-		}
-		fprintf(f, "  </testsuite>\n");
+	rep_junit_begin(f, "replay", cases, run->njobs, total);
+	/* The jobs are in file order, so each file's cases are one run of them. */
+	for (i = 0, first = 0; i < run->nfiles; i++, first = k) {
+		double secs = 0;
+		for (k = first; k < run->njobs && run->jobs[k].file == i; k++)
+			secs += run->jobs[k].secs;
+		rep_junit_suite(f, run->files[i].path, cases + first, k - first, secs);
 	}
-	fprintf(f, "</testsuites>\n");
-	if (fclose(f) != 0) {
+	rc = rep_junit_end(f);
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc < 0)
 		warn("--junit %s", path);
-		return -1;
-	}
-	return 0;
+out:
+	free(cases);
+	free(names);
+	return rc;
 }
 
 static void json_flow(FILE *f, const struct job *j)
@@ -1076,11 +1028,11 @@ static void json_flow(FILE *f, const struct job *j)
 		"\"result\": \"%s\", \"message\": ",
 		j->f->index + 1, j->f->proto == 6 ? "tcp" : "udp", c, s,
 		j->result == RES_OK ? "ok" : j->result == RES_MISMATCH ? "mismatch" : j->result == RES_ERROR ? "error" : "skipped");
-	json_str(f, job_text(j));
+	rep_json_str(f, job_text(j));
 	if (j->result == RES_MISMATCH) {
 		fprintf(f, ", \"direction\": \"%s\", \"offset\": %zu, \"detail\": ",
 			j->r.dir == DEC_C2S ? "client->server" : "server->client", j->r.offset);
-		json_str(f, j->r.detail);
+		rep_json_str(f, j->r.detail);
 	}
 	fprintf(f, ", \"sent\": %zu, \"received\": %zu, \"seconds\": %.3f}", j->r.sent, j->r.got, j->secs);
 }
@@ -1098,7 +1050,7 @@ static int write_json(const char *path, const struct run *run)
 	for (i = 0; i < run->nfiles; i++) {
 		int first = 1;
 		fprintf(f, "%s\n    {\"file\": ", i ? "," : "");
-		json_str(f, run->files[i].path);
+		rep_json_str(f, run->files[i].path);
 		fprintf(f, ", \"frames\": %llu, \"flows\": [", (unsigned long long)run->files[i].frames);
 		for (k = 0; k < run->njobs; k++) {
 			if (run->jobs[k].file != i)
