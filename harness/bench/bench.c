@@ -2,7 +2,6 @@
  * no-transform echo server (a) and the Python tutorial servers (b), runs interleaved, medians compared;
  * plus the fuzz, replay and conform figures where their targets exist. Writes BENCH.md and bench.json. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <sched.h>
@@ -16,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "load.h"
 #include "report.h"
 #include "util.h"
 
 #define MAXRUNS 15
-#define MAXARGS 16
 
 /* The servers compared: the reference, (a) the no-transform echo, (b) the tutorial-style Python servers
  * with the tutorial's bugs fixed, (b') the faithful tutorial ones (sent printable text only: they
@@ -32,9 +31,10 @@ static const char *const subject_label[NSUBJECTS] = {"reference", "echo (a)", "p
 						     "python tutorial (b')"};
 
 struct subject {
-	char *tcp[MAXARGS], *udp[MAXARGS]; /* argv; tcp[0] == NULL: not available */
+	struct child_options tcp, udp;     /* how to start each server: argv or command, none if neither */
 	char why[256];                     /* why not available */
-	char tcp_path[512], udp_path[512]; /* the program paths tcp[0] and udp[0] point to (ref, echo) */
+	char tcp_path[512], udp_path[512]; /* the programs built here (ref, echo) ... */
+	const char *tcp_argv[8], *udp_argv[8]; /* ... and their command lines */
 };
 
 struct figure {
@@ -80,8 +80,10 @@ struct cell {
 struct opts {
 	double seconds;
 	int runs;
+	int pin;             /* --pin: the servers on CPU 1, the load generator on CPU 0 */
+	cpu_set_t server_cpus; /* with pin */
 	const char *outdir, *bindir, *make, *conform;
-	char *python_tcp, *python_udp, *tutorial_tcp, *tutorial_udp;
+	const char *python_tcp, *python_udp, *tutorial_tcp, *tutorial_udp;
 	const char *only;
 };
 
@@ -95,15 +97,10 @@ struct extra {
 
 static struct cell cells[NFIGURES][NSUBJECTS];
 
-/* Splits s (modified) on spaces into argv; returns the count. */
-static int split(char *s, char **argv, int max)
+/* Tells whether a server is given: a command line or a command string. */
+static int available(const struct child_options *co)
 {
-	int n = 0;
-
-	for (char *t = strtok(s, " "); t != NULL && n < max - 1; t = strtok(NULL, " "))
-		argv[n++] = t;
-	argv[n] = NULL;
-	return n;
+	return co->argv != NULL || co->command != NULL;
 }
 
 static int selected(const struct opts *o, const char *key)
@@ -123,218 +120,45 @@ static int selected(const struct opts *o, const char *key)
 
 /* ---- child processes ----------------------------------------------------------------------------- */
 
-/* Every child's output goes through a pipe to a drain process that keeps the first LOG_MAX bytes in its
- * log and discards the rest: a server that prints every message (the tutorial's) would otherwise write
- * gigabytes, and its printing still costs it what it costs on a terminal. */
+/* A server's or command's log keeps its first LOG_MAX bytes: a server that prints every message (the
+ * tutorial's) would otherwise write gigabytes, and its printing still costs it what it costs on a
+ * terminal. */
 #define LOG_MAX (1 << 20)
-#define MAXKIDS 8
+#define START_MS 10000 /* bound on a server's start, until its "listening on" line */
+#define STOP_MS 2000   /* bound on a server's exit after SIGTERM, before SIGKILL */
 
-static struct {
-	pid_t pid, drain;
-} kids[MAXKIDS];
-
-static int pin_cpu = -1; /* --pin: the servers run on this CPU, the load generator on another */
-
-static void drain(int in, int out)
-{
-	static char buf[65536];
-	size_t kept = 0;
-	ssize_t n;
-
-	while ((n = read(in, buf, sizeof buf)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (kept < LOG_MAX) {
-			size_t k = (size_t)n < LOG_MAX - kept ? (size_t)n : LOG_MAX - kept;
-			if (write(out, buf, k) < 0)
-				break;
-			kept += k;
-			if (kept == LOG_MAX)
-				(void)!write(out, "\n[bench: log truncated here]\n", 30);
-		}
-	}
-	_exit(0);
-}
-
-static pid_t spawn(char *const *argv, const char *logpath, char *err, size_t errlen)
-{
-	int pfd[2], lfd, slot = -1;
-	pid_t pid, dp;
-
-	for (int i = 0; i < MAXKIDS; i++)
-		if (kids[i].pid == 0) {
-			slot = i;
-			break;
-		}
-	if (slot < 0) {
-		snprintf(err, errlen, "too many children");
-		return -1;
-	}
-	/* A log left by an earlier bench must not be read as this server's first line. */
-	if (unlink(logpath) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove %.300s: %s", logpath, strerror(errno));
-		return -1;
-	}
-	lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (lfd < 0) {
-		snprintf(err, errlen, "cannot create %.300s: %s", logpath, strerror(errno));
-		return -1;
-	}
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		close(lfd);
-		return -1;
-	}
-	dp = fork();
-	if (dp == 0) {
-		close(pfd[1]);
-		drain(pfd[0], lfd);
-	}
-	pid = dp < 0 ? -1 : fork();
-	if (pid == 0) {
-		int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nfd < 0)
-			_exit(126);
-		dup2(nfd, 0);
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		if (pin_cpu >= 0) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(pin_cpu, &set);
-			if (sched_setaffinity(0, sizeof set, &set) < 0)
-				dprintf(2, "bench: cannot pin to CPU %d: %s\n", pin_cpu, strerror(errno));
-		}
-		execvp(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pfd[0]);
-	close(pfd[1]);
-	close(lfd);
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		if (dp > 0)
-			waitpid(dp, NULL, 0); /* it sees EOF: nobody holds the pipe any more */
-		return -1;
-	}
-	kids[slot].pid = pid;
-	kids[slot].drain = dp;
-	return pid;
-}
-
-/* Reaps the drain process of pid, which has exited: 2 s for its last bytes, then it is killed (a
- * grandchild may still hold the pipe). */
-static void reap_drain(pid_t pid)
-{
-	for (int i = 0; i < MAXKIDS; i++) {
-		if (kids[i].pid != pid)
-			continue;
-		pid_t dp = kids[i].drain;
-		kids[i].pid = kids[i].drain = 0;
-		for (int k = 0; k < 200; k++) {
-			if (waitpid(dp, NULL, WNOHANG) == dp)
-				return;
-			util_sleep_ms(10);
-		}
-		kill(dp, SIGKILL);
-		waitpid(dp, NULL, 0);
-		return;
-	}
-}
-
-/* Stops pid: SIGTERM, then SIGKILL after 2 s. Returns 1 if it had already exited before we asked. */
-static int stop(pid_t pid)
-{
-	int st, rc = 0;
-
-	if (waitpid(pid, &st, WNOHANG) == pid) {
-		rc = 1;
-		goto out;
-	}
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			goto out;
-		util_sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-out:
-	reap_drain(pid);
-	return rc;
-}
-
-/* Starts a server and reads its first "listening on PROTO ADDR:PORT" line (PROTO "tcp" or "udp") from its
- * log (stdout and stderr), 10 s at most. A server may print both, as the Python ones do. */
-static pid_t start_server(char *const *argv, const char *proto, const char *logpath, struct net_addr *a,
-			  char *err, size_t errlen)
-{
-	pid_t pid = spawn(argv, logpath, err, errlen);
-	char line[512], want[32];
-	int st;
-
-	snprintf(want, sizeof want, "listening on %s ", proto);
-	if (pid < 0)
-		return -1;
-	for (int i = 0; i < 1000; i++) {
-		FILE *f = fopen(logpath, "r");
-		while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-			if (strncmp(line, want, strlen(want)) != 0)
-				continue;
-			char *sp = strrchr(line, ' ');
-			line[strcspn(line, "\r\n")] = '\0';
-			fclose(f);
-			if (sp != NULL && net_parse(sp + 1, a, err, errlen) == 0)
-				return pid;
-			snprintf(err, errlen, "%.200s: cannot parse its first line '%.200s'", argv[0], line);
-			stop(pid);
-			return -1;
-		}
-		if (f != NULL)
-			fclose(f);
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			reap_drain(pid);
-			snprintf(err, errlen, "%.200s exited (status %d) before its listening line; see %.200s", argv[0],
-				 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), logpath);
-			return -1;
-		}
-		util_sleep_ms(10);
-	}
-	snprintf(err, errlen, "%.200s printed no listening line within 10 s; see %.200s", argv[0], logpath);
-	stop(pid);
-	return -1;
-}
-
-/* Runs "sh -c cmd" with output to logpath, at most limit_s seconds. Returns the exit status, 124 on
- * time-out, -1 if it could not start. */
+/* Runs "sh -c cmd" with output to logpath, at most limit_s seconds; *wall gets its wall time. Returns
+ * the exit status (128 + N after signal N), 124 on time-out, -1 if it could not start. */
 static int run_cmd(const char *cmd, const char *logpath, int limit_s, double *wall)
 {
-	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	struct child_options co = {.command = cmd, .shell = 1, .log_path = logpath, .log_max = LOG_MAX};
+	struct child_addrs addrs;
+	struct child *c;
 	char err[256];
 	double t0 = util_now_s();
-	pid_t pid = spawn(argv, logpath, err, sizeof err);
 	int st;
 
-	if (pid < 0)
+	if (child_start(&co, &c, &addrs, err, sizeof err) < 0)
 		return -1;
-	for (;;) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			break;
-		if (util_now_s() - t0 > limit_s) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			reap_drain(pid);
-			return 124;
-		}
-		util_sleep_ms(20);
+	if (!child_wait(c, limit_s * 1000)) {
+		child_stop(c, SIGKILL, STOP_MS, NULL);
+		child_free(c);
+		return 124;
 	}
 	*wall = util_now_s() - t0;
-	reap_drain(pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (!child_status(c, &st))
+		st = -1;
+	child_free(c);
+	return st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A stop signal to bench stops the servers too: they run in process groups of their own, which the
+ * terminal's Ctrl-C does not reach. */
+static void on_stop_signal(int sig)
+{
+	child_kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /* ---- one measurement ------------------------------------------------------------------------------ */
@@ -370,19 +194,30 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 			       .seconds = o->seconds,
 			       .text = s == SUBJECT_TUTORIAL};
 	struct load_result r;
-	char *const *argv = f->udp ? sj->udp : sj->tcp;
+	struct child_options co = f->udp ? sj->udp : sj->tcp;
+	struct child_addrs addrs;
+	struct child_exit end;
+	struct child *server;
 	int rc;
 
 	snprintf(logpath, sizeof logpath, "%s/logs/%s-%s-%d.log", o->outdir, f->key, subject_key[s], run + 1);
-	cfg.pid = start_server(argv, f->udp ? "udp" : "tcp", logpath, &cfg.addr, err, sizeof err);
-	if (cfg.pid < 0) {
+	co.want = f->udp ? CHILD_UDP : CHILD_TCP;
+	co.start_ms = START_MS;
+	co.log_path = logpath;
+	co.log_max = LOG_MAX;
+	co.affinity = o->pin ? &o->server_cpus : NULL;
+	if (child_start(&co, &server, &addrs, err, sizeof err) < 0) {
 		rc = LOAD_ERR;
 	} else {
+		cfg.addr = f->udp ? addrs.udp : addrs.tcp;
+		cfg.pid = child_pid(server);
 		rc = load_run(&cfg, &r, err, sizeof err);
-		if (stop(cfg.pid) && rc == LOAD_OK) {
-			snprintf(err, sizeof err, "the server exited during the run; see %.400s", logpath);
+		child_stop(server, SIGTERM, STOP_MS, &end);
+		if (end.end == CHILD_END_BEFORE && rc == LOAD_OK) {
+			snprintf(err, sizeof err, "the server %.100s during the run; see %.300s", end.why, logpath);
 			rc = LOAD_ERR;
 		}
+		child_free(server);
 	}
 	if (rc != LOAD_OK) {
 		if (c->status == CELL_OK) {
@@ -502,7 +337,7 @@ static void run_figure(const struct opts *o, const struct subject *sj, size_t fi
 		for (int k = 0; k < NSUBJECTS; k++) {
 			int s = (k + run) % NSUBJECTS;
 			(*done)++;
-			if ((f->udp ? sj[s].udp : sj[s].tcp)[0] == NULL) {
+			if (!available(f->udp ? &sj[s].udp : &sj[s].tcp)) {
 				cells[fi][s].status = CELL_NOT_AVAILABLE;
 				continue;
 			}
@@ -1025,7 +860,7 @@ static void extra_conform(const struct opts *o, const struct subject *ref, struc
 	snprintf(log, sizeof log, "%s/logs/conform.log", o->outdir);
 	/* The suite as harness/conform/test-ref.sh runs it: conform starts the servers itself. */
 	snprintf(cmd, sizeof cmd, "%s --strict --exec-tcp '%s -l 127.0.0.1:0' --exec-udp '%s -l 127.0.0.1:0'",
-		 o->conform, ref->tcp[0], ref->udp[0]);
+		 o->conform, ref->tcp_path, ref->udp_path);
 	fprintf(stderr, "bench: %s ...\n", cmd);
 	st = run_cmd(cmd, log, 300, &wall);
 	if (st != 0) {
@@ -1186,7 +1021,7 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 			o->only = optarg;
 			break;
 		case 'p':
-			pin_cpu = 1;
+			o->pin = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1205,7 +1040,7 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 
 /* The process set-up: descriptors for the idle figure, no SIGPIPE, --pin, the log directory. Returns 0,
  * or -1 after printing why. */
-static int setup(const struct opts *o)
+static int setup(struct opts *o)
 {
 	char logs[512];
 
@@ -1213,10 +1048,15 @@ static int setup(const struct opts *o)
 	 * as many as the hard limit allows. */
 	util_raise_nofile(LONG_MAX);
 	signal(SIGPIPE, SIG_IGN);
-	if (pin_cpu >= 0) {
+	signal(SIGINT, on_stop_signal);
+	signal(SIGTERM, on_stop_signal);
+	signal(SIGHUP, on_stop_signal);
+	if (o->pin) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(0, &set);
+		CPU_ZERO(&o->server_cpus);
+		CPU_SET(1, &o->server_cpus);
 		if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || sched_setaffinity(0, sizeof set, &set) < 0) {
 			fprintf(stderr, "bench: --pin needs 2 CPUs: %s\n", strerror(errno));
 			return -1;
@@ -1231,19 +1071,21 @@ static int setup(const struct opts *o)
 	return 0;
 }
 
-/* A server given on the command line (python, tutorial): TCP and UDP command lines, or why not. */
-static void subject_given(struct subject *s, char *tcp, char *udp, const char *what, const char *script)
+/* A server given on the command line (python, tutorial): TCP and UDP command strings (split on
+ * spaces), or why not. */
+static void subject_given(struct subject *s, const char *tcp, const char *udp, const char *what,
+			  const char *script)
 {
 	if (tcp != NULL && *tcp)
-		split(tcp, s->tcp, MAXARGS);
+		s->tcp.command = tcp;
 	if (udp != NULL && *udp)
-		split(udp, s->udp, MAXARGS);
-	if (s->tcp[0] == NULL || s->udp[0] == NULL)
+		s->udp.command = udp;
+	if (!available(&s->tcp) || !available(&s->udp))
 		snprintf(s->why, sizeof s->why,
 			 "not available: no %s %s server given (make bench uses %s under python3)", what,
-			 s->tcp[0] == NULL && s->udp[0] == NULL ? "TCP or UDP"
-			 : s->tcp[0] == NULL			 ? "TCP"
-								 : "UDP",
+			 !available(&s->tcp) && !available(&s->udp) ? "TCP or UDP"
+			 : !available(&s->tcp)			  ? "TCP"
+								  : "UDP",
 			 script);
 }
 
@@ -1252,19 +1094,20 @@ static void subject_given(struct subject *s, char *tcp, char *udp, const char *w
 static int subject_built(struct subject *s, const struct opts *o, const char *tcp_prog, const char *udp_prog,
 			 int udp_flag)
 {
-	static char listen_flag[] = "-l", any[] = "127.0.0.1:0", udp_opt[] = "-u";
-	char **u = s->udp;
+	const char **u = s->udp_argv;
 
 	snprintf(s->tcp_path, sizeof s->tcp_path, "%s/%s", o->bindir, tcp_prog);
 	snprintf(s->udp_path, sizeof s->udp_path, "%s/%s", o->bindir, udp_prog);
-	s->tcp[0] = s->tcp_path;
-	s->tcp[1] = listen_flag;
-	s->tcp[2] = any;
+	s->tcp_argv[0] = s->tcp_path;
+	s->tcp_argv[1] = "-l";
+	s->tcp_argv[2] = "127.0.0.1:0";
 	*u++ = s->udp_path;
 	if (udp_flag)
-		*u++ = udp_opt;
-	*u++ = listen_flag;
-	*u++ = any;
+		*u++ = "-u";
+	*u++ = "-l";
+	*u++ = "127.0.0.1:0";
+	s->tcp.argv = s->tcp_argv;
+	s->udp.argv = s->udp_argv;
 	for (int i = 0; i < 2; i++) {
 		const char *path = i ? s->udp_path : s->tcp_path;
 		if (access(path, X_OK) != 0) {
