@@ -55,3 +55,16 @@ test-child: $(TEST_BIN)/test_child $(B)/tcp-upper $(B)/udp-upper
 	$(TEST_BIN)/test_child $(B)
 
 TESTS += test-child
+
+# lib/exchange.c: the stream oracle's table, and the driver against servers in threads of the test.
+$(TEST_BIN)/test_exchange: $(O)/tests/unit/test_exchange.o $(UNIT_RUNNER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
+
+$(O)/tests/unit/test_exchange.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+
+.PHONY: test-exchange
+test-exchange: $(TEST_BIN)/test_exchange
+	$(TEST_BIN)/test_exchange
+
+TESTS += test-exchange
