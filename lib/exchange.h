@@ -98,6 +98,7 @@ struct xchg_oracle {
 	int shut;         /* the client half-closed */
 	int fin, rst;     /* the server's FIN / RST was seen */
 	int client_reset; /* the client reset (xchg_oracle_client_reset) */
+	size_t reset_owed; /* the owed_min given to xchg_oracle_client_reset */
 	enum xchg_verdict verdict; /* a failure sticks; otherwise it follows the state (more bytes sent
 				    * after XCHG_COMPLETE make it XCHG_RIGHT_SO_FAR again) */
 	const char *rule; /* the SPEC rule the failure breaks ("X1", "T1", "T4"), NULL when none applies
