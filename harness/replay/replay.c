@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -24,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "decode.h"
 #include "fuzzconv.h"
 #include "net.h"
@@ -87,30 +87,22 @@ struct capfile {
 	int truncated;
 };
 
-/* A reference server replay started: its process, the thread that drains its stderr, and its address. */
-struct child {
-	pid_t pid;
-	int fd;
-	int pass;
-	pthread_t drain;
-	int drain_started;
-	int exited; /* already reaped by check_alive() */
-};
-
 /* The reference servers, one per protocol and address family, indexed by ref_index(). */
 enum { REF_TCP4, REF_UDP4, REF_TCP6, REF_UDP6, REF_COUNT };
 
 static const struct {
-	const char *prog, *listen, *proto;
+	const char *prog, *listen;
+	int proto; /* CHILD_TCP or CHILD_UDP */
 } ref_programs[REF_COUNT] = {
-	{"tcp-upper", "127.0.0.1:0", "tcp"},
-	{"udp-upper", "127.0.0.1:0", "udp"},
-	{"tcp-upper", "[::1]:0", "tcp"},
-	{"udp-upper", "[::1]:0", "udp"},
+	{"tcp-upper", "127.0.0.1:0", CHILD_TCP},
+	{"udp-upper", "127.0.0.1:0", CHILD_UDP},
+	{"tcp-upper", "[::1]:0", CHILD_TCP},
+	{"udp-upper", "[::1]:0", CHILD_UDP},
 };
 
+/* A reference server replay started (child is NULL when it was not needed). */
 struct ref_server {
-	struct child child;
+	struct child *child;
 	struct net_addr addr;
 };
 
@@ -195,7 +187,7 @@ static void usage(FILE *f)
 		"                         write the conversation a fuzz input describes as a pcap (EN10MB)\n"
 		"  --fuzz-format tcp|udp  the input's format (default: udp if its path contains \"udp\")\n"
 		"  -q                     print only mismatches, errors and the summary\n"
-		"  -v                     also pass the reference servers' stderr through\n"
+		"  -v                     also show the reference servers' output (after the replay)\n"
 		"  -h, --help             this help\n"
 		"\n"
 		"Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
@@ -542,92 +534,36 @@ static int check_flows(const struct run *run)
 
 /* ---- reference servers ----------------------------------------------------------------------------- */
 
-static void *drain_main(void *arg)
+/* A fatal signal stops the reference servers too: they run in process groups of their own. */
+static void on_fatal_signal(int sig)
 {
-	struct child *c = arg;
-	char buf[4096];
-	ssize_t n;
-
-	while ((n = read(c->fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0 && c->pass && write(2, buf, (size_t)n) < 0)
-			break;
-	return NULL;
+	child_kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
-/* Reads the first line of the child's stderr into line (NUL-terminated) within 5 s. Returns 0, or -1
- * with a reason in err. */
-static int read_first_line(struct child *c, const char *path, const char *listen, char *line, size_t len,
-			   char *err, size_t errlen)
+/* Starts DIR/prog -l LISTEN (127.0.0.1:0 or [::1]:0), ref_programs[i], and waits until it says where it
+ * listens. Returns 0, or -1 with a reason in err. */
+static int spawn(const char *dir, int i, struct ref_server *s, char *err, size_t errlen)
 {
-	uint64_t deadline = util_now_ns() + 5000000000ull;
-	size_t n = 0;
+	char path[PATH_MAX];
+	const char *argv[] = {path, "-l", ref_programs[i].listen, NULL};
+	struct child_options co;
+	struct child_addrs addrs;
 
-	while (n < len - 1) {
-		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-		uint64_t now = util_now_ns();
-		ssize_t k;
-		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000u) + 1) <= 0) {
-			snprintf(err, errlen, "%.300s -l %s did not say where it listens within 5 s", path, listen);
-			return -1;
-		}
-		k = read(c->fd, line + n, 1);
-		if (k <= 0) {
-			snprintf(err, errlen, "%.300s -l %s exited before saying where it listens", path, listen);
-			return -1;
-		}
-		if (line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = 0;
-	return 0;
-}
-
-/* Starts DIR/prog -l LISTEN (127.0.0.1:0 or [::1]:0) and reads "listening on PROTO ADDR:PORT" from its
- * stderr. */
-static int spawn(const char *dir, const char *prog, const char *listen, const char *proto, int pass,
-		 struct child *c, struct net_addr *addr, char *err, size_t errlen)
-{
-	char path[PATH_MAX], line[256], prefix[32], perr[128];
-	int p[2];
-
-	snprintf(path, sizeof path, "%.4000s/%s", dir, prog);
+	snprintf(path, sizeof path, "%.4000s/%s", dir, ref_programs[i].prog);
 	if (access(path, X_OK) < 0) {
 		snprintf(err, errlen, "reference server %.300s: %s (build it with make, or give --target)", path,
 			 strerror(errno));
 		return -1;
 	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	memset(&co, 0, sizeof co);
+	co.argv = argv;
+	co.want = ref_programs[i].proto;
+	co.start_ms = 5000;
+	if (child_start(&co, &s->child, &addrs, err, errlen) < 0)
 		return -1;
-	}
-	c->pid = fork();
-	if (c->pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (c->pid == 0) {
-		dup2(p[1], 2);
-		/* replay ignores SIGPIPE; the server must not inherit that, or a SIGPIPE bug would hide */
-		signal(SIGPIPE, SIG_DFL);
-		execl(path, prog, "-l", listen, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	c->fd = p[0];
-	c->pass = pass;
-	if (read_first_line(c, path, listen, line, sizeof line, err, errlen) < 0)
-		return -1;
-	snprintf(prefix, sizeof prefix, "listening on %s ", proto);
-	if (strncmp(line, prefix, strlen(prefix)) != 0 ||
-	    net_parse(line + strlen(prefix), addr, perr, sizeof perr) < 0) {
-		snprintf(err, errlen, "%.300s: unexpected first line \"%.150s\"", path, line);
-		return -1;
-	}
-	if (pthread_create(&c->drain, NULL, drain_main, c) == 0)
-		c->drain_started = 1;
+	s->addr = ref_programs[i].proto == CHILD_TCP ? addrs.tcp : addrs.udp;
 	return 0;
 }
 
@@ -653,6 +589,9 @@ static int start_references(struct run *run, unsigned needs, const char *argv0)
 
 	self_dir(argv0, dir, sizeof dir);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGHUP, on_fatal_signal);
 	/* IPv6 flows go to reference servers on [::1], so they are replayed over IPv6 (SPEC B1). A host
 	 * without an IPv6 loopback skips them (B1 is a SHOULD there). */
 	for (i = 0; i < REF_COUNT; i++) {
@@ -661,8 +600,7 @@ static int start_references(struct run *run, unsigned needs, const char *argv0)
 			continue;
 		if (i >= REF_TCP6 && !have6 && !(have6 = util_have_ipv6_loopback(SOCK_DGRAM)))
 			break;
-		if (spawn(dir, ref_programs[i].prog, ref_programs[i].listen, ref_programs[i].proto, run->o->verbose,
-			  &s->child, &s->addr, err, sizeof err) < 0) {
+		if (spawn(dir, i, s, err, sizeof err) < 0) {
 			warnx("%s", err);
 			return -1;
 		}
@@ -748,19 +686,19 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 /* Returns the number of reference servers that are no longer running (each named in a message). */
 static int references_dead(struct run *run)
 {
+	char why[128];
 	int dead = 0, i, st;
 
 	for (i = 0; i < REF_COUNT; i++) {
-		struct child *c = &run->refs[i].child;
-		if (c->pid <= 0 || c->exited || waitpid(c->pid, &st, WNOHANG) != c->pid)
+		struct child *c = run->refs[i].child;
+		if (!c || !child_dead(c, why, sizeof why) || !child_status(c, &st))
 			continue;
 		if (WIFSIGNALED(st))
-			warnx("the reference server (pid %ld) died during the replay: signal %d", (long)c->pid,
+			warnx("the reference server (pid %ld) died during the replay: signal %d", (long)child_pid(c),
 			      WTERMSIG(st));
 		else
-			warnx("the reference server (pid %ld) exited during the replay with status %d", (long)c->pid,
-			      WEXITSTATUS(st));
-		c->exited = 1;
+			warnx("the reference server (pid %ld) exited during the replay with status %d",
+			      (long)child_pid(c), WEXITSTATUS(st));
 		dead++;
 	}
 	return dead;
@@ -799,27 +737,16 @@ static int check_alive(struct run *run)
 	return dead;
 }
 
-static void reap(struct child *c)
+/* Stops a reference server; with -v its output goes to stderr first. */
+static void stop_reference(struct ref_server *s, int verbose)
 {
-	int st, i;
-
-	if (c->pid <= 0)
+	if (!s->child)
 		return;
-	if (c->exited)
-		goto done;
-	kill(c->pid, SIGTERM);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(c->pid, &st, WNOHANG) == c->pid)
-			goto done;
-		usleep(10000);
-	}
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, &st, 0);
-done:
-	if (c->drain_started)
-		pthread_join(c->drain, NULL);
-	close(c->fd);
-	c->pid = 0;
+	child_stop(s->child, SIGTERM, 2000, NULL);
+	if (verbose)
+		child_tail(s->child, stderr, "", 0);
+	child_free(s->child);
+	s->child = NULL;
 }
 
 /* ---- replaying ------------------------------------------------------------------------------------- */
@@ -1292,7 +1219,7 @@ static void run_free(struct run *run)
 	size_t i;
 
 	for (i = 0; i < REF_COUNT; i++)
-		reap(&run->refs[i].child);
+		stop_reference(&run->refs[i], run->o->verbose);
 	for (i = 0; i < run->nfiles; i++)
 		dec_free(run->files[i].ctx);
 	free(run->files);
