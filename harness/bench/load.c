@@ -562,6 +562,13 @@ struct udprun {
 	struct slot *sl;
 	unsigned char *req; /* scratch for reporting */
 	uint64_t next, outstanding, replies, late;
+	uint64_t oldest; /* the first datagram that may still be outstanding */
+	int fd;
+	size_t rsize; /* receive buffer per datagram */
+	unsigned char *sbuf, *rbuf;
+	struct mmsghdr sm[UDP_BATCH], rm[UDP_BATCH];
+	struct iovec siov[UDP_BATCH], riov[UDP_BATCH];
+	char name[NET_ADDRSTRLEN];
 };
 
 static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *err, size_t errlen)
@@ -604,104 +611,150 @@ static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *e
 	return LOAD_OK;
 }
 
-static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
-		   size_t errlen)
+/* Allocates u's buffers and opens its socket to the server, with a batch of send and receive headers.
+ * Returns LOAD_OK, or LOAD_ERR with a reason in err (what is open stays for udp_close()). */
+static int udp_open(struct udprun *u, char *err, size_t errlen)
 {
-	struct udprun u = {.c = c, .pt = pt};
-	size_t size = c->size, rsize = c->size + 64;
-	unsigned char *sbuf = NULL, *rbuf = NULL;
-	struct mmsghdr sm[UDP_BATCH], rm[UDP_BATCH];
-	struct iovec siov[UDP_BATCH], riov[UDP_BATCH];
-	int fd = -1, rc = LOAD_ERR, bufsz = 4 << 20;
-	uint64_t oldest = 0, t0, end, tm, counted = 0;
-	char name[NET_ADDRSTRLEN];
+	const struct load_cfg *c = u->c;
+	size_t size = c->size;
+	int bufsz = 4 << 20;
 
-	net_format((const struct sockaddr *)&c->addr.ss, name, sizeof name);
+	net_format((const struct sockaddr *)&c->addr.ss, u->name, sizeof u->name);
 	unsigned maxsize = c->addr.ss.ss_family == AF_INET6 ? UPPER_UDP_MAX6 : UPPER_UDP_MAX4;
 	if (size < UDP_HDR || size > maxsize || c->window < 1) {
 		snprintf(err, errlen, "UDP: datagram size %zu out of range %d..%u, or window %d < 1", size, UDP_HDR,
 			 maxsize, c->window);
 		return LOAD_ERR;
 	}
-	u.sl = calloc(NSLOT, sizeof *u.sl);
-	u.req = malloc(size);
-	sbuf = malloc(size * UDP_BATCH);
-	rbuf = malloc(rsize * UDP_BATCH);
-	if (u.sl == NULL || u.req == NULL || sbuf == NULL || rbuf == NULL) {
+	u->rsize = size + 64;
+	u->sl = calloc(NSLOT, sizeof *u->sl);
+	u->req = malloc(size);
+	u->sbuf = malloc(size * UDP_BATCH);
+	u->rbuf = malloc(u->rsize * UDP_BATCH);
+	if (u->sl == NULL || u->req == NULL || u->sbuf == NULL || u->rbuf == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return LOAD_ERR;
 	}
-	fd = socket(c->addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0) {
-		snprintf(err, errlen, "UDP socket to %s: %s", name, strerror(errno));
-		goto out;
+	u->fd = socket(c->addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0 || connect(u->fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0) {
+		snprintf(err, errlen, "UDP socket to %s: %s", u->name, strerror(errno));
+		return LOAD_ERR;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-	memset(sm, 0, sizeof sm);
-	memset(rm, 0, sizeof rm);
+	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+	memset(u->sm, 0, sizeof u->sm);
+	memset(u->rm, 0, sizeof u->rm);
 	for (int i = 0; i < UDP_BATCH; i++) {
-		siov[i].iov_base = sbuf + (size_t)i * size;
-		siov[i].iov_len = size;
-		sm[i].msg_hdr.msg_iov = &siov[i];
-		sm[i].msg_hdr.msg_iovlen = 1;
-		riov[i].iov_base = rbuf + (size_t)i * rsize;
-		riov[i].iov_len = rsize;
-		rm[i].msg_hdr.msg_iov = &riov[i];
-		rm[i].msg_hdr.msg_iovlen = 1;
+		u->siov[i].iov_base = u->sbuf + (size_t)i * size;
+		u->siov[i].iov_len = size;
+		u->sm[i].msg_hdr.msg_iov = &u->siov[i];
+		u->sm[i].msg_hdr.msg_iovlen = 1;
+		u->riov[i].iov_base = u->rbuf + (size_t)i * u->rsize;
+		u->riov[i].iov_len = u->rsize;
+		u->rm[i].msg_hdr.msg_iov = &u->riov[i];
+		u->rm[i].msg_hdr.msg_iovlen = 1;
 	}
+	return LOAD_OK;
+}
+
+static void udp_close(struct udprun *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->sl);
+	free(u->req);
+	free(u->sbuf);
+	free(u->rbuf);
+}
+
+/* Declares lost the datagrams unanswered for UDP_TIMEOUT_NS at time tm: they free their window place. */
+static void udp_expire(struct udprun *u, uint64_t tm)
+{
+	while (u->oldest < u->next) {
+		struct slot *s = &u->sl[u->oldest % NSLOT];
+		if (s->state == SL_OUT && tm - s->t > UDP_TIMEOUT_NS) {
+			s->state = SL_LOST;
+			u->outstanding--;
+		} else if (s->state == SL_OUT) {
+			break;
+		}
+		u->oldest++;
+	}
+}
+
+/* Sends one batch, as much as the window and the slot records allow, at time tm. *blocked tells
+ * whether the socket took none (a full buffer). Returns LOAD_OK or LOAD_ERR with a reason in err. */
+static int udp_send(struct udprun *u, uint64_t tm, int *blocked, char *err, size_t errlen)
+{
+	size_t size = u->c->size;
+	uint64_t room = (uint64_t)u->c->window - u->outstanding;
+
+	*blocked = 0;
+	if (room > NSLOT - (u->next - u->oldest))
+		room = NSLOT - (u->next - u->oldest);
+	if (room > UDP_BATCH)
+		room = UDP_BATCH;
+	if (room == 0)
+		return LOAD_OK;
+	for (uint64_t i = 0; i < room; i++)
+		udp_request(u->sbuf + i * size, u->next + i, size, u->pt);
+	int m = sendmmsg(u->fd, u->sm, (unsigned)room, 0);
+	if (m < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
+		snprintf(err, errlen, "UDP send to %s: %s", u->name, strerror(errno));
+		return LOAD_ERR;
+	}
+	*blocked = m < 0;
+	for (int i = 0; i < m; i++) {
+		struct slot *s = &u->sl[u->next % NSLOT];
+		s->seq = u->next++;
+		s->t = tm;
+		s->state = SL_OUT;
+		u->outstanding++;
+	}
+	return LOAD_OK;
+}
+
+/* Receives and checks the replies waiting, one batch at most; *got says how many (0: none waiting).
+ * Returns LOAD_OK, or LOAD_ERR / LOAD_WRONG with a reason in err. */
+static int udp_receive(struct udprun *u, int *got, char *err, size_t errlen)
+{
+	int m = recvmmsg(u->fd, u->rm, UDP_BATCH, MSG_DONTWAIT, NULL);
+
+	*got = m > 0 ? m : 0;
+	if (m < 0 && errno != EAGAIN && errno != EINTR) {
+		snprintf(err, errlen, "UDP receive from %s: %s", u->name, strerror(errno));
+		return LOAD_ERR;
+	}
+	for (int i = 0; i < m; i++) {
+		int rc = udp_reply(u, u->rbuf + (size_t)i * u->rsize, u->rm[i].msg_len, err, errlen);
+		if (rc != LOAD_OK)
+			return rc;
+	}
+	return LOAD_OK;
+}
+
+static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+		   size_t errlen)
+{
+	struct udprun u = {.c = c, .pt = pt, .fd = -1};
+	uint64_t t0, end, stop, tm, counted = 0;
+	int rc, ended = 0;
 	double cpu0[2];
+
+	rc = udp_open(&u, err, errlen);
+	if (rc != LOAD_OK)
+		goto out;
 	cpu_start(c, cpu0);
-	int ended = 0;
 	t0 = tm = util_now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
-	uint64_t stop = end + UDP_TIMEOUT_NS; /* after end: no more sends, wait for the stragglers */
+	stop = end + UDP_TIMEOUT_NS; /* after end: no more sends, wait for the stragglers */
 	while (tm < stop) {
-		int sending = tm < end;
-		while (oldest < u.next) {
-			struct slot *s = &u.sl[oldest % NSLOT];
-			if (s->state == SL_OUT && tm - s->t > UDP_TIMEOUT_NS) {
-				s->state = SL_LOST;
-				u.outstanding--;
-			} else if (s->state == SL_OUT) {
-				break;
-			}
-			oldest++;
-		}
-		uint64_t room = (uint64_t)c->window - u.outstanding;
-		if (room > NSLOT - (u.next - oldest))
-			room = NSLOT - (u.next - oldest);
-		if (room > UDP_BATCH)
-			room = UDP_BATCH;
-		int blocked = 0;
-		if (sending && room > 0) {
-			for (uint64_t i = 0; i < room; i++)
-				udp_request(sbuf + i * size, u.next + i, size, pt);
-			int m = sendmmsg(fd, sm, (unsigned)room, 0);
-			if (m < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
-				snprintf(err, errlen, "UDP send to %s: %s", name, strerror(errno));
-				goto out;
-			}
-			blocked = m < 0;
-			for (int i = 0; i < m; i++) {
-				struct slot *s = &u.sl[u.next % NSLOT];
-				s->seq = u.next++;
-				s->t = tm;
-				s->state = SL_OUT;
-				u.outstanding++;
-			}
-		}
-		int m = recvmmsg(fd, rm, UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (m < 0 && errno != EAGAIN && errno != EINTR) {
-			snprintf(err, errlen, "UDP receive from %s: %s", name, strerror(errno));
+		int sending = tm < end, blocked = 0, got;
+		udp_expire(&u, tm);
+		if (sending && (rc = udp_send(&u, tm, &blocked, err, errlen)) != LOAD_OK)
 			goto out;
-		}
-		for (int i = 0; i < m; i++) {
-			rc = udp_reply(&u, rbuf + (size_t)i * rsize, rm[i].msg_len, err, errlen);
-			if (rc != LOAD_OK)
-				goto out;
-		}
-		rc = LOAD_ERR;
+		if ((rc = udp_receive(&u, &got, err, errlen)) != LOAD_OK)
+			goto out;
 		tm = util_now_ns();
 		if (tm < end)
 			counted = u.replies;
@@ -711,32 +764,26 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 		}
 		if (!sending && u.outstanding == 0)
 			break;
-		if (m <= 0 && (blocked || !sending || u.outstanding >= (uint64_t)c->window)) {
-			struct pollfd pf = {.fd = fd, .events = POLLIN | (blocked ? POLLOUT : 0)};
+		if (got == 0 && (blocked || !sending || u.outstanding >= (uint64_t)c->window)) {
+			struct pollfd pf = {.fd = u.fd, .events = POLLIN | (blocked ? POLLOUT : 0)};
 			poll(&pf, 1, 1);
 			tm = util_now_ns();
 		}
 	}
 	r->seconds = (double)(end - t0) / 1e9;
 	r->ops = counted;
-	r->bytes = counted * size;
+	r->bytes = counted * c->size;
 	r->sent = u.next;
 	r->lost = u.next - u.replies;
 	r->late = u.late;
 	r->value = (double)r->ops / r->seconds;
 	r->unit = "replies/s";
 	if (u.replies == 0) {
-		snprintf(err, errlen, "UDP: no reply from %s to %llu datagrams", name, (unsigned long long)u.next);
-		goto out;
+		snprintf(err, errlen, "UDP: no reply from %s to %llu datagrams", u.name, (unsigned long long)u.next);
+		rc = LOAD_ERR;
 	}
-	rc = LOAD_OK;
 out:
-	if (fd >= 0)
-		close(fd);
-	free(u.sl);
-	free(u.req);
-	free(sbuf);
-	free(rbuf);
+	udp_close(&u);
 	return rc;
 }
 
@@ -753,9 +800,17 @@ struct dl {
 struct dialrun {
 	const struct load_cfg *c;
 	const struct pat *pt;
+	struct load_result *r;
 	int ep;
 	uint64_t started;
 	unsigned char rbuf[4096];
+	struct dl *x;   /* the connection slots */
+	int nslots;     /* ACCEPT: the concurrency; IDLE: the connections to hold */
+	int idle;       /* IDLE: fill each slot once, conc at a time; ACCEPT: reuse every slot */
+	int conc;       /* attempts in flight at most */
+	int inflight;   /* IDLE: attempts in flight */
+	int nextslot;   /* IDLE: the next slot to fill */
+	uint64_t done;  /* connections that answered */
 };
 
 static int dl_start(struct dialrun *d, struct dl *x, uint32_t idx, char *err, size_t errlen)
@@ -851,141 +906,171 @@ static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *fai
 	return LOAD_OK;
 }
 
+/* Keeps conc attempts in flight: ACCEPT starts again every slot that is done or failed (counting the
+ * done ones), IDLE fills the next slots. Returns LOAD_OK, or LOAD_ERR with a reason in err. */
+static int dial_refill(struct dialrun *d, char *err, size_t errlen)
+{
+	int rc;
+
+	if (d->idle) {
+		while (d->inflight < d->conc && d->nextslot < d->nslots) {
+			rc = dl_start(d, &d->x[d->nextslot], (uint32_t)d->nextslot, err, errlen);
+			if (rc != LOAD_OK)
+				return rc;
+			d->nextslot++;
+			d->inflight++;
+		}
+		return LOAD_OK;
+	}
+	for (int i = 0; i < d->nslots; i++) {
+		struct dl *x = &d->x[i];
+		if (x->state == DL_DONE) {
+			d->done++;
+			dl_drop(x);
+		}
+		if (x->state == DL_IDLE && (rc = dl_start(d, x, (uint32_t)i, err, errlen)) != LOAD_OK)
+			return rc;
+	}
+	return LOAD_OK;
+}
+
+/* Advances the connections of k events; IDLE counts those done and tries a failed slot again.
+ * Returns LOAD_OK, or LOAD_ERR / LOAD_WRONG with a reason in err. */
+static int dial_events(struct dialrun *d, const struct epoll_event *evs, int k, char *err, size_t errlen)
+{
+	for (int j = 0; j < k; j++) {
+		uint32_t i = evs[j].data.u32;
+		struct dl *x = &d->x[i];
+		int rc = dl_event(d, x, i, &d->r->failed, err, errlen);
+		if (rc != LOAD_OK)
+			return rc;
+		if (d->idle && x->state == DL_DONE) {
+			d->done++;
+			d->inflight--;
+		} else if (d->idle && x->state == DL_IDLE) {
+			rc = dl_start(d, x, i, err, errlen); /* failed: try that slot again */
+			if (rc != LOAD_OK)
+				return rc;
+		}
+	}
+	return LOAD_OK;
+}
+
+/* Counts failed, and drops, every attempt stuck for CONNECT_MS at time tm (a SYN dropped by a full
+ * backlog, no reply); IDLE tries the slot again. Returns LOAD_OK, or LOAD_ERR with a reason in err. */
+static int dial_expire(struct dialrun *d, uint64_t tm, char *err, size_t errlen)
+{
+	for (int i = 0; i < d->nslots; i++) {
+		struct dl *x = &d->x[i];
+		if ((x->state != DL_CONNECTING && x->state != DL_REPLY) || tm - x->t <= CONNECT_MS * 1000000ull)
+			continue;
+		d->r->failed++;
+		dl_drop(x);
+		if (d->idle) {
+			int rc = dl_start(d, x, (uint32_t)i, err, errlen);
+			if (rc != LOAD_OK)
+				return rc;
+		}
+	}
+	return LOAD_OK;
+}
+
+/* The figure once the dialling is over: connections per second (ACCEPT), or the server's VmRSS growth
+ * per connection held (IDLE). Returns LOAD_OK, or LOAD_ERR with a reason in err. */
+static int dial_result(struct dialrun *d, char *err, size_t errlen)
+{
+	const struct load_cfg *c = d->c;
+	struct load_result *r = d->r;
+
+	r->ops = d->done;
+	if (!d->idle) {
+		r->value = (double)d->done / r->seconds;
+		r->unit = "conn/s";
+		if (d->done == 0) {
+			snprintf(err, errlen, "accept: no connection completed (%llu attempts failed)",
+				 (unsigned long long)r->failed);
+			return LOAD_ERR;
+		}
+		return LOAD_OK;
+	}
+	/* A server that cannot take them all in time (a short listen backlog, a thread per connection) is
+	 * measured with those it holds: r->ops < cfg->conns says so. */
+	if (d->done == 0) {
+		snprintf(err, errlen, "idle: no connection answered within %llu s (%llu attempts failed)",
+			 IDLE_NS / 1000000000ull, (unsigned long long)r->failed);
+		return LOAD_ERR;
+	}
+	util_sleep_ms(300); /* let the server settle */
+	r->rss_after_kb = load_rss_kb(c->pid);
+	if (r->rss_after_kb < 0) {
+		snprintf(err, errlen, "idle: the server (pid %ld) is gone", (long)c->pid);
+		return LOAD_ERR;
+	}
+	r->value = (double)(r->rss_after_kb - r->rss_before_kb) * 1024.0 / (double)d->done;
+	r->unit = "B/conn";
+	return LOAD_OK;
+}
+
+/* ACCEPT and IDLE: connections dialled, each sends one message and checks its reply. */
 static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
 		    size_t errlen)
 {
-	int idle = c->mode == LOAD_IDLE, rc = LOAD_ERR;
-	int nslots = c->conns, conc = idle ? (c->conns < 256 ? c->conns : 256) : c->conns;
-	struct dialrun d = {.c = c, .pt = pt, .ep = -1};
-	struct dl *x = calloc((size_t)nslots, sizeof *x);
+	struct dialrun d = {.c = c, .pt = pt, .r = r, .ep = -1, .idle = c->mode == LOAD_IDLE, .nslots = c->conns};
 	struct epoll_event evs[64];
-	uint64_t t0, end, tm, done = 0, lastcheck;
-	int inflight = 0, nextslot = 0;
+	uint64_t t0, end, tm, lastcheck;
+	double cpu0[2];
+	int rc = LOAD_ERR;
 
-	if (x == NULL) {
+	d.conc = d.idle && c->conns > 256 ? 256 : c->conns;
+	d.x = calloc((size_t)d.nslots, sizeof *d.x);
+	if (d.x == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return LOAD_ERR;
 	}
-	for (int i = 0; i < nslots; i++)
-		x[i].fd = -1;
+	for (int i = 0; i < d.nslots; i++)
+		d.x[i].fd = -1;
 	if (c->size == 0 || c->size > sizeof d.rbuf) {
 		snprintf(err, errlen, "message size %zu out of range 1..%zu", c->size, sizeof d.rbuf);
 		goto out;
 	}
-	if (idle) {
-		if (c->pid <= 0 || (r->rss_before_kb = load_rss_kb(c->pid)) < 0) {
-			snprintf(err, errlen, "idle: cannot read VmRSS of the server (pid %ld) in /proc",
-				 (long)c->pid);
-			goto out;
-		}
+	if (d.idle && (c->pid <= 0 || (r->rss_before_kb = load_rss_kb(c->pid)) < 0)) {
+		snprintf(err, errlen, "idle: cannot read VmRSS of the server (pid %ld) in /proc", (long)c->pid);
+		goto out;
 	}
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d.ep < 0) {
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		goto out;
 	}
-	double cpu0[2];
 	cpu_start(c, cpu0);
 	t0 = lastcheck = util_now_ns();
-	end = t0 + (idle ? IDLE_NS : (uint64_t)(c->seconds * 1e9));
+	end = t0 + (d.idle ? IDLE_NS : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
 		tm = util_now_ns();
-		/* Keep conc attempts in flight: ACCEPT reuses slots, IDLE fills the next one. */
-		if (tm < end) {
-			if (idle) {
-				while (inflight < conc && nextslot < nslots) {
-					if (dl_start(&d, &x[nextslot], (uint32_t)nextslot, err, errlen) != LOAD_OK)
-						goto out;
-					nextslot++;
-					inflight++;
-				}
-			} else {
-				for (int i = 0; i < nslots; i++) {
-					if (x[i].state == DL_DONE) {
-						done++;
-						dl_drop(&x[i]);
-					}
-					if (x[i].state == DL_IDLE &&
-					    dl_start(&d, &x[i], (uint32_t)i, err, errlen) != LOAD_OK)
-						goto out;
-				}
-			}
-		}
-		if (idle && done == (uint64_t)nslots)
-			break;
-		if (tm >= end)
+		if (tm < end && (rc = dial_refill(&d, err, errlen)) != LOAD_OK)
+			goto out;
+		if ((d.idle && d.done == (uint64_t)d.nslots) || tm >= end)
 			break;
 		int k = epoll_wait(d.ep, evs, 64, 20);
-		for (int j = 0; j < k; j++) {
-			uint32_t i = evs[j].data.u32;
-			rc = dl_event(&d, &x[i], i, &r->failed, err, errlen);
-			if (rc != LOAD_OK)
-				goto out;
-			if (idle && x[i].state == DL_DONE) {
-				done++;
-				inflight--;
-			} else if (idle && x[i].state == DL_IDLE) {
-				inflight--; /* failed: try that slot again later */
-				rc = dl_start(&d, &x[i], i, err, errlen);
-				if (rc != LOAD_OK)
-					goto out;
-				inflight++;
-			}
-		}
-		rc = LOAD_ERR;
-		/* An attempt stuck for CONNECT_MS (SYN dropped by a full backlog, no reply) counts failed. */
+		if ((rc = dial_events(&d, evs, k, err, errlen)) != LOAD_OK)
+			goto out;
 		tm = util_now_ns();
 		if (tm - lastcheck > 100000000ull) {
 			lastcheck = tm;
-			for (int i = 0; i < nslots; i++)
-				if ((x[i].state == DL_CONNECTING || x[i].state == DL_REPLY) &&
-				    tm - x[i].t > CONNECT_MS * 1000000ull) {
-					r->failed++;
-					dl_drop(&x[i]);
-					if (idle) {
-						if (dl_start(&d, &x[i], (uint32_t)i, err, errlen) != LOAD_OK)
-							goto out;
-					}
-				}
+			if ((rc = dial_expire(&d, tm, err, errlen)) != LOAD_OK)
+				goto out;
 		}
 	}
 	cpu_end(c, cpu0, r);
 	r->seconds = (double)(tm - t0) / 1e9;
-	if (idle) {
-		/* A server that cannot take them all in time (a short listen backlog, a thread per
-		 * connection) is measured with those it holds: r->ops < cfg->conns says so. */
-		if (done == 0) {
-			snprintf(err, errlen, "idle: no connection answered within %llu s (%llu attempts failed)",
-				 IDLE_NS / 1000000000ull, (unsigned long long)r->failed);
-			goto out;
-		}
-		util_sleep_ms(300); /* let the server settle */
-		r->rss_after_kb = load_rss_kb(c->pid);
-		if (r->rss_after_kb < 0) {
-			snprintf(err, errlen, "idle: the server (pid %ld) is gone", (long)c->pid);
-			goto out;
-		}
-		r->ops = done;
-		r->value = (double)(r->rss_after_kb - r->rss_before_kb) * 1024.0 / (double)done;
-		r->unit = "B/conn";
-	} else {
-		r->ops = done;
-		r->value = (double)done / r->seconds;
-		r->unit = "conn/s";
-		if (done == 0) {
-			snprintf(err, errlen, "accept: no connection completed (%llu attempts failed)",
-				 (unsigned long long)r->failed);
-			goto out;
-		}
-	}
-	rc = LOAD_OK;
+	rc = dial_result(&d, err, errlen);
 out:
-	for (int i = 0; i < nslots; i++)
-		if (x[i].fd >= 0)
-			close(x[i].fd);
+	for (int i = 0; i < d.nslots; i++)
+		if (d.x[i].fd >= 0)
+			close(d.x[i].fd);
 	if (d.ep >= 0)
 		close(d.ep);
-	free(x);
+	free(d.x);
 	return rc;
 }
 
@@ -1030,7 +1115,7 @@ const char *load_mode_name(enum load_mode m)
 	return "?";
 }
 
-int load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t errlen)
+enum load_status load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t errlen)
 {
 	struct pat pt = {0};
 	int rc;

@@ -1,6 +1,6 @@
 /* load.h - the bench's load engine: drives one TCP or UDP server on loopback and verifies every byte
- * it gets back, either against the uppercase transform (lib/upper.h) or against the identity (for
- * the no-transform echo server). Returns figures; never prints or exits. */
+ * it gets back, either against SPEC X1's plain rule (lib/oracle.h) or against the identity (for the
+ * no-transform echo server). Returns figures; never prints or exits. */
 #ifndef LOAD_H
 #define LOAD_H
 
@@ -53,8 +53,8 @@ struct load_result {
 	double client_cpu_s; /* CPU seconds the load generator (this process) used in the same time */
 };
 
-/* Return codes of load_run(). */
-enum {
+/* How load_run() ended. */
+enum load_status {
 	LOAD_OK = 0,
 	LOAD_ERR = -1,     /* could not run (connect, socket, /proc, time-out): reason in err */
 	LOAD_WRONG = -2    /* the server sent a wrong reply (bytes, length, count): reason in err */
@@ -64,7 +64,7 @@ enum {
  * one-line reason in err[0..errlen). The whole run is bounded: cfg->seconds plus a few seconds of
  * connection set-up and draining (IDLE: at most 20 s to open its connections;
  * those that answered by then are measured, and res->ops says how many). */
-int load_run(const struct load_cfg *cfg, struct load_result *res, char *err, size_t errlen);
+enum load_status load_run(const struct load_cfg *cfg, struct load_result *res, char *err, size_t errlen);
 
 /* Reads VmRSS of pid from /proc/PID/status, in KiB. Returns -1 if it cannot. */
 long load_rss_kb(pid_t pid);
