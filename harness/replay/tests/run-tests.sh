@@ -20,8 +20,9 @@ GOLDEN=$HERE/golden
 TMP=$(mktemp -d)
 FAILS=0
 PASSES=0
-SRV=""
-trap 'if [ -n "$SRV" ]; then kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; fi; rm -rf "$TMP"' EXIT INT TERM
+SERVER_LOGDIR=$TMP
+. "$ROOT/ci/lib.sh"
+trap 'server_stop_all; rm -rf "$TMP"' EXIT INT TERM
 
 pass() { PASSES=$((PASSES + 1)); }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
@@ -41,17 +42,11 @@ expect_in() {
 
 # start_bad ARGS...: starts the planted-bug server, sets PORT.
 start_bad() {
-	"$B/badserver" "$@" 2>"$TMP/srv.err" &
-	SRV=$!
-	i=0
-	while ! grep -q '^listening on' "$TMP/srv.err" 2>/dev/null; do
-		i=$((i + 1)); [ $i -lt 100 ] || { fail "badserver did not start"; return 1; }
-		sleep 0.05
-	done
-	PORT=$(sed -n '1s/.*:\([0-9]*\)$/\1/p' "$TMP/srv.err")
+	server_start BAD "$B/badserver" "$@" || { fail "badserver did not start"; return 1; }
+	PORT=$BAD_PORT
 }
 
-stop_bad() { kill $SRV 2>/dev/null; wait $SRV 2>/dev/null; SRV=""; rm -f "$TMP/srv.err"; }
+stop_bad() { server_stop BAD; }
 
 case $WHAT in
 golden)
