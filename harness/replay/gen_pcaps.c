@@ -7,6 +7,7 @@
 
 #include "pcapw.h"
 #include "oracle.h"
+#include "util.h"
 
 #define T0 (1700000000ull * 1000000000ull)
 #define MS 1000000ull
@@ -71,16 +72,14 @@ static void answer_and_close(struct pcapw_tcp *f, const char *sent, size_t n)
 	free(up);
 }
 
-static void gen_reassembly(const char *dir)
+/* Out of order: the third write is captured before the second. */
+static void gen_ooo(struct pcapw *w)
 {
-	struct pcapw *w;
 	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 	const char *msg = "hello world, out of order\n";
 	size_t n = strlen(msg);
 
-	/* Out of order: the third write is captured before the second. */
-	w = open_w(dir, "gen-ooo.pcap", PCAPW_EN10MB);
 	pcapw_ep_v4(&ep, 0x7f000001, 41000, 0x7f000001, 8082);
 	pcapw_tcp_init(&f, w, &ep, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
@@ -89,10 +88,14 @@ static void gen_reassembly(const char *dir)
 	seg_at(&f, PCAPW_C2S, 6, PCAPW_ACK | PCAPW_PSH, msg + 6, 6);
 	f.nxt[PCAPW_C2S] += (uint32_t)n;
 	answer_and_close(&f, msg, n);
-	close_w(w);
+}
 
-	/* Retransmissions (same bytes, 200 ms later) and capture duplicates (same packet, same instant). */
-	w = open_w(dir, "gen-retrans.pcap", PCAPW_EN10MB);
+/* Retransmissions (same bytes, 200 ms later) and capture duplicates (same packet, same instant). */
+static void gen_retrans(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+
 	pcapw_ep_v4(&ep, 0x7f000001, 41001, 0x7f000001, 8082);
 	pcapw_tcp_init(&f, w, &ep, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
@@ -105,41 +108,53 @@ static void gen_reassembly(const char *dir)
 	seg_at(&f, PCAPW_C2S, 6, PCAPW_ACK | PCAPW_PSH, "second\n", 7);
 	f.nxt[PCAPW_C2S] += 13;
 	answer_and_close(&f, "first second\n", 13);
-	close_w(w);
+}
 
-	/* Overlaps: partial re-sends, one with different bytes (the first copy wins). */
-	w = open_w(dir, "gen-overlap.pcap", PCAPW_EN10MB);
+/* Overlaps: partial re-sends, one with different bytes (the first copy wins). */
+static void gen_overlap(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+	const char *msg = "overlapping segments!\n"; /* 22 bytes */
+	size_t n = strlen(msg);
+
 	pcapw_ep_v4(&ep, 0x7f000001, 41002, 0x7f000001, 8082);
 	pcapw_tcp_init(&f, w, &ep, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
-	msg = "overlapping segments!\n"; /* 22 bytes */
-	n = strlen(msg);
-	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK, msg, 8);          /* [0,8)   "overlapp" */
-	seg_at(&f, PCAPW_C2S, 4, PCAPW_ACK, "XXXXing ", 8);    /* [4,12)  conflicts on [4,8), adds "ing " */
-	seg_at(&f, PCAPW_C2S, 16, PCAPW_ACK, msg + 16, 6);     /* [16,22) held: a hole at [12,16) */
-	seg_at(&f, PCAPW_C2S, 14, PCAPW_ACK, "ZZnts", 5);      /* [14,19) fills [14,16), [16,19) conflicts */
+	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK, msg, 8);                   /* [0,8)   "overlapp" */
+	seg_at(&f, PCAPW_C2S, 4, PCAPW_ACK, "XXXXing ", 8);            /* [4,12)  conflicts on [4,8), adds "ing " */
+	seg_at(&f, PCAPW_C2S, 16, PCAPW_ACK, msg + 16, 6);             /* [16,22) held: a hole at [12,16) */
+	seg_at(&f, PCAPW_C2S, 14, PCAPW_ACK, "ZZnts", 5);              /* [14,19) fills [14,16), [16,19) conflicts */
 	seg_at(&f, PCAPW_C2S, 10, PCAPW_ACK | PCAPW_PSH, msg + 10, 6); /* [10,16) fills the hole */
 	f.nxt[PCAPW_C2S] += (uint32_t)n;
 	/* The stream as reassembled: first copies everywhere. */
 	answer_and_close(&f, "overlapping seZZents!\n", n);
-	close_w(w);
+}
 
-	/* Sequence numbers wrap around 2^32 in both directions. */
-	w = open_w(dir, "gen-wrap.pcap", PCAPW_EN10MB);
+/* Sequence numbers wrap around 2^32 in both directions. */
+static void gen_wrap(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+	const char *msg = "sequence numbers wrap around here\n";
+	size_t n = strlen(msg);
+
 	pcapw_ep_v4(&ep, 0x7f000001, 41003, 0x7f000001, 8082);
 	pcapw_tcp_init(&f, w, &ep, T0);
 	f.isn[0] = f.nxt[0] = 0xfffffff0u;
 	f.isn[1] = f.nxt[1] = 0xfffffffau;
 	f.mss = 7;
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
-	msg = "sequence numbers wrap around here\n";
-	n = strlen(msg);
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, msg, n, e, sizeof e));
 	answer_and_close(&f, msg, n);
-	close_w(w);
+}
 
-	/* IPv6 on a RAW link: a TCP flow and UDP datagrams. */
-	w = open_w(dir, "gen-ipv6-raw.pcap", PCAPW_RAW);
+/* IPv6 on a RAW link: a TCP flow and UDP datagrams. */
+static void gen_ipv6_raw(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+
 	memset(&ep, 0, sizeof ep);
 	ep.family = 6;
 	ep.caddr[15] = ep.saddr[15] = 1;
@@ -152,11 +167,15 @@ static void gen_reassembly(const char *dir)
 	ep.sport = 8080;
 	CK(pcapw_udp(w, &ep, PCAPW_C2S, "datagram six", 12, f.ts_ns, e, sizeof e));
 	CK(pcapw_udp(w, &ep, PCAPW_S2C, "DATAGRAM SIX", 12, f.ts_ns + 10000, e, sizeof e));
-	close_w(w);
+}
 
-	/* Incomplete flows: a lost segment (gap), and a capture that starts mid-connection (no SYN); plus
-	 * one complete flow, so the file replays something. */
-	w = open_w(dir, "gen-incomplete.pcap", PCAPW_EN10MB);
+/* Incomplete flows: a lost segment (gap), and a capture that starts mid-connection (no SYN); plus one
+ * complete flow, so the file replays something. */
+static void gen_incomplete(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+
 	pcapw_ep_v4(&ep, 0x7f000001, 41005, 0x7f000001, 8082);
 	pcapw_tcp_init(&f, w, &ep, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
@@ -175,40 +194,70 @@ static void gen_reassembly(const char *dir)
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "complete\n", 9, e, sizeof e));
 	answer_and_close(&f, "complete\n", 9);
-	close_w(w);
+}
 
-	/* UDP where the capture lost one reply: recorded mode checks that datagram's reply by the rule and
-	 * the others against their recorded replies. */
-	w = open_w(dir, "gen-udp-noreply.pcap", PCAPW_EN10MB);
+/* UDP where the capture lost one reply: recorded mode checks that datagram's reply by the rule and the
+ * others against their recorded replies. */
+static void gen_udp_noreply(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+
 	pcapw_ep_v4(&ep, 0x7f000001, 41010, 0x7f000001, 8080);
 	CK(pcapw_udp(w, &ep, PCAPW_C2S, "one", 3, T0, e, sizeof e));
 	CK(pcapw_udp(w, &ep, PCAPW_S2C, "ONE", 3, T0 + 1 * MS, e, sizeof e));
 	CK(pcapw_udp(w, &ep, PCAPW_C2S, "reply not captured", 18, T0 + 2 * MS, e, sizeof e));
 	CK(pcapw_udp(w, &ep, PCAPW_C2S, "three", 5, T0 + 4 * MS, e, sizeof e));
 	CK(pcapw_udp(w, &ep, PCAPW_S2C, "THREE", 5, T0 + 5 * MS, e, sizeof e));
-	close_w(w);
+}
 
-	/* The same 4-tuple used by two connections one after the other. */
-	w = open_w(dir, "gen-reuse.pcap", PCAPW_EN10MB);
+/* The same 4-tuple used by two connections one after the other. */
+static void gen_reuse(struct pcapw *w)
+{
+	struct pcapw_ep ep;
+	struct pcapw_tcp f;
+
 	pcapw_ep_v4(&ep, 0x7f000001, 41008, 0x7f000001, 8082);
 	pcapw_tcp_init(&f, w, &ep, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "first connection\n", 17, e, sizeof e));
 	answer_and_close(&f, "first connection\n", 17);
-	{
-		uint64_t ts = f.ts_ns + 1000 * MS;
-		pcapw_tcp_init(&f, w, &ep, ts);
-		f.isn[0] = f.nxt[0] = 0x50000000u;
-		f.isn[1] = f.nxt[1] = 0x60000000u;
-	}
+	pcapw_tcp_init(&f, w, &ep, f.ts_ns + 1000 * MS);
+	f.isn[0] = f.nxt[0] = 0x50000000u;
+	f.isn[1] = f.nxt[1] = 0x60000000u;
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "second one\n", 11, e, sizeof e));
 	answer_and_close(&f, "second one\n", 11);
-	close_w(w);
+}
+
+/* The generated captures, in the order they are written. */
+static const struct {
+	const char *name;
+	int linktype;
+	void (*write)(struct pcapw *w);
+} captures[] = {
+	{"gen-ooo.pcap", PCAPW_EN10MB, gen_ooo},
+	{"gen-retrans.pcap", PCAPW_EN10MB, gen_retrans},
+	{"gen-overlap.pcap", PCAPW_EN10MB, gen_overlap},
+	{"gen-wrap.pcap", PCAPW_EN10MB, gen_wrap},
+	{"gen-ipv6-raw.pcap", PCAPW_RAW, gen_ipv6_raw},
+	{"gen-incomplete.pcap", PCAPW_EN10MB, gen_incomplete},
+	{"gen-udp-noreply.pcap", PCAPW_EN10MB, gen_udp_noreply},
+	{"gen-reuse.pcap", PCAPW_EN10MB, gen_reuse},
+};
+
+static void gen_reassembly(const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof captures / sizeof captures[0]; i++) {
+		struct pcapw *w = open_w(dir, captures[i].name, captures[i].linktype);
+		captures[i].write(w);
+		close_w(w);
+	}
 }
 
 /* At least npk packets: conversations of a few lines each, 64 at a time interleaved. */
-static void gen_bench(unsigned long long npk, const char *path)
+static void gen_bench(uint64_t npk, const char *path)
 {
 	struct pcapw *w = pcapw_open(path, PCAPW_EN10MB, 0, e, sizeof e);
 	struct pcapw_tcp fl[64];
@@ -254,9 +303,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "--bench")) {
-		char *end;
-		unsigned long long n = strtoull(argv[2], &end, 10);
-		if (end == argv[2] || *end || !n)
+		uint64_t n;
+		if (util_parse_u64(argv[2], 1, UINT64_MAX, 0, &n, e, sizeof e) < 0)
 			errx(2, "--bench %s: expected a packet count", argv[2]);
 		gen_bench(n, argv[3]);
 		return 0;
