@@ -6,30 +6,19 @@ set -u
 B=${1:?usage: smoke.sh BINDIR}
 T=${SMOKE_TIME:-0.5}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-smoke.XXXXXX") || exit 2
-pids=
 fails=0
 cases=0
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT INT TERM
+SERVER_LOGDIR=$tmp
+. "$(dirname "$0")/../../ci/lib.sh"
+trap 'server_stop_all; rm -rf "$tmp"' EXIT INT TERM
 
-# start NAME CMD...: starts a server on port 0, sets addr and pid from its first stderr line.
+# start NAME CMD...: stops the previous server, starts this one on port 0, sets addr and pid from its
+# listening line.
 start() {
-	name=$1
-	shift
-	"$@" 2>"$tmp/$name.log" &
-	pid=$!
-	pids="$pids $pid"
-	i=0
-	addr=
-	while [ $i -lt 500 ]; do
-		addr=$(sed -n '1s/^listening on [a-z]* //p' "$tmp/$name.log")
-		[ -n "$addr" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-		i=$((i + 1))
-	done
-	echo "smoke: $name ($*) did not print its listening line:" >&2
-	cat "$tmp/$name.log" >&2
-	exit 1
+	server_stop_all
+	server_start "$@" || { echo "smoke: $1 did not start" >&2; exit 1; }
+	addr=$SERVER_ADDR
+	pid=$SERVER_PID
 }
 
 # expect WANT WHAT LOADGEN-ARGS...: runs the load generator at addr, checks its exit status.
@@ -49,7 +38,7 @@ expect() {
 	fi
 }
 
-start echo-tcp "$B/bench/echo" -l 127.0.0.1:0
+start echo_tcp "$B/bench/echo" -l 127.0.0.1:0
 expect 0 "echo TCP stream, 2 connections" -e -m stream -c 2
 expect 0 "echo TCP ping-pong" -e -m pingpong
 expect 0 "echo TCP accept" -e -m accept
@@ -58,7 +47,7 @@ expect 1 "upper mode catches the echo server (stream)" -m stream
 expect 1 "upper mode catches the echo server (ping-pong)" -m pingpong
 expect 1 "upper mode catches the echo server (accept)" -m accept -s 64
 
-start echo-udp "$B/bench/echo" -u -l 127.0.0.1:0
+start echo_udp "$B/bench/echo" -u -l 127.0.0.1:0
 expect 0 "echo UDP 1400 B" -e -m udp -s 1400
 expect 1 "upper mode catches the echo server (UDP)" -m udp
 
@@ -78,7 +67,7 @@ if ! grep -q '"lost": [1-9]' "$tmp/out"; then
 	fails=$((fails + 1))
 fi
 
-start tcp-upper "$B/tcp-upper" -l 127.0.0.1:0
+start tcp_upper "$B/tcp-upper" -l 127.0.0.1:0
 expect 0 "tcp-upper stream, 4 connections" -m stream -c 4
 expect 0 "tcp-upper ping-pong" -m pingpong
 expect 0 "tcp-upper accept" -m accept
@@ -86,15 +75,14 @@ expect 0 "tcp-upper idle, 300 connections" -m idle -c 300 -p "$pid"
 expect 0 "tcp-upper, printable text payload" -a -m stream
 expect 1 "echo mode catches the transform (tcp-upper)" -e -m stream
 
-start udp-upper "$B/udp-upper" -l 127.0.0.1:0
+start udp_upper "$B/udp-upper" -l 127.0.0.1:0
 expect 0 "udp-upper 64 B" -m udp -s 64
 expect 0 "udp-upper 1400 B" -m udp -s 1400
 expect 0 "udp-upper 65507 B" -m udp -s 65507 -w 4
 expect 1 "echo mode catches the transform (udp-upper)" -e -m udp
 
 # IPv6 (B1), where the host has ::1.
-if "$B/bench/echo" -l '[::1]:0' 2>/dev/null & p6=$! && sleep 0.2 && kill -0 $p6 2>/dev/null; then
-	kill $p6 2>/dev/null
+if server_start echo6 "$B/bench/echo" -l '[::1]:0' 2>/dev/null; then
 	start tcp6 "$B/tcp-upper" -l '[::1]:0'
 	expect 0 "tcp-upper over IPv6" -m stream -c 2
 	start udp6 "$B/udp-upper" -l '[::1]:0'
