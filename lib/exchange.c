@@ -601,6 +601,22 @@ static int conn_recv(struct xchg_conn *c, unsigned char *buf)
 	return 1;
 }
 
+int xchg_conn_drain(struct xchg_conn *c)
+{
+	unsigned char *buf;
+	int k = 0;
+
+	if (c->fd < 0 || net_nonblock(c->fd, 1) < 0)
+		return 0;
+	buf = malloc(XCHG_READ_MAX);
+	if (buf == NULL)
+		return 0;
+	while (wants_recv(c) && !conn_failed(c) && (k = conn_recv(c, buf)) > 0)
+		;
+	free(buf);
+	return k < 0 ? -1 : 0;
+}
+
 /* One read() from the source descriptor. Returns 0, or -1 with errno set on a read error. */
 static int source_read(struct xchg_conn *c)
 {
@@ -642,7 +658,6 @@ struct run {
 	size_t *map; /* pf[j] belongs to c[map[j]]; a source descriptor's entry follows its socket's */
 	unsigned char *buf;
 	uint64_t end_ns, idle_ns;
-	int first;    /* the first pass: take what is ready without waiting */
 	int holding;  /* a connection holds its reads while it has bytes to send */
 	int progress; /* something happened in this pass */
 };
@@ -694,16 +709,15 @@ static enum xchg_run_status stall_phase(struct run *u, size_t i)
 	return XCHG_RUN_DONE;
 }
 
-/* Half-closes c[i] when due and adds its descriptors to the poll set while it has work (on the first
- * pass, also when it is at its goal). Returns 1 when it has, 0 when not, -1 when the run ends (its
- * status set). */
+/* Half-closes c[i] when due and adds its descriptors to the poll set while it has work. Returns 1
+ * when it has, 0 when not, -1 when the run ends (its status set). */
 static int plan_conn(struct run *u, size_t i, size_t *np)
 {
 	struct xchg_conn *c = &u->c[i];
 	short ev = 0;
 	int s;
 
-	if (conn_failed(c) || (!u->first && conn_at_goal(c)))
+	if (conn_failed(c) || conn_at_goal(c))
 		return 0;
 	s = maybe_shut(c);
 	if (s == -2) {
@@ -799,8 +813,6 @@ static int next_wait(struct run *u, size_t np)
 {
 	int ms = -1;
 
-	if (u->first)
-		return 0;
 	if (u->l->idle_ms > 0 && u->idle_ns != 0) {
 		ms = util_ms_left(u->idle_ns);
 		if (ms == 0)
@@ -865,7 +877,6 @@ static void run_loop(struct run *u)
 			return;
 		if (u->progress || u->idle_ns == 0)
 			u->idle_ns = util_now_ns() + (uint64_t)u->l->idle_ms * 1000000u;
-		u->first = 0;
 	}
 }
 
@@ -874,7 +885,7 @@ enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_l
 {
 	static const struct xchg_limits none;
 	uint64_t t0 = util_now_ns();
-	struct run u = {.c = c, .n = n, .l = l != NULL ? l : &none, .r = r, .err = err, .errlen = errlen, .first = 1};
+	struct run u = {.c = c, .n = n, .l = l != NULL ? l : &none, .r = r, .err = err, .errlen = errlen};
 
 	memset(r, 0, sizeof *r);
 	if (err != NULL && errlen > 0)

@@ -249,9 +249,14 @@ void xchg_conn_half_close(struct xchg_conn *c);
  * nothing when fd is -1. */
 void xchg_conn_close(struct xchg_conn *c);
 
-/* Resets the connection of c (set up by xchg_conn_init; SO_LINGER 0, then close: RST), sets fd to -1, reports XCHG_EV_RESET and tells
- * the oracle (xchg_oracle_client_reset with owed_min). Reads nothing first: call xchg_run with
- * XCHG_UNTIL_GOT 0 to take what has already come. */
+/* Reads, without waiting, what has already arrived on c (as far as hold allows), feeding the oracle
+ * and the hook, until the socket is empty, the server closed or the verdict is a failure. Returns 0,
+ * or -1 when the hook asked to stop. */
+int xchg_conn_drain(struct xchg_conn *c);
+
+/* Resets the connection of c (set up by xchg_conn_init; SO_LINGER 0, then close: RST), sets fd to
+ * -1, reports XCHG_EV_RESET and tells the oracle (xchg_oracle_client_reset with owed_min). Reads
+ * nothing first: xchg_conn_drain() takes what has already come. */
 void xchg_conn_reset(struct xchg_conn *c, size_t owed_min);
 
 /* Bounds on a run's waits. */
@@ -285,8 +290,8 @@ struct xchg_run_result {
 };
 
 /* Runs c[0..n) together until each has reached its goal (c[i].until), one fails, a bound of l passes,
- * a hook stops it, or a local error. A run first takes what is ready on every connection without
- * waiting (so XCHG_UNTIL_GOT with until_got 0 reads what has already come). Sends while reading (so the server's backpressure cannot
+ * a hook stops it, or a local error. A connection already at its goal is not touched. Sends while
+ * reading (so the server's backpressure cannot
  * deadlock the client), at most wchunk/rchunk per call; with lockstep, one chunk at a time; after the
  * stall phases; half-closes a connection once it has sent all of expect.sent_len when expect.half_close
  * asks; stops reading a connection after the server's FIN or RST. Every event goes to the oracle and

@@ -641,6 +641,8 @@ static void test_driver_steps(void)
 	c.until = XCHG_UNTIL_SENT;
 	xchg_run(&c, 1, &limits, &r, err, sizeof err);
 	CHECK(r.status == XCHG_RUN_DONE && c.oracle.sent == 11, "step 1: status %d, %zu sent", r.status, c.oracle.sent);
+	util_sleep_ms(100); /* the answer is there by now: drain takes it without waiting */
+	CHECK(xchg_conn_drain(&c) == 0 && c.oracle.got == 11, "drain: %zu got", c.oracle.got);
 	c.until = XCHG_UNTIL_GOT;
 	c.until_got = 11;
 	xchg_run(&c, 1, &limits, &r, err, sizeof err);
