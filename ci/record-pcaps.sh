@@ -1,6 +1,6 @@
 #!/bin/sh
 # record-pcaps.sh - records the committed real captures in pcaps/ with tcpdump on loopback, running the
-# tutorial's interactive sessions (and the other cases issue 4 lists) against the reference servers.
+# tutorial's interactive sessions (and the other cases listed below) against the reference servers.
 #
 # usage: ci/record-pcaps.sh [--help] [OUTDIR [FILE...]]   (default OUTDIR: pcaps; needs root for tcpdump)
 #
@@ -49,10 +49,11 @@ want() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) true ;; *) false ;; esac;
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/build/std/bin}
 TMP=$(mktemp -d)
-PIDS=""
+SERVER_LOGDIR=$TMP
+. "$ROOT/ci/lib.sh"
 
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	server_stop_all || true
 	wait 2>/dev/null || true
 	rm -rf "$TMP"
 }
@@ -64,17 +65,9 @@ done
 command -v tcpdump >/dev/null || { echo "record-pcaps: tcpdump is not installed" >&2; exit 2; }
 mkdir -p "$OUT"
 
-# start NAME PROG ADDR: starts a server, sets NAME_PORT from its first stderr line.
+# start NAME PROG ADDR: starts a server, sets NAME_PORT from its listening line.
 start() {
-	"$BIN/$2" -l "$3" 2>"$TMP/$1.err" &
-	PIDS="$PIDS $!"
-	i=0
-	while ! grep -q '^listening on' "$TMP/$1.err" 2>/dev/null; do
-		i=$((i + 1)); [ $i -lt 100 ] || { echo "record-pcaps: $2 did not start" >&2; exit 2; }
-		sleep 0.05
-	done
-	port=$(sed -n '1s/.*:\([0-9]*\)$/\1/p' "$TMP/$1.err")
-	eval "$1_PORT=$port"
+	server_start "$1" "$BIN/$2" -l "$3" || { echo "record-pcaps: $2 did not start" >&2; exit 2; }
 }
 
 start TCP tcp-upper 127.0.0.1:0
@@ -104,7 +97,7 @@ capture_once() {
 	tcpdump -i "$iface" -Z root -U --immediate-mode -B 8192 -s 0 "$@" -w "$TMP/cap.pcap" "$FILTER" 2>"$TMP/tcpdump.err" &
 	tp=$!
 	i=0
-	while ! grep -q 'listening on' "$TMP/tcpdump.err"; do
+	while ! grep -q 'listening on' "$TMP/tcpdump.err" 2>/dev/null; do
 		i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMP/tcpdump.err" >&2; exit 2; }
 		sleep 0.05
 	done
