@@ -22,17 +22,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN 64      /* started and not yet freed, at one time */
-#define SCAN_BYTES 16384     /* the part of the log searched for "listening on" lines */
-#define TAIL_BYTES 65536     /* the part of the log child_tail() shows lines from */
+#define MAX_CHILDREN 64  /* started and not yet freed, at one time */
+#define SCAN_BYTES 16384 /* the part of the log searched for "listening on" lines */
+#define TAIL_BYTES 65536 /* the part of the log child_tail() shows lines from */
 #define DEFAULT_START_MS 5000
-#define PROBE_MS 100         /* the readiness probe of {port} */
-#define GONE_MS 1000         /* bound on waiting for a killed group to be gone */
-#define DRAIN_MS 2000        /* bound on waiting for the drain process's last bytes */
+#define PROBE_MS 100  /* the readiness probe of {port} */
+#define GONE_MS 1000  /* bound on waiting for a killed group to be gone */
+#define DRAIN_MS 2000 /* bound on waiting for the drain process's last bytes */
 
 struct child {
-	char *command;  /* as given, for messages: argv joined by spaces, {port} unsubstituted */
-	char **words;   /* argv with {port} unsubstituted (shell: the one command string) */
+	char *command; /* as given, for messages: argv joined by spaces, {port} unsubstituted */
+	char **words;  /* argv with {port} unsubstituted (shell: the one command string) */
 	size_t nwords;
 	int shell;
 	int want, start_ms;
@@ -47,7 +47,7 @@ struct child {
 	pid_t pid;    /* server, leader of its process group */
 	pid_t drain;  /* the log-bounding process, 0 when none (or reaped) */
 	int reaped, status;
-	int gone;     /* the server was reaped and its group seen empty: its id is never signalled again */
+	int gone; /* the server was reaped and its group seen empty: its id is never signalled again */
 	int restarts;
 	unsigned port;
 	struct child_addrs addrs; /* of the last start, for child_probe() */
@@ -95,11 +95,12 @@ void child_describe(int status, int shell, char *why, size_t whylen)
 {
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		snprintf(why, whylen, "killed by signal %d (SIG%s)", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		snprintf(why, whylen, "killed by signal %d (SIG%s)", sig,
+		         sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	} else if (shell && WIFEXITED(status) && WEXITSTATUS(status) > 128 && WEXITSTATUS(status) < 160) {
 		int sig = WEXITSTATUS(status) - 128;
-		snprintf(why, whylen, "exited with status %d (its shell reports signal %d, SIG%s)", WEXITSTATUS(status),
-			 sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		snprintf(why, whylen, "exited with status %d (its shell reports signal %d, SIG%s)",
+		         WEXITSTATUS(status), sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	} else {
 		snprintf(why, whylen, "exited with status %d", WEXITSTATUS(status));
 	}
@@ -119,7 +120,8 @@ static unsigned free_port(void)
 		memset(&a, 0, sizeof a);
 		a.sin_family = AF_INET;
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(t, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(t, (struct sockaddr *)&a, &l) < 0) {
+		if (bind(t, (struct sockaddr *)&a, sizeof a) < 0 ||
+		    getsockname(t, (struct sockaddr *)&a, &l) < 0) {
 			close(t);
 			return 0;
 		}
@@ -160,9 +162,9 @@ static char *substitute(const char *s, unsigned port)
  * builtin ('exec exit 3' would report 127). */
 static int simple_command(const char *cmd)
 {
-	static const char *const builtins[] = {"exit", "cd",   "set",   "export", "eval",  "exec",
-					       "ulimit", "umask", "trap", "wait", "read", "shift",
-					       "unset", "return", "alias", ".", ":"};
+	static const char *const builtins[] = {"exit",   "cd",     "set",   "export", "eval", "exec",
+	                                       "ulimit", "umask",  "trap",  "wait",   "read", "shift",
+	                                       "unset",  "return", "alias", ".",      ":"};
 	size_t word = strcspn(cmd, " \t");
 	if (strpbrk(cmd, ";&|<>()$`\n\\\"'") != NULL || memchr(cmd, '=', word) != NULL)
 		return 0;
@@ -195,7 +197,8 @@ static int set_command(struct child *c, const struct child_options *o, char *err
 	} else if (o->shell) {
 		n = strspn(o->command, " \t") == strlen(o->command) ? 0 : 1;
 	} else {
-		for (const char *p = o->command + strspn(o->command, " \t"); *p != '\0'; p += strspn(p, " \t")) {
+		for (const char *p = o->command + strspn(o->command, " \t"); *p != '\0';
+		     p += strspn(p, " \t")) {
 			p += strcspn(p, " \t");
 			n++;
 		}
@@ -212,7 +215,9 @@ static int set_command(struct child *c, const struct child_options *o, char *err
 	}
 	const char *p = o->command != NULL ? o->command + strspn(o->command, " \t") : NULL;
 	for (size_t i = 0; i < n; i++) {
-		size_t l = o->argv != NULL ? strlen(o->argv[i]) : o->shell ? strlen(o->command) : strcspn(p, " \t");
+		size_t l = o->argv != NULL ? strlen(o->argv[i])
+		           : o->shell      ? strlen(o->command)
+		                           : strcspn(p, " \t");
 		const char *from = o->argv != NULL ? o->argv[i] : o->shell ? o->command : p;
 		if ((c->words[i] = strndup(from, l)) == NULL) {
 			snprintf(err, errlen, "out of memory");
@@ -286,7 +291,8 @@ static int open_log(struct child *c, char *err, size_t errlen)
 /* In a forked child: closes every descriptor from 3 up but keep1 and keep2. */
 static void close_except(int keep1, int keep2)
 {
-	unsigned lo = (unsigned)(keep1 < keep2 ? keep1 : keep2), hi = (unsigned)(keep1 < keep2 ? keep2 : keep1);
+	unsigned lo = (unsigned)(keep1 < keep2 ? keep1 : keep2),
+	         hi = (unsigned)(keep1 < keep2 ? keep2 : keep1);
 	if (lo > 3)
 		close_range(3, lo - 1, 0);
 	if (hi > lo + 1)
@@ -385,7 +391,8 @@ void child_tail(const struct child *c, FILE *f, const char *prefix, int lines)
 
 /* Keeps the first address of a protocol, but lets an IPv4 one replace an IPv6 one; IPv6 ones are also
  * kept apart. */
-static void note_addr(struct net_addr *any, int *has_any, struct net_addr *v6, int *has_v6, const struct net_addr *a)
+static void note_addr(struct net_addr *any, int *has_any, struct net_addr *v6, int *has_v6,
+                      const struct net_addr *a)
 {
 	int is_v6 = a->ss.ss_family == AF_INET6;
 	if (is_v6 && !*has_v6) {
@@ -408,7 +415,9 @@ static int scan_log(const struct child *c, struct child_addrs *a)
 		return 0;
 	for (char *p = strstr(buf, "listening on "); p != NULL; p = strstr(p + 1, "listening on ")) {
 		char *q = p + 13;
-		int proto = strncmp(q, "tcp ", 4) == 0 ? CHILD_TCP : strncmp(q, "udp ", 4) == 0 ? CHILD_UDP : 0;
+		int proto = strncmp(q, "tcp ", 4) == 0   ? CHILD_TCP
+		            : strncmp(q, "udp ", 4) == 0 ? CHILD_UDP
+		                                         : 0;
 		if (proto == 0)
 			continue;
 		q += 4;
@@ -418,8 +427,10 @@ static int scan_log(const struct child *c, struct child_addrs *a)
 		memcpy(word, q, l);
 		word[l] = '\0';
 		struct net_addr addr;
-		/* numeric addresses only: a name would need a DNS lookup (the server's output is not trusted) */
-		if (strspn(word, "0123456789.:[]abcdefABCDEF") != l || net_parse(word, &addr, perr, sizeof perr) < 0)
+		/* numeric addresses only: a name would need a DNS lookup (the server's output is not trusted)
+		 */
+		if (strspn(word, "0123456789.:[]abcdefABCDEF") != l ||
+		    net_parse(word, &addr, perr, sizeof perr) < 0)
 			continue;
 		if (proto == CHILD_TCP)
 			note_addr(&a->tcp, &a->has_tcp, &a->tcp6, &a->has_tcp6, &addr);
@@ -446,7 +457,8 @@ static int probe_addr(const struct net_addr *a, int proto, int timeout_ms, char 
 	}
 	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), e = 0;
 	ssize_t got = -1;
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || send(fd, "probe", 5, 0) != 5) {
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
+	    send(fd, "probe", 5, 0) != 5) {
 		e = errno;
 	} else {
 		struct pollfd p = {fd, POLLIN, 0};
@@ -484,7 +496,7 @@ static int loopback_address(struct net_addr *a, char *err, size_t errlen)
 			return 0;
 	}
 	snprintf(err, errlen, "%s is not a loopback address: not probed",
-		 net_format((const struct sockaddr *)&a->ss, name, sizeof name));
+	         net_format((const struct sockaddr *)&a->ss, name, sizeof name));
 	return -1;
 }
 
@@ -498,7 +510,8 @@ int child_probe(struct child *c, int proto, int timeout_ms, char *err, size_t er
 	}
 	if ((proto == CHILD_TCP && !a->has_tcp) || (proto == CHILD_UDP && !a->has_udp) ||
 	    (proto != CHILD_TCP && proto != CHILD_UDP)) {
-		snprintf(err, errlen, "'%s' gave no %s address to probe", c->command, proto == CHILD_UDP ? "udp" : "tcp");
+		snprintf(err, errlen, "'%s' gave no %s address to probe", c->command,
+		         proto == CHILD_UDP ? "udp" : "tcp");
 		return -1;
 	}
 	struct net_addr to = proto == CHILD_TCP ? a->tcp : a->udp;
@@ -661,7 +674,8 @@ static int wait_ready(struct child *c, struct child_addrs *a, char *err, size_t 
 	a->port = c->port;
 	for (int want = c->want;;) {
 		int found = scan_log(c, a);
-		if (want == 0 || (found & want) == want || (found == 0 && c->port != 0 && port_answers(c, a))) {
+		if (want == 0 || (found & want) == want ||
+		    (found == 0 && c->port != 0 && port_answers(c, a))) {
 			c->addrs = *a;
 			return 0;
 		}
@@ -674,10 +688,14 @@ static int wait_ready(struct child *c, struct child_addrs *a, char *err, size_t 
 		if (ms_since(t0) >= c->start_ms) {
 			int missing = want & ~found;
 			snprintf(err, errlen,
-				 "'%s' did not start listening%s within %d ms (no 'listening on %s ADDR:PORT' line%s)",
-				 c->command, want == (CHILD_TCP | CHILD_UDP) ? " on tcp and udp" : "", c->start_ms,
-				 missing == CHILD_UDP ? "udp" : missing == CHILD_TCP ? "tcp" : "tcp|udp",
-				 c->port ? " and no answer on {port}" : "");
+			         "'%s' did not start listening%s within %d ms (no 'listening on %s "
+			         "ADDR:PORT' line%s)",
+			         c->command, want == (CHILD_TCP | CHILD_UDP) ? " on tcp and udp" : "",
+			         c->start_ms,
+			         missing == CHILD_UDP   ? "udp"
+			         : missing == CHILD_TCP ? "tcp"
+			                                : "tcp|udp",
+			         c->port ? " and no answer on {port}" : "");
 			child_add_last_line(c, err, errlen);
 			return -1;
 		}
@@ -789,7 +807,7 @@ void child_stop(struct child *c, int sig, int wait_ms, struct child_exit *e)
 			}
 			x.ms = ms_since(t0);
 		}
-		reap_drain(c); /* it sees the end of its pipe once the group's writers are gone */
+		reap_drain(c);        /* it sees the end of its pipe once the group's writers are gone */
 		if (group_alive(c)) { /* what the server left behind in its group */
 			signal_group(c, SIGKILL);
 			wait_gone(c, GONE_MS, util_now_ns());
@@ -889,7 +907,7 @@ static struct child *child_new(const struct child_options *o, char *err, size_t 
 }
 
 int child_start(const struct child_options *o, struct child **out, struct child_addrs *addrs, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	struct child_addrs scratch;
 	struct child *c = child_new(o, err, errlen);

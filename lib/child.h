@@ -74,14 +74,14 @@ struct child;
  * and every other signal at its default disposition, no descriptor but 0-2 inherited, and o->nofile and
  * o->affinity applied. The calling process becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so the
  * orphans of the server's group come back to it and are reaped by this module: a zombie only init
- * would reap could otherwise make a stopped group look alive. On success stores the handle in *out and the addresses in *addrs (zeroed first;
- * with want 0 only addrs->port is set) and returns 0. Otherwise returns -1 with a reason in err and
- * leaves nothing running: "cannot run 'PROG': No such file or directory", "'CMD' exited with status 3
- * before it was listening; its last output: ...", "'CMD' did not start listening within 5000 ms (no
- * 'listening on tcp ADDR:PORT' line and no answer on {port}); it printed nothing". CMD is the command
- * as given ({port} unsubstituted; argv joined by spaces). */
+ * would reap could otherwise make a stopped group look alive. On success stores the handle in *out and the
+ * addresses in *addrs (zeroed first; with want 0 only addrs->port is set) and returns 0. Otherwise returns -1
+ * with a reason in err and leaves nothing running: "cannot run 'PROG': No such file or directory", "'CMD'
+ * exited with status 3 before it was listening; its last output: ...", "'CMD' did not start listening within
+ * 5000 ms (no 'listening on tcp ADDR:PORT' line and no answer on {port}); it printed nothing". CMD is the
+ * command as given ({port} unsubstituted; argv joined by spaces). */
 int child_start(const struct child_options *o, struct child **out, struct child_addrs *addrs, char *err,
-		size_t errlen);
+                size_t errlen);
 
 /* Tells whether the server has ended. Reaps, without waiting, whatever of its process group has ended
  * (so a caller that is a child subreaper, PR_SET_CHILD_SUBREAPER, collects the group's orphans too); the

@@ -20,8 +20,8 @@
 static const char *bindir;
 
 /* Starts the command (shell nonzero: under /bin/sh) waiting for want; returns 0 or -1, err filled. */
-static int start_cmd(const char *cmd, int shell, int want, int start_ms, struct child **c, struct child_addrs *a,
-		     char *err, size_t errlen)
+static int start_cmd(const char *cmd, int shell, int want, int start_ms, struct child **c,
+                     struct child_addrs *a, char *err, size_t errlen)
 {
 	struct child_options o;
 	memset(&o, 0, sizeof o);
@@ -94,11 +94,12 @@ static void test_port_substituted(void)
 	struct child *c;
 	struct child_addrs a;
 	for (int proto = CHILD_TCP; proto <= CHILD_UDP; proto++) {
-		snprintf(cmd, sizeof cmd, "%s/%s -l 127.0.0.1:{port}", bindir, proto == CHILD_TCP ? "tcp-upper" : "udp-upper");
+		snprintf(cmd, sizeof cmd, "%s/%s -l 127.0.0.1:{port}", bindir,
+		         proto == CHILD_TCP ? "tcp-upper" : "udp-upper");
 		CU_ASSERT_FATAL(start_cmd(cmd, 0, proto, 0, &c, &a, err, sizeof err) == 0);
 		const struct net_addr *at = proto == CHILD_TCP ? &a.tcp : &a.udp;
-		CHECK(a.port != 0 && net_port((const struct sockaddr *)&at->ss) == a.port, "{port} %u, listens on %u",
-		      a.port, net_port((const struct sockaddr *)&at->ss));
+		CHECK(a.port != 0 && net_port((const struct sockaddr *)&at->ss) == a.port,
+		      "{port} %u, listens on %u", a.port, net_port((const struct sockaddr *)&at->ss));
 		CHECK(strcmp(child_command(c), cmd) == 0, "command '%s'", child_command(c));
 		CHECK(child_probe(c, proto, 1000, err, sizeof err) == 0, "probe: %s", err);
 		child_free(c);
@@ -127,8 +128,9 @@ static void test_two_lines(void)
 	char err[400], name[NET_ADDRSTRLEN];
 	struct child *c;
 	struct child_addrs a;
-	const char *cmd = "echo 'listening on tcp [::1]:7001'; echo 'listening on tcp 127.0.0.1:7002'; "
-			  "echo 'listening on udp 127.0.0.1:7003'; echo 'listening on udp [::1]:7004'; exec sleep 30";
+	const char *cmd =
+	    "echo 'listening on tcp [::1]:7001'; echo 'listening on tcp 127.0.0.1:7002'; "
+	    "echo 'listening on udp 127.0.0.1:7003'; echo 'listening on udp [::1]:7004'; exec sleep 30";
 	CU_ASSERT_FATAL(start_cmd(cmd, 1, CHILD_TCP | CHILD_UDP, 0, &c, &a, err, sizeof err) == 0);
 	CHECK(strcmp(addr_text(&a.tcp, name), "127.0.0.1:7002") == 0, "tcp %s", name);
 	CHECK(strcmp(addr_text(&a.udp, name), "127.0.0.1:7003") == 0, "udp %s", name);
@@ -143,10 +145,12 @@ static void test_exits_at_once(void)
 	struct child *c = (struct child *)&err;
 	struct child_addrs a;
 	CHECK(start_cmd("true", 0, CHILD_TCP, 0, &c, &a, err, sizeof err) < 0 && c == NULL, "true started");
-	CHECK(strcmp(err, "'true' exited with status 0 before it was listening; it printed nothing") == 0, "'%s'",
-	      err);
-	CHECK(start_cmd("echo bad option >&2; exit 2", 1, CHILD_TCP, 0, &c, &a, err, sizeof err) < 0, "exit 2");
-	CHECK(strstr(err, "exited with status 2 before it was listening; its last output: bad option") != NULL,
+	CHECK(strcmp(err, "'true' exited with status 0 before it was listening; it printed nothing") == 0,
+	      "'%s'", err);
+	CHECK(start_cmd("echo bad option >&2; exit 2", 1, CHILD_TCP, 0, &c, &a, err, sizeof err) < 0,
+	      "exit 2");
+	CHECK(strstr(err, "exited with status 2 before it was listening; its last output: bad option") !=
+	          NULL,
 	      "'%s'", err);
 	CHECK(start_cmd("kill -SEGV $$", 1, CHILD_TCP, 0, &c, &a, err, sizeof err) < 0, "SIGSEGV");
 	CHECK(strstr(err, "killed by signal 11 (SIGSEGV) before it was listening") != NULL, "'%s'", err);
@@ -159,15 +163,19 @@ static void test_never_prints(void)
 	struct child_addrs a;
 	uint64_t t0 = util_now_ns();
 	CHECK(start_cmd("sleep 30", 0, CHILD_UDP, 300, &c, &a, err, sizeof err) < 0, "sleep started");
-	CHECK(strcmp(err, "'sleep 30' did not start listening within 300 ms (no 'listening on udp ADDR:PORT' line); "
-			  "it printed nothing") == 0,
-	      "'%s'", err);
-	CHECK(util_now_ns() - t0 < 3000000000ull, "took %llu ms", (unsigned long long)((util_now_ns() - t0) / 1000000));
-	CHECK(start_cmd("echo 'listening on tcp 127.0.0.1:7002'; exec sleep 30", 1, CHILD_TCP | CHILD_UDP, 300, &c, &a,
-			err, sizeof err) < 0,
+	CHECK(
+	    strcmp(err,
+	           "'sleep 30' did not start listening within 300 ms (no 'listening on udp ADDR:PORT' line); "
+	           "it printed nothing") == 0,
+	    "'%s'", err);
+	CHECK(util_now_ns() - t0 < 3000000000ull, "took %llu ms",
+	      (unsigned long long)((util_now_ns() - t0) / 1000000));
+	CHECK(start_cmd("echo 'listening on tcp 127.0.0.1:7002'; exec sleep 30", 1, CHILD_TCP | CHILD_UDP,
+	                300, &c, &a, err, sizeof err) < 0,
 	      "only tcp");
-	CHECK(strstr(err, "did not start listening on tcp and udp within 300 ms (no 'listening on udp ADDR:PORT' "
-			  "line); its last output: listening on tcp 127.0.0.1:7002") != NULL,
+	CHECK(strstr(err,
+	             "did not start listening on tcp and udp within 300 ms (no 'listening on udp ADDR:PORT' "
+	             "line); its last output: listening on tcp 127.0.0.1:7002") != NULL,
 	      "'%s'", err);
 }
 
@@ -202,10 +210,12 @@ static void test_death_and_restart(void)
 	CU_ASSERT_FATAL(start_cmd(cmd, 0, CHILD_TCP, 0, &c, &a, err, sizeof err) == 0);
 	kill(child_pid(c), SIGKILL);
 	CHECK(child_wait(c, 2000) == 1, "death not seen");
-	CHECK(child_dead(c, why, sizeof why) == 1 && strcmp(why, "killed by signal 9 (SIGKILL)") == 0, "why '%s'", why);
+	CHECK(child_dead(c, why, sizeof why) == 1 && strcmp(why, "killed by signal 9 (SIGKILL)") == 0,
+	      "why '%s'", why);
 	int st = 0;
 	CHECK(child_status(c, &st) == 1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
-	CHECK(child_probe(c, CHILD_TCP, 500, err, sizeof err) < 0 && strstr(err, "killed by signal 9") != NULL,
+	CHECK(child_probe(c, CHILD_TCP, 500, err, sizeof err) < 0 &&
+	          strstr(err, "killed by signal 9") != NULL,
 	      "probe of the dead: '%s'", err);
 	CU_ASSERT_FATAL(child_restart(c, &b, err, sizeof err) == 0);
 	CHECK(child_restarts(c) == 1, "restarts %d", child_restarts(c));
@@ -215,7 +225,8 @@ static void test_death_and_restart(void)
 	kill(child_pid(c), SIGKILL);
 	child_wait(c, 2000);
 	child_stop(c, SIGTERM, 1000, &e);
-	CHECK(e.end == CHILD_END_BEFORE && e.ms == 0 && WIFSIGNALED(e.status), "stop of the dead: end %d", (int)e.end);
+	CHECK(e.end == CHILD_END_BEFORE && e.ms == 0 && WIFSIGNALED(e.status), "stop of the dead: end %d",
+	      (int)e.end);
 	child_free(c);
 }
 
@@ -226,16 +237,18 @@ static void test_stop_kills(void)
 	struct child *c;
 	struct child_addrs a;
 	struct child_exit e;
-	CU_ASSERT_FATAL(start_cmd("trap '' TERM; echo 'listening on tcp 127.0.0.1:7002'; exec sleep 30", 1, CHILD_TCP, 0,
-				  &c, &a, err, sizeof err) == 0);
+	CU_ASSERT_FATAL(start_cmd("trap '' TERM; echo 'listening on tcp 127.0.0.1:7002'; exec sleep 30", 1,
+	                          CHILD_TCP, 0, &c, &a, err, sizeof err) == 0);
 	child_stop(c, SIGTERM, 300, &e);
-	CHECK(e.end == CHILD_END_KILLED && e.ms >= 300 && e.ms < 2000, "end %d after %ld ms", (int)e.end, e.ms);
+	CHECK(e.end == CHILD_END_KILLED && e.ms >= 300 && e.ms < 2000, "end %d after %ld ms", (int)e.end,
+	      e.ms);
 	CHECK(strcmp(e.why, "killed by signal 9 (SIGKILL)") == 0, "why '%s'", e.why);
 	child_free(c);
 	/* the server ends on SIGTERM, a child of its ignores it: the group is not gone, so it is killed */
-	CU_ASSERT_FATAL(start_cmd("sh -c \"trap '' TERM; exec sleep 31\" & echo 'listening on tcp 127.0.0.1:7002'; "
-				  "exec sleep 30",
-				  1, CHILD_TCP, 0, &c, &a, err, sizeof err) == 0);
+	CU_ASSERT_FATAL(
+	    start_cmd("sh -c \"trap '' TERM; exec sleep 31\" & echo 'listening on tcp 127.0.0.1:7002'; "
+	              "exec sleep 30",
+	              1, CHILD_TCP, 0, &c, &a, err, sizeof err) == 0);
 	pid_t group = child_pid(c);
 	child_stop(c, SIGTERM, 300, &e);
 	CHECK(e.end == CHILD_END_KILLED && WIFSIGNALED(e.status) && WTERMSIG(e.status) == SIGTERM,
@@ -252,7 +265,8 @@ static void test_log(void)
 	struct child_addrs a;
 	struct child_options o;
 	memset(&o, 0, sizeof o);
-	snprintf(path, sizeof path, "%s/test-child-%d.log", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	snprintf(path, sizeof path, "%s/test-child-%d.log", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+	         (int)getpid());
 	o.command = "printf 'one\\ntwo\\tx\\nlistening on tcp 127.0.0.1:7002\\n'; exec sleep 30";
 	o.shell = 1;
 	o.want = CHILD_TCP;
@@ -275,14 +289,15 @@ static void test_log(void)
 	CHECK(stat(path, &st) == 0, "a given log is kept");
 	unlink(path);
 
-	o.command = "echo 'listening on tcp 127.0.0.1:7002'; head -c 100000 /dev/zero | tr '\\0' y; exec sleep 30";
+	o.command =
+	    "echo 'listening on tcp 127.0.0.1:7002'; head -c 100000 /dev/zero | tr '\\0' y; exec sleep 30";
 	o.log_path = NULL;
 	o.log_max = 1000;
 	CU_ASSERT_FATAL(child_start(&o, &c, &a, err, sizeof err) == 0);
 	child_stop(c, SIGTERM, 2000, NULL);
 	read_log(c, buf, sizeof buf);
-	CHECK(strlen(buf) < 1100 && strstr(buf, "[log cut here: more than 1000 bytes]") != NULL, "log of %zu bytes",
-	      strlen(buf));
+	CHECK(strlen(buf) < 1100 && strstr(buf, "[log cut here: more than 1000 bytes]") != NULL,
+	      "log of %zu bytes", strlen(buf));
 	snprintf(path, sizeof path, "%s", child_log_path(c));
 	child_free(c);
 	CHECK(stat(path, &st) < 0, "the temporary log is left behind");
@@ -327,7 +342,8 @@ static void test_kill_all(void)
 	child_kill_all();
 	for (int i = 0; i < 2; i++) {
 		CHECK(child_wait(c[i], 2000) == 1, "child %d still runs", i);
-		CHECK(child_dead(c[i], why, sizeof why) && strcmp(why, "killed by signal 9 (SIGKILL)") == 0, "why '%s'", why);
+		CHECK(child_dead(c[i], why, sizeof why) && strcmp(why, "killed by signal 9 (SIGKILL)") == 0,
+		      "why '%s'", why);
 		CHECK(stat(path[i], &st) < 0, "log %d left", i);
 		child_free(c[i]);
 	}
@@ -336,19 +352,19 @@ static void test_kill_all(void)
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
-		{"tcp-upper on port 0: address, probe, SIGTERM", test_tcp_port0},
-		{"udp-upper on port 0: address, probe, SIGTERM", test_udp_port0},
-		{"{port} substituted in a command string", test_port_substituted},
-		{"{port} probed when the server prints nothing", test_port_probed},
-		{"tcp and udp lines, IPv4 preferred", test_two_lines},
-		{"a command that exits at once", test_exits_at_once},
-		{"a command that never prints", test_never_prints},
-		{"a missing program, an empty command", test_missing_program},
-		{"death noticed, restart", test_death_and_restart},
-		{"stop: SIGKILL after the wait, the whole group", test_stop_kills},
-		{"log: tail, last line, kept path, bound", test_log},
-		{"child: descriptor limit, default signals", test_limits_and_signals},
-		{"emergency kill of every group", test_kill_all},
+	    {"tcp-upper on port 0: address, probe, SIGTERM", test_tcp_port0},
+	    {"udp-upper on port 0: address, probe, SIGTERM", test_udp_port0},
+	    {"{port} substituted in a command string", test_port_substituted},
+	    {"{port} probed when the server prints nothing", test_port_probed},
+	    {"tcp and udp lines, IPv4 preferred", test_two_lines},
+	    {"a command that exits at once", test_exits_at_once},
+	    {"a command that never prints", test_never_prints},
+	    {"a missing program, an empty command", test_missing_program},
+	    {"death noticed, restart", test_death_and_restart},
+	    {"stop: SIGKILL after the wait, the whole group", test_stop_kills},
+	    {"log: tail, last line, kept path, bound", test_log},
+	    {"child: descriptor limit, default signals", test_limits_and_signals},
+	    {"emergency kill of every group", test_kill_all},
 	};
 	bindir = argc > 1 ? argv[1] : getenv("UPPER_BIN");
 	if (bindir == NULL) {
