@@ -183,56 +183,81 @@ static void free_words(char **w, size_t n)
 	free(w);
 }
 
+/* Splits command into words on spaces and tabs (shell: the whole command is one word). Returns the
+ * NULL-terminated words and their count in *n (0 for a blank command), or NULL when out of memory. */
+static char **split_words(const char *command, int shell, size_t *n)
+{
+	char **w = calloc(strlen(command) / 2 + 2, sizeof *w); /* at most one word every two characters */
+	*n = 0;
+	if (w == NULL)
+		return NULL;
+	if (shell) {
+		if (strspn(command, " \t") < strlen(command) && (w[(*n)++] = strdup(command)) == NULL)
+			goto oom;
+		return w;
+	}
+	for (const char *p = command + strspn(command, " \t"); *p != '\0';) {
+		size_t l = strcspn(p, " \t");
+		if ((w[(*n)++] = strndup(p, l)) == NULL)
+			goto oom;
+		p += l + strspn(p + l, " \t");
+	}
+	return w;
+oom:
+	free_words(w, *n);
+	return NULL;
+}
+
+/* A copy of argv (NULL-terminated, its count in *n), and in *joined its words joined by spaces. Returns
+ * NULL when out of memory. */
+static char **copy_argv(const char *const *argv, size_t *n, char **joined)
+{
+	size_t len = 1, count = 0;
+	while (argv[count] != NULL)
+		len += strlen(argv[count++]) + 1;
+	char **w = calloc(count + 1, sizeof *w);
+	*n = 0;
+	*joined = calloc(1, len);
+	for (size_t i = 0; w != NULL && *joined != NULL && i < count; i++) {
+		if ((w[i] = strdup(argv[i])) == NULL)
+			break;
+		*n = i + 1;
+		strcat(strcat(*joined, i ? " " : ""), argv[i]);
+	}
+	if (w == NULL || *joined == NULL || *n < count) {
+		free_words(w, *n);
+		free(*joined);
+		*joined = NULL;
+		return NULL;
+	}
+	return w;
+}
+
 /* Fills c->words (a copy of the argv, the words of the command, or the shell command) and c->command. */
 static int set_command(struct child *c, const struct child_options *o, char *err, size_t errlen)
 {
-	size_t n = 0, len = 1;
 	if ((o->argv == NULL) == (o->command == NULL)) {
 		snprintf(err, errlen, "give the server as argv or as a command string, not both or neither");
 		return -1;
 	}
 	if (o->argv != NULL) {
-		while (o->argv[n] != NULL)
-			len += strlen(o->argv[n++]) + 1;
-	} else if (o->shell) {
-		n = strspn(o->command, " \t") == strlen(o->command) ? 0 : 1;
+		c->words = copy_argv(o->argv, &c->nwords, &c->command);
 	} else {
-		for (const char *p = o->command + strspn(o->command, " \t"); *p != '\0';
-		     p += strspn(p, " \t")) {
-			p += strcspn(p, " \t");
-			n++;
-		}
+		c->words = split_words(o->command, o->shell, &c->nwords);
+		c->command = strdup(o->command);
 	}
-	if (n == 0) {
-		snprintf(err, errlen, "the server command is empty");
-		return -1;
-	}
-	c->words = calloc(n + 1, sizeof *c->words);
-	c->command = o->argv != NULL ? calloc(1, len) : strdup(o->command);
 	if (c->words == NULL || c->command == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	const char *p = o->command != NULL ? o->command + strspn(o->command, " \t") : NULL;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = o->argv != NULL ? strlen(o->argv[i])
-		           : o->shell      ? strlen(o->command)
-		                           : strcspn(p, " \t");
-		const char *from = o->argv != NULL ? o->argv[i] : o->shell ? o->command : p;
-		if ((c->words[i] = strndup(from, l)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		c->nwords = i + 1;
-		if (o->argv != NULL)
-			strcat(strcat(c->command, i ? " " : ""), o->argv[i]);
-		else if (!o->shell)
-			p += l + strspn(p + l, " \t");
+	if (c->nwords == 0) {
+		snprintf(err, errlen, "the server command is empty");
+		return -1;
 	}
 	return 0;
 }
 
-/* The argv to exec for this start, {port} substituted (free it with free_words(v, CHILD_ARGS)). */
+/* The argv to exec for this start, {port} substituted, its count in *count (free it with free_words). */
 static char **build_argv(const struct child *c, size_t *count)
 {
 	size_t n = c->shell ? 3 : c->nwords;
