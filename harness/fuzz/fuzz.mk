@@ -65,10 +65,13 @@ $(FUZZ_AFL)/fuzz_%: $(FUZZ_AFL)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_AFL)/$(FUZZ_SRC)/afl
 		$(FUZZ_LIBSRCS:%.c=$(FUZZ_AFL)/%.o)
 	AFL_QUIET=1 $(AFL_CC) -o $@ $^
 
-# The whole server, for the end-to-end path: tcp-upper --inetd reads stdin (fork server).
-$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp_upper.o $(FUZZ_AFL)/servers/loop.o $(FUZZ_AFL)/lib/upper.o \
-		$(FUZZ_AFL)/lib/drive.o $(FUZZ_AFL)/lib/net.o
-	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^
+# The whole server, for the end-to-end path: tcp-upper --inetd reads stdin (fork server). It links
+# the library as an archive of AFL++-instrumented objects, as the normal build does.
+$(FUZZ_AFL)/libcapslock.a: $(LIB_SRCS:%.c=$(FUZZ_AFL)/%.o)
+	$(AR) rcs $@ $^
+
+$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp_upper.o $(FUZZ_AFL)/servers/serve.o $(FUZZ_AFL)/libcapslock.a
+	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^ $(LIB_LIBS)
 
 # ---- coverage (clang source-based coverage, standalone runner) ----
 FUZZ_COV := build/fuzz-cov
@@ -100,6 +103,10 @@ fuzz-seeds: $(B)/fuzz-mkseeds
 # ---- the scheduler (fuzz-run: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) and the speed
 # benchmark (fuzz-bench), both in the current variant ----
 $(B)/fuzz-run: $(O)/$(FUZZ_SRC)/scheduler.o $(O)/$(FUZZ_SRC)/engine.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(B)/fuzz-bench: $(O)/$(FUZZ_SRC)/speed.o $(O)/$(FUZZ_SRC)/engine.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
@@ -190,7 +197,7 @@ coverage: $(FUZZ_COV_BINS)
 FUZZ_ALL_SRCS := $(FUZZ_LIBSRCS) $(FUZZ_TARGETS:%=$(FUZZ_SRC)/%.c) $(FUZZ_SRC)/standalone.c $(FUZZ_SRC)/afl_driver.c
 .SECONDARY: $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV),$(FUZZ_ALL_SRCS:%.c=$(d)/%.o))
 
-# ---- make bench-fuzz: exec/s per engine vs a network-driven harness (harness/fuzz/bench.py) ----
+# ---- make bench-fuzz: exec/s per engine vs a network-driven harness (fuzz-bench, harness/fuzz/speed.c) ----
 # A libFuzzer build without sanitizers shows the engine's own speed next to the ASan+UBSan one.
 FUZZ_LFF := build/fuzz-libfuzzer-fast
 FUZZ_LFF_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer-no-link
@@ -206,10 +213,10 @@ $(FUZZ_LFF)/fuzz_%: $(FUZZ_LFF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_L
 .SECONDARY: $(FUZZ_ALL_SRCS:%.c=$(FUZZ_LFF)/%.o)
 
 .PHONY: bench-fuzz
-bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
+bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS) $(B)/fuzz-bench
 	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone
 	$(MAKE) SAN=1 O=build/san build/san/bin/fuzz_tcp-standalone
-	$(FUZZ_SRC)/bench.py --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
+	$(B)/fuzz-bench --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
 		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
 		--out out/bench $(FUZZ_TARGETS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
@@ -246,5 +253,5 @@ fuzz-run-test: $(B)/fuzz-run
 CHECK_ONCE += fuzz-run-test
 
 # Dependency files of the engine builds, from their object lists.
-FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/loop.c lib/net.c
+FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/serve.c $(LIB_SRCS)
 -include $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV) $(FUZZ_LFF),$(FUZZ_DEP_SRCS:%.c=$(d)/%.d))
