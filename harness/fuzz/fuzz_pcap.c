@@ -1,8 +1,14 @@
-/* fuzz_pcap.c - fuzz target: the replayer's pure frame decoder and flow reassembly (harness/replay/
- * decode.h) fed a classic pcap file from memory, with small limits. Checks that nothing crashes and
- * that the output keeps its invariants: reassembled bytes never exceed the input's bytes, every event
- * lies inside its stream, the limits hold. Input: a classic pcap (either byte order, micro- or
- * nanosecond magic); any other bytes end the walk where they stop making sense. */
+/* fuzz_pcap.c - fuzz target: the replayer's pure frame decoder and flow reassembly (lib/decode.h) fed
+ * a classic pcap file from memory, with small limits. Checks that nothing crashes and that the output
+ * keeps its invariants: reassembled bytes never exceed the input's bytes, every event lies inside its
+ * stream, the limits hold. Input: a classic pcap (either byte order, micro- or nanosecond magic); any
+ * other bytes end the walk where they stop making sense.
+ *
+ * The record walk below is the input's framing, not a second capture reader: replay reads files with
+ * libpcap (lib/pcapin.c). Here each frame is copied into a buffer of exactly its captured length, so a
+ * read past it is an ASan report, which a frame inside libpcap's large read buffer would hide; and the
+ * target stays free of libpcap (no instrumented libpcap needed by OSS-Fuzz, no per-input open and
+ * buffer allocation) and lenient (a header libpcap refuses still feeds the frames to the decoder). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
