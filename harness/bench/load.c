@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "exchange.h"
 #include "oracle.h"
 #include "upper.h"
 #include "util.h"
@@ -127,27 +128,43 @@ static void pat_free(struct pat *pt)
 	free(pt->x);
 }
 
-/* Checks got[0..n) (n <= MAXCHUNK), received at stream offset off. */
-static int check_chunk(const struct pat *pt, uint64_t off, const unsigned char *got, size_t n, int conn,
-		       char *err, size_t errlen)
+/* Starts the oracle of a TCP stream whose first byte is pattern byte base (< PAT_PERIOD): len bytes, or
+ * an endless stream when len is 0. The expected reply is the pattern's x, which the oracle compares
+ * with memcmp() whatever the server: the same cost for every server measured. With half_close the
+ * client half-closes at the end and the server's FIN must follow every byte owed (T4); without, any
+ * close from the server is wrong. */
+static void stream_oracle(struct xchg_oracle *o, const struct pat *pt, size_t base, size_t len, int half_close)
 {
-	size_t o = (size_t)(off % PAT_PERIOD), at;
+	struct xchg_expect e = {.mode = XCHG_MODE_MIRROR,
+				.sent = pt->p + base,
+				.reply = pt->x + base,
+				.half_close = half_close};
 
-	if (memcmp(got, pt->x + o, n) == 0)
-		return LOAD_OK;
-	if (pt->ex == LOAD_UPPER) {
-		at = oracle_mismatch(pt->p + o, n, got, n);
+	if (len == 0) {
+		e.period = PAT_PERIOD;
+		e.endless = 1;
 	} else {
-		for (at = 0; at < n && got[at] == pt->p[o + at]; at++)
-			;
+		e.sent_len = e.reply_len = len;
 	}
-	if (at >= n) /* cannot happen: memcmp said they differ */
-		at = 0;
-	snprintf(err, errlen,
-		 "wrong reply on connection %d: byte %llu of the stream is 0x%02x, expected 0x%02x "
-		 "(sent 0x%02x; %s)",
-		 conn, (unsigned long long)(off + at), got[at], pt->x[o + at], pt->p[o + at],
-		 pt->ex == LOAD_UPPER ? "X1/T1" : "echo: identity");
+	xchg_oracle_init(o, &e);
+}
+
+/* Writes the failure the oracle o found on connection conn (stream starting at pattern byte base)
+ * into err. Returns LOAD_WRONG. */
+static int stream_wrong(const struct xchg_oracle *o, const struct pat *pt, size_t base, int conn, char *err,
+			size_t errlen)
+{
+	char why[200];
+
+	if (o->verdict == XCHG_WRONG_BYTE)
+		snprintf(err, errlen,
+			 "wrong reply on connection %d: byte %zu of the stream is 0x%02x, expected 0x%02x "
+			 "(sent 0x%02x; %s)",
+			 conn, o->offset, (unsigned)o->got_byte, (unsigned)o->want_byte,
+			 pt->p[(base + o->offset) % PAT_PERIOD], pt->ex == LOAD_UPPER ? "X1/T1" : "echo: identity");
+	else
+		snprintf(err, errlen, "wrong reply on connection %d: %s", conn,
+			 xchg_oracle_describe(o, why, sizeof why));
 	return LOAD_WRONG;
 }
 
@@ -197,7 +214,8 @@ static int write_full(int fd, const unsigned char *p, size_t n, int timeout_ms, 
 struct sconn {
 	int fd;
 	int done;
-	uint64_t soff, roff;
+	size_t base;               /* the pattern byte the stream starts with */
+	struct xchg_oracle oracle; /* bytes sent and received, and the verdict on them */
 };
 
 static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned char *rbuf, int draining,
@@ -206,16 +224,8 @@ static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned ch
 	for (;;) {
 		ssize_t m = read(s->fd, rbuf, MAXCHUNK);
 		if (m > 0) {
-			if (s->roff + (uint64_t)m > s->soff) {
-				snprintf(err, errlen,
-					 "wrong reply on connection %d: %llu bytes back but only %llu sent (T1)", i,
-					 (unsigned long long)(s->roff + (uint64_t)m), (unsigned long long)s->soff);
-				return LOAD_WRONG;
-			}
-			int rc = check_chunk(pt, s->roff, rbuf, (size_t)m, i, err, errlen);
-			if (rc != LOAD_OK)
-				return rc;
-			s->roff += (uint64_t)m;
+			if (xchg_failed(xchg_oracle_recv(&s->oracle, rbuf, (size_t)m)))
+				return stream_wrong(&s->oracle, pt, s->base, i, err, errlen);
 			/* A short read means the queue was empty (the next byte brings a new edge), except
 			 * that a FIN queued behind the data brings none: when draining, read on to EOF. */
 			if ((size_t)m < MAXCHUNK && !draining)
@@ -223,13 +233,11 @@ static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned ch
 			continue;
 		}
 		if (m == 0) {
-			if (draining && s->roff == s->soff) {
-				s->done = 1;
-				return LOAD_OK;
-			}
-			snprintf(err, errlen, "connection %d: server closed after returning %llu of %llu bytes (T1%s)",
-				 i, (unsigned long long)s->roff, (unsigned long long)s->soff, draining ? "/T4" : "");
-			return LOAD_WRONG;
+			/* complete only after our half-close, with every byte back */
+			if (xchg_oracle_fin(&s->oracle) != XCHG_COMPLETE)
+				return stream_wrong(&s->oracle, pt, s->base, i, err, errlen);
+			s->done = 1;
+			return LOAD_OK;
 		}
 		if (errno == EAGAIN || errno == EINTR)
 			return LOAD_OK;
@@ -241,9 +249,9 @@ static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned ch
 static int stream_write(struct sconn *s, int i, const struct pat *pt, char *err, size_t errlen)
 {
 	for (;;) {
-		ssize_t m = write(s->fd, pt->p + s->soff % PAT_PERIOD, WCHUNK);
+		ssize_t m = write(s->fd, pt->p + (s->base + s->oracle.sent) % PAT_PERIOD, WCHUNK);
 		if (m > 0) {
-			s->soff += (uint64_t)m;
+			xchg_oracle_sent(&s->oracle, (size_t)m);
 			if ((size_t)m < WCHUNK)
 				return LOAD_OK;
 			continue;
@@ -311,6 +319,8 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	for (int i = 0; i < n; i++)
+		stream_oracle(&s[i].oracle, pt, 0, 0, 1);
 	ep = dial_all(c, s, n, EPOLLIN | EPOLLOUT | EPOLLET, 0, err, errlen);
 	if (ep < 0)
 		goto out;
@@ -337,10 +347,12 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 	cpu_end(c, cpu0, r);
 	r->seconds = (double)(tm - t0) / 1e9;
 	for (int i = 0; i < n; i++)
-		r->bytes += s[i].roff;
+		r->bytes += s[i].oracle.got;
 	/* Half-close and take back every byte still owed, then the server's FIN (T1, T4). */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		shutdown(s[i].fd, SHUT_WR);
+		xchg_oracle_shut(&s[i].oracle);
+	}
 	open = n;
 	deadline = util_now_ns() + DRAIN_NS;
 	while (open > 0 && util_now_ns() < deadline) {
@@ -361,7 +373,7 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 			if (!s[i].done) {
 				snprintf(err, errlen,
 					 "connection %d: %llu of %llu bytes back and no FIN within %llu s of our FIN (T4)",
-					 i, (unsigned long long)s[i].roff, (unsigned long long)s[i].soff,
+					 i, (unsigned long long)s[i].oracle.got, (unsigned long long)s[i].oracle.sent,
 					 DRAIN_NS / 1000000000ull);
 				break;
 			}
@@ -447,12 +459,13 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	/* Each connection's messages start at a different place in the pattern. */
 	for (int i = 0; i < n; i++) {
-		s[i].soff = s[i].roff = (uint64_t)i * 4099u;
+		s[i].base = (size_t)i * 4099u % PAT_PERIOD;
+		stream_oracle(&s[i].oracle, pt, s[i].base, 0, 0);
 		tsent[i] = util_now_ns();
-		rc = write_full(s[i].fd, pt->p + s[i].soff % PAT_PERIOD, c->size, CONNECT_MS, err, errlen);
+		rc = write_full(s[i].fd, pt->p + s[i].base, c->size, CONNECT_MS, err, errlen);
 		if (rc != LOAD_OK)
 			goto out;
-		s[i].soff += c->size;
+		xchg_oracle_sent(&s[i].oracle, c->size);
 		waiting++;
 	}
 	tm = t0;
@@ -469,7 +482,7 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 			rc = stream_read(&s[i], i, pt, rbuf, 0, err, errlen);
 			if (rc != LOAD_OK)
 				goto out;
-			if (s[i].roff != s[i].soff)
+			if (s[i].oracle.got != s[i].oracle.sent)
 				continue;
 			waiting--;
 			if (tm >= end)
@@ -478,10 +491,11 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 			r->ops++;
 			r->bytes += c->size;
 			tsent[i] = tm;
-			rc = write_full(s[i].fd, pt->p + s[i].soff % PAT_PERIOD, c->size, CONNECT_MS, err, errlen);
+			rc = write_full(s[i].fd, pt->p + (s[i].base + s[i].oracle.sent) % PAT_PERIOD, c->size,
+					CONNECT_MS, err, errlen);
 			if (rc != LOAD_OK)
 				goto out;
-			s[i].soff += c->size;
+			xchg_oracle_sent(&s[i].oracle, c->size);
 			waiting++;
 		}
 	}
@@ -793,8 +807,9 @@ enum { DL_IDLE = 0, DL_CONNECTING, DL_REPLY, DL_DONE };
 
 struct dl {
 	int fd, state;
-	uint64_t off, t;
-	size_t got;
+	uint64_t t;                /* when the attempt started */
+	size_t off;                /* the pattern byte its message starts with */
+	struct xchg_oracle oracle; /* its message and the reply */
 };
 
 struct dialrun {
@@ -836,8 +851,8 @@ static int dl_start(struct dialrun *d, struct dl *x, uint32_t idx, char *err, si
 		return LOAD_ERR;
 	}
 	x->state = DL_CONNECTING;
-	x->off = (d->started++ * 31u) % PAT_PERIOD;
-	x->got = 0;
+	x->off = (size_t)(d->started++ * 31u % PAT_PERIOD);
+	stream_oracle(&x->oracle, d->pt, x->off, d->c->size, 0);
 	x->t = util_now_ns();
 	return LOAD_OK;
 }
@@ -871,6 +886,7 @@ static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *fai
 			dl_drop(x);
 			return LOAD_OK;
 		}
+		xchg_oracle_sent(&x->oracle, size);
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = idx};
 		epoll_ctl(d->ep, EPOLL_CTL_MOD, x->fd, &ev);
 		x->state = DL_REPLY;
@@ -881,25 +897,16 @@ static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *fai
 	ssize_t m = read(x->fd, d->rbuf, sizeof d->rbuf);
 	if (m < 0 && (errno == EAGAIN || errno == EINTR))
 		return LOAD_OK;
-	if (m <= 0) {
-		if (m == 0) {
-			snprintf(err, errlen, "server closed a new connection after %zu of %zu reply bytes (T1)",
-				 x->got, size);
-			return LOAD_WRONG;
-		}
+	if (m < 0) {
 		(*failed)++;
 		dl_drop(x);
 		return LOAD_OK;
 	}
-	if (x->got + (size_t)m > size) {
-		snprintf(err, errlen, "wrong reply: %zu bytes back for %zu sent (T1)", x->got + (size_t)m, size);
-		return LOAD_WRONG;
-	}
-	int rc = check_chunk(d->pt, x->off + x->got, d->rbuf, (size_t)m, (int)idx, err, errlen);
-	if (rc != LOAD_OK)
-		return rc;
-	x->got += (size_t)m;
-	if (x->got == size) {
+	/* the server's FIN before the whole reply, a wrong byte, a byte too many */
+	enum xchg_verdict v = m == 0 ? xchg_oracle_fin(&x->oracle) : xchg_oracle_recv(&x->oracle, d->rbuf, (size_t)m);
+	if (xchg_failed(v))
+		return stream_wrong(&x->oracle, d->pt, x->off, (int)idx, err, errlen);
+	if (v == XCHG_COMPLETE) {
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, x->fd, NULL);
 		x->state = DL_DONE;
 	}
