@@ -662,6 +662,13 @@ static int spawn(struct child *c, char *err, size_t errlen)
 	errpipe[1] = -1;
 	if (c->log_max > 0)
 		c->drain = start_drain(c, pipefd[0], pipefd[1], logfd);
+	/* from here only the server and the drain hold the pipe: the drain sees its end when the server's
+	 * group has gone */
+	for (int i = 0; i < 2; i++) {
+		if (pipefd[i] >= 0)
+			close(pipefd[i]);
+		pipefd[i] = -1;
+	}
 	ssize_t n;
 	while ((n = read(errpipe[0], &e, sizeof e)) < 0 && errno == EINTR)
 		;
@@ -671,9 +678,6 @@ static int spawn(struct child *c, char *err, size_t errlen)
 		goto fail;
 	}
 	close(errpipe[0]);
-	for (int i = 0; i < 2; i++)
-		if (pipefd[i] >= 0)
-			close(pipefd[i]);
 	close(logfd);
 	free_words(argv, nargv);
 	return 0;

@@ -195,6 +195,11 @@ static void test_missing_program(void)
 	CHECK(strcmp(err, "cannot run 'no-such-program-here': No such file or directory") == 0, "'%s'", err);
 	CHECK(start_cmd(" \t ", 0, CHILD_TCP, 0, &c, &a, err, sizeof err) < 0, "empty started");
 	CHECK(strcmp(err, "the server command is empty") == 0, "'%s'", err);
+	o.log_max = 100; /* the drain process ends with the pipe, at once */
+	uint64_t t0 = util_now_ns();
+	CHECK(child_start(&o, &c, &a, err, sizeof err) < 0, "started with a bounded log");
+	CHECK(util_now_ns() - t0 < 1000000000u, "a bounded log took %llu ms",
+	      (unsigned long long)((util_now_ns() - t0) / 1000000));
 	o.command = "true";
 	CHECK(child_start(&o, &c, &a, err, sizeof err) < 0, "argv and command");
 }
@@ -244,9 +249,10 @@ static void test_stop_kills(void)
 	      e.ms);
 	CHECK(strcmp(e.why, "killed by signal 9 (SIGKILL)") == 0, "why '%s'", e.why);
 	child_free(c);
-	/* the server ends on SIGTERM, a child of its ignores it: the group is not gone, so it is killed */
+	/* the server ends on SIGTERM, a child of its ignores it (and says so once it does): the group is
+	 * not gone, so it is killed */
 	CU_ASSERT_FATAL(
-	    start_cmd("sh -c \"trap '' TERM; exec sleep 31\" & echo 'listening on tcp 127.0.0.1:7002'; "
+	    start_cmd("sh -c \"trap '' TERM; echo 'listening on tcp 127.0.0.1:7002'; exec sleep 31\" & "
 	              "exec sleep 30",
 	              1, CHILD_TCP, 0, &c, &a, err, sizeof err) == 0);
 	pid_t group = child_pid(c);
@@ -289,11 +295,12 @@ static void test_log(void)
 	CHECK(stat(path, &st) == 0, "a given log is kept");
 	unlink(path);
 
-	o.command =
-	    "echo 'listening on tcp 127.0.0.1:7002'; head -c 100000 /dev/zero | tr '\\0' y; exec sleep 30";
+	o.command = "head -c 100000 /dev/zero | tr '\\0' y";
+	o.want = 0;
 	o.log_path = NULL;
 	o.log_max = 1000;
 	CU_ASSERT_FATAL(child_start(&o, &c, &a, err, sizeof err) == 0);
+	CHECK(child_wait(c, 5000) == 1, "still printing");
 	child_stop(c, SIGTERM, 2000, NULL);
 	read_log(c, buf, sizeof buf);
 	CHECK(strlen(buf) < 1100 && strstr(buf, "[log cut here: more than 1000 bytes]") != NULL,
