@@ -741,8 +741,9 @@ static int plan_conn(struct run *u, size_t i, size_t *np)
 	if (has_source(c) && !c->source_eof && c->source_off == c->source_len && !c->oracle.rst) {
 		u->pf[*np] = (struct pollfd){.fd = c->source_fd, .events = POLLIN};
 		u->map[(*np)++] = i;
-		u->idle_ns = 0; /* waiting for input is not the server's doing */
 	}
+	if (has_source(c) && !c->source_eof)
+		u->idle_ns = 0; /* waiting for input is not the server's doing */
 	return 1;
 }
 
@@ -808,27 +809,27 @@ static int count_failures(struct run *u)
 	return 1;
 }
 
-/* The poll timeout of the next wait, or -1 with the run's timeout status set. */
-static int next_wait(struct run *u, size_t np)
+/* Stores the poll timeout of the next wait in *ms (-1: no bound). Returns 0, or -1 when a bound has
+ * passed or nothing is left to wait for (a wait could only time out). */
+static int next_wait(struct run *u, size_t np, int *ms)
 {
-	int ms = -1;
-
+	*ms = -1;
+	if (np == 0)
+		return -1;
 	if (u->l->idle_ms > 0 && u->idle_ns != 0) {
-		ms = util_ms_left(u->idle_ns);
-		if (ms == 0)
+		*ms = util_ms_left(u->idle_ns);
+		if (*ms == 0)
 			return -1;
 	}
 	if (u->end_ns != 0) {
 		int left = util_ms_left(u->end_ns);
 		if (left == 0)
 			return -1;
-		ms = ms < 0 || left < ms ? left : ms;
+		*ms = *ms < 0 || left < *ms ? left : *ms;
 	}
-	if (u->holding && (ms < 0 || ms > XCHG_HOLD_MS))
-		ms = XCHG_HOLD_MS;
-	if (np == 0)
-		return -1; /* nothing can happen: a wait could only time out */
-	return ms;
+	if (u->holding && (*ms < 0 || *ms > XCHG_HOLD_MS))
+		*ms = XCHG_HOLD_MS;
+	return 0;
 }
 
 static void timed_out(struct run *u)
@@ -857,8 +858,7 @@ static void run_loop(struct run *u)
 		}
 		if (live == 0)
 			return;
-		ms = next_wait(u, np);
-		if (ms < 0) {
+		if (next_wait(u, np, &ms) < 0) {
 			timed_out(u);
 			return;
 		}
