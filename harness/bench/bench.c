@@ -1071,8 +1071,8 @@ static int setup(struct opts *o)
 	return 0;
 }
 
-/* A server given on the command line (python, tutorial): TCP and UDP command strings (split on
- * spaces), or why not. */
+/* A server given on the command line (python, tutorial): TCP and UDP command strings (words split on
+ * spaces and tabs, no shell), or why not. */
 static void subject_given(struct subject *s, const char *tcp, const char *udp, const char *what,
 			  const char *script)
 {

@@ -275,6 +275,19 @@ static struct sconn *sconn_new(int n)
 	return s;
 }
 
+/* Closes the connections of s[0..n) (from sconn_new(), NULL allowed) and the epoll descriptor ep
+ * (-1: none), and frees s. */
+static void sconn_free(struct sconn *s, int n, int ep)
+{
+	if (s != NULL)
+		for (int i = 0; i < n; i++)
+			if (s[i].fd >= 0)
+				close(s[i].fd);
+	if (ep >= 0)
+		close(ep);
+	free(s);
+}
+
 /* Opens n connections into s[0..n) (from sconn_new(); TCP_NODELAY when nodelay) and watches them
  * for events in a new epoll set, tagged with their index. Returns the epoll descriptor, or -1 with a
  * reason in err; the connections already open stay in s for the caller to close. */
@@ -384,13 +397,7 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 	r->unit = "MB/s";
 	rc = LOAD_OK;
 out:
-	if (s != NULL)
-		for (int i = 0; i < n; i++)
-			if (s[i].fd >= 0)
-				close(s[i].fd);
-	if (ep >= 0)
-		close(ep);
-	free(s);
+	sconn_free(s, n, ep);
 	free(rbuf);
 	return rc;
 }
@@ -513,13 +520,7 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 	r->unit = "rt/s";
 	rc = LOAD_OK;
 out:
-	if (s != NULL)
-		for (int i = 0; i < n; i++)
-			if (s[i].fd >= 0)
-				close(s[i].fd);
-	if (ep >= 0)
-		close(ep);
-	free(s);
+	sconn_free(s, n, ep);
 	free(tsent);
 	free(rbuf);
 	free(l.v);
