@@ -28,7 +28,7 @@
 enum { SUBJECT_REF, SUBJECT_ECHO, SUBJECT_PYTHON, SUBJECT_TUTORIAL, NSUBJECTS };
 static const char *const subject_key[NSUBJECTS] = {"ref", "echo", "python", "python_tutorial"};
 static const char *const subject_label[NSUBJECTS] = {"reference", "echo (a)", "python corrected (b)",
-						     "python tutorial (b')"};
+                                                     "python tutorial (b')"};
 
 struct subject {
 	struct child_options tcp, udp;     /* how to start each server: argv or command, none if neither */
@@ -47,14 +47,14 @@ struct figure {
 };
 
 static const struct figure figures[] = {
-	{"stream1", "TCP stream, 1 connection", LOAD_STREAM, 0, 1, 0, 64, 0.9, 5, 0},
-	{"stream4", "TCP stream, 4 connections", LOAD_STREAM, 0, 4, 0, 64, 0.9, 5, 0},
-	{"pingpong", "TCP ping-pong, 64 B, 8 connections", LOAD_PINGPONG, 0, 8, 0, 64, 0.9, 3, 0},
-	{"udp64", "UDP, 64 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 64, 0.9, 20, 0},
-	{"udp1400", "UDP, 1400 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 1400, 0.9, 20, 0},
-	{"accept", "TCP connections/s (connect, 8 B round trip, close; 32 at a time)", LOAD_ACCEPT, 0, 32, 0,
-	 8, 0, 0, 0},
-	{"idle", "Server RSS per idle connection, 10,000 connections", LOAD_IDLE, 0, 10000, 0, 8, 0, 0, 1},
+    {"stream1", "TCP stream, 1 connection", LOAD_STREAM, 0, 1, 0, 64, 0.9, 5, 0},
+    {"stream4", "TCP stream, 4 connections", LOAD_STREAM, 0, 4, 0, 64, 0.9, 5, 0},
+    {"pingpong", "TCP ping-pong, 64 B, 8 connections", LOAD_PINGPONG, 0, 8, 0, 64, 0.9, 3, 0},
+    {"udp64", "UDP, 64 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 64, 0.9, 20, 0},
+    {"udp1400", "UDP, 1400 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 1400, 0.9, 20, 0},
+    {"accept", "TCP connections/s (connect, 8 B round trip, close; 32 at a time)", LOAD_ACCEPT, 0, 32, 0, 8,
+     0, 0, 0},
+    {"idle", "Server RSS per idle connection, 10,000 connections", LOAD_IDLE, 0, 10000, 0, 8, 0, 0, 1},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -71,7 +71,7 @@ struct cell {
 	double v[MAXRUNS];
 	struct load_result r[MAXRUNS];
 	enum cell_status status;
-	char msg[512];      /* first error */
+	char msg[512]; /* first error */
 	double median;
 	int mi;             /* run whose value is the median */
 	int round[MAXRUNS]; /* the round (0..runs-1) of each successful run */
@@ -80,7 +80,7 @@ struct cell {
 struct opts {
 	double seconds;
 	int runs;
-	int pin;             /* --pin: the servers on CPU 1, the load generator on CPU 0 */
+	int pin;               /* --pin: the servers on CPU 1, the load generator on CPU 0 */
 	cpu_set_t server_cpus; /* with pin */
 	const char *outdir, *bindir, *make, *conform;
 	const char *python_tcp, *python_udp, *tutorial_tcp, *tutorial_udp;
@@ -170,15 +170,16 @@ static void print_run(const struct figure *f, int s, int run, const struct load_
 	if (f->mode == LOAD_PINGPONG)
 		fprintf(stderr, " (p50 %.0f us, p99 %.0f us)", r->p50_us, r->p99_us);
 	if (f->mode == LOAD_UDP)
-		fprintf(stderr, " (%llu sent, %llu lost)", (unsigned long long)r->sent, (unsigned long long)r->lost);
+		fprintf(stderr, " (%llu sent, %llu lost)", (unsigned long long)r->sent,
+		        (unsigned long long)r->lost);
 	if (f->mode == LOAD_IDLE)
-		fprintf(stderr, " (VmRSS %ld -> %ld KiB, %llu connections held)", r->rss_before_kb, r->rss_after_kb,
-			(unsigned long long)r->ops);
+		fprintf(stderr, " (VmRSS %ld -> %ld KiB, %llu connections held)", r->rss_before_kb,
+		        r->rss_after_kb, (unsigned long long)r->ops);
 	if (r->failed)
 		fprintf(stderr, " (%llu attempts failed)", (unsigned long long)r->failed);
 	if (r->server_cpu_s >= 0 && f->mode != LOAD_IDLE && r->seconds > 0)
 		fprintf(stderr, " [CPU: server %.0f%%, loadgen %.0f%%]", 100 * r->server_cpu_s / r->seconds,
-			100 * r->client_cpu_s / r->seconds);
+		        100 * r->client_cpu_s / r->seconds);
 	fputc('\n', stderr);
 }
 
@@ -187,12 +188,12 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 	struct cell *c = &cells[f - figures][s];
 	char logpath[512], err[512];
 	struct load_cfg cfg = {.mode = f->mode,
-			       .expect = s == SUBJECT_ECHO ? LOAD_ECHO : LOAD_UPPER,
-			       .conns = f->conns,
-			       .size = f->size,
-			       .window = f->window,
-			       .seconds = o->seconds,
-			       .text = s == SUBJECT_TUTORIAL};
+	                       .expect = s == SUBJECT_ECHO ? LOAD_ECHO : LOAD_UPPER,
+	                       .conns = f->conns,
+	                       .size = f->size,
+	                       .window = f->window,
+	                       .seconds = o->seconds,
+	                       .text = s == SUBJECT_TUTORIAL};
 	struct load_result r;
 	struct child_options co = f->udp ? sj->udp : sj->tcp;
 	struct child_addrs addrs;
@@ -214,7 +215,8 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 		rc = load_run(&cfg, &r, err, sizeof err);
 		child_stop(server, SIGTERM, STOP_MS, &end);
 		if (end.end == CHILD_END_BEFORE && rc == LOAD_OK) {
-			snprintf(err, sizeof err, "the server %.100s during the run; see %.300s", end.why, logpath);
+			snprintf(err, sizeof err, "the server %.100s during the run; see %.300s", end.why,
+			         logpath);
 			rc = LOAD_ERR;
 		}
 		child_free(server);
@@ -225,7 +227,7 @@ static void measure(const struct opts *o, const struct figure *f, int s, const s
 			snprintf(c->msg, sizeof c->msg, "%s", err);
 		}
 		fprintf(stderr, "  %-9s %-10s run %d: %s: %s\n", f->key, subject_key[s], run + 1,
-			rc == LOAD_WRONG ? "WRONG REPLY" : "error", err);
+		        rc == LOAD_WRONG ? "WRONG REPLY" : "error", err);
 		return;
 	}
 	c->r[c->nruns] = r;
@@ -348,7 +350,8 @@ static void run_figure(const struct opts *o, const struct subject *sj, size_t fi
 		finish_cell(&cells[fi][s]);
 	if (cells[fi][SUBJECT_REF].nruns && cells[fi][SUBJECT_ECHO].nruns)
 		fprintf(stderr, "bench: %s: reference %.3f, echo %.3f: %.2fx\n", f->key,
-			cells[fi][SUBJECT_REF].median, cells[fi][SUBJECT_ECHO].median, ratio(fi, SUBJECT_ECHO));
+		        cells[fi][SUBJECT_REF].median, cells[fi][SUBJECT_ECHO].median,
+		        ratio(fi, SUBJECT_ECHO));
 }
 
 static void run_figures(const struct opts *o, const struct subject *sj)
@@ -382,7 +385,10 @@ static void fmt_value(char *buf, size_t len, const struct figure *f, const struc
 	const struct load_result *r = &c->r[c->mi];
 
 	if (c->nruns == 0) {
-		snprintf(buf, len, "%s", c->status == CELL_NOT_AVAILABLE ? "n/a" : c->status == CELL_WRONG ? "WRONG" : "error");
+		snprintf(buf, len, "%s",
+		         c->status == CELL_NOT_AVAILABLE ? "n/a"
+		         : c->status == CELL_WRONG       ? "WRONG"
+		                                         : "error");
 		return;
 	}
 	switch (f->mode) {
@@ -394,16 +400,18 @@ static void fmt_value(char *buf, size_t len, const struct figure *f, const struc
 		break;
 	case LOAD_UDP:
 		snprintf(buf, len, "%.0f replies/s (%.2f%% lost)", c->median,
-			 r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0.0);
+		         r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0.0);
 		break;
 	case LOAD_ACCEPT:
 		snprintf(buf, len, "%.0f conn/s", c->median);
 		break;
 	case LOAD_IDLE:
-		snprintf(buf, len, "%.0f B (VmRSS %ld→%ld KiB)", c->median, r->rss_before_kb, r->rss_after_kb);
+		snprintf(buf, len, "%.0f B (VmRSS %ld→%ld KiB)", c->median, r->rss_before_kb,
+		         r->rss_after_kb);
 		if (r->ops < (uint64_t)f->conns)
-			snprintf(buf + strlen(buf), len - strlen(buf), ", only %llu of %d connections held after 20 s",
-				 (unsigned long long)r->ops, f->conns);
+			snprintf(buf + strlen(buf), len - strlen(buf),
+			         ", only %llu of %d connections held after 20 s", (unsigned long long)r->ops,
+			         f->conns);
 		break;
 	}
 	if (c->status != CELL_OK) /* some runs failed */
@@ -412,7 +420,11 @@ static void fmt_value(char *buf, size_t len, const struct figure *f, const struc
 
 static const char *figure_unit(enum load_mode m)
 {
-	return m == LOAD_STREAM ? "MB/s" : m == LOAD_PINGPONG ? "rt/s" : m == LOAD_UDP ? "replies/s" : m == LOAD_ACCEPT ? "conn/s" : "B/conn";
+	return m == LOAD_STREAM     ? "MB/s"
+	       : m == LOAD_PINGPONG ? "rt/s"
+	       : m == LOAD_UDP      ? "replies/s"
+	       : m == LOAD_ACCEPT   ? "conn/s"
+	                            : "B/conn";
 }
 
 /* The machine's CPU model, RAM and kernel, for the report's first lines. */
@@ -463,16 +475,16 @@ static void md_bar(char *bar, size_t len, size_t fi)
 		return;
 	}
 	/* Where a Python bar fails, the echo's own ratio shows what the machine allows. */
-	double rpy[2] = {rp, rt}, er[2] = {ratio2(fi, SUBJECT_ECHO, SUBJECT_PYTHON),
-					   ratio2(fi, SUBJECT_ECHO, SUBJECT_TUTORIAL)};
+	double rpy[2] = {rp, rt},
+	       er[2] = {ratio2(fi, SUBJECT_ECHO, SUBJECT_PYTHON), ratio2(fi, SUBJECT_ECHO, SUBJECT_TUTORIAL)};
 	for (int q = 0; q < 2; q++)
 		if (rpy[q] > 0 && rpy[q] < g->bar_py && er[q] > 0)
 			snprintf(eb[q], sizeof eb[q], " (echo: %.2f×)", er[q]);
 	if (rc > 0)
 		snprintf(ec, sizeof ec, " (per CPU-s: %.2f×, %s)", rc, verdict(rc, g->bar_echo));
 	snprintf(bar, len, "≥%.1f× echo: %s%s; ≥%.0f× python: %s%s (b), %s%s (b')", g->bar_echo,
-		 verdict(re, g->bar_echo), ec, g->bar_py, verdict(rp, g->bar_py), eb[0], verdict(rt, g->bar_py),
-		 eb[1]);
+	         verdict(re, g->bar_echo), ec, g->bar_py, verdict(rp, g->bar_py), eb[0],
+	         verdict(rt, g->bar_py), eb[1]);
 }
 
 static void md_ratio(char *buf, size_t len, double r)
@@ -494,8 +506,8 @@ static void md_figure_row(FILE *f, size_t fi)
 	md_ratio(rq[0], sizeof rq[0], ratio(fi, SUBJECT_ECHO));
 	md_ratio(rq[1], sizeof rq[1], ratio(fi, SUBJECT_PYTHON));
 	md_ratio(rq[2], sizeof rq[2], ratio(fi, SUBJECT_TUTORIAL));
-	fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g->label, v[SUBJECT_REF], v[SUBJECT_ECHO],
-		v[SUBJECT_PYTHON], v[SUBJECT_TUTORIAL], rq[0], rq[1], rq[2], bar);
+	fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g->label, v[SUBJECT_REF],
+	        v[SUBJECT_ECHO], v[SUBJECT_PYTHON], v[SUBJECT_TUTORIAL], rq[0], rq[1], rq[2], bar);
 }
 
 /* The notes below the main table: servers not available, and every failed cell's first error. */
@@ -508,16 +520,17 @@ static void md_notes(FILE *f, const struct report *rp)
 		for (int s = 0; s < NSUBJECTS; s++)
 			if (cells[i][s].status == CELL_ERROR || cells[i][s].status == CELL_WRONG)
 				fprintf(f, "- %s, %s: %s%s\n", figures[i].key, subject_label[s],
-					cells[i][s].status == CELL_WRONG ? "WRONG REPLY: " : "", cells[i][s].msg);
+				        cells[i][s].status == CELL_WRONG ? "WRONG REPLY: " : "",
+				        cells[i][s].msg);
 }
 
 static void md_cpu_table(FILE *f, const struct report *rp)
 {
 	fprintf(f, "\nServer CPU time per unit of work (user + system, from /proc/PID/stat; median over the "
-		   "runs; lower is better). A server that matches the echo here is at the I/O limit whatever "
-		   "the load on the machine:\n\n");
+	           "runs; lower is better). A server that matches the echo here is at the I/O limit whatever "
+	           "the load on the machine:\n\n");
 	fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
-		   "|\n|---|---|---|---|---|---|\n");
+	           "|\n|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < NFIGURES; i++) {
 		if (figures[i].mode == LOAD_IDLE || !selected(rp->o, figures[i].key))
 			continue;
@@ -544,17 +557,19 @@ static void write_markdown(FILE *f, const struct report *rp)
 	const struct opts *o = rp->o;
 
 	fprintf(f, "## capslock bench, %s\n\n", rp->when);
-	fprintf(f, "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
-		   "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round, in rotating "
-		   "order), every reply byte "
-		   "verified; ratios are the median of the per-round ratios (\"per CPU-s\": of the work done per "
-		   "CPU-second of server and load generator together, which other tenants do not move); RSS "
-		   "once per server. Total "
-		   "%.0f s.\n\n",
-		sysconf(_SC_NPROCESSORS_ONLN), rp->cpu, rp->u.release, rp->memkb / 1024, o->runs, o->seconds,
-		rp->total_s);
+	fprintf(
+	    f,
+	    "Machine: %ld CPUs, %s, Linux %s, %ld MiB RAM. Each figure: median of %d "
+	    "rounds of %.1f s runs (ref, echo, python, tutorial back to back in each round, in rotating "
+	    "order), every reply byte "
+	    "verified; ratios are the median of the per-round ratios (\"per CPU-s\": of the work done per "
+	    "CPU-second of server and load generator together, which other tenants do not move); RSS "
+	    "once per server. Total "
+	    "%.0f s.\n\n",
+	    sysconf(_SC_NPROCESSORS_ONLN), rp->cpu, rp->u.release, rp->memkb / 1024, o->runs, o->seconds,
+	    rp->total_s);
 	fprintf(f, "| Figure | reference | echo (a) | python corrected (b) | python tutorial (b') | ref/echo "
-		   "| ref/(b) | ref/(b') | bar |\n");
+	           "| ref/(b) | ref/(b') | bar |\n");
 	fprintf(f, "|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < NFIGURES; i++)
 		if (selected(o, figures[i].key))
@@ -593,22 +608,26 @@ static void json_cell(FILE *js, const struct report *rp, size_t fi, int s)
 		if (g->mode == LOAD_PINGPONG)
 			fprintf(js, ", \"p50_us\": %.1f, \"p99_us\": %.1f", r->p50_us, r->p99_us);
 		if (g->mode == LOAD_UDP)
-			fprintf(js, ", \"sent\": %llu, \"lost\": %llu, \"late\": %llu", (unsigned long long)r->sent,
-				(unsigned long long)r->lost, (unsigned long long)r->late);
+			fprintf(js, ", \"sent\": %llu, \"lost\": %llu, \"late\": %llu",
+			        (unsigned long long)r->sent, (unsigned long long)r->lost,
+			        (unsigned long long)r->late);
 		if (g->mode == LOAD_IDLE)
-			fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"held\": %llu", r->rss_before_kb,
-				r->rss_after_kb, (unsigned long long)r->ops);
+			fprintf(js, ", \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, \"held\": %llu",
+			        r->rss_before_kb, r->rss_after_kb, (unsigned long long)r->ops);
 		if (cpu_per_unit(fi, s) > 0)
 			fprintf(js, ", \"server_cpu_us_per_%s\": %.2f", g->mode == LOAD_STREAM ? "mb" : "op",
-				cpu_per_unit(fi, s));
+			        cpu_per_unit(fi, s));
 		if (r->server_cpu_s >= 0 && r->seconds > 0 && g->mode != LOAD_IDLE)
 			fprintf(js, ", \"server_cpu_pct\": %.0f, \"loadgen_cpu_pct\": %.0f",
-				100 * r->server_cpu_s / r->seconds, 100 * r->client_cpu_s / r->seconds);
+			        100 * r->server_cpu_s / r->seconds, 100 * r->client_cpu_s / r->seconds);
 		if (c->status != CELL_OK)
 			fprintf(js, ", ");
 	}
 	if (c->status != CELL_OK) {
-		fprintf(js, "\"%s\": ", c->status == CELL_WRONG ? "wrong" : c->status == CELL_NOT_AVAILABLE ? "not_available" : "error");
+		fprintf(js, "\"%s\": ",
+		        c->status == CELL_WRONG           ? "wrong"
+		        : c->status == CELL_NOT_AVAILABLE ? "not_available"
+		                                          : "error");
 		rep_json_str(js, c->status == CELL_NOT_AVAILABLE ? rp->sj[s].why : c->msg);
 	}
 	fprintf(js, "}");
@@ -653,13 +672,15 @@ static void write_json(FILE *js, const struct report *rp)
 	int first = 1;
 
 	fprintf(js, "{\n  \"date\": \"%s\",\n  \"machine\": {\"nproc\": %ld, \"cpu\": ", rp->when,
-		sysconf(_SC_NPROCESSORS_ONLN));
+	        sysconf(_SC_NPROCESSORS_ONLN));
 	rep_json_str(js, rp->cpu);
 	fprintf(js, ", \"kernel\": ");
 	rep_json_str(js, rp->u.release);
-	fprintf(js, ", \"mem_kb\": %ld},\n  \"seconds_per_run\": %g,\n  \"runs\": %d,\n  \"statistic\": \"median\",\n"
-		    "  \"total_s\": %.1f,\n  \"figures\": [\n",
-		rp->memkb, o->seconds, o->runs, rp->total_s);
+	fprintf(
+	    js,
+	    ", \"mem_kb\": %ld},\n  \"seconds_per_run\": %g,\n  \"runs\": %d,\n  \"statistic\": \"median\",\n"
+	    "  \"total_s\": %.1f,\n  \"figures\": [\n",
+	    rp->memkb, o->seconds, o->runs, rp->total_s);
 	for (size_t i = 0; i < NFIGURES; i++) {
 		if (!selected(o, figures[i].key))
 			continue;
@@ -701,7 +722,7 @@ static int close_output(const struct opts *o, const char *name, FILE *f)
 /* Writes BENCH.md (and the same on stdout) and bench.json. Returns 1 if a reference or echo server sent
  * a wrong reply, 0 if not, -1 if a report could not be written. */
 static int write_report(const struct opts *o, const struct subject *sj, const struct extra *ex, int nex,
-			double total_s)
+                        double total_s)
 {
 	struct report rp = {.o = o, .sj = sj, .ex = ex, .nex = nex, .total_s = total_s};
 	time_t t = time(NULL);
@@ -785,11 +806,12 @@ static void json_rates(const char *js, char *out, size_t len)
 		if (*v == '"' && kl == 6 && strncmp(k, "target", 6) == 0) {
 			const char *e = strchr(v + 1, '"');
 			if (e != NULL)
-				w = snprintf(out + used, len - used, "%s%.*s:", used ? "; " : "", (int)(e - v - 1), v + 1);
+				w = snprintf(out + used, len - used, "%s%.*s:", used ? "; " : "",
+				             (int)(e - v - 1), v + 1);
 		} else if (!skipped && (*v == '-' || (*v >= '0' && *v <= '9'))) {
 			double d = strtod(v, NULL);
 			w = snprintf(out + used, len - used, "%s%.*s %.*f", used ? " " : "", (int)kl, k,
-				     d >= 100 ? 0 : 2, d);
+			             d >= 100 ? 0 : 2, d);
 		}
 		if (w < 0 || (size_t)w >= len - used) {
 			out[used] = '\0';
@@ -819,21 +841,24 @@ static void extra_make(const struct opts *o, struct extra *x, const char *target
 	snprintf(cmd, sizeof cmd, "%s -s -n %s", o->make, target);
 	st = run_cmd(cmd, log, 60, &wall);
 	if (st != 0) {
-		snprintf(why, sizeof why, "not available: no make target %s (make -n %s failed)", target, target);
+		snprintf(why, sizeof why, "not available: no make target %s (make -n %s failed)", target,
+		         target);
 		goto unavailable;
 	}
 	fprintf(stderr, "bench: make %s ...\n", target);
 	snprintf(cmd, sizeof cmd, "%s -s %s", o->make, target);
 	st = run_cmd(cmd, log, 300, &wall);
 	if (st != 0) {
-		snprintf(why, sizeof why, "not available: make %s failed (status %d); see %s", target, st, log);
+		snprintf(why, sizeof why, "not available: make %s failed (status %d); see %s", target, st,
+		         log);
 		goto unavailable;
 	}
 	x->json = slurp(jsonfile);
 	if (x->json == NULL || x->json[strspn(x->json, " \t\n")] != '{') {
 		free(x->json);
 		x->json = NULL;
-		snprintf(why, sizeof why, "not available: make %s wrote no JSON object to %s", target, jsonfile);
+		snprintf(why, sizeof why, "not available: make %s wrote no JSON object to %s", target,
+		         jsonfile);
 		goto unavailable;
 	}
 	while (strlen(x->json) > 0 && strchr(" \t\n", x->json[strlen(x->json) - 1]) != NULL)
@@ -854,13 +879,13 @@ static void extra_conform(const struct opts *o, const struct subject *ref, struc
 
 	if (o->conform == NULL || access(o->conform, X_OK) != 0) {
 		snprintf(why, sizeof why, "not available: conform program %.300s not built",
-			 o->conform ? o->conform : "(none given)");
+		         o->conform ? o->conform : "(none given)");
 		goto unavailable;
 	}
 	snprintf(log, sizeof log, "%s/logs/conform.log", o->outdir);
 	/* The suite as harness/conform/test-ref.sh runs it: conform starts the servers itself. */
 	snprintf(cmd, sizeof cmd, "%s --strict --exec-tcp '%s -l 127.0.0.1:0' --exec-udp '%s -l 127.0.0.1:0'",
-		 o->conform, ref->tcp_path, ref->udp_path);
+	         o->conform, ref->tcp_path, ref->udp_path);
 	fprintf(stderr, "bench: %s ...\n", cmd);
 	st = run_cmd(cmd, log, 300, &wall);
 	if (st != 0) {
@@ -902,26 +927,28 @@ static int run_extras(const struct opts *o, const struct subject *sj, struct ext
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: bench [-T SECONDS] [-n RUNS] [-o DIR] [-b BINDIR] [--py-tcp CMD] [--py-udp CMD]\n"
-		"             [--tutorial-tcp CMD] [--tutorial-udp CMD]\n"
-		"             [--make MAKE] [--conform PROG] [--only FIGURES]\n"
-		"Measures the reference servers side by side with the no-transform echo server (a) and the\n"
-		"Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
-		"  -T SECONDS      duration of each run (default $BENCH_TIME or 1)\n"
-		"  -n RUNS         rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)\n"
-		"  -o DIR          output directory: BENCH.md, bench.json, logs/ (default out/bench)\n"
-		"  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
-		"  --py-tcp CMD    command line of the Python TCP server, listening on 127.0.0.1 port 0\n"
-		"  --py-udp CMD    the same for the Python UDP server\n"
-		"  --tutorial-tcp CMD, --tutorial-udp CMD\n"
-		"                  the faithful tutorial servers (sent printable ASCII text only)\n"
-		"  --make MAKE     make command for bench-fuzz and bench-replay (none: skipped)\n"
-		"  --conform PROG  the conform program, timed against the reference servers\n"
-		"  --pin           run the servers on CPU 1 and the load generator on CPU 0 (needs 2 CPUs)\n"
-		"  --only LIST     comma-separated figure keys: stream1,stream4,pingpong,udp64,udp1400,\n"
-		"                  accept,idle (default all); the extras run only without --only\n"
-		"Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up error.\n");
+	fprintf(
+	    f,
+	    "usage: bench [-T SECONDS] [-n RUNS] [-o DIR] [-b BINDIR] [--py-tcp CMD] [--py-udp CMD]\n"
+	    "             [--tutorial-tcp CMD] [--tutorial-udp CMD]\n"
+	    "             [--make MAKE] [--conform PROG] [--only FIGURES]\n"
+	    "Measures the reference servers side by side with the no-transform echo server (a) and the\n"
+	    "Python servers (b), runs interleaved, and prints a markdown table of medians and ratios.\n"
+	    "  -T SECONDS      duration of each run (default $BENCH_TIME or 1)\n"
+	    "  -n RUNS         rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)\n"
+	    "  -o DIR          output directory: BENCH.md, bench.json, logs/ (default out/bench)\n"
+	    "  -b BINDIR       where tcp-upper, udp-upper and bench/echo are (default build/std/bin)\n"
+	    "  --py-tcp CMD    command line of the Python TCP server, listening on 127.0.0.1 port 0\n"
+	    "  --py-udp CMD    the same for the Python UDP server\n"
+	    "  --tutorial-tcp CMD, --tutorial-udp CMD\n"
+	    "                  the faithful tutorial servers (sent printable ASCII text only)\n"
+	    "  --make MAKE     make command for bench-fuzz and bench-replay (none: skipped)\n"
+	    "  --conform PROG  the conform program, timed against the reference servers\n"
+	    "  --pin           run the servers on CPU 1 and the load generator on CPU 0 (needs 2 CPUs)\n"
+	    "  --only LIST     comma-separated figure keys: stream1,stream4,pingpong,udp64,udp1400,\n"
+	    "                  accept,idle (default all); the extras run only without --only\n"
+	    "Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up "
+	    "error.\n");
 }
 
 /* The duration of each run (-T, BENCH_TIME): more than 0, at most 600 seconds. Returns 0, or -1 after
@@ -967,15 +994,15 @@ enum bench_args {
 static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
-					   {"py-tcp", required_argument, NULL, 'P'},
-					   {"py-udp", required_argument, NULL, 'U'},
-					   {"tutorial-tcp", required_argument, NULL, 't'},
-					   {"tutorial-udp", required_argument, NULL, 'u'},
-					   {"make", required_argument, NULL, 'M'},
-					   {"conform", required_argument, NULL, 'C'},
-					   {"only", required_argument, NULL, 'O'},
-					   {"pin", no_argument, NULL, 'p'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"py-tcp", required_argument, NULL, 'P'},
+	                                   {"py-udp", required_argument, NULL, 'U'},
+	                                   {"tutorial-tcp", required_argument, NULL, 't'},
+	                                   {"tutorial-udp", required_argument, NULL, 'u'},
+	                                   {"make", required_argument, NULL, 'M'},
+	                                   {"conform", required_argument, NULL, 'C'},
+	                                   {"only", required_argument, NULL, 'O'},
+	                                   {"pin", no_argument, NULL, 'p'},
+	                                   {NULL, 0, NULL, 0}};
 	const char *env;
 	int opt;
 
@@ -1074,7 +1101,7 @@ static int setup(struct opts *o)
 /* A server given on the command line (python, tutorial): TCP and UDP command strings (words split on
  * spaces and tabs, no shell), or why not. */
 static void subject_given(struct subject *s, const char *tcp, const char *udp, const char *what,
-			  const char *script)
+                          const char *script)
 {
 	if (tcp != NULL && *tcp)
 		s->tcp.command = tcp;
@@ -1082,17 +1109,17 @@ static void subject_given(struct subject *s, const char *tcp, const char *udp, c
 		s->udp.command = udp;
 	if (!available(&s->tcp) || !available(&s->udp))
 		snprintf(s->why, sizeof s->why,
-			 "not available: no %s %s server given (make bench uses %s under python3)", what,
-			 !available(&s->tcp) && !available(&s->udp) ? "TCP or UDP"
-			 : !available(&s->tcp)			  ? "TCP"
-								  : "UDP",
-			 script);
+		         "not available: no %s %s server given (make bench uses %s under python3)", what,
+		         !available(&s->tcp) && !available(&s->udp) ? "TCP or UDP"
+		         : !available(&s->tcp)                      ? "TCP"
+		                                                    : "UDP",
+		         script);
 }
 
 /* A server built here: PROG [-u] -l 127.0.0.1:0 for TCP and UDP, tcp_prog and udp_prog in bindir.
  * Returns 0, or -1 after printing that a program is missing. */
 static int subject_built(struct subject *s, const struct opts *o, const char *tcp_prog, const char *udp_prog,
-			 int udp_flag)
+                         int udp_flag)
 {
 	const char **u = s->udp_argv;
 
@@ -1124,9 +1151,10 @@ static int subjects_init(const struct opts *o, struct subject *sj)
 	if (subject_built(&sj[SUBJECT_REF], o, "tcp-upper", "udp-upper", 0) < 0 ||
 	    subject_built(&sj[SUBJECT_ECHO], o, "bench/echo", "bench/echo", 1) < 0)
 		return -1;
-	subject_given(&sj[SUBJECT_PYTHON], o->python_tcp, o->python_udp, "Python", "servers/python/corrected.py");
+	subject_given(&sj[SUBJECT_PYTHON], o->python_tcp, o->python_udp, "Python",
+	              "servers/python/corrected.py");
 	subject_given(&sj[SUBJECT_TUTORIAL], o->tutorial_tcp, o->tutorial_udp, "faithful tutorial",
-		      "servers/python/tutorial_socketserver.py");
+	              "servers/python/tutorial_socketserver.py");
 	return 0;
 }
 
@@ -1135,8 +1163,8 @@ int main(int argc, char **argv)
 	struct opts o = {.seconds = 1, .runs = 5, .outdir = "out/bench", .bindir = "build/std/bin"};
 	struct subject sj[NSUBJECTS];
 	struct extra ex[3] = {{.key = "fuzz", .label = "Fuzz exec/s (make bench-fuzz)"},
-			      {.key = "replay", .label = "Replay packets/s (make bench-replay)"},
-			      {.key = "conform", .label = "Conform suite wall time (reference servers)"}};
+	                      {.key = "replay", .label = "Replay packets/s (make bench-replay)"},
+	                      {.key = "conform", .label = "Conform suite wall time (reference servers)"}};
 	double t0 = util_now_s();
 	int nex, bad;
 

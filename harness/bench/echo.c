@@ -4,9 +4,9 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -34,15 +34,15 @@ static int fault;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: echo [-u] [-l ADDR:PORT] [-F FAULT]\n"
-		   "A minimal echo server that returns every byte unchanged (no transform): the bench's\n"
-		   "measure of this machine's I/O limit.\n"
-		   "  -l ADDR:PORT  address to listen on (default 127.0.0.1:8082; port 0 picks a free port)\n"
-		   "  -u            UDP (each datagram sent back whole) instead of TCP\n"
-		   "  -F FAULT      misbehave on purpose, to test the load generator: TCP drop (loses the\n"
-		   "                1000th byte of each connection), extra (one byte more before closing);\n"
-		   "                UDP trunc (replies cut to 1024 bytes), dup (every reply twice), lose\n"
-		   "                (no reply to every 10th datagram)\n"
-		   "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n");
+	           "A minimal echo server that returns every byte unchanged (no transform): the bench's\n"
+	           "measure of this machine's I/O limit.\n"
+	           "  -l ADDR:PORT  address to listen on (default 127.0.0.1:8082; port 0 picks a free port)\n"
+	           "  -u            UDP (each datagram sent back whole) instead of TCP\n"
+	           "  -F FAULT      misbehave on purpose, to test the load generator: TCP drop (loses the\n"
+	           "                1000th byte of each connection), extra (one byte more before closing);\n"
+	           "                UDP trunc (replies cut to 1024 bytes), dup (every reply twice), lose\n"
+	           "                (no reply to every 10th datagram)\n"
+	           "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n");
 }
 
 static void conn_close(int ep, struct conn *c, int fd)
@@ -136,7 +136,8 @@ static int serve_tcp(int lfd, size_t nconn)
 					if (cfd < 0)
 						break;
 					struct epoll_event cev = {.events = EPOLLIN, .data.fd = cfd};
-					if ((size_t)cfd >= nconn || epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) < 0)
+					if ((size_t)cfd >= nconn ||
+					    epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) < 0)
 						close(cfd);
 				}
 				continue;
@@ -235,7 +236,9 @@ int main(int argc, char **argv)
 			for (fault = F_DROP; fault <= F_LOSE && strcmp(optarg, faults[fault]) != 0; fault++)
 				;
 			if (fault > F_LOSE) {
-				fprintf(stderr, "echo: -F %s: unknown fault (drop, extra, trunc, dup, lose)\n", optarg);
+				fprintf(stderr,
+				        "echo: -F %s: unknown fault (drop, extra, trunc, dup, lose)\n",
+				        optarg);
 				return 2;
 			}
 			break;
@@ -269,6 +272,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "listening on %s %s\n", udp ? "udp" : "tcp",
-		net_format((const struct sockaddr *)&bound.ss, name, sizeof name));
+	        net_format((const struct sockaddr *)&bound.ss, name, sizeof name));
 	return udp ? serve_udp(fd) : serve_tcp(fd, nofile > 0 && nofile < LONG_MAX ? (size_t)nofile : 65536);
 }

@@ -26,12 +26,12 @@
  * ratio between servers then measures the servers, not the checker. On a difference, the checkers'
  * oracle (oracle_mismatch, oracle_udp_check) names the offset and the rule. */
 #define PAT_PERIOD 65521u
-#define MAXCHUNK (256u * 1024u)   /* largest read or check at once */
-#define WCHUNK (64u * 1024u)      /* stream write size */
-#define NSLOT 65536u              /* UDP: outstanding-datagram records */
+#define MAXCHUNK (256u * 1024u) /* largest read or check at once */
+#define WCHUNK (64u * 1024u)    /* stream write size */
+#define NSLOT 65536u            /* UDP: outstanding-datagram records */
 #define UDP_BATCH 64
 #define UDP_TIMEOUT_NS 200000000ull /* a datagram unanswered this long frees its window place */
-#define UDP_HDR 16                /* sequence number: 16 uppercase hex digits, unchanged by X1 */
+#define UDP_HDR 16                  /* sequence number: 16 uppercase hex digits, unchanged by X1 */
 #define CONNECT_MS 3000
 #define DRAIN_NS 5000000000ull
 #define IDLE_NS 20000000000ull /* IDLE: time allowed to open and check the connections */
@@ -61,7 +61,8 @@ static double cpu_s(pid_t pid)
 	fclose(f);
 	buf[n] = '\0';
 	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	if (p == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -133,12 +134,11 @@ static void pat_free(struct pat *pt)
  * with memcmp() whatever the server: the same cost for every server measured. With half_close the
  * client half-closes at the end and the server's FIN must follow every byte owed (T4); without, any
  * close from the server is wrong. */
-static void stream_oracle(struct xchg_oracle *o, const struct pat *pt, size_t base, size_t len, int half_close)
+static void stream_oracle(struct xchg_oracle *o, const struct pat *pt, size_t base, size_t len,
+                          int half_close)
 {
-	struct xchg_expect e = {.mode = XCHG_MODE_MIRROR,
-				.sent = pt->p + base,
-				.reply = pt->x + base,
-				.half_close = half_close};
+	struct xchg_expect e = {
+	    .mode = XCHG_MODE_MIRROR, .sent = pt->p + base, .reply = pt->x + base, .half_close = half_close};
 
 	if (len == 0) {
 		e.period = PAT_PERIOD;
@@ -152,19 +152,20 @@ static void stream_oracle(struct xchg_oracle *o, const struct pat *pt, size_t ba
 /* Writes the failure the oracle o found on connection conn (stream starting at pattern byte base)
  * into err. Returns LOAD_WRONG. */
 static int stream_wrong(const struct xchg_oracle *o, const struct pat *pt, size_t base, int conn, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	char why[200];
 
 	if (o->verdict == XCHG_WRONG_BYTE)
 		snprintf(err, errlen,
-			 "wrong reply on connection %d: byte %zu of the stream is 0x%02x, expected 0x%02x "
-			 "(sent 0x%02x; %s)",
-			 conn, o->offset, (unsigned)o->got_byte, (unsigned)o->want_byte,
-			 pt->p[(base + o->offset) % PAT_PERIOD], pt->ex == LOAD_UPPER ? "X1/T1" : "echo: identity");
+		         "wrong reply on connection %d: byte %zu of the stream is 0x%02x, expected 0x%02x "
+		         "(sent 0x%02x; %s)",
+		         conn, o->offset, (unsigned)o->got_byte, (unsigned)o->want_byte,
+		         pt->p[(base + o->offset) % PAT_PERIOD],
+		         pt->ex == LOAD_UPPER ? "X1/T1" : "echo: identity");
 	else
 		snprintf(err, errlen, "wrong reply on connection %d: %s", conn,
-			 xchg_oracle_describe(o, why, sizeof why));
+		         xchg_oracle_describe(o, why, sizeof why));
 	return LOAD_WRONG;
 }
 
@@ -219,7 +220,7 @@ struct sconn {
 };
 
 static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned char *rbuf, int draining,
-		       char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
 	for (;;) {
 		ssize_t m = read(s->fd, rbuf, MAXCHUNK);
@@ -292,7 +293,7 @@ static void sconn_free(struct sconn *s, int n, int ep)
  * for events in a new epoll set, tagged with their index. Returns the epoll descriptor, or -1 with a
  * reason in err; the connections already open stay in s for the caller to close. */
 static int dial_all(const struct load_cfg *c, struct sconn *s, int n, uint32_t events, int nodelay, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	int one = 1, ep;
 
@@ -320,7 +321,7 @@ fail:
 }
 
 static int run_stream(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	int n = c->conns, ep = -1, rc = LOAD_ERR, open;
 	struct sconn *s = sconn_new(n);
@@ -385,9 +386,10 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 		for (int i = 0; i < n; i++)
 			if (!s[i].done) {
 				snprintf(err, errlen,
-					 "connection %d: %llu of %llu bytes back and no FIN within %llu s of our FIN (T4)",
-					 i, (unsigned long long)s[i].oracle.got, (unsigned long long)s[i].oracle.sent,
-					 DRAIN_NS / 1000000000ull);
+				         "connection %d: %llu of %llu bytes back and no FIN within %llu s of "
+				         "our FIN (T4)",
+				         i, (unsigned long long)s[i].oracle.got,
+				         (unsigned long long)s[i].oracle.sent, DRAIN_NS / 1000000000ull);
 				break;
 			}
 		rc = LOAD_ERR;
@@ -438,7 +440,7 @@ static double lat_pct(const struct lat *l, double q)
 }
 
 static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	int n = c->conns, ep = -1, rc = LOAD_ERR, waiting = 0;
 	struct sconn *s = sconn_new(n);
@@ -499,7 +501,7 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 			r->bytes += c->size;
 			tsent[i] = tm;
 			rc = write_full(s[i].fd, pt->p + (s[i].base + s[i].oracle.sent) % PAT_PERIOD, c->size,
-					CONNECT_MS, err, errlen);
+			                CONNECT_MS, err, errlen);
 			if (rc != LOAD_OK)
 				goto out;
 			xchg_oracle_sent(&s[i].oracle, c->size);
@@ -593,7 +595,8 @@ static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *e
 	char why[160];
 
 	if (udp_seq(b, n, &seq) < 0 || seq >= u->next) {
-		snprintf(err, errlen, "wrong reply: a %zu-byte datagram that answers no datagram sent (U1/U2)", n);
+		snprintf(err, errlen,
+		         "wrong reply: a %zu-byte datagram that answers no datagram sent (U1/U2)", n);
 		return LOAD_WRONG;
 	}
 	if (n != size || memcmp(b + UDP_HDR, u->pt->x + udp_off(seq), size - UDP_HDR) != 0) {
@@ -604,15 +607,16 @@ static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *e
 			size_t at = 0;
 			while (at < n && at < size && b[at] == u->req[at])
 				at++;
-			snprintf(why, sizeof why, "echo: %zu bytes back for %zu, first difference at byte %zu", n,
-				 size, at);
+			snprintf(why, sizeof why,
+			         "echo: %zu bytes back for %zu, first difference at byte %zu", n, size, at);
 		}
 		snprintf(err, errlen, "wrong reply to datagram %llu: %s", (unsigned long long)seq, why);
 		return LOAD_WRONG;
 	}
 	struct slot *s = &u->sl[seq % NSLOT];
 	if (s->seq == seq && s->state == SL_ANSWERED) {
-		snprintf(err, errlen, "wrong reply: datagram %llu answered twice (U1)", (unsigned long long)seq);
+		snprintf(err, errlen, "wrong reply: datagram %llu answered twice (U1)",
+		         (unsigned long long)seq);
 		return LOAD_WRONG;
 	}
 	if (s->seq == seq && s->state == SL_OUT) {
@@ -637,8 +641,8 @@ static int udp_open(struct udprun *u, char *err, size_t errlen)
 	net_format((const struct sockaddr *)&c->addr.ss, u->name, sizeof u->name);
 	unsigned maxsize = c->addr.ss.ss_family == AF_INET6 ? UPPER_UDP_MAX6 : UPPER_UDP_MAX4;
 	if (size < UDP_HDR || size > maxsize || c->window < 1) {
-		snprintf(err, errlen, "UDP: datagram size %zu out of range %d..%u, or window %d < 1", size, UDP_HDR,
-			 maxsize, c->window);
+		snprintf(err, errlen, "UDP: datagram size %zu out of range %d..%u, or window %d < 1", size,
+		         UDP_HDR, maxsize, c->window);
 		return LOAD_ERR;
 	}
 	u->rsize = size + 64;
@@ -749,7 +753,7 @@ static int udp_receive(struct udprun *u, int *got, char *err, size_t errlen)
 }
 
 static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	struct udprun u = {.c = c, .pt = pt, .fd = -1};
 	uint64_t t0, end, stop, tm, counted = 0;
@@ -794,7 +798,8 @@ static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_r
 	r->value = (double)r->ops / r->seconds;
 	r->unit = "replies/s";
 	if (u.replies == 0) {
-		snprintf(err, errlen, "UDP: no reply from %s to %llu datagrams", u.name, (unsigned long long)u.next);
+		snprintf(err, errlen, "UDP: no reply from %s to %llu datagrams", u.name,
+		         (unsigned long long)u.next);
 		rc = LOAD_ERR;
 	}
 out:
@@ -820,13 +825,13 @@ struct dialrun {
 	int ep;
 	uint64_t started;
 	unsigned char rbuf[4096];
-	struct dl *x;   /* the connection slots */
-	int nslots;     /* ACCEPT: the concurrency; IDLE: the connections to hold */
-	int idle;       /* IDLE: fill each slot once, conc at a time; ACCEPT: reuse every slot */
-	int conc;       /* attempts in flight at most */
-	int inflight;   /* IDLE: attempts in flight */
-	int nextslot;   /* IDLE: the next slot to fill */
-	uint64_t done;  /* connections that answered */
+	struct dl *x;  /* the connection slots */
+	int nslots;    /* ACCEPT: the concurrency; IDLE: the connections to hold */
+	int idle;      /* IDLE: fill each slot once, conc at a time; ACCEPT: reuse every slot */
+	int conc;      /* attempts in flight at most */
+	int inflight;  /* IDLE: attempts in flight */
+	int nextslot;  /* IDLE: the next slot to fill */
+	uint64_t done; /* connections that answered */
 };
 
 static int dl_start(struct dialrun *d, struct dl *x, uint32_t idx, char *err, size_t errlen)
@@ -868,8 +873,7 @@ static void dl_drop(struct dl *x)
 
 /* Advances one dialling connection on an event. Returns LOAD_OK (progress or a failed attempt,
  * counted in *failed), or LOAD_WRONG on a wrong reply. */
-static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *failed, char *err,
-		    size_t errlen)
+static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *failed, char *err, size_t errlen)
 {
 	size_t size = d->c->size;
 
@@ -904,7 +908,8 @@ static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *fai
 		return LOAD_OK;
 	}
 	/* the server's FIN before the whole reply, a wrong byte, a byte too many */
-	enum xchg_verdict v = m == 0 ? xchg_oracle_fin(&x->oracle) : xchg_oracle_recv(&x->oracle, d->rbuf, (size_t)m);
+	enum xchg_verdict v =
+	    m == 0 ? xchg_oracle_fin(&x->oracle) : xchg_oracle_recv(&x->oracle, d->rbuf, (size_t)m);
 	if (xchg_failed(v))
 		return stream_wrong(&x->oracle, d->pt, x->off, (int)idx, err, errlen);
 	if (v == XCHG_COMPLETE) {
@@ -970,7 +975,8 @@ static int dial_expire(struct dialrun *d, uint64_t tm, char *err, size_t errlen)
 {
 	for (int i = 0; i < d->nslots; i++) {
 		struct dl *x = &d->x[i];
-		if ((x->state != DL_CONNECTING && x->state != DL_REPLY) || tm - x->t <= CONNECT_MS * 1000000ull)
+		if ((x->state != DL_CONNECTING && x->state != DL_REPLY) ||
+		    tm - x->t <= CONNECT_MS * 1000000ull)
 			continue;
 		d->r->failed++;
 		dl_drop(x);
@@ -996,7 +1002,7 @@ static int dial_result(struct dialrun *d, char *err, size_t errlen)
 		r->unit = "conn/s";
 		if (d->done == 0) {
 			snprintf(err, errlen, "accept: no connection completed (%llu attempts failed)",
-				 (unsigned long long)r->failed);
+			         (unsigned long long)r->failed);
 			return LOAD_ERR;
 		}
 		return LOAD_OK;
@@ -1005,7 +1011,7 @@ static int dial_result(struct dialrun *d, char *err, size_t errlen)
 	 * measured with those it holds: r->ops < cfg->conns says so. */
 	if (d->done == 0) {
 		snprintf(err, errlen, "idle: no connection answered within %llu s (%llu attempts failed)",
-			 IDLE_NS / 1000000000ull, (unsigned long long)r->failed);
+		         IDLE_NS / 1000000000ull, (unsigned long long)r->failed);
 		return LOAD_ERR;
 	}
 	util_sleep_ms(300); /* let the server settle */
@@ -1021,9 +1027,10 @@ static int dial_result(struct dialrun *d, char *err, size_t errlen)
 
 /* ACCEPT and IDLE: connections dialled, each sends one message and checks its reply. */
 static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
-	struct dialrun d = {.c = c, .pt = pt, .r = r, .ep = -1, .idle = c->mode == LOAD_IDLE, .nslots = c->conns};
+	struct dialrun d = {
+	    .c = c, .pt = pt, .r = r, .ep = -1, .idle = c->mode == LOAD_IDLE, .nslots = c->conns};
 	struct epoll_event evs[64];
 	uint64_t t0, end, tm, lastcheck;
 	double cpu0[2];
@@ -1042,7 +1049,8 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 		goto out;
 	}
 	if (d.idle && (c->pid <= 0 || (r->rss_before_kb = load_rss_kb(c->pid)) < 0)) {
-		snprintf(err, errlen, "idle: cannot read VmRSS of the server (pid %ld) in /proc", (long)c->pid);
+		snprintf(err, errlen, "idle: cannot read VmRSS of the server (pid %ld) in /proc",
+		         (long)c->pid);
 		goto out;
 	}
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1104,8 +1112,11 @@ long load_rss_kb(pid_t pid)
 static const struct {
 	const char *name;
 	enum load_mode m;
-} mode_names[] = {{"stream", LOAD_STREAM}, {"pingpong", LOAD_PINGPONG}, {"udp", LOAD_UDP},
-		  {"accept", LOAD_ACCEPT}, {"idle", LOAD_IDLE}};
+} mode_names[] = {{"stream", LOAD_STREAM},
+                  {"pingpong", LOAD_PINGPONG},
+                  {"udp", LOAD_UDP},
+                  {"accept", LOAD_ACCEPT},
+                  {"idle", LOAD_IDLE}};
 
 enum load_mode load_mode_parse(const char *s)
 {

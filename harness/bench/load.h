@@ -16,7 +16,7 @@ enum load_mode {
 	LOAD_UDP,        /* UDP: a window of outstanding datagrams; verified replies/s */
 	LOAD_ACCEPT,     /* TCP: connect, one round trip, close, C at a time; connections/s */
 	LOAD_IDLE        /* TCP: open C connections, each answers once, then idle; server RSS growth per
-			 * connection, in bytes (VmRSS: user memory, not the kernel's socket buffers) */
+	                  * connection, in bytes (VmRSS: user memory, not the kernel's socket buffers) */
 };
 
 enum load_expect {
@@ -25,29 +25,29 @@ enum load_expect {
 };
 
 struct load_cfg {
-	struct net_addr addr;    /* the server, on loopback */
+	struct net_addr addr; /* the server, on loopback */
 	enum load_mode mode;
 	enum load_expect expect;
-	int conns;               /* connections (STREAM, PINGPONG, IDLE) or concurrency (ACCEPT) */
-	size_t size;             /* message bytes (PINGPONG, ACCEPT) or datagram bytes (UDP, >= 16) */
-	int window;              /* UDP datagrams outstanding */
-	double seconds;          /* measured duration (not IDLE) */
-	pid_t pid;               /* the server's pid, for its VmRSS (IDLE) and CPU time; 0 if unknown */
-	int text;                /* send printable ASCII text only (for servers that decode UTF-8, like the
-				  * faithful tutorial's); otherwise every byte value */
+	int conns;      /* connections (STREAM, PINGPONG, IDLE) or concurrency (ACCEPT) */
+	size_t size;    /* message bytes (PINGPONG, ACCEPT) or datagram bytes (UDP, >= 16) */
+	int window;     /* UDP datagrams outstanding */
+	double seconds; /* measured duration (not IDLE) */
+	pid_t pid;      /* the server's pid, for its VmRSS (IDLE) and CPU time; 0 if unknown */
+	int text;       /* send printable ASCII text only (for servers that decode UTF-8, like the
+	                 * faithful tutorial's); otherwise every byte value */
 };
 
 struct load_result {
-	double seconds;     /* measured wall time */
-	double value;       /* the headline figure, in unit */
-	const char *unit;   /* "MB/s", "rt/s", "replies/s", "conn/s", "B/conn" */
-	uint64_t bytes;     /* verified bytes received during the measured time */
-	uint64_t ops;       /* round trips, replies or connections completed during the measured time */
-	uint64_t sent;      /* UDP datagrams sent */
-	uint64_t lost;      /* UDP datagrams never answered (after a final wait) */
-	uint64_t late;      /* UDP replies that came after their datagram's timeout */
-	uint64_t failed;    /* ACCEPT/IDLE connection attempts that failed or timed out */
-	double p50_us, p99_us;         /* PINGPONG round-trip latency */
+	double seconds;        /* measured wall time */
+	double value;          /* the headline figure, in unit */
+	const char *unit;      /* "MB/s", "rt/s", "replies/s", "conn/s", "B/conn" */
+	uint64_t bytes;        /* verified bytes received during the measured time */
+	uint64_t ops;          /* round trips, replies or connections completed during the measured time */
+	uint64_t sent;         /* UDP datagrams sent */
+	uint64_t lost;         /* UDP datagrams never answered (after a final wait) */
+	uint64_t late;         /* UDP replies that came after their datagram's timeout */
+	uint64_t failed;       /* ACCEPT/IDLE connection attempts that failed or timed out */
+	double p50_us, p99_us; /* PINGPONG round-trip latency */
 	long rss_before_kb, rss_after_kb; /* IDLE: the server's VmRSS before and with the connections */
 	double server_cpu_s; /* CPU seconds the server (cfg.pid) used in the measured time; -1 unknown */
 	double client_cpu_s; /* CPU seconds the load generator (this process) used in the same time */
@@ -56,8 +56,8 @@ struct load_result {
 /* How load_run() ended. */
 enum load_status {
 	LOAD_OK = 0,
-	LOAD_ERR = -1,     /* could not run (connect, socket, /proc, time-out): reason in err */
-	LOAD_WRONG = -2    /* the server sent a wrong reply (bytes, length, count): reason in err */
+	LOAD_ERR = -1,  /* could not run (connect, socket, /proc, time-out): reason in err */
+	LOAD_WRONG = -2 /* the server sent a wrong reply (bytes, length, count): reason in err */
 };
 
 /* Runs cfg against its server and fills res. Returns LOAD_OK, or LOAD_ERR / LOAD_WRONG with a
