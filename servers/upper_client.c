@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "exchange.h"
 #include "net.h"
+#include "util.h"
 
 #define CHUNK 65536
 
@@ -19,10 +20,9 @@ static const char *target; /* HOST:PORT as given, for messages */
 /* Output that could not be written is an error (stdout on a full disk, a closed pipe). */
 static int stdout_ok(void)
 {
-	int e = fflush(stdout) != 0 ? errno : 0;
-	if (e == 0 && !ferror(stdout))
+	if (util_flush_ok(stdout) == 0)
 		return 1;
-	fprintf(stderr, "upper-client: stdout: %s\n", strerror(e ? e : EIO));
+	fprintf(stderr, "upper-client: stdout: %s\n", strerror(errno));
 	return 0;
 }
 
@@ -45,13 +45,6 @@ static void usage(FILE *f)
 		"server unreachable).\n");
 }
 
-static long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -67,39 +60,60 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Waits up to wait_ms of no progress for exactly want bytes on fd, copying them to stdout. Returns 0
- * when they all came, -1 otherwise with a reason in err. */
-static int tcp_collect(int fd, size_t want, int wait_ms, char *err, size_t errlen)
+/* The exchange's hook: the server's bytes go to stdout as they come. A write error stops the run
+ * (its errno kept in *arg). */
+static int copy_out(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p, size_t n)
 {
-	unsigned char buf[CHUNK];
-	size_t got = 0;
+	(void)c;
+	if (ev != XCHG_EV_RECV || write_all(1, p, n) == 0)
+		return 0;
+	*(int *)arg = errno;
+	return -1;
+}
 
-	while (got < want) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		int r = poll(&pf, 1, wait_ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "%s: no reply within %d ms (%zu of %zu bytes back)", target, wait_ms, got,
-				 want);
-			return -1;
-		}
-		size_t room = want - got < sizeof buf ? want - got : sizeof buf;
-		ssize_t k = recv(fd, buf, room, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			snprintf(err, errlen, "server %s %s after %zu of %zu bytes", target,
-				 k == 0 ? "closed" : strerror(errno), got, want);
-			return -1;
-		}
-		if (write_all(1, buf, (size_t)k) < 0) {
-			snprintf(err, errlen, "stdout: %s", strerror(errno));
-			return -1;
-		}
-		got += (size_t)k;
+/* Runs the exchange of c with its answer copied to stdout, waiting at most wait_ms without progress.
+ * Returns 0 when it is complete, or -1 with the reason printed. */
+static int run_tcp(struct xchg_conn *c, int wait_ms)
+{
+	struct xchg_limits l = {.idle_ms = wait_ms};
+	struct xchg_run_result r;
+	const struct xchg_oracle *o = &c->oracle;
+	int out_errno = 0;
+	char err[256];
+
+	c->hook = copy_out;
+	c->hook_arg = &out_errno;
+	xchg_run(c, 1, &l, &r, err, sizeof err);
+	switch (r.status) {
+	case XCHG_RUN_DONE:
+		return 0;
+	case XCHG_RUN_HOOK:
+		fprintf(stderr, "upper-client: stdout: %s\n", strerror(out_errno));
+		return -1;
+	case XCHG_RUN_ERROR:
+		fprintf(stderr, "upper-client: %s%s\n", strncmp(err, "source:", 7) == 0 ? "stdin:" : "",
+			strncmp(err, "source:", 7) == 0 ? err + 7 : err);
+		return -1;
+	case XCHG_RUN_IDLE:
+	case XCHG_RUN_BUDGET:
+		fprintf(stderr, "upper-client: %s: no %s within %d ms (%zu of %zu bytes back)\n", target,
+			c->shut_done && o->got == o->sent ? "close after the last byte" : "reply", wait_ms, o->got,
+			o->sent);
+		return -1;
+	default:
+		break;
 	}
-	return 0;
+	if (o->verdict == XCHG_EXTRA_BYTES) /* T1; and a server that floods must not keep us copying forever */
+		fprintf(stderr, "upper-client: server %s sent %zu bytes for the %zu it was sent\n", target, o->got,
+			o->sent);
+	else if (o->verdict == XCHG_RESET && c->reset_on_send)
+		fprintf(stderr, "upper-client: send: %s\n", strerror(c->error));
+	else if (o->verdict == XCHG_RESET && c->shut_done && o->got == o->sent)
+		return 0; /* every byte came back: how the server then closes is its business */
+	else
+		fprintf(stderr, "upper-client: server %s %s after %zu of %zu bytes\n", target,
+			o->rst ? strerror(c->error) : "closed", o->got, o->sent);
+	return -1;
 }
 
 /* Terminal mode, both transports: one line at a time, the reply printed under it. */
@@ -109,7 +123,6 @@ static int run_tty(int fd, int udp, int wait_ms)
 	size_t cap = 0;
 	ssize_t n;
 	int rc = 0;
-	char err[256];
 
 	for (;;) {
 		fputs(">>> ", stdout);
@@ -121,12 +134,23 @@ static int run_tty(int fd, int udp, int wait_ms)
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
-		if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+		if (!udp) {
+			/* counts only (the client shows what comes, it does not judge it), and no more
+			 * than this line's answer is read */
+			struct xchg_expect e = {.mode = XCHG_MODE_LENGTH, .sent = (unsigned char *)line,
+						.sent_len = (size_t)n};
+			struct xchg_conn c;
+			xchg_conn_init(&c, fd, 1, &e);
+			c.hold = 1;
+			if (run_tcp(&c, wait_ms) < 0) {
+				rc = 1;
+				break;
+			}
+		} else if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
 			fprintf(stderr, "upper-client: send: %s\n", strerror(errno));
 			rc = 1;
 			break;
-		}
-		if (udp) {
+		} else {
 			unsigned char buf[65536];
 			struct pollfd pf = {.fd = fd, .events = POLLIN};
 			ssize_t k = -1;
@@ -138,10 +162,6 @@ static int run_tty(int fd, int udp, int wait_ms)
 				continue;
 			}
 			fwrite(buf, 1, (size_t)k, stdout);
-		} else if (tcp_collect(fd, (size_t)n, wait_ms, err, sizeof err) < 0) {
-			fprintf(stderr, "upper-client: %s\n", err);
-			rc = 1;
-			break;
 		}
 		fputs("\n", stdout);
 		if (!stdout_ok()) {
@@ -216,90 +236,17 @@ static int run_udp_pipe(int fd, int wait_ms)
  * never deadlocks against the server's backpressure); at stdin EOF half-close, then drain. */
 static int run_tcp_pipe(int fd, int wait_ms)
 {
-	static unsigned char in[CHUNK], out[CHUNK];
-	size_t ioff = 0, ilen = 0;
-	unsigned long long sent = 0, got = 0;
-	int in_eof = 0, shut = 0;
-	long last = now_ms();
+	static unsigned char in[CHUNK];
+	/* counts only: the client shows what comes back, it does not judge it */
+	struct xchg_expect e = {.mode = XCHG_MODE_LENGTH, .endless = 1, .half_close = 1};
+	struct xchg_conn c;
 
-	if (net_nonblock(fd, 1) < 0) {
-		fprintf(stderr, "upper-client: %s\n", strerror(errno));
-		return 1;
-	}
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = 0}};
-		if (ilen > 0)
-			pf[0].events |= POLLOUT;
-		else if (!in_eof)
-			pf[1].events = POLLIN;
-		if (in_eof && ilen == 0 && !shut) {
-			if (shutdown(fd, SHUT_WR) < 0) {
-				fprintf(stderr, "upper-client: shutdown: %s\n", strerror(errno));
-				return 1;
-			}
-			shut = 1;
-			last = now_ms();
-		}
-		int r = poll(pf, 2, shut ? wait_ms : -1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "upper-client: poll: %s\n", strerror(errno));
-			return 1;
-		}
-		if (r == 0 || (shut && now_ms() - last > wait_ms)) {
-			fprintf(stderr, "upper-client: %s: no %s within %d ms (%llu of %llu bytes back)\n", target,
-				got == sent ? "close after the last byte" : "reply", wait_ms, got, sent);
-			return 1;
-		}
-		if (pf[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-			ssize_t k = recv(fd, out, sizeof out, 0);
-			if (k > 0) {
-				if (write_all(1, out, (size_t)k) < 0) {
-					fprintf(stderr, "upper-client: stdout: %s\n", strerror(errno));
-					return 1;
-				}
-				got += (unsigned long long)k;
-				last = now_ms();
-				/* more bytes back than were sent breaks T1; a server that floods must not keep
-				 * the client copying forever */
-				if (got > sent) {
-					fprintf(stderr, "upper-client: server %s sent %llu bytes for the %llu it was sent\n",
-						target, got, sent);
-					return 1;
-				}
-			} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
-				if (shut && got == sent)
-					return 0;
-				fprintf(stderr, "upper-client: server %s %s after %llu of %llu bytes\n", target,
-					k == 0 ? "closed" : strerror(errno), got, sent);
-				return 1;
-			}
-		}
-		if (ilen > 0 && (pf[0].revents & POLLOUT)) {
-			ssize_t k = send(fd, in + ioff, ilen, MSG_NOSIGNAL);
-			if (k > 0) {
-				ioff += (size_t)k;
-				ilen -= (size_t)k;
-				sent += (unsigned long long)k;
-			} else if (k < 0 && errno != EAGAIN && errno != EINTR) {
-				fprintf(stderr, "upper-client: send: %s\n", strerror(errno));
-				return 1;
-			}
-		}
-		if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t k = read(0, in, sizeof in);
-			if (k > 0) {
-				ioff = 0;
-				ilen = (size_t)k;
-			} else if (k == 0) {
-				in_eof = 1;
-			} else if (errno != EINTR && errno != EAGAIN) {
-				fprintf(stderr, "upper-client: stdin: %s\n", strerror(errno));
-				return 1;
-			}
-		}
-	}
+	xchg_conn_init(&c, fd, 1, &e);
+	c.source_fd = 0;
+	c.source_buf = in;
+	c.source_cap = sizeof in;
+	c.rchunk = CHUNK;
+	return run_tcp(&c, wait_ms) < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -316,9 +263,8 @@ int main(int argc, char **argv)
 			udp = 1;
 			break;
 		case 'w': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 3600000) {
+			uint64_t v;
+			if (util_parse_u64(optarg, 1, 3600000, 0, &v, err, sizeof err) < 0) {
 				fprintf(stderr, "upper-client: -w '%s': expected milliseconds from 1 to 3600000\n", optarg);
 				return 2;
 			}
