@@ -77,6 +77,14 @@ static long ms_since(uint64_t t0)
 	return (long)((util_now_ns() - t0) / 1000000u);
 }
 
+/* Sleeps *pause_ms, then doubles it up to 10 ms: a wait that ends soon costs about a millisecond, a
+ * long one polls every 10 ms. */
+static void backoff(int *pause_ms)
+{
+	util_sleep_ms(*pause_ms);
+	*pause_ms = *pause_ms >= 5 ? 10 : *pause_ms * 2;
+}
+
 /* Appends printf-style text to the message in err. */
 static void append(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -699,9 +707,10 @@ fail:
 static int wait_ready(struct child *c, struct child_addrs *a, char *err, size_t errlen)
 {
 	uint64_t t0 = util_now_ns();
+	int want = c->want, pause = 1;
 	memset(a, 0, sizeof *a);
 	a->port = c->port;
-	for (int want = c->want;;) {
+	for (;;) {
 		int found = scan_log(c, a);
 		if (want == 0 || (found & want) == want ||
 		    (found == 0 && c->port != 0 && port_answers(c, a))) {
@@ -728,7 +737,7 @@ static int wait_ready(struct child *c, struct child_addrs *a, char *err, size_t 
 			child_add_last_line(c, err, errlen);
 			return -1;
 		}
-		util_sleep_ms(10);
+		backoff(&pause);
 	}
 }
 
@@ -761,10 +770,11 @@ int child_dead(struct child *c, char *why, size_t whylen)
 int child_wait(struct child *c, int timeout_ms)
 {
 	uint64_t t0 = util_now_ns();
+	int pause = 1;
 	while (!child_dead(c, NULL, 0)) {
 		if (ms_since(t0) >= timeout_ms)
 			return 0;
-		util_sleep_ms(5);
+		backoff(&pause);
 	}
 	return 1;
 }
@@ -794,13 +804,13 @@ static void signal_group(struct child *c, int sig)
 /* Waits at most ms for the server to be reaped and its group to be empty. Returns 1 when both. */
 static int wait_gone(struct child *c, long ms, uint64_t t0)
 {
+	int pause = 1;
 	for (;;) {
-		int dead = child_dead(c, NULL, 0);
-		if (dead && !group_alive(c))
+		if (child_dead(c, NULL, 0) && !group_alive(c))
 			return 1;
 		if (ms_since(t0) >= ms)
 			return 0;
-		util_sleep_ms(dead ? 2 : 5);
+		backoff(&pause);
 	}
 }
 
@@ -811,8 +821,9 @@ static void reap_drain(struct child *c)
 	if (c->drain <= 0)
 		return;
 	uint64_t t0 = util_now_ns();
+	int pause = 1;
 	while (waitpid(c->drain, NULL, WNOHANG) == 0 && ms_since(t0) < DRAIN_MS)
-		util_sleep_ms(5);
+		backoff(&pause);
 	if (ms_since(t0) >= DRAIN_MS) {
 		kill(c->drain, SIGKILL);
 		waitpid(c->drain, NULL, 0);
