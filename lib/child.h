@@ -4,7 +4,8 @@
  * Every C tool that runs a server (conform, replay, bench, the fuzz tools, the integration tests) uses
  * this one module. Errors are return codes with a reason in the caller's buffer; nothing is printed
  * except by child_tail() to the stream it is given, and nothing exits. The module sends traffic only to
- * loopback; which addresses a tool accepts from a server is the tool's policy, not the module's. */
+ * loopback; which addresses a tool accepts from a server is the tool's policy, not the module's. At
+ * most 64 children exist at once (child_free ends one); one thread starts and stops them. */
 #ifndef CHILD_H
 #define CHILD_H
 
