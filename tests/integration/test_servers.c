@@ -22,13 +22,8 @@
 #include "oracle.h"
 #include "upper.h"
 #include "util.h"
+#include "../unit/unit.h" /* CHECK */
 
-#define CHECK(cond, ...)                                                                                   \
-	do {                                                                                               \
-		char msg_[512];                                                                            \
-		snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                  \
-		CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, __LINE__, msg_, __FILE__, "", CU_FALSE); \
-	} while (0)
 
 static const char *bindir;
 
