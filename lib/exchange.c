@@ -240,7 +240,8 @@ enum xchg_verdict xchg_oracle_recv(struct xchg_oracle *o, const unsigned char *p
 			o->want_byte = expected_byte(o, o->got + m);
 		} else if (m < n) {
 			keep_window(o, p, n, m);
-			fail(o, XCHG_EXTRA_BYTES, o->got + m, recorded(o) && !o->expect.open_end ? NULL : "T1");
+			fail(o, XCHG_EXTRA_BYTES, o->got + m,
+			     recorded(o) && !o->expect.open_end ? NULL : "T1");
 			o->got_byte = p[m];
 		}
 	}
@@ -326,16 +327,16 @@ size_t xchg_oracle_expected(const struct xchg_oracle *o, size_t off, unsigned ch
 const char *xchg_verdict_name(enum xchg_verdict v)
 {
 	static const char *const names[] = {
-		[XCHG_RIGHT_SO_FAR] = "right so far",
-		[XCHG_COMPLETE] = "complete",
-		[XCHG_WRONG_BYTE] = "wrong byte",
-		[XCHG_EXTRA_BYTES] = "extra bytes",
-		[XCHG_EARLY_FIN] = "FIN too early",
-		[XCHG_FIN_BEFORE_SHUT] = "FIN before the half-close",
-		[XCHG_RESET] = "reset",
-		[XCHG_WRONG_CLOSE] = "wrong close",
-		[XCHG_INCOMPLETE] = "incomplete",
-		[XCHG_NO_CLOSE] = "no close",
+	    [XCHG_RIGHT_SO_FAR] = "right so far",
+	    [XCHG_COMPLETE] = "complete",
+	    [XCHG_WRONG_BYTE] = "wrong byte",
+	    [XCHG_EXTRA_BYTES] = "extra bytes",
+	    [XCHG_EARLY_FIN] = "FIN too early",
+	    [XCHG_FIN_BEFORE_SHUT] = "FIN before the half-close",
+	    [XCHG_RESET] = "reset",
+	    [XCHG_WRONG_CLOSE] = "wrong close",
+	    [XCHG_INCOMPLETE] = "incomplete",
+	    [XCHG_NO_CLOSE] = "no close",
 	};
 
 	if ((size_t)v >= sizeof names / sizeof names[0] || names[v] == NULL)
@@ -357,12 +358,12 @@ static void describe_failure(const struct xchg_oracle *o, char *buf, size_t len)
 	switch (o->verdict) {
 	case XCHG_WRONG_BYTE:
 		snprintf(buf, len, "wrong byte at offset %zu: got 0x%02x, expected 0x%02x%s", o->offset,
-			 (unsigned)o->got_byte, (unsigned)o->want_byte,
-			 recorded(o) && o->offset < o->expect.reply_len ? " (the recorded stream's)" : "");
+		         (unsigned)o->got_byte, (unsigned)o->want_byte,
+		         recorded(o) && o->offset < o->expect.reply_len ? " (the recorded stream's)" : "");
 		break;
 	case XCHG_EXTRA_BYTES:
 		snprintf(buf, len, "extra bytes from offset %zu: %zu received, %zu owed", o->offset, o->got,
-			 received_limit(o));
+		         received_limit(o));
 		break;
 	case XCHG_EARLY_FIN:
 		snprintf(buf, len, "FIN after %zu of %zu bytes%s", o->got, plan, after_shut);
@@ -374,20 +375,20 @@ static void describe_failure(const struct xchg_oracle *o, char *buf, size_t len)
 		snprintf(buf, len, "reset (RST) after %zu of %zu bytes%s", o->got, plan, after_shut);
 		break;
 	case XCHG_WRONG_CLOSE:
-		snprintf(buf, len, "closed with %s after %zu bytes, expected %s", o->rst ? "RST" : "FIN", o->got,
-			 wanted_close(o) == XCHG_CLOSE_RST ? "RST" : "FIN");
+		snprintf(buf, len, "closed with %s after %zu bytes, expected %s", o->rst ? "RST" : "FIN",
+		         o->got, wanted_close(o) == XCHG_CLOSE_RST ? "RST" : "FIN");
 		break;
 	case XCHG_INCOMPLETE:
 		if (o->client_reset)
-			snprintf(buf, len, "%zu bytes back before the client's reset, %zu expected before it", o->got,
-				 o->reset_owed);
+			snprintf(buf, len, "%zu bytes back before the client's reset, %zu expected before it",
+			         o->got, o->reset_owed);
 		else
-			snprintf(buf, len, "%zu of %zu bytes back%s, then nothing", o->got, xchg_oracle_owed(o),
-				 after_shut);
+			snprintf(buf, len, "%zu of %zu bytes back%s, then nothing", o->got,
+			         xchg_oracle_owed(o), after_shut);
 		break;
 	default:
 		snprintf(buf, len, "all %zu bytes back%s but no %s", o->got, after_shut,
-			 wanted_close(o) == XCHG_CLOSE_RST ? "RST" : "FIN");
+		         wanted_close(o) == XCHG_CLOSE_RST ? "RST" : "FIN");
 		break;
 	}
 }
@@ -399,8 +400,9 @@ char *xchg_oracle_describe(const struct xchg_oracle *o, char *buf, size_t len)
 	if (len == 0)
 		return buf;
 	if (!xchg_failed(o->verdict)) {
-		snprintf(buf, len, "%zu of %zu bytes back%s%s%s", o->got, planned(o), o->shut ? " (half-closed)" : "",
-			 close_seen(o), o->verdict == XCHG_COMPLETE ? ": complete" : " so far");
+		snprintf(buf, len, "%zu of %zu bytes back%s%s%s", o->got, planned(o),
+		         o->shut ? " (half-closed)" : "", close_seen(o),
+		         o->verdict == XCHG_COMPLETE ? ": complete" : " so far");
 		return buf;
 	}
 	describe_failure(o, buf, len);
@@ -880,8 +882,8 @@ static void run_loop(struct run *u)
 	}
 }
 
-enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_limits *l, struct xchg_run_result *r,
-			      char *err, size_t errlen)
+enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_limits *l,
+                              struct xchg_run_result *r, char *err, size_t errlen)
 {
 	static const struct xchg_limits none;
 	uint64_t t0 = util_now_ns();
@@ -906,7 +908,8 @@ enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_l
 			goto out;
 		}
 	for (size_t i = 0; i < n; i++)
-		if (c[i].stall_ms > 0 && !c[i].stall_done && c[i].fd >= 0 && stall_phase(&u, i) != XCHG_RUN_DONE)
+		if (c[i].stall_ms > 0 && !c[i].stall_done && c[i].fd >= 0 &&
+		    stall_phase(&u, i) != XCHG_RUN_DONE)
 			goto out;
 	if (!count_failures(&u))
 		run_loop(&u);
@@ -928,7 +931,7 @@ out:
 }
 
 char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_run_result *r,
-			const struct xchg_limits *l, char *buf, size_t len)
+                        const struct xchg_limits *l, char *buf, size_t len)
 {
 	const struct xchg_conn *x = r->conn < n ? &c[r->conn] : NULL;
 	char what[256];
@@ -944,7 +947,8 @@ char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_r
 	case XCHG_RUN_FAILED:
 		snprintf(buf, len, "connection %u: %s", x ? x->id : 0, what);
 		if (n > 1 && strlen(buf) + 1 < len)
-			snprintf(buf + strlen(buf), len - strlen(buf), "; %zu of %zu connections failed", r->failed, n);
+			snprintf(buf + strlen(buf), len - strlen(buf), "; %zu of %zu connections failed",
+			         r->failed, n);
 		break;
 	case XCHG_RUN_IDLE:
 	case XCHG_RUN_BUDGET:
@@ -952,15 +956,17 @@ char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_r
 			snprintf(what, sizeof what, "no progress for %d ms", l ? l->idle_ms : 0);
 		else
 			snprintf(what, sizeof what, "time budget of %d ms exhausted", l ? l->budget_ms : 0);
-		snprintf(buf, len, "%s: connection %u got %zu of %zu bytes answered (%zu sent%s)%s; %zu of %zu "
-			 "connections complete", what, x ? x->id : 0, x ? x->oracle.got : 0,
-			 x ? planned(&x->oracle) : 0, x ? x->oracle.sent : 0, x && x->shut_done ? ", half-closed" : "",
-			 x && x->shut_done && x->oracle.got >= xchg_oracle_owed(&x->oracle) ? ", no FIN" : "", r->done,
-			 n);
+		snprintf(buf, len,
+		         "%s: connection %u got %zu of %zu bytes answered (%zu sent%s)%s; %zu of %zu "
+		         "connections complete",
+		         what, x ? x->id : 0, x ? x->oracle.got : 0, x ? planned(&x->oracle) : 0,
+		         x ? x->oracle.sent : 0, x && x->shut_done ? ", half-closed" : "",
+		         x && x->shut_done && x->oracle.got >= xchg_oracle_owed(&x->oracle) ? ", no FIN" : "",
+		         r->done, n);
 		break;
 	case XCHG_RUN_HOOK:
 		snprintf(buf, len, "connection %u: stopped by its hook after %zu bytes sent, %zu received",
-			 x ? x->id : 0, x ? x->oracle.sent : 0, x ? x->oracle.got : 0);
+		         x ? x->id : 0, x ? x->oracle.sent : 0, x ? x->oracle.got : 0);
 		break;
 	default:
 		snprintf(buf, len, "local error: %s", strerror(r->error));

@@ -17,14 +17,14 @@
 
 /* What reply the server owes. */
 enum xchg_mode {
-	XCHG_MODE_X1 = 0, /* reply byte i is oracle_x1(sent byte i); owed: every byte sent (X1, T1) */
-	XCHG_MODE_MIRROR, /* reply byte i is reply[i], which answers sent byte i (a transform the caller
-			   * computed, e.g. identity for an echo server, or X1 precomputed for speed); owed:
-			   * every byte sent (T1) */
+	XCHG_MODE_X1 = 0,   /* reply byte i is oracle_x1(sent byte i); owed: every byte sent (X1, T1) */
+	XCHG_MODE_MIRROR,   /* reply byte i is reply[i], which answers sent byte i (a transform the caller
+	                     * computed, e.g. identity for an echo server, or X1 precomputed for speed); owed:
+	                     * every byte sent (T1) */
 	XCHG_MODE_RECORDED, /* the reply is the stream reply[0..reply_len) whatever was sent (a recorded
-			     * server's output); owed: reply_len bytes */
+	                     * server's output); owed: reply_len bytes */
 	XCHG_MODE_LENGTH    /* bytes are not compared, only counted (a client that does not keep what it
-			     * sent); owed: every byte sent; more is extra (T1) */
+	                     * sent); owed: every byte sent; more is extra (T1) */
 };
 
 /* How the server is to close its side once it has sent everything owed. */
@@ -79,30 +79,30 @@ enum xchg_verdict {
 	XCHG_EXTRA_BYTES,      /* more bytes than owed: the server added bytes (offset: the first extra) */
 	XCHG_EARLY_FIN,        /* the server's FIN came while bytes were still owed (offset: bytes got) */
 	XCHG_FIN_BEFORE_SHUT,  /* every byte sent came back, but the server closed (FIN) before the client
-				* half-closed, when it was to keep the connection open */
+	                        * half-closed, when it was to keep the connection open */
 	XCHG_RESET,            /* the server reset the connection (RST, or a send/recv error) when FIN or
-				* nothing was expected (offset: bytes got) */
+	                        * nothing was expected (offset: bytes got) */
 	XCHG_WRONG_CLOSE,      /* every owed byte came, then a close other than the expected one (a
-				* recorded FIN answered by RST, a recorded RST by FIN) */
+	                        * recorded FIN answered by RST, a recorded RST by FIN) */
 	XCHG_INCOMPLETE,       /* final (xchg_oracle_finish, xchg_oracle_client_reset): the bytes that came
-				* are right but fewer than owed (offset: bytes got) */
+	                        * are right but fewer than owed (offset: bytes got) */
 	XCHG_NO_CLOSE          /* final: every owed byte came but not the expected close (no FIN after the
-				* client's half-close: T4) */
+	                        * client's half-close: T4) */
 };
 
 /* The oracle's state. Zero-fill by xchg_oracle_init(); the fields are read-only for the caller. */
 struct xchg_oracle {
 	struct xchg_expect expect;
-	size_t sent;      /* client bytes that have gone out (xchg_oracle_sent) */
-	size_t got;       /* server bytes received, every one, right or not */
-	int shut;         /* the client half-closed */
-	int fin, rst;     /* the server's FIN / RST was seen */
-	int client_reset; /* the client reset (xchg_oracle_client_reset) */
-	size_t reset_owed; /* the owed_min given to xchg_oracle_client_reset */
+	size_t sent;               /* client bytes that have gone out (xchg_oracle_sent) */
+	size_t got;                /* server bytes received, every one, right or not */
+	int shut;                  /* the client half-closed */
+	int fin, rst;              /* the server's FIN / RST was seen */
+	int client_reset;          /* the client reset (xchg_oracle_client_reset) */
+	size_t reset_owed;         /* the owed_min given to xchg_oracle_client_reset */
 	enum xchg_verdict verdict; /* a failure sticks; otherwise it follows the state (more bytes sent
-				    * after XCHG_COMPLETE make it XCHG_RIGHT_SO_FAR again) */
+	                            * after XCHG_COMPLETE make it XCHG_RIGHT_SO_FAR again) */
 	const char *rule; /* the SPEC rule the failure breaks ("X1", "T1", "T4"), NULL when none applies
-			   * (right so far, complete, or a difference from a recording) */
+	                   * (right so far, complete, or a difference from a recording) */
 	size_t offset;    /* with a failure: the stream offset it is at (see enum xchg_verdict) */
 	int got_byte;     /* XCHG_WRONG_BYTE, XCHG_EXTRA_BYTES: the byte received at offset; else -1 */
 	int want_byte;    /* XCHG_WRONG_BYTE: the byte expected at offset; else -1 */
@@ -184,14 +184,14 @@ struct xchg_conn;
  * 0 otherwise). Returns 0 to go on, -1 to stop the run (XCHG_RUN_HOOK; for example output that could
  * not be written). May sleep (a slow reader) and may do its own I/O on other descriptors. */
 typedef int (*xchg_hook)(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p,
-			 size_t n);
+                         size_t n);
 
 /* When a connection's part of a run is over. A failure verdict ends it in every case. */
 enum xchg_until {
 	XCHG_UNTIL_END = 0, /* its verdict is XCHG_COMPLETE (or, with expect.client_resets, everything up
-			     * to send_limit is sent, or its stall phase is over when it has one) */
+	                     * to send_limit is sent, or its stall phase is over when it has one) */
 	XCHG_UNTIL_SENT,    /* every byte up to send_limit has gone out (reading all the while), and the
-			     * half-close is done when asked; or the server reset (nothing more can go) */
+	                     * half-close is done when asked; or the server reset (nothing more can go) */
 	XCHG_UNTIL_GOT      /* at least until_got reply bytes came, or the server closed (FIN or RST) */
 };
 
@@ -200,20 +200,20 @@ enum xchg_until {
  * xchg_conn_half_close(), between runs). */
 struct xchg_conn {
 	/* ---- options, set by the caller ---- */
-	int fd;         /* a connected stream socket; xchg_run() makes it non-blocking */
-	unsigned id;    /* the connection's number in descriptions ("connection 3") */
-	size_t wchunk;  /* at most this many bytes per send() (0: as many as the socket takes) */
-	size_t rchunk;  /* at most this many bytes per recv() (0: 64 KiB) */
-	int lockstep;   /* send the next chunk only once every byte sent came back */
-	int stall_ms;   /* > 0: first, before anything else in its first run, send without reading until
-			 * the server has taken nothing for stall_ms (it pushes back, T8) or all is sent */
-	int hold;       /* read no more than is owed (XCHG_MODE_RECORDED: reply_len): what comes after
-			 * stays in the socket, as with a client that reads only its answer. When the
-			 * server stops reading too (nothing sent for 250 ms), the hold is dropped so that
-			 * neither side waits for the other forever */
+	int fd;            /* a connected stream socket; xchg_run() makes it non-blocking */
+	unsigned id;       /* the connection's number in descriptions ("connection 3") */
+	size_t wchunk;     /* at most this many bytes per send() (0: as many as the socket takes) */
+	size_t rchunk;     /* at most this many bytes per recv() (0: 64 KiB) */
+	int lockstep;      /* send the next chunk only once every byte sent came back */
+	int stall_ms;      /* > 0: first, before anything else in its first run, send without reading until
+	                    * the server has taken nothing for stall_ms (it pushes back, T8) or all is sent */
+	int hold;          /* read no more than is owed (XCHG_MODE_RECORDED: reply_len): what comes after
+	                    * stays in the socket, as with a client that reads only its answer. When the
+	                    * server stops reading too (nothing sent for 250 ms), the hold is dropped so that
+	                    * neither side waits for the other forever */
 	size_t send_limit; /* send no byte at or past this stream offset (xchg_conn_init: sent_len) */
 	enum xchg_until until;
-	size_t until_got;  /* with XCHG_UNTIL_GOT */
+	size_t until_got; /* with XCHG_UNTIL_GOT */
 	/* >= 0: the bytes to send are read from this descriptor (a pipe, stdin) as they come, into
 	 * source_buf[0..source_cap), instead of expect.sent (use XCHG_MODE_LENGTH and endless). Its end of
 	 * file ends the stream (then the half-close, if asked). While it is open the idle timeout does
@@ -228,13 +228,13 @@ struct xchg_conn {
 	void *hook_arg;
 	/* ---- state, read-only for the caller ---- */
 	struct xchg_oracle oracle; /* sent, got, close seen, verdict */
-	int error;        /* errno of the failed send() or recv() that ended the connection, 0 if none */
+	int error;         /* errno of the failed send() or recv() that ended the connection, 0 if none */
 	int reset_on_send; /* the server's reset was seen by send() (EPIPE, ECONNRESET), not recv() */
-	int shut_done;    /* the driver half-closed */
-	int stall_done;   /* the stall phase is over */
-	int stalled;      /* the stall phase ended with bytes unsent: the server stopped taking them */
+	int shut_done;     /* the driver half-closed */
+	int stall_done;    /* the stall phase is over */
+	int stalled;       /* the stall phase ended with bytes unsent: the server stopped taking them */
 	size_t stalled_at; /* bytes sent when the stall phase ended */
-	int source_eof;   /* source_fd reached its end */
+	int source_eof;    /* source_fd reached its end */
 	size_t source_off, source_len; /* source_buf[source_off..source_len) is read but not yet sent */
 };
 
@@ -261,12 +261,12 @@ void xchg_conn_reset(struct xchg_conn *c, size_t owed_min);
 
 /* Bounds on a run's waits. */
 struct xchg_limits {
-	int idle_ms;   /* a run with no progress (no byte sent or received, no close) for this long ends
-			* with XCHG_RUN_IDLE (0: no idle bound) */
-	int budget_ms; /* the whole run ends with XCHG_RUN_BUDGET after this long (0: no bound) */
+	int idle_ms;    /* a run with no progress (no byte sent or received, no close) for this long ends
+	                 * with XCHG_RUN_IDLE (0: no idle bound) */
+	int budget_ms;  /* the whole run ends with XCHG_RUN_BUDGET after this long (0: no bound) */
 	int keep_going; /* a failing connection is set aside and the others go on (the status is still
-			 * XCHG_RUN_FAILED, result.conn the first to fail, result.failed how many); 0: the
-			 * run stops at the first failure */
+	                 * XCHG_RUN_FAILED, result.conn the first to fail, result.failed how many); 0: the
+	                 * run stops at the first failure */
 };
 
 /* How a run ended. */
@@ -277,15 +277,15 @@ enum xchg_run_status {
 	XCHG_RUN_BUDGET,   /* budget_ms passed (result.conn: the last unfinished connection) */
 	XCHG_RUN_HOOK,     /* a hook returned -1 (result.conn: whose) */
 	XCHG_RUN_ERROR     /* a local error: poll(), memory, shutdown(), the source descriptor (errno in
-			    * result.error, a reason in err) */
+	                    * result.error, a reason in err) */
 };
 
 struct xchg_run_result {
 	enum xchg_run_status status;
-	size_t conn;  /* index into the run's connections that the status is about (0 when DONE) */
-	size_t done;  /* connections that reached their goal */
+	size_t conn;   /* index into the run's connections that the status is about (0 when DONE) */
+	size_t done;   /* connections that reached their goal */
 	size_t failed; /* connections whose verdict is a failure */
-	int error;    /* XCHG_RUN_ERROR: errno */
+	int error;     /* XCHG_RUN_ERROR: errno */
 	int elapsed_ms;
 };
 
@@ -298,14 +298,14 @@ struct xchg_run_result {
  * the hook. Connections whose fd is -1 or whose verdict is already final count as done. Fills *r and
  * returns r->status; err (may be NULL) gets a reason for XCHG_RUN_ERROR. Prints nothing. Thread-safe
  * for distinct connections. */
-enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_limits *l, struct xchg_run_result *r,
-			      char *err, size_t errlen);
+enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_limits *l,
+                              struct xchg_run_result *r, char *err, size_t errlen);
 
 /* Writes one line (no newline) about a run's outcome: for a failure "connection 3: wrong byte at
  * offset 17 of the answer: got 0x61, expected 0x41 (X1)", for a timeout "no progress for 2000 ms:
  * connection 3 got 10 of 20 bytes answered (20 sent, half-closed); 4 of 5 connections complete", for
  * DONE "5 connections complete". Returns buf. */
 char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_run_result *r,
-			const struct xchg_limits *l, char *buf, size_t len);
+                        const struct xchg_limits *l, char *buf, size_t len);
 
 #endif

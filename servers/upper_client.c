@@ -28,21 +28,25 @@ static int stdout_ok(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: upper-client [-u] [-w MS] HOST:PORT\n"
-		"Client of the uppercase protocol (SPEC.md).\n"
-		"  -u     UDP instead of TCP\n"
-		"  -w MS  how long to wait for a reply that makes no progress (default 2000)\n"
-		"  --help this text\n"
-		"On a terminal it prompts '>>> ', skips empty lines, sends each line without its newline and prints\n"
-		"the reply followed by a newline.\n"
-		"On a pipe there is no prompt. TCP: standard input is sent as it is, newlines included and\n"
-		"binary-safe, and the reply stream is copied to standard output; at end of input the client\n"
-		"half-closes and exits once every byte owed is back. UDP: each non-empty line, without its newline,\n"
-		"is one datagram; each reply is printed followed by a newline.\n"
-		"Exit status: 0 when every reply came back whole, 1 otherwise (a reply missing, short, longer than\n"
-		"the request, or stdout not writable), 2 on a usage or set-up error (bad option or address, the\n"
-		"server unreachable).\n");
+	fprintf(
+	    f,
+	    "usage: upper-client [-u] [-w MS] HOST:PORT\n"
+	    "Client of the uppercase protocol (SPEC.md).\n"
+	    "  -u     UDP instead of TCP\n"
+	    "  -w MS  how long to wait for a reply that makes no progress (default 2000)\n"
+	    "  --help this text\n"
+	    "On a terminal it prompts '>>> ', skips empty lines, sends each line without its newline and "
+	    "prints\n"
+	    "the reply followed by a newline.\n"
+	    "On a pipe there is no prompt. TCP: standard input is sent as it is, newlines included and\n"
+	    "binary-safe, and the reply stream is copied to standard output; at end of input the client\n"
+	    "half-closes and exits once every byte owed is back. UDP: each non-empty line, without its "
+	    "newline,\n"
+	    "is one datagram; each reply is printed followed by a newline.\n"
+	    "Exit status: 0 when every reply came back whole, 1 otherwise (a reply missing, short, longer "
+	    "than\n"
+	    "the request, or stdout not writable), 2 on a usage or set-up error (bad option or address, the\n"
+	    "server unreachable).\n");
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -62,7 +66,8 @@ static int write_all(int fd, const void *p, size_t n)
 
 /* The exchange's hook: the server's bytes go to stdout as they come. A write error stops the run
  * (its errno kept in *arg). */
-static int copy_out(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p, size_t n)
+static int copy_out(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p,
+                    size_t n)
 {
 	(void)c;
 	if (ev != XCHG_EV_RECV || write_all(1, p, n) == 0)
@@ -92,27 +97,28 @@ static int run_tcp(struct xchg_conn *c, int wait_ms)
 		return -1;
 	case XCHG_RUN_ERROR:
 		fprintf(stderr, "upper-client: %s%s\n", strncmp(err, "source:", 7) == 0 ? "stdin:" : "",
-			strncmp(err, "source:", 7) == 0 ? err + 7 : err);
+		        strncmp(err, "source:", 7) == 0 ? err + 7 : err);
 		return -1;
 	case XCHG_RUN_IDLE:
 	case XCHG_RUN_BUDGET:
 		fprintf(stderr, "upper-client: %s: no %s within %d ms (%zu of %zu bytes back)\n", target,
-			c->shut_done && o->got == o->sent ? "close after the last byte" : "reply", wait_ms, o->got,
-			o->sent);
+		        c->shut_done && o->got == o->sent ? "close after the last byte" : "reply", wait_ms,
+		        o->got, o->sent);
 		return -1;
 	default:
 		break;
 	}
-	if (o->verdict == XCHG_EXTRA_BYTES) /* T1; and a server that floods must not keep us copying forever */
-		fprintf(stderr, "upper-client: server %s sent %zu bytes for the %zu it was sent\n", target, o->got,
-			o->sent);
+	if (o->verdict ==
+	    XCHG_EXTRA_BYTES) /* T1; and a server that floods must not keep us copying forever */
+		fprintf(stderr, "upper-client: server %s sent %zu bytes for the %zu it was sent\n", target,
+		        o->got, o->sent);
 	else if (o->verdict == XCHG_RESET && c->reset_on_send)
 		fprintf(stderr, "upper-client: send: %s\n", strerror(c->error));
 	else if (o->verdict == XCHG_RESET && c->shut_done && o->got == o->sent)
 		return 0; /* every byte came back: how the server then closes is its business */
 	else
 		fprintf(stderr, "upper-client: server %s %s after %zu of %zu bytes\n", target,
-			o->rst ? strerror(c->error) : "closed", o->got, o->sent);
+		        o->rst ? strerror(c->error) : "closed", o->got, o->sent);
 	return -1;
 }
 
@@ -137,8 +143,8 @@ static int run_tty(int fd, int udp, int wait_ms)
 		if (!udp) {
 			/* counts only (the client shows what comes, it does not judge it), and no more
 			 * than this line's answer is read */
-			struct xchg_expect e = {.mode = XCHG_MODE_LENGTH, .sent = (unsigned char *)line,
-						.sent_len = (size_t)n};
+			struct xchg_expect e = {
+			    .mode = XCHG_MODE_LENGTH, .sent = (unsigned char *)line, .sent_len = (size_t)n};
 			struct xchg_conn c;
 			xchg_conn_init(&c, fd, 1, &e);
 			c.hold = 1;
@@ -195,7 +201,8 @@ static int run_udp_pipe(int fd, int wait_ms)
 			continue;
 		if (send(fd, line, (size_t)n, 0) != n) {
 			int e = errno;
-			fprintf(stderr, "upper-client: %s: send of a %zd byte datagram: %s\n", target, n, strerror(e));
+			fprintf(stderr, "upper-client: %s: send of a %zd byte datagram: %s\n", target, n,
+			        strerror(e));
 			if (e == ECONNREFUSED) { /* an ICMP port unreachable: nothing is listening there */
 				rc = 2;
 				break;
@@ -211,13 +218,15 @@ static int run_udp_pipe(int fd, int wait_ms)
 		if (r > 0)
 			k = recv(fd, buf, 65536, 0);
 		if (k < 0 && r > 0 && errno == ECONNREFUSED) {
-			fprintf(stderr, "upper-client: %s: nothing is listening (%s)\n", target, strerror(errno));
+			fprintf(stderr, "upper-client: %s: nothing is listening (%s)\n", target,
+			        strerror(errno));
 			rc = 2;
 			break;
 		}
 		if (k < 0) {
-			fprintf(stderr, "upper-client: %s: no reply to a %zd byte datagram within %d ms%s%s\n", target, n,
-				wait_ms, r > 0 ? ": " : "", r > 0 ? strerror(errno) : "");
+			fprintf(stderr,
+			        "upper-client: %s: no reply to a %zd byte datagram within %d ms%s%s\n",
+			        target, n, wait_ms, r > 0 ? ": " : "", r > 0 ? strerror(errno) : "");
 			rc = 1;
 			continue;
 		}
@@ -265,7 +274,9 @@ int main(int argc, char **argv)
 		case 'w': {
 			uint64_t v;
 			if (util_parse_u64(optarg, 1, 3600000, 0, &v, err, sizeof err) < 0) {
-				fprintf(stderr, "upper-client: -w '%s': expected milliseconds from 1 to 3600000\n", optarg);
+				fprintf(stderr,
+				        "upper-client: -w '%s': expected milliseconds from 1 to 3600000\n",
+				        optarg);
 				return 2;
 			}
 			wait_ms = (int)v;

@@ -16,14 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../unit/unit.h" /* CHECK */
 #include "child.h"
 #include "exchange.h"
 #include "net.h"
 #include "oracle.h"
 #include "upper.h"
 #include "util.h"
-#include "../unit/unit.h" /* CHECK */
-
 
 static const char *bindir;
 
@@ -167,8 +166,8 @@ static int run_one(struct xchg_conn *c, int idle_ms, char *why, size_t whylen)
  * against X1 as it comes; with half_close, shuts down the sending side after the last byte and
  * expects every byte, then FIN. Waits at most idle_ms without progress. Fills *c. Returns 0 when the
  * exchange is complete, -1 otherwise with a reason in why. */
-static int exchange(int fd, const void *out, size_t n, int half_close, int idle_ms, struct xchg_conn *c, char *why,
-		    size_t whylen)
+static int exchange(int fd, const void *out, size_t n, int half_close, int idle_ms, struct xchg_conn *c,
+                    char *why, size_t whylen)
 {
 	struct xchg_expect e = {.sent = out, .sent_len = n, .half_close = half_close};
 
@@ -178,7 +177,7 @@ static int exchange(int fd, const void *out, size_t n, int half_close, int idle_
 
 /* One request on a fresh TCP connection: send, half-close, expect every byte then EOF. */
 static int tcp_roundtrip(const char *host, unsigned port, const unsigned char *msg, size_t n, char *why,
-			 size_t whylen)
+                         size_t whylen)
 {
 	struct xchg_conn c;
 	int fd = connect_to(host, port, SOCK_STREAM), rc;
@@ -317,9 +316,10 @@ static void test_tcp_half_close(void)
 	int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
 	CU_ASSERT_FATAL(fd >= 0);
 	exchange(fd, out, n, 1, 5000, &c, why, sizeof why);
-	CHECK(right_bytes(&c.oracle) == n, "T4: got %zu of %zu bytes right (%s)", right_bytes(&c.oracle), n, why);
-	CHECK(c.oracle.fin && !c.oracle.rst, "T4: after the bytes, EOF expected; got eof=%d err=%s", c.oracle.fin,
-	      strerror(c.error));
+	CHECK(right_bytes(&c.oracle) == n, "T4: got %zu of %zu bytes right (%s)", right_bytes(&c.oracle), n,
+	      why);
+	CHECK(c.oracle.fin && !c.oracle.rst, "T4: after the bytes, EOF expected; got eof=%d err=%s",
+	      c.oracle.fin, strerror(c.error));
 	close(fd);
 	free(out);
 }
@@ -336,7 +336,8 @@ static int fds_back_to(pid_t pid, int base)
 
 /* Sends, without reading, up to limit bytes of the repeating pattern big[0..n) until the server
  * stops taking them for 200 ms (it pushes back, T8), for 3 s at most. Returns the bytes sent. */
-static size_t send_until_stalled(struct xchg_conn *c, int fd, const unsigned char *big, size_t n, size_t limit)
+static size_t send_until_stalled(struct xchg_conn *c, int fd, const unsigned char *big, size_t n,
+                                 size_t limit)
 {
 	struct xchg_expect e = {.sent = big, .period = n, .endless = 1, .client_resets = 1};
 	struct xchg_limits l = {.budget_ms = 3000};
@@ -357,7 +358,8 @@ static void test_tcp_reset_mid_stream(void)
 	struct xchg_conn c;
 	int other = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
 	CU_ASSERT_FATAL(other >= 0);
-	CU_ASSERT_FATAL(tcp_roundtrip("127.0.0.1", tcp4.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
+	CU_ASSERT_FATAL(
+	    tcp_roundtrip("127.0.0.1", tcp4.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
 	int base = count_fds(tcp4.pid);
 
 	size_t n = 1u << 20;
@@ -381,7 +383,8 @@ static void test_tcp_reset_mid_stream(void)
 			if (round == 2) {
 				long grew = rss_kib(tcp4.pid) - rss0;
 				CHECK(s < limit, "T8: a client that does not read sent all %zu bytes", s);
-				CHECK(grew < 8192, "T8: server RSS grew %ld KiB for one stalled client", grew);
+				CHECK(grew < 8192, "T8: server RSS grew %ld KiB for one stalled client",
+				      grew);
 			}
 		} else if (round % 4 == 3) {
 			xchg_conn_close(&c); /* T5: an orderly close without sending */
@@ -432,14 +435,15 @@ static void test_tcp_1000_clients(void)
 
 /* The slow reader of test_tcp_slow_reader, as the exchange's hook. */
 struct slow_reader {
-	int side_fd;   /* another client of the same server */
+	int side_fd; /* another client of the same server */
 	int reads;
 	int side_fail; /* its round trips that were late or wrong */
 };
 
 /* After each read, sleeps 500 us (a slow reader); every 64 reads, a 5-byte round trip on the side
  * connection must complete within 1 s (T7). */
-static int read_slowly(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p, size_t n)
+static int read_slowly(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p,
+                       size_t n)
 {
 	struct slow_reader *s = arg;
 	(void)c;
@@ -454,7 +458,8 @@ static int read_slowly(void *arg, const struct xchg_conn *c, enum xchg_event ev,
 		struct xchg_conn side;
 		struct xchg_run_result r;
 		xchg_conn_init(&side, s->side_fd, 2, &e);
-		if (xchg_run(&side, 1, &l, &r, NULL, 0) != XCHG_RUN_DONE || side.oracle.verdict != XCHG_COMPLETE)
+		if (xchg_run(&side, 1, &l, &r, NULL, 0) != XCHG_RUN_DONE ||
+		    side.oracle.verdict != XCHG_COMPLETE)
 			s->side_fail++;
 	}
 	return 0;
@@ -481,11 +486,13 @@ static void test_tcp_slow_reader(void)
 	c.hook_arg = &slow;
 	uint64_t t0 = util_now_ns();
 	run_one(&c, 10000, why, sizeof why);
-	CHECK(right_bytes(&c.oracle) == n, "T1/T8: %zu of %zu bytes right (%s)", right_bytes(&c.oracle), n, why);
-	CHECK(c.oracle.fin && !c.oracle.rst, "T4: eof=%d err=%s after %zu bytes", c.oracle.fin, strerror(c.error),
-	      c.oracle.got);
+	CHECK(right_bytes(&c.oracle) == n, "T1/T8: %zu of %zu bytes right (%s)", right_bytes(&c.oracle), n,
+	      why);
+	CHECK(c.oracle.fin && !c.oracle.rst, "T4: eof=%d err=%s after %zu bytes", c.oracle.fin,
+	      strerror(c.error), c.oracle.got);
 	CHECK(slow.side_fail == 0, "T7: %d round trips of another client were late or wrong", slow.side_fail);
-	printf("\n    (16 MiB to a slow reader in %llu ms)  ", (unsigned long long)((util_now_ns() - t0) / MS));
+	printf("\n    (16 MiB to a slow reader in %llu ms)  ",
+	       (unsigned long long)((util_now_ns() - t0) / MS));
 	close(fd);
 	close(slow.side_fd);
 	free(out);
@@ -498,7 +505,8 @@ static void test_tcp_verbose_log(void)
 	struct server s;
 	char why[256], buf[4096] = "";
 	CU_ASSERT_FATAL(server_start(&s, "tcp-upper", a) == 0);
-	CHECK(tcp_roundtrip("127.0.0.1", s.port, (const unsigned char *)"hi\x01\xff\\\n", 6, why, sizeof why) == 0,
+	CHECK(tcp_roundtrip("127.0.0.1", s.port, (const unsigned char *)"hi\x01\xff\\\n", 6, why,
+	                    sizeof why) == 0,
 	      "-v round trip: %s", why);
 	int fd = open(child_log_path(s.c), O_RDONLY);
 	if (fd >= 0) {
@@ -506,7 +514,8 @@ static void test_tcp_verbose_log(void)
 		buf[k > 0 ? k : 0] = '\0';
 		close(fd);
 	}
-	CHECK(strstr(buf, ">> hi\\x01\\xff\\\\\\n\n") != NULL, "-v log line missing or not escaped: '%s'", buf);
+	CHECK(strstr(buf, ">> hi\\x01\\xff\\\\\\n\n") != NULL, "-v log line missing or not escaped: '%s'",
+	      buf);
 	CHECK(server_stop(&s, SIGTERM, 3000, NULL) == 0, "-v server did not exit 0");
 }
 
@@ -522,8 +531,8 @@ static void test_udp_sizes(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		fill(msg, sizes[i], (unsigned)i);
-		CHECK(udp_roundtrip(fd, msg, sizes[i], 2000, why, sizeof why) == 0, "U3/U4: %zu bytes: %s", sizes[i],
-		      why);
+		CHECK(udp_roundtrip(fd, msg, sizes[i], 2000, why, sizeof why) == 0, "U3/U4: %zu bytes: %s",
+		      sizes[i], why);
 	}
 	close(fd);
 	free(msg);
@@ -563,8 +572,8 @@ static void test_udp_burst(void)
 	int missing = 0;
 	for (int i = 0; i < N; i++)
 		missing += seen[i] == 0;
-	CHECK(missing == 0 && extra == 0 && bad == 0, "U1/U2: %d replies missing, %d extra, %d wrong of %d", missing,
-	      extra, bad, N);
+	CHECK(missing == 0 && extra == 0 && bad == 0, "U1/U2: %d replies missing, %d extra, %d wrong of %d",
+	      missing, extra, bad, N);
 	close(fd);
 }
 
@@ -580,14 +589,15 @@ static void test_udp_sender_gone(void)
 	}
 	int fd = connect_to("127.0.0.1", udp4.port, SOCK_DGRAM);
 	CU_ASSERT_FATAL(fd >= 0);
-	CHECK(udp_roundtrip(fd, (const unsigned char *)"still here", 10, 2000, why, sizeof why) == 0, "U5: %s", why);
+	CHECK(udp_roundtrip(fd, (const unsigned char *)"still here", 10, 2000, why, sizeof why) == 0,
+	      "U5: %s", why);
 	close(fd);
 }
 
 /* Runs BINDIR/upper-client with args on a pipe: feeds in[0..n), collects stdout into out (cap bytes)
  * within 5 s. Returns the exit status (-1 on timeout) and sets *olen. */
 static int run_client(const char *const *args, const void *in, size_t n, unsigned char *out, size_t cap,
-		      size_t *olen)
+                      size_t *olen)
 {
 	int pin[2], pout[2], st = -1;
 	char path[512];
@@ -724,7 +734,8 @@ static void test_threads(void)
 	int bad = 0;
 	for (int i = 0; i < 50; i++) { /* distinct source ports spread over both sockets */
 		int fd = connect_to("127.0.0.1", u.port, SOCK_DGRAM);
-		if (fd < 0 || udp_roundtrip(fd, (const unsigned char *)"threads", 7, 2000, why, sizeof why) != 0)
+		if (fd < 0 ||
+		    udp_roundtrip(fd, (const unsigned char *)"threads", 7, 2000, why, sizeof why) != 0)
 			bad++;
 		if (fd >= 0)
 			close(fd);
@@ -760,7 +771,8 @@ static void test_inetd(void)
 	for (size_t i = 0; i < 256; i++)
 		out[i] = (unsigned char)i;
 	exchange(sv[0], out, n, 1, 5000, &c, why, sizeof why);
-	CHECK(right_bytes(&c.oracle) == n, "--inetd: %zu of %zu bytes right (%s)", right_bytes(&c.oracle), n, why);
+	CHECK(right_bytes(&c.oracle) == n, "--inetd: %zu of %zu bytes right (%s)", right_bytes(&c.oracle), n,
+	      why);
 	CHECK(c.oracle.fin, "--inetd: no EOF after the reply (%s)", why);
 	close(sv[0]);
 	int st = -1;
@@ -786,8 +798,8 @@ static void test_tcp_10k_idle(void)
 	/* as far as the hard limit allows: the server started below inherits it */
 	long limit = util_raise_nofile(LONG_MAX);
 	if (limit >= 0 && limit < N + 200) {
-		printf("\n    (skipped: RLIMIT_NOFILE hard limit %ld < %d; run with ulimit -Hn >= 20000)  ", limit,
-		       N + 200);
+		printf("\n    (skipped: RLIMIT_NOFILE hard limit %ld < %d; run with ulimit -Hn >= 20000)  ",
+		       limit, N + 200);
 		return;
 	}
 	CU_ASSERT_FATAL(server_start(&s, "tcp-upper", a) == 0);
@@ -812,15 +824,17 @@ static void test_tcp_10k_idle(void)
 	int held = count_fds(s.pid);
 	CHECK(opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", opened, N, bad);
 	CHECK(held >= N, "T9: the server holds %d descriptors for %d connections", held, N);
-	printf("\n    (server RSS %ld KiB idle, %ld KiB with %d answered idle connections: %.0f bytes each)  ", r0, r1,
-	       N, (double)(r1 - r0) * 1024.0 / N);
+	printf(
+	    "\n    (server RSS %ld KiB idle, %ld KiB with %d answered idle connections: %.0f bytes each)  ",
+	    r0, r1, N, (double)(r1 - r0) * 1024.0 / N);
 	for (int i = 0; i < N; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(fds);
 	free(q);
 	free(lens);
-	CHECK(server_stop(&s, SIGTERM, 5000, NULL) == 0, "B2: server holding 10,000 connections did not exit 0");
+	CHECK(server_stop(&s, SIGTERM, 5000, NULL) == 0,
+	      "B2: server holding 10,000 connections did not exit 0");
 }
 
 /* B2: SIGTERM and SIGINT stop the servers promptly with status 0, even with clients connected. */
@@ -837,10 +851,12 @@ static void test_stop_signals(void)
 			;
 	}
 	int st = server_stop(&tcp4, SIGTERM, 2000, &took);
-	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "B2: tcp-upper after SIGTERM: status 0x%x", st);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "B2: tcp-upper after SIGTERM: status 0x%x",
+	      st);
 	CHECK(took < 1000, "B2: tcp-upper took %ld ms to stop", took);
 	st = server_stop(&udp4, SIGINT, 2000, &took);
-	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "B2: udp-upper after SIGINT: status 0x%x", st);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "B2: udp-upper after SIGINT: status 0x%x",
+	      st);
 	CHECK(took < 1000, "B2: udp-upper took %ld ms to stop", took);
 	if (idle >= 0)
 		close(idle);
@@ -857,7 +873,7 @@ static void test_stop_signals(void)
 static const char *prog_stdin;
 
 static int run_prog(const char *prog, const char *const *args, const char *out_path, int wait_ms, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	char path[512], log[64];
 	const char *argv[16];
@@ -910,39 +926,44 @@ static void test_bad_options(void)
 		const char *prog, *args[5], *out, *want;
 		int rc;
 	} cases[] = {
-		{"tcp-upper", {"-t", "0"}, NULL, "-t '0'", 2},
-		{"udp-upper", {"-t", "65"}, NULL, "-t '65'", 2},
-		{"tcp-upper", {"-t", "99999999999999999999"}, NULL, "-t '99999999999999999999'", 2},
-		{"udp-upper", {"-t", "abc"}, NULL, "-t 'abc'", 2},
-		{"tcp-upper", {"-t"}, NULL, "-t needs an argument", 2},
-		{"tcp-upper", {"-b", "0"}, NULL, "-b '0'", 2},
-		{"tcp-upper", {"-b", "18014398509481985k"}, NULL, "-b '18014398509481985k'", 2}, /* wrapped to 1 KiB */
-		{"tcp-upper", {"-b", "2g"}, NULL, "-b '2g'", 2},
-		{"tcp-upper", {"-b", "-5"}, NULL, "-b '-5'", 2},
-		{"udp-upper", {"-b", "1k"}, NULL, "not an option of this program", 2},
-		{"udp-upper", {"--inetd"}, NULL, "--inetd: not an option", 2},
-		{"tcp-upper", {"-x"}, NULL, "unknown option -x", 2},
-		{"udp-upper", {"--bogus"}, NULL, "unknown option '--bogus'", 2},
-		{"tcp-upper", {"-l", "bad"}, NULL, "'bad': expected ADDR:PORT", 2},
-		{"udp-upper", {"-l", "127.0.0.1:99999"}, NULL, "port '99999'", 2},
-		{"udp-upper", {"-l", "[::1"}, NULL, "'[::1'", 2},
-		{"tcp-upper", {"-l", "127.0.0.1:0", "stray"}, NULL, "unexpected argument 'stray'", 2},
-		{"udp-upper", {"--help"}, "/dev/full", "stdout", 2},
-		{"upper-client", {NULL}, NULL, "expected one HOST:PORT", 2},
-		{"upper-client", {"-w", "0", "127.0.0.1:1"}, NULL, "-w '0'", 2},
-		{"upper-client", {"-w"}, NULL, "-w needs an argument", 2},
-		{"upper-client", {"bad"}, NULL, "'bad'", 2},
-		{"upper-client", {"127.0.0.1:1"}, NULL, "connect to 127.0.0.1:1", 2},
-		{"upper-client", {"--help"}, "/dev/full", "stdout", 2},
+	    {"tcp-upper", {"-t", "0"}, NULL, "-t '0'", 2},
+	    {"udp-upper", {"-t", "65"}, NULL, "-t '65'", 2},
+	    {"tcp-upper", {"-t", "99999999999999999999"}, NULL, "-t '99999999999999999999'", 2},
+	    {"udp-upper", {"-t", "abc"}, NULL, "-t 'abc'", 2},
+	    {"tcp-upper", {"-t"}, NULL, "-t needs an argument", 2},
+	    {"tcp-upper", {"-b", "0"}, NULL, "-b '0'", 2},
+	    {"tcp-upper",
+	     {"-b", "18014398509481985k"},
+	     NULL,
+	     "-b '18014398509481985k'",
+	     2}, /* wrapped to 1 KiB */
+	    {"tcp-upper", {"-b", "2g"}, NULL, "-b '2g'", 2},
+	    {"tcp-upper", {"-b", "-5"}, NULL, "-b '-5'", 2},
+	    {"udp-upper", {"-b", "1k"}, NULL, "not an option of this program", 2},
+	    {"udp-upper", {"--inetd"}, NULL, "--inetd: not an option", 2},
+	    {"tcp-upper", {"-x"}, NULL, "unknown option -x", 2},
+	    {"udp-upper", {"--bogus"}, NULL, "unknown option '--bogus'", 2},
+	    {"tcp-upper", {"-l", "bad"}, NULL, "'bad': expected ADDR:PORT", 2},
+	    {"udp-upper", {"-l", "127.0.0.1:99999"}, NULL, "port '99999'", 2},
+	    {"udp-upper", {"-l", "[::1"}, NULL, "'[::1'", 2},
+	    {"tcp-upper", {"-l", "127.0.0.1:0", "stray"}, NULL, "unexpected argument 'stray'", 2},
+	    {"udp-upper", {"--help"}, "/dev/full", "stdout", 2},
+	    {"upper-client", {NULL}, NULL, "expected one HOST:PORT", 2},
+	    {"upper-client", {"-w", "0", "127.0.0.1:1"}, NULL, "-w '0'", 2},
+	    {"upper-client", {"-w"}, NULL, "-w needs an argument", 2},
+	    {"upper-client", {"bad"}, NULL, "'bad'", 2},
+	    {"upper-client", {"127.0.0.1:1"}, NULL, "connect to 127.0.0.1:1", 2},
+	    {"upper-client", {"--help"}, "/dev/full", "stdout", 2},
 	};
 	char err[4096];
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint64_t t0 = util_now_ns();
 		int rc = run_prog(cases[i].prog, cases[i].args, cases[i].out, 3000, err, sizeof err);
-		CHECK(rc == cases[i].rc && strstr(err, cases[i].want) != NULL && (long)((util_now_ns() - t0) / MS) < 2000,
+		CHECK(rc == cases[i].rc && strstr(err, cases[i].want) != NULL &&
+		          (long)((util_now_ns() - t0) / MS) < 2000,
 		      "%s %s %s: exit %d (want %d) in %ld ms, stderr '%.200s' (want '%s')", cases[i].prog,
-		      cases[i].args[0] ? cases[i].args[0] : "", cases[i].args[1] ? cases[i].args[1] : "", rc, cases[i].rc,
-		      (long)((util_now_ns() - t0) / MS), err, cases[i].want);
+		      cases[i].args[0] ? cases[i].args[0] : "", cases[i].args[1] ? cases[i].args[1] : "", rc,
+		      cases[i].rc, (long)((util_now_ns() - t0) / MS), err, cases[i].want);
 	}
 
 	/* UDP to a closed port: the ICMP port unreachable is a set-up error, named at once. */
@@ -956,8 +977,8 @@ static void test_bad_options(void)
 	int rc = run_prog("upper-client", u, NULL, 3000, err, sizeof err);
 	prog_stdin = NULL;
 	unlink(in);
-	CHECK(rc == 2 && strstr(err, "nothing is listening") != NULL, "upper-client -u 127.0.0.1:1: exit %d, '%.200s'", rc,
-	      err);
+	CHECK(rc == 2 && strstr(err, "nothing is listening") != NULL,
+	      "upper-client -u 127.0.0.1:1: exit %d, '%.200s'", rc, err);
 }
 
 /* A port in use is a set-up error (exit 2), also where SO_REUSEPORT (threads) or SO_REUSEADDR (UDP) would
@@ -977,16 +998,16 @@ static void test_port_in_use(void)
 	snprintf(a, sizeof a, "127.0.0.1:%u", us.port);
 	const char *const u1[] = {"-l", a, NULL}, *const u2[] = {"-l", a, "-t", "2", NULL};
 	int rc = run_prog("udp-upper", u1, NULL, 3000, err, sizeof err);
-	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "udp-upper -l %s (in use): exit %d, '%.200s'", a,
-	      rc, err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL,
+	      "udp-upper -l %s (in use): exit %d, '%.200s'", a, rc, err);
 	rc = run_prog("udp-upper", u2, NULL, 3000, err, sizeof err);
-	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "udp-upper -t 2 -l %s (in use): exit %d, '%.200s'",
-	      a, rc, err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL,
+	      "udp-upper -t 2 -l %s (in use): exit %d, '%.200s'", a, rc, err);
 	snprintf(a, sizeof a, "127.0.0.1:%u", ts.port);
 	const char *const t1[] = {"-l", a, NULL}, *const t2[] = {"-l", a, "-t", "2", NULL};
 	rc = run_prog("tcp-upper", t1, NULL, 3000, err, sizeof err);
-	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL, "tcp-upper -l %s (in use): exit %d, '%.200s'", a,
-	      rc, err);
+	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL,
+	      "tcp-upper -l %s (in use): exit %d, '%.200s'", a, rc, err);
 	rc = run_prog("tcp-upper", t2, NULL, 3000, err, sizeof err);
 	CHECK(rc == 2 && strstr(err, "Address already in use") != NULL,
 	      "tcp-upper -t 2 -l %s (in use): exit %d, '%.200s'", a, rc, err);
@@ -1029,7 +1050,8 @@ static void test_client_bad_output(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "upper-client > /dev/full: status 0x%x, want exit 1", st);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "upper-client > /dev/full: status 0x%x, want exit 1",
+	      st);
 	server_stop(&ts, SIGTERM, 2000, NULL);
 
 	/* a flooding server: accepts, then sends without end */
@@ -1054,7 +1076,8 @@ static void test_client_bad_output(void)
 	uint64_t t0 = util_now_ns();
 	int rc = run_prog("upper-client", fa, NULL, 5000, err, sizeof err);
 	CHECK(rc == 1 && strstr(err, "bytes for the") != NULL && (long)((util_now_ns() - t0) / MS) < 3000,
-	      "upper-client vs a flooding server: exit %d in %ld ms, '%.200s'", rc, (long)((util_now_ns() - t0) / MS), err);
+	      "upper-client vs a flooding server: exit %d in %ld ms, '%.200s'", rc,
+	      (long)((util_now_ns() - t0) / MS), err);
 	kill(fl, SIGKILL);
 	waitpid(fl, NULL, 0);
 }
@@ -1086,10 +1109,11 @@ static void test_verbose_unwritable(void)
 				_exit(127);
 			}
 			close(pe[1]);
-			/* the first line is read; then the pipe stays open unread until it fills (round 0), or
-			 * is closed so that every log write fails with EPIPE (round 1) */
+			/* the first line is read; then the pipe stays open unread until it fills (round 0),
+			 * or is closed so that every log write fails with EPIPE (round 1) */
 			size_t got = 0;
-			for (uint64_t end = util_now_ns() + 5000 * MS; util_ms_left(end) > 0 && strchr(line, '\n') == NULL;) {
+			for (uint64_t end = util_now_ns() + 5000 * MS;
+			     util_ms_left(end) > 0 && strchr(line, '\n') == NULL;) {
 				struct pollfd pf = {.fd = pe[0], .events = POLLIN};
 				if (poll(&pf, 1, 100) == 1) {
 					ssize_t k = read(pe[0], line + got, 1);
@@ -1106,16 +1130,18 @@ static void test_verbose_unwritable(void)
 			int ok = 1;
 			for (int i = 0; port > 0 && i < 3 && ok; i++) {
 				if (p == 0) {
-					ok = tcp_roundtrip("127.0.0.1", port, msg, 200000, why, sizeof why) == 0;
+					ok = tcp_roundtrip("127.0.0.1", port, msg, 200000, why, sizeof why) ==
+					     0;
 				} else {
 					int fd = connect_to("127.0.0.1", port, SOCK_DGRAM);
-					ok = fd >= 0 && udp_roundtrip(fd, msg, 60000, 2000, why, sizeof why) == 0;
+					ok = fd >= 0 &&
+					     udp_roundtrip(fd, msg, 60000, 2000, why, sizeof why) == 0;
 					if (fd >= 0)
 						close(fd);
 				}
 			}
-			CHECK(ok, "%s -v with stderr %s: round trip: %s", progs[p], full ? "a closed pipe" : "a pipe nobody reads",
-			      why);
+			CHECK(ok, "%s -v with stderr %s: round trip: %s", progs[p],
+			      full ? "a closed pipe" : "a pipe nobody reads", why);
 			kill(pid, SIGTERM);
 			int st = -1;
 			uint64_t end = util_now_ns() + 2000 * MS;
@@ -1126,8 +1152,9 @@ static void test_verbose_unwritable(void)
 				waitpid(pid, &st, 0);
 				st = -1;
 			}
-			CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s -v with stderr %s: status 0x%x after SIGTERM",
-			      progs[p], full ? "a closed pipe" : "a pipe nobody reads", st);
+			CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "%s -v with stderr %s: status 0x%x after SIGTERM", progs[p],
+			      full ? "a closed pipe" : "a pipe nobody reads", st);
 			if (!full)
 				close(pe[0]);
 		}
@@ -1140,34 +1167,35 @@ int main(int argc, char **argv)
 		const char *name;
 		CU_TestFunc fn;
 	} tests[] = {
-		{"first stderr line names the bound port", test_first_line},
-		{"X1/T1 tcp: all 256 byte values round trip", test_tcp_all_bytes},
-		{"T2 tcp: answers without framing, connection open", test_tcp_no_framing},
-		{"T4 tcp: half-close gets every byte, then EOF", test_tcp_half_close},
-		{"T5/T6/T8 tcp: resets and closes leave others served, no leak", test_tcp_reset_mid_stream},
-		{"T9 tcp: 1000 concurrent clients", test_tcp_1000_clients},
-		{"T7/T8 tcp: 16 MiB through a slow reader", test_tcp_slow_reader},
-		{"tcp -v: escaped message log", test_tcp_verbose_log},
-		{"U3/U4 udp: datagrams of 0 .. 65507 bytes", test_udp_sizes},
-		{"U1/U2 udp: burst of distinct sizes, one reply each", test_udp_burst},
-		{"U5 udp: a sender gone leaves others served", test_udp_sender_gone},
-		{"upper-client on a pipe, TCP and UDP", test_client_pipe},
-		{"B1: IPv6 [::1]", test_ipv6},
-		{"-t 2: SO_REUSEPORT threads", test_threads},
-		{"--inetd on a socketpair", test_inetd},
-		{"T9 tcp: 10,000 idle connections, each answering", test_tcp_10k_idle},
-		{"B2: SIGTERM/SIGINT stop promptly, exit 0", test_stop_signals},
-		{"bad options: exit 2 at once, naming the option", test_bad_options},
-		{"a port in use: exit 2, TCP and UDP", test_port_in_use},
-		{"upper-client: stdout on /dev/full, a flooding server", test_client_bad_output},
-		{"-v: a log nobody reads neither stalls nor kills", test_verbose_unwritable},
+	    {"first stderr line names the bound port", test_first_line},
+	    {"X1/T1 tcp: all 256 byte values round trip", test_tcp_all_bytes},
+	    {"T2 tcp: answers without framing, connection open", test_tcp_no_framing},
+	    {"T4 tcp: half-close gets every byte, then EOF", test_tcp_half_close},
+	    {"T5/T6/T8 tcp: resets and closes leave others served, no leak", test_tcp_reset_mid_stream},
+	    {"T9 tcp: 1000 concurrent clients", test_tcp_1000_clients},
+	    {"T7/T8 tcp: 16 MiB through a slow reader", test_tcp_slow_reader},
+	    {"tcp -v: escaped message log", test_tcp_verbose_log},
+	    {"U3/U4 udp: datagrams of 0 .. 65507 bytes", test_udp_sizes},
+	    {"U1/U2 udp: burst of distinct sizes, one reply each", test_udp_burst},
+	    {"U5 udp: a sender gone leaves others served", test_udp_sender_gone},
+	    {"upper-client on a pipe, TCP and UDP", test_client_pipe},
+	    {"B1: IPv6 [::1]", test_ipv6},
+	    {"-t 2: SO_REUSEPORT threads", test_threads},
+	    {"--inetd on a socketpair", test_inetd},
+	    {"T9 tcp: 10,000 idle connections, each answering", test_tcp_10k_idle},
+	    {"B2: SIGTERM/SIGINT stop promptly, exit 0", test_stop_signals},
+	    {"bad options: exit 2 at once, naming the option", test_bad_options},
+	    {"a port in use: exit 2, TCP and UDP", test_port_in_use},
+	    {"upper-client: stdout on /dev/full, a flooding server", test_client_bad_output},
+	    {"-v: a log nobody reads neither stalls nor kills", test_verbose_unwritable},
 	};
 	CU_pSuite s;
 	unsigned fails;
 
 	bindir = argc > 1 ? argv[1] : getenv("UPPER_BIN");
 	if (bindir == NULL) {
-		fprintf(stderr, "usage: test_servers BINDIR (the directory holding tcp-upper and udp-upper)\n");
+		fprintf(stderr,
+		        "usage: test_servers BINDIR (the directory holding tcp-upper and udp-upper)\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -40,32 +40,32 @@ static const struct oracle_case oracle_cases[] = {
     {"x1 empty stream", XCHG_MODE_X1, "", NULL, 0, 0, 0, 0, "finish", XCHG_COMPLETE, 0, NULL},
     {"x1 non-letters unchanged", XCHG_MODE_X1, "a{z}@[`0\x7f", NULL, 0, 0, 0, 0, "sent|recv:A{Z}@[`0\x7f",
      XCHG_COMPLETE, 0, NULL},
-    {"x1 high bytes unchanged", XCHG_MODE_X1, "\xe0\xff\xc3\xa9", NULL, 0, 0, 0, 0, "sent|recv:\xe0\xff\xc3\xa9",
-     XCHG_COMPLETE, 0, NULL},
+    {"x1 high bytes unchanged", XCHG_MODE_X1, "\xe0\xff\xc3\xa9", NULL, 0, 0, 0, 0,
+     "sent|recv:\xe0\xff\xc3\xa9", XCHG_COMPLETE, 0, NULL},
     {"x1 wrong byte", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HElLO", XCHG_WRONG_BYTE, 2, "X1"},
     {"x1 high byte changed", XCHG_MODE_X1, "a\xe9", NULL, 0, 0, 0, 0, "sent|recv:A\xc9", XCHG_WRONG_BYTE, 1,
      "X1"},
     {"x1 wrong first byte", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:hELLO", XCHG_WRONG_BYTE, 0,
      "X1"},
     {"x1 extra byte", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HELLO!", XCHG_EXTRA_BYTES, 5, "T1"},
-    {"x1 answer before the send", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent:2|recv:HEL", XCHG_EXTRA_BYTES,
-     2, "T1"},
-    {"x1 failure sticks", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HX|rst|finish", XCHG_WRONG_BYTE, 1,
-     "X1"},
+    {"x1 answer before the send", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent:2|recv:HEL",
+     XCHG_EXTRA_BYTES, 2, "T1"},
+    {"x1 failure sticks", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HX|rst|finish", XCHG_WRONG_BYTE,
+     1, "X1"},
     {"x1 more sent after complete", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent:2|recv:HE|sent:3",
      XCHG_RIGHT_SO_FAR, 0, NULL},
-    {"half-close complete", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|shut|recv:HELLO|fin", XCHG_COMPLETE,
-     0, NULL},
+    {"half-close complete", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|shut|recv:HELLO|fin",
+     XCHG_COMPLETE, 0, NULL},
     {"half-close, bytes without FIN", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|shut|recv:HELLO",
      XCHG_RIGHT_SO_FAR, 0, NULL},
     {"half-close, no FIN at the end", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|shut|recv:HELLO|finish",
      XCHG_NO_CLOSE, 5, "T4"},
     {"half-close, FIN too early", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|shut|recv:HEL|fin",
      XCHG_EARLY_FIN, 3, "T4"},
-    {"FIN too early, no half-close", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HEL|fin", XCHG_EARLY_FIN,
-     3, "T1"},
-    {"FIN before all is sent", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent:2|recv:HE|fin", XCHG_EARLY_FIN, 2,
-     "T1"},
+    {"FIN too early, no half-close", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HEL|fin",
+     XCHG_EARLY_FIN, 3, "T1"},
+    {"FIN before all is sent", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent:2|recv:HE|fin", XCHG_EARLY_FIN,
+     2, "T1"},
     {"FIN before the half-close", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|recv:HELLO|fin",
      XCHG_FIN_BEFORE_SHUT, 5, "T2"},
     {"FIN on an open exchange", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HELLO|fin",
@@ -77,22 +77,23 @@ static const struct oracle_case oracle_cases[] = {
      XCHG_RESET, 5, "T4"},
     {"RST on an open exchange", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HELLO|rst", XCHG_RESET, 5,
      "T2"},
-    {"incomplete at the end", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HE|finish", XCHG_INCOMPLETE, 2,
-     "T1"},
+    {"incomplete at the end", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent|recv:HE|finish", XCHG_INCOMPLETE,
+     2, "T1"},
     {"incomplete after half-close", XCHG_MODE_X1, "hello", NULL, 1, 0, 0, 0, "sent|shut|recv:HE|finish",
      XCHG_INCOMPLETE, 2, "T4"},
     {"stopped sending early, all back", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 0, "sent:3|recv:HEL|finish",
      XCHG_COMPLETE, 0, NULL},
     {"mirror (echo) complete", XCHG_MODE_MIRROR, "abc", "abc", 0, 0, 0, 0, "sent|recv:abc", XCHG_COMPLETE, 0,
      NULL},
-    {"mirror wrong byte", XCHG_MODE_MIRROR, "abc", "abc", 0, 0, 0, 0, "sent|recv:aBc", XCHG_WRONG_BYTE, 1, "T1"},
+    {"mirror wrong byte", XCHG_MODE_MIRROR, "abc", "abc", 0, 0, 0, 0, "sent|recv:aBc", XCHG_WRONG_BYTE, 1,
+     "T1"},
     {"mirror extra", XCHG_MODE_MIRROR, "abc", "abc", 0, 0, 0, 0, "sent|recv:abcd", XCHG_EXTRA_BYTES, 3, "T1"},
     {"recorded complete", XCHG_MODE_RECORDED, "hello", "HI THERE", 0, XCHG_CLOSE_FIN, 0, 0,
      "sent|recv:HI THERE|fin", XCHG_COMPLETE, 0, NULL},
     {"recorded, sends do not matter", XCHG_MODE_RECORDED, "hello", "HI", 0, XCHG_CLOSE_ANY, 0, 0, "recv:HI",
      XCHG_COMPLETE, 0, NULL},
-    {"recorded differs", XCHG_MODE_RECORDED, "hello", "HI THERE", 0, XCHG_CLOSE_FIN, 0, 0, "sent|recv:HI tHERE",
-     XCHG_WRONG_BYTE, 3, NULL},
+    {"recorded differs", XCHG_MODE_RECORDED, "hello", "HI THERE", 0, XCHG_CLOSE_FIN, 0, 0,
+     "sent|recv:HI tHERE", XCHG_WRONG_BYTE, 3, NULL},
     {"recorded extra", XCHG_MODE_RECORDED, "hello", "HI", 0, XCHG_CLOSE_ANY, 0, 0, "sent|recv:HI!",
      XCHG_EXTRA_BYTES, 2, NULL},
     {"recorded FIN, got RST", XCHG_MODE_RECORDED, "hello", "HI", 0, XCHG_CLOSE_FIN, 0, 0, "sent|recv:HI|rst",
@@ -103,8 +104,8 @@ static const struct oracle_case oracle_cases[] = {
      XCHG_COMPLETE, 0, NULL},
     {"recorded, FIN too early", XCHG_MODE_RECORDED, "hello", "HI THERE", 0, XCHG_CLOSE_FIN, 0, 0,
      "sent|recv:HI|fin", XCHG_EARLY_FIN, 2, NULL},
-    {"recorded FIN never came", XCHG_MODE_RECORDED, "hello", "HI", 0, XCHG_CLOSE_FIN, 0, 0, "sent|recv:HI|finish",
-     XCHG_NO_CLOSE, 2, NULL},
+    {"recorded FIN never came", XCHG_MODE_RECORDED, "hello", "HI", 0, XCHG_CLOSE_FIN, 0, 0,
+     "sent|recv:HI|finish", XCHG_NO_CLOSE, 2, NULL},
     {"open end: more than recorded, right", XCHG_MODE_RECORDED, "abcdef", "AB", 0, XCHG_CLOSE_ANY, 1, 0,
      "sent|recv:ABCD|creset:2", XCHG_COMPLETE, 0, NULL},
     {"open end: beyond the recording, wrong", XCHG_MODE_RECORDED, "abcdef", "AB", 0, XCHG_CLOSE_ANY, 1, 0,
@@ -113,7 +114,8 @@ static const struct oracle_case oracle_cases[] = {
      "sent:3|recv:ABCD", XCHG_EXTRA_BYTES, 3, "T1"},
     {"client reset before what was owed", XCHG_MODE_RECORDED, "abcd", "ABCD", 0, XCHG_CLOSE_ANY, 0, 0,
      "sent|recv:AB|creset:4", XCHG_INCOMPLETE, 2, NULL},
-    {"length only: counts", XCHG_MODE_LENGTH, "abc", NULL, 0, 0, 0, 0, "sent|recv:xyz", XCHG_COMPLETE, 0, NULL},
+    {"length only: counts", XCHG_MODE_LENGTH, "abc", NULL, 0, 0, 0, 0, "sent|recv:xyz", XCHG_COMPLETE, 0,
+     NULL},
     {"length only: extra", XCHG_MODE_LENGTH, "abc", NULL, 0, 0, 0, 0, "sent|recv:xyzw", XCHG_EXTRA_BYTES, 3,
      "T1"},
     {"client resets: RST not judged", XCHG_MODE_X1, "hello", NULL, 0, 0, 0, 1, "sent|recv:HE|rst",
@@ -128,14 +130,14 @@ static const struct oracle_case oracle_cases[] = {
 static void run_script(const struct oracle_case *k, int bytewise, struct xchg_oracle *o)
 {
 	struct xchg_expect e = {.mode = k->mode,
-				.sent = (const unsigned char *)k->sent,
-				.sent_len = strlen(k->sent),
-				.reply = (const unsigned char *)k->reply,
-				.reply_len = k->reply ? strlen(k->reply) : 0,
-				.half_close = k->half_close,
-				.close = k->close,
-				.open_end = k->open_end,
-				.client_resets = k->client_resets};
+	                        .sent = (const unsigned char *)k->sent,
+	                        .sent_len = strlen(k->sent),
+	                        .reply = (const unsigned char *)k->reply,
+	                        .reply_len = k->reply ? strlen(k->reply) : 0,
+	                        .half_close = k->half_close,
+	                        .close = k->close,
+	                        .open_end = k->open_end,
+	                        .client_resets = k->client_resets};
 	char script[256];
 	char *save = NULL;
 
@@ -178,17 +180,20 @@ static void check_case(const struct oracle_case *k, int bytewise)
 	      xchg_verdict_name(o.verdict), xchg_verdict_name(k->verdict), text);
 	if (!xchg_failed(k->verdict))
 		return;
-	CHECK(o.offset == k->offset, "%s (%s): offset %zu, want %zu [%s]", k->name, how, o.offset, k->offset, text);
-	CHECK((o.rule == NULL && k->rule == NULL) || (o.rule != NULL && k->rule != NULL && !strcmp(o.rule, k->rule)),
-	      "%s (%s): rule %s, want %s", k->name, how, o.rule ? o.rule : "none", k->rule ? k->rule : "none");
-	CHECK(strstr(text, xchg_failed(o.verdict) && o.rule ? o.rule : "") != NULL, "%s: text '%s' names no rule",
-	      k->name, text);
+	CHECK(o.offset == k->offset, "%s (%s): offset %zu, want %zu [%s]", k->name, how, o.offset, k->offset,
+	      text);
+	CHECK((o.rule == NULL && k->rule == NULL) ||
+	          (o.rule != NULL && k->rule != NULL && !strcmp(o.rule, k->rule)),
+	      "%s (%s): rule %s, want %s", k->name, how, o.rule ? o.rule : "none",
+	      k->rule ? k->rule : "none");
+	CHECK(strstr(text, xchg_failed(o.verdict) && o.rule ? o.rule : "") != NULL,
+	      "%s: text '%s' names no rule", k->name, text);
 	if (k->verdict == XCHG_WRONG_BYTE || k->verdict == XCHG_EXTRA_BYTES) {
 		/* the window holds the failing byte at its offset */
 		CHECK(o.window_off <= o.offset && o.offset < o.window_off + o.window_len &&
-			  o.window[o.offset - o.window_off] == (unsigned char)o.got_byte,
-		      "%s (%s): window %zu+%zu does not hold offset %zu", k->name, how, o.window_off, o.window_len,
-		      o.offset);
+		          o.window[o.offset - o.window_off] == (unsigned char)o.got_byte,
+		      "%s (%s): window %zu+%zu does not hold offset %zu", k->name, how, o.window_off,
+		      o.window_len, o.offset);
 	}
 }
 
@@ -217,23 +222,23 @@ static void test_oracle_period(void)
 	for (int mode = 0; mode < 2; mode++)
 		for (size_t chunk = 1; chunk <= 23; chunk++) {
 			struct xchg_expect e = {.mode = mode ? XCHG_MODE_MIRROR : XCHG_MODE_X1,
-						.sent = pat,
-						.period = period,
-						.endless = 1,
-						.reply = up,
-						.half_close = 1};
+			                        .sent = pat,
+			                        .period = period,
+			                        .endless = 1,
+			                        .reply = up,
+			                        .half_close = 1};
 			struct xchg_oracle o;
 			xchg_oracle_init(&o, &e);
 			xchg_oracle_sent(&o, sizeof stream);
 			for (size_t off = 0; off < sizeof stream; off += chunk)
 				xchg_oracle_recv(&o, stream + off,
-						 off + chunk <= sizeof stream ? chunk : sizeof stream - off);
+				                 off + chunk <= sizeof stream ? chunk : sizeof stream - off);
 			CHECK(o.verdict == XCHG_RIGHT_SO_FAR, "period, mode %d chunk %zu: %s", mode, chunk,
 			      xchg_verdict_name(o.verdict));
 			xchg_oracle_shut(&o);
 			xchg_oracle_fin(&o);
-			CHECK(o.verdict == XCHG_COMPLETE, "period, mode %d chunk %zu after FIN: %s", mode, chunk,
-			      xchg_verdict_name(o.verdict));
+			CHECK(o.verdict == XCHG_COMPLETE, "period, mode %d chunk %zu after FIN: %s", mode,
+			      chunk, xchg_verdict_name(o.verdict));
 		}
 	/* a wrong byte deep in the stream is found at its offset */
 	struct xchg_expect e = {.mode = XCHG_MODE_X1, .sent = pat, .period = period, .endless = 1};
@@ -266,7 +271,8 @@ static void test_oracle_expected_and_text(void)
 	xchg_oracle_describe(&o, text, sizeof text);
 	CHECK(strcmp(text, "wrong byte at offset 3: got 0x6c, expected 0x4c (X1)") == 0, "text '%s'", text);
 	CHECK(strcmp(xchg_verdict_name(XCHG_EARLY_FIN), "FIN too early") == 0, "verdict name");
-	CHECK(!xchg_failed(XCHG_COMPLETE) && !xchg_failed(XCHG_RIGHT_SO_FAR) && xchg_failed(XCHG_RESET), "failed()");
+	CHECK(!xchg_failed(XCHG_COMPLETE) && !xchg_failed(XCHG_RIGHT_SO_FAR) && xchg_failed(XCHG_RESET),
+	      "failed()");
 	xchg_oracle_describe(&o, text, 10);
 	CHECK(strlen(text) == 9, "text cut to its buffer: '%s'", text);
 }
@@ -458,9 +464,9 @@ static void test_driver_one(void)
 		xchg_run(&c, 1, &limits, &r, err, sizeof err);
 		xchg_run_describe(&c, 1, &r, &limits, text, sizeof text);
 		CHECK(r.status == k->status && c.oracle.verdict == k->verdict &&
-			  (k->offset == SIZE_MAX || !xchg_failed(k->verdict) || c.oracle.offset == k->offset),
-		      "case %zu: status %d verdict '%s' offset %zu: %s", i, r.status, xchg_verdict_name(c.oracle.verdict),
-		      c.oracle.offset, text);
+		          (k->offset == SIZE_MAX || !xchg_failed(k->verdict) || c.oracle.offset == k->offset),
+		      "case %zu: status %d verdict '%s' offset %zu: %s", i, r.status,
+		      xchg_verdict_name(c.oracle.verdict), c.oracle.offset, text);
 		oracle_expect(want, out, k->n);
 		if (k->status == XCHG_RUN_DONE)
 			CHECK(c.oracle.got == k->n && memcmp(in, want, k->n) == 0, "case %zu: store", i);
@@ -492,7 +498,8 @@ static void test_driver_many(void)
 		xchg_conn_init(&c[i], dial(), (unsigned)i + 1, &e);
 	}
 	xchg_run(c, N, &limits, &r, err, sizeof err);
-	CHECK(r.status == XCHG_RUN_DONE && r.done == N && r.failed == 0, "status %d, %zu done", r.status, r.done);
+	CHECK(r.status == XCHG_RUN_DONE && r.done == N && r.failed == 0, "status %d, %zu done", r.status,
+	      r.done);
 	for (int i = 0; i < N; i++)
 		xchg_conn_close(&c[i]);
 	server_join(&sv);
@@ -511,7 +518,7 @@ static void test_driver_many(void)
 	kl.keep_going = 1;
 	xchg_run(c, 3, &kl, &r, err, sizeof err);
 	CHECK(r.status == XCHG_RUN_FAILED && r.conn == 1 && r.failed == 1 && r.done == 2 &&
-		  c[0].oracle.verdict == XCHG_COMPLETE && c[2].oracle.verdict == XCHG_COMPLETE,
+	          c[0].oracle.verdict == XCHG_COMPLETE && c[2].oracle.verdict == XCHG_COMPLETE,
 	      "keep_going: status %d conn %zu failed %zu done %zu", r.status, r.conn, r.failed, r.done);
 	for (int i = 0; i < 3; i++)
 		xchg_conn_close(&c[i]);
@@ -534,13 +541,15 @@ static void test_driver_timeouts(void)
 	xchg_conn_init(&c, dial(), 7, &e);
 	xchg_run(&c, 1, &idle, &r, err, sizeof err);
 	xchg_run_describe(&c, 1, &r, &idle, text, sizeof text);
-	CHECK(r.status == XCHG_RUN_IDLE && r.elapsed_ms >= 190 && r.elapsed_ms < 3000, "idle: status %d in %d ms: %s",
-	      r.status, r.elapsed_ms, text);
-	CHECK(strstr(text, "no progress for 200 ms: connection 7 got 0 of 13") != NULL, "idle text '%s'", text);
+	CHECK(r.status == XCHG_RUN_IDLE && r.elapsed_ms >= 190 && r.elapsed_ms < 3000,
+	      "idle: status %d in %d ms: %s", r.status, r.elapsed_ms, text);
+	CHECK(strstr(text, "no progress for 200 ms: connection 7 got 0 of 13") != NULL, "idle text '%s'",
+	      text);
 	xchg_run(&c, 1, &budget, &r, err, sizeof err);
-	CHECK(r.status == XCHG_RUN_BUDGET && r.elapsed_ms >= 290 && r.elapsed_ms < 3000, "budget: status %d in %d ms",
-	      r.status, r.elapsed_ms);
-	CHECK(xchg_oracle_finish(&c.oracle) == XCHG_INCOMPLETE, "finish: %s", xchg_verdict_name(c.oracle.verdict));
+	CHECK(r.status == XCHG_RUN_BUDGET && r.elapsed_ms >= 290 && r.elapsed_ms < 3000,
+	      "budget: status %d in %d ms", r.status, r.elapsed_ms);
+	CHECK(xchg_oracle_finish(&c.oracle) == XCHG_INCOMPLETE, "finish: %s",
+	      xchg_verdict_name(c.oracle.verdict));
 	xchg_conn_close(&c);
 	server_join(&sv);
 }
@@ -576,7 +585,8 @@ struct tally {
 	int shut, fin, stop_at_recv;
 };
 
-static int count_events(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p, size_t n)
+static int count_events(void *arg, const struct xchg_conn *c, enum xchg_event ev, const unsigned char *p,
+                        size_t n)
 {
 	struct tally *t = arg;
 
@@ -640,7 +650,8 @@ static void test_driver_steps(void)
 	c.send_limit = 11;
 	c.until = XCHG_UNTIL_SENT;
 	xchg_run(&c, 1, &limits, &r, err, sizeof err);
-	CHECK(r.status == XCHG_RUN_DONE && c.oracle.sent == 11, "step 1: status %d, %zu sent", r.status, c.oracle.sent);
+	CHECK(r.status == XCHG_RUN_DONE && c.oracle.sent == 11, "step 1: status %d, %zu sent", r.status,
+	      c.oracle.sent);
 	util_sleep_ms(100); /* the answer is there by now: drain takes it without waiting */
 	CHECK(xchg_conn_drain(&c) == 0 && c.oracle.got == 11, "drain: %zu got", c.oracle.got);
 	c.until = XCHG_UNTIL_GOT;
@@ -678,9 +689,9 @@ static void test_driver_source(void)
 	c.source_cap = sizeof buf;
 	xchg_run(&c, 1, NULL, &r, err, sizeof err); /* no bounds */
 	CHECK(r.status == XCHG_RUN_DONE && c.oracle.verdict == XCHG_COMPLETE && c.oracle.sent == 12 &&
-		  c.oracle.got == 12 && c.source_eof,
-	      "source: status %d, %s, %zu sent, %zu got", r.status, xchg_verdict_name(c.oracle.verdict), c.oracle.sent,
-	      c.oracle.got);
+	          c.oracle.got == 12 && c.source_eof,
+	      "source: status %d, %s, %zu sent, %zu got", r.status, xchg_verdict_name(c.oracle.verdict),
+	      c.oracle.sent, c.oracle.got);
 	close(p[0]);
 	xchg_conn_close(&c);
 	server_join(&sv);
