@@ -258,30 +258,30 @@ static int run_tcp_pipe(int fd, int wait_ms)
 	return run_tcp(&c, wait_ms) < 0 ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/* Parses the options into *udp and *wait_ms. Returns -1 when they are right (optind then at the
+ * address), otherwise the exit status, the reason printed. */
+static int parse_options(int argc, char **argv, int *udp, int *wait_ms)
 {
 	static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	struct net_addr a;
-	char err[512];
-	int udp = 0, wait_ms = 2000, c, fd, rc;
+	char err[256];
+	uint64_t v;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":uw:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			udp = 1;
+			*udp = 1;
 			break;
-		case 'w': {
-			uint64_t v;
+		case 'w':
 			if (util_parse_u64(optarg, 1, 3600000, 0, &v, err, sizeof err) < 0) {
 				fprintf(stderr,
 				        "upper-client: -w '%s': expected milliseconds from 1 to 3600000\n",
 				        optarg);
 				return 2;
 			}
-			wait_ms = (int)v;
+			*wait_ms = (int)v;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return stdout_ok() ? 0 : 2;
@@ -300,6 +300,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct net_addr a;
+	char err[512];
+	int udp = 0, wait_ms = 2000, fd, rc;
+
+	rc = parse_options(argc, argv, &udp, &wait_ms);
+	if (rc >= 0)
+		return rc;
 	if (net_parse(argv[optind], &a, err, sizeof err) < 0) {
 		fprintf(stderr, "upper-client: %s\n", err);
 		return 2;
