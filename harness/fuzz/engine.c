@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,15 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 void eng_remove_tree(const char *path)
 {
 	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void eng_format(char *out, size_t len, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(out, len, format, ap);
+	va_end(ap);
 }
 
 char *eng_fmt_count(char *buf, size_t len, uint64_t n)

@@ -1,7 +1,8 @@
 /* engine.h - what the fuzz scheduler (fuzz-run, make fuzz) and the fuzz benchmark (fuzz-bench, make
  * bench-fuzz) share: starting an engine with its output in a log, running a command under a time limit
  * with its output captured, reading AFL++'s fuzzer_stats, counting corpus files, making and removing
- * directory trees, and writing counts with a space between thousands. No printing, no exit. */
+ * directory trees, and writing counts with a space between thousands and text cut to fit. No printing,
+ * no exit. */
 #ifndef ENGINE_H
 #define ENGINE_H
 
@@ -46,6 +47,9 @@ int eng_mkdirs(const char *path, char *err, size_t errlen);
 
 /* Removes path and everything under it (symbolic links are not followed). */
 void eng_remove_tree(const char *path);
+
+/* snprintf() for text that may be cut to fit (paths, reasons), without a truncation warning. */
+__attribute__((format(printf, 3, 4))) void eng_format(char *out, size_t len, const char *format, ...);
 
 /* Writes n with a space between thousands ("1 234 567") into buf. Returns buf. */
 char *eng_fmt_count(char *buf, size_t len, uint64_t n);

@@ -4,8 +4,8 @@
 
 FUZZ_SRC := harness/fuzz
 # The target list and the sources every target links, defined once in targets.txt.
-FUZZ_TARGETS := $(shell sed -n 's/^targets://p' $(FUZZ_SRC)/targets.txt)
-FUZZ_LIBSRCS := $(shell sed -n 's/^sources://p' $(FUZZ_SRC)/targets.txt)
+FUZZ_TARGETS := $(strip $(shell sed -n 's/^targets://p' $(FUZZ_SRC)/targets.txt))
+FUZZ_LIBSRCS := $(strip $(shell sed -n 's/^sources://p' $(FUZZ_SRC)/targets.txt))
 ifeq ($(strip $(FUZZ_TARGETS)),)
 $(error $(FUZZ_SRC)/targets.txt names no fuzz target)
 endif

@@ -25,7 +25,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,28 +92,18 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* snprintf() for text that may be cut to fit (paths, reasons). */
-__attribute__((format(printf, 3, 4))) static void format_into(char *out, size_t len, const char *format, ...)
-{
-	va_list ap;
-
-	va_start(ap, format);
-	vsnprintf(out, len, format, ap);
-	va_end(ap);
-}
-
 /* Writes "a/b" into out (cut to fit). */
 static char *path_join(char *out, size_t len, const char *a, const char *b)
 {
-	format_into(out, len, "%s/%s", a, b);
+	eng_format(out, len, "%s/%s", a, b);
 	return out;
 }
 
 static void fail_target(struct target *t, const char *log, const char *why)
 {
 	t->nfailed++;
-	format_into(t->failed_log, sizeof t->failed_log, "%s", log);
-	format_into(t->failed_why, sizeof t->failed_why, "%s", why);
+	eng_format(t->failed_log, sizeof t->failed_log, "%s", log);
+	eng_format(t->failed_why, sizeof t->failed_why, "%s", why);
 }
 
 /* ---- libFuzzer logs ---- */
@@ -287,7 +276,7 @@ static void chunk_start(struct job *j, long slot, struct target *t, int secs, un
 	char *argv[16];
 	int n = 0, fd;
 
-	format_into(j->log, sizeof j->log, "%s/chunk-%05u-slot%ld.log", t->logs, number, slot);
+	eng_format(j->log, sizeof j->log, "%s/chunk-%05u-slot%ld.log", t->logs, number, slot);
 	snprintf(time_arg, sizeof time_arg, "-max_total_time=%d", secs);
 	snprintf(artifact_arg, sizeof artifact_arg, "-artifact_prefix=%s/", t->crashes);
 	argv[n++] = t->binary;
@@ -476,7 +465,7 @@ static void afl_start(const struct options *o, struct target *t, struct job *j, 
 
 	snprintf(role, sizeof role, k < nt ? "main" : "sec%d", k);
 	snprintf(secs, sizeof secs, "%d", (int)o->time);
-	format_into(j->log, sizeof j->log, "%s/afl-%s.log", t->dir, role);
+	eng_format(j->log, sizeof j->log, "%s/afl-%s.log", t->dir, role);
 	j->t = t;
 	argv[n++] = "afl-fuzz";
 	argv[n++] = "-i";
@@ -605,7 +594,7 @@ static void numbers_to_n(char *out, size_t outlen, const char *prefix, const cha
 		i = k;
 	}
 	buf[o < 90 ? o : 90] = '\0';
-	format_into(out, outlen, "%s%s", prefix, buf);
+	eng_format(out, outlen, "%s%s", prefix, buf);
 }
 
 /* "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): ([\w-]+( on [\w-]+)?)" */

@@ -5,24 +5,21 @@
  * bounded by about (2 x targets + 2) x time. Exit 0, 1 when a measurement failed, 2 on a usage error
  * or when the reports cannot be written. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "engine.h"
+#include "exchange.h"
 #include "net.h"
 #include "report.h"
 #include "util.h"
@@ -67,21 +64,12 @@ static int nrows;
 static char errors[MAX_ERRORS][600];
 static int nerrors;
 
-__attribute__((format(printf, 3, 4))) static void format_into(char *out, size_t len, const char *format, ...)
-{
-	va_list ap;
-
-	va_start(ap, format);
-	vsnprintf(out, len, format, ap);
-	va_end(ap);
-}
-
 static struct row *row_new(const char *target)
 {
 	struct row *r = &rows[nrows < MAX_ROWS ? nrows++ : MAX_ROWS - 1];
 
 	memset(r, 0, sizeof *r);
-	format_into(r->target, sizeof r->target, "%s", target);
+	eng_format(r->target, sizeof r->target, "%s", target);
 	return r;
 }
 
@@ -110,7 +98,7 @@ static double note(const char *what, int rc, double rate, const char *err)
 {
 	if (rc != 0) {
 		if (nerrors < MAX_ERRORS)
-			format_into(errors[nerrors++], sizeof errors[0], "%s: %s", what, err);
+			eng_format(errors[nerrors++], sizeof errors[0], "%s: %s", what, err);
 		rate = NAN;
 	}
 	if (rate > 0)
@@ -131,7 +119,7 @@ static char *temp_dir(char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	format_into(buf, len, "%s/fuzz-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	eng_format(buf, len, "%s/fuzz-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	return mkdtemp(buf);
 }
 
@@ -145,11 +133,11 @@ static int libfuzzer_rate(const char *binary, const char *seeds, int secs, const
 	const char *units;
 
 	if (temp_dir(work, sizeof work) == NULL) {
-		format_into(err, errlen, "a temporary directory: %s", strerror(errno));
+		eng_format(err, errlen, "a temporary directory: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(time_arg, sizeof time_arg, "-max_total_time=%d", secs);
-	format_into(artifact, sizeof artifact, "-artifact_prefix=%s/", work);
+	eng_format(artifact, sizeof artifact, "-artifact_prefix=%s/", work);
 	char *argv[] = {(char *)binary, time_arg, "-print_final_stats=1", "-max_len=4096", artifact, (char *)dict,
 			work, (char *)seeds, NULL};
 	double t0 = util_now_s();
@@ -158,7 +146,7 @@ static int libfuzzer_rate(const char *binary, const char *seeds, int secs, const
 	eng_remove_tree(work);
 	units = out ? strstr(out, "stat::number_of_executed_units:") : NULL;
 	if (r != ENG_RUN_ERROR && units == NULL)
-		format_into(err, errlen, "libFuzzer failed (%s): %s",
+		eng_format(err, errlen, "libFuzzer failed (%s): %s",
 			    r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
 			    last_chars(out, len, 300));
 	if (r == ENG_RUN_EXITED && units != NULL && status != 0)
@@ -177,7 +165,7 @@ static int afl_stats(const char *out, struct eng_afl_stats *st)
 	glob_t g;
 	int found = 0;
 
-	format_into(pattern, sizeof pattern, "%s/*/fuzzer_stats", out);
+	eng_format(pattern, sizeof pattern, "%s/*/fuzzer_stats", out);
 	if (glob(pattern, 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			struct eng_afl_stats s;
@@ -188,7 +176,7 @@ static int afl_stats(const char *out, struct eng_afl_stats *st)
 		}
 		globfree(&g);
 	}
-	format_into(pattern, sizeof pattern, "%s/fuzzer_stats", out);
+	eng_format(pattern, sizeof pattern, "%s/fuzzer_stats", out);
 	if (!found && eng_afl_read(pattern, st) == 0 && st->has_execs)
 		found = 1;
 	return found;
@@ -206,7 +194,7 @@ static int afl_rate(char *const cmd[], const char *seeds, int secs, const char *
 	struct eng_afl_stats st;
 
 	if (temp_dir(work, sizeof work) == NULL) {
-		format_into(err, errlen, "a temporary directory: %s", strerror(errno));
+		eng_format(err, errlen, "a temporary directory: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(secs_arg, sizeof secs_arg, "%d", secs);
@@ -223,7 +211,7 @@ static int afl_rate(char *const cmd[], const char *seeds, int secs, const char *
 	found = afl_stats(work, &st);
 	eng_remove_tree(work);
 	if (r != ENG_RUN_ERROR && !found)
-		format_into(err, errlen, "afl-fuzz failed (%s): %s",
+		eng_format(err, errlen, "afl-fuzz failed (%s): %s",
 			    r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
 			    last_chars(out, len, 300));
 	free(out);
@@ -257,7 +245,7 @@ static int replay_rate(const char *binary, const char *path, int secs, double *r
 				break;
 		}
 		if (r != ENG_RUN_EXITED || status != 0 || p == NULL) {
-			format_into(err, errlen, "%s -n %lu %s: %s %s", binary, runs, path,
+			eng_format(err, errlen, "%s -n %lu %s: %s %s", binary, runs, path,
 				    r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
 				    last_chars(out, len, 200));
 			free(out);
@@ -271,115 +259,35 @@ static int replay_rate(const char *binary, const char *path, int secs, double *r
 	}
 }
 
-/* Reads the server's first stderr line (at most 5 s) and returns the port of its
- * "listening on tcp ADDR:PORT", 0 when the line is something else (kept in line). */
-static unsigned listening_port(int fd, char *line, size_t len)
-{
-	uint64_t deadline = util_now_ns() + 5000000000ull;
-	size_t n = 0;
-	unsigned port = 0;
-	char *colon;
-
-	line[0] = '\0';
-	while (n + 1 < len && util_ms_left(deadline) > 0) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, util_ms_left(deadline)) <= 0 || read(fd, line + n, 1) != 1)
-			break;
-		if (line[n] == '\n')
-			break;
-		line[++n] = '\0';
-	}
-	line[n] = '\0';
-	colon = strrchr(line, ':');
-	if (strncmp(line, "listening on tcp ", 17) == 0 && colon != NULL && strchr(line + 17, ' ') == NULL &&
-	    sscanf(colon + 1, "%u", &port) == 1 && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-		return port;
-	return 0;
-}
-
-/* Sends data to 127.0.0.1:port, half-closes, and reads the whole reply. Returns the reply's length, or
- * -1 with a reason in err. */
-static long exchange(unsigned port, const unsigned char *data, size_t n, char *err, size_t errlen)
-{
-	struct net_addr a;
-	struct timeval tv = {5, 0};
-	char address[32], buf[65536];
-	long got = 0;
-	int fd;
-
-	snprintf(address, sizeof address, "127.0.0.1:%u", port);
-	if (net_parse(address, &a, err, errlen) != 0 || (fd = net_connect(&a, SOCK_STREAM, 5000, err, errlen)) < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	for (size_t off = 0; off < n;) {
-		ssize_t w = send(fd, data + off, n - off, MSG_NOSIGNAL);
-		if (w <= 0) {
-			format_into(err, errlen, "send to %s: %s", address, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	shutdown(fd, SHUT_WR);
-	for (;;) {
-		ssize_t r = recv(fd, buf, sizeof buf, 0);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			format_into(err, errlen, "recv from %s: %s", address, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		got += r;
-	}
-	close(fd);
-	return got;
-}
-
-/* Stops one server: SIGTERM, at most 5 s, then SIGKILL. */
-static void server_stop(pid_t pid)
-{
-	double until = util_now_s() + 5;
-	int status;
-
-	kill(pid, SIGTERM);
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (util_now_s() >= until) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
-		util_sleep_ms(1);
-	}
-}
-
-/* One execution, AFLNet's way: a fresh server, the input over loopback, the whole reply read back.
- * Returns 1 when the reply had the input's length, 0 when not, -1 with a reason in err. */
+/* One execution, AFLNet's way: a fresh server (child.h), the input over loopback, a half-close, and
+ * the whole reply read back and counted (exchange.h, XCHG_MODE_LENGTH). Returns 1 when every byte
+ * came back before the server's FIN, 0 when not (the reason in err), -1 with a reason in err when the
+ * server or the connection could not be had. */
 static int network_once(const char *server, const unsigned char *data, size_t n, char *err, size_t errlen)
 {
-	char *argv[] = {(char *)server, "-l", "127.0.0.1:0", NULL}, line[256];
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), p[2], rc = -1;
-	pid_t pid = -1;
+	const char *const argv[] = {server, "-l", "127.0.0.1:0", NULL};
+	struct child_options co = {.argv = argv, .want = CHILD_TCP, .start_ms = 5000};
+	struct xchg_expect e = {.mode = XCHG_MODE_LENGTH, .sent = data, .sent_len = n, .half_close = 1};
+	struct xchg_limits limits = {.idle_ms = 5000};
+	struct xchg_run_result r = {.status = XCHG_RUN_ERROR};
+	struct xchg_conn conn;
+	struct child_addrs addrs;
+	struct child *c;
+	int fd, rc = -1;
 
-	if (devnull < 0 || pipe2(p, O_CLOEXEC) != 0) {
-		format_into(err, errlen, "/dev/null or a pipe: %s", strerror(errno));
-		if (devnull >= 0)
-			close(devnull);
+	if (child_start(&co, &c, &addrs, err, errlen) != 0)
 		return -1;
+	fd = net_connect(&addrs.tcp, SOCK_STREAM, 5000, err, errlen);
+	if (fd >= 0) {
+		xchg_conn_init(&conn, fd, 1, &e);
+		xchg_run(&conn, 1, &limits, &r, err, errlen);
+		if (r.status != XCHG_RUN_ERROR)
+			xchg_run_describe(&conn, 1, &r, &limits, err, errlen);
+		rc = r.status == XCHG_RUN_DONE ? 1 : r.status == XCHG_RUN_ERROR ? -1 : 0;
+		xchg_conn_close(&conn);
 	}
-	pid = eng_spawn(argv, devnull, devnull, p[1], err, errlen);
-	close(p[1]);
-	close(devnull);
-	if (pid > 0) {
-		unsigned port = listening_port(p[0], line, sizeof line);
-		long got = port ? exchange(port, data, n, err, errlen) : -1;
-		if (port == 0)
-			format_into(err, errlen, "%s: unexpected first line '%s'", server, line);
-		rc = got < 0 ? -1 : (size_t)got == n;
-		server_stop(pid);
-	}
-	close(p[0]);
+	child_stop(c, SIGTERM, 5000, NULL);
+	child_free(c);
 	return rc;
 }
 
@@ -389,9 +297,10 @@ static int network_rate(const char *server, unsigned char *const inputs[], const
 {
 	double start = util_now_s();
 	long n = 0, ok = 0;
+	char last[512] = "";
 
 	if (ninputs == 0) {
-		format_into(err, errlen, "no inputs (corpus/tcp-upper-inetd/seed-*)");
+		eng_format(err, errlen, "no inputs (corpus/tcp-upper-inetd/seed-*)");
 		return -1;
 	}
 	while (util_now_s() - start < secs) {
@@ -399,10 +308,13 @@ static int network_rate(const char *server, unsigned char *const inputs[], const
 		n++;
 		if (r < 0)
 			return -1;
+		if (r == 0)
+			eng_format(last, sizeof last, "%s", err);
 		ok += r;
 	}
 	if (ok != n) {
-		format_into(err, errlen, "%ld of %ld network executions got a reply of the wrong length", n - ok, n);
+		eng_format(err, errlen, "%ld of %ld network executions did not get their whole reply (the last: %s)",
+			   n - ok, n, last);
 		return -1;
 	}
 	*rate = (double)n / (util_now_s() - start);
@@ -418,8 +330,8 @@ static int in_path(const char *name)
 
 	for (const char *p = path ? path : ""; *p != '\0';) {
 		size_t n = strcspn(p, ":");
-		format_into(dir, sizeof dir, "%.*s", (int)n, p);
-		format_into(file, sizeof file, "%s/%s", n ? dir : ".", name);
+		eng_format(dir, sizeof dir, "%.*s", (int)n, p);
+		eng_format(file, sizeof file, "%s/%s", n ? dir : ".", name);
 		if (access(file, X_OK) == 0)
 			return 1;
 		p += n + (p[n] == ':');
@@ -436,22 +348,22 @@ static void measure_target(const struct options *o, const char *t, int have_afl)
 	double rate = 0;
 	int rc;
 
-	format_into(seeds, sizeof seeds, "corpus/%s", t);
-	format_into(dict, sizeof dict, "harness/fuzz/%s.dict", t);
-	format_into(dict_arg, sizeof dict_arg, "-dict=%s", dict);
-	format_into(binary, sizeof binary, "%s/%s", o->lf_dir, t);
-	format_into(what, sizeof what, "%s libFuzzer+ASan+UBSan", t);
+	eng_format(seeds, sizeof seeds, "corpus/%s", t);
+	eng_format(dict, sizeof dict, "harness/fuzz/%s.dict", t);
+	eng_format(dict_arg, sizeof dict_arg, "-dict=%s", dict);
+	eng_format(binary, sizeof binary, "%s/%s", o->lf_dir, t);
+	eng_format(what, sizeof what, "%s libFuzzer+ASan+UBSan", t);
 	rc = libfuzzer_rate(binary, seeds, o->time, dict_arg, &rate, err, sizeof err);
 	row_set(r, SPEED_LF, note(what, rc, rate, err));
-	format_into(binary, sizeof binary, "%s/%s", o->lf_fast_dir, t);
-	format_into(what, sizeof what, "%s libFuzzer (no sanitizer)", t);
+	eng_format(binary, sizeof binary, "%s/%s", o->lf_fast_dir, t);
+	eng_format(what, sizeof what, "%s libFuzzer (no sanitizer)", t);
 	rc = access(binary, X_OK) == 0 ? libfuzzer_rate(binary, seeds, o->time, dict_arg, &rate, err, sizeof err) : 1;
 	row_set(r, SPEED_LF_NOSAN, rc == 1 ? NAN : note(what, rc, rate, err));
-	format_into(binary, sizeof binary, "%s/%s", o->afl_dir, t);
+	eng_format(binary, sizeof binary, "%s/%s", o->afl_dir, t);
 	if (realpath(binary, absolute) == NULL)
-		format_into(absolute, sizeof absolute, "%s", binary);
+		eng_format(absolute, sizeof absolute, "%s", binary);
 	char *cmd[] = {absolute, NULL};
-	format_into(what, sizeof what, "%s AFL++ persistent", t);
+	eng_format(what, sizeof what, "%s AFL++ persistent", t);
 	rc = have_afl ? afl_rate(cmd, seeds, o->time, dict, &rate, err, sizeof err) : 1;
 	row_set(r, SPEED_AFL, rc == 1 ? NAN : note(what, rc, rate, err));
 }
@@ -491,9 +403,9 @@ static void measure_whole(const struct options *o, int have_afl)
 	int half = o->time / 2 > 1 ? o->time / 2 : 1, rc, n;
 	struct row *whole = row_new("tcp-upper --inetd"), *same;
 
-	format_into(binary, sizeof binary, "%s/tcp-upper", o->afl_dir);
+	eng_format(binary, sizeof binary, "%s/tcp-upper", o->afl_dir);
 	if (realpath(binary, absolute) == NULL)
-		format_into(absolute, sizeof absolute, "%s", binary);
+		eng_format(absolute, sizeof absolute, "%s", binary);
 	char *cmd[] = {absolute, "--inetd", NULL};
 	rc = have_afl ? afl_rate(cmd, "corpus/tcp-upper-inetd", o->time, NULL, &rate, err, sizeof err) : 1;
 	row_set(whole, SPEED_AFL, rc == 1 ? NAN : note("tcp-upper --inetd AFL++ fork server", rc, rate, err));
@@ -506,10 +418,10 @@ static void measure_whole(const struct options *o, int have_afl)
 	rc = network_rate(o->server, hello_input, hello_len, 1, half, &rate, err, sizeof err);
 	row_set(same, SPEED_NETWORK, note("network-driven, hello world only", rc, rate, err));
 	for (int i = 0; i < 2; i++) {
-		format_into(binary, sizeof binary, "%s/fuzz_tcp-standalone", i == 0 ? o->san_dir : o->std_dir);
+		eng_format(binary, sizeof binary, "%s/fuzz_tcp-standalone", i == 0 ? o->san_dir : o->std_dir);
 		if (access(binary, X_OK) != 0)
 			continue;
-		format_into(what, sizeof what, "fuzz_tcp %s replaying seed-hello", hello_name[i]);
+		eng_format(what, sizeof what, "fuzz_tcp %s replaying seed-hello", hello_name[i]);
 		rc = replay_rate(binary, "corpus/fuzz_tcp/seed-hello", half, &rate, err, sizeof err);
 		row_set(same, i == 0 ? SPEED_SA_SAN : SPEED_SA_STD, note(what, rc, rate, err));
 	}
@@ -563,7 +475,7 @@ static void compute_ratios(struct ratios *q)
 static char *table_value(char *buf, size_t len, double v)
 {
 	if (!(v > 0))
-		return format_into(buf, len, "-"), buf;
+		return eng_format(buf, len, "-"), buf;
 	return eng_fmt_count(buf, len, (uint64_t)(v + 0.5));
 }
 
@@ -581,7 +493,7 @@ static void write_markdown(FILE *f, const struct options *o, const struct ratios
 		const struct row *r = &rows[i];
 		char standalone[96] = "-";
 		if (row_has(r, SPEED_SA_STD))
-			format_into(standalone, sizeof standalone, "%s / %s",
+			eng_format(standalone, sizeof standalone, "%s / %s",
 				    table_value(a, sizeof a, r->value[SPEED_SA_STD]),
 				    table_value(b, sizeof b, row_has(r, SPEED_SA_SAN) ? r->value[SPEED_SA_SAN] : 0));
 		fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", r->target, table_value(c, sizeof c, r->value[SPEED_LF]),
@@ -664,7 +576,7 @@ static int write_report(const struct options *o, const char *name, const struct 
 	char path[PATH_LEN + 16];
 	FILE *f;
 
-	format_into(path, sizeof path, "%s/%s", o->out, name);
+	eng_format(path, sizeof path, "%s/%s", o->out, name);
 	f = fopen(path, "w");
 	if (f != NULL) {
 		writer(f, o, q);
