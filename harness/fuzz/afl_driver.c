@@ -14,8 +14,10 @@ __AFL_FUZZ_INIT();
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
-		fprintf(stderr, "usage: %s  (run under afl-fuzz; the input comes from AFL++'s shared memory,\n"
-				"or stdin when run alone)\n", argv[0]);
+		fprintf(stderr,
+		        "usage: %s  (run under afl-fuzz; the input comes from AFL++'s shared memory,\n"
+		        "or stdin when run alone)\n",
+		        argv[0]);
 		return 2;
 	}
 	__AFL_INIT();

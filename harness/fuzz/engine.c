@@ -127,8 +127,9 @@ static int collect(pid_t pid, int fd, uint64_t deadline, char **out, size_t *len
 	}
 }
 
-enum eng_run_result eng_run(char *const argv[], const char *stdin_path, enum eng_capture capture, double timeout_s,
-			    char **out, size_t *outlen, int *wstatus, char *err, size_t errlen)
+enum eng_run_result eng_run(char *const argv[], const char *stdin_path, enum eng_capture capture,
+                            double timeout_s, char **out, size_t *outlen, int *wstatus, char *err,
+                            size_t errlen)
 {
 	int fds[4];
 	size_t cap = 0;
@@ -141,7 +142,7 @@ enum eng_run_result eng_run(char *const argv[], const char *stdin_path, enum eng
 	if (run_files(stdin_path, fds, err, errlen) != 0)
 		return ENG_RUN_ERROR;
 	pid = eng_spawn(argv, fds[0], (capture & ENG_CAPTURE_STDOUT) ? fds[3] : fds[1],
-			(capture & ENG_CAPTURE_STDERR) ? fds[3] : fds[1], err, errlen);
+	                (capture & ENG_CAPTURE_STDERR) ? fds[3] : fds[1], err, errlen);
 	close(fds[0]);
 	close(fds[1]);
 	close(fds[3]);

@@ -15,11 +15,7 @@
 pid_t eng_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, char *err, size_t errlen);
 
 /* Which of a command's output streams eng_run() keeps (the other goes to /dev/null). */
-enum eng_capture {
-	ENG_CAPTURE_STDOUT = 1,
-	ENG_CAPTURE_STDERR = 2,
-	ENG_CAPTURE_BOTH = 3
-};
+enum eng_capture { ENG_CAPTURE_STDOUT = 1, ENG_CAPTURE_STDERR = 2, ENG_CAPTURE_BOTH = 3 };
 
 /* How eng_run() ended. */
 enum eng_run_result {
@@ -31,8 +27,9 @@ enum eng_run_result {
 /* Runs argv with standard input from stdin_path (NULL: /dev/null), keeps the streams capture names
  * (at most 4 MiB, the end of the output when there is more) in a NUL-terminated malloc'd *out (length
  * in *outlen, the caller frees it), and waits at most timeout_s seconds for it to end. */
-enum eng_run_result eng_run(char *const argv[], const char *stdin_path, enum eng_capture capture, double timeout_s,
-			    char **out, size_t *outlen, int *wstatus, char *err, size_t errlen);
+enum eng_run_result eng_run(char *const argv[], const char *stdin_path, enum eng_capture capture,
+                            double timeout_s, char **out, size_t *outlen, int *wstatus, char *err,
+                            size_t errlen);
 
 /* Writes how a child ended ("exit status 1", "killed by signal 9") into buf. Returns buf. */
 char *eng_status_text(char *buf, size_t len, int wstatus);
@@ -60,13 +57,13 @@ void eng_afl_environment(void);
 
 /* One AFL++ instance's figures from its fuzzer_stats file. */
 struct eng_afl_stats {
-	uint64_t execs;      /* execs_done */
-	double rate;         /* execs_per_sec */
-	uint64_t corpus;     /* corpus_count */
-	uint64_t crashes;    /* saved_crashes (unique_crashes in older versions) */
-	double run_time;     /* run_time, seconds (0 when absent) */
-	char coverage[32];   /* bitmap_cvg, for example "12.34%" ("" when absent) */
-	int has_execs;       /* execs_done was present */
+	uint64_t execs;    /* execs_done */
+	double rate;       /* execs_per_sec */
+	uint64_t corpus;   /* corpus_count */
+	uint64_t crashes;  /* saved_crashes (unique_crashes in older versions) */
+	double run_time;   /* run_time, seconds (0 when absent) */
+	char coverage[32]; /* bitmap_cvg, for example "12.34%" ("" when absent) */
+	int has_execs;     /* execs_done was present */
 };
 
 /* Reads path (an AFL++ fuzzer_stats file). Returns 0, or -1 when it cannot be read (st zeroed). */

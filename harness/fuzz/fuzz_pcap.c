@@ -17,13 +17,13 @@
 #include "decode.h"
 #include "fuzz.h"
 
-#define CHECK(cond, ...)                                                                               \
-	do {                                                                                           \
-		if (!(cond)) {                                                                         \
-			fprintf(stderr, "fuzz_pcap: invariant broken: " __VA_ARGS__);                  \
-			fprintf(stderr, " (%s)\n", #cond);                                             \
-			abort();                                                                       \
-		}                                                                                      \
+#define CHECK(cond, ...)                                                                                     \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "fuzz_pcap: invariant broken: " __VA_ARGS__);                        \
+			fprintf(stderr, " (%s)\n", #cond);                                                   \
+			abort();                                                                             \
+		}                                                                                            \
 	} while (0)
 
 static uint32_t get32(const uint8_t *p, int swap)
@@ -45,20 +45,23 @@ static void check_flows(const struct dec_ctx *c, const struct dec_limits *lim, s
 		for (int d = 0; d < 2; d++) {
 			const struct dec_dir *dd = &f->dir[d];
 			total += dd->len;
-			CHECK(dd->len == 0 || dd->data != NULL, "flow %zu dir %d: %zu bytes, no data", i, d, dd->len);
-			CHECK(!dd->fin || dd->fin_off <= dd->len, "flow %zu dir %d: FIN at %zu past %zu bytes", i, d,
-			      dd->fin_off, dd->len);
+			CHECK(dd->len == 0 || dd->data != NULL, "flow %zu dir %d: %zu bytes, no data", i, d,
+			      dd->len);
+			CHECK(!dd->fin || dd->fin_off <= dd->len,
+			      "flow %zu dir %d: FIN at %zu past %zu bytes", i, d, dd->fin_off, dd->len);
 		}
 		nev += f->nev;
 		for (size_t k = 0; k < f->nev; k++) {
 			const struct dec_ev *e = &f->ev[k];
-			CHECK(e->dir <= 1 && e->kind >= DEC_EV_DATA && e->kind <= DEC_EV_RST, "flow %zu event %zu: dir %u kind %u",
-			      i, k, e->dir, e->kind);
+			CHECK(e->dir <= 1 && e->kind >= DEC_EV_DATA && e->kind <= DEC_EV_RST,
+			      "flow %zu event %zu: dir %u kind %u", i, k, e->dir, e->kind);
 			if (e->kind == DEC_EV_DATA || e->kind == DEC_EV_DGRAM)
-				CHECK(e->off + e->len <= f->dir[e->dir].len, "flow %zu event %zu: [%zu,+%zu) past %zu bytes",
-				      i, k, e->off, e->len, f->dir[e->dir].len);
-			CHECK(e->peer_before <= f->dir[!e->dir].len, "flow %zu event %zu waits for %zu of %zu peer bytes",
-			      i, k, e->peer_before, f->dir[!e->dir].len);
+				CHECK(e->off + e->len <= f->dir[e->dir].len,
+				      "flow %zu event %zu: [%zu,+%zu) past %zu bytes", i, k, e->off, e->len,
+				      f->dir[e->dir].len);
+			CHECK(e->peer_before <= f->dir[!e->dir].len,
+			      "flow %zu event %zu waits for %zu of %zu peer bytes", i, k, e->peer_before,
+			      f->dir[!e->dir].len);
 		}
 	}
 	CHECK(total <= size, "%zu reassembled bytes from a %zu byte input", total, size);
@@ -100,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	for (size_t off = 24; off + 16 <= size;) {
 		uint64_t ts = (uint64_t)get32(data + off, swap) * 1000000000u +
-			      (uint64_t)get32(data + off + 4, swap) * (nano ? 1u : 1000u);
+		              (uint64_t)get32(data + off + 4, swap) * (nano ? 1u : 1000u);
 		size_t caplen = get32(data + off + 8, swap), wirelen = get32(data + off + 12, swap);
 		off += 16;
 		if (caplen > size - off)
@@ -111,10 +114,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		memcpy(frame, data + off, caplen);
 		int r = dec_frame(lt, frame, caplen, wirelen, ts, &p, err, sizeof err);
-		CHECK(r == DEC_OK || r == DEC_SKIP || r == DEC_EMALFORMED || r == DEC_ELINK, "dec_frame returned %d", r);
+		CHECK(r == DEC_OK || r == DEC_SKIP || r == DEC_EMALFORMED || r == DEC_ELINK,
+		      "dec_frame returned %d", r);
 		if (r == DEC_OK) {
-			CHECK(p.payload >= frame && p.payload + p.caplen <= frame + caplen && p.caplen <= p.len,
-			      "payload [%p,+%zu) outside the %zu byte frame", (const void *)p.payload, p.caplen, caplen);
+			CHECK(p.payload >= frame && p.payload + p.caplen <= frame + caplen &&
+			          p.caplen <= p.len,
+			      "payload [%p,+%zu) outside the %zu byte frame", (const void *)p.payload,
+			      p.caplen, caplen);
 			CHECK(p.proto == 6 || p.proto == 17, "decoded proto %u", p.proto);
 			r = dec_add(c, &p, err, sizeof err);
 			CHECK(r == DEC_OK || r == DEC_ELIMIT || r == DEC_ENOMEM, "dec_add returned %d", r);

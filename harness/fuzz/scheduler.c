@@ -28,8 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,11 +65,11 @@ struct target {
 	uint64_t execs_done; /* over finished chunks */
 	double secs_done;
 	uint64_t cov;
-	unsigned nfailed;    /* chunks or instances in which the engine never ran an input */
+	unsigned nfailed; /* chunks or instances in which the engine never ran an input */
 	char failed_log[PATH_LEN], failed_why[PATH_LEN + 64]; /* the last one */
 	char abs_binary[PATH_LEN], repro_binary[PATH_LEN];
-	char *cmd[3];        /* AFL++: what afl-fuzz runs */
-	char *repro_cmd[3];  /* AFL++: what reproduces a crash (with ASan for tcp-upper) */
+	char *cmd[3];       /* AFL++: what afl-fuzz runs */
+	char *repro_cmd[3]; /* AFL++: what reproduces a crash (with ASan for tcp-upper) */
 	int repro_stdin;
 };
 
@@ -79,7 +79,7 @@ struct job {
 	struct target *t;
 	char log[PATH_LEN];
 	double started;
-	size_t ncrash;      /* crash files before it started */
+	size_t ncrash;       /* crash files before it started */
 	uint64_t execs, cov; /* its latest status line */
 	int status, ended, stopped;
 };
@@ -235,7 +235,7 @@ static void log_tail(FILE *f, const char *log, int n)
 /* ---- libFuzzer scheduling ---- */
 
 static void target_status(const struct target *t, const struct job *jobs, long njobs, uint64_t *execs,
-			  uint64_t *cov)
+                          uint64_t *cov)
 {
 	*execs = t->execs_done;
 	*cov = t->cov;
@@ -345,7 +345,8 @@ static void stop_jobs(struct job *jobs, long n)
 		}
 }
 
-static void progress_libfuzzer(struct target *targets, int nt, const struct job *jobs, long njobs, double elapsed)
+static void progress_libfuzzer(struct target *targets, int nt, const struct job *jobs, long njobs,
+                               double elapsed)
 {
 	for (int i = 0; i < nt; i++) {
 		uint64_t execs, cov;
@@ -449,7 +450,8 @@ static void progress_afl(const struct target *targets, int nt, double elapsed)
 		struct afl_totals a;
 		char count[40];
 		afl_totals(&targets[i], &a);
-		printf("[%6ds] %-16s execs %14s  exec/s %9.0f  cov %7s  corpus %6" PRIu64 "  crashes %" PRIu64 "\n",
+		printf("[%6ds] %-16s execs %14s  exec/s %9.0f  cov %7s  corpus %6" PRIu64 "  crashes %" PRIu64
+		       "\n",
 		       (int)elapsed, targets[i].name, eng_fmt_count(count, sizeof count, a.execs), a.rate,
 		       a.coverage, a.corpus, a.crashes);
 	}
@@ -646,17 +648,17 @@ static int report_kind(const char *line, char *kind, size_t len)
  * the sanitizer runtimes or the engine): "FUNC (path/file.c:LINE)". */
 static int own_frame(const char *line, const char *cwd, char *out, size_t len)
 {
-	static const char *const skip[] = {"__sanitizer", "__asan", "__ubsan", "__interceptor", "fuzzer::",
-					   "abort", "raise", "__libc", "__GI_", "_start",
-					   "LLVMFuzzerTestOneInput", "main", "libc_start"};
+	static const char *const skip[] = {
+	    "__sanitizer", "__asan", "__ubsan", "__interceptor",          "fuzzer::", "abort",     "raise",
+	    "__libc",      "__GI_",  "_start",  "LLVMFuzzerTestOneInput", "main",     "libc_start"};
 	char func[512], loc[PATH_LEN];
 	size_t cl = strlen(cwd);
 	unsigned hex;
 
 	while (isspace((unsigned char)*line))
 		line++;
-	if (line[0] != '#' || !isdigit((unsigned char)line[1]) ||
-	    sscanf(line, "#%*u 0x%x", &hex) != 1 || sscanf(line, "#%*u 0x%*[0-9a-f] in %511s %4095s", func, loc) != 2)
+	if (line[0] != '#' || !isdigit((unsigned char)line[1]) || sscanf(line, "#%*u 0x%x", &hex) != 1 ||
+	    sscanf(line, "#%*u 0x%*[0-9a-f] in %511s %4095s", func, loc) != 2)
 		return 0;
 	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
 		if (strncmp(func, skip[i], strlen(skip[i])) == 0)
@@ -702,7 +704,7 @@ static void crash_key(enum eng_run_result r, int status, char *text, const char 
 
 /* Reproduces one crash file of t and keys it. */
 static void reproduce(const struct options *o, const struct target *t, const char *file, const char *cwd,
-		      struct bucket *b)
+                      struct bucket *b)
 {
 	char *argv[5], *text = NULL, err[PATH_LEN + 64];
 	size_t len;
@@ -718,11 +720,11 @@ static void reproduce(const struct options *o, const struct target *t, const cha
 		if (!t->repro_stdin)
 			argv[n++] = (char *)file;
 		snprintf(b->cmd, sizeof b->cmd, "%s%s%s %s'%s'", t->repro_cmd[0], t->repro_cmd[1] ? " " : "",
-			 t->repro_cmd[1] ? t->repro_cmd[1] : "", t->repro_stdin ? "< " : "", file);
+		         t->repro_cmd[1] ? t->repro_cmd[1] : "", t->repro_stdin ? "< " : "", file);
 	}
 	argv[n] = NULL;
-	enum eng_run_result r = eng_run(argv, t->repro_stdin ? file : NULL, ENG_CAPTURE_STDERR, 60, &text, &len,
-					&status, err, sizeof err);
+	enum eng_run_result r = eng_run(argv, t->repro_stdin ? file : NULL, ENG_CAPTURE_STDERR, 60, &text,
+	                                &len, &status, err, sizeof err);
 	crash_key(r, status, r == ENG_RUN_ERROR ? err : text, cwd, b);
 	free(text);
 	b->name = t->name;
@@ -811,7 +813,7 @@ static int summary_row(FILE *f, const struct options *o, struct target *t, struc
 	}
 	c->files += nfiles;
 	fprintf(f, "| %s | %s | %.0f | %s | %" PRIu64 " (%+" PRId64 ") | %zu (%zu) |\n", t->name,
-		eng_fmt_count(count, sizeof count, execs), rate, coverage, corpus, added, nfiles, unique);
+	        eng_fmt_count(count, sizeof count, execs), rate, coverage, corpus, added, nfiles, unique);
 	return execs == 0 && nfiles == 0;
 }
 
@@ -824,16 +826,16 @@ static void crash_list(FILE *f, struct crashes *c)
 		fprintf(f, "- **%s**: %s -- %u input(s)\n  - stack: ", b->name, b->kind, b->count);
 		for (int k = 0; k < b->nframes; k++)
 			fprintf(f, "%s%s", k ? " <- " : "", b->frames[k]);
-		fprintf(f, "%s\n  - reproduce: `%s`\n", b->nframes ? "" : "(none below the target: the report is the key)",
-			b->cmd);
-		fprintf(f, "  - keep it: copy %s into corpus/%s/regressions/ (make check replays it)\n", b->file,
-			b->name);
+		fprintf(f, "%s\n  - reproduce: `%s`\n",
+		        b->nframes ? "" : "(none below the target: the report is the key)", b->cmd);
+		fprintf(f, "  - keep it: copy %s into corpus/%s/regressions/ (make check replays it)\n",
+		        b->file, b->name);
 	}
 }
 
 /* The engine errors section; returns the names of the targets it lists, comma-separated, in names. */
 static void engine_errors(FILE *f, const struct target *targets, int nt, const int *idle, char *names,
-			  size_t len)
+                          size_t len)
 {
 	fprintf(f, "## Engine errors\n\n");
 	names[0] = '\0';
@@ -842,22 +844,22 @@ static void engine_errors(FILE *f, const struct target *targets, int nt, const i
 			fprintf(f, "- **%s**: no input was executed in the whole run\n", targets[i].name);
 	for (int i = 0; i < nt; i++)
 		if (targets[i].nfailed) {
-			fprintf(f, "- **%s**: the engine failed to run %u time(s); the last one:\n", targets[i].name,
-				targets[i].nfailed);
+			fprintf(f, "- **%s**: the engine failed to run %u time(s); the last one:\n",
+			        targets[i].name, targets[i].nfailed);
 			fprintf(f, "  - %s, log %s:\n", targets[i].failed_why, targets[i].failed_log);
 			log_tail(f, targets[i].failed_log, 6);
 		}
 	for (int i = 0; i < nt; i++)
 		if (idle[i] || targets[i].nfailed)
 			snprintf(names + strlen(names), len - strlen(names), "%s%s", names[0] ? ", " : "",
-				 targets[i].name);
+			         targets[i].name);
 	fprintf(f, "\n");
 }
 
 /* Writes the summary into a malloc'd text. Returns 1 if a crash file was found, 0 if not; *broken and
  * *disk_full tell what else went wrong (broken lists the targets the engine did not run). */
 static int summary_text(const struct options *o, struct target *targets, int nt, double elapsed, char **text,
-			char *broken, size_t brokenlen, int *disk_full)
+                        char *broken, size_t brokenlen, int *disk_full)
 {
 	static const char *const modes[] = {"libFuzzer", "AFL++"};
 	struct crashes c = {NULL, 0, 0, 0};
@@ -876,10 +878,12 @@ static int summary_text(const struct options *o, struct target *targets, int nt,
 	fprintf(f, "# Fuzzing summary (%s)\n\nRan %.0f s", modes[o->engine], elapsed);
 	if (stop_requested)
 		fprintf(f, " (stopped by Ctrl-C or SIGTERM; %.0f s were asked)", o->time);
-	fprintf(f, " on %ld worker slot(s), %s. exec/s is per busy worker (libFuzzer) or summed over instances "
-		   "(AFL++); coverage is libFuzzer's edge count or AFL++'s map density.\n\n", o->jobs, date);
+	fprintf(f,
+	        " on %ld worker slot(s), %s. exec/s is per busy worker (libFuzzer) or summed over instances "
+	        "(AFL++); coverage is libFuzzer's edge count or AFL++'s map density.\n\n",
+	        o->jobs, date);
 	fprintf(f, "| target | execs | exec/s | coverage | corpus (new) | crashes (unique) |\n"
-		   "|---|---:|---:|---:|---:|---:|\n");
+	           "|---|---:|---:|---:|---:|---:|\n");
 	uint64_t free_bytes = statvfs(o->out, &vfs) == 0 ? (uint64_t)vfs.f_bavail * vfs.f_frsize : UINT64_MAX;
 	*disk_full = free_bytes < (1u << 20);
 	for (int i = 0; i < nt; i++) {
@@ -891,14 +895,18 @@ static int summary_text(const struct options *o, struct target *targets, int nt,
 	if (c.n > 0)
 		crash_list(f, &c);
 	else if (any_idle || any_failed || *disk_full)
-		fprintf(f, "## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean "
-			   "result\n");
+		fprintf(
+		    f,
+		    "## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean "
+		    "result\n");
 	else
 		fprintf(f, "## Crashes: none\n");
 	fprintf(f, "\n");
 	if (*disk_full)
-		fprintf(f, "## Disk full: %s has %" PRIu64 " KiB free; corpus entries, logs and crash files may "
-			   "be missing (free some space, or set FUZZ_OUT elsewhere)\n\n", o->out, free_bytes / 1024);
+		fprintf(f,
+		        "## Disk full: %s has %" PRIu64 " KiB free; corpus entries, logs and crash files may "
+		        "be missing (free some space, or set FUZZ_OUT elsewhere)\n\n",
+		        o->out, free_bytes / 1024);
 	broken[0] = '\0';
 	if (any_idle || any_failed)
 		engine_errors(f, targets, nt, idle, broken, brokenlen);
@@ -923,7 +931,8 @@ static int summarize(const struct options *o, struct target *targets, int nt, do
 	if (f != NULL && fputs(text, f) >= 0 && util_flush_ok(f) == 0 && fclose(f) == 0) {
 		printf("(written to %s)\n", path);
 	} else {
-		fprintf(stderr, PROG ": --out %s: cannot write the summary %s: %s\n", o->out, path, strerror(errno));
+		fprintf(stderr, PROG ": --out %s: cannot write the summary %s: %s\n", o->out, path,
+		        strerror(errno));
 		rc = 2;
 	}
 	free(text);
@@ -943,20 +952,23 @@ static int summarize(const struct options *o, struct target *targets, int nt, do
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [--engine libfuzzer|afl] [--time SECONDS] [--jobs N] [--progress SECONDS]\n"
-		"                [--out DIR] [--bindir DIR] [--san-tcp-upper PATH] TARGET...\n"
-		"Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summarizes (make fuzz).\n"
-		"  --engine E           libfuzzer (default) or afl\n"
-		"  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night)\n"
-		"  --jobs N             worker slots, 1 to 1024 (default: the number of cores)\n"
-		"  --progress SECONDS   seconds between progress lines (default and most 60)\n"
-		"  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary\n"
-		"  --bindir DIR         where the target binaries are (default build/fuzz-libfuzzer)\n"
-		"  --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary\n"
-		"                       (default build/san/bin/tcp-upper)\n"
-		"Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 usage or set-up\n"
-		"error, the engine did not run a target, a full disk, or a summary that could not be written.\n");
+	fprintf(
+	    f,
+	    "usage: " PROG " [--engine libfuzzer|afl] [--time SECONDS] [--jobs N] [--progress SECONDS]\n"
+	    "                [--out DIR] [--bindir DIR] [--san-tcp-upper PATH] TARGET...\n"
+	    "Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summarizes (make "
+	    "fuzz).\n"
+	    "  --engine E           libfuzzer (default) or afl\n"
+	    "  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night)\n"
+	    "  --jobs N             worker slots, 1 to 1024 (default: the number of cores)\n"
+	    "  --progress SECONDS   seconds between progress lines (default and most 60)\n"
+	    "  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary\n"
+	    "  --bindir DIR         where the target binaries are (default build/fuzz-libfuzzer)\n"
+	    "  --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary\n"
+	    "                       (default build/san/bin/tcp-upper)\n"
+	    "Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 usage or "
+	    "set-up\n"
+	    "error, the engine did not run a target, a full disk, or a summary that could not be written.\n");
 }
 
 static int bad_option(const char *what, const char *value, const char *expected)
@@ -968,20 +980,30 @@ static int bad_option(const char *what, const char *value, const char *expected)
 /* Parses the command line into o. Returns 0, or 2 after a message (usage error), or -1 for --help. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
-		{"engine", required_argument, NULL, 'e'},   {"time", required_argument, NULL, 't'},
-		{"jobs", required_argument, NULL, 'j'},     {"progress", required_argument, NULL, 'p'},
-		{"out", required_argument, NULL, 'o'},      {"bindir", required_argument, NULL, 'b'},
-		{"san-tcp-upper", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"engine", required_argument, NULL, 'e'},
+	                                      {"time", required_argument, NULL, 't'},
+	                                      {"jobs", required_argument, NULL, 'j'},
+	                                      {"progress", required_argument, NULL, 'p'},
+	                                      {"out", required_argument, NULL, 'o'},
+	                                      {"bindir", required_argument, NULL, 'b'},
+	                                      {"san-tcp-upper", required_argument, NULL, 's'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	const char *time_s = "28800", *progress_s = "60";
 	char err[256];
 	uint64_t jobs;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
 
-	*o = (struct options){RUN_LIBFUZZER, 0, cores > 0 ? cores : 1, 0, "out/fuzz", "build/fuzz-libfuzzer",
-			      "build/san/bin/tcp-upper", NULL, 0};
+	*o = (struct options){RUN_LIBFUZZER,
+	                      0,
+	                      cores > 0 ? cores : 1,
+	                      0,
+	                      "out/fuzz",
+	                      "build/fuzz-libfuzzer",
+	                      "build/san/bin/tcp-upper",
+	                      NULL,
+	                      0};
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (c == 'e' && (strcmp(optarg, "libfuzzer") == 0 || strcmp(optarg, "afl") == 0))
 			o->engine = strcmp(optarg, "afl") == 0 ? RUN_AFL : RUN_LIBFUZZER;
@@ -992,7 +1014,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		else if (c == 'j' && util_parse_u64(optarg, 1, MAX_JOBS, 0, &jobs, err, sizeof err) == 0)
 			o->jobs = (long)jobs;
 		else if (c == 'j')
-			return bad_option("--jobs", optarg, "expected a number of worker slots from 1 to 1024");
+			return bad_option("--jobs", optarg,
+			                  "expected a number of worker slots from 1 to 1024");
 		else if (c == 'p')
 			progress_s = optarg;
 		else if (c == 'o' || c == 'b' || c == 's')
@@ -1005,7 +1028,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	/* runs too short to start one chunk are refused, as are nan and inf */
 	if (util_parse_seconds(time_s, 2, 1e9, &o->time, err, sizeof err) != 0)
 		return bad_option("--time", time_s,
-				  "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)");
+		                  "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)");
 	if (util_parse_seconds(progress_s, 0.001, 1e9, &o->progress, err, sizeof err) != 0)
 		return bad_option("--progress", progress_s, "expected a positive number of seconds");
 	double most = o->time / 6 > 5 ? o->time / 6 : 5;
@@ -1061,8 +1084,9 @@ static int check_out(const char *out)
 	if (strncmp(abs_out, abs_corpus, n) == 0 && (abs_out[n] == '\0' || abs_out[n] == '/'))
 		return bad_option("--out", out, "must not be under corpus/");
 	snprintf(probe, sizeof probe, "%s/.fuzz-run-write-test", out);
-	if (eng_mkdirs(out, err, sizeof err) != 0 || (fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0 ||
-	    write(fd, "x", 1) != 1 || close(fd) != 0 || unlink(probe) != 0) {
+	if (eng_mkdirs(out, err, sizeof err) != 0 ||
+	    (fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0 || write(fd, "x", 1) != 1 ||
+	    close(fd) != 0 || unlink(probe) != 0) {
 		fprintf(stderr, PROG ": --out %s (FUZZ_OUT): cannot write there: %s\n", out, strerror(errno));
 		return 2;
 	}
@@ -1080,12 +1104,13 @@ static void target_extra(const struct options *o, struct target *t)
 	if (access(path_join(path, sizeof path, "harness/fuzz", file), F_OK) == 0) {
 		if (o->engine == RUN_AFL)
 			t->extra[t->nextra++] = "-x";
-		path_join(t->dict_arg, sizeof t->dict_arg, o->engine == RUN_AFL ? "harness/fuzz" : "-dict=harness/fuzz",
-			  file);
+		path_join(t->dict_arg, sizeof t->dict_arg,
+		          o->engine == RUN_AFL ? "harness/fuzz" : "-dict=harness/fuzz", file);
 		t->extra[t->nextra++] = t->dict_arg;
 	}
 	snprintf(file, sizeof file, "%s.options", t->name);
-	if (o->engine == RUN_LIBFUZZER && (f = fopen(path_join(path, sizeof path, "harness/fuzz", file), "r")) != NULL) {
+	if (o->engine == RUN_LIBFUZZER &&
+	    (f = fopen(path_join(path, sizeof path, "harness/fuzz", file), "r")) != NULL) {
 		while (fgets(line, sizeof line, f) != NULL)
 			if (sscanf(line, " max_len = %lu", &max_len) == 1) {
 				snprintf(t->max_len_arg, sizeof t->max_len_arg, "-max_len=%lu", max_len);
@@ -1167,6 +1192,7 @@ int main(int argc, char **argv)
 		printf(" %s", o.names[i]);
 	printf(", %.0f s, %ld slot(s); working corpus and crashes under %s/ (Ctrl-C stops cleanly)\n", o.time,
 	       o.jobs, o.out);
-	double elapsed = o.engine == RUN_AFL ? run_afl(&o, targets, o.nnames) : run_libfuzzer(&o, targets, o.nnames);
+	double elapsed =
+	    o.engine == RUN_AFL ? run_afl(&o, targets, o.nnames) : run_libfuzzer(&o, targets, o.nnames);
 	return summarize(&o, targets, o.nnames, elapsed);
 }

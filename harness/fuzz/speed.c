@@ -32,17 +32,17 @@
 
 /* The table's columns, also the JSON keys of a row. */
 enum speed_column {
-	SPEED_LF,        /* libFuzzer + ASan + UBSan */
-	SPEED_LF_NOSAN,  /* libFuzzer, no sanitizer */
-	SPEED_AFL,       /* AFL++ */
-	SPEED_SA_SAN,    /* in process, no engine, ASan + UBSan build */
-	SPEED_SA_STD,    /* in process, no engine, optimized build */
-	SPEED_NETWORK,   /* a fresh server per input, over loopback */
+	SPEED_LF,       /* libFuzzer + ASan + UBSan */
+	SPEED_LF_NOSAN, /* libFuzzer, no sanitizer */
+	SPEED_AFL,      /* AFL++ */
+	SPEED_SA_SAN,   /* in process, no engine, ASan + UBSan build */
+	SPEED_SA_STD,   /* in process, no engine, optimized build */
+	SPEED_NETWORK,  /* a fresh server per input, over loopback */
 	SPEED_COLUMNS
 };
 
 static const char *const column_key[SPEED_COLUMNS] = {"libfuzzer_asan_ubsan", "libfuzzer_nosan", "aflpp",
-						      "standalone_san", "standalone_std", "network"};
+                                                      "standalone_san",       "standalone_std",  "network"};
 
 /* One row; a column not measured is NAN (JSON null), a column never set is left out of the JSON. */
 struct row {
@@ -125,7 +125,7 @@ static char *temp_dir(char *buf, size_t len)
 
 /* libFuzzer for secs seconds from seeds: executed units per second of wall time. */
 static int libfuzzer_rate(const char *binary, const char *seeds, int secs, const char *dict, double *rate,
-			  char *err, size_t errlen)
+                          char *err, size_t errlen)
 {
 	char work[PATH_LEN], time_arg[32], artifact[PATH_LEN + 32], *out = NULL, why[64];
 	size_t len;
@@ -138,22 +138,27 @@ static int libfuzzer_rate(const char *binary, const char *seeds, int secs, const
 	}
 	snprintf(time_arg, sizeof time_arg, "-max_total_time=%d", secs);
 	eng_format(artifact, sizeof artifact, "-artifact_prefix=%s/", work);
-	char *argv[] = {(char *)binary, time_arg, "-print_final_stats=1", "-max_len=4096", artifact, (char *)dict,
-			work, (char *)seeds, NULL};
+	char *argv[] = {
+	    (char *)binary, time_arg, "-print_final_stats=1", "-max_len=4096", artifact, (char *)dict, work,
+	    (char *)seeds,  NULL};
 	double t0 = util_now_s();
-	enum eng_run_result r = eng_run(argv, NULL, ENG_CAPTURE_BOTH, secs + 60, &out, &len, &status, err, errlen);
+	enum eng_run_result r =
+	    eng_run(argv, NULL, ENG_CAPTURE_BOTH, secs + 60, &out, &len, &status, err, errlen);
 	double dt = util_now_s() - t0;
 	eng_remove_tree(work);
 	units = out ? strstr(out, "stat::number_of_executed_units:") : NULL;
 	if (r != ENG_RUN_ERROR && units == NULL)
 		eng_format(err, errlen, "libFuzzer failed (%s): %s",
-			    r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
-			    last_chars(out, len, 300));
+		           r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
+		           last_chars(out, len, 300));
 	if (r == ENG_RUN_EXITED && units != NULL && status != 0)
-		printf(PROG ": note: %s crashed after %.0f s (a finding: run make fuzz); rate measured up to the "
-			    "crash\n", strrchr(binary, '/') ? strrchr(binary, '/') + 1 : binary, dt);
+		printf(PROG
+		       ": note: %s crashed after %.0f s (a finding: run make fuzz); rate measured up to the "
+		       "crash\n",
+		       strrchr(binary, '/') ? strrchr(binary, '/') + 1 : binary, dt);
 	if (units != NULL)
-		*rate = strtod(units + strlen("stat::number_of_executed_units:"), NULL) / (dt > 0.001 ? dt : 0.001);
+		*rate = strtod(units + strlen("stat::number_of_executed_units:"), NULL) /
+		        (dt > 0.001 ? dt : 0.001);
 	free(out);
 	return units != NULL ? 0 : -1;
 }
@@ -185,7 +190,7 @@ static int afl_stats(const char *out, struct eng_afl_stats *st)
 /* afl-fuzz for secs seconds from seeds on cmd: executions per second over its run time, calibration
  * included (what a user gets). */
 static int afl_rate(char *const cmd[], const char *seeds, int secs, const char *dict, double *rate, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	char work[PATH_LEN], secs_arg[32], *out = NULL, why[64];
 	char *argv[16] = {"afl-fuzz", "-i", (char *)seeds, "-o", work, "-V", secs_arg, "-t", "2000"};
@@ -207,13 +212,14 @@ static int afl_rate(char *const cmd[], const char *seeds, int secs, const char *
 		argv[n++] = cmd[i];
 	argv[n] = NULL;
 	eng_afl_environment();
-	enum eng_run_result r = eng_run(argv, NULL, ENG_CAPTURE_BOTH, secs + 120, &out, &len, &status, err, errlen);
+	enum eng_run_result r =
+	    eng_run(argv, NULL, ENG_CAPTURE_BOTH, secs + 120, &out, &len, &status, err, errlen);
 	found = afl_stats(work, &st);
 	eng_remove_tree(work);
 	if (r != ENG_RUN_ERROR && !found)
 		eng_format(err, errlen, "afl-fuzz failed (%s): %s",
-			    r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
-			    last_chars(out, len, 300));
+		           r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
+		           last_chars(out, len, 300));
 	free(out);
 	if (!found)
 		return -1;
@@ -236,7 +242,7 @@ static int replay_rate(const char *binary, const char *path, int secs, double *r
 		snprintf(count, sizeof count, "%lu", runs);
 		char *argv[] = {(char *)binary, "-n", count, (char *)path, NULL};
 		enum eng_run_result r =
-			eng_run(argv, NULL, ENG_CAPTURE_STDOUT, secs * 10 + 60, &out, &len, &status, err, errlen);
+		    eng_run(argv, NULL, ENG_CAPTURE_STDOUT, secs * 10 + 60, &out, &len, &status, err, errlen);
 		if (r == ENG_RUN_ERROR)
 			return -1;
 		for (p = strstr(out, "in "); p != NULL; p = strstr(p + 1, "in ")) {
@@ -246,8 +252,9 @@ static int replay_rate(const char *binary, const char *path, int secs, double *r
 		}
 		if (r != ENG_RUN_EXITED || status != 0 || p == NULL) {
 			eng_format(err, errlen, "%s -n %lu %s: %s %s", binary, runs, path,
-				    r == ENG_RUN_TIMEOUT ? "timed out" : eng_status_text(why, sizeof why, status),
-				    last_chars(out, len, 200));
+			           r == ENG_RUN_TIMEOUT ? "timed out"
+			                                : eng_status_text(why, sizeof why, status),
+			           last_chars(out, len, 200));
 			free(out);
 			return -1;
 		}
@@ -293,7 +300,7 @@ static int network_once(const char *server, const unsigned char *data, size_t n,
 
 /* Executions per second of network_once() over secs seconds, cycling through the inputs. */
 static int network_rate(const char *server, unsigned char *const inputs[], const size_t *lens, int ninputs,
-			int secs, double *rate, char *err, size_t errlen)
+                        int secs, double *rate, char *err, size_t errlen)
 {
 	double start = util_now_s();
 	long n = 0, ok = 0;
@@ -313,8 +320,9 @@ static int network_rate(const char *server, unsigned char *const inputs[], const
 		ok += r;
 	}
 	if (ok != n) {
-		eng_format(err, errlen, "%ld of %ld network executions did not get their whole reply (the last: %s)",
-			   n - ok, n, last);
+		eng_format(err, errlen,
+		           "%ld of %ld network executions did not get their whole reply (the last: %s)",
+		           n - ok, n, last);
 		return -1;
 	}
 	*rate = (double)n / (util_now_s() - start);
@@ -357,7 +365,9 @@ static void measure_target(const struct options *o, const char *t, int have_afl)
 	row_set(r, SPEED_LF, note(what, rc, rate, err));
 	eng_format(binary, sizeof binary, "%s/%s", o->lf_fast_dir, t);
 	eng_format(what, sizeof what, "%s libFuzzer (no sanitizer)", t);
-	rc = access(binary, X_OK) == 0 ? libfuzzer_rate(binary, seeds, o->time, dict_arg, &rate, err, sizeof err) : 1;
+	rc = access(binary, X_OK) == 0
+	         ? libfuzzer_rate(binary, seeds, o->time, dict_arg, &rate, err, sizeof err)
+	         : 1;
 	row_set(r, SPEED_LF_NOSAN, rc == 1 ? NAN : note(what, rc, rate, err));
 	eng_format(binary, sizeof binary, "%s/%s", o->afl_dir, t);
 	if (realpath(binary, absolute) == NULL)
@@ -411,7 +421,8 @@ static void measure_whole(const struct options *o, int have_afl)
 	row_set(whole, SPEED_AFL, rc == 1 ? NAN : note("tcp-upper --inetd AFL++ fork server", rc, rate, err));
 	n = read_inputs(inputs, lens, MAX_INPUTS);
 	rc = network_rate(o->server, inputs, lens, n, o->time, &rate, err, sizeof err);
-	row_set(whole, SPEED_NETWORK, note("network-driven (fresh tcp-upper per input, loopback)", rc, rate, err));
+	row_set(whole, SPEED_NETWORK,
+	        note("network-driven (fresh tcp-upper per input, loopback)", rc, rate, err));
 	for (int i = 0; i < n; i++)
 		free(inputs[i]);
 	same = row_new("same input: hello world + FIN");
@@ -462,7 +473,7 @@ static void compute_ratios(struct ratios *q)
 			same = &rows[i];
 	}
 	double best_in = larger(value_or_zero(tcp, SPEED_LF),
-				larger(value_or_zero(tcp, SPEED_LF_NOSAN), value_or_zero(tcp, SPEED_AFL)));
+	                        larger(value_or_zero(tcp, SPEED_LF_NOSAN), value_or_zero(tcp, SPEED_AFL)));
 	double hello_best = larger(value_or_zero(same, SPEED_SA_SAN), value_or_zero(same, SPEED_SA_STD));
 	double net = value_or_zero(whole, SPEED_NETWORK), hello_net = value_or_zero(same, SPEED_NETWORK);
 	q->best = divide(best_in, net);
@@ -485,31 +496,41 @@ static void write_markdown(FILE *f, const struct options *o, const struct ratios
 	time_t now = time(NULL);
 
 	strftime(date, sizeof date, "%Y-%m-%d %H:%M %Z", localtime(&now));
-	fprintf(f, "# Fuzzing speed (make bench-fuzz)\n\n%d s per measurement, %ld cores, %s. exec/s.\n\n", o->time,
-		sysconf(_SC_NPROCESSORS_ONLN), date);
-	fprintf(f, "| target | libFuzzer + ASan + UBSan | libFuzzer, no sanitizer | AFL++ | in process, no engine "
-		   "(std / san) | network-driven |\n|---|---:|---:|---:|---:|---:|\n");
+	fprintf(f, "# Fuzzing speed (make bench-fuzz)\n\n%d s per measurement, %ld cores, %s. exec/s.\n\n",
+	        o->time, sysconf(_SC_NPROCESSORS_ONLN), date);
+	fprintf(
+	    f,
+	    "| target | libFuzzer + ASan + UBSan | libFuzzer, no sanitizer | AFL++ | in process, no engine "
+	    "(std / san) | network-driven |\n|---|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 		char standalone[96] = "-";
 		if (row_has(r, SPEED_SA_STD))
-			eng_format(standalone, sizeof standalone, "%s / %s",
-				    table_value(a, sizeof a, r->value[SPEED_SA_STD]),
-				    table_value(b, sizeof b, row_has(r, SPEED_SA_SAN) ? r->value[SPEED_SA_SAN] : 0));
-		fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", r->target, table_value(c, sizeof c, r->value[SPEED_LF]),
-			table_value(d, sizeof d, r->value[SPEED_LF_NOSAN]), table_value(e, sizeof e, r->value[SPEED_AFL]),
-			standalone, table_value(g, sizeof g, r->value[SPEED_NETWORK]));
+			eng_format(
+			    standalone, sizeof standalone, "%s / %s",
+			    table_value(a, sizeof a, r->value[SPEED_SA_STD]),
+			    table_value(b, sizeof b, row_has(r, SPEED_SA_SAN) ? r->value[SPEED_SA_SAN] : 0));
+		fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", r->target,
+		        table_value(c, sizeof c, r->value[SPEED_LF]),
+		        table_value(d, sizeof d, r->value[SPEED_LF_NOSAN]),
+		        table_value(e, sizeof e, r->value[SPEED_AFL]), standalone,
+		        table_value(g, sizeof g, r->value[SPEED_NETWORK]));
 	}
 	fprintf(f, "\n");
 	if (q->best > 0)
-		fprintf(f, "Fuzzing throughput, fuzz_tcp (fastest engine) vs the network-driven harness: **%sx** (%sx "
-			   "with ASan+UBSan).\n", table_value(a, sizeof a, q->best), table_value(b, sizeof b, q->asan));
+		fprintf(f,
+		        "Fuzzing throughput, fuzz_tcp (fastest engine) vs the network-driven harness: "
+		        "**%sx** (%sx "
+		        "with ASan+UBSan).\n",
+		        table_value(a, sizeof a, q->best), table_value(b, sizeof b, q->asan));
 	if (q->same > 0)
-		fprintf(f, "Same input (hello world, then FIN) in process vs over the network: **%sx** (std build; %sx "
-			   "under ASan+UBSan). Goal: >= 1000x.\n", table_value(a, sizeof a, q->same),
-			table_value(b, sizeof b, q->same_san));
+		fprintf(f,
+		        "Same input (hello world, then FIN) in process vs over the network: **%sx** (std "
+		        "build; %sx "
+		        "under ASan+UBSan). Goal: >= 1000x.\n",
+		        table_value(a, sizeof a, q->same), table_value(b, sizeof b, q->same_san));
 	fprintf(f, "One fuzz_tcp execution is a whole script (up to 4 connections, every event); one network "
-		   "execution is one server start, one connection, one input and its reply.\n");
+	           "execution is one server start, one connection, one input and its reply.\n");
 	if (nerrors > 0) {
 		fprintf(f, "\nErrors:\n");
 		for (int i = 0; i < nerrors; i++)
@@ -527,7 +548,8 @@ static void json_number(FILE *f, double v)
 		fputs("null", f);
 		return;
 	}
-	while (precision < 17 && (snprintf(buf, sizeof buf, "%.*e", precision - 1, v), strtod(buf, NULL) != v))
+	while (precision < 17 &&
+	       (snprintf(buf, sizeof buf, "%.*e", precision - 1, v), strtod(buf, NULL) != v))
 		precision++;
 	snprintf(buf, sizeof buf, "%.*e", precision - 1, v);
 	exponent = atoi(strchr(buf, 'e') + 1);
@@ -541,12 +563,13 @@ static void json_number(FILE *f, double v)
 
 static void write_json(FILE *f, const struct options *o, const struct ratios *q)
 {
-	static const char *const ratio_key[] = {"ratio_in_process_vs_network_best", "ratio_in_process_asan_vs_network",
-						"ratio_same_input", "ratio_same_input_san"};
+	static const char *const ratio_key[] = {"ratio_in_process_vs_network_best",
+	                                        "ratio_in_process_asan_vs_network", "ratio_same_input",
+	                                        "ratio_same_input_san"};
 	const double ratio[] = {q->best, q->asan, q->same, q->same_san};
 
 	fprintf(f, "{\n  \"seconds_per_measurement\": %d,\n  \"cores\": %ld,\n  \"rows\": [", o->time,
-		sysconf(_SC_NPROCESSORS_ONLN));
+	        sysconf(_SC_NPROCESSORS_ONLN));
 	for (int i = 0; i < nrows; i++) {
 		fprintf(f, "%s\n    {\n      \"target\": ", i ? "," : "");
 		rep_json_str(f, rows[i].target);
@@ -571,7 +594,7 @@ static void write_json(FILE *f, const struct options *o, const struct ratios *q)
 
 /* Writes OUT/NAME with writer. Returns 0, or -1 after a message. */
 static int write_report(const struct options *o, const char *name, const struct ratios *q,
-			void (*writer)(FILE *, const struct options *, const struct ratios *))
+                        void (*writer)(FILE *, const struct options *, const struct ratios *))
 {
 	char path[PATH_LEN + 16];
 	FILE *f;
@@ -591,38 +614,54 @@ static int write_report(const struct options *o, const char *name, const struct 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fuzz-bench [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-dir DIR] [--server PATH]\n"
-		   "                  [--std-dir DIR] [--san-dir DIR] [--out DIR] TARGET...\n"
-		   "Fuzzing speed: in-process engines vs a network-driven harness (make bench-fuzz).\n"
-		   "  --time SECONDS     seconds per measurement, 1 to 3600 (default 6)\n"
-		   "  --lf-dir DIR       libFuzzer builds with ASan+UBSan (default build/fuzz-libfuzzer)\n"
-		   "  --lf-fast-dir DIR  libFuzzer builds without sanitizer (default build/fuzz-libfuzzer-fast)\n"
-		   "  --afl-dir DIR      AFL++ builds (default build/fuzz-afl)\n"
-		   "  --server PATH      tcp-upper for the network-driven harness (default build/std/bin/tcp-upper)\n"
-		   "  --std-dir DIR      standalone runners, optimized build (default build/std/bin)\n"
-		   "  --san-dir DIR      standalone runners, ASan+UBSan build (default build/san/bin)\n"
-		   "  --out DIR          where fuzz.md and fuzz.json go (default out/bench)\n"
-		   "Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.\n");
+	fprintf(
+	    f,
+	    "usage: fuzz-bench [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-dir DIR] [--server "
+	    "PATH]\n"
+	    "                  [--std-dir DIR] [--san-dir DIR] [--out DIR] TARGET...\n"
+	    "Fuzzing speed: in-process engines vs a network-driven harness (make bench-fuzz).\n"
+	    "  --time SECONDS     seconds per measurement, 1 to 3600 (default 6)\n"
+	    "  --lf-dir DIR       libFuzzer builds with ASan+UBSan (default build/fuzz-libfuzzer)\n"
+	    "  --lf-fast-dir DIR  libFuzzer builds without sanitizer (default build/fuzz-libfuzzer-fast)\n"
+	    "  --afl-dir DIR      AFL++ builds (default build/fuzz-afl)\n"
+	    "  --server PATH      tcp-upper for the network-driven harness (default "
+	    "build/std/bin/tcp-upper)\n"
+	    "  --std-dir DIR      standalone runners, optimized build (default build/std/bin)\n"
+	    "  --san-dir DIR      standalone runners, ASan+UBSan build (default build/san/bin)\n"
+	    "  --out DIR          where fuzz.md and fuzz.json go (default out/bench)\n"
+	    "Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.\n");
 }
 
 /* Parses the command line. Returns 0, 2 after a message, or -1 for --help. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
-		{"time", required_argument, NULL, 't'},    {"lf-dir", required_argument, NULL, 'l'},
-		{"lf-fast-dir", required_argument, NULL, 'f'}, {"afl-dir", required_argument, NULL, 'a'},
-		{"server", required_argument, NULL, 's'},  {"std-dir", required_argument, NULL, 'd'},
-		{"san-dir", required_argument, NULL, 'z'}, {"out", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-	const char **dest[128] = {['l'] = &o->lf_dir, ['f'] = &o->lf_fast_dir, ['a'] = &o->afl_dir,
-				  ['s'] = &o->server,  ['d'] = &o->std_dir,     ['z'] = &o->san_dir,
-				  ['o'] = &o->out};
+	static const struct option longs[] = {{"time", required_argument, NULL, 't'},
+	                                      {"lf-dir", required_argument, NULL, 'l'},
+	                                      {"lf-fast-dir", required_argument, NULL, 'f'},
+	                                      {"afl-dir", required_argument, NULL, 'a'},
+	                                      {"server", required_argument, NULL, 's'},
+	                                      {"std-dir", required_argument, NULL, 'd'},
+	                                      {"san-dir", required_argument, NULL, 'z'},
+	                                      {"out", required_argument, NULL, 'o'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
+	const char **dest[128] = {
+	    ['l'] = &o->lf_dir,  ['f'] = &o->lf_fast_dir, ['a'] = &o->afl_dir, ['s'] = &o->server,
+	    ['d'] = &o->std_dir, ['z'] = &o->san_dir,     ['o'] = &o->out};
 	char err[256];
 	uint64_t secs;
 	int c;
 
-	*o = (struct options){6,         "build/fuzz-libfuzzer", "build/fuzz-libfuzzer-fast", "build/fuzz-afl",
-			      "build/std/bin/tcp-upper", "build/std/bin", "build/san/bin", "out/bench", NULL, 0};
+	*o = (struct options){6,
+	                      "build/fuzz-libfuzzer",
+	                      "build/fuzz-libfuzzer-fast",
+	                      "build/fuzz-afl",
+	                      "build/std/bin/tcp-upper",
+	                      "build/std/bin",
+	                      "build/san/bin",
+	                      "out/bench",
+	                      NULL,
+	                      0};
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		if (c == 'h')
 			return -1;
@@ -667,7 +706,8 @@ int main(int argc, char **argv)
 		measure_target(&o, o.targets[i], have_afl);
 	measure_whole(&o, have_afl);
 	compute_ratios(&q);
-	if (write_report(&o, "fuzz.md", &q, write_markdown) != 0 || write_report(&o, "fuzz.json", &q, write_json) != 0)
+	if (write_report(&o, "fuzz.md", &q, write_markdown) != 0 ||
+	    write_report(&o, "fuzz.json", &q, write_json) != 0)
 		return 2;
 	printf("\n");
 	write_markdown(stdout, &o, &q);

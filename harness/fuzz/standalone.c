@@ -146,13 +146,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc <= first || strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
-		printf("usage: %s [-v] [-n COUNT] FILE|DIR...\n"
-		       "Runs this fuzz target once over each file, and over every file under each directory\n"
-		       "(recursively, in name order), without a fuzzing engine. A SPEC breach or a sanitizer\n"
-		       "report aborts; exit 0 when every input ran, 1 when a file could not be read, 2 on usage.\n"
-		       "  -v        name each input on stderr before running it\n"
-		       "  -n COUNT  run each input COUNT times and report executions per second (benchmark)\n",
-		       argv[0]);
+		printf(
+		    "usage: %s [-v] [-n COUNT] FILE|DIR...\n"
+		    "Runs this fuzz target once over each file, and over every file under each directory\n"
+		    "(recursively, in name order), without a fuzzing engine. A SPEC breach or a sanitizer\n"
+		    "report aborts; exit 0 when every input ran, 1 when a file could not be read, 2 on "
+		    "usage.\n"
+		    "  -v        name each input on stderr before running it\n"
+		    "  -n COUNT  run each input COUNT times and report executions per second (benchmark)\n",
+		    argv[0]);
 		return argc <= first ? 2 : 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "drive.h"
-#include "script.h"
 #include "oracle.h"
+#include "script.h"
 #include "upper.h"
 
 /* Bounds on loop steps: each round with a ready socket, and each event of a wakeup, must move a byte
@@ -43,22 +43,22 @@ enum { WERR_NONE, WERR_EPIPE, WERR_RESET };
 
 /* One slot: the server's connection, the client, and the socket between them. */
 struct sock {
-	int open;        /* a connection exists that the server has not closed */
-	unsigned gen;    /* connection number on this slot */
+	int open;     /* a connection exists that the server has not closed */
+	unsigned gen; /* connection number on this slot */
 	struct upper_conn uc;
-	unsigned interest; /* EP_IN | EP_OUT, as tcp-upper registers it */
-	unsigned char *sent; /* bytes the client sent on this connection (capacity: the input size) */
+	unsigned interest;         /* EP_IN | EP_OUT, as tcp-upper registers it */
+	unsigned char *sent;       /* bytes the client sent on this connection (capacity: the input size) */
 	size_t nsent, nread, ngot; /* sent by the client, read by the server, accepted by the socket */
 	int cfin, crst, eof_read, werr, again, stopped, sfin;
-	size_t window;   /* while stopped: bytes the socket still accepts */
+	size_t window; /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
-	size_t steps;    /* events fed in the current wakeup */
+	size_t steps; /* events fed in the current wakeup */
 };
 
 struct sim {
 	struct sock s[SCRIPT_MAX_CONNS];
 	unsigned nconn, conns_on[SCRIPT_MAX_CONNS];
-	size_t cap, n; /* buffer bound, input size */
+	size_t cap, n;                            /* buffer bound, input size */
 	unsigned char *all[SCRIPT_MAX_CONNS + 1]; /* every buffer allocated, to check and free */
 	unsigned nall;
 	unsigned char *pool[SCRIPT_MAX_CONNS + 1];
@@ -76,7 +76,8 @@ struct sim {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int fail(struct sim *m, int rc, const char *fmt, ...)
+static int
+fail(struct sim *m, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -142,14 +143,14 @@ static int probe_refusals(struct sim *m, const struct sock *s)
 		size_t n;
 		int illegal;
 	} probes[] = {
-		{UPPER_EV_READ, c->cap + 1, 1},
-		{UPPER_EV_READ, 0, 1},
-		{UPPER_EV_WROTE, c->len + 1, 1},
-		{UPPER_EV_WROTE, 0, 1},
-		{UPPER_EV_AGAIN, 0, c->len == 0},
-		{UPPER_EV_SHUTDOWN, 0, !(want & UPPER_WANT_SHUTDOWN)},
-		{UPPER_EV_EOF, 0, (c->flags & UPPER_CF_EOF) != 0},
-		{(enum upper_ev)0, 0, 1},
+	    {UPPER_EV_READ, c->cap + 1, 1},
+	    {UPPER_EV_READ, 0, 1},
+	    {UPPER_EV_WROTE, c->len + 1, 1},
+	    {UPPER_EV_WROTE, 0, 1},
+	    {UPPER_EV_AGAIN, 0, c->len == 0},
+	    {UPPER_EV_SHUTDOWN, 0, !(want & UPPER_WANT_SHUTDOWN)},
+	    {UPPER_EV_EOF, 0, (c->flags & UPPER_CF_EOF) != 0},
+	    {(enum upper_ev)0, 0, 1},
 	};
 
 	/* One probe per event, in rotation: every refusal path is tried, at an eighth of the cost. */
@@ -159,12 +160,14 @@ static int probe_refusals(struct sim *m, const struct sock *s)
 		if (!probes[i].illegal)
 			return 0;
 		int r = upper_conn_event(&copy, probes[i].ev, probes[i].n);
-		int same = copy.buf == c->buf && copy.cap == c->cap && copy.off == c->off && copy.len == c->len &&
-			   copy.flags == c->flags && copy.bytes_in == c->bytes_in && copy.bytes_out == c->bytes_out;
+		int same = copy.buf == c->buf && copy.cap == c->cap && copy.off == c->off &&
+		           copy.len == c->len && copy.flags == c->flags && copy.bytes_in == c->bytes_in &&
+		           copy.bytes_out == c->bytes_out;
 		if (r != -1 || !same)
-			return fail(m, 1, "core: impossible event %d (n=%zu) returned %d%s (slot %u, flags %#x)",
-				    (int)probes[i].ev, probes[i].n, r, r == -1 ? " but changed the state" : "",
-				    (unsigned)(s - m->s), c->flags);
+			return fail(m, 1,
+			            "core: impossible event %d (n=%zu) returned %d%s (slot %u, flags %#x)",
+			            (int)probes[i].ev, probes[i].n, r,
+			            r == -1 ? " but changed the state" : "", (unsigned)(s - m->s), c->flags);
 	}
 	return 0;
 }
@@ -179,26 +182,33 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 	size_t pend = upper_conn_pending(c, &p);
 
 	if (ret != (int)want)
-		return fail(m, 1, "core: event returned %d but upper_conn_want says %u (slot %u)", ret, want, slot);
+		return fail(m, 1, "core: event returned %d but upper_conn_want says %u (slot %u)", ret, want,
+		            slot);
 	if (c->cap != m->cap || c->len > c->cap || (c->buf != NULL && c->off + c->len > c->cap))
-		return fail(m, 1, "T8: buffer past its bound: off %zu + len %zu, cap %zu (given %zu), slot %u", c->off,
-			    c->len, c->cap, m->cap, slot);
+		return fail(m, 1,
+		            "T8: buffer past its bound: off %zu + len %zu, cap %zu (given %zu), slot %u",
+		            c->off, c->len, c->cap, m->cap, slot);
 	if (c->buf != NULL && !owned(m, c->buf))
-		return fail(m, 1, "T8: the connection points at a buffer the loop never lent (slot %u)", slot);
+		return fail(m, 1, "T8: the connection points at a buffer the loop never lent (slot %u)",
+		            slot);
 	if (c->buf == NULL && c->len > 0)
 		return fail(m, 1, "T1: %zu bytes pending without a buffer (slot %u)", c->len, slot);
 	if (c->flags & UPPER_CF_DEAD) {
 		if (want != UPPER_WANT_CLOSE || pend != 0)
-			return fail(m, 1, "T6: after a reset the core still wants %#x with %zu bytes pending (slot %u)",
-				    want, pend, slot);
+			return fail(
+			    m, 1,
+			    "T6: after a reset the core still wants %#x with %zu bytes pending (slot %u)",
+			    want, pend, slot);
 		return 0;
 	}
 	if (c->bytes_in != s->nread || c->bytes_out != s->ngot || c->len != s->nread - s->ngot)
-		return fail(m, 1, "T1: core counts in %llu out %llu pending %zu, loop read %zu sent %zu (slot %u)",
-			    (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out, c->len, s->nread,
-			    s->ngot, slot);
+		return fail(m, 1,
+		            "T1: core counts in %llu out %llu pending %zu, loop read %zu sent %zu (slot %u)",
+		            (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out, c->len,
+		            s->nread, s->ngot, slot);
 	if (pend != c->len && !(want & UPPER_WANT_CLOSE))
-		return fail(m, 1, "T1: upper_conn_pending gives %zu bytes, %zu are held (slot %u)", pend, c->len, slot);
+		return fail(m, 1, "T1: upper_conn_pending gives %zu bytes, %zu are held (slot %u)", pend,
+		            c->len, slot);
 	return probe_refusals(m, s);
 }
 
@@ -212,11 +222,12 @@ static int sock_close(struct sim *m, struct sock *s)
 	} else if (s->uc.flags & UPPER_CF_SHUTDOWN) {
 		m->st.fins++;
 	} else {
-		return fail(m, 1, "T4: the core asks to close without FIN or reset (slot %u, flags %#x)", slot,
-			    s->uc.flags);
+		return fail(m, 1, "T4: the core asks to close without FIN or reset (slot %u, flags %#x)",
+		            slot, s->uc.flags);
 	}
 	if (s->uc.buf != NULL)
-		return fail(m, 1, "T8: upper_drive closed a connection that still holds its buffer (slot %u)", slot);
+		return fail(m, 1, "T8: upper_drive closed a connection that still holds its buffer (slot %u)",
+		            slot);
 	wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
 	s->open = 0;
 	return 0;
@@ -239,11 +250,11 @@ static int io_fed(void *ctx, enum upper_ev ev, size_t n, int r)
 	if (m->rc != 0)
 		return 1;
 	if (r < 0)
-		return fail(m, 1, "core refused event %d (n=%zu) that its wants allowed (slot %u, flags %#x)", (int)ev,
-			    n, (unsigned)(s - m->s), s->uc.flags);
+		return fail(m, 1, "core refused event %d (n=%zu) that its wants allowed (slot %u, flags %#x)",
+		            (int)ev, n, (unsigned)(s - m->s), s->uc.flags);
 	if (++s->steps >= MAX_STEPS(m))
 		return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one wakeup",
-			    (unsigned)(s - m->s), s->steps);
+		            (unsigned)(s - m->s), s->steps);
 	return check_state(m, s, r);
 }
 
@@ -263,7 +274,8 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 		return UPPER_IO_ERR;
 	}
 	if (n == 0 || p == NULL || !owned(m, s->uc.buf) || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
-		fail(m, 1, "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)", n,
+		fail(m, 1,
+		     "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)", n,
 		     slot);
 		return UPPER_IO_ERR;
 	}
@@ -283,8 +295,8 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 	if (k == 0)
 		return UPPER_IO_AGAIN;
 	if (s->ngot + k > s->nread) {
-		fail(m, 1, "T1: the server sends %zu bytes but was given only %zu (slot %u)", s->ngot + k, s->nread,
-		     slot);
+		fail(m, 1, "T1: the server sends %zu bytes but was given only %zu (slot %u)", s->ngot + k,
+		     s->nread, slot);
 		return UPPER_IO_ERR;
 	}
 	size_t at = oracle_mismatch(s->sent + s->ngot, k, p, k);
@@ -312,8 +324,9 @@ static ssize_t io_recv(void *ctx, unsigned char *p, size_t n)
 	if (m->rc != 0)
 		return UPPER_IO_ERR;
 	if (n == 0 || p == NULL || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
-		fail(m, 1, "T8: the core wants to read but gives %zu bytes of space outside its buffer (slot %u)", n,
-		     (unsigned)(s - m->s));
+		fail(m, 1,
+		     "T8: the core wants to read but gives %zu bytes of space outside its buffer (slot %u)",
+		     n, (unsigned)(s - m->s));
 		return UPPER_IO_ERR;
 	}
 	if (s->crst)
@@ -346,7 +359,9 @@ static void io_shutdown(void *ctx)
 	if (m->rc != 0)
 		return;
 	if (!s->cfin || !s->eof_read || s->nread != s->nsent || s->ngot != s->nread) {
-		fail(m, 1, "T4: FIN before every owed byte: client sent %zu%s, server read %zu, replied %zu (slot %u)",
+		fail(m, 1,
+		     "T4: FIN before every owed byte: client sent %zu%s, server read %zu, replied %zu (slot "
+		     "%u)",
 		     s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot, (unsigned)(s - m->s));
 		return;
 	}
@@ -374,12 +389,12 @@ static void io_buf_put(void *ctx, unsigned char *b)
 }
 
 static const struct upper_io sim_io = {
-	.send = io_send,
-	.recv = io_recv,
-	.shutdown_wr = io_shutdown,
-	.buf_get = io_buf_get,
-	.buf_put = io_buf_put,
-	.fed = io_fed,
+    .send = io_send,
+    .recv = io_recv,
+    .shutdown_wr = io_shutdown,
+    .buf_get = io_buf_get,
+    .buf_put = io_buf_put,
+    .fed = io_fed,
 };
 
 /* One wakeup of a ready slot, as tcp-upper's conn_event(): upper_drive(), then close or new interest. */
@@ -396,12 +411,16 @@ static int drive(struct sim *m, struct sock *s, unsigned ready)
 	if (r == UPPER_DRIVE_CLOSE)
 		return sock_close(m, s);
 	if (r != UPPER_DRIVE_WAIT)
-		return fail(m, 1, "core: upper_drive gave up (%d): the core wants to read but gives no space (slot %u)",
-			    r, (unsigned)(s - m->s));
+		return fail(
+		    m, 1,
+		    "core: upper_drive gave up (%d): the core wants to read but gives no space (slot %u)", r,
+		    (unsigned)(s - m->s));
 	if (s->uc.buf == NULL && s->uc.len > 0)
-		return fail(m, 1, "T1: bytes pending after the buffer was released (slot %u)", (unsigned)(s - m->s));
+		return fail(m, 1, "T1: bytes pending after the buffer was released (slot %u)",
+		            (unsigned)(s - m->s));
 	if (want & ~(unsigned)(UPPER_WANT_READ | UPPER_WANT_POLLOUT))
-		return fail(m, 1, "core: upper_drive asks to wait for %#x (slot %u)", want, (unsigned)(s - m->s));
+		return fail(m, 1, "core: upper_drive asks to wait for %#x (slot %u)", want,
+		            (unsigned)(s - m->s));
 	s->interest = ((want & UPPER_WANT_READ) ? EP_IN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EP_OUT : 0u);
 	return 0;
 }
@@ -419,7 +438,8 @@ static int round_once(struct sim *m)
 			continue;
 		err = s->crst; /* EPOLLERR / EPOLLHUP are reported whatever the interest */
 		in = (s->interest & EP_IN) && (s->nsent > s->nread || (s->cfin && !s->eof_read) || s->crst);
-		out = (s->interest & EP_OUT) && (s->crst || s->werr != WERR_NONE || !s->stopped || s->window > 0);
+		out = (s->interest & EP_OUT) &&
+		      (s->crst || s->werr != WERR_NONE || !s->stopped || s->window > 0);
 		if (!in && !out && !err)
 			continue;
 		any = 1;
@@ -525,7 +545,7 @@ static int apply(struct sim *m, const struct script_event *ev)
 }
 
 int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hooks, struct tcpsim_stats *st,
-	       char *why, size_t whylen)
+               char *why, size_t whylen)
 {
 	struct sim *m = calloc(1, sizeof *m);
 	struct script_dec d;
@@ -574,7 +594,9 @@ int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hoo
 		settle(m);
 	for (unsigned i = 0; i < m->nconn && m->rc == 0; i++)
 		if (m->s[i].open)
-			fail(m, 1, "T4: connection %u on slot %u never finished after the client's FIN (read %zu, replied %zu)",
+			fail(m, 1,
+			     "T4: connection %u on slot %u never finished after the client's FIN (read %zu, "
+			     "replied %zu)",
 			     m->s[i].gen, i, m->s[i].nread, m->s[i].ngot);
 out:
 	rc = m->rc;

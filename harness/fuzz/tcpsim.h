@@ -22,23 +22,23 @@ struct tcpsim_hooks {
 	/* Called for each wire event. gen counts connections on the slot (0 for the first). p is NULL
 	 * unless data; it is valid during the call only. */
 	void (*wire)(void *ctx, unsigned slot, unsigned gen, enum tcpsim_wire what, const unsigned char *p,
-		     size_t n);
+	             size_t n);
 	void *ctx;
 };
 
 /* Run statistics. */
 struct tcpsim_stats {
-	size_t events;      /* script events decoded */
-	size_t conns;       /* connections accepted */
-	size_t bytes_in;    /* bytes the server read */
-	size_t bytes_out;   /* bytes the server's sockets accepted */
-	size_t resets;      /* connections that ended reset (client RST or write error) */
-	size_t fins;        /* connections that ended with the server's FIN */
+	size_t events;    /* script events decoded */
+	size_t conns;     /* connections accepted */
+	size_t bytes_in;  /* bytes the server read */
+	size_t bytes_out; /* bytes the server's sockets accepted */
+	size_t resets;    /* connections that ended reset (client RST or write error) */
+	size_t fins;      /* connections that ended with the server's FIN */
 };
 
 /* Runs the script in[0..n). hooks and st may be NULL. Returns 0 when every SPEC check held, 1 when one
  * failed (why says which rule, slot and offset), or -1 when memory ran out (why says so). */
 int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hooks, struct tcpsim_stats *st,
-	       char *why, size_t whylen);
+               char *why, size_t whylen);
 
 #endif

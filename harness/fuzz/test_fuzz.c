@@ -17,14 +17,28 @@ static const struct {
 	struct script_event ev[6];
 	size_t nev;
 } round_trips[] = {
-	{"send-fin", 1, 0, {{SCRIPT_SEND, 0, 0, (const unsigned char *)"hello", 5}, {SCRIPT_FIN, 0, 0, NULL, 0}}, 2},
-	{"all-args", 4, 7,
-	 {{SCRIPT_SHORT, 3, 255, NULL, 0}, {SCRIPT_WERR, 1, 1, NULL, 0}, {SCRIPT_STOP, 2, 0, NULL, 0},
-	  {SCRIPT_RLIMIT, 0, 7, NULL, 0}, {SCRIPT_RESUME, 2, 0, NULL, 0}, {SCRIPT_RST, 3, 0, NULL, 0}},
-	 6},
-	{"global-ops", 2, 3, {{SCRIPT_HOLD, 0, 0, NULL, 0}, {SCRIPT_AGAIN, 1, 0, NULL, 0}, {SCRIPT_TICK, 0, 0, NULL, 0}}, 3},
-	{"send-256", 1, 1, {{SCRIPT_SEND, 0, 0, big, 256}}, 1},
-	{"send-1000", 3, 2, {{SCRIPT_SEND, 2, 0, big, 1000}, {SCRIPT_FIN, 2, 0, NULL, 0}}, 2},
+    {"send-fin",
+     1,
+     0,
+     {{SCRIPT_SEND, 0, 0, (const unsigned char *)"hello", 5}, {SCRIPT_FIN, 0, 0, NULL, 0}},
+     2},
+    {"all-args",
+     4,
+     7,
+     {{SCRIPT_SHORT, 3, 255, NULL, 0},
+      {SCRIPT_WERR, 1, 1, NULL, 0},
+      {SCRIPT_STOP, 2, 0, NULL, 0},
+      {SCRIPT_RLIMIT, 0, 7, NULL, 0},
+      {SCRIPT_RESUME, 2, 0, NULL, 0},
+      {SCRIPT_RST, 3, 0, NULL, 0}},
+     6},
+    {"global-ops",
+     2,
+     3,
+     {{SCRIPT_HOLD, 0, 0, NULL, 0}, {SCRIPT_AGAIN, 1, 0, NULL, 0}, {SCRIPT_TICK, 0, 0, NULL, 0}},
+     3},
+    {"send-256", 1, 1, {{SCRIPT_SEND, 0, 0, big, 256}}, 1},
+    {"send-1000", 3, 2, {{SCRIPT_SEND, 2, 0, big, 1000}, {SCRIPT_FIN, 2, 0, NULL, 0}}, 2},
 };
 
 static void test_round_trip(void)
@@ -37,7 +51,8 @@ static void test_round_trip(void)
 		size_t o = script_enc_header(buf, sizeof buf, round_trips[c].nconn, round_trips[c].capidx);
 		for (size_t k = 0; k < round_trips[c].nev; k++) {
 			size_t need = script_enc_event(NULL, 0, &round_trips[c].ev[k]);
-			CU_ASSERT_EQUAL(script_enc_event(buf + o, sizeof buf - o, &round_trips[c].ev[k]), need);
+			CU_ASSERT_EQUAL(script_enc_event(buf + o, sizeof buf - o, &round_trips[c].ev[k]),
+			                need);
 			o += need;
 		}
 		struct script_dec d;
@@ -86,8 +101,10 @@ static void test_every_input_decodes(void)
 			script_dec_init(&d, in, n);
 			CU_ASSERT(d.nconn >= 1 && d.nconn <= SCRIPT_MAX_CONNS);
 			while (script_dec_next(&d, &ev)) {
-				CU_ASSERT((unsigned)ev.op < SCRIPT_NOPS && ev.slot < d.nconn && ev.arg <= 255);
-				CU_ASSERT(ev.op != SCRIPT_SEND || (ev.len >= 1 && ev.data >= in && ev.data + ev.len <= in + n));
+				CU_ASSERT((unsigned)ev.op < SCRIPT_NOPS && ev.slot < d.nconn &&
+				          ev.arg <= 255);
+				CU_ASSERT(ev.op != SCRIPT_SEND ||
+				          (ev.len >= 1 && ev.data >= in && ev.data + ev.len <= in + n));
 				count++;
 			}
 			CU_ASSERT(count <= 1);
@@ -102,7 +119,8 @@ static void test_every_input_decodes(void)
 		size_t bytes = 0;
 		while (script_dec_next(&d, &ev))
 			bytes += ev.len;
-		CU_ASSERT_EQUAL(bytes, n > 3 ? n - 3 : 0); /* header, op, length: a cut SEND keeps what remains */
+		CU_ASSERT_EQUAL(bytes,
+		                n > 3 ? n - 3 : 0); /* header, op, length: a cut SEND keeps what remains */
 	}
 }
 
@@ -112,8 +130,15 @@ static void test_udp(void)
 	static const struct {
 		size_t len;
 		int family, same;
-	} cases[] = {{0, 4, 0}, {1, 4, 0}, {255, 4, 0}, {256, 4, 0}, {1025, 6, 0}, {8193, 4, 1},
-		     {SCRIPT_UDP_MAX4, 4, 1}, {SCRIPT_UDP_MAX4, 4, 0}, {SCRIPT_UDP_MAX6, 6, 1}};
+	} cases[] = {{0, 4, 0},
+	             {1, 4, 0},
+	             {255, 4, 0},
+	             {256, 4, 0},
+	             {1025, 6, 0},
+	             {8193, 4, 1},
+	             {SCRIPT_UDP_MAX4, 4, 1},
+	             {SCRIPT_UDP_MAX4, 4, 0},
+	             {SCRIPT_UDP_MAX6, 6, 1}};
 	struct script_udp_dec d;
 	size_t len;
 	int family;
@@ -123,7 +148,8 @@ static void test_udp(void)
 			data[i] = cases[c].same ? 'x' : (unsigned char)(i * 13);
 		size_t n = script_udp_enc(enc, sizeof enc, data, cases[c].len, cases[c].family);
 		CU_ASSERT_FATAL(n > 0 && n <= sizeof enc);
-		CU_ASSERT(!cases[c].same || cases[c].len <= 5 || n == 5); /* big uniform datagrams are cheap */
+		CU_ASSERT(!cases[c].same || cases[c].len <= 5 ||
+		          n == 5); /* big uniform datagrams are cheap */
 		script_udp_init(&d, enc, n);
 		CU_ASSERT_FATAL(script_udp_next(&d, out, &len, &family) == 1);
 		CU_ASSERT_EQUAL(len, cases[c].len);
@@ -148,18 +174,20 @@ struct trace {
 	char text[512];
 };
 
-static void record(void *ctx, unsigned slot, unsigned gen, enum tcpsim_wire what, const unsigned char *p, size_t n)
+static void record(void *ctx, unsigned slot, unsigned gen, enum tcpsim_wire what, const unsigned char *p,
+                   size_t n)
 {
-	static const char *const names[] = {"", "CONNECT", "C_DATA", "C_FIN", "C_RST", "S_DATA", "S_FIN", "S_CLOSE"};
+	static const char *const names[] = {"",      "CONNECT", "C_DATA", "C_FIN",
+	                                    "C_RST", "S_DATA",  "S_FIN",  "S_CLOSE"};
 	struct trace *t = ctx;
 	size_t l = strlen(t->text);
 
-	snprintf(t->text + l, sizeof t->text - l, "%u.%u %s%s%.*s;", slot, gen, names[what], n ? " " : "", (int)n,
-		 p ? (const char *)p : "");
+	snprintf(t->text + l, sizeof t->text - l, "%u.%u %s%s%.*s;", slot, gen, names[what], n ? " " : "",
+	         (int)n, p ? (const char *)p : "");
 }
 
-static size_t build(unsigned char *buf, size_t cap, unsigned nconn, unsigned capidx, const struct script_event *ev,
-		    size_t nev)
+static size_t build(unsigned char *buf, size_t cap, unsigned nconn, unsigned capidx,
+                    const struct script_event *ev, size_t nev)
 {
 	size_t o = script_enc_header(buf, cap, nconn, capidx);
 	for (size_t i = 0; i < nev; i++)
@@ -176,22 +204,43 @@ static void test_tcpsim_traces(void)
 		size_t nev;
 		const char *want;
 	} cases[] = {
-		{"hello", 1, 0,
-		 {{SCRIPT_SEND, 0, 0, (const unsigned char *)"hi there", 8}, {SCRIPT_FIN, 0, 0, NULL, 0}}, 2,
-		 "0.0 CONNECT;0.0 C_DATA hi there;0.0 S_DATA HI THERE;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;"},
-		{"short-writes", 1, 0,
-		 {{SCRIPT_SHORT, 0, 2, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"abcde", 5}}, 2,
-		 "0.0 CONNECT;0.0 C_DATA abcde;0.0 S_DATA AB;0.0 S_DATA CD;0.0 S_DATA E;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;"},
-		{"reset-while-owed", 1, 0,
-		 {{SCRIPT_STOP, 0, 1, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"xyz", 3}, {SCRIPT_RST, 0, 0, NULL, 0}},
-		 3, "0.0 CONNECT;0.0 C_DATA xyz;0.0 S_DATA X;0.0 C_RST;0.0 S_CLOSE;"},
-		{"slot-reuse", 2, 0,
-		 {{SCRIPT_FIN, 1, 0, NULL, 0}, {SCRIPT_SEND, 1, 0, (const unsigned char *)"q", 1}}, 2,
-		 "1.0 CONNECT;1.0 C_FIN;1.0 S_FIN;1.0 S_CLOSE;1.1 CONNECT;1.1 C_DATA q;1.1 S_DATA Q;1.1 C_FIN;1.1 S_FIN;"
-		 "1.1 S_CLOSE;"},
-		{"backpressure-cap1", 1, 1,
-		 {{SCRIPT_STOP, 0, 0, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"ab", 2}, {SCRIPT_RESUME, 0, 0, NULL, 0}},
-		 3, "0.0 CONNECT;0.0 C_DATA ab;0.0 S_DATA A;0.0 S_DATA B;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;"},
+	    {"hello",
+	     1,
+	     0,
+	     {{SCRIPT_SEND, 0, 0, (const unsigned char *)"hi there", 8}, {SCRIPT_FIN, 0, 0, NULL, 0}},
+	     2,
+	     "0.0 CONNECT;0.0 C_DATA hi there;0.0 S_DATA HI THERE;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;"},
+	    {"short-writes",
+	     1,
+	     0,
+	     {{SCRIPT_SHORT, 0, 2, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"abcde", 5}},
+	     2,
+	     "0.0 CONNECT;0.0 C_DATA abcde;0.0 S_DATA AB;0.0 S_DATA CD;0.0 S_DATA E;0.0 C_FIN;0.0 S_FIN;0.0 "
+	     "S_CLOSE;"},
+	    {"reset-while-owed",
+	     1,
+	     0,
+	     {{SCRIPT_STOP, 0, 1, NULL, 0},
+	      {SCRIPT_SEND, 0, 0, (const unsigned char *)"xyz", 3},
+	      {SCRIPT_RST, 0, 0, NULL, 0}},
+	     3,
+	     "0.0 CONNECT;0.0 C_DATA xyz;0.0 S_DATA X;0.0 C_RST;0.0 S_CLOSE;"},
+	    {"slot-reuse",
+	     2,
+	     0,
+	     {{SCRIPT_FIN, 1, 0, NULL, 0}, {SCRIPT_SEND, 1, 0, (const unsigned char *)"q", 1}},
+	     2,
+	     "1.0 CONNECT;1.0 C_FIN;1.0 S_FIN;1.0 S_CLOSE;1.1 CONNECT;1.1 C_DATA q;1.1 S_DATA Q;1.1 "
+	     "C_FIN;1.1 S_FIN;"
+	     "1.1 S_CLOSE;"},
+	    {"backpressure-cap1",
+	     1,
+	     1,
+	     {{SCRIPT_STOP, 0, 0, NULL, 0},
+	      {SCRIPT_SEND, 0, 0, (const unsigned char *)"ab", 2},
+	      {SCRIPT_RESUME, 0, 0, NULL, 0}},
+	     3,
+	     "0.0 CONNECT;0.0 C_DATA ab;0.0 S_DATA A;0.0 S_DATA B;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;"},
 	};
 	unsigned char buf[256];
 	char why[256];
@@ -204,7 +253,8 @@ static void test_tcpsim_traces(void)
 		int rc = tcpsim_run(buf, n, &h, &st, why, sizeof why);
 		CU_ASSERT_EQUAL(rc, 0);
 		if (strcmp(t.text, cases[c].want) != 0)
-			fprintf(stderr, "\n%s: got  %s\n%s: want %s\n", cases[c].name, t.text, cases[c].name, cases[c].want);
+			fprintf(stderr, "\n%s: got  %s\n%s: want %s\n", cases[c].name, t.text, cases[c].name,
+			        cases[c].want);
 		CU_ASSERT_STRING_EQUAL(t.text, cases[c].want);
 	}
 }
