@@ -5,8 +5,9 @@
 
 PROGS += conform
 
-CONFORM_SRCS := harness/conform/conform.c harness/conform/cases.c harness/conform/io.c \
-	harness/conform/server.c harness/conform/report.c harness/conform/rec.c harness/conform/random.c
+CONFORM_SRCS := harness/conform/conform.c harness/conform/options.c harness/conform/case.c \
+	harness/conform/case_table.c harness/conform/client.c harness/conform/server.c harness/conform/reports.c \
+	harness/conform/recording.c harness/conform/random_phase.c
 CONFORM_OBJS := $(CONFORM_SRCS:%.c=$(O)/%.o)
 
 $(B)/conform: $(CONFORM_OBJS) $(LIB)

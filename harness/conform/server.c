@@ -1,7 +1,7 @@
-/* server.c - conform's server under test (--exec): started under /bin/sh in its own process group with a
- * lowered descriptor limit, its output kept in a log file, its listening addresses read from that output,
- * its death noticed, and stopped at the end. */
-#include "cf.h"
+/* server.c - conform's server under test (--exec): started under /bin/sh in its own process group with
+ * a lowered descriptor limit, its output kept in a log file, its listening addresses read from that
+ * output (loopback only), its death noticed, and stopped at the end. */
+#include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,30 +16,35 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct cf_server {
-	char *cmd;       /* as given, with {port} */
-	int proto;       /* CF_TCP | CF_UDP expected */
+#include "report.h"
+#include "util.h"
+
+#define STOP_MS 2000
+
+struct server {
+	char *command;   /* as given, with {port} */
+	int transports;  /* CASE_TCP | CASE_UDP expected */
 	int nofile;
-	pid_t pid;
+	int start_ms;
+	pid_t pid;       /* also its process group */
 	int exited;
 	int status;
 	int restarts;
-	char logpath[64];
-	int logfd;       /* read side of the log */
+	int log_fd;      /* read side of the log (the file itself is already removed) */
 	unsigned port;   /* substituted for {port}, 0 if none */
 };
 
-/* Process groups started, for cf_server_kill_all() from a signal handler. */
+/* Process groups started, for server_kill_all() from a signal handler. */
 static volatile pid_t groups[8];
 
-void cf_server_kill_all(void)
+void server_kill_all(void)
 {
 	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
 		if (groups[i] > 0)
 			kill(-groups[i], SIGKILL);
 }
 
-static void remember(pid_t old, pid_t pid)
+static void remember_group(pid_t old, pid_t pid)
 {
 	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
 		if (groups[i] == old) {
@@ -48,53 +53,63 @@ static void remember(pid_t old, pid_t pid)
 		}
 }
 
-const char *cf_server_cmd(const struct cf_server *s)
+const char *server_command(const struct server *s)
 {
-	return s->cmd;
+	return s->command;
 }
 
-int cf_server_restarts(const struct cf_server *s)
+int server_restart_count(const struct server *s)
 {
 	return s->restarts;
 }
 
-/* A port free for both TCP and UDP on 127.0.0.1 right now. */
+/* A port free for both TCP and UDP on 127.0.0.1 right now, 0 if none was found. */
 static unsigned free_port(void)
 {
 	for (int tries = 0; tries < 50; tries++) {
 		struct sockaddr_in a;
-		socklen_t l = sizeof a;
-		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (t < 0)
+		socklen_t len = sizeof a;
+		int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (tcp < 0)
 			return 0;
 		memset(&a, 0, sizeof a);
 		a.sin_family = AF_INET;
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(t, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(t, (struct sockaddr *)&a, &l) < 0) {
-			close(t);
+		if (bind(tcp, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(tcp, (struct sockaddr *)&a, &len) < 0) {
+			close(tcp);
 			return 0;
 		}
-		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		int ok = u >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0;
-		if (u >= 0)
-			close(u);
-		close(t);
+		int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int ok = udp >= 0 && bind(udp, (struct sockaddr *)&a, sizeof a) == 0;
+		if (udp >= 0)
+			close(udp);
+		close(tcp);
 		if (ok)
 			return ntohs(a.sin_port);
 	}
 	return 0;
 }
 
-static char *substitute(const char *cmd, unsigned port)
+/* The command for /bin/sh -c: {port} replaced, and "exec " in front of a simple command so that its
+ * death (a signal) is seen first-hand, not through its shell. NULL when out of memory. */
+static char *shell_command(const char *command, unsigned port)
 {
-	size_t n = strlen(cmd) + 1, k = 0;
-	for (const char *p = strstr(cmd, "{port}"); p != NULL; p = strstr(p + 6, "{port}"))
-		k++;
-	char *out = malloc(n + k * 6);
+	static const char *const builtins[] = {"exit", "cd", "set", "export", "eval", "exec", "ulimit", "umask", "trap",
+					       "wait", "read", "shift", "unset", "return", "alias", ".", ":"};
+	size_t word = strcspn(command, " \t");
+	int simple = strpbrk(command, ";&|<>()$`\n\\\"'") == NULL && memchr(command, '=', word) == NULL;
+	/* ... but not a shell builtin, which 'exec' cannot run ('exec exit 3' would report 127) */
+	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+		if (strlen(builtins[i]) == word && strncmp(command, builtins[i], word) == 0)
+			simple = 0;
+	size_t ports = 0;
+	for (const char *p = strstr(command, "{port}"); p != NULL; p = strstr(p + 6, "{port}"))
+		ports++;
+	char *out = malloc(strlen(command) + ports * 6 + 6);
 	if (out == NULL)
 		return NULL;
-	char *o = out;
-	for (const char *p = cmd; *p != '\0';) {
+	char *o = out + sprintf(out, "%s", simple ? "exec " : "");
+	for (const char *p = command; *p != '\0';) {
 		if (strncmp(p, "{port}", 6) == 0) {
 			o += sprintf(o, "%u", port);
 			p += 6;
@@ -106,7 +121,7 @@ static char *substitute(const char *cmd, unsigned port)
 	return out;
 }
 
-static void describe(int status, char *why, size_t whylen)
+static void describe_status(int status, char *why, size_t whylen)
 {
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
@@ -120,27 +135,33 @@ static void describe(int status, char *why, size_t whylen)
 	}
 }
 
-int cf_server_dead(struct cf_server *s, char *why, size_t whylen)
+int server_has_exited(struct server *s, char *why, size_t whylen)
 {
 	/* reap the whole group: conform is a child subreaper (conform.c), so the server's own children
 	 * come to it when their parent dies, and a zombie no one reaps would look alive to kill(-pgid, 0) */
 	for (;;) {
-		int st;
-		pid_t r = waitpid(-s->pid, &st, WNOHANG);
+		int status;
+		pid_t r = waitpid(-s->pid, &status, WNOHANG);
 		if (r <= 0)
 			break;
 		if (r == s->pid && !s->exited) {
 			s->exited = 1;
-			s->status = st;
+			s->status = status;
 		}
 	}
 	if (s->exited)
-		describe(s->status, why, whylen);
+		describe_status(s->status, why, whylen);
 	return s->exited;
 }
 
+/* Whether anything of its process group is still there. */
+static int group_alive(const struct server *s)
+{
+	return kill(-s->pid, 0) == 0;
+}
+
 /* Maps a wildcard address to loopback: conform only talks to 127.0.0.1 and ::1. */
-static void loopback_only(struct net_addr *a)
+static void wildcard_to_loopback(struct net_addr *a)
 {
 	if (a->ss.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
@@ -153,94 +174,101 @@ static void loopback_only(struct net_addr *a)
 	}
 }
 
-/* Scans the log for "listening on tcp|udp ADDR:PORT" lines; fills t. Returns the protos found. */
-static int scan_log(struct cf_server *s, struct cf_target *t)
+/* Takes one address a server printed for transport into t: the first IPv6 one as the IPv6 target,
+ * and an IPv4 one over an earlier IPv6 one as the main target. */
+static void add_address(struct case_target *t, int transport, const struct net_addr *a)
+{
+	int v6 = a->ss.ss_family == AF_INET6;
+	struct net_addr *main_addr = transport == CASE_TCP ? &t->tcp : &t->udp;
+	struct net_addr *v6_addr = transport == CASE_TCP ? &t->tcp6 : &t->udp6;
+	int *has_main = transport == CASE_TCP ? &t->has_tcp : &t->has_udp;
+	int *has_v6 = transport == CASE_TCP ? &t->has_tcp6 : &t->has_udp6;
+	if (v6 && !*has_v6) {
+		*v6_addr = *a;
+		*has_v6 = 1;
+	}
+	if (!*has_main || (main_addr->ss.ss_family == AF_INET6 && !v6)) {
+		*main_addr = *a;
+		*has_main = 1;
+	}
+}
+
+/* Scans the log for "listening on tcp|udp ADDR:PORT" lines; fills t. Returns the transports found. */
+static int scan_log(struct server *s, struct case_target *t)
 {
 	char buf[16384];
 	int found = 0;
-	ssize_t n = pread(s->logfd, buf, sizeof buf - 1, 0);
+	ssize_t n = pread(s->log_fd, buf, sizeof buf - 1, 0);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
 	for (char *p = strstr(buf, "listening on "); p != NULL; p = strstr(p + 1, "listening on ")) {
 		char *q = p + 13, word[128];
-		int proto = strncmp(q, "tcp ", 4) == 0 ? CF_TCP : strncmp(q, "udp ", 4) == 0 ? CF_UDP : 0;
-		if (proto == 0)
+		int transport = strncmp(q, "tcp ", 4) == 0 ? CASE_TCP : strncmp(q, "udp ", 4) == 0 ? CASE_UDP : 0;
+		if (transport == 0)
 			continue;
 		q += 4;
-		size_t l = strcspn(q, " \t\r\n");
-		if (l == 0 || l >= sizeof word || q[l] == '\0')
+		size_t len = strcspn(q, " \t\r\n");
+		if (len == 0 || len >= sizeof word || q[len] == '\0')
 			continue; /* not a whole line yet */
-		memcpy(word, q, l);
-		word[l] = '\0';
+		memcpy(word, q, len);
+		word[len] = '\0';
 		struct net_addr a;
 		char err[128];
 		/* numeric addresses only: a name would need a DNS lookup, off loopback (the server's output
 		 * is not trusted) */
-		if (strspn(word, "0123456789.:[]abcdefABCDEF") != l || net_parse(word, &a, err, sizeof err) < 0)
+		if (strspn(word, "0123456789.:[]abcdefABCDEF") != len || net_parse(word, &a, err, sizeof err) < 0)
 			continue;
-		loopback_only(&a);
-		int v6 = a.ss.ss_family == AF_INET6;
-		if (proto == CF_TCP) {
-			if (v6 && !t->has_tcp6) {
-				t->tcp6 = a;
-				t->has_tcp6 = 1;
-			}
-			if (!t->has_tcp || (t->tcp.ss.ss_family == AF_INET6 && !v6)) {
-				t->tcp = a;
-				t->has_tcp = 1;
-			}
-		} else {
-			if (v6 && !t->has_udp6) {
-				t->udp6 = a;
-				t->has_udp6 = 1;
-			}
-			if (!t->has_udp || (t->udp.ss.ss_family == AF_INET6 && !v6)) {
-				t->udp = a;
-				t->has_udp = 1;
-			}
-		}
-		found |= proto;
+		wildcard_to_loopback(&a);
+		add_address(t, transport, &a);
+		found |= transport;
 	}
 	return found;
 }
 
+/* Reads the last bytes of the log (at most cap - 1) into buf, NUL-terminated. Returns their number. */
+static size_t log_tail(const struct server *s, char *buf, size_t cap)
+{
+	off_t end = lseek(s->log_fd, 0, SEEK_END);
+	off_t from = end > (off_t)cap - 1 ? end - (off_t)cap + 1 : 0;
+	ssize_t n = pread(s->log_fd, buf, cap - 1, from);
+	if (n <= 0)
+		n = 0;
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
 /* Appends the last non-empty line of the server's output to err, so that a server that did not start
  * says why (sh: not found, a usage message, a bind error). */
-static void add_last_line(struct cf_server *s, char *err, size_t errlen)
+static void add_last_line(struct server *s, char *err, size_t errlen)
 {
-	char buf[1024], esc[200];
-	off_t end = lseek(s->logfd, 0, SEEK_END);
-	off_t from = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
-	ssize_t n = pread(s->logfd, buf, sizeof buf - 1, from);
-	if (n <= 0) {
-		size_t l = strlen(err);
-		snprintf(err + l, errlen - l, "; it printed nothing");
+	char buf[1024], escaped[200];
+	size_t n = log_tail(s, buf, sizeof buf), len = strlen(err);
+	if (n == 0) {
+		snprintf(err + len, errlen - len, "; it printed nothing");
 		return;
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
+		buf[--n] = '\0';
 	char *line = strrchr(buf, '\n');
 	line = line != NULL ? line + 1 : buf;
-	cf_escape(esc, sizeof esc, (const unsigned char *)line, strlen(line));
-	size_t l = strlen(err);
-	snprintf(err + l, errlen - l, "; its last output: %s", esc);
+	rep_escape(escaped, sizeof escaped, line, strlen(line));
+	snprintf(err + len, errlen - len, "; its last output: %s", escaped);
 }
 
-/* With {port} and no listening line: is 127.0.0.1:port serving proto? */
-static int probe(unsigned port, int proto)
+/* With {port} and no listening line: is 127.0.0.1:port serving transport? */
+static int port_serves(unsigned port, int transport)
 {
 	struct sockaddr_in a;
 	memset(&a, 0, sizeof a);
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = htons((unsigned short)port);
-	int fd = socket(AF_INET, (proto == CF_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, (transport == CASE_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	int ok = 0;
-	if (proto == CF_TCP) {
+	if (transport == CASE_TCP) {
 		ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
 	} else if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && send(fd, "probe", 5, 0) == 5) {
 		struct pollfd p = {fd, POLLIN, 0};
@@ -251,209 +279,219 @@ static int probe(unsigned port, int proto)
 	return ok;
 }
 
-static int spawn(struct cf_server *s, int start_ms, struct cf_target *t, char *err, size_t errlen)
+/* Forks the server: its own process group, stdin /dev/null, output to log_fd, SIGPIPE at its default,
+ * the descriptor limit lowered. Returns 0 or -1 with err. */
+static int fork_server(struct server *s, const char *command, int log_fd, char *err, size_t errlen)
 {
-	char *cmd;
-	s->port = strstr(s->cmd, "{port}") != NULL ? free_port() : 0;
-	if (strstr(s->cmd, "{port}") != NULL && s->port == 0) {
-		snprintf(err, errlen, "no free port on 127.0.0.1 for {port}");
-		return -1;
-	}
-	/* a simple command is exec'd by the shell, so its death (a signal) is seen first-hand */
-	size_t word = strcspn(s->cmd, " \t");
-	int simple = strpbrk(s->cmd, ";&|<>()$`\n\\\"'") == NULL && memchr(s->cmd, '=', word) == NULL;
-	/* ... but not a shell builtin, which 'exec' cannot run ('exec exit 3' would report 127) */
-	static const char *const builtins[] = {"exit", "cd", "set", "export", "eval", "exec", "ulimit", "umask", "trap",
-					       "wait", "read", "shift", "unset", "return", "alias", ".", ":"};
-	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-		if (strlen(builtins[i]) == word && strncmp(s->cmd, builtins[i], word) == 0)
-			simple = 0;
-	char *sub = substitute(s->cmd, s->port);
-	if (sub == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	cmd = malloc(strlen(sub) + 6);
-	if (cmd != NULL)
-		sprintf(cmd, "%s%s", simple ? "exec " : "", sub);
-	free(sub);
-	if (cmd == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(s->logpath, sizeof s->logpath, "/tmp/conform-server-XXXXXX");
-	int wfd = mkostemp(s->logpath, O_CLOEXEC);
-	if (wfd < 0) {
-		snprintf(err, errlen, "log file %s: %s", s->logpath, strerror(errno));
-		free(cmd);
-		return -1;
-	}
-	if (s->logfd >= 0)
-		close(s->logfd);
-	s->logfd = open(s->logpath, O_RDONLY | O_CLOEXEC);
-	unlink(s->logpath);
-	s->exited = 0;
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(wfd);
-		free(cmd);
 		return -1;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(wfd, 1);
-		dup2(wfd, 2);
+		int null_fd = open("/dev/null", O_RDONLY);
+		if (null_fd >= 0)
+			dup2(null_fd, 0);
+		dup2(log_fd, 1);
+		dup2(log_fd, 2);
 		signal(SIGPIPE, SIG_DFL);
 		if (s->nofile > 0) {
 			struct rlimit rl = {(rlim_t)s->nofile, (rlim_t)s->nofile};
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
 		_exit(127);
 	}
 	setpgid(pid, pid);
-	remember(s->pid, pid);
-	close(wfd);
-	free(cmd);
+	remember_group(s->pid, pid);
 	s->pid = pid;
+	s->exited = 0;
+	return 0;
+}
 
+/* Opens a fresh log (removed at once; the server and conform keep descriptors to it) and starts the
+ * server with its output there. Returns 0 or -1 with err. */
+static int launch(struct server *s, char *err, size_t errlen)
+{
+	char path[64];
+	s->port = strstr(s->command, "{port}") != NULL ? free_port() : 0;
+	if (strstr(s->command, "{port}") != NULL && s->port == 0) {
+		snprintf(err, errlen, "no free port on 127.0.0.1 for {port}");
+		return -1;
+	}
+	char *command = shell_command(s->command, s->port);
+	if (command == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(path, sizeof path, "/tmp/conform-server-XXXXXX");
+	int write_fd = mkostemp(path, O_CLOEXEC);
+	if (write_fd < 0) {
+		snprintf(err, errlen, "log file %s: %s", path, strerror(errno));
+		free(command);
+		return -1;
+	}
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	s->log_fd = open(path, O_RDONLY | O_CLOEXEC);
+	unlink(path);
+	int rc = fork_server(s, command, write_fd, err, errlen);
+	close(write_fd);
+	free(command);
+	return rc;
+}
+
+/* With {port}: whether 127.0.0.1:port serves every transport; then fills t with it. */
+static int port_ready(struct server *s, struct case_target *t, char *err, size_t errlen)
+{
+	char a[32];
+	for (int transport = CASE_TCP; transport <= CASE_UDP; transport <<= 1)
+		if ((s->transports & transport) && !port_serves(s->port, transport))
+			return 0;
+	snprintf(a, sizeof a, "127.0.0.1:%u", s->port);
+	if (s->transports & CASE_TCP) {
+		net_parse(a, &t->tcp, err, errlen);
+		t->has_tcp = 1;
+	}
+	if (s->transports & CASE_UDP) {
+		net_parse(a, &t->udp, err, errlen);
+		t->has_udp = 1;
+	}
+	return 1;
+}
+
+/* Starts the server and waits until it listens; fills t. Returns 0 or -1 with err. */
+static int start_and_wait(struct server *s, struct case_target *t, char *err, size_t errlen)
+{
+	if (launch(s, err, errlen) < 0)
+		return -1;
 	memset(t, 0, sizeof *t);
-	uint64_t end = cf_now_ns() + (uint64_t)start_ms * 1000000u;
+	uint64_t end = util_now_ns() + (uint64_t)s->start_ms * 1000000u;
 	for (;;) {
 		int found = scan_log(s, t);
-		if ((found & s->proto) == s->proto)
+		if ((found & s->transports) == s->transports)
 			return 0;
-		if (found == 0 && s->port != 0) {
-			int ok = 1;
-			for (int p = CF_TCP; p <= CF_UDP; p <<= 1)
-				if ((s->proto & p) && !probe(s->port, p))
-					ok = 0;
-			if (ok) {
-				char a[32];
-				snprintf(a, sizeof a, "127.0.0.1:%u", s->port);
-				if (s->proto & CF_TCP) {
-					net_parse(a, &t->tcp, err, errlen);
-					t->has_tcp = 1;
-				}
-				if (s->proto & CF_UDP) {
-					net_parse(a, &t->udp, err, errlen);
-					t->has_udp = 1;
-				}
-				return 0;
-			}
-		}
+		if (found == 0 && s->port != 0 && port_ready(s, t, err, errlen))
+			return 0;
 		char why[128];
-		if (cf_server_dead(s, why, sizeof why)) {
-			snprintf(err, errlen, "server command '%s' %s before it was listening", s->cmd, why);
+		if (server_has_exited(s, why, sizeof why)) {
+			snprintf(err, errlen, "server command '%s' %s before it was listening", s->command, why);
 			add_last_line(s, err, errlen);
 			return -1;
 		}
-		if (cf_ms_left(end) == 0) {
-			int missing = s->proto & ~found;
-			snprintf(err, errlen, "server command '%s' did not start listening%s within %d ms (no 'listening on "
-					      "%s ADDR:PORT' line%s)", s->cmd, s->proto == (CF_TCP | CF_UDP) ? " on tcp and udp" : "",
-				 start_ms, missing == CF_UDP ? "udp" : missing == CF_TCP ? "tcp" : "tcp|udp",
+		if (util_ms_left(end) == 0) {
+			int missing = s->transports & ~found;
+			snprintf(err, errlen,
+				 "server command '%s' did not start listening%s within %d ms (no 'listening on %s ADDR:PORT' "
+				 "line%s)", s->command, s->transports == (CASE_TCP | CASE_UDP) ? " on tcp and udp" : "",
+				 s->start_ms, missing == CASE_UDP ? "udp" : missing == CASE_TCP ? "tcp" : "tcp|udp",
 				 s->port ? " and no answer on {port}" : "");
 			add_last_line(s, err, errlen);
 			return -1;
 		}
-		usleep(20000);
+		util_sleep_ms(20);
 	}
 }
 
-struct cf_server *cf_server_start(const char *cmd, int proto, int nofile, int start_ms, struct cf_target *t,
-				  char *err, size_t errlen)
+struct server *server_start(const char *command, int transports, int nofile, int start_ms, struct case_target *t,
+			    char *err, size_t errlen)
 {
-	struct cf_server *s = calloc(1, sizeof *s);
-	if (s == NULL || (s->cmd = strdup(cmd)) == NULL) {
+	struct server *s = calloc(1, sizeof *s);
+	if (s == NULL || (s->command = strdup(command)) == NULL) {
 		free(s);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->proto = proto;
+	s->transports = transports;
 	s->nofile = nofile;
-	s->logfd = -1;
-	if (spawn(s, start_ms, t, err, errlen) < 0) {
-		cf_server_stop(s);
+	s->start_ms = start_ms;
+	s->log_fd = -1;
+	if (start_and_wait(s, t, err, errlen) < 0) {
+		server_stop(s, NULL);
 		return NULL;
 	}
 	return s;
 }
 
-int cf_server_restart(struct cf_server *s, int start_ms, struct cf_target *t, char *err, size_t errlen)
+int server_restart(struct server *s, struct case_target *t, char *err, size_t errlen)
 {
 	char why[128];
 	kill(-s->pid, SIGKILL); /* it, or the leftovers of its process group */
-	for (int i = 0; i < 200 && (!cf_server_dead(s, why, sizeof why) || kill(-s->pid, 0) == 0); i++)
-		usleep(5000);
+	for (int i = 0; i < 200 && (!server_has_exited(s, why, sizeof why) || group_alive(s)); i++)
+		util_sleep_ms(5);
 	s->restarts++;
-	return spawn(s, start_ms, t, err, errlen);
+	return start_and_wait(s, t, err, errlen);
 }
 
-int cf_server_stop(struct cf_server *s)
+/* SIGTERM to the group, then up to STOP_MS for all of it to go (SIGKILL after). Returns 0 with the time
+ * taken in *stop_ms, or -1 when it had to be killed. */
+static int terminate(struct server *s, long *stop_ms)
 {
-	int ms = -1;
+	char why[128];
+	if (server_has_exited(s, why, sizeof why)) {
+		*stop_ms = 0;
+		return 0;
+	}
+	uint64_t t0 = util_now_ns();
+	kill(-s->pid, SIGTERM);
+	/* stopped means the whole process group is gone, not just the shell */
+	while ((!server_has_exited(s, why, sizeof why) || group_alive(s)) &&
+	       util_now_ns() - t0 < (uint64_t)STOP_MS * 1000000u)
+		util_sleep_ms(5);
+	if (s->exited && !group_alive(s)) {
+		*stop_ms = (long)((util_now_ns() - t0) / 1000000u);
+		return 0;
+	}
+	kill(-s->pid, SIGKILL);
+	for (int i = 0; i < 200 && !server_has_exited(s, why, sizeof why); i++)
+		util_sleep_ms(5);
+	return -1;
+}
+
+int server_stop(struct server *s, long *stop_ms)
+{
+	long ms = 0;
+	int rc = 0;
 	if (s == NULL)
 		return 0;
 	if (s->pid > 0) {
 		char why[128];
-		if (!cf_server_dead(s, why, sizeof why)) {
-			uint64_t t0 = cf_now_ns();
-			kill(-s->pid, SIGTERM);
-			/* stopped means the whole process group is gone, not just the shell */
-			while ((!cf_server_dead(s, why, sizeof why) || kill(-s->pid, 0) == 0) &&
-			       cf_now_ns() - t0 < 2000000000ull)
-				usleep(5000);
-			if (s->exited && kill(-s->pid, 0) < 0)
-				ms = (int)((cf_now_ns() - t0) / 1000000u);
-			else {
-				kill(-s->pid, SIGKILL);
-				for (int i = 0; i < 200 && !cf_server_dead(s, why, sizeof why); i++)
-					usleep(5000);
-			}
-		} else {
-			ms = 0;
-		}
+		rc = terminate(s, &ms);
 		kill(-s->pid, SIGKILL); /* anything it left behind in its group */
-		char w2[128];
-		for (int i = 0; i < 100 && kill(-s->pid, 0) == 0; i++) {
-			cf_server_dead(s, w2, sizeof w2);
-			usleep(2000);
+		for (int i = 0; i < 100 && group_alive(s); i++) {
+			server_has_exited(s, why, sizeof why);
+			util_sleep_ms(2);
 		}
-		remember(s->pid, 0);
+		remember_group(s->pid, 0);
 	}
-	if (s->logfd >= 0)
-		close(s->logfd);
-	free(s->cmd);
+	if (stop_ms != NULL)
+		*stop_ms = ms;
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	free(s->command);
 	free(s);
-	return ms;
+	return rc;
 }
 
-void cf_server_tail(struct cf_server *s, FILE *f, const char *prefix, int lines)
+void server_print_log_tail(struct server *s, FILE *f, const char *prefix, int lines)
 {
 	char buf[4096];
-	off_t end = lseek(s->logfd, 0, SEEK_END);
-	off_t from = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
-	ssize_t n = pread(s->logfd, buf, sizeof buf - 1, from);
-	if (n <= 0)
+	size_t n = log_tail(s, buf, sizeof buf);
+	if (n == 0)
 		return;
-	buf[n] = '\0';
 	char *p = buf + n;
-	int k = 0;
-	while (p > buf && k <= lines) {
+	int count = 0;
+	while (p > buf && count <= lines) {
 		p--;
 		if (*p == '\n' && p + 1 < buf + n)
-			k++;
+			count++;
 	}
-	if (k > lines)
+	if (count > lines)
 		p++;
 	for (char *line = strtok(p, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-		char esc[300];
-		cf_escape(esc, sizeof esc, (const unsigned char *)line, strlen(line));
-		fprintf(f, "%s%s\n", prefix, esc);
+		char escaped[300];
+		rep_escape(escaped, sizeof escaped, line, strlen(line));
+		fprintf(f, "%s%s\n", prefix, escaped);
 	}
 }

@@ -1,0 +1,91 @@
+/* case.h - a conformance case: what it tests (the target), how long it may wait, the result its failure,
+ * timeout or skip reason is written into, and the table of cases (case_table.c). */
+#ifndef CASE_H
+#define CASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
+
+#define CASE_MESSAGE_MAX 512
+#define CASE_EXCERPT_MAX 160
+
+/* A case's outcome. */
+enum case_status { CASE_PASS = 0, CASE_FAIL, CASE_SKIP };
+
+/* Whether a failing case fails the run (SHOULD cases only with --strict). */
+enum case_level { CASE_SHOULD = 0, CASE_MUST };
+
+/* The transports a case, a target or a server is about; CASE_TCP | CASE_UDP for both. */
+enum case_transport { CASE_TCP = 1, CASE_UDP = 2 };
+
+/* The outcome of one case. */
+struct case_result {
+	enum case_status status;
+	int timed_out;     /* the failure is a timeout (those, and only those, are retried) */
+	int retries;       /* how many times the case was run again after a timeout */
+	long long offset;  /* first differing offset of a byte comparison, -1 when none */
+	char message[CASE_MESSAGE_MAX]; /* one-line reason (failure or skip) */
+	char expected[CASE_EXCERPT_MAX], actual[CASE_EXCERPT_MAX]; /* escaped excerpts at offset */
+	char note[2 * CASE_MESSAGE_MAX]; /* extra information on a pass or failure (server death, retries) */
+	double seconds;
+};
+
+/* What is tested: a TCP and/or a UDP address, and the IPv6 ones when known. */
+struct case_target {
+	struct net_addr tcp, udp, tcp6, udp6;
+	int has_tcp, has_udp, has_tcp6, has_udp6;
+};
+
+struct recording;
+
+/* A case's context. */
+struct case_context {
+	struct case_target *target;
+	int timeout_ms;            /* bound on every wait with no progress */
+	int server_nofile;         /* the descriptor limit given to an --exec server, 0 when unknown */
+	int resets;                /* resets done by tcp/reset/repeated (0: derived from server_nofile) */
+	struct case_result *result;
+	struct recording *recording; /* NULL when not recording */
+	unsigned connections;      /* connection ids handed out */
+	uint64_t deadline_ns;      /* the case's whole time budget (0: none) */
+};
+
+/* Starts a fresh result for a case: passing, no offset. */
+void case_result_clear(struct case_result *r);
+
+/* Milliseconds the case may still wait: min(ms, what is left of its budget). */
+int case_wait_ms(const struct case_context *c, int ms);
+
+/* Mark the case failed (or failed by a timeout, or skipped) with a printf-style reason; the first
+ * failure's reason is the one kept. Each returns -1: the caller stops. */
+int case_fail(struct case_context *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int case_timeout(struct case_context *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int case_skip(struct case_context *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Takes back a failure: copies its reason into why, sets the result passing again and returns whether
+ * the failure was a timeout (1) or not (0). For a case that words the failure of a step itself. */
+int case_take_failure(struct case_context *c, char *why, size_t whylen);
+
+/* Fills the result's offset and excerpts from the oracle: got[0..got_len) against the answer to
+ * sent[0..sent_len), base added to the offsets shown. */
+void case_note_difference(struct case_context *c, const unsigned char *sent, size_t sent_len,
+			  const unsigned char *got, size_t got_len, size_t base);
+
+/* One entry of the case table. */
+struct case_definition {
+	const char *id;          /* stable hierarchical id */
+	const char *rule;        /* SPEC rule id */
+	enum case_level level;
+	enum case_transport transport;
+	const char *description; /* one line */
+	/* Runs the case: 0 when it ran to its end, -1 when it stopped early (failed, timed out or skipped).
+	 * The outcome is the result's status. */
+	int (*run)(struct case_context *c);
+};
+
+extern const struct case_definition case_table[];
+extern const size_t case_table_count;
+
+#endif
