@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exchange.h"
 #include "oracle.h"
 #include "util.h"
 
@@ -30,8 +31,11 @@ static void pace(const struct play_opts *o, uint64_t ts)
 		sleep_until(o->mono0 + (uint64_t)((double)(ts - o->cap0) / o->speed));
 }
 
-void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-		  size_t off)
+/* Writes a hexdump of the 16-byte lines of a[0..alen) and b[0..blen) around offset off into out: three
+ * lines a side at most, the expected side (a) labelled "expected", the other "got", the line holding
+ * off marked "<-", the ASCII column padded to 16 (rep_hexdump's lines carry neither label nor mark). */
+static void hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		    size_t off)
 {
 	size_t start = off / 16 * 16, used = 0;
 	int side;
@@ -75,342 +79,320 @@ void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const
 
 /* ---- TCP ------------------------------------------------------------------------------------------- */
 
+/* One TCP flow being replayed: the exchange engine's connection (exchange.h) does the socket I/O and
+ * its stream oracle judges each reply byte as it comes; the flow's verdict and messages are made here,
+ * from what the oracle saw and what the capture holds. */
 struct tcp {
-	int fd;
-	uint8_t *got;
-	size_t glen, gcap;
-	int eof, rst;
-	int rerrno;
-	const uint8_t *exp; /* the expected reply stream, elen bytes */
-	size_t elen;
-	size_t checked;     /* got[0..checked) matches exp */
-	int diverged;       /* got is no longer a prefix of exp: waiting longer cannot help */
-	int open_end;       /* exp is cut short (the client reset while the server owed output): bytes
-			     * after it are checked later against the transform, not counted as divergence */
-	size_t most;        /* the most a correct server can send: more is divergence (and bounds memory
-			     * against a peer that sends endlessly) */
-	int hold;           /* with open_end: like the recorded client, read no more than exp holds, so the
-			     * server still owes output at the reset; dropped if the server stops reading */
-	uint8_t *upper;     /* the transform of the client stream, when the expectation needs it */
-	int client_rst;     /* the client's reset was played: the socket is closed */
-	size_t need_min;    /* reply bytes the capture has before the client's reset */
+	struct xchg_conn c;
+	const uint8_t *stream; /* the client's bytes in the order they are sent (cs->data unless the
+				* capture has gaps), stream_len of them */
+	size_t stream_len;
+	uint8_t *own_stream;   /* stream, when it had to be put together here */
+	uint8_t *got;          /* the reply bytes, as far as a report can need them */
+	int open_end;          /* the capture ends with the client's reset while the server owed output
+				* (SPEC T6): reply bytes past the recorded ones are judged against the
+				* transform of what was sent */
+	int client_rst;        /* the client's reset was played: the socket is closed */
+	size_t need_min;       /* reply bytes the capture has before the client's reset */
+	char err[256];         /* a local error of the engine */
 };
-
-/* Advances the prefix check over newly received bytes. */
-static void tcp_check(struct tcp *t)
-{
-	while (t->checked < t->glen && t->checked < t->elen && t->got[t->checked] == t->exp[t->checked])
-		t->checked++;
-	if (t->checked < t->glen && (t->checked < t->elen || !t->open_end || t->glen > t->most))
-		t->diverged = 1;
-}
-
-/* Reads what is there (fd is non-blocking), until the reply has diverged. Returns -1 on allocation
- * failure. */
-static int tcp_read(struct tcp *t)
-{
-	while (!t->diverged) {
-		size_t room;
-		ssize_t n;
-		if (t->gcap - t->glen < 65536) {
-			size_t cap = t->gcap ? t->gcap * 2 : 131072;
-			uint8_t *g = realloc(t->got, cap);
-			if (!g)
-				return -1;
-			t->got = g;
-			t->gcap = cap;
-		}
-		room = t->gcap - t->glen;
-		if (t->hold && t->glen >= t->elen)
-			return 0;
-		if (t->hold && room > t->elen - t->glen)
-			room = t->elen - t->glen;
-		n = recv(t->fd, t->got + t->glen, room, 0);
-		if (n > 0) {
-			t->glen += (size_t)n;
-			tcp_check(t);
-			continue;
-		}
-		if (n == 0)
-			t->eof = 1;
-		else if (errno == EINTR)
-			continue;
-		else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			t->rst = 1;
-			t->rerrno = errno;
-		}
-		return 0;
-	}
-	return 0;
-}
-
-/* Waits until at least need bytes came, the server closed, or the deadline. Returns -1 on allocation
- * failure, 0 otherwise. */
-static int tcp_wait(struct tcp *t, size_t need, int want_close, uint64_t deadline)
-{
-	while (!t->eof && !t->rst && !t->diverged && (t->glen < need || want_close)) {
-		struct pollfd p = {.fd = t->fd, .events = POLLIN};
-		int n = poll(&p, 1, util_ms_left(deadline));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		if (tcp_read(t) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Sends b[0..len) while reading whatever the server answers (so its backpressure cannot deadlock us).
- * Returns 1 when sent, 0 when the server reset or the deadline passed, -1 on allocation failure. */
-static int tcp_send(struct tcp *t, const uint8_t *b, size_t len, uint64_t deadline)
-{
-	while (len) {
-		struct pollfd p = {.fd = t->fd, .events = POLLIN | POLLOUT};
-		int n, holding = t->hold && t->glen >= t->elen, ms = util_ms_left(deadline);
-		if (t->rst || t->diverged)
-			return 0;
-		if (holding) {
-			/* Not reading, as the recorded client did not; but if the server stops reading too
-			 * (backpressure, T8), read on rather than deadlock. */
-			p.events = POLLOUT;
-			ms = ms < 250 ? ms : 250;
-		}
-		n = poll(&p, 1, ms);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0 && holding) {
-			t->hold = 0;
-			continue;
-		}
-		if (n <= 0)
-			return 0;
-		if ((p.revents & (POLLIN | POLLERR | POLLHUP)) && !t->eof && tcp_read(t) < 0)
-			return -1;
-		if (p.revents & (POLLOUT | POLLERR)) {
-			ssize_t k = send(t->fd, b, len, MSG_NOSIGNAL);
-			if (k > 0) {
-				b += k;
-				len -= (size_t)k;
-			} else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				t->rst = 1;
-				t->rerrno = errno;
-				return 0;
-			}
-		}
-		if (t->eof && (p.revents & POLLHUP) && !(p.revents & POLLOUT))
-			return 0;
-	}
-	return 1;
-}
 
 static const char *close_name(int fin, int rst)
 {
 	return rst ? "RST" : fin ? "FIN" : "no close";
 }
 
-/* Connects to target and sets up the expected reply stream. Returns PLAY_OK to go on, or PLAY_ERROR with
- * a reason in r->msg. */
+/* The reply bytes received so far. */
+static size_t tcp_got(const struct tcp *t)
+{
+	return t->c.oracle.got;
+}
+
+/* The reply has departed from the expected stream (a wrong or an extra byte): waiting longer cannot
+ * help, and nothing more is read. */
+static int tcp_diverged(const struct tcp *t)
+{
+	return t->c.oracle.verdict == XCHG_WRONG_BYTE || t->c.oracle.verdict == XCHG_EXTRA_BYTES;
+}
+
+/* Runs the connection until its goal (until, until_got) or for at most timeout_ms. Returns 0, or -1
+ * with a reason in t->err on a local error. */
+static int tcp_run(struct tcp *t, enum xchg_until until, size_t until_got, int timeout_ms)
+{
+	struct xchg_limits l = {.budget_ms = timeout_ms};
+	struct xchg_run_result res;
+
+	t->c.until = until;
+	t->c.until_got = until_got;
+	return xchg_run(&t->c, 1, &l, &res, t->err, sizeof t->err) == XCHG_RUN_ERROR ? -1 : 0;
+}
+
+/* The client's bytes in send order: the DATA events' bytes one after the other. Returns 0, or -1 when
+ * out of memory. */
+static int tcp_stream(struct tcp *t, const struct dec_flow *f)
+{
+	const struct dec_dir *cs = &f->dir[DEC_C2S];
+	size_t i, n = 0, contiguous = 1;
+
+	for (i = 0; i < f->nev; i++)
+		if (f->ev[i].dir == DEC_C2S && f->ev[i].kind == DEC_EV_DATA) {
+			contiguous &= f->ev[i].off == n;
+			n += f->ev[i].len;
+		}
+	t->stream = cs->data;
+	t->stream_len = n;
+	if (contiguous)
+		return 0;
+	/* A gap (--incomplete replay): what is sent is the events' bytes, without the missing ones. */
+	t->own_stream = malloc(n ? n : 1);
+	if (!t->own_stream)
+		return -1;
+	for (i = 0, n = 0; i < f->nev; i++)
+		if (f->ev[i].dir == DEC_C2S && f->ev[i].kind == DEC_EV_DATA) {
+			memcpy(t->own_stream + n, cs->data + f->ev[i].off, f->ev[i].len);
+			n += f->ev[i].len;
+		}
+	t->stream = t->own_stream;
+	return 0;
+}
+
+/* Connects to target and sets up the exchange: what the client will send and the reply expected (the
+ * transform of what is sent, or the recorded server stream). The oracle judges bytes only: the close
+ * is judged by tcp_verdict() against the capture. Returns PLAY_OK to go on, or PLAY_ERROR with a
+ * reason in r->msg. */
 static int tcp_open(struct tcp *t, const struct dec_flow *f, const struct net_addr *target,
 		    const struct play_opts *o, struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
-	char err[256];
+	struct xchg_expect e;
+	size_t cap;
+	int fd;
 
-	if (f->nev)
-		pace(o, f->ev[0].ts_ns);
-	t->fd = net_connect(target, SOCK_STREAM, o->timeout_ms, err, sizeof err);
-	if (t->fd < 0) {
-		snprintf(r->msg, sizeof r->msg, "%s", err);
+	if (tcp_stream(t, f) < 0) {
+		snprintf(r->msg, sizeof r->msg, "out of memory");
 		return PLAY_ERROR;
 	}
-	if (net_nonblock(t->fd, 1) < 0) {
-		snprintf(r->msg, sizeof r->msg, "non-blocking socket: %s", strerror(errno));
+	/* The reply bytes a report may show: up to the longer of the two streams, and a hexdump's lines. */
+	cap = (t->stream_len > sc->len ? t->stream_len : sc->len) + 64;
+	t->got = malloc(cap);
+	if (!t->got) {
+		snprintf(r->msg, sizeof r->msg, "out of memory");
 		return PLAY_ERROR;
 	}
+	memset(&e, 0, sizeof e);
+	e.sent = t->stream;
+	e.sent_len = t->stream_len;
+	e.close = XCHG_CLOSE_ANY;
+	e.client_resets = 1; /* the close is not the oracle's to judge (see above) */
 	if (o->expect_upper) {
-		/* What we send is a prefix of the recorded client stream, so every correct reply is a
-		 * prefix of its transform. */
-		t->upper = malloc(cs->len ? cs->len : 1);
-		if (!t->upper) {
-			snprintf(r->msg, sizeof r->msg, "out of memory");
-			return PLAY_ERROR;
-		}
-		oracle_expect(t->upper, cs->data, cs->len);
-		t->exp = t->upper;
-		t->elen = cs->len;
+		/* What we send is a prefix of the client stream, so every correct reply is a prefix of its
+		 * transform. */
+		e.mode = XCHG_MODE_X1;
 	} else {
-		t->exp = sc->data;
-		t->elen = sc->len;
+		e.mode = XCHG_MODE_RECORDED;
+		e.reply = sc->data;
+		e.reply_len = sc->len;
 		/* The client reset before the server closed: the capture saw only the output that came before
 		 * the reset, and the server may owe more (SPEC T6). A replay that reads everything may get it. */
-		t->open_end = cs->rst && !sc->fin && !sc->rst;
-		t->hold = t->open_end;
-		t->most = cs->len > sc->len ? cs->len : sc->len;
+		t->open_end = e.open_end = cs->rst && !sc->fin && !sc->rst;
 	}
+	if (f->nev)
+		pace(o, f->ev[0].ts_ns);
+	fd = net_connect(target, SOCK_STREAM, o->timeout_ms, t->err, sizeof t->err);
+	if (fd < 0) {
+		snprintf(r->msg, sizeof r->msg, "%s", t->err);
+		return PLAY_ERROR;
+	}
+	xchg_conn_init(&t->c, fd, 1, &e);
+	t->c.send_limit = 0; /* raised one client write at a time */
+	/* Like the recorded client, read no more than the recorded reply, so the server still owes output
+	 * at the reset; the engine drops the hold if the server stops reading too (T8). */
+	t->c.hold = t->open_end;
+	t->c.store = t->got;
+	t->c.store_cap = cap;
 	return PLAY_OK;
 }
 
+/* Plays the client's reset: takes what has already come (as far as the hold allows), then resets. */
+static int tcp_play_reset(struct tcp *t, size_t need_min)
+{
+	size_t before;
+
+	do {
+		before = tcp_got(t);
+		if (tcp_run(t, XCHG_UNTIL_GOT, 0, 1) < 0)
+			return -1;
+	} while (tcp_got(t) > before && !t->c.oracle.fin && !t->c.oracle.rst && !tcp_diverged(t));
+	t->need_min = need_min;
+	xchg_conn_reset(&t->c, need_min);
+	t->client_rst = 1;
+	return 0;
+}
+
 /* Plays the client's actions in capture order, each after the server bytes that came before it, then
- * waits for the rest of the reply. Returns 0, or -1 when out of memory. */
+ * waits for the rest of the reply. Returns 0, or -1 with a reason in t->err on a local error. */
 static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
 			    struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
-	uint64_t deadline;
 	size_t i;
+	int want_close;
 
-	for (i = 0; i < f->nev && !t->client_rst && !t->diverged; i++) {
+	for (i = 0; i < f->nev && !t->client_rst && !tcp_diverged(t); i++) {
 		const struct dec_ev *e = &f->ev[i];
 		if (e->dir != DEC_C2S)
 			continue;
 		/* Causality: the server bytes that came before this action in the capture come first. */
-		deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
-		if (tcp_wait(t, e->peer_before, 0, deadline) < 0)
+		if (tcp_run(t, XCHG_UNTIL_GOT, e->peer_before, o->timeout_ms) < 0)
 			return -1;
 		/* The bytes that came before this action did not come (under --expect upper, only those a
 		 * conforming server owes): the checks below say so, without one more timeout per action. */
-		if (t->glen < (o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before))
+		if (tcp_got(t) < (o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before))
 			break;
 		pace(o, e->ts_ns);
-		deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
 		if (e->kind == DEC_EV_DATA) {
-			int k = tcp_send(t, cs->data + e->off, e->len, deadline);
-			if (k < 0)
+			/* Sent while reading whatever the server answers, so its backpressure cannot deadlock us. */
+			t->c.send_limit += e->len;
+			if (tcp_run(t, XCHG_UNTIL_SENT, 0, o->timeout_ms) < 0)
 				return -1;
-			if (k == 0)
+			if (t->c.oracle.sent < t->c.send_limit) {
+				t->c.send_limit = t->c.oracle.sent;
 				break; /* the server reset or stalled: the checks below say so */
+			}
 			r->sent += e->len;
 			r->writes++;
 		} else if (e->kind == DEC_EV_FIN) {
-			shutdown(t->fd, SHUT_WR);
+			xchg_conn_half_close(&t->c); /* done by the engine at once, in its next run */
 		} else if (e->kind == DEC_EV_RST) {
-			struct linger lg = {.l_onoff = 1, .l_linger = 0};
-			if (tcp_read(t) < 0)
+			if (tcp_play_reset(t, e->peer_before) < 0)
 				return -1;
-			t->need_min = e->peer_before;
-			setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-			close(t->fd);
-			t->fd = -1;
-			t->client_rst = 1;
 		}
 	}
-	if (t->client_rst || t->diverged)
+	if (t->client_rst || tcp_diverged(t))
 		return 0;
 	/* The rest of the reply, and the close when the capture has one. */
-	deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
-	return tcp_wait(t, o->expect_upper ? r->sent : sc->len, o->expect_upper ? cs->fin : sc->fin || sc->rst,
-			deadline);
+	want_close = o->expect_upper ? cs->fin : sc->fin || sc->rst;
+	return tcp_run(t, XCHG_UNTIL_GOT, want_close ? SIZE_MAX : o->expect_upper ? r->sent : sc->len,
+		       o->timeout_ms);
 }
 
-/* The reply stream the server should have sent (exp[0..elen)) and the first offset where the received
- * one departs from it. Bytes past the recorded stream, owed when the client reset, are checked against
- * the transform of what was sent; *beyond is then their count. Returns 0, or -1 when out of memory. */
-static int tcp_compare(struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
-		       struct play_result *r, size_t *m, size_t *beyond)
+static size_t min3(size_t a, size_t b, size_t c)
 {
-	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
+	size_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/* The reply stream the server should have sent (its length in *elen) and the first offset where the
+ * received one departs from it, from the oracle's verdict. Bytes past the recorded stream, owed when
+ * the client reset, are judged against the transform of what was sent; *beyond is then their count. */
+static size_t tcp_compare(const struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
+			  const struct play_result *r, size_t *elen, size_t *beyond)
+{
+	size_t got = tcp_got(t), bad = tcp_diverged(t) ? t->c.oracle.offset : SIZE_MAX, m;
 
 	*beyond = 0;
 	if (o->expect_upper) {
 		/* The expected stream is the transform of what this replay sent. */
-		*m = oracle_mismatch(cs->data, r->sent, t->got, t->glen);
-		t->exp = t->upper;
-		t->elen = r->sent;
-		return 0;
+		*elen = r->sent;
+		return min3(bad, *elen, got);
 	}
-	t->exp = sc->data;
-	t->elen = sc->len;
-	for (*m = 0; *m < t->elen && *m < t->glen && t->exp[*m] == t->got[*m]; (*m)++)
-		;
-	if (t->client_rst && t->open_end && *m == t->elen && t->glen > t->elen) {
+	*elen = f->dir[DEC_S2C].len;
+	m = min3(bad, *elen, got);
+	if (t->client_rst && t->open_end && m == *elen && got > *elen) {
 		/* Output the capture never saw: it must continue the transform of what was sent. */
-		t->upper = malloc(r->sent ? r->sent : 1);
-		if (!t->upper)
-			return -1;
-		oracle_expect(t->upper, cs->data, r->sent);
-		*m = oracle_mismatch(cs->data, r->sent, t->got, t->glen);
-		t->exp = t->upper;
-		t->elen = r->sent;
-		*beyond = t->glen - sc->len;
+		*beyond = got - *elen;
+		*elen = r->sent;
+		m = min3(bad, *elen, got);
 	}
-	return 0;
+	return m;
 }
 
-/* Describes a reply stream that departs from the expected one at offset m, with a hexdump. */
-static void tcp_stream_mismatch(const struct tcp *t, const struct dec_flow *f, size_t m, size_t beyond,
-				struct play_result *r)
+/* Describes a reply stream that departs from the expected one at offset m, with a hexdump. Returns
+ * PLAY_MISMATCH, or PLAY_ERROR when out of memory. */
+static int tcp_stream_mismatch(const struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
+			       size_t m, size_t elen, size_t beyond, struct play_result *r)
 {
 	const struct dec_dir *sc = &f->dir[DEC_S2C];
+	size_t got = tcp_got(t);
+	uint8_t *upper = NULL;
+	const uint8_t *exp = sc->data;
 
 	r->dir = DEC_S2C;
 	r->offset = m;
-	if (beyond && m < t->glen)
+	if (beyond && m < got)
 		snprintf(r->msg, sizeof r->msg,
 			 "server->client differs at offset %zu, after the %zu recorded "
 			 "bytes, from the transform of the %zu bytes sent (got %zu)",
-			 m, sc->len, r->sent, t->glen);
-	else if (t->client_rst && t->glen < t->need_min)
+			 m, sc->len, r->sent, got);
+	else if (t->client_rst && got < t->need_min)
 		snprintf(r->msg, sizeof r->msg,
 			 "server->client ends early at offset %zu: the capture has %zu "
 			 "bytes before the client's reset",
-			 t->glen, t->need_min);
-	else if (m < t->glen && m < t->elen)
+			 got, t->need_min);
+	else if (m < got && m < elen)
 		snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu (expected %zu bytes, got %zu)",
-			 m, t->elen, t->glen);
-	else if (t->glen < t->elen)
+			 m, elen, got);
+	else if (got < elen)
 		snprintf(r->msg, sizeof r->msg,
-			 "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, t->elen,
-			 t->glen, t->rst ? ", then RST" : t->eof ? ", then FIN" : ", then silence",
-			 t->rst || t->eof ? "" : " until the timeout");
+			 "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, elen, got,
+			 t->c.oracle.rst ? ", then RST" : t->c.oracle.fin ? ", then FIN" : ", then silence",
+			 t->c.oracle.rst || t->c.oracle.fin ? "" : " until the timeout");
 	else
 		snprintf(r->msg, sizeof r->msg, "server->client has extra bytes at offset %zu (expected %zu, got %zu)",
-			 m, t->elen, t->glen);
-	play_hexdiff(r->detail, sizeof r->detail, t->exp, t->elen, t->got, t->glen, m);
+			 m, elen, got);
+	if (o->expect_upper || beyond) {
+		/* The expected side of the hexdump: the transform of what was sent. */
+		upper = malloc(elen ? elen : 1);
+		if (!upper) {
+			snprintf(r->msg, sizeof r->msg, "out of memory");
+			return PLAY_ERROR;
+		}
+		oracle_expect(upper, t->stream, elen);
+		exp = upper;
+	}
+	hexdiff(r->detail, sizeof r->detail, exp, elen, t->got, got, m);
+	free(upper);
+	return PLAY_MISMATCH;
 }
 
 /* Judges what came back: the reply stream, then how the server closed. Returns PLAY_OK, PLAY_MISMATCH,
  * or PLAY_ERROR (out of memory), with r->msg filled. */
-static int tcp_verdict(struct tcp *t, const struct dec_flow *f, const struct play_opts *o, struct play_result *r)
+static int tcp_verdict(const struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
+		       struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
-	size_t m, beyond;
-	int ok;
+	size_t got = tcp_got(t), elen, beyond, m = tcp_compare(t, f, o, r, &elen, &beyond);
+	int ok, fin = t->c.oracle.fin, rst = t->c.oracle.rst;
 
-	r->got = t->glen;
-	if (tcp_compare(t, f, o, r, &m, &beyond) < 0) {
-		snprintf(r->msg, sizeof r->msg, "out of memory");
-		return PLAY_ERROR;
-	}
+	r->got = got;
 	if (t->client_rst) /* after our reset, a correct prefix is all a server can owe */
-		ok = m == t->glen && t->glen >= t->need_min;
+		ok = m == got && got >= t->need_min;
 	else
-		ok = m == t->glen && m == t->elen;
-	if (!ok) {
-		tcp_stream_mismatch(t, f, m, beyond, r);
-		return PLAY_MISMATCH;
-	}
-	if (!t->client_rst && !o->expect_upper && (sc->fin || sc->rst) && (sc->rst != t->rst || !(t->eof || t->rst))) {
+		ok = m == got && m == elen;
+	if (!ok)
+		return tcp_stream_mismatch(t, f, o, m, elen, beyond, r);
+	if (!t->client_rst && !o->expect_upper && (sc->fin || sc->rst) && (sc->rst != rst || !(fin || rst))) {
 		r->dir = DEC_S2C;
-		r->offset = t->glen;
+		r->offset = got;
 		snprintf(r->msg, sizeof r->msg, "server->client closed with %s at offset %zu, recorded %s",
-			 t->rst || t->eof ? close_name(t->eof, t->rst) : "nothing before the timeout", t->glen,
+			 rst || fin ? close_name(fin, rst) : "nothing before the timeout", got,
 			 close_name(sc->fin, sc->rst));
 		return PLAY_MISMATCH;
 	}
-	if (!t->client_rst && o->expect_upper && cs->fin && !t->eof) {
+	if (!t->client_rst && o->expect_upper && cs->fin && !fin) {
 		/* SPEC T4: after our FIN every owed byte, then FIN, not RST. */
 		r->dir = DEC_S2C;
-		r->offset = t->glen;
+		r->offset = got;
 		snprintf(r->msg, sizeof r->msg,
 			 "server->client closed with %s at offset %zu after the client's FIN, "
 			 "expected FIN (T4)",
-			 t->rst ? "RST" : "nothing before the timeout", t->glen);
+			 rst ? "RST" : "nothing before the timeout", got);
 		return PLAY_MISMATCH;
 	}
 	snprintf(r->msg, sizeof r->msg, "sent %zu bytes in %zu writes%s, got %zu bytes%s%s", r->sent, r->writes,
-		 t->client_rst ? " then RST" : cs->fin ? " then FIN" : "", t->glen,
-		 t->client_rst ? "" : t->rst ? " then RST" : t->eof ? " then FIN" : "",
+		 t->client_rst ? " then RST" : cs->fin ? " then FIN" : "", got,
+		 t->client_rst ? "" : rst ? " then RST" : fin ? " then FIN" : "",
 		 beyond ? ", those past the recorded ones (owed when the client reset) checked against the transform"
 			: "");
 	return PLAY_OK;
@@ -423,18 +405,18 @@ static int play_tcp(const struct dec_flow *f, const struct net_addr *target, con
 	int rc;
 
 	memset(&t, 0, sizeof t);
-	t.fd = -1;
+	t.c.fd = -1;
 	rc = tcp_open(&t, f, target, o, r);
 	if (rc == PLAY_OK && tcp_play_actions(&t, f, o, r) < 0) {
-		snprintf(r->msg, sizeof r->msg, "out of memory");
+		snprintf(r->msg, sizeof r->msg, "%s", t.err);
 		rc = PLAY_ERROR;
 	}
 	if (rc == PLAY_OK)
 		rc = tcp_verdict(&t, f, o, r);
-	if (t.fd >= 0)
-		close(t.fd);
+	if (t.c.fd >= 0)
+		close(t.c.fd);
 	free(t.got);
-	free(t.upper);
+	free(t.own_stream);
 	return r->status = rc;
 }
 
@@ -551,7 +533,7 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 				snprintf(r->msg, sizeof r->msg, "reply to datagram %zu is %s than the recorded reply "
 					 "(expected %zu bytes, got %zd; first %zu agree)", k,
 					 (size_t)n < re->len ? "shorter" : "longer", re->len, n, m);
-			play_hexdiff(r->detail, sizeof r->detail, exp, re->len, rep, (size_t)n, m);
+			hexdiff(r->detail, sizeof r->detail, exp, re->len, rep, (size_t)n, m);
 			rc = PLAY_MISMATCH;
 			goto out;
 		}
@@ -566,7 +548,7 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 				 o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
 			if (exp) {
 				oracle_expect(exp, req, e->len);
-				play_hexdiff(r->detail, sizeof r->detail, exp, e->len, rep, (size_t)n, m);
+				hexdiff(r->detail, sizeof r->detail, exp, e->len, rep, (size_t)n, m);
 				free(exp);
 			}
 			rc = PLAY_MISMATCH;

@@ -1,5 +1,6 @@
-/* play.h - replays one reassembled flow (decode.h) against a live server over ordinary sockets and
- * checks the server's answers: the TCP reply stream and close kind, or one right reply per datagram. */
+/* play.h - replays one reassembled flow (decode.h) against a live server and checks the server's
+ * answers: the TCP reply stream and close kind (through the exchange engine, exchange.h), or one right
+ * reply per datagram. */
 #ifndef PLAY_H
 #define PLAY_H
 
@@ -36,10 +37,5 @@ struct play_result {
  * Thread-safe: flows may be played concurrently. */
 int play_flow(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
 	      struct play_result *r);
-
-/* Writes a hexdump of the 16-byte lines of a[0..alen) and b[0..blen) around offset off into out, the
- * expected side (a) labelled "expected", the other "got". */
-void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-		  size_t off);
 
 #endif
