@@ -11,7 +11,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 
 #include "child.h"
 #include "decode.h"
+#include "exchange.h"
 #include "fuzzconv.h"
 #include "net.h"
 #include "oracle.h"
@@ -645,42 +645,36 @@ static int assign_references(struct run *run, unsigned needs, const char *argv0)
 	return 0;
 }
 
-/* One exchange on a connected TCP socket: "probe" must come back as its transform within timeout_ms (a
- * listen backlog accepts connections for a server that has just died, so connecting proves nothing).
- * Returns 0, or -1 with a reason in err. */
+/* One exchange on a connected TCP socket: "probe", then the client's FIN, must come back as its
+ * transform within timeout_ms (a listen backlog accepts connections for a server that has just died, so
+ * connecting proves nothing). Returns 0, or -1 with a reason in err. */
 static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 {
 	static const unsigned char q[] = "probe";
-	unsigned char got[sizeof q - 1];
-	size_t n = 0;
-	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct xchg_expect e = {.mode = XCHG_MODE_X1, .sent = q, .sent_len = sizeof q - 1, .half_close = 1,
+				.close = XCHG_CLOSE_ANY};
+	struct xchg_limits l = {.budget_ms = timeout_ms};
+	struct xchg_run_result res;
+	struct xchg_conn c;
+	const struct xchg_oracle *o = &c.oracle;
 
-	if (send(fd, q, sizeof q - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof q - 1)) {
-		snprintf(err, errlen, "send: %s", strerror(errno));
+	xchg_conn_init(&c, fd, 1, &e);
+	c.until = XCHG_UNTIL_GOT;
+	c.until_got = sizeof q - 1;
+	if (xchg_run(&c, 1, &l, &res, err, errlen) == XCHG_RUN_ERROR)
 		return -1;
-	}
-	shutdown(fd, SHUT_WR);
-	while (n < sizeof got) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int ms = util_ms_left(deadline);
-		ssize_t k;
-		if (ms == 0 || poll(&p, 1, ms) <= 0) {
-			snprintf(err, errlen, "no answer to a probe within %d ms", timeout_ms);
-			return -1;
-		}
-		k = recv(fd, got + n, sizeof got - n, 0);
-		if (k <= 0) {
-			snprintf(err, errlen, "probe: %s",
-				 k == 0 ? "connection closed before the answer" : strerror(errno));
-			return -1;
-		}
-		n += (size_t)k;
-	}
-	if (oracle_mismatch(q, sizeof q - 1, got, n) != n) {
+	if (o->verdict == XCHG_WRONG_BYTE || o->verdict == XCHG_EXTRA_BYTES)
 		snprintf(err, errlen, "wrong answer to a probe");
-		return -1;
-	}
-	return 0;
+	else if (o->got >= sizeof q - 1)
+		return 0;
+	else if (c.reset_on_send)
+		snprintf(err, errlen, "send: %s", strerror(c.error));
+	else if (o->fin || o->rst)
+		snprintf(err, errlen, "probe: %s",
+			 o->rst && c.error ? strerror(c.error) : "connection closed before the answer");
+	else
+		snprintf(err, errlen, "no answer to a probe within %d ms", timeout_ms);
+	return -1;
 }
 
 /* Returns the number of reference servers that are no longer running (each named in a message). */
