@@ -72,16 +72,23 @@ static void answer_and_close(struct pcapw_tcp *f, const char *sent, size_t n)
 	free(up);
 }
 
+/* Prepares flow f on w from 127.0.0.1:cport to 127.0.0.1:8082, its first packet at ts_ns. */
+static void tcp_v4(struct pcapw_tcp *f, struct pcapw *w, uint16_t cport, uint64_t ts_ns)
+{
+	struct pcapw_ep ep;
+
+	pcapw_ep_v4(&ep, 0x7f000001, cport, 0x7f000001, 8082);
+	pcapw_tcp_init(f, w, &ep, ts_ns);
+}
+
 /* Out of order: the third write is captured before the second. */
 static void gen_ooo(struct pcapw *w)
 {
-	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 	const char *msg = "hello world, out of order\n";
 	size_t n = strlen(msg);
 
-	pcapw_ep_v4(&ep, 0x7f000001, 41000, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, T0);
+	tcp_v4(&f, w, 41000, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK | PCAPW_PSH, msg, 6);
 	seg_at(&f, PCAPW_C2S, 12, PCAPW_ACK | PCAPW_PSH, msg + 12, n - 12);
@@ -93,11 +100,9 @@ static void gen_ooo(struct pcapw *w)
 /* Retransmissions (same bytes, 200 ms later) and capture duplicates (same packet, same instant). */
 static void gen_retrans(struct pcapw *w)
 {
-	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 
-	pcapw_ep_v4(&ep, 0x7f000001, 41001, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, T0);
+	tcp_v4(&f, w, 41001, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK | PCAPW_PSH, "first ", 6);
 	f.ts_ns -= 10000; /* the duplicate: identical packet, same timestamp */
@@ -113,13 +118,11 @@ static void gen_retrans(struct pcapw *w)
 /* Overlaps: partial re-sends, one with different bytes (the first copy wins). */
 static void gen_overlap(struct pcapw *w)
 {
-	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 	const char *msg = "overlapping segments!\n"; /* 22 bytes */
 	size_t n = strlen(msg);
 
-	pcapw_ep_v4(&ep, 0x7f000001, 41002, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, T0);
+	tcp_v4(&f, w, 41002, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK, msg, 8);                   /* [0,8)   "overlapp" */
 	seg_at(&f, PCAPW_C2S, 4, PCAPW_ACK, "XXXXing ", 8);            /* [4,12)  conflicts on [4,8), adds "ing " */
@@ -134,13 +137,11 @@ static void gen_overlap(struct pcapw *w)
 /* Sequence numbers wrap around 2^32 in both directions. */
 static void gen_wrap(struct pcapw *w)
 {
-	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 	const char *msg = "sequence numbers wrap around here\n";
 	size_t n = strlen(msg);
 
-	pcapw_ep_v4(&ep, 0x7f000001, 41003, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, T0);
+	tcp_v4(&f, w, 41003, T0);
 	f.isn[0] = f.nxt[0] = 0xfffffff0u;
 	f.isn[1] = f.nxt[1] = 0xfffffffau;
 	f.mss = 7;
@@ -173,24 +174,20 @@ static void gen_ipv6_raw(struct pcapw *w)
  * complete flow, so the file replays something. */
 static void gen_incomplete(struct pcapw *w)
 {
-	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 
-	pcapw_ep_v4(&ep, 0x7f000001, 41005, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, T0);
+	tcp_v4(&f, w, 41005, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK, "lost ", 5);
 	seg_at(&f, PCAPW_C2S, 10, PCAPW_ACK | PCAPW_PSH, "gap\n", 4); /* [5,10) never captured */
 	f.nxt[PCAPW_C2S] += 14;
 	answer_and_close(&f, "lost XXXXXgap\n", 14);
-	pcapw_ep_v4(&ep, 0x7f000001, 41006, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, f.ts_ns);
+	tcp_v4(&f, w, 41006, f.ts_ns);
 	f.nxt[0] += 1000; /* mid-connection: no handshake in the capture */
 	f.nxt[1] += 2000;
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "midstream\n", 10, e, sizeof e));
 	answer_and_close(&f, "midstream\n", 10);
-	pcapw_ep_v4(&ep, 0x7f000001, 41007, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, f.ts_ns);
+	tcp_v4(&f, w, 41007, f.ts_ns);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "complete\n", 9, e, sizeof e));
 	answer_and_close(&f, "complete\n", 9);
@@ -216,8 +213,7 @@ static void gen_reuse(struct pcapw *w)
 	struct pcapw_ep ep;
 	struct pcapw_tcp f;
 
-	pcapw_ep_v4(&ep, 0x7f000001, 41008, 0x7f000001, 8082);
-	pcapw_tcp_init(&f, w, &ep, T0);
+	tcp_v4(&f, w, 41008, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
 	CK(pcapw_tcp_send(&f, PCAPW_C2S, "first connection\n", 17, e, sizeof e));
 	answer_and_close(&f, "first connection\n", 17);
