@@ -505,6 +505,18 @@ static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits 
 	return ctx;
 }
 
+/* The case's two streams, their closes and the incomplete/gap flags came out of the reassembly. */
+static void check_streams(const struct dec_flow *f, const struct rcase *c)
+{
+	CU_ASSERT(f->dir[0].len == strlen(c->c2s) && !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
+	CU_ASSERT(f->dir[1].len == strlen(c->s2c) && !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
+	CU_ASSERT_EQUAL(f->dir[0].fin, c->cfin);
+	CU_ASSERT_EQUAL(f->dir[0].rst, c->crst);
+	CU_ASSERT_EQUAL(f->dir[1].fin, c->sfin);
+	CU_ASSERT_EQUAL(f->dir[1].rst, c->srst);
+	CU_ASSERT_EQUAL(f->flags & (DEC_F_INCOMPLETE | DEC_F_GAP), c->flags);
+}
+
 /* The same cases fed one byte per segment: the same streams and closes come out. */
 static void test_reassembly_bytewise(void)
 {
@@ -522,13 +534,7 @@ static void test_reassembly_bytewise(void)
 		CU_ASSERT_EQUAL(rc, DEC_OK);
 		CU_ASSERT_EQUAL_FATAL(dec_nflows(ctx), 1);
 		f = dec_flow(ctx, 0);
-		CU_ASSERT(f->dir[0].len == strlen(c->c2s) && !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
-		CU_ASSERT(f->dir[1].len == strlen(c->s2c) && !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
-		CU_ASSERT_EQUAL(f->dir[0].fin, c->cfin);
-		CU_ASSERT_EQUAL(f->dir[0].rst, c->crst);
-		CU_ASSERT_EQUAL(f->dir[1].fin, c->sfin);
-		CU_ASSERT_EQUAL(f->dir[1].rst, c->srst);
-		CU_ASSERT_EQUAL(f->flags & (DEC_F_INCOMPLETE | DEC_F_GAP), c->flags);
+		check_streams(f, c);
 		if (CU_get_number_of_failures() != before)
 			fprintf(stderr, "bytewise reassembly case \"%s\" failed\n", c->name);
 		dec_free(ctx);
@@ -555,13 +561,7 @@ static void test_reassembly_table(void)
 		CU_ASSERT_EQUAL(f->cport, 40000);
 		CU_ASSERT_EQUAL(f->sport, 8082);
 		CU_ASSERT_EQUAL(f->dir[0].len, strlen(c->c2s));
-		CU_ASSERT(f->dir[0].len == strlen(c->c2s) && !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
-		CU_ASSERT(f->dir[1].len == strlen(c->s2c) && !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
-		CU_ASSERT_EQUAL(f->dir[0].fin, c->cfin);
-		CU_ASSERT_EQUAL(f->dir[0].rst, c->crst);
-		CU_ASSERT_EQUAL(f->dir[1].fin, c->sfin);
-		CU_ASSERT_EQUAL(f->dir[1].rst, c->srst);
-		CU_ASSERT_EQUAL(f->flags & (DEC_F_INCOMPLETE | DEC_F_GAP), c->flags);
+		check_streams(f, c);
 		CU_ASSERT_EQUAL(f->dir[0].retrans, c->retrans);
 		CU_ASSERT_EQUAL(f->dir[0].overlaps, c->overlaps);
 		CU_ASSERT_EQUAL(f->dir[0].conflicts, c->conflicts);
