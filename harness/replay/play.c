@@ -453,14 +453,122 @@ static void udp_pair(const struct dec_flow *f, size_t *rep, size_t nreq)
 	}
 }
 
+/* Sends datagram k (req[0..len)) and waits for its reply into rep (65536 bytes). Returns PLAY_OK and
+ * the reply's length in *n, or PLAY_ERROR / PLAY_MISMATCH with r->msg filled. */
+static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const struct play_opts *o,
+			 uint8_t *rep, size_t *n, struct play_result *r)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint64_t deadline;
+	ssize_t got;
+	int pr;
+
+	if (send(fd, req, len, 0) < 0) {
+		snprintf(r->msg, sizeof r->msg, "send of datagram %zu (%zu bytes): %s", k, len, strerror(errno));
+		return PLAY_ERROR;
+	}
+	r->writes++;
+	r->sent += len;
+	deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
+	do
+		pr = poll(&p, 1, util_ms_left(deadline));
+	while (pr < 0 && errno == EINTR);
+	got = pr > 0 ? recv(fd, rep, 65536, MSG_DONTWAIT) : -1;
+	if (got < 0 && pr > 0 && k == 1 && errno == ECONNREFUSED) {
+		/* ICMP port unreachable before any reply: nothing listens there, a setup error. */
+		snprintf(r->msg, sizeof r->msg, "nothing listens at the target: datagram 1 was refused (%s)",
+			 strerror(errno));
+		return PLAY_ERROR;
+	}
+	if (got < 0) {
+		r->dir = DEC_S2C;
+		r->offset = k;
+		snprintf(r->msg, sizeof r->msg, "no reply to datagram %zu (%zu bytes)%s%s (U1)", k, len,
+			 pr > 0 ? ": " : " before the timeout", pr > 0 ? strerror(errno) : "");
+		return PLAY_MISMATCH;
+	}
+	r->got += (size_t)got;
+	*n = (size_t)got;
+	return PLAY_OK;
+}
+
+/* Recorded mode: reply rep[0..n) to datagram k must be the recorded reply exp[0..elen), byte for byte.
+ * Returns PLAY_OK, or PLAY_MISMATCH with r->msg and r->detail filled. */
+static int udp_judge_recorded(const uint8_t *exp, size_t elen, size_t k, const uint8_t *rep, size_t n,
+			      struct play_result *r)
+{
+	size_t m;
+
+	for (m = 0; m < elen && m < n && exp[m] == rep[m]; m++)
+		;
+	if (m == elen && m == n)
+		return PLAY_OK;
+	r->dir = DEC_S2C;
+	r->offset = k;
+	if (m < elen && m < n)
+		snprintf(r->msg, sizeof r->msg,
+			 "reply to datagram %zu differs from the recorded reply at "
+			 "offset %zu (expected %zu bytes, got %zu)",
+			 k, m, elen, n);
+	else
+		snprintf(r->msg, sizeof r->msg,
+			 "reply to datagram %zu is %s than the recorded reply "
+			 "(expected %zu bytes, got %zu; first %zu agree)",
+			 k, n < elen ? "shorter" : "longer", elen, n, m);
+	hexdiff(r->detail, sizeof r->detail, exp, elen, rep, n, m);
+	return PLAY_MISMATCH;
+}
+
+/* Reply rep[0..n) to datagram k (req[0..len)) must follow the rule (oracle_udp_check). Returns PLAY_OK,
+ * or PLAY_MISMATCH with r->msg and r->detail filled. */
+static int udp_judge_rule(const uint8_t *req, size_t len, size_t k, const uint8_t *rep, size_t n,
+			  const struct play_opts *o, struct play_result *r)
+{
+	char why[256];
+	uint8_t *exp;
+	size_t m;
+
+	if (oracle_udp_check(req, len, rep, n, why, sizeof why) == ORACLE_UDP_OK)
+		return PLAY_OK;
+	m = oracle_mismatch(req, len, rep, n);
+	r->dir = DEC_S2C;
+	r->offset = k;
+	snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s%s", k, m, why,
+		 o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
+	exp = malloc(len ? len : 1);
+	if (exp) {
+		oracle_expect(exp, req, len);
+		hexdiff(r->detail, sizeof r->detail, exp, len, rep, n, m);
+		free(exp);
+	}
+	return PLAY_MISMATCH;
+}
+
+static void udp_summary(const struct play_opts *o, size_t byrule, struct play_result *r)
+{
+	if (o->expect_upper)
+		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)",
+			 r->writes, r->sent, r->writes, r->got);
+	else if (!byrule)
+		snprintf(r->msg, sizeof r->msg,
+			 "sent %zu datagrams (%zu bytes), got %zu replies equal to the "
+			 "recorded ones (%zu bytes)",
+			 r->writes, r->sent, r->writes, r->got);
+	else
+		snprintf(r->msg, sizeof r->msg,
+			 "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes): "
+			 "%zu equal to the recorded ones, %zu with no recorded reply checked by the rule (U1-U6)",
+			 r->writes, r->sent, r->writes, r->got, r->writes - byrule, byrule);
+}
+
 static int play_udp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
 		    struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
-	char err[256], why[256];
+	char err[256];
 	uint8_t *rep = NULL;
 	size_t *recrep = NULL;
-	size_t i, k = 0, nreq = 0, byrule = 0;
+	size_t i, k = 0, nreq = 0, byrule = 0, n;
 	int fd, rc = PLAY_ERROR;
 
 	fd = net_connect(target, SOCK_DGRAM, o->timeout_ms, err, sizeof err);
@@ -477,95 +585,26 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 		goto out;
 	}
 	udp_pair(f, recrep, nreq);
-	for (i = 0; i < f->nev; i++) {
-		const struct dec_ev *e = &f->ev[i];
+	for (i = 0, rc = PLAY_OK; i < f->nev && rc == PLAY_OK; i++) {
+		const struct dec_ev *e = &f->ev[i], *re;
 		const uint8_t *req = cs->data + e->off;
-		const struct dec_ev *re;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		uint64_t deadline;
-		ssize_t n;
-		size_t m;
-		int pr, c;
 		if (e->dir != DEC_C2S || e->kind != DEC_EV_DGRAM)
 			continue;
 		re = !o->expect_upper && recrep[k] != SIZE_MAX ? &f->ev[recrep[k]] : NULL;
 		k++;
 		pace(o, e->ts_ns);
-		if (send(fd, req, e->len, 0) < 0) {
-			snprintf(r->msg, sizeof r->msg, "send of datagram %zu (%zu bytes): %s", k, e->len, strerror(errno));
-			goto out;
-		}
-		r->writes++;
-		r->sent += e->len;
-		deadline = util_now_ns() + (uint64_t)o->timeout_ms * 1000000u;
-		do
-			pr = poll(&p, 1, util_ms_left(deadline));
-		while (pr < 0 && errno == EINTR);
-		n = pr > 0 ? recv(fd, rep, 65536, MSG_DONTWAIT) : -1;
-		if (n < 0 && pr > 0 && k == 1 && errno == ECONNREFUSED) {
-			/* ICMP port unreachable before any reply: nothing listens there, a setup error. */
-			snprintf(r->msg, sizeof r->msg, "nothing listens at the target: datagram 1 was refused (%s)",
-				 strerror(errno));
-			goto out;
-		}
-		if (n < 0) {
-			r->dir = DEC_S2C;
-			r->offset = k;
-			snprintf(r->msg, sizeof r->msg, "no reply to datagram %zu (%zu bytes)%s%s (U1)", k, e->len,
-				 pr > 0 ? ": " : " before the timeout", pr > 0 ? strerror(errno) : "");
-			rc = PLAY_MISMATCH;
-			goto out;
-		}
-		r->got += (size_t)n;
+		rc = udp_send_recv(fd, req, e->len, k, o, rep, &n, r);
+		if (rc != PLAY_OK)
+			break;
 		if (re) {
-			/* Recorded mode: the reply must be the recorded reply datagram, byte for byte. */
-			const uint8_t *exp = sc->data + re->off;
-			for (m = 0; m < re->len && m < (size_t)n && exp[m] == rep[m]; m++)
-				;
-			if (m == re->len && m == (size_t)n)
-				continue;
-			r->dir = DEC_S2C;
-			r->offset = k;
-			if (m < re->len && m < (size_t)n)
-				snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs from the recorded reply at "
-					 "offset %zu (expected %zu bytes, got %zd)", k, m, re->len, n);
-			else
-				snprintf(r->msg, sizeof r->msg, "reply to datagram %zu is %s than the recorded reply "
-					 "(expected %zu bytes, got %zd; first %zu agree)", k,
-					 (size_t)n < re->len ? "shorter" : "longer", re->len, n, m);
-			hexdiff(r->detail, sizeof r->detail, exp, re->len, rep, (size_t)n, m);
-			rc = PLAY_MISMATCH;
-			goto out;
+			rc = udp_judge_recorded(sc->data + re->off, re->len, k, rep, n, r);
+			continue;
 		}
 		byrule += !o->expect_upper;
-		c = oracle_udp_check(req, e->len, rep, (size_t)n, why, sizeof why);
-		if (c != ORACLE_UDP_OK) {
-			uint8_t *exp = malloc(e->len ? e->len : 1);
-			m = oracle_mismatch(req, e->len, rep, (size_t)n);
-			r->dir = DEC_S2C;
-			r->offset = k;
-			snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s%s", k, m, why,
-				 o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
-			if (exp) {
-				oracle_expect(exp, req, e->len);
-				hexdiff(r->detail, sizeof r->detail, exp, e->len, rep, (size_t)n, m);
-				free(exp);
-			}
-			rc = PLAY_MISMATCH;
-			goto out;
-		}
+		rc = udp_judge_rule(req, e->len, k, rep, n, o, r);
 	}
-	if (o->expect_upper)
-		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)",
-			 r->writes, r->sent, r->writes, r->got);
-	else if (!byrule)
-		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu replies equal to the "
-			 "recorded ones (%zu bytes)", r->writes, r->sent, r->writes, r->got);
-	else
-		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes): "
-			 "%zu equal to the recorded ones, %zu with no recorded reply checked by the rule (U1-U6)",
-			 r->writes, r->sent, r->writes, r->got, r->writes - byrule, byrule);
-	rc = PLAY_OK;
+	if (rc == PLAY_OK)
+		udp_summary(o, byrule, r);
 out:
 	close(fd);
 	free(rep);
