@@ -490,6 +490,16 @@ static char *table_value(char *buf, size_t len, double v)
 	return eng_fmt_count(buf, len, (uint64_t)(v + 0.5));
 }
 
+/* "LEAD: **Rx** (NOTESx WORD ASan+UBSan).AFTER" */
+static void ratio_line(FILE *f, const char *lead, double ratio, const char *note, double san,
+                       const char *word, const char *after)
+{
+	char a[40], b[40];
+
+	fprintf(f, "%s: **%sx** (%s%sx %s ASan+UBSan).%s\n", lead, table_value(a, sizeof a, ratio), note,
+	        table_value(b, sizeof b, san), word, after);
+}
+
 static void write_markdown(FILE *f, const struct options *o, const struct ratios *q)
 {
 	char date[64], a[40], b[40], c[40], d[40], e[40], g[40];
@@ -518,17 +528,11 @@ static void write_markdown(FILE *f, const struct options *o, const struct ratios
 	}
 	fprintf(f, "\n");
 	if (q->best > 0)
-		fprintf(f,
-		        "Fuzzing throughput, fuzz_tcp (fastest engine) vs the network-driven harness: "
-		        "**%sx** (%sx "
-		        "with ASan+UBSan).\n",
-		        table_value(a, sizeof a, q->best), table_value(b, sizeof b, q->asan));
+		ratio_line(f, "Fuzzing throughput, fuzz_tcp (fastest engine) vs the network-driven harness",
+		           q->best, "", q->asan, "with", "");
 	if (q->same > 0)
-		fprintf(f,
-		        "Same input (hello world, then FIN) in process vs over the network: **%sx** (std "
-		        "build; %sx "
-		        "under ASan+UBSan). Goal: >= 1000x.\n",
-		        table_value(a, sizeof a, q->same), table_value(b, sizeof b, q->same_san));
+		ratio_line(f, "Same input (hello world, then FIN) in process vs over the network", q->same,
+		           "std build; ", q->same_san, "under", " Goal: >= 1000x.");
 	fprintf(f, "One fuzz_tcp execution is a whole script (up to 4 connections, every event); one network "
 	           "execution is one server start, one connection, one input and its reply.\n");
 	if (nerrors > 0) {
