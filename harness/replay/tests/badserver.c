@@ -11,6 +11,7 @@
 
 #include "net.h"
 #include "upper.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -50,110 +51,146 @@ static int send_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* The planted bug and where to listen. */
+struct bad {
+	const char *listen_at;
+	int fin_rst, silent, endless;
+	long drop, only, flip; /* -1: not asked (only 0: every connection) */
+};
+
+/* Parses a number option's value. Returns it, or -1 when it is not a number. */
+static long number(const char *s)
+{
+	char err[128];
+	uint64_t v;
+
+	return util_parse_u64(s, 0, (uint64_t)1 << 40, 0, &v, err, sizeof err) < 0 ? -1 : (long)v;
+}
+
+/* Fills *b from the command line. Returns 0, 1 after --help, or -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct bad *b)
+{
+	int i;
+
+	memset(b, 0, sizeof *b);
+	b->listen_at = "127.0.0.1:0";
+	b->drop = b->flip = -1;
+	for (i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+		if (!strcmp(argv[i], "--fin-rst"))
+			b->fin_rst = 1;
+		else if (!strcmp(argv[i], "--silent"))
+			b->silent = 1;
+		else if (!strcmp(argv[i], "--endless"))
+			b->endless = 1;
+		else if (!strcmp(argv[i], "--sigpipe"))
+			send_flags = 0;
+		else if (!strcmp(argv[i], "--drop") && v && (b->drop = number(argv[++i])) >= 0)
+			continue;
+		else if (!strcmp(argv[i], "--udp-flip") && v && (b->flip = number(argv[++i])) >= 0)
+			continue;
+		else if (!strcmp(argv[i], "--conn") && v && (b->only = number(argv[++i])) >= 0)
+			continue;
+		else if (!strcmp(argv[i], "-l") && v)
+			b->listen_at = argv[++i];
+		else
+			return -1;
+	}
+	return !b->fin_rst && b->drop < 0 && b->flip < 0 && send_flags && !b->silent && !b->endless ? -1 : 0;
+}
+
+/* --udp-flip: answers every datagram, with byte flip changed in replies longer than flip. */
+static void serve_udp(int fd, const struct bad *b)
+{
+	static unsigned char dg[65536];
+
+	for (;;) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		ssize_t n = recvfrom(fd, dg, sizeof dg, 0, (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err(1, "recvfrom");
+		}
+		if (b->silent)
+			continue;
+		upper_transform(dg, dg, (size_t)n);
+		if (b->flip < n)
+			dg[b->flip] ^= 0x01;
+		sendto(fd, dg, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+/* One accepted TCP connection; bad: this is the connection to misbehave on. */
+static void serve_tcp(int fd, const struct bad *b, int bad)
+{
+	unsigned char buf[65536];
+	long off = 0;
+	ssize_t n;
+
+	if (b->endless) {
+		memset(buf, 0xa5, sizeof buf);
+		while (send_all(fd, buf, sizeof buf) == 0)
+			;
+		return;
+	}
+	while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+		upper_transform(buf, buf, (size_t)n);
+		if (bad && b->drop >= off && b->drop < off + n) {
+			size_t at = (size_t)(b->drop - off);
+			if (send_all(fd, buf, at) < 0 || send_all(fd, buf + at + 1, (size_t)n - at - 1) < 0)
+				return;
+		} else if (send_all(fd, buf, (size_t)n) < 0) {
+			return;
+		}
+		off += n;
+	}
+	if (n < 0 && bad && !send_flags) /* --sigpipe: flush owed output into the reset connection */
+		send_all(fd, buf, 1);
+	if (n == 0 && bad && b->fin_rst) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *listen_at = "127.0.0.1:0";
+	struct bad b;
 	struct net_addr a, bound;
 	char e[256], name[NET_ADDRSTRLEN];
-	int fin_rst = 0, silent = 0, endless = 0, i, lfd;
-	long drop = -1, only = 0, conns = 0, flip = -1;
+	int lfd, p = parse_args(argc, argv, &b);
+	long conns = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--fin-rst")) {
-			fin_rst = 1;
-		} else if (!strcmp(argv[i], "--drop") && i + 1 < argc) {
-			drop = atol(argv[++i]);
-		} else if (!strcmp(argv[i], "--silent")) {
-			silent = 1;
-		} else if (!strcmp(argv[i], "--endless")) {
-			endless = 1;
-		} else if (!strcmp(argv[i], "--sigpipe")) {
-			send_flags = 0;
-		} else if (!strcmp(argv[i], "--udp-flip") && i + 1 < argc) {
-			flip = atol(argv[++i]);
-		} else if (!strcmp(argv[i], "--conn") && i + 1 < argc) {
-			only = atol(argv[++i]);
-		} else if (!strcmp(argv[i], "-l") && i + 1 < argc) {
-			listen_at = argv[++i];
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!fin_rst && drop < 0 && flip < 0 && send_flags && !silent && !endless) {
-		usage(stderr);
-		return 2;
+	if (p != 0) {
+		usage(p > 0 ? stdout : stderr);
+		return p > 0 ? 0 : 2;
 	}
 	if (send_flags)
 		signal(SIGPIPE, SIG_IGN);
-	if (net_parse(listen_at, &a, e, sizeof e) < 0)
-		errx(2, "-l %s: %s", listen_at, e);
-	lfd = net_listen(&a, flip >= 0 ? SOCK_DGRAM : SOCK_STREAM, 0, 16, &bound, e, sizeof e);
+	if (net_parse(b.listen_at, &a, e, sizeof e) < 0)
+		errx(2, "-l %s: %s", b.listen_at, e);
+	lfd = net_listen(&a, b.flip >= 0 ? SOCK_DGRAM : SOCK_STREAM, 0, 16, &bound, e, sizeof e);
 	if (lfd < 0)
 		errx(2, "%s", e);
-	if (flip >= 0) {
-		static unsigned char dg[65536];
-		net_nonblock(lfd, 0);
-		fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
-		for (;;) {
-			struct sockaddr_storage from;
-			socklen_t fl = sizeof from;
-			ssize_t n = recvfrom(lfd, dg, sizeof dg, 0, (struct sockaddr *)&from, &fl);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				err(1, "recvfrom");
-			}
-			if (silent)
-				continue;
-			upper_transform(dg, dg, (size_t)n);
-			if (flip < n)
-				dg[flip] ^= 0x01;
-			sendto(lfd, dg, (size_t)n, 0, (struct sockaddr *)&from, fl);
-		}
-	}
 	net_nonblock(lfd, 0);
-	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	fprintf(stderr, "listening on %s %s\n", b.flip >= 0 ? "udp" : "tcp",
+		net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	if (b.flip >= 0)
+		serve_udp(lfd, &b);
 	for (;;) {
-		unsigned char buf[65536];
-		long off = 0;
 		int fd = accept(lfd, NULL, NULL), bad;
-		ssize_t n;
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			err(1, "accept");
 		}
-		bad = !only || ++conns == only;
-		if (silent)
+		bad = !b.only || ++conns == b.only;
+		if (b.silent)
 			continue; /* the descriptor stays open: a peer that never answers */
-		if (endless) {
-			memset(buf, 0xa5, sizeof buf);
-			while (send_all(fd, buf, sizeof buf) == 0)
-				;
-			close(fd);
-			continue;
-		}
-		while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
-			upper_transform(buf, buf, (size_t)n);
-			if (bad && drop >= off && drop < off + n) {
-				size_t at = (size_t)(drop - off);
-				if (send_all(fd, buf, at) < 0 || send_all(fd, buf + at + 1, (size_t)n - at - 1) < 0)
-					break;
-			} else if (send_all(fd, buf, (size_t)n) < 0) {
-				break;
-			}
-			off += n;
-		}
-		if (n < 0 && bad && !send_flags) /* --sigpipe: flush owed output into the reset connection */
-			send_all(fd, buf, 1);
-		if (n == 0 && bad && fin_rst) {
-			struct linger lg = {.l_onoff = 1, .l_linger = 0};
-			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-		}
+		serve_tcp(fd, &b, bad);
 		close(fd);
 	}
 }
