@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "script.h"
-#include "pcapw.h"
 #include "oracle.h"
+#include "pcapw.h"
+#include "script.h"
 
 struct obuf {
 	uint8_t *p;
@@ -51,7 +51,8 @@ uint8_t *fz_seed(const struct dec_flow *f, size_t *n, const char **target, char 
 		if (f->proto == 17) {
 			k = script_udp_enc(NULL, 0, cs->data + e->off, e->len, f->family);
 			if (!k) {
-				snprintf(err, errlen, "datagram of %zu bytes is too long for the fuzz format", e->len);
+				snprintf(err, errlen, "datagram of %zu bytes is too long for the fuzz format",
+				         e->len);
 				free(b.p);
 				return NULL;
 			}
@@ -90,13 +91,14 @@ nomem:
 #define FZ_T0 (1700000000ull * 1000000000ull)
 
 struct slot {
-	int open;              /* a connection is on the slot */
+	int open; /* a connection is on the slot */
 	struct pcapw_tcp f;
 };
 
 static int tcp_close_both(struct slot *s, char *err, size_t errlen)
 {
-	if (pcapw_tcp_fin(&s->f, PCAPW_C2S, err, errlen) < 0 || pcapw_tcp_fin(&s->f, PCAPW_S2C, err, errlen) < 0)
+	if (pcapw_tcp_fin(&s->f, PCAPW_C2S, err, errlen) < 0 ||
+	    pcapw_tcp_fin(&s->f, PCAPW_S2C, err, errlen) < 0)
 		return -1;
 	s->open = 0;
 	return 0;
@@ -192,7 +194,7 @@ out:
 }
 
 int fz_to_pcap(const uint8_t *in, size_t n, int udp, const char *out, uint64_t *npkts, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	struct pcapw *w = pcapw_open(out, PCAPW_EN10MB, 0, err, errlen);
 	int rc;

@@ -22,6 +22,6 @@ uint8_t *fz_seed(const struct dec_flow *f, size_t *n, const char **target, char 
  * RLIMIT, HOLD, TICK) are not written. Returns 0 and the number of packets in *npkts, or -1 with a
  * reason in err. */
 int fz_to_pcap(const uint8_t *in, size_t n, int udp, const char *out, uint64_t *npkts, char *err,
-	       size_t errlen);
+               size_t errlen);
 
 #endif

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcapw.h"
 #include "oracle.h"
+#include "pcapw.h"
 #include "util.h"
 
 #define T0 (1700000000ull * 1000000000ull)
@@ -16,14 +16,15 @@ static char e[512];
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gen-pcaps DIR\n"
-		   "       gen-pcaps --bench PACKETS FILE\n"
-		   "Writes the generated reassembly captures into DIR (gen-*.pcap: out-of-order segments,\n"
-		   "retransmissions, capture duplicates, overlaps with conflicting bytes, sequence wraparound,\n"
-		   "IPv6 over RAW, gaps and a capture that starts mid-connection, a reused 4-tuple, a UDP reply\n"
-		   "missing from the capture), or with\n"
-		   "--bench a capture of at least PACKETS packets of many short uppercase conversations.\n"
-		   "Exit status: 0 written, 2 usage or write error.\n");
+	fprintf(
+	    f, "usage: gen-pcaps DIR\n"
+	       "       gen-pcaps --bench PACKETS FILE\n"
+	       "Writes the generated reassembly captures into DIR (gen-*.pcap: out-of-order segments,\n"
+	       "retransmissions, capture duplicates, overlaps with conflicting bytes, sequence wraparound,\n"
+	       "IPv6 over RAW, gaps and a capture that starts mid-connection, a reused 4-tuple, a UDP reply\n"
+	       "missing from the capture), or with\n"
+	       "--bench a capture of at least PACKETS packets of many short uppercase conversations.\n"
+	       "Exit status: 0 written, 2 usage or write error.\n");
 }
 
 static struct pcapw *open_w(const char *dir, const char *name, int lt)
@@ -44,17 +45,17 @@ static void close_w(struct pcapw *w)
 		errx(2, "%s", e);
 }
 
-#define CK(x)                                                                                              \
-	do {                                                                                               \
-		if ((x) < 0)                                                                               \
-			errx(2, "%s", e);                                                                  \
+#define CK(x)                                                                                                \
+	do {                                                                                                 \
+		if ((x) < 0)                                                                                 \
+			errx(2, "%s", e);                                                                    \
 	} while (0)
 
 /* A raw TCP segment of flow f from dir at stream offset off (relative to the ISN + 1). */
 static void seg_at(struct pcapw_tcp *f, int dir, size_t off, unsigned flags, const char *data, size_t len)
 {
 	CK(pcapw_packet(f->w, &f->ep, dir, 6, f->isn[dir] + 1 + (uint32_t)off, f->nxt[!dir], flags, data, len,
-			f->ts_ns, e, sizeof e));
+	                f->ts_ns, e, sizeof e));
 	f->ts_ns += 10000;
 }
 
@@ -107,7 +108,7 @@ static void gen_retrans(struct pcapw *w)
 	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK | PCAPW_PSH, "first ", 6);
 	f.ts_ns -= 10000; /* the duplicate: identical packet, same timestamp */
 	CK(pcapw_packet(f.w, &f.ep, PCAPW_C2S, 6, f.isn[0] + 1, f.nxt[1], PCAPW_ACK | PCAPW_PSH, "first ", 6,
-			f.ts_ns, e, sizeof e));
+	                f.ts_ns, e, sizeof e));
 	f.ts_ns += 200 * MS; /* the retransmission: after an RTO */
 	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK | PCAPW_PSH, "first ", 6);
 	seg_at(&f, PCAPW_C2S, 6, PCAPW_ACK | PCAPW_PSH, "second\n", 7);
@@ -124,10 +125,10 @@ static void gen_overlap(struct pcapw *w)
 
 	tcp_v4(&f, w, 41002, T0);
 	CK(pcapw_tcp_connect(&f, e, sizeof e));
-	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK, msg, 8);                   /* [0,8)   "overlapp" */
-	seg_at(&f, PCAPW_C2S, 4, PCAPW_ACK, "XXXXing ", 8);            /* [4,12)  conflicts on [4,8), adds "ing " */
-	seg_at(&f, PCAPW_C2S, 16, PCAPW_ACK, msg + 16, 6);             /* [16,22) held: a hole at [12,16) */
-	seg_at(&f, PCAPW_C2S, 14, PCAPW_ACK, "ZZnts", 5);              /* [14,19) fills [14,16), [16,19) conflicts */
+	seg_at(&f, PCAPW_C2S, 0, PCAPW_ACK, msg, 8);        /* [0,8)   "overlapp" */
+	seg_at(&f, PCAPW_C2S, 4, PCAPW_ACK, "XXXXing ", 8); /* [4,12)  conflicts on [4,8), adds "ing " */
+	seg_at(&f, PCAPW_C2S, 16, PCAPW_ACK, msg + 16, 6);  /* [16,22) held: a hole at [12,16) */
+	seg_at(&f, PCAPW_C2S, 14, PCAPW_ACK, "ZZnts", 5);   /* [14,19) fills [14,16), [16,19) conflicts */
 	seg_at(&f, PCAPW_C2S, 10, PCAPW_ACK | PCAPW_PSH, msg + 10, 6); /* [10,16) fills the hole */
 	f.nxt[PCAPW_C2S] += (uint32_t)n;
 	/* The stream as reassembled: first copies everywhere. */
@@ -231,14 +232,14 @@ static const struct {
 	int linktype;
 	void (*write)(struct pcapw *w);
 } captures[] = {
-	{"gen-ooo.pcap", PCAPW_EN10MB, gen_ooo},
-	{"gen-retrans.pcap", PCAPW_EN10MB, gen_retrans},
-	{"gen-overlap.pcap", PCAPW_EN10MB, gen_overlap},
-	{"gen-wrap.pcap", PCAPW_EN10MB, gen_wrap},
-	{"gen-ipv6-raw.pcap", PCAPW_RAW, gen_ipv6_raw},
-	{"gen-incomplete.pcap", PCAPW_EN10MB, gen_incomplete},
-	{"gen-udp-noreply.pcap", PCAPW_EN10MB, gen_udp_noreply},
-	{"gen-reuse.pcap", PCAPW_EN10MB, gen_reuse},
+    {"gen-ooo.pcap", PCAPW_EN10MB, gen_ooo},
+    {"gen-retrans.pcap", PCAPW_EN10MB, gen_retrans},
+    {"gen-overlap.pcap", PCAPW_EN10MB, gen_overlap},
+    {"gen-wrap.pcap", PCAPW_EN10MB, gen_wrap},
+    {"gen-ipv6-raw.pcap", PCAPW_RAW, gen_ipv6_raw},
+    {"gen-incomplete.pcap", PCAPW_EN10MB, gen_incomplete},
+    {"gen-udp-noreply.pcap", PCAPW_EN10MB, gen_udp_noreply},
+    {"gen-reuse.pcap", PCAPW_EN10MB, gen_reuse},
 };
 
 static void gen_reassembly(const char *dir)
@@ -269,7 +270,8 @@ static void gen_bench(uint64_t npk, const char *path)
 	oracle_expect((unsigned char *)up, (const unsigned char *)line, sizeof line - 1);
 	while (pcapw_count(w) < npk) {
 		for (i = 0; i < 64; i++) {
-			pcapw_ep_v4(&ep, 0x7f000001, (uint16_t)(1024 + (conv + (unsigned)i) % 60000), 0x7f000001, 8082);
+			pcapw_ep_v4(&ep, 0x7f000001, (uint16_t)(1024 + (conv + (unsigned)i) % 60000),
+			            0x7f000001, 8082);
 			pcapw_tcp_init(&fl[i], w, &ep, ts);
 			fl[i].isn[0] = fl[i].nxt[0] = (uint32_t)((conv + (unsigned)i) * 2654435761u);
 			CK(pcapw_tcp_connect(&fl[i], e, sizeof e));

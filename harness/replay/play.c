@@ -35,7 +35,7 @@ static void pace(const struct play_opts *o, uint64_t ts)
  * lines a side at most, the expected side (a) labelled "expected", the other "got", the line holding
  * off marked "<-", the ASCII column padded to 16 (rep_hexdump's lines carry neither label nor mark). */
 static void hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-		    size_t off)
+                    size_t off)
 {
 	size_t start = off / 16 * 16, used = 0;
 	int side;
@@ -55,7 +55,8 @@ static void hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, con
 			for (i = 0; i < 16; i++) {
 				if (line + i < n) {
 					snprintf(hex + i * 3, 4, "%02x ", p[line + i]);
-					asc[i] = p[line + i] >= 0x20 && p[line + i] < 0x7f ? (char)p[line + i] : '.';
+					asc[i] = p[line + i] >= 0x20 && p[line + i] < 0x7f ? (char)p[line + i]
+					                                                   : '.';
 				} else {
 					memcpy(hex + i * 3, "   ", 4);
 					asc[i] = ' ';
@@ -64,14 +65,14 @@ static void hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, con
 			asc[16] = 0;
 			if (used < outlen) {
 				int k = snprintf(out + used, outlen - used, "  %-9s %08zx  %s |%s|%s\n",
-						 line == start ? (side ? "got:" : "expected:") : "", line, hex, asc,
-						 line <= off && off < line + 16 ? " <-" : "");
+				                 line == start ? (side ? "got:" : "expected:") : "", line,
+				                 hex, asc, line <= off && off < line + 16 ? " <-" : "");
 				used += k > 0 ? (size_t)k : 0;
 			}
 		}
 		if (n <= start && used < outlen) {
 			int k = snprintf(out + used, outlen - used, "  %-9s (stream ends at %zu)\n",
-					 side ? "got:" : "expected:", n);
+			                 side ? "got:" : "expected:", n);
 			used += k > 0 ? (size_t)k : 0;
 		}
 	}
@@ -85,16 +86,16 @@ static void hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, con
 struct tcp {
 	struct xchg_conn c;
 	const uint8_t *stream; /* the client's bytes in the order they are sent (cs->data unless the
-				* capture has gaps), stream_len of them */
+	                        * capture has gaps), stream_len of them */
 	size_t stream_len;
-	uint8_t *own_stream;   /* stream, when it had to be put together here */
-	uint8_t *got;          /* the reply bytes, as far as a report can need them */
-	int open_end;          /* the capture ends with the client's reset while the server owed output
-				* (SPEC T6): reply bytes past the recorded ones are judged against the
-				* transform of what was sent */
-	int client_rst;        /* the client's reset was played: the socket is closed */
-	size_t need_min;       /* reply bytes the capture has before the client's reset */
-	char err[256];         /* a local error of the engine */
+	uint8_t *own_stream; /* stream, when it had to be put together here */
+	uint8_t *got;        /* the reply bytes, as far as a report can need them */
+	int open_end;        /* the capture ends with the client's reset while the server owed output
+	                      * (SPEC T6): reply bytes past the recorded ones are judged against the
+	                      * transform of what was sent */
+	int client_rst;      /* the client's reset was played: the socket is closed */
+	size_t need_min;     /* reply bytes the capture has before the client's reset */
+	char err[256];       /* a local error of the engine */
 };
 
 static const char *close_name(int fin, int rst)
@@ -161,7 +162,7 @@ static int tcp_stream(struct tcp *t, const struct dec_flow *f)
  * is judged by tcp_verdict() against the capture. Returns PLAY_OK to go on, or PLAY_ERROR with a
  * reason in r->msg. */
 static int tcp_open(struct tcp *t, const struct dec_flow *f, const struct net_addr *target,
-		    const struct play_opts *o, struct play_result *r)
+                    const struct play_opts *o, struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
 	struct xchg_expect e;
@@ -193,7 +194,8 @@ static int tcp_open(struct tcp *t, const struct dec_flow *f, const struct net_ad
 		e.reply = sc->data;
 		e.reply_len = sc->len;
 		/* The client reset before the server closed: the capture saw only the output that came before
-		 * the reset, and the server may owe more (SPEC T6). A replay that reads everything may get it. */
+		 * the reset, and the server may owe more (SPEC T6). A replay that reads everything may get
+		 * it. */
 		t->open_end = e.open_end = cs->rst && !sc->fin && !sc->rst;
 	}
 	if (f->nev)
@@ -232,7 +234,7 @@ static int tcp_play_reset(struct tcp *t, size_t need_min)
 /* Plays the client's actions in capture order, each after the server bytes that came before it, then
  * waits for the rest of the reply. Returns 0, or -1 with a reason in t->err on a local error. */
 static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
-			    struct play_result *r)
+                            struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
 	size_t i;
@@ -251,7 +253,8 @@ static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struc
 			break;
 		pace(o, e->ts_ns);
 		if (e->kind == DEC_EV_DATA) {
-			/* Sent while reading whatever the server answers, so its backpressure cannot deadlock us. */
+			/* Sent while reading whatever the server answers, so its backpressure cannot deadlock
+			 * us. */
 			t->c.send_limit += e->len;
 			if (tcp_run(t, XCHG_UNTIL_SENT, 0, o->timeout_ms) < 0)
 				return -1;
@@ -272,8 +275,11 @@ static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struc
 		return 0;
 	/* The rest of the reply, and the close when the capture has one. */
 	want_close = o->expect_upper ? cs->fin : sc->fin || sc->rst;
-	return tcp_run(t, XCHG_UNTIL_GOT, want_close ? SIZE_MAX : o->expect_upper ? r->sent : sc->len,
-		       o->timeout_ms);
+	return tcp_run(t, XCHG_UNTIL_GOT,
+	               want_close        ? SIZE_MAX
+	               : o->expect_upper ? r->sent
+	                                 : sc->len,
+	               o->timeout_ms);
 }
 
 static size_t min3(size_t a, size_t b, size_t c)
@@ -287,7 +293,7 @@ static size_t min3(size_t a, size_t b, size_t c)
  * received one departs from it, from the oracle's verdict. Bytes past the recorded stream, owed when
  * the client reset, are judged against the transform of what was sent; *beyond is then their count. */
 static size_t tcp_compare(const struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
-			  const struct play_result *r, size_t *elen, size_t *beyond)
+                          const struct play_result *r, size_t *elen, size_t *beyond)
 {
 	size_t got = tcp_got(t), bad = tcp_diverged(t) ? t->c.oracle.offset : SIZE_MAX, m;
 
@@ -311,7 +317,7 @@ static size_t tcp_compare(const struct tcp *t, const struct dec_flow *f, const s
 /* Describes a reply stream that departs from the expected one at offset m, with a hexdump. Returns
  * PLAY_MISMATCH, or PLAY_ERROR when out of memory. */
 static int tcp_stream_mismatch(const struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
-			       size_t m, size_t elen, size_t beyond, struct play_result *r)
+                               size_t m, size_t elen, size_t beyond, struct play_result *r)
 {
 	const struct dec_dir *sc = &f->dir[DEC_S2C];
 	size_t got = tcp_got(t);
@@ -322,25 +328,29 @@ static int tcp_stream_mismatch(const struct tcp *t, const struct dec_flow *f, co
 	r->offset = m;
 	if (beyond && m < got)
 		snprintf(r->msg, sizeof r->msg,
-			 "server->client differs at offset %zu, after the %zu recorded "
-			 "bytes, from the transform of the %zu bytes sent (got %zu)",
-			 m, sc->len, r->sent, got);
+		         "server->client differs at offset %zu, after the %zu recorded "
+		         "bytes, from the transform of the %zu bytes sent (got %zu)",
+		         m, sc->len, r->sent, got);
 	else if (t->client_rst && got < t->need_min)
 		snprintf(r->msg, sizeof r->msg,
-			 "server->client ends early at offset %zu: the capture has %zu "
-			 "bytes before the client's reset",
-			 got, t->need_min);
+		         "server->client ends early at offset %zu: the capture has %zu "
+		         "bytes before the client's reset",
+		         got, t->need_min);
 	else if (m < got && m < elen)
-		snprintf(r->msg, sizeof r->msg, "server->client differs at offset %zu (expected %zu bytes, got %zu)",
-			 m, elen, got);
+		snprintf(r->msg, sizeof r->msg,
+		         "server->client differs at offset %zu (expected %zu bytes, got %zu)", m, elen, got);
 	else if (got < elen)
 		snprintf(r->msg, sizeof r->msg,
-			 "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, elen, got,
-			 t->c.oracle.rst ? ", then RST" : t->c.oracle.fin ? ", then FIN" : ", then silence",
-			 t->c.oracle.rst || t->c.oracle.fin ? "" : " until the timeout");
+		         "server->client ends early at offset %zu (expected %zu bytes, got %zu%s%s)", m, elen,
+		         got,
+		         t->c.oracle.rst   ? ", then RST"
+		         : t->c.oracle.fin ? ", then FIN"
+		                           : ", then silence",
+		         t->c.oracle.rst || t->c.oracle.fin ? "" : " until the timeout");
 	else
-		snprintf(r->msg, sizeof r->msg, "server->client has extra bytes at offset %zu (expected %zu, got %zu)",
-			 m, elen, got);
+		snprintf(r->msg, sizeof r->msg,
+		         "server->client has extra bytes at offset %zu (expected %zu, got %zu)", m, elen,
+		         got);
 	if (o->expect_upper || beyond) {
 		/* The expected side of the hexdump: the transform of what was sent. */
 		upper = malloc(elen ? elen : 1);
@@ -359,7 +369,7 @@ static int tcp_stream_mismatch(const struct tcp *t, const struct dec_flow *f, co
 /* Judges what came back: the reply stream, then how the server closed. Returns PLAY_OK, PLAY_MISMATCH,
  * or PLAY_ERROR (out of memory), with r->msg filled. */
 static int tcp_verdict(const struct tcp *t, const struct dec_flow *f, const struct play_opts *o,
-		       struct play_result *r)
+                       struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
 	size_t got = tcp_got(t), elen, beyond, m = tcp_compare(t, f, o, r, &elen, &beyond);
@@ -376,8 +386,8 @@ static int tcp_verdict(const struct tcp *t, const struct dec_flow *f, const stru
 		r->dir = DEC_S2C;
 		r->offset = got;
 		snprintf(r->msg, sizeof r->msg, "server->client closed with %s at offset %zu, recorded %s",
-			 rst || fin ? close_name(fin, rst) : "nothing before the timeout", got,
-			 close_name(sc->fin, sc->rst));
+		         rst || fin ? close_name(fin, rst) : "nothing before the timeout", got,
+		         close_name(sc->fin, sc->rst));
 		return PLAY_MISMATCH;
 	}
 	if (!t->client_rst && o->expect_upper && cs->fin && !fin) {
@@ -385,21 +395,29 @@ static int tcp_verdict(const struct tcp *t, const struct dec_flow *f, const stru
 		r->dir = DEC_S2C;
 		r->offset = got;
 		snprintf(r->msg, sizeof r->msg,
-			 "server->client closed with %s at offset %zu after the client's FIN, "
-			 "expected FIN (T4)",
-			 rst ? "RST" : "nothing before the timeout", got);
+		         "server->client closed with %s at offset %zu after the client's FIN, "
+		         "expected FIN (T4)",
+		         rst ? "RST" : "nothing before the timeout", got);
 		return PLAY_MISMATCH;
 	}
-	snprintf(r->msg, sizeof r->msg, "sent %zu bytes in %zu writes%s, got %zu bytes%s%s", r->sent, r->writes,
-		 t->client_rst ? " then RST" : cs->fin ? " then FIN" : "", got,
-		 t->client_rst ? "" : rst ? " then RST" : fin ? " then FIN" : "",
-		 beyond ? ", those past the recorded ones (owed when the client reset) checked against the transform"
-			: "");
+	snprintf(
+	    r->msg, sizeof r->msg, "sent %zu bytes in %zu writes%s, got %zu bytes%s%s", r->sent, r->writes,
+	    t->client_rst ? " then RST"
+	    : cs->fin     ? " then FIN"
+	                  : "",
+	    got,
+	    t->client_rst ? ""
+	    : rst         ? " then RST"
+	    : fin         ? " then FIN"
+	                  : "",
+	    beyond
+	        ? ", those past the recorded ones (owed when the client reset) checked against the transform"
+	        : "");
 	return PLAY_OK;
 }
 
 static int play_tcp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-		    struct play_result *r)
+                    struct play_result *r)
 {
 	struct tcp t;
 	int rc;
@@ -456,7 +474,7 @@ static void udp_pair(const struct dec_flow *f, size_t *rep, size_t nreq)
 /* Sends datagram k (req[0..len)) and waits for its reply into rep (65536 bytes). Returns PLAY_OK and
  * the reply's length in *n, or PLAY_ERROR / PLAY_MISMATCH with r->msg filled. */
 static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const struct play_opts *o,
-			 uint8_t *rep, size_t *n, struct play_result *r)
+                         uint8_t *rep, size_t *n, struct play_result *r)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint64_t deadline;
@@ -464,7 +482,8 @@ static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const
 	int pr;
 
 	if (send(fd, req, len, 0) < 0) {
-		snprintf(r->msg, sizeof r->msg, "send of datagram %zu (%zu bytes): %s", k, len, strerror(errno));
+		snprintf(r->msg, sizeof r->msg, "send of datagram %zu (%zu bytes): %s", k, len,
+		         strerror(errno));
 		return PLAY_ERROR;
 	}
 	r->writes++;
@@ -477,14 +496,14 @@ static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const
 	if (got < 0 && pr > 0 && k == 1 && errno == ECONNREFUSED) {
 		/* ICMP port unreachable before any reply: nothing listens there, a setup error. */
 		snprintf(r->msg, sizeof r->msg, "nothing listens at the target: datagram 1 was refused (%s)",
-			 strerror(errno));
+		         strerror(errno));
 		return PLAY_ERROR;
 	}
 	if (got < 0) {
 		r->dir = DEC_S2C;
 		r->offset = k;
 		snprintf(r->msg, sizeof r->msg, "no reply to datagram %zu (%zu bytes)%s%s (U1)", k, len,
-			 pr > 0 ? ": " : " before the timeout", pr > 0 ? strerror(errno) : "");
+		         pr > 0 ? ": " : " before the timeout", pr > 0 ? strerror(errno) : "");
 		return PLAY_MISMATCH;
 	}
 	r->got += (size_t)got;
@@ -495,7 +514,7 @@ static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const
 /* Recorded mode: reply rep[0..n) to datagram k must be the recorded reply exp[0..elen), byte for byte.
  * Returns PLAY_OK, or PLAY_MISMATCH with r->msg and r->detail filled. */
 static int udp_judge_recorded(const uint8_t *exp, size_t elen, size_t k, const uint8_t *rep, size_t n,
-			      struct play_result *r)
+                              struct play_result *r)
 {
 	size_t m;
 
@@ -507,14 +526,14 @@ static int udp_judge_recorded(const uint8_t *exp, size_t elen, size_t k, const u
 	r->offset = k;
 	if (m < elen && m < n)
 		snprintf(r->msg, sizeof r->msg,
-			 "reply to datagram %zu differs from the recorded reply at "
-			 "offset %zu (expected %zu bytes, got %zu)",
-			 k, m, elen, n);
+		         "reply to datagram %zu differs from the recorded reply at "
+		         "offset %zu (expected %zu bytes, got %zu)",
+		         k, m, elen, n);
 	else
 		snprintf(r->msg, sizeof r->msg,
-			 "reply to datagram %zu is %s than the recorded reply "
-			 "(expected %zu bytes, got %zu; first %zu agree)",
-			 k, n < elen ? "shorter" : "longer", elen, n, m);
+		         "reply to datagram %zu is %s than the recorded reply "
+		         "(expected %zu bytes, got %zu; first %zu agree)",
+		         k, n < elen ? "shorter" : "longer", elen, n, m);
 	hexdiff(r->detail, sizeof r->detail, exp, elen, rep, n, m);
 	return PLAY_MISMATCH;
 }
@@ -522,7 +541,7 @@ static int udp_judge_recorded(const uint8_t *exp, size_t elen, size_t k, const u
 /* Reply rep[0..n) to datagram k (req[0..len)) must follow the rule (oracle_udp_check). Returns PLAY_OK,
  * or PLAY_MISMATCH with r->msg and r->detail filled. */
 static int udp_judge_rule(const uint8_t *req, size_t len, size_t k, const uint8_t *rep, size_t n,
-			  const struct play_opts *o, struct play_result *r)
+                          const struct play_opts *o, struct play_result *r)
 {
 	char why[256];
 	uint8_t *exp;
@@ -534,7 +553,7 @@ static int udp_judge_rule(const uint8_t *req, size_t len, size_t k, const uint8_
 	r->dir = DEC_S2C;
 	r->offset = k;
 	snprintf(r->msg, sizeof r->msg, "reply to datagram %zu differs at offset %zu: %s%s", k, m, why,
-		 o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
+	         o->expect_upper ? "" : " (no recorded reply: checked by the rule)");
 	exp = malloc(len ? len : 1);
 	if (exp) {
 		oracle_expect(exp, req, len);
@@ -547,22 +566,24 @@ static int udp_judge_rule(const uint8_t *req, size_t len, size_t k, const uint8_
 static void udp_summary(const struct play_opts *o, size_t byrule, struct play_result *r)
 {
 	if (o->expect_upper)
-		snprintf(r->msg, sizeof r->msg, "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)",
-			 r->writes, r->sent, r->writes, r->got);
+		snprintf(r->msg, sizeof r->msg,
+		         "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes)", r->writes,
+		         r->sent, r->writes, r->got);
 	else if (!byrule)
 		snprintf(r->msg, sizeof r->msg,
-			 "sent %zu datagrams (%zu bytes), got %zu replies equal to the "
-			 "recorded ones (%zu bytes)",
-			 r->writes, r->sent, r->writes, r->got);
+		         "sent %zu datagrams (%zu bytes), got %zu replies equal to the "
+		         "recorded ones (%zu bytes)",
+		         r->writes, r->sent, r->writes, r->got);
 	else
-		snprintf(r->msg, sizeof r->msg,
-			 "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes): "
-			 "%zu equal to the recorded ones, %zu with no recorded reply checked by the rule (U1-U6)",
-			 r->writes, r->sent, r->writes, r->got, r->writes - byrule, byrule);
+		snprintf(
+		    r->msg, sizeof r->msg,
+		    "sent %zu datagrams (%zu bytes), got %zu right replies (%zu bytes): "
+		    "%zu equal to the recorded ones, %zu with no recorded reply checked by the rule (U1-U6)",
+		    r->writes, r->sent, r->writes, r->got, r->writes - byrule, byrule);
 }
 
 static int play_udp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-		    struct play_result *r)
+                    struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
 	char err[256];
@@ -613,7 +634,7 @@ out:
 }
 
 int play_flow(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-	      struct play_result *r)
+              struct play_result *r)
 {
 	memset(r, 0, sizeof *r);
 	return f->proto == 6 ? play_tcp(f, target, o, r) : play_udp(f, target, o, r);

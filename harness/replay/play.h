@@ -11,31 +11,31 @@
 #include "net.h"
 
 struct play_opts {
-	int timeout_ms;     /* longest wait for one expected server action (connect, bytes, close, reply) */
-	int expect_upper;   /* 1: TCP reply checked against the transform of what was sent (oracle_mismatch),
-			     * UDP replies by the rule (oracle_udp_check); 0: against the recorded server
-			     * stream, and each UDP reply against its recorded reply datagram (by the rule
-			     * only where the capture has no reply) */
-	double speed;       /* 0: as fast as possible; otherwise original timing divided by speed */
-	uint64_t mono0;     /* with speed: the util_now_ns() time at which capture time cap0 is replayed */
-	uint64_t cap0;      /* with speed: capture time (ns) that maps to mono0 */
+	int timeout_ms;   /* longest wait for one expected server action (connect, bytes, close, reply) */
+	int expect_upper; /* 1: TCP reply checked against the transform of what was sent (oracle_mismatch),
+	                   * UDP replies by the rule (oracle_udp_check); 0: against the recorded server
+	                   * stream, and each UDP reply against its recorded reply datagram (by the rule
+	                   * only where the capture has no reply) */
+	double speed;     /* 0: as fast as possible; otherwise original timing divided by speed */
+	uint64_t mono0;   /* with speed: the util_now_ns() time at which capture time cap0 is replayed */
+	uint64_t cap0;    /* with speed: capture time (ns) that maps to mono0 */
 };
 
 enum { PLAY_OK = 0, PLAY_MISMATCH = 1, PLAY_ERROR = 2 };
 
 struct play_result {
-	int status;          /* PLAY_* */
-	char msg[512];       /* one line: what was sent and received, or what went wrong */
-	char detail[4096];   /* mismatch: hexdumps of both sides around the first differing byte */
-	int dir;             /* mismatch: DEC_C2S or DEC_S2C, the direction that differed */
-	size_t offset;       /* mismatch: first differing offset in that direction (datagram: its index) */
-	size_t sent, got;    /* bytes the client sent / received */
-	size_t writes;       /* client writes or datagrams sent */
+	int status;        /* PLAY_* */
+	char msg[512];     /* one line: what was sent and received, or what went wrong */
+	char detail[4096]; /* mismatch: hexdumps of both sides around the first differing byte */
+	int dir;           /* mismatch: DEC_C2S or DEC_S2C, the direction that differed */
+	size_t offset;     /* mismatch: first differing offset in that direction (datagram: its index) */
+	size_t sent, got;  /* bytes the client sent / received */
+	size_t writes;     /* client writes or datagrams sent */
 };
 
 /* Replays f (a TCP or UDP flow, after dec_finish()) against target. Fills *r; returns r->status.
  * Thread-safe: flows may be played concurrently. */
 int play_flow(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-	      struct play_result *r);
+              struct play_result *r);
 
 #endif

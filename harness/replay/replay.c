@@ -94,10 +94,10 @@ static const struct {
 	const char *prog, *listen;
 	int proto; /* CHILD_TCP or CHILD_UDP */
 } ref_programs[REF_COUNT] = {
-	{"tcp-upper", "127.0.0.1:0", CHILD_TCP},
-	{"udp-upper", "127.0.0.1:0", CHILD_UDP},
-	{"tcp-upper", "[::1]:0", CHILD_TCP},
-	{"udp-upper", "[::1]:0", CHILD_UDP},
+    {"tcp-upper", "127.0.0.1:0", CHILD_TCP},
+    {"udp-upper", "127.0.0.1:0", CHILD_UDP},
+    {"tcp-upper", "[::1]:0", CHILD_TCP},
+    {"udp-upper", "[::1]:0", CHILD_UDP},
 };
 
 /* A reference server replay started (child is NULL when it was not needed). */
@@ -127,72 +127,80 @@ static int ref_index(const struct dec_flow *f)
 /* ---- options --------------------------------------------------------------------------------------- */
 
 static const struct option long_options[] = {
-	{"target", required_argument, NULL, 't'},
-	{"map", required_argument, NULL, 'm'},
-	{"server-port", required_argument, NULL, 'p'},
-	{"expect", required_argument, NULL, 'e'},
-	{"timing", required_argument, NULL, 'T'},
-	{"speed", required_argument, NULL, 's'},
-	{"timeout", required_argument, NULL, 'w'},
-	{"incomplete", required_argument, NULL, 'i'},
-	{"junit", required_argument, NULL, 'J'},
-	{"json", required_argument, NULL, 'S'},
-	{"list", no_argument, NULL, 'l'},
-	{"decode-only", no_argument, NULL, 'D'},
-	{"write-corpus", required_argument, NULL, 'C'},
-	{"from-fuzz-input", required_argument, NULL, 'F'},
-	{"write-pcap", required_argument, NULL, 'P'},
-	{"fuzz-format", required_argument, NULL, 'f'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"target", required_argument, NULL, 't'},
+    {"map", required_argument, NULL, 'm'},
+    {"server-port", required_argument, NULL, 'p'},
+    {"expect", required_argument, NULL, 'e'},
+    {"timing", required_argument, NULL, 'T'},
+    {"speed", required_argument, NULL, 's'},
+    {"timeout", required_argument, NULL, 'w'},
+    {"incomplete", required_argument, NULL, 'i'},
+    {"junit", required_argument, NULL, 'J'},
+    {"json", required_argument, NULL, 'S'},
+    {"list", no_argument, NULL, 'l'},
+    {"decode-only", no_argument, NULL, 'D'},
+    {"write-corpus", required_argument, NULL, 'C'},
+    {"from-fuzz-input", required_argument, NULL, 'F'},
+    {"write-pcap", required_argument, NULL, 'P'},
+    {"fuzz-format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: replay [options] PCAP...\n"
-		"       replay --list PCAP...\n"
-		"       replay --write-corpus DIR PCAP...\n"
-		"       replay --from-fuzz-input FILE --write-pcap OUT [--fuzz-format tcp|udp]\n"
-		"\n"
-		"Replays the TCP and UDP conversations of pcap/pcapng captures (link types EN10MB, 802.1Q,\n"
-		"LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW; IPv4 and IPv6) against a server of the uppercase protocol\n"
-		"and checks its answers. With no --target or --map it starts the reference servers tcp-upper and\n"
-		"udp-upper (next to this program) on free loopback ports, 127.0.0.1 and for IPv6 flows [::1] (IPv6\n"
-		"flows are skipped, with a reason, on a host without an IPv6 loopback), and maps every captured\n"
-		"server to them. After the replay each TCP server must still answer a probe, so a server that\n"
-		"crashed on a flow (a reset while it owed output, say) fails the run.\n"
-		"\n"
-		"  --target HOST:PORT     replay every flow against HOST:PORT (TCP and UDP)\n"
-		"  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT (repeatable;\n"
-		"                         other flows go to --target, or to the reference servers)\n"
-		"  --server-port PORT     PORT is a server port in the capture: decides the client side of flows\n"
-		"                         without a SYN and of UDP flows (default: SYN initiator, first UDP sender)\n"
-		"  --expect recorded|upper  recorded (default): TCP reply stream = the recorded server stream,\n"
-		"                         each UDP reply = its recorded reply datagram (the protocol rule only\n"
-		"                         where the capture has no reply); upper: the transform of what was sent\n"
-		"  --timing fast|original  as fast as causality allows (default) or the capture's timing\n"
-		"  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast)\n"
-		"  -j N                   replay up to N flows at once (default 8)\n"
-		"  --timeout MS           longest wait for one expected server action (default 5000)\n"
-		"  --incomplete skip|replay|fail  flows with gaps or no SYN: skip them (default), replay them,\n"
-		"                         or count them as failures\n"
-		"  --junit FILE           write a JUnit XML report\n"
-		"  --json FILE            write a JSON report\n"
-		"  --list                 decode and list the flows with reassembly counts; replay nothing\n"
-		"  --decode-only          decode and reassemble, print packets per second; replay nothing\n"
-		"  --write-corpus DIR     write each flow's client side as a fuzz seed, DIR/fuzz_tcp/NAME or\n"
-		"                         DIR/fuzz_udp/NAME (format: lib/script.h); replay nothing\n"
-		"  --from-fuzz-input FILE --write-pcap OUT\n"
-		"                         write the conversation a fuzz input describes as a pcap (EN10MB)\n"
-		"  --fuzz-format tcp|udp  the input's format (default: udp if its path contains \"udp\")\n"
-		"  -q                     print only mismatches, errors and the summary\n"
-		"  -v                     also show the reference servers' output (after the replay)\n"
-		"  -h, --help             this help\n"
-		"\n"
-		"Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
-		"2 a setup or input error (a capture with no TCP or UDP flow, a target nothing listens on, a bad\n"
-		"option, a report or standard output that could not be written).\n");
+	fprintf(
+	    f,
+	    "usage: replay [options] PCAP...\n"
+	    "       replay --list PCAP...\n"
+	    "       replay --write-corpus DIR PCAP...\n"
+	    "       replay --from-fuzz-input FILE --write-pcap OUT [--fuzz-format tcp|udp]\n"
+	    "\n"
+	    "Replays the TCP and UDP conversations of pcap/pcapng captures (link types EN10MB, 802.1Q,\n"
+	    "LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW; IPv4 and IPv6) against a server of the uppercase "
+	    "protocol\n"
+	    "and checks its answers. With no --target or --map it starts the reference servers tcp-upper "
+	    "and\n"
+	    "udp-upper (next to this program) on free loopback ports, 127.0.0.1 and for IPv6 flows [::1] "
+	    "(IPv6\n"
+	    "flows are skipped, with a reason, on a host without an IPv6 loopback), and maps every captured\n"
+	    "server to them. After the replay each TCP server must still answer a probe, so a server that\n"
+	    "crashed on a flow (a reset while it owed output, say) fails the run.\n"
+	    "\n"
+	    "  --target HOST:PORT     replay every flow against HOST:PORT (TCP and UDP)\n"
+	    "  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT (repeatable;\n"
+	    "                         other flows go to --target, or to the reference servers)\n"
+	    "  --server-port PORT     PORT is a server port in the capture: decides the client side of "
+	    "flows\n"
+	    "                         without a SYN and of UDP flows (default: SYN initiator, first UDP "
+	    "sender)\n"
+	    "  --expect recorded|upper  recorded (default): TCP reply stream = the recorded server stream,\n"
+	    "                         each UDP reply = its recorded reply datagram (the protocol rule only\n"
+	    "                         where the capture has no reply); upper: the transform of what was "
+	    "sent\n"
+	    "  --timing fast|original  as fast as causality allows (default) or the capture's timing\n"
+	    "  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast)\n"
+	    "  -j N                   replay up to N flows at once (default 8)\n"
+	    "  --timeout MS           longest wait for one expected server action (default 5000)\n"
+	    "  --incomplete skip|replay|fail  flows with gaps or no SYN: skip them (default), replay them,\n"
+	    "                         or count them as failures\n"
+	    "  --junit FILE           write a JUnit XML report\n"
+	    "  --json FILE            write a JSON report\n"
+	    "  --list                 decode and list the flows with reassembly counts; replay nothing\n"
+	    "  --decode-only          decode and reassemble, print packets per second; replay nothing\n"
+	    "  --write-corpus DIR     write each flow's client side as a fuzz seed, DIR/fuzz_tcp/NAME or\n"
+	    "                         DIR/fuzz_udp/NAME (format: lib/script.h); replay nothing\n"
+	    "  --from-fuzz-input FILE --write-pcap OUT\n"
+	    "                         write the conversation a fuzz input describes as a pcap (EN10MB)\n"
+	    "  --fuzz-format tcp|udp  the input's format (default: udp if its path contains \"udp\")\n"
+	    "  -q                     print only mismatches, errors and the summary\n"
+	    "  -v                     also show the reference servers' output (after the replay)\n"
+	    "  -h, --help             this help\n"
+	    "\n"
+	    "Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
+	    "2 a setup or input error (a capture with no TCP or UDP flow, a target nothing listens on, a "
+	    "bad\n"
+	    "option, a report or standard output that could not be written).\n");
 }
 
 /* Standard output is a report too: a write error on it (a full disk, a closed pipe) must not pass
@@ -268,7 +276,9 @@ static void parse_option(int c, char *arg, struct opts *o)
 		if (net_parse(arg, &o->target, err, sizeof err) < 0)
 			errx(EXIT_SETUP, "--target %s: %s", arg, err);
 		break;
-	case 'm': parse_map(arg, o); break;
+	case 'm':
+		parse_map(arg, o);
+		break;
 	case 'p':
 		if (parse_number(arg, 1, 65535, &v) < 0)
 			errx(EXIT_SETUP, "--server-port %s: not a port number", arg);
@@ -276,8 +286,12 @@ static void parse_option(int c, char *arg, struct opts *o)
 			errx(EXIT_SETUP, "--server-port %s: too many server ports", arg);
 		o->server_ports[o->nserver_ports++] = (uint16_t)v;
 		break;
-	case 'e': o->expect_upper = parse_choice("--expect", arg, expects, "recorded or upper"); break;
-	case 'T': o->timing_original = parse_choice("--timing", arg, timings, "fast or original"); break;
+	case 'e':
+		o->expect_upper = parse_choice("--expect", arg, expects, "recorded or upper");
+		break;
+	case 'T':
+		o->timing_original = parse_choice("--timing", arg, timings, "fast or original");
+		break;
 	case 's':
 		if (util_parse_seconds(arg, 0, 1e9, &o->speed, err, sizeof err) < 0 || !(o->speed > 0))
 			errx(EXIT_SETUP, "--speed %s: expected a positive factor", arg);
@@ -290,21 +304,41 @@ static void parse_option(int c, char *arg, struct opts *o)
 	case 'i':
 		o->incomplete = parse_choice("--incomplete", arg, incompletes, "skip, replay or fail");
 		break;
-	case 'J': o->junit = arg; break;
-	case 'S': o->json = arg; break;
-	case 'l': o->list = 1; break;
-	case 'D': o->decode_only = 1; break;
-	case 'C': o->corpus = arg; break;
-	case 'F': o->from_fuzz = arg; break;
-	case 'P': o->write_pcap = arg; break;
-	case 'f': o->fuzz_udp = parse_choice("--fuzz-format", arg, formats, "tcp or udp"); break;
+	case 'J':
+		o->junit = arg;
+		break;
+	case 'S':
+		o->json = arg;
+		break;
+	case 'l':
+		o->list = 1;
+		break;
+	case 'D':
+		o->decode_only = 1;
+		break;
+	case 'C':
+		o->corpus = arg;
+		break;
+	case 'F':
+		o->from_fuzz = arg;
+		break;
+	case 'P':
+		o->write_pcap = arg;
+		break;
+	case 'f':
+		o->fuzz_udp = parse_choice("--fuzz-format", arg, formats, "tcp or udp");
+		break;
 	case 'j':
 		if (parse_number(arg, 1, 256, &v) < 0)
 			errx(EXIT_SETUP, "-j %s: expected 1..256", arg);
 		o->jobs = (int)v;
 		break;
-	case 'q': o->quiet = 1; break;
-	case 'v': o->verbose = 1; break;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
 	}
 }
 
@@ -319,7 +353,9 @@ static int bad_option(char **argv, int c)
 		known |= !strncmp(long_options[n].name, bad + 2, (size_t)len - 2);
 	if (!strncmp(bad, "--", 2))
 		warnx("%.*s: %s", len, bad,
-		      c == ':' ? "missing argument" : known && bad[len] ? "takes no argument" : "unknown option");
+		      c == ':'            ? "missing argument"
+		      : known && bad[len] ? "takes no argument"
+		                          : "unknown option");
 	else
 		warnx("-%c: %s", optopt, c == ':' ? "missing argument" : "unknown option");
 	fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");
@@ -360,8 +396,9 @@ static enum parse_outcome parse_options(int argc, char **argv, struct opts *o, i
 		return PARSE_RUN;
 	}
 	if (optind == argc) {
-		fprintf(stderr, "replay: no PCAP given\nusage: replay [options] PCAP... (replay --help lists the "
-				"options)\n");
+		fprintf(stderr,
+		        "replay: no PCAP given\nusage: replay [options] PCAP... (replay --help lists the "
+		        "options)\n");
 		*status = EXIT_SETUP;
 		return PARSE_EXIT;
 	}
@@ -459,9 +496,10 @@ static int load(struct capfile *cf, const struct dec_limits *lim, int quiet)
 	}
 	lt = pcapin_linktype(in);
 	if (!dec_link_supported(lt)) {
-		warnx("%s: packet 1: unsupported link type %d (supported: EN10MB, LINUX_SLL, LINUX_SLL2, NULL, "
-		      "LOOP, RAW)",
-		      cf->path, lt);
+		warnx(
+		    "%s: packet 1: unsupported link type %d (supported: EN10MB, LINUX_SLL, LINUX_SLL2, NULL, "
+		    "LOOP, RAW)",
+		    cf->path, lt);
 		pcapin_close(in);
 		return -1;
 	}
@@ -505,10 +543,12 @@ static int load_files(struct run *run)
 			status = EXIT_SETUP;
 		} else if (o->decode_only) {
 			double secs = (double)(util_now_ns() - t0) / 1e9;
-			printf("%s: %llu packets, %zu flows, %llu payload bytes read, decoded and reassembled in %.3f s: "
+			printf("%s: %llu packets, %zu flows, %llu payload bytes read, decoded and "
+			       "reassembled in %.3f s: "
 			       "%.0f packets/s\n",
 			       cf->path, (unsigned long long)cf->frames, dec_nflows(cf->ctx),
-			       (unsigned long long)cf->bytes, secs, secs > 0 ? (double)cf->frames / secs : 0.0);
+			       (unsigned long long)cf->bytes, secs,
+			       secs > 0 ? (double)cf->frames / secs : 0.0);
 		}
 		if (o->decode_only && cf->ctx) {
 			dec_free(cf->ctx); /* keep memory to one file at a time */
@@ -553,8 +593,8 @@ static int spawn(const char *dir, int i, struct ref_server *s, char *err, size_t
 
 	snprintf(path, sizeof path, "%.4000s/%s", dir, ref_programs[i].prog);
 	if (access(path, X_OK) < 0) {
-		snprintf(err, errlen, "reference server %.300s: %s (build it with make, or give --target)", path,
-			 strerror(errno));
+		snprintf(err, errlen, "reference server %.300s: %s (build it with make, or give --target)",
+		         path, strerror(errno));
 		return -1;
 	}
 	memset(&co, 0, sizeof co);
@@ -622,8 +662,8 @@ static int assign_references(struct run *run, unsigned needs, const char *argv0)
 		for (k = 0; k < run->njobs; k++)
 			if (run->jobs[k].result == RES_PENDING && !run->jobs[k].target) {
 				run->jobs[k].result = RES_ERROR;
-				snprintf(run->jobs[k].why, sizeof run->jobs[k].why, "no --map for captured server port %u",
-					 run->jobs[k].f->sport);
+				snprintf(run->jobs[k].why, sizeof run->jobs[k].why,
+				         "no --map for captured server port %u", run->jobs[k].f->sport);
 			}
 		return 0;
 	}
@@ -636,8 +676,9 @@ static int assign_references(struct run *run, unsigned needs, const char *argv0)
 			continue;
 		if (j->f->family == 6 && !have6) {
 			j->result = RES_SKIPPED;
-			snprintf(j->why, sizeof j->why, "IPv6 flow: this host has no IPv6 loopback ([::1]) "
-							"to start the reference servers on");
+			snprintf(j->why, sizeof j->why,
+			         "IPv6 flow: this host has no IPv6 loopback ([::1]) "
+			         "to start the reference servers on");
 		} else {
 			j->target = &run->refs[ref_index(j->f)].addr;
 		}
@@ -651,8 +692,11 @@ static int assign_references(struct run *run, unsigned needs, const char *argv0)
 static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 {
 	static const unsigned char q[] = "probe";
-	struct xchg_expect e = {.mode = XCHG_MODE_X1, .sent = q, .sent_len = sizeof q - 1, .half_close = 1,
-				.close = XCHG_CLOSE_ANY};
+	struct xchg_expect e = {.mode = XCHG_MODE_X1,
+	                        .sent = q,
+	                        .sent_len = sizeof q - 1,
+	                        .half_close = 1,
+	                        .close = XCHG_CLOSE_ANY};
 	struct xchg_limits l = {.budget_ms = timeout_ms};
 	struct xchg_run_result res;
 	struct xchg_conn c;
@@ -671,7 +715,7 @@ static int probe(int fd, int timeout_ms, char *err, size_t errlen)
 		snprintf(err, errlen, "send: %s", strerror(c.error));
 	else if (o->fin || o->rst)
 		snprintf(err, errlen, "probe: %s",
-			 o->rst && c.error ? strerror(c.error) : "connection closed before the answer");
+		         o->rst && c.error ? strerror(c.error) : "connection closed before the answer");
 	else
 		snprintf(err, errlen, "no answer to a probe within %d ms", timeout_ms);
 	return -1;
@@ -688,8 +732,8 @@ static int references_dead(struct run *run)
 		if (!c || !child_dead(c, why, sizeof why) || !child_status(c, &st))
 			continue;
 		if (WIFSIGNALED(st))
-			warnx("the reference server (pid %ld) died during the replay: signal %d", (long)child_pid(c),
-			      WTERMSIG(st));
+			warnx("the reference server (pid %ld) died during the replay: signal %d",
+			      (long)child_pid(c), WTERMSIG(st));
 		else
 			warnx("the reference server (pid %ld) exited during the replay with status %d",
 			      (long)child_pid(c), WEXITSTATUS(st));
@@ -769,7 +813,8 @@ static unsigned plan_jobs(struct run *run)
 				run->cap0 = j->f->first_ns;
 			if ((j->f->flags & DEC_F_INCOMPLETE) && o->incomplete != INC_REPLAY) {
 				j->result = o->incomplete == INC_SKIP ? RES_SKIPPED : RES_ERROR;
-				snprintf(j->why, sizeof j->why, "incomplete flow: %s", incomplete_reason(j->f));
+				snprintf(j->why, sizeof j->why, "incomplete flow: %s",
+				         incomplete_reason(j->f));
 				continue;
 			}
 			for (m = 0; m < o->nmaps; m++)
@@ -809,8 +854,8 @@ static void *worker(void *arg)
 		play_flow(j->f, j->target, p->po, &j->r);
 		j->secs = (double)(util_now_ns() - t0) / 1e9;
 		j->result = j->r.status == PLAY_OK         ? RES_OK
-			    : j->r.status == PLAY_MISMATCH ? RES_MISMATCH
-							   : RES_ERROR;
+		            : j->r.status == PLAY_MISMATCH ? RES_MISMATCH
+		                                           : RES_ERROR;
 		pthread_mutex_lock(&p->mu);
 		p->done++;
 		pthread_mutex_unlock(&p->mu);
@@ -907,11 +952,11 @@ static int write_junit(const char *path, const struct run *run)
 		const struct job *j = &run->jobs[k];
 		flow_name(names[k], sizeof names[k], j->f);
 		cases[k] = (struct rep_case){.classname = "replay",
-					     .name = names[k],
-					     .status = rep_status_of(j->result),
-					     .message = job_text(j),
-					     .detail = j->r.detail,
-					     .secs = j->secs};
+		                             .name = names[k],
+		                             .status = rep_status_of(j->result),
+		                             .message = job_text(j),
+		                             .detail = j->r.detail,
+		                             .secs = j->secs};
 		total += j->secs;
 	}
 	f = fopen(path, "w");
@@ -945,14 +990,17 @@ static void json_flow(FILE *f, const struct job *j)
 	fmt_addr(c, sizeof c, j->f->family, j->f->caddr, j->f->cport);
 	fmt_addr(s, sizeof s, j->f->family, j->f->saddr, j->f->sport);
 	fprintf(f,
-		"\n      {\"flow\": %zu, \"proto\": \"%s\", \"client\": \"%s\", \"server\": \"%s\", "
-		"\"result\": \"%s\", \"message\": ",
-		j->f->index + 1, j->f->proto == 6 ? "tcp" : "udp", c, s,
-		j->result == RES_OK ? "ok" : j->result == RES_MISMATCH ? "mismatch" : j->result == RES_ERROR ? "error" : "skipped");
+	        "\n      {\"flow\": %zu, \"proto\": \"%s\", \"client\": \"%s\", \"server\": \"%s\", "
+	        "\"result\": \"%s\", \"message\": ",
+	        j->f->index + 1, j->f->proto == 6 ? "tcp" : "udp", c, s,
+	        j->result == RES_OK         ? "ok"
+	        : j->result == RES_MISMATCH ? "mismatch"
+	        : j->result == RES_ERROR    ? "error"
+	                                    : "skipped");
 	rep_json_str(f, job_text(j));
 	if (j->result == RES_MISMATCH) {
 		fprintf(f, ", \"direction\": \"%s\", \"offset\": %zu, \"detail\": ",
-			j->r.dir == DEC_C2S ? "client->server" : "server->client", j->r.offset);
+		        j->r.dir == DEC_C2S ? "client->server" : "server->client", j->r.offset);
 		rep_json_str(f, j->r.detail);
 	}
 	fprintf(f, ", \"sent\": %zu, \"received\": %zu, \"seconds\": %.3f}", j->r.sent, j->r.got, j->secs);
@@ -984,10 +1032,10 @@ static int write_json(const char *path, const struct run *run)
 		fprintf(f, "\n    ]}");
 	}
 	fprintf(f,
-		"\n  ],\n  \"summary\": {\"flows\": %zu, \"ok\": %zu, \"mismatch\": %zu, \"error\": %zu, "
-		"\"skipped\": %zu}\n}\n",
-		run->njobs, run->count[RES_OK], run->count[RES_MISMATCH], run->count[RES_ERROR],
-		run->count[RES_SKIPPED]);
+	        "\n  ],\n  \"summary\": {\"flows\": %zu, \"ok\": %zu, \"mismatch\": %zu, \"error\": %zu, "
+	        "\"skipped\": %zu}\n}\n",
+	        run->njobs, run->count[RES_OK], run->count[RES_MISMATCH], run->count[RES_ERROR],
+	        run->count[RES_SKIPPED]);
 	if (fclose(f) != 0) {
 		warn("--json %s", path);
 		return -1;
@@ -1010,7 +1058,8 @@ static int report(struct run *run)
 		if (o->quiet && (j->result == RES_OK || j->result == RES_SKIPPED))
 			continue;
 		flow_name(name, sizeof name, j->f);
-		printf("%s %s: %s: %s\n", run->files[j->file].path, name, result_name(j->result), job_text(j));
+		printf("%s %s: %s: %s\n", run->files[j->file].path, name, result_name(j->result),
+		       job_text(j));
 		if (j->result == RES_MISMATCH && j->r.detail[0])
 			fputs(j->r.detail, stdout);
 	}
@@ -1018,9 +1067,9 @@ static int report(struct run *run)
 	printf("replay: %zu flows in %zu files: %zu ok, %zu mismatch, %zu error, %zu skipped%s\n", run->njobs,
 	       run->nfiles, run->count[RES_OK], run->count[RES_MISMATCH], run->count[RES_ERROR],
 	       run->count[RES_SKIPPED], run->dead ? "; a server failed the probe after the replay" : "");
-	status = run->count[RES_ERROR]                    ? EXIT_SETUP
-		 : run->count[RES_MISMATCH] || run->dead ? EXIT_MISMATCH
-							 : 0;
+	status = run->count[RES_ERROR]                   ? EXIT_SETUP
+	         : run->count[RES_MISMATCH] || run->dead ? EXIT_MISMATCH
+	                                                 : 0;
 	/* Incomplete flows counted as failures (--incomplete fail) are mismatches, not setup errors. */
 	if (status == EXIT_SETUP && o->incomplete == INC_FAIL) {
 		int only_incomplete = 1;
@@ -1063,10 +1112,11 @@ static void list_flows(const struct capfile *cf)
 	char name[256];
 
 	dec_stats(cf->ctx, &st);
-	printf("%s: %llu frames, %llu tcp, %llu udp, %llu other, %llu duplicates, %llu malformed, %zu flows%s\n",
-	       cf->path, (unsigned long long)st.frames, (unsigned long long)st.tcp, (unsigned long long)st.udp,
-	       (unsigned long long)st.skipped, (unsigned long long)st.dups, (unsigned long long)cf->malformed, n,
-	       cf->truncated ? ", last packet truncated" : "");
+	printf(
+	    "%s: %llu frames, %llu tcp, %llu udp, %llu other, %llu duplicates, %llu malformed, %zu flows%s\n",
+	    cf->path, (unsigned long long)st.frames, (unsigned long long)st.tcp, (unsigned long long)st.udp,
+	    (unsigned long long)st.skipped, (unsigned long long)st.dups, (unsigned long long)cf->malformed, n,
+	    cf->truncated ? ", last packet truncated" : "");
 	for (i = 0; i < n; i++) {
 		const struct dec_flow *f = dec_flow(cf->ctx, i);
 		size_t k, w[2] = {0, 0};
@@ -1079,10 +1129,12 @@ static void list_flows(const struct capfile *cf)
 		       f->flags & DEC_F_GAP ? " gap" : "", f->flags & DEC_F_GUESSED ? " client-guessed" : "");
 		for (d = 0; d < 2; d++) {
 			const struct dec_dir *dd = &f->dir[d];
-			printf("    %s %zu bytes in %zu %s%s%s, packets %llu dups %llu retrans %llu overlaps %llu "
+			printf("    %s %zu bytes in %zu %s%s%s, packets %llu dups %llu retrans %llu overlaps "
+			       "%llu "
 			       "conflicts %llu ooo %llu cut %llu gap %llu\n",
-			       d == DEC_C2S ? "c2s" : "s2c", dd->len, w[d], f->proto == 6 ? "writes" : "datagrams",
-			       dd->fin ? " FIN" : "", dd->rst ? " RST" : "", (unsigned long long)dd->packets,
+			       d == DEC_C2S ? "c2s" : "s2c", dd->len, w[d],
+			       f->proto == 6 ? "writes" : "datagrams", dd->fin ? " FIN" : "",
+			       dd->rst ? " RST" : "", (unsigned long long)dd->packets,
 			       (unsigned long long)dd->dups, (unsigned long long)dd->retrans,
 			       (unsigned long long)dd->overlaps, (unsigned long long)dd->conflicts,
 			       (unsigned long long)dd->ooo, (unsigned long long)dd->truncated,
@@ -1179,8 +1231,8 @@ static int from_fuzz(const struct opts *o)
 		errx(EXIT_SETUP, "--write-pcap: %s", emsg);
 	free(buf);
 	if (!o->quiet)
-		printf("%s: %llu packets from %s (%s input)\n", o->write_pcap, (unsigned long long)npk, o->from_fuzz,
-		       udp ? "fuzz_udp" : "fuzz_tcp");
+		printf("%s: %llu packets from %s (%s input)\n", o->write_pcap, (unsigned long long)npk,
+		       o->from_fuzz, udp ? "fuzz_udp" : "fuzz_tcp");
 	return 0;
 }
 

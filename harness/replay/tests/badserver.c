@@ -16,21 +16,21 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: badserver [-l ADDR:PORT] (--fin-rst | --drop OFFSET | --sigpipe) [--conn K]\n"
-		   "       badserver [-l ADDR:PORT] (--silent | --endless)\n"
-		   "       badserver [-l ADDR:PORT] --udp-flip OFFSET\n"
-		   "An uppercase TCP or UDP server with a planted bug, for replay's tests:\n"
-		   "  --fin-rst     answer the client's FIN with RST instead of FIN (breaks SPEC T4)\n"
-		   "  --drop OFF    never send the reply byte at stream offset OFF (breaks T1)\n"
-		   "  --sigpipe     leave SIGPIPE on: a client that resets while output is owed kills the\n"
-		   "                server (breaks T6)\n"
-		   "  --silent      TCP: accept, then never read or answer (UDP too with --udp-flip)\n"
-		   "  --endless     TCP: accept, then send endless garbage without reading\n"
-		   "  --conn K      misbehave on the K-th accepted connection only (default: every one)\n"
-		   "  --udp-flip OFF  serve UDP; every reply longer than OFF has byte OFF changed (same\n"
-		   "                length, wrong content: breaks X1)\n"
-		   "  -l ADDR:PORT  listen address (default 127.0.0.1:0); first stderr line\n"
-		   "                'listening on tcp ADDR:PORT' (udp with --udp-flip)\n"
-		   "Serves until killed. Exit status 2 on a usage or setup error.\n");
+	           "       badserver [-l ADDR:PORT] (--silent | --endless)\n"
+	           "       badserver [-l ADDR:PORT] --udp-flip OFFSET\n"
+	           "An uppercase TCP or UDP server with a planted bug, for replay's tests:\n"
+	           "  --fin-rst     answer the client's FIN with RST instead of FIN (breaks SPEC T4)\n"
+	           "  --drop OFF    never send the reply byte at stream offset OFF (breaks T1)\n"
+	           "  --sigpipe     leave SIGPIPE on: a client that resets while output is owed kills the\n"
+	           "                server (breaks T6)\n"
+	           "  --silent      TCP: accept, then never read or answer (UDP too with --udp-flip)\n"
+	           "  --endless     TCP: accept, then send endless garbage without reading\n"
+	           "  --conn K      misbehave on the K-th accepted connection only (default: every one)\n"
+	           "  --udp-flip OFF  serve UDP; every reply longer than OFF has byte OFF changed (same\n"
+	           "                length, wrong content: breaks X1)\n"
+	           "  -l ADDR:PORT  listen address (default 127.0.0.1:0); first stderr line\n"
+	           "                'listening on tcp ADDR:PORT' (udp with --udp-flip)\n"
+	           "Serves until killed. Exit status 2 on a usage or setup error.\n");
 }
 
 static int send_flags = MSG_NOSIGNAL;
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 		errx(2, "%s", e);
 	net_nonblock(lfd, 0);
 	fprintf(stderr, "listening on %s %s\n", b.flip >= 0 ? "udp" : "tcp",
-		net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	        net_format((struct sockaddr *)&bound.ss, name, sizeof name));
 	if (b.flip >= 0)
 		serve_udp(lfd, &b);
 	for (;;) {

@@ -192,10 +192,10 @@ static void frame(struct fb *f, int lt, int v, int proto)
 static const struct {
 	int lt, v;
 } links[] = {
-	{DEC_LINK_EN10MB, 4}, {DEC_LINK_EN10MB, 6}, {DEC_LINK_NULL, 4}, {DEC_LINK_NULL, 6},
-	{DEC_LINK_LOOP, 4},   {DEC_LINK_LOOP, 6},   {DEC_LINK_LINUX_SLL, 4}, {DEC_LINK_LINUX_SLL, 6},
-	{DEC_LINK_LINUX_SLL2, 4}, {DEC_LINK_LINUX_SLL2, 6}, {DEC_LINK_RAW, 4}, {DEC_LINK_RAW, 6},
-	{DEC_LINK_RAW_BSD, 4}, {DEC_LINK_IPV4, 4}, {DEC_LINK_IPV6, 6},
+    {DEC_LINK_EN10MB, 4},     {DEC_LINK_EN10MB, 6},     {DEC_LINK_NULL, 4},      {DEC_LINK_NULL, 6},
+    {DEC_LINK_LOOP, 4},       {DEC_LINK_LOOP, 6},       {DEC_LINK_LINUX_SLL, 4}, {DEC_LINK_LINUX_SLL, 6},
+    {DEC_LINK_LINUX_SLL2, 4}, {DEC_LINK_LINUX_SLL2, 6}, {DEC_LINK_RAW, 4},       {DEC_LINK_RAW, 6},
+    {DEC_LINK_RAW_BSD, 4},    {DEC_LINK_IPV4, 4},       {DEC_LINK_IPV6, 6},
 };
 
 static void test_links(void)
@@ -211,7 +211,8 @@ static void test_links(void)
 			const uint8_t *g;
 			frame(&f, links[i].lt, links[i].v, proto);
 			g = guarded(f.b, f.n);
-			CU_ASSERT_EQUAL_FATAL(dec_frame(links[i].lt, g, f.n, f.n, 5, &p, err, sizeof err), DEC_OK);
+			CU_ASSERT_EQUAL_FATAL(dec_frame(links[i].lt, g, f.n, f.n, 5, &p, err, sizeof err),
+			                      DEC_OK);
 			CU_ASSERT_EQUAL(p.family, links[i].v);
 			CU_ASSERT_EQUAL(p.proto, proto);
 			CU_ASSERT_EQUAL(p.sport, 40000);
@@ -328,8 +329,8 @@ static void test_malformed(void)
 		int rc;
 		err[0] = 0;
 		build_bad(&f, which);
-		rc = dec_frame(which >= 9 ? DEC_LINK_IPV6 : DEC_LINK_IPV4, guarded(f.b, f.n), f.n, f.n, 0, &p, err,
-			       sizeof err);
+		rc = dec_frame(which >= 9 ? DEC_LINK_IPV6 : DEC_LINK_IPV4, guarded(f.b, f.n), f.n, f.n, 0, &p,
+		               err, sizeof err);
 		CU_ASSERT_EQUAL(rc, DEC_EMALFORMED);
 		CU_ASSERT(err[0] != 0);
 		if (rc != DEC_EMALFORMED)
@@ -347,23 +348,27 @@ static void test_skips(void)
 	f.n = 0;
 	eth(&f, 0x0806, 0);
 	put(&f, "0123456789012345678901234567", 28);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+	                DEC_SKIP);
 	/* ICMP */
 	f.n = 0;
 	ip4(&f, 1, 8, 5, 0);
 	put(&f, "\x08\0\0\0\0\0\0\0", 8);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+	                DEC_SKIP);
 	/* IPv4 fragment (more fragments) */
 	f.n = 0;
 	ip4(&f, 17, 13, 5, 0x2000);
 	udp(&f, "hello", 0);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+	                DEC_SKIP);
 	/* IPv6 fragment header */
 	f.n = 0;
 	ip6(&f, 44, 21);
 	put(&f, "\x11\0\0\0\0\0\0\1", 8);
 	udp(&f, "hello", 0);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+	                DEC_SKIP);
 	/* IPv6 hop-by-hop then TCP: decoded */
 	f.n = 0;
 	ip6(&f, 0, 8 + 25);
@@ -377,13 +382,14 @@ static void test_skips(void)
 	ip6(&f, 60, 8 + 32 + 25);
 	put(&f, "\x06\x04\0\0\0\0\0\0", 8); /* 40 bytes of options, only 8 captured */
 	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
-			DEC_EMALFORMED);
+	                DEC_EMALFORMED);
 	/* Two 802.1Q tags */
 	f.n = 0;
 	eth(&f, 0x0800, 2);
 	ip4(&f, 6, 29, 6, 0x4000);
 	tcp(&f, 3, DEC_TH_ACK, "hello", 6);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
+	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+	                DEC_OK);
 	CU_ASSERT(p.caplen == 5 && !memcmp(p.payload, "hello", 5));
 	/* Unknown link type */
 	CU_ASSERT_EQUAL(dec_frame(147, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_ELINK);
@@ -391,17 +397,17 @@ static void test_skips(void)
 	/* Empty frames never crash */
 	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, NULL, 0, 0, 0, &p, err, sizeof err), DEC_EMALFORMED);
 	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_LINUX_SLL2, guarded(f.b, 0), 0, 0, 0, &p, err, sizeof err),
-			DEC_EMALFORMED);
+	                DEC_EMALFORMED);
 }
 
 /* ---- reassembly: table of segment sequences -------------------------------------------------------- */
 
 struct seg {
-	int dir;          /* 0 client, 1 server; -1 ends the list */
-	int32_t off;      /* sequence offset from the side's ISN (the SYN has offset -1) */
+	int dir;     /* 0 client, 1 server; -1 ends the list */
+	int32_t off; /* sequence offset from the side's ISN (the SYN has offset -1) */
 	unsigned flags;
 	const char *data;
-	uint64_t ts;      /* ns */
+	uint64_t ts; /* ns */
 	uint16_t ipid;
 };
 
@@ -410,8 +416,15 @@ struct seg {
 #define S_A DEC_TH_ACK
 #define S_F (DEC_TH_FIN | DEC_TH_ACK)
 #define S_R (DEC_TH_RST | DEC_TH_ACK)
-#define HS {0, -1, S_SYN, "", 1, 1}, {1, -1, S_SA, "", 2, 2}, {0, 0, S_A, "", 3, 3}
-#define END {-1, 0, 0, NULL, 0, 0}
+#define HS                                                                                                   \
+	{0, -1, S_SYN, "", 1, 1}, {1, -1, S_SA, "", 2, 2},                                                   \
+	{                                                                                                    \
+		0, 0, S_A, "", 3, 3                                                                          \
+	}
+#define END                                                                                                  \
+	{                                                                                                    \
+		-1, 0, 0, NULL, 0, 0                                                                         \
+	}
 
 struct rcase {
 	const char *name;
@@ -419,46 +432,251 @@ struct rcase {
 	struct seg segs[16];
 	const char *c2s, *s2c;
 	int cfin, crst, sfin, srst;
-	unsigned flags; /* expected DEC_F_INCOMPLETE/GAP */
+	unsigned flags;                                        /* expected DEC_F_INCOMPLETE/GAP */
 	unsigned long retrans, overlaps, conflicts, ooo, dups; /* client direction */
-	size_t writes; /* client DATA events */
+	size_t writes;                                         /* client DATA events */
 };
 
 static const struct rcase rcases[] = {
-	{"in order", {1000, 5000}, {HS, {0, 0, S_A, "hello ", 10, 4}, {0, 6, S_A, "world", 11, 5},
-	 {1, 0, S_A, "HELLO WORLD", 12, 6}, {0, 11, S_F, "", 13, 7}, {1, 11, S_F, "", 14, 8}, END},
-	 "hello world", "HELLO WORLD", 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2},
-	{"out of order", {1000, 5000}, {HS, {0, 6, S_A, "world", 10, 4}, {0, 0, S_A, "hello ", 11, 5},
-	 {0, 11, S_F, "", 12, 6}, END}, "hello world", "", 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2},
-	{"retransmission after RTO", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {0, 0, S_A, "abc", 300000000, 5},
-	 {0, 3, S_A, "def", 300000001, 6}, END}, "abcdef", "", 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2},
-	{"capture duplicate", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {0, 0, S_A, "abc", 10, 4},
-	 {0, 3, S_A, "def", 11, 5}, END}, "abcdef", "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2},
-	{"overlap, first copy wins", {1000, 5000}, {HS, {0, 0, S_A, "abcdef", 10, 4}, {0, 3, S_A, "XYZghi", 11, 5},
-	 END}, "abcdefghi", "", 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 2},
-	{"held overlap, first copy wins", {1000, 5000}, {HS, {0, 6, S_A, "ghi", 10, 4}, {0, 4, S_A, "efGHIjk", 11, 5},
-	 {0, 0, S_A, "abcd", 12, 6}, END}, "abcdefghijk", "", 0, 0, 0, 0, 0, 0, 1, 1, 2, 0, 4},
-	{"sequence wraparound", {0xfffffffbu, 0xfffffffeu}, {HS, {0, 0, S_A, "0123", 10, 4},
-	 {0, 4, S_A, "4567", 11, 5}, {1, 0, S_A, "01234567", 12, 6}, {0, 8, S_F, "", 13, 7}, END},
-	 "01234567", "01234567", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
-	{"gap", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {0, 6, S_A, "ghi", 11, 5}, END}, "abc", "", 0, 0, 0, 0,
-	 DEC_F_INCOMPLETE | DEC_F_GAP, 0, 0, 0, 1, 0, 1},
-	{"FIN ahead of a gap", {1000, 5000}, {HS, {0, 3, S_F, "def", 10, 4}, END}, "", "", 0, 0, 0, 0,
-	 DEC_F_INCOMPLETE | DEC_F_GAP, 0, 0, 0, 1, 0, 0},
-	{"FIN completed by late data", {1000, 5000}, {HS, {0, 3, S_F, "def", 10, 4}, {0, 0, S_A, "abc", 11, 5}, END},
-	 "abcdef", "", 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2},
-	{"client reset mid-stream", {1000, 5000}, {HS, {0, 0, S_A, "abc", 10, 4}, {1, 0, S_A, "AB", 11, 5},
-	 {0, 3, S_R, "", 12, 6}, END}, "abc", "AB", 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1},
-	{"no SYN", {1000, 5000}, {{0, 0, S_A, "mid", 10, 4}, {1, 0, S_A, "MID", 11, 5}, END}, "mid", "MID", 0, 0, 0, 0,
-	 DEC_F_INCOMPLETE, 0, 0, 0, 0, 0, 1},
-	{"server FIN then RST", {1000, 5000}, {HS, {1, 0, S_F, "", 10, 4}, {1, 1, S_R, "", 11, 5}, END}, "", "", 0, 0,
-	 1, 1, 0, 0, 0, 0, 0, 0, 0},
-	{"old segment before a guessed ISN", {1000, 5000}, {{0, 4, S_A, "efgh", 10, 4}, {0, 0, S_A, "abcdef", 11, 5},
-	 END}, "efgh", "", 0, 0, 0, 0, DEC_F_INCOMPLETE, 1, 0, 0, 0, 0, 1},
+    {"in order",
+     {1000, 5000},
+     {HS,
+      {0, 0, S_A, "hello ", 10, 4},
+      {0, 6, S_A, "world", 11, 5},
+      {1, 0, S_A, "HELLO WORLD", 12, 6},
+      {0, 11, S_F, "", 13, 7},
+      {1, 11, S_F, "", 14, 8},
+      END},
+     "hello world",
+     "HELLO WORLD",
+     1,
+     0,
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     2},
+    {"out of order",
+     {1000, 5000},
+     {HS, {0, 6, S_A, "world", 10, 4}, {0, 0, S_A, "hello ", 11, 5}, {0, 11, S_F, "", 12, 6}, END},
+     "hello world",
+     "",
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1,
+     0,
+     2},
+    {"retransmission after RTO",
+     {1000, 5000},
+     {HS, {0, 0, S_A, "abc", 10, 4}, {0, 0, S_A, "abc", 300000000, 5}, {0, 3, S_A, "def", 300000001, 6}, END},
+     "abcdef",
+     "",
+     0,
+     0,
+     0,
+     0,
+     0,
+     1,
+     0,
+     0,
+     0,
+     0,
+     2},
+    {"capture duplicate",
+     {1000, 5000},
+     {HS, {0, 0, S_A, "abc", 10, 4}, {0, 0, S_A, "abc", 10, 4}, {0, 3, S_A, "def", 11, 5}, END},
+     "abcdef",
+     "",
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1,
+     2},
+    {"overlap, first copy wins",
+     {1000, 5000},
+     {HS, {0, 0, S_A, "abcdef", 10, 4}, {0, 3, S_A, "XYZghi", 11, 5}, END},
+     "abcdefghi",
+     "",
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1,
+     1,
+     0,
+     0,
+     2},
+    {"held overlap, first copy wins",
+     {1000, 5000},
+     {HS, {0, 6, S_A, "ghi", 10, 4}, {0, 4, S_A, "efGHIjk", 11, 5}, {0, 0, S_A, "abcd", 12, 6}, END},
+     "abcdefghijk",
+     "",
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1,
+     1,
+     2,
+     0,
+     4},
+    {"sequence wraparound",
+     {0xfffffffbu, 0xfffffffeu},
+     {HS,
+      {0, 0, S_A, "0123", 10, 4},
+      {0, 4, S_A, "4567", 11, 5},
+      {1, 0, S_A, "01234567", 12, 6},
+      {0, 8, S_F, "", 13, 7},
+      END},
+     "01234567",
+     "01234567",
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     2},
+    {"gap",
+     {1000, 5000},
+     {HS, {0, 0, S_A, "abc", 10, 4}, {0, 6, S_A, "ghi", 11, 5}, END},
+     "abc",
+     "",
+     0,
+     0,
+     0,
+     0,
+     DEC_F_INCOMPLETE | DEC_F_GAP,
+     0,
+     0,
+     0,
+     1,
+     0,
+     1},
+    {"FIN ahead of a gap",
+     {1000, 5000},
+     {HS, {0, 3, S_F, "def", 10, 4}, END},
+     "",
+     "",
+     0,
+     0,
+     0,
+     0,
+     DEC_F_INCOMPLETE | DEC_F_GAP,
+     0,
+     0,
+     0,
+     1,
+     0,
+     0},
+    {"FIN completed by late data",
+     {1000, 5000},
+     {HS, {0, 3, S_F, "def", 10, 4}, {0, 0, S_A, "abc", 11, 5}, END},
+     "abcdef",
+     "",
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1,
+     0,
+     2},
+    {"client reset mid-stream",
+     {1000, 5000},
+     {HS, {0, 0, S_A, "abc", 10, 4}, {1, 0, S_A, "AB", 11, 5}, {0, 3, S_R, "", 12, 6}, END},
+     "abc",
+     "AB",
+     0,
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1},
+    {"no SYN",
+     {1000, 5000},
+     {{0, 0, S_A, "mid", 10, 4}, {1, 0, S_A, "MID", 11, 5}, END},
+     "mid",
+     "MID",
+     0,
+     0,
+     0,
+     0,
+     DEC_F_INCOMPLETE,
+     0,
+     0,
+     0,
+     0,
+     0,
+     1},
+    {"server FIN then RST",
+     {1000, 5000},
+     {HS, {1, 0, S_F, "", 10, 4}, {1, 1, S_R, "", 11, 5}, END},
+     "",
+     "",
+     0,
+     0,
+     1,
+     1,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0,
+     0},
+    {"old segment before a guessed ISN",
+     {1000, 5000},
+     {{0, 4, S_A, "efgh", 10, 4}, {0, 0, S_A, "abcdef", 11, 5}, END},
+     "efgh",
+     "",
+     0,
+     0,
+     0,
+     0,
+     DEC_F_INCOMPLETE,
+     1,
+     0,
+     0,
+     0,
+     0,
+     1},
 };
 
-static int add_one(struct dec_ctx *ctx, const struct rcase *c, const struct seg *s, int32_t off, unsigned flags,
-		   const char *data, size_t len)
+static int add_one(struct dec_ctx *ctx, const struct rcase *c, const struct seg *s, int32_t off,
+                   unsigned flags, const char *data, size_t len)
 {
 	char err[256];
 	struct dec_pkt p;
@@ -482,7 +700,8 @@ static int add_one(struct dec_ctx *ctx, const struct rcase *c, const struct seg 
 
 /* Feeds a case, each segment whole (bytewise = 0) or cut into one-byte segments with the flags on the
  * last one (bytewise = 1); returns the context after dec_finish(). */
-static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits *lim, int bytewise, int *rc_out)
+static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits *lim, int bytewise,
+                                 int *rc_out)
 {
 	char err[256];
 	struct dec_ctx *ctx = dec_new(lim, err, sizeof err);
@@ -497,7 +716,8 @@ static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits 
 			continue;
 		}
 		for (k = 0; k < n && rc == DEC_OK; k++)
-			rc = add_one(ctx, c, s, s->off + (int32_t)k, k + 1 == n ? s->flags : S_A, s->data + k, 1);
+			rc = add_one(ctx, c, s, s->off + (int32_t)k, k + 1 == n ? s->flags : S_A, s->data + k,
+			             1);
 	}
 	if (ctx)
 		dec_finish(ctx);
@@ -508,8 +728,10 @@ static struct dec_ctx *feed_case(const struct rcase *c, const struct dec_limits 
 /* The case's two streams, their closes and the incomplete/gap flags came out of the reassembly. */
 static void check_streams(const struct dec_flow *f, const struct rcase *c)
 {
-	CU_ASSERT(f->dir[0].len == strlen(c->c2s) && !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
-	CU_ASSERT(f->dir[1].len == strlen(c->s2c) && !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
+	CU_ASSERT(f->dir[0].len == strlen(c->c2s) &&
+	          !memcmp(f->dir[0].data ? (const char *)f->dir[0].data : "", c->c2s, f->dir[0].len));
+	CU_ASSERT(f->dir[1].len == strlen(c->s2c) &&
+	          !memcmp(f->dir[1].data ? (const char *)f->dir[1].data : "", c->s2c, f->dir[1].len));
 	CU_ASSERT_EQUAL(f->dir[0].fin, c->cfin);
 	CU_ASSERT_EQUAL(f->dir[0].rst, c->crst);
 	CU_ASSERT_EQUAL(f->dir[1].fin, c->sfin);
