@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -76,7 +74,8 @@ struct job {
 	const struct net_addr *target;
 	struct play_result r;
 	enum replay_result result;
-	char why[160]; /* skipped/error reason */
+	char why[160];  /* skipped/error reason */
+	int incomplete; /* failed as incomplete (--incomplete fail) */
 	double secs;
 };
 
@@ -813,6 +812,7 @@ static unsigned plan_jobs(struct run *run)
 				run->cap0 = j->f->first_ns;
 			if ((j->f->flags & DEC_F_INCOMPLETE) && o->incomplete != INC_REPLAY) {
 				j->result = o->incomplete == INC_SKIP ? RES_SKIPPED : RES_ERROR;
+				j->incomplete = 1;
 				snprintf(j->why, sizeof j->why, "incomplete flow: %s",
 				         incomplete_reason(j->f));
 				continue;
@@ -1074,7 +1074,7 @@ static int report(struct run *run)
 	if (status == EXIT_SETUP && o->incomplete == INC_FAIL) {
 		int only_incomplete = 1;
 		for (k = 0; k < run->njobs; k++)
-			if (run->jobs[k].result == RES_ERROR && strncmp(run->jobs[k].why, "incomplete", 10))
+			if (run->jobs[k].result == RES_ERROR && !run->jobs[k].incomplete)
 				only_incomplete = 0;
 		if (only_incomplete)
 			status = EXIT_MISMATCH;
