@@ -703,7 +703,8 @@ static void test_driver_steps(void) {
 /* A holding client reads no more than the recorded answer, until the server
  * stops reading too. */
 static void test_driver_hold(void) {
-  size_t n = 8u << 20, recorded = 50;
+  size_t n = 64u << 20,
+         recorded = 50; /* more than the kernel buffers of both ends hold */
   unsigned char *b = pattern(n, 13), *up = malloc(recorded);
   struct xchg_expect e = {.mode = XCHG_MODE_RECORDED,
                           .sent = b,
