@@ -2,25 +2,25 @@
 #include "drive.h"
 
 /* Feeds one event and reports it to the optional observer. Returns 0 to go on, or the negative
- * UPPER_DRIVE_* code that ends the wakeup. */
-static int feed(struct upper_conn *c, const struct upper_io *io, void *ctx, enum upper_ev ev, size_t n)
+ * DRIVE_* code that ends the wakeup. */
+static int feed(struct upper_conn *c, const struct drive_io *io, void *ctx, enum upper_ev ev, size_t n)
 {
 	int r = upper_conn_event(c, ev, n);
 
 	if (io->fed != NULL && io->fed(ctx, ev, n, r) != 0)
-		return UPPER_DRIVE_STOPPED;
-	return r < 0 ? UPPER_DRIVE_BROKEN : 0;
+		return DRIVE_STOPPED;
+	return r < 0 ? DRIVE_BROKEN : 0;
 }
 
-int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsigned ready,
-                unsigned *interest)
+int drive_wakeup(struct upper_conn *c, const struct drive_io *io, void *ctx, unsigned ready,
+                 unsigned *interest)
 {
-	int readable = (ready & UPPER_READY_IN) != 0;
+	int readable = (ready & DRIVE_READY_IN) != 0;
 	int reads = 0, rc = 0;
 	unsigned want = 0;
 
 	*interest = 0;
-	if ((ready & UPPER_READY_OUT) && (upper_conn_want(c) & UPPER_WANT_POLLOUT))
+	if ((ready & DRIVE_READY_OUT) && (upper_conn_want(c) & UPPER_WANT_POLLOUT))
 		rc = feed(c, io, ctx, UPPER_EV_WRITABLE, 0);
 	while (rc == 0) {
 		want = upper_conn_want(c);
@@ -31,7 +31,7 @@ int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsi
 				io->buf_put(ctx, c->buf);
 				c->buf = NULL;
 			}
-			return UPPER_DRIVE_CLOSE;
+			return DRIVE_CLOSE;
 		}
 		if (want & UPPER_WANT_WRITE) {
 			const unsigned char *p;
@@ -39,9 +39,9 @@ int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsi
 			ssize_t k = io->send(ctx, p, n);
 			if (k > 0)
 				rc = feed(c, io, ctx, UPPER_EV_WROTE, (size_t)k);
-			else if (k == UPPER_IO_INTR)
+			else if (k == DRIVE_IO_INTR)
 				continue;
-			else if (k == UPPER_IO_AGAIN)
+			else if (k == DRIVE_IO_AGAIN)
 				rc = feed(c, io, ctx, UPPER_EV_AGAIN, 0);
 			else
 				rc = feed(c, io, ctx, UPPER_EV_WERROR, 0);
@@ -52,7 +52,7 @@ int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsi
 			rc = feed(c, io, ctx, UPPER_EV_SHUTDOWN, 0);
 			continue;
 		}
-		if ((want & UPPER_WANT_READ) && readable && reads < UPPER_DRIVE_READS) {
+		if ((want & UPPER_WANT_READ) && readable && reads < DRIVE_READS) {
 			unsigned char *p;
 			size_t n;
 			ssize_t k;
@@ -65,7 +65,7 @@ int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsi
 			}
 			n = upper_conn_rspace(c, &p);
 			if (n == 0)
-				return UPPER_DRIVE_BROKEN; /* READ wanted with a buffer means space: never
+				return DRIVE_BROKEN; /* READ wanted with a buffer means space: never
 				                              call recv(0) */
 			k = io->recv(ctx, p, n);
 			reads++;
@@ -75,9 +75,9 @@ int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsi
 					readable = 0; /* drained: a level-triggered loop reports more */
 			} else if (k == 0) {
 				rc = feed(c, io, ctx, UPPER_EV_EOF, 0);
-			} else if (k == UPPER_IO_INTR) {
+			} else if (k == DRIVE_IO_INTR) {
 				continue;
-			} else if (k == UPPER_IO_AGAIN) {
+			} else if (k == DRIVE_IO_AGAIN) {
 				readable = 0;
 			} else {
 				rc = feed(c, io, ctx, UPPER_EV_RESET, 0);
@@ -92,5 +92,5 @@ int upper_drive(struct upper_conn *c, const struct upper_io *io, void *ctx, unsi
 	if (b != NULL)
 		io->buf_put(ctx, b);
 	*interest = want & (UPPER_WANT_READ | UPPER_WANT_POLLOUT);
-	return UPPER_DRIVE_WAIT;
+	return DRIVE_WAIT;
 }

@@ -1,5 +1,5 @@
 /* tcp_upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
- * hands each ready connection to upper_drive() (drive.h) with callbacks doing send/recv/shutdown on the
+ * hands each ready connection to drive_wakeup() (drive.h) with callbacks doing send/recv/shutdown on the
  * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -81,7 +81,7 @@ static void conn_close(struct worker *w, struct conn *c)
 	}
 }
 
-/* The socket side of upper_drive(), for one wakeup of one connection. */
+/* The socket side of drive_wakeup(), for one wakeup of one connection. */
 struct sock_ctx {
 	struct worker *w;
 	int fd;
@@ -92,10 +92,10 @@ static ssize_t io_result(ssize_t k)
 	if (k >= 0)
 		return k;
 	if (errno == EINTR)
-		return UPPER_IO_INTR;
+		return DRIVE_IO_INTR;
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return UPPER_IO_AGAIN;
-	return UPPER_IO_ERR;
+		return DRIVE_IO_AGAIN;
+	return DRIVE_IO_ERR;
 }
 
 static ssize_t sock_send(void *ctx, const unsigned char *p, size_t n)
@@ -133,7 +133,7 @@ static void sock_buf_put(void *ctx, unsigned char *b)
 	pool_put(((const struct sock_ctx *)ctx)->w, b);
 }
 
-static const struct upper_io sock_io = {
+static const struct drive_io sock_io = {
     .send = sock_send,
     .recv = sock_recv,
     .shutdown_wr = sock_shutdown,
@@ -141,21 +141,21 @@ static const struct upper_io sock_io = {
     .buf_put = sock_buf_put,
 };
 
-/* One wakeup: upper_drive() does what the connection wants until it must wait; then the epoll
+/* One wakeup: drive_wakeup() does what the connection wants until it must wait; then the epoll
  * interest follows what it waits for. */
 static void conn_event(struct worker *w, struct conn *c, uint32_t events)
 {
 	struct sock_ctx x = {.w = w, .fd = c->fd};
-	unsigned ready = ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? UPPER_READY_IN : 0u) |
-	                 ((events & EPOLLOUT) ? UPPER_READY_OUT : 0u);
+	unsigned ready = ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? DRIVE_READY_IN : 0u) |
+	                 ((events & EPOLLOUT) ? DRIVE_READY_OUT : 0u);
 	unsigned want;
-	int r = upper_drive(&c->uc, &sock_io, &x, ready, &want);
+	int r = drive_wakeup(&c->uc, &sock_io, &x, ready, &want);
 
-	if (r == UPPER_DRIVE_CLOSE) {
+	if (r == DRIVE_CLOSE) {
 		conn_close(w, c);
 		return;
 	}
-	if (r != UPPER_DRIVE_WAIT) {
+	if (r != DRIVE_WAIT) {
 		/* The core refused what its own wants allowed: a bug in this program, not in the peer. */
 		fprintf(stderr, "tcp-upper: bug: the core broke its contract on fd %d (flags %#x)\n", c->fd,
 		        c->uc.flags);
@@ -311,7 +311,7 @@ static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int r
 	return 0;
 }
 
-/* --inetd: one connection on stdin (input) and stdout (output), through the same upper_drive(). The
+/* --inetd: one connection on stdin (input) and stdout (output), through the same drive_wakeup(). The
  * descriptors stay as given (blocking): they may be a socket, pipes or a file (AFL++ feeds a file on
  * stdin). So every read and write first asks poll() whether it would block, and the loop waits in
  * poll() with the signalfd, so that SIGINT/SIGTERM still stop it promptly. */
@@ -331,7 +331,7 @@ static ssize_t inetd_send(void *ctx, const unsigned char *p, size_t n)
 {
 	(void)ctx;
 	if (!inetd_ready(1, POLLOUT))
-		return UPPER_IO_AGAIN;
+		return DRIVE_IO_AGAIN;
 	return io_result(write(1, p, n));
 }
 
@@ -340,7 +340,7 @@ static ssize_t inetd_recv(void *ctx, unsigned char *p, size_t n)
 	const struct inetd_ctx *x = ctx;
 
 	if (!inetd_ready(0, POLLIN))
-		return UPPER_IO_AGAIN;
+		return DRIVE_IO_AGAIN;
 	ssize_t k = read(0, p, n);
 	if (k > 0 && x->verbose)
 		(void)serve_log(2, ">> ", p, (size_t)k);
@@ -368,7 +368,7 @@ static void inetd_buf_put(void *ctx, unsigned char *b)
 	((struct inetd_ctx *)ctx)->spare = b;
 }
 
-static const struct upper_io inetd_io = {
+static const struct drive_io inetd_io = {
     .send = inetd_send,
     .recv = inetd_recv,
     .shutdown_wr = inetd_shutdown,
@@ -390,10 +390,10 @@ static int inetd_run(const struct serve_opts *o, int sigfd)
 	}
 	upper_conn_init(&uc, buf, o->bufsize);
 	for (;;) {
-		int r = upper_drive(&uc, &inetd_io, &x, ready, &want);
-		if (r == UPPER_DRIVE_CLOSE)
+		int r = drive_wakeup(&uc, &inetd_io, &x, ready, &want);
+		if (r == DRIVE_CLOSE)
 			break;
-		if (r != UPPER_DRIVE_WAIT) {
+		if (r != DRIVE_WAIT) {
 			fprintf(stderr, "tcp-upper: bug: --inetd: the core broke its contract (flags %#x)\n",
 			        uc.flags);
 			abort();
@@ -412,7 +412,7 @@ static int inetd_run(const struct serve_opts *o, int sigfd)
 		}
 		if (pf[0].revents)
 			break; /* SIGINT/SIGTERM: stop */
-		ready = (pf[1].revents ? UPPER_READY_IN : 0u) | (pf[2].revents ? UPPER_READY_OUT : 0u);
+		ready = (pf[1].revents ? DRIVE_READY_IN : 0u) | (pf[2].revents ? DRIVE_READY_OUT : 0u);
 	}
 	free(uc.buf != NULL ? uc.buf : x.spare);
 	return rc;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exchange.h"
 #include "oracle.h"
 #include "recording.h"
 #include "util.h"
@@ -19,7 +20,8 @@ static uint64_t ms_from_now(int ms)
 	return util_now_ns() + (uint64_t)ms * 1000000u;
 }
 
-static void record(struct case_context *c, enum recording_event_kind kind, unsigned id, const void *p, size_t n)
+static void record(struct case_context *c, enum recording_event_kind kind, unsigned id, const void *p,
+                   size_t n)
 {
 	if (c->recording != NULL)
 		recording_add(c->recording, kind, id, p, n, NULL, NULL);
@@ -41,7 +43,8 @@ int client_tcp_connect(struct case_context *c, const struct net_addr *a, struct 
 	if (k->fd < 0) {
 		if (errno == ETIMEDOUT)
 			return case_timeout(c, "tcp connect to %s: %s",
-					    net_format((const struct sockaddr *)&a->ss, name, sizeof name), err);
+			                    net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+			                    err);
 		return case_fail(c, "tcp connect: %s", err);
 	}
 	k->id = ++c->connections;
@@ -75,248 +78,175 @@ void client_tcp_reset(struct case_context *c, struct client_connection *k)
 	k->fd = -1;
 }
 
-static int flow_done(const struct client_flow *f)
-{
-	if (f->expect_reset) /* a client that will reset: it stops after its stall phase (it never reads) */
-		return f->stall_ms > 0 || f->sent == f->out_len;
-	return f->answered == f->out_len && (f->close != CLIENT_HALF_CLOSE || f->server_fin);
-}
+/* What the engine's hooks keep of a run: the case (for its recording) and a copy of the last bytes
+ * received, in which a wrong byte was found when the run fails on one. */
+struct flows_run {
+	struct case_context *c;
+	const struct xchg_conn *connections;
+	size_t last_index;  /* the connection they came on */
+	size_t last_offset; /* their offset in its answer */
+	size_t last_len;
+	unsigned char last[65536];
+};
 
-/* The server's FIN on f. Returns 1 (progress) or -1 (case failed). */
-static int flow_server_fin(struct case_context *c, struct client_flow *f)
+static int flow_event(void *arg, const struct xchg_conn *x, enum xchg_event event, const unsigned char *p,
+                      size_t n)
 {
-	unsigned id = f->connection->id;
-	record(c, RECORDING_TCP_SERVER_FIN, id, NULL, 0);
-	f->server_fin = 1;
-	if (f->expect_reset)
-		return 1;
-	if (f->answered < f->out_len) {
-		c->result->offset = (long long)f->answered;
-		if (!f->half_closed)
-			return case_fail(c, "connection %u: server closed (FIN) after answering %zu of %zu bytes, "
-					    "before we half-closed", id, f->answered, f->out_len);
-		return case_fail(c, "connection %u: FIN after %zu of %zu bytes: %zu bytes never answered", id,
-				 f->answered, f->out_len, f->out_len - f->answered);
+	static const enum recording_event_kind kinds[] = {[XCHG_EV_SEND] = RECORDING_TCP_SEND,
+	                                                  [XCHG_EV_RECV] = RECORDING_TCP_RECEIVE,
+	                                                  [XCHG_EV_SHUT] = RECORDING_TCP_HALF_CLOSE,
+	                                                  [XCHG_EV_FIN] = RECORDING_TCP_SERVER_FIN,
+	                                                  [XCHG_EV_RST] = RECORDING_TCP_SERVER_RESET};
+	struct flows_run *run = arg;
+	if (event == XCHG_EV_RECV) {
+		run->last_index = (size_t)(x - run->connections);
+		run->last_offset = x->oracle.got; /* reported before the oracle takes them */
+		run->last_len = n < sizeof run->last ? n : sizeof run->last;
+		memcpy(run->last, p, run->last_len);
 	}
-	if (!f->half_closed)
-		return case_fail(c, "connection %u: server closed (FIN) before we half-closed", id);
-	return 1;
-}
-
-/* Reads once from f. Returns 1 progress, 0 nothing (EAGAIN), -1 failure (case failed). */
-static int flow_read(struct case_context *c, struct client_flow *f)
-{
-	static unsigned char buf[65536];
-	unsigned id = f->connection->id;
-	size_t want = f->read_chunk > 0 && f->read_chunk < sizeof buf ? f->read_chunk : sizeof buf;
-	ssize_t n = read(f->connection->fd, buf, want);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		record(c, RECORDING_TCP_SERVER_RESET, id, NULL, 0);
-		if (f->expect_reset)
-			return 0;
-		if (errno == ECONNRESET)
-			return case_fail(c, "connection %u: reset (RST) by the server after %zu of %zu bytes answered%s", id,
-					 f->answered, f->out_len,
-					 f->half_closed ? ", after our half-close: expected the rest, then FIN" : "");
-		return case_fail(c, "connection %u: read: %s after %zu of %zu bytes answered", id, strerror(errno),
-				 f->answered, f->out_len);
-	}
-	if (n == 0)
-		return flow_server_fin(c, f);
-	record(c, RECORDING_TCP_RECEIVE, id, buf, (size_t)n);
-	size_t owed = f->out_len - f->answered;
-	size_t compared = (size_t)n < owed ? (size_t)n : owed;
-	size_t mismatch = oracle_mismatch(f->out + f->answered, compared, buf, (size_t)n);
-	if (mismatch < (size_t)n) {
-		case_note_difference(c, f->out + f->answered, compared, buf, (size_t)n, f->answered);
-		if (mismatch < compared)
-			return case_fail(c, "connection %u: wrong byte at offset %zu of the answer", id,
-					 f->answered + mismatch);
-		return case_fail(c, "connection %u: %zu bytes more than were sent (%zu sent, answered from offset %zu)",
-				 id, (size_t)n - compared, f->out_len, f->answered + mismatch);
-	}
-	f->answered += (size_t)n;
-	return 1;
-}
-
-/* Writes once to f. Returns 1 progress, 0 nothing (the socket is full), -1 failure (case failed). */
-static int flow_write(struct case_context *c, struct client_flow *f)
-{
-	size_t n = f->out_len - f->sent;
-	if (f->write_chunk > 0 && n > f->write_chunk)
-		n = f->write_chunk;
-	ssize_t w = send(f->connection->fd, f->out + f->sent, n, MSG_NOSIGNAL);
-	if (w < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		record(c, RECORDING_TCP_SERVER_RESET, f->connection->id, NULL, 0);
-		return case_fail(c, "connection %u: write after %zu of %zu bytes: %s (the server reset the connection)",
-				 f->connection->id, f->sent, f->out_len, strerror(errno));
-	}
-	record(c, RECORDING_TCP_SEND, f->connection->id, f->out + f->sent, (size_t)w);
-	f->sent += (size_t)w;
-	return 1;
-}
-
-/* The stall phase of f: write without reading until the server has taken nothing for stall_ms (or all
- * is sent, or the run's deadline passes). Returns 0 or -1 (case failed). */
-static int flow_stall(struct case_context *c, struct client_flow *f, uint64_t end)
-{
-	uint64_t quiet_end = ms_from_now(f->stall_ms);
-	while (f->sent < f->out_len && util_ms_left(end) > 0) {
-		struct pollfd p = {f->connection->fd, POLLOUT, 0};
-		int ms = util_ms_left(quiet_end);
-		if (ms == 0)
-			break;
-		int ready = poll(&p, 1, ms);
-		if (ready < 0 && errno != EINTR)
-			return case_fail(c, "poll: %s", strerror(errno));
-		if (ready > 0) {
-			int w = flow_write(c, f);
-			if (w < 0)
-				return -1;
-			if (w > 0)
-				quiet_end = ms_from_now(f->stall_ms);
-		}
-	}
-	f->stalled = f->sent < f->out_len;
-	f->stalled_at = f->sent;
+	if (event <= XCHG_EV_RST)
+		record(run->c, kinds[event], x->id, p, n);
 	return 0;
 }
 
-/* Fills pf (and which flow each entry is, in map) with the flows still running; half-closes those that
- * have sent everything. Returns how many entries; *running gets how many flows are not done. */
-static size_t flows_poll_set(struct case_context *c, struct client_flow *f, size_t n, struct pollfd *pf,
-			     size_t *map, size_t *running)
+/* A wrong or extra byte in the last bytes received: the excerpts, and the message. Returns -1. */
+static int flow_wrong_bytes(struct case_context *c, const struct client_flow *f, const struct flows_run *run)
 {
-	size_t count = 0;
-	*running = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct client_flow *x = &f[i];
-		if (!x->done && flow_done(x))
-			x->done = 1;
-		if (x->done)
-			continue;
-		(*running)++;
-		if (x->sent == x->out_len && x->close == CLIENT_HALF_CLOSE && !x->half_closed) {
-			shutdown(x->connection->fd, SHUT_WR);
-			record(c, RECORDING_TCP_HALF_CLOSE, x->connection->id, NULL, 0);
-			x->half_closed = 1;
-		}
-		short events = 0;
-		if (!x->server_fin)
-			events |= POLLIN;
-		if (x->sent < x->out_len && (!x->lockstep || x->answered == x->sent))
-			events |= POLLOUT;
-		if (events == 0)
-			continue;
-		pf[count].fd = x->connection->fd;
-		pf[count].events = events;
-		pf[count].revents = 0;
-		map[count++] = i;
-	}
-	return count;
+	unsigned id = f->connection->id;
+	size_t base = run->last_offset, n = run->last_len;
+	size_t owed = f->out_len > base ? f->out_len - base : 0;
+	size_t compared = n < owed ? n : owed;
+	size_t mismatch = oracle_mismatch(f->out + base, compared, run->last, n);
+	case_note_difference(c, f->out + base, compared, run->last, n, base);
+	if (mismatch < compared)
+		return case_fail(c, "connection %u: wrong byte at offset %zu of the answer", id,
+		                 base + mismatch);
+	return case_fail(c,
+	                 "connection %u: %zu bytes more than were sent (%zu sent, answered from offset %zu)",
+	                 id, n - compared, f->out_len, base + mismatch);
 }
 
-/* The run ended without finishing: names the last unfinished flow. Returns -1 (case timed out). */
-static int flows_timed_out(struct case_context *c, const struct client_flow *f, size_t n, int budget_over)
+/* The server closed (FIN) or reset the connection too early, or a socket call failed. Returns -1. */
+static int flow_closed(struct case_context *c, const struct client_flow *f, const struct xchg_conn *x)
 {
-	size_t worst = 0, done = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].done)
-			done++;
-		else
-			worst = i;
-	}
-	const struct client_flow *x = &f[worst];
-	c->result->offset = (long long)x->answered;
-	return case_timeout(c, "%s: connection %u got %zu of %zu bytes answered (%zu sent%s)%s; %zu of %zu "
-			       "connections complete",
-			    budget_over ? "time budget exhausted" : "no progress for the timeout", x->connection->id,
-			    x->answered, x->out_len, x->sent, x->half_closed ? ", half-closed" : "",
-			    x->half_closed && x->answered == x->out_len ? ", no FIN" : "", done, n);
+	unsigned id = f->connection->id;
+	size_t answered = x->oracle.got;
+	if (x->oracle.rst && x->reset_on_send)
+		return case_fail(
+		    c, "connection %u: write after %zu of %zu bytes: %s (the server reset the connection)",
+		    id, x->oracle.sent, f->out_len, strerror(x->error));
+	if (x->oracle.rst && x->error != ECONNRESET)
+		return case_fail(c, "connection %u: read: %s after %zu of %zu bytes answered", id,
+		                 strerror(x->error), answered, f->out_len);
+	if (x->oracle.rst)
+		return case_fail(c,
+		                 "connection %u: reset (RST) by the server after %zu of %zu bytes answered%s",
+		                 id, answered, f->out_len,
+		                 x->shut_done ? ", after our half-close: expected the rest, then FIN" : "");
+	if (answered >= f->out_len)
+		return case_fail(c, "connection %u: server closed (FIN) before we half-closed", id);
+	c->result->offset = (long long)answered;
+	if (!x->shut_done)
+		return case_fail(
+		    c,
+		    "connection %u: server closed (FIN) after answering %zu of %zu bytes, before we "
+		    "half-closed",
+		    id, answered, f->out_len);
+	return case_fail(c, "connection %u: FIN after %zu of %zu bytes: %zu bytes never answered", id,
+	                 answered, f->out_len, f->out_len - answered);
 }
 
-/* Reads and writes the flows poll() found ready. Returns 1 progress, 0 none, -1 failure (case failed). */
-static int flows_serve(struct case_context *c, struct client_flow *f, const struct pollfd *pf, const size_t *map,
-		       size_t count)
+/* The run ended on a bound: names the last unfinished connection. Returns -1 (case timed out). */
+static int flows_timed_out(struct case_context *c, const struct client_flow *f, const struct xchg_conn *x,
+                           size_t n, const struct xchg_run_result *r)
 {
-	int progress = 0;
-	for (size_t j = 0; j < count; j++) {
-		struct client_flow *x = &f[map[j]];
-		if (pf[j].revents & (POLLIN | POLLHUP | POLLERR)) {
-			int r = flow_read(c, x);
-			if (r < 0)
-				return -1;
-			progress |= r > 0;
-		}
-		if ((pf[j].revents & POLLOUT) && x->sent < x->out_len && !x->server_fin) {
-			int w = flow_write(c, x);
-			if (w < 0)
-				return -1;
-			progress |= w > 0;
-		}
-	}
-	return progress;
+	const struct client_flow *worst = &f[r->conn];
+	const struct xchg_oracle *o = &x[r->conn].oracle;
+	int half_closed = x[r->conn].shut_done;
+	c->result->offset = (long long)o->got;
+	return case_timeout(
+	    c,
+	    "%s: connection %u got %zu of %zu bytes answered (%zu sent%s)%s; %zu of %zu "
+	    "connections complete",
+	    r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress for the timeout",
+	    worst->connection->id, o->got, worst->out_len, o->sent, half_closed ? ", half-closed" : "",
+	    half_closed && o->got == worst->out_len ? ", no FIN" : "", r->done, n);
 }
 
-static int flows_loop(struct case_context *c, struct client_flow *f, size_t n, struct pollfd *pf, size_t *map,
-		      uint64_t end)
+/* Turns the engine's outcome into the case's result. Returns 0 or -1 (case failed or timed out). */
+static int flows_outcome(struct case_context *c, const struct client_flow *f, const struct xchg_conn *x,
+                         size_t n, const struct xchg_run_result *r, const struct flows_run *run,
+                         const char *err)
 {
-	uint64_t idle_end = ms_from_now(c->timeout_ms);
-	for (;;) {
-		size_t running;
-		size_t count = flows_poll_set(c, f, n, pf, map, &running);
-		if (running == 0)
-			return 0;
-		int idle_ms = util_ms_left(idle_end), total_ms = util_ms_left(end);
-		if (idle_ms == 0 || total_ms == 0 || count == 0)
-			return flows_timed_out(c, f, n, total_ms == 0);
-		int ready = poll(pf, (nfds_t)count, idle_ms < total_ms ? idle_ms : total_ms);
-		if (ready < 0) {
-			if (errno == EINTR)
-				continue;
-			return case_fail(c, "poll: %s", strerror(errno));
-		}
-		int progress = flows_serve(c, f, pf, map, count);
-		if (progress < 0)
-			return -1;
-		if (progress)
-			idle_end = ms_from_now(c->timeout_ms);
+	switch (r->status) {
+	case XCHG_RUN_DONE:
+		return 0;
+	case XCHG_RUN_IDLE:
+	case XCHG_RUN_BUDGET:
+		return flows_timed_out(c, f, x, n, r);
+	case XCHG_RUN_FAILED: {
+		const struct xchg_conn *failed = &x[r->conn];
+		enum xchg_verdict v = failed->oracle.verdict;
+		char what[256];
+		if ((v == XCHG_WRONG_BYTE || v == XCHG_EXTRA_BYTES) && run->last_index == r->conn)
+			return flow_wrong_bytes(c, &f[r->conn], run);
+		if (v == XCHG_EARLY_FIN || v == XCHG_FIN_BEFORE_SHUT || v == XCHG_RESET)
+			return flow_closed(c, &f[r->conn], failed);
+		return case_fail(c, "connection %u: %s", failed->id,
+		                 xchg_oracle_describe(&failed->oracle, what, sizeof what));
+	}
+	default:
+		return case_fail(c, "%s", err);
 	}
 }
 
 int client_flows_run(struct case_context *c, struct client_flow *f, size_t n, int budget_ms)
 {
-	struct pollfd *pf = calloc(n, sizeof *pf);
-	size_t *map = calloc(n, sizeof *map);
+	struct xchg_conn *x = calloc(n + 1, sizeof *x);
+	struct flows_run *run = malloc(sizeof *run);
+	struct xchg_run_result r;
+	char err[256];
 	int rc = -1;
-	if (pf == NULL || map == NULL) {
+	if (x == NULL || run == NULL) {
 		case_fail(c, "out of memory for %zu connections", n);
 		goto out;
 	}
-	if (budget_ms <= 0)
-		budget_ms = 10 * c->timeout_ms;
-	uint64_t end = ms_from_now(case_wait_ms(c, budget_ms));
 	for (size_t i = 0; i < n; i++) {
-		f[i].sent = f[i].answered = 0;
-		f[i].half_closed = f[i].server_fin = f[i].done = f[i].stalled = 0;
-		f[i].stalled_at = 0;
+		struct xchg_expect e = {.mode = XCHG_MODE_X1,
+		                        .sent = f[i].out,
+		                        .sent_len = f[i].out_len,
+		                        .half_close = f[i].close == CLIENT_HALF_CLOSE,
+		                        .client_resets = f[i].expect_reset};
+		xchg_conn_init(&x[i], f[i].connection->fd, f[i].connection->id, &e);
+		x[i].wchunk = f[i].write_chunk;
+		x[i].rchunk = f[i].read_chunk;
+		x[i].lockstep = f[i].lockstep;
+		x[i].stall_ms = f[i].stall_ms;
+		x[i].hook = flow_event;
+		x[i].hook_arg = run;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (f[i].stall_ms > 0 && flow_stall(c, &f[i], end) < 0)
-			goto out;
-	rc = flows_loop(c, f, n, pf, map, end);
+	run->c = c;
+	run->connections = x;
+	run->last_index = SIZE_MAX;
+	/* a case whose budget is used up waits no more (0 would mean no bound to the engine) */
+	int budget = case_wait_ms(c, budget_ms > 0 ? budget_ms : 10 * c->timeout_ms);
+	struct xchg_limits limits = {.idle_ms = c->timeout_ms, .budget_ms = budget > 0 ? budget : 1};
+	xchg_run(x, n, &limits, &r, err, sizeof err);
+	for (size_t i = 0; i < n; i++) {
+		f[i].sent = x[i].oracle.sent;
+		f[i].answered = x[i].oracle.got;
+		f[i].stalled = x[i].stalled;
+		f[i].stalled_at = x[i].stalled_at;
+	}
+	rc = flows_outcome(c, f, x, n, &r, run, err);
 out:
-	free(pf);
-	free(map);
+	free(x);
+	free(run);
 	return rc;
 }
 
 int client_exchange(struct case_context *c, struct client_connection *k, const void *out, size_t out_len,
-		    enum client_close close)
+                    enum client_close close)
 {
 	struct client_flow f;
 	memset(&f, 0, sizeof f);
@@ -361,7 +291,7 @@ int client_udp_socket(struct case_context *c, const struct net_addr *a)
 }
 
 int client_udp_send(struct case_context *c, int fd, unsigned id, const struct net_addr *a, const void *p,
-		    size_t n)
+                    size_t n)
 {
 	char name[NET_ADDRSTRLEN];
 	uint64_t end = ms_from_now(c->timeout_ms);
@@ -371,7 +301,8 @@ int client_udp_send(struct case_context *c, int fd, unsigned id, const struct ne
 			break;
 		if (w >= 0)
 			return case_fail(c, "udp sendto %s: sent %zd of %zu bytes",
-					 net_format((const struct sockaddr *)&a->ss, name, sizeof name), w, n);
+			                 net_format((const struct sockaddr *)&a->ss, name, sizeof name), w,
+			                 n);
 		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
 			struct pollfd pf = {fd, POLLOUT, 0};
 			if (util_ms_left(end) == 0)
@@ -381,8 +312,9 @@ int client_udp_send(struct case_context *c, int fd, unsigned id, const struct ne
 		}
 		if (errno == ECONNREFUSED)
 			continue; /* an ICMP error from an earlier datagram: not this one's */
-		return case_fail(c, "udp sendto %s: %s", net_format((const struct sockaddr *)&a->ss, name, sizeof name),
-				 strerror(errno));
+		return case_fail(c, "udp sendto %s: %s",
+		                 net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+		                 strerror(errno));
 	}
 	if (c->recording != NULL) {
 		struct net_addr local;
@@ -393,7 +325,7 @@ int client_udp_send(struct case_context *c, int fd, unsigned id, const struct ne
 }
 
 enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned id, unsigned char *buf,
-				       size_t cap, int ms, size_t *len)
+                                       size_t cap, int ms, size_t *len)
 {
 	uint64_t end = ms_from_now(case_wait_ms(c, ms));
 	for (;;) {
@@ -402,13 +334,15 @@ enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned 
 		ssize_t n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from.ss, &from.len);
 		if (n >= 0) {
 			if ((size_t)n > cap) {
-				case_fail(c, "udp reply of %zd bytes is larger than the %zu expected at most", n, cap);
+				case_fail(c, "udp reply of %zd bytes is larger than the %zu expected at most",
+				          n, cap);
 				return CLIENT_RECEIVE_FAILED;
 			}
 			if (c->recording != NULL) {
 				struct net_addr local;
 				if (net_local(fd, &local) == 0)
-					recording_add(c->recording, RECORDING_UDP_RECEIVE, id, buf, (size_t)n, &local, &from);
+					recording_add(c->recording, RECORDING_UDP_RECEIVE, id, buf, (size_t)n,
+					              &local, &from);
 			}
 			*len = (size_t)n;
 			return CLIENT_RECEIVED;
@@ -428,7 +362,7 @@ enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned 
 }
 
 int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const void *request, size_t n,
-			 int quiet_ms)
+                         int quiet_ms)
 {
 	static unsigned char buf[65536 + 1];
 	char why[256];
@@ -456,7 +390,9 @@ int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const
 		size_t again;
 		received = client_udp_receive(c, fd, id, buf, sizeof buf, quiet_ms, &again);
 		if (received == CLIENT_RECEIVED) {
-			case_fail(c, "a second reply (%zu bytes) to one %zu-byte datagram: U1 wants exactly one", again, n);
+			case_fail(c,
+			          "a second reply (%zu bytes) to one %zu-byte datagram: U1 wants exactly one",
+			          again, n);
 			goto out;
 		}
 		if (received == CLIENT_RECEIVE_FAILED)

@@ -30,17 +30,17 @@ struct client_flow {
 	struct client_connection *connection;
 	const unsigned char *out; /* bytes to send */
 	size_t out_len;
-	size_t write_chunk; /* at most this many bytes per write (0: no limit) */
-	size_t read_chunk;  /* at most this many bytes per read (0: 64 KiB) */
+	size_t write_chunk;      /* at most this many bytes per write (0: no limit) */
+	size_t read_chunk;       /* at most this many bytes per read (0: 64 KiB) */
 	enum client_close close; /* half-close after sending everything, then expect every byte and FIN */
-	int lockstep;       /* send the next chunk only once the previous one is answered */
-	int stall_ms;       /* first write without reading until the server stops accepting for this long */
-	int expect_reset;   /* the flow ends by our reset: done after its stall phase (it never reads), or
-			     * after sending everything when it has none */
-	/* state, read-only for the caller */
+	int lockstep;            /* send the next chunk only once the previous one is answered */
+	int stall_ms;     /* first write without reading until the server stops accepting for this long */
+	int expect_reset; /* the flow ends by our reset: done after its stall phase (it never reads), or
+	                   * after sending everything when it has none */
+	/* after the run */
 	size_t sent, answered;
-	int half_closed, server_fin, done, stalled;
-	size_t stalled_at;  /* bytes accepted when the server stopped reading (stall phase) */
+	int stalled;       /* the server stopped taking bytes in the stall phase */
+	size_t stalled_at; /* bytes it had taken then */
 };
 
 /* Runs the flows together until every one is done: all its bytes answered correctly (and FIN after our
@@ -50,7 +50,7 @@ int client_flows_run(struct case_context *c, struct client_flow *f, size_t n, in
 
 /* One flow on k: sends out[0..out_len) (then half-closes with CLIENT_HALF_CLOSE) and checks the answer. */
 int client_exchange(struct case_context *c, struct client_connection *k, const void *out, size_t out_len,
-		    enum client_close close);
+                    enum client_close close);
 
 /* Opens a fresh connection to a and checks a short exchange with half-close: the server still serves.
  * after names what happened before, for the message. Returns 0 or -1 (case failed). */
@@ -64,22 +64,22 @@ int client_udp_socket(struct case_context *c, const struct net_addr *a);
 
 /* Sends one datagram to a from fd (recorded as sender id). Returns 0 or -1 with the case failed. */
 int client_udp_send(struct case_context *c, int fd, unsigned id, const struct net_addr *a, const void *p,
-		    size_t n);
+                    size_t n);
 
 /* What client_udp_receive() found. */
 enum client_receive {
-	CLIENT_RECEIVED = 0,   /* a datagram; its length in *len */
-	CLIENT_NOTHING,        /* no datagram within the wait */
-	CLIENT_RECEIVE_FAILED  /* an error (the case failed) */
+	CLIENT_RECEIVED = 0,  /* a datagram; its length in *len */
+	CLIENT_NOTHING,       /* no datagram within the wait */
+	CLIENT_RECEIVE_FAILED /* an error (the case failed) */
 };
 
 /* Waits up to ms for one datagram of at most cap bytes into buf. */
 enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned id, unsigned char *buf,
-				       size_t cap, int ms, size_t *len);
+                                       size_t cap, int ms, size_t *len);
 
 /* One request, its one reply checked by the oracle (oracle_udp_check), then quiet_ms with no second
  * reply. Returns 0 or -1 with the case failed (no reply: timed out). */
 int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const void *request, size_t n,
-			 int quiet_ms);
+                         int quiet_ms);
 
 #endif

@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,11 +35,11 @@ struct run {
 	int server_count;
 	int restart_failed; /* a server could not be restarted: the remaining cases are not run */
 	char restart_failure[CASE_MESSAGE_MAX];
-	FILE *out;          /* the per-case lines: stdout, or stderr with --tap */
+	FILE *out; /* the per-case lines: stdout, or stderr with --tap */
 	struct reports_item *items;
 	size_t item_count;
 	struct recording recording;
-	int pcap_failed;    /* a failing case's pcap could not be written */
+	int pcap_failed; /* a failing case's pcap could not be written */
 	double seconds;
 };
 
@@ -65,8 +64,8 @@ static int stdout_written(void)
 
 static void list_cases(void)
 {
-	static const char *const rules[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9",
-					    "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
+	static const char *const rules[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8",
+	                                    "T9", "U1", "U2", "U3", "U4", "U5", "U6", "B1", "B2"};
 	printf("%-34s %-4s %-6s %s\n", "ID", "RULE", "LEVEL", "DESCRIPTION");
 	for (size_t i = 0; i < case_table_count; i++)
 		printf("%-34s %-4s %-6s %s\n", case_table[i].id, case_table[i].rule,
@@ -137,9 +136,12 @@ static int check_loopback(const struct case_target *t)
 	const int has[4] = {t->has_tcp, t->has_udp, t->has_tcp6, t->has_udp6};
 	for (int i = 0; i < 4; i++)
 		if (has[i] && !is_loopback(addrs[i])) {
-			fprintf(stderr, "conform: %s %s is not a loopback address: conform tests servers on 127.0.0.1 or ::1 "
-					"only\n", i % 2 ? "udp" : "tcp",
-				net_format((const struct sockaddr *)&addrs[i]->ss, name, sizeof name));
+			fprintf(stderr,
+			        "conform: %s %s is not a loopback address: conform tests servers on "
+			        "127.0.0.1 or ::1 "
+			        "only\n",
+			        i % 2 ? "udp" : "tcp",
+			        net_format((const struct sockaddr *)&addrs[i]->ss, name, sizeof name));
 			return -1;
 		}
 	return 0;
@@ -169,7 +171,7 @@ static int udp_listening(const struct net_addr *a, int timeout_ms)
 	close(fd);
 	if (refused)
 		fprintf(stderr, "conform: cannot test udp %s: nothing listening (ICMP port unreachable)\n",
-			net_format((const struct sockaddr *)&a->ss, name, sizeof name));
+		        net_format((const struct sockaddr *)&a->ss, name, sizeof name));
 	return refused ? -1 : 0;
 }
 
@@ -179,10 +181,11 @@ static int preflight(const struct case_target *t, int timeout_ms)
 	char err[256], name[NET_ADDRSTRLEN];
 	if (t->has_tcp) {
 		int fd = net_connect(&t->tcp, SOCK_STREAM, timeout_ms, err, sizeof err);
-		/* a reset that comes before the connection is seen complete still means a server accepted it */
+		/* a reset that comes before the connection is seen complete still means a server accepted it
+		 */
 		if (fd < 0 && errno != ECONNRESET) {
 			fprintf(stderr, "conform: cannot test tcp %s: %s\n",
-				net_format((const struct sockaddr *)&t->tcp.ss, name, sizeof name), err);
+			        net_format((const struct sockaddr *)&t->tcp.ss, name, sizeof name), err);
 			return -1;
 		}
 		if (fd >= 0)
@@ -230,8 +233,8 @@ static int start_servers(struct run *R)
 		struct case_target started;
 		if (commands[i] == NULL)
 			continue;
-		R->servers[R->server_count] =
-			server_start(commands[i], transports[i], R->o->nofile, R->o->start_ms, &started, err, sizeof err);
+		R->servers[R->server_count] = server_start(commands[i], transports[i], R->o->nofile,
+		                                           R->o->start_ms, &started, err, sizeof err);
 		if (R->servers[R->server_count] == NULL) {
 			fprintf(stderr, "conform: %s\n", err);
 			return -1;
@@ -247,11 +250,11 @@ static void name_target(struct run *R)
 	char name[NET_ADDRSTRLEN];
 	if (R->target.has_tcp)
 		snprintf(R->target_name, sizeof R->target_name, "tcp %s",
-			 net_format((struct sockaddr *)&R->target.tcp.ss, name, sizeof name));
+		         net_format((struct sockaddr *)&R->target.tcp.ss, name, sizeof name));
 	if (R->target.has_udp) {
 		size_t len = strlen(R->target_name);
 		snprintf(R->target_name + len, sizeof R->target_name - len, "%sudp %s", len ? ", " : "",
-			 net_format((struct sockaddr *)&R->target.udp.ss, name, sizeof name));
+		         net_format((struct sockaddr *)&R->target.udp.ss, name, sizeof name));
 	}
 }
 
@@ -267,16 +270,16 @@ static int plan(struct run *R)
 	util_raise_nofile(1L << 30);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	/* orphans of the server under test come to conform, which reaps them (server.c) */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (pcap_dir_writable(o->pcap_dir) < 0 || parse_target("--tcp", o->tcp, &R->target.tcp, &R->target.has_tcp) < 0 ||
+	if (pcap_dir_writable(o->pcap_dir) < 0 ||
+	    parse_target("--tcp", o->tcp, &R->target.tcp, &R->target.has_tcp) < 0 ||
 	    parse_target("--udp", o->udp, &R->target.udp, &R->target.has_udp) < 0 || start_servers(R) < 0 ||
 	    check_loopback(&R->target) < 0 || preflight(&R->target, o->timeout_ms) < 0)
 		return -1;
 	name_target(R);
 	R->out = o->tap ? stderr : stdout;
-	fprintf(R->out, "conform: %s%s (timeout %d ms%s)\n", R->target_name, R->server_count ? " started by --exec" : "",
-		o->timeout_ms, R->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
+	fprintf(R->out, "conform: %s%s (timeout %d ms%s)\n", R->target_name,
+	        R->server_count ? " started by --exec" : "", o->timeout_ms,
+	        R->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
 	R->items = calloc(case_table_count + (size_t)o->random_count + MAX_SERVERS + 1, sizeof *R->items);
 	if (R->items == NULL) {
 		fprintf(stderr, "conform: out of memory\n");
@@ -312,7 +315,7 @@ static void charge_death(struct case_result *r, int case_transports, int server_
 		char previous[CASE_MESSAGE_MAX];
 		snprintf(previous, sizeof previous, "%s", r->message);
 		snprintf(r->message, sizeof r->message, "the server died during this case: %s%s%.300s", why,
-			 previous[0] ? "; " : "", previous);
+		         previous[0] ? "; " : "", previous);
 	}
 	r->status = CASE_FAIL;
 	r->timed_out = 0;
@@ -329,11 +332,13 @@ static void check_servers(struct run *R, struct case_result *r, int case_transpo
 		if (!server_has_exited(R->servers[i], why, sizeof why))
 			continue;
 		charge_death(r, case_transports, R->server_transports[i], why);
-		fprintf(stderr, "conform: server '%s' %s; its last output:\n", server_command(R->servers[i]), why);
+		fprintf(stderr, "conform: server '%s' %s; its last output:\n", server_command(R->servers[i]),
+		        why);
 		server_print_log_tail(R->servers[i], stderr, "  | ", 6);
 		if (server_restart(R->servers[i], &restarted, err, sizeof err) < 0) {
 			R->restart_failed = 1;
-			snprintf(R->restart_failure, sizeof R->restart_failure, "could not restart the server: %.400s", err);
+			snprintf(R->restart_failure, sizeof R->restart_failure,
+			         "could not restart the server: %.400s", err);
 			continue;
 		}
 		take_addresses(&R->target, R->server_transports[i], &restarted);
@@ -357,18 +362,19 @@ static void write_pcap(struct run *R, struct reports_item *x)
 			*p = '_';
 	snprintf(path, sizeof path, "%s/%s.pcap", R->o->pcap_dir, name);
 	if (recording_write_pcap(&R->recording, path, err, sizeof err) < 0) {
-		fprintf(stderr, "conform: --pcap-dir: %s%s\n", err, errno == ENOSPC ? " (No space left on device)" : "");
+		fprintf(stderr, "conform: --pcap-dir: %s%s\n", err,
+		        errno == ENOSPC ? " (No space left on device)" : "");
 		unlink(path); /* a cut pcap would read as a whole exchange */
 		R->pcap_failed = 1;
 		return;
 	}
 	size_t len = strlen(x->result.note);
 	snprintf(x->result.note + len, sizeof x->result.note - len, "%spcap: %s%s", len ? "; " : "", path,
-		 R->recording.truncated ? " (cut: longer than the recording bound)" : "");
+	         R->recording.truncated ? " (cut: longer than the recording bound)" : "");
 }
 
 static struct reports_item *new_item(struct run *R, const char *id, const char *rule, enum case_level level,
-				     const char *description)
+                                     const char *description)
 {
 	struct reports_item *x = &R->items[R->item_count++];
 	snprintf(x->id, sizeof x->id, "%s", id);
@@ -407,13 +413,14 @@ static void run_case(struct run *R, const struct case_definition *cs, struct rep
 		cs->run(&c);
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
 		check_servers(R, &x->result, cs->transport);
-		if (!(x->result.status == CASE_FAIL && x->result.timed_out && attempt < o->retries && !R->restart_failed))
+		if (!(x->result.status == CASE_FAIL && x->result.timed_out && attempt < o->retries &&
+		      !R->restart_failed))
 			break;
 	}
 	if (x->result.status == CASE_FAIL && x->result.timed_out && x->result.retries) {
 		size_t len = strlen(x->result.message);
 		snprintf(x->result.message + len, sizeof x->result.message - len, " (timed out %d times)",
-			 x->result.retries + 1);
+		         x->result.retries + 1);
 	}
 	if (x->result.status == CASE_FAIL && o->pcap_dir)
 		write_pcap(R, x);
@@ -425,12 +432,14 @@ static void run_table(struct run *R)
 		const struct case_definition *cs = &case_table[i];
 		if (!options_selected(R->o, cs->id))
 			continue;
-		if ((cs->transport == CASE_TCP && !R->target.has_tcp) || (cs->transport == CASE_UDP && !R->target.has_udp))
+		if ((cs->transport == CASE_TCP && !R->target.has_tcp) ||
+		    (cs->transport == CASE_UDP && !R->target.has_udp))
 			continue;
 		struct reports_item *x = new_item(R, cs->id, cs->rule, cs->level, cs->description);
 		if (R->restart_failed) {
 			x->result.status = CASE_FAIL;
-			snprintf(x->result.message, sizeof x->result.message, "not run: %.480s", R->restart_failure);
+			snprintf(x->result.message, sizeof x->result.message, "not run: %.480s",
+			         R->restart_failure);
 		} else {
 			run_case(R, cs, x);
 		}
@@ -445,13 +454,14 @@ static void run_random(struct run *R)
 		return;
 	uint64_t seed = o->seed_given ? o->seed : (util_now_ns() ^ (uint64_t)getpid()) % 1000000000u;
 	fprintf(R->out, "conform: random phase: %ld sequences from seed %llu\n", o->random_count,
-		(unsigned long long)seed);
+	        (unsigned long long)seed);
 	for (long i = 0; i < o->random_count && !R->restart_failed; i++) {
 		struct case_context c;
 		char id[64];
 		snprintf(id, sizeof id, "random/seed-%llu", (unsigned long long)(seed + (uint64_t)i));
-		struct reports_item *x = new_item(R, id, "T1", CASE_MUST,
-						  "a random sequence of sends, half-closes and resets, and datagrams");
+		struct reports_item *x =
+		    new_item(R, id, "T1", CASE_MUST,
+		             "a random sequence of sends, half-closes and resets, and datagrams");
 		context_init(R, &c, &x->result);
 		uint64_t start = util_now_ns();
 		random_phase_run(&c, seed + (uint64_t)i, R->server_count ? restart_dead_servers : NULL, R);
@@ -471,16 +481,18 @@ static void stop_servers(struct run *R)
 		int killed = server_stop(R->servers[i], &stop_ms) < 0;
 		R->servers[i] = NULL;
 		if (restarts > 0)
-			fprintf(R->out, "conform: the server was restarted %d time(s) after dying\n", restarts);
+			fprintf(R->out, "conform: the server was restarted %d time(s) after dying\n",
+			        restarts);
 		if (!options_selected(R->o, "exec/stop/sigterm") || stop_signal)
 			continue;
-		struct reports_item *x = new_item(R, "exec/stop/sigterm", "B2", CASE_MUST,
-						  "--exec: the server (its process group) stops within 2 s of SIGTERM");
+		struct reports_item *x =
+		    new_item(R, "exec/stop/sigterm", "B2", CASE_MUST,
+		             "--exec: the server (its process group) stops within 2 s of SIGTERM");
 		x->result.seconds = killed ? 2.0 : (double)stop_ms / 1000.0;
 		if (killed) {
 			x->result.status = CASE_FAIL;
 			snprintf(x->result.message, sizeof x->result.message,
-				 "the server still ran 2 s after SIGTERM; it was killed (SIGKILL)");
+			         "the server still ran 2 s after SIGTERM; it was killed (SIGKILL)");
 		}
 		reports_print_item(R->out, x, R->o->strict, R->o->verbose);
 	}
@@ -496,8 +508,10 @@ static int report(struct run *R)
 	char err[CASE_MESSAGE_MAX];
 	struct reports_counts k = reports_count(R->items, R->item_count, o->strict);
 	int rc = k.counted > 0 ? 1 : 0;
-	fprintf(R->out, "conform: %zu passed, %zu failed (%zu counted), %zu skipped, %zu retried after a timeout, in "
-			"%.2f s\n", k.passed, k.failed, k.counted, k.skipped, k.retried, R->seconds);
+	fprintf(R->out,
+	        "conform: %zu passed, %zu failed (%zu counted), %zu skipped, %zu retried after a timeout, in "
+	        "%.2f s\n",
+	        k.passed, k.failed, k.counted, k.skipped, k.retried, R->seconds);
 	if (R->item_count == 0) {
 		fprintf(stderr, "conform: no case selected (--only matched nothing for the targets given)\n");
 		rc = 2;
@@ -510,17 +524,19 @@ static int report(struct run *R)
 		fprintf(stderr, "conform: standard output: %s\n", strerror(errno));
 		stdout_failed = 1;
 	}
-	if (o->junit && reports_write_junit(o->junit, R->items, R->item_count, o->strict, R->seconds, err, sizeof err) < 0) {
+	if (o->junit && reports_write_junit(o->junit, R->items, R->item_count, o->strict, R->seconds, err,
+	                                    sizeof err) < 0) {
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
-	if (o->json && reports_write_json(o->json, R->items, R->item_count, o->strict, R->seconds, R->target_name, err,
-					  sizeof err) < 0) {
+	if (o->json && reports_write_json(o->json, R->items, R->item_count, o->strict, R->seconds,
+	                                  R->target_name, err, sizeof err) < 0) {
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
 	if (R->pcap_failed) {
-		fprintf(stderr, "conform: --pcap-dir %s: some failing cases have no pcap (see above)\n", o->pcap_dir);
+		fprintf(stderr, "conform: --pcap-dir %s: some failing cases have no pcap (see above)\n",
+		        o->pcap_dir);
 		rc = 2;
 	}
 	if (stdout_failed || !stdout_written() || stop_signal)

@@ -1,5 +1,5 @@
 /* fuzz_tcp.c - fuzz target: a TCP script (script.h) drives the core's connection handling through
- * tcp-upper's own per-wakeup loop upper_drive() over simulated sockets (tcpsim.h); any breach of SPEC
+ * tcp-upper's own per-wakeup loop drive_wakeup() over simulated sockets (tcpsim.h); any breach of SPEC
  * T1/T4/T6/T8 aborts. */
 #include <stddef.h>
 #include <stdint.h>

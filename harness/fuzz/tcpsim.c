@@ -1,4 +1,4 @@
-/* tcpsim.c - a TCP script run against struct upper_conn through tcp-upper's own upper_drive() (drive.h),
+/* tcpsim.c - a TCP script run against struct upper_conn through tcp-upper's own drive_wakeup() (drive.h),
  * over simulated sockets and a simulated level-triggered epoll. */
 #include "tcpsim.h"
 
@@ -226,20 +226,20 @@ static int sock_close(struct sim *m, struct sock *s)
 		            slot, s->uc.flags);
 	}
 	if (s->uc.buf != NULL)
-		return fail(m, 1, "T8: upper_drive closed a connection that still holds its buffer (slot %u)",
-		            slot);
+		return fail(
+		    m, 1, "T8: drive_wakeup closed a connection that still holds its buffer (slot %u)", slot);
 	wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
 	s->open = 0;
 	return 0;
 }
 
-/* upper_drive()'s callbacks get the slot; the slot finds the run. */
+/* drive_wakeup()'s callbacks get the slot; the slot finds the run. */
 struct io_ctx {
 	struct sim *m;
 	struct sock *s;
 };
 
-/* After every event upper_drive() feeds: a refusal is a core bug (tcp-upper aborts on it), the state
+/* After every event drive_wakeup() feeds: a refusal is a core bug (tcp-upper aborts on it), the state
  * must hold every invariant, and endless events in one wakeup mean a core that never lets go. */
 static int io_fed(void *ctx, enum upper_ev ev, size_t n, int r)
 {
@@ -268,24 +268,24 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 	size_t k;
 
 	if (m->rc != 0)
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	if (s->sfin) {
 		fail(m, 1, "T4: the core asks to write after its FIN (slot %u)", slot);
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	}
 	if (n == 0 || p == NULL || !owned(m, s->uc.buf) || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
 		fail(m, 1,
 		     "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)", n,
 		     slot);
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	}
 	if (s->crst || s->werr != WERR_NONE) {
 		s->werr = WERR_NONE;
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	}
 	if (s->again) {
 		s->again = 0;
-		return UPPER_IO_AGAIN;
+		return DRIVE_IO_AGAIN;
 	}
 	k = n;
 	if (s->shortk != 0 && k > s->shortk)
@@ -293,17 +293,17 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 	if (s->stopped && k > s->window)
 		k = s->window;
 	if (k == 0)
-		return UPPER_IO_AGAIN;
+		return DRIVE_IO_AGAIN;
 	if (s->ngot + k > s->nread) {
 		fail(m, 1, "T1: the server sends %zu bytes but was given only %zu (slot %u)", s->ngot + k,
 		     s->nread, slot);
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	}
 	size_t at = oracle_mismatch(s->sent + s->ngot, k, p, k);
 	if (at != k) {
 		fail(m, 1, "T1: reply byte %zu is 0x%02x, expected 0x%02x (slot %u)", s->ngot + at, p[at],
 		     upper_byte(s->sent[s->ngot + at]), slot);
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	}
 	wire(m, s, TCPSIM_S_DATA, p, k);
 	s->ngot += k;
@@ -322,15 +322,15 @@ static ssize_t io_recv(void *ctx, unsigned char *p, size_t n)
 	size_t k;
 
 	if (m->rc != 0)
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	if (n == 0 || p == NULL || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
 		fail(m, 1,
 		     "T8: the core wants to read but gives %zu bytes of space outside its buffer (slot %u)",
 		     n, (unsigned)(s - m->s));
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	}
 	if (s->crst)
-		return UPPER_IO_ERR;
+		return DRIVE_IO_ERR;
 	if (s->nsent > s->nread) {
 		k = s->nsent - s->nread;
 		if (k > n)
@@ -346,7 +346,7 @@ static ssize_t io_recv(void *ctx, unsigned char *p, size_t n)
 		s->eof_read = 1;
 		return 0;
 	}
-	return UPPER_IO_AGAIN;
+	return DRIVE_IO_AGAIN;
 }
 
 /* shutdown(SHUT_WR): allowed once, and only when every byte the client sent has been returned. */
@@ -388,7 +388,7 @@ static void io_buf_put(void *ctx, unsigned char *b)
 	pool_put(((struct io_ctx *)ctx)->m, b);
 }
 
-static const struct upper_io sim_io = {
+static const struct drive_io sim_io = {
     .send = io_send,
     .recv = io_recv,
     .shutdown_wr = io_shutdown,
@@ -397,7 +397,7 @@ static const struct upper_io sim_io = {
     .fed = io_fed,
 };
 
-/* One wakeup of a ready slot, as tcp-upper's conn_event(): upper_drive(), then close or new interest. */
+/* One wakeup of a ready slot, as tcp-upper's conn_event(): drive_wakeup(), then close or new interest. */
 static int drive(struct sim *m, struct sock *s, unsigned ready)
 {
 	struct io_ctx x = {.m = m, .s = s};
@@ -405,21 +405,21 @@ static int drive(struct sim *m, struct sock *s, unsigned ready)
 	int r;
 
 	s->steps = 0;
-	r = upper_drive(&s->uc, &sim_io, &x, ready, &want);
+	r = drive_wakeup(&s->uc, &sim_io, &x, ready, &want);
 	if (m->rc != 0)
 		return m->rc;
-	if (r == UPPER_DRIVE_CLOSE)
+	if (r == DRIVE_CLOSE)
 		return sock_close(m, s);
-	if (r != UPPER_DRIVE_WAIT)
+	if (r != DRIVE_WAIT)
 		return fail(
 		    m, 1,
-		    "core: upper_drive gave up (%d): the core wants to read but gives no space (slot %u)", r,
+		    "core: drive_wakeup gave up (%d): the core wants to read but gives no space (slot %u)", r,
 		    (unsigned)(s - m->s));
 	if (s->uc.buf == NULL && s->uc.len > 0)
 		return fail(m, 1, "T1: bytes pending after the buffer was released (slot %u)",
 		            (unsigned)(s - m->s));
 	if (want & ~(unsigned)(UPPER_WANT_READ | UPPER_WANT_POLLOUT))
-		return fail(m, 1, "core: upper_drive asks to wait for %#x (slot %u)", want,
+		return fail(m, 1, "core: drive_wakeup asks to wait for %#x (slot %u)", want,
 		            (unsigned)(s - m->s));
 	s->interest = ((want & UPPER_WANT_READ) ? EP_IN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EP_OUT : 0u);
 	return 0;
@@ -443,7 +443,7 @@ static int round_once(struct sim *m)
 		if (!in && !out && !err)
 			continue;
 		any = 1;
-		drive(m, s, (in || err ? UPPER_READY_IN : 0u) | (out ? UPPER_READY_OUT : 0u));
+		drive(m, s, (in || err ? DRIVE_READY_IN : 0u) | (out ? DRIVE_READY_OUT : 0u));
 	}
 	return any;
 }

@@ -1,5 +1,5 @@
 /* tcpsim.h - runs a TCP script (script.h) against the core's struct upper_conn through tcp-upper's own
- * upper_drive() (drive.h) over simulated sockets, checking SPEC T1, T4, T6, T8 at every step. Pure: no
+ * drive_wakeup() (drive.h) over simulated sockets, checking SPEC T1, T4, T6, T8 at every step. Pure: no
  * syscalls; it allocates per run and frees before returning. Used by the fuzz_tcp target; the optional
  * wire hook reports what a capture of the run would show (the unit tests check traces with it). */
 #ifndef TCPSIM_H

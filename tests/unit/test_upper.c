@@ -450,7 +450,7 @@ static void test_conn_lending(void)
 	CHECK(upper_conn_event(&c, UPPER_EV_SHUTDOWN, 0) == C, "shutdown while detached");
 }
 
-/* ---- upper_drive (drive.h): one wakeup over a fake socket ---- */
+/* ---- drive_wakeup (drive.h): one wakeup over a fake socket ---- */
 
 /* The fake socket plays scripts of results: recv tokens "5" (5 bytes, or the space if smaller), "0"
  * (EOF), "A" (EAGAIN), "I" (EINTR), "E" (ECONNRESET), and AGAIN once the script is out; send tokens
@@ -501,7 +501,7 @@ static ssize_t fake_code(struct fake *f, char kind, const char *tok)
 	char t[24];
 	snprintf(t, sizeof t, "%c%s", kind, tok);
 	fake_trace(f, t);
-	return tok[0] == 'A' ? UPPER_IO_AGAIN : tok[0] == 'I' ? UPPER_IO_INTR : UPPER_IO_ERR;
+	return tok[0] == 'A' ? DRIVE_IO_AGAIN : tok[0] == 'I' ? DRIVE_IO_INTR : DRIVE_IO_ERR;
 }
 
 static ssize_t fake_send(void *ctx, const unsigned char *p, size_t n)
@@ -589,9 +589,9 @@ static int fake_fed(void *ctx, enum upper_ev ev, size_t n, int r)
 	return 0;
 }
 
-static const struct upper_io fake_io = {fake_send, fake_recv, fake_shutdown, fake_get, fake_put, fake_fed};
+static const struct drive_io fake_io = {fake_send, fake_recv, fake_shutdown, fake_get, fake_put, fake_fed};
 
-enum { IN = UPPER_READY_IN, OUT = UPPER_READY_OUT, D_WAIT = UPPER_DRIVE_WAIT, D_CLOSE = UPPER_DRIVE_CLOSE };
+enum { IN = DRIVE_READY_IN, OUT = DRIVE_READY_OUT, D_WAIT = DRIVE_WAIT, D_CLOSE = DRIVE_CLOSE };
 
 struct drive_case {
 	const char *name;
@@ -711,7 +711,7 @@ static void drive_run_case(const struct drive_case *k)
 		unsigned interest = 99;
 		if (i > 0)
 			fake_trace(&f, "|");
-		int rc = upper_drive(&c, &fake_io, &f, k->wakeups[i].ready, &interest);
+		int rc = drive_wakeup(&c, &fake_io, &f, k->wakeups[i].ready, &interest);
 		CHECK(rc == k->wakeups[i].ret, "%s: wakeup %zu returned %d, want %d", k->name, i, rc,
 		      k->wakeups[i].ret);
 		if (rc == D_WAIT)
@@ -722,7 +722,7 @@ static void drive_run_case(const struct drive_case *k)
 		      c.buf != NULL ? "one" : "none");
 		if (rc == D_CLOSE) {
 			CHECK(c.buf == NULL, "%s: closed with a buffer", k->name);
-			CHECK(upper_drive(&c, &fake_io, &f, IN | OUT, &interest) == D_CLOSE,
+			CHECK(drive_wakeup(&c, &fake_io, &f, IN | OUT, &interest) == D_CLOSE,
 			      "%s: drive after close", k->name);
 		}
 	}
@@ -737,7 +737,7 @@ static void drive_run_case(const struct drive_case *k)
 	if (f.fins == 1)
 		CHECK(f.wire_at_fin == f.nin, "%s: FIN after %zu of %zu bytes", k->name, f.wire_at_fin,
 		      f.nin);
-	CHECK(f.nrecv <= UPPER_DRIVE_READS * 3, "%s: %d recv calls", k->name, f.nrecv);
+	CHECK(f.nrecv <= DRIVE_READS * 3, "%s: %d recv calls", k->name, f.nrecv);
 	free(b0);
 	free(b1);
 }
@@ -763,7 +763,7 @@ int main(void)
 	    {"conn table, one byte at a time", test_conn_table_bytewise},
 	    {"conn buffer compaction", test_conn_compaction},
 	    {"conn buffer lending", test_conn_lending},
-	    {"upper_drive table, fake socket", test_drive_table},
+	    {"drive_wakeup table, fake socket", test_drive_table},
 	};
 
 	return unit_run("core", tests, sizeof tests / sizeof tests[0]);
