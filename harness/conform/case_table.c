@@ -151,32 +151,54 @@ static int tcp_byte_at_a_time(struct case_context *c)
 
 /* ---- TCP: backpressure and half-close ---- */
 
+/* A flow that first sends without reading until the server has taken nothing for stall_ms (it pushes
+ * back), then goes on as close says; one that expects its reset ends after that stall phase. */
+struct stalling_flow {
+	size_t length;
+	uint32_t seed; /* of the text sent (pattern) */
+	int stall_ms;
+	enum client_close close;
+	int expect_reset;
+	int budget_ms;
+};
+
+/* Runs plan on the connection k; f gets the flow's outcome (f->out is not kept). Returns what
+ * client_flows_run() returns. */
+static int send_stalling(struct case_context *c, struct client_connection *k, const struct stalling_flow *plan,
+			 struct client_flow *f)
+{
+	unsigned char *b = malloc(plan->length);
+	memset(f, 0, sizeof *f);
+	if (b == NULL)
+		return case_fail(c, "out of memory for %zu bytes", plan->length);
+	pattern(b, plan->length, plan->seed);
+	f->connection = k;
+	f->out = b;
+	f->out_len = plan->length;
+	f->stall_ms = plan->stall_ms;
+	f->close = plan->close;
+	f->expect_reset = plan->expect_reset;
+	int rc = client_flows_run(c, f, 1, plan->budget_ms);
+	f->out = NULL;
+	free(b);
+	return rc;
+}
+
 static int big_flow(struct case_context *c, size_t n, int budget_ms)
 {
-	unsigned char *b = malloc(n);
+	const struct stalling_flow plan = {.length = n, .seed = 23, .stall_ms = 200, .close = CLIENT_HALF_CLOSE,
+					   .budget_ms = budget_ms};
 	struct client_connection k;
 	struct client_flow f;
-	if (b == NULL)
-		return case_fail(c, "out of memory for %zu bytes", n);
-	pattern(b, n, 23);
-	if (client_tcp_connect(c, tcp(c), &k) < 0) {
-		free(b);
+	if (client_tcp_connect(c, tcp(c), &k) < 0)
 		return -1;
-	}
-	memset(&f, 0, sizeof f);
-	f.connection = &k;
-	f.out = b;
-	f.out_len = n;
-	f.stall_ms = 200;
-	f.close = CLIENT_HALF_CLOSE;
-	int rc = client_flows_run(c, &f, 1, budget_ms);
+	int rc = send_stalling(c, &k, &plan, &f);
 	client_tcp_close(c, &k);
 	if (f.stalled)
 		snprintf(c->result->note, sizeof c->result->note, "the server stopped taking bytes after %zu of %zu while we "
 			 "did not read", f.stalled_at, n);
 	else
 		snprintf(c->result->note, sizeof c->result->note, "all %zu bytes were accepted before we read any answer", n);
-	free(b);
 	return rc;
 }
 
@@ -247,28 +269,17 @@ static int tcp_reset_mid(struct case_context *c)
 /* Sends n bytes without reading until the server stops taking them (it owes us output), then resets. */
 static int owe_and_reset(struct case_context *c, size_t n)
 {
-	unsigned char *b = malloc(n);
+	const struct stalling_flow plan = {.length = n, .seed = 29, .stall_ms = 100, .expect_reset = 1,
+					   .budget_ms = 3 * c->timeout_ms};
 	struct client_connection k;
 	struct client_flow f;
-	if (b == NULL)
-		return case_fail(c, "out of memory for %zu bytes", n);
-	pattern(b, n, 29);
-	if (client_tcp_connect(c, tcp(c), &k) < 0) {
-		free(b);
-		return -1;
-	}
-	memset(&f, 0, sizeof f);
-	f.connection = &k;
-	f.out = b;
-	f.out_len = n;
-	f.stall_ms = 100;
-	f.expect_reset = 1;
-	/* the stall phase sends until the server stops reading; the rest is not needed */
 	char ignored[CASE_MESSAGE_MAX];
-	if (client_flows_run(c, &f, 1, 3 * c->timeout_ms) < 0)
+	if (client_tcp_connect(c, tcp(c), &k) < 0)
+		return -1;
+	/* the stall phase sends until the server stops reading; the rest is not needed */
+	if (send_stalling(c, &k, &plan, &f) < 0)
 		case_take_failure(c, ignored, sizeof ignored);
 	client_tcp_reset(c, &k);
-	free(b);
 	return 0;
 }
 
@@ -454,24 +465,15 @@ out:
 static int tcp_stalled(struct case_context *c)
 {
 	static const char msg[] = "are you there while the others stall?\n";
-	size_t n = 8u << 20;
-	unsigned char *b = malloc(n);
+	const struct stalling_flow plan = {.length = 8u << 20, .seed = 41, .stall_ms = 150, .expect_reset = 1,
+					   .budget_ms = 3 * c->timeout_ms};
 	struct client_connection a = {-1, 0}, idle = {-1, 0}, k = {-1, 0};
 	struct client_flow f;
+	char why[CASE_MESSAGE_MAX];
 	int rc = -1;
-	if (b == NULL)
-		return case_fail(c, "out of memory");
-	pattern(b, n, 41);
 	if (client_tcp_connect(c, tcp(c), &idle) < 0 || client_tcp_connect(c, tcp(c), &a) < 0)
 		goto out;
-	memset(&f, 0, sizeof f);
-	f.connection = &a;
-	f.out = b;
-	f.out_len = n;
-	f.stall_ms = 150;
-	f.expect_reset = 1;
-	char why[CASE_MESSAGE_MAX];
-	if (client_flows_run(c, &f, 1, 3 * c->timeout_ms) < 0) /* a client that sends and never reads */
+	if (send_stalling(c, &a, &plan, &f) < 0) /* a client that sends and never reads */
 		case_take_failure(c, why, sizeof why);
 	if (client_tcp_connect(c, tcp(c), &k) < 0)
 		goto out;
@@ -487,7 +489,6 @@ out:
 	client_tcp_close(c, &k);
 	client_tcp_close(c, &idle);
 	client_tcp_reset(c, &a);
-	free(b);
 	return rc;
 }
 
