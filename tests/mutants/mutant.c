@@ -21,6 +21,7 @@
 
 #include "net.h"
 #include "upper.h"
+#include "util.h"
 
 #ifndef MUTANT
 #define MUTANT "none"
@@ -194,7 +195,7 @@ static void accept_one(int lfd)
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE)
-			usleep(10000); /* out of descriptors: the listener stays readable; do not spin */
+			util_sleep_ms(10); /* out of descriptors: the listener stays readable; do not spin */
 		return;
 	}
 	for (int i = 0; i < MAXCONN; i++) {
@@ -220,72 +221,80 @@ static void accept_one(int lfd)
 	close(fd);
 }
 
-int main(int argc, char **argv)
+/* Reads -l ADDR:PORT. Returns 0, 1 after --help, or 2 on a bad argument (printed). */
+static int parse_arguments(int argc, char **argv, const char **addr)
 {
-	const char *addr = "127.0.0.1:0";
-	char err[256], name[NET_ADDRSTRLEN];
-	struct net_addr a, bound;
-	static struct pollfd pf[MAXCONN + 2];
-	static int map[MAXCONN + 2];
-
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			printf("usage: mutant [-l ADDR:PORT]\nmutant '%s' of the uppercase server (tests/mutants/EXPECTED); "
 			       "TCP and UDP on one port, default 127.0.0.1:0\n", MUTANT);
-			return 0;
+			return 1;
 		}
 		if (strcmp(argv[i], "-l") == 0 && i + 1 < argc) {
-			addr = argv[++i];
+			*addr = argv[++i];
 			continue;
 		}
 		fprintf(stderr, "mutant: unknown argument '%s' (see --help)\n", argv[i]);
 		return 2;
 	}
-	if (!bug("sigpipe"))
-		signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Opens the TCP listener and the UDP socket on one port and says where. Returns 0, or the exit status
+ * (printed): 2 for a bad address, 1 when it cannot listen. */
+static int listen_both(const char *addr, int *tcp_fd, int *udp_fd)
+{
+	char err[256], name[NET_ADDRSTRLEN];
+	struct net_addr a, bound;
 	if (net_parse(addr, &a, err, sizeof err) < 0) {
 		fprintf(stderr, "mutant: -l: %s\n", err);
 		return 2;
 	}
-	int lfd = net_listen(&a, SOCK_STREAM, 0, 1024, &bound, err, sizeof err);
-	if (lfd < 0) {
+	*tcp_fd = net_listen(&a, SOCK_STREAM, 0, 1024, &bound, err, sizeof err);
+	if (*tcp_fd < 0 || (*udp_fd = net_listen(&bound, SOCK_DGRAM, 0, 0, NULL, err, sizeof err)) < 0) {
 		fprintf(stderr, "mutant: %s\n", err);
 		return 1;
 	}
-	int ufd = net_listen(&bound, SOCK_DGRAM, 0, 0, NULL, err, sizeof err);
-	if (ufd < 0) {
-		fprintf(stderr, "mutant: %s\n", err);
-		return 1;
-	}
-	int sz = 4 << 20;
-	setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	int size = 4 << 20;
+	setsockopt(*udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
 	fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
 	fflush(stderr);
+	return 0;
+}
 
+/* The poll set: the listener (unless one-at-a-time serves a client), the UDP socket, the connections.
+ * map[j] is the connection index of pf[j], -1 for the listener, -2 for the UDP socket. */
+static nfds_t poll_set(int tcp_fd, int udp_fd, struct pollfd *pf, int *map)
+{
+	nfds_t n = 0;
+	if (!(bug("one-at-a-time") && nactive > 0)) {
+		pf[n] = (struct pollfd){tcp_fd, POLLIN, 0};
+		map[n++] = -1;
+	}
+	pf[n] = (struct pollfd){udp_fd, POLLIN, 0};
+	map[n++] = -2;
+	for (int i = 0; i < MAXCONN; i++) {
+		if (!conns[i].active)
+			continue;
+		unsigned w = upper_conn_want(&conns[i].u);
+		short ev = bug("garbage") ? POLLIN | POLLOUT : bug("silent") ? POLLIN : 0;
+		if (w & UPPER_WANT_READ)
+			ev |= POLLIN;
+		if (w & UPPER_WANT_POLLOUT)
+			ev |= POLLOUT;
+		pf[n] = (struct pollfd){conns[i].fd, ev, 0};
+		map[n++] = i;
+	}
+	return n;
+}
+
+static int serve(int tcp_fd, int udp_fd)
+{
+	static struct pollfd pf[MAXCONN + 2];
+	static int map[MAXCONN + 2];
 	for (;;) {
-		nfds_t n = 0;
-		if (!(bug("one-at-a-time") && nactive > 0)) {
-			pf[n].fd = lfd;
-			pf[n].events = POLLIN;
-			map[n++] = -1;
-		}
-		pf[n].fd = ufd;
-		pf[n].events = POLLIN;
-		map[n++] = -2;
-		for (int i = 0; i < MAXCONN; i++) {
-			if (!conns[i].active)
-				continue;
-			unsigned w = upper_conn_want(&conns[i].u);
-			short ev = bug("garbage") ? POLLIN | POLLOUT : bug("silent") ? POLLIN : 0;
-			if (w & UPPER_WANT_READ)
-				ev |= POLLIN;
-			if (w & UPPER_WANT_POLLOUT)
-				ev |= POLLOUT;
-			pf[n].fd = conns[i].fd;
-			pf[n].events = ev;
-			map[n++] = i;
-		}
+		nfds_t n = poll_set(tcp_fd, udp_fd, pf, map);
 		if (poll(pf, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -296,11 +305,24 @@ int main(int argc, char **argv)
 			if (pf[j].revents == 0)
 				continue;
 			if (map[j] == -1)
-				accept_one(lfd);
+				accept_one(tcp_fd);
 			else if (map[j] == -2)
-				udp_service(ufd);
+				udp_service(udp_fd);
 			else if (conns[map[j]].active)
 				service(&conns[map[j]], pf[j].revents);
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1:0";
+	int tcp_fd, udp_fd;
+	int rc = parse_arguments(argc, argv, &addr);
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	if (!bug("sigpipe"))
+		signal(SIGPIPE, SIG_IGN);
+	rc = listen_both(addr, &tcp_fd, &udp_fd);
+	return rc != 0 ? rc : serve(tcp_fd, udp_fd);
 }
