@@ -75,12 +75,13 @@ int case_take_failure(struct case_context *c, char *why, size_t whylen)
 }
 
 void case_note_difference(struct case_context *c, const unsigned char *sent, size_t sent_len,
-			  const unsigned char *got, size_t got_len, size_t base)
+                          const unsigned char *got, size_t got_len, size_t base)
 {
 	size_t mismatch = oracle_mismatch(sent, sent_len, got, got_len);
 	size_t from = mismatch > 8 ? mismatch - 8 : 0;
 	unsigned char want[32];
-	size_t want_len = sent_len > from ? sent_len - from : 0, shown_len = got_len > from ? got_len - from : 0;
+	size_t want_len = sent_len > from ? sent_len - from : 0,
+	       shown_len = got_len > from ? got_len - from : 0;
 	if (want_len > sizeof want)
 		want_len = sizeof want;
 	if (shown_len > 24)
@@ -93,7 +94,7 @@ void case_note_difference(struct case_context *c, const unsigned char *sent, siz
 	rep_escape(expected, sizeof expected, want, want_len);
 	rep_escape(actual, sizeof actual, got + from, shown_len);
 	snprintf(c->result->expected, sizeof c->result->expected, "@%zu \"%s\"%s", base + from, expected,
-		 from + want_len >= sent_len ? " <end>" : "");
+	         from + want_len >= sent_len ? " <end>" : "");
 	snprintf(c->result->actual, sizeof c->result->actual, "@%zu \"%s\"%s", base + from, actual,
-		 from + shown_len >= got_len ? " <end>" : "");
+	         from + shown_len >= got_len ? " <end>" : "");
 }

@@ -23,9 +23,9 @@ enum case_transport { CASE_TCP = 1, CASE_UDP = 2 };
 /* The outcome of one case. */
 struct case_result {
 	enum case_status status;
-	int timed_out;     /* the failure is a timeout (those, and only those, are retried) */
-	int retries;       /* how many times the case was run again after a timeout */
-	long long offset;  /* first differing offset of a byte comparison, -1 when none */
+	int timed_out;                  /* the failure is a timeout (those, and only those, are retried) */
+	int retries;                    /* how many times the case was run again after a timeout */
+	long long offset;               /* first differing offset of a byte comparison, -1 when none */
 	char message[CASE_MESSAGE_MAX]; /* one-line reason (failure or skip) */
 	char expected[CASE_EXCERPT_MAX], actual[CASE_EXCERPT_MAX]; /* escaped excerpts at offset */
 	char note[2 * CASE_MESSAGE_MAX]; /* extra information on a pass or failure (server death, retries) */
@@ -43,13 +43,13 @@ struct recording;
 /* A case's context. */
 struct case_context {
 	struct case_target *target;
-	int timeout_ms;            /* bound on every wait with no progress */
-	int server_nofile;         /* the descriptor limit given to an --exec server, 0 when unknown */
-	int resets;                /* resets done by tcp/reset/repeated (0: derived from server_nofile) */
+	int timeout_ms;    /* bound on every wait with no progress */
+	int server_nofile; /* the descriptor limit given to an --exec server, 0 when unknown */
+	int resets;        /* resets done by tcp/reset/repeated (0: derived from server_nofile) */
 	struct case_result *result;
 	struct recording *recording; /* NULL when not recording */
-	unsigned connections;      /* connection ids handed out */
-	uint64_t deadline_ns;      /* the case's whole time budget (0: none) */
+	unsigned connections;        /* connection ids handed out */
+	uint64_t deadline_ns;        /* the case's whole time budget (0: none) */
 };
 
 /* Starts a fresh result for a case: passing, no offset. */
@@ -71,12 +71,12 @@ int case_take_failure(struct case_context *c, char *why, size_t whylen);
 /* Fills the result's offset and excerpts from the oracle: got[0..got_len) against the answer to
  * sent[0..sent_len), base added to the offsets shown. */
 void case_note_difference(struct case_context *c, const unsigned char *sent, size_t sent_len,
-			  const unsigned char *got, size_t got_len, size_t base);
+                          const unsigned char *got, size_t got_len, size_t base);
 
 /* One entry of the case table. */
 struct case_definition {
-	const char *id;          /* stable hierarchical id */
-	const char *rule;        /* SPEC rule id */
+	const char *id;   /* stable hierarchical id */
+	const char *rule; /* SPEC rule id */
 	enum case_level level;
 	enum case_transport transport;
 	const char *description; /* one line */

@@ -20,7 +20,8 @@
 
 /* Fills p[0..n) with printable ASCII and newlines (a-z included), reproducibly from seed (xorshift).
  * Text, not every byte value: each case tests one rule, and byte values are the transform cases' job
- * (the tcp/transform and udp/transform cases), so a server that chokes on non-UTF-8 fails those, not every case. */
+ * (the tcp/transform and udp/transform cases), so a server that chokes on non-UTF-8 fails those, not every
+ * case. */
 static void pattern(unsigned char *p, size_t n, uint32_t seed)
 {
 	uint32_t x = seed ? seed : 1u;
@@ -59,7 +60,7 @@ static int tcp_all_bytes(struct case_context *c)
 }
 
 static const unsigned char invalid_utf8[] = "bad utf-8: \xff\xfe lone \x80 continuation, overlong \xc0\xaf, "
-					   "surrogate \xed\xa0\x80, cut \xe2\x82 and caf\xc3";
+                                            "surrogate \xed\xa0\x80, cut \xe2\x82 and caf\xc3";
 
 static int tcp_invalid_utf8(struct case_context *c)
 {
@@ -164,8 +165,8 @@ struct stalling_flow {
 
 /* Runs plan on the connection k; f gets the flow's outcome (f->out is not kept). Returns what
  * client_flows_run() returns. */
-static int send_stalling(struct case_context *c, struct client_connection *k, const struct stalling_flow *plan,
-			 struct client_flow *f)
+static int send_stalling(struct case_context *c, struct client_connection *k,
+                         const struct stalling_flow *plan, struct client_flow *f)
 {
 	unsigned char *b = malloc(plan->length);
 	memset(f, 0, sizeof *f);
@@ -186,8 +187,8 @@ static int send_stalling(struct case_context *c, struct client_connection *k, co
 
 static int big_flow(struct case_context *c, size_t n, int budget_ms)
 {
-	const struct stalling_flow plan = {.length = n, .seed = 23, .stall_ms = 200, .close = CLIENT_HALF_CLOSE,
-					   .budget_ms = budget_ms};
+	const struct stalling_flow plan = {
+	    .length = n, .seed = 23, .stall_ms = 200, .close = CLIENT_HALF_CLOSE, .budget_ms = budget_ms};
 	struct client_connection k;
 	struct client_flow f;
 	if (client_tcp_connect(c, tcp(c), &k) < 0)
@@ -195,10 +196,12 @@ static int big_flow(struct case_context *c, size_t n, int budget_ms)
 	int rc = send_stalling(c, &k, &plan, &f);
 	client_tcp_close(c, &k);
 	if (f.stalled)
-		snprintf(c->result->note, sizeof c->result->note, "the server stopped taking bytes after %zu of %zu while we "
-			 "did not read", f.stalled_at, n);
+		snprintf(c->result->note, sizeof c->result->note,
+		         "the server stopped taking bytes after %zu of %zu while we did not read",
+		         f.stalled_at, n);
 	else
-		snprintf(c->result->note, sizeof c->result->note, "all %zu bytes were accepted before we read any answer", n);
+		snprintf(c->result->note, sizeof c->result->note,
+		         "all %zu bytes were accepted before we read any answer", n);
 	return rc;
 }
 
@@ -230,7 +233,8 @@ static int tcp_connect_close(struct case_context *c)
 		if (i % 4 == 3 && client_tcp_still_serves(c, tcp(c), "connect-then-close clients") < 0)
 			return -1;
 	}
-	return client_tcp_still_serves(c, tcp(c), "50 connect-then-close clients (25 of them after sending 3 bytes)");
+	return client_tcp_still_serves(c, tcp(c),
+	                               "50 connect-then-close clients (25 of them after sending 3 bytes)");
 }
 
 static int tcp_reset_before(struct case_context *c)
@@ -269,8 +273,8 @@ static int tcp_reset_mid(struct case_context *c)
 /* Sends n bytes without reading until the server stops taking them (it owes us output), then resets. */
 static int owe_and_reset(struct case_context *c, size_t n)
 {
-	const struct stalling_flow plan = {.length = n, .seed = 29, .stall_ms = 100, .expect_reset = 1,
-					   .budget_ms = 3 * c->timeout_ms};
+	const struct stalling_flow plan = {
+	    .length = n, .seed = 29, .stall_ms = 100, .expect_reset = 1, .budget_ms = 3 * c->timeout_ms};
 	struct client_connection k;
 	struct client_flow f;
 	char ignored[CASE_MESSAGE_MAX];
@@ -302,7 +306,8 @@ static int tcp_reset_repeated(struct case_context *c)
 		if (client_tcp_connect(c, tcp(c), &k) < 0) {
 			char why[CASE_MESSAGE_MAX];
 			if (case_take_failure(c, why, sizeof why))
-				return case_timeout(c, "connection %d of %d (after %d resets): %s", i + 1, n, i, why);
+				return case_timeout(c, "connection %d of %d (after %d resets): %s", i + 1, n,
+				                    i, why);
 			return case_fail(c, "connection %d of %d (after %d resets): %s", i + 1, n, i, why);
 		}
 		if (send(k.fd, msg, sizeof msg - 1, MSG_NOSIGNAL) < 0) {
@@ -314,15 +319,16 @@ static int tcp_reset_repeated(struct case_context *c)
 			int ms = case_wait_ms(c, c->timeout_ms);
 			if (poll(&p, 1, ms) == 0) {
 				client_tcp_reset(c, &k);
-				return case_timeout(c, "connection %d of %d (after %d resets): no answer within %d ms", i + 1, n,
-						  i, ms);
+				return case_timeout(
+				    c, "connection %d of %d (after %d resets): no answer within %d ms", i + 1,
+				    n, i, ms);
 			}
 		}
 		client_tcp_reset(c, &k);
 	}
 	char after[96];
 	snprintf(after, sizeof after, "%d resets%s", n,
-		 c->server_nofile > 0 ? " (more than the server's descriptor limit)" : "");
+	         c->server_nofile > 0 ? " (more than the server's descriptor limit)" : "");
 	return client_tcp_still_serves(c, tcp(c), after);
 }
 
@@ -374,11 +380,13 @@ static int tcp_concurrent(struct case_context *c)
 static int tcp_thousand(struct case_context *c)
 {
 	if (c->server_nofile > 0 && c->server_nofile < 1100)
-		return case_skip(c, "the server's descriptor limit (--nofile %d) is below 1000 connections", c->server_nofile);
+		return case_skip(c, "the server's descriptor limit (--nofile %d) is below 1000 connections",
+		                 c->server_nofile);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1100)
-		return case_skip(c, "conform's own descriptor limit (%llu) is below 1000 connections (ulimit -n)",
-			       (unsigned long long)rl.rlim_cur);
+		return case_skip(
+		    c, "conform's own descriptor limit (%llu) is below 1000 connections (ulimit -n)",
+		    (unsigned long long)rl.rlim_cur);
 	return many(c, 1000, 200);
 }
 
@@ -407,9 +415,11 @@ static int tcp_burst(struct case_context *c)
 		}
 		k[opened].fd = fd;
 		k[opened].id = ++c->connections;
-		if (connect(fd, (const struct sockaddr *)&tcp(c)->ss, tcp(c)->len) < 0 && errno != EINPROGRESS) {
+		if (connect(fd, (const struct sockaddr *)&tcp(c)->ss, tcp(c)->len) < 0 &&
+		    errno != EINPROGRESS) {
 			case_fail(c, "connection attempt %zu of %d to %s: %s", opened + 1, N,
-				net_format((const struct sockaddr *)&tcp(c)->ss, name, sizeof name), strerror(errno));
+			          net_format((const struct sockaddr *)&tcp(c)->ss, name, sizeof name),
+			          strerror(errno));
 			opened++;
 			goto out;
 		}
@@ -419,9 +429,11 @@ static int tcp_burst(struct case_context *c)
 	while (connected < N) {
 		int ms = util_ms_left(end);
 		if (ms == 0) {
-			case_fail(c, "%zu of %d simultaneous connection attempts were not accepted within %d ms (a dropped SYN "
-				   "is sent again after 1 s: listen backlog smaller than the burst?)", N - connected, N,
-				connect_ms);
+			case_fail(
+			    c,
+			    "%zu of %d simultaneous connection attempts were not accepted within %d ms (a "
+			    "dropped SYN is sent again after 1 s: listen backlog smaller than the burst?)",
+			    N - connected, N, connect_ms);
 			goto out;
 		}
 		int pr = poll(pf, N, ms);
@@ -465,8 +477,11 @@ out:
 static int tcp_stalled(struct case_context *c)
 {
 	static const char msg[] = "are you there while the others stall?\n";
-	const struct stalling_flow plan = {.length = 8u << 20, .seed = 41, .stall_ms = 150, .expect_reset = 1,
-					   .budget_ms = 3 * c->timeout_ms};
+	const struct stalling_flow plan = {.length = 8u << 20,
+	                                   .seed = 41,
+	                                   .stall_ms = 150,
+	                                   .expect_reset = 1,
+	                                   .budget_ms = 3 * c->timeout_ms};
 	struct client_connection a = {-1, 0}, idle = {-1, 0}, k = {-1, 0};
 	struct client_flow f;
 	char why[CASE_MESSAGE_MAX];
@@ -480,8 +495,10 @@ static int tcp_stalled(struct case_context *c)
 	rc = client_exchange(c, &k, msg, sizeof msg - 1, CLIENT_KEEP_OPEN);
 	if (rc < 0) {
 		if (case_take_failure(c, why, sizeof why))
-			rc = case_fail(c, "a client was delayed while another one stalled (sent %zu bytes without reading) "
-					"and a third stayed idle: %s", f.sent, why);
+			rc = case_fail(c,
+			               "a client was delayed while another one stalled (sent %zu bytes "
+			               "without reading) and a third stayed idle: %s",
+			               f.sent, why);
 		else
 			rc = case_fail(c, "%s", why);
 	}
@@ -526,8 +543,9 @@ static int tcp_ipv6(struct case_context *c)
 		/* a guessed address: the target may simply not have IPv6 */
 		int fd = net_connect(&a, SOCK_STREAM, c->timeout_ms, err, sizeof err);
 		if (fd < 0 && errno == ECONNREFUSED)
-			return case_skip(c, "the target has no IPv6 listener at %s (give --tcp [::1]:PORT to test it)",
-				       net_format((const struct sockaddr *)&a.ss, name, sizeof name));
+			return case_skip(
+			    c, "the target has no IPv6 listener at %s (give --tcp [::1]:PORT to test it)",
+			    net_format((const struct sockaddr *)&a.ss, name, sizeof name));
 		if (fd >= 0)
 			close(fd);
 	}
@@ -611,7 +629,7 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 	for (;;) {
 		size_t len;
 		enum client_receive received =
-			client_udp_receive(c, fd, id, got, sizeof got, replies < n ? c->timeout_ms : 100, &len);
+		    client_udp_receive(c, fd, id, got, sizeof got, replies < n ? c->timeout_ms : 100, &len);
 		if (received == CLIENT_RECEIVE_FAILED)
 			goto out;
 		if (received == CLIENT_NOTHING)
@@ -622,12 +640,15 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 			continue;
 		size_t i = step > 1 ? (len >= 1 && (len - 1) % step == 0 ? (len - 1) / step : n) : len;
 		if (i >= n) {
-			case_fail(c, "a reply of %zu bytes matches no request (lengths sent: %zu distinct, step %zu): "
-				   "datagrams merged or split", len, n, step);
+			case_fail(c,
+			          "a reply of %zu bytes matches no request (lengths sent: %zu distinct, step "
+			          "%zu): datagrams merged or split",
+			          len, n, step);
 			goto out;
 		}
 		if (answered[i]) {
-			case_fail(c, "a second reply of %zu bytes: the %zu-byte request was answered twice", len, len);
+			case_fail(c, "a second reply of %zu bytes: the %zu-byte request was answered twice",
+			          len, len);
 			goto out;
 		}
 		answered[i] = 1;
@@ -639,8 +660,9 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 	}
 	if (check_amplify_only) {
 		if (replies > n || reply_bytes > sent_bytes)
-			case_fail(c, "%zu requests of %zu bytes in all got %zu replies of %zu bytes: amplification", n,
-				sent_bytes, replies, reply_bytes);
+			case_fail(
+			    c, "%zu requests of %zu bytes in all got %zu replies of %zu bytes: amplification",
+			    n, sent_bytes, replies, reply_bytes);
 		else if (replies == 0)
 			case_timeout(c, "no reply to any of %zu datagrams", n);
 		else
@@ -651,8 +673,10 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 		size_t miss = 0;
 		while (miss < n && answered[miss])
 			miss++;
-		case_timeout(c, "%zu of %zu datagrams sent back to back got no reply within %d ms (first: the %zu-byte "
-			      "one)", n - replies, n, c->timeout_ms, miss * step + (step > 1 ? 1 : 0));
+		case_timeout(c,
+		             "%zu of %zu datagrams sent back to back got no reply within %d ms (first: the "
+		             "%zu-byte one)",
+		             n - replies, n, c->timeout_ms, miss * step + (step > 1 ? 1 : 0));
 		goto out;
 	}
 	rc = 0;
@@ -687,15 +711,16 @@ static int udp_many_senders(struct case_context *c)
 			goto out;
 		id[opened] = ++c->connections;
 		len[opened] = (size_t)snprintf((char *)req[opened], sizeof req[opened],
-					      "sender %zu of %d, my own words: %.*s", opened + 1, N, (int)(opened % 20),
-					      "abcdefghijklmnopqrstuvwxyz");
+		                               "sender %zu of %d, my own words: %.*s", opened + 1, N,
+		                               (int)(opened % 20), "abcdefghijklmnopqrstuvwxyz");
 	}
 	for (size_t i = 0; i < N; i++)
 		if (client_udp_send(c, fd[i], id[i], udp(c), req[i], len[i]) < 0)
 			goto out;
 	for (size_t i = 0; i < N; i++) {
 		size_t got_len;
-		enum client_receive received = client_udp_receive(c, fd[i], id[i], got, sizeof got, c->timeout_ms, &got_len);
+		enum client_receive received =
+		    client_udp_receive(c, fd[i], id[i], got, sizeof got, c->timeout_ms, &got_len);
 		if (received == CLIENT_RECEIVE_FAILED)
 			goto out;
 		if (received == CLIENT_NOTHING) {
@@ -704,8 +729,9 @@ static int udp_many_senders(struct case_context *c)
 		}
 		if (oracle_udp_check(req[i], len[i], got, got_len, why, sizeof why) != ORACLE_UDP_OK) {
 			case_note_difference(c, req[i], len[i], got, got_len, 0);
-			case_fail(c, "sender %zu of %d got a reply that is not the answer to its own datagram: %s", i + 1, N,
-				why);
+			case_fail(
+			    c, "sender %zu of %d got a reply that is not the answer to its own datagram: %s",
+			    i + 1, N, why);
 			goto out;
 		}
 	}
@@ -758,12 +784,14 @@ static int udp_ipv6(struct case_context *c)
 		if (fd >= 0)
 			close(fd);
 		if (none)
-			return case_skip(c, "the target has no IPv6 listener at %s (give --udp [::1]:PORT to test it)",
-				       net_format((const struct sockaddr *)&a.ss, name, sizeof name));
+			return case_skip(
+			    c, "the target has no IPv6 listener at %s (give --udp [::1]:PORT to test it)",
+			    net_format((const struct sockaddr *)&a.ss, name, sizeof name));
 	}
 	return client_udp_roundtrip(c, &a, "ipv6 works too: abcxyz", 22, 30);
 }
 
+/* clang-format off */
 const struct case_definition case_table[] = {
 	{"tcp/transform/all-bytes", "X1", CASE_MUST, CASE_TCP, "every byte value 0x00-0xff, both orders: only a-z change", tcp_all_bytes},
 	{"tcp/transform/invalid-utf8", "X1", CASE_MUST, CASE_TCP, "invalid UTF-8 is transformed like any bytes, then the server still serves", tcp_invalid_utf8},
@@ -797,5 +825,6 @@ const struct case_definition case_table[] = {
 	{"udp/amplification/none", "U6", CASE_MUST, CASE_UDP, "16 tiny datagrams (0-15 bytes) get no more replies or bytes than sent", udp_amplification},
 	{"udp/ipv6/transform", "B1", CASE_SHOULD, CASE_UDP, "a datagram over IPv6 ([::1])", udp_ipv6},
 };
+/* clang-format on */
 
 const size_t case_table_count = sizeof case_table / sizeof case_table[0];

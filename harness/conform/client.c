@@ -147,11 +147,10 @@ static int flow_closed(struct case_context *c, const struct client_flow *f, cons
 		return case_fail(c, "connection %u: server closed (FIN) before we half-closed", id);
 	c->result->offset = (long long)answered;
 	if (!x->shut_done)
-		return case_fail(
-		    c,
-		    "connection %u: server closed (FIN) after answering %zu of %zu bytes, before we "
-		    "half-closed",
-		    id, answered, f->out_len);
+		return case_fail(c,
+		                 "connection %u: server closed (FIN) after answering %zu of %zu bytes, "
+		                 "before we half-closed",
+		                 id, answered, f->out_len);
 	return case_fail(c, "connection %u: FIN after %zu of %zu bytes: %zu bytes never answered", id,
 	                 answered, f->out_len, f->out_len - answered);
 }
@@ -166,8 +165,7 @@ static int flows_timed_out(struct case_context *c, const struct client_flow *f, 
 	c->result->offset = (long long)o->got;
 	return case_timeout(
 	    c,
-	    "%s: connection %u got %zu of %zu bytes answered (%zu sent%s)%s; %zu of %zu "
-	    "connections complete",
+	    "%s: connection %u got %zu of %zu bytes answered (%zu sent%s)%s; %zu of %zu connections complete",
 	    r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress for the timeout",
 	    worst->connection->id, o->got, worst->out_len, o->sent, half_closed ? ", half-closed" : "",
 	    half_closed && o->got == worst->out_len ? ", no FIN" : "", r->done, n);

@@ -138,8 +138,7 @@ static int check_loopback(const struct case_target *t)
 		if (has[i] && !is_loopback(addrs[i])) {
 			fprintf(stderr,
 			        "conform: %s %s is not a loopback address: conform tests servers on "
-			        "127.0.0.1 or ::1 "
-			        "only\n",
+			        "127.0.0.1 or ::1 only\n",
 			        i % 2 ? "udp" : "tcp",
 			        net_format((const struct sockaddr *)&addrs[i]->ss, name, sizeof name));
 			return -1;

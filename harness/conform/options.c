@@ -16,6 +16,7 @@
 
 void options_usage(FILE *f)
 {
+	/* clang-format off */
 	fprintf(f,
 		"usage: conform [--tcp HOST:PORT] [--udp HOST:PORT] [--exec CMD | --exec-tcp CMD | --exec-udp CMD]\n"
 		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--resets N]\n"
@@ -54,14 +55,33 @@ void options_usage(FILE *f)
 		"Exit status: 0 every MUST case passed (and SHOULD with --strict), 1 a case failed, 2 could not\n"
 		"test (bad options, an --only that matches no case, nothing listening, server did not start,\n"
 		"every selected case skipped) or a report, pcap or stdout could not be written.\n");
+	/* clang-format on */
 }
 
 enum option_code {
-	OPTION_TCP = 256, OPTION_UDP, OPTION_EXEC, OPTION_EXEC_TCP, OPTION_EXEC_UDP, OPTION_TIMEOUT, OPTION_START,
-	OPTION_RETRIES, OPTION_NOFILE, OPTION_RESETS, OPTION_LIST, OPTION_ONLY, OPTION_STRICT, OPTION_JUNIT,
-	OPTION_JSON, OPTION_TAP, OPTION_PCAP_DIR, OPTION_RANDOM, OPTION_SEED, OPTION_HELP
+	OPTION_TCP = 256,
+	OPTION_UDP,
+	OPTION_EXEC,
+	OPTION_EXEC_TCP,
+	OPTION_EXEC_UDP,
+	OPTION_TIMEOUT,
+	OPTION_START,
+	OPTION_RETRIES,
+	OPTION_NOFILE,
+	OPTION_RESETS,
+	OPTION_LIST,
+	OPTION_ONLY,
+	OPTION_STRICT,
+	OPTION_JUNIT,
+	OPTION_JSON,
+	OPTION_TAP,
+	OPTION_PCAP_DIR,
+	OPTION_RANDOM,
+	OPTION_SEED,
+	OPTION_HELP
 };
 
+/* clang-format off */
 static const struct option long_options[] = {
 	{"tcp", required_argument, 0, OPTION_TCP}, {"udp", required_argument, 0, OPTION_UDP},
 	{"exec", required_argument, 0, OPTION_EXEC}, {"exec-tcp", required_argument, 0, OPTION_EXEC_TCP},
@@ -73,10 +93,11 @@ static const struct option long_options[] = {
 	{"json", required_argument, 0, OPTION_JSON}, {"tap", no_argument, 0, OPTION_TAP},
 	{"pcap-dir", required_argument, 0, OPTION_PCAP_DIR}, {"random", required_argument, 0, OPTION_RANDOM},
 	{"seed", required_argument, 0, OPTION_SEED}, {"help", no_argument, 0, OPTION_HELP}, {0, 0, 0, 0}};
+/* clang-format on */
 
 /* Parses a number option into *out. Returns 0 or -1 with err ("--timeout 'abc' is not a number ..."). */
 static int number(const char *option, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	char why[160];
 	if (util_parse_u64(s, min, max, 0, out, why, sizeof why) == 0)
@@ -99,15 +120,20 @@ static int number_option(int code, const char *arg, struct options *o, char *err
 {
 	uint64_t v;
 	switch (code) {
-	case OPTION_TIMEOUT: return int_option("--timeout", arg, 10, 600000, &o->timeout_ms, err, errlen);
-	case OPTION_START: return int_option("--start-timeout", arg, 10, 600000, &o->start_ms, err, errlen);
-	case OPTION_RETRIES: return int_option("--retries", arg, 0, 10, &o->retries, err, errlen);
-	case OPTION_RESETS: return int_option("--resets", arg, 1, 100000, &o->resets, err, errlen);
+	case OPTION_TIMEOUT:
+		return int_option("--timeout", arg, 10, 600000, &o->timeout_ms, err, errlen);
+	case OPTION_START:
+		return int_option("--start-timeout", arg, 10, 600000, &o->start_ms, err, errlen);
+	case OPTION_RETRIES:
+		return int_option("--retries", arg, 0, 10, &o->retries, err, errlen);
+	case OPTION_RESETS:
+		return int_option("--resets", arg, 1, 100000, &o->resets, err, errlen);
 	case OPTION_NOFILE:
 		if (int_option("--nofile", arg, 0, 1 << 20, &o->nofile, err, errlen) < 0)
 			return -1;
 		if (o->nofile > 0 && o->nofile < 32) {
-			snprintf(err, errlen, "--nofile %d: a server needs at least 32 descriptors", o->nofile);
+			snprintf(err, errlen, "--nofile %d: a server needs at least 32 descriptors",
+			         o->nofile);
 			return -1;
 		}
 		return 0;
@@ -128,20 +154,45 @@ static int number_option(int code, const char *arg, struct options *o, char *err
 static enum options_action take_option(int code, const char *arg, struct options *o, char *err, size_t errlen)
 {
 	switch (code) {
-	case OPTION_TCP: o->tcp = arg; break;
-	case OPTION_UDP: o->udp = arg; break;
-	case OPTION_EXEC: o->exec_both = arg; break;
-	case OPTION_EXEC_TCP: o->exec_tcp = arg; break;
-	case OPTION_EXEC_UDP: o->exec_udp = arg; break;
-	case OPTION_LIST: o->list = 1; break;
-	case OPTION_STRICT: o->strict = 1; break;
-	case OPTION_JUNIT: o->junit = arg; break;
-	case OPTION_JSON: o->json = arg; break;
-	case OPTION_TAP: o->tap = 1; break;
-	case OPTION_PCAP_DIR: o->pcap_dir = arg; break;
-	case 'v': o->verbose = 1; break;
+	case OPTION_TCP:
+		o->tcp = arg;
+		break;
+	case OPTION_UDP:
+		o->udp = arg;
+		break;
+	case OPTION_EXEC:
+		o->exec_both = arg;
+		break;
+	case OPTION_EXEC_TCP:
+		o->exec_tcp = arg;
+		break;
+	case OPTION_EXEC_UDP:
+		o->exec_udp = arg;
+		break;
+	case OPTION_LIST:
+		o->list = 1;
+		break;
+	case OPTION_STRICT:
+		o->strict = 1;
+		break;
+	case OPTION_JUNIT:
+		o->junit = arg;
+		break;
+	case OPTION_JSON:
+		o->json = arg;
+		break;
+	case OPTION_TAP:
+		o->tap = 1;
+		break;
+	case OPTION_PCAP_DIR:
+		o->pcap_dir = arg;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
 	case 'h':
-	case OPTION_HELP: return OPTIONS_HELP;
+	case OPTION_HELP:
+		return OPTIONS_HELP;
 	case OPTION_ONLY:
 		if (o->only_count == OPTIONS_MAX_ONLY) {
 			snprintf(err, errlen, "at most %d --only options", OPTIONS_MAX_ONLY);
@@ -160,7 +211,8 @@ static enum options_action take_option(int code, const char *arg, struct options
 static int check_only(const struct options *o, char *err, size_t errlen)
 {
 	for (int i = 0; i < o->only_count; i++) {
-		int hit = fnmatch(o->only[i], STOP_CASE_ID, 0) == 0 || fnmatch(o->only[i], RANDOM_CASE_ID, 0) == 0;
+		int hit =
+		    fnmatch(o->only[i], STOP_CASE_ID, 0) == 0 || fnmatch(o->only[i], RANDOM_CASE_ID, 0) == 0;
 		for (size_t k = 0; k < case_table_count && !hit; k++)
 			hit = fnmatch(o->only[i], case_table[k].id, 0) == 0;
 		if (!hit) {
@@ -184,8 +236,10 @@ static int check_numeric(const char *option, const char *s, char *err, size_t er
 	host[colon - s] = '\0';
 	if (host[0] == '\0' || strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &a4) == 1)
 		return 0;
-	snprintf(err, errlen, "%s '%s': give a numeric loopback address (127.0.0.1:PORT or [::1]:PORT); conform "
-			      "looks up no names", option, s);
+	snprintf(err, errlen,
+	         "%s '%s': give a numeric loopback address (127.0.0.1:PORT or [::1]:PORT); conform looks up "
+	         "no names",
+	         option, s);
 	return -1;
 }
 
@@ -200,7 +254,8 @@ static int check_targets(const struct options *o, char *err, size_t errlen)
 			return -1;
 		}
 	if (o->exec_both && (o->exec_tcp || o->exec_udp))
-		snprintf(err, errlen, "--exec serves both transports; use --exec-tcp/--exec-udp instead of it");
+		snprintf(err, errlen,
+		         "--exec serves both transports; use --exec-tcp/--exec-udp instead of it");
 	else if ((o->exec_both || o->exec_tcp) && o->tcp)
 		snprintf(err, errlen, "--tcp and an --exec serving TCP both name the TCP target");
 	else if ((o->exec_both || o->exec_udp) && o->udp)
@@ -208,8 +263,10 @@ static int check_targets(const struct options *o, char *err, size_t errlen)
 	else if (!o->tcp && !o->udp && !o->exec_both && !o->exec_tcp && !o->exec_udp)
 		snprintf(err, errlen, "nothing to test: give --tcp, --udp or --exec (see --help)");
 	else
-		return check_numeric("--tcp", o->tcp, err, errlen) < 0 || check_numeric("--udp", o->udp, err, errlen) < 0
-			       ? -1 : 0;
+		return check_numeric("--tcp", o->tcp, err, errlen) < 0 ||
+		               check_numeric("--udp", o->udp, err, errlen) < 0
+		           ? -1
+		           : 0;
 	return -1;
 }
 

@@ -23,7 +23,7 @@ enum {
 	TCP_CONNECTIONS = 3, /* connection slots of a sequence */
 	UDP_SENDERS = 2,     /* UDP sockets of a sequence */
 	MAX_OPERATIONS = 24,
-	MAX_SEND = 3000,     /* bytes of one TCP send */
+	MAX_SEND = 3000, /* bytes of one TCP send */
 	MAX_DATAGRAM = 2000,
 	MAX_SHRINK_RUNS = 80,
 	SHRINK_MS = 30000
@@ -66,9 +66,13 @@ static size_t generate(uint64_t seed, int tcp, int udp, struct operation *ops)
 		}
 		o->slot = (int)(splitmix(&s) % TCP_CONNECTIONS);
 		r = (unsigned)(splitmix(&s) % 100);
-		o->kind = r < 60 ? OPERATION_SEND : r < 75 ? OPERATION_HALF_CLOSE : r < 90 ? OPERATION_RESET : OPERATION_CLOSE;
+		o->kind = r < 60   ? OPERATION_SEND
+		          : r < 75 ? OPERATION_HALF_CLOSE
+		          : r < 90 ? OPERATION_RESET
+		                   : OPERATION_CLOSE;
 		/* mostly short sends, some long enough to span segments */
-		o->length = (size_t)(splitmix(&s) % 4 == 0 ? 1 + splitmix(&s) % MAX_SEND : 1 + splitmix(&s) % 40);
+		o->length =
+		    (size_t)(splitmix(&s) % 4 == 0 ? 1 + splitmix(&s) % MAX_SEND : 1 + splitmix(&s) % 40);
 	}
 	return n;
 }
@@ -153,7 +157,7 @@ static int run_datagram(struct sequence *q, const struct operation *o)
 	if (client_udp_send(c, q->udp_fd[w], q->udp_id[w], &c->target->udp, out, o->length) < 0)
 		return -1;
 	enum client_receive received =
-		client_udp_receive(c, q->udp_fd[w], q->udp_id[w], got, sizeof got, c->timeout_ms, &got_len);
+	    client_udp_receive(c, q->udp_fd[w], q->udp_id[w], got, sizeof got, c->timeout_ms, &got_len);
 	if (received == CLIENT_NOTHING)
 		return case_timeout(c, "no reply to a %zu-byte datagram", o->length);
 	if (received == CLIENT_RECEIVE_FAILED)
@@ -179,7 +183,8 @@ static int run_sequence(struct case_context *c, const struct operation *ops, siz
 	case_result_clear(c->result);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		*at = i;
-		rc = ops[i].kind == OPERATION_DATAGRAM ? run_datagram(&q, &ops[i]) : run_tcp_operation(&q, &ops[i]);
+		rc = ops[i].kind == OPERATION_DATAGRAM ? run_datagram(&q, &ops[i])
+		                                       : run_tcp_operation(&q, &ops[i]);
 	}
 	for (int w = 0; w < TCP_CONNECTIONS; w++)
 		if (q.tcp_open[w])
@@ -202,11 +207,12 @@ static void render(const struct operation *ops, size_t n, size_t at, char *buf, 
 		char d[96];
 		describe(&ops[i], d, sizeof d);
 		l += (size_t)snprintf(buf + l, len - l, "%s%zu. %s%s", i ? "; " : "", i + 1, d,
-				      i == at ? " <- fails here" : "");
+		                      i == at ? " <- fails here" : "");
 	}
 	if (at == n && l + 1 < len)
-		snprintf(buf + l, len - l, "%sthe final check fails (a fresh connection: send, half-close, read to FIN)",
-			 n ? "; then " : "no op needed: ");
+		snprintf(buf + l, len - l,
+		         "%sthe final check fails (a fresh connection: send, half-close, read to FIN)",
+		         n ? "; then " : "no op needed: ");
 }
 
 /* The shrinking of a failing sequence. */
@@ -216,7 +222,7 @@ struct shrink {
 	void *restart_arg;
 	struct operation best[MAX_OPERATIONS]; /* the smallest failing sequence so far */
 	size_t count, failing_at;
-	struct case_result failure;            /* its result */
+	struct case_result failure; /* its result */
 	int runs;
 	uint64_t end_ns;
 };
@@ -297,10 +303,10 @@ int random_phase_run(struct case_context *c, uint64_t seed, int (*restart)(void 
 	*c->result = s.failure;
 	render(s.best, s.count, s.failing_at, sequence, sizeof sequence);
 	snprintf(c->result->message, sizeof c->result->message, "seed %llu: %.460s", (unsigned long long)seed,
-		 s.failure.message);
+	         s.failure.message);
 	snprintf(c->result->note, sizeof c->result->note,
-		 "shrunk from %zu to %zu ops in %d runs (reproduce: --random 1 --seed %llu): %s", n, s.count, s.runs,
-		 (unsigned long long)seed, sequence);
+	         "shrunk from %zu to %zu ops in %d runs (reproduce: --random 1 --seed %llu): %s", n, s.count,
+	         s.runs, (unsigned long long)seed, sequence);
 	c->result->status = CASE_FAIL;
 	return -1;
 }

@@ -55,10 +55,11 @@ static int make_room(struct recording *r, size_t len)
 }
 
 void recording_add(struct recording *r, enum recording_event_kind kind, unsigned connection, const void *data,
-		   size_t len, const struct net_addr *local, const struct net_addr *remote)
+                   size_t len, const struct net_addr *local, const struct net_addr *remote)
 {
 	if (r->truncated)
-		return; /* a capture with a gap would replay wrong: it ends at the first event that did not fit */
+		return; /* a capture with a gap would replay wrong: it ends at the first event that did not
+		           fit */
 	if (make_room(r, len) < 0) {
 		r->truncated = 1;
 		return;
@@ -95,14 +96,14 @@ struct pcap_writer {
 };
 
 static int write_datagram(struct pcap_writer *pw, const struct recording_event *e, const unsigned char *data,
-			  uint64_t ts)
+                          uint64_t ts)
 {
 	struct pcapw_ep ep;
-	if (pcapw_ep_sockaddr(&ep, (const struct sockaddr *)&e->local.ss, (const struct sockaddr *)&e->remote.ss,
-			      pw->err, pw->errlen) < 0)
+	if (pcapw_ep_sockaddr(&ep, (const struct sockaddr *)&e->local.ss,
+	                      (const struct sockaddr *)&e->remote.ss, pw->err, pw->errlen) < 0)
 		return 0; /* mixed families cannot be drawn; the datagram is left out */
-	return pcapw_udp(pw->w, &ep, e->kind == RECORDING_UDP_SEND ? PCAPW_C2S : PCAPW_S2C, data, e->length, ts,
-			 pw->err, pw->errlen);
+	return pcapw_udp(pw->w, &ep, e->kind == RECORDING_UDP_SEND ? PCAPW_C2S : PCAPW_S2C, data, e->length,
+	                 ts, pw->err, pw->errlen);
 }
 
 static int open_flow(struct pcap_writer *pw, const struct recording_event *e, uint64_t ts)
@@ -111,8 +112,8 @@ static int open_flow(struct pcap_writer *pw, const struct recording_event *e, ui
 	for (size_t j = 0; j < pw->flow_count; j++)
 		if (pw->flows[j].connection == e->connection)
 			return 0;
-	if (pcapw_ep_sockaddr(&ep, (const struct sockaddr *)&e->local.ss, (const struct sockaddr *)&e->remote.ss,
-			      pw->err, pw->errlen) < 0)
+	if (pcapw_ep_sockaddr(&ep, (const struct sockaddr *)&e->local.ss,
+	                      (const struct sockaddr *)&e->remote.ss, pw->err, pw->errlen) < 0)
 		return 0;
 	struct tcp_flow *m = &pw->flows[pw->flow_count++];
 	m->connection = e->connection;
@@ -122,7 +123,7 @@ static int open_flow(struct pcap_writer *pw, const struct recording_event *e, ui
 
 /* Draws one event of an open connection: data, FIN or RST, in its direction. */
 static int write_tcp_event(struct pcap_writer *pw, const struct recording_event *e, const unsigned char *data,
-			   uint64_t ts)
+                           uint64_t ts)
 {
 	struct pcapw_tcp *f = NULL;
 	for (size_t j = 0; j < pw->flow_count; j++)
@@ -134,9 +135,11 @@ static int write_tcp_event(struct pcap_writer *pw, const struct recording_event 
 		f->ts_ns = ts;
 	switch (e->kind) {
 	case RECORDING_TCP_SEND:
-		return f->fin[PCAPW_C2S] ? 0 : pcapw_tcp_send(f, PCAPW_C2S, data, e->length, pw->err, pw->errlen);
+		return f->fin[PCAPW_C2S] ? 0
+		                         : pcapw_tcp_send(f, PCAPW_C2S, data, e->length, pw->err, pw->errlen);
 	case RECORDING_TCP_RECEIVE:
-		return f->fin[PCAPW_S2C] ? 0 : pcapw_tcp_send(f, PCAPW_S2C, data, e->length, pw->err, pw->errlen);
+		return f->fin[PCAPW_S2C] ? 0
+		                         : pcapw_tcp_send(f, PCAPW_S2C, data, e->length, pw->err, pw->errlen);
 	case RECORDING_TCP_HALF_CLOSE:
 		return f->fin[PCAPW_C2S] ? 0 : pcapw_tcp_fin(f, PCAPW_C2S, pw->err, pw->errlen);
 	case RECORDING_TCP_SERVER_FIN:

@@ -45,7 +45,7 @@ void recording_free(struct recording *r);
 /* Adds an event with data[0..len) (and local/remote addresses, or NULL). Once an event does not fit,
  * the recording ends there (truncated). */
 void recording_add(struct recording *r, enum recording_event_kind kind, unsigned connection, const void *data,
-		   size_t len, const struct net_addr *local, const struct net_addr *remote);
+                   size_t len, const struct net_addr *local, const struct net_addr *remote);
 
 /* Writes r as a pcap at path (through lib/pcapw). Returns 0 or -1 with a reason in err. */
 int recording_write_pcap(const struct recording *r, const char *path, char *err, size_t errlen);

@@ -42,9 +42,9 @@ void reports_print_item(FILE *f, const struct reports_item *x, int strict, int v
 {
 	const struct case_result *r = &x->result;
 	const char *status = r->status == CASE_PASS ? "PASS" : r->status == CASE_SKIP ? "SKIP" : "FAIL";
-	fprintf(f, "%s  %-34s %-3s %-6s %6.3fs%s%s\n", status, x->id, x->rule, level_name(x->level), r->seconds,
-		r->retries ? "  (retried after a timeout)" : "",
-		r->status == CASE_FAIL && x->level != CASE_MUST && !strict ? "  (SHOULD: not counted)" : "");
+	fprintf(f, "%s  %-34s %-3s %-6s %6.3fs%s%s\n", status, x->id, x->rule, level_name(x->level),
+	        r->seconds, r->retries ? "  (retried after a timeout)" : "",
+	        r->status == CASE_FAIL && x->level != CASE_MUST && !strict ? "  (SHOULD: not counted)" : "");
 	if (r->status == CASE_SKIP) {
 		fprintf(f, "      %s\n", r->message);
 		return;
@@ -76,8 +76,8 @@ static char *failure_detail(const struct reports_item *x, int with_message)
 	if (with_message)
 		fprintf(f, "%s\n", r->message);
 	if (r->offset >= 0 && r->expected[0] != '\0')
-		fprintf(f, "first difference at offset %lld\nexpected %s\nactual   %s\n", r->offset, r->expected,
-			r->actual);
+		fprintf(f, "first difference at offset %lld\nexpected %s\nactual   %s\n", r->offset,
+		        r->expected, r->actual);
 	if (r->note[0] != '\0')
 		fprintf(f, "note: %s\n", r->note);
 	if (fclose(f) != 0) {
@@ -92,7 +92,7 @@ static char *failure_detail(const struct reports_item *x, int with_message)
 struct junit_entry {
 	struct rep_case c;
 	struct rep_property properties[3];
-	char classname[sizeof ((struct reports_item *)0)->id + 8];
+	char classname[sizeof((struct reports_item *)0)->id + 8];
 	char retries[16];
 	char *detail, *system_out; /* malloc'd */
 };
@@ -172,8 +172,8 @@ out:
 	return rc;
 }
 
-int reports_write_junit(const char *path, const struct reports_item *items, size_t n, int strict, double seconds,
-			char *err, size_t errlen)
+int reports_write_junit(const char *path, const struct reports_item *items, size_t n, int strict,
+                        double seconds, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
@@ -205,8 +205,10 @@ static void json_item(FILE *f, const struct reports_item *x)
 	fprintf(f, ", \"level\": \"%s\", \"description\": ", level_name(x->level));
 	rep_json_str(f, x->description != NULL ? x->description : "");
 	fprintf(f, ", \"status\": \"%s\", \"timeout\": %s, \"retried\": %d, \"seconds\": %.3f",
-		r->status == CASE_PASS ? "pass" : r->status == CASE_SKIP ? "skip" : "fail", r->timed_out ? "true" : "false",
-		r->retries, r->seconds);
+	        r->status == CASE_PASS   ? "pass"
+	        : r->status == CASE_SKIP ? "skip"
+	                                 : "fail",
+	        r->timed_out ? "true" : "false", r->retries, r->seconds);
 	fprintf(f, ", \"message\": ");
 	rep_json_str(f, r->message);
 	if (r->offset >= 0)
@@ -222,8 +224,8 @@ static void json_item(FILE *f, const struct reports_item *x)
 	fprintf(f, "}");
 }
 
-int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict, double seconds,
-		       const char *target, char *err, size_t errlen)
+int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict,
+                       double seconds, const char *target, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
@@ -233,9 +235,10 @@ int reports_write_json(const char *path, const struct reports_item *items, size_
 	struct reports_counts k = reports_count(items, n, strict);
 	fprintf(f, "{\n  \"tool\": \"conform\",\n  \"target\": ");
 	rep_json_str(f, target);
-	fprintf(f, ",\n  \"strict\": %s,\n  \"seconds\": %.3f,\n  \"passed\": %zu,\n  \"failed\": %zu,\n"
-		   "  \"skipped\": %zu,\n  \"failed_counted\": %zu,\n  \"cases\": [\n",
-		strict ? "true" : "false", seconds, k.passed, k.failed, k.skipped, k.counted);
+	fprintf(f,
+	        ",\n  \"strict\": %s,\n  \"seconds\": %.3f,\n  \"passed\": %zu,\n  \"failed\": %zu,\n  "
+	        "\"skipped\": %zu,\n  \"failed_counted\": %zu,\n  \"cases\": [\n",
+	        strict ? "true" : "false", seconds, k.passed, k.failed, k.skipped, k.counted);
 	for (size_t i = 0; i < n; i++) {
 		json_item(f, &items[i]);
 		fprintf(f, "%s\n", i + 1 < n ? "," : "");

@@ -28,10 +28,10 @@ struct reports_counts reports_count(const struct reports_item *items, size_t n, 
 void reports_print_item(FILE *f, const struct reports_item *x, int strict, int verbose);
 
 /* Write the report files; each returns 0, or -1 with a reason ("--junit PATH: reason") in err. */
-int reports_write_junit(const char *path, const struct reports_item *items, size_t n, int strict, double seconds,
-			char *err, size_t errlen);
-int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict, double seconds,
-		       const char *target, char *err, size_t errlen);
+int reports_write_junit(const char *path, const struct reports_item *items, size_t n, int strict,
+                        double seconds, char *err, size_t errlen);
+int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict,
+                       double seconds, const char *target, char *err, size_t errlen);
 
 /* Writes TAP version 13 to f. Returns 0, or -1 (errno set) on a stream error. */
 int reports_write_tap(FILE *f, const struct reports_item *items, size_t n, int strict);

@@ -15,8 +15,8 @@ struct server;
  * CASE_UDP) is what it must serve. Waits (start_ms) until it prints "listening on tcp|udp ADDR:PORT" for
  * each, or with {port} until 127.0.0.1:port answers, and fills t. Returns the server, or NULL with a
  * reason in err. */
-struct server *server_start(const char *command, int transports, int nofile, int start_ms, struct case_target *t,
-			    char *err, size_t errlen);
+struct server *server_start(const char *command, int transports, int nofile, int start_ms,
+                            struct case_target *t, char *err, size_t errlen);
 
 /* Returns 1 when the server has exited (how, in words, in why), 0 while it runs. */
 int server_has_exited(struct server *s, char *why, size_t whylen);

@@ -176,8 +176,8 @@ static void udp_service(int fd)
 			while (len < UPPER_UDP_MAX4) {
 				struct sockaddr_storage f2;
 				socklen_t l2 = sizeof f2;
-				ssize_t m = recvfrom(fd, in + len, UPPER_UDP_MAX4 - len, MSG_DONTWAIT, (struct sockaddr *)&f2,
-						     &l2);
+				ssize_t m = recvfrom(fd, in + len, UPPER_UDP_MAX4 - len, MSG_DONTWAIT,
+				                     (struct sockaddr *)&f2, &l2);
 				if (m < 0)
 					break;
 				len += (size_t)m;
@@ -226,8 +226,9 @@ static int parse_arguments(int argc, char **argv, const char **addr)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: mutant [-l ADDR:PORT]\nmutant '%s' of the uppercase server (tests/mutants/EXPECTED); "
-			       "TCP and UDP on one port, default 127.0.0.1:0\n", MUTANT);
+			printf("usage: mutant [-l ADDR:PORT]\nmutant '%s' of the uppercase server "
+			       "(tests/mutants/EXPECTED); TCP and UDP on one port, default 127.0.0.1:0\n",
+			       MUTANT);
 			return 1;
 		}
 		if (strcmp(argv[i], "-l") == 0 && i + 1 < argc) {
