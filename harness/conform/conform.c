@@ -223,45 +223,45 @@ static int parse_target(const char *option, const char *s, struct net_addr *a, i
 	return 0;
 }
 
-static int start_servers(struct run *R)
+static int start_servers(struct run *run)
 {
-	const char *const commands[3] = {R->o->exec_both, R->o->exec_tcp, R->o->exec_udp};
+	const char *const commands[3] = {run->o->exec_both, run->o->exec_tcp, run->o->exec_udp};
 	const int transports[3] = {CASE_TCP | CASE_UDP, CASE_TCP, CASE_UDP};
 	char err[CASE_MESSAGE_MAX];
 	for (int i = 0; i < 3; i++) {
 		struct case_target started;
 		if (commands[i] == NULL)
 			continue;
-		R->servers[R->server_count] = server_start(commands[i], transports[i], R->o->nofile,
-		                                           R->o->start_ms, &started, err, sizeof err);
-		if (R->servers[R->server_count] == NULL) {
+		run->servers[run->server_count] = server_start(commands[i], transports[i], run->o->nofile,
+		                                               run->o->start_ms, &started, err, sizeof err);
+		if (run->servers[run->server_count] == NULL) {
 			fprintf(stderr, "conform: %s\n", err);
 			return -1;
 		}
-		R->server_transports[R->server_count++] = transports[i];
-		take_addresses(&R->target, transports[i], &started);
+		run->server_transports[run->server_count++] = transports[i];
+		take_addresses(&run->target, transports[i], &started);
 	}
 	return 0;
 }
 
-static void name_target(struct run *R)
+static void name_target(struct run *run)
 {
 	char name[NET_ADDRSTRLEN];
-	if (R->target.has_tcp)
-		snprintf(R->target_name, sizeof R->target_name, "tcp %s",
-		         net_format((struct sockaddr *)&R->target.tcp.ss, name, sizeof name));
-	if (R->target.has_udp) {
-		size_t len = strlen(R->target_name);
-		snprintf(R->target_name + len, sizeof R->target_name - len, "%sudp %s", len ? ", " : "",
-		         net_format((struct sockaddr *)&R->target.udp.ss, name, sizeof name));
+	if (run->target.has_tcp)
+		snprintf(run->target_name, sizeof run->target_name, "tcp %s",
+		         net_format((struct sockaddr *)&run->target.tcp.ss, name, sizeof name));
+	if (run->target.has_udp) {
+		size_t len = strlen(run->target_name);
+		snprintf(run->target_name + len, sizeof run->target_name - len, "%sudp %s", len ? ", " : "",
+		         net_format((struct sockaddr *)&run->target.udp.ss, name, sizeof name));
 	}
 }
 
 /* Everything before the first case: outputs writable, signals, targets parsed or servers started, all
  * on loopback and listening. Returns 0 or -1 (message printed). */
-static int plan(struct run *R)
+static int plan(struct run *run)
 {
-	const struct options *o = R->o;
+	const struct options *o = run->o;
 	if (report_writable("--junit", o->junit) < 0 || report_writable("--json", o->json) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
@@ -270,17 +270,18 @@ static int plan(struct run *R)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (pcap_dir_writable(o->pcap_dir) < 0 ||
-	    parse_target("--tcp", o->tcp, &R->target.tcp, &R->target.has_tcp) < 0 ||
-	    parse_target("--udp", o->udp, &R->target.udp, &R->target.has_udp) < 0 || start_servers(R) < 0 ||
-	    check_loopback(&R->target) < 0 || preflight(&R->target, o->timeout_ms) < 0)
+	    parse_target("--tcp", o->tcp, &run->target.tcp, &run->target.has_tcp) < 0 ||
+	    parse_target("--udp", o->udp, &run->target.udp, &run->target.has_udp) < 0 ||
+	    start_servers(run) < 0 || check_loopback(&run->target) < 0 ||
+	    preflight(&run->target, o->timeout_ms) < 0)
 		return -1;
-	name_target(R);
-	R->out = o->tap ? stderr : stdout;
-	fprintf(R->out, "conform: %s%s (timeout %d ms%s)\n", R->target_name,
-	        R->server_count ? " started by --exec" : "", o->timeout_ms,
-	        R->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
-	R->items = calloc(case_table_count + (size_t)o->random_count + MAX_SERVERS + 1, sizeof *R->items);
-	if (R->items == NULL) {
+	name_target(run);
+	run->out = o->tap ? stderr : stdout;
+	fprintf(run->out, "conform: %s%s (timeout %d ms%s)\n", run->target_name,
+	        run->server_count ? " started by --exec" : "", o->timeout_ms,
+	        run->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
+	run->items = calloc(case_table_count + (size_t)o->random_count + MAX_SERVERS + 1, sizeof *run->items);
+	if (run->items == NULL) {
 		fprintf(stderr, "conform: out of memory\n");
 		return -1;
 	}
@@ -291,14 +292,14 @@ static int plan(struct run *R)
 
 /* Waits a moment for a server that is dying (a signal on its way, its shell reaping it) to be seen
  * dead, so that its death is charged to the case that caused it. */
-static void let_deaths_show(struct run *R, int grace_ms)
+static void let_deaths_show(struct run *run, int grace_ms)
 {
 	uint64_t until = util_now_ns() + (uint64_t)grace_ms * 1000000u;
 	for (;;) {
 		int dead = 0;
 		char why[128];
-		for (int i = 0; i < R->server_count; i++)
-			dead |= server_has_exited(R->servers[i], why, sizeof why);
+		for (int i = 0; i < run->server_count; i++)
+			dead |= server_has_exited(run->servers[i], why, sizeof why);
 		if (dead || util_ms_left(until) == 0)
 			return;
 		util_sleep_ms(2);
@@ -322,60 +323,60 @@ static void charge_death(struct case_result *r, int case_transports, int server_
 
 /* After a case: did a server die? Then the case fails (r), its output is shown, and it is started again
  * for the remaining cases. */
-static void check_servers(struct run *R, struct case_result *r, int case_transports)
+static void check_servers(struct run *run, struct case_result *r, int case_transports)
 {
-	let_deaths_show(R, r != NULL && r->status == CASE_FAIL ? 300 : 20);
-	for (int i = 0; i < R->server_count; i++) {
+	let_deaths_show(run, r != NULL && r->status == CASE_FAIL ? 300 : 20);
+	for (int i = 0; i < run->server_count; i++) {
 		char why[128], err[CASE_MESSAGE_MAX];
 		struct case_target restarted;
-		if (!server_has_exited(R->servers[i], why, sizeof why))
+		if (!server_has_exited(run->servers[i], why, sizeof why))
 			continue;
-		charge_death(r, case_transports, R->server_transports[i], why);
-		fprintf(stderr, "conform: server '%s' %s; its last output:\n", server_command(R->servers[i]),
-		        why);
-		server_print_log_tail(R->servers[i], stderr, "  | ", 6);
-		if (server_restart(R->servers[i], &restarted, err, sizeof err) < 0) {
-			R->restart_failed = 1;
-			snprintf(R->restart_failure, sizeof R->restart_failure,
+		charge_death(r, case_transports, run->server_transports[i], why);
+		fprintf(stderr, "conform: server '%s' %s; its last output:\n",
+		        server_command(run->servers[i]), why);
+		server_print_log_tail(run->servers[i], stderr, "  | ", 6);
+		if (server_restart(run->servers[i], &restarted, err, sizeof err) < 0) {
+			run->restart_failed = 1;
+			snprintf(run->restart_failure, sizeof run->restart_failure,
 			         "could not restart the server: %.400s", err);
 			continue;
 		}
-		take_addresses(&R->target, R->server_transports[i], &restarted);
+		take_addresses(&run->target, run->server_transports[i], &restarted);
 	}
 }
 
 static int restart_dead_servers(void *arg)
 {
-	struct run *R = arg;
-	check_servers(R, NULL, 0);
-	return R->restart_failed ? -1 : 0;
+	struct run *run = arg;
+	check_servers(run, NULL, 0);
+	return run->restart_failed ? -1 : 0;
 }
 
 /* Writes the failing case's exchange to DIR/<id with / as _>.pcap and names it in the note. */
-static void write_pcap(struct run *R, struct reports_item *x)
+static void write_pcap(struct run *run, struct reports_item *x)
 {
 	char path[4096], name[128], err[256];
 	snprintf(name, sizeof name, "%s", x->id);
 	for (char *p = name; *p != '\0'; p++)
 		if (*p == '/')
 			*p = '_';
-	snprintf(path, sizeof path, "%s/%s.pcap", R->o->pcap_dir, name);
-	if (recording_write_pcap(&R->recording, path, err, sizeof err) < 0) {
+	snprintf(path, sizeof path, "%s/%s.pcap", run->o->pcap_dir, name);
+	if (recording_write_pcap(&run->recording, path, err, sizeof err) < 0) {
 		fprintf(stderr, "conform: --pcap-dir: %s%s\n", err,
 		        errno == ENOSPC ? " (No space left on device)" : "");
 		unlink(path); /* a cut pcap would read as a whole exchange */
-		R->pcap_failed = 1;
+		run->pcap_failed = 1;
 		return;
 	}
 	size_t len = strlen(x->result.note);
 	snprintf(x->result.note + len, sizeof x->result.note - len, "%spcap: %s%s", len ? "; " : "", path,
-	         R->recording.truncated ? " (cut: longer than the recording bound)" : "");
+	         run->recording.truncated ? " (cut: longer than the recording bound)" : "");
 }
 
-static struct reports_item *new_item(struct run *R, const char *id, const char *rule, enum case_level level,
+static struct reports_item *new_item(struct run *run, const char *id, const char *rule, enum case_level level,
                                      const char *description)
 {
-	struct reports_item *x = &R->items[R->item_count++];
+	struct reports_item *x = &run->items[run->item_count++];
 	snprintf(x->id, sizeof x->id, "%s", id);
 	x->rule = rule;
 	x->level = level;
@@ -384,36 +385,36 @@ static struct reports_item *new_item(struct run *R, const char *id, const char *
 	return x;
 }
 
-static void context_init(struct run *R, struct case_context *c, struct case_result *r)
+static void context_init(struct run *run, struct case_context *c, struct case_result *r)
 {
 	memset(c, 0, sizeof *c);
-	c->target = &R->target;
-	c->timeout_ms = R->o->timeout_ms;
+	c->target = &run->target;
+	c->timeout_ms = run->o->timeout_ms;
 	c->result = r;
 }
 
 /* Runs one case of the table, again after a timeout (--retries), and checks the servers after each
  * attempt. */
-static void run_case(struct run *R, const struct case_definition *cs, struct reports_item *x)
+static void run_case(struct run *run, const struct case_definition *definition, struct reports_item *x)
 {
-	const struct options *o = R->o;
+	const struct options *o = run->o;
 	int budget_ms = 30 * o->timeout_ms < 60000 ? 60000 : 30 * o->timeout_ms;
 	for (int attempt = 0;; attempt++) {
 		struct case_context c;
 		case_result_clear(&x->result);
 		x->result.retries = attempt;
-		context_init(R, &c, &x->result);
-		c.server_nofile = R->server_count ? o->nofile : 0;
+		context_init(run, &c, &x->result);
+		c.server_nofile = run->server_count ? o->nofile : 0;
 		c.resets = o->resets;
 		c.deadline_ns = util_now_ns() + (uint64_t)budget_ms * 1000000u;
-		recording_clear(&R->recording);
-		c.recording = o->pcap_dir ? &R->recording : NULL;
+		recording_clear(&run->recording);
+		c.recording = o->pcap_dir ? &run->recording : NULL;
 		uint64_t start = util_now_ns();
-		cs->run(&c);
+		definition->run(&c);
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
-		check_servers(R, &x->result, cs->transport);
+		check_servers(run, &x->result, definition->transport);
 		if (!(x->result.status == CASE_FAIL && x->result.timed_out && attempt < o->retries &&
-		      !R->restart_failed))
+		      !run->restart_failed))
 			break;
 	}
 	if (x->result.status == CASE_FAIL && x->result.timed_out && x->result.retries) {
@@ -422,70 +423,72 @@ static void run_case(struct run *R, const struct case_definition *cs, struct rep
 		         x->result.retries + 1);
 	}
 	if (x->result.status == CASE_FAIL && o->pcap_dir)
-		write_pcap(R, x);
+		write_pcap(run, x);
 }
 
-static void run_table(struct run *R)
+static void run_table(struct run *run)
 {
 	for (size_t i = 0; i < case_table_count && !stop_signal; i++) {
-		const struct case_definition *cs = &case_table[i];
-		if (!options_selected(R->o, cs->id))
+		const struct case_definition *definition = &case_table[i];
+		if (!options_selected(run->o, definition->id))
 			continue;
-		if ((cs->transport == CASE_TCP && !R->target.has_tcp) ||
-		    (cs->transport == CASE_UDP && !R->target.has_udp))
+		if ((definition->transport == CASE_TCP && !run->target.has_tcp) ||
+		    (definition->transport == CASE_UDP && !run->target.has_udp))
 			continue;
-		struct reports_item *x = new_item(R, cs->id, cs->rule, cs->level, cs->description);
-		if (R->restart_failed) {
+		struct reports_item *x = new_item(run, definition->id, definition->rule, definition->level,
+		                                  definition->description);
+		if (run->restart_failed) {
 			x->result.status = CASE_FAIL;
 			snprintf(x->result.message, sizeof x->result.message, "not run: %.480s",
-			         R->restart_failure);
+			         run->restart_failure);
 		} else {
-			run_case(R, cs, x);
+			run_case(run, definition, x);
 		}
-		reports_print_item(R->out, x, R->o->strict, R->o->verbose);
+		reports_print_item(run->out, x, run->o->strict, run->o->verbose);
 	}
 }
 
-static void run_random(struct run *R)
+static void run_random(struct run *run)
 {
-	const struct options *o = R->o;
-	if (o->random_count == 0 || R->restart_failed)
+	const struct options *o = run->o;
+	if (o->random_count == 0 || run->restart_failed)
 		return;
 	uint64_t seed = o->seed_given ? o->seed : (util_now_ns() ^ (uint64_t)getpid()) % 1000000000u;
-	fprintf(R->out, "conform: random phase: %ld sequences from seed %llu\n", o->random_count,
+	fprintf(run->out, "conform: random phase: %ld sequences from seed %llu\n", o->random_count,
 	        (unsigned long long)seed);
-	for (long i = 0; i < o->random_count && !R->restart_failed; i++) {
+	for (long i = 0; i < o->random_count && !run->restart_failed; i++) {
 		struct case_context c;
 		char id[64];
 		snprintf(id, sizeof id, "random/seed-%llu", (unsigned long long)(seed + (uint64_t)i));
 		struct reports_item *x =
-		    new_item(R, id, "T1", CASE_MUST,
+		    new_item(run, id, "T1", CASE_MUST,
 		             "a random sequence of sends, half-closes and resets, and datagrams");
-		context_init(R, &c, &x->result);
+		context_init(run, &c, &x->result);
 		uint64_t start = util_now_ns();
-		random_phase_run(&c, seed + (uint64_t)i, R->server_count ? restart_dead_servers : NULL, R);
+		random_phase_run(&c, seed + (uint64_t)i, run->server_count ? restart_dead_servers : NULL,
+		                 run);
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
-		check_servers(R, &x->result, CASE_TCP | CASE_UDP);
+		check_servers(run, &x->result, CASE_TCP | CASE_UDP);
 		if (x->result.status != CASE_PASS || o->verbose)
-			reports_print_item(R->out, x, o->strict, o->verbose);
+			reports_print_item(run->out, x, o->strict, o->verbose);
 	}
 }
 
 /* B2, for the servers conform started: SIGTERM stops them promptly. */
-static void stop_servers(struct run *R)
+static void stop_servers(struct run *run)
 {
-	for (int i = 0; i < R->server_count; i++) {
-		int restarts = server_restart_count(R->servers[i]);
+	for (int i = 0; i < run->server_count; i++) {
+		int restarts = server_restart_count(run->servers[i]);
 		long stop_ms;
-		int killed = server_stop(R->servers[i], &stop_ms) < 0;
-		R->servers[i] = NULL;
+		int killed = server_stop(run->servers[i], &stop_ms) < 0;
+		run->servers[i] = NULL;
 		if (restarts > 0)
-			fprintf(R->out, "conform: the server was restarted %d time(s) after dying\n",
+			fprintf(run->out, "conform: the server was restarted %d time(s) after dying\n",
 			        restarts);
-		if (!options_selected(R->o, "exec/stop/sigterm") || stop_signal)
+		if (!options_selected(run->o, "exec/stop/sigterm") || stop_signal)
 			continue;
 		struct reports_item *x =
-		    new_item(R, "exec/stop/sigterm", "B2", CASE_MUST,
+		    new_item(run, "exec/stop/sigterm", "B2", CASE_MUST,
 		             "--exec: the server (its process group) stops within 2 s of SIGTERM");
 		x->result.seconds = killed ? 2.0 : (double)stop_ms / 1000.0;
 		if (killed) {
@@ -493,25 +496,25 @@ static void stop_servers(struct run *R)
 			snprintf(x->result.message, sizeof x->result.message,
 			         "the server still ran 2 s after SIGTERM; it was killed (SIGKILL)");
 		}
-		reports_print_item(R->out, x, R->o->strict, R->o->verbose);
+		reports_print_item(run->out, x, run->o->strict, run->o->verbose);
 	}
-	R->server_count = 0;
+	run->server_count = 0;
 }
 
 /* ---- report ---- */
 
 /* The summary and the report files. Returns the exit status. */
-static int report(struct run *R)
+static int report(struct run *run)
 {
-	const struct options *o = R->o;
+	const struct options *o = run->o;
 	char err[CASE_MESSAGE_MAX];
-	struct reports_counts k = reports_count(R->items, R->item_count, o->strict);
+	struct reports_counts k = reports_count(run->items, run->item_count, o->strict);
 	int rc = k.counted > 0 ? 1 : 0;
-	fprintf(R->out,
+	fprintf(run->out,
 	        "conform: %zu passed, %zu failed (%zu counted), %zu skipped, %zu retried after a timeout, in "
 	        "%.2f s\n",
-	        k.passed, k.failed, k.counted, k.skipped, k.retried, R->seconds);
-	if (R->item_count == 0) {
+	        k.passed, k.failed, k.counted, k.skipped, k.retried, run->seconds);
+	if (run->item_count == 0) {
 		fprintf(stderr, "conform: no case selected (--only matched nothing for the targets given)\n");
 		rc = 2;
 	} else if (k.passed == 0 && k.failed == 0) {
@@ -519,21 +522,21 @@ static int report(struct run *R)
 		rc = 2;
 	}
 	int stdout_failed = 0;
-	if (o->tap && reports_write_tap(stdout, R->items, R->item_count, o->strict) < 0) {
+	if (o->tap && reports_write_tap(stdout, run->items, run->item_count, o->strict) < 0) {
 		fprintf(stderr, "conform: standard output: %s\n", strerror(errno));
 		stdout_failed = 1;
 	}
-	if (o->junit && reports_write_junit(o->junit, R->items, R->item_count, o->strict, R->seconds, err,
-	                                    sizeof err) < 0) {
+	if (o->junit && reports_write_junit(o->junit, run->items, run->item_count, o->strict, run->seconds,
+	                                    err, sizeof err) < 0) {
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
-	if (o->json && reports_write_json(o->json, R->items, R->item_count, o->strict, R->seconds,
-	                                  R->target_name, err, sizeof err) < 0) {
+	if (o->json && reports_write_json(o->json, run->items, run->item_count, o->strict, run->seconds,
+	                                  run->target_name, err, sizeof err) < 0) {
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
-	if (R->pcap_failed) {
+	if (run->pcap_failed) {
 		fprintf(stderr, "conform: --pcap-dir %s: some failing cases have no pcap (see above)\n",
 		        o->pcap_dir);
 		rc = 2;
@@ -546,7 +549,7 @@ static int report(struct run *R)
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct run R;
+	struct run run;
 	char err[CASE_MESSAGE_MAX];
 	int rc = 2;
 
@@ -563,20 +566,20 @@ int main(int argc, char **argv)
 	case OPTIONS_RUN:
 		break;
 	}
-	memset(&R, 0, sizeof R);
-	R.o = &o;
-	recording_init(&R.recording, RECORDING_MAX_BYTES);
-	if (plan(&R) == 0) {
+	memset(&run, 0, sizeof run);
+	run.o = &o;
+	recording_init(&run.recording, RECORDING_MAX_BYTES);
+	if (plan(&run) == 0) {
 		uint64_t start = util_now_ns();
-		run_table(&R);
-		run_random(&R);
-		stop_servers(&R);
-		R.seconds = (double)(util_now_ns() - start) / 1e9;
-		rc = report(&R);
+		run_table(&run);
+		run_random(&run);
+		stop_servers(&run);
+		run.seconds = (double)(util_now_ns() - start) / 1e9;
+		rc = report(&run);
 	}
-	for (int i = 0; i < R.server_count; i++)
-		server_stop(R.servers[i], NULL);
-	recording_free(&R.recording);
-	free(R.items);
+	for (int i = 0; i < run.server_count; i++)
+		server_stop(run.servers[i], NULL);
+	recording_free(&run.recording);
+	free(run.items);
 	return rc;
 }
