@@ -69,17 +69,26 @@ int dec_link_supported(int lt)
 const char *dec_link_name(int lt)
 {
 	switch (lt) {
-	case DEC_LINK_NULL: return "NULL";
-	case DEC_LINK_EN10MB: return "EN10MB";
+	case DEC_LINK_NULL:
+		return "NULL";
+	case DEC_LINK_EN10MB:
+		return "EN10MB";
 	case DEC_LINK_RAW_BSD:
 	case DEC_LINK_RAW_OPENBSD:
-	case DEC_LINK_RAW: return "RAW";
-	case DEC_LINK_LOOP: return "LOOP";
-	case DEC_LINK_LINUX_SLL: return "LINUX_SLL";
-	case DEC_LINK_IPV4: return "IPV4";
-	case DEC_LINK_IPV6: return "IPV6";
-	case DEC_LINK_LINUX_SLL2: return "LINUX_SLL2";
-	default: return "unknown";
+	case DEC_LINK_RAW:
+		return "RAW";
+	case DEC_LINK_LOOP:
+		return "LOOP";
+	case DEC_LINK_LINUX_SLL:
+		return "LINUX_SLL";
+	case DEC_LINK_IPV4:
+		return "IPV4";
+	case DEC_LINK_IPV6:
+		return "IPV6";
+	case DEC_LINK_LINUX_SLL2:
+		return "LINUX_SLL2";
+	default:
+		return "unknown";
 	}
 }
 
@@ -166,7 +175,7 @@ trunc:
 /* Decodes TCP or UDP at r[off..): l4wire is the L4 length the IP header gives, l4cap what was captured
  * of it (<= l4wire). */
 static int transport(const struct rd *r, size_t off, size_t l4wire, struct dec_pkt *p, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	struct rd l4;
 	size_t l4cap;
@@ -175,7 +184,7 @@ static int transport(const struct rd *r, size_t off, size_t l4wire, struct dec_p
 	if (off > r->n) {
 		/* IPv6 extension headers can end beyond the captured bytes. */
 		snprintf(err, errlen, "truncated %s header at frame offset %zu (%zu bytes captured)",
-			 p->proto == 6 ? "TCP" : "UDP", off, r->n);
+		         p->proto == 6 ? "TCP" : "UDP", off, r->n);
 		return DEC_EMALFORMED;
 	}
 	l4cap = r->n - off < l4wire ? r->n - off : l4wire;
@@ -197,7 +206,8 @@ static int transport(const struct rd *r, size_t off, size_t l4wire, struct dec_p
 			return DEC_EMALFORMED;
 		}
 		if (doff > l4wire) {
-			snprintf(err, errlen, "TCP data offset %u beyond the IP payload of %zu bytes", doff, l4wire);
+			snprintf(err, errlen, "TCP data offset %u beyond the IP payload of %zu bytes", doff,
+			         l4wire);
 			return DEC_EMALFORMED;
 		}
 		if (doff > l4cap)
@@ -214,7 +224,8 @@ static int transport(const struct rd *r, size_t off, size_t l4wire, struct dec_p
 		if (rd_u16(&l4, 4, &ulen) < 0)
 			goto trunc;
 		if (ulen < 8 || ulen > l4wire) {
-			snprintf(err, errlen, "UDP length %u outside 8..%zu at frame offset %zu", ulen, l4wire, off + 4);
+			snprintf(err, errlen, "UDP length %u outside 8..%zu at frame offset %zu", ulen,
+			         l4wire, off + 4);
 			return DEC_EMALFORMED;
 		}
 		if (l4cap < 8)
@@ -232,7 +243,7 @@ static int transport(const struct rd *r, size_t off, size_t l4wire, struct dec_p
 	return DEC_OK;
 trunc:
 	snprintf(err, errlen, "truncated %s header at frame offset %zu (%zu bytes captured)",
-		 p->proto == 6 ? "TCP" : "UDP", off, l4cap);
+	         p->proto == 6 ? "TCP" : "UDP", off, l4cap);
 	return DEC_EMALFORMED;
 }
 
@@ -244,7 +255,8 @@ static int ipv4(const struct rd *r, size_t off, struct dec_pkt *p, char *err, si
 	if (rd_u8(r, off, &vihl) < 0 || rd_u16(r, off + 2, &tot) < 0 || rd_u16(r, off + 4, &id) < 0 ||
 	    rd_u16(r, off + 6, &frag) < 0 || rd_u8(r, off + 9, &proto) < 0 ||
 	    rd_bytes(r, off + 12, 4, p->src) < 0 || rd_bytes(r, off + 16, 4, p->dst) < 0) {
-		snprintf(err, errlen, "truncated IPv4 header at frame offset %zu (%zu bytes captured)", off, avail);
+		snprintf(err, errlen, "truncated IPv4 header at frame offset %zu (%zu bytes captured)", off,
+		         avail);
 		return DEC_EMALFORMED;
 	}
 	if (vihl >> 4 != 4) {
@@ -259,7 +271,8 @@ static int ipv4(const struct rd *r, size_t off, struct dec_pkt *p, char *err, si
 	if (tot == 0) /* TSO on the capturing host: the length is what was captured */
 		tot = avail > 65535 ? 65535 : (unsigned)avail;
 	if (tot < ihl) {
-		snprintf(err, errlen, "IPv4 total length %u < header length %zu at frame offset %zu", tot, ihl, off);
+		snprintf(err, errlen, "IPv4 total length %u < header length %zu at frame offset %zu", tot,
+		         ihl, off);
 		return DEC_EMALFORMED;
 	}
 	if (ihl > avail) {
@@ -287,7 +300,8 @@ static int ipv6(const struct rd *r, size_t off, struct dec_pkt *p, char *err, si
 
 	if (rd_u8(r, off, &v) < 0 || rd_u16(r, off + 4, &plen) < 0 || rd_u8(r, off + 6, &nh) < 0 ||
 	    rd_bytes(r, off + 8, 16, p->src) < 0 || rd_bytes(r, off + 24, 16, p->dst) < 0) {
-		snprintf(err, errlen, "truncated IPv6 header at frame offset %zu (%zu bytes captured)", off, avail);
+		snprintf(err, errlen, "truncated IPv6 header at frame offset %zu (%zu bytes captured)", off,
+		         avail);
 		return DEC_EMALFORMED;
 	}
 	if (v >> 4 != 6) {
@@ -311,7 +325,8 @@ static int ipv6(const struct rd *r, size_t off, struct dec_pkt *p, char *err, si
 			return DEC_SKIP;
 		}
 		if (rd_u8(r, off + hoff, &v) < 0 || rd_u8(r, off + hoff + 1, &hl) < 0) {
-			snprintf(err, errlen, "truncated IPv6 extension header at frame offset %zu", off + hoff);
+			snprintf(err, errlen, "truncated IPv6 extension header at frame offset %zu",
+			         off + hoff);
 			return DEC_EMALFORMED;
 		}
 		nh = v;
@@ -326,7 +341,7 @@ static int ipv6(const struct rd *r, size_t off, struct dec_pkt *p, char *err, si
 }
 
 int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns, struct dec_pkt *p,
-	      char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	struct rd r;
 	size_t off = 0;
@@ -392,21 +407,21 @@ struct sig {
 struct side {
 	int have_isn;
 	uint32_t isn;
-	size_t cap;               /* allocated bytes of dir.data */
-	struct seg *pend;         /* held out-of-order segments, sorted by off, disjoint */
+	size_t cap;       /* allocated bytes of dir.data */
+	struct seg *pend; /* held out-of-order segments, sorted by off, disjoint */
 	size_t npend, cpend;
 	int fin_pending;
 	size_t fin_at;
-	struct sig last[NSIG];    /* recent packets, to drop capture duplicates */
+	struct sig last[NSIG]; /* recent packets, to drop capture duplicates */
 	unsigned nlast, ilast;
 };
 
 struct flowi {
-	struct dec_flow f;        /* dir[i] and caddr/cport are side i's until dec_finish() swaps */
+	struct dec_flow f; /* dir[i] and caddr/cport are side i's until dec_finish() swaps */
 	struct side s[2];
 	size_t evcap;
-	int client;               /* side that is the client: -1 unknown */
-	int closed;               /* RST seen or both FINs: a new SYN on the tuple starts a new flow */
+	int client; /* side that is the client: -1 unknown */
+	int closed; /* RST seen or both FINs: a new SYN on the tuple starts a new flow */
 	struct flowi *hnext;
 };
 
@@ -531,7 +546,7 @@ static int limit(char *err, size_t errlen, const char *what, size_t max)
 }
 
 static struct flowi *flow_new(struct dec_ctx *c, const struct dec_pkt *p, size_t h, char *err, size_t errlen,
-			      int *rc)
+                              int *rc)
 {
 	struct flowi *fi;
 
@@ -581,7 +596,7 @@ static void hash_remove(struct dec_ctx *c, size_t h, struct flowi *fi)
 }
 
 static int ev_add(struct dec_ctx *c, struct flowi *fi, int d, int kind, size_t off, size_t len, uint64_t ts,
-		  char *err, size_t errlen)
+                  char *err, size_t errlen)
 {
 	struct dec_ev *e;
 
@@ -609,8 +624,7 @@ static int ev_add(struct dec_ctx *c, struct flowi *fi, int d, int kind, size_t o
 }
 
 /* Appends n bytes to side d's stream. */
-static int stream_append(struct flowi *fi, int d, const uint8_t *b, size_t n, char *err,
-			 size_t errlen)
+static int stream_append(struct flowi *fi, int d, const uint8_t *b, size_t n, char *err, size_t errlen)
 {
 	struct dec_dir *dd = &fi->f.dir[d];
 	struct side *s = &fi->s[d];
@@ -666,7 +680,7 @@ static int drain(struct dec_ctx *c, struct flowi *fi, int d, uint64_t ts, char *
 
 /* Holds [off, off+len) (all beyond the stream's end) except the parts already held (first copy wins). */
 static int hold(struct dec_ctx *c, struct flowi *fi, int d, size_t off, const uint8_t *b, size_t len,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	struct side *s = &fi->s[d];
 	struct dec_dir *dd = &fi->f.dir[d];
@@ -691,7 +705,8 @@ static int hold(struct dec_ctx *c, struct flowi *fi, int d, size_t off, const ui
 		}
 		piece_end = i < s->npend && s->pend[i].off < end ? s->pend[i].off : end;
 		if (s->npend == c->lim.max_pending)
-			return limit(err, errlen, "held out-of-order segments per direction", c->lim.max_pending);
+			return limit(err, errlen, "held out-of-order segments per direction",
+			             c->lim.max_pending);
 		if (c->bytes + (piece_end - off) > c->lim.max_bytes)
 			return limit(err, errlen, "payload bytes", c->lim.max_bytes);
 		if (s->npend == s->cpend) {
@@ -732,7 +747,7 @@ nomem:
 /* Places a segment's payload at stream offset off (which may lie before the stream's start when the
  * ISN was guessed: those bytes are old). */
 static int place(struct dec_ctx *c, struct flowi *fi, int d, int32_t rel, const uint8_t *b, size_t len,
-		 uint64_t ts, char *err, size_t errlen)
+                 uint64_t ts, char *err, size_t errlen)
 {
 	struct dec_dir *dd = &fi->f.dir[d];
 	struct side *s = &fi->s[d];
@@ -742,7 +757,7 @@ static int place(struct dec_ctx *c, struct flowi *fi, int d, int32_t rel, const 
 	if (!len)
 		return DEC_OK;
 	if (rel < 0) {
-		size_t old = (size_t)-(int64_t)rel;
+		size_t old = (size_t) - (int64_t)rel;
 		if (old >= len) {
 			dd->retrans++;
 			return DEC_OK;
@@ -804,8 +819,9 @@ static int is_dup(const struct dec_ctx *c, struct side *s, const struct dec_pkt 
 	g.hash = fnv(2166136261u, p->payload, p->caplen);
 	for (i = 0; i < s->nlast; i++) {
 		const struct sig *o = &s->last[i];
-		if (o->seq == g.seq && o->ack == g.ack && o->len == g.len && o->ipid == g.ipid && o->win == g.win &&
-		    o->flags == g.flags && o->hash == g.hash && g.ts >= o->ts && g.ts - o->ts <= c->lim.dup_window_ns)
+		if (o->seq == g.seq && o->ack == g.ack && o->len == g.len && o->ipid == g.ipid &&
+		    o->win == g.win && o->flags == g.flags && o->hash == g.hash && g.ts >= o->ts &&
+		    g.ts - o->ts <= c->lim.dup_window_ns)
 			return 1;
 	}
 	s->last[s->ilast] = g;
@@ -815,7 +831,8 @@ static int is_dup(const struct dec_ctx *c, struct side *s, const struct dec_pkt 
 	return 0;
 }
 
-static int add_tcp(struct dec_ctx *c, struct flowi *fi, int d, const struct dec_pkt *p, char *err, size_t errlen)
+static int add_tcp(struct dec_ctx *c, struct flowi *fi, int d, const struct dec_pkt *p, char *err,
+                   size_t errlen)
 {
 	struct side *s = &fi->s[d];
 	struct dec_dir *dd = &fi->f.dir[d];
@@ -869,7 +886,8 @@ static int add_tcp(struct dec_ctx *c, struct flowi *fi, int d, const struct dec_
 	return rc;
 }
 
-static int add_udp(struct dec_ctx *c, struct flowi *fi, int d, const struct dec_pkt *p, char *err, size_t errlen)
+static int add_udp(struct dec_ctx *c, struct flowi *fi, int d, const struct dec_pkt *p, char *err,
+                   size_t errlen)
 {
 	struct dec_dir *dd = &fi->f.dir[d];
 	size_t off = dd->len;
@@ -934,7 +952,7 @@ int dec_add(struct dec_ctx *c, const struct dec_pkt *p, char *err, size_t errlen
 }
 
 int dec_feed(struct dec_ctx *c, int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns,
-	     char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	struct dec_pkt p;
 	int rc;

@@ -24,13 +24,13 @@
 
 /* Link types, as libpcap's pcap_datalink() reports them (DLT_*) and as files store them (LINKTYPE_*). */
 enum {
-	DEC_LINK_NULL = 0,        /* BSD loopback: 4-byte host-order AF_ value */
-	DEC_LINK_EN10MB = 1,      /* Ethernet, with any number of 802.1Q / 802.1ad tags */
-	DEC_LINK_RAW_BSD = 12,    /* DLT_RAW on most systems: bare IPv4/IPv6 */
-	DEC_LINK_RAW_OPENBSD = 14,/* DLT_RAW on OpenBSD */
-	DEC_LINK_RAW = 101,       /* LINKTYPE_RAW */
-	DEC_LINK_LOOP = 108,      /* OpenBSD loopback: 4-byte network-order AF_ value */
-	DEC_LINK_LINUX_SLL = 113, /* Linux cooked v1 (tcpdump -i any, old) */
+	DEC_LINK_NULL = 0,         /* BSD loopback: 4-byte host-order AF_ value */
+	DEC_LINK_EN10MB = 1,       /* Ethernet, with any number of 802.1Q / 802.1ad tags */
+	DEC_LINK_RAW_BSD = 12,     /* DLT_RAW on most systems: bare IPv4/IPv6 */
+	DEC_LINK_RAW_OPENBSD = 14, /* DLT_RAW on OpenBSD */
+	DEC_LINK_RAW = 101,        /* LINKTYPE_RAW */
+	DEC_LINK_LOOP = 108,       /* OpenBSD loopback: 4-byte network-order AF_ value */
+	DEC_LINK_LINUX_SLL = 113,  /* Linux cooked v1 (tcpdump -i any, old) */
 	DEC_LINK_IPV4 = 228,
 	DEC_LINK_IPV6 = 229,
 	DEC_LINK_LINUX_SLL2 = 276 /* Linux cooked v2 (tcpdump -i any) */
@@ -44,31 +44,31 @@ const char *dec_link_name(int lt);
 
 /* One decoded TCP segment or UDP datagram. Pointers point into the caller's frame buffer. */
 struct dec_pkt {
-	uint64_t ts_ns;          /* capture time, nanoseconds since the epoch */
-	int family;              /* 4 or 6 */
-	uint8_t proto;           /* 6 (TCP) or 17 (UDP) */
-	uint8_t src[16], dst[16];/* addresses; IPv4 uses the first 4 bytes, the rest are zero */
+	uint64_t ts_ns;           /* capture time, nanoseconds since the epoch */
+	int family;               /* 4 or 6 */
+	uint8_t proto;            /* 6 (TCP) or 17 (UDP) */
+	uint8_t src[16], dst[16]; /* addresses; IPv4 uses the first 4 bytes, the rest are zero */
 	uint16_t sport, dport;
-	uint16_t ipid;           /* IPv4 identification (0 for IPv6); helps tell duplicates from resends */
-	uint32_t seq, ack;       /* TCP only */
-	uint8_t tcpflags;        /* TCP only: DEC_TH_* */
-	uint16_t win;            /* TCP only */
-	const uint8_t *payload;  /* captured payload bytes */
-	size_t caplen;           /* payload bytes present in the frame */
-	size_t len;              /* payload length on the wire (from the IP/UDP lengths); caplen < len means
-				  * the capture cut the payload (snaplen) */
+	uint16_t ipid;          /* IPv4 identification (0 for IPv6); helps tell duplicates from resends */
+	uint32_t seq, ack;      /* TCP only */
+	uint8_t tcpflags;       /* TCP only: DEC_TH_* */
+	uint16_t win;           /* TCP only */
+	const uint8_t *payload; /* captured payload bytes */
+	size_t caplen;          /* payload bytes present in the frame */
+	size_t len;             /* payload length on the wire (from the IP/UDP lengths); caplen < len means
+	                         * the capture cut the payload (snaplen) */
 };
 
 enum { DEC_TH_FIN = 0x01, DEC_TH_SYN = 0x02, DEC_TH_RST = 0x04, DEC_TH_PSH = 0x08, DEC_TH_ACK = 0x10 };
 
 /* Return codes of dec_frame() / dec_feed() and the other calls. */
 enum {
-	DEC_OK = 0,        /* a TCP or UDP packet was decoded (and, for dec_feed, added) */
-	DEC_SKIP = 1,      /* a well-formed frame that carries no TCP/UDP (ARP, ICMP, IP fragment, ...) */
+	DEC_OK = 0,          /* a TCP or UDP packet was decoded (and, for dec_feed, added) */
+	DEC_SKIP = 1,        /* a well-formed frame that carries no TCP/UDP (ARP, ICMP, IP fragment, ...) */
 	DEC_EMALFORMED = -1, /* the frame is malformed or truncated inside a header; err says where */
-	DEC_ELINK = -2,    /* unsupported link type */
-	DEC_ELIMIT = -3,   /* a dec_limits bound was reached; err names it */
-	DEC_ENOMEM = -4    /* allocation failed */
+	DEC_ELINK = -2,      /* unsupported link type */
+	DEC_ELIMIT = -3,     /* a dec_limits bound was reached; err names it */
+	DEC_ENOMEM = -4      /* allocation failed */
 };
 
 /* Decodes one frame of link type lt: buf[0..caplen) are the captured bytes, wirelen the original length
@@ -77,20 +77,21 @@ enum {
  * Checksums are not checked (offloaded captures carry bad ones). On DEC_OK fills *p; on DEC_SKIP writes
  * the reason into err; on a negative code writes the reason (which header, which offset) into err. */
 int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns, struct dec_pkt *p,
-	      char *err, size_t errlen);
+              char *err, size_t errlen);
 
 /* ---- Flow table and reassembly -------------------------------------------------------------------- */
 
 /* Bounds on memory and counts; a fuzz target sets them small. */
 struct dec_limits {
-	size_t max_flows;      /* flows (TCP connections and UDP conversations) */
-	size_t max_bytes;      /* payload bytes stored over all flows, both directions, pending included */
-	size_t max_events;     /* events (writes, datagrams, FIN, RST) over all flows */
-	size_t max_pending;    /* out-of-order segments held per direction */
-	uint64_t dup_window_ns;/* an identical packet seen again within this time is a capture duplicate
-				* (tcpdump -i any on loopback sees each packet twice), not a retransmission */
+	size_t max_flows;   /* flows (TCP connections and UDP conversations) */
+	size_t max_bytes;   /* payload bytes stored over all flows, both directions, pending included */
+	size_t max_events;  /* events (writes, datagrams, FIN, RST) over all flows */
+	size_t max_pending; /* out-of-order segments held per direction */
+	uint64_t
+	    dup_window_ns; /* an identical packet seen again within this time is a capture duplicate
+	                    * (tcpdump -i any on loopback sees each packet twice), not a retransmission */
 	const uint16_t *server_ports; /* optional: ports that are servers (decides the client side when no
-				       * SYN says it); n_server_ports entries, caller-owned */
+	                               * SYN says it); n_server_ports entries, caller-owned */
 	size_t n_server_ports;
 };
 
@@ -107,29 +108,29 @@ enum dec_ev_kind {
 
 struct dec_ev {
 	uint64_t ts_ns;
-	uint8_t dir;     /* DEC_C2S or DEC_S2C */
-	uint8_t kind;    /* enum dec_ev_kind */
+	uint8_t dir;  /* DEC_C2S or DEC_S2C */
+	uint8_t kind; /* enum dec_ev_kind */
 	size_t off, len;
 	size_t peer_before; /* bytes of the other direction's stream delivered before this event: replay
-			     * waits for that many before performing a client action */
+	                     * waits for that many before performing a client action */
 };
 
 enum { DEC_C2S = 0, DEC_S2C = 1 };
 
 /* One direction of a flow. */
 struct dec_dir {
-	uint8_t *data;         /* reassembled stream (TCP) or concatenated datagrams (UDP), len bytes */
+	uint8_t *data; /* reassembled stream (TCP) or concatenated datagrams (UDP), len bytes */
 	size_t len;
-	int fin, rst;          /* this side sent FIN / RST (delivered in stream order) */
+	int fin, rst; /* this side sent FIN / RST (delivered in stream order) */
 	size_t fin_off, rst_off;
-	uint64_t packets;      /* packets counted, duplicates excluded */
-	uint64_t dups;         /* capture duplicates dropped */
-	uint64_t retrans;      /* segments whose bytes were all seen already */
-	uint64_t overlaps;     /* segments partly overlapping bytes seen already (first copy kept) */
-	uint64_t conflicts;    /* overlapping bytes that differed from the first copy */
-	uint64_t ooo;          /* segments that arrived ahead of a gap and were held, then sorted in */
-	uint64_t truncated;    /* segments whose payload the capture cut (counted as a gap unless resent) */
-	uint64_t gap_bytes;    /* bytes never seen (holes before held segments at the end) */
+	uint64_t packets;   /* packets counted, duplicates excluded */
+	uint64_t dups;      /* capture duplicates dropped */
+	uint64_t retrans;   /* segments whose bytes were all seen already */
+	uint64_t overlaps;  /* segments partly overlapping bytes seen already (first copy kept) */
+	uint64_t conflicts; /* overlapping bytes that differed from the first copy */
+	uint64_t ooo;       /* segments that arrived ahead of a gap and were held, then sorted in */
+	uint64_t truncated; /* segments whose payload the capture cut (counted as a gap unless resent) */
+	uint64_t gap_bytes; /* bytes never seen (holes before held segments at the end) */
 };
 
 /* Flow flags. */
@@ -137,21 +138,21 @@ enum {
 	DEC_F_SYN = 1u << 0,        /* the client's SYN was seen */
 	DEC_F_SYNACK = 1u << 1,     /* the server's SYN-ACK was seen */
 	DEC_F_INCOMPLETE = 1u << 2, /* no SYN, a gap, a cut payload or an unfinished FIN: the streams may
-				     * lack bytes */
+	                             * lack bytes */
 	DEC_F_GAP = 1u << 3,        /* bytes are missing inside a stream */
 	DEC_F_GUESSED = 1u << 4     /* the client side was guessed (no SYN, no server port given) */
 };
 
 struct dec_flow {
-	uint8_t proto;           /* 6 or 17 */
-	int family;              /* 4 or 6 */
+	uint8_t proto; /* 6 or 17 */
+	int family;    /* 4 or 6 */
 	uint8_t caddr[16], saddr[16];
 	uint16_t cport, sport;
-	unsigned flags;          /* DEC_F_* */
+	unsigned flags; /* DEC_F_* */
 	uint64_t first_ns, last_ns;
-	size_t index;            /* 0-based creation order: flow numbers in reports are index + 1 */
-	struct dec_dir dir[2];   /* [DEC_C2S], [DEC_S2C] */
-	struct dec_ev *ev;       /* nev events in capture order */
+	size_t index;          /* 0-based creation order: flow numbers in reports are index + 1 */
+	struct dec_dir dir[2]; /* [DEC_C2S], [DEC_S2C] */
+	struct dec_ev *ev;     /* nev events in capture order */
 	size_t nev;
 };
 
@@ -167,7 +168,7 @@ int dec_add(struct dec_ctx *c, const struct dec_pkt *p, char *err, size_t errlen
 
 /* dec_frame() then dec_add(): returns DEC_OK, DEC_SKIP, or a negative code with a reason in err. */
 int dec_feed(struct dec_ctx *c, int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns,
-	     char *err, size_t errlen);
+             char *err, size_t errlen);
 
 /* Ends the capture: settles each flow's client side, flags gaps and incomplete flows. Call once, after
  * the last dec_add(); later dec_add() calls return DEC_ELIMIT. */

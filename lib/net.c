@@ -146,7 +146,7 @@ int net_local(int fd, struct net_addr *a)
 }
 
 int net_listen(const struct net_addr *a, int type, int reuseport, int backlog, struct net_addr *bound,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	char name[NET_ADDRSTRLEN];
 	int one = 1, fd, save;
@@ -205,8 +205,8 @@ int net_check_free(const struct net_addr *a, int type, char *err, size_t errlen)
 	}
 	close(fd);
 	if (r < 0 && save == EADDRINUSE) {
-		snprintf(err, errlen, "bind %s: %s", net_format((const struct sockaddr *)&a->ss, name, sizeof name),
-			 strerror(save));
+		snprintf(err, errlen, "bind %s: %s",
+		         net_format((const struct sockaddr *)&a->ss, name, sizeof name), strerror(save));
 		return -1;
 	}
 	return 0;

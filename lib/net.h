@@ -32,11 +32,11 @@ void net_set_port(struct net_addr *a, unsigned port);
 int net_nonblock(int fd, int on);
 
 /* Opens a non-blocking, close-on-exec listening socket of type SOCK_STREAM or SOCK_DGRAM bound to a
- * (SO_REUSEADDR for streams, so TIME_WAIT does not block a restart; SO_REUSEPORT when reuseport; IPV6_V6ONLY for IPv6; listen(backlog) for
- * streams). On success returns the descriptor and, when bound is not NULL, stores the address
- * actually bound (port 0 resolved). Returns -1 with a reason naming the address in err. */
+ * (SO_REUSEADDR for streams, so TIME_WAIT does not block a restart; SO_REUSEPORT when reuseport; IPV6_V6ONLY
+ * for IPv6; listen(backlog) for streams). On success returns the descriptor and, when bound is not NULL,
+ * stores the address actually bound (port 0 resolved). Returns -1 with a reason naming the address in err. */
 int net_listen(const struct net_addr *a, int type, int reuseport, int backlog, struct net_addr *bound,
-	       char *err, size_t errlen);
+               char *err, size_t errlen);
 
 /* Tells whether a's port is free for a socket of the given type, by binding a probe socket without
  * SO_REUSEPORT (which would let a second server share a port silently). Port 0 is always free.

@@ -20,7 +20,7 @@ void oracle_expect(unsigned char *dst, const unsigned char *src, size_t n)
 }
 
 int oracle_udp_check(const unsigned char *req, size_t reqlen, const unsigned char *rep, size_t replen,
-		     char *why, size_t whylen)
+                     char *why, size_t whylen)
 {
 	size_t at = oracle_mismatch(req, reqlen, rep, replen);
 	int rc = ORACLE_UDP_OK;
@@ -36,7 +36,7 @@ int oracle_udp_check(const unsigned char *req, size_t reqlen, const unsigned cha
 	switch (rc) {
 	case ORACLE_UDP_CONTENT:
 		snprintf(why, whylen, "X1: reply byte %zu is 0x%02x, expected 0x%02x", at, rep[at],
-			 oracle_x1(req[at]));
+		         oracle_x1(req[at]));
 		break;
 	case ORACLE_UDP_TRUNCATED:
 		snprintf(why, whylen, "U4: reply has %zu bytes, request had %zu (truncated)", replen, reqlen);

@@ -36,6 +36,6 @@ enum {
  * the offset in why[0..whylen) (why may be NULL). A reply both wrong and of the wrong length is
  * reported as CONTENT when a byte both hold differs. */
 int oracle_udp_check(const unsigned char *req, size_t reqlen, const unsigned char *rep, size_t replen,
-		     char *why, size_t whylen);
+                     char *why, size_t whylen);
 
 #endif

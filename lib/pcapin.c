@@ -38,7 +38,7 @@ int pcapin_linktype(const struct pcapin *r)
 }
 
 int pcapin_next(struct pcapin *r, const uint8_t **buf, size_t *caplen, size_t *wirelen, uint64_t *ts_ns,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;

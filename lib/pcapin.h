@@ -23,7 +23,7 @@ enum { PCAPIN_FRAME = 1, PCAPIN_END = 0, PCAPIN_ERROR = -1, PCAPIN_TRUNCATED = -
  * PCAPIN_TRUNCATED when the file ends inside a packet (reason in err: report it, the frames before it
  * are good), or PCAPIN_ERROR for a broken file (reason in err, naming the file and packet number). */
 int pcapin_next(struct pcapin *r, const uint8_t **buf, size_t *caplen, size_t *wirelen, uint64_t *ts_ns,
-		char *err, size_t errlen);
+                char *err, size_t errlen);
 
 /* Number of frames returned so far (the number of the last frame, counting from 1). */
 uint64_t pcapin_count(const struct pcapin *r);

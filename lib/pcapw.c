@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCAPW_L2 14u                     /* Ethernet header */
-#define PCAPW_MAXIP 65535u               /* largest IP packet (IPv4 total length, IPv6 payload + 40) */
+#define PCAPW_L2 14u       /* Ethernet header */
+#define PCAPW_MAXIP 65535u /* largest IP packet (IPv4 total length, IPv6 payload + 40) */
 #define PCAPW_BUF (PCAPW_L2 + 40u + 65535u)
 
 struct pcapw {
@@ -44,8 +44,8 @@ struct pcapw *pcapw_open(const char *path, int linktype, int nano, char *err, si
 	w->nano = nano;
 	w->ipid = 1;
 	snprintf(w->path, sizeof w->path, "%s", path);
-	w->p = pcap_open_dead_with_tstamp_precision(dlt, (int)PCAPW_BUF,
-						    nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
+	w->p = pcap_open_dead_with_tstamp_precision(
+	    dlt, (int)PCAPW_BUF, nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
 	if (!w->p) {
 		snprintf(err, errlen, "%s: pcap_open_dead failed", path);
 		free(w);
@@ -118,12 +118,13 @@ static int sa_fill(const struct sockaddr *sa, int *family, uint8_t *addr, uint16
 }
 
 int pcapw_ep_sockaddr(struct pcapw_ep *ep, const struct sockaddr *client, const struct sockaddr *server,
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	int fc, fs;
 
 	memset(ep, 0, sizeof *ep);
-	if (sa_fill(client, &fc, ep->caddr, &ep->cport) < 0 || sa_fill(server, &fs, ep->saddr, &ep->sport) < 0) {
+	if (sa_fill(client, &fc, ep->caddr, &ep->cport) < 0 ||
+	    sa_fill(server, &fs, ep->saddr, &ep->sport) < 0) {
 		snprintf(err, errlen, "pcapw: address family is not IPv4 or IPv6");
 		return -1;
 	}
@@ -169,7 +170,7 @@ static uint16_t csum_fold(uint32_t sum)
 }
 
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
-		 unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen)
+                 unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen)
 {
 	const uint8_t *src = dir == PCAPW_C2S ? ep->caddr : ep->saddr;
 	const uint8_t *dst = dir == PCAPW_C2S ? ep->saddr : ep->caddr;
@@ -188,8 +189,8 @@ int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto,
 		return -1;
 	}
 	if ((ep->family == 4 && iph + l4len > PCAPW_MAXIP) || (ep->family == 6 && l4len > PCAPW_MAXIP)) {
-		snprintf(err, errlen, "%s: payload of %zu bytes does not fit in one IPv%d packet", w->path, len,
-			 ep->family);
+		snprintf(err, errlen, "%s: payload of %zu bytes does not fit in one IPv%d packet", w->path,
+		         len, ep->family);
 		return -1;
 	}
 	if (l2) {
@@ -253,7 +254,7 @@ int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto,
 }
 
 int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,
-	      uint64_t ts_ns, char *err, size_t errlen)
+              uint64_t ts_ns, char *err, size_t errlen)
 {
 	return pcapw_packet(w, ep, dir, 17, 0, 0, 0, data, len, ts_ns, err, errlen);
 }
@@ -274,10 +275,10 @@ void pcapw_tcp_init(struct pcapw_tcp *f, struct pcapw *w, const struct pcapw_ep 
 }
 
 static int seg(struct pcapw_tcp *f, int dir, unsigned flags, const void *data, size_t len, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
-	int rc = pcapw_packet(f->w, &f->ep, dir, 6, f->nxt[dir], f->nxt[!dir], flags, data, len, f->ts_ns, err,
-			      errlen);
+	int rc = pcapw_packet(f->w, &f->ep, dir, 6, f->nxt[dir], f->nxt[!dir], flags, data, len, f->ts_ns,
+	                      err, errlen);
 
 	f->ts_ns += f->step_ns;
 	return rc;
@@ -297,7 +298,8 @@ int pcapw_tcp_connect(struct pcapw_tcp *f, char *err, size_t errlen)
 static int check_open(const struct pcapw_tcp *f, int dir, char *err, size_t errlen)
 {
 	if (f->closed || f->fin[dir]) {
-		snprintf(err, errlen, "pcapw: side %s of the flow has already closed", dir ? "server" : "client");
+		snprintf(err, errlen, "pcapw: side %s of the flow has already closed",
+		         dir ? "server" : "client");
 		return -1;
 	}
 	return 0;

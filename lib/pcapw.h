@@ -59,31 +59,31 @@ void pcapw_ep_v4(struct pcapw_ep *ep, uint32_t caddr, uint16_t cport, uint32_t s
 
 /* Fills ep from two socket addresses (AF_INET or AF_INET6, same family). Returns 0 or -1 with a reason. */
 int pcapw_ep_sockaddr(struct pcapw_ep *ep, const struct sockaddr *client, const struct sockaddr *server,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 
 /* Writes one packet with explicit header fields: the low-level call, for captures with out-of-order
  * segments, retransmissions, overlaps or odd flags. flags are PCAPW_* TCP flags; for UDP (proto 17) seq,
  * ack and flags are ignored. len may be 0. Payload larger than fits in one IP packet is an error. */
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
-		 unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen);
+                 unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen);
 
 /* A UDP datagram (0 to 65507 bytes over IPv4, 65527 over IPv6) in direction dir. */
 int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,
-	      uint64_t ts_ns, char *err, size_t errlen);
+              uint64_t ts_ns, char *err, size_t errlen);
 
 /* A synthesized TCP connection. Fill with pcapw_tcp_init(); the fields may be read, and ts_ns/step_ns/
  * mss/ack_data changed between calls. */
 struct pcapw_tcp {
 	struct pcapw *w;
 	struct pcapw_ep ep;
-	uint32_t isn[2];     /* initial sequence numbers, [PCAPW_C2S], [PCAPW_S2C] */
-	uint32_t nxt[2];     /* next sequence number each side sends */
-	int fin[2];          /* side sent FIN */
-	int closed;          /* a RST was sent, or both FINs: nothing more may be sent */
-	uint64_t ts_ns;      /* timestamp of the next packet */
-	uint64_t step_ns;    /* added to ts_ns after each packet (default 10 us) */
-	size_t mss;          /* data is cut into segments of at most mss bytes (default 65483) */
-	int ack_data;        /* 1 (default): each data segment is followed by the peer's bare ACK */
+	uint32_t isn[2];  /* initial sequence numbers, [PCAPW_C2S], [PCAPW_S2C] */
+	uint32_t nxt[2];  /* next sequence number each side sends */
+	int fin[2];       /* side sent FIN */
+	int closed;       /* a RST was sent, or both FINs: nothing more may be sent */
+	uint64_t ts_ns;   /* timestamp of the next packet */
+	uint64_t step_ns; /* added to ts_ns after each packet (default 10 us) */
+	size_t mss;       /* data is cut into segments of at most mss bytes (default 65483) */
+	int ack_data;     /* 1 (default): each data segment is followed by the peer's bare ACK */
 };
 
 /* Prepares f between ep's ends on writer w, first packet at ts_ns. ISNs are derived from the ports, so

@@ -6,7 +6,7 @@
 static const size_t caps[SCRIPT_NCAPS] = {65536, 1, 2, 3, 16, 255, 1024, 4096};
 
 static const char *const op_names[SCRIPT_NOPS] = {
-	"SEND", "FIN", "RST", "SHORT", "AGAIN", "WERR", "STOP", "RESUME", "RLIMIT", "HOLD", "TICK",
+    "SEND", "FIN", "RST", "SHORT", "AGAIN", "WERR", "STOP", "RESUME", "RLIMIT", "HOLD", "TICK",
 };
 
 size_t script_cap(unsigned i)

@@ -15,7 +15,8 @@
 #if defined(UPPER_HAVE_AVX2_PATH)
 /* The SSE2 method 32 bytes at a time, four vectors per iteration; only called where the CPU has AVX2.
  * Returns how many leading bytes it did (a multiple of 128). */
-__attribute__((target("avx2"))) static size_t transform_avx2(unsigned char *dst, const unsigned char *src, size_t n)
+__attribute__((target("avx2"))) static size_t transform_avx2(unsigned char *dst, const unsigned char *src,
+                                                             size_t n)
 {
 	const __m256i bias = _mm256_set1_epi8(0x1f);
 	const __m256i limit = _mm256_set1_epi8((char)-102);
@@ -26,7 +27,8 @@ __attribute__((target("avx2"))) static size_t transform_avx2(unsigned char *dst,
 		for (size_t k = 0; k < 128; k += 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + k));
 			__m256i m = _mm256_cmpgt_epi8(limit, _mm256_add_epi8(v, bias));
-			_mm256_storeu_si256((__m256i *)(void *)(dst + i + k), _mm256_sub_epi8(v, _mm256_and_si256(m, flip)));
+			_mm256_storeu_si256((__m256i *)(void *)(dst + i + k),
+			                    _mm256_sub_epi8(v, _mm256_and_si256(m, flip)));
 		}
 	}
 	return i;
@@ -44,14 +46,15 @@ void upper_transform(unsigned char *dst, const unsigned char *src, size_t n)
 #if defined(__SSE2__)
 	/* Bias each byte so that 'a'..'z' land on the 26 smallest signed values, then one signed
 	 * compare finds them; SSE2 has no unsigned byte compare. */
-	const __m128i bias = _mm_set1_epi8(0x1f);       /* 'a' + 0x1f == 0x80 */
+	const __m128i bias = _mm_set1_epi8(0x1f);        /* 'a' + 0x1f == 0x80 */
 	const __m128i limit = _mm_set1_epi8((char)-102); /* -128 + 26 */
 	const __m128i flip = _mm_set1_epi8(0x20);
 	for (; i + 64 <= n; i += 64) {
 		for (size_t k = 0; k < 64; k += 16) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i + k));
 			__m128i m = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
-			_mm_storeu_si128((__m128i *)(void *)(dst + i + k), _mm_sub_epi8(v, _mm_and_si128(m, flip)));
+			_mm_storeu_si128((__m128i *)(void *)(dst + i + k),
+			                 _mm_sub_epi8(v, _mm_and_si128(m, flip)));
 		}
 	}
 	for (; i + 16 <= n; i += 16) {
@@ -211,24 +214,24 @@ static const struct {
 	const char *id;
 	const char *text;
 } rules[] = {
-	{"X1", "bytes 'a'-'z' become 'A'-'Z'; every other byte value is returned unchanged"},
-	{"T1", "every byte received is returned exactly once, transformed, in order"},
-	{"T2", "no framing: the server answers the bytes it has without waiting for newline, full buffer or EOF"},
-	{"T3", "the reply is a byte stream; its segmentation carries no meaning"},
-	{"T4", "half-close: after the client's FIN the server sends every owed byte, then FIN, not RST"},
-	{"T5", "a client that connects and closes costs the server nothing"},
-	{"T6", "a client reset costs the server that connection only"},
-	{"T7", "clients are served independently; a stalled client does not delay others"},
-	{"T8", "backpressure: a bounded per-connection buffer, no byte lost"},
-	{"T9", "thousands of simultaneous connections and bursts of connection attempts are accepted"},
-	{"U1", "each datagram gets exactly one reply, sent to the sender's address and port"},
-	{"U2", "boundaries are kept: replies are never merged or split"},
-	{"U3", "an empty datagram gets an empty reply"},
-	{"U4", "any datagram up to the largest UDP payload is answered whole"},
-	{"U5", "a sender that went away, or a burst from many senders, leaves the server serving others"},
-	{"U6", "no amplification: a reply is never longer than its request"},
-	{"B1", "IPv4 and IPv6"},
-	{"B2", "SIGINT or SIGTERM stops the server promptly and cleanly"},
+    {"X1", "bytes 'a'-'z' become 'A'-'Z'; every other byte value is returned unchanged"},
+    {"T1", "every byte received is returned exactly once, transformed, in order"},
+    {"T2", "no framing: the server answers the bytes it has without waiting for newline, full buffer or EOF"},
+    {"T3", "the reply is a byte stream; its segmentation carries no meaning"},
+    {"T4", "half-close: after the client's FIN the server sends every owed byte, then FIN, not RST"},
+    {"T5", "a client that connects and closes costs the server nothing"},
+    {"T6", "a client reset costs the server that connection only"},
+    {"T7", "clients are served independently; a stalled client does not delay others"},
+    {"T8", "backpressure: a bounded per-connection buffer, no byte lost"},
+    {"T9", "thousands of simultaneous connections and bursts of connection attempts are accepted"},
+    {"U1", "each datagram gets exactly one reply, sent to the sender's address and port"},
+    {"U2", "boundaries are kept: replies are never merged or split"},
+    {"U3", "an empty datagram gets an empty reply"},
+    {"U4", "any datagram up to the largest UDP payload is answered whole"},
+    {"U5", "a sender that went away, or a burst from many senders, leaves the server serving others"},
+    {"U6", "no amplification: a reply is never longer than its request"},
+    {"B1", "IPv4 and IPv6"},
+    {"B2", "SIGINT or SIGTERM stops the server promptly and cleanly"},
 };
 
 const char *upper_rule_text(const char *id)

@@ -33,14 +33,14 @@ size_t upper_udp_reply(unsigned char *out, const unsigned char *in, size_t n);
 
 /* Every syscall result on a connection becomes one of these events. */
 enum upper_ev {
-	UPPER_EV_READ = 1,  /* read() placed n > 0 bytes at the space upper_conn_rspace() gave */
-	UPPER_EV_EOF,       /* read() returned 0: the peer half-closed (FIN) */
-	UPPER_EV_RESET,     /* read() failed (ECONNRESET, ...) or the socket reported an error */
-	UPPER_EV_WROTE,     /* write() accepted n > 0 bytes of the pending output */
-	UPPER_EV_AGAIN,     /* write() would block (EAGAIN): wait until writable */
-	UPPER_EV_WERROR,    /* write() failed (EPIPE, ECONNRESET, ...) */
-	UPPER_EV_WRITABLE,  /* the socket became writable again after UPPER_EV_AGAIN */
-	UPPER_EV_SHUTDOWN   /* the loop did shutdown(SHUT_WR) as UPPER_WANT_SHUTDOWN asked */
+	UPPER_EV_READ = 1, /* read() placed n > 0 bytes at the space upper_conn_rspace() gave */
+	UPPER_EV_EOF,      /* read() returned 0: the peer half-closed (FIN) */
+	UPPER_EV_RESET,    /* read() failed (ECONNRESET, ...) or the socket reported an error */
+	UPPER_EV_WROTE,    /* write() accepted n > 0 bytes of the pending output */
+	UPPER_EV_AGAIN,    /* write() would block (EAGAIN): wait until writable */
+	UPPER_EV_WERROR,   /* write() failed (EPIPE, ECONNRESET, ...) */
+	UPPER_EV_WRITABLE, /* the socket became writable again after UPPER_EV_AGAIN */
+	UPPER_EV_SHUTDOWN  /* the loop did shutdown(SHUT_WR) as UPPER_WANT_SHUTDOWN asked */
 };
 
 /* What the connection wants the event loop to do next (a bit set, from upper_conn_want()). */
