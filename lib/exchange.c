@@ -750,6 +750,24 @@ static int plan_conn(struct run *u, size_t i, size_t *np)
 }
 
 /* Handles the events of pf[j]. Returns 0, or -1 with the run's status set. */
+/* Sends what the connection may send now, when the socket is writable. Returns 0, or -1 when a hook
+ * stopped the run. */
+static int handle_send(struct run *u, size_t j, short re)
+{
+	struct xchg_conn *c = &u->c[u->map[j]];
+	int k;
+
+	if ((re & (POLLOUT | POLLERR)) && wants_send(c) && !conn_failed(c)) {
+		k = conn_send(c);
+		if (k < 0) {
+			run_stop(u, u->map[j], XCHG_RUN_HOOK);
+			return -1;
+		}
+		u->progress |= k;
+	}
+	return 0;
+}
+
 static int handle(struct run *u, size_t j)
 {
 	struct xchg_conn *c = &u->c[u->map[j]];
@@ -767,6 +785,8 @@ static int handle(struct run *u, size_t j)
 	}
 	if ((re & (POLLERR | POLLHUP)) && !wants_recv(c) && !c->oracle.fin && !c->oracle.rst)
 		c->hold = 0; /* the connection broke: what is left to read is all there is */
+	if (c->send_first && handle_send(u, j, re) < 0)
+		return -1;
 	if (re & (POLLIN | POLLERR | POLLHUP)) {
 		k = wants_recv(c) ? conn_recv(c, u->buf) : 0;
 		if (k < 0) {
@@ -775,14 +795,8 @@ static int handle(struct run *u, size_t j)
 		}
 		u->progress |= k;
 	}
-	if ((re & (POLLOUT | POLLERR)) && wants_send(c) && !conn_failed(c)) {
-		k = conn_send(c);
-		if (k < 0) {
-			run_stop(u, u->map[j], XCHG_RUN_HOOK);
-			return -1;
-		}
-		u->progress |= k;
-	}
+	if (!c->send_first && handle_send(u, j, re) < 0)
+		return -1;
 	return 0;
 }
 

@@ -211,6 +211,9 @@ struct xchg_conn {
 	                    * stays in the socket, as with a client that reads only its answer. When the
 	                    * server stops reading too (a holding connection could not send for 250 ms), the
 	                    * hold is dropped so that neither side waits for the other forever */
+	int send_first;    /* in a wakeup that can both send and receive, send first: the client's bytes go
+	                    * out before what came back is judged, so a server that sends garbage before
+	                    * reading is judged the same whichever of the two the poll saw first */
 	size_t send_limit; /* send no byte at or past this stream offset (xchg_conn_init: sent_len) */
 	enum xchg_until until;
 	size_t until_got; /* with XCHG_UNTIL_GOT */

@@ -207,6 +207,9 @@ static int tcp_open(struct tcp *t, const struct dec_flow *f, const struct net_ad
 	}
 	xchg_conn_init(&t->c, fd, 1, &e);
 	t->c.send_limit = 0; /* raised one client write at a time */
+	/* Like the recorded client, which wrote each action at once: a server that answers before it was
+	 * sent anything is then judged the same way whatever the timing. */
+	t->c.send_first = 1;
 	/* Like the recorded client, read no more than the recorded reply, so the server still owes output
 	 * at the reset; the engine drops the hold if the server stops reading too (T8). */
 	t->c.hold = t->open_end;
