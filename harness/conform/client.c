@@ -288,6 +288,61 @@ int client_udp_socket(struct case_context *c, const struct net_addr *a)
 	return fd;
 }
 
+int client_udp_send_burst(struct case_context *c, int fd, unsigned id, const struct net_addr *a,
+                          const unsigned char *const *p, const size_t *len, size_t n)
+{
+	enum { MAX_BURST = 256 };
+	struct mmsghdr m[MAX_BURST];
+	struct iovec v[MAX_BURST];
+	char name[NET_ADDRSTRLEN];
+	uint64_t end = ms_from_now(c->timeout_ms);
+	size_t done = 0;
+
+	if (n > MAX_BURST)
+		return case_fail(c, "a burst of %zu datagrams: at most %d", n, MAX_BURST);
+	memset(m, 0, sizeof m);
+	for (size_t i = 0; i < n; i++) {
+		v[i].iov_base = (void *)p[i];
+		v[i].iov_len = len[i];
+		m[i].msg_hdr.msg_name = (void *)&a->ss;
+		m[i].msg_hdr.msg_namelen = a->len;
+		m[i].msg_hdr.msg_iov = &v[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < n) {
+		int k = sendmmsg(fd, m + done, (unsigned)(n - done), 0);
+		if (k > 0) {
+			for (size_t i = done; i < done + (size_t)k; i++)
+				if (m[i].msg_len != len[i])
+					return case_fail(
+					    c, "udp sendmmsg %s: sent %u of %zu bytes",
+					    net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+					    m[i].msg_len, len[i]);
+			done += (size_t)k;
+			continue;
+		}
+		if (k < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)) {
+			struct pollfd pf = {fd, POLLOUT, 0};
+			if (util_ms_left(end) == 0)
+				return case_timeout(c, "udp sendmmsg: socket stayed full");
+			poll(&pf, 1, 5);
+			continue;
+		}
+		if (k < 0 && errno == ECONNREFUSED)
+			continue; /* an ICMP error from an earlier datagram: not this one's */
+		return case_fail(c, "udp sendmmsg %s: %s",
+		                 net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+		                 strerror(errno));
+	}
+	if (c->recording != NULL) {
+		struct net_addr local;
+		if (net_local(fd, &local) == 0)
+			for (size_t i = 0; i < n; i++)
+				recording_add(c->recording, RECORDING_UDP_SEND, id, p[i], len[i], &local, a);
+	}
+	return 0;
+}
+
 int client_udp_send(struct case_context *c, int fd, unsigned id, const struct net_addr *a, const void *p,
                     size_t n)
 {

@@ -66,6 +66,12 @@ int client_udp_socket(struct case_context *c, const struct net_addr *a);
 int client_udp_send(struct case_context *c, int fd, unsigned id, const struct net_addr *a, const void *p,
                     size_t n);
 
+/* Sends the n datagrams p[i][0..len[i]) to a from fd in as few sendmmsg() calls as the socket allows
+ * (recorded as sender id), so that they reach the server's queue together, as a burst from a fast
+ * client does. Returns 0 or -1 with the case failed. */
+int client_udp_send_burst(struct case_context *c, int fd, unsigned id, const struct net_addr *a,
+                          const unsigned char *const *p, const size_t *len, size_t n);
+
 /* What client_udp_receive() found. */
 enum client_receive {
 	CLIENT_RECEIVED = 0,  /* a datagram; its length in *len */
