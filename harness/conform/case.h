@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "net.h"
 
@@ -50,6 +51,9 @@ struct case_context {
 	struct recording *recording; /* NULL when not recording */
 	unsigned connections;        /* connection ids handed out */
 	uint64_t deadline_ns;        /* the case's whole time budget (0: none) */
+	pid_t udp_server_group;      /* the process group of the --exec server serving UDP, 0 when conform
+	                              * did not start it: a case may pause it (SIGSTOP) so that datagrams
+	                              * queue, then resume it (SIGCONT) */
 };
 
 /* Starts a fresh result for a case: passing, no offset. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -628,8 +629,15 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 		datagram_len[i] = i * step + (step > 1 ? 1 : 0);
 		sent_bytes += datagram_len[i];
 	}
-	/* in one burst: a server that merges what is queued (a stream-minded port) then has a queue */
-	if (client_udp_send_burst(c, fd, id, udp(c), datagram, datagram_len, n) < 0)
+	/* In one burst, and with a server conform started paused meanwhile (SIGSTOP), so that the
+	 * datagrams are queued at the server whatever the scheduler does: a server that merges what is
+	 * queued (a stream-minded port) is then caught every time. */
+	if (c->udp_server_group > 0)
+		kill(-c->udp_server_group, SIGSTOP);
+	int sent = client_udp_send_burst(c, fd, id, udp(c), datagram, datagram_len, n);
+	if (c->udp_server_group > 0)
+		kill(-c->udp_server_group, SIGCONT);
+	if (sent < 0)
 		goto out;
 	for (;;) {
 		size_t len;

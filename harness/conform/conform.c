@@ -405,6 +405,9 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		x->result.retries = attempt;
 		context_init(run, &c, &x->result);
 		c.server_nofile = run->server_count ? o->nofile : 0;
+		for (int i = 0; i < run->server_count; i++)
+			if (run->server_transports[i] & CASE_UDP)
+				c.udp_server_group = server_process_group(run->servers[i]);
 		c.resets = o->resets;
 		c.deadline_ns = util_now_ns() + (uint64_t)budget_ms * 1000000u;
 		recording_clear(&run->recording);

@@ -119,6 +119,11 @@ void server_print_log_tail(struct server *s, FILE *f, const char *prefix, int li
 	child_tail(s->child, f, prefix, lines);
 }
 
+pid_t server_process_group(const struct server *s)
+{
+	return child_pid(s->child);
+}
+
 const char *server_command(const struct server *s)
 {
 	return child_command(s->child);

@@ -34,6 +34,9 @@ void server_print_log_tail(struct server *s, FILE *f, const char *prefix, int li
 /* The command as given. */
 const char *server_command(const struct server *s);
 
+/* The process group the server runs in (its own, started by conform). */
+pid_t server_process_group(const struct server *s);
+
 /* How many times it was restarted. */
 int server_restart_count(const struct server *s);
 
