@@ -148,26 +148,22 @@ T, U = ("127.0.0.1", tport), ("127.0.0.1", uport)
 T6, U6 = ("::1", tport6), ("::1", uport6)
 lines = [b"hello", b"Hello, World!", b"the quick brown fox 123"]
 
+def tutorial_session(fam, taddr, uaddr):
+    """The tutorial's session: each line over TCP, then each line as a UDP datagram."""
+    s = tcp(taddr, fam)
+    for l in lines:
+        ask(s, l)
+    s.close()
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    for l in lines:
+        udp_ask(u, uaddr, l)
+    u.close()
+
 if scenario in ("session1", "any"):
-    s = tcp(T)
-    for l in lines:
-        ask(s, l)
-    s.close()
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.settimeout(5)
-    for l in lines:
-        udp_ask(u, U, l)
-    u.close()
+    tutorial_session(socket.AF_INET, T, U)
 elif scenario == "nano":
-    s = tcp(T6, socket.AF_INET6)
-    for l in lines:
-        ask(s, l)
-    s.close()
-    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    u.settimeout(5)
-    for l in lines:
-        udp_ask(u, U6, l)
-    u.close()
+    tutorial_session(socket.AF_INET6, T6, U6)
 elif scenario == "halfclose":
     s = tcp(T)
     ask(s, b"first line\n")
