@@ -71,15 +71,17 @@ class UDP6(UDP):
     address_family = socket.AF_INET6
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0
+def port_from(args):
+    """The port: the argument, else $PORT, else 8082; exits with a message when it is not a number."""
+    text = args[0] if args else os.environ.get("PORT", "8082")
     try:
-        port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PORT", "8082"))
+        return int(text)
     except ValueError:
-        sys.exit("corrected.py: port '%s' is not a number" % sys.argv[1])
-    host = os.environ.get("HOST", "127.0.0.1")
+        sys.exit("corrected.py: port '%s' is not a number" % text)
+
+
+def bind_servers(host, port):
+    """TCP and UDP on host:port (port 0: the one the TCP server got), then on [::1] when the host has it."""
     servers = [TCP((host, port), TCPHandler)]
     port = servers[0].server_address[1]
     servers.append(UDP((host, port), UDPHandler))
@@ -89,15 +91,27 @@ def main():
             servers.append(UDP6(("::1", port), UDPHandler))
         except OSError:
             servers = servers[:2]  # no IPv6 loopback here
+    return servers
+
+
+def announce(server):
+    kind = "tcp" if server.socket_type == socket.SOCK_STREAM else "udp"
+    a = server.server_address
+    name = "[%s]:%d" % (a[0], a[1]) if server.address_family == socket.AF_INET6 else "%s:%d" % (a[0], a[1])
+    print("listening on %s %s" % (kind, name), flush=True)
+
+
+def main(args):
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
+    servers = bind_servers(os.environ.get("HOST", "127.0.0.1"), port_from(args))
     for s in servers:
-        kind = "tcp" if s.socket_type == socket.SOCK_STREAM else "udp"
-        a = s.server_address
-        name = "[%s]:%d" % (a[0], a[1]) if s.address_family == socket.AF_INET6 else "%s:%d" % (a[0], a[1])
-        print("listening on %s %s" % (kind, name), flush=True)
+        announce(s)
     for s in servers[1:]:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     servers[0].serve_forever()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
