@@ -15,10 +15,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# tshark asks whether non-root users may capture (wireshark-common/install-setuid); answer no beforehand
+# so the install never stops at a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 # build: make gcc clang llvm (llvm-cov, llvm-profdata) libclang-rt-14-dev (sanitizer and libFuzzer runtimes)
 # clang-format (make format, make format-check); libraries: libpcap-dev libcunit1-dev pkg-config;
-# fuzzing: afl++; tests: tcpdump libxml2-utils python3 iproute2 procps zip unzip bc
+# fuzzing: afl++; tests: tcpdump tshark libxml2-utils python3 iproute2 procps zip unzip bc
 apt-get install -y -qq --no-install-recommends \
 	make gcc clang llvm libclang-rt-14-dev clang-format afl++ libpcap-dev libcunit1-dev pkg-config \
-	tcpdump libxml2-utils python3 iproute2 procps zip unzip bc ca-certificates >/dev/null
+	tcpdump tshark libxml2-utils python3 iproute2 procps zip unzip bc ca-certificates >/dev/null
 echo "ci/install-deps.sh: packages installed"
