@@ -1,70 +1,44 @@
-# tests.mk - unit tests of the core and of the shared helpers (lib/util.c, lib/report.c), and integration
-# tests of the servers. All run in the standard and the ASan+UBSan variants, each against that variant's
-# binaries in $(B). tests/unit/unit.c is the CUnit runner the unit tests share.
+# tests.mk - unit tests of the core and of the library modules (lib/upper.c, lib/util.c, lib/report.c,
+# lib/child.c, lib/exchange.c), and integration tests of the servers. All run in the standard and the
+# ASan+UBSan variants, each against that variant's binaries in $(B). tests/unit/unit.c is the CUnit runner
+# every test program shares.
 
 TEST_BIN := $(O)/tests
 UNIT_RUNNER_OBJ := $(O)/tests/unit/unit.o
 
-$(TEST_BIN)/test_upper: $(O)/tests/unit/test_upper.o $(UNIT_RUNNER_OBJ) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
+$(O)/tests/%.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
 
-$(O)/tests/unit/test_upper.o $(UNIT_RUNNER_OBJ): ALL_CFLAGS += $(CUNIT_CFLAGS)
+# One CUnit test program: $(1) its name in $(TEST_BIN), $(2) its objects besides the runner, $(3) the make
+# target that runs it, $(4) its arguments, $(5) the programs it needs built first.
+define test_program
+$(TEST_BIN)/$(1): $(2) $(UNIT_RUNNER_OBJ) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -pthread -o $$@ $$^ $$(LIB_LIBS) $$(CUNIT_LIBS)
 
-.PHONY: test-unit
-test-unit: $(TEST_BIN)/test_upper
-	$(TEST_BIN)/test_upper
+.PHONY: $(3)
+$(3): $(TEST_BIN)/$(1) $(5)
+	$(TEST_BIN)/$(1) $(4)
 
-TESTS += test-unit
+TESTS += $(3)
+endef
+
+# The server core: transform, TCP state machine, UDP reply, and the oracle.
+$(eval $(call test_program,test_upper,$(O)/tests/unit/test_upper.o,test-unit))
 
 # The shared helpers (lib/util.c, lib/report.c); the JUnit case parses its output back with xmllint.
-$(TEST_BIN)/test_lib: $(O)/tests/unit/test_lib.o $(UNIT_RUNNER_OBJ) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
+$(eval $(call test_program,test_lib,$(O)/tests/unit/test_lib.o,test-lib))
 
-$(O)/tests/unit/test_lib.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
-
-.PHONY: test-lib
-test-lib: $(TEST_BIN)/test_lib
-	$(TEST_BIN)/test_lib
-
-TESTS += test-lib
-
-$(TEST_BIN)/test_servers: $(O)/tests/integration/test_servers.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
-
-$(O)/tests/integration/test_servers.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
-
-# The programs under test are this variant's: $(B)/tcp-upper, $(B)/udp-upper, $(B)/upper-client.
-.PHONY: test-integration
-test-integration: $(TEST_BIN)/test_servers $(B)/tcp-upper $(B)/udp-upper $(B)/upper-client
-	$(TEST_BIN)/test_servers $(B)
-
-TESTS += test-integration
+# The programs under test are this variant's: $(B)/tcp-upper, $(B)/udp-upper, $(B)/upper-client. The
+# server's memory is read the way the load generator reads it (harness/bench/load.c).
+$(eval $(call test_program,test_servers,$(O)/tests/integration/test_servers.o $(O)/harness/bench/load.o,\
+	test-integration,$(B),$(B)/tcp-upper $(B)/udp-upper $(B)/upper-client))
+$(O)/tests/integration/test_servers.o: ALL_CFLAGS += -Iharness/bench
 
 # lib/child.c, against this variant's reference servers.
-$(TEST_BIN)/test_child: $(O)/tests/unit/test_child.o $(UNIT_RUNNER_OBJ) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
-
-$(O)/tests/unit/test_child.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
-
-.PHONY: test-child
-test-child: $(TEST_BIN)/test_child $(B)/tcp-upper $(B)/udp-upper
-	$(TEST_BIN)/test_child $(B)
-
-TESTS += test-child
+$(eval $(call test_program,test_child,$(O)/tests/unit/test_child.o,test-child,$(B),$(B)/tcp-upper $(B)/udp-upper))
 
 # lib/exchange.c: the stream oracle's table, and the driver against servers in threads of the test.
-$(TEST_BIN)/test_exchange: $(O)/tests/unit/test_exchange.o $(UNIT_RUNNER_OBJ) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
+$(eval $(call test_program,test_exchange,$(O)/tests/unit/test_exchange.o,test-exchange))
 
-$(O)/tests/unit/test_exchange.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
-
-.PHONY: test-exchange
-test-exchange: $(TEST_BIN)/test_exchange
-	$(TEST_BIN)/test_exchange
-
-TESTS += test-exchange
+# lib/cli.c: the command-line parser's kinds of option and its messages.
+$(eval $(call test_program,test_cli,$(O)/tests/unit/test_cli.o,test-cli))
