@@ -20,11 +20,12 @@ all: $(B)/gen-pcaps
 # ---- tests (run by make test in both variants) ----
 REPLAY_TEST_DIR := $(REPLAY_DIR)/tests
 
-$(B)/test-replay-decode: $(O)/$(REPLAY_TEST_DIR)/test_decode.o $(LIB)
+# The decoder's unit tests run under the CUnit runner the unit tests share (tests/unit/unit.c).
+$(B)/test-replay-decode: $(O)/$(REPLAY_TEST_DIR)/test_decode.o $(UNIT_RUNNER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 
-$(O)/$(REPLAY_TEST_DIR)/%.o: ALL_CFLAGS += $(CUNIT_CFLAGS)
+$(O)/$(REPLAY_TEST_DIR)/%.o: ALL_CFLAGS += $(CUNIT_CFLAGS) -Itests/unit
 
 .PHONY: replay-unit
 replay-unit: $(B)/test-replay-decode

@@ -16,9 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../unit/unit.h" /* CHECK */
+#include "../unit/unit.h"
 #include "child.h"
 #include "exchange.h"
+#include "load.h"
 #include "net.h"
 #include "oracle.h"
 #include "upper.h"
@@ -106,21 +107,6 @@ static int count_fds(pid_t pid)
 	return n;
 }
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long v = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 /* ---- Clients ---- */
 
 static int connect_to(const char *host, unsigned port, int type)
@@ -191,26 +177,65 @@ static int tcp_roundtrip(const char *host, unsigned port, const unsigned char *m
 	return rc;
 }
 
-/* Sends each open connection fds[i] its message msgs[i * stride .. + lens[i]) at once, and waits at most
- * 5 s without progress until each is answered (X1). Returns how many of the open ones were not. */
-static int answer_all(const int *fds, int count, const unsigned char *msgs, size_t stride, const size_t *lens)
+/* Many TCP clients of one server: connection i (fds[i], -1 if it did not open) sends its message
+ * msgs[i * stride .. + lens[i]). */
+struct client_set {
+	int count, opened;
+	int *fds;
+	unsigned char *msgs;
+	size_t stride, *lens;
+};
+
+/* Opens count connections to host:port, with room for messages of stride bytes (lens all 0). Returns 0,
+ * or -1 when out of memory. */
+static int clients_open(struct client_set *cs, const char *host, unsigned port, int count, size_t stride)
 {
-	struct xchg_conn *c = calloc((size_t)count, sizeof *c);
+	cs->count = count;
+	cs->opened = 0;
+	cs->stride = stride;
+	cs->fds = calloc((size_t)count, sizeof *cs->fds);
+	cs->msgs = calloc((size_t)count, stride);
+	cs->lens = calloc((size_t)count, sizeof *cs->lens);
+	if (cs->fds == NULL || cs->msgs == NULL || cs->lens == NULL)
+		return -1;
+	for (int i = 0; i < count; i++) {
+		cs->fds[i] = connect_to(host, port, SOCK_STREAM);
+		cs->opened += cs->fds[i] >= 0;
+	}
+	return 0;
+}
+
+/* Sends each open connection its message at once, and waits at most 5 s without progress until each is
+ * answered (X1). Returns how many of the open ones were not. */
+static int clients_answer(const struct client_set *cs)
+{
+	struct xchg_conn *c = calloc((size_t)cs->count, sizeof *c);
 	struct xchg_limits l = {.idle_ms = 5000, .keep_going = 1};
 	struct xchg_run_result r;
 	int bad = 0;
 
 	if (c == NULL)
-		return count;
-	for (int i = 0; i < count; i++) {
-		struct xchg_expect e = {.sent = msgs + (size_t)i * stride, .sent_len = lens[i]};
-		xchg_conn_init(&c[i], fds[i], (unsigned)i, &e);
+		return cs->count;
+	for (int i = 0; i < cs->count; i++) {
+		struct xchg_expect e = {.sent = cs->msgs + (size_t)i * cs->stride, .sent_len = cs->lens[i]};
+		xchg_conn_init(&c[i], cs->fds[i], (unsigned)i, &e);
 	}
-	xchg_run(c, (size_t)count, &l, &r, NULL, 0);
-	for (int i = 0; i < count; i++)
-		bad += fds[i] >= 0 && c[i].oracle.verdict != XCHG_COMPLETE;
+	xchg_run(c, (size_t)cs->count, &l, &r, NULL, 0);
+	for (int i = 0; i < cs->count; i++)
+		bad += cs->fds[i] >= 0 && c[i].oracle.verdict != XCHG_COMPLETE;
 	free(c);
 	return bad;
+}
+
+/* Closes the open connections and frees the set (also one clients_open left half made). */
+static void clients_close(struct client_set *cs)
+{
+	for (int i = 0; cs->fds != NULL && i < cs->count; i++)
+		if (cs->fds[i] >= 0)
+			close(cs->fds[i]);
+	free(cs->fds);
+	free(cs->msgs);
+	free(cs->lens);
 }
 
 /* Sends one datagram on fd and waits at most wait_ms for one reply; checks it with the core's rule.
@@ -366,7 +391,7 @@ static void test_tcp_reset_mid_stream(void)
 	unsigned char *big = malloc(n);
 	CU_ASSERT_FATAL(big != NULL);
 	fill(big, n, 6);
-	long rss0 = rss_kib(tcp4.pid);
+	long rss0 = load_rss_kb(tcp4.pid);
 	for (int round = 0; round < 20; round++) {
 		static const struct xchg_expect none;
 		int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
@@ -381,7 +406,7 @@ static void test_tcp_reset_mid_stream(void)
 			size_t limit = round == 2 ? 64u << 20 : 1u << 20;
 			size_t s = send_until_stalled(&c, fd, big, n, limit);
 			if (round == 2) {
-				long grew = rss_kib(tcp4.pid) - rss0;
+				long grew = load_rss_kb(tcp4.pid) - rss0;
 				CHECK(s < limit, "T8: a client that does not read sent all %zu bytes", s);
 				CHECK(grew < 8192, "T8: server RSS grew %ld KiB for one stalled client",
 				      grew);
@@ -407,25 +432,14 @@ static void test_tcp_reset_mid_stream(void)
 /* T9 (and T7): many connections open at once, each with its own message, all answered. */
 static void concurrent_clients(const struct server *s, const char *host, int count)
 {
-	int *fds = calloc((size_t)count, sizeof *fds);
-	unsigned char *msgs = malloc((size_t)count * 32);
-	size_t *lens = calloc((size_t)count, sizeof *lens);
-	int opened = 0;
-	CU_ASSERT_FATAL(fds != NULL && msgs != NULL && lens != NULL);
-	for (int i = 0; i < count; i++) {
-		fds[i] = connect_to(host, s->port, SOCK_STREAM);
-		opened += fds[i] >= 0;
-		lens[i] = (size_t)snprintf((char *)msgs + i * 32, 32, "client %d", i);
-	}
-	CHECK(opened == count, "T9: %d of %d connections opened", opened, count);
-	int bad = answer_all(fds, count, msgs, 32, lens);
-	CHECK(bad == 0, "T9: %d of %d concurrent clients not answered right", bad, count);
+	struct client_set cs;
+	CU_ASSERT_FATAL(clients_open(&cs, host, s->port, count, 32) == 0);
 	for (int i = 0; i < count; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(fds);
-	free(msgs);
-	free(lens);
+		cs.lens[i] = (size_t)snprintf((char *)cs.msgs + i * 32, 32, "client %d", i);
+	CHECK(cs.opened == count, "T9: %d of %d connections opened", cs.opened, count);
+	int bad = clients_answer(&cs);
+	CHECK(bad == 0, "T9: %d of %d concurrent clients not answered right", bad, count);
+	clients_close(&cs);
 }
 
 static void test_tcp_1000_clients(void)
@@ -821,34 +835,24 @@ static void test_tcp_10k_idle(void)
 	CU_ASSERT_FATAL(server_start(&s, "tcp-upper", a) == 0);
 	CU_ASSERT(tcp_roundtrip("127.0.0.1", s.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
 	usleep(50000);
-	long r0 = rss_kib(s.pid);
-	int *fds = malloc(N * sizeof *fds);
-	unsigned char *q = malloc(2 * N);
-	size_t *lens = malloc(N * sizeof *lens);
-	CU_ASSERT_FATAL(fds != NULL && q != NULL && lens != NULL);
-	int opened = 0;
+	long r0 = load_rss_kb(s.pid);
+	struct client_set cs;
+	CU_ASSERT_FATAL(clients_open(&cs, "127.0.0.1", s.port, N, 2) == 0);
 	for (int i = 0; i < N; i++) {
-		fds[i] = connect_to("127.0.0.1", s.port, SOCK_STREAM);
-		opened += fds[i] >= 0;
-		q[2 * i] = (unsigned char)('a' + i % 26);
-		q[2 * i + 1] = (unsigned char)('a' + (i / 26) % 26);
-		lens[i] = 2;
+		cs.msgs[2 * i] = (unsigned char)('a' + i % 26);
+		cs.msgs[2 * i + 1] = (unsigned char)('a' + (i / 26) % 26);
+		cs.lens[i] = 2;
 	}
-	int bad = answer_all(fds, N, q, 2, lens);
+	int bad = clients_answer(&cs);
 	usleep(50000);
-	long r1 = rss_kib(s.pid);
+	long r1 = load_rss_kb(s.pid);
 	int held = count_fds(s.pid);
-	CHECK(opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", opened, N, bad);
+	CHECK(cs.opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", cs.opened, N, bad);
 	CHECK(held >= N, "T9: the server holds %d descriptors for %d connections", held, N);
 	printf(
 	    "\n    (server RSS %ld KiB idle, %ld KiB with %d answered idle connections: %.0f bytes each)  ",
 	    r0, r1, N, (double)(r1 - r0) * 1024.0 / N);
-	for (int i = 0; i < N; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(fds);
-	free(q);
-	free(lens);
+	clients_close(&cs);
 	CHECK(server_stop(&s, SIGTERM, 5000, NULL) == 0,
 	      "B2: server holding 10,000 connections did not exit 0");
 }
@@ -882,12 +886,12 @@ static void test_stop_signals(void)
 
 /* ---- Bad input: options, set-up errors, hostile peers, unwritable output ---- */
 
-/* Runs BINDIR/prog with args (NULL-terminated): stdin /dev/null, stdout to out_path (NULL: /dev/null),
- * stderr into err (errlen bytes, NUL-terminated). Killed after wait_ms. Returns the exit status, or -1
- * when it had to be killed or did not exit normally. */
 /* Standard input for run_prog(): a file's path, or NULL for /dev/null. */
 static const char *prog_stdin;
 
+/* Runs BINDIR/prog with args (NULL-terminated): stdin prog_stdin, stdout to out_path (NULL: /dev/null),
+ * stderr into err (errlen bytes, NUL-terminated). Killed after wait_ms. Returns the exit status, or -1
+ * when it had to be killed or did not exit normally. */
 static int run_prog(const char *prog, const char *const *args, const char *out_path, int wait_ms, char *err,
                     size_t errlen)
 {
@@ -1179,10 +1183,7 @@ static void test_verbose_unwritable(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 	    {"first stderr line names the bound port", test_first_line},
 	    {"X1/T1 tcp: all 256 byte values round trip", test_tcp_all_bytes},
 	    {"T2 tcp: answers without framing, connection open", test_tcp_no_framing},
@@ -1205,8 +1206,6 @@ int main(int argc, char **argv)
 	    {"upper-client: stdout on /dev/full, a flooding server", test_client_bad_output},
 	    {"-v: a log nobody reads neither stalls nor kills", test_verbose_unwritable},
 	};
-	CU_pSuite s;
-	unsigned fails;
 
 	bindir = argc > 1 ? argv[1] : getenv("UPPER_BIN");
 	if (bindir == NULL) {
@@ -1215,20 +1214,5 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("servers", suite_init, suite_clean);
-	for (size_t i = 0; s != NULL && i < sizeof tests / sizeof tests[0]; i++)
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			s = NULL;
-	if (s == NULL) {
-		fprintf(stderr, "test_servers: cannot register tests: %s\n", CU_get_error_msg());
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return unit_run_fixture("servers", suite_init, suite_clean, tests, sizeof tests / sizeof tests[0]);
 }

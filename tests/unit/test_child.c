@@ -23,12 +23,7 @@ static const char *bindir;
 static int start_cmd(const char *cmd, int shell, int want, int start_ms, struct child **c,
                      struct child_addrs *a, char *err, size_t errlen)
 {
-	struct child_options o;
-	memset(&o, 0, sizeof o);
-	o.command = cmd;
-	o.shell = shell;
-	o.want = want;
-	o.start_ms = start_ms;
+	struct child_options o = {.command = cmd, .shell = shell, .want = want, .start_ms = start_ms};
 	return child_start(&o, c, a, err, errlen);
 }
 

@@ -197,16 +197,12 @@ static void check_case(const struct oracle_case *k, int bytewise)
 	}
 }
 
-static void test_oracle_table_whole(void)
+/* Every case fed whole, then one byte at a time. */
+static void test_oracle_table(void)
 {
-	for (size_t i = 0; i < sizeof oracle_cases / sizeof oracle_cases[0]; i++)
-		check_case(&oracle_cases[i], 0);
-}
-
-static void test_oracle_table_bytewise(void)
-{
-	for (size_t i = 0; i < sizeof oracle_cases / sizeof oracle_cases[0]; i++)
-		check_case(&oracle_cases[i], 1);
+	for (int bytewise = 0; bytewise <= 1; bytewise++)
+		for (size_t i = 0; i < sizeof oracle_cases / sizeof oracle_cases[0]; i++)
+			check_case(&oracle_cases[i], bytewise);
 }
 
 /* An endless repeating stream, split at every chunk size, against X1 and an explicit mirror. */
@@ -748,8 +744,7 @@ static void test_driver_source(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-	    {"oracle table, fed whole", test_oracle_table_whole},
-	    {"oracle table, one byte at a time", test_oracle_table_bytewise},
+	    {"oracle table, fed whole and one byte at a time", test_oracle_table},
 	    {"oracle: endless repeating stream at every split", test_oracle_period},
 	    {"oracle: expected bytes and descriptions", test_oracle_expected_and_text},
 	    {"driver: one connection per server behaviour", test_driver_one},

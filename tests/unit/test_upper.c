@@ -378,16 +378,12 @@ static void sm_run_case(const struct sm_case *k, int bytewise)
 	free(r.buf);
 }
 
-static void test_conn_table_whole(void)
+/* Every case fed whole, then one byte at a time. */
+static void test_conn_table(void)
 {
-	for (size_t i = 0; i < sizeof sm_cases / sizeof sm_cases[0]; i++)
-		sm_run_case(&sm_cases[i], 0);
-}
-
-static void test_conn_table_bytewise(void)
-{
-	for (size_t i = 0; i < sizeof sm_cases / sizeof sm_cases[0]; i++)
-		sm_run_case(&sm_cases[i], 1);
+	for (int bytewise = 0; bytewise <= 1; bytewise++)
+		for (size_t i = 0; i < sizeof sm_cases / sizeof sm_cases[0]; i++)
+			sm_run_case(&sm_cases[i], bytewise);
 }
 
 static void test_conn_init(void)
@@ -759,8 +755,7 @@ int main(void)
 	    {"oracle_udp_check table", test_udp_check_table},
 	    {"upper_rule_text", test_rule_text},
 	    {"conn init", test_conn_init},
-	    {"conn table, events whole", test_conn_table_whole},
-	    {"conn table, one byte at a time", test_conn_table_bytewise},
+	    {"conn table, events whole and one byte at a time", test_conn_table},
 	    {"conn buffer compaction", test_conn_compaction},
 	    {"conn buffer lending", test_conn_lending},
 	    {"drive_wakeup table, fake socket", test_drive_table},

@@ -3,6 +3,12 @@
 
 int unit_run(const char *suite, const struct unit_test *tests, size_t n)
 {
+	return unit_run_fixture(suite, NULL, NULL, tests, n);
+}
+
+int unit_run_fixture(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean, const struct unit_test *tests,
+                     size_t n)
+{
 	CU_pSuite s;
 	unsigned fails;
 
@@ -10,7 +16,7 @@ int unit_run(const char *suite, const struct unit_test *tests, size_t n)
 		fprintf(stderr, "%s: cannot start CUnit: %s\n", suite, CU_get_error_msg());
 		return 2;
 	}
-	s = CU_add_suite(suite, NULL, NULL);
+	s = CU_add_suite(suite, init, clean);
 	for (size_t i = 0; s != NULL && i < n; i++)
 		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
 			s = NULL;
@@ -21,7 +27,7 @@ int unit_run(const char *suite, const struct unit_test *tests, size_t n)
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
+	fails = CU_get_number_of_failures() + CU_get_number_of_suites_failed() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return fails == 0 ? 0 : 1;
 }

@@ -26,4 +26,9 @@ struct unit_test {
  * passed, 1 when one failed, 2 when the tests could not be registered (the reason on stderr). */
 int unit_run(const char *suite, const struct unit_test *tests, size_t n);
 
+/* unit_run with a fixture: init runs before the first test (the suite fails, and the status is 1, if
+ * it returns nonzero), clean after the last; either may be NULL. */
+int unit_run_fixture(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean, const struct unit_test *tests,
+                     size_t n);
+
 #endif
