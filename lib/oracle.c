@@ -2,6 +2,7 @@
 #include "oracle.h"
 
 #include <stdio.h>
+#include <string.h>
 
 size_t oracle_mismatch(const unsigned char *sent, size_t slen, const unsigned char *got, size_t glen)
 {
@@ -46,4 +47,151 @@ int oracle_udp_check(const unsigned char *req, size_t reqlen, const unsigned cha
 		break;
 	}
 	return rc;
+}
+
+/* Decodes one well-formed UTF-8 character (shortest form, no surrogates) at p[0..n). Returns its length
+ * (1-4) with the code point in *cp, or 0 when the bytes are not one. */
+static size_t utf8_decode(const unsigned char *p, size_t n, unsigned *cp)
+{
+	static const unsigned minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = p[0] < 0x80                   ? 1
+	             : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
+	             : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
+	             : p[0] >= 0xf0 && p[0] < 0xf5 ? 4
+	                                           : 0;
+	if (len == 0 || len > n)
+		return 0;
+	unsigned v = len == 1 ? p[0] : p[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3fu);
+	}
+	if (v < minimum[len] || (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
+		return 0;
+	*cp = v;
+	return len;
+}
+
+static size_t utf8_encode(unsigned cp, unsigned char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (unsigned char)(0xc0 | cp >> 6);
+		out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | cp >> 12);
+		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | cp >> 18);
+	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* The Unicode uppercase of cp for the scripts the checkers send (Latin-1, Latin Extended-A, Greek,
+ * Cyrillic, the Latin ligatures), as up to 3 code points in up[]; returns how many, 0 when cp is not
+ * a lowercase letter of those. */
+static size_t unicode_upper(unsigned cp, unsigned up[3])
+{
+	static const struct {
+		unsigned cp;
+		const char *upper;
+	} special[] = {{0xdf, "SS"},   {0xfb00, "FF"},  {0xfb01, "FI"},
+	               {0xfb02, "FL"}, {0xfb03, "FFI"}, {0xfb04, "FFL"}};
+	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+		if (special[i].cp == cp) {
+			size_t n = 0;
+			for (const char *s = special[i].upper; *s != '\0'; s++)
+				up[n++] = (unsigned char)*s;
+			return n;
+		}
+	unsigned u = 0;
+	if (cp == 0xb5)
+		u = 0x39c; /* micro sign to Greek capital mu */
+	else if (cp == 0xff)
+		u = 0x178;
+	else if (cp >= 0xe0 && cp <= 0xfe && cp != 0xf7)
+		u = cp - 0x20;
+	else if (cp == 0x131)
+		u = 'I'; /* dotless i */
+	else if (cp == 0x17f)
+		u = 'S'; /* long s */
+	else if (((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14a && cp <= 0x177)) && (cp & 1))
+		u = cp - 1;
+	else if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) && !(cp & 1))
+		u = cp - 1;
+	else if (cp == 0x3c2)
+		u = 0x3a3; /* final sigma */
+	else if (cp >= 0x3b1 && cp <= 0x3cb)
+		u = cp - 0x20;
+	else if (cp == 0x3ac)
+		u = 0x386;
+	else if (cp >= 0x3ad && cp <= 0x3af)
+		u = cp - 0x25;
+	else if (cp == 0x3cc)
+		u = 0x38c;
+	else if (cp == 0x3cd || cp == 0x3ce)
+		u = cp - 0x3f;
+	else if (cp >= 0x430 && cp <= 0x44f)
+		u = cp - 0x20;
+	else if (cp >= 0x450 && cp <= 0x45f)
+		u = cp - 0x50;
+	if (u == 0)
+		return 0;
+	up[0] = u;
+	return 1;
+}
+
+enum oracle_hint oracle_unicode_hint(const unsigned char *sent, size_t slen, const unsigned char *got,
+                                     size_t glen, char *why, size_t whylen)
+{
+	size_t at = oracle_mismatch(sent, slen, got, glen);
+	if (at >= slen || at >= glen)
+		return ORACLE_HINT_NONE;
+	size_t start = at;
+	while (start > 0 && at - start < 3 && (sent[start] & 0xc0) == 0x80)
+		start--;
+	unsigned cp, up[3];
+	size_t len = utf8_decode(sent + start, slen - start, &cp);
+	size_t n = len > 1 ? unicode_upper(cp, up) : 0;
+	if (n > 0) {
+		unsigned char want[12];
+		size_t want_len = 0;
+		for (size_t i = 0; i < n; i++)
+			want_len += utf8_encode(up[i], want + want_len);
+		if (glen - start >= want_len && memcmp(got + start, want, want_len) == 0) {
+			char shown[40];
+			int w = snprintf(shown, sizeof shown, "U+%04X", up[0]);
+			for (size_t i = 1; i < n && w > 0 && (size_t)w < sizeof shown; i++)
+				w += snprintf(shown + w, sizeof shown - (size_t)w, " U+%04X", up[i]);
+			if (why != NULL && whylen > 0)
+				snprintf(why, whylen,
+				         "looks like Unicode-aware uppercasing (text decoded as UTF-8 and "
+				         "uppercased, as Python's str.upper() does): U+%04X at byte %zu "
+				         "became %s%s; "
+				         "X1 changes only the bytes a-z",
+				         cp, start, shown, want_len != len ? ", changing the length" : "");
+			return ORACLE_HINT_UNICODE;
+		}
+	}
+	if (len == 0 && sent[at] >= 0xe0 && sent[at] <= 0xfe && sent[at] != 0xf7 &&
+	    got[at] == sent[at] - 0x20) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen,
+			         "looks like Latin-1 text uppercased: byte 0x%02x at %zu became 0x%02x; X1 "
+			         "changes "
+			         "only the bytes a-z",
+			         sent[at], at, got[at]);
+		return ORACLE_HINT_LATIN1;
+	}
+	return ORACLE_HINT_NONE;
 }

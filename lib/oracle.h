@@ -38,4 +38,19 @@ enum {
 int oracle_udp_check(const unsigned char *req, size_t reqlen, const unsigned char *rep, size_t replen,
                      char *why, size_t whylen);
 
+/* What oracle_unicode_hint() recognised in a difference. */
+enum oracle_hint {
+	ORACLE_HINT_NONE = 0,
+	ORACLE_HINT_UNICODE, /* a UTF-8 character of the request came back uppercased as Unicode text */
+	ORACLE_HINT_LATIN1   /* a single Latin-1 letter byte (0xe0-0xfe) came back as its uppercase byte */
+};
+
+/* Looks at the first place where got[0..glen) differs from SPEC X1's answer to sent[0..slen): when got
+ * holds there what uppercasing the text as Unicode does (Python's str.upper() on decoded UTF-8: e-acute
+ * to E-acute, sharp s to "SS", the fi ligature to "FI", Greek, Cyrillic, dotless i to "I"), or what
+ * uppercasing Latin-1 bytes does, says so in why[0..whylen) (naming the code points and the offset) and
+ * returns which; otherwise ORACLE_HINT_NONE and why untouched. */
+enum oracle_hint oracle_unicode_hint(const unsigned char *sent, size_t slen, const unsigned char *got,
+                                     size_t glen, char *why, size_t whylen);
+
 #endif
