@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "cli.h"
 #include "load.h"
 #include "report.h"
 #include "util.h"
@@ -951,36 +952,19 @@ static void usage(FILE *f)
 	    "error.\n");
 }
 
-/* The duration of each run (-T, BENCH_TIME): more than 0, at most 600 seconds. Returns 0, or -1 after
- * printing why not. */
-static int parse_seconds(const char *what, const char *s, struct opts *o)
+/* The duration of each run (-T, BENCH_TIME): more than 0, at most 600 seconds. */
+static int take_run_seconds(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	char err[160];
-	double v;
+	char why[160];
 
-	if (util_parse_seconds(s, 0, 600, &v, err, sizeof err) < 0) {
-		fprintf(stderr, "bench: %s: %s\n", what, err);
+	if (util_parse_seconds(arg, 0, 600, dest, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", name, why);
 		return -1;
 	}
-	if (!(v > 0)) {
-		fprintf(stderr, "bench: %s: a run must last more than 0 seconds\n", what);
+	if (!(*(double *)dest > 0)) {
+		snprintf(err, errlen, "%s: a run must last more than 0 seconds", name);
 		return -1;
 	}
-	o->seconds = v;
-	return 0;
-}
-
-/* The rounds per figure (-n, BENCH_RUNS): 1 to MAXRUNS. Returns 0, or -1 after printing why not. */
-static int parse_runs(const char *what, const char *s, struct opts *o)
-{
-	char err[160];
-	uint64_t v;
-
-	if (util_parse_u64(s, 1, MAXRUNS, 0, &v, err, sizeof err) < 0) {
-		fprintf(stderr, "bench: %s: %s\n", what, err);
-		return -1;
-	}
-	o->runs = (int)v;
 	return 0;
 }
 
@@ -993,70 +977,45 @@ enum bench_args {
 
 static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
-	                                   {"py-tcp", required_argument, NULL, 'P'},
-	                                   {"py-udp", required_argument, NULL, 'U'},
-	                                   {"tutorial-tcp", required_argument, NULL, 't'},
-	                                   {"tutorial-udp", required_argument, NULL, 'u'},
-	                                   {"make", required_argument, NULL, 'M'},
-	                                   {"conform", required_argument, NULL, 'C'},
-	                                   {"only", required_argument, NULL, 'O'},
-	                                   {"pin", no_argument, NULL, 'p'},
-	                                   {NULL, 0, NULL, 0}};
+	const struct cli_option options[] = {
+	    {NULL, 'T', CLI_CUSTOM, .dest = &o->seconds, .custom = take_run_seconds},
+	    {NULL, 'n', CLI_UNSIGNED, CLI_INTEGER(o->runs), .min = 1, .max = MAXRUNS},
+	    {NULL, 'o', CLI_STRING, .dest = &o->outdir},
+	    {NULL, 'b', CLI_STRING, .dest = &o->bindir},
+	    {"py-tcp", 0, CLI_STRING, .dest = &o->python_tcp},
+	    {"py-udp", 0, CLI_STRING, .dest = &o->python_udp},
+	    {"tutorial-tcp", 0, CLI_STRING, .dest = &o->tutorial_tcp},
+	    {"tutorial-udp", 0, CLI_STRING, .dest = &o->tutorial_udp},
+	    {"make", 0, CLI_STRING, .dest = &o->make},
+	    {"conform", 0, CLI_STRING, .dest = &o->conform},
+	    {"only", 0, CLI_STRING, .dest = &o->only},
+	    {"pin", 0, CLI_FLAG, CLI_INTEGER(o->pin)},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
 	const char *env;
-	int opt;
+	char err[512];
 
-	if ((env = getenv("BENCH_TIME")) != NULL && *env && parse_seconds("BENCH_TIME", env, o) < 0)
+	/* The environment's defaults, checked as their options are. */
+	if (((env = getenv("BENCH_TIME")) != NULL && *env &&
+	     cli_take_value(&options[0], "BENCH_TIME", env, err, sizeof err) < 0) ||
+	    ((env = getenv("BENCH_RUNS")) != NULL && *env &&
+	     cli_take_value(&options[1], "BENCH_RUNS", env, err, sizeof err) < 0)) {
+		fprintf(stderr, "bench: %s\n", err);
 		return BENCH_ARGS_BAD;
-	if ((env = getenv("BENCH_RUNS")) != NULL && *env && parse_runs("BENCH_RUNS", env, o) < 0)
+	}
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		usage(stdout);
+		return BENCH_ARGS_HELP;
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(stderr, "bench: %s\n", err);
+		usage(stderr);
 		return BENCH_ARGS_BAD;
-	while ((opt = getopt_long(argc, argv, "T:n:o:b:h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'T':
-			if (parse_seconds("-T", optarg, o) < 0)
-				return BENCH_ARGS_BAD;
-			break;
-		case 'n':
-			if (parse_runs("-n", optarg, o) < 0)
-				return BENCH_ARGS_BAD;
-			break;
-		case 'o':
-			o->outdir = optarg;
-			break;
-		case 'b':
-			o->bindir = optarg;
-			break;
-		case 'P':
-			o->python_tcp = optarg;
-			break;
-		case 'U':
-			o->python_udp = optarg;
-			break;
-		case 't':
-			o->tutorial_tcp = optarg;
-			break;
-		case 'u':
-			o->tutorial_udp = optarg;
-			break;
-		case 'M':
-			o->make = optarg;
-			break;
-		case 'C':
-			o->conform = optarg;
-			break;
-		case 'O':
-			o->only = optarg;
-			break;
-		case 'p':
-			o->pin = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return BENCH_ARGS_HELP;
-		default:
-			usage(stderr);
-			return BENCH_ARGS_BAD;
-		}
+	case CLI_PARSE_BAD_VALUE:
+		fprintf(stderr, "bench: %s\n", err);
+		return BENCH_ARGS_BAD;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "bench: unexpected argument %s (see --help)\n", argv[optind]);

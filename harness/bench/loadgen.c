@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "load.h"
 #include "report.h"
 #include "util.h"
@@ -35,79 +36,51 @@ static void usage(FILE *f)
 	    "Exit status: 0 figures printed, 1 a wrong reply (the reason is printed), 2 could not run.\n");
 }
 
-/* Parses the value of option opt as a whole number in [min, max]. Returns 0, or -1 after printing why
- * not. */
-static int number(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out)
+/* -m MODE: one of the load engine's modes. */
+static int take_mode(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	char err[160];
+	enum load_mode *mode = dest;
 
-	if (util_parse_u64(s, min, max, 0, out, err, sizeof err) < 0) {
-		fprintf(stderr, "loadgen: %s: %s\n", opt, err);
-		return -1;
-	}
-	return 0;
+	*mode = load_mode_parse(arg);
+	if (*mode != 0)
+		return 0;
+	snprintf(err, errlen, "%s %s: unknown mode (stream, pingpong, udp, accept, idle)", name, arg);
+	return -1;
 }
 
 /* Parses the options into c (conns and size stay 0 when not given). Returns 0, 1 after --help, or -1
  * after printing a usage error. */
 static int parse_args(int argc, char **argv, struct load_cfg *c)
 {
-	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	char err[160];
-	uint64_t v;
-	int opt, bad = 0;
+	const struct cli_option options[] = {
+	    {NULL, 'm', CLI_CUSTOM, .dest = &c->mode, .custom = take_mode},
+	    {NULL, 'e', CLI_FLAG, CLI_INTEGER(c->expect), .set_to = LOAD_ECHO},
+	    {NULL, 'a', CLI_FLAG, CLI_INTEGER(c->text)},
+	    {NULL, 'c', CLI_UNSIGNED, CLI_INTEGER(c->conns), .min = 1, .max = 100000},
+	    /* UDP: 65507 over IPv4, 65527 over IPv6 */
+	    {NULL, 's', CLI_UNSIGNED, CLI_INTEGER(c->size), .min = 1, .max = 65527},
+	    {NULL, 'w', CLI_UNSIGNED, CLI_INTEGER(c->window), .min = 1, .max = 4096},
+	    {NULL, 'T', CLI_SECONDS, .dest = &c->seconds, .max_seconds = 3600, .flags = CLI_ABOVE_MIN,
+	     .reason = "expected seconds in (0, 3600]"},
+	    {NULL, 'p', CLI_UNSIGNED, CLI_INTEGER(c->pid), .min = 1, .max = 0x7fffffff},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
+	char err[512];
 
-	while (!bad && (opt = getopt_long(argc, argv, "m:eac:s:w:T:p:h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			c->mode = load_mode_parse(optarg);
-			if (c->mode == 0) {
-				fprintf(
-				    stderr,
-				    "loadgen: -m %s: unknown mode (stream, pingpong, udp, accept, idle)\n",
-				    optarg);
-				bad = 1;
-			}
-			break;
-		case 'e':
-			c->expect = LOAD_ECHO;
-			break;
-		case 'a':
-			c->text = 1;
-			break;
-		case 'c':
-			bad = number(optarg, "-c", 1, 100000, &v) < 0;
-			c->conns = (int)v;
-			break;
-		case 's': /* UDP: 65507 over IPv4, 65527 over IPv6 */
-			bad = number(optarg, "-s", 1, 65527, &v) < 0;
-			c->size = (size_t)v;
-			break;
-		case 'w':
-			bad = number(optarg, "-w", 1, 4096, &v) < 0;
-			c->window = (int)v;
-			break;
-		case 'T':
-			if (util_parse_seconds(optarg, 0, 3600, &c->seconds, err, sizeof err) < 0 ||
-			    !(c->seconds > 0)) {
-				fprintf(stderr, "loadgen: -T %s: expected seconds in (0, 3600]\n", optarg);
-				bad = 1;
-			}
-			break;
-		case 'p':
-			bad = number(optarg, "-p", 1, 0x7fffffff, &v) < 0;
-			c->pid = (pid_t)v;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (bad)
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		usage(stdout);
+		return 1;
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(stderr, "loadgen: %s\n", err);
+		usage(stderr);
 		return -1;
+	case CLI_PARSE_BAD_VALUE:
+		fprintf(stderr, "loadgen: %s\n", err);
+		return -1;
+	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "loadgen: expected one ADDR:PORT (see --help)\n");
 		return -1;
