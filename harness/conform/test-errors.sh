@@ -5,17 +5,13 @@
 # ci/conformance-gate.sh's own bad arguments too. Final line "N passed, N failed".
 # Usage: harness/conform/test-errors.sh BINDIR MUTANTDIR
 set -u
-if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
-	echo "usage: $0 BINDIR MUTANTDIR   (BINDIR holds conform and tcp-upper; MUTANTDIR the silent mutant)"
-	[ "${1:-}" = "--help" ] && exit 0
-	exit 2
-fi
+. "$(dirname "$0")/test-lib.sh"
+test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform and tcp-upper; MUTANTDIR the silent mutant)" "$@"
 B=$1 M=$2
 C=$B/conform
 d=$(mktemp -d /tmp/conform-errors.XXXXXX) || exit 2
 trap 'rm -rf "$d"' EXIT
 touch "$d/file"
-pass=0 fail=0
 TCP="$B/tcp-upper -l 127.0.0.1:0"
 ONE=tcp/framing/no-newline
 
@@ -28,14 +24,9 @@ case_() {
 	timeout $((max + 5)) "$C" "$@" >"$out" 2>"$d/err.txt"
 	rc=$?
 	secs=$(($(date +%s) - s))
-	if [ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && { [ -z "$pat" ] || grep -q -- "$pat" "$d/err.txt"; }; then
-		echo "PASS exit $rc in ${secs}s: conform $*"
-		pass=$((pass + 1))
-	else
-		echo "FAIL conform $*: exit $rc (want $want) in ${secs}s (limit ${max}s), stderr:"
-		sed 's/^/    | /' "$d/err.txt"
-		fail=$((fail + 1))
-	fi
+	[ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && { [ -z "$pat" ] || grep -q -- "$pat" "$d/err.txt"; }
+	test_result $? "exit $rc in ${secs}s: conform $*" \
+		"conform $*: exit $rc (want $want) in ${secs}s (limit ${max}s), stderr:" "$d/err.txt"
 	out=$d/out.txt
 }
 
@@ -82,14 +73,9 @@ gate() {
 	shift 2
 	timeout 20 "$G" "$@" >"$d/gate.txt" 2>&1
 	rc=$?
-	if [ "$rc" = "$want" ] && grep -q -- "$pat" "$d/gate.txt"; then
-		echo "PASS exit $rc: conformance-gate.sh $*"
-		pass=$((pass + 1))
-	else
-		echo "FAIL conformance-gate.sh $*: exit $rc (want $want), output:"
-		sed 's/^/    | /' "$d/gate.txt"
-		fail=$((fail + 1))
-	fi
+	[ "$rc" = "$want" ] && grep -q -- "$pat" "$d/gate.txt"
+	test_result $? "exit $rc: conformance-gate.sh $*" "conformance-gate.sh $*: exit $rc (want $want), output:" \
+		"$d/gate.txt"
 }
 gate 0 "usage: ci/conformance-gate.sh" --help
 gate 2 "unknown option '--bogus'" --bogus
@@ -100,5 +86,4 @@ gate 2 "--conform $d/file: not an executable" --conform "$d/file" "$TCP"
 gate 2 "--expect-failures $d/missing: cannot read" --conform "$C" --expect-failures "$d/missing" "$TCP"
 gate 2 "could not test" --conform "$C" --tcp-cmd 'exit 3'
 gate 2 "could not test" --conform "$C" --tcp-cmd "$TCP" -- --only tcp/nomatch
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary

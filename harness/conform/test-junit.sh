@@ -6,17 +6,13 @@
 # reference servers must report a mismatch; with --expect upper it must match). Final "N passed, N failed".
 # Usage: harness/conform/test-junit.sh BINDIR MUTANTDIR
 set -u
-if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
-	echo "usage: $0 BINDIR MUTANTDIR   (BINDIR holds conform and replay; MUTANTDIR the latin1 mutant)"
-	[ "${1:-}" = "--help" ] && exit 0
-	exit 2
-fi
+. "$(dirname "$0")/test-lib.sh"
+test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform and replay; MUTANTDIR the latin1 mutant)" "$@"
 B=$1 M=$2
 d=$(mktemp -d /tmp/conform-junit.XXXXXX) || exit 2
 trap 'rm -rf "$d"' EXIT
-pass=0 fail=0
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1"; fail=$((fail + 1)); }
+ok() { test_result 0 "$1" ""; }
+ko() { test_result 1 "" "$@"; }
 
 "$B/conform" --timeout 1000 --retries 0 --exec "$M/latin1" --junit "$d/r.xml" --json "$d/r.json" --tap \
 	--pcap-dir "$d/pcap" >"$d/tap.txt" 2>"$d/human.txt"
@@ -54,8 +50,6 @@ r2=$?
 if [ $r1 -eq 1 ] && [ $r2 -eq 0 ]; then
 	ok "replay reproduces the recorded mismatch (exit 1) and the reference passes the sent bytes (exit 0)"
 else
-	ko "replay exits $r1 (want 1) and $r2 (want 0)"
-	sed 's/^/    | /' "$d/replay1.txt" "$d/replay2.txt"
+	ko "replay exits $r1 (want 1) and $r2 (want 0)" "$d/replay1.txt" "$d/replay2.txt"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary

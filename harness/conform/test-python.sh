@@ -4,11 +4,8 @@
 # (--strict), and the gate itself fails when a list does not match. Final line "N passed, N failed".
 # Usage: harness/conform/test-python.sh CONFORM
 set -u
-if [ "${1:-}" = "--help" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 CONFORM   (the conform binary, e.g. build/std/bin/conform)"
-	[ "${1:-}" = "--help" ] && exit 0
-	exit 2
-fi
+. "$(dirname "$0")/test-lib.sh"
+test_usage 1 "CONFORM   (the conform binary, e.g. build/std/bin/conform)" "$@"
 export CONFORM=$1
 cd "$(dirname "$0")/../.." || exit 2
 command -v python3 >/dev/null || { echo "test-python: python3 is not installed"; echo "0 passed, 1 failed"; exit 1; }
@@ -17,7 +14,6 @@ ef=ci/expected-failures
 py=servers/python
 log=$(mktemp /tmp/conform-python.XXXXXX) || exit 2
 trap 'rm -f "$log"' EXIT
-pass=0 fail=0
 t0=$(date +%s)
 
 # expect NAME WANT-EXIT gate-args...
@@ -27,14 +23,9 @@ expect() {
 	s=$(date +%s)
 	"$gate" "$@" >"$log" 2>&1
 	rc=$?
-	if [ "$rc" = "$want" ]; then
-		echo "PASS $name: gate exit $rc as expected ($(($(date +%s) - s)) s): $(tail -1 "$log")"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name: gate exit $rc, expected $want"
-		sed 's/^/    | /' "$log" | grep -v '^    | PASS'
-		fail=$((fail + 1))
-	fi
+	test_result $((rc != want)) "$name: gate exit $rc as expected ($(($(date +%s) - s)) s): $(tail -1 "$log")" \
+		"$name: gate exit $rc, expected $want"
+	[ "$rc" = "$want" ] || sed 's/^/    | /' "$log" | grep -v '^    | PASS'
 }
 
 # conform's default timeout and retry: the cases the faithful servers must PASS must not flake under load
@@ -46,5 +37,4 @@ expect "corrected (TCP+UDP, IPv4+IPv6)" 0 "python3 $py/corrected.py 0" -- --stri
 expect "gate catches a stale list (corrected vs the faithful list)" 1 \
 	--expect-failures "$ef/python-tutorial-socketserver.txt" "python3 $py/corrected.py 0" -- --only 'tcp/transform/*'
 echo "python gate: $(($(date +%s) - t0)) s"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+test_summary

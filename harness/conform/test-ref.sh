@@ -3,14 +3,9 @@
 # every case must pass, and the IPv4 run must take under 10 s. Prints the wall time and a final
 # "N passed, N failed" line. Usage: harness/conform/test-ref.sh BINDIR
 set -u
-if [ "${1:-}" = "--help" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 BINDIR   (BINDIR holds conform, tcp-upper, udp-upper; e.g. build/std/bin)"
-	[ "${1:-}" = "--help" ] && exit 0
-	exit 2
-fi
+. "$(dirname "$0")/test-lib.sh"
+test_usage 1 "BINDIR   (BINDIR holds conform, tcp-upper, udp-upper; e.g. build/std/bin)" "$@"
 B=$1
-pass=0
-fail=0
 out=$(mktemp -d /tmp/conform-ref.XXXXXX) || exit 2
 trap 'rm -rf "$out"' EXIT
 
@@ -23,18 +18,14 @@ run() {
 	rc=$?
 	t1=$(date +%s.%N)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-	if [ $rc -eq 0 ] && awk -v s="$secs" -v m="$max" 'BEGIN { exit !(s < m) }'; then
-		echo "PASS conform vs reference ($name): $(tail -1 "$out/$name.txt"); wall ${secs}s (limit ${max}s)"
-		pass=$((pass + 1))
-	else
-		echo "FAIL conform vs reference ($name): exit $rc, wall ${secs}s (limit ${max}s)"
-		grep -v '^PASS' "$out/$name.txt" | sed 's/^/  /'
-		fail=$((fail + 1))
-	fi
+	[ $rc -eq 0 ] && awk -v s="$secs" -v m="$max" 'BEGIN { exit !(s < m) }'
+	ok=$?
+	test_result $ok "conform vs reference ($name): $(tail -1 "$out/$name.txt"); wall ${secs}s (limit ${max}s)" \
+		"conform vs reference ($name): exit $rc, wall ${secs}s (limit ${max}s)"
+	[ $ok -eq 0 ] || grep -v '^PASS' "$out/$name.txt" | sed 's/^/  /'
 }
 
 # --strict: SHOULD cases count too; the ones that cannot apply (IPv6 on an IPv4 target) are skipped.
 run ipv4 10 --exec-tcp "$B/tcp-upper -l 127.0.0.1:0" --exec-udp "$B/udp-upper -l 127.0.0.1:0"
 run ipv6 10 --exec-tcp "$B/tcp-upper -l [::1]:0" --exec-udp "$B/udp-upper -l [::1]:0" --random 20 --seed 1
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+test_summary
