@@ -38,6 +38,20 @@ EOF
 chmod +x "$d/bad/fuzz_udp" "$d/good/fuzz_udp" "$d/crash/fuzz_udp"
 touch "$d/file"
 
+# result STATUS PASS-TEXT FAIL-TEXT [FILE [SHOW]]: counts one check; STATUS 0 prints "PASS PASS-TEXT",
+# any other "FAIL FAIL-TEXT" and then FILE, indented, through SHOW (default: its last 20 lines)
+result() {
+	if [ "$1" -eq 0 ]; then
+		echo "PASS $2"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $3"
+		# shellcheck disable=SC2086
+		[ -z "${4:-}" ] || sed 's/^/    | /' "$4" 2>/dev/null | ${5:-tail -20}
+		fail=$((fail + 1))
+	fi
+}
+
 # case NAME WANT-EXIT MAX-SECONDS OUTPUT-PATTERN NOT-PATTERN -- fuzz-run-args...
 case_() {
 	name=$1 want=$2 max=$3 pat=$4 notpat=$5
@@ -46,15 +60,10 @@ case_() {
 	timeout $((max + 10)) "$R" "$@" >"$d/out.txt" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - s))
-	if [ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && grep -q -- "$pat" "$d/out.txt" &&
-		{ [ -z "$notpat" ] || ! grep -q -- "$notpat" "$d/out.txt"; }; then
-		echo "PASS $name: exit $rc in ${secs}s"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name: exit $rc (want $want) in ${secs}s (limit ${max}s); output:"
-		sed 's/^/    | /' "$d/out.txt" | tail -20
-		fail=$((fail + 1))
-	fi
+	[ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && grep -q -- "$pat" "$d/out.txt" &&
+		{ [ -z "$notpat" ] || ! grep -q -- "$notpat" "$d/out.txt"; }
+	result $? "$name: exit $rc in ${secs}s" "$name: exit $rc (want $want) in ${secs}s (limit ${max}s); output:" \
+		"$d/out.txt"
 }
 
 G="--jobs 1 --bindir $d/good"
@@ -70,36 +79,20 @@ case_ "engine that never starts" 2 15 "engine failed to run" "Crashes: none\$" -
 case_ "a working engine" 0 15 "Crashes: none\$" "Engine errors" -- --time 3 --out "$d/o3" $G fuzz_udp
 case_ "an engine that finds a crash" 1 15 "reproduce: \`$d/crash/fuzz_udp $d/o5/fuzz_udp/crashes/crash-0123\`" \
 	"Engine errors" -- --time 3 --out "$d/o5" --jobs 1 --bindir "$d/crash" fuzz_udp
-if grep -q "^- \*\*fuzz_udp\*\*: AddressSanitizer: heap-buffer-overflow on address -- 1 input(s)" "$d/o5/SUMMARY.md" 2>/dev/null; then
-	echo "PASS the crash's summary names its report"
-	pass=$((pass + 1))
-else
-	echo "FAIL the crash's summary names its report; SUMMARY.md:"
-	sed 's/^/    | /' "$d/o5/SUMMARY.md" 2>/dev/null | tail -20
-	fail=$((fail + 1))
-fi
+grep -q "^- \*\*fuzz_udp\*\*: AddressSanitizer: heap-buffer-overflow on address -- 1 input(s)" "$d/o5/SUMMARY.md" 2>/dev/null
+result $? "the crash's summary names its report" "the crash's summary names its report; SUMMARY.md:" "$d/o5/SUMMARY.md"
 # ci/planted-bug.sh: bad arguments are exit 2 before anything is built or fuzzed
 for args in "-t" "-t abc" "-t 0" "-t -5" "-t 999999" "--bogus" "tcp-slide no-such-bug"; do
 	s=$(date +%s)
 	# shellcheck disable=SC2086
 	timeout 20 ci/planted-bug.sh $args >"$d/pb.txt" 2>&1
 	rc=$?
-	if [ $rc -eq 2 ] && [ $(($(date +%s) - s)) -le 2 ] && grep -q "planted-bug.sh: .*\(-t\|unknown\)" "$d/pb.txt"; then
-		echo "PASS planted-bug.sh $args: exit 2 at once: $(head -1 "$d/pb.txt")"
-		pass=$((pass + 1))
-	else
-		echo "FAIL planted-bug.sh $args: exit $rc (want 2 within 2 s); output:"
-		sed 's/^/    | /' "$d/pb.txt" | head -5
-		fail=$((fail + 1))
-	fi
+	[ $rc -eq 2 ] && [ $(($(date +%s) - s)) -le 2 ] && grep -q "planted-bug.sh: .*\(-t\|unknown\)" "$d/pb.txt"
+	result $? "planted-bug.sh $args: exit 2 at once: $(head -1 "$d/pb.txt")" \
+		"planted-bug.sh $args: exit $rc (want 2 within 2 s); output:" "$d/pb.txt" "head -5"
 done
-if ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"; then
-	echo "PASS planted-bug.sh --help"
-	pass=$((pass + 1))
-else
-	echo "FAIL planted-bug.sh --help"
-	fail=$((fail + 1))
-fi
+ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"
+result $? "planted-bug.sh --help" "planted-bug.sh --help"
 
 # SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
 setsid "$R" --time 60 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
@@ -110,15 +103,11 @@ s=$(date +%s)
 for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then
 	kill -KILL -- -"$pid" 2>/dev/null
-	echo "FAIL SIGINT mid-run: still running 15 s later"
-	fail=$((fail + 1))
-elif grep -q "stopped by Ctrl-C" "$d/int.txt" && grep -q "^## Crashes" "$d/int.txt"; then
-	echo "PASS SIGINT mid-run: summary printed $(($(date +%s) - s)) s after the signal"
-	pass=$((pass + 1))
+	result 1 "" "SIGINT mid-run: still running 15 s later"
 else
-	echo "FAIL SIGINT mid-run: no summary; output:"
-	sed 's/^/    | /' "$d/int.txt" | tail -20
-	fail=$((fail + 1))
+	grep -q "stopped by Ctrl-C" "$d/int.txt" && grep -q "^## Crashes" "$d/int.txt"
+	result $? "SIGINT mid-run: summary printed $(($(date +%s) - s)) s after the signal" \
+		"SIGINT mid-run: no summary; output:" "$d/int.txt"
 fi
 wait "$pid" 2>/dev/null
 echo "$pass passed, $fail failed"
