@@ -8,6 +8,16 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/* The letter that follows a backslash to stand for c (backslash, newline, carriage return, tab) in JSON
+ * strings and escaped bytes, or 0 when c has none. */
+static char escape_letter(unsigned char c)
+{
+	static const char bytes[] = "\\\n\r\t", letters[] = "\\nrt";
+	const char *at = c != '\0' ? strchr(bytes, c) : NULL;
+
+	return at != NULL ? letters[at - bytes] : 0;
+}
+
 void rep_json_bytes(FILE *f, const void *s, size_t n)
 {
 	const unsigned char *p = s;
@@ -15,15 +25,10 @@ void rep_json_bytes(FILE *f, const void *s, size_t n)
 	fputc('"', f);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = p[i];
-		if (c == '"' || c == '\\') {
+		char letter = c == '"' ? '"' : escape_letter(c);
+		if (letter != 0) {
 			fputc('\\', f);
-			fputc(c, f);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c == '\r') {
-			fputs("\\r", f);
-		} else if (c == '\t') {
-			fputs("\\t", f);
+			fputc(letter, f);
 		} else if (c < 0x20 || c >= 0x7f) {
 			fprintf(f, "\\u%04x", (unsigned)c);
 		} else {
@@ -41,34 +46,32 @@ void rep_json_str(FILE *f, const char *s)
 		rep_json_bytes(f, s, strlen(s));
 }
 
+/* The entity that stands for c in XML text and attribute values, or NULL when c needs none. */
+static const char *xml_entity(unsigned char c)
+{
+	static const struct {
+		unsigned char c;
+		const char *entity;
+	} entities[] = {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&apos;"}};
+
+	for (size_t i = 0; i < sizeof entities / sizeof entities[0]; i++)
+		if (entities[i].c == c)
+			return entities[i].entity;
+	return NULL;
+}
+
 void rep_xml_str(FILE *f, const char *s)
 {
 	if (s == NULL)
 		return;
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '\t':
-		case '\n':
+		const char *entity = xml_entity(*p);
+		if (entity != NULL)
+			fputs(entity, f);
+		else if (*p == '\t' || *p == '\n' || (*p >= 0x20 && *p < 0x7f))
 			fputc(*p, f);
-			break;
-		default:
-			fputc(*p < 0x20 || *p >= 0x7f ? '?' : *p, f);
-		}
+		else
+			fputc('?', f);
 	}
 }
 
@@ -243,34 +246,19 @@ int rep_tap(FILE *f, size_t number, const struct rep_case *c, int todo)
 
 size_t rep_escape_byte(char *out, unsigned char c)
 {
+	char letter = escape_letter(c);
 	size_t n = 0;
 
-	switch (c) {
-	case '\\':
+	if (letter != 0) {
 		out[n++] = '\\';
+		out[n++] = letter;
+	} else if (c >= 0x20 && c < 0x7f) {
+		out[n++] = (char)c;
+	} else {
 		out[n++] = '\\';
-		break;
-	case '\n':
-		out[n++] = '\\';
-		out[n++] = 'n';
-		break;
-	case '\r':
-		out[n++] = '\\';
-		out[n++] = 'r';
-		break;
-	case '\t':
-		out[n++] = '\\';
-		out[n++] = 't';
-		break;
-	default:
-		if (c >= 0x20 && c < 0x7f) {
-			out[n++] = (char)c;
-		} else {
-			out[n++] = '\\';
-			out[n++] = 'x';
-			out[n++] = hexdigits[c >> 4];
-			out[n++] = hexdigits[c & 15];
-		}
+		out[n++] = 'x';
+		out[n++] = hexdigits[c >> 4];
+		out[n++] = hexdigits[c & 15];
 	}
 	out[n] = '\0';
 	return n;
