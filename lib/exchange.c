@@ -250,15 +250,26 @@ enum xchg_verdict xchg_oracle_recv(struct xchg_oracle *o, const unsigned char *p
 	return settle(o);
 }
 
+/* Whether the server's close (FIN or RST) is judged before its kind matters: the stream has failed
+ * already, the client resets it, or it ends before every planned byte (then the failure is early). */
+static int close_decided(struct xchg_oracle *o, enum xchg_verdict early)
+{
+	if (xchg_failed(o->verdict) || o->expect.client_resets || o->client_reset)
+		return 1;
+	if (o->got < planned(o)) {
+		fail(o, early, o->got, short_rule(o));
+		return 1;
+	}
+	return 0;
+}
+
 enum xchg_verdict xchg_oracle_fin(struct xchg_oracle *o)
 {
 	enum xchg_close want = wanted_close(o);
 
 	o->fin = 1;
-	if (xchg_failed(o->verdict) || o->expect.client_resets || o->client_reset)
+	if (close_decided(o, XCHG_EARLY_FIN))
 		return o->verdict;
-	if (o->got < planned(o))
-		return fail(o, XCHG_EARLY_FIN, o->got, short_rule(o));
 	if (want == XCHG_CLOSE_RST)
 		return fail(o, XCHG_WRONG_CLOSE, o->got, NULL);
 	if (want == XCHG_CLOSE_NONE || (o->expect.close == XCHG_CLOSE_DEFAULT && !o->shut))
@@ -271,10 +282,8 @@ enum xchg_verdict xchg_oracle_rst(struct xchg_oracle *o)
 	enum xchg_close want = wanted_close(o);
 
 	o->rst = 1;
-	if (xchg_failed(o->verdict) || o->expect.client_resets || o->client_reset)
+	if (close_decided(o, XCHG_RESET))
 		return o->verdict;
-	if (o->got < planned(o))
-		return fail(o, XCHG_RESET, o->got, short_rule(o));
 	if (want == XCHG_CLOSE_RST || want == XCHG_CLOSE_ANY)
 		return settle(o);
 	if (want == XCHG_CLOSE_FIN && o->expect.close == XCHG_CLOSE_FIN)
