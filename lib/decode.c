@@ -247,23 +247,49 @@ trunc:
 	return DEC_EMALFORMED;
 }
 
+static unsigned be16(const uint8_t *b)
+{
+	return (unsigned)b[0] << 8 | b[1];
+}
+
+/* The fixed part of the IPv4 (version 4: 20 bytes, addresses from byte 12) or IPv6 (version 6: 40
+ * bytes, addresses from byte 8) header at off: checks that it is captured whole and of that version,
+ * and copies the source and destination addresses into p. 0, or DEC_EMALFORMED with the reason. */
+static int ip_fixed_header(const struct rd *r, size_t off, unsigned version, struct dec_pkt *p, char *err,
+                           size_t errlen)
+{
+	size_t addr_len = version == 4 ? 4 : 16, addr_at = version == 4 ? 12 : 8;
+	unsigned first;
+
+	if (rd_u8(r, off, &first) < 0 || rd_bytes(r, off + addr_at, addr_len, p->src) < 0 ||
+	    rd_bytes(r, off + addr_at + addr_len, addr_len, p->dst) < 0) {
+		snprintf(err, errlen, "truncated IPv%u header at frame offset %zu (%zu bytes captured)", version,
+		         off, r->n - off);
+		return DEC_EMALFORMED;
+	}
+	if (first >> 4 != version) {
+		snprintf(err, errlen, "IP version %u in an IPv%u header at frame offset %zu", first >> 4, version,
+		         off);
+		return DEC_EMALFORMED;
+	}
+	return 0;
+}
+
 static int ipv4(const struct rd *r, size_t off, struct dec_pkt *p, char *err, size_t errlen)
 {
-	unsigned vihl, tot, frag, proto, id;
+	int rc = ip_fixed_header(r, off, 4, p, err, errlen);
+	const uint8_t *h;
+	unsigned tot, frag, proto, id;
 	size_t ihl, avail = r->n - off;
 
-	if (rd_u8(r, off, &vihl) < 0 || rd_u16(r, off + 2, &tot) < 0 || rd_u16(r, off + 4, &id) < 0 ||
-	    rd_u16(r, off + 6, &frag) < 0 || rd_u8(r, off + 9, &proto) < 0 ||
-	    rd_bytes(r, off + 12, 4, p->src) < 0 || rd_bytes(r, off + 16, 4, p->dst) < 0) {
-		snprintf(err, errlen, "truncated IPv4 header at frame offset %zu (%zu bytes captured)", off,
-		         avail);
-		return DEC_EMALFORMED;
-	}
-	if (vihl >> 4 != 4) {
-		snprintf(err, errlen, "IP version %u in an IPv4 header at frame offset %zu", vihl >> 4, off);
-		return DEC_EMALFORMED;
-	}
-	ihl = (vihl & 15u) * 4;
+	if (rc != 0)
+		return rc;
+	h = r->p + off; /* its 20 fixed bytes are captured */
+	tot = be16(h + 2);
+	id = be16(h + 4);
+	frag = be16(h + 6);
+	proto = h[9];
+	ihl = (h[0] & 15u) * 4;
 	if (ihl < 20) {
 		snprintf(err, errlen, "IPv4 header length %zu < 20 at frame offset %zu", ihl, off);
 		return DEC_EMALFORMED;
@@ -295,19 +321,14 @@ static int ipv4(const struct rd *r, size_t off, struct dec_pkt *p, char *err, si
 
 static int ipv6(const struct rd *r, size_t off, struct dec_pkt *p, char *err, size_t errlen)
 {
+	int rc = ip_fixed_header(r, off, 6, p, err, errlen);
 	unsigned v, nh, plen, n;
 	size_t avail = r->n - off, hoff;
 
-	if (rd_u8(r, off, &v) < 0 || rd_u16(r, off + 4, &plen) < 0 || rd_u8(r, off + 6, &nh) < 0 ||
-	    rd_bytes(r, off + 8, 16, p->src) < 0 || rd_bytes(r, off + 24, 16, p->dst) < 0) {
-		snprintf(err, errlen, "truncated IPv6 header at frame offset %zu (%zu bytes captured)", off,
-		         avail);
-		return DEC_EMALFORMED;
-	}
-	if (v >> 4 != 6) {
-		snprintf(err, errlen, "IP version %u in an IPv6 header at frame offset %zu", v >> 4, off);
-		return DEC_EMALFORMED;
-	}
+	if (rc != 0)
+		return rc;
+	plen = be16(r->p + off + 4); /* the 40 fixed bytes are captured */
+	nh = r->p[off + 6];
 	if (plen == 0) /* jumbogram or TSO: use what was captured */
 		plen = avail - 40 > 65535 ? 65535 : (unsigned)(avail - 40);
 	p->family = 6;
