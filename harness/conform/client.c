@@ -288,6 +288,37 @@ int client_udp_socket(struct case_context *c, const struct net_addr *a)
 	return fd;
 }
 
+/* After CALL (sendto or sendmmsg) failed with errno: 0 to send again (the socket was full and time is
+ * left, after a short wait for room; or the error is an ICMP error from an earlier datagram), else the
+ * case's failure or timeout. */
+static int udp_send_again(struct case_context *c, int fd, uint64_t end, const char *call, const struct net_addr *a)
+{
+	char name[NET_ADDRSTRLEN];
+
+	if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+		struct pollfd pf = {fd, POLLOUT, 0};
+		if (util_ms_left(end) == 0)
+			return case_timeout(c, "udp %s: socket stayed full", call);
+		poll(&pf, 1, 5);
+		return 0;
+	}
+	if (errno == ECONNREFUSED)
+		return 0; /* an ICMP error from an earlier datagram: not this one's */
+	return case_fail(c, "udp %s %s: %s", call, net_format((const struct sockaddr *)&a->ss, name, sizeof name),
+	                 strerror(errno));
+}
+
+/* Records the n datagrams sent from fd to a when the case records. */
+static void udp_record_sent(struct case_context *c, int fd, unsigned id, const struct net_addr *a,
+                            const unsigned char *const *p, const size_t *len, size_t n)
+{
+	struct net_addr local;
+
+	if (c->recording != NULL && net_local(fd, &local) == 0)
+		for (size_t i = 0; i < n; i++)
+			recording_add(c->recording, RECORDING_UDP_SEND, id, p[i], len[i], &local, a);
+}
+
 int client_udp_send_burst(struct case_context *c, int fd, unsigned id, const struct net_addr *a,
                           const unsigned char *const *p, const size_t *len, size_t n)
 {
@@ -321,31 +352,18 @@ int client_udp_send_burst(struct case_context *c, int fd, unsigned id, const str
 			done += (size_t)k;
 			continue;
 		}
-		if (k < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)) {
-			struct pollfd pf = {fd, POLLOUT, 0};
-			if (util_ms_left(end) == 0)
-				return case_timeout(c, "udp sendmmsg: socket stayed full");
-			poll(&pf, 1, 5);
-			continue;
-		}
-		if (k < 0 && errno == ECONNREFUSED)
-			continue; /* an ICMP error from an earlier datagram: not this one's */
-		return case_fail(c, "udp sendmmsg %s: %s",
-		                 net_format((const struct sockaddr *)&a->ss, name, sizeof name),
-		                 strerror(errno));
+		int rc = udp_send_again(c, fd, end, "sendmmsg", a);
+		if (rc < 0)
+			return rc;
 	}
-	if (c->recording != NULL) {
-		struct net_addr local;
-		if (net_local(fd, &local) == 0)
-			for (size_t i = 0; i < n; i++)
-				recording_add(c->recording, RECORDING_UDP_SEND, id, p[i], len[i], &local, a);
-	}
+	udp_record_sent(c, fd, id, a, p, len, n);
 	return 0;
 }
 
 int client_udp_send(struct case_context *c, int fd, unsigned id, const struct net_addr *a, const void *p,
                     size_t n)
 {
+	const unsigned char *bytes = p;
 	char name[NET_ADDRSTRLEN];
 	uint64_t end = ms_from_now(c->timeout_ms);
 	for (;;) {
@@ -356,24 +374,11 @@ int client_udp_send(struct case_context *c, int fd, unsigned id, const struct ne
 			return case_fail(c, "udp sendto %s: sent %zd of %zu bytes",
 			                 net_format((const struct sockaddr *)&a->ss, name, sizeof name), w,
 			                 n);
-		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
-			struct pollfd pf = {fd, POLLOUT, 0};
-			if (util_ms_left(end) == 0)
-				return case_timeout(c, "udp sendto: socket stayed full");
-			poll(&pf, 1, 5);
-			continue;
-		}
-		if (errno == ECONNREFUSED)
-			continue; /* an ICMP error from an earlier datagram: not this one's */
-		return case_fail(c, "udp sendto %s: %s",
-		                 net_format((const struct sockaddr *)&a->ss, name, sizeof name),
-		                 strerror(errno));
+		int rc = udp_send_again(c, fd, end, "sendto", a);
+		if (rc < 0)
+			return rc;
 	}
-	if (c->recording != NULL) {
-		struct net_addr local;
-		if (net_local(fd, &local) == 0)
-			recording_add(c->recording, RECORDING_UDP_SEND, id, p, n, &local, a);
-	}
+	udp_record_sent(c, fd, id, a, &bytes, &n, 1);
 	return 0;
 }
 
