@@ -263,13 +263,13 @@ static int ip_fixed_header(const struct rd *r, size_t off, unsigned version, str
 
 	if (rd_u8(r, off, &first) < 0 || rd_bytes(r, off + addr_at, addr_len, p->src) < 0 ||
 	    rd_bytes(r, off + addr_at + addr_len, addr_len, p->dst) < 0) {
-		snprintf(err, errlen, "truncated IPv%u header at frame offset %zu (%zu bytes captured)", version,
-		         off, r->n - off);
+		snprintf(err, errlen, "truncated IPv%u header at frame offset %zu (%zu bytes captured)",
+		         version, off, r->n - off);
 		return DEC_EMALFORMED;
 	}
 	if (first >> 4 != version) {
-		snprintf(err, errlen, "IP version %u in an IPv%u header at frame offset %zu", first >> 4, version,
-		         off);
+		snprintf(err, errlen, "IP version %u in an IPv%u header at frame offset %zu", first >> 4,
+		         version, off);
 		return DEC_EMALFORMED;
 	}
 	return 0;

@@ -291,7 +291,8 @@ int client_udp_socket(struct case_context *c, const struct net_addr *a)
 /* After CALL (sendto or sendmmsg) failed with errno: 0 to send again (the socket was full and time is
  * left, after a short wait for room; or the error is an ICMP error from an earlier datagram), else the
  * case's failure or timeout. */
-static int udp_send_again(struct case_context *c, int fd, uint64_t end, const char *call, const struct net_addr *a)
+static int udp_send_again(struct case_context *c, int fd, uint64_t end, const char *call,
+                          const struct net_addr *a)
 {
 	char name[NET_ADDRSTRLEN];
 
@@ -304,8 +305,8 @@ static int udp_send_again(struct case_context *c, int fd, uint64_t end, const ch
 	}
 	if (errno == ECONNREFUSED)
 		return 0; /* an ICMP error from an earlier datagram: not this one's */
-	return case_fail(c, "udp %s %s: %s", call, net_format((const struct sockaddr *)&a->ss, name, sizeof name),
-	                 strerror(errno));
+	return case_fail(c, "udp %s %s: %s", call,
+	                 net_format((const struct sockaddr *)&a->ss, name, sizeof name), strerror(errno));
 }
 
 /* Records the n datagrams sent from fd to a when the case records. */
