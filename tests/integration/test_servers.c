@@ -624,6 +624,23 @@ static void test_udp_sender_gone(void)
 	close(fd);
 }
 
+/* Waits at most wait_ms for the child pid to end, and kills it (SIGKILL) if it has not. Returns its wait
+ * status, or -1 when it had to be killed. */
+static int wait_or_kill(pid_t pid, int wait_ms)
+{
+	int st = -1;
+	uint64_t end = util_now_ns() + (uint64_t)wait_ms * MS;
+	while (waitpid(pid, &st, WNOHANG) != pid) {
+		if (util_ms_left(end) == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -1;
+		}
+		usleep(2000);
+	}
+	return st;
+}
+
 /* Runs BINDIR/upper-client with args on a pipe: feeds in[0..n), collects stdout into out (cap bytes)
  * within 5 s. Returns the exit status (-1 on timeout) and sets *olen. */
 static int run_client(const char *const *args, const void *in, size_t n, unsigned char *out, size_t cap,
@@ -686,12 +703,8 @@ static int run_client(const char *const *args, const void *in, size_t n, unsigne
 	if (pin[1] >= 0)
 		close(pin[1]);
 	close(pout[0]);
-	for (uint64_t end = util_now_ns() + 3000 * MS; util_ms_left(end) > 0; usleep(2000))
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
+	st = wait_or_kill(pid, 3000);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* upper-client on a pipe: TCP is byte-transparent (newlines, binary, more than the server buffer);
@@ -805,14 +818,7 @@ static void test_inetd(void)
 	      why);
 	CHECK(c.oracle.fin, "--inetd: no EOF after the reply (%s)", why);
 	close(sv[0]);
-	int st = -1;
-	for (uint64_t end = util_now_ns() + 3000 * MS; util_ms_left(end) > 0; usleep(2000))
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			break;
-	if (st == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	int st = wait_or_kill(pid, 3000);
 	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "--inetd: exit status 0x%x", st);
 	free(out);
 }
@@ -847,7 +853,8 @@ static void test_tcp_10k_idle(void)
 	usleep(50000);
 	long r1 = load_rss_kb(s.pid);
 	int held = count_fds(s.pid);
-	CHECK(cs.opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", cs.opened, N, bad);
+	CHECK(cs.opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", cs.opened, N,
+	      bad);
 	CHECK(held >= N, "T9: the server holds %d descriptors for %d connections", held, N);
 	printf(
 	    "\n    (server RSS %ld KiB idle, %ld KiB with %d answered idle connections: %.0f bytes each)  ",
@@ -920,16 +927,7 @@ static int run_prog(const char *prog, const char *const *args, const char *out_p
 		_exit(127);
 	}
 	if (pid > 0) {
-		uint64_t end = util_now_ns() + (uint64_t)wait_ms * MS;
-		while (waitpid(pid, &st, WNOHANG) != pid) {
-			if (util_ms_left(end) == 0) {
-				kill(pid, SIGKILL);
-				waitpid(pid, NULL, 0);
-				st = -1;
-				break;
-			}
-			usleep(2000);
-		}
+		st = wait_or_kill(pid, wait_ms);
 		rc = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	}
 	ssize_t k = pread(fd, err, errlen - 1, 0);
@@ -1063,15 +1061,9 @@ static void test_client_bad_output(void)
 	close(pin[0]);
 	CU_ASSERT(write(pin[1], "x\n", 2) == 2);
 	close(pin[1]);
-	uint64_t end = util_now_ns() + 5000 * MS;
-	while (waitpid(pid, &st, WNOHANG) != pid && util_ms_left(end) > 0)
-		usleep(2000);
-	if (util_ms_left(end) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "upper-client > /dev/full: status 0x%x, want exit 1",
-	      st);
+	st = wait_or_kill(pid, 5000);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1,
+	      "upper-client > /dev/full: status 0x%x, want exit 1", st);
 	server_stop(&ts, SIGTERM, 2000, NULL);
 
 	/* a flooding server: accepts, then sends without end */
@@ -1163,15 +1155,7 @@ static void test_verbose_unwritable(void)
 			CHECK(ok, "%s -v with stderr %s: round trip: %s", progs[p],
 			      full ? "a closed pipe" : "a pipe nobody reads", why);
 			kill(pid, SIGTERM);
-			int st = -1;
-			uint64_t end = util_now_ns() + 2000 * MS;
-			while (waitpid(pid, &st, WNOHANG) != pid && util_ms_left(end) > 0)
-				usleep(2000);
-			if (util_ms_left(end) == 0) {
-				kill(pid, SIGKILL);
-				waitpid(pid, &st, 0);
-				st = -1;
-			}
+			int st = wait_or_kill(pid, 2000);
 			CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 			      "%s -v with stderr %s: status 0x%x after SIGTERM", progs[p],
 			      full ? "a closed pipe" : "a pipe nobody reads", st);
@@ -1207,12 +1191,9 @@ int main(int argc, char **argv)
 	    {"-v: a log nobody reads neither stalls nor kills", test_verbose_unwritable},
 	};
 
-	bindir = argc > 1 ? argv[1] : getenv("UPPER_BIN");
-	if (bindir == NULL) {
-		fprintf(stderr,
-		        "usage: test_servers BINDIR (the directory holding tcp-upper and udp-upper)\n");
+	bindir = unit_bindir("test_servers", argc, argv);
+	if (bindir == NULL)
 		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	return unit_run_fixture("servers", suite_init, suite_clean, tests, sizeof tests / sizeof tests[0]);
 }

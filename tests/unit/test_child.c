@@ -368,10 +368,8 @@ int main(int argc, char **argv)
 	    {"child: descriptor limit, default signals", test_limits_and_signals},
 	    {"emergency kill of every group", test_kill_all},
 	};
-	bindir = argc > 1 ? argv[1] : getenv("UPPER_BIN");
-	if (bindir == NULL) {
-		fprintf(stderr, "usage: test_child BINDIR (the directory holding tcp-upper and udp-upper)\n");
+	bindir = unit_bindir("test_child", argc, argv);
+	if (bindir == NULL)
 		return 2;
-	}
 	return unit_run("child", tests, sizeof tests / sizeof tests[0]);
 }

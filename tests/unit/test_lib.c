@@ -46,19 +46,24 @@ static void capture_free(struct capture *c)
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/* The backslash escape JSON strings and rep_escape both give b ("\\n" for a newline), or NULL. */
+static const char *backslash_escape(unsigned char b)
+{
+	static const char bytes[] = "\\\n\r\t", *const escapes[] = {"\\\\", "\\n", "\\r", "\\t"};
+	const char *at = b != 0 ? strchr(bytes, b) : NULL;
+	return at != NULL ? escapes[at - bytes] : NULL;
+}
+
 /* ---- JSON ---- */
 
 /* The JSON rule for one byte, written out independently of report.c. */
 static void json_expected(char *out, unsigned char b)
 {
-	if (b == '"' || b == '\\')
-		sprintf(out, "\"\\%c\"", b);
-	else if (b == '\n')
-		strcpy(out, "\"\\n\"");
-	else if (b == '\r')
-		strcpy(out, "\"\\r\"");
-	else if (b == '\t')
-		strcpy(out, "\"\\t\"");
+	const char *escape = backslash_escape(b);
+	if (b == '"')
+		strcpy(out, "\"\\\"\"");
+	else if (escape != NULL)
+		sprintf(out, "\"%s\"", escape);
 	else if (b < 0x20 || b >= 0x7f)
 		sprintf(out, "\"\\u00%c%c\"", hexdigits[b >> 4], hexdigits[b & 15]);
 	else
@@ -189,14 +194,9 @@ static void test_xml_every_byte(void)
 
 static void escape_expected(char *out, unsigned char b)
 {
-	if (b == '\\')
-		strcpy(out, "\\\\");
-	else if (b == '\n')
-		strcpy(out, "\\n");
-	else if (b == '\r')
-		strcpy(out, "\\r");
-	else if (b == '\t')
-		strcpy(out, "\\t");
+	const char *escape = backslash_escape(b);
+	if (escape != NULL)
+		strcpy(out, escape);
 	else if (b >= 0x20 && b < 0x7f)
 		sprintf(out, "%c", b);
 	else

@@ -28,7 +28,11 @@ int unit_run(const char *suite, const struct unit_test *tests, size_t n);
 
 /* unit_run with a fixture: init runs before the first test (the suite fails, and the status is 1, if
  * it returns nonzero), clean after the last; either may be NULL. */
-int unit_run_fixture(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean, const struct unit_test *tests,
-                     size_t n);
+int unit_run_fixture(const char *suite, CU_InitializeFunc init, CU_CleanupFunc clean,
+                     const struct unit_test *tests, size_t n);
+
+/* The directory of the programs under test, for a test program named program: argv[1], else $UPPER_BIN.
+ * NULL, with a usage line on stderr, when neither is given. */
+const char *unit_bindir(const char *program, int argc, char **argv);
 
 #endif

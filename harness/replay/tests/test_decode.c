@@ -697,7 +697,8 @@ static void test_limits(void)
 /* ---- pcapw -> file -> pcapin -> decode: checksums right, streams right ------------------------------- */
 
 /* True when p[0..n) holds a right Internet checksum: the one's-complement sum of its 16-bit big-endian
- * words (an odd last byte padded with zero) is all ones. Written out apart from lib/pcapw.c, which it checks. */
+ * words (an odd last byte padded with zero) is all ones. Written out apart from lib/pcapw.c, which it checks.
+ */
 static int checksum_ok(const uint8_t *p, size_t n)
 {
 	uint32_t sum = 0;
@@ -799,5 +800,6 @@ int main(void)
 	    {"limits", test_limits},
 	    {"pcapw round trip", test_pcapw_roundtrip},
 	};
-	return unit_run_fixture("replay decode", suite_init, suite_clean, tests, sizeof tests / sizeof tests[0]);
+	return unit_run_fixture("replay decode", suite_init, suite_clean, tests,
+	                        sizeof tests / sizeof tests[0]);
 }
