@@ -75,6 +75,97 @@ static int tcp_invalid_utf8(struct case_context *c)
 	return client_tcp_still_serves(c, tcp(c), "invalid UTF-8");
 }
 
+/* Text in UTF-8 that Unicode-aware uppercasing changes (SPEC X1 sends it back byte for byte), one kind
+ * a line: Latin-1 supplement letters, letters whose uppercase is longer (sharp s to "SS", the fi
+ * ligature to "FI"), Greek and Cyrillic, dotless i (and dotted I and the Kelvin sign, which uppercasing
+ * keeps). Each line is well under 1024 bytes, so a port that reads 1024 at a time never splits one. */
+static const char *const utf8_letters[] = {
+    "Latin-1 supplement: caf\xc3\xa9 ma\xc3\xb1" "ana \xc3\xbf" "es \xc3\xa0 \xc3\xbe \xc2\xb5\n",
+    "longer in uppercase: stra\xc3\x9f" "e \xef\xac\x81le \xef\xac\x82ow\n",
+    "Greek and Cyrillic: \xce\xb1\xce\xb2\xce\xb3 \xcf\x89\xcf\x83\xcf\x82 \xd0\xb6\xd1\x83\xd0\xba "
+    "\xd1\x91\xd0\xb6\n",
+    "dotless \xc4\xb1, dotted \xc4\xb0, Kelvin \xe2\x84\xaa, long \xc5\xbf\n",
+};
+
+/* Latin-1 single bytes, and valid UTF-8 letters mixed with invalid bytes (a port that decodes with
+ * errors="surrogateescape" or "replace" still uppercases the valid ones). */
+static const char *const utf8_mixed[] = {
+    "Latin-1 bytes: caf\xe9 na\xefve \xff \xe0 la carte\n",
+    "valid and invalid: caf\xc3\xa9 \xff ma\xc3\xb1" "ana \xc3( stra\xc3\x9f" "e \xe2\x82 \xd0\xb6\xd1\x83\xd0\xba\n",
+};
+
+/* Reads a server's whole answer to msg on a fresh connection (sent, then our FIN) into got: for the
+ * hint of a failed transform case, which needs the bytes themselves. Returns 0 or -1 (no answer). */
+static int read_whole_answer(struct case_context *c, const char *msg, unsigned char *got, size_t cap,
+                             size_t *got_len)
+{
+	char err[256];
+	size_t len = strlen(msg);
+	*got_len = 0;
+	int fd = net_connect(tcp(c), SOCK_STREAM, case_wait_ms(c, c->timeout_ms), err, sizeof err);
+	if (fd < 0)
+		return -1;
+	if (send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len || shutdown(fd, SHUT_WR) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (*got_len < cap) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, case_wait_ms(c, c->timeout_ms)) != 1)
+			break;
+		ssize_t n = recv(fd, got + *got_len, cap - *got_len, 0);
+		if (n <= 0)
+			break;
+		*got_len += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Adds oracle_unicode_hint()'s words to the failure's reason when got looks uppercased as text. */
+static void hint_unicode(struct case_context *c, const char *msg, const unsigned char *got, size_t got_len)
+{
+	char why[CASE_MESSAGE_MAX];
+	if (oracle_unicode_hint((const unsigned char *)msg, strlen(msg), got, got_len, why, sizeof why) ==
+	    ORACLE_HINT_NONE)
+		return;
+	size_t used = strlen(c->result->message);
+	snprintf(c->result->message + used, sizeof c->result->message - used, "; %s", why);
+}
+
+/* Each line on one open connection, answered before the next; a wrong answer is looked at again on a
+ * fresh connection for the hint. */
+static int tcp_text_lines(struct case_context *c, const char *const *lines, size_t n)
+{
+	struct client_connection k;
+	int rc = 0;
+	size_t i = 0;
+	if (client_tcp_connect(c, tcp(c), &k) < 0)
+		return -1;
+	for (; i < n && rc == 0; i++)
+		rc = client_exchange(c, &k, lines[i], strlen(lines[i]), CLIENT_KEEP_OPEN);
+	client_tcp_close(c, &k);
+	if (rc == 0)
+		return client_tcp_still_serves(c, tcp(c), "UTF-8 text");
+	if (!c->result->timed_out) {
+		unsigned char got[2048];
+		size_t got_len;
+		if (read_whole_answer(c, lines[i - 1], got, sizeof got, &got_len) == 0)
+			hint_unicode(c, lines[i - 1], got, got_len);
+	}
+	return rc;
+}
+
+static int tcp_utf8_letters(struct case_context *c)
+{
+	return tcp_text_lines(c, utf8_letters, sizeof utf8_letters / sizeof utf8_letters[0]);
+}
+
+static int tcp_utf8_mixed(struct case_context *c)
+{
+	return tcp_text_lines(c, utf8_mixed, sizeof utf8_mixed / sizeof utf8_mixed[0]);
+}
+
 /* ---- TCP: framing ---- */
 
 static int tcp_interactive(struct case_context *c)
@@ -576,6 +667,51 @@ static int udp_invalid_utf8(struct case_context *c)
 	return client_udp_roundtrip(c, udp(c), "still there after invalid UTF-8?", 32, 0);
 }
 
+/* Each line as one datagram; a wrong reply is named by the oracle, with the hint when it looks like
+ * text uppercased as Unicode. */
+static int udp_text_lines(struct case_context *c, const char *const *lines, size_t n)
+{
+	unsigned char got[2048];
+	char why[256];
+	int rc = 0;
+	int fd = client_udp_socket(c, udp(c));
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const unsigned char *line = (const unsigned char *)lines[i];
+		size_t len = strlen(lines[i]), got_len;
+		unsigned id = ++c->connections;
+		if (client_udp_send(c, fd, id, udp(c), line, len) < 0) {
+			rc = -1;
+			break;
+		}
+		enum client_receive received =
+		    client_udp_receive(c, fd, id, got, sizeof got, c->timeout_ms, &got_len);
+		if (received == CLIENT_RECEIVE_FAILED)
+			rc = -1;
+		else if (received == CLIENT_NOTHING)
+			rc = case_timeout(c, "no reply within %d ms to a datagram of %zu bytes of UTF-8 text",
+			                  c->timeout_ms, len);
+		else if (oracle_udp_check(line, len, got, got_len, why, sizeof why) != ORACLE_UDP_OK) {
+			case_note_difference(c, line, len, got, got_len, 0);
+			rc = case_fail(c, "%s", why);
+			hint_unicode(c, lines[i], got, got_len);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+static int udp_utf8_letters(struct case_context *c)
+{
+	return udp_text_lines(c, utf8_letters, sizeof utf8_letters / sizeof utf8_letters[0]);
+}
+
+static int udp_utf8_mixed(struct case_context *c)
+{
+	return udp_text_lines(c, utf8_mixed, sizeof utf8_mixed / sizeof utf8_mixed[0]);
+}
+
 static int udp_size(struct case_context *c, size_t n)
 {
 	static unsigned char b[65536];
@@ -808,6 +944,8 @@ static int udp_ipv6(struct case_context *c)
 const struct case_definition case_table[] = {
 	{"tcp/transform/all-bytes", "X1", CASE_MUST, CASE_TCP, "every byte value 0x00-0xff, both orders: only a-z change", tcp_all_bytes},
 	{"tcp/transform/invalid-utf8", "X1", CASE_MUST, CASE_TCP, "invalid UTF-8 is transformed like any bytes, then the server still serves", tcp_invalid_utf8},
+	{"tcp/transform/utf8-letters", "X1", CASE_MUST, CASE_TCP, "UTF-8 letters that Unicode uppercasing changes (e-acute, sharp s, fi ligature, Greek, Cyrillic, dotless i) come back byte for byte", tcp_utf8_letters},
+	{"tcp/transform/utf8-mixed", "X1", CASE_MUST, CASE_TCP, "Latin-1 single bytes, and valid UTF-8 letters mixed with invalid bytes, come back byte for byte", tcp_utf8_mixed},
 	{"tcp/framing/interactive", "T2", CASE_MUST, CASE_TCP, "three lines on one open connection, each answered before the next, no EOF", tcp_interactive},
 	{"tcp/framing/no-newline", "T2", CASE_MUST, CASE_TCP, "bytes without a newline are answered without EOF", tcp_no_newline},
 	{"tcp/segmentation/chunks", "T3", CASE_MUST, CASE_TCP, "the same stream in writes of 7, 1460, 64 KiB and 3000 bytes, read in 13, 64 KiB, 1 and 999", tcp_chunks},
@@ -826,6 +964,8 @@ const struct case_definition case_table[] = {
 	{"tcp/ipv6/transform", "B1", CASE_SHOULD, CASE_TCP, "a stream over IPv6 ([::1])", tcp_ipv6},
 	{"udp/transform/all-bytes", "X1", CASE_MUST, CASE_UDP, "one datagram of every byte value 0x00-0xff: only a-z change", udp_all_bytes},
 	{"udp/transform/invalid-utf8", "X1", CASE_MUST, CASE_UDP, "datagrams of invalid UTF-8 are answered, then the server still serves", udp_invalid_utf8},
+	{"udp/transform/utf8-letters", "X1", CASE_MUST, CASE_UDP, "datagrams of UTF-8 letters that Unicode uppercasing changes come back byte for byte", udp_utf8_letters},
+	{"udp/transform/utf8-mixed", "X1", CASE_MUST, CASE_UDP, "datagrams of Latin-1 bytes, and of valid UTF-8 mixed with invalid bytes, come back byte for byte", udp_utf8_mixed},
 	{"udp/size/0", "U3", CASE_MUST, CASE_UDP, "an empty datagram gets one empty reply", udp_size_0},
 	{"udp/size/1", "U1", CASE_MUST, CASE_UDP, "a 1-byte datagram gets exactly one reply", udp_size_1},
 	{"udp/size/512", "U1", CASE_MUST, CASE_UDP, "a 512-byte datagram gets exactly one reply", udp_size_512},
