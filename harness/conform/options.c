@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "case.h"
+#include "cli.h"
 #include "util.h"
 
 /* The cases outside the table: the server's stop and the random sequences. */
@@ -58,151 +59,66 @@ void options_usage(FILE *f)
 	/* clang-format on */
 }
 
-enum option_code {
-	OPTION_TCP = 256,
-	OPTION_UDP,
-	OPTION_EXEC,
-	OPTION_EXEC_TCP,
-	OPTION_EXEC_UDP,
-	OPTION_TIMEOUT,
-	OPTION_START,
-	OPTION_RETRIES,
-	OPTION_NOFILE,
-	OPTION_RESETS,
-	OPTION_LIST,
-	OPTION_ONLY,
-	OPTION_STRICT,
-	OPTION_JUNIT,
-	OPTION_JSON,
-	OPTION_TAP,
-	OPTION_PCAP_DIR,
-	OPTION_RANDOM,
-	OPTION_SEED,
-	OPTION_HELP
-};
-
-/* clang-format off */
-static const struct option long_options[] = {
-	{"tcp", required_argument, 0, OPTION_TCP}, {"udp", required_argument, 0, OPTION_UDP},
-	{"exec", required_argument, 0, OPTION_EXEC}, {"exec-tcp", required_argument, 0, OPTION_EXEC_TCP},
-	{"exec-udp", required_argument, 0, OPTION_EXEC_UDP}, {"timeout", required_argument, 0, OPTION_TIMEOUT},
-	{"start-timeout", required_argument, 0, OPTION_START}, {"retries", required_argument, 0, OPTION_RETRIES},
-	{"nofile", required_argument, 0, OPTION_NOFILE}, {"resets", required_argument, 0, OPTION_RESETS},
-	{"list", no_argument, 0, OPTION_LIST}, {"only", required_argument, 0, OPTION_ONLY},
-	{"strict", no_argument, 0, OPTION_STRICT}, {"junit", required_argument, 0, OPTION_JUNIT},
-	{"json", required_argument, 0, OPTION_JSON}, {"tap", no_argument, 0, OPTION_TAP},
-	{"pcap-dir", required_argument, 0, OPTION_PCAP_DIR}, {"random", required_argument, 0, OPTION_RANDOM},
-	{"seed", required_argument, 0, OPTION_SEED}, {"help", no_argument, 0, OPTION_HELP}, {0, 0, 0, 0}};
-/* clang-format on */
-
-/* Parses a number option into *out. Returns 0 or -1 with err ("--timeout 'abc' is not a number ..."). */
-static int number(const char *option, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
-                  size_t errlen)
+/* --seed S: the first random sequence's seed, and that one was given. */
+static int take_seed(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	char why[160];
-	if (util_parse_u64(s, min, max, 0, out, why, sizeof why) == 0)
-		return 0;
-	snprintf(err, errlen, "%s %s", option, why);
-	return -1;
-}
+	struct options *o = dest;
+	const struct cli_option seed = {"seed", 0, CLI_UNSIGNED, CLI_INTEGER(o->seed), .max = UINT64_MAX,
+	                                .flags = CLI_NAME_SPACE};
 
-static int int_option(const char *option, const char *s, int min, int max, int *out, char *err, size_t errlen)
-{
-	uint64_t v;
-	if (number(option, s, (uint64_t)min, (uint64_t)max, &v, err, errlen) < 0)
+	if (cli_take_value(&seed, name, arg, err, errlen) < 0)
 		return -1;
-	*out = (int)v;
+	o->seed_given = 1;
 	return 0;
 }
 
-/* Takes one option with a number argument. Returns 0 or -1 with err. */
-static int number_option(int code, const char *arg, struct options *o, char *err, size_t errlen)
+/* Runs the option table over argv into o (only_list collects --only). */
+static enum options_action take_options(int argc, char **argv, struct options *o, struct cli_list *only_list,
+                                        char *err, size_t errlen)
 {
-	uint64_t v;
-	switch (code) {
-	case OPTION_TIMEOUT:
-		return int_option("--timeout", arg, 10, 600000, &o->timeout_ms, err, errlen);
-	case OPTION_START:
-		return int_option("--start-timeout", arg, 10, 600000, &o->start_ms, err, errlen);
-	case OPTION_RETRIES:
-		return int_option("--retries", arg, 0, 10, &o->retries, err, errlen);
-	case OPTION_RESETS:
-		return int_option("--resets", arg, 1, 100000, &o->resets, err, errlen);
-	case OPTION_NOFILE:
-		if (int_option("--nofile", arg, 0, 1 << 20, &o->nofile, err, errlen) < 0)
-			return -1;
-		if (o->nofile > 0 && o->nofile < 32) {
-			snprintf(err, errlen, "--nofile %d: a server needs at least 32 descriptors",
-			         o->nofile);
-			return -1;
-		}
-		return 0;
-	case OPTION_RANDOM:
-		if (number("--random", arg, 0, 1000000, &v, err, errlen) < 0)
-			return -1;
-		o->random_count = (long)v;
-		return 0;
-	case OPTION_SEED:
-		o->seed_given = 1;
-		return number("--seed", arg, 0, UINT64_MAX, &o->seed, err, errlen);
-	default:
-		return 0;
-	}
-}
+	const struct cli_option options[] = {
+	    {"tcp", 0, CLI_STRING, .dest = &o->tcp},
+	    {"udp", 0, CLI_STRING, .dest = &o->udp},
+	    {"exec", 0, CLI_STRING, .dest = &o->exec_both},
+	    {"exec-tcp", 0, CLI_STRING, .dest = &o->exec_tcp},
+	    {"exec-udp", 0, CLI_STRING, .dest = &o->exec_udp},
+	    {"timeout", 0, CLI_UNSIGNED, CLI_INTEGER(o->timeout_ms), .min = 10, .max = 600000,
+	     .flags = CLI_NAME_SPACE},
+	    {"start-timeout", 0, CLI_UNSIGNED, CLI_INTEGER(o->start_ms), .min = 10, .max = 600000,
+	     .flags = CLI_NAME_SPACE},
+	    {"retries", 0, CLI_UNSIGNED, CLI_INTEGER(o->retries), .max = 10, .flags = CLI_NAME_SPACE},
+	    {"nofile", 0, CLI_UNSIGNED, CLI_INTEGER(o->nofile), .max = 1 << 20, .flags = CLI_NAME_SPACE},
+	    {"resets", 0, CLI_UNSIGNED, CLI_INTEGER(o->resets), .min = 1, .max = 100000,
+	     .flags = CLI_NAME_SPACE},
+	    {"list", 0, CLI_FLAG, CLI_INTEGER(o->list)},
+	    {"only", 0, CLI_LIST, .dest = only_list},
+	    {"strict", 0, CLI_FLAG, CLI_INTEGER(o->strict)},
+	    {"junit", 0, CLI_STRING, .dest = &o->junit},
+	    {"json", 0, CLI_STRING, .dest = &o->json},
+	    {"tap", 0, CLI_FLAG, CLI_INTEGER(o->tap)},
+	    {"pcap-dir", 0, CLI_STRING, .dest = &o->pcap_dir},
+	    {"random", 0, CLI_UNSIGNED, CLI_INTEGER(o->random_count), .max = 1000000,
+	     .flags = CLI_NAME_SPACE},
+	    {"seed", 0, CLI_CUSTOM, .dest = o, .custom = take_seed},
+	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
 
-/* Takes one option. Returns OPTIONS_RUN to go on, OPTIONS_HELP, or OPTIONS_INVALID with err. */
-static enum options_action take_option(int code, const char *arg, struct options *o, char *err, size_t errlen)
-{
-	switch (code) {
-	case OPTION_TCP:
-		o->tcp = arg;
+	switch (cli_parse(options, argc, argv, err, errlen)) {
+	case CLI_PARSE_OK:
 		break;
-	case OPTION_UDP:
-		o->udp = arg;
-		break;
-	case OPTION_EXEC:
-		o->exec_both = arg;
-		break;
-	case OPTION_EXEC_TCP:
-		o->exec_tcp = arg;
-		break;
-	case OPTION_EXEC_UDP:
-		o->exec_udp = arg;
-		break;
-	case OPTION_LIST:
-		o->list = 1;
-		break;
-	case OPTION_STRICT:
-		o->strict = 1;
-		break;
-	case OPTION_JUNIT:
-		o->junit = arg;
-		break;
-	case OPTION_JSON:
-		o->json = arg;
-		break;
-	case OPTION_TAP:
-		o->tap = 1;
-		break;
-	case OPTION_PCAP_DIR:
-		o->pcap_dir = arg;
-		break;
-	case 'v':
-		o->verbose = 1;
-		break;
-	case 'h':
-	case OPTION_HELP:
+	case CLI_PARSE_HELP:
 		return OPTIONS_HELP;
-	case OPTION_ONLY:
-		if (o->only_count == OPTIONS_MAX_ONLY) {
-			snprintf(err, errlen, "at most %d --only options", OPTIONS_MAX_ONLY);
-			return OPTIONS_INVALID;
-		}
-		o->only[o->only_count++] = arg;
-		break;
-	default:
-		if (number_option(code, arg, o, err, errlen) < 0)
-			return OPTIONS_INVALID;
+	case CLI_PARSE_BAD_OPTION:
+		snprintf(err, errlen, "unknown option or missing argument: '%s'", argv[optind - 1]);
+		return OPTIONS_INVALID;
+	case CLI_PARSE_BAD_VALUE:
+		return OPTIONS_INVALID;
+	}
+	o->only_count = only_list->count;
+	if (o->nofile > 0 && o->nofile < 32) {
+		snprintf(err, errlen, "--nofile %d: a server needs at least 32 descriptors", o->nofile);
+		return OPTIONS_INVALID;
 	}
 	return OPTIONS_RUN;
 }
@@ -272,22 +188,18 @@ static int check_targets(const struct options *o, char *err, size_t errlen)
 
 enum options_action options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 {
-	int code;
+	struct cli_list only_list;
+	enum options_action action;
+
 	memset(o, 0, sizeof *o);
 	o->timeout_ms = 2000;
 	o->start_ms = 10000;
 	o->retries = 1;
 	o->nofile = 256;
-	opterr = 0;
-	while ((code = getopt_long(argc, argv, "vh", long_options, NULL)) != -1) {
-		if (code == '?' || code == ':') {
-			snprintf(err, errlen, "unknown option or missing argument: '%s'", argv[optind - 1]);
-			return OPTIONS_INVALID;
-		}
-		enum options_action action = take_option(code, optarg, o, err, errlen);
-		if (action != OPTIONS_RUN)
-			return action;
-	}
+	only_list = (struct cli_list){o->only, OPTIONS_MAX_ONLY, 0};
+	action = take_options(argc, argv, o, &only_list, err, errlen);
+	if (action != OPTIONS_RUN)
+		return action;
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return OPTIONS_INVALID;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "cli.h"
 #include "decode.h"
 #include "exchange.h"
 #include "fuzzconv.h"
@@ -125,27 +126,6 @@ static int ref_index(const struct dec_flow *f)
 
 /* ---- options --------------------------------------------------------------------------------------- */
 
-static const struct option long_options[] = {
-    {"target", required_argument, NULL, 't'},
-    {"map", required_argument, NULL, 'm'},
-    {"server-port", required_argument, NULL, 'p'},
-    {"expect", required_argument, NULL, 'e'},
-    {"timing", required_argument, NULL, 'T'},
-    {"speed", required_argument, NULL, 's'},
-    {"timeout", required_argument, NULL, 'w'},
-    {"incomplete", required_argument, NULL, 'i'},
-    {"junit", required_argument, NULL, 'J'},
-    {"json", required_argument, NULL, 'S'},
-    {"list", no_argument, NULL, 'l'},
-    {"decode-only", no_argument, NULL, 'D'},
-    {"write-corpus", required_argument, NULL, 'C'},
-    {"from-fuzz-input", required_argument, NULL, 'F'},
-    {"write-pcap", required_argument, NULL, 'P'},
-    {"fuzz-format", required_argument, NULL, 'f'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 static void usage(FILE *f)
 {
 	fprintf(
@@ -213,152 +193,89 @@ static int stdout_status(int status)
 	return status;
 }
 
-/* Parses a whole decimal number in [min, max] into *v. Returns 0 or -1. */
-static int parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *v)
-{
-	char err[128];
-	uint64_t n;
+/* The argument of an option that names one of several words: their index goes to *index. */
+struct choice {
+	const char *const *names; /* NULL-terminated */
+	const char *expected;     /* how the message lists them */
+	int *index;
+};
 
-	if (util_parse_u64(s, min, max, 0, &n, err, sizeof err) < 0)
-		return -1;
-	*v = (unsigned long)n;
-	return 0;
+static int take_choice(const char *name, const char *arg, void *dest, char *err, size_t errlen)
+{
+	const struct choice *c = dest;
+
+	for (int i = 0; c->names[i] != NULL; i++)
+		if (strcmp(arg, c->names[i]) == 0) {
+			*c->index = i;
+			return 0;
+		}
+	snprintf(err, errlen, "%s %s: expected %s", name, arg, c->expected);
+	return -1;
 }
 
-/* Returns the index of arg among the NULL-terminated names; exits naming the option otherwise. */
-static int parse_choice(const char *option, const char *arg, const char *const *names, const char *expected)
+/* --target HOST:PORT */
+static int take_target(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	int i;
+	struct opts *o = dest;
+	char why[512];
 
-	for (i = 0; names[i]; i++)
-		if (!strcmp(arg, names[i]))
-			return i;
-	errx(EXIT_SETUP, "%s %s: expected %s", option, arg, expected);
+	o->target_spec = arg;
+	if (net_parse(arg, &o->target, why, sizeof why) == 0)
+		return 0;
+	snprintf(err, errlen, "%s %s: %s", name, arg, why);
+	return -1;
 }
 
 /* --map PORT=HOST:PORT */
-static void parse_map(char *arg, struct opts *o)
+static int take_map(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	char *eq = strchr(arg, '=');
+	struct opts *o = dest;
 	struct map *m = &o->maps[o->nmaps];
-	char err[512];
-	unsigned long v;
+	const char *eq = strchr(arg, '=');
+	char why[512];
+	uint64_t v;
 
 	if (o->nmaps == sizeof o->maps / sizeof o->maps[0])
-		errx(EXIT_SETUP, "--map %s: too many mappings", arg);
-	if (!eq)
-		errx(EXIT_SETUP, "--map %s: expected PORT=HOST:PORT", arg);
-	*eq = 0;
-	if (parse_number(arg, 0, 65535, &v) < 0)
-		errx(EXIT_SETUP, "--map %s=%s: bad port %s", arg, eq + 1, arg);
-	m->port = (unsigned)v;
-	if (net_parse(eq + 1, &m->to, err, sizeof err) < 0)
-		errx(EXIT_SETUP, "--map %s=%s: %s", arg, eq + 1, err);
-	if (o->nserver_ports < 64)
-		o->server_ports[o->nserver_ports++] = (uint16_t)v;
-	o->nmaps++;
-}
-
-/* One option of getopt_long() other than -h and the errors; a bad value exits with status 2. */
-static void parse_option(int c, char *arg, struct opts *o)
-{
-	static const char *const expects[] = {"recorded", "upper", NULL};
-	static const char *const timings[] = {"fast", "original", NULL};
-	static const char *const incompletes[] = {"skip", "replay", "fail", NULL};
-	static const char *const formats[] = {"tcp", "udp", NULL};
-	char err[512];
-	unsigned long v;
-
-	switch (c) {
-	case 't':
-		o->target_spec = arg;
-		if (net_parse(arg, &o->target, err, sizeof err) < 0)
-			errx(EXIT_SETUP, "--target %s: %s", arg, err);
-		break;
-	case 'm':
-		parse_map(arg, o);
-		break;
-	case 'p':
-		if (parse_number(arg, 1, 65535, &v) < 0)
-			errx(EXIT_SETUP, "--server-port %s: not a port number", arg);
-		if (o->nserver_ports == 64)
-			errx(EXIT_SETUP, "--server-port %s: too many server ports", arg);
-		o->server_ports[o->nserver_ports++] = (uint16_t)v;
-		break;
-	case 'e':
-		o->expect_upper = parse_choice("--expect", arg, expects, "recorded or upper");
-		break;
-	case 'T':
-		o->timing_original = parse_choice("--timing", arg, timings, "fast or original");
-		break;
-	case 's':
-		if (util_parse_seconds(arg, 0, 1e9, &o->speed, err, sizeof err) < 0 || !(o->speed > 0))
-			errx(EXIT_SETUP, "--speed %s: expected a positive factor", arg);
-		break;
-	case 'w':
-		if (parse_number(arg, 1, 3600000, &v) < 0)
-			errx(EXIT_SETUP, "--timeout %s: expected 1..3600000 ms", arg);
-		o->timeout_ms = (int)v;
-		break;
-	case 'i':
-		o->incomplete = parse_choice("--incomplete", arg, incompletes, "skip, replay or fail");
-		break;
-	case 'J':
-		o->junit = arg;
-		break;
-	case 'S':
-		o->json = arg;
-		break;
-	case 'l':
-		o->list = 1;
-		break;
-	case 'D':
-		o->decode_only = 1;
-		break;
-	case 'C':
-		o->corpus = arg;
-		break;
-	case 'F':
-		o->from_fuzz = arg;
-		break;
-	case 'P':
-		o->write_pcap = arg;
-		break;
-	case 'f':
-		o->fuzz_udp = parse_choice("--fuzz-format", arg, formats, "tcp or udp");
-		break;
-	case 'j':
-		if (parse_number(arg, 1, 256, &v) < 0)
-			errx(EXIT_SETUP, "-j %s: expected 1..256", arg);
-		o->jobs = (int)v;
-		break;
-	case 'q':
-		o->quiet = 1;
-		break;
-	case 'v':
-		o->verbose = 1;
-		break;
+		snprintf(err, errlen, "%s %s: too many mappings", name, arg);
+	else if (!eq)
+		snprintf(err, errlen, "%s %s: expected PORT=HOST:PORT", name, arg);
+	else {
+		char port[16];
+		snprintf(port, sizeof port, "%.*s", (int)(eq - arg), arg);
+		if ((size_t)(eq - arg) >= sizeof port ||
+		    util_parse_u64(port, 0, 65535, 0, &v, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s %s: bad port %.*s", name, arg, (int)(eq - arg), arg);
+			return -1;
+		}
+		m->port = (unsigned)v;
+		if (net_parse(eq + 1, &m->to, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s %s: %s", name, arg, why);
+			return -1;
+		}
+		if (o->nserver_ports < 64)
+			o->server_ports[o->nserver_ports++] = (uint16_t)v;
+		o->nmaps++;
+		return 0;
 	}
+	return -1;
 }
 
-/* Names a bad option (c is '?' or ':' from getopt_long) and returns exit status 2. */
-static int bad_option(char **argv, int c)
+/* --server-port PORT */
+static int take_server_port(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	/* For a long option optopt is its internal code, so it is named from argv. */
-	const char *bad = argv[optind - 1];
-	int len = (int)strcspn(bad, "="), known = 0, n;
+	struct opts *o = dest;
+	char why[128];
+	uint64_t v;
 
-	for (n = 0; long_options[n].name && len > 2; n++)
-		known |= !strncmp(long_options[n].name, bad + 2, (size_t)len - 2);
-	if (!strncmp(bad, "--", 2))
-		warnx("%.*s: %s", len, bad,
-		      c == ':'            ? "missing argument"
-		      : known && bad[len] ? "takes no argument"
-		                          : "unknown option");
-	else
-		warnx("-%c: %s", optopt, c == ':' ? "missing argument" : "unknown option");
-	fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");
-	return EXIT_SETUP;
+	if (util_parse_u64(arg, 1, 65535, 0, &v, why, sizeof why) < 0)
+		snprintf(err, errlen, "%s %s: not a port number", name, arg);
+	else if (o->nserver_ports == 64)
+		snprintf(err, errlen, "%s %s: too many server ports", name, arg);
+	else {
+		o->server_ports[o->nserver_ports++] = (uint16_t)v;
+		return 0;
+	}
+	return -1;
 }
 
 enum parse_outcome { PARSE_RUN, PARSE_EXIT };
@@ -367,24 +284,63 @@ enum parse_outcome { PARSE_RUN, PARSE_EXIT };
  * (after --help, or a bad command line). */
 static enum parse_outcome parse_options(int argc, char **argv, struct opts *o, int *status)
 {
-	int c;
+	static const char *const expects[] = {"recorded", "upper", NULL};
+	static const char *const timings[] = {"fast", "original", NULL};
+	static const char *const incompletes[] = {"skip", "replay", "fail", NULL};
+	static const char *const formats[] = {"tcp", "udp", NULL};
+	int incomplete = 0;
+	struct choice expect = {expects, "recorded or upper", &o->expect_upper},
+	              timing = {timings, "fast or original", &o->timing_original},
+	              incomplete_choice = {incompletes, "skip, replay or fail", &incomplete},
+	              format = {formats, "tcp or udp", &o->fuzz_udp};
+	const struct cli_option options[] = {
+	    {"target", 0, CLI_CUSTOM, .dest = o, .custom = take_target},
+	    {"map", 0, CLI_CUSTOM, .dest = o, .custom = take_map},
+	    {"server-port", 0, CLI_CUSTOM, .dest = o, .custom = take_server_port},
+	    {"expect", 0, CLI_CUSTOM, .dest = &expect, .custom = take_choice},
+	    {"timing", 0, CLI_CUSTOM, .dest = &timing, .custom = take_choice},
+	    {"speed", 0, CLI_SECONDS, .dest = &o->speed, .max_seconds = 1e9, .flags = CLI_ABOVE_MIN,
+	     .reason = "expected a positive factor"},
+	    {"timeout", 0, CLI_UNSIGNED, CLI_INTEGER(o->timeout_ms), .min = 1, .max = 3600000,
+	     .reason = "expected 1..3600000 ms"},
+	    {"incomplete", 0, CLI_CUSTOM, .dest = &incomplete_choice, .custom = take_choice},
+	    {"junit", 0, CLI_STRING, .dest = &o->junit},
+	    {"json", 0, CLI_STRING, .dest = &o->json},
+	    {"list", 0, CLI_FLAG, CLI_INTEGER(o->list)},
+	    {"decode-only", 0, CLI_FLAG, CLI_INTEGER(o->decode_only)},
+	    {"write-corpus", 0, CLI_STRING, .dest = &o->corpus},
+	    {"from-fuzz-input", 0, CLI_STRING, .dest = &o->from_fuzz},
+	    {"write-pcap", 0, CLI_STRING, .dest = &o->write_pcap},
+	    {"fuzz-format", 0, CLI_CUSTOM, .dest = &format, .custom = take_choice},
+	    {NULL, 'j', CLI_UNSIGNED, CLI_INTEGER(o->jobs), .min = 1, .max = 256, .reason = "expected 1..256"},
+	    {NULL, 'q', CLI_FLAG, CLI_INTEGER(o->quiet)},
+	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
+	char err[1024];
 
 	memset(o, 0, sizeof *o);
 	o->jobs = 8;
 	o->timeout_ms = 5000;
 	o->fuzz_udp = -1;
-	while ((c = getopt_long(argc, argv, ":j:qvh", long_options, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			*status = stdout_status(0);
-			return PARSE_EXIT;
-		}
-		if (c == '?' || c == ':') {
-			*status = bad_option(argv, c);
-			return PARSE_EXIT;
-		}
-		parse_option(c, optarg, o);
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		usage(stdout);
+		*status = stdout_status(0);
+		return PARSE_EXIT;
+	case CLI_PARSE_BAD_OPTION:
+		warnx("%s", err);
+		fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");
+		*status = EXIT_SETUP;
+		return PARSE_EXIT;
+	case CLI_PARSE_BAD_VALUE:
+		warnx("%s", err);
+		*status = EXIT_SETUP;
+		return PARSE_EXIT;
 	}
+	o->incomplete = (enum replay_incomplete)incomplete;
 	if (o->timing_original && !o->speed)
 		o->speed = 1;
 	if (o->from_fuzz || o->write_pcap) {
