@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "engine.h"
 #include "util.h"
 
@@ -977,60 +978,61 @@ static int bad_option(const char *what, const char *value, const char *expected)
 	return 2;
 }
 
+/* --engine E */
+static int take_engine(const char *name, const char *arg, void *dest, char *err, size_t errlen)
+{
+	enum run_engine *engine = dest;
+
+	if (strcmp(arg, "libfuzzer") != 0 && strcmp(arg, "afl") != 0) {
+		snprintf(err, errlen, "%s %s: expected libfuzzer or afl", name, arg);
+		return -1;
+	}
+	*engine = strcmp(arg, "afl") == 0 ? RUN_AFL : RUN_LIBFUZZER;
+	return 0;
+}
+
 /* Parses the command line into o. Returns 0, or 2 after a message (usage error), or -1 for --help. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {{"engine", required_argument, NULL, 'e'},
-	                                      {"time", required_argument, NULL, 't'},
-	                                      {"jobs", required_argument, NULL, 'j'},
-	                                      {"progress", required_argument, NULL, 'p'},
-	                                      {"out", required_argument, NULL, 'o'},
-	                                      {"bindir", required_argument, NULL, 'b'},
-	                                      {"san-tcp-upper", required_argument, NULL, 's'},
-	                                      {"help", no_argument, NULL, 'h'},
-	                                      {NULL, 0, NULL, 0}};
-	const char *time_s = "28800", *progress_s = "60";
-	char err[256];
-	uint64_t jobs;
+	/* runs too short to start one chunk are refused, as are nan and inf */
+	const struct cli_option options[] = {
+	    {"engine", 0, CLI_CUSTOM, .dest = &o->engine, .custom = take_engine},
+	    {"time", 0, CLI_SECONDS, .dest = &o->time, .min_seconds = 2, .max_seconds = 1e9,
+	     .reason = "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)"},
+	    {"jobs", 0, CLI_UNSIGNED, CLI_INTEGER(o->jobs), .min = 1, .max = MAX_JOBS,
+	     .reason = "expected a number of worker slots from 1 to 1024"},
+	    {"progress", 0, CLI_SECONDS, .dest = &o->progress, .min_seconds = 0.001, .max_seconds = 1e9,
+	     .reason = "expected a positive number of seconds"},
+	    {"out", 0, CLI_STRING, .dest = &o->out},
+	    {"bindir", 0, CLI_STRING, .dest = &o->bindir},
+	    {"san-tcp-upper", 0, CLI_STRING, .dest = &o->san_tcp_upper},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
+	char err[512];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int c;
 
 	*o = (struct options){RUN_LIBFUZZER,
-	                      0,
+	                      28800,
 	                      cores > 0 ? cores : 1,
-	                      0,
+	                      60,
 	                      "out/fuzz",
 	                      "build/fuzz-libfuzzer",
 	                      "build/san/bin/tcp-upper",
 	                      NULL,
 	                      0};
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (c == 'e' && (strcmp(optarg, "libfuzzer") == 0 || strcmp(optarg, "afl") == 0))
-			o->engine = strcmp(optarg, "afl") == 0 ? RUN_AFL : RUN_LIBFUZZER;
-		else if (c == 'e')
-			return bad_option("--engine", optarg, "expected libfuzzer or afl");
-		else if (c == 't')
-			time_s = optarg;
-		else if (c == 'j' && util_parse_u64(optarg, 1, MAX_JOBS, 0, &jobs, err, sizeof err) == 0)
-			o->jobs = (long)jobs;
-		else if (c == 'j')
-			return bad_option("--jobs", optarg,
-			                  "expected a number of worker slots from 1 to 1024");
-		else if (c == 'p')
-			progress_s = optarg;
-		else if (c == 'o' || c == 'b' || c == 's')
-			*(c == 'o' ? &o->out : c == 'b' ? &o->bindir : &o->san_tcp_upper) = optarg;
-		else if (c == 'h')
-			return -1;
-		else
-			return usage(stderr), 2;
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		return -1;
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(stderr, PROG ": %s\n", err);
+		usage(stderr);
+		return 2;
+	case CLI_PARSE_BAD_VALUE:
+		fprintf(stderr, PROG ": %s\n(" PROG " --help lists the options)\n", err);
+		return 2;
 	}
-	/* runs too short to start one chunk are refused, as are nan and inf */
-	if (util_parse_seconds(time_s, 2, 1e9, &o->time, err, sizeof err) != 0)
-		return bad_option("--time", time_s,
-		                  "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)");
-	if (util_parse_seconds(progress_s, 0.001, 1e9, &o->progress, err, sizeof err) != 0)
-		return bad_option("--progress", progress_s, "expected a positive number of seconds");
 	double most = o->time / 6 > 5 ? o->time / 6 : 5;
 	o->progress = o->progress < 60 ? o->progress : 60;
 	o->progress = o->progress < most ? o->progress : most;

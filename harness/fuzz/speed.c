@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "cli.h"
 #include "engine.h"
 #include "exchange.h"
 #include "net.h"
@@ -639,22 +640,19 @@ static void usage(FILE *f)
 /* Parses the command line. Returns 0, 2 after a message, or -1 for --help. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {{"time", required_argument, NULL, 't'},
-	                                      {"lf-dir", required_argument, NULL, 'l'},
-	                                      {"lf-fast-dir", required_argument, NULL, 'f'},
-	                                      {"afl-dir", required_argument, NULL, 'a'},
-	                                      {"server", required_argument, NULL, 's'},
-	                                      {"std-dir", required_argument, NULL, 'd'},
-	                                      {"san-dir", required_argument, NULL, 'z'},
-	                                      {"out", required_argument, NULL, 'o'},
-	                                      {"help", no_argument, NULL, 'h'},
-	                                      {NULL, 0, NULL, 0}};
-	const char **dest[128] = {
-	    ['l'] = &o->lf_dir,  ['f'] = &o->lf_fast_dir, ['a'] = &o->afl_dir, ['s'] = &o->server,
-	    ['d'] = &o->std_dir, ['z'] = &o->san_dir,     ['o'] = &o->out};
-	char err[256];
-	uint64_t secs;
-	int c;
+	const struct cli_option options[] = {
+	    {"time", 0, CLI_UNSIGNED, CLI_INTEGER(o->time), .min = 1, .max = 3600,
+	     .reason = "expected whole seconds from 1 to 3600"},
+	    {"lf-dir", 0, CLI_STRING, .dest = &o->lf_dir},
+	    {"lf-fast-dir", 0, CLI_STRING, .dest = &o->lf_fast_dir},
+	    {"afl-dir", 0, CLI_STRING, .dest = &o->afl_dir},
+	    {"server", 0, CLI_STRING, .dest = &o->server},
+	    {"std-dir", 0, CLI_STRING, .dest = &o->std_dir},
+	    {"san-dir", 0, CLI_STRING, .dest = &o->san_dir},
+	    {"out", 0, CLI_STRING, .dest = &o->out},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
+	char err[512];
 
 	*o = (struct options){6,
 	                      "build/fuzz-libfuzzer",
@@ -666,19 +664,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 	                      "out/bench",
 	                      NULL,
 	                      0};
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		if (c == 'h')
-			return -1;
-		if (c == 't' && util_parse_u64(optarg, 1, 3600, 0, &secs, err, sizeof err) != 0) {
-			fprintf(stderr, PROG ": --time %s: expected whole seconds from 1 to 3600\n", optarg);
-			return 2;
-		}
-		if (c == 't')
-			o->time = (int)secs;
-		else if (c > 0 && c < 128 && dest[c] != NULL)
-			*dest[c] = optarg;
-		else
-			return usage(stderr), 2;
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		return -1;
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(stderr, PROG ": %s\n", err);
+		return usage(stderr), 2;
+	case CLI_PARSE_BAD_VALUE:
+		fprintf(stderr, PROG ": %s\n", err);
+		return 2;
 	}
 	o->targets = argv + optind;
 	o->ntargets = argc - optind;
