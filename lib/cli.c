@@ -178,7 +178,7 @@ enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char *
 		const struct cli_option *option = find(table, count, code);
 		if (code == '?' || code == ':' || option == NULL) {
 			bad_option(longs, argv, code, err, errlen);
-			return CLI_PARSE_BAD_OPTION;
+			return code == ':' ? CLI_PARSE_MISSING_ARGUMENT : CLI_PARSE_BAD_OPTION;
 		}
 		if (option->kind == CLI_HELP)
 			return CLI_PARSE_HELP;

@@ -75,22 +75,19 @@ struct cli_option {
 
 /* The outcome of cli_parse. */
 enum cli_parse_result {
-	CLI_PARSE_OK,         /* every option taken; operands start at argv[optind] */
-	CLI_PARSE_HELP,       /* a CLI_HELP option was given (options after it are not
-	                         looked at) */
-	CLI_PARSE_BAD_OPTION, /* an unknown option, a missing argument or an argument
-	                         to a flag */
-	CLI_PARSE_BAD_VALUE   /* an option's argument was refused */
+	CLI_PARSE_OK,               /* every option taken; operands start at argv[optind] */
+	CLI_PARSE_HELP,             /* a CLI_HELP option was given (options after it are not looked at) */
+	CLI_PARSE_BAD_OPTION,       /* an unknown option, or an argument given to a flag */
+	CLI_PARSE_MISSING_ARGUMENT, /* an option that takes an argument came last without it */
+	CLI_PARSE_BAD_VALUE         /* an option's argument was refused */
 };
 
-/* Runs getopt_long over argv (from argv[1], afresh each call) with the options of table (ended by a CLI_END
- * entry, at most 64 options), storing each value as it comes; options and
- * operands may be mixed (GNU order). getopt's own messages are off: a bad
- * option is named in err, for example "-x: unknown option",
- * "--tcp: missing argument", "--list: takes no argument"; a bad value too, for
- * example
- * "-c: '0' is not a number from 1 to 64". optind is left where getopt_long left
- * it (argv[optind - 1] is the offending word after CLI_PARSE_BAD_OPTION). */
+/* Runs getopt_long over argv (from argv[1], afresh each call) with the options of table (ended by
+ * CLI_TABLE_END, at most 64 options), storing each value as it comes; options and operands may be
+ * mixed (GNU order). getopt's own messages are off: a bad option is named in err, for example
+ * "-x: unknown option", "--tcp: missing argument", "--list: takes no argument"; a bad value too, for
+ * example "-c: '0' is not a number from 1 to 64". optind and optopt are left where getopt_long left
+ * them (argv[optind - 1] is the offending word after CLI_PARSE_BAD_OPTION). */
 enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char **argv, char *err,
                                 size_t errlen);
 

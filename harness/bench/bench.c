@@ -1009,6 +1009,7 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 	case CLI_PARSE_HELP:
 		usage(stdout);
 		return BENCH_ARGS_HELP;
+	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
 		fprintf(stderr, "bench: %s\n", err);
 		usage(stderr);

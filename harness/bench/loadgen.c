@@ -73,6 +73,7 @@ static int parse_args(int argc, char **argv, struct load_cfg *c)
 	case CLI_PARSE_HELP:
 		usage(stdout);
 		return 1;
+	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
 		fprintf(stderr, "loadgen: %s\n", err);
 		usage(stderr);

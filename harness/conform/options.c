@@ -109,6 +109,7 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 		break;
 	case CLI_PARSE_HELP:
 		return OPTIONS_HELP;
+	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
 		snprintf(err, errlen, "unknown option or missing argument: '%s'", argv[optind - 1]);
 		return OPTIONS_INVALID;

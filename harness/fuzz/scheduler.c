@@ -1025,6 +1025,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		break;
 	case CLI_PARSE_HELP:
 		return -1;
+	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
 		fprintf(stderr, PROG ": %s\n", err);
 		usage(stderr);

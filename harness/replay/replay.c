@@ -330,6 +330,7 @@ static enum parse_outcome parse_options(int argc, char **argv, struct opts *o, i
 		usage(stdout);
 		*status = stdout_status(0);
 		return PARSE_EXIT;
+	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
 		warnx("%s", err);
 		fprintf(stderr, "usage: replay [options] PCAP... (replay --help lists the options)\n");

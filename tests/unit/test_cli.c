@@ -94,8 +94,8 @@ static void test_errors(void)
 	} rows[] = {
 	    {{"-x"}, CLI_PARSE_BAD_OPTION, "-x: unknown option"},
 	    {{"--bogus"}, CLI_PARSE_BAD_OPTION, "--bogus: unknown option"},
-	    {{"--name"}, CLI_PARSE_BAD_OPTION, "--name: missing argument"},
-	    {{"-c"}, CLI_PARSE_BAD_OPTION, "-c: missing argument"},
+	    {{"--name"}, CLI_PARSE_MISSING_ARGUMENT, "--name: missing argument"},
+	    {{"-c"}, CLI_PARSE_MISSING_ARGUMENT, "-c: missing argument"},
 	    {{"--flag=1"}, CLI_PARSE_BAD_OPTION, "--flag: takes no argument"},
 	    {{"-c", "0"}, CLI_PARSE_BAD_VALUE, "-c: '0' is not a number from 1 to 64"},
 	    {{"--jobs", "300"}, CLI_PARSE_BAD_VALUE, "--jobs 300: expected 1..256"},
