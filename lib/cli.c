@@ -29,13 +29,14 @@ static void store_integer(void *dest, size_t size, uint64_t value)
 	}
 }
 
-/* Writes a bad number's message: "NAME ARG: reason" with the option's own
- * reason, else the number parser's reason after the name. */
+/* Writes a bad number's message: "NAME ARG: reason" with the option's own reason, else the number
+ * parser's reason after the name. */
 static void bad_number(const struct cli_option *option, const char *name, const char *arg, const char *why,
                        char *err, size_t errlen)
 {
 	if (option->reason != NULL)
-		snprintf(err, errlen, "%s %s: %s", name, arg, option->reason);
+		snprintf(err, errlen, option->flags & CLI_QUOTE_VALUE ? "%s '%s': %s" : "%s %s: %s", name,
+		         arg, option->reason);
 	else
 		snprintf(err, errlen, "%s%s%s", name, option->flags & CLI_NAME_SPACE ? " " : ": ", why);
 }
@@ -94,8 +95,7 @@ int cli_take_value(const struct cli_option *option, const char *name, const char
 	return 0;
 }
 
-/* The name of table entry option in messages: "-x", or "--long" without a short
- * letter. */
+/* The name of table entry option in messages: "-x", or "--long" without a short letter. */
 static const char *option_name(const struct cli_option *option, char *buf, size_t len)
 {
 	if (option->short_name != 0)
@@ -105,8 +105,8 @@ static const char *option_name(const struct cli_option *option, char *buf, size_
 	return buf;
 }
 
-/* Names the word getopt_long refused (code '?' or ':'): for a long option
- * optopt is no help, so it is named from argv. */
+/* Names the word getopt_long refused (code '?' or ':'): for a long option optopt is no help, so it
+ * is named from argv. */
 static void bad_option(const struct option *longs, char **argv, int code, char *err, size_t errlen)
 {
 	const char *word = argv[optind - 1];
@@ -124,8 +124,8 @@ static void bad_option(const struct option *longs, char **argv, int code, char *
 	                                 : "unknown option");
 }
 
-/* Builds getopt_long's short string and long table from table. Returns the
- * number of entries, or -1 when the table is too long. */
+/* Builds getopt_long's short string and long table from table. Returns the number of entries, or
+ * -1 when the table is too long. */
 static int build(const struct cli_option *table, char *shorts, struct option *longs)
 {
 	int n, s = 0, l = 0;

@@ -1,7 +1,6 @@
-/* cli.h - the one command-line parser: a program describes its options in a
- * table (long name, short letter, kind, destination) and cli_parse runs
- * getopt_long over argv, checks and stores each value. A bad option or value
- * comes back as a result code with a message naming the option; the program
+/* cli.h - the one command-line parser: a program describes its options in a table (long name, short
+ * letter, kind, destination) and cli_parse runs getopt_long over argv, checks and stores each value.
+ * A bad option or value comes back as a result code with a message naming the option; the program
  * prints it with its usage. No printing, no exit. */
 #ifndef CLI_H
 #define CLI_H
@@ -11,60 +10,52 @@
 
 /* What an option takes and how its destination is filled. */
 enum cli_kind {
-	CLI_END = 0,  /* ends a table */
-	CLI_FLAG,     /* no argument: stores set_to (1 when set_to is 0) in the integer at
-	                 dest */
-	CLI_STRING,   /* stores the argument in the const char * at dest (the last one
-	                 given wins) */
-	CLI_LIST,     /* repeatable string: appends the argument to the struct cli_list at
-	                 dest */
-	CLI_UNSIGNED, /* whole number in [min, max] (util_parse_u64) stored in the
-	                 integer at dest */
-	CLI_SECONDS,  /* seconds in [min_seconds, max_seconds] (util_parse_seconds) in
-	                 the double at dest */
-	CLI_CUSTOM,   /* the argument is given to custom(name, arg, dest, err, errlen)
-	               */
+	CLI_END = 0,  /* ends a table (CLI_TABLE_END) */
+	CLI_FLAG,     /* no argument: stores set_to (1 when set_to is 0) in the integer at dest */
+	CLI_STRING,   /* stores the argument in the const char * at dest (the last one given wins) */
+	CLI_LIST,     /* repeatable string: appends the argument to the struct cli_list at dest */
+	CLI_UNSIGNED, /* whole number in [min, max] (util_parse_u64) stored in the integer at dest */
+	CLI_SECONDS,  /* seconds in [min_seconds, max_seconds] (util_parse_seconds) in the double at dest */
+	CLI_CUSTOM,   /* the argument is given to custom(name, arg, dest, err, errlen) */
 	CLI_HELP      /* no argument: cli_parse returns CLI_PARSE_HELP at once */
 };
 
 /* Flags of an option. */
 enum cli_flag {
-	CLI_SUFFIXES = 1,  /* CLI_UNSIGNED: k, m, g multiply by 1024, 1024^2, 1024^3 */
-	CLI_ABOVE_MIN = 2, /* CLI_SECONDS: min_seconds itself is refused */
-	CLI_NAME_SPACE = 4 /* a bad number is named "NAME reason" rather than "NAME: reason" */
+	CLI_SUFFIXES = 1,   /* CLI_UNSIGNED: k, m, g multiply by 1024, 1024^2, 1024^3 */
+	CLI_ABOVE_MIN = 2,  /* CLI_SECONDS: min_seconds itself is refused */
+	CLI_NAME_SPACE = 4, /* a bad number without reason reads "NAME why" rather than "NAME: why" */
+	CLI_QUOTE_VALUE = 8 /* a bad number with reason reads "NAME 'ARG': reason" */
 };
 
-/* A repeatable option's values: items has room for capacity of them, count are
- * taken. */
+/* A repeatable option's values: items has room for capacity of them, count are taken. */
 struct cli_list {
 	const char **items;
 	int capacity;
 	int count;
 };
 
-/* One option. An option is named in messages by its short letter ("-T") when it
- * has one, else by its long name ("--timeout"). */
+/* One option. An option is named in messages by its short letter ("-T") when it has one, else by
+ * its long name ("--timeout"). */
 struct cli_option {
 	const char *long_name; /* NULL: short letter only */
 	int short_name;        /* 0: long name only */
 	enum cli_kind kind;
 	void *dest;
-	size_t size;                     /* CLI_FLAG, CLI_UNSIGNED: sizeof the integer at dest (1, 2, 4 or
-	                                    8) */
+	size_t size;                     /* CLI_FLAG, CLI_UNSIGNED: sizeof the integer at dest (1, 2, 4, 8) */
 	uint64_t min, max;               /* CLI_UNSIGNED bounds */
 	double min_seconds, max_seconds; /* CLI_SECONDS bounds */
 	unsigned flags;                  /* enum cli_flag bits */
 	int set_to;                      /* CLI_FLAG value */
-	/* CLI_UNSIGNED, CLI_SECONDS: when set, a bad value is reported as "NAME ARG:
-	 * reason" instead of with the number parser's own reason. */
+	/* CLI_UNSIGNED, CLI_SECONDS: when set, a bad value is reported as "NAME ARG: reason" instead of
+	 * "NAME: why" with the number parser's own why. */
 	const char *reason;
-	/* CLI_CUSTOM: takes arg into dest (name is how the option is named in
-	 * messages); returns 0, or -1 with the whole message in err. */
+	/* CLI_CUSTOM: takes arg into dest (name is how messages name the option); returns 0, or -1 with
+	 * the whole message in err. */
 	int (*custom)(const char *name, const char *arg, void *dest, char *err, size_t errlen);
 };
 
-/* The destination of a CLI_FLAG or CLI_UNSIGNED option: its address and size.
- */
+/* The destination of a CLI_FLAG or CLI_UNSIGNED option: its address and size. */
 #define CLI_INTEGER(lvalue) .dest = &(lvalue), .size = sizeof(lvalue)
 
 /* The entry that ends a table. */
@@ -91,9 +82,8 @@ enum cli_parse_result {
 enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char **argv, char *err,
                                 size_t errlen);
 
-/* Takes one value for option as cli_parse would, naming it name in a message
- * (for example an environment variable that stands in for the option). Returns
- * 0, or -1 with the message in err. */
+/* Takes one value for option as cli_parse would, naming it name in a message (for example an
+ * environment variable that stands in for the option). Returns 0, or -1 with the message in err. */
 int cli_take_value(const struct cli_option *option, const char *name, const char *arg, char *err,
                    size_t errlen);
 
