@@ -15,36 +15,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "report.h"
 #include "util.h"
 
-/* -t N and -b BYTES. Returns 0, or -1 with a reason naming the option in err. */
-static int parse_number(int c, const char *arg, unsigned options, struct serve_opts *o, char *err,
-                        size_t errlen)
+/* -b BYTES in a program without a buffer bound. */
+static int refuse_buffer(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	char why[256];
-	uint64_t v;
-
-	if (c == 't') {
-		if (util_parse_u64(arg, 1, SERVE_MAX_THREADS, 0, &v, why, sizeof why) < 0) {
-			snprintf(err, errlen, "-t '%s': expected a thread count from 1 to %d", arg,
-			         SERVE_MAX_THREADS);
-			return -1;
-		}
-		o->threads = (int)v;
-		return 0;
-	}
-	if (!(options & SERVE_OPT_BUF)) {
-		snprintf(err, errlen, "-b '%s': not an option of this program", arg);
-		return -1;
-	}
-	if (util_parse_u64(arg, 1, SERVE_MAX_BUF, 1, &v, why, sizeof why) < 0) {
-		snprintf(err, errlen,
-		         "-b '%s': expected a byte count from 1 to 1G (suffix k, m or g allowed)", arg);
-		return -1;
-	}
-	o->bufsize = (size_t)v;
-	return 0;
+	(void)dest;
+	snprintf(err, errlen, "%s '%s': not an option of this program", name, arg);
+	return -1;
 }
 
 /* What parse() found. */
@@ -58,52 +38,51 @@ enum serve_parse_result {
 static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
                                      size_t errlen)
 {
-	static const struct option longs[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {"inetd", no_argument, NULL, 'i'},
-	    {NULL, 0, NULL, 0},
-	};
-	char aerr[256];
-	int c;
+	static const struct cli_option no_buffer = {NULL, 'b', CLI_CUSTOM, .dest = NULL, .custom = refuse_buffer};
+	const struct cli_option buffer = {NULL,
+	                                  'b',
+	                                  CLI_UNSIGNED,
+	                                  CLI_INTEGER(o->bufsize),
+	                                  .min = 1,
+	                                  .max = SERVE_MAX_BUF,
+	                                  .flags = CLI_SUFFIXES | CLI_QUOTE_VALUE,
+	                                  .reason = "expected a byte count from 1 to 1G (suffix k, m or g allowed)"};
+	char reason[64], aerr[256];
+	const struct cli_option table[] = {
+	    {NULL, 'l', CLI_STRING, .dest = &o->addrstr},
+	    {NULL, 't', CLI_UNSIGNED, CLI_INTEGER(o->threads), .min = 1, .max = SERVE_MAX_THREADS,
+	     .flags = CLI_QUOTE_VALUE, .reason = reason},
+	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
+	    options & SERVE_OPT_BUF ? buffer : no_buffer,
+	    {"inetd", 0, CLI_FLAG, CLI_INTEGER(o->inetd)},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
 
 	memset(o, 0, sizeof *o);
 	o->addrstr = SERVE_DEFAULT_ADDR;
 	o->threads = 1;
 	o->bufsize = SERVE_DEFAULT_BUF;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":l:t:vb:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o->addrstr = optarg;
-			break;
-		case 't':
-		case 'b':
-			if (parse_number(c, optarg, options, o, err, errlen) < 0)
-				return SERVE_PARSE_ERROR;
-			break;
-		case 'v':
-			o->verbose = 1;
-			break;
-		case 'i':
-			if (!(options & SERVE_OPT_INETD)) {
-				snprintf(err, errlen, "--inetd: not an option of this program");
-				return SERVE_PARSE_ERROR;
-			}
-			o->inetd = 1;
-			break;
-		case 'h':
-			return SERVE_PARSE_HELP;
-		case ':':
-			snprintf(err, errlen, "option -%c needs an argument", optopt);
-			return SERVE_PARSE_ERROR;
-		default:
-			if (optopt != 0)
-				snprintf(err, errlen, "unknown option -%c", optopt);
-			else
-				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
-			return SERVE_PARSE_ERROR;
-		}
+	snprintf(reason, sizeof reason, "expected a thread count from 1 to %d", SERVE_MAX_THREADS);
+	switch (cli_parse(table, argc, argv, err, errlen)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		return SERVE_PARSE_HELP;
+	case CLI_PARSE_MISSING_ARGUMENT:
+		snprintf(err, errlen, "option -%c needs an argument", optopt);
+		return SERVE_PARSE_ERROR;
+	case CLI_PARSE_BAD_OPTION:
+		if (optopt != 0)
+			snprintf(err, errlen, "unknown option -%c", optopt);
+		else
+			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		return SERVE_PARSE_ERROR;
+	case CLI_PARSE_BAD_VALUE:
+		return SERVE_PARSE_ERROR;
+	}
+	if (o->inetd && !(options & SERVE_OPT_INETD)) {
+		snprintf(err, errlen, "--inetd: not an option of this program");
+		return SERVE_PARSE_ERROR;
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
