@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "exchange.h"
 #include "net.h"
 #include "util.h"
@@ -262,38 +263,31 @@ static int run_tcp_pipe(int fd, int wait_ms)
  * address), otherwise the exit status, the reason printed. */
 static int parse_options(int argc, char **argv, int *udp, int *wait_ms)
 {
-	static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const struct cli_option options[] = {
+	    {NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
+	    {NULL, 'w', CLI_UNSIGNED, CLI_INTEGER(*wait_ms), .min = 1, .max = 3600000, .flags = CLI_QUOTE_VALUE,
+	     .reason = "expected milliseconds from 1 to 3600000"},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
 	char err[256];
-	uint64_t v;
-	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":uw:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			*udp = 1;
-			break;
-		case 'w':
-			if (util_parse_u64(optarg, 1, 3600000, 0, &v, err, sizeof err) < 0) {
-				fprintf(stderr,
-				        "upper-client: -w '%s': expected milliseconds from 1 to 3600000\n",
-				        optarg);
-				return 2;
-			}
-			*wait_ms = (int)v;
-			break;
-		case 'h':
-			usage(stdout);
-			return stdout_ok() ? 0 : 2;
-		case ':':
-			fprintf(stderr, "upper-client: option -%c needs an argument\n", optopt);
-			usage(stderr);
-			return 2;
-		default:
-			fprintf(stderr, "upper-client: unknown option '%s'\n", argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		usage(stdout);
+		return stdout_ok() ? 0 : 2;
+	case CLI_PARSE_MISSING_ARGUMENT:
+		fprintf(stderr, "upper-client: option -%c needs an argument\n", optopt);
+		usage(stderr);
+		return 2;
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(stderr, "upper-client: unknown option '%s'\n", argv[optind - 1]);
+		usage(stderr);
+		return 2;
+	case CLI_PARSE_BAD_VALUE:
+		fprintf(stderr, "upper-client: %s\n", err);
+		return 2;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "upper-client: expected one HOST:PORT\n");
