@@ -1,7 +1,6 @@
 /* echo.c - a minimal no-transform echo server (TCP over epoll, UDP over recvmmsg/sendmmsg): the I/O
  * limit of the machine, against which the bench measures the reference servers. Bench-only. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "net.h"
 #include "util.h"
 
@@ -219,47 +219,64 @@ static int serve_udp(int fd)
 	}
 }
 
-int main(int argc, char **argv)
+/* -F FAULT */
+static int take_fault(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
-	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const char *addrstr = "127.0.0.1:8082";
-	struct net_addr a, bound;
-	char err[256], name[NET_ADDRSTRLEN];
-	int opt, udp = 0, fd;
-	long nofile;
-
 	static const char *const faults[] = {"", "drop", "extra", "trunc", "dup", "lose"};
+	int *f = dest;
 
-	while ((opt = getopt_long(argc, argv, "l:uF:h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'F':
-			for (fault = F_DROP; fault <= F_LOSE && strcmp(optarg, faults[fault]) != 0; fault++)
-				;
-			if (fault > F_LOSE) {
-				fprintf(stderr,
-				        "echo: -F %s: unknown fault (drop, extra, trunc, dup, lose)\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			addrstr = optarg;
-			break;
-		case 'u':
-			udp = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
+	for (*f = F_DROP; *f <= F_LOSE && strcmp(arg, faults[*f]) != 0; (*f)++)
+		;
+	if (*f <= F_LOSE)
+		return 0;
+	snprintf(err, errlen, "%s %s: unknown fault (drop, extra, trunc, dup, lose)", name, arg);
+	return -1;
+}
+
+/* Parses the options into fault, *addrstr and *udp. Returns -1 to go on, else the exit status (after
+ * --help, or a usage error printed). */
+static int parse_args(int argc, char **argv, const char **addrstr, int *udp)
+{
+	const struct cli_option options[] = {{NULL, 'l', CLI_STRING, .dest = addrstr},
+	                                     {NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
+	                                     {NULL, 'F', CLI_CUSTOM, .dest = &fault, .custom = take_fault},
+	                                     {"help", 'h', CLI_HELP, .dest = NULL},
+	                                     CLI_TABLE_END};
+	char err[256];
+
+	switch (cli_parse(options, argc, argv, err, sizeof err)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		usage(stdout);
+		return 0;
+	case CLI_PARSE_MISSING_ARGUMENT:
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(stderr, "echo: %s\n", err);
+		usage(stderr);
+		return 2;
+	case CLI_PARSE_BAD_VALUE:
+		fprintf(stderr, "echo: %s\n", err);
+		return 2;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "echo: unexpected argument %s (see --help)\n", argv[optind]);
 		return 2;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *addrstr = "127.0.0.1:8082";
+	struct net_addr a, bound;
+	char err[256], name[NET_ADDRSTRLEN];
+	int udp = 0, fd, rc;
+	long nofile;
+
+	rc = parse_args(argc, argv, &addrstr, &udp);
+	if (rc >= 0)
+		return rc;
 	if (net_parse(addrstr, &a, err, sizeof err) < 0) {
 		fprintf(stderr, "echo: -l %s: %s\n", addrstr, err);
 		return 2;
