@@ -21,6 +21,16 @@ enum case_level { CASE_SHOULD = 0, CASE_MUST };
 /* The transports a case, a target or a server is about; CASE_TCP | CASE_UDP for both. */
 enum case_transport { CASE_TCP = 1, CASE_UDP = 2 };
 
+/* What a resource case measured: the server's growth over its connections (or UDP senders), after a
+ * settle. */
+struct case_resources {
+	int measured;
+	long connections;
+	long long resident_growth; /* bytes */
+	long descriptor_growth, thread_growth;
+	double bytes_per_connection, descriptors_per_connection;
+};
+
 /* The outcome of one case. */
 struct case_result {
 	enum case_status status;
@@ -31,6 +41,7 @@ struct case_result {
 	char expected[CASE_EXCERPT_MAX], actual[CASE_EXCERPT_MAX]; /* escaped excerpts at offset */
 	char note[2 * CASE_MESSAGE_MAX]; /* extra information on a pass or failure (server death, retries) */
 	double seconds;
+	struct case_resources resources;
 };
 
 /* What is tested: a TCP and/or a UDP address, and the IPv6 ones when known. */
@@ -45,7 +56,8 @@ struct recording;
 struct case_context {
 	struct case_target *target;
 	int timeout_ms;    /* bound on every wait with no progress */
-	int server_nofile; /* the descriptor limit given to an --exec server, 0 when unknown */
+	int server_nofile; /* the soft descriptor limit given to an --exec server, 0 when unknown */
+	int server_many_nofile; /* its hard one, to which the many-connections case raises the soft one */
 	int resets;        /* resets done by tcp/reset/repeated (0: derived from server_nofile) */
 	struct case_result *result;
 	struct recording *recording; /* NULL when not recording */
@@ -54,6 +66,8 @@ struct case_context {
 	pid_t udp_server_group;      /* the process group of the --exec server serving UDP, 0 when conform
 	                              * did not start it: a case may pause it (SIGSTOP) so that datagrams
 	                              * queue, then resume it (SIGCONT) */
+	pid_t tcp_server_group;      /* the same for the server serving TCP */
+	pid_t watched_pid;           /* --pid: a server conform did not start (it and its descendants) */
 };
 
 /* Starts a fresh result for a case: passing, no offset. */

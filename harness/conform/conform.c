@@ -24,6 +24,8 @@
 /* A case's recording holds up to this much: the 16 MiB case both ways fits. */
 #define RECORDING_MAX_BYTES (40u << 20)
 #define MAX_SERVERS 2
+/* the hard descriptor limit of an --exec server: room for tcp/many/2000 */
+#define CONFORM_MANY_NOFILE 4096
 
 /* A run: the options, the target, the servers conform started and what was reported. */
 struct run {
@@ -233,7 +235,7 @@ static int start_servers(struct run *run)
 		if (commands[i] == NULL)
 			continue;
 		run->servers[run->server_count] = server_start(commands[i], transports[i], run->o->nofile,
-		                                               run->o->start_ms, &started, err, sizeof err);
+		                                               CONFORM_MANY_NOFILE, run->o->start_ms, &started, err, sizeof err);
 		if (run->servers[run->server_count] == NULL) {
 			fprintf(stderr, "conform: %s\n", err);
 			return -1;
@@ -265,7 +267,7 @@ static int plan(struct run *run)
 	if (report_writable("--junit", o->junit) < 0 || report_writable("--json", o->json) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
-	/* conform itself holds up to ~1100 connections (tcp/many/thousand): raise its own soft limit */
+	/* conform itself holds over 2000 connections (tcp/many/2000): raise its own soft limit */
 	util_raise_nofile(1L << 30);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -405,9 +407,13 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		x->result.retries = attempt;
 		context_init(run, &c, &x->result);
 		c.server_nofile = run->server_count ? o->nofile : 0;
-		for (int i = 0; i < run->server_count; i++)
+		c.server_many_nofile = run->server_count && o->nofile ? CONFORM_MANY_NOFILE : 0;
+		for (int i = 0; i < run->server_count; i++) {
 			if (run->server_transports[i] & CASE_UDP)
 				c.udp_server_group = server_process_group(run->servers[i]);
+			if (run->server_transports[i] & CASE_TCP)
+				c.tcp_server_group = server_process_group(run->servers[i]);
+		}
 		c.resets = o->resets;
 		c.deadline_ns = util_now_ns() + (uint64_t)budget_ms * 1000000u;
 		recording_clear(&run->recording);

@@ -1,5 +1,6 @@
 /* server.c - conform's server under test (--exec), a thin layer over lib/child: the command runs under
- * /bin/sh in its own process group with a lowered descriptor limit; conform takes the addresses it
+ * /bin/sh in its own process group with a lowered soft descriptor limit (and a hard one that leaves room
+ * for the many-connections case, which raises the soft one while it runs); conform takes the addresses it
  * prints as loopback addresses (a wildcard is tested on loopback, anything else is refused later by
  * conform's loopback check), notices its death, restarts it and stops it at the end. */
 #include "server.h"
@@ -11,12 +12,23 @@
 #include <string.h>
 
 #include "child.h"
+#include "resources.h"
 
 #define STOP_MS 2000
 
 struct server {
 	struct child *child;
+	int nofile; /* the soft descriptor limit set once it listens, 0 when left */
 };
+
+/* Lowers the soft descriptor limit of the server's processes to s->nofile (the hard one stays). */
+static int lower_nofile(struct server *s, char *err, size_t errlen)
+{
+	struct resources_scope scope = {child_pid(s->child), 0};
+	if (s->nofile <= 0 || resources_set_nofile(&scope, s->nofile, err, errlen) >= 0)
+		return 0;
+	return -1;
+}
 
 /* Maps a wildcard address to loopback: conform only talks to 127.0.0.1 and ::1. */
 static void wildcard_to_loopback(struct net_addr *a)
@@ -60,7 +72,7 @@ static void name_command(char *err, size_t errlen)
 	memcpy(err, prefix, sizeof prefix - 1);
 }
 
-struct server *server_start(const char *command, int transports, int nofile, int start_ms,
+struct server *server_start(const char *command, int transports, int nofile, int many_nofile, int start_ms,
                             struct case_target *t, char *err, size_t errlen)
 {
 	struct child_options o;
@@ -75,10 +87,17 @@ struct server *server_start(const char *command, int transports, int nofile, int
 	o.shell = 1;
 	o.want = (transports & CASE_TCP ? CHILD_TCP : 0) | (transports & CASE_UDP ? CHILD_UDP : 0);
 	o.start_ms = start_ms;
-	o.nofile = nofile;
+	/* the hard limit (and the soft one while it starts) leaves room for the many-connections case; the
+	 * soft one is lowered once it listens, so that a descriptor leak shows soon */
+	o.nofile = nofile > 0 && many_nofile > nofile ? many_nofile : nofile;
+	s->nofile = nofile;
 	if (child_start(&o, &s->child, &addrs, err, errlen) < 0) {
 		name_command(err, errlen);
 		free(s);
+		return NULL;
+	}
+	if (lower_nofile(s, err, errlen) < 0) {
+		server_stop(s, NULL);
 		return NULL;
 	}
 	target_of(&addrs, t);
@@ -97,6 +116,8 @@ int server_restart(struct server *s, struct case_target *t, char *err, size_t er
 		name_command(err, errlen);
 		return -1;
 	}
+	if (lower_nofile(s, err, errlen) < 0)
+		return -1;
 	target_of(&addrs, t);
 	return 0;
 }

@@ -1,0 +1,195 @@
+/* resources.c - a server's memory, descriptors and threads from /proc, and its descriptor limit. */
+#include "resources.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* One process as /proc/PID/stat gives it. */
+struct process {
+	pid_t pid, parent, group;
+	long threads;
+	long long resident_pages;
+};
+
+/* Reads /proc/PID/stat: fields after the command name (which may hold spaces and parentheses). */
+static int read_process(pid_t pid, struct process *p)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(line, 1, sizeof line - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	char *after = strrchr(line, ')');
+	if (after == NULL)
+		return -1;
+	/* from field 3 (state): ppid 4, pgrp 5, ..., num_threads 20, ..., rss 24 */
+	long field[25] = {0};
+	char *s = after + 2;
+	for (int i = 3; i <= 24 && *s != '\0'; i++) {
+		while (*s == ' ')
+			s++;
+		field[i] = i == 3 ? 0 : strtol(s, &s, 10);
+		if (i == 3)
+			s++;
+	}
+	p->pid = pid;
+	p->parent = (pid_t)field[4];
+	p->group = (pid_t)field[5];
+	p->threads = field[20];
+	p->resident_pages = field[24];
+	return 0;
+}
+
+/* Every process on the host; *n how many. Returns a malloc'd array or NULL. */
+static struct process *list_processes(size_t *n)
+{
+	DIR *d = opendir("/proc");
+	size_t cap = 256;
+	struct process *all = malloc(cap * sizeof *all);
+	*n = 0;
+	if (d == NULL || all == NULL) {
+		if (d != NULL)
+			closedir(d);
+		free(all);
+		return NULL;
+	}
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		if (*n == cap) {
+			struct process *bigger = realloc(all, 2 * cap * sizeof *all);
+			if (bigger == NULL)
+				break;
+			all = bigger;
+			cap *= 2;
+		}
+		if (read_process((pid_t)atol(e->d_name), &all[*n]) == 0)
+			(*n)++;
+	}
+	closedir(d);
+	return all;
+}
+
+/* Marks in[i] for the processes of the scope (the root's descendants found by walking parents). */
+static size_t select_scope(const struct resources_scope *scope, const struct process *all, size_t n,
+                           unsigned char *in)
+{
+	size_t count = 0;
+	pid_t self = getpid();
+	for (size_t i = 0; i < n; i++) {
+		in[i] = 0;
+		if (all[i].pid == self)
+			continue;
+		if (scope->group > 0 && all[i].group == scope->group)
+			in[i] = 1;
+		for (pid_t p = all[i].pid, depth = 0; !in[i] && scope->root > 0 && p > 1 && depth < 64; depth++) {
+			if (p == scope->root) {
+				in[i] = 1;
+				break;
+			}
+			pid_t parent = 0;
+			for (size_t j = 0; j < n; j++)
+				if (all[j].pid == p)
+					parent = all[j].parent;
+			p = parent;
+		}
+		count += in[i];
+	}
+	return count;
+}
+
+static long count_descriptors(pid_t pid)
+{
+	char path[64];
+	long count = 0;
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.')
+			count++;
+	closedir(d);
+	return count;
+}
+
+/* The scope's processes: a malloc'd array of *n, or NULL with err. */
+static struct process *scope_processes(const struct resources_scope *scope, size_t *n, char *err,
+                                       size_t errlen)
+{
+	size_t total;
+	struct process *all = list_processes(&total);
+	unsigned char *in = malloc(total + 1);
+	if (all == NULL || in == NULL) {
+		free(all);
+		free(in);
+		snprintf(err, errlen, "cannot read /proc: %s", strerror(errno ? errno : ENOMEM));
+		return NULL;
+	}
+	select_scope(scope, all, total, in);
+	*n = 0;
+	for (size_t i = 0; i < total; i++)
+		if (in[i])
+			all[(*n)++] = all[i];
+	free(in);
+	if (*n == 0) {
+		snprintf(err, errlen, "no process of the server found in /proc (group %d, pid %d)",
+		         (int)scope->group, (int)scope->root);
+		free(all);
+		return NULL;
+	}
+	return all;
+}
+
+int resources_sample(const struct resources_scope *scope, struct resources_sample *s, char *err,
+                     size_t errlen)
+{
+	size_t n;
+	struct process *p = scope_processes(scope, &n, err, errlen);
+	memset(s, 0, sizeof *s);
+	if (p == NULL)
+		return -1;
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < n; i++) {
+		s->resident_bytes += p[i].resident_pages * (page > 0 ? page : 4096);
+		s->threads += p[i].threads;
+		s->descriptors += count_descriptors(p[i].pid);
+	}
+	s->processes = (int)n;
+	free(p);
+	return 0;
+}
+
+long resources_set_nofile(const struct resources_scope *scope, long soft, char *err, size_t errlen)
+{
+	size_t n;
+	struct process *p = scope_processes(scope, &n, err, errlen);
+	long lowest = -1;
+	if (p == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct rlimit now, want;
+		if (prlimit(p[i].pid, RLIMIT_NOFILE, NULL, &now) < 0)
+			continue; /* gone meanwhile */
+		want.rlim_max = now.rlim_max;
+		want.rlim_cur = (rlim_t)soft < now.rlim_max ? (rlim_t)soft : now.rlim_max;
+		if (prlimit(p[i].pid, RLIMIT_NOFILE, &want, NULL) < 0) {
+			snprintf(err, errlen, "prlimit of process %d: %s", (int)p[i].pid, strerror(errno));
+			free(p);
+			return -1;
+		}
+		if (lowest < 0 || (long)want.rlim_cur < lowest)
+			lowest = (long)want.rlim_cur;
+	}
+	free(p);
+	return lowest;
+}
