@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "net.h"
 #include "upper.h"
 #include "util.h"
@@ -58,46 +59,43 @@ struct bad {
 	long drop, only, flip; /* -1: not asked (only 0: every connection) */
 };
 
-/* Parses a number option's value. Returns it, or -1 when it is not a number. */
-static long number(const char *s)
+/* Fills *b from the command line. Returns 0, 1 after --help, or -1 on a usage error (err says which
+ * option, or is empty when no planted bug was asked for). */
+static int parse_args(int argc, char **argv, struct bad *b, char *err, size_t errlen)
 {
-	char err[128];
-	uint64_t v;
-
-	return util_parse_u64(s, 0, (uint64_t)1 << 40, 0, &v, err, sizeof err) < 0 ? -1 : (long)v;
-}
-
-/* Fills *b from the command line. Returns 0, 1 after --help, or -1 on a usage error. */
-static int parse_args(int argc, char **argv, struct bad *b)
-{
-	int i;
+	int sigpipe = 0;
+	const struct cli_option options[] = {
+	    {"fin-rst", 0, CLI_FLAG, CLI_INTEGER(b->fin_rst)},
+	    {"silent", 0, CLI_FLAG, CLI_INTEGER(b->silent)},
+	    {"endless", 0, CLI_FLAG, CLI_INTEGER(b->endless)},
+	    {"sigpipe", 0, CLI_FLAG, CLI_INTEGER(sigpipe)},
+	    {"drop", 0, CLI_UNSIGNED, CLI_INTEGER(b->drop), .max = (uint64_t)1 << 40},
+	    {"udp-flip", 0, CLI_UNSIGNED, CLI_INTEGER(b->flip), .max = (uint64_t)1 << 40},
+	    {"conn", 0, CLI_UNSIGNED, CLI_INTEGER(b->only), .max = (uint64_t)1 << 40},
+	    {NULL, 'l', CLI_STRING, .dest = &b->listen_at},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
 
 	memset(b, 0, sizeof *b);
 	b->listen_at = "127.0.0.1:0";
 	b->drop = b->flip = -1;
-	for (i = 1; i < argc; i++) {
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return 1;
-		if (!strcmp(argv[i], "--fin-rst"))
-			b->fin_rst = 1;
-		else if (!strcmp(argv[i], "--silent"))
-			b->silent = 1;
-		else if (!strcmp(argv[i], "--endless"))
-			b->endless = 1;
-		else if (!strcmp(argv[i], "--sigpipe"))
-			send_flags = 0;
-		else if (!strcmp(argv[i], "--drop") && v && (b->drop = number(argv[++i])) >= 0)
-			continue;
-		else if (!strcmp(argv[i], "--udp-flip") && v && (b->flip = number(argv[++i])) >= 0)
-			continue;
-		else if (!strcmp(argv[i], "--conn") && v && (b->only = number(argv[++i])) >= 0)
-			continue;
-		else if (!strcmp(argv[i], "-l") && v)
-			b->listen_at = argv[++i];
-		else
-			return -1;
+	err[0] = '\0';
+	switch (cli_parse(options, argc, argv, err, errlen)) {
+	case CLI_PARSE_OK:
+		break;
+	case CLI_PARSE_HELP:
+		return 1;
+	case CLI_PARSE_MISSING_ARGUMENT:
+	case CLI_PARSE_BAD_OPTION:
+	case CLI_PARSE_BAD_VALUE:
+		return -1;
 	}
+	if (optind != argc) {
+		snprintf(err, errlen, "unexpected argument %s", argv[optind]);
+		return -1;
+	}
+	if (sigpipe)
+		send_flags = 0;
 	return !b->fin_rst && b->drop < 0 && b->flip < 0 && send_flags && !b->silent && !b->endless ? -1 : 0;
 }
 
@@ -161,10 +159,12 @@ int main(int argc, char **argv)
 	struct bad b;
 	struct net_addr a, bound;
 	char e[256], name[NET_ADDRSTRLEN];
-	int lfd, p = parse_args(argc, argv, &b);
+	int lfd, p = parse_args(argc, argv, &b, e, sizeof e);
 	long conns = 0;
 
 	if (p != 0) {
+		if (p < 0 && e[0] != '\0')
+			fprintf(stderr, "badserver: %s\n", e);
 		usage(p > 0 ? stdout : stderr);
 		return p > 0 ? 0 : 2;
 	}
