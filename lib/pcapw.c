@@ -1,15 +1,12 @@
-/* pcapw.c - writes pcap files of synthesized TCP flows and UDP datagrams with libpcap (see pcapw.h). */
+/* pcapw.c - writes pcap files of synthesized TCP flows and UDP datagrams with libpcap (see pcapw.h); the
+ * frames come from pcapw_frame() (pcapw_frame.c). */
 #include "pcapw.h"
 
-#include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PCAPW_L2 14u       /* Ethernet header */
-#define PCAPW_MAXIP 65535u /* largest IP packet (IPv4 total length, IPv6 payload + 40) */
-#define PCAPW_BUF (PCAPW_L2 + 40u + 65535u)
 
 struct pcapw {
 	pcap_t *p;
@@ -19,7 +16,7 @@ struct pcapw {
 	uint16_t ipid;
 	uint64_t count;
 	char path[256];
-	uint8_t buf[PCAPW_BUF];
+	uint8_t buf[PCAPW_FRAME_MAX];
 };
 
 struct pcapw *pcapw_open(const char *path, int linktype, int nano, char *err, size_t errlen)
@@ -45,7 +42,7 @@ struct pcapw *pcapw_open(const char *path, int linktype, int nano, char *err, si
 	w->ipid = 1;
 	snprintf(w->path, sizeof w->path, "%s", path);
 	w->p = pcap_open_dead_with_tstamp_precision(
-	    dlt, (int)PCAPW_BUF, nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
+	    dlt, (int)PCAPW_FRAME_MAX, nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
 	if (!w->p) {
 		snprintf(err, errlen, "%s: pcap_open_dead failed", path);
 		free(w);
@@ -82,172 +79,24 @@ uint64_t pcapw_count(const struct pcapw *w)
 	return w->count;
 }
 
-void pcapw_ep_v4(struct pcapw_ep *ep, uint32_t caddr, uint16_t cport, uint32_t saddr, uint16_t sport)
-{
-	memset(ep, 0, sizeof *ep);
-	ep->family = 4;
-	ep->caddr[0] = (uint8_t)(caddr >> 24);
-	ep->caddr[1] = (uint8_t)(caddr >> 16);
-	ep->caddr[2] = (uint8_t)(caddr >> 8);
-	ep->caddr[3] = (uint8_t)caddr;
-	ep->saddr[0] = (uint8_t)(saddr >> 24);
-	ep->saddr[1] = (uint8_t)(saddr >> 16);
-	ep->saddr[2] = (uint8_t)(saddr >> 8);
-	ep->saddr[3] = (uint8_t)saddr;
-	ep->cport = cport;
-	ep->sport = sport;
-}
-
-static int sa_fill(const struct sockaddr *sa, int *family, uint8_t *addr, uint16_t *port)
-{
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-		*family = 4;
-		memcpy(addr, &s4->sin_addr, 4);
-		*port = ntohs(s4->sin_port);
-		return 0;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-		*family = 6;
-		memcpy(addr, &s6->sin6_addr, 16);
-		*port = ntohs(s6->sin6_port);
-		return 0;
-	}
-	return -1;
-}
-
-int pcapw_ep_sockaddr(struct pcapw_ep *ep, const struct sockaddr *client, const struct sockaddr *server,
-                      char *err, size_t errlen)
-{
-	int fc, fs;
-
-	memset(ep, 0, sizeof *ep);
-	if (sa_fill(client, &fc, ep->caddr, &ep->cport) < 0 ||
-	    sa_fill(server, &fs, ep->saddr, &ep->sport) < 0) {
-		snprintf(err, errlen, "pcapw: address family is not IPv4 or IPv6");
-		return -1;
-	}
-	if (fc != fs) {
-		snprintf(err, errlen, "pcapw: client and server address families differ");
-		return -1;
-	}
-	ep->family = fc;
-	return 0;
-}
-
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* One's-complement sum of p[0..n) added to sum (not folded). */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffffu) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
                  unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen)
 {
-	const uint8_t *src = dir == PCAPW_C2S ? ep->caddr : ep->saddr;
-	const uint8_t *dst = dir == PCAPW_C2S ? ep->saddr : ep->caddr;
-	unsigned sport = dir == PCAPW_C2S ? ep->cport : ep->sport;
-	unsigned dport = dir == PCAPW_C2S ? ep->sport : ep->cport;
-	size_t l2 = w->linktype == PCAPW_EN10MB ? PCAPW_L2 : 0;
-	size_t iph = ep->family == 6 ? 40 : 20;
-	size_t l4h = proto == 6 ? 20 : 8;
-	size_t l4len = l4h + len, alen = ep->family == 6 ? 16 : 4;
-	uint8_t *ip = w->buf + l2, *l4 = ip + iph;
+	struct pcapw_frame_spec s = {ep, dir, proto, seq, ack, flags, w->ipid, data, len};
 	struct pcap_pkthdr h;
-	uint32_t sum;
+	size_t n;
+	char why[160];
 
-	if ((proto != 6 && proto != 17) || (ep->family != 4 && ep->family != 6)) {
-		snprintf(err, errlen, "%s: bad protocol %d or family %d", w->path, proto, ep->family);
+	if (pcapw_frame(w->buf, sizeof w->buf, w->linktype, &s, &n, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", w->path, why);
 		return -1;
 	}
-	if ((ep->family == 4 && iph + l4len > PCAPW_MAXIP) || (ep->family == 6 && l4len > PCAPW_MAXIP)) {
-		snprintf(err, errlen, "%s: payload of %zu bytes does not fit in one IPv%d packet", w->path,
-		         len, ep->family);
-		return -1;
-	}
-	if (l2) {
-		static const uint8_t mac[2][6] = {{0x02, 0, 0, 0, 0, 1}, {0x02, 0, 0, 0, 0, 2}};
-		memcpy(w->buf, mac[dir == PCAPW_C2S], 6);
-		memcpy(w->buf + 6, mac[dir != PCAPW_C2S], 6);
-		put16(w->buf + 12, ep->family == 6 ? 0x86dd : 0x0800);
-	}
-	if (ep->family == 4) {
-		memset(ip, 0, 20);
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned)(20 + l4len));
-		put16(ip + 4, w->ipid++);
-		put16(ip + 6, 0x4000); /* DF */
-		ip[8] = 64;
-		ip[9] = (uint8_t)proto;
-		memcpy(ip + 12, src, 4);
-		memcpy(ip + 16, dst, 4);
-		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	} else {
-		memset(ip, 0, 40);
-		ip[0] = 0x60;
-		put16(ip + 4, (unsigned)l4len);
-		ip[6] = (uint8_t)proto;
-		ip[7] = 64;
-		memcpy(ip + 8, src, 16);
-		memcpy(ip + 24, dst, 16);
-	}
-	memset(l4, 0, l4h);
-	put16(l4, sport);
-	put16(l4 + 2, dport);
-	if (proto == 6) {
-		put32(l4 + 4, seq);
-		put32(l4 + 8, flags & PCAPW_ACK ? ack : 0);
-		l4[12] = 5 << 4;
-		l4[13] = (uint8_t)flags;
-		put16(l4 + 14, 65535);
-	} else {
-		put16(l4 + 4, (unsigned)l4len);
-	}
-	if (len)
-		memcpy(l4 + l4h, data, len);
-	/* Pseudo-header: addresses, protocol, L4 length. */
-	sum = csum_add(0, src, alen);
-	sum = csum_add(sum, dst, alen);
-	sum += (uint32_t)proto + (uint32_t)(l4len & 0xffff) + (uint32_t)(l4len >> 16);
-	sum = csum_add(sum, l4, l4len);
-	{
-		uint16_t c = csum_fold(sum);
-		if (proto == 17 && c == 0)
-			c = 0xffff; /* UDP: 0 means "no checksum" */
-		put16(l4 + (proto == 6 ? 16 : 6), c);
-	}
+	if (ep->family == 4)
+		w->ipid++;
 	memset(&h, 0, sizeof h);
 	h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
 	h.ts.tv_usec = (suseconds_t)(w->nano ? ts_ns % 1000000000u : ts_ns % 1000000000u / 1000u);
-	h.caplen = h.len = (bpf_u_int32)(l2 + iph + l4len);
+	h.caplen = h.len = (bpf_u_int32)n;
 	pcap_dump((u_char *)w->d, &h, w->buf);
 	w->count++;
 	return 0;

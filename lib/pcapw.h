@@ -21,6 +21,9 @@
  *
  * Every function returns 0 on success or -1 with a reason (naming the file) in err. Not thread-safe per
  * writer; separate writers are independent.
+ *
+ * The frames themselves are built by pcapw_frame() (lib/pcapw_frame.c, no libpcap), which a caller that
+ * wants frames in memory (a fuzz target) calls directly: the bytes are those the writer stores.
  */
 #ifndef PCAPW_H
 #define PCAPW_H
@@ -66,6 +69,27 @@ int pcapw_ep_sockaddr(struct pcapw_ep *ep, const struct sockaddr *client, const 
  * ack and flags are ignored. len may be 0. Payload larger than fits in one IP packet is an error. */
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
                  unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen);
+
+/* Buffer size that holds any frame pcapw_frame() builds: Ethernet, IPv6 header, largest IP payload. */
+#define PCAPW_FRAME_MAX (14u + 40u + 65535u)
+
+/* The header fields and payload of one packet, for pcapw_frame(). ipid is IPv4's identification. */
+struct pcapw_frame_spec {
+	const struct pcapw_ep *ep;
+	int dir;   /* PCAPW_C2S or PCAPW_S2C */
+	int proto; /* 6 (TCP) or 17 (UDP) */
+	uint32_t seq, ack;
+	unsigned flags; /* PCAPW_* TCP flags */
+	uint16_t ipid;
+	const void *data;
+	size_t len;
+};
+
+/* Builds the frame pcapw_packet() writes, for link type PCAPW_EN10MB or PCAPW_RAW, into buf[0..bufsize)
+ * and sets *framelen. Returns 0, or -1 with a reason in err (bad field, payload too large for one IP
+ * packet, buffer too small). */
+int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *spec, size_t *framelen,
+                char *err, size_t errlen);
 
 /* A UDP datagram (0 to 65507 bytes over IPv4, 65527 over IPv6) in direction dir. */
 int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,

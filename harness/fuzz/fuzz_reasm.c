@@ -1,0 +1,423 @@
+/* fuzz_reasm.c - fuzz target: TCP reassembly (lib/decode.h) checked against ground truth.
+ *
+ * The input describes TCP connections and how a capture saw them: which segments were sent, in which
+ * order, which were held back and released later (reordering), resent (equal bytes) or resent with
+ * different bytes, duplicated by the capture, cut by the snaplen or lost; with sequence numbers near the
+ * 32-bit wrap, IPv4 or IPv6, and any link type the decoder supports (Ethernet with 0, 1 or 2 VLAN tags,
+ * raw IP in its three link types and the two per family, BSD and OpenBSD loopback, Linux cooked v1
+ * and v2). The frames are built by the project's pcap
+ * writer (pcapw_frame(), the bytes bin/replay --write-pcap stores), decoded one by one with dec_feed(),
+ * and the result is compared with a model kept here from the input alone:
+ *   - each stream byte is the first copy the capture carried (decode.h: "first copy kept"); the
+ *     reassembled stream is exactly the bytes before the first byte never captured;
+ *   - gap_bytes is exactly the number of never-captured bytes between that point and the last captured
+ *     byte, and DEC_F_GAP / DEC_F_INCOMPLETE are set exactly when bytes are missing, a FIN is not
+ *     reached, or a payload was cut;
+ *   - FIN is delivered exactly when the whole stream was captured and the FIN was; conflicts are counted
+ *     exactly when a later copy differed.
+ *
+ * Input (see harness/fuzz/README.md): 4 header bytes, then operations of 3 bytes each.
+ *   header[0] link type (index into link_types[]), header[1] bit 0 IPv6, bits 1-2 number of
+ *   connections - 1 (1 to 3), bit 3 FINs are written before the held segments are released, bit 4 FINs
+ *   are lost; header[2], header[3] client and server initial sequence numbers (bit 7 set: just below the
+ *   32-bit wrap).
+ *   operation: byte 0 bits 0-2 kind, bit 3 direction (0 client to server), bits 4-5 connection, bits 6-7
+ *   length bits 8-9; byte 1 length bits 0-7; byte 2 argument.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "fuzz.h"
+#include "pcapw.h"
+
+#define REASM_STREAMS 3
+#define REASM_CAP 16384 /* stream bytes per direction */
+#define REASM_HELD 16   /* segments held back per direction */
+#define REASM_FRAME 4096
+#define REASM_L2_MAX 24 /* the longest link header this target adds (Linux cooked v2) */
+
+#define TRUTH_CHECK(cond, ...)                                                                               \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "fuzz_reasm: truth breach: " __VA_ARGS__);                           \
+			fprintf(stderr, " (%s)\n", #cond);                                                   \
+			abort();                                                                             \
+		}                                                                                            \
+	} while (0)
+
+enum reasm_op { OP_SEND, OP_HOLD, OP_RELEASE, OP_LOSE, OP_RESEND, OP_CONFLICT, OP_DUP, OP_CUT };
+
+/* Link types the decoder supports, with the frame pcapw builds and the header this target adds. */
+enum reasm_wrap { WRAP_NONE, WRAP_VLAN1, WRAP_VLAN2, WRAP_NULL, WRAP_LOOP, WRAP_SLL, WRAP_SLL2 };
+static const struct {
+	int dlt, pcapw_link, wrap;
+} link_types[] = {
+    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_NONE},     {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN1},
+    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN2},    {DEC_LINK_RAW, PCAPW_RAW, WRAP_NONE},
+    {DEC_LINK_RAW_BSD, PCAPW_RAW, WRAP_NONE},       {DEC_LINK_RAW_OPENBSD, PCAPW_RAW, WRAP_NONE},
+    {DEC_LINK_NULL, PCAPW_RAW, WRAP_NULL},          {DEC_LINK_LOOP, PCAPW_RAW, WRAP_LOOP},
+    {DEC_LINK_LINUX_SLL, PCAPW_RAW, WRAP_SLL},      {DEC_LINK_LINUX_SLL2, PCAPW_RAW, WRAP_SLL2},
+    {DEC_LINK_IPV4, PCAPW_RAW, WRAP_NONE},          {DEC_LINK_IPV6, PCAPW_RAW, WRAP_NONE},
+};
+#define NLINK (sizeof link_types / sizeof link_types[0])
+
+struct held {
+	size_t off, len, cut;
+	int conflict;
+};
+
+/* The model of one direction: what the capture carried, byte by byte, first copy kept. */
+struct model_dir {
+	uint32_t isn;          /* sequence number of the SYN */
+	size_t cur;            /* bytes the sender has produced */
+	size_t hi;             /* bytes of val/known in use */
+	uint8_t val[REASM_CAP];
+	uint8_t known[REASM_CAP];
+	int conflict;          /* a later copy differed from the first */
+	size_t cuts;           /* segments the capture cut */
+	int fin_written;
+	struct held held[REASM_HELD];
+	size_t nheld;
+};
+
+struct reasm {
+	int family, link, nstreams;
+	struct pcapw_ep ep[REASM_STREAMS];
+	struct model_dir dir[REASM_STREAMS][2];
+	struct dec_ctx *dec;
+	uint16_t ipid;
+	uint64_t ts;
+	uint8_t last[REASM_FRAME];
+	size_t last_caplen, last_wirelen;
+};
+
+static struct reasm R;
+
+static uint8_t truth_byte(int stream, int d, size_t k)
+{
+	return (uint8_t)(k * 7u + (k >> 8) * 13u + (unsigned)stream * 31u + (unsigned)d * 101u + 0x20u);
+}
+
+/* Hands one frame to the decoder through an exact-size copy (a read past caplen is an ASan report). */
+static void feed(const uint8_t *frame, size_t caplen, size_t wirelen)
+{
+	char err[256];
+	uint8_t *copy = malloc(caplen);
+	int r;
+
+	TRUTH_CHECK(copy != NULL, "out of memory");
+	memcpy(copy, frame, caplen);
+	r = dec_feed(R.dec, link_types[R.link].dlt, copy, caplen, wirelen, R.ts, err, sizeof err);
+	free(copy);
+	TRUTH_CHECK(r == DEC_OK, "a frame pcapw built did not decode: %d, %s", r, err);
+	memcpy(R.last, frame, caplen);
+	R.last_caplen = caplen;
+	R.last_wirelen = wirelen;
+	R.ts += 10000;
+}
+
+/* Adds the link header of R.link in front of the IP packet (or inside the Ethernet header) at
+ * buf + REASM_L2_MAX, n bytes; returns the frame's start and sets *len. */
+static uint8_t *wrap(uint8_t *buf, size_t n, size_t *len)
+{
+	uint8_t *f = buf + REASM_L2_MAX;
+	uint32_t af = R.family == 6 ? 10u : 2u;
+	unsigned et = R.family == 6 ? 0x86dd : 0x0800;
+	size_t h;
+
+	switch (link_types[R.link].wrap) {
+	case WRAP_VLAN1:
+	case WRAP_VLAN2:
+		h = link_types[R.link].wrap == WRAP_VLAN1 ? 4 : 8;
+		f -= h;
+		memmove(f, f + h, 12);
+		if (h == 8)
+			memcpy(f + 12, "\x88\xa8\x00\x64", 4);
+		memcpy(f + h + 8, "\x81\x00\x00\x07", 4);
+		*len = n + h;
+		return f;
+	case WRAP_NULL:
+		f -= 4;
+		memcpy(f, &af, 4); /* host byte order */
+		*len = n + 4;
+		return f;
+	case WRAP_LOOP:
+		f -= 4;
+		memcpy(f, R.family == 6 ? "\0\0\0\x18" : "\0\0\0\x02", 4);
+		*len = n + 4;
+		return f;
+	case WRAP_SLL:
+		f -= 16;
+		memset(f, 0, 16);
+		f[14] = (uint8_t)(et >> 8);
+		f[15] = (uint8_t)et;
+		*len = n + 16;
+		return f;
+	case WRAP_SLL2:
+		f -= 20;
+		memset(f, 0, 20);
+		f[0] = (uint8_t)(et >> 8);
+		f[1] = (uint8_t)et;
+		*len = n + 20;
+		return f;
+	default:
+		*len = n;
+		return f;
+	}
+}
+
+/* Writes one TCP packet of stream s, direction d: payload [off, off+len) of the stream (conflict: other
+ * bytes), cut bytes short in the capture; records it in the model. */
+static void emit(int s, int d, unsigned flags, uint32_t seq, size_t off, size_t len, int conflict, size_t cut)
+{
+	static uint8_t buf[REASM_L2_MAX + REASM_FRAME];
+	uint8_t payload[1024];
+	struct model_dir *m = &R.dir[s][d];
+	struct pcapw_frame_spec spec = {&R.ep[s], d, 6, seq, 0, flags, R.ipid, payload, len};
+	size_t n, framelen;
+	uint8_t *frame;
+	char err[160];
+
+	for (size_t k = 0; k < len; k++)
+		payload[k] = (uint8_t)(truth_byte(s, d, off + k) ^ (conflict ? 0x5a : 0));
+	spec.ack = R.dir[s][!d].isn + 1 + (uint32_t)R.dir[s][!d].cur;
+	TRUTH_CHECK(pcapw_frame(buf + REASM_L2_MAX, REASM_FRAME, link_types[R.link].pcapw_link, &spec, &n, err,
+	                        sizeof err) == 0,
+	            "pcapw_frame: %s", err);
+	R.ipid++;
+	frame = wrap(buf, n, &framelen);
+	feed(frame, framelen - cut, framelen);
+	if (cut) {
+		m->cuts++;
+		return;
+	}
+	for (size_t k = 0; k < len; k++) {
+		if (!m->known[off + k]) {
+			m->known[off + k] = 1;
+			m->val[off + k] = payload[k];
+		} else if (m->val[off + k] != payload[k]) {
+			m->conflict = 1;
+		}
+	}
+}
+
+static void emit_data(int s, int d, size_t off, size_t len, int conflict, size_t cut)
+{
+	struct model_dir *m = &R.dir[s][d];
+	emit(s, d, PCAPW_ACK | PCAPW_PSH, m->isn + 1 + (uint32_t)off, off, len, conflict, cut);
+}
+
+/* A new segment of up to len bytes at the sender's position; returns its length. */
+static size_t produce(struct model_dir *m, size_t len)
+{
+	if (len > REASM_CAP - m->cur)
+		len = REASM_CAP - m->cur;
+	m->cur += len;
+	if (m->cur > m->hi)
+		m->hi = m->cur;
+	return len;
+}
+
+static void operation(const uint8_t *op)
+{
+	int kind = op[0] & 7, d = op[0] >> 3 & 1, s = (op[0] >> 4 & 3) % R.nstreams;
+	size_t len = (size_t)(op[0] >> 6) << 8 | op[1], arg = op[2];
+	struct model_dir *m = &R.dir[s][d];
+	size_t off = m->cur, back;
+
+	switch (kind) {
+	case OP_SEND:
+		emit_data(s, d, off, produce(m, len), 0, 0);
+		break;
+	case OP_HOLD:
+		len = produce(m, len);
+		if (m->nheld == REASM_HELD)
+			emit_data(s, d, off, len, 0, 0);
+		else
+			m->held[m->nheld++] = (struct held){off, len, arg & 2 && len ? 1 : 0, arg & 1};
+		break;
+	case OP_RELEASE:
+		if (m->nheld) {
+			size_t i = arg % m->nheld;
+			struct held h = m->held[i];
+			memmove(&m->held[i], &m->held[i + 1], (m->nheld - i - 1) * sizeof h);
+			m->nheld--;
+			emit_data(s, d, h.off, h.len, h.conflict, h.cut);
+		}
+		break;
+	case OP_LOSE:
+		produce(m, len);
+		break;
+	case OP_RESEND:
+	case OP_CONFLICT:
+		/* Mostly a few bytes back (overlaps of 1 byte are common), sometimes far back. */
+		back = arg < 0x80 ? arg & 15 : (arg & 0x7f) * 4;
+		off = back < m->cur ? m->cur - back : 0;
+		if (len > REASM_CAP - off)
+			len = REASM_CAP - off;
+		if (off + len > m->cur)
+			produce(m, off + len - m->cur);
+		emit_data(s, d, off, len, kind == OP_CONFLICT, 0);
+		break;
+	case OP_DUP:
+		if (R.last_caplen)
+			feed(R.last, R.last_caplen, R.last_wirelen);
+		break;
+	default: /* OP_CUT */
+		len = produce(m, len);
+		emit_data(s, d, off, len, 0, len ? 1 + arg % len : 0);
+		break;
+	}
+}
+
+static void finish_streams(int fin_first, int fin_lost)
+{
+	for (int s = 0; s < R.nstreams; s++)
+		for (int d = 0; d < 2; d++) {
+			struct model_dir *m = &R.dir[s][d];
+			if (fin_first && !fin_lost) {
+				emit(s, d, PCAPW_FIN | PCAPW_ACK, m->isn + 1 + (uint32_t)m->cur, m->cur, 0, 0, 0);
+				m->fin_written = 1;
+			}
+			for (size_t i = 0; i < m->nheld; i++)
+				emit_data(s, d, m->held[i].off, m->held[i].len, m->held[i].conflict, m->held[i].cut);
+			m->nheld = 0;
+			if (!fin_first && !fin_lost) {
+				emit(s, d, PCAPW_FIN | PCAPW_ACK, m->isn + 1 + (uint32_t)m->cur, m->cur, 0, 0, 0);
+				m->fin_written = 1;
+			}
+		}
+}
+
+/* Compares direction d of flow f with the model; returns whether it lacks bytes (the flow's gap). */
+static int check_dir(const struct dec_flow *f, int s, int d)
+{
+	const struct model_dir *m = &R.dir[s][d];
+	const struct dec_dir *dd = &f->dir[d];
+	size_t expect_len = 0, gap = 0, last = 0, at = 0;
+	int expect_fin, held;
+
+	while (expect_len < m->hi && m->known[expect_len])
+		expect_len++;
+	for (size_t k = expect_len; k < m->hi; k++)
+		if (m->known[k])
+			last = k + 1;
+	for (size_t k = expect_len; k < last; k++)
+		gap += !m->known[k];
+	held = last > expect_len;
+	expect_fin = m->fin_written && expect_len == m->cur;
+	TRUTH_CHECK(dd->len == expect_len, "stream %d dir %d: %zu bytes reassembled, %zu captured in order", s,
+	            d, dd->len, expect_len);
+	for (size_t k = 0; k < expect_len; k++)
+		TRUTH_CHECK(dd->data[k] == m->val[k],
+		            "stream %d dir %d: byte %zu is 0x%02x, the first copy captured was 0x%02x", s, d, k,
+		            dd->data[k], m->val[k]);
+	TRUTH_CHECK(dd->gap_bytes == gap, "stream %d dir %d: %llu gap bytes reported, %zu lost", s, d,
+	            (unsigned long long)dd->gap_bytes, gap);
+	TRUTH_CHECK(dd->fin == expect_fin && (!expect_fin || dd->fin_off == m->cur),
+	            "stream %d dir %d: fin %d at %zu, expected fin %d at %zu", s, d, dd->fin, dd->fin_off,
+	            expect_fin, m->cur);
+	TRUTH_CHECK(!dd->rst, "stream %d dir %d: a reset no packet carried", s, d);
+	TRUTH_CHECK((dd->conflicts > 0) == (m->conflict != 0), "stream %d dir %d: %llu conflicts, expected %s",
+	            s, d, (unsigned long long)dd->conflicts, m->conflict ? "some" : "none");
+	TRUTH_CHECK((dd->truncated > 0) == (m->cuts > 0), "stream %d dir %d: %llu cut segments, %zu written",
+	            s, d, (unsigned long long)dd->truncated, m->cuts);
+	for (size_t i = 0; i < f->nev; i++) {
+		const struct dec_ev *e = &f->ev[i];
+		if (e->dir != d || e->kind != DEC_EV_DATA)
+			continue;
+		TRUTH_CHECK(e->off == at && e->len > 0, "stream %d dir %d: data event [%zu,+%zu) after %zu bytes",
+		            s, d, e->off, e->len, at);
+		at += e->len;
+	}
+	TRUTH_CHECK(at == dd->len, "stream %d dir %d: events carry %zu of %zu bytes", s, d, at, dd->len);
+	return held || (m->fin_written && expect_len < m->cur);
+}
+
+static void check(void)
+{
+	TRUTH_CHECK(dec_nflows(R.dec) == (size_t)R.nstreams, "%zu flows for %d connections", dec_nflows(R.dec),
+	            R.nstreams);
+	for (int s = 0; s < R.nstreams; s++) {
+		const struct dec_flow *f = dec_flow(R.dec, (size_t)s);
+		int gap, cut = R.dir[s][0].cuts || R.dir[s][1].cuts;
+		TRUTH_CHECK(f->proto == 6 && f->family == R.family && f->cport == R.ep[s].cport &&
+		                f->sport == R.ep[s].sport,
+		            "flow %d: proto %u family %d ports %u->%u", s, f->proto, f->family, f->cport, f->sport);
+		TRUTH_CHECK((f->flags & (DEC_F_SYN | DEC_F_SYNACK | DEC_F_GUESSED)) == (DEC_F_SYN | DEC_F_SYNACK),
+		            "flow %d: flags 0x%x", s, f->flags);
+		gap = check_dir(f, s, DEC_C2S);
+		gap |= check_dir(f, s, DEC_S2C);
+		TRUTH_CHECK(!(f->flags & DEC_F_GAP) == !gap, "flow %d: gap flag %d, bytes missing %d", s,
+		            !!(f->flags & DEC_F_GAP), gap);
+		TRUTH_CHECK(!(f->flags & DEC_F_INCOMPLETE) == !(gap || cut), "flow %d: incomplete flag %d, expected %d",
+		            s, !!(f->flags & DEC_F_INCOMPLETE), gap || cut);
+	}
+}
+
+static uint32_t initial_seq(uint8_t b, int s)
+{
+	if (b & 0x80)
+		return 0xffffffffu - (uint32_t)(b & 0x7f) * 8u - (uint32_t)s * 3u;
+	return (uint32_t)b * 0x01000193u + (uint32_t)s * 0x10000u;
+}
+
+static void setup(const uint8_t *h)
+{
+	static const uint8_t v6c[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const uint8_t v6s[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+	R.link = (int)(h[0] % NLINK);
+	R.family = h[1] & 1 ? 6 : 4;
+	if (link_types[R.link].dlt == DEC_LINK_IPV4 || link_types[R.link].dlt == DEC_LINK_IPV6)
+		R.link = (int)NLINK - (R.family == 6 ? 1 : 2); /* the one of the connections' family */
+	R.nstreams = (h[1] >> 1 & 3) % REASM_STREAMS + 1;
+	R.ipid = 1;
+	R.ts = 1700000000ull * 1000000000ull;
+	R.last_caplen = 0;
+	for (int s = 0; s < R.nstreams; s++) {
+		pcapw_ep_v4(&R.ep[s], 0x0a000001, (uint16_t)(40000 + s), 0x0a000002, 8082);
+		if (R.family == 6) {
+			R.ep[s].family = 6;
+			memcpy(R.ep[s].caddr, v6c, 16);
+			memcpy(R.ep[s].saddr, v6s, 16);
+		}
+		for (int d = 0; d < 2; d++) {
+			struct model_dir *m = &R.dir[s][d];
+			memset(m->known, 0, m->hi);
+			m->isn = initial_seq(h[2 + d], s);
+			m->cur = m->hi = m->cuts = m->nheld = 0;
+			m->conflict = m->fin_written = 0;
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dec_limits lim;
+	char err[256];
+
+	if (size < 4)
+		return -1;
+	setup(data);
+	dec_limits_default(&lim);
+	R.dec = dec_new(&lim, err, sizeof err);
+	if (R.dec == NULL)
+		return -1;
+	for (int s = 0; s < R.nstreams; s++) {
+		struct model_dir *c = &R.dir[s][PCAPW_C2S], *sv = &R.dir[s][PCAPW_S2C];
+		emit(s, PCAPW_C2S, PCAPW_SYN, c->isn, 0, 0, 0, 0);
+		emit(s, PCAPW_S2C, PCAPW_SYN | PCAPW_ACK, sv->isn, 0, 0, 0, 0);
+		emit(s, PCAPW_C2S, PCAPW_ACK, c->isn + 1, 0, 0, 0, 0);
+	}
+	for (size_t off = 4; off + 3 <= size; off += 3)
+		operation(data + off);
+	finish_streams(data[1] >> 3 & 1, data[1] >> 4 & 1);
+	dec_finish(R.dec);
+	check();
+	dec_free(R.dec);
+	return 0;
+}
