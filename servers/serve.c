@@ -38,25 +38,27 @@ enum serve_parse_result {
 static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
                                      size_t errlen)
 {
-	static const struct cli_option no_buffer = {NULL, 'b', CLI_CUSTOM, .dest = NULL, .custom = refuse_buffer};
-	const struct cli_option buffer = {NULL,
-	                                  'b',
-	                                  CLI_UNSIGNED,
-	                                  CLI_INTEGER(o->bufsize),
-	                                  .min = 1,
-	                                  .max = SERVE_MAX_BUF,
-	                                  .flags = CLI_SUFFIXES | CLI_QUOTE_VALUE,
-	                                  .reason = "expected a byte count from 1 to 1G (suffix k, m or g allowed)"};
+	static const struct cli_option no_buffer = {NULL, 'b', CLI_CUSTOM, .dest = NULL,
+	                                            .custom = refuse_buffer};
+	const struct cli_option buffer = {
+	    NULL,
+	    'b',
+	    CLI_UNSIGNED,
+	    CLI_INTEGER(o->bufsize),
+	    .min = 1,
+	    .max = SERVE_MAX_BUF,
+	    .flags = CLI_SUFFIXES | CLI_QUOTE_VALUE,
+	    .reason = "expected a byte count from 1 to 1G (suffix k, m or g allowed)"};
 	char reason[64], aerr[256];
-	const struct cli_option table[] = {
-	    {NULL, 'l', CLI_STRING, .dest = &o->addrstr},
-	    {NULL, 't', CLI_UNSIGNED, CLI_INTEGER(o->threads), .min = 1, .max = SERVE_MAX_THREADS,
-	     .flags = CLI_QUOTE_VALUE, .reason = reason},
-	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
-	    options & SERVE_OPT_BUF ? buffer : no_buffer,
-	    {"inetd", 0, CLI_FLAG, CLI_INTEGER(o->inetd)},
-	    {"help", 'h', CLI_HELP, .dest = NULL},
-	    CLI_TABLE_END};
+	const struct cli_option table[] = {{NULL, 'l', CLI_STRING, .dest = &o->addrstr},
+	                                   {NULL, 't', CLI_UNSIGNED, CLI_INTEGER(o->threads), .min = 1,
+	                                    .max = SERVE_MAX_THREADS, .flags = CLI_QUOTE_VALUE,
+	                                    .reason = reason},
+	                                   {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
+	                                   options & SERVE_OPT_BUF ? buffer : no_buffer,
+	                                   {"inetd", 0, CLI_FLAG, CLI_INTEGER(o->inetd)},
+	                                   {"help", 'h', CLI_HELP, .dest = NULL},
+	                                   CLI_TABLE_END};
 
 	memset(o, 0, sizeof *o);
 	o->addrstr = SERVE_DEFAULT_ADDR;

@@ -263,12 +263,12 @@ static int run_tcp_pipe(int fd, int wait_ms)
  * address), otherwise the exit status, the reason printed. */
 static int parse_options(int argc, char **argv, int *udp, int *wait_ms)
 {
-	const struct cli_option options[] = {
-	    {NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
-	    {NULL, 'w', CLI_UNSIGNED, CLI_INTEGER(*wait_ms), .min = 1, .max = 3600000, .flags = CLI_QUOTE_VALUE,
-	     .reason = "expected milliseconds from 1 to 3600000"},
-	    {"help", 'h', CLI_HELP, .dest = NULL},
-	    CLI_TABLE_END};
+	const struct cli_option options[] = {{NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
+	                                     {NULL, 'w', CLI_UNSIGNED, CLI_INTEGER(*wait_ms), .min = 1,
+	                                      .max = 3600000, .flags = CLI_QUOTE_VALUE,
+	                                      .reason = "expected milliseconds from 1 to 3600000"},
+	                                     {"help", 'h', CLI_HELP, .dest = NULL},
+	                                     CLI_TABLE_END};
 	char err[256];
 
 	switch (cli_parse(options, argc, argv, err, sizeof err)) {

@@ -63,8 +63,8 @@ void options_usage(FILE *f)
 static int take_seed(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
 	struct options *o = dest;
-	const struct cli_option seed = {"seed", 0, CLI_UNSIGNED, CLI_INTEGER(o->seed), .max = UINT64_MAX,
-	                                .flags = CLI_NAME_SPACE};
+	const struct cli_option seed = {
+	    "seed", 0, CLI_UNSIGNED, CLI_INTEGER(o->seed), .max = UINT64_MAX, .flags = CLI_NAME_SPACE};
 
 	if (cli_take_value(&seed, name, arg, err, errlen) < 0)
 		return -1;

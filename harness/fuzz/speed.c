@@ -640,18 +640,17 @@ static void usage(FILE *f)
 /* Parses the command line. Returns 0, 2 after a message, or -1 for --help. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	const struct cli_option options[] = {
-	    {"time", 0, CLI_UNSIGNED, CLI_INTEGER(o->time), .min = 1, .max = 3600,
-	     .reason = "expected whole seconds from 1 to 3600"},
-	    {"lf-dir", 0, CLI_STRING, .dest = &o->lf_dir},
-	    {"lf-fast-dir", 0, CLI_STRING, .dest = &o->lf_fast_dir},
-	    {"afl-dir", 0, CLI_STRING, .dest = &o->afl_dir},
-	    {"server", 0, CLI_STRING, .dest = &o->server},
-	    {"std-dir", 0, CLI_STRING, .dest = &o->std_dir},
-	    {"san-dir", 0, CLI_STRING, .dest = &o->san_dir},
-	    {"out", 0, CLI_STRING, .dest = &o->out},
-	    {"help", 'h', CLI_HELP, .dest = NULL},
-	    CLI_TABLE_END};
+	const struct cli_option options[] = {{"time", 0, CLI_UNSIGNED, CLI_INTEGER(o->time), .min = 1,
+	                                      .max = 3600, .reason = "expected whole seconds from 1 to 3600"},
+	                                     {"lf-dir", 0, CLI_STRING, .dest = &o->lf_dir},
+	                                     {"lf-fast-dir", 0, CLI_STRING, .dest = &o->lf_fast_dir},
+	                                     {"afl-dir", 0, CLI_STRING, .dest = &o->afl_dir},
+	                                     {"server", 0, CLI_STRING, .dest = &o->server},
+	                                     {"std-dir", 0, CLI_STRING, .dest = &o->std_dir},
+	                                     {"san-dir", 0, CLI_STRING, .dest = &o->san_dir},
+	                                     {"out", 0, CLI_STRING, .dest = &o->out},
+	                                     {"help", 'h', CLI_HELP, .dest = NULL},
+	                                     CLI_TABLE_END};
 	char err[512];
 
 	*o = (struct options){6,
