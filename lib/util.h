@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Returns CLOCK_MONOTONIC in nanoseconds. */
 uint64_t util_now_ns(void);
@@ -43,5 +44,13 @@ int util_have_ipv6_loopback(int type);
  * asks for the hard limit). Returns the soft limit in force afterwards (LONG_MAX when unlimited), or -1
  * with errno set if it cannot be read. */
 long util_raise_nofile(long want);
+
+/* Returns the resident memory (VmRSS) of process pid in KiB, from /proc/PID/status, or -1 when it
+ * cannot be read (no such process). */
+long util_rss_kib(pid_t pid);
+
+/* Returns the number of open descriptors of process pid, from /proc/PID/fd, or -1 when they cannot
+ * be listed. */
+int util_count_fds(pid_t pid);
 
 #endif

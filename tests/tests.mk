@@ -29,10 +29,8 @@ $(eval $(call test_program,test_upper,$(O)/tests/unit/test_upper.o,test-unit))
 $(eval $(call test_program,test_lib,$(O)/tests/unit/test_lib.o,test-lib))
 
 # The programs under test are this variant's: $(B)/tcp-upper, $(B)/udp-upper, $(B)/upper-client. The
-# server's memory is read the way the load generator reads it (harness/bench/load.c).
-$(eval $(call test_program,test_servers,$(O)/tests/integration/test_servers.o $(O)/harness/bench/load.o,\
+$(eval $(call test_program,test_servers,$(O)/tests/integration/test_servers.o,\
 	test-integration,$(B),$(B)/tcp-upper $(B)/udp-upper $(B)/upper-client))
-$(O)/tests/integration/test_servers.o: ALL_CFLAGS += -Iharness/bench
 
 # lib/child.c, against this variant's reference servers.
 $(eval $(call test_program,test_child,$(O)/tests/unit/test_child.o,test-child,$(B),$(B)/tcp-upper $(B)/udp-upper))

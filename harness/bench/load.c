@@ -1015,7 +1015,7 @@ static int dial_result(struct dialrun *d, char *err, size_t errlen)
 		return LOAD_ERR;
 	}
 	util_sleep_ms(300); /* let the server settle */
-	r->rss_after_kb = load_rss_kb(c->pid);
+	r->rss_after_kb = util_rss_kib(c->pid);
 	if (r->rss_after_kb < 0) {
 		snprintf(err, errlen, "idle: the server (pid %ld) is gone", (long)c->pid);
 		return LOAD_ERR;
@@ -1048,7 +1048,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 		snprintf(err, errlen, "message size %zu out of range 1..%zu", c->size, sizeof d.rbuf);
 		goto out;
 	}
-	if (d.idle && (c->pid <= 0 || (r->rss_before_kb = load_rss_kb(c->pid)) < 0)) {
+	if (d.idle && (c->pid <= 0 || (r->rss_before_kb = util_rss_kib(c->pid)) < 0)) {
 		snprintf(err, errlen, "idle: cannot read VmRSS of the server (pid %ld) in /proc",
 		         (long)c->pid);
 		goto out;
@@ -1091,23 +1091,6 @@ out:
 }
 
 /* ---- entry points ------------------------------------------------------------------------------------ */
-
-long load_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
 
 static const struct {
 	const char *name;

@@ -66,9 +66,6 @@ enum load_status {
  * those that answered by then are measured, and res->ops says how many). */
 enum load_status load_run(const struct load_cfg *cfg, struct load_result *res, char *err, size_t errlen);
 
-/* Reads VmRSS of pid from /proc/PID/status, in KiB. Returns -1 if it cannot. */
-long load_rss_kb(pid_t pid);
-
 /* Returns the name of a mode ("stream", ...), "?" if unknown. */
 const char *load_mode_name(enum load_mode m);
 

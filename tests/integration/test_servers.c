@@ -19,7 +19,6 @@
 #include "../unit/unit.h"
 #include "child.h"
 #include "exchange.h"
-#include "load.h"
 #include "net.h"
 #include "oracle.h"
 #include "upper.h"
@@ -91,20 +90,6 @@ static int server_stop(struct server *s, int sig, int wait_ms, long *took_ms)
 	s->c = NULL;
 	s->pid = 0;
 	return st;
-}
-
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	int n = 0;
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return -1;
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 /* ---- Clients ---- */
@@ -354,7 +339,7 @@ static int fds_back_to(pid_t pid, int base)
 {
 	int n = -1;
 	for (uint64_t end = util_now_ns() + 2000 * MS; util_ms_left(end) > 0; usleep(10000))
-		if ((n = count_fds(pid)) <= base)
+		if ((n = util_count_fds(pid)) <= base)
 			break;
 	return n;
 }
@@ -385,13 +370,13 @@ static void test_tcp_reset_mid_stream(void)
 	CU_ASSERT_FATAL(other >= 0);
 	CU_ASSERT_FATAL(
 	    tcp_roundtrip("127.0.0.1", tcp4.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
-	int base = count_fds(tcp4.pid);
+	int base = util_count_fds(tcp4.pid);
 
 	size_t n = 1u << 20;
 	unsigned char *big = malloc(n);
 	CU_ASSERT_FATAL(big != NULL);
 	fill(big, n, 6);
-	long rss0 = load_rss_kb(tcp4.pid);
+	long rss0 = util_rss_kib(tcp4.pid);
 	for (int round = 0; round < 20; round++) {
 		static const struct xchg_expect none;
 		int fd = connect_to("127.0.0.1", tcp4.port, SOCK_STREAM);
@@ -406,7 +391,7 @@ static void test_tcp_reset_mid_stream(void)
 			size_t limit = round == 2 ? 64u << 20 : 1u << 20;
 			size_t s = send_until_stalled(&c, fd, big, n, limit);
 			if (round == 2) {
-				long grew = load_rss_kb(tcp4.pid) - rss0;
+				long grew = util_rss_kib(tcp4.pid) - rss0;
 				CHECK(s < limit, "T8: a client that does not read sent all %zu bytes", s);
 				CHECK(grew < 8192, "T8: server RSS grew %ld KiB for one stalled client",
 				      grew);
@@ -841,7 +826,7 @@ static void test_tcp_10k_idle(void)
 	CU_ASSERT_FATAL(server_start(&s, "tcp-upper", a) == 0);
 	CU_ASSERT(tcp_roundtrip("127.0.0.1", s.port, (const unsigned char *)"warm", 4, why, sizeof why) == 0);
 	usleep(50000);
-	long r0 = load_rss_kb(s.pid);
+	long r0 = util_rss_kib(s.pid);
 	struct client_set cs;
 	CU_ASSERT_FATAL(clients_open(&cs, "127.0.0.1", s.port, N, 2) == 0);
 	for (int i = 0; i < N; i++) {
@@ -851,8 +836,8 @@ static void test_tcp_10k_idle(void)
 	}
 	int bad = clients_answer(&cs);
 	usleep(50000);
-	long r1 = load_rss_kb(s.pid);
-	int held = count_fds(s.pid);
+	long r1 = util_rss_kib(s.pid);
+	int held = util_count_fds(s.pid);
 	CHECK(cs.opened == N && bad == 0, "T9: %d of %d connections opened, %d not answered", cs.opened, N,
 	      bad);
 	CHECK(held >= N, "T9: the server holds %d descriptors for %d connections", held, N);
