@@ -741,7 +741,9 @@ static int write_report(const struct opts *o, const struct subject *sj, const st
 	write_markdown(stdout, &rp);
 	write_markdown(md, &rp);
 	write_json(js, &rp);
-	if ((close_output(o, "BENCH.md", md) < 0) | (close_output(o, "bench.json", js) < 0))
+	/* Both files are closed whatever the first close says. */
+	int md_bad = close_output(o, "BENCH.md", md) < 0, js_bad = close_output(o, "bench.json", js) < 0;
+	if (md_bad || js_bad)
 		return -1;
 	if (util_flush_ok(stdout) < 0) {
 		fprintf(stderr, "bench: cannot write the report to stdout: %s\n", strerror(errno));
