@@ -103,6 +103,12 @@ struct case_definition {
 	int (*run)(struct case_context *c);
 };
 
+/* The resource cases (case_resources.c): the server's growth over connections that come and go, that
+ * reset, and over UDP senders that vanish. */
+int case_resources_connections(struct case_context *c);
+int case_resources_resets(struct case_context *c);
+int case_resources_senders(struct case_context *c);
+
 extern const struct case_definition case_table[];
 extern const size_t case_table_count;
 

@@ -986,6 +986,8 @@ const struct case_definition case_table[] = {
 	{"tcp/many/concurrent", "T9", CASE_MUST, CASE_TCP, "100 clients open at once (each connects once the previous one is answered), 2000 bytes each", tcp_concurrent},
 	{"tcp/many/burst", "T9", CASE_MUST, CASE_TCP, "128 connection attempts at once, all accepted within 900 ms (listen backlog)", tcp_burst},
 	{"tcp/many/2000", "T9", CASE_MUST, CASE_TCP, "2000 clients open at once (each connects once the previous one is answered), 200 bytes each", tcp_many_2000},
+	{"tcp/resources/connections", "T5", CASE_MUST, CASE_TCP, "2000 clients connect and close (--exec or --pid): the server's memory, descriptors and threads do not grow with them", case_resources_connections},
+	{"tcp/resources/resets", "T6", CASE_MUST, CASE_TCP, "800 clients reset, before sending, mid-stream or owed 256 KiB (--exec or --pid): no growth per connection", case_resources_resets},
 	{"tcp/concurrency/stalled", "T7", CASE_MUST, CASE_TCP, "a client that sends without reading and an idle one do not delay a third", tcp_stalled},
 	{"tcp/ipv6/transform", "B1", CASE_SHOULD, CASE_TCP, "a stream over IPv6 ([::1])", tcp_ipv6},
 	{"udp/transform/all-bytes", "X1", CASE_MUST, CASE_UDP, "one datagram of every byte value 0x00-0xff: only a-z change", udp_all_bytes},
@@ -1001,6 +1003,7 @@ const struct case_definition case_table[] = {
 	{"udp/boundary/burst", "U2", CASE_MUST, CASE_UDP, "40 datagrams of distinct sizes back to back: replies never merged or split", udp_burst},
 	{"udp/senders/many", "U1", CASE_MUST, CASE_UDP, "64 senders at once, each gets the answer to its own datagram", udp_many_senders},
 	{"udp/senders/gone", "U5", CASE_MUST, CASE_UDP, "20 senders close before their reply, then the server still serves", udp_gone},
+	{"udp/resources/senders", "U5", CASE_MUST, CASE_UDP, "2000 UDP senders gone before their reply (--exec or --pid): no growth per sender", case_resources_senders},
 	{"udp/amplification/none", "U6", CASE_MUST, CASE_UDP, "16 tiny datagrams (0-15 bytes) get no more replies or bytes than sent", udp_amplification},
 	{"udp/ipv6/transform", "B1", CASE_SHOULD, CASE_UDP, "a datagram over IPv6 ([::1])", udp_ipv6},
 };

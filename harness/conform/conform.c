@@ -519,6 +519,7 @@ static int report(struct run *run)
 	char err[CASE_MESSAGE_MAX];
 	struct reports_counts k = reports_count(run->items, run->item_count, o->strict);
 	int rc = k.counted > 0 ? 1 : 0;
+	reports_print_resources(run->out, run->items, run->item_count);
 	fprintf(run->out,
 	        "conform: %zu passed, %zu failed (%zu counted), %zu skipped, %zu retried after a timeout, in "
 	        "%.2f s\n",

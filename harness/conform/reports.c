@@ -221,7 +221,28 @@ static void json_item(FILE *f, const struct reports_item *x)
 	}
 	fprintf(f, ", \"note\": ");
 	rep_json_str(f, r->note);
+	const struct case_resources *m = &r->resources;
+	if (m->measured)
+		fprintf(f,
+		        ", \"resources\": {\"connections\": %ld, \"resident_growth_bytes\": %lld, "
+		        "\"descriptor_growth\": %ld, \"thread_growth\": %ld, \"bytes_per_connection\": %.1f, "
+		        "\"descriptors_per_connection\": %.4f}",
+		        m->connections, m->resident_growth, m->descriptor_growth, m->thread_growth,
+		        m->bytes_per_connection, m->descriptors_per_connection);
 	fprintf(f, "}");
+}
+
+void reports_print_resources(FILE *f, const struct reports_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct case_resources *m = &items[i].result.resources;
+		if (m->measured)
+			fprintf(f,
+			        "conform: %s: %.0f bytes and %.3f descriptors per connection kept (%+lld KiB, "
+			        "%+ld descriptors, %+ld threads after %ld)\n",
+			        items[i].id, m->bytes_per_connection, m->descriptors_per_connection,
+			        m->resident_growth / 1024, m->descriptor_growth, m->thread_growth, m->connections);
+	}
 }
 
 int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict,

@@ -27,6 +27,9 @@ struct reports_counts reports_count(const struct reports_item *items, size_t n, 
  * the reason and the first difference; the note too for a failure, or always with verbose. */
 void reports_print_item(FILE *f, const struct reports_item *x, int strict, int verbose);
 
+/* Writes a line per case that measured the server's resources: its growth per connection. */
+void reports_print_resources(FILE *f, const struct reports_item *items, size_t n);
+
 /* Write the report files; each returns 0, or -1 with a reason ("--junit PATH: reason") in err. */
 int reports_write_junit(const char *path, const struct reports_item *items, size_t n, int strict,
                         double seconds, char *err, size_t errlen);
