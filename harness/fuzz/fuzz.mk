@@ -10,6 +10,10 @@ ifeq ($(strip $(FUZZ_TARGETS)),)
 $(error $(FUZZ_SRC)/targets.txt names no fuzz target)
 endif
 
+# A target's max_len, from its NAME.options (the length libFuzzer, the smoke runs and the merge use), as
+# a shell command on $$t.
+FUZZ_MAX_LEN_OF_T = sed -n 's/^max_len *= *//p' $(FUZZ_SRC)/$$t.options
+
 FUZZ_TIME ?= 28800
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 FUZZ_SMOKE_TIME ?= 25
@@ -127,15 +131,35 @@ fuzz-afl: fuzz-args fuzz-afl-build fuzz-build $(B)/fuzz-run
 	$(B)/fuzz-run --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
 		--bindir $(FUZZ_AFL) $(FUZZ_TARGETS) tcp-upper
 
-# make fuzz-merge: minimize the run's working corpus together with the committed one into corpus/<t>
-# (libFuzzer -merge=1 keeps only inputs that add coverage; existing files stay).
+# make fuzz-merge: the run's working corpus merged into the committed one, corpus/<t>, with libFuzzer's
+# set-cover merge: the committed files stay, and of the run's inputs only a smallest set that reaches
+# the edges the committed files miss is copied in. -use_counters=0 counts an edge once, not once per
+# hit-count bucket: a 30 s fuzz_reasm run merges as 11 files this way, 143 with the buckets, 363 with
+# plain -merge=1. FUZZ_MERGE_FLAGS='-merge=1' restores the old merge.
+FUZZ_MERGE_FLAGS ?= -set_cover_merge=1 -use_counters=0
 fuzz-merge: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		if [ -d $(FUZZ_OUT)/$$t/corpus ]; then \
 			mkdir -p corpus/$$t; \
-			$(FUZZ_LF)/$$t -merge=1 corpus/$$t $(FUZZ_OUT)/$$t/corpus 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || exit 1; \
+			$(FUZZ_LF)/$$t $(FUZZ_MERGE_FLAGS) -max_len=$$($(FUZZ_MAX_LEN_OF_T)) corpus/$$t $(FUZZ_OUT)/$$t/corpus 2>&1 | \
+				grep -E 'MERGE-OUTER: [0-9]+ new files' || exit 1; \
 		else echo "fuzz-merge: no run to merge for $$t ($(FUZZ_OUT)/$$t/corpus missing)"; fi; \
 	done
+
+# ---- make check, once: every committed input fits its target's max_len (libFuzzer would cut a longer
+# one, so its end would never be fuzzed nor replayed as committed) ----
+.PHONY: fuzz-corpus-size
+fuzz-corpus-size:
+	@for t in $(FUZZ_TARGETS); do \
+		max=$$($(FUZZ_MAX_LEN_OF_T)); \
+		case "$$max" in ''|*[!0-9]*) echo "fuzz-corpus-size: $(FUZZ_SRC)/$$t.options gives no max_len" >&2; exit 1;; esac; \
+		big=$$(find corpus/$$t -type f ! -name '.*' -size +$${max}c); \
+		if [ -n "$$big" ]; then \
+			echo "fuzz-corpus-size: longer than $$t's max_len of $$max bytes:" $$big >&2; exit 1; \
+		fi; \
+	done
+	@echo "fuzz-corpus-size: every input of $(FUZZ_TARGETS) fits its max_len"
+CHECK_ONCE += fuzz-corpus-size
 
 # ---- make check, once: bounded libFuzzer smoke runs ----
 .PHONY: fuzz-smoke
@@ -144,7 +168,7 @@ fuzz-smoke: $(FUZZ_LF_BINS)
 		mkdir -p $$tmp/$$t; \
 		echo "fuzz-smoke: $$t for $(FUZZ_SMOKE_TIME) s"; \
 		if ! $(FUZZ_LF)/$$t -max_total_time=$(FUZZ_SMOKE_TIME) -timeout=10 -print_final_stats=1 \
-			-dict=$(FUZZ_SRC)/$$t.dict -max_len=4096 -artifact_prefix=$$tmp/$$t/ $$tmp/$$t corpus/$$t \
+			-dict=$(FUZZ_SRC)/$$t.dict -max_len=$$($(FUZZ_MAX_LEN_OF_T)) -artifact_prefix=$$tmp/$$t/ $$tmp/$$t corpus/$$t \
 			>$$tmp/$$t.log 2>&1; then \
 			grep -E 'SPEC breach|ERROR:|runtime error|#[0-9]+ 0x' $$tmp/$$t.log | head -20 >&2; \
 			echo "fuzz-smoke: $$t crashed; the input is kept in out/fuzz-smoke/" >&2; \
@@ -170,7 +194,7 @@ fuzz-ossfuzz-build:
 	done && echo "fuzz-ossfuzz-build: $(FUZZ_TARGETS) built and ran"
 CHECK_ONCE += fuzz-ossfuzz-build
 
-# ---- make check, once: a bug planted in a copy of the core is found within a minute ----
+# ---- make check, once: bugs planted in copies of library files are found within a minute ----
 .PHONY: fuzz-planted
 fuzz-planted:
 	CLANG=$(FUZZ_CLANG) ci/planted-bug.sh -t 60
