@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
-# planted-bug.sh - shows that the fuzzers find a bug planted in the core within a time limit.
-# It copies lib/upper.[ch] to a temporary directory, plants one bug there with sed (the shipped
-# lib/upper.c is never touched), builds the libFuzzer target against the copy and fuzzes it.
+# planted-bug.sh - shows that the fuzzers find a bug planted in the library within a time limit.
+# It copies the bug's lib/*.c file to a temporary directory, plants the bug there with sed (the shipped
+# file is never touched), builds the bug's libFuzzer target against the copy and fuzzes it.
 set -euo pipefail
 
 usage() {
 	cat <<USAGE
-usage: ci/planted-bug.sh [-t SECONDS] [BUG...]
-Plants each BUG in a copy of the core, builds the matching libFuzzer target and fuzzes it for at most
-SECONDS (default 60). Exit 0 if every bug was found in time, 1 if one was not, 2 on a setup error
-(for example: the core changed and the patch no longer applies).
+usage: ci/planted-bug.sh [-t SECONDS] [-f TARGET] [BUG...]
+Plants each BUG in a copy of its library file, builds the matching libFuzzer target (or TARGET, to see
+whether another target finds it) and fuzzes it for at most SECONDS (default 60). Exit 0 if every bug
+was found in time, 1 if one was not, 2 on a setup error (for example: the library changed and the patch
+no longer applies).
 Bugs (default: all):
   tcp-fin-early   the connection asks for FIN while its last owed byte is still pending (SPEC T4)
   tcp-drop-last   the connection drops its last pending byte when the peer's FIN arrives (T1, T4)
   tcp-slide       the buffer compaction forgets to move the pending bytes (T1: wrong bytes sent)
   tcp-reset-live  a reset or write error does not end the connection (T6: it keeps writing)
   udp-short       the UDP reply is one byte short (U2, U4)
+  reasm-overlap1  replay's reassembly (lib/decode.c) drops a segment that overlaps the stream's end by
+                  exactly one byte instead of keeping its new bytes
 Environment: CLANG (default clang).
 USAGE
 }
 
 limit=60
+force=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -33,12 +37,17 @@ while [ $# -gt 0 ]; do
 		esac
 		if [ "$limit" -gt 86400 ]; then echo "planted-bug.sh: -t '$limit': expected whole seconds from 1 to 86400" >&2; exit 2; fi
 		;;
+	-f)
+		if [ $# -lt 2 ]; then echo "planted-bug.sh: -f needs TARGET" >&2; exit 2; fi
+		force=$2
+		shift 2
+		;;
 	-*) echo "planted-bug.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
 bugs=("$@")
-all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live udp-short)
+all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live udp-short reasm-overlap1)
 [ ${#bugs[@]} -gt 0 ] || bugs=("${all[@]}")
 # every name checked before the first (minute-long) run, not when its turn comes
 for bug in "${bugs[@]}"; do
@@ -54,18 +63,27 @@ sources=$(sed -n 's/^sources://p' harness/fuzz/targets.txt)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-plant() { # bug file: applies the sed, fails if it changed nothing
-	local bug=$1 f=$2
+bug_file() { # bug: the library file the bug is planted in
+	case "$1" in reasm-*) echo lib/decode.c ;; *) echo lib/upper.c ;; esac
+}
+
+bug_target() { # bug: the fuzz target meant to find it
+	case "$1" in udp-*) echo fuzz_udp ;; reasm-*) echo fuzz_reasm ;; *) echo fuzz_tcp ;; esac
+}
+
+plant() { # bug original copy: applies the sed to the copy, fails if it changed nothing
+	local bug=$1 orig=$2 f=$3
 	case "$bug" in
 	tcp-fin-early) sed -i 's/} else if (c->len == 0) {/} else if (c->len <= 1) {/' "$f" ;;
 	tcp-drop-last) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_EOF;/&\n\1if (c->len > 0) c->len--;/' "$f" ;;
 	tcp-slide) sed -i '/^size_t upper_conn_rspace/,/^}/s/^\(\t*\)memmove(c->buf, c->buf + c->off, c->len);/\1(void)0; \/* planted: pending bytes not moved *\//' "$f" ;;
 	tcp-reset-live) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_DEAD;/\1(void)0; \/* planted: the connection stays alive *\//' "$f" ;;
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
+	reasm-overlap1) sed -i '/^static int place(/,/^}/s/^\(\t*\)if (off < next) {$/&\n\1\tif (next - off == 1)\n\1\t\treturn DEC_OK; \/* planted: a one-byte overlap is dropped *\//' "$f" ;;
 	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
 	esac
-	if cmp -s lib/upper.c "$f"; then
-		echo "planted-bug.sh: $bug: the patch no longer applies to lib/upper.c; update ci/planted-bug.sh" >&2
+	if cmp -s "$orig" "$f"; then
+		echo "planted-bug.sh: $bug: the patch no longer applies to $orig; update ci/planted-bug.sh" >&2
 		exit 2
 	fi
 }
@@ -74,29 +92,33 @@ rc=0
 for bug in "${bugs[@]}"; do
 	d=$tmp/$bug
 	mkdir -p "$d/core" "$d/work" "$d/crash"
-	cp lib/upper.c lib/upper.h "$d/core/"
-	plant "$bug" "$d/core/upper.c"
-	case "$bug" in udp-*) target=fuzz_udp ;; *) target=fuzz_tcp ;; esac
+	file=$(bug_file "$bug")
+	copy=$d/core/$(basename "$file")
+	cp "$file" "$copy"
+	plant "$bug" "$file" "$copy"
+	target=${force:-$(bug_target "$bug")}
 	case " $targets " in *" $target "*) ;; *)
 		echo "planted-bug.sh: $target is not in harness/fuzz/targets.txt" >&2
 		exit 2 ;;
 	esac
-	# every source the targets link (harness/fuzz/targets.txt), with the planted copy for lib/upper.c
+	# every source the targets link (harness/fuzz/targets.txt), with the planted copy for the bug's file
 	srcs=("harness/fuzz/$target.c")
-	for s in $sources; do [ "$s" = lib/upper.c ] || srcs+=("$s"); done
+	for s in $sources; do [ "$s" = "$file" ] || srcs+=("$s"); done
 	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Ilib -fsanitize=fuzzer,address,undefined \
-		-o "$d/fuzzer" "$d/core/upper.c" "${srcs[@]}" 2>"$d/build.log"; then
+		-o "$d/fuzzer" "$copy" "${srcs[@]}" 2>"$d/build.log"; then
 		echo "planted-bug.sh: $bug: build failed:" >&2
 		cat "$d/build.log" >&2
 		exit 2
 	fi
+	max_len=$(sed -n 's/^max_len *= *//p' "harness/fuzz/$target.options")
 	start=$(date +%s%N)
-	"$d/fuzzer" -max_total_time="$limit" -timeout=10 -dict=harness/fuzz/$target.dict -max_len=4096 \
+	"$d/fuzzer" -max_total_time="$limit" -timeout=10 -dict=harness/fuzz/$target.dict -max_len="${max_len:-4096}" \
 		-artifact_prefix="$d/crash/" "$d/work" corpus/$target/regressions >"$d/log" 2>&1 || true
 	ms=$((($(date +%s%N) - start) / 1000000))
-	if grep -q 'SPEC breach' "$d/log"; then
+	# the target's own verdict (not any crash): a SPEC breach, a truth breach or a broken invariant
+	if found=$(grep -m1 -oE '(SPEC breach|truth breach|invariant broken).*' "$d/log"); then
 		printf 'planted-bug.sh: %-14s FOUND by %s in %d.%03d s: %s\n' "$bug" "$target" $((ms / 1000)) \
-			$((ms % 1000)) "$(grep -m1 -o 'SPEC breach.*' "$d/log")"
+			$((ms % 1000)) "$found"
 	else
 		printf 'planted-bug.sh: %-14s NOT FOUND by %s within %s s\n' "$bug" "$target" "$limit"
 		rc=1
