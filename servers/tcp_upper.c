@@ -23,6 +23,12 @@
 #define ACCEPTS_PER_WAKEUP 128
 #define POOL_MAX 64         /* free buffers kept per thread */
 #define ACCEPT_PAUSE_MS 100 /* after EMFILE: wait this long, or for a close, before accepting again */
+/* Bytes a connection may leave unsent in its socket (TCP_NOTSENT_LOWAT). Without a bound the kernel
+ * grows each send buffer to megabytes; hundreds of connections whose peers read slowly then hold the
+ * host's TCP memory above its pressure threshold, where receivers advertise zero windows and nothing
+ * drains: every connection stalls for good. With it the owed bytes wait in the connection's own buffer
+ * and the socket reports writable again as soon as it has sent what it held. */
+#define UNSENT_MAX (128 * 1024)
 
 struct conn {
 	struct upper_conn uc;
@@ -184,7 +190,7 @@ static void pause_accept(struct worker *w)
 
 static void accept_some(struct worker *w)
 {
-	static const int one = 1;
+	static const int one = 1, unsent_max = UNSENT_MAX;
 
 	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
 		int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -208,6 +214,7 @@ static void accept_some(struct worker *w)
 		c->fd = fd;
 		c->interest = EPOLLIN;
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_max, sizeof unsent_max);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
