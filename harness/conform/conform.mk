@@ -16,7 +16,8 @@ $(B)/conform: $(CONFORM_OBJS) $(LIB)
 
 # Mutants: test-only servers, one bug each (tests/mutants/mutant.c, -DMUTANT_<NAME>), never installed.
 MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after-eof sigpipe leak-on-reset \
-	one-at-a-time partial-write-drop latin1 wait-newline silent garbage reset-all
+	one-at-a-time partial-write-drop latin1 wait-newline silent garbage reset-all \
+	unicode-upper leak-memory cap-1000 other-port
 MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
 
 # A static pattern rule (not a bare $(O)/mutants/% one, which would also match the files make includes)

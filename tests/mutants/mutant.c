@@ -3,7 +3,10 @@
  * MUTANT="none" is the same server without a bug: conform must pass it. Three hostile ones prove conform
  * never hangs: "silent" (accepts and reads, never answers), "garbage" (answers every connection with an
  * endless stream of garbage, every datagram with three large ones), "reset-all" (resets every connection
- * as soon as it is accepted). Test-only; never installed.
+ * as soon as it is accepted). Four are the realistic bugs of ports: "unicode-upper" (uppercases UTF-8
+ * letters as text does: e-acute to E-acute, Greek, Cyrillic), "leak-memory" (keeps 256 KiB per
+ * connection), "cap-1000" (stops accepting at 1000 connections), "other-port" (replies to datagrams from
+ * a second socket, another port). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
@@ -51,6 +54,25 @@ static void latin1(unsigned char *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (p[i] >= 0xe0 && p[i] <= 0xfe && p[i] != 0xf7)
 			p[i] = (unsigned char)(p[i] - 0x20);
+}
+
+/* The Unicode bug: two-byte UTF-8 letters uppercased as text (Latin-1 supplement, Greek, Cyrillic), in
+ * place (each keeps its length); a letter split across two reads is left alone. */
+static void unicode_upper(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		unsigned cp = (unsigned)(p[i] & 0x1f) << 6 | (p[i + 1] & 0x3fu), up = cp;
+		if (p[i] < 0xc2 || p[i] > 0xdf || (p[i + 1] & 0xc0) != 0x80)
+			continue;
+		if ((cp >= 0xe0 && cp <= 0xfe && cp != 0xf7) || (cp >= 0x3b1 && cp <= 0x3cb && cp != 0x3c2) ||
+		    (cp >= 0x430 && cp <= 0x44f))
+			up = cp - 0x20;
+		else if (cp >= 0x450 && cp <= 0x45f)
+			up = cp - 0x50;
+		p[i] = (unsigned char)(0xc0 | up >> 6);
+		p[i + 1] = (unsigned char)(0x80 | (up & 0x3f));
+		i++;
+	}
 }
 
 static void drop(struct conn *k, int do_close)
@@ -107,6 +129,8 @@ static void service(struct conn *k, short rev)
 			if (n > 0) {
 				if (bug("latin1"))
 					latin1(p, (size_t)n);
+				if (bug("unicode-upper"))
+					unicode_upper(p, (size_t)n);
 				upper_conn_event(&k->u, UPPER_EV_READ, (size_t)n);
 			} else if (n == 0) {
 				upper_conn_event(&k->u, UPPER_EV_EOF, 0);
@@ -152,6 +176,24 @@ static void service(struct conn *k, short rev)
 		drop(k, !(bug("leak-on-reset") && (k->u.flags & UPPER_CF_DEAD)));
 }
 
+/* The socket the "other-port" mutant replies from (another port on the same address), else fd. */
+static int reply_socket(int fd)
+{
+	static int other = -1;
+	if (!bug("other-port"))
+		return fd;
+	if (other < 0) {
+		struct net_addr a;
+		if (net_local(fd, &a) < 0)
+			return fd;
+		net_set_port(&a, 0);
+		other = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (other < 0 || bind(other, (struct sockaddr *)&a.ss, a.len) < 0)
+			return fd;
+	}
+	return other;
+}
+
 static void udp_service(int fd)
 {
 	static unsigned char in[65536], out[65536];
@@ -186,7 +228,9 @@ static void udp_service(int fd)
 		upper_udp_reply(out, in, len);
 		if (bug("latin1"))
 			latin1(out, len);
-		sendto(fd, out, len, 0, (struct sockaddr *)&from, fl);
+		if (bug("unicode-upper"))
+			unicode_upper(out, len);
+		sendto(reply_socket(fd), out, len, 0, (struct sockaddr *)&from, fl);
 	}
 }
 
@@ -211,6 +255,16 @@ static void accept_one(int lfd)
 		k->fd = fd;
 		k->active = 1;
 		nactive++;
+		if (bug("leak-memory")) {
+			/* a per-connection buffer (256 KiB, used) that is never freed */
+			static void *volatile leaked; /* the newest; each holds the one before */
+			void **kept = malloc(256u << 10);
+			if (kept != NULL) {
+				memset(kept, 'x', 256u << 10);
+				kept[0] = leaked;
+				leaked = kept;
+			}
+		}
 		if (bug("reset-all")) {
 			struct linger lg = {1, 0};
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -269,7 +323,7 @@ static int listen_both(const char *addr, int *tcp_fd, int *udp_fd)
 static nfds_t poll_set(int tcp_fd, int udp_fd, struct pollfd *pf, int *map)
 {
 	nfds_t n = 0;
-	if (!(bug("one-at-a-time") && nactive > 0)) {
+	if (!(bug("one-at-a-time") && nactive > 0) && !(bug("cap-1000") && nactive >= 1000)) {
 		pf[n] = (struct pollfd){tcp_fd, POLLIN, 0};
 		map[n++] = -1;
 	}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - proves conform has teeth: runs it on every mutant in tests/mutants/EXPECTED and asserts each
-# fails its listed case ids (with the listed text in the message), that the bug-free "none" mutant and the
-# reference servers pass every case. Prints one line per server and a final "N passed, N failed".
+# fails its listed case ids (with the listed text in the message), that the bug-free "none" mutant, the
+# reference servers and two correct Python servers of other designs (servers/python/corrected.py,
+# thread_per_connection.py: threads, not an event loop) pass every case. Prints one line per server and a final "N passed, N failed".
 # Usage: tests/mutants/run.sh CONFORM MUTANTDIR BINDIR   (e.g. build/std/bin/conform build/std/mutants build/std/bin)
 set -u
 if [ "${1:-}" = "--help" ] || [ $# -ne 3 ]; then
@@ -72,6 +73,15 @@ report() {
 # the servers that must pass run alone (timing matters to them); the mutants two at a time
 check reference - "" --exec-tcp "$BDIR/tcp-upper -l 127.0.0.1:0" --exec-udp "$BDIR/udp-upper -l 127.0.0.1:0"
 report reference
+ROOT=$(cd "$HERE/../.." && pwd)
+for py in corrected thread_per_connection; do
+	if command -v python3 >/dev/null; then
+		check "python-$py" - "" --exec "python3 $ROOT/servers/python/$py.py {port}"
+	else
+		echo "FAIL python-$py: python3 is not installed" >"$out/python-$py.verdict"
+	fi
+	report "python-$py"
+done
 grep -v '^#' "$HERE/EXPECTED" | while read -r name ids text; do
 	[ -n "$name" ] && echo "$name|$ids|$text"
 done >"$out/list"
