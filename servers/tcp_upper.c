@@ -1,7 +1,9 @@
 /* tcp_upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
  * hands each ready connection to drive_wakeup() (drive.h) with callbacks doing send/recv/shutdown on the
  * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
+#include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,7 +24,10 @@
 
 #define MAX_EVENTS 256
 #define ACCEPTS_PER_WAKEUP 128
-#define POOL_MAX 64         /* free buffers kept per thread */
+#define POOL_MAX 64         /* free buffers kept per thread while busy */
+#define POOL_IDLE 4         /* ... and after a quiet period */
+#define QUIET_MS 1000       /* a thread with no event for this long gives memory back to the system */
+#define LIMIT_LOG_MS 10000  /* at most one "descriptor limit" line per thread this often */
 #define ACCEPT_PAUSE_MS 100 /* after EMFILE: wait this long, or for a close, before accepting again */
 /* Bytes a connection may leave unsent in its socket (TCP_NOTSENT_LOWAT). Without a bound the kernel
  * grows each send buffer to megabytes; hundreds of connections whose peers read slowly then hold the
@@ -45,6 +51,10 @@ struct worker {
 	struct conn *conns;   /* every open connection, for the cleanup at stop */
 	unsigned char **pool; /* free buffers of o->bufsize bytes, lent to connections with bytes */
 	size_t npool;
+	int busy;                /* memory was freed since the last trim: trim after QUIET_MS */
+	uint64_t limit_logged_ns; /* when the last descriptor-limit line was written (0: never) */
+	unsigned long refused;   /* accepts refused at the limit since that line */
+	int limit_reported;      /* a limit line was written and accepting has not resumed since */
 };
 
 /* Markers told apart from connections in epoll_event.data.ptr. */
@@ -61,10 +71,72 @@ static void pool_put(struct worker *w, unsigned char *b)
 {
 	if (b == NULL)
 		return;
+	w->busy = 1;
 	if (w->npool < POOL_MAX)
 		w->pool[w->npool++] = b;
 	else
 		free(b);
+}
+
+/* After a quiet period: keeps POOL_IDLE buffers and gives the rest, and the heap's free pages, back
+ * to the system, so that a burst of connections does not leave the process at its peak size. */
+static void give_back_memory(struct worker *w)
+{
+	while (w->npool > POOL_IDLE)
+		free(w->pool[--w->npool]);
+	(void)malloc_trim(0);
+	w->busy = 0;
+}
+
+/* Counts this process's open descriptors (for the descriptor-limit log lines); -1 if it cannot. */
+static long open_descriptors(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = -1; /* the directory's own descriptor */
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* accept() failed with EMFILE or ENFILE: says so on stderr, at most once per LIMIT_LOG_MS, with the
+ * limit, the open count and how many accepts were refused since the last line. */
+static void log_limit(struct worker *w, int err)
+{
+	uint64_t now = util_now_ns();
+	struct rlimit rl;
+
+	w->refused++;
+	if (w->limit_logged_ns != 0 && now - w->limit_logged_ns < (uint64_t)LIMIT_LOG_MS * 1000000u)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = RLIM_INFINITY;
+	long open = open_descriptors();
+	if (open < 0 && err == EMFILE && rl.rlim_cur != RLIM_INFINITY)
+		open = (long)rl.rlim_cur; /* even /proc/self/fd cannot be opened: every slot is taken */
+	fprintf(stderr,
+	        "tcp-upper: accept: %s (%s; descriptor limit %lld, %ld open, %lu accept%s refused); "
+	        "serving the open connections, accepting again as they close\n",
+	        strerror(err), err == EMFILE ? "this process is at its limit" : "the system is at its limit",
+	        rl.rlim_cur == RLIM_INFINITY ? -1LL : (long long)rl.rlim_cur, open, w->refused,
+	        w->refused == 1 ? "" : "s");
+	w->limit_logged_ns = now;
+	w->refused = 0;
+	w->limit_reported = 1;
+}
+
+/* An accept succeeded: after a limit line, says once that accepting has resumed. */
+static void log_resumed(struct worker *w)
+{
+	if (!w->limit_reported)
+		return;
+	fprintf(stderr, "tcp-upper: accepting again (%ld descriptors open)\n", open_descriptors());
+	w->limit_reported = 0;
 }
 
 static void conn_close(struct worker *w, struct conn *c)
@@ -197,10 +269,13 @@ static void accept_some(struct worker *w)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
 				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				log_limit(w, errno);
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				pause_accept(w); /* no spinning: wait for a close or ACCEPT_PAUSE_MS */
 			return;
 		}
+		log_resumed(w);
 		struct conn *c = calloc(1, sizeof *c);
 		unsigned char *b = c != NULL ? pool_get(w) : NULL;
 		if (b == NULL) {
@@ -251,14 +326,14 @@ static void *worker_run(void *arg)
 	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
-		int timeout = -1;
+		int timeout = w->busy ? QUIET_MS : -1;
 		if (w->paused) {
 			int left = util_ms_left(w->resume_ns);
 			if (left == 0) {
 				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &mark_listen};
 				if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0)
 					w->paused = 0;
-			} else {
+			} else if (timeout < 0 || left < timeout) {
 				timeout = left;
 			}
 		}
@@ -269,6 +344,8 @@ static void *worker_run(void *arg)
 			serve_worker_fail(&w->lw, "epoll_wait");
 			break;
 		}
+		if (n == 0 && w->busy)
+			give_back_memory(w);
 		int stop = 0;
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
