@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct pcapw {
 	pcap_t *p;
 	pcap_dumper_t *d;

@@ -88,8 +88,8 @@ struct pcapw_frame_spec {
 /* Builds the frame pcapw_packet() writes, for link type PCAPW_EN10MB or PCAPW_RAW, into buf[0..bufsize)
  * and sets *framelen. Returns 0, or -1 with a reason in err (bad field, payload too large for one IP
  * packet, buffer too small). */
-int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *spec, size_t *framelen,
-                char *err, size_t errlen);
+int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *spec,
+                size_t *framelen, char *err, size_t errlen);
 
 /* A UDP datagram (0 to 65507 bytes over IPv4, 65527 over IPv6) in direction dir. */
 int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,

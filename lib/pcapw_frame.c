@@ -122,8 +122,8 @@ static size_t ip_header(uint8_t *ip, const struct pcapw_frame_spec *s, const uin
 	return 40;
 }
 
-int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *s, size_t *framelen,
-                char *err, size_t errlen)
+int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *s,
+                size_t *framelen, char *err, size_t errlen)
 {
 	const struct pcapw_ep *ep = s->ep;
 	const uint8_t *src = s->dir == PCAPW_C2S ? ep->caddr : ep->saddr;

@@ -55,12 +55,12 @@ enum reasm_wrap { WRAP_NONE, WRAP_VLAN1, WRAP_VLAN2, WRAP_NULL, WRAP_LOOP, WRAP_
 static const struct {
 	int dlt, pcapw_link, wrap;
 } link_types[] = {
-    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_NONE},     {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN1},
-    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN2},    {DEC_LINK_RAW, PCAPW_RAW, WRAP_NONE},
-    {DEC_LINK_RAW_BSD, PCAPW_RAW, WRAP_NONE},       {DEC_LINK_RAW_OPENBSD, PCAPW_RAW, WRAP_NONE},
-    {DEC_LINK_NULL, PCAPW_RAW, WRAP_NULL},          {DEC_LINK_LOOP, PCAPW_RAW, WRAP_LOOP},
-    {DEC_LINK_LINUX_SLL, PCAPW_RAW, WRAP_SLL},      {DEC_LINK_LINUX_SLL2, PCAPW_RAW, WRAP_SLL2},
-    {DEC_LINK_IPV4, PCAPW_RAW, WRAP_NONE},          {DEC_LINK_IPV6, PCAPW_RAW, WRAP_NONE},
+    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_NONE},  {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN1},
+    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN2}, {DEC_LINK_RAW, PCAPW_RAW, WRAP_NONE},
+    {DEC_LINK_RAW_BSD, PCAPW_RAW, WRAP_NONE},    {DEC_LINK_RAW_OPENBSD, PCAPW_RAW, WRAP_NONE},
+    {DEC_LINK_NULL, PCAPW_RAW, WRAP_NULL},       {DEC_LINK_LOOP, PCAPW_RAW, WRAP_LOOP},
+    {DEC_LINK_LINUX_SLL, PCAPW_RAW, WRAP_SLL},   {DEC_LINK_LINUX_SLL2, PCAPW_RAW, WRAP_SLL2},
+    {DEC_LINK_IPV4, PCAPW_RAW, WRAP_NONE},       {DEC_LINK_IPV6, PCAPW_RAW, WRAP_NONE},
 };
 #define NLINK (sizeof link_types / sizeof link_types[0])
 
@@ -71,13 +71,13 @@ struct held {
 
 /* The model of one direction: what the capture carried, byte by byte, first copy kept. */
 struct model_dir {
-	uint32_t isn;          /* sequence number of the SYN */
-	size_t cur;            /* bytes the sender has produced */
-	size_t hi;             /* bytes of val/known in use */
+	uint32_t isn; /* sequence number of the SYN */
+	size_t cur;   /* bytes the sender has produced */
+	size_t hi;    /* bytes of val/known in use */
 	uint8_t val[REASM_CAP];
 	uint8_t known[REASM_CAP];
-	int conflict;          /* a later copy differed from the first */
-	size_t cuts;           /* segments the capture cut */
+	int conflict; /* a later copy differed from the first */
+	size_t cuts;  /* segments the capture cut */
 	int fin_written;
 	struct held held[REASM_HELD];
 	size_t nheld;
@@ -184,8 +184,8 @@ static void emit(int s, int d, unsigned flags, uint32_t seq, size_t off, size_t 
 	for (size_t k = 0; k < len; k++)
 		payload[k] = (uint8_t)(truth_byte(s, d, off + k) ^ (conflict ? 0x5a : 0));
 	spec.ack = R.dir[s][!d].isn + 1 + (uint32_t)R.dir[s][!d].cur;
-	TRUTH_CHECK(pcapw_frame(buf + REASM_L2_MAX, REASM_FRAME, link_types[R.link].pcapw_link, &spec, &n, err,
-	                        sizeof err) == 0,
+	TRUTH_CHECK(pcapw_frame(buf + REASM_L2_MAX, REASM_FRAME, link_types[R.link].pcapw_link, &spec, &n,
+	                        err, sizeof err) == 0,
 	            "pcapw_frame: %s", err);
 	R.ipid++;
 	frame = wrap(buf, n, &framelen);
@@ -279,14 +279,17 @@ static void finish_streams(int fin_first, int fin_lost)
 		for (int d = 0; d < 2; d++) {
 			struct model_dir *m = &R.dir[s][d];
 			if (fin_first && !fin_lost) {
-				emit(s, d, PCAPW_FIN | PCAPW_ACK, m->isn + 1 + (uint32_t)m->cur, m->cur, 0, 0, 0);
+				emit(s, d, PCAPW_FIN | PCAPW_ACK, m->isn + 1 + (uint32_t)m->cur, m->cur, 0, 0,
+				     0);
 				m->fin_written = 1;
 			}
 			for (size_t i = 0; i < m->nheld; i++)
-				emit_data(s, d, m->held[i].off, m->held[i].len, m->held[i].conflict, m->held[i].cut);
+				emit_data(s, d, m->held[i].off, m->held[i].len, m->held[i].conflict,
+				          m->held[i].cut);
 			m->nheld = 0;
 			if (!fin_first && !fin_lost) {
-				emit(s, d, PCAPW_FIN | PCAPW_ACK, m->isn + 1 + (uint32_t)m->cur, m->cur, 0, 0, 0);
+				emit(s, d, PCAPW_FIN | PCAPW_ACK, m->isn + 1 + (uint32_t)m->cur, m->cur, 0, 0,
+				     0);
 				m->fin_written = 1;
 			}
 		}
@@ -309,28 +312,30 @@ static int check_dir(const struct dec_flow *f, int s, int d)
 		gap += !m->known[k];
 	held = last > expect_len;
 	expect_fin = m->fin_written && expect_len == m->cur;
-	TRUTH_CHECK(dd->len == expect_len, "stream %d dir %d: %zu bytes reassembled, %zu captured in order", s,
-	            d, dd->len, expect_len);
+	TRUTH_CHECK(dd->len == expect_len, "stream %d dir %d: %zu bytes reassembled, %zu captured in order",
+	            s, d, dd->len, expect_len);
 	for (size_t k = 0; k < expect_len; k++)
 		TRUTH_CHECK(dd->data[k] == m->val[k],
-		            "stream %d dir %d: byte %zu is 0x%02x, the first copy captured was 0x%02x", s, d, k,
-		            dd->data[k], m->val[k]);
+		            "stream %d dir %d: byte %zu is 0x%02x, the first copy captured was 0x%02x", s, d,
+		            k, dd->data[k], m->val[k]);
 	TRUTH_CHECK(dd->gap_bytes == gap, "stream %d dir %d: %llu gap bytes reported, %zu lost", s, d,
 	            (unsigned long long)dd->gap_bytes, gap);
 	TRUTH_CHECK(dd->fin == expect_fin && (!expect_fin || dd->fin_off == m->cur),
 	            "stream %d dir %d: fin %d at %zu, expected fin %d at %zu", s, d, dd->fin, dd->fin_off,
 	            expect_fin, m->cur);
 	TRUTH_CHECK(!dd->rst, "stream %d dir %d: a reset no packet carried", s, d);
-	TRUTH_CHECK((dd->conflicts > 0) == (m->conflict != 0), "stream %d dir %d: %llu conflicts, expected %s",
-	            s, d, (unsigned long long)dd->conflicts, m->conflict ? "some" : "none");
+	TRUTH_CHECK((dd->conflicts > 0) == (m->conflict != 0),
+	            "stream %d dir %d: %llu conflicts, expected %s", s, d, (unsigned long long)dd->conflicts,
+	            m->conflict ? "some" : "none");
 	TRUTH_CHECK((dd->truncated > 0) == (m->cuts > 0), "stream %d dir %d: %llu cut segments, %zu written",
 	            s, d, (unsigned long long)dd->truncated, m->cuts);
 	for (size_t i = 0; i < f->nev; i++) {
 		const struct dec_ev *e = &f->ev[i];
 		if (e->dir != d || e->kind != DEC_EV_DATA)
 			continue;
-		TRUTH_CHECK(e->off == at && e->len > 0, "stream %d dir %d: data event [%zu,+%zu) after %zu bytes",
-		            s, d, e->off, e->len, at);
+		TRUTH_CHECK(e->off == at && e->len > 0,
+		            "stream %d dir %d: data event [%zu,+%zu) after %zu bytes", s, d, e->off, e->len,
+		            at);
 		at += e->len;
 	}
 	TRUTH_CHECK(at == dd->len, "stream %d dir %d: events carry %zu of %zu bytes", s, d, at, dd->len);
@@ -339,22 +344,25 @@ static int check_dir(const struct dec_flow *f, int s, int d)
 
 static void check(void)
 {
-	TRUTH_CHECK(dec_nflows(R.dec) == (size_t)R.nstreams, "%zu flows for %d connections", dec_nflows(R.dec),
-	            R.nstreams);
+	TRUTH_CHECK(dec_nflows(R.dec) == (size_t)R.nstreams, "%zu flows for %d connections",
+	            dec_nflows(R.dec), R.nstreams);
 	for (int s = 0; s < R.nstreams; s++) {
 		const struct dec_flow *f = dec_flow(R.dec, (size_t)s);
 		int gap, cut = R.dir[s][0].cuts || R.dir[s][1].cuts;
 		TRUTH_CHECK(f->proto == 6 && f->family == R.family && f->cport == R.ep[s].cport &&
 		                f->sport == R.ep[s].sport,
-		            "flow %d: proto %u family %d ports %u->%u", s, f->proto, f->family, f->cport, f->sport);
-		TRUTH_CHECK((f->flags & (DEC_F_SYN | DEC_F_SYNACK | DEC_F_GUESSED)) == (DEC_F_SYN | DEC_F_SYNACK),
+		            "flow %d: proto %u family %d ports %u->%u", s, f->proto, f->family, f->cport,
+		            f->sport);
+		TRUTH_CHECK((f->flags & (DEC_F_SYN | DEC_F_SYNACK | DEC_F_GUESSED)) ==
+		                (DEC_F_SYN | DEC_F_SYNACK),
 		            "flow %d: flags 0x%x", s, f->flags);
 		gap = check_dir(f, s, DEC_C2S);
 		gap |= check_dir(f, s, DEC_S2C);
 		TRUTH_CHECK(!(f->flags & DEC_F_GAP) == !gap, "flow %d: gap flag %d, bytes missing %d", s,
 		            !!(f->flags & DEC_F_GAP), gap);
-		TRUTH_CHECK(!(f->flags & DEC_F_INCOMPLETE) == !(gap || cut), "flow %d: incomplete flag %d, expected %d",
-		            s, !!(f->flags & DEC_F_INCOMPLETE), gap || cut);
+		TRUTH_CHECK(!(f->flags & DEC_F_INCOMPLETE) == !(gap || cut),
+		            "flow %d: incomplete flag %d, expected %d", s, !!(f->flags & DEC_F_INCOMPLETE),
+		            gap || cut);
 	}
 }
 
