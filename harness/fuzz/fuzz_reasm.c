@@ -123,14 +123,14 @@ static void feed(const uint8_t *frame, size_t caplen, size_t wirelen)
  * buf + REASM_L2_MAX, n bytes; returns the frame's start and sets *len. */
 static uint8_t *wrap(uint8_t *buf, size_t n, size_t *len)
 {
-	uint8_t *f = buf + REASM_L2_MAX;
+	uint8_t *f = buf + REASM_L2_MAX, hdr[20] = {0};
 	uint32_t af = R.family == 6 ? 10u : 2u;
-	unsigned et = R.family == 6 ? 0x86dd : 0x0800;
-	size_t h;
+	uint8_t et_hi = R.family == 6 ? 0x86 : 0x08, et_lo = R.family == 6 ? 0xdd : 0x00;
+	size_t h = 0;
 
 	switch (link_types[R.link].wrap) {
 	case WRAP_VLAN1:
-	case WRAP_VLAN2:
+	case WRAP_VLAN2: /* tags between the MAC addresses and the EtherType */
 		h = link_types[R.link].wrap == WRAP_VLAN1 ? 4 : 8;
 		f -= h;
 		memmove(f, f + h, 12);
@@ -140,33 +140,30 @@ static uint8_t *wrap(uint8_t *buf, size_t n, size_t *len)
 		*len = n + h;
 		return f;
 	case WRAP_NULL:
-		f -= 4;
-		memcpy(f, &af, 4); /* host byte order */
-		*len = n + 4;
-		return f;
+		memcpy(hdr, &af, 4); /* host byte order */
+		h = 4;
+		break;
 	case WRAP_LOOP:
-		f -= 4;
-		memcpy(f, R.family == 6 ? "\0\0\0\x18" : "\0\0\0\x02", 4);
-		*len = n + 4;
-		return f;
+		hdr[3] = R.family == 6 ? 24 : 2;
+		h = 4;
+		break;
 	case WRAP_SLL:
-		f -= 16;
-		memset(f, 0, 16);
-		f[14] = (uint8_t)(et >> 8);
-		f[15] = (uint8_t)et;
-		*len = n + 16;
-		return f;
+		hdr[14] = et_hi;
+		hdr[15] = et_lo;
+		h = 16;
+		break;
 	case WRAP_SLL2:
-		f -= 20;
-		memset(f, 0, 20);
-		f[0] = (uint8_t)(et >> 8);
-		f[1] = (uint8_t)et;
-		*len = n + 20;
-		return f;
+		hdr[0] = et_hi;
+		hdr[1] = et_lo;
+		h = 20;
+		break;
 	default:
-		*len = n;
-		return f;
+		break;
 	}
+	f -= h;
+	memcpy(f, hdr, h);
+	*len = n + h;
+	return f;
 }
 
 /* Writes one TCP packet of stream s, direction d: payload [off, off+len) of the stream (conflict: other
