@@ -1,0 +1,198 @@
+/* backpressure.c - the mass backpressure case: N clients, each with small socket buffers, send without
+ * reading until the server stops taking bytes, then read everything back while sending the rest. A
+ * server that holds unread input and unsent output must still make progress whenever the kernel lets
+ * it; one that waits for a wakeup that never comes stalls, and the case reports how many clients
+ * completed. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "soak.h"
+#include "util.h"
+
+#define CHUNK 65536
+
+struct client {
+	int fd;
+	uint64_t sent, got;
+	int state; /* 0 running, 1 complete, 2 failed */
+};
+
+struct run {
+	struct client *c;
+	struct pollfd *pf;
+	int n;
+	uint64_t bytes;
+	uint64_t last_progress_ns;
+	int complete, failed;
+	int identity;
+	uint64_t verified;
+	char why[256];
+};
+
+static void client_fail(struct run *r, int i, const char *what)
+{
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof r->why, "client %d at %llu bytes sent, %llu received: %s", i,
+		         (unsigned long long)r->c[i].sent, (unsigned long long)r->c[i].got, what);
+	r->c[i].state = 2;
+	r->failed++;
+	close(r->c[i].fd);
+	r->c[i].fd = -1;
+}
+
+static void client_send(struct run *r, int i, unsigned char *buf)
+{
+	struct client *c = &r->c[i];
+	size_t n = r->bytes - c->sent < CHUNK ? (size_t)(r->bytes - c->sent) : CHUNK;
+
+	if (n == 0)
+		return;
+	soak_stream(buf, n, (uint32_t)i, c->sent);
+	ssize_t k = send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (k > 0) {
+		c->sent += (uint64_t)k;
+		r->last_progress_ns = util_now_ns();
+		if (c->sent == r->bytes)
+			(void)shutdown(c->fd, SHUT_WR);
+	} else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+		client_fail(r, i, strerror(errno));
+	}
+}
+
+static void client_recv(struct run *r, int i, unsigned char *buf)
+{
+	struct client *c = &r->c[i];
+	ssize_t k = recv(c->fd, buf, CHUNK, MSG_DONTWAIT);
+
+	if (k > 0) {
+		size_t ok = soak_check(buf, (size_t)k, (uint32_t)i, c->got, r->identity);
+		if (ok < (size_t)k || c->got + (uint64_t)k > c->sent) {
+			client_fail(r, i, ok < (size_t)k ? "a wrong byte" : "more bytes than were sent");
+			return;
+		}
+		c->got += (uint64_t)k;
+		r->verified += (uint64_t)k;
+		r->last_progress_ns = util_now_ns();
+	} else if (k == 0) {
+		if (c->got == r->bytes) {
+			c->state = 1;
+			r->complete++;
+			close(c->fd);
+			c->fd = -1;
+		} else {
+			client_fail(r, i, "the server closed before sending everything back");
+		}
+	} else if (errno != EAGAIN && errno != EINTR) {
+		client_fail(r, i, strerror(errno));
+	}
+}
+
+/* One poll round over the running clients. reading: also read replies. */
+static int round_trip(struct run *r, const struct soak_server *s, struct soak_figures *f, int reading,
+                      unsigned char *buf)
+{
+	int m = 0;
+
+	for (int i = 0; i < r->n; i++) {
+		r->pf[i].fd = r->c[i].state == 0 ? r->c[i].fd : -1;
+		r->pf[i].events = (short)((r->c[i].sent < r->bytes ? POLLOUT : 0) | (reading ? POLLIN : 0));
+		r->pf[i].revents = 0;
+		m += r->pf[i].fd >= 0 && r->pf[i].events != 0;
+	}
+	if (m == 0)
+		return 0;
+	if (poll(r->pf, (nfds_t)r->n, 100) < 0 && errno != EINTR)
+		return -1;
+	for (int i = 0; i < r->n; i++) {
+		if (r->pf[i].revents & (POLLIN | POLLERR | POLLHUP))
+			client_recv(r, i, buf);
+		if (r->c[i].state == 0 && (r->pf[i].revents & POLLOUT))
+			client_send(r, i, buf);
+	}
+	(void)soak_sample(s, f, 0);
+	return 1;
+}
+
+static int open_clients(struct run *r, const struct soak_server *s, int buffer, struct soak_figures *f)
+{
+	for (int i = 0; i < r->n; i++) {
+		char err[256];
+		r->c[i].fd = soak_connect(&s->addrs.tcp, buffer, err, sizeof err);
+		if (r->c[i].fd < 0) {
+			snprintf(f->note, sizeof f->note, "client %d of %d: %s", i, r->n, err);
+			for (int j = 0; j < i; j++)
+				close(r->c[j].fd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Runs the clients: the fill phase, then the drain phase until every client is done, or the run
+ * stalls, or its time is up. */
+static void run_clients(struct run *r, const struct soak_server *s, const struct soak_plan *p,
+                        struct soak_figures *f, unsigned char *buf)
+{
+	uint64_t start = util_now_ns(), deadline = start + (uint64_t)(p->seconds * 1e9);
+	uint64_t quiet = (uint64_t)(p->fill_quiet * 1e9), stall = (uint64_t)(p->stall * 1e9);
+
+	r->last_progress_ns = start;
+	while (util_now_ns() - r->last_progress_ns < quiet && util_ms_left(deadline) > 0)
+		if (round_trip(r, s, f, 0, buf) <= 0)
+			break;
+	r->last_progress_ns = util_now_ns();
+	while (r->complete + r->failed < r->n && util_ms_left(deadline) > 0) {
+		if (util_now_ns() - r->last_progress_ns >= stall) {
+			snprintf(f->note, sizeof f->note,
+			         "stalled: %d of %d clients complete, no byte moved for %.0f s", r->complete,
+			         r->n, p->stall);
+			return;
+		}
+		if (round_trip(r, s, f, 1, buf) < 0)
+			break;
+	}
+	if (r->complete + r->failed < r->n && f->note[0] == '\0')
+		snprintf(f->note, sizeof f->note, "time bound reached: %d of %d clients complete", r->complete,
+		         r->n);
+}
+
+int soak_backpressure(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
+{
+	struct run r = {.n = p->clients, .bytes = p->bytes, .identity = p->identity};
+	unsigned char *buf = malloc(CHUNK);
+	uint64_t start = util_now_ns();
+
+	r.c = calloc((size_t)r.n, sizeof *r.c);
+	r.pf = calloc((size_t)r.n, sizeof *r.pf);
+	if (buf == NULL || r.c == NULL || r.pf == NULL || soak_sample(s, f, 1) < 0 ||
+	    open_clients(&r, s, p->socket_buffer, f) < 0) {
+		if (f->note[0] == '\0')
+			snprintf(f->note, sizeof f->note, "set-up failed (memory, or the server is gone)");
+		free(buf);
+		free(r.c);
+		free(r.pf);
+		return -1;
+	}
+	run_clients(&r, s, p, f, buf);
+	for (int i = 0; i < r.n; i++)
+		if (r.c[i].fd >= 0)
+			close(r.c[i].fd);
+	uint64_t end = util_now_ns();
+	f->offered = r.n;
+	f->load = r.complete;
+	f->bytes_verified = r.verified;
+	f->ok = r.complete == r.n;
+	if (r.why[0] != '\0')
+		snprintf(f->note, sizeof f->note, "%s", r.why);
+	soak_settle(s, f, end, 5000);
+	f->secs = (double)(end - start) / 1e9;
+	free(buf);
+	free(r.c);
+	free(r.pf);
+	return 0;
+}

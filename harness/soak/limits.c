@@ -1,0 +1,220 @@
+/* limits.c - the cases at the server's limits: half-open clients, descriptor exhaustion (the server
+ * runs under a small RLIMIT_NOFILE) and SIGTERM under load. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "soak.h"
+#include "util.h"
+
+/* Waits for client fd's end of input within the deadline. Returns the bytes read before it (checked
+ * against client id's stream), or -1 on a wrong byte, a reset or the time running out. */
+static long read_to_end(int fd, uint32_t id, uint64_t deadline)
+{
+	unsigned char buf[16384];
+	uint64_t got = 0;
+
+	while (util_ms_left(deadline) > 0) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, util_ms_left(deadline)) <= 0)
+			continue;
+		ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (k == 0)
+			return (long)got;
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (soak_check(buf, (size_t)k, id, got, 0) != (size_t)k)
+			return -1;
+		got += (uint64_t)k;
+	}
+	return -1;
+}
+
+/* Half-open clients: a third connect and say nothing, a third send 64 KiB, half-close and never read,
+ * a third half-close at once (and must get the server's FIN). A fresh client is served meanwhile, and
+ * every descriptor comes back once they are gone. */
+int soak_half_open(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
+{
+	int n = p->small ? 30 : 300, served = 0, fins = 0, tries = 0;
+	int *fds = calloc((size_t)n, sizeof *fds);
+	uint64_t start = util_now_ns(), hold = start + (uint64_t)(p->seconds * 0.6e9);
+	char err[256];
+
+	if (fds == NULL || soak_sample(s, f, 1) < 0) {
+		snprintf(f->note, sizeof f->note, "set-up failed");
+		free(fds);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
+		uint64_t off = 0;
+		if (fds[i] >= 0 && i % 3 == 1)
+			soak_send_some(fds[i], (uint32_t)i, &off, 65536);
+		if (fds[i] >= 0 && i % 3 != 0)
+			(void)shutdown(fds[i], SHUT_WR);
+	}
+	while (util_ms_left(hold) > 0) {
+		tries++;
+		if (soak_tcp_ping(&s->addrs.tcp, 2000, err, sizeof err) == 0)
+			served++;
+		(void)soak_sample(s, f, 0);
+		util_sleep_ms(100);
+	}
+	uint64_t fin_deadline = util_now_ns() + 3000000000u;
+	for (int i = 2; i < n; i += 3)
+		fins += fds[i] >= 0 && read_to_end(fds[i], (uint32_t)i, fin_deadline) == 0;
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	uint64_t end = util_now_ns();
+	f->load = served;
+	f->offered = tries;
+	f->bytes_verified = (uint64_t)served * 17u;
+	soak_settle(s, f, end, p->small ? 2500 : 5000);
+	f->ok = served == tries && fins == n / 3 && f->fds_after <= f->fds_before;
+	snprintf(f->note, sizeof f->note, "%d half-open clients; %d of %d early half-closers got the FIN%s",
+	         n, fins, n / 3, f->fds_after > f->fds_before ? "; descriptors not all returned" : "");
+	f->secs = (double)(end - start) / 1e9;
+	free(fds);
+	return 0;
+}
+
+/* Does the server's log hold both descriptor-limit lines? */
+static int log_has_limit_lines(const struct soak_server *s)
+{
+	FILE *lf = fopen(child_log_path(s->child), "r");
+	char line[512];
+	int limit = 0, resumed = 0;
+
+	if (lf == NULL)
+		return 0;
+	while (fgets(line, sizeof line, lf) != NULL) {
+		limit |= strstr(line, "descriptor limit") != NULL;
+		resumed |= strstr(line, "accepting again") != NULL;
+	}
+	fclose(lf);
+	return limit && resumed;
+}
+
+/* Descriptor exhaustion: the server runs with 64 descriptors (struct soak_server.nofile); many more
+ * clients than that each send a message and wait for its reply, then leave. Every one must be served
+ * as slots free up, and the server must say that it reached its limit and that it accepts again. */
+int soak_descriptors(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
+{
+	int n = p->small ? 100 : 200, done = 0;
+	int *fds = calloc((size_t)n, sizeof *fds);
+	uint64_t start = util_now_ns(), deadline = start + (uint64_t)(p->seconds * 1e9) + 5000000000u;
+	char err[256];
+
+	if (fds == NULL || soak_sample(s, f, 1) < 0) {
+		snprintf(f->note, sizeof f->note, "set-up failed");
+		free(fds);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
+		uint64_t off = 0;
+		if (fds[i] >= 0) {
+			soak_send_some(fds[i], (uint32_t)i, &off, 1024);
+			(void)shutdown(fds[i], SHUT_WR);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		(void)soak_sample(s, f, 0);
+		long got = fds[i] >= 0 ? read_to_end(fds[i], (uint32_t)i, deadline) : -1;
+		if (got == 1024) {
+			done++;
+			f->bytes_verified += 1024;
+		}
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	uint64_t end = util_now_ns();
+	f->load = done;
+	f->offered = n;
+	soak_settle(s, f, end, p->small ? 2500 : 5000);
+	int logged = log_has_limit_lines(s);
+	f->ok = done == n && (logged || strcmp(s->name, "tcp-upper") != 0);
+	snprintf(f->note, sizeof f->note, "descriptor limit %ld; %d of %d clients served; limit %s logged", s->nofile,
+	         done, n, logged ? "and resumption" : "NOT");
+	f->secs = (double)(end - start) / 1e9;
+	free(fds);
+	return 0;
+}
+
+/* Load while the server is told to stop: TCP clients streaming (their replies checked), or a UDP
+ * flood. Returns the number of clients that read a wrong byte. */
+static int stop_under_load(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f,
+                           struct child_exit *e)
+{
+	enum { CLIENTS = 100 };
+	int n = p->small ? 20 : CLIENTS, fds[CLIENTS], wrong = 0;
+	uint64_t sent[CLIENTS] = {0}, got[CLIENTS] = {0};
+	char err[256];
+
+	for (int i = 0; i < n; i++)
+		fds[i] = s->proto == CHILD_UDP ? net_connect(&s->addrs.udp, SOCK_DGRAM, 1000, err, sizeof err)
+		                               : soak_connect(&s->addrs.tcp, 0, err, sizeof err);
+	uint64_t until = util_now_ns() + (uint64_t)(p->seconds * 0.5e9);
+	for (int stopping = 0; stopping < 2; stopping++) {
+		while (util_ms_left(until) > 0) {
+			for (int i = 0; i < n; i++) {
+				if (fds[i] < 0)
+					continue;
+				if (s->proto == CHILD_UDP) {
+					sent[i] = 0;
+					soak_send_some(fds[i], (uint32_t)i, &sent[i], 1000);
+					unsigned char buf[2048];
+					ssize_t k;
+					while ((k = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT)) > 0)
+						wrong += soak_check(buf, (size_t)k, (uint32_t)i, 0, 0) != (size_t)k;
+					continue;
+				}
+				soak_send_some(fds[i], (uint32_t)i, &sent[i], 65536);
+				long v = soak_read_check(fds[i], (uint32_t)i, &got[i]);
+				wrong += v < 0;
+				f->bytes_verified += v > 0 ? (uint64_t)v : 0;
+			}
+			if (!stopping)
+				(void)soak_sample(s, f, 0);
+		}
+		if (!stopping)
+			child_stop(s->child, SIGTERM, 5000, e);
+	}
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return wrong;
+}
+
+/* SIGTERM under load: the server must end by itself, promptly, with status 0. */
+int soak_sigterm(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
+{
+	struct child_exit e;
+	uint64_t start = util_now_ns();
+
+	if (soak_sample(s, f, 1) < 0) {
+		snprintf(f->note, sizeof f->note, "set-up failed");
+		return -1;
+	}
+	int wrong = stop_under_load(s, p, f, &e);
+	f->offered = 1;
+	f->load = e.end == CHILD_END_SIGNAL && WIFEXITED(e.status) && WEXITSTATUS(e.status) == 0;
+	f->ok = f->load && wrong == 0;
+	f->recover_ms = e.ms;
+	f->rss_after = f->fds_after = 0;
+	snprintf(f->note, sizeof f->note, "SIGTERM under load: %s after %ld ms%s%s", e.why, e.ms,
+	         e.end == CHILD_END_KILLED ? " (did not end: killed)" : "",
+	         wrong ? "; a client read a wrong byte" : "");
+	f->secs = (double)(util_now_ns() - start) / 1e9;
+	return 0;
+}

@@ -1,0 +1,283 @@
+/* soak.c - the abuse suite: runs each case against the reference servers (or a given command), then
+ * writes the figures as JSON and as a Markdown table (out/soak/), and optionally into RELIABILITY.md
+ * between its figure markers. Exit status 0 when every case held, 1 when one did not, 2 on a usage or
+ * set-up error. */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "report.h"
+#include "soak.h"
+#include "util.h"
+
+#define MAX_RESULTS 32
+
+typedef int (*soak_case_fn)(struct soak_server *, const struct soak_plan *, struct soak_figures *);
+
+struct soak_case {
+	const char *name;
+	int proto; /* the server it needs: CHILD_TCP or CHILD_UDP */
+	soak_case_fn run;
+	double share; /* of the time bound */
+	long nofile;  /* the server's descriptor limit */
+};
+
+static const struct soak_case cases[] = {
+    {"reset-storm", CHILD_TCP, soak_reset_storm, 0.10, 4096},
+    {"backpressure", CHILD_TCP, soak_backpressure, 0.35, 4096},
+    {"slow-clients", CHILD_TCP, soak_slow_clients, 0.10, 4096},
+    {"half-open", CHILD_TCP, soak_half_open, 0.05, 4096},
+    {"descriptors", CHILD_TCP, soak_descriptors, 0.05, 64},
+    {"udp-flood", CHILD_UDP, soak_udp_flood, 0.15, 4096},
+    {"sigterm", CHILD_TCP, soak_sigterm, 0.05, 4096},
+    {"sigterm-udp", CHILD_UDP, soak_sigterm, 0.05, 4096},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+struct options {
+	const char *bindir, *outdir, *only, *tcp_command, *udp_command, *name, *reliability;
+	struct soak_plan plan;
+	int repeat;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: soak [-b BINDIR] [-T SECONDS] [-o DIR] [-c CASE,...] [-n CLIENTS] [-s BYTES]\n"
+	        "            [-r N] [--small] [--tcp CMD] [--udp CMD] [--name NAME] [--reliability FILE]\n"
+	        "Abuses the reference servers (BINDIR/tcp-upper, BINDIR/udp-upper; default build/std/bin) and\n"
+	        "reports, per case, the load held, the bytes verified, descriptors and memory before, at peak\n"
+	        "and after, and the time to recover.\n"
+	        "  -T SECONDS   time bound of the whole run (default 180), shared among the cases\n"
+	        "  -o DIR       where soak.json and figures.md go (default out/soak)\n"
+	        "  -c CASES     only these cases: reset-storm backpressure slow-clients half-open\n"
+	        "               descriptors udp-flood sigterm sigterm-udp\n"
+	        "  -n CLIENTS   backpressure clients (default 500); -s BYTES each (default 10m)\n"
+	        "  -r N         run each case N times (default 1)\n"
+	        "  --small      the short version (make check): fewer clients and bytes\n"
+	        "  --tcp CMD, --udp CMD  run this server instead ({port} allowed), named --name NAME\n"
+	        "  --identity   the server given echoes bytes unchanged (a comparison, such as bench/echo)\n"
+	        "  --reliability FILE  also write the table into FILE between its soak figure markers\n");
+}
+
+static int parse(int argc, char **argv, struct options *o)
+{
+	static const struct option lo[] = {
+	    {"small", no_argument, NULL, 'm'},       {"tcp", required_argument, NULL, 't'},
+	    {"udp", required_argument, NULL, 'u'},   {"name", required_argument, NULL, 'N'},
+	    {"help", no_argument, NULL, 'h'},        {"reliability", required_argument, NULL, 'R'},
+	    {"identity", no_argument, NULL, 'I'},
+	    {NULL, 0, NULL, 0}};
+	char err[256];
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "b:T:o:c:n:s:r:h", lo, NULL)) != -1) {
+		int bad = 0;
+		switch (c) {
+		case 'b': o->bindir = optarg; break;
+		case 'o': o->outdir = optarg; break;
+		case 'c': o->only = optarg; break;
+		case 't': o->tcp_command = optarg; break;
+		case 'u': o->udp_command = optarg; break;
+		case 'N': o->name = optarg; break;
+		case 'R': o->reliability = optarg; break;
+		case 'm': o->plan.small = 1; break;
+		case 'I': o->plan.identity = 1; break;
+		case 'T': bad = util_parse_seconds(optarg, 1, 86400, &o->plan.seconds, err, sizeof err); break;
+		case 'n':
+			bad = util_parse_u64(optarg, 1, 20000, 0, &v, err, sizeof err);
+			o->plan.clients = (int)v;
+			break;
+		case 's': bad = util_parse_u64(optarg, 1, 1u << 30, 1, &o->plan.bytes, err, sizeof err); break;
+		case 'r':
+			bad = util_parse_u64(optarg, 1, 100, 0, &v, err, sizeof err);
+			o->repeat = (int)v;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+		if (bad) {
+			fprintf(stderr, "soak: -%c: %s\n", c, err);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "soak: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int wanted(const struct options *o, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (o->only == NULL)
+		return 1;
+	for (const char *p = o->only; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == o->only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static void print_row(FILE *f, const struct soak_figures *r)
+{
+	fprintf(f, "| %s | %s | %s | %ld/%ld | %llu | %ld/%ld/%ld | %.1f/%.1f/%.1f | %ld | %.1f | %s |\n",
+	        r->name, r->server, r->ok ? "held" : "FAILED", r->load, r->offered,
+	        (unsigned long long)r->bytes_verified, r->fds_before, r->fds_peak, r->fds_after,
+	        r->rss_before / 1024.0, r->rss_peak / 1024.0, r->rss_after / 1024.0, r->recover_ms, r->secs,
+	        r->note);
+}
+
+static void print_table(FILE *f, const struct soak_figures *r, size_t n)
+{
+	fprintf(f, "| case | server | result | load held | bytes verified | fds before/peak/after | "
+	           "RSS MB before/peak/after | recover ms | s | note |\n"
+	           "|---|---|---|---|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < n; i++)
+		print_row(f, &r[i]);
+}
+
+static void write_json(FILE *f, const struct soak_figures *r, size_t n)
+{
+	fprintf(f, "{\"cases\": [");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s\n  {\"case\": ", i ? "," : "");
+		rep_json_str(f, r[i].name);
+		fprintf(f, ", \"server\": ");
+		rep_json_str(f, r[i].server);
+		fprintf(f,
+		        ", \"ok\": %s, \"load\": %ld, \"offered\": %ld, \"bytes_verified\": %llu, "
+		        "\"fds\": [%ld, %ld, %ld], \"rss_kib\": [%ld, %ld, %ld], \"recover_ms\": %ld, "
+		        "\"seconds\": %.2f, \"note\": ",
+		        r[i].ok ? "true" : "false", r[i].load, r[i].offered,
+		        (unsigned long long)r[i].bytes_verified, r[i].fds_before, r[i].fds_peak, r[i].fds_after,
+		        r[i].rss_before, r[i].rss_peak, r[i].rss_after, r[i].recover_ms, r[i].secs);
+		rep_json_str(f, r[i].note);
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n]}\n");
+}
+
+/* Replaces the text between the figure markers of path with the table. */
+static int write_reliability(const char *path, const struct soak_figures *r, size_t n)
+{
+	static const char begin[] = "<!-- soak figures begin -->\n", end[] = "<!-- soak figures end -->";
+	FILE *f = fopen(path, "r");
+	char *text = NULL, *b, *e;
+	size_t len = 0;
+
+	if (f == NULL || getdelim(&text, &len, '\0', f) < 0 || (b = strstr(text, begin)) == NULL ||
+	    (e = strstr(b, end)) == NULL) {
+		fprintf(stderr, "soak: %s: no soak figure markers found; not written\n", path);
+		if (f != NULL)
+			fclose(f);
+		free(text);
+		return -1;
+	}
+	fclose(f);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		free(text);
+		return -1;
+	}
+	fwrite(text, 1, (size_t)(b - text) + sizeof begin - 1, f);
+	print_table(f, r, n);
+	fputs(e, f);
+	free(text);
+	return util_flush_ok(f) == 0 && fclose(f) == 0 ? 0 : -1;
+}
+
+static int run_case(const struct options *o, const struct soak_case *k, struct soak_figures *f)
+{
+	char command[1024], err[400];
+	const char *given = k->proto == CHILD_TCP ? o->tcp_command : o->udp_command;
+	struct soak_server s = {.proto = k->proto, .nofile = k->nofile};
+	struct soak_plan plan = o->plan;
+
+	snprintf(command, sizeof command, "%s/%s -l 127.0.0.1:{port}", o->bindir,
+	         k->proto == CHILD_TCP ? "tcp-upper" : "udp-upper");
+	s.command = given != NULL ? given : command;
+	s.name = o->name != NULL ? o->name : k->proto == CHILD_TCP ? "tcp-upper" : "udp-upper";
+	plan.seconds = o->plan.seconds * k->share;
+	memset(f, 0, sizeof *f);
+	f->name = k->name;
+	f->server = s.name;
+	if (soak_server_start(&s, err, sizeof err) < 0) {
+		snprintf(f->note, sizeof f->note, "cannot start: %s", err);
+		return -1;
+	}
+	uint64_t t0 = util_now_ns();
+	int r = k->run(&s, &plan, f);
+	if (f->secs == 0)
+		f->secs = (double)(util_now_ns() - t0) / 1e9;
+	if (child_dead(s.child, err, sizeof err) && k->run != soak_sigterm) {
+		f->ok = 0;
+		snprintf(f->note, sizeof f->note, "the server died: %s", err);
+	}
+	soak_server_stop(&s, 3000);
+	return r;
+}
+
+static int write_outputs(const struct options *o, const struct soak_figures *r, size_t n)
+{
+	char path[1024];
+	FILE *f;
+	int rc = 0;
+
+	print_table(stdout, r, n);
+	(void)mkdir(o->outdir, 0777);
+	snprintf(path, sizeof path, "%s/soak.json", o->outdir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	write_json(f, r, n);
+	rc |= fclose(f);
+	snprintf(path, sizeof path, "%s/figures.md", o->outdir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	print_table(f, r, n);
+	rc |= fclose(f);
+	if (o->reliability != NULL)
+		rc |= write_reliability(o->reliability, r, n);
+	return rc == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.bindir = "build/std/bin", .outdir = "out/soak", .repeat = 1,
+	                    .plan = {.seconds = 180, .clients = 500, .bytes = 10u << 20,
+	                             .socket_buffer = 128 * 1024, .fill_quiet = 3, .stall = 20}};
+	static struct soak_figures results[MAX_RESULTS];
+	size_t n = 0;
+	int failed = 0;
+
+	if (parse(argc, argv, &o) < 0)
+		return 2;
+	if (o.plan.small) {
+		o.plan.clients = o.plan.clients < 40 ? o.plan.clients : 40;
+		o.plan.bytes = o.plan.bytes < (1u << 20) ? o.plan.bytes : 1u << 20;
+		o.plan.fill_quiet = 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	(void)util_raise_nofile(LONG_MAX);
+	for (int rep = 0; rep < o.repeat; rep++)
+		for (size_t i = 0; i < NCASES && n < MAX_RESULTS; i++) {
+			if (!wanted(&o, cases[i].name))
+				continue;
+			if (run_case(&o, &cases[i], &results[n]) < 0 || !results[n].ok)
+				failed = 1;
+			fprintf(stderr, "soak: %s %s: %s%s%s\n", results[n].server, cases[i].name,
+			        results[n].ok ? "held" : "FAILED", results[n].note[0] ? ": " : "", results[n].note);
+			n++;
+		}
+	if (write_outputs(&o, results, n) < 0) {
+		fprintf(stderr, "soak: cannot write the figures to %s\n", o.outdir);
+		return 2;
+	}
+	return failed;
+}
