@@ -60,6 +60,10 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 targets=$(sed -n 's/^targets://p' harness/fuzz/targets.txt)
 sources=$(sed -n 's/^sources://p' harness/fuzz/targets.txt)
+case " $targets " in *" ${force:-fuzz_tcp} "*) ;; *)
+	echo "planted-bug.sh: -f $force: not a target of harness/fuzz/targets.txt ($targets)" >&2
+	exit 2 ;;
+esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
