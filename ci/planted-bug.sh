@@ -116,8 +116,8 @@ for bug in "${bugs[@]}"; do
 	fi
 	max_len=$(sed -n 's/^max_len *= *//p' "harness/fuzz/$target.options")
 	start=$(date +%s%N)
-	"$d/fuzzer" -max_total_time="$limit" -timeout=10 -dict=harness/fuzz/$target.dict -max_len="${max_len:-4096}" \
-		-artifact_prefix="$d/crash/" "$d/work" corpus/$target/regressions >"$d/log" 2>&1 || true
+	"$d/fuzzer" -max_total_time="$limit" -timeout=10 -dict="harness/fuzz/$target.dict" -max_len="${max_len:-4096}" \
+		-artifact_prefix="$d/crash/" "$d/work" "corpus/$target/regressions" >"$d/log" 2>&1 || true
 	ms=$((($(date +%s%N) - start) / 1000000))
 	# the target's own verdict (not any crash): a SPEC breach, a truth breach or a broken invariant
 	if found=$(grep -m1 -oE '(SPEC breach|truth breach|invariant broken).*' "$d/log"); then
