@@ -72,6 +72,7 @@ include harness/fuzz/fuzz.mk
 include harness/replay/replay.mk
 include harness/conform/conform.mk
 include harness/bench/bench.mk
+include harness/soak/soak.mk
 
 all: $(PROGS:%=$(B)/%)
 ifeq ($(O),build/std)

@@ -3,12 +3,18 @@
  * server that holds unread input and unsent output must still make progress whenever the kernel lets
  * it; one that waits for a wakeup that never comes stalls, and the case reports how many clients
  * completed. */
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "soak.h"
@@ -194,5 +200,99 @@ int soak_backpressure(struct soak_server *s, const struct soak_plan *p, struct s
 	free(buf);
 	free(r.c);
 	free(r.pf);
+	return 0;
+}
+
+/* Duplicates (pidfd_getfd) the server's socket connected to the client at address client. Returns the
+ * new descriptor, or -1 (no such socket, or this process may not look into the server's). */
+static int server_socket(pid_t pid, const struct net_addr *client)
+{
+	char path[64];
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), found = -1;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	if (pidfd < 0 || (d = opendir(path)) == NULL) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return -1;
+	}
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		struct net_addr peer = {.len = sizeof peer.ss};
+		int fd = e->d_name[0] == '.' ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+		if (fd < 0)
+			continue;
+		if (getpeername(fd, (struct sockaddr *)&peer.ss, &peer.len) == 0 && peer.len == client->len &&
+		    memcmp(&peer.ss, &client->ss, peer.len) == 0)
+			found = fd;
+		else
+			close(fd);
+	}
+	closedir(d);
+	close(pidfd);
+	return found;
+}
+
+/* The deterministic small version of the mass backpressure case: one client with 128 KiB buffers sends
+ * without reading until the server stops taking bytes. The server's socket for it must bound the bytes
+ * left unsent in the kernel (TCP_NOTSENT_LOWAT), and hold no more than that: a server that lets the
+ * kernel queue megabytes per connection drives hundreds of such connections into the host's TCP
+ * memory pressure, where receive windows close and every connection stalls for good. The client
+ * then reads everything back. */
+int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
+{
+	struct net_addr local = {.len = sizeof local.ss};
+	char err[256] = "";
+	enum { BOUND = 1024 * 1024 };
+	int fd = soak_connect(&s->addrs.tcp, 128 * 1024, err, sizeof err);
+
+	if (fd < 0 || net_local(fd, &local) < 0 || soak_sample(s, f, 1) < 0) {
+		snprintf(f->note, sizeof f->note, "set-up failed: %s", err);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	uint64_t off = 0, got = 0, last = util_now_ns();
+	while (util_now_ns() - last < (uint64_t)(p->fill_quiet * 1e9) && off < (64u << 20)) {
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		uint64_t before = off;
+		if (poll(&pf, 1, 100) > 0)
+			soak_send_some(fd, 0, &off, CHUNK);
+		if (off > before)
+			last = util_now_ns();
+	}
+	int lowat = -1, unsent = -1;
+	socklen_t len = sizeof lowat;
+	int sfd = server_socket(child_pid(s->child), &local);
+	if (sfd >= 0) {
+		if (getsockopt(sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &len) < 0 ||
+		    ioctl(sfd, SIOCOUTQNSD, &unsent) < 0)
+			lowat = -1;
+		close(sfd);
+	}
+	(void)shutdown(fd, SHUT_WR);
+	uint64_t deadline = util_now_ns() + (uint64_t)(p->stall * 1e9);
+	while (util_ms_left(deadline) > 0 && got < off) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (poll(&pf, 1, 100) > 0 && soak_read_check(fd, 0, &got) < 0)
+			break;
+	}
+	close(fd);
+	f->offered = 1;
+	f->load = got == off;
+	f->bytes_verified = got;
+	int bounded = lowat > 0 && lowat <= BOUND && unsent >= 0 && unsent <= lowat + CHUNK;
+	f->ok = f->load && (sfd < 0 || bounded);
+	if (sfd < 0)
+		snprintf(f->note, sizeof f->note, "the server's socket could not be inspected (pidfd_getfd); "
+		                                  "%llu of %llu bytes back",
+		         (unsigned long long)got, (unsigned long long)off);
+	else
+		snprintf(f->note, sizeof f->note,
+		         "server socket: unsent bound %d (at most %d allowed), %d bytes unsent with a "
+		         "non-reading client; %llu of %llu bytes back",
+		         lowat, BOUND, unsent, (unsigned long long)got, (unsigned long long)off);
+	soak_settle(s, f, util_now_ns(), p->small ? 2500 : 5000);
 	return 0;
 }

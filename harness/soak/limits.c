@@ -13,15 +13,18 @@
 #include "soak.h"
 #include "util.h"
 
-/* Waits for client fd's end of input within the deadline. Returns the bytes read before it (checked
- * against client id's stream), or -1 on a wrong byte, a reset or the time running out. */
-static long read_to_end(int fd, uint32_t id, uint64_t deadline)
+/* Reads client fd's reply until its end of input (want 0) or until want bytes, within the deadline.
+ * Returns the bytes read (checked against client id's stream), or -1 on a wrong byte, a reset or the
+ * time running out. */
+static long read_reply(int fd, uint32_t id, uint64_t want, uint64_t deadline)
 {
 	unsigned char buf[16384];
 	uint64_t got = 0;
 
 	while (util_ms_left(deadline) > 0) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		if (want > 0 && got == want)
+			return (long)got;
 		if (poll(&pf, 1, util_ms_left(deadline)) <= 0)
 			continue;
 		ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -71,7 +74,7 @@ int soak_half_open(struct soak_server *s, const struct soak_plan *p, struct soak
 	}
 	uint64_t fin_deadline = util_now_ns() + 3000000000u;
 	for (int i = 2; i < n; i += 3)
-		fins += fds[i] >= 0 && read_to_end(fds[i], (uint32_t)i, fin_deadline) == 0;
+		fins += fds[i] >= 0 && read_reply(fds[i], (uint32_t)i, 0, fin_deadline) == 0;
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -106,8 +109,9 @@ static int log_has_limit_lines(const struct soak_server *s)
 }
 
 /* Descriptor exhaustion: the server runs with 64 descriptors (struct soak_server.nofile); many more
- * clients than that each send a message and wait for its reply, then leave. Every one must be served
- * as slots free up, and the server must say that it reached its limit and that it accepts again. */
+ * clients than that connect at once, each sends a message and keeps its connection until it has read
+ * the reply, one client after the other. Every one must be served as slots free up, and the server must
+ * say that it reached its limit and that it accepts again. */
 int soak_descriptors(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	int n = p->small ? 100 : 200, done = 0;
@@ -125,12 +129,11 @@ int soak_descriptors(struct soak_server *s, const struct soak_plan *p, struct so
 		uint64_t off = 0;
 		if (fds[i] >= 0) {
 			soak_send_some(fds[i], (uint32_t)i, &off, 1024);
-			(void)shutdown(fds[i], SHUT_WR);
 		}
 	}
 	for (int i = 0; i < n; i++) {
 		(void)soak_sample(s, f, 0);
-		long got = fds[i] >= 0 ? read_to_end(fds[i], (uint32_t)i, deadline) : -1;
+		long got = fds[i] >= 0 ? read_reply(fds[i], (uint32_t)i, 1024, deadline) : -1;
 		if (got == 1024) {
 			done++;
 			f->bytes_verified += 1024;

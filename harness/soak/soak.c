@@ -28,6 +28,7 @@ struct soak_case {
 
 static const struct soak_case cases[] = {
     {"reset-storm", CHILD_TCP, soak_reset_storm, 0.10, 4096},
+    {"unsent-bound", CHILD_TCP, soak_unsent_bound, 0.05, 4096},
     {"backpressure", CHILD_TCP, soak_backpressure, 0.35, 4096},
     {"slow-clients", CHILD_TCP, soak_slow_clients, 0.10, 4096},
     {"half-open", CHILD_TCP, soak_half_open, 0.05, 4096},
@@ -54,7 +55,7 @@ static void usage(FILE *f)
 	        "and after, and the time to recover.\n"
 	        "  -T SECONDS   time bound of the whole run (default 180), shared among the cases\n"
 	        "  -o DIR       where soak.json and figures.md go (default out/soak)\n"
-	        "  -c CASES     only these cases: reset-storm backpressure slow-clients half-open\n"
+	        "  -c CASES     only these cases: reset-storm unsent-bound backpressure slow-clients half-open\n"
 	        "               descriptors udp-flood sigterm sigterm-udp\n"
 	        "  -n CLIENTS   backpressure clients (default 500); -s BYTES each (default 10m)\n"
 	        "  -r N         run each case N times (default 1)\n"

@@ -89,6 +89,7 @@ int soak_connect(const struct net_addr *a, int buffer, char *err, size_t errlen)
 /* The cases. Each fills f (zeroed by the caller, name and server set) and returns 0 when it could run,
  * -1 when it could not be set up (reason in f->note); f->ok tells whether it held. */
 int soak_backpressure(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f);
+int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f);
 int soak_reset_storm(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f);
 int soak_slow_clients(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f);
 int soak_half_open(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f);

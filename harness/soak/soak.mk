@@ -18,6 +18,6 @@ soak: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
 	$(B)/soak/soak -b $(B) -T $(SOAK_TIME) -o $(SOAK_OUT) --reliability RELIABILITY.md
 
 soak-smoke: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
-	$(B)/soak/soak -b $(B) -T 30 --small -o $(O)/soak-smoke
+	$(B)/soak/soak -b $(B) -T 15 --small -o $(O)/soak-smoke
 
 TESTS += soak-smoke
