@@ -187,3 +187,24 @@ enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char *
 	}
 	return CLI_PARSE_OK;
 }
+
+enum cli_outcome cli_outcome(enum cli_parse_result r, const char *prog, const char *message,
+                             void (*usage)(FILE *), FILE *out, FILE *err)
+{
+	switch (r) {
+	case CLI_PARSE_OK:
+		return CLI_OUTCOME_GO_ON;
+	case CLI_PARSE_HELP:
+		usage(out);
+		return CLI_OUTCOME_HELP;
+	case CLI_PARSE_MISSING_ARGUMENT:
+	case CLI_PARSE_BAD_OPTION:
+		fprintf(err, "%s: %s\n", prog, message);
+		usage(err);
+		return CLI_OUTCOME_BAD;
+	case CLI_PARSE_BAD_VALUE:
+		break;
+	}
+	fprintf(err, "%s: %s\n", prog, message);
+	return CLI_OUTCOME_BAD;
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* What an option takes and how its destination is filled. */
 enum cli_kind {
@@ -81,6 +82,14 @@ enum cli_parse_result {
  * them (argv[optind - 1] is the offending word after CLI_PARSE_BAD_OPTION). */
 enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char **argv, char *err,
                                 size_t errlen);
+
+/* What a program does with cli_parse()'s result in the common case, writing only to the streams it is
+ * given: for CLI_PARSE_OK nothing, returns CLI_OUTCOME_GO_ON; for CLI_PARSE_HELP writes the usage to out
+ * and returns CLI_OUTCOME_HELP; for an unknown option or a missing argument writes "PROG: MESSAGE" and
+ * the usage to err, for a refused value "PROG: MESSAGE" alone, and returns CLI_OUTCOME_BAD. */
+enum cli_outcome { CLI_OUTCOME_GO_ON, CLI_OUTCOME_HELP, CLI_OUTCOME_BAD };
+enum cli_outcome cli_outcome(enum cli_parse_result r, const char *prog, const char *message,
+                             void (*usage)(FILE *), FILE *out, FILE *err);
 
 /* Takes one value for option as cli_parse would, naming it name in a message (for example an
  * environment variable that stands in for the option). Returns 0, or -1 with the message in err. */

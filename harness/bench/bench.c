@@ -1005,19 +1005,13 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "bench: %s\n", err);
 		return BENCH_ARGS_BAD;
 	}
-	switch (cli_parse(options, argc, argv, err, sizeof err)) {
-	case CLI_PARSE_OK:
+	switch (cli_outcome(cli_parse(options, argc, argv, err, sizeof err), "bench", err, usage, stdout,
+	                    stderr)) {
+	case CLI_OUTCOME_GO_ON:
 		break;
-	case CLI_PARSE_HELP:
-		usage(stdout);
+	case CLI_OUTCOME_HELP:
 		return BENCH_ARGS_HELP;
-	case CLI_PARSE_MISSING_ARGUMENT:
-	case CLI_PARSE_BAD_OPTION:
-		fprintf(stderr, "bench: %s\n", err);
-		usage(stderr);
-		return BENCH_ARGS_BAD;
-	case CLI_PARSE_BAD_VALUE:
-		fprintf(stderr, "bench: %s\n", err);
+	case CLI_OUTCOME_BAD:
 		return BENCH_ARGS_BAD;
 	}
 	if (optind != argc) {

@@ -244,19 +244,13 @@ static int parse_args(int argc, char **argv, const char **addrstr, int *udp)
 	                                     CLI_TABLE_END};
 	char err[256];
 
-	switch (cli_parse(options, argc, argv, err, sizeof err)) {
-	case CLI_PARSE_OK:
+	switch (cli_outcome(cli_parse(options, argc, argv, err, sizeof err), "echo", err, usage, stdout,
+	                    stderr)) {
+	case CLI_OUTCOME_GO_ON:
 		break;
-	case CLI_PARSE_HELP:
-		usage(stdout);
+	case CLI_OUTCOME_HELP:
 		return 0;
-	case CLI_PARSE_MISSING_ARGUMENT:
-	case CLI_PARSE_BAD_OPTION:
-		fprintf(stderr, "echo: %s\n", err);
-		usage(stderr);
-		return 2;
-	case CLI_PARSE_BAD_VALUE:
-		fprintf(stderr, "echo: %s\n", err);
+	case CLI_OUTCOME_BAD:
 		return 2;
 	}
 	if (optind != argc) {

@@ -67,19 +67,13 @@ static int parse_args(int argc, char **argv, struct load_cfg *c)
 	    CLI_TABLE_END};
 	char err[512];
 
-	switch (cli_parse(options, argc, argv, err, sizeof err)) {
-	case CLI_PARSE_OK:
+	switch (cli_outcome(cli_parse(options, argc, argv, err, sizeof err), "loadgen", err, usage, stdout,
+	                    stderr)) {
+	case CLI_OUTCOME_GO_ON:
 		break;
-	case CLI_PARSE_HELP:
-		usage(stdout);
+	case CLI_OUTCOME_HELP:
 		return 1;
-	case CLI_PARSE_MISSING_ARGUMENT:
-	case CLI_PARSE_BAD_OPTION:
-		fprintf(stderr, "loadgen: %s\n", err);
-		usage(stderr);
-		return -1;
-	case CLI_PARSE_BAD_VALUE:
-		fprintf(stderr, "loadgen: %s\n", err);
+	case CLI_OUTCOME_BAD:
 		return -1;
 	}
 	if (optind != argc - 1) {

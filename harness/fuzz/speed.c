@@ -25,7 +25,7 @@
 #include "report.h"
 #include "util.h"
 
-#define PROG "bench-fuzz"
+#define PROG "fuzz-bench"
 #define PATH_LEN 4096
 #define MAX_ROWS 64
 #define MAX_ERRORS 64
@@ -663,17 +663,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 	                      "out/bench",
 	                      NULL,
 	                      0};
-	switch (cli_parse(options, argc, argv, err, sizeof err)) {
-	case CLI_PARSE_OK:
+	switch (
+	    cli_outcome(cli_parse(options, argc, argv, err, sizeof err), PROG, err, usage, stdout, stderr)) {
+	case CLI_OUTCOME_GO_ON:
 		break;
-	case CLI_PARSE_HELP:
+	case CLI_OUTCOME_HELP:
 		return -1;
-	case CLI_PARSE_MISSING_ARGUMENT:
-	case CLI_PARSE_BAD_OPTION:
-		fprintf(stderr, PROG ": %s\n", err);
-		return usage(stderr), 2;
-	case CLI_PARSE_BAD_VALUE:
-		fprintf(stderr, PROG ": %s\n", err);
+	case CLI_OUTCOME_BAD:
 		return 2;
 	}
 	o->targets = argv + optind;
@@ -692,11 +688,8 @@ int main(int argc, char **argv)
 	char err[PATH_LEN + 64];
 	int rc = parse_options(argc, argv, &o);
 
-	if (rc != 0) {
-		if (rc < 0)
-			usage(stdout);
-		return rc < 0 ? 0 : rc;
-	}
+	if (rc != 0)
+		return rc < 0 ? 0 : rc; /* --help: the usage is written */
 	if (eng_mkdirs(o.out, err, sizeof err) != 0) {
 		fprintf(stderr, PROG ": --out %s: %s\n", o.out, err);
 		return 2;
