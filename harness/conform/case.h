@@ -55,10 +55,10 @@ struct recording;
 /* A case's context. */
 struct case_context {
 	struct case_target *target;
-	int timeout_ms;    /* bound on every wait with no progress */
-	int server_nofile; /* the soft descriptor limit given to an --exec server, 0 when unknown */
+	int timeout_ms;         /* bound on every wait with no progress */
+	int server_nofile;      /* the soft descriptor limit given to an --exec server, 0 when unknown */
 	int server_many_nofile; /* its hard one, to which the many-connections case raises the soft one */
-	int resets;        /* resets done by tcp/reset/repeated (0: derived from server_nofile) */
+	int resets;             /* resets done by tcp/reset/repeated (0: derived from server_nofile) */
 	struct case_result *result;
 	struct recording *recording; /* NULL when not recording */
 	unsigned connections;        /* connection ids handed out */

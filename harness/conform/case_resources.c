@@ -101,8 +101,8 @@ static int meter_judge(struct case_context *c, struct meter *m, const char *what
 	         "descriptors %+ld (%.3f per connection, bound %ld in all), threads %+ld (bound %ld); "
 	         "%d process(es), %ld descriptors, %ld threads",
 	         m->connections, what, r->resident_growth / 1024, r->bytes_per_connection,
-	         BYTES_PER_CONNECTION_BOUND, r->descriptor_growth, r->descriptors_per_connection,
-	         slack(n), r->thread_growth, slack(n), last.processes, last.descriptors, last.threads);
+	         BYTES_PER_CONNECTION_BOUND, r->descriptor_growth, r->descriptors_per_connection, slack(n),
+	         r->thread_growth, slack(n), last.processes, last.descriptors, last.threads);
 	if (!over_bound(m, &last, m->connections, 1))
 		return 0;
 	return case_fail(c,

@@ -81,8 +81,11 @@ static int tcp_invalid_utf8(struct case_context *c)
  * ligature to "FI"), Greek and Cyrillic, dotless i (and dotted I and the Kelvin sign, which uppercasing
  * keeps). Each line is well under 1024 bytes, so a port that reads 1024 at a time never splits one. */
 static const char *const utf8_letters[] = {
-    "Latin-1 supplement: caf\xc3\xa9 ma\xc3\xb1" "ana \xc3\xbf" "es \xc3\xa0 \xc3\xbe \xc2\xb5\n",
-    "longer in uppercase: stra\xc3\x9f" "e \xef\xac\x81le \xef\xac\x82ow\n",
+    "Latin-1 supplement: caf\xc3\xa9 ma\xc3\xb1"
+    "ana \xc3\xbf"
+    "es \xc3\xa0 \xc3\xbe \xc2\xb5\n",
+    "longer in uppercase: stra\xc3\x9f"
+    "e \xef\xac\x81le \xef\xac\x82ow\n",
     "Greek and Cyrillic: \xce\xb1\xce\xb2\xce\xb3 \xcf\x89\xcf\x83\xcf\x82 \xd0\xb6\xd1\x83\xd0\xba "
     "\xd1\x91\xd0\xb6\n",
     "dotless \xc4\xb1, dotted \xc4\xb0, Kelvin \xe2\x84\xaa, long \xc5\xbf\n",
@@ -92,7 +95,9 @@ static const char *const utf8_letters[] = {
  * errors="surrogateescape" or "replace" still uppercases the valid ones). */
 static const char *const utf8_mixed[] = {
     "Latin-1 bytes: caf\xe9 na\xefve \xff \xe0 la carte\n",
-    "valid and invalid: caf\xc3\xa9 \xff ma\xc3\xb1" "ana \xc3( stra\xc3\x9f" "e \xe2\x82 \xd0\xb6\xd1\x83\xd0\xba\n",
+    "valid and invalid: caf\xc3\xa9 \xff ma\xc3\xb1"
+    "ana \xc3( stra\xc3\x9f"
+    "e \xe2\x82 \xd0\xb6\xd1\x83\xd0\xba\n",
 };
 
 /* Reads a server's whole answer to msg on a fresh connection (sent, then our FIN) into got: for the
@@ -511,10 +516,11 @@ static int tcp_many_2000(struct case_context *c)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < need)
 		util_raise_nofile(need);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < need)
-		return case_skip(c,
-		                 "conform's own descriptor limit (%llu, hard %llu) is below the %ld it needs for "
-		                 "%d connections (raise ulimit -n)",
-		                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, need, N);
+		return case_skip(
+		    c,
+		    "conform's own descriptor limit (%llu, hard %llu) is below the %ld it needs for "
+		    "%d connections (raise ulimit -n)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, need, N);
 	const struct resources_scope scope = {c->tcp_server_group, 0};
 	long raised = 0;
 	if (scope.group > 0 && c->server_many_nofile > 0 &&

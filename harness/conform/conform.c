@@ -234,8 +234,9 @@ static int start_servers(struct run *run)
 		struct case_target started;
 		if (commands[i] == NULL)
 			continue;
-		run->servers[run->server_count] = server_start(commands[i], transports[i], run->o->nofile,
-		                                               CONFORM_MANY_NOFILE, run->o->start_ms, &started, err, sizeof err);
+		run->servers[run->server_count] =
+		    server_start(commands[i], transports[i], run->o->nofile, CONFORM_MANY_NOFILE,
+		                 run->o->start_ms, &started, err, sizeof err);
 		if (run->servers[run->server_count] == NULL) {
 			fprintf(stderr, "conform: %s\n", err);
 			return -1;

@@ -237,11 +237,13 @@ void reports_print_resources(FILE *f, const struct reports_item *items, size_t n
 	for (size_t i = 0; i < n; i++) {
 		const struct case_resources *m = &items[i].result.resources;
 		if (m->measured)
-			fprintf(f,
-			        "conform: %s: %.0f bytes and %.3f descriptors per connection kept (%+lld KiB, "
-			        "%+ld descriptors, %+ld threads after %ld)\n",
-			        items[i].id, m->bytes_per_connection, m->descriptors_per_connection,
-			        m->resident_growth / 1024, m->descriptor_growth, m->thread_growth, m->connections);
+			fprintf(
+			    f,
+			    "conform: %s: %.0f bytes and %.3f descriptors per connection kept (%+lld KiB, "
+			    "%+ld descriptors, %+ld threads after %ld)\n",
+			    items[i].id, m->bytes_per_connection, m->descriptors_per_connection,
+			    m->resident_growth / 1024, m->descriptor_growth, m->thread_growth,
+			    m->connections);
 	}
 }
 

@@ -91,7 +91,8 @@ static size_t select_scope(const struct resources_scope *scope, const struct pro
 			continue;
 		if (scope->group > 0 && all[i].group == scope->group)
 			in[i] = 1;
-		for (pid_t p = all[i].pid, depth = 0; !in[i] && scope->root > 0 && p > 1 && depth < 64; depth++) {
+		for (pid_t p = all[i].pid, depth = 0; !in[i] && scope->root > 0 && p > 1 && depth < 64;
+		     depth++) {
 			if (p == scope->root) {
 				in[i] = 1;
 				break;
