@@ -153,15 +153,25 @@ static int one_connection(struct case_context *c, struct meter *m, long i)
 	return connect_close(c, m, (int)(i & 1));
 }
 
-int case_resources_connections(struct case_context *c)
+/* Warm-up (caches, thread pools and allocator arenas fill first), then the measured clients: one(c, m, i)
+ * count times, then the judgement after a settle. */
+static int measure(struct case_context *c, enum case_transport t, long warm_up, long count,
+                   int (*one)(struct case_context *, struct meter *, long), const char *what)
 {
 	struct meter m;
-	for (int i = 0; i < 100; i++) /* warm-up: caches, thread pools and arenas fill first */
-		if (connect_close(c, &m, i & 1) < 0)
+	memset(&m, 0, sizeof m);
+	for (long i = 0; i < warm_up; i++)
+		if (one(c, &m, i) < 0)
 			return -1;
-	if (meter_start(c, CASE_TCP, &m) < 0 || churn(c, &m, 2000, one_connection) < 0)
+	if (meter_start(c, t, &m) < 0 || churn(c, &m, count, one) < 0)
 		return -1;
-	return meter_judge(c, &m, "connect-and-close clients (half after sending)");
+	return meter_judge(c, &m, what);
+}
+
+int case_resources_connections(struct case_context *c)
+{
+	return measure(c, CASE_TCP, 100, 2000, one_connection,
+	               "connect-and-close clients (half after sending)");
 }
 
 /* A client that resets: before sending (i % 8 < 4), mid-stream (i % 8 < 7) or while the server owes it
@@ -196,13 +206,8 @@ static int one_reset(struct case_context *c, struct meter *m, long i)
 
 int case_resources_resets(struct case_context *c)
 {
-	struct meter m;
-	for (long i = 0; i < 40; i++)
-		if (one_reset(c, &m, i) < 0)
-			return -1;
-	if (meter_start(c, CASE_TCP, &m) < 0 || churn(c, &m, 800, one_reset) < 0)
-		return -1;
-	return meter_judge(c, &m, "clients that reset (before sending, mid-stream, while owed output)");
+	return measure(c, CASE_TCP, 40, 800, one_reset,
+	               "clients that reset (before sending, mid-stream, while owed output)");
 }
 
 /* A UDP sender that sends and is gone before the reply; every fiftieth one waits for its answer. */
@@ -222,11 +227,5 @@ static int one_sender(struct case_context *c, struct meter *m, long i)
 
 int case_resources_senders(struct case_context *c)
 {
-	struct meter m;
-	for (long i = 0; i < 100; i++)
-		if (one_sender(c, &m, i) < 0)
-			return -1;
-	if (meter_start(c, CASE_UDP, &m) < 0 || churn(c, &m, 2000, one_sender) < 0)
-		return -1;
-	return meter_judge(c, &m, "UDP senders gone before their reply");
+	return measure(c, CASE_UDP, 100, 2000, one_sender, "UDP senders gone before their reply");
 }

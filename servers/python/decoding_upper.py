@@ -44,22 +44,22 @@ class UDPHandler(socketserver.BaseRequestHandler):
             pass  # the sender went away
 
 
-class TCP(socketserver.ThreadingTCPServer):
+class Quiet:
+    """A handler's exception (UnicodeDecodeError) is one line in the log, not a traceback."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        print("error serving %s: %r" % (client_address, sys.exc_info()[1]), flush=True)
+
+
+class TCP(Quiet, socketserver.ThreadingTCPServer):
     request_queue_size = 1024
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        print("error serving %s: %r" % (client_address, sys.exc_info()[1]), flush=True)
 
 
-class UDP(socketserver.ThreadingUDPServer):
+class UDP(Quiet, socketserver.ThreadingUDPServer):
     max_packet_size = 65535
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        print("error serving %s: %r" % (client_address, sys.exc_info()[1]), flush=True)
 
     def server_bind(self):
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
