@@ -1,7 +1,6 @@
 /* tcp_upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
  * hands each ready connection to drive_wakeup() (drive.h) with callbacks doing send/recv/shutdown on the
  * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
-#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -88,22 +87,6 @@ static void give_back_memory(struct worker *w)
 	w->busy = 0;
 }
 
-/* Counts this process's open descriptors (for the descriptor-limit log lines); -1 if it cannot. */
-static long open_descriptors(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	long n = -1; /* the directory's own descriptor */
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* accept() failed with EMFILE or ENFILE: says so on stderr, at most once per LIMIT_LOG_MS, with the
  * limit, the open count and how many accepts were refused since the last line. */
 static void log_limit(struct worker *w, int err)
@@ -116,7 +99,7 @@ static void log_limit(struct worker *w, int err)
 		return;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		rl.rlim_cur = RLIM_INFINITY;
-	long open = open_descriptors();
+	long open = util_count_fds(getpid()) - 1L; /* not the descriptor that listed them */
 	if (open < 0 && err == EMFILE && rl.rlim_cur != RLIM_INFINITY)
 		open = (long)rl.rlim_cur; /* even /proc/self/fd cannot be opened: every slot is taken */
 	fprintf(stderr,
@@ -135,7 +118,7 @@ static void log_resumed(struct worker *w)
 {
 	if (!w->limit_reported)
 		return;
-	fprintf(stderr, "tcp-upper: accepting again (%ld descriptors open)\n", open_descriptors());
+	fprintf(stderr, "tcp-upper: accepting again (%d descriptors open)\n", util_count_fds(getpid()) - 1);
 	w->limit_reported = 0;
 }
 

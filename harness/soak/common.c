@@ -1,5 +1,4 @@
 /* common.c - the abuse suite's server handling, /proc figures, probes and client streams (soak.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -35,45 +34,10 @@ void soak_server_stop(struct soak_server *s, int wait_ms)
 	s->child = NULL;
 }
 
-static long read_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-static long count_fds(pid_t pid)
-{
-	char path[64];
-	long n = 0;
-	DIR *d;
-	struct dirent *e;
-
-	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
-	d = opendir(path);
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 int soak_sample(const struct soak_server *s, struct soak_figures *f, int before)
 {
 	pid_t pid = child_pid(s->child);
-	long rss = read_rss_kib(pid), fds = count_fds(pid);
+	long rss = util_rss_kib(pid), fds = util_count_fds(pid);
 
 	if (rss < 0 || fds < 0)
 		return -1;
@@ -106,15 +70,15 @@ void soak_settle(const struct soak_server *s, struct soak_figures *f, uint64_t a
 	}
 	/* Memory: the server may give it back after a quiet period of its own; wait until it has been
 	 * steady for a second, or the time is up. */
-	long last = read_rss_kib(pid);
+	long last = util_rss_kib(pid);
 	while (util_ms_left(until) > 0 && steady < 10) {
 		util_sleep_ms(100);
-		long now = read_rss_kib(pid);
+		long now = util_rss_kib(pid);
 		steady = now == last ? steady + 1 : 0;
 		last = now;
 	}
 	f->rss_after = last;
-	f->fds_after = count_fds(pid);
+	f->fds_after = util_count_fds(pid);
 	if (f->recover_ms < 0 && f->note[0] == '\0')
 		snprintf(f->note, sizeof f->note, "not serving %d ms after the abuse: %s", quiet_ms, err);
 }

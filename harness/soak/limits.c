@@ -42,21 +42,32 @@ static long read_reply(int fd, uint32_t id, uint64_t want, uint64_t deadline)
 	return -1;
 }
 
+/* The set-up every client-holding case shares: room for n descriptors and the "before" figures.
+ * Returns the array, or NULL with the reason in f->note. */
+static int *clients_setup(const struct soak_server *s, int n, struct soak_figures *f)
+{
+	int *fds = calloc((size_t)n, sizeof *fds);
+
+	if (fds == NULL || soak_sample(s, f, 1) < 0) {
+		snprintf(f->note, sizeof f->note, "set-up failed (memory, or the server is gone)");
+		free(fds);
+		return NULL;
+	}
+	return fds;
+}
+
 /* Half-open clients: a third connect and say nothing, a third send 64 KiB, half-close and never read,
  * a third half-close at once (and must get the server's FIN). A fresh client is served meanwhile, and
  * every descriptor comes back once they are gone. */
 int soak_half_open(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	int n = p->small ? 30 : 300, served = 0, fins = 0, tries = 0;
-	int *fds = calloc((size_t)n, sizeof *fds);
+	int *fds = clients_setup(s, n, f);
 	uint64_t start = util_now_ns(), hold = start + (uint64_t)(p->seconds * 0.6e9);
 	char err[256];
 
-	if (fds == NULL || soak_sample(s, f, 1) < 0) {
-		snprintf(f->note, sizeof f->note, "set-up failed");
-		free(fds);
+	if (fds == NULL)
 		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
 		uint64_t off = 0;
@@ -115,15 +126,12 @@ static int log_has_limit_lines(const struct soak_server *s)
 int soak_descriptors(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	int n = p->small ? 100 : 200, done = 0;
-	int *fds = calloc((size_t)n, sizeof *fds);
+	int *fds = clients_setup(s, n, f);
 	uint64_t start = util_now_ns(), deadline = start + (uint64_t)(p->seconds * 1e9) + 5000000000u;
 	char err[256];
 
-	if (fds == NULL || soak_sample(s, f, 1) < 0) {
-		snprintf(f->note, sizeof f->note, "set-up failed");
-		free(fds);
+	if (fds == NULL)
 		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
 		uint64_t off = 0;

@@ -40,7 +40,7 @@ static const struct soak_case cases[] = {
 #define NCASES (sizeof cases / sizeof cases[0])
 
 struct options {
-	const char *bindir, *outdir, *only, *tcp_command, *udp_command, *name, *reliability;
+	const char *bindir, *outdir, *only, *tcp_command, *udp_command, *name, *reliability, *label;
 	struct soak_plan plan;
 	int repeat;
 };
@@ -62,7 +62,9 @@ static void usage(FILE *f)
 	        "  --small      the short version (make check): fewer clients and bytes\n"
 	        "  --tcp CMD, --udp CMD  run this server instead ({port} allowed), named --name NAME\n"
 	        "  --identity   the server given echoes bytes unchanged (a comparison, such as bench/echo)\n"
-	        "  --reliability FILE  also write the table into FILE between its soak figure markers\n");
+	        "  --reliability FILE  also write the table into FILE between the markers\n"
+	        "               <!-- soak figures LABEL begin --> and <!-- soak figures LABEL end -->\n"
+	        "  --label LABEL  names the build in those markers (default std)\n");
 }
 
 static int parse(int argc, char **argv, struct options *o)
@@ -71,7 +73,7 @@ static int parse(int argc, char **argv, struct options *o)
 	    {"small", no_argument, NULL, 'm'},       {"tcp", required_argument, NULL, 't'},
 	    {"udp", required_argument, NULL, 'u'},   {"name", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},        {"reliability", required_argument, NULL, 'R'},
-	    {"identity", no_argument, NULL, 'I'},
+	    {"identity", no_argument, NULL, 'I'},     {"label", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0}};
 	char err[256];
 	uint64_t v;
@@ -89,6 +91,7 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'R': o->reliability = optarg; break;
 		case 'm': o->plan.small = 1; break;
 		case 'I': o->plan.identity = 1; break;
+		case 'L': o->label = optarg; break;
 		case 'T': bad = util_parse_seconds(optarg, 1, 86400, &o->plan.seconds, err, sizeof err); break;
 		case 'n':
 			bad = util_parse_u64(optarg, 1, 20000, 0, &v, err, sizeof err);
@@ -165,14 +168,16 @@ static void write_json(FILE *f, const struct soak_figures *r, size_t n)
 	fprintf(f, "\n]}\n");
 }
 
-/* Replaces the text between the figure markers of path with the table. */
-static int write_reliability(const char *path, const struct soak_figures *r, size_t n)
+/* Replaces the text between label's figure markers in path with the table. */
+static int write_reliability(const char *path, const char *label, const struct soak_figures *r, size_t n)
 {
-	static const char begin[] = "<!-- soak figures begin -->\n", end[] = "<!-- soak figures end -->";
+	char begin[128], end[128];
 	FILE *f = fopen(path, "r");
 	char *text = NULL, *b, *e;
 	size_t len = 0;
 
+	snprintf(begin, sizeof begin, "<!-- soak figures %s begin -->\n", label);
+	snprintf(end, sizeof end, "<!-- soak figures %s end -->", label);
 	if (f == NULL || getdelim(&text, &len, '\0', f) < 0 || (b = strstr(text, begin)) == NULL ||
 	    (e = strstr(b, end)) == NULL) {
 		fprintf(stderr, "soak: %s: no soak figure markers found; not written\n", path);
@@ -187,7 +192,7 @@ static int write_reliability(const char *path, const struct soak_figures *r, siz
 		free(text);
 		return -1;
 	}
-	fwrite(text, 1, (size_t)(b - text) + sizeof begin - 1, f);
+	fwrite(text, 1, (size_t)(b - text) + strlen(begin), f);
 	print_table(f, r, n);
 	fputs(e, f);
 	free(text);
@@ -244,13 +249,13 @@ static int write_outputs(const struct options *o, const struct soak_figures *r, 
 	print_table(f, r, n);
 	rc |= fclose(f);
 	if (o->reliability != NULL)
-		rc |= write_reliability(o->reliability, r, n);
+		rc |= write_reliability(o->reliability, o->label, r, n);
 	return rc == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	struct options o = {.bindir = "build/std/bin", .outdir = "out/soak", .repeat = 1,
+	struct options o = {.bindir = "build/std/bin", .outdir = "out/soak", .repeat = 1, .label = "std",
 	                    .plan = {.seconds = 180, .clients = 500, .bytes = 10u << 20,
 	                             .socket_buffer = 128 * 1024, .fill_quiet = 3, .stall = 20}};
 	static struct soak_figures results[MAX_RESULTS];

@@ -1,6 +1,7 @@
 # harness/soak/soak.mk - the abuse suite (harness/soak/README.md). 'make soak' runs every case against
-# tcp-upper and udp-upper, SOAK_TIME seconds in all, and writes out/soak/ and RELIABILITY.md's figures.
-# 'soak-smoke' (part of make check, both variants) runs the short version; no timing is asserted.
+# tcp-upper and udp-upper in the standard and the ASan+UBSan build, SOAK_TIME seconds per build, and
+# writes the figures to out/soak/std/, out/soak/san/ and RELIABILITY.md. 'soak-smoke' (part of make
+# check, both variants) runs the short version; no timing is asserted.
 
 SOAK_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard harness/soak/*.c))
 
@@ -12,10 +13,17 @@ all: $(B)/soak/soak
 
 SOAK_TIME ?= 180
 SOAK_OUT ?= out/soak
+SOAK_LABEL := $(if $(filter 1,$(SAN)),san,std)
 
-.PHONY: soak soak-smoke
-soak: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
-	$(B)/soak/soak -b $(B) -T $(SOAK_TIME) -o $(SOAK_OUT) --reliability RELIABILITY.md
+.PHONY: soak soak-run soak-smoke
+soak:
+	$(MAKE) soak-run
+	$(MAKE) SAN=1 soak-run
+
+soak-run: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
+	@mkdir -p $(SOAK_OUT)
+	$(B)/soak/soak -b $(B) -T $(SOAK_TIME) -o $(SOAK_OUT)/$(SOAK_LABEL) --label $(SOAK_LABEL) \
+		--reliability RELIABILITY.md
 
 soak-smoke: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
 	$(B)/soak/soak -b $(B) -T 15 --small -o $(O)/soak-smoke
