@@ -50,10 +50,10 @@ struct worker {
 	struct conn *conns;   /* every open connection, for the cleanup at stop */
 	unsigned char **pool; /* free buffers of o->bufsize bytes, lent to connections with bytes */
 	size_t npool;
-	int busy;                /* memory was freed since the last trim: trim after QUIET_MS */
+	int busy;                 /* memory was freed since the last trim: trim after QUIET_MS */
 	uint64_t limit_logged_ns; /* when the last descriptor-limit line was written (0: never) */
-	unsigned long refused;   /* accepts refused at the limit since that line */
-	int limit_reported;      /* a limit line was written and accepting has not resumed since */
+	unsigned long refused;    /* accepts refused at the limit since that line */
+	int limit_reported;       /* a limit line was written and accepting has not resumed since */
 };
 
 /* Markers told apart from connections in epoll_event.data.ptr. */

@@ -217,7 +217,8 @@ int soak_slow_clients(struct soak_server *s, const struct soak_plan *p, struct s
 	steady_close(&st, f);
 	if (complete < n) {
 		f->ok = 0;
-		snprintf(f->note, sizeof f->note, "%ld of %d slow clients got their whole reply", complete, n);
+		snprintf(f->note, sizeof f->note, "%ld of %d slow clients got their whole reply", complete,
+		         n);
 	} else if (f->ok) {
 		snprintf(f->note, sizeof f->note, "%d slow clients, all replies whole", n);
 	}

@@ -5,13 +5,13 @@
  * completed. */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -163,8 +163,8 @@ static void run_clients(struct run *r, const struct soak_server *s, const struct
 			break;
 	}
 	if (r->complete + r->failed < r->n && f->note[0] == '\0')
-		snprintf(f->note, sizeof f->note, "time bound reached: %d of %d clients complete", r->complete,
-		         r->n);
+		snprintf(f->note, sizeof f->note, "time bound reached: %d of %d clients complete",
+		         r->complete, r->n);
 }
 
 int soak_backpressure(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
@@ -285,8 +285,9 @@ int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct s
 	int bounded = lowat > 0 && lowat <= BOUND && unsent >= 0 && unsent <= lowat + CHUNK;
 	f->ok = f->load && (sfd < 0 || bounded);
 	if (sfd < 0)
-		snprintf(f->note, sizeof f->note, "the server's socket could not be inspected (pidfd_getfd); "
-		                                  "%llu of %llu bytes back",
+		snprintf(f->note, sizeof f->note,
+		         "the server's socket could not be inspected (pidfd_getfd); "
+		         "%llu of %llu bytes back",
 		         (unsigned long long)got, (unsigned long long)off);
 	else
 		snprintf(f->note, sizeof f->note,

@@ -155,8 +155,8 @@ int soak_descriptors(struct soak_server *s, const struct soak_plan *p, struct so
 	soak_settle(s, f, end, p->small ? 2500 : 5000);
 	int logged = log_has_limit_lines(s);
 	f->ok = done == n && (logged || strcmp(s->name, "tcp-upper") != 0);
-	snprintf(f->note, sizeof f->note, "descriptor limit %ld; %d of %d clients served; limit %s logged", s->nofile,
-	         done, n, logged ? "and resumption" : "NOT");
+	snprintf(f->note, sizeof f->note, "descriptor limit %ld; %d of %d clients served; limit %s logged",
+	         s->nofile, done, n, logged ? "and resumption" : "NOT");
 	f->secs = (double)(end - start) / 1e9;
 	free(fds);
 	return 0;
@@ -187,7 +187,8 @@ static int stop_under_load(struct soak_server *s, const struct soak_plan *p, str
 					unsigned char buf[2048];
 					ssize_t k;
 					while ((k = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT)) > 0)
-						wrong += soak_check(buf, (size_t)k, (uint32_t)i, 0, 0) != (size_t)k;
+						wrong += soak_check(buf, (size_t)k, (uint32_t)i, 0, 0) !=
+						         (size_t)k;
 					continue;
 				}
 				soak_send_some(fds[i], (uint32_t)i, &sent[i], 65536);

@@ -47,34 +47,38 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: soak [-b BINDIR] [-T SECONDS] [-o DIR] [-c CASE,...] [-n CLIENTS] [-s BYTES]\n"
-	        "            [-r N] [--small] [--tcp CMD] [--udp CMD] [--name NAME] [--reliability FILE]\n"
-	        "Abuses the reference servers (BINDIR/tcp-upper, BINDIR/udp-upper; default build/std/bin) and\n"
-	        "reports, per case, the load held, the bytes verified, descriptors and memory before, at peak\n"
-	        "and after, and the time to recover.\n"
-	        "  -T SECONDS   time bound of the whole run (default 180), shared among the cases\n"
-	        "  -o DIR       where soak.json and figures.md go (default out/soak)\n"
-	        "  -c CASES     only these cases: reset-storm unsent-bound backpressure slow-clients half-open\n"
-	        "               descriptors udp-flood sigterm sigterm-udp\n"
-	        "  -n CLIENTS   backpressure clients (default 500); -s BYTES each (default 10m)\n"
-	        "  -r N         run each case N times (default 1)\n"
-	        "  --small      the short version (make check): fewer clients and bytes\n"
-	        "  --tcp CMD, --udp CMD  run this server instead ({port} allowed), named --name NAME\n"
-	        "  --identity   the server given echoes bytes unchanged (a comparison, such as bench/echo)\n"
-	        "  --reliability FILE  also write the table into FILE between the markers\n"
-	        "               <!-- soak figures LABEL begin --> and <!-- soak figures LABEL end -->\n"
-	        "  --label LABEL  names the build in those markers (default std)\n");
+	fprintf(
+	    f,
+	    "usage: soak [-b BINDIR] [-T SECONDS] [-o DIR] [-c CASE,...] [-n CLIENTS] [-s BYTES]\n"
+	    "            [-r N] [--small] [--tcp CMD] [--udp CMD] [--name NAME] [--reliability FILE]\n"
+	    "Abuses the reference servers (BINDIR/tcp-upper, BINDIR/udp-upper; default build/std/bin) and\n"
+	    "reports, per case, the load held, the bytes verified, descriptors and memory before, at peak\n"
+	    "and after, and the time to recover.\n"
+	    "  -T SECONDS   time bound of the whole run (default 180), shared among the cases\n"
+	    "  -o DIR       where soak.json and figures.md go (default out/soak)\n"
+	    "  -c CASES     only these cases: reset-storm unsent-bound backpressure slow-clients half-open\n"
+	    "               descriptors udp-flood sigterm sigterm-udp\n"
+	    "  -n CLIENTS   backpressure clients (default 500); -s BYTES each (default 10m)\n"
+	    "  -r N         run each case N times (default 1)\n"
+	    "  --small      the short version (make check): fewer clients and bytes\n"
+	    "  --tcp CMD, --udp CMD  run this server instead ({port} allowed), named --name NAME\n"
+	    "  --identity   the server given echoes bytes unchanged (a comparison, such as bench/echo)\n"
+	    "  --reliability FILE  also write the table into FILE between the markers\n"
+	    "               <!-- soak figures LABEL begin --> and <!-- soak figures LABEL end -->\n"
+	    "  --label LABEL  names the build in those markers (default std)\n");
 }
 
 static int parse(int argc, char **argv, struct options *o)
 {
-	static const struct option lo[] = {
-	    {"small", no_argument, NULL, 'm'},       {"tcp", required_argument, NULL, 't'},
-	    {"udp", required_argument, NULL, 'u'},   {"name", required_argument, NULL, 'N'},
-	    {"help", no_argument, NULL, 'h'},        {"reliability", required_argument, NULL, 'R'},
-	    {"identity", no_argument, NULL, 'I'},     {"label", required_argument, NULL, 'L'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option lo[] = {{"small", no_argument, NULL, 'm'},
+	                                   {"tcp", required_argument, NULL, 't'},
+	                                   {"udp", required_argument, NULL, 'u'},
+	                                   {"name", required_argument, NULL, 'N'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {"reliability", required_argument, NULL, 'R'},
+	                                   {"identity", no_argument, NULL, 'I'},
+	                                   {"label", required_argument, NULL, 'L'},
+	                                   {NULL, 0, NULL, 0}};
 	char err[256];
 	uint64_t v;
 	int c;
@@ -82,28 +86,56 @@ static int parse(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "b:T:o:c:n:s:r:h", lo, NULL)) != -1) {
 		int bad = 0;
 		switch (c) {
-		case 'b': o->bindir = optarg; break;
-		case 'o': o->outdir = optarg; break;
-		case 'c': o->only = optarg; break;
-		case 't': o->tcp_command = optarg; break;
-		case 'u': o->udp_command = optarg; break;
-		case 'N': o->name = optarg; break;
-		case 'R': o->reliability = optarg; break;
-		case 'm': o->plan.small = 1; break;
-		case 'I': o->plan.identity = 1; break;
-		case 'L': o->label = optarg; break;
-		case 'T': bad = util_parse_seconds(optarg, 1, 86400, &o->plan.seconds, err, sizeof err); break;
+		case 'b':
+			o->bindir = optarg;
+			break;
+		case 'o':
+			o->outdir = optarg;
+			break;
+		case 'c':
+			o->only = optarg;
+			break;
+		case 't':
+			o->tcp_command = optarg;
+			break;
+		case 'u':
+			o->udp_command = optarg;
+			break;
+		case 'N':
+			o->name = optarg;
+			break;
+		case 'R':
+			o->reliability = optarg;
+			break;
+		case 'm':
+			o->plan.small = 1;
+			break;
+		case 'I':
+			o->plan.identity = 1;
+			break;
+		case 'L':
+			o->label = optarg;
+			break;
+		case 'T':
+			bad = util_parse_seconds(optarg, 1, 86400, &o->plan.seconds, err, sizeof err);
+			break;
 		case 'n':
 			bad = util_parse_u64(optarg, 1, 20000, 0, &v, err, sizeof err);
 			o->plan.clients = (int)v;
 			break;
-		case 's': bad = util_parse_u64(optarg, 1, 1u << 30, 1, &o->plan.bytes, err, sizeof err); break;
+		case 's':
+			bad = util_parse_u64(optarg, 1, 1u << 30, 1, &o->plan.bytes, err, sizeof err);
+			break;
 		case 'r':
 			bad = util_parse_u64(optarg, 1, 100, 0, &v, err, sizeof err);
 			o->repeat = (int)v;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 		if (bad) {
 			fprintf(stderr, "soak: -%c: %s\n", c, err);
@@ -160,8 +192,9 @@ static void write_json(FILE *f, const struct soak_figures *r, size_t n)
 		        "\"fds\": [%ld, %ld, %ld], \"rss_kib\": [%ld, %ld, %ld], \"recover_ms\": %ld, "
 		        "\"seconds\": %.2f, \"note\": ",
 		        r[i].ok ? "true" : "false", r[i].load, r[i].offered,
-		        (unsigned long long)r[i].bytes_verified, r[i].fds_before, r[i].fds_peak, r[i].fds_after,
-		        r[i].rss_before, r[i].rss_peak, r[i].rss_after, r[i].recover_ms, r[i].secs);
+		        (unsigned long long)r[i].bytes_verified, r[i].fds_before, r[i].fds_peak,
+		        r[i].fds_after, r[i].rss_before, r[i].rss_peak, r[i].rss_after, r[i].recover_ms,
+		        r[i].secs);
 		rep_json_str(f, r[i].note);
 		fprintf(f, "}");
 	}
@@ -255,9 +288,16 @@ static int write_outputs(const struct options *o, const struct soak_figures *r, 
 
 int main(int argc, char **argv)
 {
-	struct options o = {.bindir = "build/std/bin", .outdir = "out/soak", .repeat = 1, .label = "std",
-	                    .plan = {.seconds = 180, .clients = 500, .bytes = 10u << 20,
-	                             .socket_buffer = 128 * 1024, .fill_quiet = 3, .stall = 20}};
+	struct options o = {.bindir = "build/std/bin",
+	                    .outdir = "out/soak",
+	                    .repeat = 1,
+	                    .label = "std",
+	                    .plan = {.seconds = 180,
+	                             .clients = 500,
+	                             .bytes = 10u << 20,
+	                             .socket_buffer = 128 * 1024,
+	                             .fill_quiet = 3,
+	                             .stall = 20}};
 	static struct soak_figures results[MAX_RESULTS];
 	size_t n = 0;
 	int failed = 0;
@@ -278,7 +318,8 @@ int main(int argc, char **argv)
 			if (run_case(&o, &cases[i], &results[n]) < 0 || !results[n].ok)
 				failed = 1;
 			fprintf(stderr, "soak: %s %s: %s%s%s\n", results[n].server, cases[i].name,
-			        results[n].ok ? "held" : "FAILED", results[n].note[0] ? ": " : "", results[n].note);
+			        results[n].ok ? "held" : "FAILED", results[n].note[0] ? ": " : "",
+			        results[n].note);
 			n++;
 		}
 	if (write_outputs(&o, results, n) < 0) {

@@ -37,14 +37,14 @@ struct soak_figures {
 
 /* How hard and how long a case pushes. */
 struct soak_plan {
-	double seconds;     /* the case's time bound (each case stays within it) */
-	int clients;        /* connections of the mass backpressure case */
-	uint64_t bytes;     /* bytes per connection of the mass backpressure case */
-	int socket_buffer;  /* SO_RCVBUF and SO_SNDBUF of each backpressure client, bytes */
-	double fill_quiet;  /* the fill phase ends after this many seconds without progress */
-	double stall;       /* a backpressure run is stalled after this many seconds without progress */
-	int small;          /* the short version (make check): fewer clients, fewer bytes */
-	int identity;       /* the server echoes bytes unchanged (a comparison server, not the protocol) */
+	double seconds;    /* the case's time bound (each case stays within it) */
+	int clients;       /* connections of the mass backpressure case */
+	uint64_t bytes;    /* bytes per connection of the mass backpressure case */
+	int socket_buffer; /* SO_RCVBUF and SO_SNDBUF of each backpressure client, bytes */
+	double fill_quiet; /* the fill phase ends after this many seconds without progress */
+	double stall;      /* a backpressure run is stalled after this many seconds without progress */
+	int small;         /* the short version (make check): fewer clients, fewer bytes */
+	int identity;      /* the server echoes bytes unchanged (a comparison server, not the protocol) */
 };
 
 /* Starts s (child_start), waiting until it listens. Returns 0, or -1 with a reason in err. */

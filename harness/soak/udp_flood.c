@@ -79,7 +79,7 @@ int soak_udp_flood(struct soak_server *s, const struct soak_plan *p, struct soak
 		for (int i = 0; i < 8; i++)
 			vanish(&s->addrs.udp, buf, &rnd, &flood);
 		/* The steady client cycles through a random size, 0 bytes and the largest datagram. */
-		size_t n = f->offered % 3 == 0 ? next_random(&rnd) % (UPPER_UDP_MAX4 + 1u)
+		size_t n = f->offered % 3 == 0   ? next_random(&rnd) % (UPPER_UDP_MAX4 + 1u)
 		           : f->offered % 3 == 1 ? 0
 		                                 : UPPER_UDP_MAX4;
 		int r = steady_datagram(fd, n, buf, in, why, sizeof why);
@@ -93,8 +93,9 @@ int soak_udp_flood(struct soak_server *s, const struct soak_plan *p, struct soak
 	uint64_t end = util_now_ns();
 	soak_settle(s, f, end, p->small ? 2500 : 5000);
 	f->ok = wrong == 0 && f->load > 0 && f->recover_ms >= 0;
-	snprintf(f->note, sizeof f->note, "%ld flood datagrams from vanishing senders; %ld steady replies lost%s%s",
-	         flood, f->offered - f->load - wrong, wrong ? "; wrong reply: " : "", wrong ? why : "");
+	snprintf(f->note, sizeof f->note,
+	         "%ld flood datagrams from vanishing senders; %ld steady replies lost%s%s", flood,
+	         f->offered - f->load - wrong, wrong ? "; wrong reply: " : "", wrong ? why : "");
 	f->secs = (double)(end - start) / 1e9;
 	free(buf);
 	free(in);
