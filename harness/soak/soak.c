@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "report.h"
 #include "soak.h"
 #include "util.h"
@@ -68,85 +69,47 @@ static void usage(FILE *f)
 	    "  --label LABEL  names the build in those markers (default std)\n");
 }
 
-static int parse(int argc, char **argv, struct options *o)
+/* Parses the command line into o. Returns CLI_OUTCOME_GO_ON, or what main should end with. */
+static enum cli_outcome parse(int argc, char **argv, struct options *o)
 {
-	static const struct option lo[] = {{"small", no_argument, NULL, 'm'},
-	                                   {"tcp", required_argument, NULL, 't'},
-	                                   {"udp", required_argument, NULL, 'u'},
-	                                   {"name", required_argument, NULL, 'N'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {"reliability", required_argument, NULL, 'R'},
-	                                   {"identity", no_argument, NULL, 'I'},
-	                                   {"label", required_argument, NULL, 'L'},
-	                                   {NULL, 0, NULL, 0}};
+	uint64_t clients = (uint64_t)o->plan.clients, repeat = (uint64_t)o->repeat;
+	const struct cli_option table[] = {
+	    {.short_name = 'b', .kind = CLI_STRING, .dest = &o->bindir},
+	    {.short_name = 'o', .kind = CLI_STRING, .dest = &o->outdir},
+	    {.short_name = 'c', .kind = CLI_STRING, .dest = &o->only},
+	    {.short_name = 'T',
+	     .kind = CLI_SECONDS,
+	     .dest = &o->plan.seconds,
+	     .min_seconds = 1,
+	     .max_seconds = 86400},
+	    {.short_name = 'n', .kind = CLI_UNSIGNED, CLI_INTEGER(clients), .min = 1, .max = 20000},
+	    {.short_name = 's',
+	     .kind = CLI_UNSIGNED,
+	     CLI_INTEGER(o->plan.bytes),
+	     .min = 1,
+	     .max = 1u << 30,
+	     .flags = CLI_SUFFIXES},
+	    {.short_name = 'r', .kind = CLI_UNSIGNED, CLI_INTEGER(repeat), .min = 1, .max = 100},
+	    {.long_name = "small", .kind = CLI_FLAG, CLI_INTEGER(o->plan.small)},
+	    {.long_name = "identity", .kind = CLI_FLAG, CLI_INTEGER(o->plan.identity)},
+	    {.long_name = "tcp", .kind = CLI_STRING, .dest = &o->tcp_command},
+	    {.long_name = "udp", .kind = CLI_STRING, .dest = &o->udp_command},
+	    {.long_name = "name", .kind = CLI_STRING, .dest = &o->name},
+	    {.long_name = "label", .kind = CLI_STRING, .dest = &o->label},
+	    {.long_name = "reliability", .kind = CLI_STRING, .dest = &o->reliability},
+	    {.long_name = "help", .short_name = 'h', .kind = CLI_HELP},
+	    CLI_TABLE_END};
 	char err[256];
-	uint64_t v;
-	int c;
+	enum cli_outcome r =
+	    cli_outcome(cli_parse(table, argc, argv, err, sizeof err), "soak", err, usage, stdout, stderr);
 
-	while ((c = getopt_long(argc, argv, "b:T:o:c:n:s:r:h", lo, NULL)) != -1) {
-		int bad = 0;
-		switch (c) {
-		case 'b':
-			o->bindir = optarg;
-			break;
-		case 'o':
-			o->outdir = optarg;
-			break;
-		case 'c':
-			o->only = optarg;
-			break;
-		case 't':
-			o->tcp_command = optarg;
-			break;
-		case 'u':
-			o->udp_command = optarg;
-			break;
-		case 'N':
-			o->name = optarg;
-			break;
-		case 'R':
-			o->reliability = optarg;
-			break;
-		case 'm':
-			o->plan.small = 1;
-			break;
-		case 'I':
-			o->plan.identity = 1;
-			break;
-		case 'L':
-			o->label = optarg;
-			break;
-		case 'T':
-			bad = util_parse_seconds(optarg, 1, 86400, &o->plan.seconds, err, sizeof err);
-			break;
-		case 'n':
-			bad = util_parse_u64(optarg, 1, 20000, 0, &v, err, sizeof err);
-			o->plan.clients = (int)v;
-			break;
-		case 's':
-			bad = util_parse_u64(optarg, 1, 1u << 30, 1, &o->plan.bytes, err, sizeof err);
-			break;
-		case 'r':
-			bad = util_parse_u64(optarg, 1, 100, 0, &v, err, sizeof err);
-			o->repeat = (int)v;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-		if (bad) {
-			fprintf(stderr, "soak: -%c: %s\n", c, err);
-			return -1;
-		}
-	}
-	if (optind != argc) {
+	o->plan.clients = (int)clients;
+	o->repeat = (int)repeat;
+	if (r == CLI_OUTCOME_GO_ON && optind != argc) {
 		fprintf(stderr, "soak: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
+		return CLI_OUTCOME_BAD;
 	}
-	return 0;
+	return r;
 }
 
 static int wanted(const struct options *o, const char *name)
@@ -302,8 +265,9 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	int failed = 0;
 
-	if (parse(argc, argv, &o) < 0)
-		return 2;
+	enum cli_outcome parsed = parse(argc, argv, &o);
+	if (parsed != CLI_OUTCOME_GO_ON)
+		return parsed == CLI_OUTCOME_HELP ? 0 : 2;
 	if (o.plan.small) {
 		o.plan.clients = o.plan.clients < 40 ? o.plan.clients : 40;
 		o.plan.bytes = o.plan.bytes < (1u << 20) ? o.plan.bytes : 1u << 20;
