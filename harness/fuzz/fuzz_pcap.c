@@ -15,16 +15,10 @@
 #include <string.h>
 
 #include "decode.h"
+#define FUZZ_TARGET_NAME "fuzz_pcap"
 #include "fuzz.h"
 
-#define CHECK(cond, ...)                                                                                     \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_pcap: invariant broken: " __VA_ARGS__);                        \
-			fprintf(stderr, " (%s)\n", #cond);                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
+#define CHECK(cond, ...) FUZZ_ASSERT(cond, "invariant broken", __VA_ARGS__)
 
 static uint32_t get32(const uint8_t *p, int swap)
 {

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "decode.h"
+#define FUZZ_TARGET_NAME "fuzz_reasm"
 #include "fuzz.h"
 #include "pcapw.h"
 
@@ -39,14 +40,7 @@
 #define REASM_FRAME 4096
 #define REASM_L2_MAX 24 /* the longest link header this target adds (Linux cooked v2) */
 
-#define TRUTH_CHECK(cond, ...)                                                                               \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "fuzz_reasm: truth breach: " __VA_ARGS__);                           \
-			fprintf(stderr, " (%s)\n", #cond);                                                   \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
+#define TRUTH_CHECK(cond, ...) FUZZ_ASSERT(cond, "truth breach", __VA_ARGS__)
 
 enum reasm_op { OP_SEND, OP_HOLD, OP_RELEASE, OP_LOSE, OP_RESEND, OP_CONFLICT, OP_DUP, OP_CUT };
 
