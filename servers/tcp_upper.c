@@ -87,27 +87,40 @@ static void give_back_memory(struct worker *w)
 	w->busy = 0;
 }
 
+/* Writes this process's open descriptors into out as a number, or "unknown" when even
+ * /proc/self/fd cannot be opened (with EMFILE that means every slot is taken: the limit). */
+static void describe_open(char *out, size_t len, int err, const struct rlimit *rl)
+{
+	int n = util_count_fds(getpid());
+
+	if (n > 0)
+		snprintf(out, len, "%d", n - 1); /* not the descriptor that listed them */
+	else if (err == EMFILE && rl->rlim_cur != RLIM_INFINITY)
+		snprintf(out, len, "%llu", (unsigned long long)rl->rlim_cur);
+	else
+		snprintf(out, len, "unknown");
+}
+
 /* accept() failed with EMFILE or ENFILE: says so on stderr, at most once per LIMIT_LOG_MS, with the
  * limit, the open count and how many accepts were refused since the last line. */
 static void log_limit(struct worker *w, int err)
 {
 	uint64_t now = util_now_ns();
-	struct rlimit rl;
+	struct rlimit rl = {.rlim_cur = RLIM_INFINITY};
+	char open[32], limit[32] = "unlimited";
 
 	w->refused++;
 	if (w->limit_logged_ns != 0 && now - w->limit_logged_ns < (uint64_t)LIMIT_LOG_MS * 1000000u)
 		return;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		rl.rlim_cur = RLIM_INFINITY;
-	long open = util_count_fds(getpid()) - 1L; /* not the descriptor that listed them */
-	if (open < 0 && err == EMFILE && rl.rlim_cur != RLIM_INFINITY)
-		open = (long)rl.rlim_cur; /* even /proc/self/fd cannot be opened: every slot is taken */
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur != RLIM_INFINITY)
+		snprintf(limit, sizeof limit, "%llu", (unsigned long long)rl.rlim_cur);
+	describe_open(open, sizeof open, err, &rl);
 	fprintf(stderr,
-	        "tcp-upper: accept: %s (%s; descriptor limit %lld, %ld open, %lu accept%s refused); "
+	        "tcp-upper: accept: %s (%s; descriptor limit %s, %s open, %lu accept%s refused); "
 	        "serving the open connections, accepting again as they close\n",
 	        strerror(err), err == EMFILE ? "this process is at its limit" : "the system is at its limit",
-	        rl.rlim_cur == RLIM_INFINITY ? -1LL : (long long)rl.rlim_cur, open, w->refused,
-	        w->refused == 1 ? "" : "s");
+	        limit, open, w->refused, w->refused == 1 ? "" : "s");
 	w->limit_logged_ns = now;
 	w->refused = 0;
 	w->limit_reported = 1;
@@ -116,9 +129,13 @@ static void log_limit(struct worker *w, int err)
 /* An accept succeeded: after a limit line, says once that accepting has resumed. */
 static void log_resumed(struct worker *w)
 {
+	struct rlimit rl = {.rlim_cur = RLIM_INFINITY};
+	char open[32];
+
 	if (!w->limit_reported)
 		return;
-	fprintf(stderr, "tcp-upper: accepting again (%d descriptors open)\n", util_count_fds(getpid()) - 1);
+	describe_open(open, sizeof open, 0, &rl);
+	fprintf(stderr, "tcp-upper: accepting again (%s descriptors open)\n", open);
 	w->limit_reported = 0;
 }
 

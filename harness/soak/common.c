@@ -54,7 +54,7 @@ int soak_sample(const struct soak_server *s, struct soak_figures *f, int before)
 
 void soak_settle(const struct soak_server *s, struct soak_figures *f, uint64_t abuse_end_ns, int quiet_ms)
 {
-	char err[256];
+	char err[256] = "";
 	pid_t pid = child_pid(s->child);
 	uint64_t until = util_now_ns() + (uint64_t)quiet_ms * 1000000u;
 	int steady = 0;

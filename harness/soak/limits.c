@@ -176,32 +176,27 @@ static int stop_under_load(struct soak_server *s, const struct soak_plan *p, str
 		fds[i] = s->proto == CHILD_UDP ? net_connect(&s->addrs.udp, SOCK_DGRAM, 1000, err, sizeof err)
 		                               : soak_connect(&s->addrs.tcp, 0, err, sizeof err);
 	uint64_t until = util_now_ns() + (uint64_t)(p->seconds * 0.5e9);
-	for (int stopping = 0; stopping < 2; stopping++) {
-		while (util_ms_left(until) > 0) {
-			for (int i = 0; i < n; i++) {
-				if (fds[i] < 0)
-					continue;
-				if (s->proto == CHILD_UDP) {
-					sent[i] = 0;
-					soak_send_some(fds[i], (uint32_t)i, &sent[i], 1000);
-					unsigned char buf[2048];
-					ssize_t k;
-					while ((k = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT)) > 0)
-						wrong += soak_check(buf, (size_t)k, (uint32_t)i, 0, 0) !=
-						         (size_t)k;
-					continue;
-				}
-				soak_send_some(fds[i], (uint32_t)i, &sent[i], 65536);
-				long v = soak_read_check(fds[i], (uint32_t)i, &got[i]);
-				wrong += v < 0;
-				f->bytes_verified += v > 0 ? (uint64_t)v : 0;
+	while (util_ms_left(until) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (fds[i] < 0)
+				continue;
+			if (s->proto == CHILD_UDP) {
+				unsigned char buf[2048];
+				ssize_t k;
+				sent[i] = 0;
+				soak_send_some(fds[i], (uint32_t)i, &sent[i], 1000);
+				while ((k = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT)) > 0)
+					wrong += soak_check(buf, (size_t)k, (uint32_t)i, 0, 0) != (size_t)k;
+				continue;
 			}
-			if (!stopping)
-				(void)soak_sample(s, f, 0);
+			soak_send_some(fds[i], (uint32_t)i, &sent[i], 65536);
+			long v = soak_read_check(fds[i], (uint32_t)i, &got[i]);
+			wrong += v < 0;
+			f->bytes_verified += v > 0 ? (uint64_t)v : 0;
 		}
-		if (!stopping)
-			child_stop(s->child, SIGTERM, 5000, e);
+		(void)soak_sample(s, f, 0);
 	}
+	child_stop(s->child, SIGTERM, 5000, e);
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
