@@ -267,11 +267,12 @@ static void accept_some(struct worker *w)
 	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
 		int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EPERM)
+			int err = errno;
+			if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM)
 				continue;
-			if (errno == EMFILE || errno == ENFILE)
-				log_limit(w, errno);
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (err == EMFILE || err == ENFILE)
+				log_limit(w, err);
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
 				pause_accept(w); /* no spinning: wait for a close or ACCEPT_PAUSE_MS */
 			return;
 		}
