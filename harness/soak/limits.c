@@ -42,40 +42,43 @@ static long read_reply(int fd, uint32_t id, uint64_t want, uint64_t deadline)
 	return -1;
 }
 
-/* The set-up every client-holding case shares: room for n descriptors and the "before" figures.
- * Returns the array, or NULL with the reason in f->note. */
-static int *clients_setup(const struct soak_server *s, int n, struct soak_figures *f)
+/* The set-up every client-holding case shares: the "before" figures, then n clients connected, of
+ * which those with i % every == 0 at once send bytes of their stream. Returns their descriptors (-1
+ * for one that could not connect), or NULL with the reason in f->note. */
+static int *clients_open(const struct soak_server *s, int n, int every, size_t bytes, struct soak_figures *f)
 {
 	int *fds = calloc((size_t)n, sizeof *fds);
+	char err[256];
 
 	if (fds == NULL || soak_sample(s, f, 1) < 0) {
 		snprintf(f->note, sizeof f->note, "set-up failed (memory, or the server is gone)");
 		free(fds);
 		return NULL;
 	}
+	for (int i = 0; i < n; i++) {
+		uint64_t off = 0;
+		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
+		if (fds[i] >= 0 && i % every == 0)
+			soak_send_some(fds[i], (uint32_t)i, &off, bytes);
+	}
 	return fds;
 }
 
-/* Half-open clients: a third connect and say nothing, a third send 64 KiB, half-close and never read,
+/* Half-open clients: a third send 64 KiB, half-close and never read, a third connect and say nothing,
  * a third half-close at once (and must get the server's FIN). A fresh client is served meanwhile, and
  * every descriptor comes back once they are gone. */
 int soak_half_open(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	int n = p->small ? 30 : 300, served = 0, fins = 0, tries = 0;
-	int *fds = clients_setup(s, n, f);
 	uint64_t start = util_now_ns(), hold = start + (uint64_t)(p->seconds * 0.6e9);
+	int *fds = clients_open(s, n, 3, 65536, f);
 	char err[256];
 
 	if (fds == NULL)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
-		uint64_t off = 0;
-		if (fds[i] >= 0 && i % 3 == 1)
-			soak_send_some(fds[i], (uint32_t)i, &off, 65536);
-		if (fds[i] >= 0 && i % 3 != 0)
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0 && i % 3 != 1)
 			(void)shutdown(fds[i], SHUT_WR);
-	}
 	while (util_ms_left(hold) > 0) {
 		tries++;
 		if (soak_tcp_ping(&s->addrs.tcp, 2000, err, sizeof err) == 0)
@@ -126,19 +129,11 @@ static int log_has_limit_lines(const struct soak_server *s)
 int soak_descriptors(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	int n = p->small ? 100 : 200, done = 0;
-	int *fds = clients_setup(s, n, f);
 	uint64_t start = util_now_ns(), deadline = start + (uint64_t)(p->seconds * 1e9) + 5000000000u;
-	char err[256];
+	int *fds = clients_open(s, n, 1, 1024, f);
 
 	if (fds == NULL)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		fds[i] = soak_connect(&s->addrs.tcp, 0, err, sizeof err);
-		uint64_t off = 0;
-		if (fds[i] >= 0) {
-			soak_send_some(fds[i], (uint32_t)i, &off, 1024);
-		}
-	}
 	for (int i = 0; i < n; i++) {
 		(void)soak_sample(s, f, 0);
 		long got = fds[i] >= 0 ? read_reply(fds[i], (uint32_t)i, 1024, deadline) : -1;

@@ -126,7 +126,7 @@ static int wanted(const struct options *o, const char *name)
 
 static void print_row(FILE *f, const struct soak_figures *r)
 {
-	fprintf(f, "| %s | %s | %s | %ld/%ld | %llu | %ld/%ld/%ld | %.1f/%.1f/%.1f | %ld | %.1f | %s |\n",
+	fprintf(f, "| %s | %s | %s | %ld/%ld | %llu | %ld/%ld/%ld | %.1f/%.1f/%.1f | %ld | %.2f | %s |\n",
 	        r->name, r->server, r->ok ? "held" : "FAILED", r->load, r->offered,
 	        (unsigned long long)r->bytes_verified, r->fds_before, r->fds_peak, r->fds_after,
 	        r->rss_before / 1024.0, r->rss_peak / 1024.0, r->rss_after / 1024.0, r->recover_ms, r->secs,
