@@ -16,7 +16,7 @@
 
 #define STEADY_ID 0xfffffu
 #define STEADY_BYTES 512
-#define STEADY_MS 2000 /* a steady reply later than this counts as not served */
+#define STEADY_MS 5000 /* a steady reply later than this counts as not served (a loaded host is slow) */
 
 /* A client that keeps one connection and checks each reply while the abuse goes on. */
 struct steady {

@@ -144,7 +144,9 @@ static int open_clients(struct run *r, const struct soak_server *s, int buffer, 
 static void run_clients(struct run *r, const struct soak_server *s, const struct soak_plan *p,
                         struct soak_figures *f, unsigned char *buf)
 {
-	uint64_t start = util_now_ns(), deadline = start + (uint64_t)(p->seconds * 1e9);
+	/* The case's bound, but at least twice the stall time: a slow host fails only by stalling. */
+	double bound = p->seconds > 2 * p->stall ? p->seconds : 2 * p->stall;
+	uint64_t start = util_now_ns(), deadline = start + (uint64_t)(bound * 1e9);
 	uint64_t quiet = (uint64_t)(p->fill_quiet * 1e9), stall = (uint64_t)(p->stall * 1e9);
 
 	r->last_progress_ns = start;
@@ -195,6 +197,9 @@ int soak_backpressure(struct soak_server *s, const struct soak_plan *p, struct s
 	f->ok = r.complete == r.n;
 	if (r.why[0] != '\0')
 		snprintf(f->note, sizeof f->note, "%s", r.why);
+	else if (f->ok)
+		snprintf(f->note, sizeof f->note, "%d clients x %llu bytes, %d-byte socket buffers, all back",
+		         r.n, (unsigned long long)r.bytes, p->socket_buffer);
 	soak_settle(s, f, end, 5000);
 	f->secs = (double)(end - start) / 1e9;
 	free(buf);

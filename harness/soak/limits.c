@@ -81,7 +81,7 @@ int soak_half_open(struct soak_server *s, const struct soak_plan *p, struct soak
 			(void)shutdown(fds[i], SHUT_WR);
 	while (util_ms_left(hold) > 0) {
 		tries++;
-		if (soak_tcp_ping(&s->addrs.tcp, 2000, err, sizeof err) == 0)
+		if (soak_tcp_ping(&s->addrs.tcp, 5000, err, sizeof err) == 0)
 			served++;
 		(void)soak_sample(s, f, 0);
 		util_sleep_ms(100);
