@@ -1001,6 +1001,26 @@ static int write_json(const char *path, const struct run *run)
 	return 0;
 }
 
+/* Says why a run checked no flow (every flow was skipped) and what to do about it. Returns EXIT_SETUP. */
+static int nothing_checked(const struct run *run)
+{
+	size_t k, incomplete = 0;
+
+	for (k = 0; k < run->njobs; k++)
+		incomplete += run->jobs[k].incomplete;
+	if (incomplete == run->njobs)
+		warnx(
+		    "no flow was checked: all %zu flows are incomplete (packets the capture missed, or a "
+		    "capture started after the connection): capture with a larger buffer (tcpdump -B 65536) "
+		    "and start it before the client, or replay them anyway with --incomplete replay",
+		    run->njobs);
+	else
+		warnx("no flow was checked: all %zu flows were skipped (%zu incomplete; the lines above say "
+		      "why)",
+		      run->njobs, incomplete);
+	return EXIT_SETUP;
+}
+
 /* Prints one line per flow (with -q only the failed ones) and the summary, after probing the servers;
  * writes --junit and --json. Returns the exit status. */
 static int report(struct run *run)
@@ -1037,6 +1057,9 @@ static int report(struct run *run)
 		if (only_incomplete)
 			status = EXIT_MISMATCH;
 	}
+	/* A run that checked no flow passes nothing: every flow was skipped. */
+	if (status == 0 && run->count[RES_OK] == 0)
+		status = nothing_checked(run);
 	/* A report that could not be written is a setup error whatever the flows did. */
 	if (o->junit && write_junit(o->junit, run) < 0)
 		status = EXIT_SETUP;
@@ -1194,14 +1217,14 @@ static int from_fuzz(const struct opts *o)
 	return 0;
 }
 
-/* --list: every file's flows. */
+/* --list: every file's flows. A capture with no flow is the same error as for a replay. */
 static int list_all(const struct run *run)
 {
 	size_t i;
 
 	for (i = 0; i < run->nfiles; i++)
 		list_flows(&run->files[i]);
-	return 0;
+	return check_flows(run);
 }
 
 /* --write-corpus: every file's flows as fuzz seeds. Returns 0 or EXIT_SETUP. */

@@ -110,6 +110,11 @@ badinput)
 	expect_in "$TMP/err" "badihl.pcap: packet 1: IPv4 header length 16 < 20" "malformed frame is named"
 	expect_in "$TMP/out" "skipped: incomplete flow: no SYN" "flow without its SYN is skipped"
 	expect_rc 1 "--incomplete fail" "$B/replay" --incomplete fail "$TMP/badihl.pcap"
+	# A capture whose every flow is skipped checked nothing: exit 2, naming why and what to do.
+	cp "$ROOT/pcaps/reset.pcap" "$TMP/allskipped.pcap"
+	printf '\104' | dd of="$TMP/allskipped.pcap" bs=1 seek=$((24 + 16 + 14)) conv=notrunc 2>/dev/null
+	expect_rc 2 "every flow skipped" "$B/replay" "$TMP/allskipped.pcap"
+	expect_in "$TMP/err" "no flow was checked: all 1 flows are incomplete.*tcpdump -B" "a run that checked nothing says why"
 	# Options
 	expect_rc 2 "bad option" "$B/replay" --no-such-option "$S"
 	expect_in "$TMP/err" "--no-such-option: unknown option" "unknown option is named"
@@ -184,6 +189,8 @@ open(sys.argv[2],"wb").write(h+struct.pack("<IIII",0,0,60,60)+b"\xff"*60)' "$TMP
 	expect_in "$TMP/err" "huge.pcap: packet 1: " "huge record length names file and packet"
 	expect_rc 2 "capture without flows" "$B/replay" "$TMP/noflow.pcap"
 	expect_in "$TMP/err" "noflow.pcap: no TCP or UDP flow to replay" "a capture with nothing to replay is an error, not a pass"
+	expect_rc 2 "--list of a capture without flows" "$B/replay" --list "$TMP/noflow.pcap"
+	expect_in "$TMP/err" "noflow.pcap: no TCP or UDP flow to replay" "--list and a replay agree on a capture without flows"
 	head -c 10000 /dev/urandom >"$TMP/garbage.pcap"
 	expect_rc 2 "garbage file" "$B/replay" "$TMP/garbage.pcap"
 	expect_in "$TMP/err" "garbage.pcap: " "garbage file is named"
