@@ -177,9 +177,9 @@ static void usage(FILE *f)
 	    "  -h, --help             this help\n"
 	    "\n"
 	    "Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
-	    "2 a setup or input error (a capture with no TCP or UDP flow, a target nothing listens on, a "
-	    "bad\n"
-	    "option, a report or standard output that could not be written).\n");
+	    "2 a setup or input error (a capture with no TCP or UDP flow, a run whose every flow was\n"
+	    "skipped so that nothing was checked, a target nothing listens on, a bad option, a report or\n"
+	    "standard output that could not be written).\n");
 }
 
 /* Standard output is a report too: a write error on it (a full disk, a closed pipe) must not pass
