@@ -197,6 +197,9 @@ int soak_backpressure(struct soak_server *s, const struct soak_plan *p, struct s
 	f->ok = r.complete == r.n;
 	if (r.why[0] != '\0')
 		snprintf(f->note, sizeof f->note, "%s", r.why);
+	else if (f->ok && p->socket_buffer == 0)
+		snprintf(f->note, sizeof f->note, "%d clients x %llu bytes, default socket buffers, all back",
+		         r.n, (unsigned long long)r.bytes);
 	else if (f->ok)
 		snprintf(f->note, sizeof f->note, "%d clients x %llu bytes, %d-byte socket buffers, all back",
 		         r.n, (unsigned long long)r.bytes, p->socket_buffer);

@@ -61,6 +61,8 @@ static void usage(FILE *f)
 	    "               descriptors udp-flood sigterm sigterm-udp\n"
 	    "  -n CLIENTS   backpressure clients (default 500); -s BYTES each (default 10m)\n"
 	    "  -r N         run each case N times (default 1)\n"
+	    "  --client-buffer BYTES  SO_RCVBUF and SO_SNDBUF of each backpressure client (default 128k;\n"
+	    "               0 leaves the kernel's default and its autotuning)\n"
 	    "  --small      the short version (make check): fewer clients and bytes\n"
 	    "  --tcp CMD, --udp CMD  run this server instead ({port} allowed), named --name NAME\n"
 	    "  --identity   the server given echoes bytes unchanged (a comparison, such as bench/echo)\n"
@@ -90,6 +92,11 @@ static enum cli_outcome parse(int argc, char **argv, struct options *o)
 	     .max = 1u << 30,
 	     .flags = CLI_SUFFIXES},
 	    {.short_name = 'r', .kind = CLI_UNSIGNED, CLI_INTEGER(repeat), .min = 1, .max = 100},
+	    {.long_name = "client-buffer",
+	     .kind = CLI_UNSIGNED,
+	     CLI_INTEGER(o->plan.socket_buffer),
+	     .max = 64u << 20,
+	     .flags = CLI_SUFFIXES},
 	    {.long_name = "small", .kind = CLI_FLAG, CLI_INTEGER(o->plan.small)},
 	    {.long_name = "identity", .kind = CLI_FLAG, CLI_INTEGER(o->plan.identity)},
 	    {.long_name = "tcp", .kind = CLI_STRING, .dest = &o->tcp_command},
