@@ -68,6 +68,8 @@ struct case_context {
 	                              * queue, then resume it (SIGCONT) */
 	pid_t tcp_server_group;      /* the same for the server serving TCP */
 	pid_t watched_pid;           /* --pid: a server conform did not start (it and its descendants) */
+	struct net_addr udp_sent_to; /* where the case's last datagram went: its reply must come from there */
+	int has_udp_sent_to;
 };
 
 /* Starts a fresh result for a case: passing, no offset. */

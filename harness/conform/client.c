@@ -309,12 +309,15 @@ static int udp_send_again(struct case_context *c, int fd, uint64_t end, const ch
 	                 net_format((const struct sockaddr *)&a->ss, name, sizeof name), strerror(errno));
 }
 
-/* Records the n datagrams sent from fd to a when the case records. */
+/* Remembers where the datagrams went (their replies must come from there, U1) and records the n
+ * datagrams sent from fd to a when the case records. */
 static void udp_record_sent(struct case_context *c, int fd, unsigned id, const struct net_addr *a,
                             const unsigned char *const *p, const size_t *len, size_t n)
 {
 	struct net_addr local;
 
+	c->udp_sent_to = *a;
+	c->has_udp_sent_to = 1;
 	if (c->recording != NULL && net_local(fd, &local) == 0)
 		for (size_t i = 0; i < n; i++)
 			recording_add(c->recording, RECORDING_UDP_SEND, id, p[i], len[i], &local, a);
@@ -383,6 +386,16 @@ int client_udp_send(struct case_context *c, int fd, unsigned id, const struct ne
 	return 0;
 }
 
+/* Whether a reply from `from` comes from where the case's datagrams went (SPEC U1): the same address
+ * and port, compared as net_format() writes them. */
+static int udp_from_destination(const struct case_context *c, const struct net_addr *from)
+{
+	char want[NET_ADDRSTRLEN], got[NET_ADDRSTRLEN];
+	return !c->has_udp_sent_to ||
+	       strcmp(net_format((const struct sockaddr *)&c->udp_sent_to.ss, want, sizeof want),
+	              net_format((const struct sockaddr *)&from->ss, got, sizeof got)) == 0;
+}
+
 enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned id, unsigned char *buf,
                                        size_t cap, int ms, size_t *len)
 {
@@ -402,6 +415,19 @@ enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned 
 				if (net_local(fd, &local) == 0)
 					recording_add(c->recording, RECORDING_UDP_RECEIVE, id, buf, (size_t)n,
 					              &local, &from);
+			}
+			if (!udp_from_destination(c, &from)) {
+				char got[NET_ADDRSTRLEN], want[NET_ADDRSTRLEN];
+				case_fail(
+				    c,
+				    "U1: a reply of %zd bytes came from %s, not from %s where the datagram "
+				    "was "
+				    "sent (a reply from another socket is no answer: a connected client, a "
+				    "firewall or NAT drops it)",
+				    n, net_format((const struct sockaddr *)&from.ss, got, sizeof got),
+				    net_format((const struct sockaddr *)&c->udp_sent_to.ss, want,
+				               sizeof want));
+				return CLIENT_RECEIVE_FAILED;
 			}
 			*len = (size_t)n;
 			return CLIENT_RECEIVED;

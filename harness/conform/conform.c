@@ -24,8 +24,6 @@
 /* A case's recording holds up to this much: the 16 MiB case both ways fits. */
 #define RECORDING_MAX_BYTES (40u << 20)
 #define MAX_SERVERS 2
-/* the hard descriptor limit of an --exec server: room for tcp/many/2000 */
-#define CONFORM_MANY_NOFILE 4096
 
 /* A run: the options, the target, the servers conform started and what was reported. */
 struct run {
@@ -235,7 +233,7 @@ static int start_servers(struct run *run)
 		if (commands[i] == NULL)
 			continue;
 		run->servers[run->server_count] =
-		    server_start(commands[i], transports[i], run->o->nofile, CONFORM_MANY_NOFILE,
+		    server_start(commands[i], transports[i], run->o->nofile, run->o->nofile_many,
 		                 run->o->start_ms, &started, err, sizeof err);
 		if (run->servers[run->server_count] == NULL) {
 			fprintf(stderr, "conform: %s\n", err);
@@ -408,7 +406,8 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		x->result.retries = attempt;
 		context_init(run, &c, &x->result);
 		c.server_nofile = run->server_count ? o->nofile : 0;
-		c.server_many_nofile = run->server_count && o->nofile ? CONFORM_MANY_NOFILE : 0;
+		c.server_many_nofile = run->server_count && o->nofile ? o->nofile_many : 0;
+		c.watched_pid = (pid_t)o->pid;
 		for (int i = 0; i < run->server_count; i++) {
 			if (run->server_transports[i] & CASE_UDP)
 				c.udp_server_group = server_process_group(run->servers[i]);

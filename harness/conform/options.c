@@ -3,8 +3,10 @@
 #include "options.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <signal.h>
 #include <string.h>
 
 #include "case.h"
@@ -20,7 +22,8 @@ void options_usage(FILE *f)
 	/* clang-format off */
 	fprintf(f,
 		"usage: conform [--tcp HOST:PORT] [--udp HOST:PORT] [--exec CMD | --exec-tcp CMD | --exec-udp CMD]\n"
-		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--resets N]\n"
+		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--nofile-many N]\n"
+		"               [--resets N] [--pid PID]\n"
 		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR] [--random N [--seed S]] [--list]\n"
 		"Tests an uppercase-protocol server against SPEC.md, case by case.\n"
 		"Targets (loopback only: 127.0.0.0/8 or ::1; any other address is refused):\n"
@@ -31,7 +34,7 @@ void options_usage(FILE *f)
 		"                      '{port}' in CMD becomes a free port; the server may instead print\n"
 		"                      'listening on tcp|udp ADDR:PORT' (stdout or stderr; IPv6 lines give the IPv6\n"
 		"                      target). conform waits until it listens, runs it with RLIMIT_NOFILE lowered\n"
-		"                      (--nofile), notices when it dies (that case fails; it is restarted for the\n"
+		"                      (--nofile; --nofile-many for tcp/many/2000), notices when it dies (that case fails; it is restarted for the\n"
 		"                      rest) and stops it at the end (SIGTERM to its process group, SIGKILL after 2 s).\n"
 		"Cases:\n"
 		"  --list              list the cases: id, SPEC rule, MUST/SHOULD, description\n"
@@ -41,7 +44,13 @@ void options_usage(FILE *f)
 		"                      bounded by 10 timeouts (the 16 MiB case by max(30 timeouts, 60 s))\n"
 		"  --retries N         a case that timed out is run again up to N times (default 1); a wrong\n"
 		"                      answer is never retried\n"
-		"  --nofile N          descriptor limit of an --exec server (default 256, 0 leaves it)\n"
+		"  --nofile N          soft descriptor limit of an --exec server once it listens, so that a leak\n"
+		"                      shows soon (default 256, 0 leaves its limits)\n"
+		"  --nofile-many N     its hard limit, to which the soft one is raised for tcp/many/2000 only\n"
+		"                      (default 4096)\n"
+		"  --pid PID           a running server (--tcp/--udp) whose memory, descriptors and threads the\n"
+		"                      */resources/* cases measure (PID and its descendants, from /proc); an\n"
+		"                      --exec server is measured without it\n"
 		"  --resets N          resets done by tcp/reset/repeated (default 2*nofile+50, or 600)\n"
 		"  --start-timeout MS  how long an --exec server may take to listen (default 10000)\n"
 		"Output:\n"
@@ -90,6 +99,9 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 	    {"nofile", 0, CLI_UNSIGNED, CLI_INTEGER(o->nofile), .max = 1 << 20, .flags = CLI_NAME_SPACE},
 	    {"resets", 0, CLI_UNSIGNED, CLI_INTEGER(o->resets), .min = 1, .max = 100000,
 	     .flags = CLI_NAME_SPACE},
+	    {"nofile-many", 0, CLI_UNSIGNED, CLI_INTEGER(o->nofile_many), .min = 32, .max = 1 << 20,
+	     .flags = CLI_NAME_SPACE},
+	    {"pid", 0, CLI_UNSIGNED, CLI_INTEGER(o->pid), .min = 2, .max = 1 << 22, .flags = CLI_NAME_SPACE},
 	    {"list", 0, CLI_FLAG, CLI_INTEGER(o->list)},
 	    {"only", 0, CLI_LIST, .dest = only_list},
 	    {"strict", 0, CLI_FLAG, CLI_INTEGER(o->strict)},
@@ -179,6 +191,12 @@ static int check_targets(const struct options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "--udp and an --exec serving UDP both name the UDP target");
 	else if (!o->tcp && !o->udp && !o->exec_both && !o->exec_tcp && !o->exec_udp)
 		snprintf(err, errlen, "nothing to test: give --tcp, --udp or --exec (see --help)");
+	else if (o->pid > 0 && (o->exec_both || o->exec_tcp || o->exec_udp))
+		snprintf(err, errlen,
+		         "--pid names a server conform did not start (--tcp/--udp); an --exec "
+		         "server is measured without it");
+	else if (o->pid > 0 && kill((pid_t)o->pid, 0) < 0 && errno == ESRCH)
+		snprintf(err, errlen, "--pid %d: no such process", o->pid);
 	else
 		return check_numeric("--tcp", o->tcp, err, errlen) < 0 ||
 		               check_numeric("--udp", o->udp, err, errlen) < 0
@@ -197,6 +215,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->start_ms = 10000;
 	o->retries = 1;
 	o->nofile = 256;
+	o->nofile_many = 4096;
 	only_list = (struct cli_list){o->only, OPTIONS_MAX_ONLY, 0};
 	action = take_options(argc, argv, o, &only_list, err, errlen);
 	if (action != OPTIONS_RUN)

@@ -12,6 +12,9 @@ struct options {
 	const char *tcp, *udp;                       /* --tcp, --udp: running servers */
 	const char *exec_both, *exec_tcp, *exec_udp; /* --exec, --exec-tcp, --exec-udp: server commands */
 	int timeout_ms, start_ms, retries, nofile, resets;
+	int nofile_many; /* --nofile-many: an --exec server's hard descriptor limit (room for tcp/many/2000)
+	                  */
+	int pid;         /* --pid: a running server's process, measured by the resource cases (0: none) */
 	int list, strict, tap, verbose;
 	const char *only[OPTIONS_MAX_ONLY];
 	int only_count;

@@ -43,6 +43,9 @@ case_ 2 2 "not a loopback address" -- --tcp 192.0.2.1:80
 case_ 2 2 "looks up no names" -- --tcp no-such-host.invalid:80
 case_ 2 2 "--only 'tcp/nomatch' matches no case" -- --only tcp/nomatch --tcp 127.0.0.1:1
 case_ 2 2 "--exec: the server command is empty" -- --exec ' '
+case_ 2 2 "--pid names a server conform did not start" -- --pid 2 --exec "$TCP"
+case_ 2 2 "--pid 4194303: no such process" -- --pid 4194303 --tcp 127.0.0.1:1
+case_ 2 2 "--nofile-many" -- --nofile-many 1 --tcp 127.0.0.1:1
 case_ 2 3 "127.0.0.1:1: Connection refused" -- --tcp 127.0.0.1:1
 case_ 2 3 "udp 127.0.0.1:1: nothing listening" -- --udp 127.0.0.1:1
 case_ 2 3 "exited with status 127 .*not found" -- --exec 'no-such-server-xyz'

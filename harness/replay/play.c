@@ -474,10 +474,51 @@ static void udp_pair(const struct dec_flow *f, size_t *rep, size_t nreq)
 	}
 }
 
-/* Sends datagram k (req[0..len)) and waits for its reply into rep (65536 bytes). Returns PLAY_OK and
- * the reply's length in *n, or PLAY_ERROR / PLAY_MISMATCH with r->msg filled. */
-static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const struct play_opts *o,
-                         uint8_t *rep, size_t *n, struct play_result *r)
+/* Whether a and b are the same address and port (compared as net_format() writes them). */
+static int same_endpoint(const struct net_addr *a, const struct net_addr *b)
+{
+	char x[NET_ADDRSTRLEN], y[NET_ADDRSTRLEN];
+	return strcmp(net_format((const struct sockaddr *)&a->ss, x, sizeof x),
+	              net_format((const struct sockaddr *)&b->ss, y, sizeof y)) == 0;
+}
+
+/* After no reply on the connected socket, which hears only the target: sends datagram k again from an
+ * unconnected socket. Returns 1 with r->msg filled when that one is answered from another address or
+ * port (SPEC U1: a reply must come from where the datagram went), 0 otherwise. */
+static int udp_answered_elsewhere(const struct net_addr *target, const uint8_t *req, size_t len, size_t k,
+                                  const struct play_opts *o, struct play_result *r)
+{
+	char want[NET_ADDRSTRLEN], got[NET_ADDRSTRLEN];
+	uint8_t buf[64];
+	struct net_addr from;
+	int found = 0, fd = socket(target->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (fd < 0)
+		return 0;
+	from.len = sizeof from.ss;
+	if (sendto(fd, req, len, 0, (const struct sockaddr *)&target->ss, target->len) == (ssize_t)len &&
+	    poll(&p, 1, o->timeout_ms) == 1 &&
+	    recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from.ss, &from.len) >=
+	        0 &&
+	    !same_endpoint(&from, target)) {
+		snprintf(
+		    r->msg, sizeof r->msg,
+		    "no reply to datagram %zu (%zu bytes) from the target %s: sent again, it was answered "
+		    "from %s (U1: a reply must come from the address and port the datagram was sent to)",
+		    k, len, net_format((const struct sockaddr *)&target->ss, want, sizeof want),
+		    net_format((const struct sockaddr *)&from.ss, got, sizeof got));
+		found = 1;
+	}
+	close(fd);
+	return found;
+}
+
+/* Sends datagram k (req[0..len)) to target on fd (connected to it) and waits for its reply into rep
+ * (65536 bytes). Returns PLAY_OK and the reply's length in *n, or PLAY_ERROR / PLAY_MISMATCH with r->msg
+ * filled. */
+static int udp_send_recv(int fd, const struct net_addr *target, const uint8_t *req, size_t len, size_t k,
+                         const struct play_opts *o, uint8_t *rep, size_t *n, struct play_result *r)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint64_t deadline;
@@ -505,6 +546,8 @@ static int udp_send_recv(int fd, const uint8_t *req, size_t len, size_t k, const
 	if (got < 0) {
 		r->dir = DEC_S2C;
 		r->offset = k;
+		if (pr == 0 && udp_answered_elsewhere(target, req, len, k, o, r))
+			return PLAY_MISMATCH;
 		snprintf(r->msg, sizeof r->msg, "no reply to datagram %zu (%zu bytes)%s%s (U1)", k, len,
 		         pr > 0 ? ": " : " before the timeout", pr > 0 ? strerror(errno) : "");
 		return PLAY_MISMATCH;
@@ -617,7 +660,7 @@ static int play_udp(const struct dec_flow *f, const struct net_addr *target, con
 		re = !o->expect_upper && recrep[k] != SIZE_MAX ? &f->ev[recrep[k]] : NULL;
 		k++;
 		pace(o, e->ts_ns);
-		rc = udp_send_recv(fd, req, e->len, k, o, rep, &n, r);
+		rc = udp_send_recv(fd, target, req, e->len, k, o, rep, &n, r);
 		if (rc != PLAY_OK)
 			break;
 		if (re) {
