@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-python.sh - the conformance gate on the Python tutorial servers (servers/python/): the faithful ones
-# fail exactly their expected-failure lists (ci/expected-failures/), the corrected one passes every case
+# and the decoding port fail exactly their expected-failure lists (ci/expected-failures/), the corrected one passes every case
 # (--strict), and the gate itself fails when a list does not match. Final line "N passed, N failed".
 # Usage: harness/conform/test-python.sh CONFORM
 set -u
@@ -34,6 +34,8 @@ expect "faithful socketserver (TCP+UDP)" 0 --expect-failures "$ef/python-tutoria
 expect "faithful plain UDP server" 0 --expect-failures "$ef/python-tutorial-udp-plain.txt" \
 	--udp-cmd "python3 $py/tutorial_udp_plain.py {port}"
 expect "corrected (TCP+UDP, IPv4+IPv6)" 0 "python3 $py/corrected.py 0" -- --strict
+expect "decoding port (decode, str.upper(), encode)" 0 \
+	--expect-failures "$ef/python-decoding-upper.txt" "python3 $py/decoding_upper.py 0"
 expect "gate catches a stale list (corrected vs the faithful list)" 1 \
 	--expect-failures "$ef/python-tutorial-socketserver.txt" "python3 $py/corrected.py 0" -- --only 'tcp/transform/*'
 echo "python gate: $(($(date +%s) - t0)) s"
