@@ -834,6 +834,15 @@ static void extra_unavailable(struct extra *x, const char *why)
 	snprintf(x->value, sizeof x->value, "%.500s", why);
 }
 
+/* Ends an extra figure's run: says on stderr what it gave, or, when why is not NULL, why it is not
+ * available. */
+static void extra_end(struct extra *x, const char *why)
+{
+	if (why != NULL)
+		extra_unavailable(x, why);
+	fprintf(stderr, "bench: %s: %s\n", x->label, why != NULL ? why : x->value);
+}
+
 static void extra_make(const struct opts *o, struct extra *x, const char *target, const char *jsonfile)
 {
 	char cmd[1024], log[512], why[600];
@@ -867,11 +876,10 @@ static void extra_make(const struct opts *o, struct extra *x, const char *target
 	while (strlen(x->json) > 0 && strchr(" \t\n", x->json[strlen(x->json) - 1]) != NULL)
 		x->json[strlen(x->json) - 1] = '\0';
 	json_rates(x->json, x->value, sizeof x->value);
-	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
+	extra_end(x, NULL);
 	return;
 unavailable:
-	extra_unavailable(x, why);
-	fprintf(stderr, "bench: %s: %s\n", x->label, why);
+	extra_end(x, why);
 }
 
 static void extra_conform(const struct opts *o, const struct subject *ref, struct extra *x)
@@ -898,11 +906,10 @@ static void extra_conform(const struct opts *o, const struct subject *ref, struc
 	snprintf(x->value, sizeof x->value, "%.2f s wall", wall);
 	snprintf(json, sizeof json, "{\"wall_s\": %.3f}", wall);
 	x->json = strdup(json);
-	fprintf(stderr, "bench: %s: %s\n", x->label, x->value);
+	extra_end(x, NULL);
 	return;
 unavailable:
-	extra_unavailable(x, why);
-	fprintf(stderr, "bench: %s: %s\n", x->label, why);
+	extra_end(x, why);
 }
 
 /* The fuzz and replay figures (through make) and the conform suite's time, in ex[0..3). Returns how
