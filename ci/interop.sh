@@ -87,29 +87,33 @@ for name, expected in impls:
     listed = " (expected failures)" if expected != "-" else ""
     verdicts[name] = {"0": "pass" + listed, "1": "**FAIL**" + listed}.get(rc, "could not test")
 cell = {"pass": "pass", "fail": "**FAIL**", "skip": "skip"}
+
+
+def table(rows):
+    """A Markdown table: a column per implementation, rows of (first cell, cells)."""
+    print("| case | " + " | ".join(n for n, _ in impls) + " |")
+    print("|---|" + "---|" * len(impls))
+    for first, cells in rows:
+        print("| %s | " % first + " | ".join(cells) + " |")
+
+
+def per_connection(f):
+    return "%.0f B / %.3f" % (f["bytes_per_connection"], f["descriptors_per_connection"]) if f else "-"
+
+
 print("# Interoperability: conform over every implementation in the repository\n")
 print("Written by `ci/interop.sh` (%s s): each implementation through the conformance gate" % seconds)
 print("(`ci/conformance-gate.sh`), case by case: pass, **FAIL**, skip, or `-` when it does not serve that")
 print("transport. An implementation with an expected-failure list (`ci/expected-failures/`) passes its gate")
 print("when it fails exactly the listed cases. Case ids and rules: `harness/conform/README.md`, `SPEC.md`.\n")
-print("| case | " + " | ".join(n for n, _ in impls) + " |")
-print("|---|" + "---|" * len(impls))
-for case in order:
-    print("| `%s` | " % case + " | ".join(cell.get(results[n].get(case), "-") for n, _ in impls) + " |")
-print("| **gate** | " + " | ".join(verdicts[n] for n, _ in impls) + " |")
+rows = [("`%s`" % case, [cell.get(results[n].get(case), "-") for n, _ in impls]) for case in order]
+table(rows + [("**gate**", [verdicts[n] for n, _ in impls])])
 measured = [c for c in order if any(c in figures[n] for n, _ in impls)]
 if measured:
     print("\nWhat each server kept per connection (or UDP sender) once they were gone, measured from /proc by")
     print("the resource cases: resident bytes / descriptors per connection (bound: 16384 bytes, 2 + n/100")
     print("descriptors in all).\n")
-    print("| case | " + " | ".join(n for n, _ in impls) + " |")
-    print("|---|" + "---|" * len(impls))
-    for case in measured:
-        row = []
-        for n, _ in impls:
-            f = figures[n].get(case)
-            row.append("%.0f B / %.3f" % (f["bytes_per_connection"], f["descriptors_per_connection"]) if f else "-")
-        print("| `%s` | " % case + " | ".join(row) + " |")
+    table([("`%s`" % case, [per_connection(figures[n].get(case)) for n, _ in impls]) for case in measured])
 PY
 if [ "$out" = - ]; then
 	cat "$work/table.md"

@@ -113,8 +113,17 @@ static int meter_judge(struct case_context *c, struct meter *m, const char *what
 	                 slack(n));
 }
 
-/* One client that connects and closes (after sending 3 bytes when send_first), every fourth followed by
- * a served exchange (so a small listen backlog never overflows: that is tcp/many/burst's business). */
+/* Counts a client gone; every fourth is followed by a served exchange (counted too), so that a small
+ * listen backlog never overflows (that is tcp/many/burst's business). */
+static int counted(struct case_context *c, struct meter *m, const char *after)
+{
+	if (++m->connections % 4 != 0)
+		return 0;
+	m->connections++;
+	return client_tcp_still_serves(c, &c->target->tcp, after);
+}
+
+/* One client that connects and closes (after sending 3 bytes when send_first). */
 static int connect_close(struct case_context *c, struct meter *m, int send_first)
 {
 	struct client_connection k;
@@ -124,12 +133,7 @@ static int connect_close(struct case_context *c, struct meter *m, int send_first
 		/* the server may already have dropped us; that is its right */
 	}
 	client_tcp_close(c, &k);
-	m->connections++;
-	if (m->connections % 4 == 0) {
-		m->connections++;
-		return client_tcp_still_serves(c, &c->target->tcp, "clients that connect and close");
-	}
-	return 0;
+	return counted(c, m, "clients that connect and close");
 }
 
 /* Runs one(c, m, i) count times in batches, stopping early once the growth is far past its bound. */
@@ -196,12 +200,7 @@ static int one_reset(struct case_context *c, struct meter *m, long i)
 		sent += n > 0 ? (size_t)n : 0;
 	}
 	client_tcp_reset(c, &k);
-	m->connections++;
-	if (m->connections % 4 == 0) {
-		m->connections++;
-		return client_tcp_still_serves(c, &c->target->tcp, "clients that reset");
-	}
-	return 0;
+	return counted(c, m, "clients that reset");
 }
 
 int case_resources_resets(struct case_context *c)
