@@ -1,4 +1,5 @@
-/* resources.c - a server's memory, descriptors and threads from /proc, and its descriptor limit. */
+/* resources.c - a server's memory, descriptors and threads from /proc (memory and descriptors per
+ * process through lib/util's readers), and its descriptor limit. */
 #include "resources.h"
 
 #include <ctype.h>
@@ -10,11 +11,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "util.h"
+
 /* One process as /proc/PID/stat gives it. */
 struct process {
 	pid_t pid, parent, group;
 	long threads;
-	long long resident_pages;
 };
 
 /* Reads /proc/PID/stat: fields after the command name (which may hold spaces and parentheses). */
@@ -31,10 +33,10 @@ static int read_process(pid_t pid, struct process *p)
 	char *after = strrchr(line, ')');
 	if (after == NULL)
 		return -1;
-	/* from field 3 (state): ppid 4, pgrp 5, ..., num_threads 20, ..., rss 24 */
-	long field[25] = {0};
+	/* from field 3 (state): ppid 4, pgrp 5, ..., num_threads 20 */
+	long field[21] = {0};
 	char *s = after + 2;
-	for (int i = 3; i <= 24 && *s != '\0'; i++) {
+	for (int i = 3; i <= 20 && *s != '\0'; i++) {
 		while (*s == ' ')
 			s++;
 		field[i] = i == 3 ? 0 : strtol(s, &s, 10);
@@ -45,7 +47,6 @@ static int read_process(pid_t pid, struct process *p)
 	p->parent = (pid_t)field[4];
 	p->group = (pid_t)field[5];
 	p->threads = field[20];
-	p->resident_pages = field[24];
 	return 0;
 }
 
@@ -108,21 +109,6 @@ static size_t select_scope(const struct resources_scope *scope, const struct pro
 	return count;
 }
 
-static long count_descriptors(pid_t pid)
-{
-	char path[64];
-	long count = 0;
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		if (e->d_name[0] != '.')
-			count++;
-	closedir(d);
-	return count;
-}
-
 /* The scope's processes: a malloc'd array of *n, or NULL with err. */
 static struct process *scope_processes(const struct resources_scope *scope, size_t *n, char *err,
                                        size_t errlen)
@@ -159,11 +145,12 @@ int resources_sample(const struct resources_scope *scope, struct resources_sampl
 	memset(s, 0, sizeof *s);
 	if (p == NULL)
 		return -1;
-	long page = sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; i < n; i++) {
-		s->resident_bytes += p[i].resident_pages * (page > 0 ? page : 4096);
+		long resident_kib = util_rss_kib(p[i].pid);
+		int descriptors = util_count_fds(p[i].pid);
+		s->resident_bytes += resident_kib > 0 ? resident_kib * 1024LL : 0; /* gone meanwhile: 0 */
+		s->descriptors += descriptors > 0 ? descriptors : 0;
 		s->threads += p[i].threads;
-		s->descriptors += count_descriptors(p[i].pid);
 	}
 	s->processes = (int)n;
 	free(p);
