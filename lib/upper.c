@@ -223,8 +223,9 @@ static const struct {
     {"T6", "a client reset costs the server that connection only"},
     {"T7", "clients are served independently; a stalled client does not delay others"},
     {"T8", "backpressure: a bounded per-connection buffer, no byte lost"},
-    {"T9", "thousands of simultaneous connections and bursts of connection attempts are accepted"},
-    {"U1", "each datagram gets exactly one reply, sent to the sender's address and port"},
+    {"T9", "at least 2000 simultaneous connections, and bursts of connection attempts, are accepted"},
+    {"U1", "each datagram gets exactly one reply, sent to the sender's address and port from the address and "
+           "port it was sent to"},
     {"U2", "boundaries are kept: replies are never merged or split"},
     {"U3", "an empty datagram gets an empty reply"},
     {"U4", "any datagram up to the largest UDP payload is answered whole"},

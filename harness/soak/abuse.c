@@ -27,6 +27,14 @@ struct steady {
 	char why[200];
 };
 
+/* Ends a case that abused the server from start to end (util_now_ns() values): lets it settle (the
+ * short version waits less) and records the case's duration. */
+static void case_end(const struct soak_server *s, const struct soak_plan *p, struct soak_figures *f,
+                     uint64_t start, uint64_t end)
+{
+	soak_settle(s, f, end, p->small ? 2500 : 5000);
+	f->secs = (double)(end - start) / 1e9;
+}
 static int steady_open(struct steady *st, const struct net_addr *a)
 {
 	memset(st, 0, sizeof *st);
@@ -136,8 +144,7 @@ int soak_reset_storm(struct soak_server *s, const struct soak_plan *p, struct so
 	} else if (f->ok) {
 		snprintf(f->note, sizeof f->note, "%ld connections reset mid-stream", aborted);
 	}
-	soak_settle(s, f, end, p->small ? 2500 : 5000);
-	f->secs = (double)(end - start) / 1e9;
+	case_end(s, p, f, start, end);
 	free(fds);
 	return 0;
 }
@@ -222,8 +229,7 @@ int soak_slow_clients(struct soak_server *s, const struct soak_plan *p, struct s
 	} else if (f->ok) {
 		snprintf(f->note, sizeof f->note, "%d slow clients, all replies whole", n);
 	}
-	soak_settle(s, f, end, p->small ? 2500 : 5000);
-	f->secs = (double)(end - start) / 1e9;
+	case_end(s, p, f, start, end);
 	free(c);
 	return 0;
 }

@@ -22,6 +22,8 @@ import threading
 
 
 class TCPHandler(socketserver.BaseRequestHandler):
+    transform = staticmethod(bytes.upper)  # the example servers beside this file put theirs here
+
     def handle(self):
         try:
             while True:
@@ -29,17 +31,19 @@ class TCPHandler(socketserver.BaseRequestHandler):
                 if not data:
                     return
                 print("%s wrote %d bytes: %r" % (self.client_address[0], len(data), data[:40]))
-                self.request.sendall(data.upper())
+                self.request.sendall(self.transform(data))
         except OSError:
             return  # reset or broken pipe: that connection only
 
 
 class UDPHandler(socketserver.BaseRequestHandler):
+    transform = staticmethod(bytes.upper)
+
     def handle(self):
         data, sock = self.request
         print("%s sent %d bytes: %r" % (self.client_address[0], len(data), data[:40]))
         try:
-            sock.sendto(data.upper(), self.client_address)
+            sock.sendto(self.transform(data), self.client_address)
         except OSError:
             pass  # the sender went away
 
@@ -71,13 +75,14 @@ class UDP6(UDP):
     address_family = socket.AF_INET6
 
 
-def port_from(args):
-    """The port: the argument, else $PORT, else 8082; exits with a message when it is not a number."""
+def port_from(args, prog="corrected.py"):
+    """The port: the argument, else $PORT, else 8082; exits with a message naming prog when it is not a
+    number. The other example servers beside this file use it too."""
     text = args[0] if args else os.environ.get("PORT", "8082")
     try:
         return int(text)
     except ValueError:
-        sys.exit("corrected.py: port '%s' is not a number" % text)
+        sys.exit("%s: port '%s' is not a number" % (prog, text))
 
 
 def bind_servers(host, port):

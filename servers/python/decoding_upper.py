@@ -18,30 +18,19 @@ import socketserver
 import sys
 import threading
 
+import corrected  # beside this file: the port argument, as every example server reads it
+
 
 def upper(data):
     return data.decode("utf-8").upper().encode("utf-8")
 
 
-class TCPHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        try:
-            while True:
-                data = self.request.recv(65536)
-                if not data:
-                    return
-                self.request.sendall(upper(data))
-        except OSError:
-            return  # reset or broken pipe: that connection only
+class TCPHandler(corrected.TCPHandler):
+    transform = staticmethod(upper)
 
 
-class UDPHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        data, sock = self.request
-        try:
-            sock.sendto(upper(data), self.client_address)
-        except OSError:
-            pass  # the sender went away
+class UDPHandler(corrected.UDPHandler):
+    transform = staticmethod(upper)
 
 
 class Quiet:
@@ -70,11 +59,7 @@ def main(args):
     if args[:1] in (["-h"], ["--help"]):
         print(__doc__.strip())
         return 0
-    text = args[0] if args else os.environ.get("PORT", "8082")
-    try:
-        port = int(text)
-    except ValueError:
-        sys.exit("decoding_upper.py: port '%s' is not a number" % text)
+    port = corrected.port_from(args, "decoding_upper.py")
     host = os.environ.get("HOST", "127.0.0.1")
     tcp = TCP((host, port), TCPHandler)
     udp = UDP((host, tcp.server_address[1]), UDPHandler)

@@ -17,6 +17,8 @@ import socket
 import sys
 import threading
 
+import corrected  # beside this file: the port argument, as every example server reads it
+
 
 def serve_connection(conn):
     with conn:
@@ -53,11 +55,7 @@ def main(args):
     if args[:1] in (["-h"], ["--help"]):
         print(__doc__.strip())
         return 0
-    text = args[0] if args else os.environ.get("PORT", "8082")
-    try:
-        port = int(text)
-    except ValueError:
-        sys.exit("thread_per_connection.py: port '%s' is not a number" % text)
+    port = corrected.port_from(args, "thread_per_connection.py")
     host = os.environ.get("HOST", "127.0.0.1")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
