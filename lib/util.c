@@ -205,3 +205,32 @@ int util_count_fds(pid_t pid)
 	closedir(d);
 	return n;
 }
+
+int util_proc_stat(pid_t pid, struct util_proc_stat *st)
+{
+	char path[64], line[1024];
+	unsigned long long user, sys;
+	long parent, group, threads;
+	size_t n;
+	char *after;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(line, 1, sizeof line - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	after = strrchr(line, ')');
+	/* fields from 3 (state): ppid 4, pgrp 5, utime 14, stime 15, num_threads 20 */
+	if (after == NULL ||
+	    sscanf(after + 1, " %*c %ld %ld %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld",
+	           &parent, &group, &user, &sys, &threads) != 5)
+		return -1;
+	st->parent = (pid_t)parent;
+	st->group = (pid_t)group;
+	st->threads = threads;
+	st->cpu_s = (double)(user + sys) / (double)sysconf(_SC_CLK_TCK);
+	return 0;
+}

@@ -53,4 +53,15 @@ long util_rss_kib(pid_t pid);
  * be listed. */
 int util_count_fds(pid_t pid);
 
+/* What /proc/PID/stat says of a process. */
+struct util_proc_stat {
+	pid_t parent, group; /* ppid and process group */
+	long threads;
+	double cpu_s; /* user + system CPU seconds of all its threads so far */
+};
+
+/* Reads /proc/PID/stat into st (the command name may hold spaces and parentheses). Returns 0, or -1
+ * when it cannot be read (no such process) or parsed. */
+int util_proc_stat(pid_t pid, struct util_proc_stat *st);
+
 #endif

@@ -45,26 +45,11 @@ struct pat {
 /* CPU seconds (user + system, all threads) the process has used so far, or -1. */
 static double cpu_s(pid_t pid)
 {
-	char path[64], buf[1024];
-	unsigned long long ut, st;
-	FILE *f;
-	size_t n;
-	char *p;
+	struct util_proc_stat st;
 
-	if (pid <= 0)
+	if (pid <= 0 || util_proc_stat(pid, &st) < 0)
 		return -1;
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-	if (p == NULL ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	return st.cpu_s;
 }
 
 /* CPU seconds this process has used so far. */

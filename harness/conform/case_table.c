@@ -513,9 +513,7 @@ static int tcp_many_2000(struct case_context *c)
 	const long need = N + 64;
 	struct rlimit rl;
 	char err[256];
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < need)
-		util_raise_nofile(need);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < need)
+	if (util_raise_nofile(need) < need && getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		return case_skip(
 		    c,
 		    "conform's own descriptor limit (%llu, hard %llu) is below the %ld it needs for "

@@ -19,34 +19,17 @@ struct process {
 	long threads;
 };
 
-/* Reads /proc/PID/stat: fields after the command name (which may hold spaces and parentheses). */
+/* Reads /proc/PID/stat. Returns 0 or -1. */
 static int read_process(pid_t pid, struct process *p)
 {
-	char path[64], line[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
+	struct util_proc_stat st;
+
+	if (util_proc_stat(pid, &st) < 0)
 		return -1;
-	size_t n = fread(line, 1, sizeof line - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	char *after = strrchr(line, ')');
-	if (after == NULL)
-		return -1;
-	/* from field 3 (state): ppid 4, pgrp 5, ..., num_threads 20 */
-	long field[21] = {0};
-	char *s = after + 2;
-	for (int i = 3; i <= 20 && *s != '\0'; i++) {
-		while (*s == ' ')
-			s++;
-		field[i] = i == 3 ? 0 : strtol(s, &s, 10);
-		if (i == 3)
-			s++;
-	}
 	p->pid = pid;
-	p->parent = (pid_t)field[4];
-	p->group = (pid_t)field[5];
-	p->threads = field[20];
+	p->parent = st.parent;
+	p->group = st.group;
+	p->threads = st.threads;
 	return 0;
 }
 

@@ -444,6 +444,21 @@ static void test_limits_and_ipv6(void)
 	}
 }
 
+/* util_proc_stat, util_rss_kib, util_count_fds on this process, whose answers are known otherwise. */
+static void test_proc(void)
+{
+	struct util_proc_stat st;
+	CHECK(util_proc_stat(getpid(), &st) == 0, "util_proc_stat of this process");
+	CHECK(st.parent == getppid() && st.group == getpgrp(), "parent %ld (want %ld), group %ld (want %ld)",
+	      (long)st.parent, (long)getppid(), (long)st.group, (long)getpgrp());
+	CHECK(st.threads == 1 && st.cpu_s >= 0, "threads %ld, cpu %.3f s", st.threads, st.cpu_s);
+	CHECK(util_rss_kib(getpid()) > 0, "resident memory of this process");
+	int fds = util_count_fds(getpid()), fd = dup(0);
+	CHECK(fd >= 0 && util_count_fds(getpid()) == fds + 1, "one more descriptor counted");
+	close(fd);
+	CHECK(util_proc_stat(0, &st) < 0 && util_rss_kib(0) < 0 && util_count_fds(0) < 0, "no process 0");
+}
+
 /* ---- TAP ---- */
 
 static void test_tap(void)
@@ -631,6 +646,7 @@ int main(void)
 	    {"util clock", test_clock},
 	    {"util_flush_ok", test_flush_ok},
 	    {"util_raise_nofile, util_have_ipv6_loopback", test_limits_and_ipv6},
+	    {"util_proc_stat, util_rss_kib, util_count_fds", test_proc},
 	    {"rep_tap", test_tap},
 	    {"rep_junit: escaping, counts, xmllint", test_junit},
 	    {"rep_junit in pieces, stream errors", test_junit_pieces},
