@@ -20,8 +20,9 @@ apt-get update -qq
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 # build: make gcc clang llvm (llvm-cov, llvm-profdata) libclang-rt-14-dev (sanitizer and libFuzzer runtimes)
 # clang-format (make format, make format-check); libraries: libpcap-dev libcunit1-dev pkg-config;
-# fuzzing: afl++; tests: tcpdump tshark libxml2-utils python3 iproute2 procps zip unzip bc
+# fuzzing: afl++; tests: tcpdump tshark libxml2-utils (xmllint) python3 iproute2 procps zip unzip bc;
+# charts (lib/chart.c: make bench, make soak): gnuplot-nox
 apt-get install -y -qq --no-install-recommends \
 	make gcc clang llvm libclang-rt-14-dev clang-format afl++ libpcap-dev libcunit1-dev pkg-config \
-	tcpdump tshark libxml2-utils python3 iproute2 procps zip unzip bc ca-certificates >/dev/null
+	tcpdump tshark libxml2-utils python3 iproute2 procps zip unzip bc gnuplot-nox ca-certificates >/dev/null
 echo "ci/install-deps.sh: packages installed"

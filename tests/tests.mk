@@ -1,7 +1,7 @@
 # tests.mk - unit tests of the core and of the library modules (lib/upper.c, lib/util.c, lib/report.c,
-# lib/child.c, lib/exchange.c), and integration tests of the servers. All run in the standard and the
-# ASan+UBSan variants, each against that variant's binaries in $(B). tests/unit/unit.c is the CUnit runner
-# every test program shares.
+# lib/child.c, lib/exchange.c, lib/cli.c, lib/chart.c), and integration tests of the servers. All run in the
+# standard and the ASan+UBSan variants, each against that variant's binaries in $(B). tests/unit/unit.c is
+# the CUnit runner every test program shares.
 
 TEST_BIN := $(O)/tests
 UNIT_RUNNER_OBJ := $(O)/tests/unit/unit.o
@@ -40,3 +40,7 @@ $(eval $(call test_program,test_exchange,$(O)/tests/unit/test_exchange.o,test-ex
 
 # lib/cli.c: the command-line parser's kinds of option and its messages.
 $(eval $(call test_program,test_cli,$(O)/tests/unit/test_cli.o,test-cli))
+
+# lib/chart.c: line and bar charts drawn through gnuplot and checked with xmllint; a missing, a failing
+# and a hanging gnuplot.
+$(eval $(call test_program,test_chart,$(O)/tests/unit/test_chart.o,test-chart))
