@@ -1,109 +1,81 @@
-/* udp_upper.c - the reference UDP uppercase server (SPEC U1-U6, B1, B2): each thread receives a batch
- * of datagrams with recvmmsg, answers each in place through the core's UDP rule and sends the batch back
- * with sendmmsg, one reply per datagram to its sender. */
-#include <errno.h>
+/* udp_upper.c - the reference UDP uppercase server (SPEC U1-U6, B1, B2): each thread runs the batch loop
+ * of udp_loop.c (recvmmsg a batch, answer each datagram in place through the core's UDP rule, sendmmsg the
+ * replies, one per datagram to its sender) over the shims below, which bind it to its socket's syscalls. */
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "net.h"
 #include "serve.h"
-#include "upper.h"
+#include "udp_loop.h"
 
-#define BATCH 32
-#define SLOT 65536u              /* holds the largest payload, 65527 over IPv6 */
 #define RCVBUF (4 * 1024 * 1024) /* room for bursts; the kernel may cap it */
-#define SEND_WAIT_MS 200         /* how long a full send buffer may delay one reply */
 
 struct uworker {
 	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
 	int fd;
-	unsigned char *bufs; /* BATCH slots of SLOT bytes */
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_storage peers[BATCH];
-	uint64_t dropped; /* replies that could not be sent (peer gone, buffer full) */
+	struct udp_loop loop; /* the batch loop (udp_loop.c), over the shims below */
 };
 
-static void reset_batch(struct uworker *w)
+/* ---- the loop's I/O, bound to the socket and the stop eventfd ---- */
+
+/* poll() on the socket and the stop eventfd. Without a timeout (-1) any wakeup but the stop counts as
+ * ready, as the receive that follows finds out what there is. */
+static enum udp_loop_wait wait_for(const struct uworker *w, short events, int timeout_ms)
 {
-	for (int i = 0; i < BATCH; i++) {
-		w->iov[i].iov_base = w->bufs + (size_t)i * SLOT;
-		w->iov[i].iov_len = SLOT;
-		memset(&w->msgs[i].msg_hdr, 0, sizeof w->msgs[i].msg_hdr);
-		w->msgs[i].msg_hdr.msg_name = &w->peers[i];
-		w->msgs[i].msg_hdr.msg_namelen = sizeof w->peers[i];
-		w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
-		w->msgs[i].msg_hdr.msg_iovlen = 1;
-		w->msgs[i].msg_len = 0;
-	}
+	struct pollfd pf[2] = {{.fd = w->fd, .events = events}, {.fd = w->lw.stopfd, .events = POLLIN}};
+	int r = poll(pf, 2, timeout_ms);
+
+	if (r < 0)
+		return UDP_LOOP_WAIT_FAILED;
+	if (r > 0 && pf[1].revents)
+		return UDP_LOOP_WAIT_STOP;
+	if (r > 0 && (timeout_ms < 0 || (pf[0].revents & events)))
+		return UDP_LOOP_WAIT_READY;
+	return UDP_LOOP_WAIT_NONE;
 }
 
-/* Sends replies[0..n); a reply that cannot go (its peer is gone: ECONNREFUSED, EHOSTUNREACH, ...; or
- * the send buffer stays full) is skipped, and the others still go (U5). Returns 0, or -1 on stop. */
-static int send_batch(struct uworker *w, int n)
+static enum udp_loop_wait io_wait_readable(void *ctx)
 {
-	int sent = 0;
+	return wait_for(ctx, POLLIN, -1);
+}
 
-	while (sent < n) {
-		int k = sendmmsg(w->fd, w->msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT);
-		if (k > 0) {
-			sent += k;
-			continue;
-		}
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			struct pollfd pf[2] = {{.fd = w->fd, .events = POLLOUT},
-			                       {.fd = w->lw.stopfd, .events = POLLIN}};
-			int r = poll(pf, 2, SEND_WAIT_MS);
-			if (r > 0 && pf[1].revents)
-				return -1;
-			if (r > 0 && (pf[0].revents & POLLOUT))
-				continue;
-		}
-		/* This reply cannot be sent; it is lost as a datagram may be, and the rest still go. */
-		w->dropped++;
-		sent++;
-	}
-	return 0;
+static enum udp_loop_wait io_wait_writable(void *ctx, int timeout_ms)
+{
+	return wait_for(ctx, POLLOUT, timeout_ms);
+}
+
+static int io_receive(void *ctx, struct mmsghdr *msgs, unsigned vlen)
+{
+	const struct uworker *w = ctx;
+
+	return recvmmsg(w->fd, msgs, vlen, MSG_DONTWAIT, NULL);
+}
+
+static int io_send(void *ctx, struct mmsghdr *msgs, unsigned vlen)
+{
+	const struct uworker *w = ctx;
+
+	return sendmmsg(w->fd, msgs, vlen, MSG_DONTWAIT);
+}
+
+static void io_log(void *ctx, const unsigned char *p, size_t n)
+{
+	(void)ctx;
+	(void)serve_log(2, ">> ", p, n);
 }
 
 static void *uworker_run(void *arg)
 {
 	struct uworker *w = arg;
+	enum udp_loop_step s;
 
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = w->fd, .events = POLLIN},
-		                       {.fd = w->lw.stopfd, .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			serve_worker_fail(&w->lw, "poll");
-			break;
-		}
-		if (pf[1].revents)
-			break;
-		reset_batch(w);
-		int n = recvmmsg(w->fd, w->msgs, BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			continue; /* EAGAIN, EINTR, or a pending ICMP error (ECONNREFUSED) reported here */
-		for (int i = 0; i < n; i++) {
-			unsigned char *p = w->iov[i].iov_base;
-			size_t len = w->msgs[i].msg_len;
-			if (w->lw.o->verbose)
-				(void)serve_log(2, ">> ", p, len);
-			w->iov[i].iov_len = upper_udp_reply(p, p, len);
-			/* msg_namelen stays as recvmmsg set it: the reply goes to the sender (U1). */
-		}
-		if (send_batch(w, n) < 0)
-			break;
-	}
+	while ((s = udp_loop_step(&w->loop)) == UDP_LOOP_STEP_AGAIN)
+		;
+	if (s == UDP_LOOP_STEP_FAILED)
+		serve_worker_fail(&w->lw, "poll");
 	return NULL;
 }
 
@@ -111,14 +83,19 @@ static int uworker_setup(struct serve_worker *lw, const struct net_addr *a, int 
                          struct net_addr *bound)
 {
 	struct uworker *w = (struct uworker *)lw;
+	const struct udp_loop_io io = {
+	    .wait_readable = io_wait_readable,
+	    .receive = io_receive,
+	    .send = io_send,
+	    .wait_writable = io_wait_writable,
+	    .log = w->lw.o->verbose ? io_log : NULL,
+	    .ctx = w,
+	};
 	int sz = RCVBUF;
 
-	w->bufs = malloc((size_t)BATCH * SLOT);
-	if (w->bufs == NULL) {
-		w->fd = -1;
-		snprintf(w->lw.err, sizeof w->lw.err, "out of memory");
+	w->fd = -1;
+	if (udp_loop_init(&w->loop, &io, w->lw.err, sizeof w->lw.err) < 0)
 		return -1;
-	}
 	w->fd = net_listen(a, SOCK_DGRAM, reuseport, 0, bound, w->lw.err, sizeof w->lw.err);
 	if (w->fd < 0)
 		return -1;
@@ -137,8 +114,7 @@ static void uworker_cleanup(struct serve_worker *lw)
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
-	free(w->bufs);
-	w->bufs = NULL;
+	udp_loop_free(&w->loop);
 }
 
 static void usage(FILE *f)
