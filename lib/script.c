@@ -141,16 +141,27 @@ void script_udp_init(struct script_udp_dec *d, const unsigned char *buf, size_t 
 	d->off = 0;
 }
 
-int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, int *family)
+/* Writes want bytes of pat[0..plen) repeated into out: the pattern once, then copies of what is written
+ * so far, each starting at a multiple of plen, so a 65 KB datagram takes a few calls, not one per byte. */
+static void fill(unsigned char *out, size_t want, const unsigned char *pat, size_t plen)
 {
-	unsigned t;
-	size_t max, want, have;
+	size_t have = want < plen ? want : plen;
 
-	if (d->off >= d->n)
-		return 0;
-	t = d->p[d->off++];
-	*family = (t & 4u) ? 6 : 4;
-	max = (t & 4u) ? SCRIPT_UDP_MAX6 : SCRIPT_UDP_MAX4;
+	memcpy(out, pat, have);
+	while (have < want) {
+		size_t k = want - have < have ? want - have : have;
+		memcpy(out + have, out, k);
+		have += k;
+	}
+}
+
+/* Reads a datagram's length bytes and body (the tag and event byte read), into out unless it is NULL. */
+static int udp_body(struct script_udp_dec *d, unsigned t, unsigned char *out, size_t *len, size_t max)
+{
+	size_t want, have, plen;
+	const unsigned char *pat;
+	static const unsigned char zero = 0;
+
 	switch (t & 3u) {
 	case SCRIPT_UDP_SHORT:
 	case SCRIPT_UDP_LONG:
@@ -161,16 +172,13 @@ int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, i
 			want = max;
 		have = d->n - d->off;
 		*len = want < have ? want : have;
-		memcpy(out, d->p + d->off, *len);
+		if (out != NULL)
+			memcpy(out, d->p + d->off, *len);
 		d->off += *len;
 		if (*len < want)
 			d->off = d->n; /* cut short: the sequence ends after this datagram */
 		return 1;
-	case SCRIPT_UDP_FILL: {
-		size_t plen;
-		const unsigned char *pat;
-		static const unsigned char zero = 0;
-
+	case SCRIPT_UDP_FILL:
 		want = take(d->p, d->n, &d->off);
 		want = (want << 8) | take(d->p, d->n, &d->off);
 		if (want > max)
@@ -185,59 +193,103 @@ int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, i
 			pat = &zero;
 			plen = 1;
 		}
-		for (size_t i = 0; i < want; i += plen)
-			memcpy(out + i, pat, want - i < plen ? want - i : plen);
+		if (out != NULL)
+			fill(out, want, pat, plen);
 		*len = want;
 		return 1;
-	}
 	default:
 		*len = 0;
 		return 1;
 	}
 }
 
-size_t script_udp_enc(unsigned char *out, size_t outlen, const unsigned char *data, size_t len, int family)
+int script_udp_read(struct script_udp_dec *d, unsigned char *out, size_t *len, struct script_udp_meta *m)
 {
-	unsigned char fam = family == 6 ? 4u : 0u;
-	size_t max = family == 6 ? SCRIPT_UDP_MAX6 : SCRIPT_UDP_MAX4;
-	size_t need;
+	unsigned t, e = 0;
+
+	if (d->off >= d->n)
+		return 0;
+	t = d->p[d->off++];
+	if (t & SCRIPT_UDP_TAG_EVENTS)
+		e = take(d->p, d->n, &d->off);
+	m->family = (t & 4u) ? 6 : 4;
+	m->sender = (t >> 3) & 7u;
+	m->batch = (t & SCRIPT_UDP_TAG_BATCH) ? 1 : 0;
+	m->recv = (enum script_udp_recv_event)(e & 7u);
+	m->send = (enum script_udp_send_event)((e >> 3) & 7u);
+	return udp_body(d, t, out, len, m->family == 6 ? SCRIPT_UDP_MAX6 : SCRIPT_UDP_MAX4);
+}
+
+int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, int *family)
+{
+	struct script_udp_meta m;
+	int r = script_udp_read(d, out, len, &m);
+
+	if (r)
+		*family = m.family;
+	return r;
+}
+
+size_t script_udp_enc_meta(unsigned char *out, size_t outlen, const unsigned char *data, size_t len,
+                           const struct script_udp_meta *m)
+{
+	unsigned char tag = (unsigned char)((m->family == 6 ? 4u : 0u) | (m->sender & 7u) << 3 |
+	                                    (m->batch ? SCRIPT_UDP_TAG_BATCH : 0u));
+	unsigned event = ((unsigned)m->recv & 7u) | ((unsigned)m->send & 7u) << 3;
+	size_t max = m->family == 6 ? SCRIPT_UDP_MAX6 : SCRIPT_UDP_MAX4;
+	size_t head = event != 0 ? 2 : 1, need;
 	int same = len > 0;
 
 	if (len > max)
 		return 0;
-	if (len == 0) {
-		if (outlen >= 1)
-			out[0] = (unsigned char)(fam | SCRIPT_UDP_EMPTY);
-		return 1;
-	}
+	if (event != 0)
+		tag |= SCRIPT_UDP_TAG_EVENTS;
 	for (size_t i = 1; i < len && same; i++)
 		same = data[i] == data[0];
-	if (same && len > 5) {
-		need = 5;
-		if (need > outlen)
-			return need;
-		out[0] = (unsigned char)(fam | SCRIPT_UDP_FILL);
-		out[1] = (unsigned char)(len >> 8);
-		out[2] = (unsigned char)len;
-		out[3] = 0;
-		out[4] = data[0];
-		return need;
+	if (len == 0) {
+		tag |= SCRIPT_UDP_EMPTY;
+		need = head;
+	} else if (same && len > 5) {
+		tag |= SCRIPT_UDP_FILL;
+		need = head + 4;
+	} else if (len <= 255) {
+		tag |= SCRIPT_UDP_SHORT;
+		need = head + 1 + len;
+	} else {
+		tag |= SCRIPT_UDP_LONG;
+		need = head + 2 + len;
 	}
-	if (len <= 255) {
-		need = 2 + len;
-		if (need > outlen)
-			return need;
-		out[0] = (unsigned char)(fam | SCRIPT_UDP_SHORT);
-		out[1] = (unsigned char)len;
-		memcpy(out + 2, data, len);
-		return need;
-	}
-	need = 3 + len;
 	if (need > outlen)
 		return need;
-	out[0] = (unsigned char)(fam | SCRIPT_UDP_LONG);
-	out[1] = (unsigned char)(len >> 8);
-	out[2] = (unsigned char)len;
-	memcpy(out + 3, data, len);
+	out[0] = tag;
+	if (event != 0)
+		out[1] = (unsigned char)event;
+	out += head;
+	switch (tag & 3u) {
+	case SCRIPT_UDP_FILL:
+		out[0] = (unsigned char)(len >> 8);
+		out[1] = (unsigned char)len;
+		out[2] = 0;
+		out[3] = data[0];
+		break;
+	case SCRIPT_UDP_SHORT:
+		out[0] = (unsigned char)len;
+		memcpy(out + 1, data, len);
+		break;
+	case SCRIPT_UDP_LONG:
+		out[0] = (unsigned char)(len >> 8);
+		out[1] = (unsigned char)len;
+		memcpy(out + 2, data, len);
+		break;
+	default:
+		break;
+	}
 	return need;
+}
+
+size_t script_udp_enc(unsigned char *out, size_t outlen, const unsigned char *data, size_t len, int family)
+{
+	const struct script_udp_meta m = {.family = family == 6 ? 6 : 4};
+
+	return script_udp_enc_meta(out, outlen, data, len, &m);
 }

@@ -48,10 +48,16 @@
  *
  * ---- UDP datagrams ----------------------------------------------------------------------------------
  *
- *   A sequence of datagrams, each a tag byte T and its body:
+ *   A sequence of datagrams as a server's socket sees them (fuzz_udp runs them through udp-upper's batch
+ *   loop over a simulated kernel, harness/fuzz/udpsim.h), each a tag byte T, an event byte E when T's
+ *   bit 7 is set, and the body:
  *                   bits 0-1  kind
  *                   bit  2    family: 0 IPv4 (max payload 65507), 1 IPv6 (max 65527)
- *                   bits 3-7  reserved, ignored (the encoder writes 0)
+ *                   bits 3-5  sender 0..7: who sent it (its own address and port)
+ *                   bit  6    batch: it arrives only once the server has received every datagram before
+ *                             it (a new recvmmsg batch); without it, datagrams arrive together and are
+ *                             received up to a batch at a time
+ *                   bit  7    events: the byte E follows
  *     kind 0  SHORT  L, data[L]        a datagram of L bytes, 0..255
  *     kind 1  LONG   Lhi Llo, data[L]  L big-endian, clamped to the family's max
  *     kind 2  FILL   Lhi Llo, P, pat[P+1]
@@ -60,8 +66,37 @@
  *                                      the end of input is what remains; none left: one 0x00 byte
  *     kind 3  EMPTY  -                 an empty datagram (SPEC U3)
  *   Data cut short by the end of input gives a shorter datagram (possibly empty); the sequence then
- *   ends. A missing length byte reads as 0. Input that ends right after a whole datagram ends the
- *   sequence; the empty input is the empty sequence.
+ *   ends. A missing length or event byte reads as 0. Input that ends right after a whole datagram ends
+ *   the sequence; the empty input is the empty sequence. Bits 3-7 were reserved before senders and
+ *   events, and the encoder wrote 0 there: such input is a sequence from sender 0 with no events.
+ *
+ *   E, the kernel's events around the datagram (enum script_udp_recv_event, script_udp_send_event):
+ *                   bits 0-2  receive event, on the way to the datagram being received:
+ *                     0 none
+ *                     1 WAIT_EINTR  the wait for readability before its batch fails EINTR once
+ *                     2 RECV_EAGAIN the receive that would take it fails EAGAIN once (a spurious wakeup)
+ *                     3 RECV_EINTR  the receive that would take it fails EINTR once
+ *                     4 ICMP_RECV   an ICMP error is pending: that receive fails ECONNREFUSED once
+ *                     5 ICMP_SEND   an ICMP error arrives once its batch is received: the batch's next
+ *                                   send fails ECONNREFUSED (that send's first reply is lost)
+ *                     6 TRUNC       it was longer than the receive slot: delivered cut, with MSG_TRUNC
+ *                     7 WAIT_FAIL   the wait for readability before its batch fails ENOMEM (the loop
+ *                                   ends with an error)
+ *                   bits 3-5  send event, when a send call reaches its reply (the call sends the
+ *                             replies before it and returns their count; when its reply is the
+ *                             call's first, the event happens to it):
+ *                     0 none
+ *                     1 EAGAIN      the call fails EAGAIN; the wait for writability then finds room
+ *                     2 ENOBUFS     the same with ENOBUFS
+ *                     3 EINTR       the call fails EINTR
+ *                     4 PARTIAL     the call sends only the replies before it (it alone when first)
+ *                     5 FULL        the call fails EAGAIN and the buffer stays full past the wait:
+ *                                   the reply is lost (SPEC U5: the others still go)
+ *                     6 UNREACH     the call fails EHOSTUNREACH: the reply is lost
+ *                     7 STOP        the call fails EAGAIN and the server is told to stop while it
+ *                                   waits (the loop ends)
+ *                   bits 6-7  reserved, ignored (the encoder writes 0)
+ *   Each event happens once.
  */
 #ifndef SCRIPT_H
 #define SCRIPT_H
@@ -137,6 +172,43 @@ size_t script_enc_event(unsigned char *out, size_t outlen, const struct script_e
 
 enum script_udp_kind { SCRIPT_UDP_SHORT = 0, SCRIPT_UDP_LONG, SCRIPT_UDP_FILL, SCRIPT_UDP_EMPTY };
 
+#define SCRIPT_UDP_TAG_BATCH 0x40u
+#define SCRIPT_UDP_TAG_EVENTS 0x80u
+#define SCRIPT_UDP_SENDERS 8u
+
+/* The event byte's receive events (bits 0-2). */
+enum script_udp_recv_event {
+	SCRIPT_UDP_RECV_NONE = 0,
+	SCRIPT_UDP_WAIT_EINTR,
+	SCRIPT_UDP_RECV_EAGAIN,
+	SCRIPT_UDP_RECV_EINTR,
+	SCRIPT_UDP_ICMP_RECV,
+	SCRIPT_UDP_ICMP_SEND,
+	SCRIPT_UDP_TRUNC,
+	SCRIPT_UDP_WAIT_FAIL
+};
+
+/* The event byte's send events (bits 3-5). */
+enum script_udp_send_event {
+	SCRIPT_UDP_SEND_NONE = 0,
+	SCRIPT_UDP_SEND_EAGAIN,
+	SCRIPT_UDP_SEND_ENOBUFS,
+	SCRIPT_UDP_SEND_EINTR,
+	SCRIPT_UDP_SEND_PARTIAL,
+	SCRIPT_UDP_SEND_FULL,
+	SCRIPT_UDP_SEND_UNREACH,
+	SCRIPT_UDP_SEND_STOP
+};
+
+/* A datagram's tag and events, decoded. */
+struct script_udp_meta {
+	int family;      /* 4 or 6 */
+	unsigned sender; /* 0..SCRIPT_UDP_SENDERS-1 */
+	unsigned batch;  /* 1: arrives only once every datagram before it is received */
+	enum script_udp_recv_event recv;
+	enum script_udp_send_event send;
+};
+
 struct script_udp_dec {
 	const unsigned char *p;
 	size_t n, off;
@@ -145,13 +217,21 @@ struct script_udp_dec {
 /* Starts decoding buf[0..n). Never fails. */
 void script_udp_init(struct script_udp_dec *d, const unsigned char *buf, size_t n);
 
-/* Decodes the next datagram into out (which must hold SCRIPT_UDP_MAX6 bytes), its length into *len
- * and its family (4 or 6) into *family. Returns 1 for a datagram, 0 at the end of the sequence. */
+/* Decodes the next datagram into out (which must hold SCRIPT_UDP_MAX6 bytes; NULL skips the body), its
+ * length into *len and its tag and events into *m. Returns 1 for a datagram, 0 at the end. */
+int script_udp_read(struct script_udp_dec *d, unsigned char *out, size_t *len, struct script_udp_meta *m);
+
+/* script_udp_read() for callers that need only the family (4 or 6). */
 int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, int *family);
 
 /* Encodes one datagram of len bytes (len <= 65507 for family 4, <= 65527 for family 6; other
- * families are taken as 4) with the shortest kind: EMPTY, SHORT, FILL when data is one repeated
- * byte and long, else LONG. Returns the bytes needed as above, or 0 if len is too large. */
+ * families are taken as 4) with its sender, batch bit and events, and the shortest kind: EMPTY, SHORT,
+ * FILL when data is one repeated byte and long, else LONG. Returns the bytes needed as above, or 0 if
+ * len is too large. */
+size_t script_udp_enc_meta(unsigned char *out, size_t outlen, const unsigned char *data, size_t len,
+                           const struct script_udp_meta *m);
+
+/* script_udp_enc_meta() of a datagram from sender 0 with no events. */
 size_t script_udp_enc(unsigned char *out, size_t outlen, const unsigned char *data, size_t len, int family);
 
 #endif
