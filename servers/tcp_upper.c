@@ -1,6 +1,7 @@
-/* tcp_upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): an epoll loop per thread that
- * hands each ready connection to drive_wakeup() (drive.h) with callbacks doing send/recv/shutdown on the
- * descriptor and lending buffers from the thread's pool; every decision about a connection is there. */
+/* tcp_upper.c - the reference TCP uppercase server (SPEC T1-T9, B1, B2): one event loop per thread,
+ * tcp_loop.h's, bound here to the real system calls (epoll, accept4, send and recv with MSG_DONTWAIT,
+ * malloc_trim, getrlimit); every decision about a connection is drive_wakeup()'s (drive.h). --inetd
+ * serves one connection on stdin/stdout through the same drive_wakeup(). */
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -18,16 +19,10 @@
 #include "drive.h"
 #include "net.h"
 #include "serve.h"
+#include "tcp_loop.h"
 #include "upper.h"
 #include "util.h"
 
-#define MAX_EVENTS 256
-#define ACCEPTS_PER_WAKEUP 128
-#define POOL_MAX 64         /* free buffers kept per thread while busy */
-#define POOL_IDLE 4         /* ... and after a quiet period */
-#define QUIET_MS 1000       /* a thread with no event for this long gives memory back to the system */
-#define LIMIT_LOG_MS 10000  /* at most one "descriptor limit" line per thread this often */
-#define ACCEPT_PAUSE_MS 100 /* after EMFILE: wait this long, or for a close, before accepting again */
 /* Bytes a connection may leave unsent in its socket (TCP_NOTSENT_LOWAT). Without a bound the kernel
  * grows each send buffer to megabytes; hundreds of connections whose peers read slowly then hold the
  * host's TCP memory above its pressure threshold, where receivers advertise zero windows and nothing
@@ -35,134 +30,11 @@
  * and the socket reports writable again as soon as it has sent what it held. */
 #define UNSENT_MAX (128 * 1024)
 
-struct conn {
-	struct upper_conn uc;
-	int fd;
-	uint32_t interest; /* the epoll events registered now */
-	struct conn *prev, *next;
-};
-
 struct worker {
 	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
 	int ep, lfd;
-	int paused;           /* accepting is paused after EMFILE/ENFILE */
-	uint64_t resume_ns;   /* until then (util_now_ns()), unless a connection closes first */
-	struct conn *conns;   /* every open connection, for the cleanup at stop */
-	unsigned char **pool; /* free buffers of o->bufsize bytes, lent to connections with bytes */
-	size_t npool;
-	int busy;                 /* memory was freed since the last trim: trim after QUIET_MS */
-	uint64_t limit_logged_ns; /* when the last descriptor-limit line was written (0: never) */
-	unsigned long refused;    /* accepts refused at the limit since that line */
-	int limit_reported;       /* a limit line was written and accepting has not resumed since */
-};
-
-/* Markers told apart from connections in epoll_event.data.ptr. */
-static char mark_listen, mark_stop;
-
-static unsigned char *pool_get(struct worker *w)
-{
-	if (w->npool > 0)
-		return w->pool[--w->npool];
-	return malloc(w->lw.o->bufsize);
-}
-
-static void pool_put(struct worker *w, unsigned char *b)
-{
-	if (b == NULL)
-		return;
-	w->busy = 1;
-	if (w->npool < POOL_MAX)
-		w->pool[w->npool++] = b;
-	else
-		free(b);
-}
-
-/* After a quiet period: keeps POOL_IDLE buffers and gives the rest, and the heap's free pages, back
- * to the system, so that a burst of connections does not leave the process at its peak size. */
-static void give_back_memory(struct worker *w)
-{
-	while (w->npool > POOL_IDLE)
-		free(w->pool[--w->npool]);
-	(void)malloc_trim(0);
-	w->busy = 0;
-}
-
-/* Writes this process's open descriptors into out as a number, or "unknown" when even
- * /proc/self/fd cannot be opened (with EMFILE that means every slot is taken: the limit). */
-static void describe_open(char *out, size_t len, int err, const struct rlimit *rl)
-{
-	int n = util_count_fds(getpid());
-
-	if (n > 0)
-		snprintf(out, len, "%d", n - 1); /* not the descriptor that listed them */
-	else if (err == EMFILE && rl->rlim_cur != RLIM_INFINITY)
-		snprintf(out, len, "%llu", (unsigned long long)rl->rlim_cur);
-	else
-		snprintf(out, len, "unknown");
-}
-
-/* accept() failed with EMFILE or ENFILE: says so on stderr, at most once per LIMIT_LOG_MS, with the
- * limit, the open count and how many accepts were refused since the last line. */
-static void log_limit(struct worker *w, int err)
-{
-	uint64_t now = util_now_ns();
-	struct rlimit rl = {.rlim_cur = RLIM_INFINITY};
-	char open[32], limit[32] = "unlimited";
-
-	w->refused++;
-	if (w->limit_logged_ns != 0 && now - w->limit_logged_ns < (uint64_t)LIMIT_LOG_MS * 1000000u)
-		return;
-	(void)getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur != RLIM_INFINITY)
-		snprintf(limit, sizeof limit, "%llu", (unsigned long long)rl.rlim_cur);
-	describe_open(open, sizeof open, err, &rl);
-	fprintf(stderr,
-	        "tcp-upper: accept: %s (%s; descriptor limit %s, %s open, %lu accept%s refused); "
-	        "serving the open connections, accepting again as they close\n",
-	        strerror(err), err == EMFILE ? "this process is at its limit" : "the system is at its limit",
-	        limit, open, w->refused, w->refused == 1 ? "" : "s");
-	w->limit_logged_ns = now;
-	w->refused = 0;
-	w->limit_reported = 1;
-}
-
-/* An accept succeeded: after a limit line, says once that accepting has resumed. */
-static void log_resumed(struct worker *w)
-{
-	struct rlimit rl = {.rlim_cur = RLIM_INFINITY};
-	char open[32];
-
-	if (!w->limit_reported)
-		return;
-	describe_open(open, sizeof open, 0, &rl);
-	fprintf(stderr, "tcp-upper: accepting again (%s descriptors open)\n", open);
-	w->limit_reported = 0;
-}
-
-static void conn_close(struct worker *w, struct conn *c)
-{
-	/* close() removes the descriptor from the epoll set. */
-	close(c->fd);
-	if (c->uc.buf != NULL)
-		pool_put(w, c->uc.buf);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	free(c);
-	if (w->paused) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &mark_listen};
-		if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0)
-			w->paused = 0;
-	}
-}
-
-/* The socket side of drive_wakeup(), for one wakeup of one connection. */
-struct sock_ctx {
-	struct worker *w;
-	int fd;
+	int loop_ready; /* loop was initialised: cleanup closes its connections */
+	struct tcp_loop loop;
 };
 
 static ssize_t io_result(ssize_t k)
@@ -176,144 +48,141 @@ static ssize_t io_result(ssize_t k)
 	return DRIVE_IO_ERR;
 }
 
-static ssize_t sock_send(void *ctx, const unsigned char *p, size_t n)
+/* The loop's system calls (tcp_loop.h): each is the one syscall, with errno as a negative result. */
+static int sys_accept(void *ctx, int listener)
 {
-	const struct sock_ctx *x = ctx;
-	ssize_t k = send(x->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)ctx;
+	int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	return io_result(k);
+	return fd >= 0 ? fd : -errno;
 }
 
-static ssize_t sock_recv(void *ctx, unsigned char *p, size_t n)
+static int sys_wait(void *ctx, struct epoll_event *evs, int max, int timeout_ms)
 {
-	const struct sock_ctx *x = ctx;
-	ssize_t k = recv(x->fd, p, n, MSG_DONTWAIT);
+	const struct worker *w = ctx;
+	int n = epoll_wait(w->ep, evs, max, timeout_ms);
 
-	if (k > 0 && x->w->lw.o->verbose)
+	return n >= 0 ? n : -errno;
+}
+
+static int sys_ctl(void *ctx, int op, int fd, struct epoll_event *ev)
+{
+	const struct worker *w = ctx;
+
+	return epoll_ctl(w->ep, op, fd, ev) == 0 ? 0 : -errno;
+}
+
+static ssize_t sys_send(void *ctx, int fd, const unsigned char *p, size_t n)
+{
+	(void)ctx;
+	return io_result(send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
+static ssize_t sys_recv(void *ctx, int fd, unsigned char *p, size_t n)
+{
+	const struct worker *w = ctx;
+	ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
+
+	if (k > 0 && w->lw.o->verbose)
 		(void)serve_log(2, ">> ", p, (size_t)k);
 	return io_result(k);
 }
 
-static void sock_shutdown(void *ctx)
+static void sys_shutdown(void *ctx, int fd)
 {
-	const struct sock_ctx *x = ctx;
-
-	(void)shutdown(x->fd, SHUT_WR);
+	(void)ctx;
+	(void)shutdown(fd, SHUT_WR);
 }
 
-static unsigned char *sock_buf_get(void *ctx)
+static void sys_close(void *ctx, int fd)
 {
-	return pool_get(((const struct sock_ctx *)ctx)->w);
+	(void)ctx;
+	close(fd);
 }
 
-static void sock_buf_put(void *ctx, unsigned char *b)
-{
-	pool_put(((const struct sock_ctx *)ctx)->w, b);
-}
-
-static const struct drive_io sock_io = {
-    .send = sock_send,
-    .recv = sock_recv,
-    .shutdown_wr = sock_shutdown,
-    .buf_get = sock_buf_get,
-    .buf_put = sock_buf_put,
-};
-
-/* One wakeup: drive_wakeup() does what the connection wants until it must wait; then the epoll
- * interest follows what it waits for. */
-static void conn_event(struct worker *w, struct conn *c, uint32_t events)
-{
-	struct sock_ctx x = {.w = w, .fd = c->fd};
-	unsigned ready = ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? DRIVE_READY_IN : 0u) |
-	                 ((events & EPOLLOUT) ? DRIVE_READY_OUT : 0u);
-	unsigned want;
-	int r = drive_wakeup(&c->uc, &sock_io, &x, ready, &want);
-
-	if (r == DRIVE_CLOSE) {
-		conn_close(w, c);
-		return;
-	}
-	if (r != DRIVE_WAIT) {
-		/* The core refused what its own wants allowed: a bug in this program, not in the peer. */
-		fprintf(stderr, "tcp-upper: bug: the core broke its contract on fd %d (flags %#x)\n", c->fd,
-		        c->uc.flags);
-		abort();
-	}
-	uint32_t interest =
-	    ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
-	if (interest != c->interest) {
-		struct epoll_event ev = {.events = interest, .data.ptr = c};
-		if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-			conn_close(w, c);
-			return;
-		}
-		c->interest = interest;
-	}
-}
-
-static void pause_accept(struct worker *w)
-{
-	struct epoll_event ev = {.events = 0, .data.ptr = &mark_listen};
-	if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0) {
-		w->paused = 1;
-		w->resume_ns = util_now_ns() + (uint64_t)ACCEPT_PAUSE_MS * 1000000u;
-	}
-}
-
-static void accept_some(struct worker *w)
+static void sys_tune(void *ctx, int fd)
 {
 	static const int one = 1, unsent_max = UNSENT_MAX;
 
-	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-		int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			int err = errno;
-			if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM)
-				continue;
-			if (err == EMFILE || err == ENFILE)
-				log_limit(w, err);
-			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
-				pause_accept(w); /* no spinning: wait for a close or ACCEPT_PAUSE_MS */
-			return;
-		}
-		log_resumed(w);
-		struct conn *c = calloc(1, sizeof *c);
-		unsigned char *b = c != NULL ? pool_get(w) : NULL;
-		if (b == NULL) {
-			free(c);
-			close(fd);
-			pause_accept(w);
-			return;
-		}
-		upper_conn_init(&c->uc, b, w->lw.o->bufsize);
-		pool_put(w, upper_conn_release(&c->uc));
-		c->fd = fd;
-		c->interest = EPOLLIN;
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_max, sizeof unsent_max);
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = w->conns;
-		if (w->conns != NULL)
-			w->conns->prev = c;
-		w->conns = c;
-	}
+	(void)ctx;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_max, sizeof unsent_max);
 }
+
+static uint64_t sys_now(void *ctx)
+{
+	(void)ctx;
+	return util_now_ns();
+}
+
+static unsigned long long sys_fd_limit(void *ctx)
+{
+	struct rlimit rl = {.rlim_cur = RLIM_INFINITY};
+
+	(void)ctx;
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur != RLIM_INFINITY ? (unsigned long long)rl.rlim_cur : 0;
+}
+
+/* This process's open descriptors, from /proc/self/fd, which cannot be opened when every slot is
+ * taken (EMFILE): -1 then. */
+static int sys_fd_count(void *ctx)
+{
+	int n = util_count_fds(getpid());
+
+	(void)ctx;
+	return n > 0 ? n - 1 : -1; /* not the descriptor that listed them */
+}
+
+static void sys_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", line);
+}
+
+static void sys_trim(void *ctx)
+{
+	(void)ctx;
+	(void)malloc_trim(0);
+}
+
+static void *sys_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void sys_release(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static const struct tcp_loop_io sys_io = {
+    .accept = sys_accept,
+    .wait = sys_wait,
+    .ctl = sys_ctl,
+    .send = sys_send,
+    .recv = sys_recv,
+    .shutdown_wr = sys_shutdown,
+    .close = sys_close,
+    .tune = sys_tune,
+    .now_ns = sys_now,
+    .fd_limit = sys_fd_limit,
+    .fd_count = sys_fd_count,
+    .log = sys_log,
+    .trim = sys_trim,
+    .alloc = sys_alloc,
+    .release = sys_release,
+};
 
 static void worker_cleanup(struct serve_worker *lw)
 {
 	struct worker *w = (struct worker *)lw;
 
-	while (w->conns != NULL)
-		conn_close(w, w->conns);
-	while (w->npool > 0)
-		free(w->pool[--w->npool]);
-	free(w->pool);
-	w->pool = NULL;
+	if (w->loop_ready)
+		tcp_loop_cleanup(&w->loop);
+	w->loop_ready = 0;
 	if (w->ep >= 0)
 		close(w->ep);
 	if (w->lfd >= 0)
@@ -321,44 +190,23 @@ static void worker_cleanup(struct serve_worker *lw)
 	w->ep = w->lfd = -1;
 }
 
+/* The per-thread loop: tcp_loop_step() until the stop descriptor or an error. */
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct epoll_event evs[MAX_EVENTS];
 
 	for (;;) {
-		int timeout = w->busy ? QUIET_MS : -1;
-		if (w->paused) {
-			int left = util_ms_left(w->resume_ns);
-			if (left == 0) {
-				struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &mark_listen};
-				if (epoll_ctl(w->ep, EPOLL_CTL_MOD, w->lfd, &ev) == 0)
-					w->paused = 0;
-			} else if (timeout < 0 || left < timeout) {
-				timeout = left;
-			}
-		}
-		int n = epoll_wait(w->ep, evs, MAX_EVENTS, timeout);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		enum tcp_loop_result r = tcp_loop_step(&w->loop);
+		if (r == TCP_LOOP_STOP)
+			break;
+		if (r == TCP_LOOP_FAILED) {
 			serve_worker_fail(&w->lw, "epoll_wait");
 			break;
 		}
-		if (n == 0 && w->busy)
-			give_back_memory(w);
-		int stop = 0;
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-			if (p == &mark_stop)
-				stop = 1;
-			else if (p == &mark_listen)
-				accept_some(w);
-			else
-				conn_event(w, p, evs[i].events);
+		if (r == TCP_LOOP_BROKEN) {
+			fprintf(stderr, "tcp-upper: bug: %s\n", w->loop.err);
+			abort();
 		}
-		if (stop)
-			break;
 	}
 	return NULL;
 }
@@ -367,14 +215,8 @@ static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int r
                         struct net_addr *bound)
 {
 	struct worker *w = (struct worker *)lw;
-	struct epoll_event ev;
 
 	w->ep = w->lfd = -1;
-	w->pool = calloc(POOL_MAX, sizeof *w->pool);
-	if (w->pool == NULL) {
-		snprintf(w->lw.err, sizeof w->lw.err, "out of memory");
-		return -1;
-	}
 	w->lfd = net_listen(a, SOCK_STREAM, reuseport, SOMAXCONN, bound, w->lw.err, sizeof w->lw.err);
 	if (w->lfd < 0)
 		return -1;
@@ -383,16 +225,10 @@ static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int r
 		snprintf(w->lw.err, sizeof w->lw.err, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
-	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &mark_listen};
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lfd, &ev) < 0) {
-		snprintf(w->lw.err, sizeof w->lw.err, "epoll_ctl: %s", strerror(errno));
+	if (tcp_loop_init(&w->loop, &sys_io, w, w->lfd, w->lw.stopfd, w->lw.o->bufsize, w->lw.err,
+	                  sizeof w->lw.err) != 0)
 		return -1;
-	}
-	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &mark_stop};
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->lw.stopfd, &ev) < 0) {
-		snprintf(w->lw.err, sizeof w->lw.err, "epoll_ctl: %s", strerror(errno));
-		return -1;
-	}
+	w->loop_ready = 1;
 	return 0;
 }
 

@@ -74,7 +74,8 @@ $(FUZZ_AFL)/fuzz_%: $(FUZZ_AFL)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_AFL)/$(FUZZ_SRC)/afl
 $(FUZZ_AFL)/libcapslock.a: $(LIB_SRCS:%.c=$(FUZZ_AFL)/%.o)
 	$(AR) rcs $@ $^
 
-$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp_upper.o $(FUZZ_AFL)/servers/serve.o $(FUZZ_AFL)/libcapslock.a
+$(FUZZ_AFL)/tcp-upper: $(FUZZ_AFL)/servers/tcp_upper.o $(FUZZ_AFL)/servers/tcp_loop.o $(FUZZ_AFL)/servers/serve.o \
+		$(FUZZ_AFL)/libcapslock.a
 	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^ $(LIB_LIBS)
 
 # ---- coverage (clang source-based coverage, standalone runner) ----
@@ -102,7 +103,7 @@ $(B)/fuzz-mkseeds: $(O)/$(FUZZ_SRC)/mkseeds.o $(LIB)
 .PHONY: fuzz-seeds
 fuzz-seeds: $(B)/fuzz-mkseeds
 	@mkdir -p corpus/fuzz_tcp/regressions corpus/fuzz_udp/regressions
-	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp
+	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp corpus/fuzz_pcap
 
 # ---- the scheduler (fuzz-run: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) and the speed
 # benchmark (fuzz-bench), both in the current variant ----
@@ -308,5 +309,5 @@ fuzz-run-test: $(B)/fuzz-run
 CHECK_ONCE += fuzz-run-test
 
 # Dependency files of the engine builds, from their object lists.
-FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/serve.c $(LIB_SRCS)
+FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/tcp_loop.c servers/serve.c $(LIB_SRCS)
 -include $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV) $(FUZZ_LFF),$(FUZZ_DEP_SRCS:%.c=$(d)/%.d))
