@@ -2,10 +2,12 @@
  * meaningful scenarios, through the encoder of script.h (so the seeds follow the format by
  * construction). Run by `make fuzz-seeds`; the output is committed. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcapw.h"
 #include "script.h"
 
 /* A scenario step: op, slot, arg, and for SEND a text or a generated payload. */
@@ -126,16 +128,366 @@ static size_t encode_tcp(const struct scenario *s, unsigned char *out, size_t ca
 	return o;
 }
 
+/* ---- fuzz_pcap: classic pcap files whose frames reach the decoder's refusals (every malformed header
+ * it names), each link type's header, and reassembly's edges (old bytes, conflicts, resets, payloads the
+ * capture cut, flows without a SYN, the flow and held-segment limits). Frames are pcapw_frame()'s,
+ * edited where a case needs a bad field. ---- */
+
+#define PCAP_SEED_MAX 4096 /* fuzz_pcap's max_len */
+#define FULL ((size_t)-1)  /* a frame captured whole */
+
+struct pcap_seed {
+	unsigned char buf[PCAP_SEED_MAX];
+	size_t n, frames;
+	int overflow;
+};
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void pcap_seed_start(struct pcap_seed *s, uint32_t linktype)
+{
+	memset(s, 0, sizeof *s);
+	put_le32(s->buf, 0xa1b2c3d4u); /* microsecond timestamps, this file's byte order */
+	put_le32(s->buf + 4, 2 | 4u << 16);
+	put_le32(s->buf + 16, 65535);
+	put_le32(s->buf + 20, linktype);
+	s->n = 24;
+}
+
+/* Adds a record: the first caplen bytes of frame[0..len) (all of them with FULL), wire length len. */
+static void pcap_seed_frame(struct pcap_seed *s, const uint8_t *frame, size_t len, size_t caplen)
+{
+	if (caplen > len)
+		caplen = len;
+	if (s->n + 16 + caplen > sizeof s->buf) {
+		s->overflow = 1;
+		return;
+	}
+	put_le32(s->buf + s->n, 1700000000u);
+	put_le32(s->buf + s->n + 4, (uint32_t)(++s->frames * 1000)); /* 1 ms apart: no capture duplicates */
+	put_le32(s->buf + s->n + 8, (uint32_t)caplen);
+	put_le32(s->buf + s->n + 12, (uint32_t)len);
+	memcpy(s->buf + s->n + 16, frame, caplen);
+	s->n += 16 + caplen;
+}
+
+static int pcap_seed_write(const struct pcap_seed *s, const char *dir, const char *name)
+{
+	if (s->overflow) {
+		fprintf(stderr, "mkseeds: %s/%s would exceed fuzz_pcap's max_len of %d bytes\n", dir, name,
+		        PCAP_SEED_MAX);
+		return -1;
+	}
+	return write_file(dir, name, s->buf, s->n);
+}
+
+/* The two ends of flow k: 127.0.0.1 or ::1, client port 40000 + k, server port 8080 (one of fuzz_pcap's
+ * server ports); for k from 4 to 7 neither is a server port (5000 + k, 6000 + k). */
+static void seed_ep(struct pcapw_ep *ep, int family, unsigned k)
+{
+	int plain = k >= 4 && k < 8;
+	uint16_t cport = (uint16_t)(plain ? 5000 + k : 40000 + k), sport = (uint16_t)(plain ? 6000 + k : 8080);
+
+	pcapw_ep_v4(ep, 0x7f000001, cport, 0x7f000001, sport);
+	if (family == 6) {
+		memset(ep->caddr, 0, 16);
+		memset(ep->saddr, 0, 16);
+		ep->caddr[15] = ep->saddr[15] = 1;
+		ep->family = 6;
+	}
+}
+
+/* An IP packet (no link header) of flow k into f: returns its length. The payload is len letters from
+ * fill on. */
+static size_t seed_packet(uint8_t *f, size_t cap, int family, int proto, unsigned k, int dir, unsigned flags,
+                          uint32_t seq, size_t len, char fill)
+{
+	struct pcapw_ep ep;
+	uint8_t payload[256];
+	size_t n = 0;
+	char err[160];
+
+	seed_ep(&ep, family, k);
+	for (size_t i = 0; i < len && i < sizeof payload; i++)
+		payload[i] = (uint8_t)(fill + i % 26);
+	struct pcapw_frame_spec spec = {.ep = &ep,
+	                                .dir = dir,
+	                                .proto = proto,
+	                                .seq = seq,
+	                                .ack = 1,
+	                                .flags = flags | PCAPW_ACK,
+	                                .data = payload,
+	                                .len = len < sizeof payload ? len : sizeof payload};
+	if (flags & PCAPW_SYN && dir == PCAPW_C2S)
+		spec.flags = flags;
+	if (pcapw_frame(f, cap, PCAPW_RAW, &spec, &n, err, sizeof err) != 0) {
+		fprintf(stderr, "mkseeds: %s\n", err);
+		return 0;
+	}
+	return n;
+}
+
+/* One malformed (or unusual) IP packet: a TCP or UDP packet of len payload bytes with ext 8-byte IPv6
+ * extension headers inserted, then up to two bytes set (offsets from the IP header), captured up to
+ * caplen bytes. */
+struct ip_case {
+	int family, proto;
+	size_t len;
+	unsigned ext;
+	int at[2], value[2];
+	size_t caplen;
+};
+
+#define NOEDIT {-1, -1}, {0, 0}
+
+static const struct ip_case ipv4_cases[] = {
+    {4, 6, 5, 0, NOEDIT, 0},              /* empty RAW frame */
+    {4, 6, 5, 0, {0, -1}, {0x55, 0}, FULL}, /* IP version 5 */
+    {4, 6, 5, 0, NOEDIT, 12},             /* IPv4 header cut */
+    {4, 6, 5, 0, {0, -1}, {0x44, 0}, FULL}, /* header length 16 */
+    {4, 6, 5, 0, {2, 3}, {0, 0}, FULL},     /* total length 0: TSO, the captured length counts */
+    {4, 6, 5, 0, {2, 3}, {0, 10}, FULL},    /* total length below the header length */
+    {4, 6, 5, 0, {0, 3}, {0x4f, 60}, FULL}, /* options past the captured bytes */
+    {4, 6, 5, 0, {6, -1}, {0x20, 0}, FULL}, /* a fragment */
+    {4, 6, 5, 0, {9, -1}, {1, 0}, FULL},    /* ICMP */
+    {4, 6, 5, 0, {3, -1}, {30, 0}, FULL},   /* IP payload shorter than a TCP header */
+    {4, 6, 5, 0, NOEDIT, 32},             /* TCP header cut */
+    {4, 6, 5, 0, {32, -1}, {0x40, 0}, FULL}, /* TCP data offset 16 */
+    {4, 6, 5, 0, {32, -1}, {0xf0, 0}, FULL}, /* TCP data offset past the IP payload */
+    {4, 6, 60, 0, {32, -1}, {0xf0, 0}, 50},  /* TCP options past the captured bytes */
+    {4, 17, 5, 0, {3, -1}, {26, 0}, FULL},   /* IP payload shorter than a UDP header */
+    {4, 17, 5, 0, NOEDIT, 24},             /* UDP length cut */
+    {4, 17, 5, 0, {24, 25}, {0, 4}, FULL},   /* UDP length 4 */
+    {4, 17, 5, 0, NOEDIT, 26},             /* UDP header cut after its length */
+};
+
+static const struct ip_case ipv6_cases[] = {
+    {6, 6, 5, 0, NOEDIT, 30},                /* IPv6 header cut */
+    {6, 6, 5, 0, {4, 5}, {0, 0}, FULL},        /* payload length 0: jumbogram or TSO */
+    {6, 6, 5, 0, {6, -1}, {44, 0}, FULL},      /* a fragment header */
+    {6, 6, 5, 0, {6, -1}, {58, 0}, FULL},      /* ICMPv6 */
+    {6, 6, 5, 0, {6, -1}, {0, 0}, 40},         /* an extension header past the captured bytes */
+    {6, 6, 5, 1, NOEDIT, FULL},              /* hop-by-hop, then TCP */
+    {6, 17, 5, 2, NOEDIT, FULL},             /* hop-by-hop, destination options, then UDP */
+    {6, 6, 5, 9, NOEDIT, FULL},              /* nine extension headers */
+    {6, 6, 5, 1, {4, 5}, {0, 4}, FULL},        /* extension headers longer than the payload */
+    {6, 6, 5, 1, {41, -1}, {1, 0}, 48},        /* TCP would start past the captured bytes */
+    {6, 6, 40, 0, {52, -1}, {0xf0, 0}, 70},    /* TCP options past the captured bytes */
+};
+
+/* Builds an ip_case into f; returns its length (0 on error). */
+static size_t ip_case_build(uint8_t *f, size_t cap, const struct ip_case *c)
+{
+	size_t n = seed_packet(f, cap, c->family, c->proto, 0, PCAPW_C2S, PCAPW_PSH, 101, c->len, 'a');
+	size_t ext = 8 * (size_t)c->ext;
+
+	if (n == 0 || n + ext > cap)
+		return 0;
+	if (ext > 0) {
+		memmove(f + 40 + ext, f + 40, n - 40);
+		memset(f + 40, 0, ext);
+		for (unsigned i = 0; i < c->ext; i++)
+			f[40 + 8 * i] = i + 1 < c->ext ? 60 : (uint8_t)c->proto; /* next header */
+		f[6] = 0;                                                    /* hop-by-hop first */
+		unsigned plen = (unsigned)(n - 40 + ext);
+		f[4] = (uint8_t)(plen >> 8);
+		f[5] = (uint8_t)plen;
+		n += ext;
+	}
+	for (int i = 0; i < 2; i++)
+		if (c->at[i] >= 0 && (size_t)c->at[i] < n)
+			f[c->at[i]] = (uint8_t)c->value[i];
+	return n;
+}
+
+static int seed_ip_cases(const char *dir, const char *name, const struct ip_case *cases, size_t ncases)
+{
+	static struct pcap_seed s;
+	uint8_t f[512];
+
+	pcap_seed_start(&s, PCAPW_RAW);
+	for (size_t i = 0; i < ncases; i++) {
+		size_t n = ip_case_build(f, sizeof f, &cases[i]);
+		if (n == 0)
+			return -1;
+		pcap_seed_frame(&s, f, n, cases[i].caplen);
+	}
+	return pcap_seed_write(&s, dir, name);
+}
+
+/* Link headers: a frame is the header, then an IPv4 or IPv6 TCP packet, captured up to caplen bytes. */
+struct link_case {
+	const char *header;
+	size_t header_len;
+	int family;
+	size_t caplen;
+};
+
+#define H(bytes) bytes, sizeof bytes - 1
+#define MACS "\x02\0\0\0\0\x02\x02\0\0\0\0\x01"
+#define VLAN "\x81\x00\x00\x01"
+
+static const struct {
+	const char *name;
+	uint32_t linktype;
+	struct link_case cases[7];
+} link_seeds[] = {
+    {"seed-link-null.pcap",
+     0,
+     {{H("\x02\0\0\0"), 4, FULL},     /* AF_INET, little-endian host */
+      {H("\0\0\0\x02"), 4, FULL},     /* AF_INET, big-endian host */
+      {H("\x1e\0\0\0"), 6, FULL},     /* AF_INET6 of macOS */
+      {H("\x63\0\0\0"), 4, FULL},     /* not IP */
+      {H("\x02\0\0\0"), 4, 2}}},      /* header cut */
+    {"seed-link-loop.pcap",
+     108,
+     {{H("\0\0\0\x02"), 4, FULL}, {H("\0\0\0\x18"), 6, FULL}, {H("\0\0\0\x02"), 4, 3}}},
+    {"seed-link-ethernet.pcap",
+     1,
+     {{H(MACS "\x08\x00"), 4, 10},                                              /* header cut */
+      {H(MACS "\x08\x06"), 4, FULL},                                            /* ARP */
+      {H(MACS VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN "\x08\x00"), 4, FULL}, /* nine tags */
+      {H(MACS VLAN "\x08\x00"), 4, 16},                                         /* tag cut */
+      {H(MACS "\x86\xdd"), 4, FULL},                                            /* IPv6 type, IPv4 header */
+      {H(MACS "\x88\xa8\x00\x01" VLAN "\x86\xdd"), 6, FULL}}},                  /* 802.1ad + 802.1Q */
+    {"seed-link-sll.pcap",
+     113,
+     {{H("\0\0\0\x01\0\x06\x02\0\0\0\0\x01\0\0\x08\x00"), 4, FULL},
+      {H("\0\0\0\x01\0\x06\x02\0\0\0\0\x01\0\0\x08\x00"), 4, 10}}},
+    {"seed-link-sll2.pcap",
+     276,
+     {{H("\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"), 6, FULL},
+      {H("\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"), 6, 1},
+      {H("\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"), 6, 18}}},
+    {"seed-link-ipv4.pcap", 228, {{H(""), 4, FULL}, {H(""), 6, FULL}}},
+    {"seed-link-ipv6.pcap", 229, {{H(""), 6, FULL}, {H(""), 4, FULL}}},
+    {"seed-link-unsupported.pcap", 147, {{H(""), 4, FULL}}},
+};
+
+static int seed_links(const char *dir)
+{
+	static struct pcap_seed s;
+	uint8_t f[512];
+
+	for (size_t i = 0; i < sizeof link_seeds / sizeof link_seeds[0]; i++) {
+		pcap_seed_start(&s, link_seeds[i].linktype);
+		for (const struct link_case *c = link_seeds[i].cases; c->header != NULL; c++) {
+			memcpy(f, c->header, c->header_len);
+			size_t n = seed_packet(f + c->header_len, sizeof f - c->header_len, c->family, 6, 0,
+			                       PCAPW_C2S, PCAPW_SYN, 100, 0, 'a');
+			if (n == 0)
+				return -1;
+			pcap_seed_frame(&s, f, c->header_len + n, c->caplen);
+		}
+		if (pcap_seed_write(&s, dir, link_seeds[i].name) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Packets of flows for reassembly: flow k's packet in direction dir, captured up to caplen bytes. */
+struct flow_packet {
+	unsigned k;
+	int proto, dir;
+	unsigned flags;
+	uint32_t seq;
+	size_t len;
+	char fill;
+	size_t caplen;
+};
+
+static const struct flow_packet edges[] = {
+    {0, 6, PCAPW_C2S, PCAPW_SYN, 100, 0, 'a', FULL},
+    {0, 6, PCAPW_S2C, PCAPW_SYN, 500, 0, 'a', FULL},
+    {0, 6, PCAPW_C2S, PCAPW_PSH, 101, 10, 'a', FULL},
+    {0, 6, PCAPW_C2S, PCAPW_PSH, 101, 10, 'b', FULL},  /* resent with other bytes */
+    {0, 6, PCAPW_C2S, PCAPW_PSH, 106, 10, 'c', FULL},  /* overlaps with other bytes */
+    {0, 6, PCAPW_C2S, PCAPW_PSH, 130, 4, 'd', FULL},   /* held: a gap before it */
+    {0, 6, PCAPW_C2S, PCAPW_PSH, 128, 8, 'e', FULL},   /* overlaps the held segment */
+    {0, 6, PCAPW_S2C, PCAPW_PSH, 501, 40, 'A', 50},    /* payload cut by the capture */
+    {0, 6, PCAPW_C2S, PCAPW_RST, 116, 0, 'a', FULL},   /* reset */
+    {1, 6, PCAPW_S2C, PCAPW_PSH, 1000, 10, 'f', FULL}, /* no SYN; the server port speaks first */
+    {1, 6, PCAPW_S2C, PCAPW_PSH, 990, 20, 'g', FULL},  /* starts before the first byte seen */
+    {1, 6, PCAPW_S2C, PCAPW_PSH, 980, 5, 'h', FULL},   /* wholly before it */
+    {1, 6, PCAPW_S2C, PCAPW_PSH, 995, 25, 'i', FULL},  /* old bytes, then new ones */
+    {1, 6, PCAPW_C2S, PCAPW_FIN, 7000, 3, 'j', FULL},
+    {4, 6, PCAPW_C2S, PCAPW_PSH, 1, 4, 'k', FULL},     /* no SYN, no server port: a guess */
+    {5, 6, PCAPW_S2C, PCAPW_PSH, 1, 4, 'l', FULL},     /* the same, the other way round */
+    {2, 17, PCAPW_S2C, 0, 0, 6, 'm', FULL},            /* UDP: the server port speaks first */
+    {2, 17, PCAPW_C2S, 0, 0, 30, 'n', 40},             /* a datagram cut by the capture */
+    {6, 17, PCAPW_C2S, 0, 0, 6, 'o', FULL},            /* UDP, no server port */
+    {3, 6, PCAPW_S2C, PCAPW_SYN, 700, 0, 'a', FULL},   /* a SYN-ACK before any SYN */
+};
+
+static int seed_flow_packets(struct pcap_seed *s, const struct flow_packet *p, size_t n)
+{
+	uint8_t f[512];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = seed_packet(f, sizeof f, 4, p[i].proto, p[i].k, p[i].dir, p[i].flags, p[i].seq,
+		                         p[i].len, p[i].fill);
+		if (len == 0)
+			return -1;
+		pcap_seed_frame(s, f, len, p[i].caplen);
+	}
+	return 0;
+}
+
+/* fuzz_pcap's limits: 16 flows, 32 held segments per direction. */
+static int seed_limits(const char *dir)
+{
+	static struct pcap_seed s;
+	struct flow_packet p = {0, 6, PCAPW_C2S, PCAPW_SYN, 100, 0, 'a', FULL};
+
+	pcap_seed_start(&s, PCAPW_RAW);
+	for (p.k = 0; p.k < 17; p.k++)
+		if (seed_flow_packets(&s, &p, 1) != 0)
+			return -1;
+	if (pcap_seed_write(&s, dir, "seed-limit-flows.pcap") != 0)
+		return -1;
+	pcap_seed_start(&s, PCAPW_RAW);
+	p = (struct flow_packet){0, 6, PCAPW_C2S, PCAPW_SYN, 100, 0, 'a', FULL};
+	if (seed_flow_packets(&s, &p, 1) != 0)
+		return -1;
+	p.flags = PCAPW_PSH;
+	p.len = 1;
+	for (unsigned i = 0; i < 34; i++) {
+		p.seq = 103 + 2 * i; /* every other byte: each one held apart */
+		if (seed_flow_packets(&s, &p, 1) != 0)
+			return -1;
+	}
+	return pcap_seed_write(&s, dir, "seed-limit-held.pcap");
+}
+
+/* Writes fuzz_pcap's seeds of the decoder's edges into dir. */
+static int write_pcap_seeds(const char *dir)
+{
+	static struct pcap_seed s;
+
+	if (seed_ip_cases(dir, "seed-bad-ipv4.pcap", ipv4_cases, sizeof ipv4_cases / sizeof ipv4_cases[0]) ||
+	    seed_ip_cases(dir, "seed-bad-ipv6.pcap", ipv6_cases, sizeof ipv6_cases / sizeof ipv6_cases[0]) ||
+	    seed_links(dir) != 0 || seed_limits(dir) != 0)
+		return -1;
+	pcap_seed_start(&s, PCAPW_RAW);
+	if (seed_flow_packets(&s, edges, sizeof edges / sizeof edges[0]) != 0)
+		return -1;
+	return pcap_seed_write(&s, dir, "seed-reassembly-edges.pcap");
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char buf[1 << 17], dg[SCRIPT_UDP_MAX6];
 	char name[128];
 	size_t o;
 
-	if (argc != 3 || strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s TCPDIR UDPDIR\nWrites the seed corpora of fuzz_tcp and fuzz_udp (existing "
-		       "files of\n"
-		       "the same names are replaced).\n",
+	if ((argc != 3 && argc != 4) || strcmp(argv[1], "--help") == 0) {
+		printf("usage: %s TCPDIR UDPDIR [PCAPDIR]\nWrites the seed corpora of fuzz_tcp and fuzz_udp, and "
+		       "fuzz_pcap's seeds of\nthe decoder's edges into PCAPDIR (existing files of the same "
+		       "names are replaced).\n",
 		       argv[0]);
 		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
@@ -175,6 +527,8 @@ int main(int argc, char **argv)
 	o += script_udp_enc(buf + o, sizeof buf - o, dg, 0, 4);
 	o += script_udp_enc(buf + o, sizeof buf - o, (const unsigned char *)"Mixed Case zZ", 13, 6);
 	if (write_file(argv[2], "seed-sequence", buf, o) != 0)
+		return 1;
+	if (argc == 4 && write_pcap_seeds(argv[3]) != 0)
 		return 1;
 	return 0;
 }
