@@ -93,10 +93,10 @@ static void put_settings(FILE *f, const struct chart *c, const char *output)
 {
 	int right = has_right_axis(c);
 
-	fputs("set terminal svg size 900,500 dynamic noenhanced font 'sans,11' background rgb 'white'\n", f);
+	fputs("set terminal svg size 1000,560 dynamic noenhanced font 'sans,11' background rgb 'white'\n", f);
 	put_setting(f, "output", output);
 	fputs("set datafile separator comma\nset datafile columnheaders\n", f);
-	fputs("set key top left opaque box\nset grid ytics\n", f);
+	fputs("set key below box\nset grid ytics\n", f);
 	put_setting(f, "title", c->title);
 	put_setting(f, "xlabel", c->xlabel);
 	put_setting(f, "ylabel", c->ylabel);
@@ -113,7 +113,7 @@ static void put_settings(FILE *f, const struct chart *c, const char *output)
 		    c->reference_y, c->reference_y);
 	if (c->style == CHART_BARS)
 		fputs("set style data histogram\nset style histogram clustered gap 1\n"
-		      "set style fill solid 0.85 border -1\nset xtics rotate by -25 nomirror\n",
+		      "set style fill solid 0.85 border -1\nset xtics nomirror\n",
 		      f);
 	else
 		fputs("set style data lines\n", f);
