@@ -1,6 +1,7 @@
 /* bench.c - 'make bench': every figure for the reference servers, side by side in the same run with the
  * no-transform echo server (a) and the Python tutorial servers (b), runs interleaved, medians compared;
- * plus the fuzz, replay and conform figures where their targets exist. Writes BENCH.md and bench.json. */
+ * plus the fuzz, replay and conform figures where their targets exist. Writes BENCH.md, bench.json and
+ * ratios.csv, and draws ratios.csv as a bar chart (ratios.svg) through lib/chart. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chart.h"
 #include "child.h"
 #include "cli.h"
 #include "load.h"
@@ -40,6 +42,7 @@ struct subject {
 
 struct figure {
 	const char *key, *label;
+	const char *short_label; /* the chart's label for it (ratios.csv's label column: no comma) */
 	enum load_mode mode;
 	int udp, conns, window;
 	size_t size;
@@ -48,14 +51,16 @@ struct figure {
 };
 
 static const struct figure figures[] = {
-    {"stream1", "TCP stream, 1 connection", LOAD_STREAM, 0, 1, 0, 64, 0.9, 5, 0},
-    {"stream4", "TCP stream, 4 connections", LOAD_STREAM, 0, 4, 0, 64, 0.9, 5, 0},
-    {"pingpong", "TCP ping-pong, 64 B, 8 connections", LOAD_PINGPONG, 0, 8, 0, 64, 0.9, 3, 0},
-    {"udp64", "UDP, 64 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 64, 0.9, 20, 0},
-    {"udp1400", "UDP, 1400 B datagrams, window 64", LOAD_UDP, 1, 1, 64, 1400, 0.9, 20, 0},
-    {"accept", "TCP connections/s (connect, 8 B round trip, close; 32 at a time)", LOAD_ACCEPT, 0, 32, 0, 8,
-     0, 0, 0},
-    {"idle", "Server RSS per idle connection, 10,000 connections", LOAD_IDLE, 0, 10000, 0, 8, 0, 0, 1},
+    {"stream1", "TCP stream, 1 connection", "stream 1 conn", LOAD_STREAM, 0, 1, 0, 64, 0.9, 5, 0},
+    {"stream4", "TCP stream, 4 connections", "stream 4 conns", LOAD_STREAM, 0, 4, 0, 64, 0.9, 5, 0},
+    {"pingpong", "TCP ping-pong, 64 B, 8 connections", "ping-pong 64 B", LOAD_PINGPONG, 0, 8, 0, 64, 0.9, 3,
+     0},
+    {"udp64", "UDP, 64 B datagrams, window 64", "UDP 64 B", LOAD_UDP, 1, 1, 64, 64, 0.9, 20, 0},
+    {"udp1400", "UDP, 1400 B datagrams, window 64", "UDP 1400 B", LOAD_UDP, 1, 1, 64, 1400, 0.9, 20, 0},
+    {"accept", "TCP connections/s (connect, 8 B round trip, close; 32 at a time)", "connections/s",
+     LOAD_ACCEPT, 0, 32, 0, 8, 0, 0, 0},
+    {"idle", "Server RSS per idle connection, 10,000 connections", "idle RSS per conn", LOAD_IDLE, 0, 10000,
+     0, 8, 0, 0, 1},
 };
 #define NFIGURES (sizeof figures / sizeof figures[0])
 
@@ -86,6 +91,7 @@ struct opts {
 	const char *outdir, *bindir, *make, *conform;
 	const char *python_tcp, *python_udp, *tutorial_tcp, *tutorial_udp;
 	const char *only;
+	const char *chart; /* --chart CSV: only draw that ratios.csv's chart */
 };
 
 /* A figure from another make target or program, one row of the table below the servers' figures. */
@@ -697,6 +703,90 @@ static void write_json(FILE *js, const struct report *rp)
 	fprintf(js, "\n  }\n}\n");
 }
 
+/* ---- ratios.csv and its chart ------------------------------------------------------------------------ */
+
+/* ratios.csv's columns: per figure, each server's median and the ratios of BENCH.md and bench.json (an
+ * empty field where a figure is not available). */
+static const char ratios_header[] =
+    "figure,label,unit,reference,echo,python,tutorial,ref_over_echo,ref_over_echo_per_cpu,ref_over_python,"
+    "ref_over_tutorial,echo_over_python,echo_over_tutorial";
+
+/* Writes ",VALUE", or "," when v is not a figure (0). */
+static void csv_number(FILE *f, double v)
+{
+	if (v > 0)
+		fprintf(f, ",%.6g", v);
+	else
+		fputc(',', f);
+}
+
+/* ratios.csv: one row per figure measured. */
+static void write_ratios(FILE *f, const struct opts *o)
+{
+	fprintf(f, "%s\n", ratios_header);
+	for (size_t i = 0; i < NFIGURES; i++) {
+		if (!selected(o, figures[i].key))
+			continue;
+		fprintf(f, "%s,%s,%s", figures[i].key, figures[i].short_label, figure_unit(figures[i].mode));
+		for (int s = 0; s < NSUBJECTS; s++)
+			csv_number(f, cells[i][s].nruns > 0 ? cells[i][s].median : 0);
+		csv_number(f, ratio(i, SUBJECT_ECHO));
+		csv_number(f, ratio_cpu(i, SUBJECT_ECHO));
+		csv_number(f, ratio(i, SUBJECT_PYTHON));
+		csv_number(f, ratio(i, SUBJECT_TUTORIAL));
+		csv_number(f, ratio2(i, SUBJECT_ECHO, SUBJECT_PYTHON));
+		csv_number(f, ratio2(i, SUBJECT_ECHO, SUBJECT_TUTORIAL));
+		fputc('\n', f);
+	}
+}
+
+/* Draws the bar chart of a ratios.csv into svg (log scale, a line at 1). Says on stderr what it drew
+ * or why it drew nothing, which is never a failure of the bench. */
+static void draw_ratios(const char *csv, const char *svg)
+{
+	static const struct chart_series series[] = {
+	    {"ref_over_echo", "reference / echo (a)", 0},
+	    {"ref_over_python", "reference / python corrected (b)", 0},
+	    {"ref_over_tutorial", "reference / python tutorial (b')", 0},
+	    {"echo_over_python", "echo (a) / python corrected (b)", 0},
+	};
+	const struct chart chart = {
+	    .csv = csv,
+	    .svg = svg,
+	    .title = "capslock bench: the reference servers against the others (median of the per-round "
+	             "ratios; above 1: the reference does more, but for idle RSS: less is leaner)",
+	    .ylabel = "ratio (log scale)",
+	    .xcolumn = "label",
+	    .style = CHART_BARS,
+	    .series = series,
+	    .nseries = sizeof series / sizeof series[0],
+	    .log_y = 1,
+	    .reference_y = 1,
+	};
+	char why[512];
+
+	if (chart_draw(&chart, why, sizeof why) == CHART_DRAWN)
+		fprintf(stderr, "bench: drew %s\n", svg);
+	else
+		fprintf(stderr, "bench: no chart drawn: %s; the figures are in CSV (%s)\n", why, csv);
+}
+
+/* bench --chart CSV: draws the chart of a ratios.csv beside it (the same name, .svg). Returns the exit
+ * status: 0, also when no chart could be drawn; 2 when the name does not end in .csv. */
+static int chart_only(const char *csv)
+{
+	size_t n = strlen(csv);
+	char svg[1024];
+
+	if (n < 4 || strcmp(csv + n - 4, ".csv") != 0 || n >= sizeof svg) {
+		fprintf(stderr, "bench: --chart %s: expected a file name ending in .csv\n", csv);
+		return 2;
+	}
+	snprintf(svg, sizeof svg, "%.*s.svg", (int)(n - 4), csv);
+	draw_ratios(csv, svg);
+	return 0;
+}
+
 /* Opens outdir/name for writing; prints why not. */
 static FILE *open_output(const struct opts *o, const char *name)
 {
@@ -727,24 +817,33 @@ static int write_report(const struct opts *o, const struct subject *sj, const st
 {
 	struct report rp = {.o = o, .sj = sj, .ex = ex, .nex = nex, .total_s = total_s};
 	time_t t = time(NULL);
-	FILE *md, *js;
+	FILE *md, *js, *csv;
+	char csv_path[512], svg_path[512];
 
 	strftime(rp.when, sizeof rp.when, "%Y-%m-%d %H:%M UTC", gmtime(&t));
 	machine(&rp);
 	md = open_output(o, "BENCH.md");
 	js = md != NULL ? open_output(o, "bench.json") : NULL;
-	if (js == NULL) {
+	csv = js != NULL ? open_output(o, "ratios.csv") : NULL;
+	if (csv == NULL) {
 		if (md != NULL)
 			fclose(md);
+		if (js != NULL)
+			fclose(js);
 		return -1;
 	}
 	write_markdown(stdout, &rp);
 	write_markdown(md, &rp);
 	write_json(js, &rp);
-	/* Both files are closed whatever the first close says. */
-	int md_bad = close_output(o, "BENCH.md", md) < 0, js_bad = close_output(o, "bench.json", js) < 0;
-	if (md_bad || js_bad)
+	write_ratios(csv, o);
+	/* Every file is closed whatever the first close says. */
+	int md_bad = close_output(o, "BENCH.md", md) < 0, js_bad = close_output(o, "bench.json", js) < 0,
+	    csv_bad = close_output(o, "ratios.csv", csv) < 0;
+	if (md_bad || js_bad || csv_bad)
 		return -1;
+	snprintf(csv_path, sizeof csv_path, "%s/ratios.csv", o->outdir);
+	snprintf(svg_path, sizeof svg_path, "%s/ratios.svg", o->outdir);
+	draw_ratios(csv_path, svg_path);
 	if (util_flush_ok(stdout) < 0) {
 		fprintf(stderr, "bench: cannot write the report to stdout: %s\n", strerror(errno));
 		return -1;
@@ -957,6 +1056,10 @@ static void usage(FILE *f)
 	    "  --pin           run the servers on CPU 1 and the load generator on CPU 0 (needs 2 CPUs)\n"
 	    "  --only LIST     comma-separated figure keys: stream1,stream4,pingpong,udp64,udp1400,\n"
 	    "                  accept,idle (default all); the extras run only without --only\n"
+	    "  --chart CSV     measure nothing: draw the bar chart of a ratios.csv (CSV.svg beside it)\n"
+	    "Besides BENCH.md and bench.json, DIR gets ratios.csv (per figure: each server's median and the\n"
+	    "ratios) and its bar chart ratios.svg, drawn by gnuplot ($GNUPLOT); without gnuplot it says so\n"
+	    "and carries on.\n"
 	    "Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up "
 	    "error.\n");
 }
@@ -998,6 +1101,7 @@ static enum bench_args parse_args(int argc, char **argv, struct opts *o)
 	    {"make", 0, CLI_STRING, .dest = &o->make},
 	    {"conform", 0, CLI_STRING, .dest = &o->conform},
 	    {"only", 0, CLI_STRING, .dest = &o->only},
+	    {"chart", 0, CLI_STRING, .dest = &o->chart},
 	    {"pin", 0, CLI_FLAG, CLI_INTEGER(o->pin)},
 	    {"help", 'h', CLI_HELP, .dest = NULL},
 	    CLI_TABLE_END};
@@ -1139,6 +1243,8 @@ int main(int argc, char **argv)
 	case BENCH_ARGS_RUN:
 		break;
 	}
+	if (o.chart != NULL)
+		return chart_only(o.chart);
 	if (setup(&o) < 0 || subjects_init(&o, sj) < 0)
 		return 2;
 	run_figures(&o, sj);
@@ -1148,7 +1254,8 @@ int main(int argc, char **argv)
 		free(ex[e].json);
 	if (bad < 0)
 		return 2;
-	fprintf(stderr, "bench: wrote %s/BENCH.md and %s/bench.json\n", o.outdir, o.outdir);
+	fprintf(stderr, "bench: wrote %s/BENCH.md, %s/bench.json and %s/ratios.csv\n", o.outdir, o.outdir,
+	        o.outdir);
 	if (bad)
 		fprintf(stderr, "bench: a reference or echo server sent a WRONG reply (see above)\n");
 	return bad ? 1 : 0;

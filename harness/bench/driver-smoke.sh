@@ -1,6 +1,7 @@
 #!/bin/sh
-# driver-smoke.sh - the bench driver's test: a short run writes BENCH.md with its table and a valid
-# bench.json. usage: driver-smoke.sh BINDIR. No timing is asserted.
+# driver-smoke.sh - the bench driver's test: a short run writes BENCH.md with its table, a valid
+# bench.json, ratios.csv with its columns and the chart ratios.svg (or says why there is none). usage:
+# driver-smoke.sh BINDIR. No timing is asserted.
 set -u
 B=${1:?usage: driver-smoke.sh BINDIR}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-driver.XXXXXX") || exit 2
@@ -23,6 +24,27 @@ if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["figures"][0]["ref"]["median"] > 0' \
 		"$tmp/bench.json" || fail "bench.json is not valid JSON with a reference figure"
 fi
+# ratios.csv: its columns, one row per figure run, each with a reference median; ratios.svg, its chart,
+# well-formed (gnuplot installed) or the message that says why there is none.
+header=figure,label,unit,reference,echo,python,tutorial,ref_over_echo,ref_over_echo_per_cpu,ref_over_python
+header=$header,ref_over_tutorial,echo_over_python,echo_over_tutorial
+[ "$(head -1 "$tmp/ratios.csv")" = "$header" ] || fail "ratios.csv columns: $(head -1 "$tmp/ratios.csv")"
+[ "$(sed 1d "$tmp/ratios.csv" | cut -d, -f1 | tr '\n' ' ')" = "stream1 udp64 idle " ] ||
+	fail "ratios.csv rows: $(cat "$tmp/ratios.csv")"
+awk -F, 'NR > 1 && (NF != 13 || !($4 > 0)) { exit 1 }' "$tmp/ratios.csv" ||
+	fail "ratios.csv: a row without 13 fields or a reference median: $(cat "$tmp/ratios.csv")"
+if command -v "${GNUPLOT:-gnuplot}" >/dev/null 2>&1; then
+	grep -q "^bench: drew $tmp/ratios.svg" "$tmp/stderr" || fail "no chart drawn: $(grep chart "$tmp/stderr")"
+	xmllint --noout "$tmp/ratios.svg" || fail "ratios.svg is not well-formed XML"
+	grep -q 'reference / echo (a)' "$tmp/ratios.svg" || fail "ratios.svg has no reference / echo bars"
+else
+	grep -q '^bench: no chart drawn: gnuplot not found' "$tmp/stderr" || fail "no word of the missing gnuplot"
+fi
+# Without gnuplot the chart is not drawn, bench says why and still succeeds.
+GNUPLOT=/nonexistent "$B/bench/bench" --chart "$tmp/ratios.csv" 2>"$tmp/stderr-chart" ||
+	fail "bench --chart without gnuplot exited $?"
+grep -q '^bench: no chart drawn: gnuplot not found .*; the figures are in CSV' "$tmp/stderr-chart" ||
+	fail "bench --chart without gnuplot: $(cat "$tmp/stderr-chart")"
 # A wrong server must not pass as a figure: the echo server in the reference's place is a wrong reply.
 mkdir -p "$tmp/fake"
 ln -s "$(cd "$B" && pwd)/bench" "$tmp/fake/bench"
