@@ -213,19 +213,30 @@ COVERAGE_RUN ?=
 COVERAGE_GATED := $(filter-out $(FUZZ_SRC)/%,$(FUZZ_LIBSRCS))
 FUZZ_COV_BINS := $(FUZZ_TARGETS:%=$(FUZZ_COV)/%)
 FUZZ_COV_OBJECTS := $(firstword $(FUZZ_COV_BINS)) $(patsubst %,-object=%,$(wordlist 2,$(words $(FUZZ_COV_BINS)),$(FUZZ_COV_BINS)))
-# The table from llvm-cov report's columns (8: lines, 9: missed lines). llvm-cov drops the directory
-# prefix all files share, so a row names the end of a path.
-FUZZ_COV_TABLE := { for (i = 1; i <= nf; i++) if (f[i] == $$1 || substr(f[i], length(f[i]) - length($$1)) == "/" $$1) { \
-		lines[f[i]] = $$8; missed[f[i]] = $$9 } } \
-	END { printf "%-26s %7s %8s %8s  %s\n", "file", "lines", "covered", "percent", "at least " min "%"; \
+# The table, from llvm-cov's report per file (columns 8 and 9: lines, missed lines) and per function
+# (columns 5 and 6, under a "File 'PATH':" line). "In called functions" counts only the functions a
+# target ran at all; the functions none ran are listed below the table. llvm-cov names a file by its
+# absolute path or drops the directory prefix all files share, so a file is matched by the end of a path.
+FUZZ_COV_TABLE := function ends(a, b) { return a == b || substr(a, length(a) - length(b)) == "/" b } \
+	function which(name,  i) { for (i = 1; i <= nf; i++) if (ends(f[i], name) || ends(name, f[i])) return f[i]; \
+		return "" } \
+	FNR == NR { n = which($$1); if (n != "") { lines[n] = $$8; missed[n] = $$9 }; next } \
+	/^File / { cur = which(substr($$2, 2, length($$2) - 3)); next } \
+	cur != "" && $$5 ~ /^[0-9]+$$/ && $$1 != "TOTAL" { \
+		if ($$6 < $$5) { called[cur] += $$5; called_missed[cur] += $$6 } else if ($$5 > 0) uncalled[cur] = uncalled[cur] " " $$1 } \
+	END { printf "%-26s %6s %8s %8s  %-24s %s\n", "file", "lines", "covered", "percent", "in called functions", \
+			"at least " min "%"; \
 		for (i = 1; i <= nf; i++) { n = f[i]; \
 			if (!(n in lines) || lines[n] + 0 == 0) { \
-				printf "%-26s %7s %8s %8s  %s\n", n, "-", "-", "-", "no coverage data"; \
+				printf "%-26s %6s %8s %8s  %-24s %s\n", n, "-", "-", "-", "-", "no coverage data"; \
 				if (n in gate) bad = bad " " n; continue } \
 			covered = lines[n] - missed[n]; ok = covered * 100 >= min * lines[n]; \
-			printf "%-26s %7d %8d %7.1f%%  %s\n", n, lines[n], covered, 100 * covered / lines[n], \
-				!(n in gate) ? "(not required)" : ok ? "yes" : "NO"; \
+			in_called = called[n] ? sprintf("%d/%d, %.1f%%", called[n] - called_missed[n], called[n], \
+				100 * (called[n] - called_missed[n]) / called[n]) : "-"; \
+			printf "%-26s %6d %8d %7.1f%%  %-24s %s\n", n, lines[n], covered, 100 * covered / lines[n], \
+				in_called, !(n in gate) ? "(not required)" : ok ? "yes" : "NO"; \
 			if ((n in gate) && !ok) bad = bad " " n } \
+		for (i = 1; i <= nf; i++) if (f[i] in uncalled) printf "never called in %s:%s\n", f[i], uncalled[f[i]]; \
 		if (bad != "") { printf "coverage: under %s%% of lines:%s\n", min, bad; exit 1 } }
 
 .PHONY: coverage
@@ -242,10 +253,12 @@ coverage: $(FUZZ_COV_BINS)
 		-show-line-counts-or-regions $(FUZZ_COV_OBJECTS) $(FUZZ_LIBSRCS)
 	@$(LLVM_COV) report -instr-profile=$(COVERAGE_OUT)/fuzz.profdata $(FUZZ_COV_OBJECTS) $(FUZZ_LIBSRCS) \
 		>$(COVERAGE_OUT)/report.txt
+	@$(LLVM_COV) report -show-functions -instr-profile=$(COVERAGE_OUT)/fuzz.profdata $(FUZZ_COV_OBJECTS) \
+		$(FUZZ_LIBSRCS) >$(COVERAGE_OUT)/functions.txt
 	@echo "coverage of $(FUZZ_TARGETS) over corpus/$(if $(filter 1,$(COVERAGE_RUN)), and $(FUZZ_OUT)/*/corpus):"
 	@awk -v min='$(COVERAGE_MIN)' -v files='$(FUZZ_LIBSRCS)' -v gated='$(COVERAGE_GATED)' \
 		'BEGIN { nf = split(files, f, " "); ng = split(gated, g, " "); for (i = 1; i <= ng; i++) gate[g[i]] = 1 } \
-		$(FUZZ_COV_TABLE)' $(COVERAGE_OUT)/report.txt >$(COVERAGE_OUT)/summary.txt; \
+		$(FUZZ_COV_TABLE)' $(COVERAGE_OUT)/report.txt $(COVERAGE_OUT)/functions.txt >$(COVERAGE_OUT)/summary.txt; \
 		rc=$$?; cat $(COVERAGE_OUT)/summary.txt; \
 		echo "coverage: open $(COVERAGE_OUT)/index.html (llvm-cov's own table: $(COVERAGE_OUT)/report.txt)"; exit $$rc
 
