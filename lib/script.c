@@ -6,8 +6,23 @@
 static const size_t caps[SCRIPT_NCAPS] = {65536, 1, 2, 3, 16, 255, 1024, 4096};
 
 static const char *const op_names[SCRIPT_NOPS] = {
-    "SEND", "FIN", "RST", "SHORT", "AGAIN", "WERR", "STOP", "RESUME", "RLIMIT", "HOLD", "TICK",
+    "SEND", "FIN",  "RST",    "SHORT",  "AGAIN", "WERR",  "STOP",   "RESUME", "RLIMIT",
+    "HOLD", "TICK", "ACCEPT", "NOFILE", "INTR",  "NOMEM", "CTLERR", "SLEEP",
 };
+
+/* Whether op takes an argument byte, and whether it is about no slot (the slot bits are ignored). */
+static int has_arg(enum script_op op)
+{
+	return op == SCRIPT_SHORT || op == SCRIPT_WERR || op == SCRIPT_STOP || op == SCRIPT_RLIMIT ||
+	       op == SCRIPT_ACCEPT || op == SCRIPT_NOFILE || op == SCRIPT_INTR || op == SCRIPT_NOMEM ||
+	       op == SCRIPT_SLEEP;
+}
+
+static int is_global(enum script_op op)
+{
+	return op == SCRIPT_HOLD || op == SCRIPT_TICK || op == SCRIPT_ACCEPT || op == SCRIPT_NOFILE ||
+	       op == SCRIPT_NOMEM || op == SCRIPT_SLEEP;
+}
 
 size_t script_cap(unsigned i)
 {
@@ -49,8 +64,7 @@ int script_dec_next(struct script_dec *d, struct script_event *ev)
 	memset(ev, 0, sizeof *ev);
 	ev->slot = (e & 3u) % d->nconn;
 	ev->op = (enum script_op)((e >> 2) % SCRIPT_NOPS);
-	switch (ev->op) {
-	case SCRIPT_SEND: {
+	if (ev->op == SCRIPT_SEND) {
 		size_t want = (size_t)take(d->p, d->n, &d->off) + 1;
 		size_t have = d->n - d->off;
 
@@ -59,18 +73,10 @@ int script_dec_next(struct script_dec *d, struct script_event *ev)
 			return 0;
 		ev->data = d->p + d->off;
 		d->off += ev->len;
-		break;
-	}
-	case SCRIPT_SHORT:
-	case SCRIPT_WERR:
-	case SCRIPT_STOP:
-	case SCRIPT_RLIMIT:
+	} else if (has_arg(ev->op)) {
 		ev->arg = take(d->p, d->n, &d->off);
-		break;
-	default:
-		break;
 	}
-	if (ev->op == SCRIPT_HOLD || ev->op == SCRIPT_TICK)
+	if (is_global(ev->op))
 		ev->slot = 0;
 	return 1;
 }
@@ -97,8 +103,7 @@ size_t script_enc_event(unsigned char *out, size_t outlen, const struct script_e
 
 	if ((unsigned)ev->op >= SCRIPT_NOPS)
 		return 0;
-	switch (ev->op) {
-	case SCRIPT_SEND: {
+	if (ev->op == SCRIPT_SEND) {
 		size_t chunks = (ev->len + SCRIPT_MAX_CHUNK - 1) / SCRIPT_MAX_CHUNK;
 
 		need = ev->len + 2 * chunks;
@@ -114,16 +119,7 @@ size_t script_enc_event(unsigned char *out, size_t outlen, const struct script_e
 		}
 		return need;
 	}
-	case SCRIPT_SHORT:
-	case SCRIPT_WERR:
-	case SCRIPT_STOP:
-	case SCRIPT_RLIMIT:
-		need = 2;
-		break;
-	default:
-		need = 1;
-		break;
-	}
+	need = has_arg(ev->op) ? 2 : 1;
 	if (need > outlen)
 		return need;
 	out[0] = op_byte(ev->op, ev->slot);

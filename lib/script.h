@@ -36,6 +36,22 @@
  *                                does not run between events, so events pile up as if one poll()
  *                                returned them together; releasing runs the loop to quiescence
  *   10  TICK     -               (slot ignored) runs exactly one round of the event loop, even held
+ *   Kernel events (the simulated kernel under tcp-upper's loop; a connection waits in the listener's
+ *   accept queue from its first event until the loop accepts it):
+ *   11  ACCEPT   e               (slot ignored) the next accept() fails once with, by e mod 8: EINTR,
+ *                                ECONNABORTED, EPROTO, EPERM, ENOBUFS, ENOMEM, EAGAIN, EINVAL
+ *   12  NOFILE   e               (slot ignored) the descriptors run out: every accept() fails, EMFILE
+ *                                (e bit 0 clear) or ENFILE (set), until the server closes one; bits
+ *                                1-2 what the limit line can learn (limit unlimited, count unknown)
+ *   13  INTR     k               the next call fails EINTR once, by k mod 4: 0 epoll_wait(), 1 send()
+ *                                on the slot, 2 recv() on the slot, 3 all three
+ *   14  NOMEM    k               (slot ignored) the next (k mod 4) + 1 allocations of the loop fail
+ *                                (a connection or a buffer)
+ *   15  CTLERR   -               the next epoll_ctl() on the slot's connection fails (ENOMEM)
+ *   16  SLEEP    t               (slot ignored) time passes: the clock jumps t * 50 ms, then the loop
+ *                                runs up to 4 rounds in which a wait with nothing ready lets its
+ *                                whole timeout pass (the accept pause, the quiet-period give-back),
+ *                                fewer if it waits without a timeout
  *
  *   A missing argument byte (input ends) reads as 0. A client cannot act after its own RST, nor send
  *   or half-close again after its FIN: such events are ignored (they still consume their bytes).
@@ -43,8 +59,9 @@
  *   Slots: a slot's first event connects a new client (the server accepts it). Once the server has
  *   closed a slot's connection, the next event on that slot connects a fresh client there.
  *   Unless held, the event loop runs to quiescence after every event. At the end of the script the
- *   runner releases hold, resumes every peer, half-closes every client still open and runs the loop
- *   to quiescence, so every connection ends either reset or with its full reply and FIN.
+ *   runner releases hold, lifts every kernel fault, resumes every peer, half-closes every client still
+ *   open and runs the loop, letting time pass, until it waits without a timeout, so every connection
+ *   is accepted and ends either reset or with its full reply and FIN.
  *
  * ---- UDP datagrams ----------------------------------------------------------------------------------
  *
@@ -121,11 +138,18 @@ enum script_op {
 	SCRIPT_RLIMIT,
 	SCRIPT_HOLD,
 	SCRIPT_TICK,
+	SCRIPT_ACCEPT, /* kernel events, appended: the ops above keep their numbers */
+	SCRIPT_NOFILE,
+	SCRIPT_INTR,
+	SCRIPT_NOMEM,
+	SCRIPT_CTLERR,
+	SCRIPT_SLEEP,
 	SCRIPT_NOPS
 };
 
 /* One decoded event. For SEND, data points into the decoded input (len bytes, 1..256); for SHORT,
- * STOP, RLIMIT and WERR, arg is the argument byte; otherwise len and arg are 0. */
+ * STOP, RLIMIT, WERR, ACCEPT, NOFILE, INTR, NOMEM and SLEEP, arg is the argument byte; otherwise len
+ * and arg are 0. */
 struct script_event {
 	enum script_op op;
 	unsigned slot;             /* 0 .. nconn-1 */
