@@ -1,7 +1,8 @@
 /* soak.c - the abuse suite: runs each case against the reference servers (or a given command), then
  * writes the figures as JSON and as a Markdown table (out/soak/), and optionally into RELIABILITY.md
- * between its figure markers. Exit status 0 when every case held, 1 when one did not, 2 on a usage or
- * set-up error. */
+ * between its figure markers; beside them, per case, the server's memory and descriptors sampled while it
+ * ran (CASE.csv) and their chart (CASE.svg). Exit status 0 when every case held, 1 when one did not, 2 on a
+ * usage or set-up error. */
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chart.h"
 #include "cli.h"
 #include "report.h"
 #include "soak.h"
@@ -44,6 +46,7 @@ struct options {
 	const char *bindir, *outdir, *only, *tcp_command, *udp_command, *name, *reliability, *label;
 	struct soak_plan plan;
 	int repeat;
+	int no_gnuplot; /* set once gnuplot is found missing: no more charts are tried */
 };
 
 static void usage(FILE *f)
@@ -56,7 +59,9 @@ static void usage(FILE *f)
 	    "reports, per case, the load held, the bytes verified, descriptors and memory before, at peak\n"
 	    "and after, and the time to recover.\n"
 	    "  -T SECONDS   time bound of the whole run (default 180), shared among the cases\n"
-	    "  -o DIR       where soak.json and figures.md go (default out/soak)\n"
+	    "  -o DIR       where soak.json, figures.md and per case CASE.csv (the server's memory and\n"
+	    "               descriptors every 250 ms) and its chart CASE.svg go (default out/soak);\n"
+	    "               CASE-N.csv with -r; charts need gnuplot ($GNUPLOT), without it soak says so\n"
 	    "  -c CASES     only these cases: reset-storm unsent-bound backpressure slow-clients half-open\n"
 	    "               descriptors udp-flood sigterm sigterm-udp\n"
 	    "  -n CLIENTS   backpressure clients (default 500); -s BYTES each (default 10m)\n"
@@ -202,9 +207,46 @@ static int write_reliability(const char *path, const char *label, const struct s
 	return util_flush_ok(f) == 0 && fclose(f) == 0 ? 0 : -1;
 }
 
-static int run_case(const struct options *o, const struct soak_case *k, struct soak_figures *f)
+/* Draws the chart of a case's samples (csv, a name ending in .csv) beside them, as .svg. Says on stderr
+ * why it drew none, which is never a failure of the case; after a missing gnuplot it tries no more. */
+static void draw_case(struct options *o, const char *csv, const struct soak_figures *f)
 {
-	char command[1024], err[400];
+	static const struct chart_series series[] = {
+	    {"rss_kib", "server resident memory (KiB, left)", 0},
+	    {"fds", "server descriptors (right)", 1},
+	    {"harness_fds", "descriptors of soak, the clients (right)", 1},
+	};
+	char svg[1024], title[256], why[512];
+	struct chart chart = {.csv = csv,
+	                      .svg = svg,
+	                      .title = title,
+	                      .xlabel = "seconds since the case started",
+	                      .ylabel = "resident memory (KiB)",
+	                      .y2label = "open descriptors",
+	                      .xcolumn = "elapsed_s",
+	                      .style = CHART_LINES,
+	                      .series = series,
+	                      .nseries = sizeof series / sizeof series[0]};
+	enum chart_result r;
+
+	if (o->no_gnuplot)
+		return;
+	snprintf(svg, sizeof svg, "%.*s.svg", (int)strlen(csv) - 4, csv);
+	snprintf(title, sizeof title, "soak %s: %s against %s (%s), every %d ms", o->label, f->name,
+	         f->server, f->ok ? "held" : "FAILED", SOAK_SAMPLE_MS);
+	r = chart_draw(&chart, why, sizeof why);
+	if (r == CHART_NO_GNUPLOT)
+		o->no_gnuplot = 1;
+	if (r != CHART_DRAWN)
+		fprintf(stderr, "soak: no chart drawn: %s; the figures are in CSV (%s)\n", why, csv);
+}
+
+/* Runs case k (its repetition rep) with the sampler beside it, then draws the samples. */
+static int run_case(struct options *o, const struct soak_case *k, int rep, struct soak_figures *f)
+{
+	char command[1024], err[400], csv[1024];
+	struct soak_sampler *sampler;
+	long rows;
 	const char *given = k->proto == CHILD_TCP ? o->tcp_command : o->udp_command;
 	struct soak_server s = {.proto = k->proto, .nofile = k->nofile};
 	struct soak_plan plan = o->plan;
@@ -221,6 +263,13 @@ static int run_case(const struct options *o, const struct soak_case *k, struct s
 		snprintf(f->note, sizeof f->note, "cannot start: %s", err);
 		return -1;
 	}
+	if (o->repeat > 1)
+		snprintf(csv, sizeof csv, "%s/%s-%d.csv", o->outdir, k->name, rep + 1);
+	else
+		snprintf(csv, sizeof csv, "%s/%s.csv", o->outdir, k->name);
+	sampler = soak_sampler_start(child_pid(s.child), csv, err, sizeof err);
+	if (sampler == NULL)
+		fprintf(stderr, "soak: %s: no samples: %s\n", k->name, err);
 	uint64_t t0 = util_now_ns();
 	int r = k->run(&s, &plan, f);
 	if (f->secs == 0)
@@ -229,7 +278,12 @@ static int run_case(const struct options *o, const struct soak_case *k, struct s
 		f->ok = 0;
 		snprintf(f->note, sizeof f->note, "the server died: %s", err);
 	}
+	rows = sampler != NULL ? soak_sampler_stop(sampler, err, sizeof err) : 0;
 	soak_server_stop(&s, 3000);
+	if (rows < 0)
+		fprintf(stderr, "soak: %s: %s\n", csv, err);
+	else if (rows >= 2)
+		draw_case(o, csv, f);
 	return r;
 }
 
@@ -240,7 +294,6 @@ static int write_outputs(const struct options *o, const struct soak_figures *r, 
 	int rc = 0;
 
 	print_table(stdout, r, n);
-	(void)mkdir(o->outdir, 0777);
 	snprintf(path, sizeof path, "%s/soak.json", o->outdir);
 	if ((f = fopen(path, "w")) == NULL)
 		return -1;
@@ -282,11 +335,12 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	(void)util_raise_nofile(LONG_MAX);
+	(void)mkdir(o.outdir, 0777);
 	for (int rep = 0; rep < o.repeat; rep++)
 		for (size_t i = 0; i < NCASES && n < MAX_RESULTS; i++) {
 			if (!wanted(&o, cases[i].name))
 				continue;
-			if (run_case(&o, &cases[i], &results[n]) < 0 || !results[n].ok)
+			if (run_case(&o, &cases[i], rep, &results[n]) < 0 || !results[n].ok)
 				failed = 1;
 			fprintf(stderr, "soak: %s %s: %s%s%s\n", results[n].server, cases[i].name,
 			        results[n].ok ? "held" : "FAILED", results[n].note[0] ? ": " : "",

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "child.h"
 #include "net.h"
@@ -85,6 +86,22 @@ long soak_read_check(int fd, uint32_t id, uint64_t *got);
 /* Opens a non-blocking TCP connection to a with SO_RCVBUF and SO_SNDBUF set to buffer bytes
  * (0: the defaults) before connecting. Returns the descriptor, or -1 with a reason in err. */
 int soak_connect(const struct net_addr *a, int buffer, char *err, size_t errlen);
+
+/* A thread sampling, while a case runs, every SOAK_SAMPLE_MS: the server's resident memory (KiB) and open
+ * descriptors, and the descriptors open in this process (the clients' connections and a few files of
+ * its own), as rows of a CSV file with the columns SOAK_SAMPLE_COLUMNS (elapsed_s counted from the start).
+ * Rows stop when the server is gone. */
+#define SOAK_SAMPLE_MS 250
+#define SOAK_SAMPLE_COLUMNS "elapsed_s,rss_kib,fds,harness_fds"
+struct soak_sampler;
+
+/* Creates csv_path, writes its column names and starts sampling server. Returns the sampler, or NULL
+ * with a reason in err. */
+struct soak_sampler *soak_sampler_start(pid_t server, const char *csv_path, char *err, size_t errlen);
+
+/* Stops the sampling (after one last row), closes the file and frees s. Returns the rows written, or -1
+ * with a reason in err when the file could not be written whole. */
+long soak_sampler_stop(struct soak_sampler *s, char *err, size_t errlen);
 
 /* The cases. Each fills f (zeroed by the caller, name and server set) and returns 0 when it could run,
  * -1 when it could not be set up (reason in f->note); f->ok tells whether it held. */

@@ -1,13 +1,15 @@
 # harness/soak/soak.mk - the abuse suite (harness/soak/README.md). 'make soak' runs every case against
 # tcp-upper and udp-upper in the standard and the ASan+UBSan build, SOAK_TIME seconds per build, and
-# writes the figures to out/soak/std/, out/soak/san/ and RELIABILITY.md. 'soak-smoke' (part of make
-# check, both variants) runs the short version; no timing is asserted.
+# writes the figures to out/soak/std/, out/soak/san/ and RELIABILITY.md, with per case the server's
+# memory and descriptors every 250 ms (CASE.csv) and their chart (CASE.svg, through gnuplot). 'soak-smoke'
+# (part of make check, both variants) runs the short version and checks the samples and charts
+# (harness/soak/smoke.sh); no timing is asserted.
 
 SOAK_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard harness/soak/*.c))
 
 $(B)/soak/soak: $(SOAK_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(LIB_LIBS)
 
 all: $(B)/soak/soak
 
@@ -26,6 +28,6 @@ soak-run: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
 		--reliability RELIABILITY.md
 
 soak-smoke: $(B)/soak/soak $(B)/tcp-upper $(B)/udp-upper
-	$(B)/soak/soak -b $(B) -T 15 --small -o $(O)/soak-smoke
+	sh harness/soak/smoke.sh $(B) $(O)/soak-smoke
 
 TESTS += soak-smoke
