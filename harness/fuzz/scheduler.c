@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chart.h"
 #include "cli.h"
 #include "engine.h"
 #include "util.h"
@@ -50,9 +51,40 @@ struct options {
 	double time;     /* seconds to fuzz */
 	long jobs;       /* worker slots */
 	double progress; /* seconds between progress lines */
+	double sample;   /* seconds between the rows of the time series (OUT/<target>.csv) */
 	const char *out, *bindir, *san_tcp_upper;
 	char **names;
 	int nnames;
+};
+
+/* A target's cumulative execs in this run as its engine last reported them, and when: seconds on the
+ * target's run clock (the time it had an engine running in this run). */
+struct point {
+	uint64_t execs;
+	double at;
+};
+
+/* What the run knows of a target over time: the figures behind its progress lines, its time series
+ * (OUT/<target>.csv, a row every --sample seconds) and its chart. */
+struct history {
+	double run_secs;            /* seconds in which at least one engine of the target ran */
+	int running;                /* an engine of the target runs now */
+	struct point known;         /* the latest figures its engine gave */
+	double known_elapsed;       /* when they last changed (seconds since the start of the run) */
+	struct point progress_mark; /* known at the previous progress line */
+	struct point sample_mark;   /* known at the previous row of the time series */
+	double sample_run_secs;     /* run_secs at the previous row */
+	uint64_t cov;               /* coverage: libFuzzer's cov, AFL++'s edges_found */
+	uint64_t cov_first;         /* the first coverage the engine reported (what the corpus reached) */
+	double cov_first_at;        /* when it was reported (seconds since the start) */
+	double cov_grew_at;         /* when coverage last grew above cov_first (-1: it never did) */
+	uint64_t corpus, crashes;   /* at the latest row */
+	char density[32];           /* AFL++: the main instance's bitmap_cvg */
+	FILE *csv;
+	char csv_name[PATH_LEN], svg_name[PATH_LEN]; /* file names under OUT */
+	char csv_path[PATH_LEN], svg_path[2 * PATH_LEN];
+	unsigned rows;
+	char chart_why[512]; /* why no picture was drawn ("" when one was) */
 };
 
 struct target {
@@ -64,7 +96,6 @@ struct target {
 	int nextra;
 	size_t corpus_start;
 	uint64_t execs_done; /* over finished chunks */
-	double secs_done;
 	uint64_t cov;
 	unsigned nfailed; /* chunks or instances in which the engine never ran an input */
 	char failed_log[PATH_LEN], failed_why[PATH_LEN + 64]; /* the last one */
@@ -72,6 +103,13 @@ struct target {
 	char *cmd[3];       /* AFL++: what afl-fuzz runs */
 	char *repro_cmd[3]; /* AFL++: what reproduces a crash (with ASan for tcp-upper) */
 	int repro_stdin;
+	struct history h;
+};
+
+/* An AFL++ instance's figures: its run time in seconds, execs, edges found and corpus entries. */
+struct afl_figures {
+	double time;
+	uint64_t execs, edges, corpus;
 };
 
 /* A libFuzzer chunk or an AFL++ instance. */
@@ -82,6 +120,9 @@ struct job {
 	double started;
 	size_t ncrash;       /* crash files before it started */
 	uint64_t execs, cov; /* its latest status line */
+	char stats[PATH_LEN + 32], plot[PATH_LEN + 32]; /* AFL++: its fuzzer_stats and plot_data */
+	struct afl_figures prior; /* AFL++: the figures of an earlier run in its directory */
+	int resumed;              /* AFL++: it carries them on (-1: not known yet) */
 	int status, ended, stopped;
 };
 
@@ -233,6 +274,340 @@ static void log_tail(FILE *f, const char *log, int n)
 	free(text);
 }
 
+/* ---- history: what each target did over time (progress lines, OUT/<target>.csv, coverage growth) ---- */
+
+/* The columns of OUT/<target>.csv, one row every --sample seconds. */
+#define HISTORY_HEADER "elapsed_s,execs,exec_per_s,coverage,corpus,crashes,running_s,state"
+
+/* exec/s between a mark and the latest figures, over the seconds the target ran in between. Returns 0
+ * when the engine reported nothing new since the mark (there is no rate to tell). */
+static int rate_since(const struct point *mark, const struct point *now, double *rate)
+{
+	if (now->at <= mark->at || now->execs < mark->execs)
+		return 0;
+	*rate = (double)(now->execs - mark->execs) / (now->at - mark->at);
+	return 1;
+}
+
+/* A tick's news of a target: whether an engine of it ran during the last dt seconds (ran) and runs now,
+ * its execs in this run and when the engine reported them (at < 0: now, on the target's run clock), and
+ * its coverage. elapsed: seconds since the start of the run. */
+static void history_update(struct history *h, int ran, int running, const struct point *figures, uint64_t cov,
+                           double elapsed, double dt)
+{
+	if (ran)
+		h->run_secs += dt;
+	h->running = running;
+	double at = figures->at >= 0 ? figures->at : h->run_secs;
+	if (figures->execs != h->known.execs || (figures->at >= 0 && at > h->known.at)) {
+		h->known.execs = figures->execs;
+		h->known.at = at;
+		h->known_elapsed = elapsed;
+	}
+	if (cov > h->cov) {
+		if (h->cov == 0) {
+			h->cov_first = cov;
+			h->cov_first_at = elapsed;
+		} else {
+			h->cov_grew_at = elapsed;
+		}
+		h->cov = cov;
+	}
+}
+
+/* Opens OUT/<target>.csv (a new series for this run) and writes its header. Returns 0, or 2 after a
+ * message. */
+static int history_open(const struct options *o, struct target *t)
+{
+	struct history *h = &t->h;
+
+	h->cov_grew_at = -1;
+	eng_format(h->csv_name, sizeof h->csv_name, "%s.csv", t->name);
+	eng_format(h->svg_name, sizeof h->svg_name, "%s.svg", t->name);
+	path_join(h->csv_path, sizeof h->csv_path, o->out, h->csv_name);
+	path_join(h->svg_path, sizeof h->svg_path, o->out, h->svg_name);
+	h->csv = fopen(h->csv_path, "w");
+	if (h->csv == NULL || fprintf(h->csv, HISTORY_HEADER "\n") < 0 || fflush(h->csv) != 0) {
+		fprintf(stderr, PROG ": --out %s (FUZZ_OUT): cannot write %s: %s\n", o->out, h->csv_path,
+		        strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+/* Appends a row to the target's series: the engine's latest figures; the exec/s since the previous row,
+ * NaN when the target did not run since then (a chart breaks its line there) and empty when it ran but
+ * its engine reported nothing new (the next rate covers both intervals); coverage empty until the
+ * engine reported one; and state: running, waiting (for a worker slot) or ended. The row is flushed at
+ * once, so a stopped run leaves its series. */
+static void history_row(struct history *h, double elapsed, const char *state)
+{
+	double rate;
+
+	if (h->csv == NULL)
+		return;
+	fprintf(h->csv, "%.1f,%" PRIu64 ",", elapsed, h->known.execs);
+	if (rate_since(&h->sample_mark, &h->known, &rate))
+		fprintf(h->csv, "%.0f", rate);
+	else if (h->run_secs == h->sample_run_secs)
+		fprintf(h->csv, "NaN");
+	fprintf(h->csv, ",");
+	if (h->cov > 0)
+		fprintf(h->csv, "%" PRIu64, h->cov);
+	fprintf(h->csv, ",%" PRIu64 ",%" PRIu64 ",%.1f,%s\n", h->corpus, h->crashes, h->run_secs, state);
+	fflush(h->csv);
+	h->sample_mark = h->known;
+	h->sample_run_secs = h->run_secs;
+	h->rows++;
+}
+
+/* Closes the series. Returns 0, or -1 when a row could not be written (the reason goes to stderr). */
+static int history_close(struct history *h)
+{
+	int bad;
+
+	if (h->csv == NULL)
+		return -1;
+	bad = ferror(h->csv);
+	if (fclose(h->csv) != 0 || bad) {
+		fprintf(stderr, PROG ": %s: a row could not be written (disk full?)\n", h->csv_path);
+		h->csv = NULL;
+		return -1;
+	}
+	h->csv = NULL;
+	return 0;
+}
+
+/* The exec/s part of a progress line: the rate since the previous line, or what the target is doing
+ * instead. */
+static void progress_rate(const struct options *o, const struct history *h, double elapsed, char *out,
+                          size_t len)
+{
+	double rate;
+
+	if (rate_since(&h->progress_mark, &h->known, &rate))
+		snprintf(out, len, "exec/s %8.0f (last %3.0f s%s)", rate, h->known.at - h->progress_mark.at,
+		         h->running || o->engine == RUN_AFL ? "" : "; waiting now");
+	else if (!h->running && o->engine == RUN_LIBFUZZER)
+		snprintf(out, len, "waiting for a worker slot (ran %.0f s)", h->run_secs);
+	else if (!h->running)
+		snprintf(out, len, "ended");
+	else if (h->known.at > 0)
+		snprintf(out, len, "no update since %.0f s", elapsed - h->known_elapsed);
+	else
+		snprintf(out, len, "no figures from the engine yet");
+}
+
+/* A progress line per target: the execs of the run so far and the exec/s since the previous line. */
+static void progress_lines(const struct options *o, struct target *targets, int nt, double elapsed)
+{
+	int width = 0;
+
+	for (int i = 0; i < nt; i++)
+		width = (int)strlen(targets[i].name) > width ? (int)strlen(targets[i].name) : width;
+	for (int i = 0; i < nt; i++) {
+		struct history *h = &targets[i].h;
+		char count[40], rate[96], cov[64];
+		progress_rate(o, h, elapsed, rate, sizeof rate);
+		if (o->engine == RUN_AFL)
+			snprintf(cov, sizeof cov, "edges %5" PRIu64 " (%s)", h->cov, h->density[0] ? h->density : "?");
+		else
+			snprintf(cov, sizeof cov, "cov %5" PRIu64, h->cov);
+		printf("[%6ds] %-*s execs %13s  %-42s  %s  corpus %6" PRIu64 "  crashes %" PRIu64 "\n",
+		       (int)elapsed, width, targets[i].name, eng_fmt_count(count, sizeof count, h->known.execs), rate,
+		       cov, h->corpus, h->crashes);
+		h->progress_mark = h->known;
+	}
+	fflush(stdout);
+}
+
+/* ---- AFL++ figures ---- */
+
+/* The fields of an AFL++ fuzzer_stats file that eng_afl_read() does not keep: the process that wrote it
+ * and edges_found. Returns 0, or -1 when the file cannot be read. */
+static int afl_stats_extra(const char *path, long *pid, uint64_t *edges)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	*pid = -1;
+	*edges = 0;
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char key[64];
+		unsigned long long value;
+		if (sscanf(line, " %63[^: ] : %llu", key, &value) != 2)
+			continue;
+		if (strcmp(key, "fuzzer_pid") == 0)
+			*pid = (long)value;
+		else if (strcmp(key, "edges_found") == 0)
+			*edges = value;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The last line of an AFL++ plot_data file; its columns are found by the names in its header, as their
+ * order changed between AFL++ versions. Returns 0, or -1 when there is no such line. */
+static int afl_plot_last(const char *path, struct afl_figures *f)
+{
+	static const char *const names[] = {"relative_time", "total_execs", "edges_found", "corpus_count"};
+	int column[4] = {-1, -1, -1, -1}, index = 0, found = 0;
+	double values[4] = {0, 0, 0, 0};
+	size_t len;
+	char *text = read_part(path, 1024, 0, &len), *save = NULL;
+
+	if (text == NULL || strncmp(text, "# ", 2) != 0 || strchr(text, '\n') == NULL) {
+		free(text);
+		return -1;
+	}
+	*strchr(text, '\n') = '\0';
+	for (char *s = strtok_r(text + 2, ", ", &save); s != NULL; s = strtok_r(NULL, ", ", &save), index++)
+		for (int i = 0; i < 4; i++)
+			if (strcmp(s, names[i]) == 0)
+				column[i] = index;
+	free(text);
+	text = read_part(path, 4096, 1, &len);
+	/* the last complete line: the writer may be in the middle of the next one */
+	while (text != NULL && len > 0 && text[len - 1] != '\n')
+		text[--len] = '\0';
+	if (text == NULL || len < 2) {
+		free(text);
+		return -1;
+	}
+	text[len - 1] = '\0';
+	char *line = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
+	index = 0;
+	for (char *s = strtok_r(line, ",", &save); line[0] != '#' && s != NULL; s = strtok_r(NULL, ",", &save), index++)
+		for (int i = 0; i < 4; i++)
+			if (column[i] == index) {
+				values[i] = strtod(s, NULL);
+				found++;
+			}
+	free(text);
+	if (found < 4)
+		return -1;
+	*f = (struct afl_figures){values[0], (uint64_t)values[1], (uint64_t)values[2], (uint64_t)values[3]};
+	return 0;
+}
+
+/* An instance's figures in this run, from the newer of its fuzzer_stats (AFL++ writes it every 60 s)
+ * and the last line of its plot_data (every 5 s), once this process has written them; an instance that
+ * resumes an earlier run carries that run's execs and time on, which are taken off. Returns 0 when it
+ * has no figures yet. density: its bitmap_cvg. */
+static int afl_instance(struct job *j, struct afl_figures *f, char *density, size_t len)
+{
+	struct eng_afl_stats st;
+	struct afl_figures plot;
+	long pid;
+	uint64_t edges;
+
+	if (eng_afl_read(j->stats, &st) != 0 || afl_stats_extra(j->stats, &pid, &edges) != 0 ||
+	    pid != (long)j->pid)
+		return 0;
+	if (j->resumed < 0)
+		j->resumed = j->prior.execs > 0 && st.execs >= j->prior.execs && st.run_time >= j->prior.time;
+	*f = (struct afl_figures){st.run_time, st.execs, edges, st.corpus};
+	if (afl_plot_last(j->plot, &plot) == 0 && plot.time > f->time && plot.execs >= f->execs)
+		*f = plot;
+	if (j->resumed) {
+		f->execs -= j->prior.execs;
+		f->time -= j->prior.time;
+	}
+	snprintf(density, len, "%s", st.coverage);
+	return 1;
+}
+
+/* Crash files of every instance of t. */
+static size_t afl_crash_files(const struct target *t)
+{
+	char pattern[PATH_LEN + 32];
+	size_t n = 0;
+	glob_t g;
+
+	snprintf(pattern, sizeof pattern, "%s/*/crashes/id:*", t->sync);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		n = g.gl_pathc;
+		globfree(&g);
+	}
+	return n;
+}
+
+/* A tick of the AFL++ run: every target's figures summed over its instances (instance k fuzzes target
+ * k mod nt). */
+static void observe_afl(struct target *targets, int nt, struct job *jobs, int n, double elapsed, double dt)
+{
+	for (int i = 0; i < nt; i++) {
+		struct target *t = &targets[i];
+		struct point figures = {0, 0};
+		uint64_t cov = 0;
+		int running = 0, any = 0;
+		for (int k = i; k < n; k += nt) {
+			struct afl_figures f;
+			char density[32];
+			running |= jobs[k].pid > 0 && !jobs[k].ended;
+			if (!afl_instance(&jobs[k], &f, density, sizeof density))
+				continue;
+			figures.execs += f.execs;
+			figures.at = f.time > figures.at ? f.time : figures.at;
+			cov = f.edges > cov ? f.edges : cov;
+			t->h.corpus = any && t->h.corpus > f.corpus ? t->h.corpus : f.corpus;
+			if (k < nt)
+				snprintf(t->h.density, sizeof t->h.density, "%s", density);
+			any = 1;
+		}
+		history_update(&t->h, t->h.running, running, &figures, cov, elapsed, dt);
+	}
+}
+
+/* The target's corpus (libFuzzer: the working corpus's files; AFL++: corpus_count, which observe_afl
+ * keeps) and crash files. */
+static void history_counts(const struct options *o, struct target *t)
+{
+	if (o->engine == RUN_LIBFUZZER) {
+		t->h.corpus = eng_count_files(t->corpus);
+		t->h.crashes = eng_count_files(t->crashes);
+	} else {
+		t->h.crashes = afl_crash_files(t);
+	}
+}
+
+/* A row of every target's time series; final: the last one, after every engine has ended. */
+static void history_sample(const struct options *o, struct target *targets, int nt, double elapsed, int final)
+{
+	for (int i = 0; i < nt; i++) {
+		struct history *h = &targets[i].h;
+		history_counts(o, &targets[i]);
+		history_row(h, elapsed,
+		            final || (!h->running && o->engine == RUN_AFL) ? "ended"
+		            : h->running                                  ? "running"
+		                                                          : "waiting");
+	}
+}
+
+/* The run's clock: its start, the previous tick, and when the next row and progress line are due. */
+struct ticker {
+	double start, last, next_sample, next_progress;
+};
+
+/* After a tick: the rows of the time series and the progress lines that are due. */
+static void ticker_report(const struct options *o, struct target *targets, int nt, struct ticker *k, double now)
+{
+	if (now >= k->next_sample) {
+		history_sample(o, targets, nt, now - k->start, 0);
+		while (k->next_sample <= now)
+			k->next_sample += o->sample;
+	}
+	if (now >= k->next_progress) {
+		for (int i = 0; i < nt; i++)
+			history_counts(o, &targets[i]);
+		progress_lines(o, targets, nt, now - k->start);
+		while (k->next_progress <= now)
+			k->next_progress += o->progress;
+	}
+}
+
 /* ---- libFuzzer scheduling ---- */
 
 static void target_status(const struct target *t, const struct job *jobs, long njobs, uint64_t *execs,
@@ -265,7 +640,6 @@ static void chunk_ended(struct job *j, int status)
 		fail_target(t, j->log, eng_status_text(why, sizeof why, status));
 	}
 	t->execs_done += execs;
-	t->secs_done += util_now_s() - j->started;
 	if (cov > t->cov)
 		t->cov = cov;
 	j->pid = 0;
@@ -346,26 +720,27 @@ static void stop_jobs(struct job *jobs, long n)
 		}
 }
 
-static void progress_libfuzzer(struct target *targets, int nt, const struct job *jobs, long njobs,
-                               double elapsed)
+/* A tick of the libFuzzer run: every target's figures over its finished and running chunks. */
+static void observe_libfuzzer(struct target *targets, int nt, const struct job *jobs, long njobs,
+                              double elapsed, double dt)
 {
 	for (int i = 0; i < nt; i++) {
-		uint64_t execs, cov;
-		char count[40];
-		target_status(&targets[i], jobs, njobs, &execs, &cov);
-		printf("[%6ds] %-10s execs %14s  exec/s %9.0f  cov %5" PRIu64 "  corpus %6zu  crashes %zu\n",
-		       (int)elapsed, targets[i].name, eng_fmt_count(count, sizeof count, execs),
-		       elapsed > 0 ? (double)execs / elapsed : 0.0, cov, eng_count_files(targets[i].corpus),
-		       eng_count_files(targets[i].crashes));
+		struct point figures = {0, -1};
+		uint64_t cov;
+		int running = 0;
+		target_status(&targets[i], jobs, njobs, &figures.execs, &cov);
+		for (long k = 0; k < njobs; k++)
+			running |= jobs[k].pid > 0 && jobs[k].t == &targets[i];
+		history_update(&targets[i].h, targets[i].h.running, running, &figures, cov, elapsed, dt);
 	}
-	fflush(stdout);
 }
 
 static double run_libfuzzer(const struct options *o, struct target *targets, int nt)
 {
 	struct job *jobs = calloc((size_t)o->jobs, sizeof *jobs);
 	unsigned *chunk_no = calloc((size_t)o->jobs, sizeof *chunk_no);
-	double start = util_now_s(), deadline = start + o->time, last_progress = start;
+	double start = util_now_s(), deadline = start + o->time;
+	struct ticker ticker = {start, start, start, start + o->progress};
 	/* Chunks: at most 60 s; short runs get shorter chunks so every target runs. */
 	int chunk = (int)(o->time * (double)o->jobs / (2.0 * nt));
 	unsigned nlog = 0;
@@ -394,16 +769,16 @@ static double run_libfuzzer(const struct options *o, struct target *targets, int
 			}
 			busy |= j->pid > 0;
 		}
-		if (!busy && (stop_requested || util_now_s() >= deadline - 1))
+		now = util_now_s();
+		observe_libfuzzer(targets, nt, jobs, o->jobs, now - start, now - ticker.last);
+		ticker.last = now;
+		if (!busy && (stop_requested || now >= deadline - 1))
 			break;
 		if (stop_requested) {
 			stop_jobs(jobs, o->jobs);
 			continue;
 		}
-		if (util_now_s() - last_progress >= o->progress) {
-			last_progress = util_now_s();
-			progress_libfuzzer(targets, nt, jobs, o->jobs, last_progress - start);
-		}
+		ticker_report(o, targets, nt, &ticker, now);
 		util_sleep_ms(500);
 	}
 	free(jobs);
@@ -412,52 +787,6 @@ static double run_libfuzzer(const struct options *o, struct target *targets, int
 }
 
 /* ---- AFL++ ---- */
-
-struct afl_totals {
-	uint64_t execs, corpus, crashes;
-	double rate;
-	char coverage[32];
-};
-
-static void afl_totals(const struct target *t, struct afl_totals *a)
-{
-	char pattern[PATH_LEN + 32];
-	glob_t g;
-
-	memset(a, 0, sizeof *a);
-	strcpy(a->coverage, "0%");
-	snprintf(pattern, sizeof pattern, "%s/*/fuzzer_stats", t->sync);
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		struct eng_afl_stats st;
-		if (eng_afl_read(g.gl_pathv[i], &st) != 0)
-			continue;
-		a->execs += st.execs;
-		a->rate += st.rate;
-		a->crashes += st.crashes;
-		if (st.corpus > a->corpus)
-			a->corpus = st.corpus;
-		size_t n = strlen(g.gl_pathv[i]);
-		if (n >= 18 && strcmp(g.gl_pathv[i] + n - 18, "/main/fuzzer_stats") == 0 && st.coverage[0])
-			snprintf(a->coverage, sizeof a->coverage, "%s", st.coverage);
-	}
-	globfree(&g);
-}
-
-static void progress_afl(const struct target *targets, int nt, double elapsed)
-{
-	for (int i = 0; i < nt; i++) {
-		struct afl_totals a;
-		char count[40];
-		afl_totals(&targets[i], &a);
-		printf("[%6ds] %-16s execs %14s  exec/s %9.0f  cov %7s  corpus %6" PRIu64 "  crashes %" PRIu64
-		       "\n",
-		       (int)elapsed, targets[i].name, eng_fmt_count(count, sizeof count, a.execs), a.rate,
-		       a.coverage, a.corpus, a.crashes);
-	}
-	fflush(stdout);
-}
 
 /* Starts instance k: -M main for the first of each target, -S secK for the others. */
 static void afl_start(const struct options *o, struct target *t, struct job *j, int k, int nt)
@@ -469,7 +798,13 @@ static void afl_start(const struct options *o, struct target *t, struct job *j, 
 	snprintf(role, sizeof role, k < nt ? "main" : "sec%d", k);
 	snprintf(secs, sizeof secs, "%d", (int)o->time);
 	eng_format(j->log, sizeof j->log, "%s/afl-%s.log", t->dir, role);
+	eng_format(j->stats, sizeof j->stats, "%s/%s/fuzzer_stats", t->sync, role);
+	eng_format(j->plot, sizeof j->plot, "%s/%s/plot_data", t->sync, role);
 	j->t = t;
+	j->resumed = -1;
+	struct eng_afl_stats prior;
+	if (eng_afl_read(j->stats, &prior) == 0)
+		j->prior = (struct afl_figures){prior.run_time, prior.execs, 0, 0};
 	argv[n++] = "afl-fuzz";
 	argv[n++] = "-i";
 	argv[n++] = t->seeds;
@@ -506,7 +841,7 @@ static double run_afl(const struct options *o, struct target *targets, int nt)
 {
 	int n = o->jobs > nt ? (int)o->jobs : nt;
 	struct job *jobs = calloc((size_t)n, sizeof *jobs);
-	double start, last_progress;
+	struct ticker ticker;
 	int running = 1;
 
 	if (jobs == NULL) {
@@ -518,7 +853,8 @@ static double run_afl(const struct options *o, struct target *targets, int nt)
 	setenv("AFL_IMPORT_FIRST", "1", 1);
 	for (int k = 0; k < n; k++)
 		afl_start(o, &targets[k % nt], &jobs[k], k, nt);
-	start = last_progress = util_now_s();
+	ticker.start = ticker.last = ticker.next_sample = util_now_s();
+	ticker.next_progress = ticker.start + o->progress;
 	while (running) {
 		running = 0;
 		for (int k = 0; k < n; k++)
@@ -528,16 +864,16 @@ static double run_afl(const struct options *o, struct target *targets, int nt)
 				else
 					running = 1;
 			}
+		double now = util_now_s();
+		observe_afl(targets, nt, jobs, n, now - ticker.start, now - ticker.last);
+		ticker.last = now;
 		if (!running)
 			break;
 		if (stop_requested) {
 			stop_jobs(jobs, n);
 			continue;
 		}
-		if (util_now_s() - last_progress >= o->progress) {
-			last_progress = util_now_s();
-			progress_afl(targets, nt, last_progress - start);
-		}
+		ticker_report(o, targets, nt, &ticker, now);
 		util_sleep_ms(500);
 	}
 	for (int k = 0; k < n; k++) {
@@ -551,7 +887,7 @@ static double run_afl(const struct options *o, struct target *targets, int nt)
 		fail_target(j->t, j->log, eng_status_text(why, sizeof why, j->status));
 	}
 	free(jobs);
-	return util_now_s() - start;
+	return util_now_s() - ticker.start;
 }
 
 /* ---- crash deduplication: reproduce each crash and key it by its report and top frames ---- */
@@ -777,27 +1113,20 @@ static int bucket_add(struct crashes *c, const struct bucket *b)
 static int summary_row(FILE *f, const struct options *o, struct target *t, struct crashes *c, const char *cwd)
 {
 	char pattern[PATH_LEN + 32], count[40], coverage[64];
-	uint64_t execs, corpus, cov;
+	const struct history *h = &t->h;
+	double rate = h->known.at > 0 ? (double)h->known.execs / h->known.at : 0;
 	int64_t added;
-	double rate;
 	size_t nfiles = 0, unique = 0;
 	glob_t g;
 
 	if (o->engine == RUN_LIBFUZZER) {
-		target_status(t, NULL, 0, &execs, &cov);
-		snprintf(coverage, sizeof coverage, "%" PRIu64 " edges", cov);
-		corpus = eng_count_files(t->corpus);
-		added = (int64_t)corpus - (int64_t)t->corpus_start;
-		rate = t->secs_done > 0 ? (double)execs / t->secs_done : 0;
+		snprintf(coverage, sizeof coverage, "%" PRIu64 " edges", h->cov);
+		added = (int64_t)h->corpus - (int64_t)t->corpus_start;
 		snprintf(pattern, sizeof pattern, "%s/*", t->crashes);
 	} else {
-		struct afl_totals a;
-		afl_totals(t, &a);
-		execs = a.execs;
-		rate = a.rate;
-		corpus = a.corpus;
-		added = (int64_t)corpus - (int64_t)eng_count_files(t->seeds);
-		snprintf(coverage, sizeof coverage, "%s of the map", a.coverage);
+		snprintf(coverage, sizeof coverage, "%" PRIu64 " edges (%s of the map)", h->cov,
+		         h->density[0] ? h->density : "?");
+		added = (int64_t)h->corpus - (int64_t)eng_count_files(t->seeds);
 		snprintf(pattern, sizeof pattern, "%s/*/crashes/id:*", t->sync);
 	}
 	if (glob(pattern, 0, NULL, &g) == 0) {
@@ -813,9 +1142,10 @@ static int summary_row(FILE *f, const struct options *o, struct target *t, struc
 		globfree(&g);
 	}
 	c->files += nfiles;
-	fprintf(f, "| %s | %s | %.0f | %s | %" PRIu64 " (%+" PRId64 ") | %zu (%zu) |\n", t->name,
-	        eng_fmt_count(count, sizeof count, execs), rate, coverage, corpus, added, nfiles, unique);
-	return execs == 0 && nfiles == 0;
+	fprintf(f, "| %s | %s | %.0f | %.0f | %s | %" PRIu64 " (%+" PRId64 ") | %zu (%zu) |\n", t->name,
+	        eng_fmt_count(count, sizeof count, h->known.execs), h->run_secs, rate, coverage, h->corpus, added,
+	        nfiles, unique);
+	return h->known.execs == 0 && nfiles == 0;
 }
 
 static void crash_list(FILE *f, struct crashes *c)
@@ -857,6 +1187,72 @@ static void engine_errors(FILE *f, const struct target *targets, int nt, const i
 	fprintf(f, "\n");
 }
 
+/* After the run: the last row of every time series, then a chart of each (coverage, and exec/s on the
+ * right-hand axis) as OUT/<target>.svg. Without gnuplot the series stay and the reason is kept for the
+ * summary and told once on stderr; the exit status does not change. */
+static void history_finish(const struct options *o, struct target *targets, int nt, double elapsed)
+{
+	static const struct chart_series series[] = {{"coverage", "coverage", 0},
+	                                             {"exec_per_s", "exec/s (last interval)", 1}};
+	int told = 0;
+
+	history_sample(o, targets, nt, elapsed, 1);
+	for (int i = 0; i < nt; i++) {
+		struct history *h = &targets[i].h;
+		char title[256];
+		if (history_close(h) != 0) {
+			snprintf(h->chart_why, sizeof h->chart_why, "its time series could not be written");
+			continue;
+		}
+		snprintf(title, sizeof title, "%s: coverage and exec/s over the run", targets[i].name);
+		struct chart c = {.csv = h->csv_path,
+		                  .svg = h->svg_path,
+		                  .title = title,
+		                  .xlabel = "seconds since the start",
+		                  .ylabel = o->engine == RUN_AFL ? "coverage (edges found)" : "coverage (cov)",
+		                  .y2label = "exec/s",
+		                  .xcolumn = "elapsed_s",
+		                  .style = CHART_LINES,
+		                  .series = series,
+		                  .nseries = 2};
+		if (chart_draw(&c, h->chart_why, sizeof h->chart_why) == CHART_DRAWN)
+			h->chart_why[0] = '\0';
+		else if (!told++)
+			fprintf(stderr, PROG ": no chart drawn: %s; the figures are in CSV (%s/<target>.csv)\n",
+			        h->chart_why, o->out);
+	}
+}
+
+/* The summary's section on the run over time: per target when coverage last grew, its time series
+ * and its chart (links relative to the summary's directory). */
+static void over_time(FILE *f, const struct options *o, const struct target *targets, int nt, double elapsed)
+{
+	fprintf(f,
+	        "## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
+	        "since the previous row over the seconds the target ran, empty when the engine reported nothing "
+	        "new (the next rate spans both intervals), NaN when the target did not run since the previous row "
+	        "(it waited for a worker slot).\n\n",
+	        o->sample, HISTORY_HEADER);
+	for (int i = 0; i < nt; i++) {
+		const struct history *h = &targets[i].h;
+		fprintf(f, "- **%s**: ", targets[i].name);
+		if (h->cov == 0)
+			fprintf(f, "no coverage reported");
+		else if (h->cov_grew_at >= 0)
+			fprintf(f, "coverage last grew at %.0f s of %.0f s: %" PRIu64 " edges (%" PRIu64 " at %.0f s)",
+			        h->cov_grew_at, elapsed, h->cov, h->cov_first, h->cov_first_at);
+		else
+			fprintf(f, "coverage did not grow in %.0f s: %" PRIu64 " edges from %.0f s on",
+			        elapsed, h->cov, h->cov_first_at);
+		fprintf(f, "; %u rows in [%s](%s)\n", h->rows, h->csv_name, h->csv_name);
+		if (h->chart_why[0] == '\0')
+			fprintf(f, "\n  ![%s: coverage and exec/s over the run](%s)\n\n", targets[i].name, h->svg_name);
+		else
+			fprintf(f, "  - no picture drawn: %s\n", h->chart_why);
+	}
+	fprintf(f, "\n");
+}
+
 /* Writes the summary into a malloc'd text. Returns 1 if a crash file was found, 0 if not; *broken and
  * *disk_full tell what else went wrong (broken lists the targets the engine did not run). */
 static int summary_text(const struct options *o, struct target *targets, int nt, double elapsed, char **text,
@@ -880,11 +1276,13 @@ static int summary_text(const struct options *o, struct target *targets, int nt,
 	if (stop_requested)
 		fprintf(f, " (stopped by Ctrl-C or SIGTERM; %.0f s were asked)", o->time);
 	fprintf(f,
-	        " on %ld worker slot(s), %s. exec/s is per busy worker (libFuzzer) or summed over instances "
-	        "(AFL++); coverage is libFuzzer's edge count or AFL++'s map density.\n\n",
-	        o->jobs, date);
-	fprintf(f, "| target | execs | exec/s | coverage | corpus (new) | crashes (unique) |\n"
-	           "|---|---:|---:|---:|---:|---:|\n");
+	        " on %ld worker slot(s), %s. \"ran\" is the seconds in which the target had an engine running; "
+	        "exec/s is the whole-run average, the run's execs over those seconds, summed over the target's "
+	        "%s (the progress lines show the exec/s of their last interval); coverage is %s.\n\n",
+	        o->jobs, date, o->engine == RUN_AFL ? "instances" : "workers",
+	        o->engine == RUN_AFL ? "AFL++'s edges_found (and bitmap_cvg)" : "libFuzzer's cov (edges)");
+	fprintf(f, "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
+	           "|---|---:|---:|---:|---:|---:|---:|\n");
 	uint64_t free_bytes = statvfs(o->out, &vfs) == 0 ? (uint64_t)vfs.f_bavail * vfs.f_frsize : UINT64_MAX;
 	*disk_full = free_bytes < (1u << 20);
 	for (int i = 0; i < nt; i++) {
@@ -908,6 +1306,7 @@ static int summary_text(const struct options *o, struct target *targets, int nt,
 		        "## Disk full: %s has %" PRIu64 " KiB free; corpus entries, logs and crash files may "
 		        "be missing (free some space, or set FUZZ_OUT elsewhere)\n\n",
 		        o->out, free_bytes / 1024);
+	over_time(f, o, targets, nt, elapsed);
 	broken[0] = '\0';
 	if (any_idle || any_failed)
 		engine_errors(f, targets, nt, idle, broken, brokenlen);
@@ -963,7 +1362,9 @@ static void usage(FILE *f)
 	    "  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night)\n"
 	    "  --jobs N             worker slots, 1 to 1024 (default: the number of cores)\n"
 	    "  --progress SECONDS   seconds between progress lines (default and most 60)\n"
-	    "  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary\n"
+	    "  --sample SECONDS     seconds between the rows of DIR/<target>.csv (default: TIME/60, 2 to 30)\n"
+	    "  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary,\n"
+	    "                       DIR/<target>.csv the target's figures over time, DIR/<target>.svg their chart\n"
 	    "  --bindir DIR         where the target binaries are (default build/fuzz-libfuzzer)\n"
 	    "  --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary\n"
 	    "                       (default build/san/bin/tcp-upper)\n"
@@ -1003,6 +1404,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	     .reason = "expected a number of worker slots from 1 to 1024"},
 	    {"progress", 0, CLI_SECONDS, .dest = &o->progress, .min_seconds = 0.001, .max_seconds = 1e9,
 	     .reason = "expected a positive number of seconds"},
+	    {"sample", 0, CLI_SECONDS, .dest = &o->sample, .min_seconds = 0.5, .max_seconds = 1e9,
+	     .reason = "expected a number of seconds, at least 0.5"},
 	    {"out", 0, CLI_STRING, .dest = &o->out},
 	    {"bindir", 0, CLI_STRING, .dest = &o->bindir},
 	    {"san-tcp-upper", 0, CLI_STRING, .dest = &o->san_tcp_upper},
@@ -1015,6 +1418,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	                      28800,
 	                      cores > 0 ? cores : 1,
 	                      60,
+	                      0,
 	                      "out/fuzz",
 	                      "build/fuzz-libfuzzer",
 	                      "build/san/bin/tcp-upper",
@@ -1037,6 +1441,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	double most = o->time / 6 > 5 ? o->time / 6 : 5;
 	o->progress = o->progress < 60 ? o->progress : 60;
 	o->progress = o->progress < most ? o->progress : most;
+	/* about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night */
+	if (o->sample == 0)
+		o->sample = o->time / 60 < 2 ? 2 : o->time / 60 > 30 ? 30 : o->time / 60;
 	o->names = argv + optind;
 	o->nnames = argc - optind;
 	if (o->nnames < 1 || o->nnames > MAX_TARGETS) {
@@ -1188,7 +1595,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	for (int i = 0; i < o.nnames; i++)
-		if ((rc = target_setup(&o, &targets[i], o.names[i])) != 0)
+		if ((rc = target_setup(&o, &targets[i], o.names[i])) != 0 || (rc = history_open(&o, &targets[i])) != 0)
 			return rc;
 	printf(PROG ": %s, %d target(s)", o.engine == RUN_AFL ? "AFL++" : "libFuzzer", o.nnames);
 	for (int i = 0; i < o.nnames; i++)
@@ -1197,5 +1604,6 @@ int main(int argc, char **argv)
 	       o.jobs, o.out);
 	double elapsed =
 	    o.engine == RUN_AFL ? run_afl(&o, targets, o.nnames) : run_libfuzzer(&o, targets, o.nnames);
+	history_finish(&o, targets, o.nnames, elapsed);
 	return summarize(&o, targets, o.nnames, elapsed);
 }
