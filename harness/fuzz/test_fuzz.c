@@ -1,11 +1,13 @@
 /* test_fuzz.c - CUnit tests of the fuzz input formats (script.c: round trips, truncation, every short
- * input decodes) and of the TCP simulation (tcpsim.c: wire trace of a known script, breaches it reports). */
+ * input decodes) and of the TCP simulation (tcpsim.c: wire trace of a known script, breaches it reports)
+ * and the UDP one (udpsim.c: udp-upper's batch loop under each kernel event). */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "script.h"
 #include "tcpsim.h"
+#include "udpsim.h"
 #include "upper.h"
 
 static unsigned char big[1000];
@@ -259,6 +261,135 @@ static void test_tcpsim_traces(void)
 	}
 }
 
+/* UDP tags with senders, batch bits and events round-trip; tags with bits 3-7 clear (the old format)
+ * are sender 0 without events; FILL repeats a pattern of several bytes exactly. */
+static void test_udp_meta(void)
+{
+	static unsigned char out[SCRIPT_UDP_MAX6];
+	unsigned char enc[600];
+	struct script_udp_dec d;
+	struct script_udp_meta m, got;
+	size_t len, n = 0;
+
+	for (unsigned i = 0; i < 64; i++) {
+		m = (struct script_udp_meta){.family = i % 2 ? 6 : 4,
+		                             .sender = i % SCRIPT_UDP_SENDERS,
+		                             .batch = (i / 8) % 2,
+		                             .recv = (enum script_udp_recv_event)(i % 8),
+		                             .send = (enum script_udp_send_event)((i / 8) % 8)};
+		n = script_udp_enc_meta(enc, sizeof enc, (const unsigned char *)"payload", i % 8, &m);
+		CU_ASSERT_FATAL(n > 0 && n <= sizeof enc);
+		script_udp_init(&d, enc, n);
+		CU_ASSERT_FATAL(script_udp_read(&d, out, &len, &got) == 1);
+		CU_ASSERT(len == i % 8 && memcmp(out, "payload", len) == 0);
+		CU_ASSERT(got.family == m.family && got.sender == m.sender && got.batch == m.batch &&
+		          got.recv == m.recv && got.send == m.send);
+		CU_ASSERT_EQUAL(script_udp_read(&d, out, &len, &got), 0);
+	}
+	const unsigned char old[] = {SCRIPT_UDP_SHORT | 4u, 2, 'h', 'i', SCRIPT_UDP_EMPTY};
+	script_udp_init(&d, old, sizeof old);
+	CU_ASSERT(script_udp_read(&d, out, &len, &got) == 1 && len == 2 && got.family == 6 && got.sender == 0 &&
+	          got.batch == 0 && got.recv == SCRIPT_UDP_RECV_NONE && got.send == SCRIPT_UDP_SEND_NONE);
+	CU_ASSERT(script_udp_read(&d, NULL, &len, &got) == 1 && len == 0 && got.family == 4);
+	const unsigned char pattern[] = {SCRIPT_UDP_FILL, 0, 10, 2, 'a', 'b', 'c'};
+	script_udp_init(&d, pattern, sizeof pattern);
+	CU_ASSERT(script_udp_read(&d, out, &len, &got) == 1 && len == 10 && memcmp(out, "abcabcabca", 10) == 0);
+	memset(out, 0, sizeof out);
+	const unsigned char huge[] = {SCRIPT_UDP_FILL | 4u, 0xff, 0xff, 2, 'x', 'y', 'z'};
+	script_udp_init(&d, huge, sizeof huge);
+	CU_ASSERT_FATAL(script_udp_read(&d, out, &len, &got) == 1 && len == SCRIPT_UDP_MAX6);
+	int same = 1;
+	for (size_t i = 0; i < len; i++)
+		same &= out[i] == "xyz"[i % 3];
+	CU_ASSERT(same && out[len] == 0);
+}
+
+/* One datagram of a udpsim case. */
+struct udp_case_dgram {
+	const char *body;
+	unsigned sender, batch, family;
+	enum script_udp_recv_event recv;
+	enum script_udp_send_event send;
+};
+
+/* Encodes dg[0..n) into enc (room for them); returns the length. */
+static size_t encode_udp_case(const struct udp_case_dgram *dg, size_t n, unsigned char *enc, size_t room)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct script_udp_meta m = {.family = dg[i].family == 6 ? 6 : 4,
+		                                  .sender = dg[i].sender,
+		                                  .batch = dg[i].batch,
+		                                  .recv = dg[i].recv,
+		                                  .send = dg[i].send};
+		o += script_udp_enc_meta(enc + o, room - o, (const unsigned char *)dg[i].body, strlen(dg[i].body),
+		                         &m);
+	}
+	CU_ASSERT_FATAL(o <= room);
+	return o;
+}
+
+/* udp-upper's loop under each kernel event: what it received, answered and left unanswered. */
+static void test_udpsim_events(void)
+{
+	static const struct {
+		const char *name;
+		struct udp_case_dgram dg[6];
+		size_t n, received, replies, dropped, events;
+	} cases[] = {
+	    {"senders of both families", {{"a", 1, 0, 4, 0, 0}, {"b", 2, 0, 6, 0, 0}, {"c", 3, 0, 4, 0, 0}, {"", 7, 0, 6, 0, 0}}, 4, 4, 4, 0, 0},
+	    {"wait and receive interrupted",
+	     {{"a", 0, 0, 4, SCRIPT_UDP_WAIT_EINTR, 0}, {"b", 1, 1, 4, SCRIPT_UDP_RECV_EAGAIN, 0},
+	      {"c", 2, 1, 6, SCRIPT_UDP_RECV_EINTR, 0}},
+	     3, 3, 3, 0, 3},
+	    {"pending ICMP error at the receive", {{"a", 0, 0, 4, SCRIPT_UDP_ICMP_RECV, 0}, {"b", 1, 0, 4, 0, 0}}, 2, 2, 2, 0, 1},
+	    {"ICMP error at the send: the batch's first reply is lost",
+	     {{"a", 0, 0, 4, 0, 0}, {"b", 1, 0, 4, SCRIPT_UDP_ICMP_SEND, 0}, {"c", 2, 0, 4, 0, 0}},
+	     3, 3, 2, 1, 1},
+	    {"truncated datagram", {{"a", 0, 0, 4, 0, 0}, {"b", 1, 0, 4, SCRIPT_UDP_TRUNC, 0}, {"c", 2, 0, 6, 0, 0}}, 3, 3, 2, 1, 1},
+	    {"EAGAIN, ENOBUFS, EINTR, partial: every reply goes",
+	     {{"a", 0, 0, 4, 0, 0}, {"b", 1, 0, 4, 0, SCRIPT_UDP_SEND_EAGAIN}, {"c", 2, 0, 4, 0, SCRIPT_UDP_SEND_ENOBUFS},
+	      {"d", 3, 0, 4, 0, SCRIPT_UDP_SEND_EINTR}, {"e", 4, 0, 4, 0, SCRIPT_UDP_SEND_PARTIAL}, {"f", 5, 0, 6, 0, 0}},
+	     6, 6, 6, 0, 4},
+	    {"full buffer past the wait, unreachable sender: lost, the others go",
+	     {{"a", 0, 0, 4, 0, SCRIPT_UDP_SEND_FULL}, {"b", 1, 0, 4, 0, 0}, {"c", 2, 0, 4, 0, SCRIPT_UDP_SEND_UNREACH},
+	      {"d", 3, 0, 6, 0, 0}},
+	     4, 4, 2, 2, 2},
+	    {"stop while waiting to send", {{"a", 0, 0, 4, 0, 0}, {"b", 1, 0, 4, 0, SCRIPT_UDP_SEND_STOP}, {"c", 2, 1, 4, 0, 0}}, 3, 2, 1, 0, 1},
+	    {"the wait fails", {{"a", 0, 0, 4, 0, 0}, {"b", 1, 1, 4, SCRIPT_UDP_WAIT_FAIL, 0}}, 2, 1, 1, 0, 1},
+	};
+	unsigned char enc[256];
+	char why[320];
+	struct udpsim_stats st;
+	struct udpsim *sim = udpsim_new(why, sizeof why);
+
+	CU_ASSERT_FATAL(sim != NULL);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t n = encode_udp_case(cases[c].dg, cases[c].n, enc, sizeof enc);
+		enum udpsim_result r = udpsim_run(sim, enc, n, &st, why, sizeof why);
+		if (r != UDPSIM_OK)
+			fprintf(stderr, "\n%s: %s\n", cases[c].name, why);
+		CU_ASSERT_EQUAL(r, UDPSIM_OK);
+		if (st.received != cases[c].received || st.replies != cases[c].replies ||
+		    st.dropped != cases[c].dropped || st.events != cases[c].events)
+			fprintf(stderr, "\n%s: received %zu replies %zu dropped %zu events %zu\n", cases[c].name,
+			        st.received, st.replies, st.dropped, st.events);
+		CU_ASSERT_EQUAL(st.datagrams, cases[c].n);
+		CU_ASSERT_EQUAL(st.received, cases[c].received);
+		CU_ASSERT_EQUAL(st.replies, cases[c].replies);
+		CU_ASSERT_EQUAL(st.dropped, cases[c].dropped);
+		CU_ASSERT_EQUAL(st.events, cases[c].events);
+	}
+	/* Datagrams that arrive together are received a batch at a time: 100 take four rounds and the stop. */
+	size_t o = 0;
+	for (unsigned i = 0; i < 100; i++)
+		o += script_udp_enc(enc + o, sizeof enc - o, NULL, 0, i % 2 ? 6 : 4);
+	CU_ASSERT_EQUAL(udpsim_run(sim, enc, o, &st, why, sizeof why), UDPSIM_OK);
+	CU_ASSERT(st.replies == 100 && st.rounds == 5);
+	udpsim_free(sim);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -267,7 +398,9 @@ int main(void)
 	if (s == NULL || !CU_add_test(s, "script round trips", test_round_trip) ||
 	    !CU_add_test(s, "every short input and prefix decodes", test_every_input_decodes) ||
 	    !CU_add_test(s, "UDP datagrams: sizes 0 to max, clamping, cuts", test_udp) ||
-	    !CU_add_test(s, "tcpsim wire traces", test_tcpsim_traces)) {
+	    !CU_add_test(s, "tcpsim wire traces", test_tcpsim_traces) ||
+	    !CU_add_test(s, "UDP senders, batches and kernel events", test_udp_meta) ||
+	    !CU_add_test(s, "udpsim: udp-upper's loop under each kernel event", test_udpsim_events)) {
 		CU_cleanup_registry();
 		return 2;
 	}
