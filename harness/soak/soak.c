@@ -220,7 +220,7 @@ static void draw_case(struct options *o, const char *csv, const struct soak_figu
 	struct chart chart = {.csv = csv,
 	                      .svg = svg,
 	                      .title = title,
-	                      .xlabel = "seconds since the case started",
+	                      .xlabel = "seconds since the case's server started",
 	                      .ylabel = "resident memory (KiB)",
 	                      .y2label = "open descriptors",
 	                      .xcolumn = "elapsed_s",
