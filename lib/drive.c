@@ -1,15 +1,20 @@
 /* drive.c - one wakeup of a TCP connection over caller-supplied I/O callbacks (drive.h). */
 #include "drive.h"
 
-/* Feeds one event and reports it to the optional observer. Returns 0 to go on, or the negative
- * DRIVE_* code that ends the wakeup. */
-static int feed(struct upper_conn *c, const struct drive_io *io, void *ctx, enum upper_ev ev, size_t n)
+/* Feeds one event and reports it to the optional observer. Returns 0 to go on, with the core's wants
+ * after the event in *want (what upper_conn_event() returns, so the loop need not ask again), or the
+ * negative DRIVE_* code that ends the wakeup. */
+static int feed(struct upper_conn *c, const struct drive_io *io, void *ctx, enum upper_ev ev, size_t n,
+                unsigned *want)
 {
 	int r = upper_conn_event(c, ev, n);
 
 	if (io->fed != NULL && io->fed(ctx, ev, n, r) != 0)
 		return DRIVE_STOPPED;
-	return r < 0 ? DRIVE_BROKEN : 0;
+	if (r < 0)
+		return DRIVE_BROKEN;
+	*want = (unsigned)r;
+	return 0;
 }
 
 int drive_wakeup(struct upper_conn *c, const struct drive_io *io, void *ctx, unsigned ready,
@@ -17,13 +22,13 @@ int drive_wakeup(struct upper_conn *c, const struct drive_io *io, void *ctx, uns
 {
 	int readable = (ready & DRIVE_READY_IN) != 0;
 	int reads = 0, rc = 0;
-	unsigned want = 0;
+	/* The wants change only through an event, and every event returns them: asked once here. */
+	unsigned want = upper_conn_want(c);
 
 	*interest = 0;
-	if ((ready & DRIVE_READY_OUT) && (upper_conn_want(c) & UPPER_WANT_POLLOUT))
-		rc = feed(c, io, ctx, UPPER_EV_WRITABLE, 0);
+	if ((ready & DRIVE_READY_OUT) && (want & UPPER_WANT_POLLOUT))
+		rc = feed(c, io, ctx, UPPER_EV_WRITABLE, 0, &want);
 	while (rc == 0) {
-		want = upper_conn_want(c);
 		if (want & UPPER_WANT_CLOSE) {
 			/* A dead connection may still hold bytes it will never send: its buffer goes back
 			 * too. */
@@ -38,18 +43,18 @@ int drive_wakeup(struct upper_conn *c, const struct drive_io *io, void *ctx, uns
 			size_t n = upper_conn_pending(c, &p);
 			ssize_t k = io->send(ctx, p, n);
 			if (k > 0)
-				rc = feed(c, io, ctx, UPPER_EV_WROTE, (size_t)k);
+				rc = feed(c, io, ctx, UPPER_EV_WROTE, (size_t)k, &want);
 			else if (k == DRIVE_IO_INTR)
 				continue;
 			else if (k == DRIVE_IO_AGAIN)
-				rc = feed(c, io, ctx, UPPER_EV_AGAIN, 0);
+				rc = feed(c, io, ctx, UPPER_EV_AGAIN, 0, &want);
 			else
-				rc = feed(c, io, ctx, UPPER_EV_WERROR, 0);
+				rc = feed(c, io, ctx, UPPER_EV_WERROR, 0, &want);
 			continue;
 		}
 		if (want & UPPER_WANT_SHUTDOWN) {
 			io->shutdown_wr(ctx);
-			rc = feed(c, io, ctx, UPPER_EV_SHUTDOWN, 0);
+			rc = feed(c, io, ctx, UPPER_EV_SHUTDOWN, 0, &want);
 			continue;
 		}
 		if ((want & UPPER_WANT_READ) && readable && reads < DRIVE_READS) {
@@ -70,17 +75,17 @@ int drive_wakeup(struct upper_conn *c, const struct drive_io *io, void *ctx, uns
 			k = io->recv(ctx, p, n);
 			reads++;
 			if (k > 0) {
-				rc = feed(c, io, ctx, UPPER_EV_READ, (size_t)k);
+				rc = feed(c, io, ctx, UPPER_EV_READ, (size_t)k, &want);
 				if ((size_t)k < n)
 					readable = 0; /* drained: a level-triggered loop reports more */
 			} else if (k == 0) {
-				rc = feed(c, io, ctx, UPPER_EV_EOF, 0);
+				rc = feed(c, io, ctx, UPPER_EV_EOF, 0, &want);
 			} else if (k == DRIVE_IO_INTR) {
 				continue;
 			} else if (k == DRIVE_IO_AGAIN) {
 				readable = 0;
 			} else {
-				rc = feed(c, io, ctx, UPPER_EV_RESET, 0);
+				rc = feed(c, io, ctx, UPPER_EV_RESET, 0, &want);
 			}
 			continue;
 		}

@@ -91,6 +91,20 @@ static int conn_over(const struct upper_conn *c)
 	return !(c->flags & UPPER_CF_INIT) || (c->flags & (UPPER_CF_DEAD | UPPER_CF_SHUTDOWN));
 }
 
+/* Reading is wanted while the peer has not sent FIN and the buffer has room (T8: the bound). */
+static int wants_read(const struct upper_conn *c)
+{
+	return !conn_over(c) && !(c->flags & UPPER_CF_EOF) && c->len < c->cap;
+}
+
+/* T4: our FIN only after the peer's and once every owed byte is out. */
+static int wants_shutdown(const struct upper_conn *c)
+{
+	return !conn_over(c) && (c->flags & UPPER_CF_EOF) && c->len == 0;
+}
+
+/* upper_conn_event() checks the one bit an event needs (wants_read, wants_shutdown) instead of the whole
+ * set: the fuzz targets feed millions of events, and the drive takes the set from the event's result. */
 unsigned upper_conn_want(const struct upper_conn *c)
 {
 	unsigned w = 0;
@@ -99,18 +113,16 @@ unsigned upper_conn_want(const struct upper_conn *c)
 		return UPPER_WANT_CLOSE;
 	if (c->len > 0)
 		w |= (c->flags & UPPER_CF_BLOCKED) ? UPPER_WANT_POLLOUT : UPPER_WANT_WRITE;
-	if (!(c->flags & UPPER_CF_EOF)) {
-		if (c->len < c->cap)
-			w |= UPPER_WANT_READ;
-	} else if (c->len == 0) {
-		w |= UPPER_WANT_SHUTDOWN; /* T4: FIN only once every owed byte is out */
-	}
+	if (wants_read(c))
+		w |= UPPER_WANT_READ;
+	if (wants_shutdown(c))
+		w |= UPPER_WANT_SHUTDOWN;
 	return w;
 }
 
 size_t upper_conn_rspace(struct upper_conn *c, unsigned char **p)
 {
-	if (c->buf == NULL || !(upper_conn_want(c) & UPPER_WANT_READ)) {
+	if (c->buf == NULL || !wants_read(c)) {
 		*p = NULL;
 		return 0;
 	}
@@ -135,13 +147,11 @@ size_t upper_conn_pending(const struct upper_conn *c, const unsigned char **p)
 
 int upper_conn_event(struct upper_conn *c, enum upper_ev ev, size_t n)
 {
-	unsigned want = upper_conn_want(c);
-
-	if (want & UPPER_WANT_CLOSE)
+	if (conn_over(c))
 		return -1;
 	switch (ev) {
 	case UPPER_EV_READ:
-		if (!(want & UPPER_WANT_READ) || c->buf == NULL || n == 0 || n > c->cap - c->off - c->len)
+		if (!wants_read(c) || c->buf == NULL || n == 0 || n > c->cap - c->off - c->len)
 			return -1;
 		upper_transform(c->buf + c->off + c->len, c->buf + c->off + c->len, n);
 		c->len += n;
@@ -178,7 +188,7 @@ int upper_conn_event(struct upper_conn *c, enum upper_ev ev, size_t n)
 		c->flags &= ~UPPER_CF_BLOCKED;
 		break;
 	case UPPER_EV_SHUTDOWN:
-		if (!(want & UPPER_WANT_SHUTDOWN))
+		if (!wants_shutdown(c))
 			return -1;
 		c->flags |= UPPER_CF_SHUTDOWN;
 		break;
