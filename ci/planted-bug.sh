@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# planted-bug.sh - shows that the fuzzers find a bug planted in the library within a time limit.
-# It copies the bug's lib/*.c file to a temporary directory, plants the bug there with sed (the shipped
-# file is never touched), builds the bug's libFuzzer target against the copy and fuzzes it.
+# planted-bug.sh - shows that the fuzzers find a bug planted in the library or a server's loop within a
+# time limit. It copies the bug's file (lib/*.c or servers/*.c) to a temporary directory, plants the bug
+# there with sed (the shipped file is never touched), builds the bug's libFuzzer target against the copy
+# and fuzzes it.
 set -euo pipefail
 
 usage() {
 	cat <<USAGE
 usage: ci/planted-bug.sh [-t SECONDS] [-f TARGET] [BUG...]
-Plants each BUG in a copy of its library file, builds the matching libFuzzer target (or TARGET, to see
+Plants each BUG in a copy of its library or server file, builds the matching libFuzzer target (or TARGET, to see
 whether another target finds it) and fuzzes it for at most SECONDS (default 60). Exit 0 if every bug
 was found in time, 1 if one was not, 2 on a setup error (for example: the library changed and the patch
 no longer applies).
@@ -16,6 +17,8 @@ Bugs (default: all):
   tcp-drop-last   the connection drops its last pending byte when the peer's FIN arrives (T1, T4)
   tcp-slide       the buffer compaction forgets to move the pending bytes (T1: wrong bytes sent)
   tcp-reset-live  a reset or write error does not end the connection (T6: it keeps writing)
+  tcp-conn-cross  tcp-upper's loop (servers/tcp_loop.c), closing a reset connection, also drops the
+                  next connection's pending output (T1 on the other connection)
   udp-short       the UDP reply is one byte short (U2, U4)
   reasm-overlap1  replay's reassembly (lib/decode.c) drops a segment that overlaps the stream's end by
                   exactly one byte instead of keeping its new bytes
@@ -47,7 +50,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 bugs=("$@")
-all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live udp-short reasm-overlap1)
+all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-conn-cross udp-short reasm-overlap1)
 [ ${#bugs[@]} -gt 0 ] || bugs=("${all[@]}")
 # every name checked before the first (minute-long) run, not when its turn comes
 for bug in "${bugs[@]}"; do
@@ -67,8 +70,8 @@ esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-bug_file() { # bug: the library file the bug is planted in
-	case "$1" in reasm-*) echo lib/decode.c ;; *) echo lib/upper.c ;; esac
+bug_file() { # bug: the library or server file the bug is planted in
+	case "$1" in reasm-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; *) echo lib/upper.c ;; esac
 }
 
 bug_target() { # bug: the fuzz target meant to find it
@@ -82,6 +85,7 @@ plant() { # bug original copy: applies the sed to the copy, fails if it changed 
 	tcp-drop-last) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_EOF;/&\n\1if (c->len > 0) c->len--;/' "$f" ;;
 	tcp-slide) sed -i '/^size_t upper_conn_rspace/,/^}/s/^\(\t*\)memmove(c->buf, c->buf + c->off, c->len);/\1(void)0; \/* planted: pending bytes not moved *\//' "$f" ;;
 	tcp-reset-live) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_DEAD;/\1(void)0; \/* planted: the connection stays alive *\//' "$f" ;;
+	tcp-conn-cross) sed -i '/^static void conn_close(/,/^}/s/^\(\t*\)l->io->release(l->ctx, c);$/\1if ((c->uc.flags \& UPPER_CF_DEAD) \&\& c->next != NULL) c->next->uc.len = 0; \/* planted *\/\n&/' "$f" ;;
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
 	reasm-overlap1) sed -i '/^static int place(/,/^}/s/^\(\t*\)if (off < next) {$/&\n\1\tif (next - off == 1)\n\1\t\treturn DEC_OK; \/* planted: a one-byte overlap is dropped *\//' "$f" ;;
 	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
@@ -108,7 +112,7 @@ for bug in "${bugs[@]}"; do
 	# every source the targets link (harness/fuzz/targets.txt), with the planted copy for the bug's file
 	srcs=("harness/fuzz/$target.c")
 	for s in $sources; do [ "$s" = "$file" ] || srcs+=("$s"); done
-	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Ilib -fsanitize=fuzzer,address,undefined \
+	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Ilib -Iservers -fsanitize=fuzzer,address,undefined \
 		-o "$d/fuzzer" "$copy" "${srcs[@]}" 2>"$d/build.log"; then
 		echo "planted-bug.sh: $bug: build failed:" >&2
 		cat "$d/build.log" >&2

@@ -291,8 +291,8 @@ bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS) $(B
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
 
 # ---- unit tests of the input formats and the TCP simulation (CUnit), both variants ----
-$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/tcpsim.o $(O)/$(FUZZ_SRC)/udpsim.o \
-		$(O)/servers/udp_loop.o $(LIB)
+$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/tcpsim.o $(O)/servers/tcp_loop.o \
+		$(O)/$(FUZZ_SRC)/udpsim.o $(O)/servers/udp_loop.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)
 

@@ -1,25 +1,34 @@
-/* tcpsim.c - a TCP script run against struct upper_conn through tcp-upper's own drive_wakeup() (drive.h),
- * over simulated sockets and a simulated level-triggered epoll. */
+/* tcpsim.c - a TCP script run against tcp-upper's whole event loop (servers/tcp_loop.c) bound to a
+ * simulated kernel: a listener with an accept queue, sockets, a level-triggered epoll, a clock, an
+ * allocator, and the faults the script injects. */
 #include "tcpsim.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../servers/tcp_loop.h"
 #include "drive.h"
 #include "oracle.h"
 #include "script.h"
 #include "upper.h"
 
 /* Bounds on loop steps: each round with a ready socket, and each event of a wakeup, must move a byte
- * or change a state that an input byte set up, so more steps than this mean a core that never lets go. */
+ * or change a state that an input byte set up, so more steps than this mean a loop that never lets go. */
 #define MAX_STEPS(m) (1024u + 8u * ((m)->n + (m)->cap))
-#define POISON 0xEE /* written over a buffer returned to the pool: a stale pointer shows as wrong bytes */
+#define MAX_EMPTY 2     /* rounds in a row whose wait had nothing ready and no timeout to let pass */
+#define IDLE_ROUNDS 4   /* rounds of a SLEEP */
+#define END_ROUNDS 16   /* rounds at the end for the loop to come to rest */
+#define MAX_ALLOCS 64   /* live allocations: more means a leak */
+#define POISON 0xEE     /* written over a pooled buffer between rounds: a stale pointer shows as wrong bytes */
 #define POISON_LEN 512
+#define MS 1000000u     /* nanoseconds */
 
-/* Under ASan a pooled buffer is poisoned: the core touching a buffer it gave back is reported at once. */
+/* Under ASan a pooled buffer is poisoned between rounds: a connection touching a buffer it gave back is
+ * reported at once. */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define TCPSIM_ASAN 1
@@ -38,34 +47,64 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define POOL_UNPOISON(b, n) ((void)(b), (void)(n))
 #endif
 
-enum { EP_IN = 1u, EP_OUT = 2u };
+/* The simulated process's descriptors: the listener, the stop descriptor, then one per connection
+ * (the lowest free number, as the kernel gives). */
+enum { FD_LISTEN = 3, FD_STOP = 4, FD_FIRST = 5 };
 enum { WERR_NONE, WERR_EPIPE, WERR_RESET };
+enum sock_state { SOCK_NONE, SOCK_QUEUED, SOCK_OPEN };
 
-/* One slot: the server's connection, the client, and the socket between them. */
+/* One slot: the client, the socket between it and the server, and what the loop registered for it. */
 struct sock {
-	int open;     /* a connection exists that the server has not closed */
-	unsigned gen; /* connection number on this slot */
-	struct upper_conn uc;
-	unsigned interest;         /* EP_IN | EP_OUT, as tcp-upper registers it */
-	unsigned char *sent;       /* bytes the client sent on this connection (capacity: the input size) */
-	size_t nsent, nread, ngot; /* sent by the client, read by the server, accepted by the socket */
+	enum sock_state state; /* NONE: no client; QUEUED: in the accept queue; OPEN: accepted */
+	unsigned gen;          /* connection number on this slot */
+	int fd;
+	const struct upper_conn *uc; /* the loop's core of this connection, as io->fed shows it */
+	struct epoll_event reg;      /* what the loop registered (OPEN), */
+	int registered;              /* ... once it has */
+	unsigned char *sent;         /* bytes the client sent on this connection (capacity: the input size) */
+	size_t nsent, nread, ngot;   /* sent by the client, read by the server, accepted by the socket */
 	int cfin, crst, eof_read, werr, again, stopped, sfin;
+	int intr_send, intr_recv, ctl_fail;
+	int fault; /* a fault the script injected may close this connection without FIN */
 	size_t window; /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
-	size_t steps; /* events fed in the current wakeup */
+	size_t steps; /* events fed in the current round */
+};
+
+struct alloc {
+	void *p;
+	size_t n;
 };
 
 struct sim {
 	struct sock s[SCRIPT_MAX_CONNS];
 	unsigned nconn, conns_on[SCRIPT_MAX_CONNS];
+	int fdslot[SCRIPT_MAX_CONNS]; /* slot of descriptor FD_FIRST + i, or -1 */
+	unsigned queue[SCRIPT_MAX_CONNS], nqueue; /* the accept queue, oldest first */
 	size_t cap, n;                            /* buffer bound, input size */
-	unsigned char *all[SCRIPT_MAX_CONNS + 1]; /* every buffer allocated, to check and free */
-	unsigned nall;
-	unsigned char *pool[SCRIPT_MAX_CONNS + 1];
-	unsigned npool;
-	unsigned char *records;
+	struct tcp_loop loop;
+	int loop_ready;
+	struct epoll_event listen_reg, stop_reg;
+	int listen_registered, stop_registered, stop_ready;
+	/* The kernel's faults and clock. */
+	int accept_err;   /* the next accept fails with this errno (0: none) */
+	int nofile;       /* EMFILE or ENFILE until a descriptor is closed (0: none) */
+	unsigned nofile_how;
+	int intr_wait;
+	unsigned nomem; /* allocations still to fail */
+	uint64_t now;
+	int last_accepted; /* slot of the last accept, for an allocation failure that closes it */
+	uint64_t refused_at;
+	size_t closes, closes_at_refusal;
+	int refused;
+	uint64_t logged_at; /* the last limit line (0: none) */
+	int may_sleep, blocked;
+	unsigned empty; /* rounds in a row with nothing to do */
+	struct alloc allocs[MAX_ALLOCS];
+	unsigned nallocs;
 	int hold;
 	size_t probes; /* refusal probes done, to rotate through them */
+	unsigned char *records;
 	const struct tcpsim_hooks *h;
 	struct tcpsim_stats st;
 	char *why;
@@ -92,51 +131,98 @@ fail(struct sim *m, int rc, const char *fmt, ...)
 	return rc;
 }
 
+static unsigned slot_of(const struct sim *m, const struct sock *s)
+{
+	return (unsigned)(s - m->s);
+}
+
 static void wire(struct sim *m, struct sock *s, enum tcpsim_wire what, const unsigned char *p, size_t n)
 {
 	if (m->h != NULL && m->h->wire != NULL)
-		m->h->wire(m->h->ctx, (unsigned)(s - m->s), s->gen, what, p, n);
+		m->h->wire(m->h->ctx, slot_of(m, s), s->gen, what, p, n);
 }
 
-static unsigned char *pool_get(struct sim *m)
+/* The open connection on descriptor fd, or NULL (after a failure naming what the loop did) when fd is
+ * not one. */
+static struct sock *by_fd(struct sim *m, int fd, const char *what)
 {
-	unsigned char *b;
+	if (fd >= FD_FIRST && fd < FD_FIRST + (int)SCRIPT_MAX_CONNS && m->fdslot[fd - FD_FIRST] >= 0)
+		return &m->s[m->fdslot[fd - FD_FIRST]];
+	fail(m, 1, "T6: the loop calls %s on descriptor %d, which is no open connection", what, fd);
+	return NULL;
+}
 
-	if (m->npool > 0) {
-		b = m->pool[--m->npool];
-		POOL_UNPOISON(b, m->cap);
-		return b;
+/* ---- memory ---- */
+
+static const struct alloc *find_alloc(const struct sim *m, const void *p)
+{
+	for (unsigned i = 0; i < m->nallocs; i++)
+		if (m->allocs[i].p == p)
+			return &m->allocs[i];
+	return NULL;
+}
+
+static void *io_alloc(void *ctx, size_t n)
+{
+	struct sim *m = ctx;
+	void *p;
+
+	if (m->nomem > 0) {
+		m->nomem--;
+		if (m->last_accepted >= 0 && !m->s[m->last_accepted].registered)
+			m->s[m->last_accepted].fault = 1; /* accept's allocation: the loop may drop it */
+		return NULL;
 	}
-	if (m->nall >= sizeof m->all / sizeof m->all[0])
-		return NULL; /* cannot happen: one buffer per connection at most, plus the one accept uses */
-	b = malloc(m->cap);
-	if (b != NULL)
-		m->all[m->nall++] = b;
-	return b;
+	if (m->nallocs >= MAX_ALLOCS) {
+		fail(m, 1, "T5: %u allocations live with %u connections: the loop leaks memory", m->nallocs,
+		     m->nconn);
+		return NULL;
+	}
+	p = malloc(n);
+	if (p == NULL) {
+		fail(m, -1, "out of memory for %zu bytes", n);
+		return NULL;
+	}
+	m->allocs[m->nallocs++] = (struct alloc){p, n};
+	return p;
 }
 
-static void pool_put(struct sim *m, unsigned char *b)
+static void io_release(void *ctx, void *p)
 {
-	if (b == NULL)
-		return;
-	memset(b, POISON, m->cap < POISON_LEN ? m->cap : POISON_LEN);
-	POOL_POISON(b, m->cap);
-	m->pool[m->npool++] = b;
+	struct sim *m = ctx;
+
+	for (unsigned i = 0; i < m->nallocs; i++) {
+		if (m->allocs[i].p == p) {
+			POOL_UNPOISON(p, m->allocs[i].n);
+			free(p);
+			m->allocs[i] = m->allocs[--m->nallocs];
+			return;
+		}
+	}
+	fail(m, 1, "T5: the loop frees memory it never allocated (%p)", p);
 }
 
-static int owned(const struct sim *m, const unsigned char *b)
+/* Between rounds the pool's buffers are poisoned; the loop may hand them out again in a round. */
+static void pool_poison(struct sim *m, int on)
 {
-	for (unsigned i = 0; i < m->nall; i++)
-		if (m->all[i] == b)
-			return 1;
-	return 0;
+	for (size_t i = 0; i < m->loop.npool; i++) {
+		unsigned char *b = m->loop.pool[i];
+		if (on) {
+			memset(b, POISON, m->cap < POISON_LEN ? m->cap : POISON_LEN);
+			POOL_POISON(b, m->cap);
+		} else {
+			POOL_UNPOISON(b, m->cap);
+		}
+	}
 }
+
+/* ---- the core's state after every event ---- */
 
 /* Events the loop never sends must be refused with the state unchanged (upper.h's contract), or a
  * buggy loop could push the core past its bounds. Probed on a copy, so the run is not disturbed. */
 static int probe_refusals(struct sim *m, const struct sock *s)
 {
-	const struct upper_conn *c = &s->uc;
+	const struct upper_conn *c = s->uc;
 	unsigned want = upper_conn_want(c);
 	struct {
 		enum upper_ev ev;
@@ -155,31 +241,28 @@ static int probe_refusals(struct sim *m, const struct sock *s)
 
 	/* One probe per event, in rotation: every refusal path is tried, at an eighth of the cost. */
 	size_t i = m->probes++ % (sizeof probes / sizeof probes[0]);
-	{
-		struct upper_conn copy = *c;
-		if (!probes[i].illegal)
-			return 0;
-		int r = upper_conn_event(&copy, probes[i].ev, probes[i].n);
-		int same = copy.buf == c->buf && copy.cap == c->cap && copy.off == c->off &&
-		           copy.len == c->len && copy.flags == c->flags && copy.bytes_in == c->bytes_in &&
-		           copy.bytes_out == c->bytes_out;
-		if (r != -1 || !same)
-			return fail(m, 1,
-			            "core: impossible event %d (n=%zu) returned %d%s (slot %u, flags %#x)",
-			            (int)probes[i].ev, probes[i].n, r,
-			            r == -1 ? " but changed the state" : "", (unsigned)(s - m->s), c->flags);
-	}
+	struct upper_conn copy = *c;
+	if (!probes[i].illegal)
+		return 0;
+	int r = upper_conn_event(&copy, probes[i].ev, probes[i].n);
+	int same = copy.buf == c->buf && copy.cap == c->cap && copy.off == c->off && copy.len == c->len &&
+	           copy.flags == c->flags && copy.bytes_in == c->bytes_in && copy.bytes_out == c->bytes_out;
+	if (r != -1 || !same)
+		return fail(m, 1, "core: impossible event %d (n=%zu) returned %d%s (slot %u, flags %#x)",
+		            (int)probes[i].ev, probes[i].n, r, r == -1 ? " but changed the state" : "",
+		            slot_of(m, s), c->flags);
 	return 0;
 }
 
-/* The core's state after every event: SPEC T8 bounds, T6 nothing owed once dead, counters agree. */
+/* SPEC T8 bounds, T6 nothing owed once dead, the core's counters against what the sockets moved. */
 static int check_state(struct sim *m, struct sock *s, int ret)
 {
-	const struct upper_conn *c = &s->uc;
-	unsigned slot = (unsigned)(s - m->s);
+	const struct upper_conn *c = s->uc;
+	unsigned slot = slot_of(m, s);
 	unsigned want = upper_conn_want(c);
 	const unsigned char *p;
 	size_t pend = upper_conn_pending(c, &p);
+	const struct alloc *a = c->buf != NULL ? find_alloc(m, c->buf) : NULL;
 
 	if (ret != (int)want)
 		return fail(m, 1, "core: event returned %d but upper_conn_want says %u (slot %u)", ret, want,
@@ -188,11 +271,12 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 		return fail(m, 1,
 		            "T8: buffer past its bound: off %zu + len %zu, cap %zu (given %zu), slot %u",
 		            c->off, c->len, c->cap, m->cap, slot);
-	if (c->buf != NULL && !owned(m, c->buf))
+	if (c->buf != NULL && (a == NULL || a->n != m->cap))
 		return fail(m, 1, "T8: the connection points at a buffer the loop never lent (slot %u)",
 		            slot);
 	if (c->buf == NULL && c->len > 0)
-		return fail(m, 1, "T1: %zu bytes pending without a buffer (slot %u)", c->len, slot);
+		return fail(m, 1, "T1: %zu bytes pending without a buffer (slot %u, offset %zu)", c->len,
+		            slot, s->ngot);
 	if (c->flags & UPPER_CF_DEAD) {
 		if (want != UPPER_WANT_CLOSE || pend != 0)
 			return fail(
@@ -203,81 +287,59 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 	}
 	if (c->bytes_in != s->nread || c->bytes_out != s->ngot || c->len != s->nread - s->ngot)
 		return fail(m, 1,
-		            "T1: core counts in %llu out %llu pending %zu, loop read %zu sent %zu (slot %u)",
-		            (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out, c->len,
-		            s->nread, s->ngot, slot);
+		            "T1: slot %u owes bytes from offset %zu to %zu but its core holds %zu (core "
+		            "counts in %llu, out %llu)",
+		            slot, s->ngot, s->nread, c->len, (unsigned long long)c->bytes_in,
+		            (unsigned long long)c->bytes_out);
 	if (pend != c->len && !(want & UPPER_WANT_CLOSE))
 		return fail(m, 1, "T1: upper_conn_pending gives %zu bytes, %zu are held (slot %u)", pend,
 		            c->len, slot);
 	return probe_refusals(m, s);
 }
 
-/* The server closes the descriptor: only after its FIN or a reset (T4). */
-static int sock_close(struct sim *m, struct sock *s)
-{
-	unsigned slot = (unsigned)(s - m->s);
-
-	if (s->uc.flags & UPPER_CF_DEAD) {
-		m->st.resets++;
-	} else if (s->uc.flags & UPPER_CF_SHUTDOWN) {
-		m->st.fins++;
-	} else {
-		return fail(m, 1, "T4: the core asks to close without FIN or reset (slot %u, flags %#x)",
-		            slot, s->uc.flags);
-	}
-	if (s->uc.buf != NULL)
-		return fail(
-		    m, 1, "T8: drive_wakeup closed a connection that still holds its buffer (slot %u)", slot);
-	wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
-	s->open = 0;
-	return 0;
-}
-
-/* drive_wakeup()'s callbacks get the slot; the slot finds the run. */
-struct io_ctx {
-	struct sim *m;
-	struct sock *s;
-};
-
 /* After every event drive_wakeup() feeds: a refusal is a core bug (tcp-upper aborts on it), the state
- * must hold every invariant, and endless events in one wakeup mean a core that never lets go. */
-static int io_fed(void *ctx, enum upper_ev ev, size_t n, int r)
+ * must hold every invariant, and endless events in one round mean a core that never lets go. */
+static int io_fed(void *ctx, int fd, const struct upper_conn *c, enum upper_ev ev, size_t n, int r)
 {
-	struct io_ctx *x = ctx;
-	struct sim *m = x->m;
-	struct sock *s = x->s;
+	struct sim *m = ctx;
+	struct sock *s = by_fd(m, fd, "drive_wakeup");
 
-	if (m->rc != 0)
+	if (s == NULL || m->rc != 0)
 		return 1;
+	s->uc = c;
 	if (r < 0)
 		return fail(m, 1, "core refused event %d (n=%zu) that its wants allowed (slot %u, flags %#x)",
-		            (int)ev, n, (unsigned)(s - m->s), s->uc.flags);
+		            (int)ev, n, slot_of(m, s), c->flags);
 	if (++s->steps >= MAX_STEPS(m))
-		return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one wakeup",
-		            (unsigned)(s - m->s), s->steps);
+		return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one round",
+		            slot_of(m, s), s->steps);
 	return check_state(m, s, r);
 }
 
-/* The socket's send(): a failure, a would-block, or k bytes accepted, checked against what was sent. */
-static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
+/* ---- the sockets ---- */
+
+/* The socket's send(): a failure, a would-block, or k bytes accepted, checked against what THIS
+ * client sent with the plain rule (oracle.h). */
+static ssize_t io_send(void *ctx, int fd, const unsigned char *p, size_t n)
 {
-	struct io_ctx *x = ctx;
-	struct sim *m = x->m;
-	struct sock *s = x->s;
-	unsigned slot = (unsigned)(s - m->s);
+	struct sim *m = ctx;
+	struct sock *s = by_fd(m, fd, "send");
 	size_t k;
 
-	if (m->rc != 0)
+	if (s == NULL || m->rc != 0)
 		return DRIVE_IO_ERR;
+	unsigned slot = slot_of(m, s);
 	if (s->sfin) {
-		fail(m, 1, "T4: the core asks to write after its FIN (slot %u)", slot);
+		fail(m, 1, "T4: the server writes after its FIN (slot %u, offset %zu)", slot, s->ngot);
 		return DRIVE_IO_ERR;
 	}
-	if (n == 0 || p == NULL || !owned(m, s->uc.buf) || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
-		fail(m, 1,
-		     "T1: the core asks to write but pending gives %zu bytes outside its buffer (slot %u)", n,
-		     slot);
+	if (n == 0 || p == NULL) {
+		fail(m, 1, "T1: the server sends %zu bytes from %p (slot %u)", n, (const void *)p, slot);
 		return DRIVE_IO_ERR;
+	}
+	if (s->intr_send) {
+		s->intr_send = 0;
+		return DRIVE_IO_INTR;
 	}
 	if (s->crst || s->werr != WERR_NONE) {
 		s->werr = WERR_NONE;
@@ -295,14 +357,14 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 	if (k == 0)
 		return DRIVE_IO_AGAIN;
 	if (s->ngot + k > s->nread) {
-		fail(m, 1, "T1: the server sends %zu bytes but was given only %zu (slot %u)", s->ngot + k,
-		     s->nread, slot);
+		fail(m, 1, "T1: the server sends slot %u bytes up to offset %zu but read only %zu", slot,
+		     s->ngot + k, s->nread);
 		return DRIVE_IO_ERR;
 	}
 	size_t at = oracle_mismatch(s->sent + s->ngot, k, p, k);
 	if (at != k) {
-		fail(m, 1, "T1: reply byte %zu is 0x%02x, expected 0x%02x (slot %u)", s->ngot + at, p[at],
-		     upper_byte(s->sent[s->ngot + at]), slot);
+		fail(m, 1, "T1: slot %u receives byte 0x%02x at offset %zu, expected 0x%02x", slot, p[at],
+		     s->ngot + at, oracle_x1(s->sent[s->ngot + at]));
 		return DRIVE_IO_ERR;
 	}
 	wire(m, s, TCPSIM_S_DATA, p, k);
@@ -313,21 +375,22 @@ static ssize_t io_send(void *ctx, const unsigned char *p, size_t n)
 	return (ssize_t)k;
 }
 
-/* The socket's recv() into the space the core gives: queued bytes, then FIN once, else EAGAIN. */
-static ssize_t io_recv(void *ctx, unsigned char *p, size_t n)
+/* The socket's recv(): queued bytes, then FIN once, else EAGAIN. */
+static ssize_t io_recv(void *ctx, int fd, unsigned char *p, size_t n)
 {
-	struct io_ctx *x = ctx;
-	struct sim *m = x->m;
-	struct sock *s = x->s;
+	struct sim *m = ctx;
+	struct sock *s = by_fd(m, fd, "recv");
 	size_t k;
 
-	if (m->rc != 0)
+	if (s == NULL || m->rc != 0)
 		return DRIVE_IO_ERR;
-	if (n == 0 || p == NULL || p < s->uc.buf || p + n > s->uc.buf + m->cap) {
-		fail(m, 1,
-		     "T8: the core wants to read but gives %zu bytes of space outside its buffer (slot %u)",
-		     n, (unsigned)(s - m->s));
+	if (n == 0 || p == NULL) {
+		fail(m, 1, "T8: the server reads %zu bytes into %p (slot %u)", n, (void *)p, slot_of(m, s));
 		return DRIVE_IO_ERR;
+	}
+	if (s->intr_recv) {
+		s->intr_recv = 0;
+		return DRIVE_IO_INTR;
 	}
 	if (s->crst)
 		return DRIVE_IO_ERR;
@@ -350,153 +413,355 @@ static ssize_t io_recv(void *ctx, unsigned char *p, size_t n)
 }
 
 /* shutdown(SHUT_WR): allowed once, and only when every byte the client sent has been returned. */
-static void io_shutdown(void *ctx)
+static void io_shutdown(void *ctx, int fd)
 {
-	struct io_ctx *x = ctx;
-	struct sim *m = x->m;
-	struct sock *s = x->s;
+	struct sim *m = ctx;
+	struct sock *s = by_fd(m, fd, "shutdown");
 
-	if (m->rc != 0)
+	if (s == NULL || m->rc != 0)
 		return;
 	if (!s->cfin || !s->eof_read || s->nread != s->nsent || s->ngot != s->nread) {
 		fail(m, 1,
-		     "T4: FIN before every owed byte: client sent %zu%s, server read %zu, replied %zu (slot "
-		     "%u)",
-		     s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot, (unsigned)(s - m->s));
+		     "T4: FIN before every owed byte: slot %u's client sent %zu%s, the server read %zu and "
+		     "replied up to offset %zu",
+		     slot_of(m, s), s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot);
 		return;
 	}
 	if (s->sfin) {
-		fail(m, 1, "T4: the core asks for a second FIN (slot %u)", (unsigned)(s - m->s));
+		fail(m, 1, "T4: the server sends a second FIN (slot %u)", slot_of(m, s));
 		return;
 	}
 	s->sfin = 1;
 	wire(m, s, TCPSIM_S_FIN, NULL, 0);
 }
 
-static unsigned char *io_buf_get(void *ctx)
+/* close(): only after the server's FIN, a reset, or a fault the script injected (T4); it frees the
+ * descriptor, which ends a descriptor exhaustion. */
+static void io_close(void *ctx, int fd)
 {
-	struct io_ctx *x = ctx;
-	unsigned char *b = pool_get(x->m);
+	struct sim *m = ctx;
+	struct sock *s = by_fd(m, fd, "close");
 
-	if (b == NULL)
-		fail(x->m, -1, "out of memory for a %zu byte buffer", x->m->cap);
-	return b;
+	if (s == NULL || m->rc != 0)
+		return;
+	int dead = s->uc != NULL && (s->uc->flags & UPPER_CF_DEAD);
+	if (s->sfin && !dead) {
+		m->st.fins++;
+	} else if (dead || s->fault) {
+		m->st.resets++;
+	} else {
+		fail(m, 1,
+		     "T4: the server closes slot %u without FIN or reset (read %zu, replied up to offset "
+		     "%zu)",
+		     slot_of(m, s), s->nread, s->ngot);
+		return;
+	}
+	wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
+	m->fdslot[fd - FD_FIRST] = -1;
+	s->state = SOCK_NONE;
+	s->uc = NULL;
+	if (m->last_accepted == (int)slot_of(m, s))
+		m->last_accepted = -1;
+	m->closes++;
+	m->nofile = 0;
 }
 
-static void io_buf_put(void *ctx, unsigned char *b)
+static void io_tune(void *ctx, int fd)
 {
-	pool_put(((struct io_ctx *)ctx)->m, b);
+	(void)by_fd(ctx, fd, "setsockopt");
 }
 
-static const struct drive_io sim_io = {
-    .send = io_send,
-    .recv = io_recv,
-    .shutdown_wr = io_shutdown,
-    .buf_get = io_buf_get,
-    .buf_put = io_buf_put,
-    .fed = io_fed,
-};
+/* ---- the listener ---- */
 
-/* One wakeup of a ready slot, as tcp-upper's conn_event(): drive_wakeup(), then close or new interest. */
-static int drive(struct sim *m, struct sock *s, unsigned ready)
+static int io_accept(void *ctx, int listener)
 {
-	struct io_ctx x = {.m = m, .s = s};
-	unsigned want;
-	int r;
+	struct sim *m = ctx;
+	int e;
 
-	s->steps = 0;
-	r = drive_wakeup(&s->uc, &sim_io, &x, ready, &want);
-	if (m->rc != 0)
-		return m->rc;
-	if (r == DRIVE_CLOSE)
-		return sock_close(m, s);
-	if (r != DRIVE_WAIT)
-		return fail(
-		    m, 1,
-		    "core: drive_wakeup gave up (%d): the core wants to read but gives no space (slot %u)", r,
-		    (unsigned)(s - m->s));
-	if (s->uc.buf == NULL && s->uc.len > 0)
-		return fail(m, 1, "T1: bytes pending after the buffer was released (slot %u)",
-		            (unsigned)(s - m->s));
-	if (want & ~(unsigned)(UPPER_WANT_READ | UPPER_WANT_POLLOUT))
-		return fail(m, 1, "core: drive_wakeup asks to wait for %#x (slot %u)", want,
-		            (unsigned)(s - m->s));
-	s->interest = ((want & UPPER_WANT_READ) ? EP_IN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EP_OUT : 0u);
+	if (listener != FD_LISTEN) {
+		fail(m, 1, "T9: the loop accepts on descriptor %d, not its listener", listener);
+		return -EBADF;
+	}
+	if (m->nofile != 0) {
+		if (m->refused && m->closes == m->closes_at_refusal && m->now - m->refused_at < TCP_LOOP_PAUSE_MS * MS)
+			fail(m, 1, "T9: the loop retries accept at the descriptor limit without a pause");
+		m->refused = 1;
+		m->refused_at = m->now;
+		m->closes_at_refusal = m->closes;
+		return -m->nofile;
+	}
+	if (m->accept_err != 0) {
+		e = m->accept_err;
+		m->accept_err = 0;
+		return -e;
+	}
+	if (m->nqueue == 0)
+		return -EAGAIN;
+	unsigned slot = m->queue[0];
+	memmove(m->queue, m->queue + 1, --m->nqueue * sizeof m->queue[0]);
+	unsigned i = 0;
+	while (m->fdslot[i] >= 0)
+		i++; /* a free one exists: one descriptor per slot */
+	m->fdslot[i] = (int)slot;
+	struct sock *s = &m->s[slot];
+	s->state = SOCK_OPEN;
+	s->fd = FD_FIRST + (int)i;
+	s->registered = 0;
+	m->last_accepted = (int)slot;
+	m->st.conns++;
+	return s->fd;
+}
+
+static unsigned long long io_fd_limit(void *ctx)
+{
+	const struct sim *m = ctx;
+
+	return (m->nofile_how & 2u) ? 0 : (unsigned long long)(FD_FIRST + SCRIPT_MAX_CONNS);
+}
+
+static int io_fd_count(void *ctx)
+{
+	const struct sim *m = ctx;
+	int n = FD_FIRST;
+
+	if (m->nofile == EMFILE || (m->nofile_how & 4u))
+		return -1; /* every descriptor is taken: not even /proc/self/fd opens */
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++)
+		n += m->fdslot[i] >= 0;
+	return n;
+}
+
+/* A limit line at most once per TCP_LOOP_LIMIT_LOG_MS: a refused accept must not flood the log. */
+static void io_log(void *ctx, const char *line)
+{
+	struct sim *m = ctx;
+
+	if (strncmp(line, "tcp-upper: accept: ", 19) != 0)
+		return;
+	if (m->logged_at != 0 && m->now - m->logged_at < (uint64_t)TCP_LOOP_LIMIT_LOG_MS * MS)
+		fail(m, 1, "T9: two descriptor-limit lines %llu ms apart",
+		     (unsigned long long)((m->now - m->logged_at) / MS));
+	m->logged_at = m->now;
+}
+
+static void io_trim(void *ctx)
+{
+	const struct sim *m = ctx;
+
+	if (m->loop.npool > TCP_LOOP_POOL_IDLE)
+		fail((struct sim *)ctx, 1, "T5: the quiet-period give-back keeps %zu buffers",
+		     m->loop.npool);
+}
+
+static uint64_t io_now(void *ctx)
+{
+	return ((const struct sim *)ctx)->now;
+}
+
+/* ---- epoll ---- */
+
+static int io_ctl(void *ctx, int op, int fd, struct epoll_event *ev)
+{
+	struct sim *m = ctx;
+
+	if (fd == FD_LISTEN || fd == FD_STOP) {
+		int *registered = fd == FD_LISTEN ? &m->listen_registered : &m->stop_registered;
+		if ((op == EPOLL_CTL_ADD) == (*registered != 0))
+			return -(op == EPOLL_CTL_ADD ? EEXIST : ENOENT);
+		*(fd == FD_LISTEN ? &m->listen_reg : &m->stop_reg) = *ev;
+		*registered = 1;
+		return 0;
+	}
+	struct sock *s = by_fd(m, fd, "epoll_ctl");
+	if (s == NULL)
+		return -EBADF;
+	if ((op == EPOLL_CTL_ADD) == (s->registered != 0) || op == EPOLL_CTL_DEL) {
+		fail(m, 1, "T6: epoll_ctl %d on slot %u's connection, registered %d", op, slot_of(m, s),
+		     s->registered);
+		return -EINVAL;
+	}
+	if (ev->events & ~(uint32_t)(EPOLLIN | EPOLLOUT)) {
+		fail(m, 1, "T6: the loop waits for events %#x on slot %u", ev->events, slot_of(m, s));
+		return -EINVAL;
+	}
+	if (s->ctl_fail) {
+		s->ctl_fail = 0;
+		s->fault = 1;
+		return -ENOMEM;
+	}
+	s->reg = *ev;
+	s->registered = 1;
+	if (m->last_accepted == (int)slot_of(m, s))
+		m->last_accepted = -1;
 	return 0;
 }
 
-/* One epoll_wait() round over every open connection, level-triggered; returns 1 if any was ready. */
-static int round_once(struct sim *m)
+/* What epoll would report for slot s now (level-triggered; errors whatever the interest). */
+static uint32_t sock_events(const struct sock *s)
 {
-	int any = 0;
+	uint32_t in, out, err;
 
-	for (unsigned i = 0; i < m->nconn && m->rc == 0; i++) {
-		struct sock *s = &m->s[i];
-		int in, out, err;
-
-		if (!s->open)
-			continue;
-		err = s->crst; /* EPOLLERR / EPOLLHUP are reported whatever the interest */
-		in = (s->interest & EP_IN) && (s->nsent > s->nread || (s->cfin && !s->eof_read) || s->crst);
-		out = (s->interest & EP_OUT) &&
-		      (s->crst || s->werr != WERR_NONE || !s->stopped || s->window > 0);
-		if (!in && !out && !err)
-			continue;
-		any = 1;
-		drive(m, s, (in || err ? DRIVE_READY_IN : 0u) | (out ? DRIVE_READY_OUT : 0u));
-	}
-	return any;
+	if (s->state != SOCK_OPEN || !s->registered)
+		return 0;
+	err = s->crst ? (uint32_t)(EPOLLERR | EPOLLHUP) : 0u;
+	in = ((s->reg.events & EPOLLIN) && (s->nsent > s->nread || (s->cfin && !s->eof_read) || s->crst))
+	         ? (uint32_t)EPOLLIN
+	         : 0u;
+	out = ((s->reg.events & EPOLLOUT) && (s->crst || s->werr != WERR_NONE || !s->stopped || s->window > 0))
+	          ? (uint32_t)EPOLLOUT
+	          : 0u;
+	return in | out | err;
 }
 
+static int listener_ready(const struct sim *m)
+{
+	return m->listen_registered && (m->listen_reg.events & EPOLLIN) && (m->nqueue > 0 || m->accept_err != 0);
+}
+
+/* Fills evs with what is ready; returns the count. */
+static int ready_events(struct sim *m, struct epoll_event *evs, int max)
+{
+	int n = 0;
+
+	if (listener_ready(m) && n < max)
+		evs[n++] = (struct epoll_event){.events = EPOLLIN, .data = m->listen_reg.data};
+	if (m->stop_registered && m->stop_ready && n < max)
+		evs[n++] = (struct epoll_event){.events = EPOLLIN, .data = m->stop_reg.data};
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS && n < max; i++) {
+		if (m->fdslot[i] < 0)
+			continue;
+		const struct sock *s = &m->s[m->fdslot[i]];
+		uint32_t e = sock_events(s);
+		if (e != 0)
+			evs[n++] = (struct epoll_event){.events = e, .data = s->reg.data};
+	}
+	return n;
+}
+
+/* epoll_wait(): what is ready; with nothing ready, a SLEEP lets the timeout pass, and a wait without
+ * a timeout means the loop rests. */
+static int io_wait(void *ctx, struct epoll_event *evs, int max, int timeout_ms)
+{
+	struct sim *m = ctx;
+	int n;
+
+	if (m->intr_wait) {
+		m->intr_wait = 0;
+		return -EINTR;
+	}
+	n = ready_events(m, evs, max);
+	if (n > 0) {
+		m->empty = 0;
+		return n;
+	}
+	if (timeout_ms < 0) {
+		m->blocked = 1;
+		return 0;
+	}
+	if (m->may_sleep && timeout_ms > 0) {
+		m->now += (uint64_t)timeout_ms * MS;
+		m->empty = 0;
+		return 0;
+	}
+	if (++m->empty > MAX_EMPTY)
+		fail(m, 1, "T7: the loop spins: %u rounds in a row with nothing to do (timeout %d ms)", m->empty,
+		     timeout_ms);
+	return 0;
+}
+
+static const struct tcp_loop_io sim_io = {
+    .accept = io_accept,
+    .wait = io_wait,
+    .ctl = io_ctl,
+    .send = io_send,
+    .recv = io_recv,
+    .shutdown_wr = io_shutdown,
+    .close = io_close,
+    .tune = io_tune,
+    .now_ns = io_now,
+    .fd_limit = io_fd_limit,
+    .fd_count = io_fd_count,
+    .log = io_log,
+    .trim = io_trim,
+    .alloc = io_alloc,
+    .release = io_release,
+    .fed = io_fed,
+};
+
+/* ---- running the loop ---- */
+
+/* One round of tcp-upper's loop: tcp_loop_step(). */
+static int round_once(struct sim *m)
+{
+	enum tcp_loop_result r;
+
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++)
+		m->s[i].steps = 0;
+	m->blocked = 0;
+	pool_poison(m, 0);
+	r = tcp_loop_step(&m->loop);
+	pool_poison(m, 1);
+	if (m->rc != 0)
+		return m->rc;
+	if (r == TCP_LOOP_STOP && !m->stop_ready)
+		return fail(m, 1, "T7: the loop stops without being told to");
+	if (r == TCP_LOOP_FAILED || r == TCP_LOOP_BROKEN)
+		return fail(m, 1, "core: the loop %s: %s", r == TCP_LOOP_FAILED ? "failed" : "broke",
+		            m->loop.err);
+	return 0;
+}
+
+static int anything_ready(struct sim *m)
+{
+	struct epoll_event ev;
+
+	return m->intr_wait || ready_events(m, &ev, 1) > 0;
+}
+
+/* Runs the loop while a descriptor is ready. */
 static int settle(struct sim *m)
 {
-	for (size_t r = 0; m->rc == 0; r++) {
+	for (size_t r = 0; m->rc == 0 && anything_ready(m); r++) {
 		if (r >= MAX_STEPS(m))
 			return fail(m, 1, "T7: the loop does not settle after %zu rounds", r);
-		if (!round_once(m))
-			break;
+		round_once(m);
 	}
 	return m->rc;
 }
 
-/* tcp-upper's accept_some(): init with a pool buffer, hand it back until bytes arrive, watch input. */
-static int sock_connect(struct sim *m, struct sock *s)
+/* Time passes: up to rounds rounds in which an empty wait lets its timeout pass, each followed by
+ * what became ready; stops when the loop waits without a timeout. */
+static int idle(struct sim *m, unsigned rounds)
 {
-	unsigned char *sent = s->sent;
-	unsigned char *b = pool_get(m);
-	unsigned slot = (unsigned)(s - m->s);
-
-	if (b == NULL)
-		return fail(m, -1, "out of memory for a %zu byte buffer", m->cap);
-	memset(s, 0, sizeof *s);
-	s->sent = sent;
-	if (upper_conn_init(&s->uc, b, m->cap) != 0)
-		return fail(m, 1, "core: upper_conn_init refused a %zu byte buffer", m->cap);
-	pool_put(m, upper_conn_release(&s->uc));
-	if (s->uc.buf != NULL)
-		return fail(m, 1, "core: a new connection does not release its empty buffer (slot %u)", slot);
-	s->open = 1;
-	s->gen = m->conns_on[slot]++;
-	s->interest = EP_IN;
-	m->st.conns++;
-	wire(m, s, TCPSIM_CONNECT, NULL, 0);
-	return 0;
+	for (unsigned k = 0; k < rounds && m->rc == 0; k++) {
+		m->may_sleep = 1;
+		round_once(m);
+		m->may_sleep = 0;
+		if (m->blocked)
+			break;
+		if (!m->hold)
+			settle(m);
+	}
+	return m->rc;
 }
 
-static int apply(struct sim *m, const struct script_event *ev)
+/* A client connects on slot s: it waits in the accept queue until the loop accepts it. */
+static void sock_connect(struct sim *m, struct sock *s)
 {
-	struct sock *s = &m->s[ev->slot];
+	unsigned char *sent = s->sent;
+	unsigned slot = slot_of(m, s);
 
-	if (ev->op == SCRIPT_HOLD) {
-		m->hold = !m->hold;
-		return m->hold ? 0 : settle(m);
-	}
-	if (ev->op == SCRIPT_TICK) {
-		round_once(m);
-		return m->rc;
-	}
-	if (!s->open && sock_connect(m, s) != 0)
-		return m->rc;
+	memset(s, 0, sizeof *s);
+	s->sent = sent;
+	s->state = SOCK_QUEUED;
+	s->gen = m->conns_on[slot]++;
+	m->queue[m->nqueue++] = slot;
+	wire(m, s, TCPSIM_CONNECT, NULL, 0);
+}
+
+/* The events about one client. */
+static void apply_client(struct sim *m, struct sock *s, const struct script_event *ev)
+{
 	switch (ev->op) {
 	case SCRIPT_SEND:
 		if (s->cfin || s->crst)
@@ -538,10 +803,132 @@ static int apply(struct sim *m, const struct script_event *ev)
 	case SCRIPT_RLIMIT:
 		s->rlimit = ev->arg;
 		break;
+	case SCRIPT_INTR:
+		m->intr_wait |= (ev->arg & 3u) == 0 || (ev->arg & 3u) == 3;
+		s->intr_send = (ev->arg & 3u) == 1 || (ev->arg & 3u) == 3;
+		s->intr_recv = (ev->arg & 3u) >= 2;
+		break;
+	case SCRIPT_CTLERR:
+		s->ctl_fail = 1;
+		break;
 	default:
 		break;
 	}
+}
+
+/* The kernel events about no client; returns 1 when ev was one. */
+static int apply_kernel(struct sim *m, const struct script_event *ev)
+{
+	static const int accept_errs[8] = {EINTR, ECONNABORTED, EPROTO, EPERM, ENOBUFS, ENOMEM, EAGAIN, EINVAL};
+
+	switch (ev->op) {
+	case SCRIPT_ACCEPT:
+		m->accept_err = accept_errs[ev->arg % 8u];
+		return 1;
+	case SCRIPT_NOFILE:
+		m->nofile = (ev->arg & 1u) ? ENFILE : EMFILE;
+		m->nofile_how = ev->arg;
+		m->refused = 0;
+		return 1;
+	case SCRIPT_NOMEM:
+		m->nomem = (ev->arg % 4u) + 1u;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int apply(struct sim *m, const struct script_event *ev)
+{
+	struct sock *s = &m->s[ev->slot];
+
+	if (ev->op == SCRIPT_HOLD) {
+		m->hold = !m->hold;
+		return m->hold ? 0 : settle(m);
+	}
+	if (ev->op == SCRIPT_TICK) {
+		if (anything_ready(m))
+			round_once(m);
+		return m->rc;
+	}
+	if (ev->op == SCRIPT_SLEEP) {
+		m->now += (uint64_t)ev->arg * 50u * MS;
+		return idle(m, IDLE_ROUNDS);
+	}
+	if (!apply_kernel(m, ev)) {
+		if (s->state == SOCK_NONE)
+			sock_connect(m, s);
+		apply_client(m, s, ev);
+	}
 	return m->hold ? 0 : settle(m);
+}
+
+/* The end: the faults end, every peer reads, every client still open half-closes, time passes; every
+ * connection must be accepted and finish, and the loop must rest holding no connection and no more
+ * memory than its idle pool; then it must stop when told and give everything back. */
+static void finish(struct sim *m)
+{
+	m->hold = 0;
+	m->nofile = 0;
+	m->nomem = 0;
+	for (unsigned i = 0; i < m->nconn; i++) {
+		struct sock *s = &m->s[i];
+		if (s->state == SOCK_NONE)
+			continue;
+		s->stopped = 0;
+		s->ctl_fail = 0;
+		if (!s->cfin && !s->crst) {
+			s->cfin = 1;
+			wire(m, s, TCPSIM_C_FIN, NULL, 0);
+		}
+	}
+	settle(m);
+	idle(m, END_ROUNDS);
+	if (m->rc == 0 && !m->blocked)
+		fail(m, 1, "T7: the loop never rests: %d rounds after the last event", END_ROUNDS);
+	for (unsigned i = 0; i < m->nconn && m->rc == 0; i++) {
+		const struct sock *s = &m->s[i];
+		if (s->state == SOCK_QUEUED)
+			fail(m, 1, "T9: client %u on slot %u is never accepted", s->gen, i);
+		else if (s->state == SOCK_OPEN)
+			fail(m, 1, "T4: connection %u on slot %u never finished after the client's FIN (read %zu, "
+			     "replied up to offset %zu)",
+			     s->gen, i, s->nread, s->ngot);
+	}
+	if (m->rc == 0 && (m->loop.conns != NULL || m->nallocs != m->loop.npool))
+		fail(m, 1, "T5: with every connection closed the loop holds %u allocations, %zu of them pooled",
+		     m->nallocs, m->loop.npool);
+	if (m->rc == 0) {
+		m->stop_ready = 1;
+		pool_poison(m, 0);
+		if (tcp_loop_step(&m->loop) != TCP_LOOP_STOP)
+			fail(m, 1, "B2: the loop does not stop when told");
+	}
+}
+
+/* Sets the run up: records for each slot, the listener and stop descriptor registered. */
+static int start(struct sim *m, const unsigned char *in, size_t n, struct script_dec *d)
+{
+	char err[256];
+
+	script_dec_init(d, in, n);
+	m->nconn = d->nconn;
+	m->cap = d->cap;
+	m->n = n;
+	m->now = 1000 * MS; /* a monotonic clock is never 0, which the loop reads as "never" */
+	m->last_accepted = -1;
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++)
+		m->fdslot[i] = -1;
+	/* A connection's record never exceeds the input: every byte sent comes from it. */
+	m->records = malloc(SCRIPT_MAX_CONNS * (n > 0 ? n : 1));
+	if (m->records == NULL)
+		return fail(m, -1, "out of memory for %zu bytes of records", SCRIPT_MAX_CONNS * n);
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++)
+		m->s[i].sent = m->records + i * (n > 0 ? n : 1);
+	if (tcp_loop_init(&m->loop, &sim_io, m, FD_LISTEN, FD_STOP, m->cap, err, sizeof err) != 0)
+		return fail(m, 1, "the loop does not start: %s", err);
+	m->loop_ready = 1;
+	return 0;
 }
 
 int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hooks, struct tcpsim_stats *st,
@@ -562,49 +949,27 @@ int tcpsim_run(const unsigned char *in, size_t n, const struct tcpsim_hooks *hoo
 	m->h = hooks;
 	m->why = why;
 	m->whylen = whylen;
-	script_dec_init(&d, in, n);
-	m->nconn = d.nconn;
-	m->cap = d.cap;
-	m->n = n;
-	/* A connection's record never exceeds the input: every byte sent comes from it. */
-	m->records = malloc(SCRIPT_MAX_CONNS * (n > 0 ? n : 1));
-	if (m->records == NULL) {
-		fail(m, -1, "out of memory for %zu bytes of records", SCRIPT_MAX_CONNS * n);
-		goto out;
-	}
-	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++)
-		m->s[i].sent = m->records + i * (n > 0 ? n : 1);
-	while (m->rc == 0 && script_dec_next(&d, &ev)) {
-		m->st.events++;
-		apply(m, &ev);
-	}
-	/* The end: every peer reads, every client still open half-closes; each connection must finish. */
-	m->hold = 0;
-	for (unsigned i = 0; i < m->nconn && m->rc == 0; i++) {
-		struct sock *s = &m->s[i];
-		if (!s->open)
-			continue;
-		s->stopped = 0;
-		if (!s->cfin && !s->crst) {
-			s->cfin = 1;
-			wire(m, s, TCPSIM_C_FIN, NULL, 0);
+	if (start(m, in, n, &d) == 0) {
+		while (m->rc == 0 && script_dec_next(&d, &ev)) {
+			m->st.events++;
+			apply(m, &ev);
 		}
+		if (m->rc == 0)
+			finish(m);
 	}
-	if (m->rc == 0)
-		settle(m);
-	for (unsigned i = 0; i < m->nconn && m->rc == 0; i++)
-		if (m->s[i].open)
-			fail(m, 1,
-			     "T4: connection %u on slot %u never finished after the client's FIN (read %zu, "
-			     "replied %zu)",
-			     m->s[i].gen, i, m->s[i].nread, m->s[i].ngot);
-out:
+	if (m->loop_ready) {
+		int before = m->rc;
+		pool_poison(m, 0);
+		tcp_loop_cleanup(&m->loop);
+		if (before == 0 && m->rc == 0 && m->nallocs != 0)
+			fail(m, 1, "T5: the loop leaks %u allocations after its cleanup", m->nallocs);
+	}
 	rc = m->rc;
 	if (st != NULL)
 		*st = m->st;
-	for (unsigned i = 0; i < m->nall; i++) {
-		POOL_UNPOISON(m->all[i], m->cap);
-		free(m->all[i]);
+	for (unsigned i = 0; i < m->nallocs; i++) {
+		POOL_UNPOISON(m->allocs[i].p, m->allocs[i].n);
+		free(m->allocs[i].p);
 	}
 	free(m->records);
 	free(m);

@@ -1,7 +1,13 @@
-/* tcpsim.h - runs a TCP script (script.h) against the core's struct upper_conn through tcp-upper's own
- * drive_wakeup() (drive.h) over simulated sockets, checking SPEC T1, T4, T6, T8 at every step. Pure: no
- * syscalls; it allocates per run and frees before returning. Used by the fuzz_tcp target; the optional
- * wire hook reports what a capture of the run would show (the unit tests check traces with it). */
+/* tcpsim.h - runs a TCP script (script.h) against tcp-upper's whole event loop (servers/tcp_loop.h:
+ * accept path, connection table, dispatch to drive_wakeup(), epoll interest, close and reset paths,
+ * buffer pool, memory give-back) bound to a simulated kernel: an accept queue, sockets, a
+ * level-triggered epoll, a clock and an allocator, with the faults the script injects (descriptor
+ * exhaustion, EINTR, accept errors, allocation and epoll_ctl failures). It checks SPEC T1 (each client
+ * gets exactly its own bytes back, judged with oracle.h's plain rule), T4, T6, T8 at every event; that
+ * the loop pauses at the descriptor limit and resumes, does not spin, and ends holding no connection,
+ * no descriptor and no memory beyond its idle pool (T5, T7, T9). Pure: no syscalls; it allocates per
+ * run and frees before returning. Used by the fuzz_tcp target; the optional wire hook reports what a
+ * capture of the run would show (the unit tests check traces with it). */
 #ifndef TCPSIM_H
 #define TCPSIM_H
 
@@ -9,7 +15,7 @@
 
 /* What crosses the wire, reported in order through the optional hook. */
 enum tcpsim_wire {
-	TCPSIM_CONNECT = 1, /* a client connects on the slot (the server accepts) */
+	TCPSIM_CONNECT = 1, /* a client connects on the slot (it waits in the accept queue) */
 	TCPSIM_C_DATA,      /* the client sent p[0..n) */
 	TCPSIM_C_FIN,       /* the client half-closed */
 	TCPSIM_C_RST,       /* the client reset */
@@ -32,7 +38,7 @@ struct tcpsim_stats {
 	size_t conns;     /* connections accepted */
 	size_t bytes_in;  /* bytes the server read */
 	size_t bytes_out; /* bytes the server's sockets accepted */
-	size_t resets;    /* connections that ended reset (client RST or write error) */
+	size_t resets;    /* connections that ended reset (client RST, write error, injected fault) */
 	size_t fins;      /* connections that ended with the server's FIN */
 };
 
