@@ -404,6 +404,8 @@ static int sim_send(void *ctx, struct mmsghdr *msgs, unsigned vlen)
 			return (int)vlen;
 		}
 		struct datagram *d = &s->dgrams[s->batch[e].index];
+		if (j == 0 && s->full >= 0 && s->full != e)
+			s->full = -1; /* the loop moved past the reply it could not send: there is room again */
 		if (j == 0 && s->full == e) {
 			errno = EAGAIN; /* the send buffer is still full */
 			return -1;
