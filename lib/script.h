@@ -45,8 +45,8 @@
  *                                1-2 what the limit line can learn (limit unlimited, count unknown)
  *   13  INTR     k               the next call fails EINTR once, by k mod 4: 0 epoll_wait(), 1 send()
  *                                on the slot, 2 recv() on the slot, 3 all three
- *   14  NOMEM    k               (slot ignored) the next (k mod 4) + 1 allocations of the loop fail
- *                                (a connection or a buffer)
+ *   14  NOMEM    k               (slot ignored) after (k >> 2) mod 4 allocations of the loop that
+ *                                succeed, the next (k mod 4) + 1 fail (a connection or a buffer)
  *   15  CTLERR   -               the next epoll_ctl() on the slot's connection fails (ENOMEM)
  *   16  SLEEP    t               (slot ignored) time passes: the clock jumps t * 50 ms, then the loop
  *                                runs up to 4 rounds in which a wait with nothing ready lets its
