@@ -20,6 +20,8 @@ Bugs (default: all):
   tcp-conn-cross  tcp-upper's loop (servers/tcp_loop.c), closing a reset connection, also drops the
                   next connection's pending output (T1 on the other connection)
   udp-short       the UDP reply is one byte short (U2, U4)
+  udp-batch-addr  udp-upper's batch loop (servers/udp_loop.c), leaving out a truncated datagram, moves
+                  the next reply's buffer but not its address: it goes to another datagram's sender (U1)
   reasm-overlap1  replay's reassembly (lib/decode.c) drops a segment that overlaps the stream's end by
                   exactly one byte instead of keeping its new bytes
 Environment: CLANG (default clang).
@@ -50,7 +52,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 bugs=("$@")
-all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-conn-cross udp-short reasm-overlap1)
+all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-conn-cross udp-short udp-batch-addr reasm-overlap1)
 [ ${#bugs[@]} -gt 0 ] || bugs=("${all[@]}")
 # every name checked before the first (minute-long) run, not when its turn comes
 for bug in "${bugs[@]}"; do
@@ -71,7 +73,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 bug_file() { # bug: the library or server file the bug is planted in
-	case "$1" in reasm-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; *) echo lib/upper.c ;; esac
+	case "$1" in reasm-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
 }
 
 bug_target() { # bug: the fuzz target meant to find it
@@ -86,6 +88,7 @@ plant() { # bug original copy: applies the sed to the copy, fails if it changed 
 	tcp-slide) sed -i '/^size_t upper_conn_rspace/,/^}/s/^\(\t*\)memmove(c->buf, c->buf + c->off, c->len);/\1(void)0; \/* planted: pending bytes not moved *\//' "$f" ;;
 	tcp-reset-live) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_DEAD;/\1(void)0; \/* planted: the connection stays alive *\//' "$f" ;;
 	tcp-conn-cross) sed -i '/^static void conn_close(/,/^}/s/^\(\t*\)l->io->release(l->ctx, c);$/\1if ((c->uc.flags \& UPPER_CF_DEAD) \&\& c->next != NULL) c->next->uc.len = 0; \/* planted *\/\n&/' "$f" ;;
+	udp-batch-addr) sed -i '/^static int reply_batch(/,/^}/s/^\(\t*\)l->msgs\[count\] = l->msgs\[i\];/\1l->iov[count] = l->iov[i]; \/* planted: the reply moves, not its address *\//' "$f" ;;
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
 	reasm-overlap1) sed -i '/^static int place(/,/^}/s/^\(\t*\)if (off < next) {$/&\n\1\tif (next - off == 1)\n\1\t\treturn DEC_OK; \/* planted: a one-byte overlap is dropped *\//' "$f" ;;
 	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
