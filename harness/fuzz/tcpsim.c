@@ -91,7 +91,7 @@ struct sim {
 	int nofile;       /* EMFILE or ENFILE until a descriptor is closed (0: none) */
 	unsigned nofile_how;
 	int intr_wait;
-	unsigned nomem; /* allocations still to fail */
+	unsigned nomem_skip, nomem; /* allocations to let through, then allocations to fail */
 	uint64_t now;
 	int last_accepted; /* slot of the last accept, for an allocation failure that closes it */
 	uint64_t refused_at;
@@ -167,7 +167,9 @@ static void *io_alloc(void *ctx, size_t n)
 	struct sim *m = ctx;
 	void *p;
 
-	if (m->nomem > 0) {
+	if (m->nomem_skip > 0) {
+		m->nomem_skip--;
+	} else if (m->nomem > 0) {
 		m->nomem--;
 		if (m->last_accepted >= 0 && !m->s[m->last_accepted].registered)
 			m->s[m->last_accepted].fault = 1; /* accept's allocation: the loop may drop it */
@@ -831,6 +833,7 @@ static int apply_kernel(struct sim *m, const struct script_event *ev)
 		m->refused = 0;
 		return 1;
 	case SCRIPT_NOMEM:
+		m->nomem_skip = (ev->arg >> 2) % 4u;
 		m->nomem = (ev->arg % 4u) + 1u;
 		return 1;
 	default:
@@ -871,6 +874,7 @@ static void finish(struct sim *m)
 	m->hold = 0;
 	m->nofile = 0;
 	m->nomem = 0;
+	m->accept_err = 0;
 	for (unsigned i = 0; i < m->nconn; i++) {
 		struct sock *s = &m->s[i];
 		if (s->state == SOCK_NONE)
