@@ -111,34 +111,37 @@ static void write_sender(const struct datagram *d, void *name, socklen_t *namele
 	*namelen = alen;
 }
 
-/* Whether name[0..namelen) is datagram d's sender; if not, what it is in buf. */
-static int is_sender(const struct datagram *d, const void *name, socklen_t namelen, char *buf, size_t len)
+/* Writes the address name[0..namelen) into buf as text. */
+static void address_text(const void *name, socklen_t namelen, char *buf, size_t len)
 {
-	struct sockaddr_storage want, got;
-	socklen_t wlen = sizeof want;
+	struct sockaddr_storage a;
 	char text[INET6_ADDRSTRLEN];
 
-	write_sender(d, &want, &wlen);
-	if (name == NULL || namelen < wlen) {
-		snprintf(buf, len, "an address of %u bytes", name == NULL ? 0u : (unsigned)namelen);
-		return 0;
-	}
-	memset(&got, 0, sizeof got);
-	memcpy(&got, name, wlen);
-	if (memcmp(&got, &want, wlen) == 0)
-		return 1;
-	if (got.ss_family == AF_INET) {
-		const struct sockaddr_in *a4 = (const struct sockaddr_in *)&got;
+	memset(&a, 0, sizeof a);
+	if (name != NULL)
+		memcpy(&a, name, namelen < sizeof a ? namelen : sizeof a);
+	if (a.ss_family == AF_INET && namelen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a;
 		inet_ntop(AF_INET, &a4->sin_addr, text, sizeof text);
 		snprintf(buf, len, "IPv4 %s:%u", text, ntohs(a4->sin_port));
-	} else if (got.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&got;
+	} else if (a.ss_family == AF_INET6 && namelen >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a;
 		inet_ntop(AF_INET6, &a6->sin6_addr, text, sizeof text);
 		snprintf(buf, len, "IPv6 [%s]:%u", text, ntohs(a6->sin6_port));
 	} else {
-		snprintf(buf, len, "an address of family %u", (unsigned)got.ss_family);
+		snprintf(buf, len, "an address of family %u and %u bytes", (unsigned)a.ss_family,
+		         name == NULL ? 0u : (unsigned)namelen);
 	}
-	return 0;
+}
+
+/* Whether name[0..namelen) is datagram d's sender. */
+static int is_sender(const struct datagram *d, const void *name, socklen_t namelen)
+{
+	struct sockaddr_storage want;
+	socklen_t wlen = sizeof want;
+
+	write_sender(d, &want, &wlen);
+	return name != NULL && namelen >= wlen && memcmp(name, &want, wlen) == 0;
 }
 
 /* The batch's last round is over: each datagram got exactly one reply, or none because the kernel
@@ -358,9 +361,11 @@ static void check_reply(struct udpsim *s, const struct mmsghdr *msg, struct deli
 	}
 	if (!s->oracle_tried && d->len > 0)
 		try_oracle(s, s->ref + (size_t)(b - s->batch) * REF_SLOT, h->msg_iov->iov_base, d->len);
-	if (!is_sender(d, h->msg_name, h->msg_namelen, to, sizeof to))
+	if (!is_sender(d, h->msg_name, h->msg_namelen)) {
+		address_text(h->msg_name, h->msg_namelen, to, sizeof to);
 		breach(s, "U1: the reply to datagram #%zu (from %s) is sent to %s", b->index + 1,
 		       sender_text(d, from, sizeof from), to);
+	}
 	s->st.replies++;
 }
 
