@@ -39,6 +39,16 @@ static const struct {
      3,
      {{SCRIPT_HOLD, 0, 0, NULL, 0}, {SCRIPT_AGAIN, 1, 0, NULL, 0}, {SCRIPT_TICK, 0, 0, NULL, 0}},
      3},
+    {"kernel-events",
+     4,
+     0,
+     {{SCRIPT_ACCEPT, 0, 7, NULL, 0},
+      {SCRIPT_NOFILE, 0, 1, NULL, 0},
+      {SCRIPT_INTR, 2, 3, NULL, 0},
+      {SCRIPT_NOMEM, 0, 5, NULL, 0},
+      {SCRIPT_CTLERR, 1, 0, NULL, 0},
+      {SCRIPT_SLEEP, 0, 200, NULL, 0}},
+     6},
     {"send-256", 1, 1, {{SCRIPT_SEND, 0, 0, big, 256}}, 1},
     {"send-1000", 3, 2, {{SCRIPT_SEND, 2, 0, big, 1000}, {SCRIPT_FIN, 2, 0, NULL, 0}}, 2},
 };
@@ -243,6 +253,42 @@ static void test_tcpsim_traces(void)
 	      {SCRIPT_RESUME, 0, 0, NULL, 0}},
 	     3,
 	     "0.0 CONNECT;0.0 C_DATA ab;0.0 S_DATA A;0.0 S_DATA B;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;"},
+	    /* Both clients wait in the accept queue while held; one round accepts them, the next serves
+	     * them in descriptor order. */
+	    {"accept-queue",
+	     2,
+	     0,
+	     {{SCRIPT_HOLD, 0, 0, NULL, 0},
+	      {SCRIPT_SEND, 0, 0, (const unsigned char *)"a", 1},
+	      {SCRIPT_SEND, 1, 0, (const unsigned char *)"b", 1},
+	      {SCRIPT_HOLD, 0, 0, NULL, 0}},
+	     4,
+	     "0.0 CONNECT;0.0 C_DATA a;1.0 CONNECT;1.0 C_DATA b;0.0 S_DATA A;1.0 S_DATA B;0.0 C_FIN;1.0 "
+	     "C_FIN;0.0 S_FIN;0.0 S_CLOSE;1.0 S_FIN;1.0 S_CLOSE;"},
+	    /* At the descriptor limit the second client waits until the first connection's close. */
+	    {"nofile",
+	     2,
+	     0,
+	     {{SCRIPT_SEND, 0, 0, (const unsigned char *)"a", 1},
+	      {SCRIPT_NOFILE, 0, 0, NULL, 0},
+	      {SCRIPT_SEND, 1, 0, (const unsigned char *)"b", 1},
+	      {SCRIPT_FIN, 0, 0, NULL, 0}},
+	     4,
+	     "0.0 CONNECT;0.0 C_DATA a;0.0 S_DATA A;1.0 CONNECT;1.0 C_DATA b;0.0 C_FIN;0.0 S_FIN;0.0 "
+	     "S_CLOSE;1.0 S_DATA B;1.0 C_FIN;1.0 S_FIN;1.0 S_CLOSE;"},
+	    /* A failed epoll_ctl at accept, or a failed allocation, drops the new connection. */
+	    {"ctl-failure",
+	     1,
+	     0,
+	     {{SCRIPT_CTLERR, 0, 0, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"x", 1}},
+	     2,
+	     "0.0 CONNECT;0.0 S_CLOSE;0.1 CONNECT;0.1 C_DATA x;0.1 S_DATA X;0.1 C_FIN;0.1 S_FIN;0.1 S_CLOSE;"},
+	    {"nomem-accept",
+	     1,
+	     0,
+	     {{SCRIPT_NOMEM, 0, 0, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"x", 1}},
+	     2,
+	     "0.0 CONNECT;0.0 C_DATA x;0.0 S_CLOSE;"},
 	};
 	unsigned char buf[256];
 	char why[256];
