@@ -530,6 +530,79 @@ static int write_pcap_seeds(const char *dir)
 	return pcap_seed_write(&s, dir, "seed-reassembly-edges.pcap");
 }
 
+/* A datagram of a UDP event seed: text ("" is empty; "#N" is N bytes of 'q'), sender, family, batch bit and
+ * events (script.h). */
+struct udp_seed_dgram {
+	const char *text;
+	unsigned sender, family, batch;
+	enum script_udp_recv_event recv;
+	enum script_udp_send_event send;
+};
+
+/* fuzz_udp seeds through udp-upper's batch loop: many senders, batches, and each kernel event, on a
+ * datagram among others from other senders so each event meets the address check. */
+static const struct {
+	const char *name;
+	struct udp_seed_dgram dg[5];
+} udp_events[] = {
+    {"senders", {{"one", 0, 4, 0, 0, 0}, {"two", 1, 6, 0, 0, 0}, {"three", 2, 4, 0, 0, 0}, {"", 7, 6, 0, 0, 0},
+                 {"#300", 5, 4, 0, 0, 0}}},
+    {"batches", {{"first", 1, 4, 0, 0, 0}, {"second", 2, 4, 1, 0, 0}, {"third", 3, 6, 1, 0, 0}, {"fourth", 3, 6, 0, 0, 0}}},
+    {"wait-eintr", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 1, SCRIPT_UDP_WAIT_EINTR, 0}, {"c", 3, 6, 0, 0, 0}}},
+    {"recv-eagain", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 1, SCRIPT_UDP_RECV_EAGAIN, 0}, {"c", 3, 6, 0, 0, 0}}},
+    {"recv-eintr", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 6, 1, SCRIPT_UDP_RECV_EINTR, 0}, {"c", 3, 4, 0, 0, 0}}},
+    {"icmp-recv", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 1, SCRIPT_UDP_ICMP_RECV, 0}, {"c", 3, 6, 0, 0, 0}}},
+    {"icmp-send", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 0, SCRIPT_UDP_ICMP_SEND, 0}, {"c", 3, 6, 0, 0, 0}}},
+    {"trunc", {{"a", 1, 4, 0, 0, 0}, {"#2000", 2, 4, 0, SCRIPT_UDP_TRUNC, 0}, {"c", 3, 6, 0, 0, 0}, {"d", 4, 4, 0, 0, 0}}},
+    {"wait-fail", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 1, SCRIPT_UDP_WAIT_FAIL, 0}, {"c", 3, 6, 0, 0, 0}}},
+    {"send-eagain", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 6, 0, 0, SCRIPT_UDP_SEND_EAGAIN}, {"c", 3, 4, 0, 0, 0}}},
+    {"send-enobufs", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 0, 0, SCRIPT_UDP_SEND_ENOBUFS}, {"c", 3, 6, 0, 0, 0}}},
+    {"send-eintr", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 0, 0, SCRIPT_UDP_SEND_EINTR}, {"c", 3, 6, 0, 0, 0}}},
+    {"send-partial", {{"a", 1, 4, 0, 0, SCRIPT_UDP_SEND_PARTIAL}, {"b", 2, 6, 0, 0, SCRIPT_UDP_SEND_PARTIAL}, {"c", 3, 4, 0, 0, 0}}},
+    {"send-full", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 0, 0, SCRIPT_UDP_SEND_FULL}, {"c", 3, 6, 0, 0, SCRIPT_UDP_SEND_EAGAIN}}},
+    {"send-unreach", {{"a", 1, 4, 0, 0, SCRIPT_UDP_SEND_UNREACH}, {"b", 2, 4, 0, 0, 0}, {"c", 3, 6, 0, 0, 0}}},
+    {"send-stop", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 0, 0, SCRIPT_UDP_SEND_STOP}, {"c", 3, 6, 1, 0, 0}}},
+    {"max-both-families", {{"#65507", 1, 4, 0, 0, SCRIPT_UDP_SEND_PARTIAL}, {"#65527", 2, 6, 0, 0, 0}, {"x", 3, 4, 0, 0, 0}}},
+};
+
+/* Writes the UDP event seeds and seed-many-senders (40 datagrams arriving together: more than one
+ * receive batch) into dir. Returns 0 or -1. */
+static int write_udp_event_seeds(const char *dir, unsigned char *buf, size_t room, unsigned char *dg)
+{
+	char name[128];
+	size_t o;
+
+	for (size_t i = 0; i < sizeof udp_events / sizeof udp_events[0]; i++) {
+		o = 0;
+		for (size_t k = 0; k < 5 && udp_events[i].dg[k].text != NULL; k++) {
+			const struct udp_seed_dgram *g = &udp_events[i].dg[k];
+			const struct script_udp_meta m = {.family = (int)g->family,
+			                                  .sender = g->sender,
+			                                  .batch = g->batch,
+			                                  .recv = g->recv,
+			                                  .send = g->send};
+			size_t len = strlen(g->text);
+			if (g->text[0] == '#') {
+				len = strtoul(g->text + 1, NULL, 10);
+				memset(dg, 'q', len);
+			} else {
+				memcpy(dg, g->text, len);
+			}
+			o += script_udp_enc_meta(buf + o, room - o, dg, len, &m);
+		}
+		snprintf(name, sizeof name, "seed-%s", udp_events[i].name);
+		if (o > room || write_file(dir, name, buf, o) != 0)
+			return -1;
+	}
+	o = 0;
+	for (unsigned k = 0; k < 40; k++) {
+		const struct script_udp_meta m = {.family = k % 3 ? 4 : 6, .sender = k % SCRIPT_UDP_SENDERS};
+		dg[0] = (unsigned char)('a' + k % 26);
+		o += script_udp_enc_meta(buf + o, room - o, dg, 1 + k % 2, &m);
+	}
+	return o > room || write_file(dir, "seed-many-senders", buf, o) != 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char buf[1 << 17], dg[SCRIPT_UDP_MAX6];
@@ -579,6 +652,8 @@ int main(int argc, char **argv)
 	o += script_udp_enc(buf + o, sizeof buf - o, dg, 0, 4);
 	o += script_udp_enc(buf + o, sizeof buf - o, (const unsigned char *)"Mixed Case zZ", 13, 6);
 	if (write_file(argv[2], "seed-sequence", buf, o) != 0)
+		return 1;
+	if (write_udp_event_seeds(argv[2], buf, sizeof buf, dg) != 0)
 		return 1;
 	if (argc == 4 && write_pcap_seeds(argv[3]) != 0)
 		return 1;
