@@ -73,7 +73,7 @@ static void list_cases(void)
 	printf("%-34s %-4s %-6s %s\n", "exec/stop/sigterm", "B2", "MUST",
 	       "--exec: the server (its process group) stops within 2 s of SIGTERM (after the cases)");
 	printf("%-34s %-4s %-6s %s\n", "random/seed-S", "T1", "MUST",
-	       "--random: one random sequence of sends, half-closes and resets (TCP) and datagrams (UDP)");
+	       "--random: one random sequence (pipelined sends, half-closes, resets, stalled readers; UDP bursts)");
 	printf("\nSPEC rules (SPEC.md):\n");
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		const char *text = upper_rule_text(rules[i]);
@@ -457,25 +457,39 @@ static void run_table(struct run *run)
 	}
 }
 
+/* The random phase: sequences seed, seed+1, ...; only failures are printed (all with -v). */
 static void run_random(struct run *run)
 {
 	const struct options *o = run->o;
+	struct random_phase_options phase = {
+	    .seeds_dir = o->seeds_dir ? o->seeds_dir : o->pcap_dir ? o->pcap_dir : "out/conform",
+	    .restart = run->server_count ? restart_dead_servers : NULL,
+	    .restart_arg = run};
+	struct case_context probe;
+	struct case_result unused;
+	char why[128];
 	if (o->random_count == 0 || run->restart_failed)
 		return;
 	uint64_t seed = o->seed_given ? o->seed : (util_now_ns() ^ (uint64_t)getpid()) % 1000000000u;
 	fprintf(run->out, "conform: random phase: %ld sequences from seed %llu\n", o->random_count,
 	        (unsigned long long)seed);
-	for (long i = 0; i < o->random_count && !run->restart_failed; i++) {
+	context_init(run, &probe, &unused);
+	if (!random_phase_ipv6(&probe, why, sizeof why))
+		fprintf(run->out, "conform: random phase: IPv6 part skipped (%s): it runs over %s\n", why,
+		        run->target_name);
+	for (long i = 0; i < o->random_count && !run->restart_failed && !stop_signal; i++) {
 		struct case_context c;
 		char id[64];
+		const char *rule = NULL;
 		snprintf(id, sizeof id, "random/seed-%llu", (unsigned long long)(seed + (uint64_t)i));
-		struct reports_item *x =
-		    new_item(run, id, "T1", CASE_MUST,
-		             "a random sequence of sends, half-closes and resets, and datagrams");
+		struct reports_item *x = new_item(
+		    run, id, "T1", CASE_MUST,
+		    "a random sequence: pipelined sends, half-closes, resets and stalled readers over many "
+		    "connections, UDP bursts from many senders");
 		context_init(run, &c, &x->result);
 		uint64_t start = util_now_ns();
-		random_phase_run(&c, seed + (uint64_t)i, run->server_count ? restart_dead_servers : NULL,
-		                 run);
+		if (random_phase_run(&c, seed + (uint64_t)i, &phase, &rule) < 0 && rule != NULL)
+			x->rule = rule;
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
 		check_servers(run, &x->result, CASE_TCP | CASE_UDP);
 		if (x->result.status != CASE_PASS || o->verbose)

@@ -24,7 +24,8 @@ void options_usage(FILE *f)
 		"usage: conform [--tcp HOST:PORT] [--udp HOST:PORT] [--exec CMD | --exec-tcp CMD | --exec-udp CMD]\n"
 		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--nofile-many N]\n"
 		"               [--resets N] [--pid PID]\n"
-		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR] [--random N [--seed S]] [--list]\n"
+		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR]\n"
+		"               [--random N [--seed S] [--seeds-dir DIR]] [--list]\n"
 		"Tests an uppercase-protocol server against SPEC.md, case by case.\n"
 		"Targets (loopback only: 127.0.0.0/8 or ::1; any other address is refused):\n"
 		"  --tcp HOST:PORT     a running TCP server ([::1]:PORT for IPv6)\n"
@@ -58,10 +59,20 @@ void options_usage(FILE *f)
 		"  --pcap-dir DIR      a pcap of each failing case's exchange, DIR/<id with / as _>.pcap\n"
 		"  -v                  print each case's note (server stop time, bytes before backpressure) too\n"
 		"Random phase:\n"
-		"  --random N          N random sequences of sends, half-closes and resets over several\n"
-		"                      connections and UDP senders, checked by the core's oracle; a failure is\n"
-		"                      shrunk to a minimal sequence and printed with its seed\n"
-		"  --seed S            first sequence's seed (default: from the clock; printed)\n"
+		"  --random N          N random sequences, each over tens of TCP connections at once (IPv4, and\n"
+		"                      IPv6 when the target listens on [::1]): pipelined sends, half-closes and\n"
+		"                      resets while the server owes output, clients that stop reading beside\n"
+		"                      ones that read (which must still be served, T7), and UDP bursts from many\n"
+		"                      senders; every byte judged per connection, every datagram per sender.\n"
+		"                      A failure is shrunk to a minimal sequence, printed with its seed and\n"
+		"                      written as fuzz inputs (lib/script.h) that replay turns into pcaps.\n"
+		"                      --only 'random/*' runs the random phase alone. --random 1000 against\n"
+		"                      the reference servers takes about RANDOM_1000_SECONDS s\n"
+		"  --seed S            first sequence's seed (default: from the clock; printed); sequence i\n"
+		"                      has seed S+i, and --random 1 --seed S runs it again\n"
+		"  --seeds-dir DIR     where a failing sequence's fuzz inputs go: DIR/random_seed-S.tcp-K (one\n"
+		"                      per TCP script) and DIR/random_seed-S.udp (default: --pcap-dir, else\n"
+		"                      out/conform)\n"
 		"Exit status: 0 every MUST case passed (and SHOULD with --strict), 1 a case failed, 2 could not\n"
 		"test (bad options, an --only that matches no case, nothing listening, server did not start,\n"
 		"every selected case skipped) or a report, pcap or stdout could not be written.\n");
@@ -112,6 +123,7 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 	    {"random", 0, CLI_UNSIGNED, CLI_INTEGER(o->random_count), .max = 1000000,
 	     .flags = CLI_NAME_SPACE},
 	    {"seed", 0, CLI_CUSTOM, .dest = o, .custom = take_seed},
+	    {"seeds-dir", 0, CLI_STRING, .dest = &o->seeds_dir},
 	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
 	    {"help", 'h', CLI_HELP, .dest = NULL},
 	    CLI_TABLE_END};

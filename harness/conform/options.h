@@ -20,6 +20,7 @@ struct options {
 	int only_count;
 	const char *junit, *json, *pcap_dir;
 	long random_count;
+	const char *seeds_dir; /* --seeds-dir: a failing random sequence's fuzz inputs (NULL: default) */
 	uint64_t seed;
 	int seed_given;
 };

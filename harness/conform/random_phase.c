@@ -1,227 +1,591 @@
-/* random_phase.c - conform's random phase: a sequence of sends, half-closes, resets and closes over
- * several TCP connections, and datagrams from several UDP senders, generated from a seed, every answer
- * checked by the oracle; a failing sequence is shrunk (operations removed, sends made shorter) to a
- * minimal one. */
+/* random_phase.c - conform's random phase: runs a sequence (random_sequence.h) live against the target,
+ * every TCP connection judged by lib/exchange.h's stream oracle (each byte against X1 of what that
+ * connection sent, FIN only after every owed byte, nothing judged after the client's reset), each UDP
+ * reply against its own datagram and its source (U1); shrinks a failing sequence (operations removed,
+ * sends and bursts made smaller) and writes it as fuzz inputs. */
 #include "random_phase.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "exchange.h"
 #include "oracle.h"
+#include "random_sequence.h"
+#include "report.h"
+#include "script.h"
 #include "util.h"
 
-enum operation_kind {
-	OPERATION_SEND = 1,
-	OPERATION_HALF_CLOSE,
-	OPERATION_RESET,
-	OPERATION_CLOSE,
-	OPERATION_DATAGRAM
-};
-
 enum {
-	TCP_CONNECTIONS = 3, /* connection slots of a sequence */
-	UDP_SENDERS = 2,     /* UDP sockets of a sequence */
-	MAX_OPERATIONS = 24,
-	MAX_SEND = 3000, /* bytes of one TCP send */
-	MAX_DATAGRAM = 2000,
-	MAX_SHRINK_RUNS = 80,
-	SHRINK_MS = 30000
+	MAX_SHRINK_RUNS = 200,
+	SHRINK_MS = 30000,
+	MAX_BURST = SEQUENCE_MAX_SENDERS * SEQUENCE_MAX_PER_SENDER
 };
 
-struct operation {
-	enum operation_kind kind;
-	int slot;      /* which TCP connection or UDP sender */
-	size_t length; /* bytes sent */
-	uint64_t seed; /* of the bytes sent */
+/* ---- IPv6 ---- */
+
+/* The target's addresses over IPv6, when reachable there. */
+struct addresses {
+	struct net_addr tcp6, udp6;
+	int has_tcp6, has_udp6;
 };
 
-static uint64_t splitmix(uint64_t *s)
+/* The IPv6 address to try for a: a itself when IPv6, else [::1] at its port. */
+static int ipv6_candidate(const struct net_addr *a, struct net_addr *out)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void random_bytes(unsigned char *p, size_t n, uint64_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(splitmix(&seed) >> 56);
-}
-
-static size_t generate(uint64_t seed, int tcp, int udp, struct operation *ops)
-{
-	uint64_t s = seed;
-	size_t n = 8 + splitmix(&s) % (MAX_OPERATIONS - 8 + 1);
-	for (size_t i = 0; i < n; i++) {
-		struct operation *o = &ops[i];
-		unsigned r = (unsigned)(splitmix(&s) % 100);
-		o->seed = splitmix(&s);
-		if (!tcp || (udp && r < 30)) {
-			o->kind = OPERATION_DATAGRAM;
-			o->slot = (int)(splitmix(&s) % UDP_SENDERS);
-			o->length = (size_t)(splitmix(&s) % (MAX_DATAGRAM + 1));
-			continue;
-		}
-		o->slot = (int)(splitmix(&s) % TCP_CONNECTIONS);
-		r = (unsigned)(splitmix(&s) % 100);
-		o->kind = r < 60   ? OPERATION_SEND
-		          : r < 75 ? OPERATION_HALF_CLOSE
-		          : r < 90 ? OPERATION_RESET
-		                   : OPERATION_CLOSE;
-		/* mostly short sends, some long enough to span segments */
-		o->length =
-		    (size_t)(splitmix(&s) % 4 == 0 ? 1 + splitmix(&s) % MAX_SEND : 1 + splitmix(&s) % 40);
+	char err[128];
+	if (a->ss.ss_family == AF_INET6) {
+		*out = *a;
+		return 0;
 	}
-	return n;
+	if (net_parse("[::1]:0", out, err, sizeof err) < 0)
+		return -1;
+	net_set_port(out, net_port((const struct sockaddr *)&a->ss));
+	return 0;
 }
 
-static void describe(const struct operation *o, char *buf, size_t len)
+/* Whether a UDP server answers at a: a probe datagram gets a reply (ICMP port unreachable: no). */
+static int udp_answers(const struct net_addr *a, int ms)
 {
-	static const char *const names[] = {"", "send", "half-close", "reset", "close", "datagram"};
-	if (o->kind == OPERATION_DATAGRAM)
-		snprintf(buf, len, "udp sender %d: datagram of %zu bytes", o->slot, o->length);
-	else if (o->kind == OPERATION_SEND)
-		snprintf(buf, len, "tcp connection %d: send %zu bytes", o->slot, o->length);
-	else
-		snprintf(buf, len, "tcp connection %d: %s", o->slot, names[o->kind]);
+	char reply[64];
+	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), yes = 0;
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0 &&
+	    send(fd, "conform probe", 13, 0) == 13) {
+		struct pollfd p = {fd, POLLIN, 0};
+		yes = poll(&p, 1, ms) == 1 && recv(fd, reply, sizeof reply, MSG_DONTWAIT) >= 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return yes;
 }
 
-/* The sockets of a sequence being run. */
-struct sequence {
+/* Finds the target's IPv6 addresses: the ones the server printed, or the candidates that answer. */
+static void find_ipv6(const struct case_context *c, struct addresses *a, char *why, size_t len)
+{
+	const struct case_target *t = c->target;
+	char err[256];
+	memset(a, 0, sizeof *a);
+	snprintf(why, len, "the target has no IPv6 listener");
+	if (!util_have_ipv6_loopback(SOCK_DGRAM)) {
+		snprintf(why, len, "this host has no IPv6 loopback");
+		return;
+	}
+	if (t->has_tcp) {
+		a->has_tcp6 = t->has_tcp6 || ipv6_candidate(&t->tcp, &a->tcp6) == 0;
+		if (t->has_tcp6)
+			a->tcp6 = t->tcp6;
+		else if (a->has_tcp6 && t->tcp.ss.ss_family != AF_INET6) {
+			int fd = net_connect(&a->tcp6, SOCK_STREAM, c->timeout_ms, err, sizeof err);
+			a->has_tcp6 = fd >= 0;
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	if (t->has_udp) {
+		a->has_udp6 = t->has_udp6 || ipv6_candidate(&t->udp, &a->udp6) == 0;
+		if (t->has_udp6)
+			a->udp6 = t->udp6;
+		else if (a->has_udp6 && t->udp.ss.ss_family != AF_INET6)
+			a->has_udp6 = udp_answers(&a->udp6, c->timeout_ms);
+	}
+}
+
+int random_phase_ipv6(const struct case_context *c, char *why, size_t len)
+{
+	struct addresses a;
+	find_ipv6(c, &a, why, len);
+	return (!c->target->has_tcp || a.has_tcp6) && (!c->target->has_udp || a.has_udp6);
+}
+
+/* ---- the TCP connections of a run ---- */
+
+/* One TCP connection of a sequence: a slot from its first operation until the client's FIN or RST
+ * and the server's answer to that. */
+struct instance {
+	unsigned script, slot;
+	size_t opened_at;     /* the operation that connects it */
+	unsigned char *bytes; /* everything it sends, length bytes */
+	size_t length, filled;
+	int half_closes, resets; /* its client half-closes, resets */
+	int open, stopped, done; /* done: reset, or answered in full and closed */
+	struct xchg_conn x;
+};
+
+/* A sequence being run. */
+struct live {
 	struct case_context *c;
-	struct client_connection tcp[TCP_CONNECTIONS];
-	int tcp_open[TCP_CONNECTIONS], tcp_half_closed[TCP_CONNECTIONS];
-	int udp_fd[UDP_SENDERS];
-	unsigned udp_id[UDP_SENDERS];
+	const struct sequence *s;
+	struct addresses v6;
+	struct instance *instances;
+	size_t count;
+	size_t of[SEQUENCE_MAX_OPERATIONS]; /* the instance of each TCP operation */
+	const char *rule;                   /* the SPEC rule a failure breaks */
 };
 
-/* One TCP operation. Returns 0 or -1 (case failed). */
-static int run_tcp_operation(struct sequence *q, const struct operation *o)
+/* The instance a TCP operation is about: the slot's current one, or a fresh one (random_sequence.h). */
+static struct instance *instance_for(struct live *l, size_t *current, size_t i)
 {
-	static unsigned char out[MAX_SEND];
-	struct case_context *c = q->c;
-	int w = o->slot;
-	switch (o->kind) {
-	case OPERATION_SEND:
-		if (q->tcp_half_closed[w])
-			return 0;
-		if (!q->tcp_open[w]) {
-			if (client_tcp_connect(c, &c->target->tcp, &q->tcp[w]) < 0)
-				return -1;
-			q->tcp_open[w] = 1;
-		}
-		random_bytes(out, o->length, o->seed);
-		return client_exchange(c, &q->tcp[w], out, o->length, CLIENT_KEEP_OPEN);
-	case OPERATION_HALF_CLOSE: {
-		if (!q->tcp_open[w] || q->tcp_half_closed[w])
-			return 0;
-		q->tcp_half_closed[w] = 1;
-		int rc = client_exchange(c, &q->tcp[w], out, 0, CLIENT_HALF_CLOSE);
-		client_tcp_close(c, &q->tcp[w]);
-		q->tcp_open[w] = 0;
-		return rc;
+	const struct sequence_operation *o = &l->s->operations[i];
+	struct instance *in = *current == SIZE_MAX ? NULL : &l->instances[*current];
+	int after_fin = in != NULL && in->half_closes &&
+	                (o->kind == SEQUENCE_SEND || o->kind == SEQUENCE_FIN);
+	if (in == NULL || in->resets || after_fin) {
+		*current = l->count++;
+		in = &l->instances[*current];
+		in->script = o->script;
+		in->slot = o->slot;
+		in->opened_at = i;
+		in->x.fd = -1;
 	}
-	case OPERATION_RESET:
-	case OPERATION_CLOSE:
-		if (!q->tcp_open[w])
-			return 0;
-		if (o->kind == OPERATION_RESET)
-			client_tcp_reset(c, &q->tcp[w]);
-		else
-			client_tcp_close(c, &q->tcp[w]);
-		q->tcp_open[w] = 0;
-		q->tcp_half_closed[w] = 0; /* a later send opens a new connection in this slot */
-		return 0;
-	default:
-		return 0;
-	}
+	l->of[i] = *current;
+	return in;
 }
 
-/* One datagram and its reply. Returns 0 or -1 (case failed). */
-static int run_datagram(struct sequence *q, const struct operation *o)
+/* Maps every TCP operation to its instance and gives each instance its bytes. Returns 0 or -1 (out of
+ * memory). */
+static int plan_instances(struct live *l)
 {
-	static unsigned char out[MAX_DATAGRAM], got[65536 + 1];
-	struct case_context *c = q->c;
-	char why[256];
-	size_t got_len;
-	int w = o->slot;
-	if (q->udp_fd[w] < 0) {
-		q->udp_fd[w] = client_udp_socket(c, &c->target->udp);
-		if (q->udp_fd[w] < 0)
-			return -1;
-		q->udp_id[w] = ++c->connections;
+	size_t current[SEQUENCE_MAX_SCRIPTS][SCRIPT_MAX_CONNS];
+	const struct sequence *s = l->s;
+	memset(current, 0xff, sizeof current);
+	for (size_t i = 0; i < s->count; i++) {
+		const struct sequence_operation *o = &s->operations[i];
+		if (o->kind == SEQUENCE_SYNC || o->kind == SEQUENCE_BURST)
+			continue;
+		struct instance *in = instance_for(l, &current[o->script][o->slot], i);
+		in->length += o->kind == SEQUENCE_SEND ? o->length : 0;
+		in->half_closes |= o->kind == SEQUENCE_FIN;
+		in->resets |= o->kind == SEQUENCE_RST;
 	}
-	random_bytes(out, o->length, o->seed);
-	if (client_udp_send(c, q->udp_fd[w], q->udp_id[w], &c->target->udp, out, o->length) < 0)
-		return -1;
-	enum client_receive received =
-	    client_udp_receive(c, q->udp_fd[w], q->udp_id[w], got, sizeof got, c->timeout_ms, &got_len);
-	if (received == CLIENT_NOTHING)
-		return case_timeout(c, "no reply to a %zu-byte datagram", o->length);
-	if (received == CLIENT_RECEIVE_FAILED)
-		return -1;
-	if (oracle_udp_check(out, o->length, got, got_len, why, sizeof why) != ORACLE_UDP_OK) {
-		case_note_difference(c, out, o->length, got, got_len, 0);
-		return case_fail(c, "%s", why);
+	for (size_t k = 0; k < l->count; k++)
+		if (l->instances[k].length > 0 && (l->instances[k].bytes = malloc(l->instances[k].length)) == NULL)
+			return -1;
+	for (size_t i = 0; i < s->count; i++) {
+		const struct sequence_operation *o = &s->operations[i];
+		if (o->kind != SEQUENCE_SEND)
+			continue;
+		struct instance *in = &l->instances[l->of[i]];
+		sequence_bytes(in->bytes + in->filled, o->length, o->seed);
+		in->filled += o->length;
 	}
 	return 0;
 }
 
-/* Runs ops, then checks that a fresh connection is served. Returns 0, or -1 with the case failed and
- * *at the failing operation's index (n for the final check). */
-static int run_sequence(struct case_context *c, const struct operation *ops, size_t n, size_t *at)
+/* Writes the expected and received bytes around a wrong byte into the result's excerpts. */
+static void note_window(struct case_context *c, const struct xchg_oracle *o)
 {
-	struct sequence q;
-	int rc = 0;
+	unsigned char want[sizeof o->window];
+	size_t n = xchg_oracle_expected(o, o->window_off, want, o->window_len);
+	char expected[CASE_EXCERPT_MAX - 40], actual[CASE_EXCERPT_MAX - 40];
+	rep_escape(expected, sizeof expected, want, n);
+	rep_escape(actual, sizeof actual, o->window, o->window_len);
+	snprintf(c->result->expected, sizeof c->result->expected, "@%zu \"%s\"", o->window_off, expected);
+	snprintf(c->result->actual, sizeof c->result->actual, "@%zu \"%s\"", o->window_off, actual);
+}
 
-	memset(&q, 0, sizeof q);
-	q.c = c;
-	for (int w = 0; w < UDP_SENDERS; w++)
-		q.udp_fd[w] = -1;
-	case_result_clear(c->result);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		*at = i;
-		rc = ops[i].kind == OPERATION_DATAGRAM ? run_datagram(&q, &ops[i])
-		                                       : run_tcp_operation(&q, &ops[i]);
+/* "connection 7 (tcp 3.1, IPv6, connected at op 12)" */
+static void name_instance(const struct live *l, const struct instance *in, char *buf, size_t len)
+{
+	snprintf(buf, len, "connection %u (tcp %u.%u%s, connected at op %zu)", in->x.id, in->script, in->slot,
+	         l->s->ipv6[in->script] && l->v6.has_tcp6 ? ", IPv6" : "", in->opened_at + 1);
+}
+
+/* The instance's oracle found a failure: the case fails with it. Returns -1. */
+static int instance_failed(struct live *l, const struct instance *in)
+{
+	const struct xchg_oracle *o = &in->x.oracle;
+	char name[128], what[256];
+	name_instance(l, in, name, sizeof name);
+	xchg_oracle_describe(o, what, sizeof what);
+	l->rule = o->rule != NULL ? o->rule : "T1";
+	l->c->result->offset = (long long)o->offset;
+	if (o->verdict == XCHG_WRONG_BYTE || o->verdict == XCHG_EXTRA_BYTES)
+		note_window(l->c, o);
+	return case_fail(l->c, "%s: %s", name, what);
+}
+
+static int instance_check(struct live *l, const struct instance *in)
+{
+	return xchg_failed(in->x.oracle.verdict) ? instance_failed(l, in) : 0;
+}
+
+static int instance_connect(struct live *l, struct instance *in)
+{
+	struct client_connection k;
+	const struct net_addr *a =
+	    l->s->ipv6[in->script] && l->v6.has_tcp6 ? &l->v6.tcp6 : &l->c->target->tcp;
+	struct xchg_expect e = {.mode = XCHG_MODE_X1, .sent = in->bytes, .sent_len = in->length};
+	if (client_tcp_connect(l->c, a, &k) < 0) {
+		l->rule = "T9";
+		return -1;
 	}
-	for (int w = 0; w < TCP_CONNECTIONS; w++)
-		if (q.tcp_open[w])
-			client_tcp_close(c, &q.tcp[w]);
-	for (int w = 0; w < UDP_SENDERS; w++)
-		if (q.udp_fd[w] >= 0)
-			close(q.udp_fd[w]);
-	if (rc == 0 && c->target->has_tcp) {
-		*at = n;
-		rc = client_tcp_still_serves(c, &c->target->tcp, "the sequence");
+	xchg_conn_init(&in->x, k.fd, k.id, &e);
+	in->x.send_limit = 0;
+	in->open = 1;
+	return 0;
+}
+
+/* Sends what a stopped reader was given, as far as the socket takes it without waiting; reads nothing.
+ * Its half-close waits until it reads again (the exchange engine does it). Returns 0 or -1 (case
+ * failed). */
+static int push_unread(struct live *l, struct instance *in)
+{
+	struct xchg_conn *x = &in->x;
+	while (x->oracle.sent < x->send_limit && !x->oracle.rst) {
+		ssize_t k = send(x->fd, in->bytes + x->oracle.sent, x->send_limit - x->oracle.sent,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			xchg_oracle_sent(&x->oracle, (size_t)k);
+			continue;
+		}
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		xchg_oracle_rst(&x->oracle); /* the server reset the connection */
 	}
+	return instance_check(l, in);
+}
+
+/* Another stopped reader the server owes bytes to, for a timeout's message. */
+static const struct instance *stalled_reader(const struct live *l, const struct instance *besides)
+{
+	for (size_t k = 0; k < l->count; k++) {
+		const struct instance *in = &l->instances[k];
+		if (in != besides && in->open && in->stopped && !in->done && in->x.fd >= 0 &&
+		    in->x.oracle.sent > in->x.oracle.got)
+			return in;
+	}
+	return NULL;
+}
+
+/* A run that ended on a bound: names the connection that waited, and a stopped reader beside it (then
+ * the failure is T7's). Returns -1 (case timed out). */
+static int run_timed_out(struct live *l, const struct instance *in, const struct xchg_run_result *r)
+{
+	const struct xchg_oracle *o = &in->x.oracle;
+	const struct instance *stalled = stalled_reader(l, in);
+	char name[128], other[256] = "";
+	name_instance(l, in, name, sizeof name);
+	l->c->result->offset = (long long)o->got;
+	l->rule = stalled != NULL ? "T7" : o->shut ? "T4" : "T1";
+	if (stalled != NULL) {
+		char stalled_name[128];
+		name_instance(l, stalled, stalled_name, sizeof stalled_name);
+		snprintf(other, sizeof other, " while %.120s stopped reading, owed %zu bytes (T7)", stalled_name,
+		         stalled->x.oracle.sent - stalled->x.oracle.got);
+	}
+	return case_timeout(l->c, "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s",
+	                    r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress", name,
+	                    o->got, in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
+	                    o->shut && o->got == in->x.send_limit ? ", no FIN" : "", other);
+}
+
+/* Runs the instances list[0..n) together, each to its `until`. Returns 0 or -1 (case failed). */
+static int run_instances(struct live *l, const size_t *list, size_t n)
+{
+	struct xchg_conn *x = calloc(n + 1, sizeof *x);
+	struct xchg_run_result r;
+	char err[256];
+	int rc = -1;
+	if (x == NULL)
+		return case_fail(l->c, "out of memory for %zu connections", n);
+	for (size_t k = 0; k < n; k++)
+		x[k] = l->instances[list[k]].x;
+	int budget = 10 * l->c->timeout_ms;
+	struct xchg_limits limits = {.idle_ms = l->c->timeout_ms, .budget_ms = budget};
+	xchg_run(x, n, &limits, &r, err, sizeof err);
+	for (size_t k = 0; k < n; k++)
+		l->instances[list[k]].x = x[k];
+	switch (r.status) {
+	case XCHG_RUN_DONE:
+		rc = 0;
+		break;
+	case XCHG_RUN_FAILED:
+		rc = instance_failed(l, &l->instances[list[r.conn]]);
+		break;
+	case XCHG_RUN_IDLE:
+	case XCHG_RUN_BUDGET:
+		rc = run_timed_out(l, &l->instances[list[r.conn]], &r);
+		break;
+	default:
+		rc = case_fail(l->c, "%s", err);
+		break;
+	}
+	free(x);
 	return rc;
 }
 
-static void render(const struct operation *ops, size_t n, size_t at, char *buf, size_t len)
+/* After an operation on a connection: a reader sends what it was given (and half-closes when asked),
+ * reading all the while; a stopped one sends what the socket takes. Returns 0 or -1. */
+static int instance_pump(struct live *l, size_t index)
 {
-	size_t l = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && l + 1 < len; i++) {
-		char d[96];
-		describe(&ops[i], d, sizeof d);
-		l += (size_t)snprintf(buf + l, len - l, "%s%zu. %s%s", i ? "; " : "", i + 1, d,
-		                      i == at ? " <- fails here" : "");
-	}
-	if (at == n && l + 1 < len)
-		snprintf(buf + l, len - l,
-		         "%sthe final check fails (a fresh connection: send, half-close, read to FIN)",
-		         n ? "; then " : "no op needed: ");
+	struct instance *in = &l->instances[index];
+	if (in->x.fd < 0 || in->done)
+		return 0;
+	if (in->stopped)
+		return push_unread(l, in);
+	in->x.until = XCHG_UNTIL_SENT;
+	return run_instances(l, &index, 1);
 }
 
-/* The shrinking of a failing sequence. */
+/* The client resets: what has come is judged, nothing after. Returns 0 or -1. */
+static int instance_reset(struct live *l, struct instance *in)
+{
+	if (!in->stopped)
+		xchg_conn_drain(&in->x);
+	xchg_conn_reset(&in->x, 0);
+	in->done = 1;
+	return instance_check(l, in);
+}
+
+/* Closes the instances the server has answered in full (every byte and its FIN). */
+static void close_finished(struct live *l)
+{
+	for (size_t k = 0; k < l->count; k++) {
+		struct instance *in = &l->instances[k];
+		if (in->x.fd >= 0 && in->x.oracle.fin && in->x.oracle.verdict == XCHG_COMPLETE) {
+			xchg_conn_close(&in->x);
+			in->done = 1;
+		}
+	}
+}
+
+/* Every reading client waits for the answers to all it has sent; stopped ones wait no more (T7: the
+ * readers must not be held up by them). finish: the end of the sequence instead: every client reads,
+ * half-closes and waits for every byte and FIN. Returns 0 or -1. */
+static int wait_for_answers(struct live *l, int finish)
+{
+	size_t *list = malloc((l->count + 1) * sizeof *list), n = 0;
+	if (list == NULL)
+		return case_fail(l->c, "out of memory");
+	for (size_t k = 0; k < l->count; k++) {
+		struct instance *in = &l->instances[k];
+		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish))
+			continue;
+		if (finish) {
+			in->stopped = 0;
+			xchg_conn_half_close(&in->x);
+		}
+		in->x.until = finish ? XCHG_UNTIL_END : XCHG_UNTIL_GOT;
+		in->x.until_got = in->x.send_limit;
+		list[n++] = k;
+	}
+	int rc = run_instances(l, list, n);
+	free(list);
+	if (rc == 0)
+		close_finished(l);
+	return rc;
+}
+
+static int run_tcp_operation(struct live *l, size_t i)
+{
+	const struct sequence_operation *o = &l->s->operations[i];
+	struct instance *in = &l->instances[l->of[i]];
+	if (!in->open && instance_connect(l, in) < 0)
+		return -1;
+	switch (o->kind) {
+	case SEQUENCE_SEND:
+		in->x.send_limit += o->length;
+		break;
+	case SEQUENCE_FIN:
+		xchg_conn_half_close(&in->x);
+		break;
+	case SEQUENCE_RST:
+		return instance_reset(l, in);
+	case SEQUENCE_STOP:
+		in->stopped = 1;
+		return 0;
+	case SEQUENCE_RESUME:
+		in->stopped = 0;
+		break;
+	default:
+		return 0;
+	}
+	return instance_pump(l, l->of[i]);
+}
+
+/* ---- UDP bursts ---- */
+
+/* The datagrams of a burst and where they went. */
+struct burst {
+	const struct sequence_operation *o;
+	int fd[SEQUENCE_MAX_SENDERS];
+	unsigned id[SEQUENCE_MAX_SENDERS];
+	const unsigned char *data[SEQUENCE_MAX_SENDERS][SEQUENCE_MAX_PER_SENDER];
+	size_t length[SEQUENCE_MAX_SENDERS][SEQUENCE_MAX_PER_SENDER];
+	int answered[SEQUENCE_MAX_SENDERS][SEQUENCE_MAX_PER_SENDER];
+	unsigned char *bytes;
+};
+
+/* One reply to sender s: it must answer one of that sender's own datagrams not yet answered (U1, U2,
+ * X1). Returns 0 or -1 (case failed). */
+static int burst_reply(struct live *l, struct burst *b, unsigned s, const unsigned char *got, size_t n)
+{
+	char why[256];
+	unsigned first = SEQUENCE_MAX_PER_SENDER;
+	for (unsigned d = 0; d < b->o->per_sender; d++) {
+		if (b->answered[s][d])
+			continue;
+		if (first == SEQUENCE_MAX_PER_SENDER)
+			first = d;
+		if (b->length[s][d] == n && oracle_mismatch(b->data[s][d], n, got, n) == n) {
+			b->answered[s][d] = 1;
+			return 0;
+		}
+	}
+	if (first == SEQUENCE_MAX_PER_SENDER) {
+		l->rule = "U1";
+		return case_fail(l->c, "udp sender %u of the burst: a reply of %zu bytes more than its %u datagrams",
+		                 s, n, b->o->per_sender);
+	}
+	int broken = oracle_udp_check(b->data[s][first], b->length[s][first], got, n, why, sizeof why);
+	l->rule = broken == ORACLE_UDP_TRUNCATED ? "U4" : broken == ORACLE_UDP_AMPLIFIED ? "U6" : "X1";
+	case_note_difference(l->c, b->data[s][first], b->length[s][first], got, n, 0);
+	return case_fail(l->c,
+	                 "udp sender %u of the burst: a reply of %zu bytes answers none of its datagrams; "
+	                 "against its datagram %u (%zu bytes): %s",
+	                 s, n, first, b->length[s][first], why);
+}
+
+/* Reads every reply of sender s, each within the timeout. Returns 0 or -1. */
+static int burst_receive(struct live *l, struct burst *b, unsigned s)
+{
+	static unsigned char got[SCRIPT_UDP_MAX6 + 1];
+	for (unsigned d = 0; d < b->o->per_sender; d++) {
+		size_t n;
+		enum client_receive r =
+		    client_udp_receive(l->c, b->fd[s], b->id[s], got, sizeof got, l->c->timeout_ms, &n);
+		if (r == CLIENT_RECEIVE_FAILED) {
+			l->rule = "U1";
+			return -1;
+		}
+		if (r == CLIENT_NOTHING) {
+			l->rule = "U1";
+			return case_timeout(l->c,
+			                    "udp sender %u of the burst: %u of its %u datagrams answered, then "
+			                    "nothing for %d ms (U1, U5)",
+			                    s, d, b->o->per_sender, l->c->timeout_ms);
+		}
+		if (burst_reply(l, b, s, got, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A burst: every sender sends all its datagrams at once, then each reply is checked. Returns 0 or -1. */
+static int run_burst(struct live *l, const struct sequence_operation *o)
+{
+	struct case_context *c = l->c;
+	const struct net_addr *a = o->ipv6 && l->v6.has_udp6 ? &l->v6.udp6 : &c->target->udp;
+	struct burst *b = calloc(1, sizeof *b);
+	size_t total = 0;
+	int rc = -1;
+	if (b == NULL || (b->bytes = malloc((size_t)MAX_BURST * (o->length + 1))) == NULL) {
+		free(b);
+		return case_fail(c, "out of memory for a burst");
+	}
+	b->o = o;
+	for (unsigned s = 0; s < o->senders; s++) {
+		b->fd[s] = -1;
+		for (unsigned d = 0; d < o->per_sender; d++) {
+			unsigned char *p = b->bytes + total;
+			b->length[s][d] = sequence_datagram_length(o, s, d);
+			sequence_bytes(p, b->length[s][d], sequence_datagram_seed(o, s, d));
+			b->data[s][d] = p;
+			total += b->length[s][d];
+		}
+	}
+	unsigned s = 0;
+	for (; s < o->senders; s++) {
+		if ((b->fd[s] = client_udp_socket(c, a)) < 0)
+			break;
+		b->id[s] = ++c->connections;
+		if (client_udp_send_burst(c, b->fd[s], b->id[s], a, b->data[s], b->length[s], o->per_sender) < 0)
+			break;
+	}
+	if (s == o->senders)
+		for (s = 0; s < o->senders && burst_receive(l, b, s) == 0; s++)
+			;
+	rc = s == o->senders ? 0 : -1;
+	for (s = 0; s < o->senders; s++)
+		if (b->fd[s] >= 0)
+			close(b->fd[s]);
+	free(b->bytes);
+	free(b);
+	return rc;
+}
+
+/* ---- a whole sequence ---- */
+
+static int uses_ipv6(const struct sequence *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		const struct sequence_operation *o = &s->operations[i];
+		if (o->kind == SEQUENCE_BURST ? o->ipv6 : s->ipv6[o->script])
+			return 1;
+	}
+	return 0;
+}
+
+static void live_free(struct live *l)
+{
+	for (size_t k = 0; k < l->count; k++) {
+		if (l->instances[k].x.fd >= 0 && l->instances[k].open)
+			close(l->instances[k].x.fd);
+		free(l->instances[k].bytes);
+	}
+	free(l->instances);
+}
+
+/* Runs s, then checks that a fresh connection is served. Returns 0, or -1 with the case failed, *at
+ * the operation it failed at (s->count: at the end) and *rule the rule it broke. */
+static int run_sequence(struct case_context *c, const struct sequence *s, size_t *at, const char **rule)
+{
+	struct live l;
+	char why[128];
+	int rc = 0;
+	memset(&l, 0, sizeof l);
+	l.c = c;
+	l.s = s;
+	l.rule = "T1";
+	case_result_clear(c->result);
+	if (uses_ipv6(s))
+		find_ipv6(c, &l.v6, why, sizeof why);
+	l.instances = calloc(SEQUENCE_MAX_OPERATIONS, sizeof *l.instances);
+	if (l.instances == NULL || plan_instances(&l) < 0) {
+		live_free(&l);
+		return case_fail(c, "out of memory for a sequence");
+	}
+	for (size_t i = 0; i < s->count && rc == 0; i++) {
+		const struct sequence_operation *o = &s->operations[i];
+		*at = i;
+		rc = o->kind == SEQUENCE_BURST  ? run_burst(&l, o)
+		     : o->kind == SEQUENCE_SYNC ? wait_for_answers(&l, 0)
+		                                : run_tcp_operation(&l, i);
+	}
+	if (rc == 0) {
+		*at = s->count;
+		rc = wait_for_answers(&l, 1);
+	}
+	live_free(&l);
+	if (rc == 0 && c->target->has_tcp && (rc = client_tcp_still_serves(c, &c->target->tcp, "the sequence")) < 0)
+		l.rule = "T6";
+	*rule = l.rule;
+	return rc;
+}
+
+/* ---- shrinking ---- */
+
 struct shrink {
 	struct case_context *c;
-	int (*restart)(void *);
-	void *restart_arg;
-	struct operation best[MAX_OPERATIONS]; /* the smallest failing sequence so far */
-	size_t count, failing_at;
+	const struct random_phase_options *o;
+	struct sequence best; /* the smallest failing sequence so far */
+	size_t failing_at;
+	const char *rule;
 	struct case_result failure; /* its result */
 	int runs;
 	uint64_t end_ns;
@@ -234,44 +598,78 @@ static int shrink_may_run(const struct shrink *s)
 
 /* Runs a trial sequence. Returns 1 when it fails too (it is then the best), 0 when it passes, -1 when
  * the server could not be restarted. */
-static int shrink_try(struct shrink *s, const struct operation *trial, size_t n)
+static int shrink_try(struct shrink *s, const struct sequence *trial)
 {
 	size_t at = 0;
-	if (s->restart != NULL && s->restart(s->restart_arg) < 0)
+	const char *rule = NULL;
+	if (s->o->restart != NULL && s->o->restart(s->o->restart_arg) < 0)
 		return -1;
 	s->runs++;
-	if (run_sequence(s->c, trial, n, &at) == 0)
+	if (run_sequence(s->c, trial, &at, &rule) == 0)
 		return 0;
-	memmove(s->best, trial, n * sizeof *trial);
-	s->count = n;
+	s->best = *trial;
 	s->failing_at = at;
+	s->rule = rule;
 	s->failure = *s->c->result;
 	return 1;
 }
 
-/* Drops operations that are not needed for a failure, then halves sends, until nothing changes or the
- * bounds on runs and time are reached. */
+/* Tries the best sequence without operations [from, from + n). */
+static int shrink_drop(struct shrink *s, size_t from, size_t n)
+{
+	static struct sequence trial;
+	trial = s->best;
+	memmove(&trial.operations[from], &trial.operations[from + n],
+	        (trial.count - from - n) * sizeof trial.operations[0]);
+	trial.count -= n;
+	return shrink_try(s, &trial);
+}
+
+/* Tries operation i made smaller: a send or the datagrams of a burst half as long, a burst with half
+ * the senders or datagrams. Returns 1 when one of them still fails, 0 when none, -1 as shrink_try. */
+static int shrink_operation(struct shrink *s, size_t i)
+{
+	static struct sequence trial;
+	int changed = 0;
+	for (int way = 0; way < 3 && shrink_may_run(s); way++) {
+		struct sequence_operation *o = &trial.operations[i];
+		trial = s->best;
+		if (way == 0 && o->length > (o->kind == SEQUENCE_SEND ? 1u : 0u))
+			o->length /= 2;
+		else if (way == 1 && o->senders > 1)
+			o->senders /= 2;
+		else if (way == 2 && o->per_sender > 1)
+			o->per_sender /= 2;
+		else
+			continue;
+		if (o->kind == SEQUENCE_SEND && o->length == 0)
+			o->length = 1;
+		int r = shrink_try(s, &trial);
+		if (r < 0)
+			return -1;
+		changed |= r;
+	}
+	return changed;
+}
+
+/* Drops blocks of operations that are not needed for a failure (halves, then quarters, ... then
+ * single ones), then makes operations smaller, until nothing changes or the bounds on runs and time
+ * are reached. */
 static void shrink_sequence(struct shrink *s)
 {
-	struct operation trial[MAX_OPERATIONS];
 	for (int changed = 1; changed && shrink_may_run(s);) {
 		changed = 0;
-		for (size_t drop = s->count; drop-- > 0 && shrink_may_run(s);) {
-			size_t n = 0;
-			for (size_t i = 0; i < s->count; i++)
-				if (i != drop)
-					trial[n++] = s->best[i];
-			int r = shrink_try(s, trial, n);
-			if (r < 0)
-				return;
-			changed |= r;
-		}
-		for (size_t i = 0; i < s->count && shrink_may_run(s); i++) {
-			if (s->best[i].length <= 1)
-				continue;
-			memcpy(trial, s->best, s->count * sizeof *trial);
-			trial[i].length = s->best[i].length / 2;
-			int r = shrink_try(s, trial, s->count);
+		for (size_t block = s->best.count / 2 ? s->best.count / 2 : 1; block > 0 && shrink_may_run(s);
+		     block /= 2)
+			for (size_t from = 0; from + block <= s->best.count && shrink_may_run(s);) {
+				int r = shrink_drop(s, from, block);
+				if (r < 0)
+					return;
+				changed |= r;
+				from += r ? 0 : block;
+			}
+		for (size_t i = 0; i < s->best.count && shrink_may_run(s); i++) {
+			int r = shrink_operation(s, i);
 			if (r < 0)
 				return;
 			changed |= r;
@@ -279,34 +677,144 @@ static void shrink_sequence(struct shrink *s)
 	}
 }
 
-int random_phase_run(struct case_context *c, uint64_t seed, int (*restart)(void *), void *arg)
-{
-	struct operation ops[MAX_OPERATIONS];
-	size_t n = generate(seed, c->target->has_tcp, c->target->has_udp, ops), at = 0;
-	char sequence[CASE_MESSAGE_MAX];
-	struct shrink s;
+/* ---- the failure's report ---- */
 
-	if (run_sequence(c, ops, n, &at) == 0)
+/* Writes one seed file DIR/random_seed-S.SUFFIX. Returns 0 or -1 (reason in err). */
+static int write_seed(const char *path, const unsigned char *p, size_t n, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates dir and its parent when missing. */
+static void make_directory(const char *dir)
+{
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		mkdir(parent, 0777);
+	}
+	mkdir(dir, 0777);
+}
+
+/* Writes the shrunk sequence's fuzz inputs and names them, with the commands that use them, in
+ * text[0..len). */
+static void write_seeds(const struct sequence *s, uint64_t seed, const char *dir, char *text, size_t len)
+{
+	char path[4096], err[512] = "";
+	size_t used = 0;
+	make_directory(dir);
+	for (unsigned k = 0; k <= s->scripts; k++) {
+		unsigned char *p = NULL;
+		size_t n = 0;
+		int tcp = k < s->scripts;
+		int rc = tcp ? sequence_encode_script(s, k, &p, &n) : sequence_encode_datagrams(s, &p, &n);
+		if (rc > 0)
+			continue;
+		if (tcp)
+			snprintf(path, sizeof path, "%s/random_seed-%llu.tcp-%u", dir, (unsigned long long)seed, k);
+		else
+			snprintf(path, sizeof path, "%s/random_seed-%llu.udp", dir, (unsigned long long)seed);
+		if (rc < 0)
+			snprintf(err, sizeof err, "out of memory");
+		else if (write_seed(path, p, n, err, sizeof err) == 0 && used + 1 < len)
+			used += (size_t)snprintf(text + used, len - used, "%s%s", used ? " " : "", path);
+		free(p);
+	}
+	if (err[0] != '\0' && used + 1 < len)
+		used += (size_t)snprintf(text + used, len - used, "%sseed files not written: %s",
+		                         used ? "; " : "", err);
+	if (used + 1 < len)
+		snprintf(text + used, len - used,
+		         "; each as a pcap: replay --from-fuzz-input FILE --fuzz-format tcp|udp --write-pcap "
+		         "FILE.pcap; through the simulator: fuzz_tcp-standalone FILE (fuzz_udp for .udp)");
+}
+
+static void render(const struct sequence *s, size_t at, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->count && used + 1 < len; i++) {
+		char d[128];
+		sequence_describe(s, &s->operations[i], d, sizeof d);
+		used += (size_t)snprintf(buf + used, len - used, "%s%zu. %s%s", i ? "; " : "", i + 1, d,
+		                         i == at ? " <- fails here" : "");
+	}
+	if (at == s->count && used + 1 < len)
+		snprintf(buf + used, len - used, "%sat the end (every client reads, half-closes, waits for FIN)",
+		         s->count ? "; then " : "");
+}
+
+/* What a sequence did, for a passing one's note. */
+static void summarize(const struct sequence *s, char *buf, size_t len)
+{
+	size_t bytes = 0, datagrams = 0, counts[SEQUENCE_BURST + 1] = {0};
+	for (size_t i = 0; i < s->count; i++) {
+		const struct sequence_operation *o = &s->operations[i];
+		counts[o->kind]++;
+		bytes += o->kind == SEQUENCE_SEND ? o->length : 0;
+		datagrams += o->kind == SEQUENCE_BURST ? (size_t)o->senders * o->per_sender : 0;
+	}
+	unsigned slots = 0;
+	for (unsigned k = 0; k < s->scripts; k++)
+		slots += s->slots[k];
+	snprintf(buf, len,
+	         "%zu ops over %u scripts (%u slots): %zu sends (%zu bytes), %zu half-closes, %zu resets, %zu "
+	         "stops, %zu syncs; %zu bursts (%zu datagrams)",
+	         s->count, s->scripts, slots, counts[SEQUENCE_SEND], bytes, counts[SEQUENCE_FIN],
+	         counts[SEQUENCE_RST], counts[SEQUENCE_STOP], counts[SEQUENCE_SYNC], counts[SEQUENCE_BURST],
+	         datagrams);
+}
+
+int random_phase_run(struct case_context *c, uint64_t seed, const struct random_phase_options *o,
+                     const char **rule)
+{
+	static struct shrink s;
+	struct sequence generated;
+	char seeds[700], sequence[CASE_MESSAGE_MAX * 2];
+	size_t at = 0;
+	const char *broken = NULL;
+
+	sequence_generate(seed, c->target->has_tcp, c->target->has_udp, &generated);
+	if (run_sequence(c, &generated, &at, &broken) == 0) {
+		summarize(&generated, c->result->note, sizeof c->result->note);
 		return 0;
+	}
 	memset(&s, 0, sizeof s);
 	s.c = c;
-	s.restart = restart;
-	s.restart_arg = arg;
-	memcpy(s.best, ops, n * sizeof *ops);
-	s.count = n;
+	s.o = o;
+	s.best = generated;
 	s.failing_at = at;
+	s.rule = broken;
 	s.failure = *c->result;
 	s.end_ns = util_now_ns() + (uint64_t)SHRINK_MS * 1000000u;
 	shrink_sequence(&s);
-	if (restart != NULL)
-		restart(arg);
+	if (o->restart != NULL)
+		o->restart(o->restart_arg);
 	*c->result = s.failure;
-	render(s.best, s.count, s.failing_at, sequence, sizeof sequence);
-	snprintf(c->result->message, sizeof c->result->message, "seed %llu: %.460s", (unsigned long long)seed,
-	         s.failure.message);
+	if (rule != NULL)
+		*rule = s.rule;
+	write_seeds(&s.best, seed, o->seeds_dir, seeds, sizeof seeds);
+	render(&s.best, s.failing_at, sequence, sizeof sequence);
+	char where[64];
+	if (s.failing_at < s.best.count)
+		snprintf(where, sizeof where, "op %zu of %zu", s.failing_at + 1, s.best.count);
+	else
+		snprintf(where, sizeof where, "the end of %zu ops", s.best.count);
+	snprintf(c->result->message, sizeof c->result->message, "seed %llu, %s: %.400s",
+	         (unsigned long long)seed, where, s.failure.message);
 	snprintf(c->result->note, sizeof c->result->note,
-	         "shrunk from %zu to %zu ops in %d runs (reproduce: --random 1 --seed %llu): %s", n, s.count,
-	         s.runs, (unsigned long long)seed, sequence);
+	         "shrunk from %zu to %zu ops in %d runs (reproduce: --random 1 --seed %llu); fuzz inputs: "
+	         "%s; sequence: %s",
+	         generated.count, s.best.count, s.runs, (unsigned long long)seed, seeds, sequence);
 	c->result->status = CASE_FAIL;
 	return -1;
 }
