@@ -161,8 +161,9 @@ static int udp_to_pcap(struct pcapw *w, const uint8_t *in, size_t n, char *err, 
 	struct script_udp_dec d;
 	unsigned char *dg = malloc(SCRIPT_UDP_MAX6), *rep = malloc(SCRIPT_UDP_MAX6);
 	struct pcapw_ep ep4, ep6;
+	struct script_udp_meta m;
 	size_t len;
-	int family, rc = 0;
+	int rc = 0;
 	uint64_t ts = FZ_T0;
 
 	if (!dg || !rep) {
@@ -177,8 +178,10 @@ static int udp_to_pcap(struct pcapw *w, const uint8_t *in, size_t n, char *err, 
 	ep6.cport = 40000;
 	ep6.sport = 8080;
 	script_udp_init(&d, in, n);
-	while (script_udp_next(&d, dg, &len, &family)) {
-		const struct pcapw_ep *ep = family == 6 ? &ep6 : &ep4;
+	while (script_udp_read(&d, dg, &len, &m)) {
+		/* each sender its own client port; the kernel events of the input do not show on the wire */
+		struct pcapw_ep *ep = m.family == 6 ? &ep6 : &ep4;
+		ep->cport = (uint16_t)(40000 + m.sender);
 		oracle_expect(rep, dg, len);
 		if (pcapw_udp(w, ep, PCAPW_C2S, dg, len, ts, err, errlen) < 0 ||
 		    pcapw_udp(w, ep, PCAPW_S2C, rep, len, ts + 10000, err, errlen) < 0) {
