@@ -392,7 +392,9 @@ static void progress_rate(const struct options *o, const struct history *h, doub
 		snprintf(out, len, "waiting for a worker slot (ran %.0f s)", h->run_secs);
 	else if (!h->running)
 		snprintf(out, len, "ended");
-	else if (h->known.at > 0)
+	else if (o->engine == RUN_AFL && h->known.at <= 0)
+		snprintf(out, len, "no figures yet (AFL++ writes after 60 s)");
+	else if (h->known.execs > 0)
 		snprintf(out, len, "no update since %.0f s", elapsed - h->known_elapsed);
 	else
 		snprintf(out, len, "no figures from the engine yet");
@@ -1248,7 +1250,7 @@ static void over_time(FILE *f, const struct options *o, const struct target *tar
 		if (h->chart_why[0] == '\0')
 			fprintf(f, "\n  ![%s: coverage and exec/s over the run](%s)\n\n", targets[i].name, h->svg_name);
 		else
-			fprintf(f, "  - no picture drawn: %s\n", h->chart_why);
+			fprintf(f, "  - no chart: %s\n", h->chart_why);
 	}
 	fprintf(f, "\n");
 }

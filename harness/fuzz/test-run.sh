@@ -3,9 +3,15 @@
 # engines (shell scripts, so no fuzzer build is needed): bad --time values and an unwritable --out are
 # exit 2 at once; an engine that never starts is exit 2 and the summary does not say "Crashes: none"; a
 # working engine is exit 0 with "Crashes: none"; an engine that finds a crash is exit 1 with the crash in
-# the summary and a command that reproduces it; SIGINT mid-run still prints the summary;
-# ci/planted-bug.sh's bad arguments are exit 2 before any build. One line per case, final
-# "N passed, N failed". Usage: harness/fuzz/test-run.sh FUZZ-RUN (from anywhere; make fuzz-run-test)
+# the summary and a command that reproduces it; a run leaves OUT/<target>.csv (its columns, a row every
+# --sample seconds, no impossible exec/s) and a well-formed chart OUT/<target>.svg that SUMMARY.md links;
+# without gnuplot (GNUPLOT=/nonexistent) the CSV stays, stderr and SUMMARY.md say why no picture was drawn
+# and the exit status is the same; a stand-in afl-fuzz that resumes an earlier run's fuzzer_stats
+# (execs_done carried on, as AFL++ does) shows this run's execs and exec/s only; SIGINT mid-run still
+# prints the summary and leaves the CSV, the chart and SUMMARY.md; ci/planted-bug.sh's bad arguments are
+# exit 2 before any build. One line per case, final "N passed, N failed".
+# Usage: harness/fuzz/test-run.sh FUZZ-RUN (from anywhere; make fuzz-run-test); KEEP=1 keeps its
+# scratch directory /tmp/fuzz-run-test.* for a look at the outputs.
 set -u
 if [ "${1:-}" = "--help" ] || [ $# -ne 1 ]; then
 	echo "usage: $0 FUZZ-RUN   (tests the fuzz-run program, e.g. build/std/bin/fuzz-run, with stand-in engines)"
@@ -19,7 +25,7 @@ if [ ! -x "$R" ]; then
 fi
 cd "$(dirname "$0")/../.." || exit 2
 d=$(mktemp -d /tmp/fuzz-run-test.XXXXXX) || exit 2
-trap 'rm -rf "$d"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$d"' EXIT
 pass=0 fail=0
 mkdir -p "$d/bad" "$d/good" "$d/crash"
 printf '#!/bin/sh\necho "ERROR: stand-in engine: cannot start" >&2\nexit 1\n' >"$d/bad/fuzz_udp"
@@ -35,7 +41,34 @@ if [ -n "${p:-}" ]; then
 fi
 exit 1
 EOF
-chmod +x "$d/bad/fuzz_udp" "$d/good/fuzz_udp" "$d/crash/fuzz_udp"
+# afl-fuzz that resumes DIR/NAME/fuzzer_stats as AFL++ does (execs_done and run_time carried on; its
+# execs_per_sec is execs_done over this run's time, absurd at the start of a resumed run), then does
+# 1000 execs a second for -V seconds, writing its figures every second
+mkdir -p "$d/afl"
+cat >"$d/afl/afl-fuzz" <<'EOF'
+#!/bin/sh
+while [ $# -gt 0 ]; do
+	case $1 in -o) o=$2; shift ;; -M | -S) n=$2; shift ;; -V) v=$2; shift ;; --) break ;; esac
+	shift
+done
+dir=$o/$n
+mkdir -p "$dir/queue" "$dir/crashes"
+prior=0 prior_t=0
+if [ -f "$dir/fuzzer_stats" ]; then
+	prior=$(sed -n 's/^execs_done *: //p' "$dir/fuzzer_stats")
+	prior_t=$(sed -n 's/^run_time *: //p' "$dir/fuzzer_stats")
+fi
+trap 'exit 0' INT TERM
+k=0
+while [ "$k" -le "$v" ]; do
+	printf 'last_update       : %s\nrun_time          : %s\nfuzzer_pid        : %s\nexecs_done        : %s\nexecs_per_sec     : %s\ncorpus_count      : 5\nsaved_crashes     : 0\nedges_found       : %s\nbitmap_cvg        : 1.00%%\n' \
+		"$(date +%s)" $((prior_t + k)) $$ $((prior + 1000 * k)) $(((prior + 1000 * k) / (k + 1))) $((10 + k)) >"$dir/fuzzer_stats.new"
+	mv "$dir/fuzzer_stats.new" "$dir/fuzzer_stats"
+	k=$((k + 1))
+	sleep 1
+done
+EOF
+chmod +x "$d/bad/fuzz_udp" "$d/good/fuzz_udp" "$d/crash/fuzz_udp" "$d/afl/afl-fuzz"
 touch "$d/file"
 
 # result STATUS PASS-TEXT FAIL-TEXT [FILE [SHOW]]: counts one check; STATUS 0 prints "PASS PASS-TEXT",
@@ -81,6 +114,44 @@ case_ "an engine that finds a crash" 1 15 "reproduce: \`$d/crash/fuzz_udp $d/o5/
 	"Engine errors" -- --time 3 --out "$d/o5" --jobs 1 --bindir "$d/crash" fuzz_udp
 grep -q "^- \*\*fuzz_udp\*\*: AddressSanitizer: heap-buffer-overflow on address -- 1 input(s)" "$d/o5/SUMMARY.md" 2>/dev/null
 result $? "the crash's summary names its report" "the crash's summary names its report; SUMMARY.md:" "$d/o5/SUMMARY.md"
+
+# the time series and its chart: OUT/fuzz_udp.csv with its columns and a row a second, exec/s never above
+# what the stand-in can do (900 execs a chunk of at least 0.5 s), an SVG xmllint accepts with both
+# series, and SUMMARY.md linking both
+HEADER=elapsed_s,execs,exec_per_s,coverage,corpus,crashes,running_s,state
+# series_ok DIR MIN-ROWS MAX-RATE: DIR/fuzz_udp.csv has the header, MIN-ROWS rows at least, and no
+# exec/s above MAX-RATE
+series_ok() {
+	[ "$(head -1 "$1/fuzz_udp.csv" 2>/dev/null)" = "$HEADER" ] &&
+		[ "$(($(wc -l <"$1/fuzz_udp.csv") - 1))" -ge "$2" ] &&
+		awk -F, -v max="$3" 'NR > 1 && $3 != "" && $3 != "NaN" && $3 + 0 > max { bad = 1 } END { exit bad }' "$1/fuzz_udp.csv"
+}
+case_ "a run with its time series" 0 15 "Crashes: none\$" "no chart drawn" -- --time 4 --sample 1 --out "$d/o6" $G fuzz_udp
+series_ok "$d/o6" 3 2000
+result $? "OUT/fuzz_udp.csv: the columns, $(($(wc -l <"$d/o6/fuzz_udp.csv") - 1)) rows, exec/s at most 2000" \
+	"OUT/fuzz_udp.csv: not the columns, 3 rows or sane exec/s; it holds:" "$d/o6/fuzz_udp.csv" cat
+xmllint --noout "$d/o6/fuzz_udp.svg" 2>"$d/xml.txt" && grep -q ">coverage<" "$d/o6/fuzz_udp.svg" &&
+	grep -q "exec/s (last interval)<" "$d/o6/fuzz_udp.svg"
+result $? "OUT/fuzz_udp.svg: well-formed, with both series" "OUT/fuzz_udp.svg: not well-formed or a series missing:" "$d/xml.txt"
+grep -q "](fuzz_udp.svg)" "$d/o6/SUMMARY.md" && grep -q "](fuzz_udp.csv)" "$d/o6/SUMMARY.md" &&
+	grep -q "^- \*\*fuzz_udp\*\*: coverage .* 7 edges" "$d/o6/SUMMARY.md"
+result $? "SUMMARY.md links the chart and the series, and tells the coverage" "SUMMARY.md: no links or coverage; it holds:" "$d/o6/SUMMARY.md" cat
+GNUPLOT=/nonexistent "$R" --time 3 --sample 1 --out "$d/o7" $G fuzz_udp >"$d/nognuplot.txt" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "^fuzz-run: no chart drawn: gnuplot not found.*; the figures are in CSV" "$d/nognuplot.txt" &&
+	grep -q "no chart: gnuplot not found.*no picture drawn" "$d/o7/SUMMARY.md" && series_ok "$d/o7" 2 2000 && [ ! -e "$d/o7/fuzz_udp.svg" ]
+result $? "GNUPLOT=/nonexistent: exit 0, the CSV, and why no picture was drawn" \
+	"GNUPLOT=/nonexistent: exit $rc (want 0), or no CSV or reason; output:" "$d/nognuplot.txt"
+# AFL++: an earlier run's 100 000 000 execs in 1000 s are not this run's, nor its exec/s
+mkdir -p "$d/o8/fuzz_udp/sync/main"
+printf 'run_time          : 1000\nfuzzer_pid        : 1\nexecs_done        : 100000000\n' >"$d/o8/fuzz_udp/sync/main/fuzzer_stats"
+PATH="$d/afl:$PATH" "$R" --engine afl --time 4 --progress 1 --sample 1 --out "$d/o8" $G fuzz_udp >"$d/afl.txt" 2>&1
+rc=$?
+[ $rc -eq 0 ] && series_ok "$d/o8" 3 1500 && grep -q "^| fuzz_udp | [0-9] [0-9]* | [0-9]* | 1000 |" "$d/o8/SUMMARY.md" &&
+	grep -q "exec/s *1000 (last *1 s)" "$d/afl.txt" && ! grep -q "exec/s *[0-9]\{5,\}" "$d/afl.txt"
+result $? "AFL++ resuming an earlier run: this run's execs, exec/s 1000" \
+	"AFL++ resuming an earlier run: exit $rc, or an earlier run's execs or an impossible exec/s; output:" "$d/afl.txt" cat
+
 # ci/planted-bug.sh: bad arguments are exit 2 before anything is built or fuzzed
 for args in "-t" "-t abc" "-t 0" "-t -5" "-t 999999" "--bogus" "tcp-slide no-such-bug"; do
 	s=$(date +%s)
@@ -95,7 +166,7 @@ ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"
 result $? "planted-bug.sh --help" "planted-bug.sh --help"
 
 # SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
-setsid "$R" --time 60 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
+setsid "$R" --time 60 --sample 1 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
 pid=$!
 sleep 3
 kill -INT -- -"$pid" 2>/dev/null || kill -INT "$pid"
@@ -105,9 +176,11 @@ if kill -0 "$pid" 2>/dev/null; then
 	kill -KILL -- -"$pid" 2>/dev/null
 	result 1 "" "SIGINT mid-run: still running 15 s later"
 else
-	grep -q "stopped by Ctrl-C" "$d/int.txt" && grep -q "^## Crashes" "$d/int.txt"
-	result $? "SIGINT mid-run: summary printed $(($(date +%s) - s)) s after the signal" \
-		"SIGINT mid-run: no summary; output:" "$d/int.txt"
+	grep -q "stopped by Ctrl-C" "$d/int.txt" && grep -q "^## Crashes" "$d/int.txt" &&
+		grep -q "stopped by Ctrl-C" "$d/o4/SUMMARY.md" && series_ok "$d/o4" 2 2000 &&
+		[ "$(tail -1 "$d/o4/fuzz_udp.csv" | cut -d, -f8)" = ended ] && xmllint --noout "$d/o4/fuzz_udp.svg"
+	result $? "SIGINT mid-run: summary printed $(($(date +%s) - s)) s after the signal; CSV, chart and SUMMARY.md left" \
+		"SIGINT mid-run: no summary, CSV or chart; output:" "$d/int.txt"
 fi
 wait "$pid" 2>/dev/null
 echo "$pass passed, $fail failed"
