@@ -316,7 +316,8 @@ CHECK_ONCE += fuzz-afl-smoke
 
 # ---- make check, once: make fuzz's scheduler (fuzz-run) on bad input, with stand-in engines: bad
 # FUZZ_TIME, unwritable FUZZ_OUT, an engine that never starts (never "no crashes"), a crash (exit 1,
-# reproduce command), Ctrl-C still prints the summary ----
+# reproduce command), the time series and its chart (and the reason without gnuplot, exit status
+# unchanged), an AFL++ run resuming an earlier one, Ctrl-C still leaves the summary, series and chart ----
 .PHONY: fuzz-run-test
 fuzz-run-test: $(B)/fuzz-run
 	$(FUZZ_SRC)/test-run.sh $(B)/fuzz-run

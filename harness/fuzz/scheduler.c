@@ -1,9 +1,11 @@
 /* scheduler.c - fuzz-run, the driver behind `make fuzz` (libFuzzer) and `make fuzz-afl` (AFL++).
  *
  * Runs every fuzz target on every core for --time seconds, prints a progress line per target at least
- * every minute, stops cleanly on Ctrl-C or SIGTERM, then writes OUT/SUMMARY.md (execs, exec/s,
- * coverage, new corpus entries, crashes deduplicated by report and top frames with a reproduce command)
- * and prints it. Exit status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or
+ * every minute (the exec/s of the last interval, or that the target waits for a worker slot), keeps a
+ * row per target every --sample seconds in OUT/<target>.csv, stops cleanly on Ctrl-C or SIGTERM, then
+ * charts each series as OUT/<target>.svg (lib/chart; without gnuplot the reason is told instead) and
+ * writes OUT/SUMMARY.md (execs, whole-run exec/s, coverage and when it last grew, new corpus entries,
+ * crashes deduplicated by report and top frames with a reproduce command, the charts) and prints it. Exit status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or
  * an earlier run's: the working directory is kept between runs), 2 usage or setup error, or the engine
  * did not run a target (never reported as "no crashes"), or the disk is full, or the summary could not
  * be written. Nothing is written under corpus/.
