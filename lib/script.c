@@ -152,7 +152,8 @@ static void fill(unsigned char *out, size_t want, const unsigned char *pat, size
 }
 
 /* Reads a datagram's length bytes and body (the tag and event byte read), into out unless it is NULL. */
-static int udp_body(struct script_udp_dec *d, unsigned t, unsigned char *out, size_t *len, size_t max)
+static int udp_body(struct script_udp_dec *d, unsigned t, unsigned char *out, size_t *len, size_t max,
+                    size_t *period)
 {
 	size_t want, have, plen;
 	const unsigned char *pat;
@@ -192,6 +193,7 @@ static int udp_body(struct script_udp_dec *d, unsigned t, unsigned char *out, si
 		if (out != NULL)
 			fill(out, want, pat, plen);
 		*len = want;
+		*period = plen;
 		return 1;
 	default:
 		*len = 0;
@@ -213,7 +215,8 @@ int script_udp_read(struct script_udp_dec *d, unsigned char *out, size_t *len, s
 	m->batch = (t & SCRIPT_UDP_TAG_BATCH) ? 1 : 0;
 	m->recv = (enum script_udp_recv_event)(e & 7u);
 	m->send = (enum script_udp_send_event)((e >> 3) & 7u);
-	return udp_body(d, t, out, len, m->family == 6 ? SCRIPT_UDP_MAX6 : SCRIPT_UDP_MAX4);
+	m->period = 0;
+	return udp_body(d, t, out, len, m->family == 6 ? SCRIPT_UDP_MAX6 : SCRIPT_UDP_MAX4, &m->period);
 }
 
 int script_udp_next(struct script_udp_dec *d, unsigned char *out, size_t *len, int *family)

@@ -231,6 +231,7 @@ struct script_udp_meta {
 	unsigned batch;  /* 1: arrives only once every datagram before it is received */
 	enum script_udp_recv_event recv;
 	enum script_udp_send_event send;
+	size_t period; /* decoded FILL: its pattern's length (the body repeats it); otherwise 0 */
 };
 
 struct script_udp_dec {
