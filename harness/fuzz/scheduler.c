@@ -5,10 +5,11 @@
  * row per target every --sample seconds in OUT/<target>.csv, stops cleanly on Ctrl-C or SIGTERM, then
  * charts each series as OUT/<target>.svg (lib/chart; without gnuplot the reason is told instead) and
  * writes OUT/SUMMARY.md (execs, whole-run exec/s, coverage and when it last grew, new corpus entries,
- * crashes deduplicated by report and top frames with a reproduce command, the charts) and prints it. Exit status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or
- * an earlier run's: the working directory is kept between runs), 2 usage or setup error, or the engine
- * did not run a target (never reported as "no crashes"), or the disk is full, or the summary could not
- * be written. Nothing is written under corpus/.
+ * crashes deduplicated by report and top frames with a reproduce command, the charts) and prints it. Exit
+ * status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or an earlier run's: the
+ * working directory is kept between runs), 2 usage or setup error, or the engine did not run a target (never
+ * reported as "no crashes"), or the disk is full, or the summary could not be written. Nothing is written
+ * under corpus/.
  *
  * Scheduling (libFuzzer): JOBS worker slots (default: the number of cores) run chunks of at most 60 s.
  * Slot i runs target (i + k) mod T at its k-th chunk, so with fewer cores than targets every target
@@ -120,8 +121,8 @@ struct job {
 	struct target *t;
 	char log[PATH_LEN];
 	double started;
-	size_t ncrash;       /* crash files before it started */
-	uint64_t execs, cov; /* its latest status line */
+	size_t ncrash;                                  /* crash files before it started */
+	uint64_t execs, cov;                            /* its latest status line */
 	char stats[PATH_LEN + 32], plot[PATH_LEN + 32]; /* AFL++: its fuzzer_stats and plot_data */
 	struct afl_figures prior; /* AFL++: the figures of an earlier run in its directory */
 	int resumed;              /* AFL++: it carries them on (-1: not known yet) */
@@ -414,12 +415,13 @@ static void progress_lines(const struct options *o, struct target *targets, int 
 		char count[40], rate[96], cov[64];
 		progress_rate(o, h, elapsed, rate, sizeof rate);
 		if (o->engine == RUN_AFL)
-			snprintf(cov, sizeof cov, "edges %5" PRIu64 " (%s)", h->cov, h->density[0] ? h->density : "?");
+			snprintf(cov, sizeof cov, "edges %5" PRIu64 " (%s)", h->cov,
+			         h->density[0] ? h->density : "?");
 		else
 			snprintf(cov, sizeof cov, "cov %5" PRIu64, h->cov);
 		printf("[%6ds] %-*s execs %13s  %-42s  %s  corpus %6" PRIu64 "  crashes %" PRIu64 "\n",
-		       (int)elapsed, width, targets[i].name, eng_fmt_count(count, sizeof count, h->known.execs), rate,
-		       cov, h->corpus, h->crashes);
+		       (int)elapsed, width, targets[i].name,
+		       eng_fmt_count(count, sizeof count, h->known.execs), rate, cov, h->corpus, h->crashes);
 		h->progress_mark = h->known;
 	}
 	fflush(stdout);
@@ -483,7 +485,8 @@ static int afl_plot_last(const char *path, struct afl_figures *f)
 	text[len - 1] = '\0';
 	char *line = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
 	index = 0;
-	for (char *s = strtok_r(line, ",", &save); line[0] != '#' && s != NULL; s = strtok_r(NULL, ",", &save), index++)
+	for (char *s = strtok_r(line, ",", &save); line[0] != '#' && s != NULL;
+	     s = strtok_r(NULL, ",", &save), index++)
 		for (int i = 0; i < 4; i++)
 			if (column[i] == index) {
 				values[i] = strtod(s, NULL);
@@ -585,8 +588,8 @@ static void history_sample(const struct options *o, struct target *targets, int 
 		history_counts(o, &targets[i]);
 		history_row(h, elapsed,
 		            final || (!h->running && o->engine == RUN_AFL) ? "ended"
-		            : h->running                                  ? "running"
-		                                                          : "waiting");
+		            : h->running                                   ? "running"
+		                                                           : "waiting");
 	}
 }
 
@@ -596,7 +599,8 @@ struct ticker {
 };
 
 /* After a tick: the rows of the time series and the progress lines that are due. */
-static void ticker_report(const struct options *o, struct target *targets, int nt, struct ticker *k, double now)
+static void ticker_report(const struct options *o, struct target *targets, int nt, struct ticker *k,
+                          double now)
 {
 	if (now >= k->next_sample) {
 		history_sample(o, targets, nt, now - k->start, 0);
@@ -1147,8 +1151,8 @@ static int summary_row(FILE *f, const struct options *o, struct target *t, struc
 	}
 	c->files += nfiles;
 	fprintf(f, "| %s | %s | %.0f | %.0f | %s | %" PRIu64 " (%+" PRId64 ") | %zu (%zu) |\n", t->name,
-	        eng_fmt_count(count, sizeof count, h->known.execs), h->run_secs, rate, coverage, h->corpus, added,
-	        nfiles, unique);
+	        eng_fmt_count(count, sizeof count, h->known.execs), h->run_secs, rate, coverage, h->corpus,
+	        added, nfiles, unique);
 	return h->known.execs == 0 && nfiles == 0;
 }
 
@@ -1213,7 +1217,8 @@ static void history_finish(const struct options *o, struct target *targets, int 
 		                  .svg = h->svg_path,
 		                  .title = title,
 		                  .xlabel = "seconds since the start",
-		                  .ylabel = o->engine == RUN_AFL ? "coverage (edges found)" : "coverage (cov)",
+		                  .ylabel =
+		                      o->engine == RUN_AFL ? "coverage (edges found)" : "coverage (cov)",
 		                  .y2label = "exec/s",
 		                  .xcolumn = "elapsed_s",
 		                  .style = CHART_LINES,
@@ -1222,7 +1227,8 @@ static void history_finish(const struct options *o, struct target *targets, int 
 		if (chart_draw(&c, h->chart_why, sizeof h->chart_why) == CHART_DRAWN)
 			h->chart_why[0] = '\0';
 		else if (!told++)
-			fprintf(stderr, PROG ": no chart drawn: %s; the figures are in CSV (%s/<target>.csv)\n",
+			fprintf(stderr,
+			        PROG ": no chart drawn: %s; the figures are in CSV (%s/<target>.csv)\n",
 			        h->chart_why, o->out);
 	}
 }
@@ -1231,26 +1237,31 @@ static void history_finish(const struct options *o, struct target *targets, int 
  * and its chart (links relative to the summary's directory). */
 static void over_time(FILE *f, const struct options *o, const struct target *targets, int nt, double elapsed)
 {
-	fprintf(f,
-	        "## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
-	        "since the previous row over the seconds the target ran, empty when the engine reported nothing "
-	        "new (the next rate spans both intervals), NaN when the target did not run since the previous row "
-	        "(it waited for a worker slot).\n\n",
-	        o->sample, HISTORY_HEADER);
+	fprintf(
+	    f,
+	    "## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
+	    "since the previous row over the seconds the target ran, empty when the engine reported nothing "
+	    "new (the next rate spans both intervals), NaN when the target did not run since the previous "
+	    "row "
+	    "(it waited for a worker slot).\n\n",
+	    o->sample, HISTORY_HEADER);
 	for (int i = 0; i < nt; i++) {
 		const struct history *h = &targets[i].h;
 		fprintf(f, "- **%s**: ", targets[i].name);
 		if (h->cov == 0)
 			fprintf(f, "no coverage reported");
 		else if (h->cov_grew_at >= 0)
-			fprintf(f, "coverage last grew at %.0f s of %.0f s: %" PRIu64 " edges (%" PRIu64 " at %.0f s)",
+			fprintf(f,
+			        "coverage last grew at %.0f s of %.0f s: %" PRIu64 " edges (%" PRIu64
+			        " at %.0f s)",
 			        h->cov_grew_at, elapsed, h->cov, h->cov_first, h->cov_first_at);
 		else
 			fprintf(f, "coverage did not grow in %.0f s: %" PRIu64 " edges from %.0f s on",
 			        elapsed, h->cov, h->cov_first_at);
 		fprintf(f, "; %u rows in [%s](%s)\n", h->rows, h->csv_name, h->csv_name);
 		if (h->chart_why[0] == '\0')
-			fprintf(f, "\n  ![%s: coverage and exec/s over the run](%s)\n\n", targets[i].name, h->svg_name);
+			fprintf(f, "\n  ![%s: coverage and exec/s over the run](%s)\n\n", targets[i].name,
+			        h->svg_name);
 		else
 			fprintf(f, "  - no chart: %s\n", h->chart_why);
 	}
@@ -1279,12 +1290,13 @@ static int summary_text(const struct options *o, struct target *targets, int nt,
 	fprintf(f, "# Fuzzing summary (%s)\n\nRan %.0f s", modes[o->engine], elapsed);
 	if (stop_requested)
 		fprintf(f, " (stopped by Ctrl-C or SIGTERM; %.0f s were asked)", o->time);
-	fprintf(f,
-	        " on %ld worker slot(s), %s. \"ran\" is the seconds in which the target had an engine running; "
-	        "exec/s is the whole-run average, the run's execs over those seconds, summed over the target's "
-	        "%s (the progress lines show the exec/s of their last interval); coverage is %s.\n\n",
-	        o->jobs, date, o->engine == RUN_AFL ? "instances" : "workers",
-	        o->engine == RUN_AFL ? "AFL++'s edges_found (and bitmap_cvg)" : "libFuzzer's cov (edges)");
+	fprintf(
+	    f,
+	    " on %ld worker slot(s), %s. \"ran\" is the seconds in which the target had an engine running; "
+	    "exec/s is the whole-run average, the run's execs over those seconds, summed over the target's "
+	    "%s (the progress lines show the exec/s of their last interval); coverage is %s.\n\n",
+	    o->jobs, date, o->engine == RUN_AFL ? "instances" : "workers",
+	    o->engine == RUN_AFL ? "AFL++'s edges_found (and bitmap_cvg)" : "libFuzzer's cov (edges)");
 	fprintf(f, "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
 	           "|---|---:|---:|---:|---:|---:|---:|\n");
 	uint64_t free_bytes = statvfs(o->out, &vfs) == 0 ? (uint64_t)vfs.f_bavail * vfs.f_frsize : UINT64_MAX;
@@ -1366,9 +1378,11 @@ static void usage(FILE *f)
 	    "  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night)\n"
 	    "  --jobs N             worker slots, 1 to 1024 (default: the number of cores)\n"
 	    "  --progress SECONDS   seconds between progress lines (default and most 60)\n"
-	    "  --sample SECONDS     seconds between the rows of DIR/<target>.csv (default: TIME/60, 2 to 30)\n"
+	    "  --sample SECONDS     seconds between the rows of DIR/<target>.csv (default: TIME/60, 2 to "
+	    "30)\n"
 	    "  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary,\n"
-	    "                       DIR/<target>.csv the target's figures over time, DIR/<target>.svg their chart\n"
+	    "                       DIR/<target>.csv the target's figures over time, DIR/<target>.svg their "
+	    "chart\n"
 	    "  --bindir DIR         where the target binaries are (default build/fuzz-libfuzzer)\n"
 	    "  --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary\n"
 	    "                       (default build/san/bin/tcp-upper)\n"
@@ -1599,7 +1613,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	for (int i = 0; i < o.nnames; i++)
-		if ((rc = target_setup(&o, &targets[i], o.names[i])) != 0 || (rc = history_open(&o, &targets[i])) != 0)
+		if ((rc = target_setup(&o, &targets[i], o.names[i])) != 0 ||
+		    (rc = history_open(&o, &targets[i])) != 0)
 			return rc;
 	printf(PROG ": %s, %d target(s)", o.engine == RUN_AFL ? "AFL++" : "libFuzzer", o.nnames);
 	for (int i = 0; i < o.nnames; i++)
