@@ -148,7 +148,7 @@ printf 'run_time          : 1000\nfuzzer_pid        : 1\nexecs_done        : 100
 PATH="$d/afl:$PATH" "$R" --engine afl --time 4 --progress 1 --sample 1 --out "$d/o8" $G fuzz_udp >"$d/afl.txt" 2>&1
 rc=$?
 [ $rc -eq 0 ] && series_ok "$d/o8" 3 1500 && grep -q "^| fuzz_udp | [0-9] [0-9]* | [0-9]* | 1000 |" "$d/o8/SUMMARY.md" &&
-	grep -q "exec/s *1000 (last *1 s)" "$d/afl.txt" && ! grep -q "exec/s *[0-9]\{5,\}" "$d/afl.txt"
+	grep -q "exec/s *1000 (last *[0-9]* s)" "$d/afl.txt" && ! grep -q "exec/s *[0-9]\{5,\}" "$d/afl.txt"
 result $? "AFL++ resuming an earlier run: this run's execs, exec/s 1000" \
 	"AFL++ resuming an earlier run: exit $rc, or an earlier run's execs or an impossible exec/s; output:" "$d/afl.txt" cat
 
