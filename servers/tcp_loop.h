@@ -15,12 +15,12 @@
 #include "upper.h"
 
 #define TCP_LOOP_MAX_EVENTS 256
-#define TCP_LOOP_ACCEPTS 128     /* accepts per wakeup of the listener */
-#define TCP_LOOP_POOL_MAX 64     /* free buffers kept per loop while busy */
-#define TCP_LOOP_POOL_IDLE 4     /* ... and after a quiet period */
-#define TCP_LOOP_QUIET_MS 1000   /* a loop with no event for this long gives memory back to the system */
+#define TCP_LOOP_ACCEPTS 128        /* accepts per wakeup of the listener */
+#define TCP_LOOP_POOL_MAX 64        /* free buffers kept per loop while busy */
+#define TCP_LOOP_POOL_IDLE 4        /* ... and after a quiet period */
+#define TCP_LOOP_QUIET_MS 1000      /* a loop with no event for this long gives memory back to the system */
 #define TCP_LOOP_LIMIT_LOG_MS 10000 /* at most one "descriptor limit" line per loop this often */
-#define TCP_LOOP_PAUSE_MS 100    /* after EMFILE: wait this long, or for a close, before accepting again */
+#define TCP_LOOP_PAUSE_MS 100       /* after EMFILE: wait this long, or for a close, before accepting again */
 
 /* The system calls of the loop. Calls that fail return a negated errno value (-EINTR, -EMFILE, ...).
  * ctx is passed back unchanged. */
@@ -67,10 +67,10 @@ struct tcp_loop {
 	void *ctx;
 	size_t bufsize; /* per-connection buffer bound */
 	int listener;
-	char listen_mark, stop_mark;  /* epoll_event.data.ptr of the listener and the stop descriptor */
-	int paused;                   /* accepting is paused after EMFILE/ENFILE */
-	uint64_t resume_ns;           /* until then (io->now_ns()), unless a connection closes first */
-	struct tcp_loop_conn *conns;  /* every open connection, for the cleanup at stop */
+	char listen_mark, stop_mark; /* epoll_event.data.ptr of the listener and the stop descriptor */
+	int paused;                  /* accepting is paused after EMFILE/ENFILE */
+	uint64_t resume_ns;          /* until then (io->now_ns()), unless a connection closes first */
+	struct tcp_loop_conn *conns; /* every open connection, for the cleanup at stop */
 	unsigned char *pool[TCP_LOOP_POOL_MAX]; /* free buffers of bufsize bytes, lent to connections */
 	size_t npool;
 	int busy;                 /* memory was freed since the last trim: trim after TCP_LOOP_QUIET_MS */
@@ -82,11 +82,11 @@ struct tcp_loop {
 
 /* tcp_loop_step()'s results. */
 enum tcp_loop_result {
-	TCP_LOOP_GO_ON = 0,  /* call it again */
-	TCP_LOOP_STOP,       /* the stop descriptor became readable */
-	TCP_LOOP_FAILED,     /* waiting failed (l->err says why, errno is set): the loop cannot go on */
-	TCP_LOOP_BROKEN      /* the core broke its contract, or io->fed asked to stop (l->err says which
-	                      * connection): a bug in the program, not in a peer */
+	TCP_LOOP_GO_ON = 0, /* call it again */
+	TCP_LOOP_STOP,      /* the stop descriptor became readable */
+	TCP_LOOP_FAILED,    /* waiting failed (l->err says why, errno is set): the loop cannot go on */
+	TCP_LOOP_BROKEN     /* the core broke its contract, or io->fed asked to stop (l->err says which
+	                     * connection): a bug in the program, not in a peer */
 };
 
 /* Prepares l (zero-filled by the call) to serve the listening socket listener with per-connection

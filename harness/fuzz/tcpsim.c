@@ -19,13 +19,13 @@
 /* Bounds on loop steps: each round with a ready socket, and each event of a wakeup, must move a byte
  * or change a state that an input byte set up, so more steps than this mean a loop that never lets go. */
 #define MAX_STEPS(m) (1024u + 8u * ((m)->n + (m)->cap))
-#define MAX_EMPTY 2     /* rounds in a row whose wait had nothing ready and no timeout to let pass */
-#define IDLE_ROUNDS 4   /* rounds of a SLEEP */
-#define END_ROUNDS 16   /* rounds at the end for the loop to come to rest */
-#define MAX_ALLOCS 64   /* live allocations: more means a leak */
-#define POISON 0xEE     /* written over a pooled buffer between rounds: a stale pointer shows as wrong bytes */
+#define MAX_EMPTY 2   /* rounds in a row whose wait had nothing ready and no timeout to let pass */
+#define IDLE_ROUNDS 4 /* rounds of a SLEEP */
+#define END_ROUNDS 16 /* rounds at the end for the loop to come to rest */
+#define MAX_ALLOCS 64 /* live allocations: more means a leak */
+#define POISON 0xEE   /* written over a pooled buffer between rounds: a stale pointer shows as wrong bytes */
 #define POISON_LEN 512
-#define MS 1000000u     /* nanoseconds */
+#define MS 1000000u /* nanoseconds */
 
 /* Under ASan a pooled buffer is poisoned between rounds: a connection touching a buffer it gave back is
  * reported at once. */
@@ -65,7 +65,7 @@ struct sock {
 	size_t nsent, nread, ngot;   /* sent by the client, read by the server, accepted by the socket */
 	int cfin, crst, eof_read, werr, again, stopped, sfin;
 	int intr_send, intr_recv, ctl_fail;
-	int fault; /* a fault the script injected may close this connection without FIN */
+	int fault;     /* a fault the script injected may close this connection without FIN */
 	size_t window; /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
 	size_t steps; /* events fed in the current round */
@@ -79,7 +79,7 @@ struct alloc {
 struct sim {
 	struct sock s[SCRIPT_MAX_CONNS];
 	unsigned nconn, conns_on[SCRIPT_MAX_CONNS];
-	int fdslot[SCRIPT_MAX_CONNS]; /* slot of descriptor FD_FIRST + i, or -1 */
+	int fdslot[SCRIPT_MAX_CONNS];             /* slot of descriptor FD_FIRST + i, or -1 */
 	unsigned queue[SCRIPT_MAX_CONNS], nqueue; /* the accept queue, oldest first */
 	size_t cap, n;                            /* buffer bound, input size */
 	struct tcp_loop loop;
@@ -87,8 +87,8 @@ struct sim {
 	struct epoll_event listen_reg, stop_reg;
 	int listen_registered, stop_registered, stop_ready;
 	/* The kernel's faults and clock. */
-	int accept_err;   /* the next accept fails with this errno (0: none) */
-	int nofile;       /* EMFILE or ENFILE until a descriptor is closed (0: none) */
+	int accept_err; /* the next accept fails with this errno (0: none) */
+	int nofile;     /* EMFILE or ENFILE until a descriptor is closed (0: none) */
 	unsigned nofile_how;
 	int intr_wait;
 	unsigned nomem_skip, nomem; /* allocations to let through, then allocations to fail */
@@ -485,7 +485,8 @@ static int io_accept(void *ctx, int listener)
 		return -EBADF;
 	}
 	if (m->nofile != 0) {
-		if (m->refused && m->closes == m->closes_at_refusal && m->now - m->refused_at < TCP_LOOP_PAUSE_MS * MS)
+		if (m->refused && m->closes == m->closes_at_refusal &&
+		    m->now - m->refused_at < TCP_LOOP_PAUSE_MS * MS)
 			fail(m, 1, "T9: the loop retries accept at the descriptor limit without a pause");
 		m->refused = 1;
 		m->refused_at = m->now;
@@ -551,8 +552,7 @@ static void io_trim(void *ctx)
 	const struct sim *m = ctx;
 
 	if (m->loop.npool > TCP_LOOP_POOL_IDLE)
-		fail((struct sim *)ctx, 1, "T5: the quiet-period give-back keeps %zu buffers",
-		     m->loop.npool);
+		fail((struct sim *)ctx, 1, "T5: the quiet-period give-back keeps %zu buffers", m->loop.npool);
 }
 
 static uint64_t io_now(void *ctx)
@@ -609,15 +609,17 @@ static uint32_t sock_events(const struct sock *s)
 	in = ((s->reg.events & EPOLLIN) && (s->nsent > s->nread || (s->cfin && !s->eof_read) || s->crst))
 	         ? (uint32_t)EPOLLIN
 	         : 0u;
-	out = ((s->reg.events & EPOLLOUT) && (s->crst || s->werr != WERR_NONE || !s->stopped || s->window > 0))
-	          ? (uint32_t)EPOLLOUT
-	          : 0u;
+	out =
+	    ((s->reg.events & EPOLLOUT) && (s->crst || s->werr != WERR_NONE || !s->stopped || s->window > 0))
+	        ? (uint32_t)EPOLLOUT
+	        : 0u;
 	return in | out | err;
 }
 
 static int listener_ready(const struct sim *m)
 {
-	return m->listen_registered && (m->listen_reg.events & EPOLLIN) && (m->nqueue > 0 || m->accept_err != 0);
+	return m->listen_registered && (m->listen_reg.events & EPOLLIN) &&
+	       (m->nqueue > 0 || m->accept_err != 0);
 }
 
 /* Fills evs with what is ready; returns the count. */
@@ -666,8 +668,8 @@ static int io_wait(void *ctx, struct epoll_event *evs, int max, int timeout_ms)
 		return 0;
 	}
 	if (++m->empty > MAX_EMPTY)
-		fail(m, 1, "T7: the loop spins: %u rounds in a row with nothing to do (timeout %d ms)", m->empty,
-		     timeout_ms);
+		fail(m, 1, "T7: the loop spins: %u rounds in a row with nothing to do (timeout %d ms)",
+		     m->empty, timeout_ms);
 	return 0;
 }
 
@@ -821,7 +823,8 @@ static void apply_client(struct sim *m, struct sock *s, const struct script_even
 /* The kernel events about no client; returns 1 when ev was one. */
 static int apply_kernel(struct sim *m, const struct script_event *ev)
 {
-	static const int accept_errs[8] = {EINTR, ECONNABORTED, EPROTO, EPERM, ENOBUFS, ENOMEM, EAGAIN, EINVAL};
+	static const int accept_errs[8] = {EINTR,   ECONNABORTED, EPROTO, EPERM,
+	                                   ENOBUFS, ENOMEM,       EAGAIN, EINVAL};
 
 	switch (ev->op) {
 	case SCRIPT_ACCEPT:
@@ -895,12 +898,14 @@ static void finish(struct sim *m)
 		if (s->state == SOCK_QUEUED)
 			fail(m, 1, "T9: client %u on slot %u is never accepted", s->gen, i);
 		else if (s->state == SOCK_OPEN)
-			fail(m, 1, "T4: connection %u on slot %u never finished after the client's FIN (read %zu, "
+			fail(m, 1,
+			     "T4: connection %u on slot %u never finished after the client's FIN (read %zu, "
 			     "replied up to offset %zu)",
 			     s->gen, i, s->nread, s->ngot);
 	}
 	if (m->rc == 0 && (m->loop.conns != NULL || m->nallocs != m->loop.npool))
-		fail(m, 1, "T5: with every connection closed the loop holds %u allocations, %zu of them pooled",
+		fail(m, 1,
+		     "T5: with every connection closed the loop holds %u allocations, %zu of them pooled",
 		     m->nallocs, m->loop.npool);
 	if (m->rc == 0) {
 		m->stop_ready = 1;

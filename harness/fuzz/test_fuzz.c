@@ -282,7 +282,8 @@ static void test_tcpsim_traces(void)
 	     0,
 	     {{SCRIPT_CTLERR, 0, 0, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"x", 1}},
 	     2,
-	     "0.0 CONNECT;0.0 S_CLOSE;0.1 CONNECT;0.1 C_DATA x;0.1 S_DATA X;0.1 C_FIN;0.1 S_FIN;0.1 S_CLOSE;"},
+	     "0.0 CONNECT;0.0 S_CLOSE;0.1 CONNECT;0.1 C_DATA x;0.1 S_DATA X;0.1 C_FIN;0.1 S_FIN;0.1 "
+	     "S_CLOSE;"},
 	    {"nomem-accept",
 	     1,
 	     0,
