@@ -1,6 +1,6 @@
-/* fuzz_tcp.c - fuzz target: a TCP script (script.h) drives the core's connection handling through
- * tcp-upper's own per-wakeup loop drive_wakeup() over simulated sockets (tcpsim.h); any breach of SPEC
- * T1/T4/T6/T8 aborts. */
+/* fuzz_tcp.c - fuzz target: a TCP script (script.h) drives tcp-upper's whole event loop
+ * (servers/tcp_loop.c) over a simulated kernel (tcpsim.h); any breach of SPEC T1/T4/T5/T6/T7/T8/T9 or B2
+ * aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
