@@ -109,7 +109,8 @@ enum udp_loop_step udp_loop_step(struct udp_loop *l)
 	reset_batch(l);
 	int n = l->io.receive(l->io.ctx, l->msgs, UDP_LOOP_BATCH);
 	if (n <= 0)
-		return UDP_LOOP_STEP_AGAIN; /* EAGAIN, EINTR, or a pending ICMP error (ECONNREFUSED) reported here */
+		return UDP_LOOP_STEP_AGAIN; /* EAGAIN, EINTR, or a pending ICMP error (ECONNREFUSED) reported
+		                               here */
 	n = reply_batch(l, n);
 	if (send_batch(l, n) < 0)
 		return UDP_LOOP_STEP_STOP;

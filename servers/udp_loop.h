@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define UDP_LOOP_BATCH 32          /* datagrams per recvmmsg and sendmmsg */
-#define UDP_LOOP_SLOT 65536u       /* one receive slot: holds the largest payload, 65527 over IPv6 */
-#define UDP_LOOP_SEND_WAIT_MS 200  /* how long a full send buffer may delay one reply */
+#define UDP_LOOP_BATCH 32         /* datagrams per recvmmsg and sendmmsg */
+#define UDP_LOOP_SLOT 65536u      /* one receive slot: holds the largest payload, 65527 over IPv6 */
+#define UDP_LOOP_SEND_WAIT_MS 200 /* how long a full send buffer may delay one reply */
 
 /* What a wait for readability or writability found. */
 enum udp_loop_wait {

@@ -540,6 +540,7 @@ struct udp_seed_dgram {
 	enum script_udp_send_event send;
 };
 
+/* clang-format off */
 /* fuzz_udp seeds through udp-upper's batch loop: many senders, batches, and each kernel event, on a
  * datagram among others from other senders so each event meets the address check. */
 static const struct {
@@ -565,6 +566,7 @@ static const struct {
     {"send-stop", {{"a", 1, 4, 0, 0, 0}, {"b", 2, 4, 0, 0, SCRIPT_UDP_SEND_STOP}, {"c", 3, 6, 1, 0, 0}}},
     {"max-both-families", {{"#65507", 1, 4, 0, 0, SCRIPT_UDP_SEND_PARTIAL}, {"#65527", 2, 6, 0, 0, 0}, {"x", 3, 4, 0, 0, 0}}},
 };
+/* clang-format on */
 
 /* Writes the UDP event seeds and seed-many-senders (40 datagrams arriving together: more than one
  * receive batch) into dir. Returns 0 or -1. */

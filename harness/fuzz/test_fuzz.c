@@ -335,12 +335,14 @@ static void test_udp_meta(void)
 	}
 	const unsigned char old[] = {SCRIPT_UDP_SHORT | 4u, 2, 'h', 'i', SCRIPT_UDP_EMPTY};
 	script_udp_init(&d, old, sizeof old);
-	CU_ASSERT(script_udp_read(&d, out, &len, &got) == 1 && len == 2 && got.family == 6 && got.sender == 0 &&
-	          got.batch == 0 && got.recv == SCRIPT_UDP_RECV_NONE && got.send == SCRIPT_UDP_SEND_NONE);
+	CU_ASSERT(script_udp_read(&d, out, &len, &got) == 1 && len == 2 && got.family == 6 &&
+	          got.sender == 0 && got.batch == 0 && got.recv == SCRIPT_UDP_RECV_NONE &&
+	          got.send == SCRIPT_UDP_SEND_NONE);
 	CU_ASSERT(script_udp_read(&d, NULL, &len, &got) == 1 && len == 0 && got.family == 4);
 	const unsigned char pattern[] = {SCRIPT_UDP_FILL, 0, 10, 2, 'a', 'b', 'c'};
 	script_udp_init(&d, pattern, sizeof pattern);
-	CU_ASSERT(script_udp_read(&d, out, &len, &got) == 1 && len == 10 && memcmp(out, "abcabcabca", 10) == 0);
+	CU_ASSERT(script_udp_read(&d, out, &len, &got) == 1 && len == 10 &&
+	          memcmp(out, "abcabcabca", 10) == 0);
 	memset(out, 0, sizeof out);
 	const unsigned char huge[] = {SCRIPT_UDP_FILL | 4u, 0xff, 0xff, 2, 'x', 'y', 'z'};
 	script_udp_init(&d, huge, sizeof huge);
@@ -370,8 +372,8 @@ static size_t encode_udp_case(const struct udp_case_dgram *dg, size_t n, unsigne
 		                                  .batch = dg[i].batch,
 		                                  .recv = dg[i].recv,
 		                                  .send = dg[i].send};
-		o += script_udp_enc_meta(enc + o, room - o, (const unsigned char *)dg[i].body, strlen(dg[i].body),
-		                         &m);
+		o += script_udp_enc_meta(enc + o, room - o, (const unsigned char *)dg[i].body,
+		                         strlen(dg[i].body), &m);
 	}
 	CU_ASSERT_FATAL(o <= room);
 	return o;
@@ -380,6 +382,7 @@ static size_t encode_udp_case(const struct udp_case_dgram *dg, size_t n, unsigne
 /* udp-upper's loop under each kernel event: what it received, answered and left unanswered. */
 static void test_udpsim_events(void)
 {
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		struct udp_case_dgram dg[6];
@@ -406,6 +409,7 @@ static void test_udpsim_events(void)
 	    {"stop while waiting to send", {{"a", 0, 0, 4, 0, 0}, {"b", 1, 0, 4, 0, SCRIPT_UDP_SEND_STOP}, {"c", 2, 1, 4, 0, 0}}, 3, 2, 1, 0, 1},
 	    {"the wait fails", {{"a", 0, 0, 4, 0, 0}, {"b", 1, 1, 4, SCRIPT_UDP_WAIT_FAIL, 0}}, 2, 1, 1, 0, 1},
 	};
+	/* clang-format on */
 	unsigned char enc[256];
 	char why[320];
 	struct udpsim_stats st;
@@ -420,15 +424,16 @@ static void test_udpsim_events(void)
 		CU_ASSERT_EQUAL(r, UDPSIM_OK);
 		if (st.received != cases[c].received || st.replies != cases[c].replies ||
 		    st.dropped != cases[c].dropped || st.events != cases[c].events)
-			fprintf(stderr, "\n%s: received %zu replies %zu dropped %zu events %zu\n", cases[c].name,
-			        st.received, st.replies, st.dropped, st.events);
+			fprintf(stderr, "\n%s: received %zu replies %zu dropped %zu events %zu\n",
+			        cases[c].name, st.received, st.replies, st.dropped, st.events);
 		CU_ASSERT_EQUAL(st.datagrams, cases[c].n);
 		CU_ASSERT_EQUAL(st.received, cases[c].received);
 		CU_ASSERT_EQUAL(st.replies, cases[c].replies);
 		CU_ASSERT_EQUAL(st.dropped, cases[c].dropped);
 		CU_ASSERT_EQUAL(st.events, cases[c].events);
 	}
-	/* Datagrams that arrive together are received a batch at a time: 100 take four rounds and the stop. */
+	/* Datagrams that arrive together are received a batch at a time: 100 take four rounds and the stop.
+	 */
 	size_t o = 0;
 	for (unsigned i = 0; i < 100; i++)
 		o += script_udp_enc(enc + o, sizeof enc - o, NULL, 0, i % 2 ? 6 : 4);

@@ -15,9 +15,9 @@
 #include "oracle.h"
 #include "script.h"
 
-#define REF_SLOT 65536u /* one reference copy: holds SCRIPT_UDP_MAX6 bytes */
+#define REF_SLOT 65536u     /* one reference copy: holds SCRIPT_UDP_MAX6 bytes */
 #define TRY_ORACLE_MAX 4096 /* the oracle's own check runs on a reply of at most this many bytes */
-#define GUARD 0x5a /* written past each datagram in its slot: a reply must not overrun it */
+#define GUARD 0x5a          /* written past each datagram in its slot: a reply must not overrun it */
 #define SEND_CALLS_PER_ROUND (8 * UDP_LOOP_BATCH + 16) /* more means the loop is stuck on its batch */
 
 /* One datagram of the input. */
@@ -158,7 +158,9 @@ static void end_round(struct udpsim *s)
 			continue;
 		unanswered++;
 		if (!b->may_drop && !b->truncated)
-			breach(s, "U1: datagram #%zu (%zu bytes from %s) got no reply, though the kernel took every send",
+			breach(s,
+			       "U1: datagram #%zu (%zu bytes from %s) got no reply, though the kernel took "
+			       "every send",
 			       b->index + 1, s->dgrams[b->index].len,
 			       sender_text(&s->dgrams[b->index], from, sizeof from));
 	}
@@ -363,8 +365,8 @@ static void check_reply(struct udpsim *s, const struct mmsghdr *msg, struct deli
 		       sender_text(d, from, sizeof from));
 		return;
 	}
-	rc = check_content(s->ref + (size_t)(b - s->batch) * REF_SLOT, d->len, d->m.period, h->msg_iov->iov_base,
-	                   h->msg_iov->iov_len, why, sizeof why);
+	rc = check_content(s->ref + (size_t)(b - s->batch) * REF_SLOT, d->len, d->m.period,
+	                   h->msg_iov->iov_base, h->msg_iov->iov_len, why, sizeof why);
 	if (rc != ORACLE_UDP_OK) {
 		breach(s, "reply to datagram #%zu (%zu bytes from %s): %s", b->index + 1, d->len,
 		       sender_text(d, from, sizeof from), why);
@@ -414,7 +416,8 @@ static int sim_send(void *ctx, struct mmsghdr *msgs, unsigned vlen)
 	struct udpsim *s = ctx;
 
 	if (++s->send_calls > SEND_CALLS_PER_ROUND) {
-		breach(s, "the loop keeps sending: %u send calls for a batch of %u", s->send_calls, s->nbatch);
+		breach(s, "the loop keeps sending: %u send calls for a batch of %u", s->send_calls,
+		       s->nbatch);
 		return (int)vlen; /* let the round end */
 	}
 	for (unsigned j = 0; j < vlen; j++) {
@@ -426,7 +429,8 @@ static int sim_send(void *ctx, struct mmsghdr *msgs, unsigned vlen)
 		}
 		struct datagram *d = &s->dgrams[s->batch[e].index];
 		if (j == 0 && s->full >= 0 && s->full != e)
-			s->full = -1; /* the loop moved past the reply it could not send: there is room again */
+			s->full =
+			    -1; /* the loop moved past the reply it could not send: there is room again */
 		if (j == 0 && s->full == e) {
 			errno = EAGAIN; /* the send buffer is still full */
 			return -1;
