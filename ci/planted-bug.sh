@@ -83,7 +83,7 @@ bug_target() { # bug: the fuzz target meant to find it
 plant() { # bug original copy: applies the sed to the copy, fails if it changed nothing
 	local bug=$1 orig=$2 f=$3
 	case "$bug" in
-	tcp-fin-early) sed -i 's/} else if (c->len == 0) {/} else if (c->len <= 1) {/' "$f" ;;
+	tcp-fin-early) sed -i '/^static int wants_shutdown(/,/^}/s/c->len == 0;/c->len <= 1;/' "$f" ;;
 	tcp-drop-last) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_EOF;/&\n\1if (c->len > 0) c->len--;/' "$f" ;;
 	tcp-slide) sed -i '/^size_t upper_conn_rspace/,/^}/s/^\(\t*\)memmove(c->buf, c->buf + c->off, c->len);/\1(void)0; \/* planted: pending bytes not moved *\//' "$f" ;;
 	tcp-reset-live) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_DEAD;/\1(void)0; \/* planted: the connection stays alive *\//' "$f" ;;
