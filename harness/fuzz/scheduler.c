@@ -83,6 +83,7 @@ struct history {
 	double cov_grew_at;         /* when coverage last grew above cov_first (-1: it never did) */
 	uint64_t corpus, crashes;   /* at the latest row */
 	char density[32];           /* AFL++: the main instance's bitmap_cvg */
+	int coverage_when_reported; /* rows give coverage only when the engine reported (AFL++: rarely) */
 	FILE *csv;
 	char csv_name[PATH_LEN], svg_name[PATH_LEN]; /* file names under OUT */
 	char csv_path[PATH_LEN], svg_path[2 * PATH_LEN];
@@ -325,6 +326,7 @@ static int history_open(const struct options *o, struct target *t)
 	struct history *h = &t->h;
 
 	h->cov_grew_at = -1;
+	h->coverage_when_reported = o->engine == RUN_AFL;
 	eng_format(h->csv_name, sizeof h->csv_name, "%s.csv", t->name);
 	eng_format(h->svg_name, sizeof h->svg_name, "%s.svg", t->name);
 	path_join(h->csv_path, sizeof h->csv_path, o->out, h->csv_name);
@@ -341,8 +343,9 @@ static int history_open(const struct options *o, struct target *t)
 /* Appends a row to the target's series: the engine's latest figures; the exec/s since the previous row,
  * NaN when the target did not run since then (a chart breaks its line there) and empty when it ran but
  * its engine reported nothing new (the next rate covers both intervals); coverage empty until the
- * engine reported one; and state: running, waiting (for a worker slot) or ended. The row is flushed at
- * once, so a stopped run leaves its series. */
+ * engine reported one (with coverage_when_reported, also when it reported nothing new: a chart then
+ * joins the reported values instead of holding an old one); and state: running, waiting (for a worker slot)
+ * or ended. The row is flushed at once, so a stopped run leaves its series. */
 static void history_row(struct history *h, double elapsed, const char *state)
 {
 	double rate;
@@ -355,7 +358,8 @@ static void history_row(struct history *h, double elapsed, const char *state)
 	else if (h->run_secs == h->sample_run_secs)
 		fprintf(h->csv, "NaN");
 	fprintf(h->csv, ",");
-	if (h->cov > 0)
+	int reported = h->known.execs != h->sample_mark.execs || h->known.at != h->sample_mark.at;
+	if (h->cov > 0 && (!h->coverage_when_reported || reported))
 		fprintf(h->csv, "%" PRIu64, h->cov);
 	fprintf(h->csv, ",%" PRIu64 ",%" PRIu64 ",%.1f,%s\n", h->corpus, h->crashes, h->run_secs, state);
 	fflush(h->csv);
