@@ -1375,7 +1375,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: " PROG " [--engine libfuzzer|afl] [--time SECONDS] [--jobs N] [--progress SECONDS]\n"
-	    "                [--out DIR] [--bindir DIR] [--san-tcp-upper PATH] TARGET...\n"
+	    "                [--sample SECONDS] [--out DIR] [--bindir DIR] [--san-tcp-upper PATH] TARGET...\n"
 	    "Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summarizes (make "
 	    "fuzz).\n"
 	    "  --engine E           libfuzzer (default) or afl\n"
@@ -1392,7 +1392,8 @@ static void usage(FILE *f)
 	    "                       (default build/san/bin/tcp-upper)\n"
 	    "Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 usage or "
 	    "set-up\n"
-	    "error, the engine did not run a target, a full disk, or a summary that could not be written.\n");
+	    "error, the engine did not run a target, a full disk, or a summary that could not be written\n"
+	    "(a chart that could not be drawn changes nothing).\n");
 }
 
 static int bad_option(const char *what, const char *value, const char *expected)
