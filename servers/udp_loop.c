@@ -41,8 +41,8 @@ static void reset_batch(struct udp_loop *l)
 	}
 }
 
-/* Turns msgs[0..n) into replies in place. A datagram that did not fit its slot (MSG_TRUNC; none does
- * over IPv4 or IPv6 without jumbograms) cannot be answered whole (U4) and is left out; the later
+/* Turns msgs[0..n) into replies in place. A datagram longer than its slot (MSG_TRUNC: no IPv4 or IPv6
+ * datagram is, jumbograms aside) cannot be answered whole (U4) and is left out, counted; the later
  * messages move down over it. Returns the number of replies, msgs[0..count). */
 static int reply_batch(struct udp_loop *l, int n)
 {
