@@ -95,7 +95,7 @@ struct sim {
 	uint64_t now;
 	int last_accepted; /* slot of the last accept, for an allocation failure that closes it */
 	uint64_t refused_at;
-	size_t closes, closes_at_refusal;
+	size_t closes, closes_at_refusal, closes_at_pause;
 	int refused;
 	uint64_t logged_at; /* the last limit line (0: none) */
 	int may_sleep, blocked;
@@ -572,6 +572,8 @@ static int io_ctl(void *ctx, int op, int fd, struct epoll_event *ev)
 			return -(op == EPOLL_CTL_ADD ? EEXIST : ENOENT);
 		*(fd == FD_LISTEN ? &m->listen_reg : &m->stop_reg) = *ev;
 		*registered = 1;
+		if (fd == FD_LISTEN && !(ev->events & EPOLLIN))
+			m->closes_at_pause = m->closes;
 		return 0;
 	}
 	struct sock *s = by_fd(m, fd, "epoll_ctl");
@@ -722,7 +724,8 @@ static int anything_ready(struct sim *m)
 	return m->intr_wait || ready_events(m, &ev, 1) > 0;
 }
 
-/* Runs the loop while a descriptor is ready. */
+/* Runs the loop while a descriptor is ready. A paused listener must be watched again once a connection
+ * has closed since the pause (the close freed a descriptor). */
 static int settle(struct sim *m)
 {
 	for (size_t r = 0; m->rc == 0 && anything_ready(m); r++) {
@@ -730,6 +733,9 @@ static int settle(struct sim *m)
 			return fail(m, 1, "T7: the loop does not settle after %zu rounds", r);
 		round_once(m);
 	}
+	if (m->rc == 0 && m->listen_registered && !(m->listen_reg.events & EPOLLIN) &&
+	    m->closes > m->closes_at_pause)
+		fail(m, 1, "T9: accepting stays paused after a connection closed");
 	return m->rc;
 }
 
