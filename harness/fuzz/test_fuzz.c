@@ -312,7 +312,7 @@ static void test_tcpsim_traces(void)
  * are sender 0 without events; FILL repeats a pattern of several bytes exactly. */
 static void test_udp_meta(void)
 {
-	static unsigned char out[SCRIPT_UDP_MAX6];
+	static unsigned char out[SCRIPT_UDP_MAX6 + 1]; /* a byte past the largest datagram stays 0 */
 	unsigned char enc[600];
 	struct script_udp_dec d;
 	struct script_udp_meta m, got;
