@@ -243,7 +243,8 @@ static int pcap_seed_write(const struct pcap_seed *s, const char *dir, const cha
 static void seed_ep(struct pcapw_ep *ep, int family, unsigned k)
 {
 	int plain = k >= 4 && k < 8;
-	uint16_t cport = (uint16_t)(plain ? 5000 + k : 40000 + k), sport = (uint16_t)(plain ? 6000 + k : 8080);
+	uint16_t cport = (uint16_t)(plain ? 5000 + k : 40000 + k),
+	         sport = (uint16_t)(plain ? 6000 + k : 8080);
 
 	pcapw_ep_v4(ep, 0x7f000001, cport, 0x7f000001, sport);
 	if (family == 6) {
@@ -295,41 +296,39 @@ struct ip_case {
 	size_t caplen;
 };
 
-#define NOEDIT {-1, -1}, {0, 0}
-
 static const struct ip_case ipv4_cases[] = {
-    {4, 6, 5, 0, NOEDIT, 0},              /* empty RAW frame */
-    {4, 6, 5, 0, {0, -1}, {0x55, 0}, FULL}, /* IP version 5 */
-    {4, 6, 5, 0, NOEDIT, 12},             /* IPv4 header cut */
-    {4, 6, 5, 0, {0, -1}, {0x44, 0}, FULL}, /* header length 16 */
-    {4, 6, 5, 0, {2, 3}, {0, 0}, FULL},     /* total length 0: TSO, the captured length counts */
-    {4, 6, 5, 0, {2, 3}, {0, 10}, FULL},    /* total length below the header length */
-    {4, 6, 5, 0, {0, 3}, {0x4f, 60}, FULL}, /* options past the captured bytes */
-    {4, 6, 5, 0, {6, -1}, {0x20, 0}, FULL}, /* a fragment */
-    {4, 6, 5, 0, {9, -1}, {1, 0}, FULL},    /* ICMP */
-    {4, 6, 5, 0, {3, -1}, {30, 0}, FULL},   /* IP payload shorter than a TCP header */
-    {4, 6, 5, 0, NOEDIT, 32},             /* TCP header cut */
+    {4, 6, 5, 0, {-1, -1}, {0, 0}, 0},       /* empty RAW frame */
+    {4, 6, 5, 0, {0, -1}, {0x55, 0}, FULL},  /* IP version 5 */
+    {4, 6, 5, 0, {-1, -1}, {0, 0}, 12},      /* IPv4 header cut */
+    {4, 6, 5, 0, {0, -1}, {0x44, 0}, FULL},  /* header length 16 */
+    {4, 6, 5, 0, {2, 3}, {0, 0}, FULL},      /* total length 0: TSO, the captured length counts */
+    {4, 6, 5, 0, {2, 3}, {0, 10}, FULL},     /* total length below the header length */
+    {4, 6, 5, 0, {0, 3}, {0x4f, 60}, FULL},  /* options past the captured bytes */
+    {4, 6, 5, 0, {6, -1}, {0x20, 0}, FULL},  /* a fragment */
+    {4, 6, 5, 0, {9, -1}, {1, 0}, FULL},     /* ICMP */
+    {4, 6, 5, 0, {3, -1}, {30, 0}, FULL},    /* IP payload shorter than a TCP header */
+    {4, 6, 5, 0, {-1, -1}, {0, 0}, 32},      /* TCP header cut */
     {4, 6, 5, 0, {32, -1}, {0x40, 0}, FULL}, /* TCP data offset 16 */
     {4, 6, 5, 0, {32, -1}, {0xf0, 0}, FULL}, /* TCP data offset past the IP payload */
     {4, 6, 60, 0, {32, -1}, {0xf0, 0}, 50},  /* TCP options past the captured bytes */
     {4, 17, 5, 0, {3, -1}, {26, 0}, FULL},   /* IP payload shorter than a UDP header */
-    {4, 17, 5, 0, NOEDIT, 24},             /* UDP length cut */
+    {4, 17, 5, 0, {-1, -1}, {0, 0}, 24},     /* UDP length cut */
     {4, 17, 5, 0, {24, 25}, {0, 4}, FULL},   /* UDP length 4 */
-    {4, 17, 5, 0, NOEDIT, 26},             /* UDP header cut after its length */
+    {4, 17, 5, 0, {-1, -1}, {0, 0}, 26},     /* UDP header cut after its length */
 };
 
 static const struct ip_case ipv6_cases[] = {
-    {6, 6, 5, 0, NOEDIT, 30},                /* IPv6 header cut */
-    {6, 6, 5, 0, {4, 5}, {0, 0}, FULL},        /* payload length 0: jumbogram or TSO */
-    {6, 6, 5, 0, {6, -1}, {44, 0}, FULL},      /* a fragment header */
-    {6, 6, 5, 0, {6, -1}, {58, 0}, FULL},      /* ICMPv6 */
-    {6, 6, 5, 0, {6, -1}, {0, 0}, 40},         /* an extension header past the captured bytes */
-    {6, 6, 5, 1, NOEDIT, FULL},              /* hop-by-hop, then TCP */
-    {6, 17, 5, 2, NOEDIT, FULL},             /* hop-by-hop, destination options, then UDP */
-    {6, 6, 5, 9, NOEDIT, FULL},              /* nine extension headers */
-    {6, 6, 5, 1, {4, 5}, {0, 4}, FULL},        /* extension headers longer than the payload */
-    {6, 6, 5, 1, {41, -1}, {1, 0}, 48},        /* TCP would start past the captured bytes */
-    {6, 6, 40, 0, {52, -1}, {0xf0, 0}, 70},    /* TCP options past the captured bytes */
+    {6, 6, 5, 0, {-1, -1}, {0, 0}, 30},     /* IPv6 header cut */
+    {6, 6, 5, 0, {4, 5}, {0, 0}, FULL},     /* payload length 0: jumbogram or TSO */
+    {6, 6, 5, 0, {6, -1}, {44, 0}, FULL},   /* a fragment header */
+    {6, 6, 5, 0, {6, -1}, {58, 0}, FULL},   /* ICMPv6 */
+    {6, 6, 5, 0, {6, -1}, {0, 0}, 40},      /* an extension header past the captured bytes */
+    {6, 6, 5, 1, {-1, -1}, {0, 0}, FULL},   /* hop-by-hop, then TCP */
+    {6, 17, 5, 2, {-1, -1}, {0, 0}, FULL},  /* hop-by-hop, destination options, then UDP */
+    {6, 6, 5, 9, {-1, -1}, {0, 0}, FULL},   /* nine extension headers */
+    {6, 6, 5, 1, {4, 5}, {0, 4}, FULL},     /* extension headers longer than the payload */
+    {6, 6, 5, 1, {41, -1}, {1, 0}, 48},     /* TCP would start past the captured bytes */
+    {6, 6, 40, 0, {52, -1}, {0xf0, 0}, 70}, /* TCP options past the captured bytes */
 };
 
 /* Builds an ip_case into f; returns its length (0 on error). */
@@ -345,7 +344,7 @@ static size_t ip_case_build(uint8_t *f, size_t cap, const struct ip_case *c)
 		memset(f + 40, 0, ext);
 		for (unsigned i = 0; i < c->ext; i++)
 			f[40 + 8 * i] = i + 1 < c->ext ? 60 : (uint8_t)c->proto; /* next header */
-		f[6] = 0;                                                    /* hop-by-hop first */
+		f[6] = 0;                                                        /* hop-by-hop first */
 		unsigned plen = (unsigned)(n - 40 + ext);
 		f[4] = (uint8_t)(plen >> 8);
 		f[5] = (uint8_t)plen;
@@ -391,22 +390,22 @@ static const struct {
 } link_seeds[] = {
     {"seed-link-null.pcap",
      0,
-     {{H("\x02\0\0\0"), 4, FULL},     /* AF_INET, little-endian host */
-      {H("\0\0\0\x02"), 4, FULL},     /* AF_INET, big-endian host */
-      {H("\x1e\0\0\0"), 6, FULL},     /* AF_INET6 of macOS */
-      {H("\x63\0\0\0"), 4, FULL},     /* not IP */
-      {H("\x02\0\0\0"), 4, 2}}},      /* header cut */
+     {{H("\x02\0\0\0"), 4, FULL}, /* AF_INET, little-endian host */
+      {H("\0\0\0\x02"), 4, FULL}, /* AF_INET, big-endian host */
+      {H("\x1e\0\0\0"), 6, FULL}, /* AF_INET6 of macOS */
+      {H("\x63\0\0\0"), 4, FULL}, /* not IP */
+      {H("\x02\0\0\0"), 4, 2}}},  /* header cut */
     {"seed-link-loop.pcap",
      108,
      {{H("\0\0\0\x02"), 4, FULL}, {H("\0\0\0\x18"), 6, FULL}, {H("\0\0\0\x02"), 4, 3}}},
     {"seed-link-ethernet.pcap",
      1,
-     {{H(MACS "\x08\x00"), 4, 10},                                              /* header cut */
-      {H(MACS "\x08\x06"), 4, FULL},                                            /* ARP */
+     {{H(MACS "\x08\x00"), 4, 10},                                                /* header cut */
+      {H(MACS "\x08\x06"), 4, FULL},                                              /* ARP */
       {H(MACS VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN "\x08\x00"), 4, FULL}, /* nine tags */
-      {H(MACS VLAN "\x08\x00"), 4, 16},                                         /* tag cut */
-      {H(MACS "\x86\xdd"), 4, FULL},                                            /* IPv6 type, IPv4 header */
-      {H(MACS "\x88\xa8\x00\x01" VLAN "\x86\xdd"), 6, FULL}}},                  /* 802.1ad + 802.1Q */
+      {H(MACS VLAN "\x08\x00"), 4, 16},                                           /* tag cut */
+      {H(MACS "\x86\xdd"), 4, FULL},                                              /* IPv6 type, IPv4 header */
+      {H(MACS "\x88\xa8\x00\x01" VLAN "\x86\xdd"), 6, FULL}}},                    /* 802.1ad + 802.1Q */
     {"seed-link-sll.pcap",
      113,
      {{H("\0\0\0\x01\0\x06\x02\0\0\0\0\x01\0\0\x08\x00"), 4, FULL},
@@ -468,12 +467,12 @@ static const struct flow_packet edges[] = {
     {1, 6, PCAPW_S2C, PCAPW_PSH, 980, 5, 'h', FULL},   /* wholly before it */
     {1, 6, PCAPW_S2C, PCAPW_PSH, 995, 25, 'i', FULL},  /* old bytes, then new ones */
     {1, 6, PCAPW_C2S, PCAPW_FIN, 7000, 3, 'j', FULL},
-    {4, 6, PCAPW_C2S, PCAPW_PSH, 1, 4, 'k', FULL},     /* no SYN, no server port: a guess */
-    {5, 6, PCAPW_S2C, PCAPW_PSH, 1, 4, 'l', FULL},     /* the same, the other way round */
-    {2, 17, PCAPW_S2C, 0, 0, 6, 'm', FULL},            /* UDP: the server port speaks first */
-    {2, 17, PCAPW_C2S, 0, 0, 30, 'n', 40},             /* a datagram cut by the capture */
-    {6, 17, PCAPW_C2S, 0, 0, 6, 'o', FULL},            /* UDP, no server port */
-    {3, 6, PCAPW_S2C, PCAPW_SYN, 700, 0, 'a', FULL},   /* a SYN-ACK before any SYN */
+    {4, 6, PCAPW_C2S, PCAPW_PSH, 1, 4, 'k', FULL},   /* no SYN, no server port: a guess */
+    {5, 6, PCAPW_S2C, PCAPW_PSH, 1, 4, 'l', FULL},   /* the same, the other way round */
+    {2, 17, PCAPW_S2C, 0, 0, 6, 'm', FULL},          /* UDP: the server port speaks first */
+    {2, 17, PCAPW_C2S, 0, 0, 30, 'n', 40},           /* a datagram cut by the capture */
+    {6, 17, PCAPW_C2S, 0, 0, 6, 'o', FULL},          /* UDP, no server port */
+    {3, 6, PCAPW_S2C, PCAPW_SYN, 700, 0, 'a', FULL}, /* a SYN-ACK before any SYN */
 };
 
 static int seed_flow_packets(struct pcap_seed *s, const struct flow_packet *p, size_t n)
@@ -613,7 +612,8 @@ int main(int argc, char **argv)
 	size_t o;
 
 	if ((argc != 3 && argc != 4) || strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s TCPDIR UDPDIR [PCAPDIR]\nWrites the seed corpora of fuzz_tcp and fuzz_udp, and "
+		printf("usage: %s TCPDIR UDPDIR [PCAPDIR]\nWrites the seed corpora of fuzz_tcp and fuzz_udp, "
+		       "and "
 		       "fuzz_pcap's seeds of\nthe decoder's edges into PCAPDIR (existing files of the same "
 		       "names are replaced).\n",
 		       argv[0]);

@@ -511,34 +511,39 @@ static void write_ratios(FILE *f, const struct ratios *q)
 	char a[40], b[40], c[40], d[40];
 
 	if (q->best > 0) {
-		fprintf(f,
-		        "**Fuzzing throughput ratio: %sx** = exec/s while fuzzing, fuzz_tcp in process with its "
-		        "fastest engine (%s, %s exec/s) / the network-driven harness fuzzing tcp-upper (a fresh "
-		        "server per input over loopback, %s exec/s).",
-		        table_value(a, sizeof a, q->best), engine_name[q->best_column],
-		        table_value(b, sizeof b, q->best_in), table_value(c, sizeof c, q->net));
+		fprintf(
+		    f,
+		    "**Fuzzing throughput ratio: %sx** = exec/s while fuzzing, fuzz_tcp in process with its "
+		    "fastest engine (%s, %s exec/s) / the network-driven harness fuzzing tcp-upper (a fresh "
+		    "server per input over loopback, %s exec/s).",
+		    table_value(a, sizeof a, q->best), engine_name[q->best_column],
+		    table_value(b, sizeof b, q->best_in), table_value(c, sizeof c, q->net));
 		if (q->asan > 0)
 			fprintf(f, " With ASan + UBSan: %sx (%s / %s).", table_value(a, sizeof a, q->asan),
 			        table_value(b, sizeof b, q->asan_in), table_value(c, sizeof c, q->net));
 		fprintf(f, "\n\n");
 	}
 	if (q->same > 0) {
-		fprintf(f,
-		        "**Same-input ratio: %sx** = one input (\"hello world\\n\", then FIN) run again and "
-		        "again, in process without an engine (%s build, %s exec/s) / over the network (a fresh "
-		        "server each time, %s exec/s).",
-		        table_value(a, sizeof a, q->same), q->hello_std >= q->hello_san ? "optimized" : "ASan+UBSan",
-		        table_value(b, sizeof b, q->hello_std >= q->hello_san ? q->hello_std : q->hello_san),
-		        table_value(c, sizeof c, q->hello_net));
+		fprintf(
+		    f,
+		    "**Same-input ratio: %sx** = one input (\"hello world\\n\", then FIN) run again and "
+		    "again, in process without an engine (%s build, %s exec/s) / over the network (a fresh "
+		    "server each time, %s exec/s).",
+		    table_value(a, sizeof a, q->same),
+		    q->hello_std >= q->hello_san ? "optimized" : "ASan+UBSan",
+		    table_value(b, sizeof b, q->hello_std >= q->hello_san ? q->hello_std : q->hello_san),
+		    table_value(c, sizeof c, q->hello_net));
 		if (q->same_san > 0)
-			fprintf(f, " Under ASan + UBSan: %sx (%s / %s).", table_value(a, sizeof a, q->same_san),
-			        table_value(b, sizeof b, q->hello_san), table_value(d, sizeof d, q->hello_net));
+			fprintf(f, " Under ASan + UBSan: %sx (%s / %s).",
+			        table_value(a, sizeof a, q->same_san), table_value(b, sizeof b, q->hello_san),
+			        table_value(d, sizeof d, q->hello_net));
 		fprintf(f, " Goal: >= 1000x.\n\n");
 	}
-	fprintf(f, "The fuzzing ratio is the one that says how much faster fuzzing goes: one fuzz_tcp execution "
-	           "is a whole script (up to 4 connections, every event), one network execution is one server "
-	           "start, one connection, one input and its reply. The same-input ratio compares the cost of "
-	           "one identical exchange.\n");
+	fprintf(f,
+	        "The fuzzing ratio is the one that says how much faster fuzzing goes: one fuzz_tcp execution "
+	        "is a whole script (up to 4 connections, every event), one network execution is one server "
+	        "start, one connection, one input and its reply. The same-input ratio compares the cost of "
+	        "one identical exchange.\n");
 }
 
 static void write_markdown(FILE *f, const struct options *o, const struct ratios *q)
