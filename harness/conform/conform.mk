@@ -1,7 +1,8 @@
 # harness/conform/conform.mk - bin/conform (the conformance checker), the mutant servers it must
 # fail (tests/mutants/), and the tests that prove it: against the reference servers (both variants), and
-# once: every mutant fails its expected case ids, the Python tutorial servers fail exactly their expected
-# failures (the corrected ones pass), and the JUnit report validates with xmllint.
+# once: every mutant fails its expected case ids, the random phase catches the mutants only it can, the
+# Python tutorial servers fail exactly their expected failures (the corrected ones pass), and the JUnit
+# report validates with xmllint.
 
 PROGS += conform
 
@@ -17,7 +18,7 @@ $(B)/conform: $(CONFORM_OBJS) $(LIB)
 # Mutants: test-only servers, one bug each (tests/mutants/mutant.c, -DMUTANT_<NAME>), never installed.
 MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after-eof sigpipe leak-on-reset \
 	one-at-a-time partial-write-drop latin1 wait-newline silent garbage reset-all \
-	unicode-upper leak-memory cap-1000 other-port
+	unicode-upper leak-memory cap-1000 other-port reset-harms-neighbor lost-wakeup
 MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
 
 # A static pattern rule (not a bare $(O)/mutants/% one, which would also match the files make includes)
@@ -26,9 +27,9 @@ $(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -DMUTANT=\"$*\" -o $@ $< $(LIB) $(LIB_LIBS)
 
-.PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit
+.PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit conform-random
 TESTS += conform-ref conform-errors
-CHECK_ONCE += conform-mutants conform-python conform-junit
+CHECK_ONCE += conform-mutants conform-python conform-junit conform-random
 
 # Every case against the reference servers, in under 10 s (wall time reported).
 conform-ref: $(B)/conform $(B)/tcp-upper $(B)/udp-upper
@@ -40,6 +41,12 @@ conform-errors: $(B)/conform $(B)/tcp-upper $(O)/mutants/silent
 
 conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
 	tests/mutants/run.sh $(B)/conform $(O)/mutants $(B)
+
+# The random phase alone: no false positive on the reference, the bug-free mutant and the correct Python
+# servers; it catches lost-wakeup (which every fixed case passes) and reset-harms-neighbor.
+conform-random: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/none \
+		$(O)/mutants/lost-wakeup $(O)/mutants/reset-harms-neighbor
+	harness/conform/test-random.sh $(B) $(O)/mutants
 
 conform-python: $(B)/conform
 	harness/conform/test-python.sh $(B)/conform

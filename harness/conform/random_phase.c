@@ -23,7 +23,7 @@
 
 enum {
 	MAX_SHRINK_RUNS = 200,
-	SHRINK_MS = 30000,
+	SHRINK_TIMEOUTS = 15, /* shrinking takes at most this many timeouts */
 	MAX_BURST = SEQUENCE_MAX_SENDERS * SEQUENCE_MAX_PER_SENDER
 };
 
@@ -250,38 +250,46 @@ static int push_unread(struct live *l, struct instance *in)
 	return instance_check(l, in);
 }
 
-/* Another stopped reader the server owes bytes to, for a timeout's message. */
-static const struct instance *stalled_reader(const struct live *l, const struct instance *besides)
+/* Another connection that may hold the server up, for a timeout's message: a stopped reader the
+ * server owes bytes to, else any other one still open. */
+static const struct instance *holding_up(const struct live *l, const struct instance *besides)
 {
+	const struct instance *open = NULL;
 	for (size_t k = 0; k < l->count; k++) {
 		const struct instance *in = &l->instances[k];
-		if (in != besides && in->open && in->stopped && !in->done && in->x.fd >= 0 &&
-		    in->x.oracle.sent > in->x.oracle.got)
+		if (in == besides || !in->open || in->done || in->x.fd < 0)
+			continue;
+		if (in->stopped && in->x.oracle.sent > in->x.oracle.got)
 			return in;
+		if (open == NULL)
+			open = in;
 	}
-	return NULL;
+	return open;
 }
 
-/* A run that ended on a bound: names the connection that waited, and a stopped reader beside it (then
- * the failure is T7's). Returns -1 (case timed out). */
+/* A run that ended on a bound: names the connection that waited, and one beside it that may have held
+ * the server up (then the failure is T7's). Returns -1 (case timed out). */
 static int run_timed_out(struct live *l, const struct instance *in, const struct xchg_run_result *r)
 {
 	const struct xchg_oracle *o = &in->x.oracle;
-	const struct instance *stalled = stalled_reader(l, in);
-	char name[128], other[256] = "";
+	const struct instance *other = holding_up(l, in);
+	char name[128], beside[256] = "";
 	name_instance(l, in, name, sizeof name);
 	l->c->result->offset = (long long)o->got;
-	l->rule = stalled != NULL ? "T7" : o->shut ? "T4" : "T1";
-	if (stalled != NULL) {
-		char stalled_name[128];
-		name_instance(l, stalled, stalled_name, sizeof stalled_name);
-		snprintf(other, sizeof other, " while %.120s stopped reading, owed %zu bytes (T7)", stalled_name,
-		         stalled->x.oracle.sent - stalled->x.oracle.got);
+	l->rule = other != NULL ? "T7" : o->shut ? "T4" : "T1";
+	if (other != NULL) {
+		char other_name[128];
+		name_instance(l, other, other_name, sizeof other_name);
+		if (other->stopped && other->x.oracle.sent > other->x.oracle.got)
+			snprintf(beside, sizeof beside, " while %.120s stopped reading, owed %zu bytes (T7)",
+			         other_name, other->x.oracle.sent - other->x.oracle.got);
+		else
+			snprintf(beside, sizeof beside, " while %.120s stayed open (T7)", other_name);
 	}
 	return case_timeout(l->c, "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s",
 	                    r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress", name,
 	                    o->got, in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
-	                    o->shut && o->got == in->x.send_limit ? ", no FIN" : "", other);
+	                    o->shut && o->got == in->x.send_limit ? ", no FIN" : "", beside);
 }
 
 /* Runs the instances list[0..n) together, each to its `until`. Returns 0 or -1 (case failed). */
@@ -705,25 +713,33 @@ static void make_directory(const char *dir)
 	mkdir(dir, 0777);
 }
 
-/* Writes the shrunk sequence's fuzz inputs and names them, with the commands that use them, in
- * text[0..len). */
+/* The path of a seed file: DIR/random_seed-S.tcp-K for script k < SEQUENCE_MAX_SCRIPTS, else
+ * DIR/random_seed-S.udp. */
+static void seed_path(char *path, size_t len, const char *dir, uint64_t seed, unsigned k)
+{
+	if (k < SEQUENCE_MAX_SCRIPTS)
+		snprintf(path, len, "%s/random_seed-%llu.tcp-%u", dir, (unsigned long long)seed, k);
+	else
+		snprintf(path, len, "%s/random_seed-%llu.udp", dir, (unsigned long long)seed);
+}
+
+/* Writes the shrunk sequence's fuzz inputs (and removes those of an earlier failure of the same seed
+ * that this one has not), and names them with the commands that use them in text[0..len). */
 static void write_seeds(const struct sequence *s, uint64_t seed, const char *dir, char *text, size_t len)
 {
 	char path[4096], err[512] = "";
 	size_t used = 0;
 	make_directory(dir);
-	for (unsigned k = 0; k <= s->scripts; k++) {
+	for (unsigned k = 0; k <= SEQUENCE_MAX_SCRIPTS; k++) {
 		unsigned char *p = NULL;
 		size_t n = 0;
-		int tcp = k < s->scripts;
-		int rc = tcp ? sequence_encode_script(s, k, &p, &n) : sequence_encode_datagrams(s, &p, &n);
+		int rc = k >= SEQUENCE_MAX_SCRIPTS ? sequence_encode_datagrams(s, &p, &n)
+		         : k < s->scripts           ? sequence_encode_script(s, k, &p, &n)
+		                                    : 1;
+		seed_path(path, sizeof path, dir, seed, k);
 		if (rc > 0)
-			continue;
-		if (tcp)
-			snprintf(path, sizeof path, "%s/random_seed-%llu.tcp-%u", dir, (unsigned long long)seed, k);
-		else
-			snprintf(path, sizeof path, "%s/random_seed-%llu.udp", dir, (unsigned long long)seed);
-		if (rc < 0)
+			unlink(path);
+		else if (rc < 0)
 			snprintf(err, sizeof err, "out of memory");
 		else if (write_seed(path, p, n, err, sizeof err) == 0 && used + 1 < len)
 			used += (size_t)snprintf(text + used, len - used, "%s%s", used ? " " : "", path);
@@ -795,7 +811,7 @@ int random_phase_run(struct case_context *c, uint64_t seed, const struct random_
 	s.failing_at = at;
 	s.rule = broken;
 	s.failure = *c->result;
-	s.end_ns = util_now_ns() + (uint64_t)SHRINK_MS * 1000000u;
+	s.end_ns = util_now_ns() + (uint64_t)SHRINK_TIMEOUTS * (uint64_t)c->timeout_ms * 1000000u;
 	shrink_sequence(&s);
 	if (o->restart != NULL)
 		o->restart(o->restart_arg);

@@ -10,8 +10,10 @@
 
 enum {
 	MIN_OPERATIONS = 16,
-	BULK_MIN = 16384,   /* a bulk send: more than a stopped reader's buffers take */
-	BULK_MAX = 1 << 20, /* ... at most */
+	BULK_MIN = 16384,    /* a bulk send */
+	BULK_MAX = 1 << 20,  /* ... at most */
+	STALLED_MIN = 1 << 20, /* a bulk send to a stopped reader: more than the sockets' buffers hold */
+	STALLED_MAX = 4 << 20, /* (on loopback up to about 1 MiB with their default sizes) */
 	LARGE_BURST = 4     /* datagrams a burst of large ones may hold at most */
 };
 
@@ -61,28 +63,36 @@ static void generate_burst(uint64_t *r, struct sequence_operation *o)
 			o->senders > 1 ? o->senders-- : o->per_sender--;
 }
 
-/* A TCP operation on one slot of one script. */
-static void generate_tcp(uint64_t *r, const struct sequence *s, struct sequence_operation *o)
+/* A TCP operation on one slot of one script. stopped[script * 4 + slot] tells which clients have
+ * stopped reading: one of them is sent a bulk half the time, so that the server owes it more than the
+ * sockets' buffers hold while the others go on. */
+static void generate_tcp(uint64_t *r, const struct sequence *s, int *stopped, struct sequence_operation *o)
 {
 	unsigned kind = below(r, 100), size = below(r, 100);
 	o->script = below(r, s->scripts);
 	o->slot = below(r, s->slots[o->script]);
+	int *slot_stopped = &stopped[o->script * SCRIPT_MAX_CONNS + o->slot];
 	o->kind = kind < 50   ? SEQUENCE_SEND
 	          : kind < 60 ? SEQUENCE_FIN
 	          : kind < 68 ? SEQUENCE_RST
 	          : kind < 80 ? SEQUENCE_STOP
 	          : kind < 88 ? SEQUENCE_RESUME
 	                      : SEQUENCE_SYNC;
-	if (o->kind == SEQUENCE_SEND)
+	if (o->kind == SEQUENCE_SEND && *slot_stopped && size < 50)
+		o->length = STALLED_MIN + below(r, STALLED_MAX - STALLED_MIN);
+	else if (o->kind == SEQUENCE_SEND)
 		o->length = size < 70   ? 1 + below(r, 64)
-		            : size < 93 ? 65 + below(r, 4032)
+		            : size < 95 ? 65 + below(r, 4032)
 		                        : BULK_MIN + below(r, BULK_MAX - BULK_MIN);
 	if (o->kind == SEQUENCE_STOP)
 		o->window = below(r, 256);
+	if (o->kind == SEQUENCE_STOP || o->kind == SEQUENCE_RESUME || o->kind == SEQUENCE_RST)
+		*slot_stopped = o->kind == SEQUENCE_STOP;
 }
 
 void sequence_generate(uint64_t seed, int tcp, int udp, struct sequence *s)
 {
+	int stopped[SEQUENCE_MAX_SCRIPTS * SCRIPT_MAX_CONNS] = {0};
 	uint64_t r = seed;
 	memset(s, 0, sizeof *s);
 	if (tcp) {
@@ -100,7 +110,7 @@ void sequence_generate(uint64_t seed, int tcp, int udp, struct sequence *s)
 		if (!tcp || (udp && transport < 10))
 			generate_burst(&r, o);
 		else
-			generate_tcp(&r, s, o);
+			generate_tcp(&r, s, stopped, o);
 	}
 }
 

@@ -6,7 +6,12 @@
  * as soon as it is accepted). Four are the realistic bugs of ports: "unicode-upper" (uppercases UTF-8
  * letters as text does: e-acute to E-acute, Greek, Cyrillic), "leak-memory" (keeps 256 KiB per
  * connection), "cap-1000" (stops accepting at 1000 connections), "other-port" (replies to datagrams from
- * a second socket, another port). Test-only; never installed.
+ * a second socket, another port). "reset-harms-neighbor" resets another connection when a write fails
+ * because its peer reset (a stale index in the error path): only a client that resets while owed
+ * output, beside another one, shows it (conform's random phase). "lost-wakeup" forgets a connection
+ * whose write would block once it serves another one meanwhile (it writes to it no more, unless the
+ * connection breaks): a client that stops reading beside others that are served never gets the rest
+ * of its answer (T7). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
@@ -43,6 +48,8 @@ struct conn {
 	int active;
 	struct upper_conn u;
 	unsigned char *buf;
+	int blocked;   /* its last write would block */
+	int forgotten; /* lost-wakeup: no longer polled for writability */
 };
 
 static struct conn conns[MAXCONN];
@@ -83,6 +90,28 @@ static void drop(struct conn *k, int do_close)
 	k->buf = NULL;
 	k->active = 0;
 	nactive--;
+}
+
+/* The lost-wakeup bug: serving k makes the server forget every other connection whose write blocked. */
+static void forget_blocked(const struct conn *k)
+{
+	for (int i = 0; i < MAXCONN; i++)
+		if (&conns[i] != k && conns[i].active && conns[i].blocked)
+			conns[i].forgotten = 1;
+}
+
+/* The reset-harms-neighbor bug: after k's write failed, the first other connection is reset too. */
+static void reset_neighbor(const struct conn *k)
+{
+	for (int i = 0; i < MAXCONN; i++) {
+		struct conn *n = &conns[i];
+		if (n == k || !n->active)
+			continue;
+		struct linger lg = {1, 0};
+		setsockopt(n->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		drop(n, 1);
+		return;
+	}
 }
 
 /* The hostile servers' connections: no protocol at all. */
@@ -140,6 +169,8 @@ static void service(struct conn *k, short rev)
 		}
 	}
 	for (w = upper_conn_want(&k->u); w & UPPER_WANT_WRITE; w = upper_conn_want(&k->u)) {
+		if (k->forgotten && !(rev & (POLLERR | POLLHUP)))
+			break;
 		const unsigned char *p;
 		size_t n = upper_conn_pending(&k->u, &p);
 		if (bug("wait-newline") && memchr(p, '\n', n) == NULL && !(k->u.flags & UPPER_CF_EOF) &&
@@ -150,11 +181,15 @@ static void service(struct conn *k, short rev)
 			if (bug("partial-write-drop") && (size_t)m < n)
 				m = (ssize_t)n; /* the rest is lost */
 			upper_conn_event(&k->u, UPPER_EV_WROTE, (size_t)m);
+			k->blocked = 0;
 		} else if (m < 0 && (errno == EAGAIN || errno == EINTR)) {
 			upper_conn_event(&k->u, UPPER_EV_AGAIN, 0);
+			k->blocked = errno == EAGAIN;
 			break;
 		} else {
 			upper_conn_event(&k->u, UPPER_EV_WERROR, 0);
+			if (bug("reset-harms-neighbor"))
+				reset_neighbor(k);
 		}
 	}
 	if (w & UPPER_WANT_SHUTDOWN) {
@@ -174,6 +209,8 @@ static void service(struct conn *k, short rev)
 	}
 	if (w & UPPER_WANT_CLOSE)
 		drop(k, !(bug("leak-on-reset") && (k->u.flags & UPPER_CF_DEAD)));
+	if (bug("lost-wakeup"))
+		forget_blocked(k);
 }
 
 /* The socket the "other-port" mutant replies from (another port on the same address), else fd. */
@@ -336,7 +373,7 @@ static nfds_t poll_set(int tcp_fd, int udp_fd, struct pollfd *pf, int *map)
 		short ev = bug("garbage") ? POLLIN | POLLOUT : bug("silent") ? POLLIN : 0;
 		if (w & UPPER_WANT_READ)
 			ev |= POLLIN;
-		if (w & UPPER_WANT_POLLOUT)
+		if ((w & UPPER_WANT_POLLOUT) && !conns[i].forgotten)
 			ev |= POLLOUT;
 		pf[n] = (struct pollfd){conns[i].fd, ev, 0};
 		map[n++] = i;
