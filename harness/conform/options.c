@@ -67,7 +67,7 @@ void options_usage(FILE *f)
 		"                      A failure is shrunk to a minimal sequence, printed with its seed and\n"
 		"                      written as fuzz inputs (lib/script.h) that replay turns into pcaps.\n"
 		"                      --only 'random/*' runs the random phase alone. --random 1000 against\n"
-		"                      the reference servers takes about RANDOM_1000_SECONDS s\n"
+		"                      the reference servers takes about 40 s (a loaded host: more)\n"
 		"  --seed S            first sequence's seed (default: from the clock; printed); sequence i\n"
 		"                      has seed S+i, and --random 1 --seed S runs it again\n"
 		"  --seeds-dir DIR     where a failing sequence's fuzz inputs go: DIR/random_seed-S.tcp-K (one\n"
