@@ -73,7 +73,8 @@ static void list_cases(void)
 	printf("%-34s %-4s %-6s %s\n", "exec/stop/sigterm", "B2", "MUST",
 	       "--exec: the server (its process group) stops within 2 s of SIGTERM (after the cases)");
 	printf("%-34s %-4s %-6s %s\n", "random/seed-S", "T1", "MUST",
-	       "--random: one random sequence (pipelined sends, half-closes, resets, stalled readers; UDP bursts)");
+	       "--random: one random sequence (pipelined sends, half-closes, resets, stalled readers; UDP "
+	       "bursts)");
 	printf("\nSPEC rules (SPEC.md):\n");
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		const char *text = upper_rule_text(rules[i]);
@@ -461,10 +462,11 @@ static void run_table(struct run *run)
 static void run_random(struct run *run)
 {
 	const struct options *o = run->o;
-	struct random_phase_options phase = {
-	    .seeds_dir = o->seeds_dir ? o->seeds_dir : o->pcap_dir ? o->pcap_dir : "out/conform",
-	    .restart = run->server_count ? restart_dead_servers : NULL,
-	    .restart_arg = run};
+	struct random_phase_options phase = {.seeds_dir = o->seeds_dir  ? o->seeds_dir
+	                                                  : o->pcap_dir ? o->pcap_dir
+	                                                                : "out/conform",
+	                                     .restart = run->server_count ? restart_dead_servers : NULL,
+	                                     .restart_arg = run};
 	struct case_context probe;
 	struct case_result unused;
 	char why[128];

@@ -132,8 +132,8 @@ static struct instance *instance_for(struct live *l, size_t *current, size_t i)
 {
 	const struct sequence_operation *o = &l->s->operations[i];
 	struct instance *in = *current == SIZE_MAX ? NULL : &l->instances[*current];
-	int after_fin = in != NULL && in->half_closes &&
-	                (o->kind == SEQUENCE_SEND || o->kind == SEQUENCE_FIN);
+	int after_fin =
+	    in != NULL && in->half_closes && (o->kind == SEQUENCE_SEND || o->kind == SEQUENCE_FIN);
 	if (in == NULL || in->resets || after_fin) {
 		*current = l->count++;
 		in = &l->instances[*current];
@@ -163,7 +163,8 @@ static int plan_instances(struct live *l)
 		in->resets |= o->kind == SEQUENCE_RST;
 	}
 	for (size_t k = 0; k < l->count; k++)
-		if (l->instances[k].length > 0 && (l->instances[k].bytes = malloc(l->instances[k].length)) == NULL)
+		if (l->instances[k].length > 0 &&
+		    (l->instances[k].bytes = malloc(l->instances[k].length)) == NULL)
 			return -1;
 	for (size_t i = 0; i < s->count; i++) {
 		const struct sequence_operation *o = &s->operations[i];
@@ -447,8 +448,9 @@ static int burst_reply(struct live *l, struct burst *b, unsigned s, const unsign
 	}
 	if (first == SEQUENCE_MAX_PER_SENDER) {
 		l->rule = "U1";
-		return case_fail(l->c, "udp sender %u of the burst: a reply of %zu bytes more than its %u datagrams",
-		                 s, n, b->o->per_sender);
+		return case_fail(
+		    l->c, "udp sender %u of the burst: a reply of %zu bytes more than its %u datagrams", s, n,
+		    b->o->per_sender);
 	}
 	int broken = oracle_udp_check(b->data[s][first], b->length[s][first], got, n, why, sizeof why);
 	l->rule = broken == ORACLE_UDP_TRUNCATED ? "U4" : broken == ORACLE_UDP_AMPLIFIED ? "U6" : "X1";
@@ -473,10 +475,11 @@ static int burst_receive(struct live *l, struct burst *b, unsigned s)
 		}
 		if (r == CLIENT_NOTHING) {
 			l->rule = "U1";
-			return case_timeout(l->c,
-			                    "udp sender %u of the burst: %u of its %u datagrams answered, then "
-			                    "nothing for %d ms (U1, U5)",
-			                    s, d, b->o->per_sender, l->c->timeout_ms);
+			return case_timeout(
+			    l->c,
+			    "udp sender %u of the burst: %u of its %u datagrams answered, then "
+			    "nothing for %d ms (U1, U5)",
+			    s, d, b->o->per_sender, l->c->timeout_ms);
 		}
 		if (burst_reply(l, b, s, got, n) < 0)
 			return -1;
@@ -512,7 +515,8 @@ static int run_burst(struct live *l, const struct sequence_operation *o)
 		if ((b->fd[s] = client_udp_socket(c, a)) < 0)
 			break;
 		b->id[s] = ++c->connections;
-		if (client_udp_send_burst(c, b->fd[s], b->id[s], a, b->data[s], b->length[s], o->per_sender) < 0)
+		if (client_udp_send_burst(c, b->fd[s], b->id[s], a, b->data[s], b->length[s], o->per_sender) <
+		    0)
 			break;
 	}
 	if (s == o->senders)
@@ -580,7 +584,8 @@ static int run_sequence(struct case_context *c, const struct sequence *s, size_t
 		rc = wait_for_answers(&l, 1);
 	}
 	live_free(&l);
-	if (rc == 0 && c->target->has_tcp && (rc = client_tcp_still_serves(c, &c->target->tcp, "the sequence")) < 0)
+	if (rc == 0 && c->target->has_tcp &&
+	    (rc = client_tcp_still_serves(c, &c->target->tcp, "the sequence")) < 0)
 		l.rule = "T6";
 	*rule = l.rule;
 	return rc;
@@ -734,8 +739,8 @@ static void write_seeds(const struct sequence *s, uint64_t seed, const char *dir
 		unsigned char *p = NULL;
 		size_t n = 0;
 		int rc = k >= SEQUENCE_MAX_SCRIPTS ? sequence_encode_datagrams(s, &p, &n)
-		         : k < s->scripts           ? sequence_encode_script(s, k, &p, &n)
-		                                    : 1;
+		         : k < s->scripts          ? sequence_encode_script(s, k, &p, &n)
+		                                   : 1;
 		seed_path(path, sizeof path, dir, seed, k);
 		if (rc > 0)
 			unlink(path);
@@ -765,7 +770,8 @@ static void render(const struct sequence *s, size_t at, char *buf, size_t len)
 		                         i == at ? " <- fails here" : "");
 	}
 	if (at == s->count && used + 1 < len)
-		snprintf(buf + used, len - used, "%sat the end (every client reads, half-closes, waits for FIN)",
+		snprintf(buf + used, len - used,
+		         "%sat the end (every client reads, half-closes, waits for FIN)",
 		         s->count ? "; then " : "");
 }
 
@@ -782,12 +788,13 @@ static void summarize(const struct sequence *s, char *buf, size_t len)
 	unsigned slots = 0;
 	for (unsigned k = 0; k < s->scripts; k++)
 		slots += s->slots[k];
-	snprintf(buf, len,
-	         "%zu ops over %u scripts (%u slots): %zu sends (%zu bytes), %zu half-closes, %zu resets, %zu "
-	         "stops, %zu syncs; %zu bursts (%zu datagrams)",
-	         s->count, s->scripts, slots, counts[SEQUENCE_SEND], bytes, counts[SEQUENCE_FIN],
-	         counts[SEQUENCE_RST], counts[SEQUENCE_STOP], counts[SEQUENCE_SYNC], counts[SEQUENCE_BURST],
-	         datagrams);
+	snprintf(
+	    buf, len,
+	    "%zu ops over %u scripts (%u slots): %zu sends (%zu bytes), %zu half-closes, %zu resets, %zu "
+	    "stops, %zu syncs; %zu bursts (%zu datagrams)",
+	    s->count, s->scripts, slots, counts[SEQUENCE_SEND], bytes, counts[SEQUENCE_FIN],
+	    counts[SEQUENCE_RST], counts[SEQUENCE_STOP], counts[SEQUENCE_SYNC], counts[SEQUENCE_BURST],
+	    datagrams);
 }
 
 int random_phase_run(struct case_context *c, uint64_t seed, const struct random_phase_options *o,

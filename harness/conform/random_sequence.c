@@ -10,11 +10,11 @@
 
 enum {
 	MIN_OPERATIONS = 16,
-	BULK_MIN = 16384,    /* a bulk send */
-	BULK_MAX = 1 << 20,  /* ... at most */
+	BULK_MIN = 16384,      /* a bulk send */
+	BULK_MAX = 1 << 20,    /* ... at most */
 	STALLED_MIN = 1 << 20, /* a bulk send to a stopped reader: more than the sockets' buffers hold */
 	STALLED_MAX = 4 << 20, /* (on loopback up to about 1 MiB with their default sizes) */
-	LARGE_BURST = 4     /* datagrams a burst of large ones may hold at most */
+	LARGE_BURST = 4        /* datagrams a burst of large ones may hold at most */
 };
 
 static uint64_t splitmix(uint64_t *s)
@@ -57,7 +57,9 @@ static void generate_burst(uint64_t *r, struct sequence_operation *o)
 	o->senders = 1 + below(r, SEQUENCE_MAX_SENDERS);
 	o->per_sender = 1 + below(r, SEQUENCE_MAX_PER_SENDER);
 	o->ipv6 = below(r, 3) == 0;
-	o->length = size < 70 ? below(r, 201) : size < 95 ? below(r, 2001) : below(r, SEQUENCE_MAX_DATAGRAM + 1);
+	o->length = size < 70   ? below(r, 201)
+	            : size < 95 ? below(r, 2001)
+	                        : below(r, SEQUENCE_MAX_DATAGRAM + 1);
 	if (o->length > 9000)
 		while (o->senders * o->per_sender > LARGE_BURST)
 			o->senders > 1 ? o->senders-- : o->per_sender--;

@@ -54,9 +54,9 @@ struct sequence_operation {
 };
 
 struct sequence {
-	unsigned scripts;                       /* 0 when the target has no TCP */
-	unsigned slots[SEQUENCE_MAX_SCRIPTS];   /* connection slots of each script, 1..4 */
-	int ipv6[SEQUENCE_MAX_SCRIPTS];         /* the script runs over IPv6 */
+	unsigned scripts;                     /* 0 when the target has no TCP */
+	unsigned slots[SEQUENCE_MAX_SCRIPTS]; /* connection slots of each script, 1..4 */
+	int ipv6[SEQUENCE_MAX_SCRIPTS];       /* the script runs over IPv6 */
 	struct sequence_operation operations[SEQUENCE_MAX_OPERATIONS];
 	size_t count;
 };
