@@ -29,6 +29,22 @@
  * drains: every connection stalls for good. With it the owed bytes wait in the connection's own buffer
  * and the socket reports writable again as soon as it has sent what it held. */
 #define UNSENT_MAX (128 * 1024)
+/* Bytes of unread input a connection's socket may hold (SO_RCVBUF; the kernel doubles the figure for
+ * its bookkeeping). A connection stops reading while it owes a full buffer, so unbounded, the kernel's
+ * receive autotuning lets each such socket queue megabytes; thousands of them push the host's TCP
+ * memory past its pressure threshold, where the kernel drops arriving segments of every socket above
+ * its share. On loopback the bound costs no throughput: the window it leaves is far above what one
+ * round trip carries. */
+#define RECEIVE_MAX (128 * 1024)
+/* The longest a connection waits to retransmit (TCP_RTO_MAX_MS, Linux 6.15 and later; older kernels
+ * refuse it and keep their 120 s). Segments dropped under memory pressure are retransmitted with
+ * exponential back-off: after eight drops in a row a connection waited 53 s after the pressure had
+ * gone, with owed bytes and unread input, while its peer read nothing. With the bound it retries
+ * every second at most. */
+#define RETRANSMIT_WAIT_MAX_MS 1000
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44 /* linux/tcp.h since 6.15; glibc's headers may lack it */
+#endif
 
 struct worker {
 	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
@@ -102,11 +118,14 @@ static void sys_close(void *ctx, int fd)
 
 static void sys_tune(void *ctx, int fd)
 {
-	static const int one = 1, unsent_max = UNSENT_MAX;
+	static const int one = 1, unsent_max = UNSENT_MAX, receive_max = RECEIVE_MAX,
+	                 retransmit_wait_max = RETRANSMIT_WAIT_MAX_MS;
 
 	(void)ctx;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_max, sizeof unsent_max);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_max, sizeof receive_max);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &retransmit_wait_max, sizeof retransmit_wait_max);
 }
 
 static uint64_t sys_now(void *ctx)

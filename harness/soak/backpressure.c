@@ -242,17 +242,79 @@ static int server_socket(pid_t pid, const struct net_addr *client)
 	return found;
 }
 
+/* What the server set on its socket for one connection, and what the socket holds. */
+struct server_socket_facts {
+	int lowat;      /* TCP_NOTSENT_LOWAT */
+	int unsent;     /* bytes not sent yet (SIOCOUTQNSD) */
+	int receive;    /* SO_RCVBUF as the kernel reports it (twice the figure set) */
+	int retransmit; /* TCP_RTO_MAX_MS, or -1 when the kernel lacks the option */
+};
+
+enum {
+	UNSENT_BOUND = 1024 * 1024,      /* the most a socket may leave unsent */
+	RECEIVE_BOUND = 2 * 1024 * 1024, /* the most SO_RCVBUF may report (autotuning reaches 32 MiB) */
+	RETRANSMIT_BOUND = 5000          /* the longest retransmission wait, where the kernel has it */
+};
+
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44 /* linux/tcp.h since 6.15 */
+#endif
+
+static int read_facts(int sfd, struct server_socket_facts *x)
+{
+	socklen_t len = sizeof x->lowat;
+
+	if (getsockopt(sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &x->lowat, &len) < 0 ||
+	    ioctl(sfd, SIOCOUTQNSD, &x->unsent) < 0)
+		return -1;
+	len = sizeof x->receive;
+	if (getsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &x->receive, &len) < 0)
+		return -1;
+	len = sizeof x->retransmit;
+	if (getsockopt(sfd, IPPROTO_TCP, TCP_RTO_MAX_MS, &x->retransmit, &len) < 0)
+		x->retransmit = -1;
+	return 0;
+}
+
+static int facts_bounded(const struct server_socket_facts *x)
+{
+	return x->lowat > 0 && x->lowat <= UNSENT_BOUND && x->unsent >= 0 && x->unsent <= x->lowat + CHUNK &&
+	       x->receive > 0 && x->receive <= RECEIVE_BOUND && x->retransmit <= RETRANSMIT_BOUND;
+}
+
+static void describe_facts(char *note, size_t len, const struct server_socket_facts *x, uint64_t got,
+                           uint64_t off)
+{
+	char retransmit[64] = "not available on this kernel";
+
+	if (x == NULL) {
+		snprintf(note, len, "the server's socket options could not be read; %llu of %llu bytes back",
+		         (unsigned long long)got, (unsigned long long)off);
+		return;
+	}
+	if (x->retransmit >= 0)
+		snprintf(retransmit, sizeof retransmit, "%d ms (at most %d allowed)", x->retransmit,
+		         RETRANSMIT_BOUND);
+	snprintf(note, len,
+	         "server socket: unsent bound %d (at most %d allowed), %d bytes unsent with a non-reading "
+	         "client; receive buffer %d (at most %d allowed); longest retransmission wait %s; "
+	         "%llu of %llu bytes back",
+	         x->lowat, UNSENT_BOUND, x->unsent, x->receive, RECEIVE_BOUND, retransmit,
+	         (unsigned long long)got, (unsigned long long)off);
+}
+
 /* The deterministic small version of the mass backpressure case: one client with 128 KiB buffers sends
  * without reading until the server stops taking bytes. The server's socket for it must bound the bytes
- * left unsent in the kernel (TCP_NOTSENT_LOWAT), and hold no more than that: a server that lets the
- * kernel queue megabytes per connection drives hundreds of such connections into the host's TCP
- * memory pressure, where receive windows close and every connection stalls for good. The client
- * then reads everything back. */
+ * left unsent in the kernel (TCP_NOTSENT_LOWAT) and hold no more than that, bound the unread input the
+ * kernel may queue (SO_RCVBUF) and, where the kernel has the option, the longest retransmission wait
+ * (TCP_RTO_MAX_MS). A server that lets the kernel queue megabytes per connection drives thousands of
+ * such connections into the host's TCP memory pressure, where arriving segments are dropped; with the
+ * kernel's exponential back-off a connection then waits up to two minutes after the pressure has gone.
+ * The client then reads everything back. */
 int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	struct net_addr local = {.len = sizeof local.ss};
 	char err[256] = "";
-	enum { BOUND = 1024 * 1024 };
 	int fd = soak_connect(&s->addrs.tcp, 128 * 1024, err, sizeof err);
 
 	if (fd < 0 || net_local(fd, &local) < 0 || soak_sample(s, f, 1) < 0) {
@@ -270,15 +332,11 @@ int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct s
 		if (off > before)
 			last = util_now_ns();
 	}
-	int lowat = -1, unsent = -1;
-	socklen_t len = sizeof lowat;
+	struct server_socket_facts facts;
 	int sfd = server_socket(child_pid(s->child), &local);
-	if (sfd >= 0) {
-		if (getsockopt(sfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &len) < 0 ||
-		    ioctl(sfd, SIOCOUTQNSD, &unsent) < 0)
-			lowat = -1;
+	int seen = sfd >= 0 && read_facts(sfd, &facts) == 0;
+	if (sfd >= 0)
 		close(sfd);
-	}
 	(void)shutdown(fd, SHUT_WR);
 	uint64_t deadline = util_now_ns() + (uint64_t)(p->stall * 1e9);
 	while (util_ms_left(deadline) > 0 && got < off) {
@@ -290,18 +348,14 @@ int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct s
 	f->offered = 1;
 	f->load = got == off;
 	f->bytes_verified = got;
-	int bounded = lowat > 0 && lowat <= BOUND && unsent >= 0 && unsent <= lowat + CHUNK;
-	f->ok = f->load && (sfd < 0 || bounded);
+	f->ok = f->load && (sfd < 0 || (seen && facts_bounded(&facts)));
 	if (sfd < 0)
 		snprintf(f->note, sizeof f->note,
 		         "the server's socket could not be inspected (pidfd_getfd); "
 		         "%llu of %llu bytes back",
 		         (unsigned long long)got, (unsigned long long)off);
 	else
-		snprintf(f->note, sizeof f->note,
-		         "server socket: unsent bound %d (at most %d allowed), %d bytes unsent with a "
-		         "non-reading client; %llu of %llu bytes back",
-		         lowat, BOUND, unsent, (unsigned long long)got, (unsigned long long)off);
+		describe_facts(f->note, sizeof f->note, seen ? &facts : NULL, got, off);
 	soak_settle(s, f, util_now_ns(), p->small ? 2500 : 5000);
 	return 0;
 }
