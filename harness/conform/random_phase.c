@@ -221,10 +221,8 @@ static int instance_connect(struct live *l, struct instance *in)
 	const struct net_addr *a =
 	    l->s->ipv6[in->script] && l->v6.has_tcp6 ? &l->v6.tcp6 : &l->c->target->tcp;
 	struct xchg_expect e = {.mode = XCHG_MODE_X1, .sent = in->bytes, .sent_len = in->length};
-	if (client_tcp_connect(l->c, a, &k) < 0) {
-		l->rule = "T9";
-		return -1;
-	}
+	if (client_tcp_connect(l->c, a, &k) < 0)
+		return -1; /* a server that died is named by conform, which notices it */
 	xchg_conn_init(&in->x, k.fd, k.id, &e);
 	in->x.send_limit = 0;
 	in->open = 1;
@@ -543,6 +541,15 @@ static int uses_ipv6(const struct sequence *s)
 	return 0;
 }
 
+/* Whether a client of s resets. */
+static int resets(const struct sequence *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->operations[i].kind == SEQUENCE_RST)
+			return 1;
+	return 0;
+}
+
 static void live_free(struct live *l)
 {
 	for (size_t k = 0; k < l->count; k++) {
@@ -586,7 +593,7 @@ static int run_sequence(struct case_context *c, const struct sequence *s, size_t
 	live_free(&l);
 	if (rc == 0 && c->target->has_tcp &&
 	    (rc = client_tcp_still_serves(c, &c->target->tcp, "the sequence")) < 0)
-		l.rule = "T6";
+		l.rule = resets(s) ? "T6" : "T1";
 	*rule = l.rule;
 	return rc;
 }
