@@ -10,18 +10,35 @@ static const char *const op_names[SCRIPT_NOPS] = {
     "HOLD", "TICK", "ACCEPT", "NOFILE", "INTR",  "NOMEM", "CTLERR", "SLEEP",
 };
 
-/* Whether op takes an argument byte, and whether it is about no slot (the slot bits are ignored). */
+/* Per op: whether it takes an argument byte, and the mask of the slot bits it keeps (0: about no
+ * slot, the slot bits are ignored). A table rather than comparisons: a fuzzing build traces every
+ * comparison, and the decoder runs once per event of every input. */
+enum { OP_ARG = 1u << 2, OP_SLOT = 3u };
+
+static const unsigned char op_traits[SCRIPT_NOPS] = {
+    [SCRIPT_SEND] = OP_SLOT,
+    [SCRIPT_FIN] = OP_SLOT,
+    [SCRIPT_RST] = OP_SLOT,
+    [SCRIPT_SHORT] = OP_SLOT | OP_ARG,
+    [SCRIPT_AGAIN] = OP_SLOT,
+    [SCRIPT_WERR] = OP_SLOT | OP_ARG,
+    [SCRIPT_STOP] = OP_SLOT | OP_ARG,
+    [SCRIPT_RESUME] = OP_SLOT,
+    [SCRIPT_RLIMIT] = OP_SLOT | OP_ARG,
+    [SCRIPT_HOLD] = 0,
+    [SCRIPT_TICK] = 0,
+    [SCRIPT_ACCEPT] = OP_ARG,
+    [SCRIPT_NOFILE] = OP_ARG,
+    [SCRIPT_INTR] = OP_SLOT | OP_ARG,
+    [SCRIPT_NOMEM] = OP_ARG,
+    [SCRIPT_CTLERR] = OP_SLOT,
+    [SCRIPT_SLEEP] = OP_ARG,
+};
+
+/* Whether op (below SCRIPT_NOPS) takes an argument byte. */
 static int has_arg(enum script_op op)
 {
-	return op == SCRIPT_SHORT || op == SCRIPT_WERR || op == SCRIPT_STOP || op == SCRIPT_RLIMIT ||
-	       op == SCRIPT_ACCEPT || op == SCRIPT_NOFILE || op == SCRIPT_INTR || op == SCRIPT_NOMEM ||
-	       op == SCRIPT_SLEEP;
-}
-
-static int is_global(enum script_op op)
-{
-	return op == SCRIPT_HOLD || op == SCRIPT_TICK || op == SCRIPT_ACCEPT || op == SCRIPT_NOFILE ||
-	       op == SCRIPT_NOMEM || op == SCRIPT_SLEEP;
+	return (op_traits[op] & OP_ARG) != 0;
 }
 
 size_t script_cap(unsigned i)
@@ -56,14 +73,17 @@ void script_dec_init(struct script_dec *d, const unsigned char *buf, size_t n)
 
 int script_dec_next(struct script_dec *d, struct script_event *ev)
 {
-	unsigned e;
+	unsigned e, traits;
 
 	if (d->off >= d->n)
 		return 0;
 	e = d->p[d->off++];
-	memset(ev, 0, sizeof *ev);
-	ev->slot = (e & 3u) % d->nconn;
 	ev->op = (enum script_op)((e >> 2) % SCRIPT_NOPS);
+	traits = op_traits[ev->op];
+	ev->slot = (e & traits & OP_SLOT) % d->nconn;
+	ev->arg = 0;
+	ev->data = NULL;
+	ev->len = 0;
 	if (ev->op == SCRIPT_SEND) {
 		size_t want = (size_t)take(d->p, d->n, &d->off) + 1;
 		size_t have = d->n - d->off;
@@ -73,11 +93,9 @@ int script_dec_next(struct script_dec *d, struct script_event *ev)
 			return 0;
 		ev->data = d->p + d->off;
 		d->off += ev->len;
-	} else if (has_arg(ev->op)) {
+	} else if (traits & OP_ARG) {
 		ev->arg = take(d->p, d->n, &d->off);
 	}
-	if (is_global(ev->op))
-		ev->slot = 0;
 	return 1;
 }
 
