@@ -6,7 +6,10 @@
  * of connections at once) and one list of operations over all of them, run in order:
  *
  *   SEND n      the slot's client sends n more bytes, without waiting for the answer: sends that follow
- *               one another are pipelined (the answers are read at the next SYNC, or while sending)
+ *               one another are pipelined (the answers are read at the next SYNC, or while sending).
+ *               Mostly 1-64 bytes, some up to 4 KiB or 1 MiB; a client that stopped reading is sent
+ *               1-4 MiB half the time, more than loopback's socket buffers hold, so that the server
+ *               owes it bytes it cannot write while it serves the others
  *   FIN         it half-closes once every byte it was given has gone out (a stopped client: once it
  *               reads again, so its FIN comes while the server still owes it what it sent meanwhile)
  *   RST         it resets (SO_LINGER 0), whatever the server still owes it
@@ -14,7 +17,8 @@
  *   RESUME      it reads again
  *   SYNC        every connection that reads waits for all its answers: none may be held up by one that
  *               stopped (SPEC T7). Not part of the fuzz format (the simulator runs to quiescence anyway)
- *   BURST       m UDP senders (sockets) each send k datagrams at once, then every reply is checked
+ *   BURST       m UDP senders (sockets, 1-8) each send k datagrams (1-6) at once, then every reply is
+ *               checked; in the fuzz input each datagram names its sender and a burst starts a batch
  *
  * A slot's first operation connects it. After the client's FIN or RST, the slot's next SEND or FIN
  * (after RST also STOP and RESUME) connects a fresh client there, as in the fuzz format once the
