@@ -22,6 +22,8 @@ static void pool_put(struct tcp_loop *l, unsigned char *b)
 	if (b == NULL)
 		return;
 	l->busy = 1;
+	if (l->starved > 0)
+		l->retry_ns = 0; /* a buffer for a starved connection: retry at the next round */
 	if (l->npool < TCP_LOOP_POOL_MAX)
 		l->pool[l->npool++] = b;
 	else
@@ -104,22 +106,39 @@ static void log_resumed(struct tcp_loop *l)
 	l->limit_reported = 0;
 }
 
+/* Watches the listener again; when that fails, tries again after another pause. */
 static void resume_accept(struct tcp_loop *l)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->listen_mark};
 
-	if (l->io->ctl(l->ctx, EPOLL_CTL_MOD, l->listener, &ev) == 0)
+	if (l->pause_owed || l->io->ctl(l->ctx, EPOLL_CTL_MOD, l->listener, &ev) == 0) {
 		l->paused = 0;
+		l->pause_owed = 0;
+	} else {
+		l->resume_ns = l->io->now_ns(l->ctx) + (uint64_t)TCP_LOOP_PAUSE_MS * 1000000u;
+	}
+}
+
+/* Stops watching the listener. Accepting is paused even when the epoll_ctl fails: the listener's
+ * events are then ignored until the pause ends and the epoll_ctl is retried every round, so the loop
+ * does not call accept() at the limit again and again. */
+static int register_pause(struct tcp_loop *l)
+{
+	struct epoll_event ev = {.events = 0, .data.ptr = &l->listen_mark};
+
+	return l->io->ctl(l->ctx, EPOLL_CTL_MOD, l->listener, &ev);
 }
 
 static void pause_accept(struct tcp_loop *l)
 {
-	struct epoll_event ev = {.events = 0, .data.ptr = &l->listen_mark};
+	l->paused = 1;
+	l->pause_owed = register_pause(l) != 0;
+	l->resume_ns = l->io->now_ns(l->ctx) + (uint64_t)TCP_LOOP_PAUSE_MS * 1000000u;
+}
 
-	if (l->io->ctl(l->ctx, EPOLL_CTL_MOD, l->listener, &ev) == 0) {
-		l->paused = 1;
-		l->resume_ns = l->io->now_ns(l->ctx) + (uint64_t)TCP_LOOP_PAUSE_MS * 1000000u;
-	}
+static uint32_t interest_of(unsigned want)
+{
+	return ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
 }
 
 static void conn_close(struct tcp_loop *l, struct tcp_loop_conn *c)
@@ -134,6 +153,8 @@ static void conn_close(struct tcp_loop *l, struct tcp_loop_conn *c)
 		l->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->starved)
+		l->starved--;
 	l->io->release(l->ctx, c);
 	if (l->paused)
 		resume_accept(l);
@@ -143,6 +164,7 @@ static void conn_close(struct tcp_loop *l, struct tcp_loop_conn *c)
 struct wakeup {
 	struct tcp_loop *l;
 	struct tcp_loop_conn *c;
+	int starved; /* a buffer was wanted and none could be had */
 };
 
 static ssize_t wakeup_send(void *ctx, const unsigned char *p, size_t n)
@@ -168,7 +190,11 @@ static void wakeup_shutdown(void *ctx)
 
 static unsigned char *wakeup_buf_get(void *ctx)
 {
-	return pool_get(((const struct wakeup *)ctx)->l);
+	struct wakeup *x = ctx;
+	unsigned char *b = pool_get(x->l);
+
+	x->starved = b == NULL;
+	return b;
 }
 
 static void wakeup_buf_put(void *ctx, unsigned char *b)
@@ -201,6 +227,43 @@ static const struct drive_io wakeup_io_fed = {
     .fed = wakeup_fed,
 };
 
+/* Out of memory for a buffer: the connection, readable and wanting to read, would wake a
+ * level-triggered loop at once again. It leaves the epoll set (a socket's error or hang-up is reported
+ * whatever its interest) until TCP_LOOP_RETRY_MS pass or a buffer comes back. */
+static void conn_starve(struct tcp_loop *l, struct tcp_loop_conn *c)
+{
+	struct epoll_event ev = {.events = 0, .data.ptr = c};
+
+	if (l->io->ctl(l->ctx, EPOLL_CTL_DEL, c->fd, &ev) < 0) {
+		conn_close(l, c);
+		return;
+	}
+	c->starved = 1;
+	c->interest = 0;
+	if (l->starved++ == 0)
+		l->retry_ns = l->io->now_ns(l->ctx) + (uint64_t)TCP_LOOP_RETRY_MS * 1000000u;
+}
+
+/* The retry: every starved connection is watched again for what it wants. */
+static void retry_starved(struct tcp_loop *l)
+{
+	struct tcp_loop_conn *c = l->conns, *next;
+
+	for (; c != NULL && l->starved > 0; c = next) {
+		next = c->next;
+		if (!c->starved)
+			continue;
+		struct epoll_event ev = {.events = interest_of(upper_conn_want(&c->uc)), .data.ptr = c};
+		c->starved = 0;
+		l->starved--;
+		if (l->io->ctl(l->ctx, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+			conn_close(l, c);
+			continue;
+		}
+		c->interest = ev.events;
+	}
+}
+
 /* One wakeup: drive_wakeup() does what the connection wants until it must wait; then the epoll
  * interest follows what it waits for. Returns TCP_LOOP_GO_ON, or TCP_LOOP_BROKEN. */
 static enum tcp_loop_result conn_event(struct tcp_loop *l, struct tcp_loop_conn *c, uint32_t events)
@@ -221,8 +284,11 @@ static enum tcp_loop_result conn_event(struct tcp_loop *l, struct tcp_loop_conn 
 		         c->uc.flags);
 		return TCP_LOOP_BROKEN;
 	}
-	uint32_t interest =
-	    ((want & UPPER_WANT_READ) ? EPOLLIN : 0u) | ((want & UPPER_WANT_POLLOUT) ? EPOLLOUT : 0u);
+	if (x.starved) {
+		conn_starve(l, c);
+		return TCP_LOOP_GO_ON;
+	}
+	uint32_t interest = interest_of(want);
 	if (interest != c->interest) {
 		struct epoll_event ev = {.events = interest, .data.ptr = c};
 		if (l->io->ctl(l->ctx, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
@@ -270,6 +336,8 @@ static void accept_some(struct tcp_loop *l)
 {
 	for (int i = 0; i < TCP_LOOP_ACCEPTS; i++) {
 		int fd = l->io->accept(l->ctx, l->listener);
+		if (fd == -EAGAIN)
+			return; /* the queue is empty: the common end, tested first */
 		if (fd < 0) {
 			int err = -fd;
 			if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM)
@@ -319,10 +387,19 @@ enum tcp_loop_result tcp_loop_step(struct tcp_loop *l)
 	enum tcp_loop_result rc = TCP_LOOP_GO_ON;
 	int stop = 0;
 
-	if (l->paused) {
+	if (l->paused && ms_left(l, l->resume_ns) == 0)
+		resume_accept(l);
+	if (l->paused) { /* still, or again after a failed resume */
 		int left = ms_left(l, l->resume_ns);
+		if (timeout < 0 || left < timeout)
+			timeout = left;
+		if (l->pause_owed)
+			l->pause_owed = register_pause(l) != 0;
+	}
+	if (l->starved > 0) {
+		int left = ms_left(l, l->retry_ns);
 		if (left == 0)
-			resume_accept(l);
+			retry_starved(l);
 		else if (timeout < 0 || left < timeout)
 			timeout = left;
 	}
@@ -340,8 +417,10 @@ enum tcp_loop_result tcp_loop_step(struct tcp_loop *l)
 		void *p = evs[i].data.ptr;
 		if (p == &l->stop_mark)
 			stop = 1; /* after the other events of this round */
-		else if (p == &l->listen_mark)
-			accept_some(l);
+		else if (p == &l->listen_mark) {
+			if (!l->paused) /* a pause whose epoll_ctl failed leaves the listener watched */
+				accept_some(l);
+		}
 		else
 			rc = conn_event(l, p, evs[i].events);
 	}

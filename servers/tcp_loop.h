@@ -21,6 +21,8 @@
 #define TCP_LOOP_QUIET_MS 1000      /* a loop with no event for this long gives memory back to the system */
 #define TCP_LOOP_LIMIT_LOG_MS 10000 /* at most one "descriptor limit" line per loop this often */
 #define TCP_LOOP_PAUSE_MS 100       /* after EMFILE: wait this long, or for a close, before accepting again */
+#define TCP_LOOP_RETRY_MS 100       /* out of memory for a buffer: the connection waits this long, or until
+                                     * a buffer comes back, before it reads again */
 
 /* The system calls of the loop. Calls that fail return a negated errno value (-EINTR, -EMFILE, ...).
  * ctx is passed back unchanged. */
@@ -58,6 +60,7 @@ struct tcp_loop_conn {
 	struct upper_conn uc;
 	int fd;
 	uint32_t interest; /* the epoll events registered now */
+	int starved;       /* no buffer could be had: out of the epoll set until the loop's retry */
 	struct tcp_loop_conn *prev, *next;
 };
 
@@ -69,7 +72,10 @@ struct tcp_loop {
 	int listener;
 	char listen_mark, stop_mark; /* epoll_event.data.ptr of the listener and the stop descriptor */
 	int paused;                  /* accepting is paused after EMFILE/ENFILE */
+	int pause_owed;              /* ... but the epoll_ctl that stops watching the listener failed */
 	uint64_t resume_ns;          /* until then (io->now_ns()), unless a connection closes first */
+	unsigned starved;            /* connections out of the epoll set for want of a buffer */
+	uint64_t retry_ns;           /* when they are watched again (sooner when a buffer comes back) */
 	struct tcp_loop_conn *conns; /* every open connection, for the cleanup at stop */
 	unsigned char *pool[TCP_LOOP_POOL_MAX]; /* free buffers of bufsize bytes, lent to connections */
 	size_t npool;
@@ -95,9 +101,13 @@ enum tcp_loop_result {
 int tcp_loop_init(struct tcp_loop *l, const struct tcp_loop_io *io, void *ctx, int listener, int stopfd,
                   size_t bufsize, char *err, size_t errlen);
 
-/* One round: waits for events (no longer than the pause or the quiet period left), then serves each
- * ready descriptor: accepts on the listener, runs one drive_wakeup() per ready connection and follows
- * its wants with the epoll interest, closes finished connections. */
+/* One round: waits for events (no longer than the pause, the retry of starved connections or the
+ * quiet period left), then serves each ready descriptor: accepts on the listener, runs one
+ * drive_wakeup() per ready connection and follows its wants with the epoll interest, closes finished
+ * connections. A connection that cannot get a buffer leaves the epoll set until the retry, so a
+ * readable socket does not wake the loop again and again while memory is short; a listener whose
+ * pause cannot be registered is ignored until the pause ends, and the registration retried every
+ * round. */
 enum tcp_loop_result tcp_loop_step(struct tcp_loop *l);
 
 /* Closes every open connection and frees the pool. The listener and the epoll set stay the caller's. */

@@ -131,6 +131,32 @@ static const struct scenario tcp[] = {
      0,
      {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 1),
       SS(1, "reads once memory returns"), E(SCRIPT_RESUME, 0, 0), E(SCRIPT_RESUME, 1, 0), END}},
+    /* Every allocation fails until time passes (NOMEM bit 4): the starved connection must leave the
+     * epoll set rather than wake the loop again and again, and read again when a buffer comes back or
+     * the retry comes. */
+    {"nomem-starved-buffer-back",
+     2,
+     0,
+     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 16),
+      SS(1, "starves until a buffer comes back"), E(SCRIPT_RESUME, 0, 0), E(SCRIPT_RESUME, 1, 0), END}},
+    {"nomem-starved-retry",
+     2,
+     0,
+     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 16),
+      SS(1, "starves until memory returns"), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 1, 0),
+      E(SCRIPT_RESUME, 0, 0), END}},
+    /* The listener's epoll_ctl fails (NOFILE bit 3, bits 4-5 how often): at the pause, which must
+     * still hold without accept() being retried, and at the resume, which must be retried. */
+    {"nofile-pause-ctl-failure",
+     2,
+     0,
+     {SS(0, "holds a descriptor"), E(SCRIPT_NOFILE, 0, 8 | 48), SS(1, "waits for a descriptor"),
+      E(SCRIPT_FIN, 0, 0), E(SCRIPT_FIN, 1, 0), END}},
+    {"nofile-resume-ctl-failure",
+     1,
+     0,
+     {E(SCRIPT_NOFILE, 0, 0), S("refused, then accepted after the resume's retry"), E(SCRIPT_NOFILE, 0, 8),
+      E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_SLEEP, 0, 2), END}},
     {"ctl-failure",
      2,
      0,

@@ -69,6 +69,7 @@ struct sock {
 	size_t window; /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
 	size_t steps; /* events fed in the current round */
+	int last_ret; /* what the last event fed in the round returned (the core's wants) */
 };
 
 struct alloc {
@@ -92,6 +93,9 @@ struct sim {
 	unsigned nofile_how;
 	int intr_wait;
 	unsigned nomem_skip, nomem; /* allocations to let through, then allocations to fail */
+	int nomem_long;             /* ... then every allocation fails until time passes */
+	unsigned listen_ctl_fail;   /* epoll_ctl calls on the listener to fail */
+	size_t closes_at_listen_fail;
 	uint64_t now;
 	int last_accepted; /* slot of the last accept, for an allocation failure that closes it */
 	uint64_t refused_at;
@@ -104,6 +108,14 @@ struct sim {
 	unsigned nallocs;
 	int hold;
 	size_t probes; /* refusal probes done, to rotate through them */
+	/* Every callback that changes what epoll would report (a socket, the listener, a registration, a
+	 * fault) counts a change; the ready list is rebuilt only after one, and a round that was woken
+	 * and changed nothing is a spin. */
+	unsigned long changes, ready_at;
+	struct epoll_event ready[2 + SCRIPT_MAX_CONNS];
+	int nready;
+	int woken;       /* descriptors the round's wait reported */
+	unsigned stalls; /* rounds in a row that were woken and changed nothing */
 	unsigned char *records;
 	const struct tcpsim_hooks *h;
 	struct tcpsim_stats st;
@@ -129,6 +141,12 @@ fail(struct sim *m, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
+}
+
+/* Something epoll could report changed (see struct sim's changes). */
+static void changed(struct sim *m)
+{
+	m->changes++;
 }
 
 static unsigned slot_of(const struct sim *m, const struct sock *s)
@@ -169,8 +187,8 @@ static void *io_alloc(void *ctx, size_t n)
 
 	if (m->nomem_skip > 0) {
 		m->nomem_skip--;
-	} else if (m->nomem > 0) {
-		m->nomem--;
+	} else if (m->nomem > 0 || m->nomem_long) {
+		m->nomem -= m->nomem > 0;
 		if (m->last_accepted >= 0 && !m->s[m->last_accepted].registered)
 			m->s[m->last_accepted].fault = 1; /* accept's allocation: the loop may drop it */
 		return NULL;
@@ -222,10 +240,9 @@ static void pool_poison(struct sim *m, int on)
 
 /* Events the loop never sends must be refused with the state unchanged (upper.h's contract), or a
  * buggy loop could push the core past its bounds. Probed on a copy, so the run is not disturbed. */
-static int probe_refusals(struct sim *m, const struct sock *s)
+static int probe_refusals(struct sim *m, const struct sock *s, unsigned want)
 {
 	const struct upper_conn *c = s->uc;
-	unsigned want = upper_conn_want(c);
 	struct {
 		enum upper_ev ev;
 		size_t n;
@@ -241,7 +258,7 @@ static int probe_refusals(struct sim *m, const struct sock *s)
 	    {(enum upper_ev)0, 0, 1},
 	};
 
-	/* One probe per event, in rotation: every refusal path is tried, at an eighth of the cost. */
+	/* One probe per check, in rotation: every refusal path is tried, at an eighth of the cost. */
 	size_t i = m->probes++ % (sizeof probes / sizeof probes[0]);
 	struct upper_conn copy = *c;
 	if (!probes[i].illegal)
@@ -256,19 +273,42 @@ static int probe_refusals(struct sim *m, const struct sock *s)
 	return 0;
 }
 
-/* SPEC T8 bounds, T6 nothing owed once dead, the core's counters against what the sockets moved. */
-static int check_state(struct sim *m, struct sock *s, int ret)
+/* The core's answers against its state: the wants an event returned are upper_conn_want()'s, the
+ * bytes upper_conn_pending() offers are the ones held (none once dead), and an impossible event is
+ * refused. Run after every event of a dead or closing connection, else once per wakeup, on the state
+ * the wakeup left (the events in between are checked by check_state). */
+static int check_core(struct sim *m, const struct sock *s, int ret)
 {
 	const struct upper_conn *c = s->uc;
 	unsigned slot = slot_of(m, s);
 	unsigned want = upper_conn_want(c);
 	const unsigned char *p;
 	size_t pend = upper_conn_pending(c, &p);
-	const struct alloc *a = c->buf != NULL ? find_alloc(m, c->buf) : NULL;
 
 	if (ret != (int)want)
 		return fail(m, 1, "core: event returned %d but upper_conn_want says %u (slot %u)", ret, want,
 		            slot);
+	if (c->flags & UPPER_CF_DEAD) {
+		if (want != UPPER_WANT_CLOSE || pend != 0)
+			return fail(
+			    m, 1,
+			    "T6: after a reset the core still wants %#x with %zu bytes pending (slot %u)",
+			    want, pend, slot);
+		return 0;
+	}
+	if (pend != c->len && !(want & UPPER_WANT_CLOSE))
+		return fail(m, 1, "T1: upper_conn_pending gives %zu bytes, %zu are held (slot %u)", pend,
+		            c->len, slot);
+	return probe_refusals(m, s, want);
+}
+
+/* SPEC T8 bounds and the core's counters against what the sockets moved, after every event. */
+static int check_state(struct sim *m, struct sock *s, int ret)
+{
+	const struct upper_conn *c = s->uc;
+	unsigned slot = slot_of(m, s);
+	const struct alloc *a = c->buf != NULL ? find_alloc(m, c->buf) : NULL;
+
 	if (c->cap != m->cap || c->len > c->cap || (c->buf != NULL && c->off + c->len > c->cap))
 		return fail(m, 1,
 		            "T8: buffer past its bound: off %zu + len %zu, cap %zu (given %zu), slot %u",
@@ -279,24 +319,16 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 	if (c->buf == NULL && c->len > 0)
 		return fail(m, 1, "T1: %zu bytes pending without a buffer (slot %u, offset %zu)", c->len,
 		            slot, s->ngot);
-	if (c->flags & UPPER_CF_DEAD) {
-		if (want != UPPER_WANT_CLOSE || pend != 0)
-			return fail(
-			    m, 1,
-			    "T6: after a reset the core still wants %#x with %zu bytes pending (slot %u)",
-			    want, pend, slot);
-		return 0;
-	}
-	if (c->bytes_in != s->nread || c->bytes_out != s->ngot || c->len != s->nread - s->ngot)
+	if (!(c->flags & UPPER_CF_DEAD) &&
+	    (c->bytes_in != s->nread || c->bytes_out != s->ngot || c->len != s->nread - s->ngot))
 		return fail(m, 1,
 		            "T1: slot %u owes bytes from offset %zu to %zu but its core holds %zu (core "
 		            "counts in %llu, out %llu)",
 		            slot, s->ngot, s->nread, c->len, (unsigned long long)c->bytes_in,
 		            (unsigned long long)c->bytes_out);
-	if (pend != c->len && !(want & UPPER_WANT_CLOSE))
-		return fail(m, 1, "T1: upper_conn_pending gives %zu bytes, %zu are held (slot %u)", pend,
-		            c->len, slot);
-	return probe_refusals(m, s);
+	if ((c->flags & UPPER_CF_DEAD) || ((unsigned)ret & UPPER_WANT_CLOSE))
+		return check_core(m, s, ret); /* the wakeup ends with a close: check now */
+	return 0;
 }
 
 /* After every event drive_wakeup() feeds: a refusal is a core bug (tcp-upper aborts on it), the state
@@ -315,7 +347,19 @@ static int io_fed(void *ctx, int fd, const struct upper_conn *c, enum upper_ev e
 	if (++s->steps >= MAX_STEPS(m))
 		return fail(m, 1, "T7: the connection on slot %u never waits: %zu steps in one round",
 		            slot_of(m, s), s->steps);
+	s->last_ret = r;
 	return check_state(m, s, r);
+}
+
+/* After a round: check_core() on every connection fed in it that is still open. */
+static int check_round(struct sim *m)
+{
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS && m->rc == 0; i++) {
+		const struct sock *s = &m->s[i];
+		if (s->steps > 0 && s->state == SOCK_OPEN && s->uc != NULL)
+			check_core(m, s, s->last_ret);
+	}
+	return m->rc;
 }
 
 /* ---- the sockets ---- */
@@ -341,14 +385,17 @@ static ssize_t io_send(void *ctx, int fd, const unsigned char *p, size_t n)
 	}
 	if (s->intr_send) {
 		s->intr_send = 0;
+		changed(m);
 		return DRIVE_IO_INTR;
 	}
 	if (s->crst || s->werr != WERR_NONE) {
 		s->werr = WERR_NONE;
+		changed(m);
 		return DRIVE_IO_ERR;
 	}
 	if (s->again) {
 		s->again = 0;
+		changed(m);
 		return DRIVE_IO_AGAIN;
 	}
 	k = n;
@@ -370,6 +417,7 @@ static ssize_t io_send(void *ctx, int fd, const unsigned char *p, size_t n)
 		return DRIVE_IO_ERR;
 	}
 	wire(m, s, TCPSIM_S_DATA, p, k);
+	changed(m);
 	s->ngot += k;
 	m->st.bytes_out += k;
 	if (s->stopped)
@@ -392,6 +440,7 @@ static ssize_t io_recv(void *ctx, int fd, unsigned char *p, size_t n)
 	}
 	if (s->intr_recv) {
 		s->intr_recv = 0;
+		changed(m);
 		return DRIVE_IO_INTR;
 	}
 	if (s->crst)
@@ -403,12 +452,14 @@ static ssize_t io_recv(void *ctx, int fd, unsigned char *p, size_t n)
 		if (s->rlimit != 0 && k > s->rlimit)
 			k = s->rlimit;
 		memcpy(p, s->sent + s->nread, k);
+		changed(m);
 		s->nread += k;
 		m->st.bytes_in += k;
 		return (ssize_t)k;
 	}
 	if (s->cfin && !s->eof_read) {
 		s->eof_read = 1;
+		changed(m);
 		return 0;
 	}
 	return DRIVE_IO_AGAIN;
@@ -434,6 +485,7 @@ static void io_shutdown(void *ctx, int fd)
 		return;
 	}
 	s->sfin = 1;
+	changed(m);
 	wire(m, s, TCPSIM_S_FIN, NULL, 0);
 }
 
@@ -459,6 +511,7 @@ static void io_close(void *ctx, int fd)
 		return;
 	}
 	wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
+	changed(m);
 	m->fdslot[fd - FD_FIRST] = -1;
 	s->state = SOCK_NONE;
 	s->uc = NULL;
@@ -496,6 +549,7 @@ static int io_accept(void *ctx, int listener)
 	if (m->accept_err != 0) {
 		e = m->accept_err;
 		m->accept_err = 0;
+		changed(m);
 		return -e;
 	}
 	if (m->nqueue == 0)
@@ -512,6 +566,7 @@ static int io_accept(void *ctx, int listener)
 	s->registered = 0;
 	m->last_accepted = (int)slot;
 	m->st.conns++;
+	changed(m);
 	return s->fd;
 }
 
@@ -568,10 +623,17 @@ static int io_ctl(void *ctx, int op, int fd, struct epoll_event *ev)
 
 	if (fd == FD_LISTEN || fd == FD_STOP) {
 		int *registered = fd == FD_LISTEN ? &m->listen_registered : &m->stop_registered;
-		if ((op == EPOLL_CTL_ADD) == (*registered != 0))
+		if ((op == EPOLL_CTL_ADD) == (*registered != 0) || op == EPOLL_CTL_DEL)
 			return -(op == EPOLL_CTL_ADD ? EEXIST : ENOENT);
+		if (fd == FD_LISTEN && m->listen_ctl_fail > 0) {
+			m->listen_ctl_fail--;
+			m->closes_at_listen_fail = m->closes;
+			changed(m);
+			return -ENOMEM;
+		}
 		*(fd == FD_LISTEN ? &m->listen_reg : &m->stop_reg) = *ev;
 		*registered = 1;
+		changed(m);
 		if (fd == FD_LISTEN && !(ev->events & EPOLLIN))
 			m->closes_at_pause = m->closes;
 		return 0;
@@ -579,19 +641,24 @@ static int io_ctl(void *ctx, int op, int fd, struct epoll_event *ev)
 	struct sock *s = by_fd(m, fd, "epoll_ctl");
 	if (s == NULL)
 		return -EBADF;
-	if ((op == EPOLL_CTL_ADD) == (s->registered != 0) || op == EPOLL_CTL_DEL) {
+	if ((op == EPOLL_CTL_ADD) == (s->registered != 0)) {
 		fail(m, 1, "T6: epoll_ctl %d on slot %u's connection, registered %d", op, slot_of(m, s),
 		     s->registered);
 		return -EINVAL;
 	}
-	if (ev->events & ~(uint32_t)(EPOLLIN | EPOLLOUT)) {
+	if (op != EPOLL_CTL_DEL && (ev->events & ~(uint32_t)(EPOLLIN | EPOLLOUT))) {
 		fail(m, 1, "T6: the loop waits for events %#x on slot %u", ev->events, slot_of(m, s));
 		return -EINVAL;
 	}
+	changed(m);
 	if (s->ctl_fail) {
 		s->ctl_fail = 0;
 		s->fault = 1;
 		return -ENOMEM;
+	}
+	if (op == EPOLL_CTL_DEL) {
+		s->registered = 0;
+		return 0;
 	}
 	s->reg = *ev;
 	s->registered = 1;
@@ -624,23 +691,28 @@ static int listener_ready(const struct sim *m)
 	       (m->nqueue > 0 || m->accept_err != 0);
 }
 
-/* Fills evs with what is ready; returns the count. */
-static int ready_events(struct sim *m, struct epoll_event *evs, int max)
+/* Rebuilds the list of what is ready, unless nothing changed since it was built; returns its
+ * length. */
+static int ready_events(struct sim *m)
 {
 	int n = 0;
 
-	if (listener_ready(m) && n < max)
-		evs[n++] = (struct epoll_event){.events = EPOLLIN, .data = m->listen_reg.data};
-	if (m->stop_registered && m->stop_ready && n < max)
-		evs[n++] = (struct epoll_event){.events = EPOLLIN, .data = m->stop_reg.data};
-	for (unsigned i = 0; i < SCRIPT_MAX_CONNS && n < max; i++) {
+	if (m->ready_at == m->changes)
+		return m->nready;
+	if (listener_ready(m))
+		m->ready[n++] = (struct epoll_event){.events = EPOLLIN, .data = m->listen_reg.data};
+	if (m->stop_registered && m->stop_ready)
+		m->ready[n++] = (struct epoll_event){.events = EPOLLIN, .data = m->stop_reg.data};
+	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++) {
 		if (m->fdslot[i] < 0)
 			continue;
 		const struct sock *s = &m->s[m->fdslot[i]];
 		uint32_t e = sock_events(s);
 		if (e != 0)
-			evs[n++] = (struct epoll_event){.events = e, .data = s->reg.data};
+			m->ready[n++] = (struct epoll_event){.events = e, .data = s->reg.data};
 	}
+	m->nready = n;
+	m->ready_at = m->changes;
 	return n;
 }
 
@@ -655,11 +727,17 @@ static int io_wait(void *ctx, struct epoll_event *evs, int max, int timeout_ms)
 		m->intr_wait = 0;
 		return -EINTR;
 	}
-	n = ready_events(m, evs, max);
+	n = ready_events(m);
+	if (n > max)
+		n = max;
 	if (n > 0) {
+		memcpy(evs, m->ready, (size_t)n * sizeof evs[0]);
 		m->empty = 0;
+		m->woken = n;
 		return n;
 	}
+	if (timeout_ms < 0 && m->listen_registered && !(m->listen_reg.events & EPOLLIN))
+		fail(m, 1, "T9: the loop waits without a timeout while accepting is paused");
 	if (timeout_ms < 0) {
 		m->blocked = 1;
 		return 0;
@@ -700,28 +778,36 @@ static const struct tcp_loop_io sim_io = {
 static int round_once(struct sim *m)
 {
 	enum tcp_loop_result r;
+	unsigned long before = m->changes;
 
 	for (unsigned i = 0; i < SCRIPT_MAX_CONNS; i++)
 		m->s[i].steps = 0;
 	m->blocked = 0;
+	m->woken = 0;
 	pool_poison(m, 0);
 	r = tcp_loop_step(&m->loop);
 	pool_poison(m, 1);
-	if (m->rc != 0)
+	if (m->rc != 0 || check_round(m) != 0)
 		return m->rc;
 	if (r == TCP_LOOP_STOP && !m->stop_ready)
 		return fail(m, 1, "T7: the loop stops without being told to");
 	if (r == TCP_LOOP_FAILED || r == TCP_LOOP_BROKEN)
 		return fail(m, 1, "core: the loop %s: %s", r == TCP_LOOP_FAILED ? "failed" : "broke",
 		            m->loop.err);
+	/* A level-triggered loop woken by a descriptor it then leaves as it was is woken again at once. */
+	if (m->woken == 0 || m->changes != before)
+		m->stalls = 0;
+	else if (++m->stalls > MAX_EMPTY)
+		return fail(m, 1,
+		            "T7: the loop spins: %u rounds in a row woken by a ready descriptor that they "
+		            "leave as it was",
+		            m->stalls);
 	return 0;
 }
 
 static int anything_ready(struct sim *m)
 {
-	struct epoll_event ev;
-
-	return m->intr_wait || ready_events(m, &ev, 1) > 0;
+	return m->intr_wait || ready_events(m) > 0;
 }
 
 /* Runs the loop while a descriptor is ready. A paused listener must be watched again once a connection
@@ -734,7 +820,7 @@ static int settle(struct sim *m)
 		round_once(m);
 	}
 	if (m->rc == 0 && m->listen_registered && !(m->listen_reg.events & EPOLLIN) &&
-	    m->closes > m->closes_at_pause)
+	    m->closes > m->closes_at_pause && m->closes > m->closes_at_listen_fail)
 		fail(m, 1, "T9: accepting stays paused after a connection closed");
 	return m->rc;
 }
@@ -840,10 +926,13 @@ static int apply_kernel(struct sim *m, const struct script_event *ev)
 		m->nofile = (ev->arg & 1u) ? ENFILE : EMFILE;
 		m->nofile_how = ev->arg;
 		m->refused = 0;
+		if (ev->arg & 8u) /* the pause's epoll_ctl (or the resume's) fails, 1 to 4 times */
+			m->listen_ctl_fail = 1u + ((ev->arg >> 4) & 3u);
 		return 1;
 	case SCRIPT_NOMEM:
 		m->nomem_skip = (ev->arg >> 2) % 4u;
 		m->nomem = (ev->arg % 4u) + 1u;
+		m->nomem_long = (ev->arg & 16u) != 0; /* ... and every one after, until a SLEEP */
 		return 1;
 	default:
 		return 0;
@@ -854,6 +943,7 @@ static int apply(struct sim *m, const struct script_event *ev)
 {
 	struct sock *s = &m->s[ev->slot];
 
+	changed(m);
 	if (ev->op == SCRIPT_HOLD) {
 		m->hold = !m->hold;
 		return m->hold ? 0 : settle(m);
@@ -864,6 +954,7 @@ static int apply(struct sim *m, const struct script_event *ev)
 		return m->rc;
 	}
 	if (ev->op == SCRIPT_SLEEP) {
+		m->nomem_long = 0;
 		m->now += (uint64_t)ev->arg * 50u * MS;
 		return idle(m, IDLE_ROUNDS);
 	}
@@ -880,9 +971,12 @@ static int apply(struct sim *m, const struct script_event *ev)
  * memory than its idle pool; then it must stop when told and give everything back. */
 static void finish(struct sim *m)
 {
+	changed(m);
 	m->hold = 0;
 	m->nofile = 0;
 	m->nomem = 0;
+	m->nomem_long = 0;
+	m->listen_ctl_fail = 0;
 	m->accept_err = 0;
 	for (unsigned i = 0; i < m->nconn; i++) {
 		struct sock *s = &m->s[i];
@@ -915,6 +1009,7 @@ static void finish(struct sim *m)
 		     m->nallocs, m->loop.npool);
 	if (m->rc == 0) {
 		m->stop_ready = 1;
+		changed(m);
 		pool_poison(m, 0);
 		if (tcp_loop_step(&m->loop) != TCP_LOOP_STOP)
 			fail(m, 1, "B2: the loop does not stop when told");

@@ -212,7 +212,7 @@ static void test_tcpsim_traces(void)
 	static const struct {
 		const char *name;
 		unsigned nconn, capidx;
-		struct script_event ev[5];
+		struct script_event ev[8];
 		size_t nev;
 		const char *want;
 	} cases[] = {
@@ -290,6 +290,33 @@ static void test_tcpsim_traces(void)
 	     {{SCRIPT_NOMEM, 0, 0, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"x", 1}},
 	     2,
 	     "0.0 CONNECT;0.0 C_DATA x;0.0 S_CLOSE;"},
+	    /* Every allocation fails until time passes: the connection that cannot get a buffer waits
+	     * out of the epoll set (a spin otherwise), then reads once the retry comes. */
+	    {"nomem-starved",
+	     2,
+	     0,
+	     {{SCRIPT_STOP, 0, 0, NULL, 0},
+	      {SCRIPT_STOP, 1, 0, NULL, 0},
+	      {SCRIPT_SEND, 0, 0, (const unsigned char *)"a", 1},
+	      {SCRIPT_NOMEM, 0, 16, NULL, 0},
+	      {SCRIPT_SEND, 1, 0, (const unsigned char *)"b", 1},
+	      {SCRIPT_SLEEP, 0, 2, NULL, 0},
+	      {SCRIPT_RESUME, 1, 0, NULL, 0},
+	      {SCRIPT_RESUME, 0, 0, NULL, 0}},
+	     8,
+	     "0.0 CONNECT;1.0 CONNECT;0.0 C_DATA a;1.0 C_DATA b;1.0 S_DATA B;0.0 S_DATA A;0.0 C_FIN;1.0 C_FIN;0.0 "
+	     "S_FIN;0.0 S_CLOSE;1.0 S_FIN;1.0 S_CLOSE;"},
+	    /* The pause's epoll_ctl fails four times at the descriptor limit: no accept until a close. */
+	    {"pause-ctl-failure",
+	     2,
+	     0,
+	     {{SCRIPT_SEND, 0, 0, (const unsigned char *)"a", 1},
+	      {SCRIPT_NOFILE, 0, 8 | 48, NULL, 0},
+	      {SCRIPT_SEND, 1, 0, (const unsigned char *)"b", 1},
+	      {SCRIPT_FIN, 0, 0, NULL, 0}},
+	     4,
+	     "0.0 CONNECT;0.0 C_DATA a;0.0 S_DATA A;1.0 CONNECT;1.0 C_DATA b;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;1.0 "
+	     "S_DATA B;1.0 C_FIN;1.0 S_FIN;1.0 S_CLOSE;"},
 	};
 	unsigned char buf[256];
 	char why[256];
