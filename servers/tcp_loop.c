@@ -67,18 +67,19 @@ static void describe_open(struct tcp_loop *l, char *out, size_t len, int err, un
 		snprintf(out, len, "unknown");
 }
 
-/* accept() failed with EMFILE or ENFILE: says so, at most once per TCP_LOOP_LIMIT_LOG_MS, with the
- * limit, the open count and how many accepts were refused since the last line. */
-static void log_limit(struct tcp_loop *l, int err)
+/* Whether a line of this kind is to be written: always, unless a checker says nobody reads it. */
+static int line_due(struct tcp_loop *l, enum tcp_loop_line what)
 {
-	uint64_t now = l->io->now_ns(l->ctx);
-	unsigned long long rl;
+	return l->io->line_due == NULL || l->io->line_due(l->ctx, what) != 0;
+}
+
+/* The descriptor-limit line: the error, the limit, the open count and how many accepts were refused
+ * since the last line. */
+static void write_limit_line(struct tcp_loop *l, int err)
+{
+	unsigned long long rl = l->io->fd_limit(l->ctx);
 	char open[32], limit[32] = "unlimited", line[512];
 
-	l->refused++;
-	if (l->limit_logged_ns != 0 && now - l->limit_logged_ns < (uint64_t)TCP_LOOP_LIMIT_LOG_MS * 1000000u)
-		return;
-	rl = l->io->fd_limit(l->ctx);
 	if (rl != 0)
 		snprintf(limit, sizeof limit, "%llu", rl);
 	describe_open(l, open, sizeof open, err, rl);
@@ -88,6 +89,18 @@ static void log_limit(struct tcp_loop *l, int err)
 	         strerror(err), err == EMFILE ? "this process is at its limit" : "the system is at its limit",
 	         limit, open, l->refused, l->refused == 1 ? "" : "s");
 	l->io->log(l->ctx, line);
+}
+
+/* accept() failed with EMFILE or ENFILE: says so, at most once per TCP_LOOP_LIMIT_LOG_MS. */
+static void log_limit(struct tcp_loop *l, int err)
+{
+	uint64_t now = l->io->now_ns(l->ctx);
+
+	l->refused++;
+	if (l->limit_logged_ns != 0 && now - l->limit_logged_ns < (uint64_t)TCP_LOOP_LIMIT_LOG_MS * 1000000u)
+		return;
+	if (line_due(l, TCP_LOOP_LINE_LIMIT))
+		write_limit_line(l, err);
 	l->limit_logged_ns = now;
 	l->refused = 0;
 	l->limit_reported = 1;
@@ -100,10 +113,12 @@ static void log_resumed(struct tcp_loop *l)
 
 	if (!l->limit_reported)
 		return;
+	l->limit_reported = 0;
+	if (!line_due(l, TCP_LOOP_LINE_RESUMED))
+		return;
 	describe_open(l, open, sizeof open, 0, 0);
 	snprintf(line, sizeof line, "tcp-upper: accepting again (%s descriptors open)", open);
 	l->io->log(l->ctx, line);
-	l->limit_reported = 0;
 }
 
 /* Watches the listener again; when that fails, tries again after another pause. */

@@ -24,6 +24,13 @@
 #define TCP_LOOP_RETRY_MS 100       /* out of memory for a buffer: the connection waits this long, or until
                                      * a buffer comes back, before it reads again */
 
+/* The lines the loop writes for the operator. */
+enum tcp_loop_line {
+	TCP_LOOP_LINE_LIMIT = 1, /* accept() failed at the descriptor limit (at most once per
+	                          * TCP_LOOP_LIMIT_LOG_MS) */
+	TCP_LOOP_LINE_RESUMED    /* accepting again after such a line */
+};
+
 /* The system calls of the loop. Calls that fail return a negated errno value (-EINTR, -EMFILE, ...).
  * ctx is passed back unchanged. */
 struct tcp_loop_io {
@@ -50,6 +57,9 @@ struct tcp_loop_io {
 	void (*trim)(void *ctx);                  /* gives the heap's free pages back (malloc_trim) */
 	void *(*alloc)(void *ctx, size_t n);      /* malloc: connections and buffers; NULL when out */
 	void (*release)(void *ctx, void *p);      /* free */
+	/* Optional (NULL: every line is written), for checkers: a line of this kind is due; returns 0
+	 * when nobody reads it, and the loop then neither formats it nor calls log. */
+	int (*line_due)(void *ctx, enum tcp_loop_line what);
 	/* Optional (NULL: none), for checkers: after every event drive_wakeup() feeds connection fd's
 	 * core c, with upper_conn_event()'s result. A nonzero return ends the step with TCP_LOOP_BROKEN. */
 	int (*fed)(void *ctx, int fd, const struct upper_conn *c, enum upper_ev ev, size_t n, int result);

@@ -118,6 +118,14 @@ static const struct scenario tcp[] = {
      0,
      {E(SCRIPT_NOFILE, 0, 1), S("refused"), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_SLEEP, 0, 255),
       E(SCRIPT_NOFILE, 0, 7), E(SCRIPT_SLEEP, 0, 255), END}},
+    /* The operator reads the log (NOFILE bits 6-7): the limit and resume lines are formatted, with the
+     * open count known, unknown at EMFILE with the limit known, and unknown. */
+    {"nofile-log-lines",
+     2,
+     0,
+     {SS(0, "holds a descriptor"), E(SCRIPT_NOFILE, 0, 192 | 1), SS(1, "refused"), E(SCRIPT_FIN, 0, 0),
+      E(SCRIPT_NOFILE, 0, 192 | 4), SS(0, "refused"), E(SCRIPT_SLEEP, 0, 255), E(SCRIPT_FIN, 1, 0),
+      E(SCRIPT_NOFILE, 0, 192 | 7), SS(1, "refused"), E(SCRIPT_SLEEP, 0, 255), END}},
     {"intr-everywhere", 1, 0, {E(SCRIPT_INTR, 0, 3), S("interrupted calls"), E(SCRIPT_FIN, 0, 0), END}},
     {"intr-one-each",
      1,
@@ -145,6 +153,12 @@ static const struct scenario tcp[] = {
      {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 16),
       SS(1, "starves until memory returns"), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 1, 0),
       E(SCRIPT_RESUME, 0, 0), END}},
+    {"nomem-starved-ctl-failure",
+     3,
+     0,
+     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), E(SCRIPT_STOP, 2, 0), SS(0, "holds the buffer"),
+      E(SCRIPT_NOMEM, 0, 16), E(SCRIPT_CTLERR, 1, 0), SS(1, "starves, leaving epoll fails"),
+      SS(2, "starves"), E(SCRIPT_CTLERR, 2, 0), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 0, 0), END}},
     /* The listener's epoll_ctl fails (NOFILE bit 3, bits 4-5 how often): at the pause, which must
      * still hold without accept() being retried, and at the resume, which must be retried. */
     {"nofile-pause-ctl-failure",

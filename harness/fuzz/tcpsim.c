@@ -101,7 +101,9 @@ struct sim {
 	uint64_t refused_at;
 	size_t closes, closes_at_refusal, closes_at_pause;
 	int refused;
-	uint64_t logged_at; /* the last limit line (0: none) */
+	uint64_t logged_at;       /* the last limit line (0: none) */
+	unsigned lines_read;      /* lines the operator reads: formatted (NOFILE bits 6-7) */
+	enum tcp_loop_line line;  /* the line due, to be written next (0: none) */
 	int may_sleep, blocked;
 	unsigned empty; /* rounds in a row with nothing to do */
 	struct alloc allocs[MAX_ALLOCS];
@@ -589,17 +591,39 @@ static int io_fd_count(void *ctx)
 	return n;
 }
 
-/* A limit line at most once per TCP_LOOP_LIMIT_LOG_MS: a refused accept must not flood the log. */
-static void io_log(void *ctx, const char *line)
+/* A limit line at most once per TCP_LOOP_LIMIT_LOG_MS: a refused accept must not flood the log. A line
+ * is formatted only when the script says the operator reads it, which keeps snprintf and strerror out
+ * of most runs. */
+static int io_line_due(void *ctx, enum tcp_loop_line what)
 {
 	struct sim *m = ctx;
 
-	if (strncmp(line, "tcp-upper: accept: ", 19) != 0)
-		return;
-	if (m->logged_at != 0 && m->now - m->logged_at < (uint64_t)TCP_LOOP_LIMIT_LOG_MS * MS)
-		fail(m, 1, "T9: two descriptor-limit lines %llu ms apart",
-		     (unsigned long long)((m->now - m->logged_at) / MS));
-	m->logged_at = m->now;
+	if (what == TCP_LOOP_LINE_LIMIT) {
+		if (m->logged_at != 0 && m->now - m->logged_at < (uint64_t)TCP_LOOP_LIMIT_LOG_MS * MS)
+			fail(m, 1, "T9: two descriptor-limit lines %llu ms apart",
+			     (unsigned long long)((m->now - m->logged_at) / MS));
+		m->logged_at = m->now;
+	}
+	m->line = what;
+	if (m->lines_read == 0)
+		return 0;
+	m->lines_read--;
+	return 1;
+}
+
+/* The line written is the one announced. */
+static void io_log(void *ctx, const char *line)
+{
+	struct sim *m = ctx;
+	const char *want = m->line == TCP_LOOP_LINE_LIMIT     ? "tcp-upper: accept: "
+	                   : m->line == TCP_LOOP_LINE_RESUMED ? "tcp-upper: accepting again ("
+	                                                      : NULL;
+
+	if (want == NULL || strncmp(line, want, strlen(want)) != 0)
+		fail(m, 1, "T9: the loop writes a line it did not announce as %s: %s",
+		     m->line == 0 ? "due" : m->line == TCP_LOOP_LINE_LIMIT ? "the limit line" : "the resume line",
+		     line);
+	m->line = 0;
 }
 
 static void io_trim(void *ctx)
@@ -766,6 +790,7 @@ static const struct tcp_loop_io sim_io = {
     .fd_limit = io_fd_limit,
     .fd_count = io_fd_count,
     .log = io_log,
+    .line_due = io_line_due,
     .trim = io_trim,
     .alloc = io_alloc,
     .release = io_release,
@@ -926,6 +951,8 @@ static int apply_kernel(struct sim *m, const struct script_event *ev)
 		m->nofile = (ev->arg & 1u) ? ENFILE : EMFILE;
 		m->nofile_how = ev->arg;
 		m->refused = 0;
+		if ((ev->arg & 0xc0u) == 0xc0u) /* the operator reads the next limit line and resume line */
+			m->lines_read = 2;
 		if (ev->arg & 8u) /* the pause's epoll_ctl (or the resume's) fails, 1 to 4 times */
 			m->listen_ctl_fail = 1u + ((ev->arg >> 4) & 3u);
 		return 1;
