@@ -88,7 +88,8 @@ struct history {
 	char csv_name[PATH_LEN], svg_name[PATH_LEN]; /* file names under OUT */
 	char csv_path[PATH_LEN], svg_path[2 * PATH_LEN];
 	unsigned rows;
-	char chart_why[512]; /* why no picture was drawn ("" when one was) */
+	int has_coverage, has_rate; /* a row gave a coverage, an exec/s (a chart needs a value per line) */
+	char chart_why[512];        /* why no picture was drawn ("" when one was) */
 };
 
 struct target {
@@ -319,8 +320,8 @@ static void history_update(struct history *h, int ran, int running, const struct
 	}
 }
 
-/* Opens OUT/<target>.csv (a new series for this run) and writes its header. Returns 0, or 2 after a
- * message. */
+/* Opens OUT/<target>.csv (a new series for this run) and writes its header; removes an earlier run's
+ * chart. Returns 0, or 2 after a message. */
 static int history_open(const struct options *o, struct target *t)
 {
 	struct history *h = &t->h;
@@ -331,6 +332,7 @@ static int history_open(const struct options *o, struct target *t)
 	eng_format(h->svg_name, sizeof h->svg_name, "%s.svg", t->name);
 	path_join(h->csv_path, sizeof h->csv_path, o->out, h->csv_name);
 	path_join(h->svg_path, sizeof h->svg_path, o->out, h->svg_name);
+	unlink(h->svg_path); /* an earlier run's chart is not this one's */
 	h->csv = fopen(h->csv_path, "w");
 	if (h->csv == NULL || fprintf(h->csv, HISTORY_HEADER "\n") < 0 || fflush(h->csv) != 0) {
 		fprintf(stderr, PROG ": --out %s (FUZZ_OUT): cannot write %s: %s\n", o->out, h->csv_path,
@@ -353,14 +355,18 @@ static void history_row(struct history *h, double elapsed, const char *state)
 	if (h->csv == NULL)
 		return;
 	fprintf(h->csv, "%.1f,%" PRIu64 ",", elapsed, h->known.execs);
-	if (rate_since(&h->sample_mark, &h->known, &rate))
+	if (rate_since(&h->sample_mark, &h->known, &rate)) {
 		fprintf(h->csv, "%.0f", rate);
-	else if (h->run_secs == h->sample_run_secs)
+		h->has_rate = 1;
+	} else if (h->run_secs == h->sample_run_secs) {
 		fprintf(h->csv, "NaN");
+	}
 	fprintf(h->csv, ",");
 	int reported = h->known.execs != h->sample_mark.execs || h->known.at != h->sample_mark.at;
-	if (h->cov > 0 && (!h->coverage_when_reported || reported))
+	if (h->cov > 0 && (!h->coverage_when_reported || reported)) {
 		fprintf(h->csv, "%" PRIu64, h->cov);
+		h->has_coverage = 1;
+	}
 	fprintf(h->csv, ",%" PRIu64 ",%" PRIu64 ",%.1f,%s\n", h->corpus, h->crashes, h->run_secs, state);
 	fflush(h->csv);
 	h->sample_mark = h->known;
@@ -1199,41 +1205,67 @@ static void engine_errors(FILE *f, const struct target *targets, int nt, const i
 	fprintf(f, "\n");
 }
 
-/* After the run: the last row of every time series, then a chart of each (coverage, and exec/s on the
- * right-hand axis) as OUT/<target>.svg. Without gnuplot the series stay and the reason is kept for the
- * summary and told once on stderr; the exit status does not change. */
+/* Draws the target's series as OUT/<target>.svg: coverage, and exec/s on the right-hand axis, each
+ * when the series has a value of it (gnuplot refuses a line without one). Returns the chart's result,
+ * with the reason in h->chart_why ("" when drawn). */
+static enum chart_result history_chart(const struct options *o, const struct target *t, struct history *h)
+{
+	const struct chart_series coverage = {"coverage", "coverage", 0};
+	const struct chart_series rate = {"exec_per_s", "exec/s (last interval)", !!h->has_coverage};
+	struct chart_series series[2];
+	size_t n = 0;
+	char title[256];
+
+	if (h->has_coverage)
+		series[n++] = coverage;
+	if (h->has_rate)
+		series[n++] = rate;
+	if (n == 0) {
+		snprintf(h->chart_why, sizeof h->chart_why,
+		         "nothing to draw: its engine reported no figures");
+		return CHART_FAILED;
+	}
+	snprintf(title, sizeof title, "%s: coverage and exec/s over the run", t->name);
+	struct chart c = {.csv = h->csv_path,
+	                  .svg = h->svg_path,
+	                  .title = title,
+	                  .xlabel = "seconds since the start",
+	                  .ylabel = !h->has_coverage       ? "exec/s"
+	                            : o->engine == RUN_AFL ? "coverage (edges found)"
+	                                                   : "coverage (cov)",
+	                  .y2label = h->has_coverage && h->has_rate ? "exec/s" : NULL,
+	                  .xcolumn = "elapsed_s",
+	                  .style = CHART_LINES,
+	                  .series = series,
+	                  .nseries = n};
+	enum chart_result r = chart_draw(&c, h->chart_why, sizeof h->chart_why);
+	if (r == CHART_DRAWN)
+		h->chart_why[0] = '\0';
+	return r;
+}
+
+/* After the run: the last row of every time series, then its chart. Without gnuplot the series stay
+ * and the reason, kept for the summary, is told once on stderr (any other failure once per target);
+ * the exit status does not change. */
 static void history_finish(const struct options *o, struct target *targets, int nt, double elapsed)
 {
-	static const struct chart_series series[] = {{"coverage", "coverage", 0},
-	                                             {"exec_per_s", "exec/s (last interval)", 1}};
-	int told = 0;
+	int told_no_gnuplot = 0;
 
 	history_sample(o, targets, nt, elapsed, 1);
 	for (int i = 0; i < nt; i++) {
 		struct history *h = &targets[i].h;
-		char title[256];
 		if (history_close(h) != 0) {
 			snprintf(h->chart_why, sizeof h->chart_why, "its time series could not be written");
 			continue;
 		}
-		snprintf(title, sizeof title, "%s: coverage and exec/s over the run", targets[i].name);
-		struct chart c = {.csv = h->csv_path,
-		                  .svg = h->svg_path,
-		                  .title = title,
-		                  .xlabel = "seconds since the start",
-		                  .ylabel =
-		                      o->engine == RUN_AFL ? "coverage (edges found)" : "coverage (cov)",
-		                  .y2label = "exec/s",
-		                  .xcolumn = "elapsed_s",
-		                  .style = CHART_LINES,
-		                  .series = series,
-		                  .nseries = 2};
-		if (chart_draw(&c, h->chart_why, sizeof h->chart_why) == CHART_DRAWN)
-			h->chart_why[0] = '\0';
-		else if (!told++)
+		enum chart_result r = history_chart(o, &targets[i], h);
+		if (r == CHART_NO_GNUPLOT && !told_no_gnuplot++)
 			fprintf(stderr,
 			        PROG ": no chart drawn: %s; the figures are in CSV (%s/<target>.csv)\n",
 			        h->chart_why, o->out);
+		else if (r == CHART_FAILED)
+			fprintf(stderr, PROG ": no chart drawn for %s: %s; the figures are in CSV (%s)\n",
+			        targets[i].name, h->chart_why, h->csv_path);
 	}
 }
 

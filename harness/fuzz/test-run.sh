@@ -109,6 +109,8 @@ case_ "FUZZ_JOBS=0" 2 3 "--jobs 0" "" -- --time 3 --jobs 0 --out "$d/o1" --bindi
 case_ "FUZZ_OUT under a regular file" 2 3 "--out $d/file/sub (FUZZ_OUT): cannot write there" "" -- --time 3 --out "$d/file/sub" $G fuzz_udp
 case_ "target not built" 2 3 "not built" "" -- --time 3 --out "$d/o1" --bindir "$d/none" fuzz_udp
 case_ "engine that never starts" 2 15 "engine failed to run" "Crashes: none\$" -- --time 4 --out "$d/o2" --bindir "$d/bad" fuzz_udp
+grep -q "no chart drawn for fuzz_udp: nothing to draw" "$d/out.txt" && grep -q "no chart: nothing to draw" "$d/o2/SUMMARY.md"
+result $? "engine that never starts: no chart, nothing to draw" "engine that never starts: no reason for the missing chart; output:" "$d/out.txt"
 case_ "a working engine" 0 15 "Crashes: none\$" "Engine errors" -- --time 3 --out "$d/o3" $G fuzz_udp
 case_ "an engine that finds a crash" 1 15 "reproduce: \`$d/crash/fuzz_udp $d/o5/fuzz_udp/crashes/crash-0123\`" \
 	"Engine errors" -- --time 3 --out "$d/o5" --jobs 1 --bindir "$d/crash" fuzz_udp
