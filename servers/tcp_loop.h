@@ -21,8 +21,9 @@
 #define TCP_LOOP_QUIET_MS 1000      /* a loop with no event for this long gives memory back to the system */
 #define TCP_LOOP_LIMIT_LOG_MS 10000 /* at most one "descriptor limit" line per loop this often */
 #define TCP_LOOP_PAUSE_MS 100       /* after EMFILE: wait this long, or for a close, before accepting again */
-#define TCP_LOOP_RETRY_MS 100       /* out of memory for a buffer: the connection waits this long, or until
-                                     * a buffer comes back, before it reads again */
+/* Out of memory for a buffer: the connection waits this long, or until a buffer comes back, before it
+ * reads again. */
+#define TCP_LOOP_RETRY_MS 100
 
 /* The lines the loop writes for the operator. */
 enum tcp_loop_line {

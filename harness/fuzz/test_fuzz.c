@@ -304,8 +304,8 @@ static void test_tcpsim_traces(void)
 	      {SCRIPT_RESUME, 1, 0, NULL, 0},
 	      {SCRIPT_RESUME, 0, 0, NULL, 0}},
 	     8,
-	     "0.0 CONNECT;1.0 CONNECT;0.0 C_DATA a;1.0 C_DATA b;1.0 S_DATA B;0.0 S_DATA A;0.0 C_FIN;1.0 C_FIN;0.0 "
-	     "S_FIN;0.0 S_CLOSE;1.0 S_FIN;1.0 S_CLOSE;"},
+	     "0.0 CONNECT;1.0 CONNECT;0.0 C_DATA a;1.0 C_DATA b;1.0 S_DATA B;0.0 S_DATA A;"
+	     "0.0 C_FIN;1.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;1.0 S_FIN;1.0 S_CLOSE;"},
 	    /* The pause's epoll_ctl fails four times at the descriptor limit: no accept until a close. */
 	    {"pause-ctl-failure",
 	     2,
@@ -315,8 +315,8 @@ static void test_tcpsim_traces(void)
 	      {SCRIPT_SEND, 1, 0, (const unsigned char *)"b", 1},
 	      {SCRIPT_FIN, 0, 0, NULL, 0}},
 	     4,
-	     "0.0 CONNECT;0.0 C_DATA a;0.0 S_DATA A;1.0 CONNECT;1.0 C_DATA b;0.0 C_FIN;0.0 S_FIN;0.0 S_CLOSE;1.0 "
-	     "S_DATA B;1.0 C_FIN;1.0 S_FIN;1.0 S_CLOSE;"},
+	     "0.0 CONNECT;0.0 C_DATA a;0.0 S_DATA A;1.0 CONNECT;1.0 C_DATA b;0.0 C_FIN;0.0 S_FIN;"
+	     "0.0 S_CLOSE;1.0 S_DATA B;1.0 C_FIN;1.0 S_FIN;1.0 S_CLOSE;"},
 	};
 	unsigned char buf[256];
 	char why[256];
