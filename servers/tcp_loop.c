@@ -435,8 +435,7 @@ enum tcp_loop_result tcp_loop_step(struct tcp_loop *l)
 		else if (p == &l->listen_mark) {
 			if (!l->paused) /* a pause whose epoll_ctl failed leaves the listener watched */
 				accept_some(l);
-		}
-		else
+		} else
 			rc = conn_event(l, p, evs[i].events);
 	}
 	return rc == TCP_LOOP_GO_ON && stop ? TCP_LOOP_STOP : rc;

@@ -157,8 +157,8 @@ static const struct scenario tcp[] = {
      3,
      0,
      {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), E(SCRIPT_STOP, 2, 0), SS(0, "holds the buffer"),
-      E(SCRIPT_NOMEM, 0, 16), E(SCRIPT_CTLERR, 1, 0), SS(1, "starves, leaving epoll fails"),
-      SS(2, "starves"), E(SCRIPT_CTLERR, 2, 0), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 0, 0), END}},
+      E(SCRIPT_NOMEM, 0, 16), E(SCRIPT_CTLERR, 1, 0), SS(1, "starves, leaving epoll fails"), SS(2, "starves"),
+      E(SCRIPT_CTLERR, 2, 0), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 0, 0), END}},
     /* The listener's epoll_ctl fails (NOFILE bit 3, bits 4-5 how often): at the pause, which must
      * still hold without accept() being retried, and at the resume, which must be retried. */
     {"nofile-pause-ctl-failure",

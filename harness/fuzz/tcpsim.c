@@ -101,9 +101,9 @@ struct sim {
 	uint64_t refused_at;
 	size_t closes, closes_at_refusal, closes_at_pause;
 	int refused;
-	uint64_t logged_at;       /* the last limit line (0: none) */
-	unsigned lines_read;      /* lines the operator reads: formatted (NOFILE bits 6-7) */
-	enum tcp_loop_line line;  /* the line due, to be written next (0: none) */
+	uint64_t logged_at;      /* the last limit line (0: none) */
+	unsigned lines_read;     /* lines the operator reads: formatted (NOFILE bits 6-7) */
+	enum tcp_loop_line line; /* the line due, to be written next (0: none) */
 	int may_sleep, blocked;
 	unsigned empty; /* rounds in a row with nothing to do */
 	struct alloc allocs[MAX_ALLOCS];
@@ -620,8 +620,8 @@ static void io_log(void *ctx, const char *line)
 	                                                      : NULL;
 
 	if (want == NULL || strncmp(line, want, strlen(want)) != 0)
-		fail(m, 1, "T9: the loop writes a line other than the one it announced (%d): %s", (int)m->line,
-		     line);
+		fail(m, 1, "T9: the loop writes a line other than the one it announced (%d): %s",
+		     (int)m->line, line);
 	m->line = 0;
 }
 
