@@ -64,7 +64,7 @@ void options_usage(FILE *f)
 		"                      owed, stalled readers beside served ones (T7), UDP bursts from many\n"
 		"                      senders. A failure is shrunk, printed with its seed and written as fuzz\n"
 		"                      inputs. --only 'random/*': this phase alone. --random 1000 against the\n"
-		"                      reference servers takes about 40 s (a loaded host: more)\n"
+		"                      reference servers takes about 40 s (65 s on a busy host)\n"
 		"  --seed S            first sequence's seed (default: from the clock; printed)\n"
 		"  --seeds-dir DIR     a failure's fuzz inputs, DIR/random_seed-S.tcp-K and .udp (default:\n"
 		"                      --pcap-dir, else out/conform)\n"
