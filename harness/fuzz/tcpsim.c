@@ -275,6 +275,21 @@ static int probe_refusals(struct sim *m, const struct sock *s, unsigned want)
 	return 0;
 }
 
+/* A live connection's core holds exactly the bytes its socket read and did not yet accept back. */
+static int check_counters(struct sim *m, const struct sock *s)
+{
+	const struct upper_conn *c = s->uc;
+
+	if (!(c->flags & UPPER_CF_DEAD) &&
+	    (c->bytes_in != s->nread || c->bytes_out != s->ngot || c->len != s->nread - s->ngot))
+		return fail(m, 1,
+		            "T1: slot %u owes bytes from offset %zu to %zu but its core holds %zu (core "
+		            "counts in %llu, out %llu)",
+		            slot_of(m, s), s->ngot, s->nread, c->len, (unsigned long long)c->bytes_in,
+		            (unsigned long long)c->bytes_out);
+	return 0;
+}
+
 /* The core's answers against its state: the wants an event returned are upper_conn_want()'s, the
  * bytes upper_conn_pending() offers are the ones held (none once dead), and an impossible event is
  * refused. Run after every event of a dead or closing connection, else once per wakeup, on the state
@@ -321,13 +336,8 @@ static int check_state(struct sim *m, struct sock *s, int ret)
 	if (c->buf == NULL && c->len > 0)
 		return fail(m, 1, "T1: %zu bytes pending without a buffer (slot %u, offset %zu)", c->len,
 		            slot, s->ngot);
-	if (!(c->flags & UPPER_CF_DEAD) &&
-	    (c->bytes_in != s->nread || c->bytes_out != s->ngot || c->len != s->nread - s->ngot))
-		return fail(m, 1,
-		            "T1: slot %u owes bytes from offset %zu to %zu but its core holds %zu (core "
-		            "counts in %llu, out %llu)",
-		            slot, s->ngot, s->nread, c->len, (unsigned long long)c->bytes_in,
-		            (unsigned long long)c->bytes_out);
+	if (check_counters(m, s) != 0)
+		return m->rc;
 	if ((c->flags & UPPER_CF_DEAD) || ((unsigned)ret & UPPER_WANT_CLOSE))
 		return check_core(m, s, ret); /* the wakeup ends with a close: check now */
 	return 0;
@@ -353,12 +363,13 @@ static int io_fed(void *ctx, int fd, const struct upper_conn *c, enum upper_ev e
 	return check_state(m, s, r);
 }
 
-/* After a round: check_core() on every connection fed in it that is still open. */
+/* After a round: the counters (another connection's wakeup may have touched them) and check_core() on
+ * every connection fed in it that is still open. */
 static int check_round(struct sim *m)
 {
 	for (unsigned i = 0; i < SCRIPT_MAX_CONNS && m->rc == 0; i++) {
 		const struct sock *s = &m->s[i];
-		if (s->steps > 0 && s->state == SOCK_OPEN && s->uc != NULL)
+		if (s->steps > 0 && s->state == SOCK_OPEN && s->uc != NULL && check_counters(m, s) == 0)
 			check_core(m, s, s->last_ret);
 	}
 	return m->rc;
