@@ -19,8 +19,8 @@
 #include "report.h"
 #include "util.h"
 
-/* -b BYTES in a program without a buffer bound. */
-static int refuse_buffer(const char *name, const char *arg, void *dest, char *err, size_t errlen)
+/* -b BYTES or --socket-buffer BYTES in a program without that setting. */
+static int refuse_option(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
 	(void)dest;
 	snprintf(err, errlen, "%s '%s': not an option of this program", name, arg);
@@ -39,7 +39,7 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
                                      size_t errlen)
 {
 	static const struct cli_option no_buffer = {NULL, 'b', CLI_CUSTOM, .dest = NULL,
-	                                            .custom = refuse_buffer};
+	                                            .custom = refuse_option};
 	const struct cli_option buffer = {
 	    NULL,
 	    'b',
@@ -49,6 +49,18 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	    .max = SERVE_MAX_BUF,
 	    .flags = CLI_SUFFIXES | CLI_QUOTE_VALUE,
 	    .reason = "expected a byte count from 1 to 1G (suffix k, m or g allowed)"};
+	const struct cli_option socket_buffer = {
+	    "socket-buffer",
+	    0,
+	    CLI_UNSIGNED,
+	    CLI_INTEGER(o->sockbuf),
+	    .min = 0,
+	    .max = SERVE_MAX_SOCKBUF,
+	    .flags = CLI_SUFFIXES | CLI_QUOTE_VALUE,
+	    .reason =
+	        "expected a byte count from 0 (the kernel's autotuning) to 64m (suffix k or m allowed)"};
+	static const struct cli_option no_socket_buffer = {"socket-buffer", 0, CLI_CUSTOM, .dest = NULL,
+	                                                   .custom = refuse_option};
 	char reason[64], aerr[256];
 	const struct cli_option table[] = {{NULL, 'l', CLI_STRING, .dest = &o->addrstr},
 	                                   {NULL, 't', CLI_UNSIGNED, CLI_INTEGER(o->threads), .min = 1,
@@ -56,6 +68,7 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	                                    .reason = reason},
 	                                   {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
 	                                   options & SERVE_OPT_BUF ? buffer : no_buffer,
+	                                   options & SERVE_OPT_SOCKBUF ? socket_buffer : no_socket_buffer,
 	                                   {"inetd", 0, CLI_FLAG, CLI_INTEGER(o->inetd)},
 	                                   {"help", 'h', CLI_HELP, .dest = NULL},
 	                                   CLI_TABLE_END};
@@ -64,6 +77,7 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	o->addrstr = SERVE_DEFAULT_ADDR;
 	o->threads = 1;
 	o->bufsize = SERVE_DEFAULT_BUF;
+	o->sockbuf = SERVE_DEFAULT_SOCKBUF;
 	snprintf(reason, sizeof reason, "expected a thread count from 1 to %d", SERVE_MAX_THREADS);
 	switch (cli_parse(table, argc, argv, err, errlen)) {
 	case CLI_PARSE_OK:

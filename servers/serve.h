@@ -14,6 +14,8 @@
 #define SERVE_DEFAULT_BUF (256u * 1024u) /* lent only while a connection holds bytes */
 #define SERVE_MAX_BUF (1024u * 1024u * 1024u)
 #define SERVE_MAX_THREADS 64
+#define SERVE_DEFAULT_SOCKBUF (128u * 1024u) /* tcp-upper: SO_RCVBUF and SO_SNDBUF of a connection */
+#define SERVE_MAX_SOCKBUF (64u * 1024u * 1024u)
 
 /* The servers' command line. */
 struct serve_opts {
@@ -23,12 +25,14 @@ struct serve_opts {
 	int verbose;          /* -v */
 	int inetd;            /* --inetd */
 	size_t bufsize;       /* -b BYTES[k|m|g] per-connection buffer bound */
+	size_t sockbuf;       /* --socket-buffer BYTES: kernel buffers per connection (0: the kernel's) */
 };
 
 /* Options a server accepts besides -l, -t, -v and --help (struct serve_server.options). */
 enum serve_option {
-	SERVE_OPT_INETD = 1, /* --inetd */
-	SERVE_OPT_BUF = 2    /* -b BYTES */
+	SERVE_OPT_INETD = 1,  /* --inetd */
+	SERVE_OPT_BUF = 2,    /* -b BYTES */
+	SERVE_OPT_SOCKBUF = 4 /* --socket-buffer BYTES */
 };
 
 /* Writes one log line "PREFIXescaped\n" to fd, each byte as rep_escape_byte() renders it (printable

@@ -29,13 +29,17 @@
  * drains: every connection stalls for good. With it the owed bytes wait in the connection's own buffer
  * and the socket reports writable again as soon as it has sent what it held. */
 #define UNSENT_MAX (128 * 1024)
-/* Bytes of unread input a connection's socket may hold (SO_RCVBUF; the kernel doubles the figure for
- * its bookkeeping). A connection stops reading while it owes a full buffer, so unbounded, the kernel's
- * receive autotuning lets each such socket queue megabytes; thousands of them push the host's TCP
- * memory past its pressure threshold, where the kernel drops arriving segments of every socket above
- * its share. On loopback the bound costs no throughput: the window it leaves is far above what one
- * round trip carries. */
-#define RECEIVE_MAX (128 * 1024)
+/* --socket-buffer (default SERVE_DEFAULT_SOCKBUF, 128 KiB) bounds the kernel memory of a connection's
+ * socket: unread input (SO_RCVBUF) and bytes sent but not yet acknowledged plus the unsent ones
+ * (SO_SNDBUF), each figure doubled by the kernel for its bookkeeping.
+ * A connection stops reading while it owes a full buffer; unbounded, the kernel's autotuning lets each
+ * such socket queue megabytes. Thousands of them push the host's TCP memory past its pressure
+ * threshold, where the kernel drops arriving segments for every socket above its share of the memory
+ * and the peers back off exponentially before retransmitting. Bounded, 2000 connections hold at most
+ * about 1 GB, and each socket stays under its share. On loopback the bounds cost no throughput (loadgen
+ * stream, 1 and 8 connections, side by side: no difference beyond the noise); over a long-distance
+ * link they cap one connection near 256 KiB per round trip, where --socket-buffer 0 leaves the
+ * kernel's autotuning. */
 /* The longest a connection waits to retransmit (TCP_RTO_MAX_MS, Linux 6.15 and later; older kernels
  * refuse it and keep their 120 s). Segments dropped under memory pressure are retransmitted with
  * exponential back-off: after eight drops in a row a connection waited 53 s after the pressure had
@@ -118,13 +122,16 @@ static void sys_close(void *ctx, int fd)
 
 static void sys_tune(void *ctx, int fd)
 {
-	static const int one = 1, unsent_max = UNSENT_MAX, receive_max = RECEIVE_MAX,
-	                 retransmit_wait_max = RETRANSMIT_WAIT_MAX_MS;
+	static const int one = 1, unsent_max = UNSENT_MAX, retransmit_wait_max = RETRANSMIT_WAIT_MAX_MS;
+	const struct worker *w = ctx;
+	int buffer_max = (int)w->lw.o->sockbuf;
 
-	(void)ctx;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_max, sizeof unsent_max);
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_max, sizeof receive_max);
+	if (buffer_max > 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_max, sizeof buffer_max);
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_max, sizeof buffer_max);
+	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &retransmit_wait_max, sizeof retransmit_wait_max);
 }
 
@@ -362,7 +369,7 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [-v] [--inetd]\n"
+	    "usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [--socket-buffer BYTES] [-v] [--inetd]\n"
 	    "Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
 	    "'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
 	    "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
@@ -372,12 +379,15 @@ static void usage(FILE *f)
 	    "  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a "
 	    "connection\n"
 	    "                holds a buffer only while it has bytes to send back\n"
+	    "  --socket-buffer BYTES  kernel receive and send buffer of each connection (SO_RCVBUF,\n"
+	    "                SO_SNDBUF; default %uk): bounds the kernel memory thousands of connections\n"
+	    "                hold; 0 leaves the kernel's autotuning (for long-distance links)\n"
 	    "  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
 	    "  --inetd       serve one connection on stdin/stdout, then exit\n"
 	    "  --help        this text\n"
 	    "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
 	    "error (bad option, address in use or not local).\n",
-	    SERVE_DEFAULT_BUF / 1024u);
+	    SERVE_DEFAULT_BUF / 1024u, SERVE_DEFAULT_SOCKBUF / 1024u);
 }
 
 int main(int argc, char **argv)
@@ -386,7 +396,7 @@ int main(int argc, char **argv)
 	    .prog = "tcp-upper",
 	    .proto = "tcp",
 	    .type = SOCK_STREAM,
-	    .options = SERVE_OPT_INETD | SERVE_OPT_BUF,
+	    .options = SERVE_OPT_INETD | SERVE_OPT_BUF | SERVE_OPT_SOCKBUF,
 	    .usage = usage,
 	    .size = sizeof(struct worker),
 	    .setup = worker_setup,

@@ -247,13 +247,14 @@ struct server_socket_facts {
 	int lowat;      /* TCP_NOTSENT_LOWAT */
 	int unsent;     /* bytes not sent yet (SIOCOUTQNSD) */
 	int receive;    /* SO_RCVBUF as the kernel reports it (twice the figure set) */
+	int send;       /* SO_SNDBUF, likewise */
 	int retransmit; /* TCP_RTO_MAX_MS, or -1 when the kernel lacks the option */
 };
 
 enum {
-	UNSENT_BOUND = 1024 * 1024,      /* the most a socket may leave unsent */
-	RECEIVE_BOUND = 2 * 1024 * 1024, /* the most SO_RCVBUF may report (autotuning reaches 32 MiB) */
-	RETRANSMIT_BOUND = 5000          /* the longest retransmission wait, where the kernel has it */
+	UNSENT_BOUND = 1024 * 1024,     /* the most a socket may leave unsent */
+	BUFFER_BOUND = 2 * 1024 * 1024, /* the most SO_RCVBUF and SO_SNDBUF may report (autotuning: MiBs) */
+	RETRANSMIT_BOUND = 5000         /* the longest retransmission wait, where the kernel has it */
 };
 
 #ifndef TCP_RTO_MAX_MS
@@ -270,6 +271,9 @@ static int read_facts(int sfd, struct server_socket_facts *x)
 	len = sizeof x->receive;
 	if (getsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &x->receive, &len) < 0)
 		return -1;
+	len = sizeof x->send;
+	if (getsockopt(sfd, SOL_SOCKET, SO_SNDBUF, &x->send, &len) < 0)
+		return -1;
 	len = sizeof x->retransmit;
 	if (getsockopt(sfd, IPPROTO_TCP, TCP_RTO_MAX_MS, &x->retransmit, &len) < 0)
 		x->retransmit = -1;
@@ -279,7 +283,8 @@ static int read_facts(int sfd, struct server_socket_facts *x)
 static int facts_bounded(const struct server_socket_facts *x)
 {
 	return x->lowat > 0 && x->lowat <= UNSENT_BOUND && x->unsent >= 0 && x->unsent <= x->lowat + CHUNK &&
-	       x->receive > 0 && x->receive <= RECEIVE_BOUND && x->retransmit <= RETRANSMIT_BOUND;
+	       x->receive > 0 && x->receive <= BUFFER_BOUND && x->send > 0 && x->send <= BUFFER_BOUND &&
+	       x->retransmit <= RETRANSMIT_BOUND;
 }
 
 static void describe_facts(char *note, size_t len, const struct server_socket_facts *x, uint64_t got,
@@ -297,17 +302,17 @@ static void describe_facts(char *note, size_t len, const struct server_socket_fa
 		         RETRANSMIT_BOUND);
 	snprintf(note, len,
 	         "server socket: unsent bound %d (at most %d allowed), %d bytes unsent with a non-reading "
-	         "client; receive buffer %d (at most %d allowed); longest retransmission wait %s; "
-	         "%llu of %llu bytes back",
-	         x->lowat, UNSENT_BOUND, x->unsent, x->receive, RECEIVE_BOUND, retransmit,
+	         "client; receive and send buffers %d and %d (at most %d allowed); longest retransmission "
+	         "wait %s; %llu of %llu bytes back",
+	         x->lowat, UNSENT_BOUND, x->unsent, x->receive, x->send, BUFFER_BOUND, retransmit,
 	         (unsigned long long)got, (unsigned long long)off);
 }
 
 /* The deterministic small version of the mass backpressure case: one client with 128 KiB buffers sends
  * without reading until the server stops taking bytes. The server's socket for it must bound the bytes
- * left unsent in the kernel (TCP_NOTSENT_LOWAT) and hold no more than that, bound the unread input the
- * kernel may queue (SO_RCVBUF) and, where the kernel has the option, the longest retransmission wait
- * (TCP_RTO_MAX_MS). A server that lets the kernel queue megabytes per connection drives thousands of
+ * left unsent in the kernel (TCP_NOTSENT_LOWAT) and hold no more than that, bound the kernel's buffers
+ * for the connection (SO_RCVBUF, SO_SNDBUF) and, where the kernel has the option, the longest retransmission
+ * wait (TCP_RTO_MAX_MS). A server that lets the kernel queue megabytes per connection drives thousands of
  * such connections into the host's TCP memory pressure, where arriving segments are dropped; with the
  * kernel's exponential back-off a connection then waits up to two minutes after the pressure has gone.
  * The client then reads everything back. */
