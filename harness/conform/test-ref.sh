@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-ref.sh - conform against the reference servers (bin/tcp-upper, bin/udp-upper), IPv4 then IPv6:
-# every case must pass, and the IPv4 run must take under 10 s. Prints the wall time and a final
-# "N passed, N failed" line. Usage: harness/conform/test-ref.sh BINDIR
+# every case must pass, and the IPv4 run must take under 15 s (the bound the README promises for the
+# suite without --random; the IPv6 run adds 20 random sequences: 30 s). Prints the wall time and a
+# final "N passed, N failed" line. Usage: harness/conform/test-ref.sh BINDIR
 set -u
 . "$(dirname "$0")/test-lib.sh"
 test_usage 1 "BINDIR   (BINDIR holds conform, tcp-upper, udp-upper; e.g. build/std/bin)" "$@"
@@ -26,6 +27,6 @@ run() {
 }
 
 # --strict: SHOULD cases count too; the ones that cannot apply (IPv6 on an IPv4 target) are skipped.
-run ipv4 10 --exec-tcp "$B/tcp-upper -l 127.0.0.1:0" --exec-udp "$B/udp-upper -l 127.0.0.1:0"
-run ipv6 10 --exec-tcp "$B/tcp-upper -l [::1]:0" --exec-udp "$B/udp-upper -l [::1]:0" --random 20 --seed 1
+run ipv4 15 --exec-tcp "$B/tcp-upper -l 127.0.0.1:0" --exec-udp "$B/udp-upper -l 127.0.0.1:0"
+run ipv6 30 --exec-tcp "$B/tcp-upper -l [::1]:0" --exec-udp "$B/udp-upper -l [::1]:0" --random 20 --seed 1
 test_summary
