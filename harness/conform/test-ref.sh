@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ref.sh - conform against the reference servers (bin/tcp-upper, bin/udp-upper), IPv4 then IPv6:
-# every case must pass, and the IPv4 run must take under 15 s (the bound the README promises for the
+# every case must pass, and the IPv4 run must take under 15 s (the bound the gate is held to for the
 # suite without --random; the IPv6 run adds 20 random sequences: 30 s). Prints the wall time and a
 # final "N passed, N failed" line. Usage: harness/conform/test-ref.sh BINDIR
 set -u
