@@ -106,7 +106,8 @@ static void put_settings(FILE *f, const struct chart *c, const char *output)
 	if (c->log_y)
 		fputs(right ? "set logscale y\nset logscale y2\n" : "set logscale y\n", f);
 	else
-		fputs(right ? "set yrange [0:*]\nset y2range [0:*]\n" : "set yrange [0:*]\n", f);
+		fprintf(f, "set yrange [%s:*]\n%s", c->fit_left ? "*" : "0",
+		        right ? "set y2range [0:*]\n" : "");
 	if (c->reference_y != 0)
 		fprintf(
 		    f, "set arrow from graph 0, first %.17g to graph 1, first %.17g nohead dashtype 2 lw 2\n",
@@ -272,11 +273,22 @@ static int finish(pid_t pid, uint64_t deadline_ns)
 	return -1;
 }
 
-/* Copies gnuplot's first error line from its stderr text (the first line that is not a warning, else
- * the first line), without leading blanks, into why. */
+/* Whether a gnuplot stderr line is its error report ("<stdin>" line 12: all points undefined!) rather
+ * than the echo of the command it refers to. */
+static int names_script_line(const char *start, size_t len)
+{
+	const char *at = memmem(start, len, "line ", 5);
+
+	return at != NULL && at + 5 < start + len && at[5] >= '0' && at[5] <= '9';
+}
+
+/* Copies gnuplot's error line from its stderr text (the first line naming a script line that is not a
+ * warning, else the first line that is not a warning, else the first line), without leading blanks,
+ * into why. */
 static void first_error(const char *text, char *why, size_t whylen)
 {
 	const char *chosen = NULL;
+	int plain_found = 0;
 
 	for (const char *line = text; *line != '\0';) {
 		const char *end = strchr(line, '\n');
@@ -286,9 +298,16 @@ static void first_error(const char *text, char *why, size_t whylen)
 		if (start < line + len && *start != '^') {
 			if (chosen == NULL)
 				chosen = start;
-			if (memmem(start, (size_t)(line + len - start), "warning:", 8) == NULL) {
-				chosen = start;
-				break;
+			size_t rest = (size_t)(line + len - start);
+			if (memmem(start, rest, "warning:", 8) == NULL) {
+				if (names_script_line(start, rest)) {
+					chosen = start;
+					break;
+				}
+				if (!plain_found) {
+					chosen = start;
+					plain_found = 1;
+				}
 			}
 		}
 		line += len + (end != NULL);

@@ -28,7 +28,8 @@ struct chart {
 	enum chart_style style;
 	const struct chart_series *series;
 	size_t nseries;
-	int log_y;          /* nonzero: logarithmic y axes; otherwise they start at 0 */
+	int log_y;          /* nonzero: logarithmic y axes; otherwise they start at 0 ... */
+	int fit_left;       /* ... unless this is nonzero: then the left y axis spans the data's range */
 	double reference_y; /* nonzero: a dashed horizontal line at this y (a bar to meet) */
 	double timeout_s;   /* bound on gnuplot's run (0: 10 s); it is killed after that */
 };

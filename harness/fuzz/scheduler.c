@@ -1237,7 +1237,8 @@ static enum chart_result history_chart(const struct options *o, const struct tar
 	                  .xcolumn = "elapsed_s",
 	                  .style = CHART_LINES,
 	                  .series = series,
-	                  .nseries = n};
+	                  .nseries = n,
+	                  .fit_left = h->has_coverage};
 	enum chart_result r = chart_draw(&c, h->chart_why, sizeof h->chart_why);
 	if (r == CHART_DRAWN)
 		h->chart_why[0] = '\0';
