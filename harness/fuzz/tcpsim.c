@@ -19,7 +19,9 @@
 /* Bounds on loop steps: each round with a ready socket, and each event of a wakeup, must move a byte
  * or change a state that an input byte set up, so more steps than this mean a loop that never lets go. */
 #define MAX_STEPS(m) (1024u + 8u * ((m)->n + (m)->cap))
-#define MAX_EMPTY 2   /* rounds in a row whose wait had nothing ready and no timeout to let pass */
+/* Rounds in a row that did nothing (woken by nothing with no timeout to let pass, or woken by a
+ * descriptor they left as it was): more is a loop that spins. */
+#define MAX_EMPTY 2
 #define IDLE_ROUNDS 4 /* rounds of a SLEEP */
 #define END_ROUNDS 16 /* rounds at the end for the loop to come to rest */
 #define MAX_ALLOCS 64 /* live allocations: more means a leak */
