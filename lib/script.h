@@ -42,11 +42,14 @@
  *                                ECONNABORTED, EPROTO, EPERM, ENOBUFS, ENOMEM, EAGAIN, EINVAL
  *   12  NOFILE   e               (slot ignored) the descriptors run out: every accept() fails, EMFILE
  *                                (e bit 0 clear) or ENFILE (set), until the server closes one; bits
- *                                1-2 what the limit line can learn (limit unlimited, count unknown)
+ *                                1-2 what the limit line can learn (limit unlimited, count unknown);
+ *                                bit 3: the listener's next 1 + (bits 4-5) epoll_ctl() calls fail;
+ *                                bits 6-7 both set: the operator reads the next limit and resume lines
  *   13  INTR     k               the next call fails EINTR once, by k mod 4: 0 epoll_wait(), 1 send()
  *                                on the slot, 2 recv() on the slot, 3 all three
  *   14  NOMEM    k               (slot ignored) after (k >> 2) mod 4 allocations of the loop that
- *                                succeed, the next (k mod 4) + 1 fail (a connection or a buffer)
+ *                                succeed, the next (k mod 4) + 1 fail (a connection or a buffer);
+ *                                bit 4: every allocation after them fails too, until the next SLEEP
  *   15  CTLERR   -               the next epoll_ctl() on the slot's connection fails (ENOMEM)
  *   16  SLEEP    t               (slot ignored) time passes: the clock jumps t * 50 ms, then the loop
  *                                runs up to 4 rounds in which a wait with nothing ready lets its
