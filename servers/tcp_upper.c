@@ -46,6 +46,7 @@
  * gone, with owed bytes and unread input, while its peer read nothing. With the bound it retries
  * every second at most. */
 #define RETRANSMIT_WAIT_MAX_MS 1000
+#define RETRANSMIT_WAIT_KERNEL_MS 120000 /* the kernel's own bound (TCP_RTO_MAX), given back at close */
 #ifndef TCP_RTO_MAX_MS
 #define TCP_RTO_MAX_MS 44 /* linux/tcp.h since 6.15; glibc's headers may lack it */
 #endif
@@ -116,7 +117,13 @@ static void sys_shutdown(void *ctx, int fd)
 
 static void sys_close(void *ctx, int fd)
 {
+	static const int kernel_max = RETRANSMIT_WAIT_KERNEL_MS;
+
 	(void)ctx;
+	/* The kernel keeps sending what a closed socket still holds, and gives such an orphan up, with
+	 * no reset, once its retransmission wait has reached the socket's bound: at 1 s that is after
+	 * three zero-window probes, and a slow reader would wait for the rest and the FIN for ever. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &kernel_max, sizeof kernel_max);
 	close(fd);
 }
 
