@@ -73,6 +73,7 @@ include harness/replay/replay.mk
 include harness/conform/conform.mk
 include harness/bench/bench.mk
 include harness/soak/soak.mk
+include harness/chart/chart.mk
 
 all: $(PROGS:%=$(B)/%)
 ifeq ($(O),build/std)
