@@ -47,6 +47,8 @@ CUNIT_LIBS := $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
 PROGS :=        # programs installed and linked into bin/ (names, built as $(B)/NAME)
 TESTS :=        # test targets run by 'make test' in the current variant (std and san)
 CHECK_ONCE :=   # check targets run once, after both variants
+STD_SKIP :=     # TESTS the standard variant skips: the ASan+UBSan variant runs the same work with more checks
+CHECK_BUILD :=  # what the tests need built, built in parallel before a variant's suites run
 CLEAN_EXTRA :=
 
 # The library layer (lib/): the protocol core, socket helpers, pcap reading, decoding and writing, the
@@ -81,14 +83,20 @@ ifeq ($(O),build/std)
 	@for p in $(PROGS); do ln -sf ../$(B)/$$p bin/$$p; done
 endif
 
-# 'test' runs the current variant's tests; 'check' runs them for both variants, then the rest.
+# 'test' runs the current variant's tests; 'check' runs them for both variants (less STD_SKIP in the
+# standard one), then the rest, one suite at a time, and ends with their wall times (ci/check.py).
 test: all $(TESTS)
 
+.PHONY: check-build print-suites
+check-build: $(CHECK_BUILD)
+
 check:
-	$(MAKE) test
-	$(MAKE) SAN=1 test
-	$(MAKE) $(CHECK_ONCE)
-	@echo "make check: all passed"
+	@ci/check.py --make "$(MAKE)"
+
+print-suites:
+	@echo "TESTS: $(TESTS)"
+	@echo "STD_SKIP: $(STD_SKIP)"
+	@echo "CHECK_ONCE: $(CHECK_ONCE)"
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
@@ -120,6 +128,13 @@ format-check:
 	echo "format-check: every C file matches .clang-format"
 
 CHECK_ONCE += format-check
+
+# ARCHITECTURE.md names every tracked C and Python source file, and no file that is gone.
+.PHONY: architecture-check
+architecture-check:
+	@ci/check-architecture.py
+
+CHECK_ONCE += architecture-check
 
 # Dependency files of every C source the variant compiles (absent before the first build).
 ALL_SRCS := $(sort $(wildcard lib/*.c servers/*.c harness/*/*.c harness/*/tests/*.c tests/*/*.c))
