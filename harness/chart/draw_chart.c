@@ -13,17 +13,18 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: draw-chart --csv FILE --svg FILE --x COLUMN --series COLUMN[:TITLE[:right]] ...\n"
-	      "                  [--bars] [--title T] [--xlabel T] [--ylabel T] [--y2label T]\n"
-	      "                  [--log-y] [--fit-left] [--reference Y] [--timeout SECONDS]\n"
-	      "Draws the CSV's columns as an SVG through gnuplot (lib/chart.h): one line per --series against\n"
-	      "the numeric --x column, or with --bars one group of bars per row labelled by --x. A series\n"
-	      "ending in ':right' is drawn on the right-hand axis. The SVG is replaced only once drawn.\n"
-	      "Exit status: 0 drawn; 1 gnuplot failed or timed out, or the chart is malformed; 2 usage;\n"
-	      "3 gnuplot not found (nothing drawn). The reason goes to stderr.\n"
-	      "example: draw-chart --csv out/fuzz/fuzz_tcp.csv --svg out/fuzz/fuzz_tcp.svg --x elapsed_s \\\n"
-	      "           --series coverage:edges --series exec_s:exec/s:right\n",
-	      f);
+	fputs(
+	    "usage: draw-chart --csv FILE --svg FILE --x COLUMN --series COLUMN[:TITLE[:right]] ...\n"
+	    "                  [--bars] [--title T] [--xlabel T] [--ylabel T] [--y2label T]\n"
+	    "                  [--log-y] [--fit-left] [--reference Y] [--timeout SECONDS]\n"
+	    "Draws the CSV's columns as an SVG through gnuplot (lib/chart.h): one line per --series against\n"
+	    "the numeric --x column, or with --bars one group of bars per row labelled by --x. A series\n"
+	    "ending in ':right' is drawn on the right-hand axis. The SVG is replaced only once drawn.\n"
+	    "Exit status: 0 drawn; 1 gnuplot failed or timed out, or the chart is malformed; 2 usage;\n"
+	    "3 gnuplot not found (nothing drawn). The reason goes to stderr.\n"
+	    "example: draw-chart --csv out/fuzz/fuzz_tcp.csv --svg out/fuzz/fuzz_tcp.svg --x elapsed_s \\\n"
+	    "           --series coverage:edges --series exec_s:exec/s:right\n",
+	    f);
 }
 
 /* Splits "COLUMN[:TITLE[:right]]" in place into s. Returns 0, or -1 with the reason in err. */
@@ -88,8 +89,8 @@ int main(int argc, char **argv)
 	     .flags = CLI_ABOVE_MIN},
 	    {"help", 'h', CLI_HELP, .dest = NULL},
 	    CLI_TABLE_END};
-	enum cli_outcome outcome =
-	    cli_outcome(cli_parse(table, argc, argv, err, sizeof err), "draw-chart", err, usage, stdout, stderr);
+	enum cli_outcome outcome = cli_outcome(cli_parse(table, argc, argv, err, sizeof err), "draw-chart",
+	                                       err, usage, stdout, stderr);
 	enum chart_result r;
 
 	if (outcome != CLI_OUTCOME_GO_ON)
