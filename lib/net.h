@@ -3,8 +3,15 @@
 #ifndef NET_H
 #define NET_H
 
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <sys/socket.h>
+
+/* The socket option bounding a TCP connection's retransmission wait (linux/tcp.h since Linux 6.15), for
+ * C libraries whose headers lack it; older kernels refuse it (EINVAL / ENOPROTOOPT). */
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44
+#endif
 
 /* A parsed socket address. */
 struct net_addr {

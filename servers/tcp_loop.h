@@ -3,7 +3,7 @@
  * drive_wakeup() (drive.h), the epoll interest updates, the close and reset paths, the buffer pool and
  * the memory given back after a quiet period. Every system call goes through a struct tcp_loop_io:
  * tcp-upper binds it to epoll, accept4, send, recv and malloc; the fuzz target fuzz_tcp binds it to a
- * simulated kernel (harness/fuzz/tcpsim.c), so the fuzzer runs the very loop the server runs. */
+ * simulated kernel (harness/fuzz/tcpkern.c), so the fuzzer runs the very loop the server runs. */
 #ifndef TCP_LOOP_H
 #define TCP_LOOP_H
 

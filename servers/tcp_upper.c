@@ -23,33 +23,14 @@
 #include "upper.h"
 #include "util.h"
 
-/* Bytes a connection may leave unsent in its socket (TCP_NOTSENT_LOWAT). Without a bound the kernel
- * grows each send buffer to megabytes; hundreds of connections whose peers read slowly then hold the
- * host's TCP memory above its pressure threshold, where receivers advertise zero windows and nothing
- * drains: every connection stalls for good. With it the owed bytes wait in the connection's own buffer
- * and the socket reports writable again as soon as it has sent what it held. */
+/* Bytes a connection may leave unsent in its socket (TCP_NOTSENT_LOWAT); unbounded, slow readers stall
+ * for good under the host's TCP memory pressure: see RELIABILITY.md, 'Mass backpressure'. */
 #define UNSENT_MAX (128 * 1024)
-/* --socket-buffer (default SERVE_DEFAULT_SOCKBUF, 128 KiB) bounds the kernel memory of a connection's
- * socket: unread input (SO_RCVBUF) and bytes sent but not yet acknowledged plus the unsent ones
- * (SO_SNDBUF), each figure doubled by the kernel for its bookkeeping.
- * A connection stops reading while it owes a full buffer; unbounded, the kernel's autotuning lets each
- * such socket queue megabytes. Thousands of them push the host's TCP memory past its pressure
- * threshold, where the kernel drops arriving segments for every socket above its share of the memory
- * and the peers back off exponentially before retransmitting. Bounded, 2000 connections hold at most
- * about 1 GB, and each socket stays under its share. On loopback the bounds cost no throughput (loadgen
- * stream, 1 and 8 connections, side by side: no difference beyond the noise); over a long-distance
- * link they cap one connection near 256 KiB per round trip, where --socket-buffer 0 leaves the
- * kernel's autotuning. */
-/* The longest a connection waits to retransmit (TCP_RTO_MAX_MS, Linux 6.15 and later; older kernels
- * refuse it and keep their 120 s). Segments dropped under memory pressure are retransmitted with
- * exponential back-off: after eight drops in a row a connection waited 53 s after the pressure had
- * gone, with owed bytes and unread input, while its peer read nothing. With the bound it retries
- * every second at most. */
+/* --socket-buffer (SO_RCVBUF, SO_SNDBUF) and the longest wait to retransmit (TCP_RTO_MAX_MS) keep
+ * thousands of connections out of that pressure and out of its back-off: see RELIABILITY.md, 'The
+ * 2000-client stall'. */
 #define RETRANSMIT_WAIT_MAX_MS 1000
 #define RETRANSMIT_WAIT_KERNEL_MS 120000 /* the kernel's own bound (TCP_RTO_MAX), given back at close */
-#ifndef TCP_RTO_MAX_MS
-#define TCP_RTO_MAX_MS 44 /* linux/tcp.h since 6.15; glibc's headers may lack it */
-#endif
 
 struct worker {
 	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
@@ -120,9 +101,8 @@ static void sys_close(void *ctx, int fd)
 	static const int kernel_max = RETRANSMIT_WAIT_KERNEL_MS;
 
 	(void)ctx;
-	/* The kernel keeps sending what a closed socket still holds, and gives such an orphan up, with
-	 * no reset, once its retransmission wait has reached the socket's bound: at 1 s that is after
-	 * three zero-window probes, and a slow reader would wait for the rest and the FIN for ever. */
+	/* The kernel gives an orphan that still holds bytes up once its retransmission wait reaches the
+	 * socket's bound: a slow reader would lose the rest (see RELIABILITY.md, 'The 2000-client stall'). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &kernel_max, sizeof kernel_max);
 	close(fd);
 }

@@ -1,5 +1,5 @@
 /* case.h - a conformance case: what it tests (the target), how long it may wait, the result its failure,
- * timeout or skip reason is written into, and the table of cases (case_table.c). */
+ * timeout or skip reason is written into, and the table of cases (case_table.c) with the cases it runs. */
 #ifndef CASE_H
 #define CASE_H
 
@@ -93,6 +93,30 @@ int case_take_failure(struct case_context *c, char *why, size_t whylen);
 void case_note_difference(struct case_context *c, const unsigned char *sent, size_t sent_len,
                           const unsigned char *got, size_t got_len, size_t base);
 
+/* Fills p[0..n) with printable ASCII and newlines (a-z included), reproducibly from seed (xorshift).
+ * Text, not every byte value: each case tests one rule, and byte values are the transform cases' job
+ * (the tcp/transform and udp/transform cases), so a server that chokes on non-UTF-8 fails those, not every
+ * case. */
+void case_pattern(unsigned char *p, size_t n, uint32_t seed);
+
+/* The text both transports' transform cases send (SPEC X1 sends it back byte for byte): invalid UTF-8
+ * (case_invalid_utf8_len bytes), and lines (counted by the _count) of UTF-8 letters that Unicode-aware
+ * uppercasing changes and of Latin-1 bytes and valid UTF-8 mixed with invalid bytes. */
+extern const unsigned char case_invalid_utf8[];
+extern const size_t case_invalid_utf8_len;
+extern const char *const case_utf8_letters[];
+extern const size_t case_utf8_letters_count;
+extern const char *const case_utf8_mixed[];
+extern const size_t case_utf8_mixed_count;
+
+/* Adds oracle_unicode_hint()'s words to the failure's reason when got[0..got_len), the answer to msg,
+ * looks uppercased as text. */
+void case_hint_unicode(struct case_context *c, const char *msg, const unsigned char *got, size_t got_len);
+
+/* The IPv6 address of a target into out: v6 when has6, v4 when it is IPv6 already, else [::1] on v4's
+ * port when v4 is 127.0.0.1. Returns 0, or -1 when none is known. */
+int case_v6_of(const struct net_addr *v4, int has6, const struct net_addr *v6, struct net_addr *out);
+
 /* One entry of the case table. */
 struct case_definition {
 	const char *id;   /* stable hierarchical id */
@@ -104,6 +128,46 @@ struct case_definition {
 	 * The outcome is the result's status. */
 	int (*run)(struct case_context *c);
 };
+
+/* The cases, each a case_definition's run, by family: TCP (case_tcp.c), TCP with many clients
+ * (case_tcp_many.c) and UDP (case_udp.c). */
+int case_tcp_all_bytes(struct case_context *c);
+int case_tcp_invalid_utf8(struct case_context *c);
+int case_tcp_utf8_letters(struct case_context *c);
+int case_tcp_utf8_mixed(struct case_context *c);
+int case_tcp_interactive(struct case_context *c);
+int case_tcp_no_newline(struct case_context *c);
+int case_tcp_chunks(struct case_context *c);
+int case_tcp_byte_at_a_time(struct case_context *c);
+int case_tcp_16mib(struct case_context *c);
+int case_tcp_halfclose(struct case_context *c);
+int case_tcp_connect_close(struct case_context *c);
+int case_tcp_reset_before(struct case_context *c);
+int case_tcp_reset_mid(struct case_context *c);
+int case_tcp_reset_owed(struct case_context *c);
+int case_tcp_reset_repeated(struct case_context *c);
+int case_tcp_stalled(struct case_context *c);
+int case_tcp_ipv6(struct case_context *c);
+
+int case_tcp_concurrent(struct case_context *c);
+int case_tcp_many_2000(struct case_context *c);
+int case_tcp_burst(struct case_context *c);
+
+int case_udp_all_bytes(struct case_context *c);
+int case_udp_invalid_utf8(struct case_context *c);
+int case_udp_utf8_letters(struct case_context *c);
+int case_udp_utf8_mixed(struct case_context *c);
+int case_udp_size_0(struct case_context *c);
+int case_udp_size_1(struct case_context *c);
+int case_udp_size_512(struct case_context *c);
+int case_udp_size_1472(struct case_context *c);
+int case_udp_size_8193(struct case_context *c);
+int case_udp_size_max(struct case_context *c);
+int case_udp_burst(struct case_context *c);
+int case_udp_amplification(struct case_context *c);
+int case_udp_many_senders(struct case_context *c);
+int case_udp_gone(struct case_context *c);
+int case_udp_ipv6(struct case_context *c);
 
 /* The resource cases (case_resources.c): the server's growth over connections that come and go, that
  * reset, and over UDP senders that vanish. */

@@ -7,7 +7,8 @@
 PROGS += conform
 
 CONFORM_SRCS := harness/conform/conform.c harness/conform/options.c harness/conform/case.c \
-	harness/conform/case_table.c harness/conform/client.c harness/conform/server.c harness/conform/reports.c \
+	harness/conform/case_table.c harness/conform/case_tcp.c harness/conform/case_tcp_many.c harness/conform/case_udp.c \
+	harness/conform/client.c harness/conform/server.c harness/conform/reports.c \
 	harness/conform/recording.c harness/conform/random_phase.c harness/conform/random_sequence.c harness/conform/resources.c harness/conform/case_resources.c
 CONFORM_OBJS := $(CONFORM_SRCS:%.c=$(O)/%.o)
 

@@ -52,7 +52,7 @@ FUZZ_LF_BINS := $(FUZZ_TARGETS:%=$(FUZZ_LF)/%)
 # them without compare tracing (edge coverage stays). Their compares are of simulated counters and of
 # reply bytes that always match, no help to the mutator, and cost fuzz_tcp 40% of its instructions per
 # execution; a 20 s run reaches the same edges and features without them.
-FUZZ_NO_TRACE_CMP := $(filter $(FUZZ_SRC)/%sim.c lib/oracle.c,$(FUZZ_LIBSRCS))
+FUZZ_NO_TRACE_CMP := $(filter $(FUZZ_SRC)/%sim.c $(FUZZ_SRC)/tcpkern.c lib/oracle.c,$(FUZZ_LIBSRCS))
 FUZZ_CMP_CFLAGS = $(if $(filter $(FUZZ_NO_TRACE_CMP),$<),-fno-sanitize-coverage=trace-cmp)
 
 $(FUZZ_LF)/%.o: %.c
@@ -299,7 +299,7 @@ bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS) $(B
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
 
 # ---- unit tests of the input formats and the TCP simulation (CUnit), both variants ----
-$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/tcpsim.o $(O)/servers/tcp_loop.o \
+$(B)/fuzz-test: $(O)/$(FUZZ_SRC)/test_fuzz.o $(O)/$(FUZZ_SRC)/tcpsim.o $(O)/$(FUZZ_SRC)/tcpkern.o $(O)/servers/tcp_loop.o \
 		$(O)/$(FUZZ_SRC)/udpsim.o $(O)/servers/udp_loop.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS) $(CUNIT_LIBS)

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "soak.h"
 #include "util.h"
 
@@ -257,10 +258,6 @@ enum {
 	RETRANSMIT_BOUND = 5000         /* the longest retransmission wait, where the kernel has it */
 };
 
-#ifndef TCP_RTO_MAX_MS
-#define TCP_RTO_MAX_MS 44 /* linux/tcp.h since 6.15 */
-#endif
-
 static int read_facts(int sfd, struct server_socket_facts *x)
 {
 	socklen_t len = sizeof x->lowat;
@@ -312,10 +309,9 @@ static void describe_facts(char *note, size_t len, const struct server_socket_fa
  * without reading until the server stops taking bytes. The server's socket for it must bound the bytes
  * left unsent in the kernel (TCP_NOTSENT_LOWAT) and hold no more than that, bound the kernel's buffers
  * for the connection (SO_RCVBUF, SO_SNDBUF) and, where the kernel has the option, the longest retransmission
- * wait (TCP_RTO_MAX_MS). A server that lets the kernel queue megabytes per connection drives thousands of
- * such connections into the host's TCP memory pressure, where arriving segments are dropped; with the
- * kernel's exponential back-off a connection then waits up to two minutes after the pressure has gone.
- * The client then reads everything back. */
+ * wait (TCP_RTO_MAX_MS): unbounded, thousands of such connections stall under the host's TCP memory
+ * pressure (see RELIABILITY.md, 'Mass backpressure' and 'The 2000-client stall'). The client then reads
+ * everything back. */
 int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	struct net_addr local = {.len = sizeof local.ss};
