@@ -928,6 +928,7 @@ enum child_run_end child_run(const struct child_options *o, const int fd[3], int
 		ok = 0;
 		e = ENOMEM;
 	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1); /* as in child_start: the group's orphans are reaped below */
 	if (ok && (pid = launch(&l, NULL, err, errlen)) < 0)
 		e = errno;
 	free_launch(&l);
@@ -948,7 +949,7 @@ enum child_run_end child_run(const struct child_options *o, const int fd[3], int
 	kill(-pid, SIGKILL); /* on time-out the command, and in any case whatever it left in its group */
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
-	/* the group's orphans come back to a subreaper (child_start makes the caller one): reaped here */
+	/* the orphans of the group come back to this process, the subreaper: reaped here */
 	pause = 1;
 	for (uint64_t t0 = util_now_ns(); kill(-pid, 0) == 0 && ms_since(t0) < GONE_MS;)
 		if (waitpid(-pid, NULL, WNOHANG) <= 0)

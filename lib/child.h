@@ -177,10 +177,11 @@ enum child_run_end {
  * log_path and log_max are not used); its stdin, stdout and stderr are fd[0], fd[1] and fd[2] (-1:
  * /dev/null), and no other descriptor of the caller is inherited. It runs in its own process group with
  * every signal at its default. After timeout_ms (0: no bound) the group is killed (SIGKILL); once the
- * command has ended, whatever it left in its group is killed too, so nothing it started outlives the
- * call. Stores the command's wait status in *status (-1 when it could not be reaped) and returns how it
- * ended. With CHILD_RUN_NOT_STARTED errno and err tell why ("cannot run 'PROG': No such file or
- * directory"); with CHILD_RUN_TIMED_OUT err says "'CMD' did not end within N ms and was killed". */
+ * command has ended, whatever it left in its group is killed too, and reaped (the caller becomes a child
+ * subreaper, as with child_start), so nothing it started outlives the call. Stores the command's wait status
+ * in *status (-1 when it could not be reaped) and returns how it ended. With CHILD_RUN_NOT_STARTED errno and
+ * err tell why ("cannot run 'PROG': No such file or directory"); with CHILD_RUN_TIMED_OUT err says "'CMD' did
+ * not end within N ms and was killed". */
 enum child_run_end child_run(const struct child_options *o, const int fd[3], int timeout_ms, int *status,
                              char *err, size_t errlen);
 
