@@ -5,12 +5,9 @@
 #include "report.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -119,22 +116,21 @@ void child_describe(int status, int shell, char *why, size_t whylen)
 /* s with every "{port}" replaced by port (port 0: left as it is), or NULL when out of memory. */
 static char *substitute(const char *s, unsigned port)
 {
-	size_t k = 0;
-	for (const char *p = strstr(s, "{port}"); p != NULL && port != 0; p = strstr(p + 6, "{port}"))
-		k++;
-	char *out = malloc(strlen(s) + 1 + k * 6);
-	if (out == NULL)
-		return NULL;
-	char *o = out;
-	for (const char *p = s; *p != '\0';) {
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	for (const char *p = s; f != NULL && *p != '\0';) {
 		if (port != 0 && strncmp(p, "{port}", 6) == 0) {
-			o += sprintf(o, "%u", port);
+			fprintf(f, "%u", port);
 			p += 6;
 		} else {
-			*o++ = *p++;
+			fputc(*p++, f);
 		}
 	}
-	*o = '\0';
+	if (f == NULL || fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -557,14 +553,6 @@ static pid_t launch(const struct launch *l, volatile pid_t *group, char *err, si
 	return -1;
 }
 
-static int find_slot(void)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (!used[i])
-			return i;
-	return -1;
-}
-
 /* Forks the drain process that copies the pipe's read side to the log, into the server's group. */
 static pid_t start_drain(const struct child *c, int pipe_in, int pipe_out, int logfd)
 {
@@ -836,7 +824,10 @@ static struct child *child_new(const struct child_options *o, char *err, size_t 
 		c->affinity = *o->affinity;
 		c->has_affinity = 1;
 	}
-	if ((c->slot = find_slot()) < 0) {
+	for (c->slot = 0; c->slot < MAX_CHILDREN && used[c->slot]; c->slot++)
+		;
+	if (c->slot == MAX_CHILDREN) {
+		c->slot = -1;
 		snprintf(err, errlen, "more than %d servers started at once", MAX_CHILDREN);
 		child_free(c);
 		return NULL;
