@@ -1,6 +1,6 @@
-/* child.c - a server under test run as a child process (see child.h): its own process group, its
+/* child.c - the one process runner (see child.h): a server under test in its own process group, its
  * output in a log file (bounded by a drain process when asked), its listening addresses read from that
- * log, its death noticed, its group stopped. */
+ * log, its death noticed, its group stopped; and a helper command run to its end within a bound. */
 #include "child.h"
 #include "report.h"
 #include "util.h"
@@ -221,11 +221,13 @@ static void free_launch(struct launch *l)
 }
 
 /* The argv of the command for this start, {port} substituted, in l. A shell command without shell
- * syntax runs directly, so that the server is the very process started (its pid, its death by a
- * signal), not a child of the shell's; when it cannot be run that way (a builtin such as exit or exec,
- * or no such program), the shell runs it, which gives a builtin its meaning and a missing program the
- * shell's "not found" (status 127) without a list of builtins here. Returns 0, or -1 when out of memory
- * (free_launch frees what was built). */
+ * syntax runs directly, so that the server is the very process started (the pid that conform limits
+ * and soak samples, its own death by a signal): dash, Debian's sh, keeps itself as the parent of a
+ * command it runs, and an "exec" put before every command would break compound ones and builtins.
+ * When the command cannot be run directly (a builtin such as exit or exec, or no such program), the
+ * shell runs it, which gives a builtin its meaning and a missing program the shell's "not found"
+ * (status 127) without a list of builtins here. Returns 0, or -1 when out of memory (free_launch frees
+ * what was built). */
 static int build_argv(const struct child *c, struct launch *l)
 {
 	if (c->words != NULL) {
