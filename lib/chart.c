@@ -1,13 +1,11 @@
 /* chart.c - line and bar charts as SVG: a gnuplot script generated from a struct chart, run through the
- * gnuplot program with the script on its stdin (a memory file), its stderr read for the reason of a
- * failure, and the whole run bounded in time. */
+ * gnuplot program by lib/child (child_run) with the script on its stdin (a memory file), its stderr read
+ * for the reason of a failure, and the whole run bounded in time. */
 #include "chart.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "child.h"
 
 #define CHART_DEFAULT_TIMEOUT_S 10.0
 #define CHART_STDERR_MAX 4096
-
-extern char **environ;
 
 /* Writes s as a gnuplot single-quoted string (a quote inside is doubled). */
 static void put_quoted(FILE *f, const char *s)
@@ -186,93 +182,6 @@ static const char *gnuplot_program(void)
 	return p != NULL && p[0] != '\0' ? p : "gnuplot";
 }
 
-/* Starts the program with stdin from script, stdout to /dev/null, stderr to error_fd, in its own process
- * group. Returns 0 with its pid in *pid, or an errno value. */
-static int start(const char *program, int script, int error_fd, pid_t *pid)
-{
-	posix_spawn_file_actions_t actions;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	char *argv[] = {(char *)program, NULL};
-	int rc;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&actions);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&actions, script, 0);
-	posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, error_fd, 2);
-	posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr,
-	                         POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(pid, program, &actions, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&actions);
-	return rc;
-}
-
-/* Reads what arrives on fd into buf (at most size - 1 bytes kept, the rest read and dropped) until end of
- * file or the deadline. Returns 0 at end of file, -1 when the deadline passed. */
-static int read_errors(int fd, char *buf, size_t size, uint64_t deadline_ns)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-		char chunk[512];
-		ssize_t n;
-		int ready = poll(&p, 1, util_ms_left(deadline_ns));
-
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			return -1;
-		n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		if (used + 1 < size) {
-			size_t take = (size_t)n < size - 1 - used ? (size_t)n : size - 1 - used;
-
-			memcpy(buf + used, chunk, take);
-			used += take;
-			buf[used] = '\0';
-		}
-	}
-}
-
-/* Waits for pid until the deadline; then kills its group. Returns its wait status, or -1 when it was
- * killed (or cannot be waited for). */
-static int finish(pid_t pid, uint64_t deadline_ns)
-{
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (util_ms_left(deadline_ns) == 0)
-			break;
-		util_sleep_ms(10);
-	}
-	kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	/* the group's other members come back to a subreaper (lib/child.h makes its caller one) */
-	for (int i = 0; i < 20 && waitpid(-pid, NULL, WNOHANG) >= 0; i++)
-		util_sleep_ms(5);
-	return -1;
-}
-
 /* Whether a gnuplot stderr line is its error report ("<stdin>" line 12: all points undefined!) rather
  * than the echo of the command it refers to. */
 static int names_script_line(const char *start, size_t len)
@@ -332,31 +241,34 @@ static void not_started(const char *program, int rc, char *why, size_t whylen)
 		    program, strerror(rc));
 }
 
-/* Runs gnuplot on the script and judges its run; output is the file it is to write. */
+/* Runs gnuplot on the script and judges its run; output is the file it is to write. Its stderr goes to
+ * a memory file, read once it has ended: a pipe would need reading while it runs. */
 static enum chart_result run(const char *program, int script, const char *output, double timeout_s, char *why,
                              size_t whylen)
 {
+	const char *argv[] = {program, NULL};
+	struct child_options o = {.argv = argv};
 	char errors[CHART_STDERR_MAX];
-	uint64_t deadline_ns = util_now_ns() + (uint64_t)(timeout_s * 1e9);
-	int pipe_fds[2], rc, status, timed_out;
-	pid_t pid;
+	int status, errors_fd = memfd_create("chart-errors", MFD_CLOEXEC);
 
-	if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
+	if (errors_fd < 0) {
+		snprintf(why, whylen, "cannot hold gnuplot's messages: %s", strerror(errno));
 		return CHART_FAILED;
 	}
-	rc = start(program, script, pipe_fds[1], &pid);
-	close(pipe_fds[1]);
-	if (rc != 0) {
-		close(pipe_fds[0]);
-		not_started(program, rc, why, whylen);
-		return rc == ENOENT || rc == EACCES || rc == ENOEXEC || rc == ENOTDIR ? CHART_NO_GNUPLOT
-		                                                                      : CHART_FAILED;
+	const int fds[3] = {script, -1, errors_fd};
+	int ms = timeout_s * 1000 < INT_MAX ? (int)(timeout_s * 1000) : INT_MAX;
+	enum child_run_end end = child_run(&o, fds, ms > 0 ? ms : 1, &status, why, whylen);
+	int e = errno;
+	ssize_t n = end == CHILD_RUN_ENDED ? pread(errors_fd, errors, sizeof errors - 1, 0) : 0;
+
+	errors[n > 0 ? n : 0] = '\0';
+	close(errors_fd);
+	if (end == CHILD_RUN_NOT_STARTED) {
+		not_started(program, e, why, whylen);
+		return e == ENOENT || e == EACCES || e == ENOEXEC || e == ENOTDIR ? CHART_NO_GNUPLOT
+		                                                                  : CHART_FAILED;
 	}
-	timed_out = read_errors(pipe_fds[0], errors, sizeof errors, deadline_ns) < 0;
-	close(pipe_fds[0]);
-	status = finish(pid, deadline_ns);
-	if (timed_out || status < 0) {
+	if (end == CHILD_RUN_TIMED_OUT) {
 		snprintf(why, whylen, "gnuplot did not finish within %g s and was stopped", timeout_s);
 		return CHART_FAILED;
 	}

@@ -41,12 +41,12 @@ enum chart_result {
 	CHART_FAILED      /* the chart is malformed, or gnuplot ran and failed or took too long */
 };
 
-/* Runs gnuplot (the program named by $GNUPLOT, default "gnuplot", looked up in PATH) with a generated
- * script on its stdin, in its own process group, stdout to /dev/null, no descriptor of the caller but
- * 0-2 inherited; writes c->svg. CHART_NO_GNUPLOT when it cannot be started, why beginning "gnuplot not
- * found" and ending "(Debian: apt-get install gnuplot-nox); no picture drawn"; CHART_FAILED with the
- * reason in why (a malformed chart, an unreadable CSV, gnuplot's first error line, or the time bound
- * passed). Returns CHART_DRAWN otherwise. Blocks at most about c->timeout_s. */
+/* Runs gnuplot (the program named by $GNUPLOT, default "gnuplot", looked up in PATH) through child_run()
+ * (child.h) with a generated script on its stdin, in its own process group, stdout to /dev/null, no
+ * descriptor of the caller but 0-2 inherited; writes c->svg. CHART_NO_GNUPLOT when it cannot be started, why
+ * beginning "gnuplot not found" and ending "(Debian: apt-get install gnuplot-nox); no picture drawn";
+ * CHART_FAILED with the reason in why (a malformed chart, an unreadable CSV, gnuplot's first error line, or
+ * the time bound passed). Returns CHART_DRAWN otherwise. Blocks at most about c->timeout_s. */
 enum chart_result chart_draw(const struct chart *c, char *why, size_t whylen);
 
 #endif

@@ -1,16 +1,13 @@
-/* child.c - a server under test run as a child process (see child.h): its own process group, its
+/* child.c - the one process runner (see child.h): a server under test in its own process group, its
  * output in a log file (bounded by a drain process when asked), its listening addresses read from that
- * log, its death noticed, its group stopped. */
+ * log, its death noticed, its group stopped; and a helper command run to its end within a bound. */
 #include "child.h"
 #include "report.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -32,7 +29,7 @@
 
 struct child {
 	char *command; /* as given, for messages: argv joined by spaces, {port} unsubstituted */
-	char **words;  /* argv with {port} unsubstituted (shell: the one command string) */
+	char **words;  /* argv, {port} unsubstituted; NULL for a command string */
 	size_t nwords;
 	int shell;
 	int want, start_ms;
@@ -116,70 +113,35 @@ void child_describe(int status, int shell, char *why, size_t whylen)
 
 /* ---- the command ------------------------------------------------------------------------------------ */
 
-/* A port free for both TCP and UDP on 127.0.0.1 right now, 0 if none was found. */
-static unsigned free_port(void)
-{
-	for (int tries = 0; tries < 50; tries++) {
-		struct sockaddr_in a;
-		socklen_t l = sizeof a;
-		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (t < 0)
-			return 0;
-		memset(&a, 0, sizeof a);
-		a.sin_family = AF_INET;
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(t, (struct sockaddr *)&a, sizeof a) < 0 ||
-		    getsockname(t, (struct sockaddr *)&a, &l) < 0) {
-			close(t);
-			return 0;
-		}
-		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		int ok = u >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0;
-		if (u >= 0)
-			close(u);
-		close(t);
-		if (ok)
-			return ntohs(a.sin_port);
-	}
-	return 0;
-}
-
-/* s with every "{port}" replaced by port, or a copy of s; NULL when out of memory. */
+/* s with every "{port}" replaced by port (port 0: left as it is), or NULL when out of memory. */
 static char *substitute(const char *s, unsigned port)
 {
-	size_t k = 0;
-	for (const char *p = strstr(s, "{port}"); p != NULL; p = strstr(p + 6, "{port}"))
-		k++;
-	char *out = malloc(strlen(s) + 1 + k * 6);
-	if (out == NULL)
-		return NULL;
-	char *o = out;
-	for (const char *p = s; *p != '\0';) {
-		if (strncmp(p, "{port}", 6) == 0) {
-			o += sprintf(o, "%u", port);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	for (const char *p = s; f != NULL && *p != '\0';) {
+		if (port != 0 && strncmp(p, "{port}", 6) == 0) {
+			fprintf(f, "%u", port);
 			p += 6;
 		} else {
-			*o++ = *p++;
+			fputc(*p++, f);
 		}
 	}
-	*o = '\0';
+	if (f == NULL || fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
-/* Tells whether a shell command can be run as "exec COMMAND": no shell syntax, no assignment, not a
- * builtin ('exec exit 3' would report 127). */
-static int simple_command(const char *cmd)
+/* Tells whether a command string needs the shell: a byte other than a letter, a digit, a blank or one of
+ * _@%+=:,./- (the ones Python's shlex.quote leaves unquoted), or an assignment ('=' in its first word). */
+static int needs_shell(const char *cmd)
 {
-	static const char *const builtins[] = {"exit",   "cd",     "set",   "export", "eval", "exec",
-	                                       "ulimit", "umask",  "trap",  "wait",   "read", "shift",
-	                                       "unset",  "return", "alias", ".",      ":"};
-	size_t word = strcspn(cmd, " \t");
-	if (strpbrk(cmd, ";&|<>()$`\n\\\"'") != NULL || memchr(cmd, '=', word) != NULL)
-		return 0;
-	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-		if (strlen(builtins[i]) == word && strncmp(cmd, builtins[i], word) == 0)
-			return 0;
-	return 1;
+	static const char plain[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./- \t";
+	const char *first = cmd + strspn(cmd, " \t");
+	return cmd[strspn(cmd, plain)] != '\0' || memchr(first, '=', strcspn(first, " \t")) != NULL;
 }
 
 static void free_words(char **w, size_t n)
@@ -191,106 +153,99 @@ static void free_words(char **w, size_t n)
 	free(w);
 }
 
-/* Splits command into words on spaces and tabs (shell: the whole command is one word). Returns the
- * NULL-terminated words and their count in *n (0 for a blank command), or NULL when out of memory. */
-static char **split_words(const char *command, int shell, size_t *n)
+/* Splits command into words on spaces and tabs. Returns the NULL-terminated words and their count in
+ * *n, or NULL when out of memory. */
+static char **split_words(const char *command, size_t *n)
 {
 	char **w = calloc(strlen(command) / 2 + 2, sizeof *w); /* at most one word every two characters */
 	*n = 0;
-	if (w == NULL)
-		return NULL;
-	if (shell) {
-		if (strspn(command, " \t") < strlen(command) && (w[(*n)++] = strdup(command)) == NULL)
-			goto oom;
-		return w;
-	}
-	for (const char *p = command + strspn(command, " \t"); *p != '\0';) {
+	for (const char *p = command + strspn(command, " \t"); w != NULL && *p != '\0';) {
 		size_t l = strcspn(p, " \t");
-		if ((w[(*n)++] = strndup(p, l)) == NULL)
-			goto oom;
+		if ((w[(*n)++] = strndup(p, l)) == NULL) {
+			free_words(w, *n);
+			return NULL;
+		}
 		p += l + strspn(p + l, " \t");
 	}
 	return w;
-oom:
-	free_words(w, *n);
-	return NULL;
 }
 
-/* A copy of argv (NULL-terminated, its count in *n), and in *joined its words joined by spaces. Returns
- * NULL when out of memory. */
-static char **copy_argv(const char *const *argv, size_t *n, char **joined)
-{
-	size_t len = 1, count = 0;
-	while (argv[count] != NULL)
-		len += strlen(argv[count++]) + 1;
-	char **w = calloc(count + 1, sizeof *w);
-	*n = 0;
-	*joined = calloc(1, len);
-	for (size_t i = 0; w != NULL && *joined != NULL && i < count; i++) {
-		if ((w[i] = strdup(argv[i])) == NULL)
-			break;
-		*n = i + 1;
-		strcat(strcat(*joined, i ? " " : ""), argv[i]);
-	}
-	if (w == NULL || *joined == NULL || *n < count) {
-		free_words(w, *n);
-		free(*joined);
-		*joined = NULL;
-		return NULL;
-	}
-	return w;
-}
-
-/* Fills c->words (a copy of the argv, the words of the command, or the shell command) and c->command. */
+/* Fills c->command (the command string, or argv joined by spaces), c->words (a copy of argv; NULL for a
+ * command string, which is split at each start) and c->shell. Returns 0, or -1 with a reason in err. */
 static int set_command(struct child *c, const struct child_options *o, char *err, size_t errlen)
 {
 	if ((o->argv == NULL) == (o->command == NULL)) {
 		snprintf(err, errlen, "give the server as argv or as a command string, not both or neither");
 		return -1;
 	}
-	if (o->argv != NULL) {
-		c->words = copy_argv(o->argv, &c->nwords, &c->command);
-	} else {
-		c->words = split_words(o->command, o->shell, &c->nwords);
+	c->shell = o->command != NULL && o->shell;
+	if (o->command != NULL) {
 		c->command = strdup(o->command);
+	} else {
+		size_t len = 1;
+		while (o->argv[c->nwords] != NULL)
+			len += strlen(o->argv[c->nwords++]) + 1;
+		c->words = calloc(c->nwords + 1, sizeof *c->words);
+		c->command = calloc(1, len);
+		for (size_t i = 0; c->words != NULL && c->command != NULL && i < c->nwords; i++) {
+			c->words[i] = strdup(o->argv[i]);
+			strcat(strcat(c->command, i ? " " : ""), o->argv[i]);
+		}
 	}
-	if (c->words == NULL || c->command == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (c->nwords == 0) {
-		snprintf(err, errlen, "the server command is empty");
+	int oom = c->command == NULL || (o->argv != NULL && c->words == NULL);
+	for (size_t i = 0; !oom && i < c->nwords; i++)
+		oom = c->words[i] == NULL;
+	if (oom || c->command[strspn(c->command, " \t")] == '\0') {
+		snprintf(err, errlen, oom ? "out of memory" : "the server command is empty");
 		return -1;
 	}
 	return 0;
 }
 
-/* The argv to exec for this start, {port} substituted, its count in *count (free it with free_words). */
-static char **build_argv(const struct child *c, size_t *count)
+/* What a forked process is to run and with what: argv (through PATH), then, when that cannot be run and
+ * sh[0] is set, sh (/bin/sh -c cmd); argv is sh itself when the command needs the shell. Its
+ * descriptors 0, 1 and 2 (-1: /dev/null) and its limits. */
+struct launch {
+	char **argv, *sh[4], *cmd;
+	size_t argc;
+	int fd[3];
+	long nofile;
+	const cpu_set_t *affinity;
+};
+
+static void free_launch(struct launch *l)
 {
-	size_t n = c->shell ? 3 : c->nwords;
-	char **v = calloc(n + 1, sizeof *v);
-	if (v == NULL)
-		return NULL;
-	*count = n;
-	if (c->shell) {
-		char *sub = substitute(c->words[0], c->port);
-		v[0] = strdup("/bin/sh");
-		v[1] = strdup("-c");
-		v[2] = sub == NULL ? NULL : malloc(strlen(sub) + 6);
-		if (v[2] != NULL)
-			sprintf(v[2], "%s%s", simple_command(sub) ? "exec " : "", sub);
-		free(sub);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			v[i] = substitute(c->words[i], c->port);
+	if (l->argv != l->sh)
+		free_words(l->argv, l->argc);
+	free(l->cmd);
+}
+
+/* The argv of the command for this start, {port} substituted, in l. A shell command without shell
+ * syntax runs directly, so that the server is the very process started (the pid that conform limits
+ * and soak samples, its own death by a signal): dash, Debian's sh, keeps itself as the parent of a
+ * command it runs, and an "exec" put before every command would break compound ones and builtins.
+ * When the command cannot be run directly (a builtin such as exit or exec, or no such program), the
+ * shell runs it, which gives a builtin its meaning and a missing program the shell's "not found"
+ * (status 127) without a list of builtins here. Returns 0, or -1 when out of memory (free_launch frees
+ * what was built). */
+static int build_argv(const struct child *c, struct launch *l)
+{
+	if (c->words != NULL) {
+		l->argv = calloc(c->nwords + 1, sizeof *l->argv);
+		for (size_t i = 0; l->argv != NULL && i < c->nwords; i++)
+			if ((l->argv[l->argc++] = substitute(c->words[i], c->port)) == NULL)
+				return -1;
+		return l->argv != NULL ? 0 : -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == NULL) {
-			free_words(v, n);
-			return NULL;
-		}
-	return v;
+	if ((l->cmd = substitute(c->command, c->port)) == NULL)
+		return -1;
+	if (c->shell) {
+		l->sh[0] = (char *)"/bin/sh";
+		l->sh[1] = (char *)"-c";
+		l->sh[2] = l->cmd;
+	}
+	l->argv = c->shell && needs_shell(l->cmd) ? l->sh : split_words(l->cmd, &l->argc);
+	return l->argv != NULL ? 0 : -1;
 }
 
 /* ---- the log ---------------------------------------------------------------------------------------- */
@@ -476,63 +431,6 @@ static int scan_log(const struct child *c, struct child_addrs *a)
 
 /* ---- probing ---------------------------------------------------------------------------------------- */
 
-/* Is a loopback address serving proto? A TCP connection accepted, or a datagram answered, within
- * timeout_ms. Returns 0, or -1 with a reason in err. */
-static int probe_addr(const struct net_addr *a, int proto, int timeout_ms, char *err, size_t errlen)
-{
-	char name[NET_ADDRSTRLEN];
-	if (proto == CHILD_TCP) {
-		int fd = net_connect(a, SOCK_STREAM, timeout_ms, err, errlen);
-		if (fd < 0)
-			return -1;
-		close(fd);
-		return 0;
-	}
-	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), e = 0;
-	ssize_t got = -1;
-	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
-	    send(fd, "probe", 5, 0) != 5) {
-		e = errno;
-	} else {
-		struct pollfd p = {fd, POLLIN, 0};
-		char b[16];
-		if (poll(&p, 1, timeout_ms) == 1 && (got = recv(fd, b, sizeof b, MSG_DONTWAIT)) < 0)
-			e = errno;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (got >= 0)
-		return 0;
-	net_format((const struct sockaddr *)&a->ss, name, sizeof name);
-	if (e != 0)
-		snprintf(err, errlen, "udp %s: probe datagram: %s", name, strerror(e));
-	else
-		snprintf(err, errlen, "udp %s: no answer to a probe datagram within %d ms", name, timeout_ms);
-	return -1;
-}
-
-/* Maps a wildcard address to loopback; refuses any other address that is not loopback. */
-static int loopback_address(struct net_addr *a, char *err, size_t errlen)
-{
-	char name[NET_ADDRSTRLEN];
-	if (a->ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
-		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
-			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if ((ntohl(in->sin_addr.s_addr) >> 24) == 127)
-			return 0;
-	} else if (a->ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
-		if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
-			in6->sin6_addr = in6addr_loopback;
-		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-			return 0;
-	}
-	snprintf(err, errlen, "%s is not a loopback address: not probed",
-	         net_format((const struct sockaddr *)&a->ss, name, sizeof name));
-	return -1;
-}
-
 int child_probe(struct child *c, int proto, int timeout_ms, char *err, size_t errlen)
 {
 	char why[128];
@@ -548,9 +446,9 @@ int child_probe(struct child *c, int proto, int timeout_ms, char *err, size_t er
 		return -1;
 	}
 	struct net_addr to = proto == CHILD_TCP ? a->tcp : a->udp;
-	if (loopback_address(&to, err, errlen) < 0)
+	if (net_loopback(&to, err, errlen) < 0)
 		return -1;
-	return probe_addr(&to, proto, timeout_ms, err, errlen);
+	return net_probe(&to, proto == CHILD_TCP ? SOCK_STREAM : SOCK_DGRAM, timeout_ms, err, errlen);
 }
 
 /* With {port} and no listening line: does 127.0.0.1:port serve every protocol wanted? */
@@ -562,7 +460,8 @@ static int port_answers(const struct child *c, struct child_addrs *a)
 	if (net_parse(name, &at, err, sizeof err) < 0)
 		return 0;
 	for (int p = CHILD_TCP; p <= CHILD_UDP; p <<= 1)
-		if ((c->want & p) && probe_addr(&at, p, PROBE_MS, err, sizeof err) < 0)
+		if ((c->want & p) &&
+		    net_probe(&at, p == CHILD_TCP ? SOCK_STREAM : SOCK_DGRAM, PROBE_MS, err, sizeof err) < 0)
 			return 0;
 	if (c->want & CHILD_TCP) {
 		a->tcp = at;
@@ -577,11 +476,13 @@ static int port_answers(const struct child *c, struct child_addrs *a)
 
 /* ---- the process ------------------------------------------------------------------------------------ */
 
-/* In the forked child: everything the server is to start with, then exec. Only async-signal-safe calls. */
-static void exec_child(const struct child *c, char *const *argv, int out, int errpipe)
+/* In the forked child: becomes what l describes, in its own process group with every signal at its
+ * default and none blocked; writes exec's errno to errpipe if it fails. Only async-signal-safe calls. */
+static void exec_launch(const struct launch *l, int errpipe)
 {
 	struct sigaction dfl;
 	sigset_t none;
+	int fd[3];
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
@@ -589,29 +490,68 @@ static void exec_child(const struct child *c, char *const *argv, int out, int er
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
-	int nul = open("/dev/null", O_RDONLY);
-	if (nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		_exit(126);
-	if (c->nofile > 0) {
-		struct rlimit rl = {(rlim_t)c->nofile, (rlim_t)c->nofile};
+	/* first every source above 2, so that putting one in place cannot close another */
+	for (int i = 0; i < 3; i++) {
+		int from = l->fd[i] >= 0 ? l->fd[i] : open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+		if (from < 0 || (fd[i] = fcntl(from, F_DUPFD, 3)) < 0)
+			_exit(126);
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd[i], i) < 0)
+			_exit(126);
+	if (l->nofile > 0) {
+		struct rlimit rl = {(rlim_t)l->nofile, (rlim_t)l->nofile};
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (c->has_affinity && sched_setaffinity(0, sizeof c->affinity, &c->affinity) < 0) {
+	if (l->affinity != NULL && sched_setaffinity(0, sizeof *l->affinity, l->affinity) < 0) {
 		static const char msg[] = "child: cannot set the CPU affinity\n";
 		(void)!write(2, msg, sizeof msg - 1);
 	}
 	close_except(errpipe, errpipe);
-	execvp(argv[0], argv);
+	execvp(l->argv[0], l->argv);
+	if (l->argv != l->sh && l->sh[0] != NULL)
+		execv(l->sh[0], l->sh);
 	int e = errno;
 	(void)!write(errpipe, &e, sizeof e);
 	_exit(127);
 }
 
-static int find_slot(void)
+/* Starts what l describes in a new process group (its id stored in *group, when given, as soon as it
+ * exists). Returns its pid once it runs the program, or -1 with errno and a reason in err, nothing left
+ * running. */
+static pid_t launch(const struct launch *l, volatile pid_t *group, char *err, size_t errlen)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (!used[i])
-			return i;
+	int errpipe[2], e = 0;
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(e = errno));
+		errno = e;
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_launch(l, errpipe[1]);
+	e = errno;
+	close(errpipe[1]);
+	if (pid > 0) {
+		setpgid(pid, pid);
+		if (group != NULL)
+			*group = pid;
+		ssize_t n;
+		while ((n = read(errpipe[0], &e, sizeof e)) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof e) {
+			close(errpipe[0]);
+			return pid;
+		}
+		waitpid(pid, NULL, 0);
+		if (group != NULL)
+			*group = 0;
+		snprintf(err, errlen, "cannot run '%s': %s", l->argv[0], strerror(e));
+	} else {
+		snprintf(err, errlen, "fork: %s", strerror(e));
+	}
+	close(errpipe[0]);
+	errno = e;
 	return -1;
 }
 
@@ -634,72 +574,41 @@ static pid_t start_drain(const struct child *c, int pipe_in, int pipe_out, int l
 /* Runs the command once: log, fork, exec. Returns 0, or -1 with a reason in err (nothing left running). */
 static int spawn(struct child *c, char *err, size_t errlen)
 {
-	size_t nargv = 0;
-	int pipefd[2] = {-1, -1}, errpipe[2] = {-1, -1}, e = 0;
+	struct launch l = {.nofile = c->nofile, .affinity = c->has_affinity ? &c->affinity : NULL};
+	int pipefd[2] = {-1, -1}, rc = -1;
 	c->port = 0;
-	for (size_t i = 0; i < c->nwords && c->port == 0; i++)
-		if (strstr(c->words[i], "{port}") != NULL && (c->port = free_port()) == 0) {
-			snprintf(err, errlen, "no free port on 127.0.0.1 for {port}");
-			return -1;
-		}
-	char **argv = build_argv(c, &nargv);
-	if (argv == NULL) {
+	if (strstr(c->command, "{port}") != NULL && (c->port = net_free_port()) == 0) {
+		snprintf(err, errlen, "no free port on 127.0.0.1 for {port}");
+		return -1;
+	}
+	if (build_argv(c, &l) < 0) {
 		snprintf(err, errlen, "out of memory");
+		free_launch(&l);
 		return -1;
 	}
 	int logfd = open_log(c, err, errlen);
-	if (logfd < 0 || (c->log_max > 0 && pipe2(pipefd, O_CLOEXEC) < 0) || pipe2(errpipe, O_CLOEXEC) < 0) {
-		if (logfd >= 0)
-			snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail;
+	if (logfd >= 0 && c->log_max > 0 && pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	} else if (logfd >= 0) {
+		l.fd[0] = -1;
+		l.fd[1] = l.fd[2] = c->log_max > 0 ? pipefd[1] : logfd;
+		c->reaped = c->gone = 0;
+		c->drain = 0;
+		pid_t pid = launch(&l, &groups[c->slot], err, errlen);
+		c->pid = pid > 0 ? pid : 0;
+		/* from here only the server and the drain hold the pipe: the drain sees its end when the
+		 * server's group has gone */
+		if (pid > 0 && c->log_max > 0)
+			c->drain = start_drain(c, pipefd[0], pipefd[1], logfd);
+		rc = pid > 0 ? 0 : -1;
 	}
-	c->reaped = 0;
-	c->gone = 0;
-	c->drain = 0;
-	c->pid = fork();
-	if (c->pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		c->pid = 0;
-		goto fail;
-	}
-	if (c->pid == 0)
-		exec_child(c, argv, c->log_max > 0 ? pipefd[1] : logfd, errpipe[1]);
-	setpgid(c->pid, c->pid);
-	groups[c->slot] = c->pid;
-	close(errpipe[1]);
-	errpipe[1] = -1;
-	if (c->log_max > 0)
-		c->drain = start_drain(c, pipefd[0], pipefd[1], logfd);
-	/* from here only the server and the drain hold the pipe: the drain sees its end when the server's
-	 * group has gone */
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		if (pipefd[i] >= 0)
 			close(pipefd[i]);
-		pipefd[i] = -1;
-	}
-	ssize_t n;
-	while ((n = read(errpipe[0], &e, sizeof e)) < 0 && errno == EINTR)
-		;
-	if (n == (ssize_t)sizeof e) {
-		snprintf(err, errlen, "cannot run '%s': %s", argv[0], strerror(e));
-		child_stop(c, SIGKILL, 0, NULL);
-		goto fail;
-	}
-	close(errpipe[0]);
-	close(logfd);
-	free_words(argv, nargv);
-	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (pipefd[i] >= 0)
-			close(pipefd[i]);
-		if (errpipe[i] >= 0)
-			close(errpipe[i]);
-	}
 	if (logfd >= 0)
 		close(logfd);
-	free_words(argv, nargv);
-	return -1;
+	free_launch(&l);
+	return rc;
 }
 
 /* Waits, bounded by start_ms, for the listening lines wanted (or {port} answering). Returns 0 with a
@@ -909,7 +818,6 @@ static struct child *child_new(const struct child_options *o, char *err, size_t 
 		child_free(c);
 		return NULL;
 	}
-	c->shell = o->command != NULL && o->shell;
 	c->want = o->want & (CHILD_TCP | CHILD_UDP);
 	c->start_ms = o->start_ms > 0 ? o->start_ms : DEFAULT_START_MS;
 	c->nofile = o->nofile;
@@ -918,7 +826,10 @@ static struct child *child_new(const struct child_options *o, char *err, size_t 
 		c->affinity = *o->affinity;
 		c->has_affinity = 1;
 	}
-	if ((c->slot = find_slot()) < 0) {
+	for (c->slot = 0; c->slot < MAX_CHILDREN && used[c->slot]; c->slot++)
+		;
+	if (c->slot == MAX_CHILDREN) {
+		c->slot = -1;
 		snprintf(err, errlen, "more than %d servers started at once", MAX_CHILDREN);
 		child_free(c);
 		return NULL;
@@ -992,4 +903,52 @@ int child_status(const struct child *c, int *status)
 	if (c->reaped && status != NULL)
 		*status = c->status;
 	return c->reaped;
+}
+
+enum child_run_end child_run(const struct child_options *o, const int fd[3], int timeout_ms, int *status,
+                             char *err, size_t errlen)
+{
+	struct child c;
+	struct launch l = {.fd = {fd[0], fd[1], fd[2]}, .nofile = o->nofile, .affinity = o->affinity};
+	siginfo_t si;
+	int e = EINVAL, pause = 1, ended = 0;
+	pid_t pid = -1;
+	memset(&c, 0, sizeof c);
+	*status = -1;
+	int ok = set_command(&c, o, err, errlen) == 0;
+	if (ok && build_argv(&c, &l) < 0) {
+		snprintf(err, errlen, "out of memory");
+		ok = 0;
+		e = ENOMEM;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1); /* as in child_start: the group's orphans are reaped below */
+	if (ok && (pid = launch(&l, NULL, err, errlen)) < 0)
+		e = errno;
+	free_launch(&l);
+	free_words(c.words, c.nwords);
+	if (pid < 0) {
+		free(c.command);
+		errno = e;
+		return CHILD_RUN_NOT_STARTED;
+	}
+	/* WNOWAIT: the ended command stays a zombie, so its group id is not reused before the kill below */
+	for (uint64_t t0 = util_now_ns(); !ended && (timeout_ms <= 0 || ms_since(t0) < timeout_ms);) {
+		memset(&si, 0, sizeof si);
+		int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		ended = (r == 0 && si.si_pid == pid) || (r < 0 && errno == ECHILD);
+		if (!ended)
+			backoff(&pause);
+	}
+	kill(-pid, SIGKILL); /* on time-out the command, and in any case whatever it left in its group */
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	/* the orphans of the group come back to this process, the subreaper: reaped here */
+	pause = 1;
+	for (uint64_t t0 = util_now_ns(); kill(-pid, 0) == 0 && ms_since(t0) < GONE_MS;)
+		if (waitpid(-pid, NULL, WNOHANG) <= 0)
+			backoff(&pause);
+	if (!ended)
+		snprintf(err, errlen, "'%s' did not end within %d ms and was killed", c.command, timeout_ms);
+	free(c.command);
+	return ended ? CHILD_RUN_ENDED : CHILD_RUN_TIMED_OUT;
 }

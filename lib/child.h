@@ -1,11 +1,13 @@
-/* child.h - a server under test run as a child process: started in its own process group with its
- * output in a log file, waited for until it says where it listens (or answers on the {port} it was
- * given), watched for its death, stopped with its whole group, restarted, and its log's tail shown.
- * Every C tool that runs a server (conform, replay, bench, the fuzz tools, the integration tests) uses
- * this one module. Errors are return codes with a reason in the caller's buffer; nothing is printed
- * except by child_tail() to the stream it is given, and nothing exits. The module sends traffic only to
- * loopback; which addresses a tool accepts from a server is the tool's policy, not the module's. At
- * most 64 children exist at once (child_free ends one); one thread starts and stops them. */
+/* child.h - the one way a program starts another process. A server under test runs as a child process:
+ * started in its own process group with its output in a log file, waited for until it says where it
+ * listens (or answers on the {port} it was given), watched for its death, stopped with its whole group,
+ * restarted, and its log's tail shown. A helper command (gnuplot for lib/chart, for example) runs to its
+ * end with the descriptors it is given, bounded in time (child_run). Every C tool that runs a server
+ * (conform, replay, bench, the fuzz tools, the integration tests) uses this one module. Errors are return
+ * codes with a reason in the caller's buffer; nothing is printed except by child_tail() to the stream it
+ * is given, and nothing exits. The module sends traffic only to loopback; which addresses a tool accepts
+ * from a server is the tool's policy, not the module's. At most 64 servers exist at once (child_free ends
+ * one); one thread starts and stops them. */
 #ifndef CHILD_H
 #define CHILD_H
 
@@ -26,8 +28,11 @@ struct child_options {
 	const char *const *argv;
 	/* Or one command string, split into words on spaces and tabs (no shell, no quoting)... */
 	const char *command;
-	/* ...or, when shell is nonzero, run as /bin/sh -c COMMAND; a simple command (no shell syntax, not
-	 * a builtin) is given to the shell as "exec COMMAND", so its death by a signal is its own. */
+	/* ...or, when shell is nonzero, a shell command: run as /bin/sh -c COMMAND when it has shell syntax
+	 * (a byte other than letters, digits, blanks and _@%+=:,./-, or an assignment first), otherwise
+	 * split into words and run directly, so that the program is the process started and its death by a
+	 * signal is its own; only when it cannot be run directly (a builtin such as exit, or no such
+	 * program) does the shell run it (then "not found" is the shell's exit status 127). */
 	int shell;
 	/* Every "{port}" in argv or command is replaced by one port number that is free on 127.0.0.1 for
 	 * both TCP and UDP at start time (a new one at each restart); see child_addrs.port. */
@@ -159,6 +164,26 @@ int child_status(const struct child *c, int *status);
  * shell nonzero an exit status 129-159 reads "exited with status 139 (its shell reports signal 11,
  * SIGSEGV)". */
 void child_describe(int status, int shell, char *why, size_t whylen);
+
+/* How child_run() found the command's end. */
+enum child_run_end {
+	CHILD_RUN_ENDED = 0,  /* it ended by itself: *status is its wait status */
+	CHILD_RUN_TIMED_OUT,  /* it ran past the bound and was killed with its process group */
+	CHILD_RUN_NOT_STARTED /* it could not be started: errno says why (ENOENT: no such program) */
+};
+
+/* Runs a command to its end, bounded in time. The command is o's (argv, or command and shell as for
+ * child_start, but "{port}" is left as it is), with o->nofile and o->affinity applied (want, start_ms,
+ * log_path and log_max are not used); its stdin, stdout and stderr are fd[0], fd[1] and fd[2] (-1:
+ * /dev/null), and no other descriptor of the caller is inherited. It runs in its own process group with
+ * every signal at its default. After timeout_ms (0: no bound) the group is killed (SIGKILL); once the
+ * command has ended, whatever it left in its group is killed too, and reaped (the caller becomes a child
+ * subreaper, as with child_start), so nothing it started outlives the call. Stores the command's wait status
+ * in *status (-1 when it could not be reaped) and returns how it ended. With CHILD_RUN_NOT_STARTED errno and
+ * err tell why ("cannot run 'PROG': No such file or directory"); with CHILD_RUN_TIMED_OUT err says "'CMD' did
+ * not end within N ms and was killed". */
+enum child_run_end child_run(const struct child_options *o, const int fd[3], int timeout_ms, int *status,
+                             char *err, size_t errlen);
 
 /* For a signal handler or an emergency exit: SIGKILL to every process group started and not yet
  * stopped, and removal of their temporary logs. Async-signal-safe. */

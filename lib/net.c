@@ -1,4 +1,5 @@
-/* net.c - socket helpers: address parsing and formatting, listening and connecting sockets. */
+/* net.c - socket helpers: address parsing and formatting, listening and connecting sockets, free ports
+ * and probes of loopback servers. */
 #include "net.h"
 
 #include <arpa/inet.h>
@@ -253,5 +254,86 @@ fail:
 	snprintf(err, errlen, "connect to %s: %s", name, strerror(save));
 	close(fd);
 	errno = save;
+	return -1;
+}
+
+unsigned net_free_port(void)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in a;
+		socklen_t l = sizeof a;
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (t < 0)
+			return 0;
+		memset(&a, 0, sizeof a);
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(t, (struct sockaddr *)&a, sizeof a) < 0 ||
+		    getsockname(t, (struct sockaddr *)&a, &l) < 0) {
+			close(t);
+			return 0;
+		}
+		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int ok = u >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0;
+		if (u >= 0)
+			close(u);
+		close(t);
+		if (ok)
+			return ntohs(a.sin_port);
+	}
+	return 0;
+}
+
+int net_probe(const struct net_addr *a, int type, int timeout_ms, char *err, size_t errlen)
+{
+	char name[NET_ADDRSTRLEN];
+	if (type == SOCK_STREAM) {
+		int fd = net_connect(a, SOCK_STREAM, timeout_ms, err, errlen);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		return 0;
+	}
+	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), e = 0;
+	ssize_t got = -1;
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
+	    send(fd, "probe", 5, 0) != 5) {
+		e = errno;
+	} else {
+		struct pollfd p = {fd, POLLIN, 0};
+		char b[16];
+		if (poll(&p, 1, timeout_ms) == 1 && (got = recv(fd, b, sizeof b, MSG_DONTWAIT)) < 0)
+			e = errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (got >= 0)
+		return 0;
+	net_format((const struct sockaddr *)&a->ss, name, sizeof name);
+	if (e != 0)
+		snprintf(err, errlen, "udp %s: probe datagram: %s", name, strerror(e));
+	else
+		snprintf(err, errlen, "udp %s: no answer to a probe datagram within %d ms", name, timeout_ms);
+	return -1;
+}
+
+int net_loopback(struct net_addr *a, char *err, size_t errlen)
+{
+	char name[NET_ADDRSTRLEN];
+	if (a->ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if ((ntohl(in->sin_addr.s_addr) >> 24) == 127)
+			return 0;
+	} else if (a->ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+		if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+			in6->sin6_addr = in6addr_loopback;
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return 0;
+	}
+	snprintf(err, errlen, "%s is not a loopback address: not probed",
+	         net_format((const struct sockaddr *)&a->ss, name, sizeof name));
 	return -1;
 }

@@ -1,4 +1,4 @@
-/* net.h - socket helpers shared by the servers, client, replay, conform and bench. They return
+/* net.h - socket helpers shared by the servers, client, replay, conform, bench and lib/child. They return
  * codes and write a human message into a caller-supplied buffer; they never print or exit. */
 #ifndef NET_H
 #define NET_H
@@ -57,5 +57,17 @@ int net_connect(const struct net_addr *a, int type, int timeout_ms, char *err, s
 
 /* Reads the local address of fd into a. Returns 0 or -1 (errno set). */
 int net_local(int fd, struct net_addr *a);
+
+/* A port free for both TCP and UDP on 127.0.0.1 right now (bound, then released), 0 if none was found. */
+unsigned net_free_port(void);
+
+/* Tells whether a serves type: for SOCK_STREAM a connection is accepted within timeout_ms; for SOCK_DGRAM
+ * a 5-byte datagram "probe" is answered within timeout_ms (a UDP port cannot be checked without sending
+ * it something). Returns 0, or -1 with a reason in err. */
+int net_probe(const struct net_addr *a, int type, int timeout_ms, char *err, size_t errlen);
+
+/* Maps a wildcard address to loopback (0.0.0.0 to 127.0.0.1, :: to ::1). Returns 0 when a is then a
+ * loopback address, or -1 with a reason in err ("... is not a loopback address: not probed"). */
+int net_loopback(struct net_addr *a, char *err, size_t errlen);
 
 #endif

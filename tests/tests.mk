@@ -1,7 +1,7 @@
 # tests.mk - unit tests of the core and of the library modules (lib/upper.c, lib/util.c, lib/report.c,
-# lib/child.c, lib/exchange.c, lib/cli.c, lib/chart.c), and integration tests of the servers. All run in the
-# standard and the ASan+UBSan variants, each against that variant's binaries in $(B). tests/unit/unit.c is
-# the CUnit runner every test program shares.
+# lib/child.c, lib/exchange_oracle.c, lib/exchange.c, lib/cli.c, lib/chart.c), and integration tests of the
+# servers. All run in the standard and the ASan+UBSan variants, each against that variant's binaries in
+# $(B). tests/unit/unit.c is the CUnit runner every test program shares.
 
 TEST_BIN := $(O)/tests
 UNIT_RUNNER_OBJ := $(O)/tests/unit/unit.o
@@ -35,7 +35,8 @@ $(eval $(call test_program,test_servers,$(O)/tests/integration/test_servers.o,\
 # lib/child.c, against this variant's reference servers.
 $(eval $(call test_program,test_child,$(O)/tests/unit/test_child.o,test-child,$(B),$(B)/tcp-upper $(B)/udp-upper))
 
-# lib/exchange.c: the stream oracle's table, and the driver against servers in threads of the test.
+# lib/exchange_oracle.c: the stream oracle's table; lib/exchange.c: the driver against servers in threads
+# of the test.
 $(eval $(call test_program,test_exchange,$(O)/tests/unit/test_exchange.o,test-exchange))
 
 # lib/cli.c: the command-line parser's kinds of option and its messages.

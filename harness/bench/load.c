@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "exchange.h"
+#include "exchange_oracle.h"
 #include "oracle.h"
 #include "upper.h"
 #include "util.h"

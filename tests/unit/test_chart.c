@@ -1,6 +1,8 @@
 /* test_chart.c - lib/chart.c: a line chart with two axes and a bar chart drawn from small CSV files into a
- * temporary directory and checked with xmllint; a missing gnuplot, a failing one and one that hangs; charts
- * that are refused before anything runs. */
+ * temporary directory and checked with xmllint; a missing gnuplot, a failing one and one that hangs (killed
+ * with its children); charts that are refused before anything runs. */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,16 +52,17 @@ static int make_files(void)
 	    write_file("failing-gnuplot",
 	               "#!/bin/sh\necho 'warning: ignore me' >&2\necho 'boom: no terminal' >&2\nexit 3\n",
 	               0755) < 0 ||
-	    write_file("hanging-gnuplot", "#!/bin/sh\nsleep 30\n", 0755) < 0)
+	    write_file("hanging-gnuplot", "#!/bin/sh\necho $$ >\"$0.pid\"\nsleep 30\n", 0755) < 0)
 		return -1;
 	return 0;
 }
 
 static int remove_files(void)
 {
-	static const char *const names[] = {
-	    "soak.csv", "ratios.csv", "failing-gnuplot", "hanging-gnuplot", "lines.svg",         "bars.svg",
-	    "none.svg", "failed.svg", "hung.svg",        "badcolumn.svg",   "badcolumn.svg.part"};
+	static const char *const names[] = {"soak.csv",        "ratios.csv",         "failing-gnuplot",
+	                                    "hanging-gnuplot", "lines.svg",          "bars.svg",
+	                                    "none.svg",        "failed.svg",         "hung.svg",
+	                                    "badcolumn.svg",   "badcolumn.svg.part", "hanging-gnuplot.pid"};
 	char path[512];
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -211,6 +214,13 @@ static void test_hanging(void)
 	took = util_now_s() - t0;
 	CHECK(took < 5, "stopped after its bound: %.2f s", took);
 	CHECK(strstr(why, "did not finish within 0.5 s") != NULL, "reason '%s'", why);
+	/* its process group, the script and its sleep, is gone */
+	FILE *f = fopen(in_dir("hanging-gnuplot.pid", program, sizeof program), "r");
+	int group = 0;
+	CHECK(f != NULL && fscanf(f, "%d", &group) == 1 && group > 0, "no pid written");
+	CHECK(group > 0 && kill(-group, 0) < 0 && errno == ESRCH, "its group %d is still there", group);
+	if (f != NULL)
+		fclose(f);
 	unsetenv("GNUPLOT");
 }
 

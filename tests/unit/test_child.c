@@ -1,7 +1,8 @@
 /* test_child.c - CUnit tests of lib/child.c: the reference servers started on port 0 and on {port},
  * their addresses read, probed and stopped; commands that exit at once, never print, ignore SIGTERM or
- * cannot be run; death, restart, the log's tail and bound, the child's limits and signals, and the
- * emergency kill. Usage: test_child BINDIR (the directory holding tcp-upper and udp-upper). */
+ * cannot be run; death, restart, the log's tail and bound, the child's limits and signals, the
+ * emergency kill, shell or direct execution, and commands run to their end within a bound (child_run).
+ * Usage: test_child BINDIR (the directory holding tcp-upper and udp-upper). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -351,6 +353,121 @@ static void test_kill_all(void)
 	}
 }
 
+/* A shell command without shell syntax is the process started; a builtin runs through the shell. */
+static void test_shell_or_direct(void)
+{
+	static const char *const commands[] = {"sleep 30", "exec sleep 30"};
+	char err[400], path[64], comm[64] = "";
+	struct child *c;
+	struct child_addrs a;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		CU_ASSERT_FATAL(start_cmd(commands[i], 1, 0, 0, &c, &a, err, sizeof err) == 0);
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)child_pid(c));
+		for (int tries = 0; tries < 200 && strcmp(comm, "sleep\n") != 0; tries++, util_sleep_ms(5)) {
+			FILE *f = fopen(path, "r");
+			if (f != NULL && fgets(comm, sizeof comm, f) == NULL)
+				comm[0] = '\0';
+			if (f != NULL)
+				fclose(f);
+		}
+		CHECK(strcmp(comm, "sleep\n") == 0, "'%s': the server is '%s'", commands[i], comm);
+		child_free(c);
+		comm[0] = '\0';
+	}
+}
+
+/* A memory file holding text, at its start. */
+static int memory_file(const char *text)
+{
+	int fd = memfd_create("test-child", MFD_CLOEXEC);
+	if (fd >= 0 &&
+	    (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || lseek(fd, 0, SEEK_SET) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Runs a command string with stdin text (NULL: /dev/null), bounded by ms; its stdout and stderr
+ * together in out. Returns how it ended, its status in *status. */
+static enum child_run_end run_cmd(const char *cmd, int shell, const char *text, int ms, int *status,
+                                  char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct child_options o = {.command = cmd, .shell = shell};
+	int in = text != NULL ? memory_file(text) : -1, to = memory_file("");
+	const int fds[3] = {in, to, to};
+	enum child_run_end end = child_run(&o, fds, ms, status, err, errlen);
+	ssize_t n = to >= 0 ? pread(to, out, outlen - 1, 0) : -1;
+	out[n > 0 ? n : 0] = '\0';
+	if (in >= 0)
+		close(in);
+	if (to >= 0)
+		close(to);
+	return end;
+}
+
+/* Whether the process whose id a command printed first has gone. */
+static int printed_pid_gone(const char *out)
+{
+	pid_t pid = (pid_t)atoi(out);
+	return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* child_run(): a command that exits, fails, is not found, needs the shell or not, and hangs. */
+static void test_run(void)
+{
+	static const struct {
+		const char *cmd;
+		int shell;
+		const char *in;
+		int status;      /* exit status */
+		const char *out; /* stdout and stderr, or a part of them (after '*') */
+	} cases[] = {
+	    {"tr a-z A-Z", 1, "hello\n", 0, "HELLO\n"},
+	    {"cat", 0, NULL, 0, ""},
+	    {"exit 3", 1, NULL, 3, ""},
+	    {"echo oops >&2; exit 4", 1, NULL, 4, "oops\n"},
+	    {"no-such-program-here x", 1, NULL, 127, "*not found"},
+	    {"echo 'a  b' $((1+2))", 1, NULL, 0, "a  b 3\n"},
+	    {"echo 'a  b'", 0, NULL, 0, "'a b'\n"},
+	};
+	char out[256], err[400];
+	int st;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum child_run_end end = run_cmd(cases[i].cmd, cases[i].shell, cases[i].in, 5000, &st, out,
+		                                 sizeof out, err, sizeof err);
+		const char *want = cases[i].out;
+		CHECK(end == CHILD_RUN_ENDED && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].status,
+		      "'%s': end %d, status 0x%x: %s", cases[i].cmd, (int)end, st, err);
+		CHECK(want[0] == '*' ? strstr(out, want + 1) != NULL : strcmp(out, want) == 0,
+		      "'%s' printed '%s'", cases[i].cmd, out);
+	}
+	const char *argv[] = {"no-such-program-here", NULL};
+	struct child_options o = {.argv = argv};
+	const int fds[3] = {-1, -1, -1};
+	errno = 0;
+	CHECK(child_run(&o, fds, 1000, &st, err, sizeof err) == CHILD_RUN_NOT_STARTED && errno == ENOENT,
+	      "a missing program started");
+	CHECK(strcmp(err, "cannot run 'no-such-program-here': No such file or directory") == 0, "'%s'", err);
+
+	/* what a command leaves in its group goes with it, when it ends and when it is killed */
+	CHECK(run_cmd("sleep 30 & echo $!", 1, NULL, 5000, &st, out, sizeof out, err, sizeof err) ==
+	          CHILD_RUN_ENDED,
+	      "ended: %s", err);
+	CHECK(printed_pid_gone(out), "its background process %s is left", out);
+	uint64_t t0 = util_now_ns();
+	CHECK(run_cmd("sleep 30 & echo $!; exec sleep 30", 1, NULL, 300, &st, out, sizeof out, err,
+	              sizeof err) == CHILD_RUN_TIMED_OUT,
+	      "a hanging command ended");
+	CHECK(util_now_ns() - t0 < 2000000000u, "killed after %llu ms",
+	      (unsigned long long)((util_now_ns() - t0) / 1000000));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+	CHECK(strcmp(err, "'sleep 30 & echo $!; exec sleep 30' did not end within 300 ms and was killed") ==
+	          0,
+	      "'%s'", err);
+	CHECK(printed_pid_gone(out), "its child %s is left", out);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
@@ -367,6 +484,8 @@ int main(int argc, char **argv)
 	    {"log: tail, last line, kept path, bound", test_log},
 	    {"child: descriptor limit, default signals", test_limits_and_signals},
 	    {"emergency kill of every group", test_kill_all},
+	    {"a shell command without shell syntax runs directly", test_shell_or_direct},
+	    {"run to the end: exits, fails, not found, hangs", test_run},
 	};
 	bindir = unit_bindir("test_child", argc, argv);
 	if (bindir == NULL)

@@ -1,6 +1,6 @@
-/* test_exchange.c - CUnit tests of lib/exchange.c: the stream oracle by a table of event scripts (each
- * fed whole and again one byte at a time), and the driver against small servers in threads of this
- * test over loopback TCP. */
+/* test_exchange.c - CUnit tests of a TCP exchange: lib/exchange_oracle.c, the stream oracle, by a table of
+ * event scripts (each fed whole and again one byte at a time), and lib/exchange.c, the driver, against
+ * small servers in threads of this test over loopback TCP. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
