@@ -22,25 +22,55 @@
 
 /* ---- Frame decoding ------------------------------------------------------------------------------- */
 
-/* Link types, as libpcap's pcap_datalink() reports them (DLT_*) and as files store them (LINKTYPE_*). */
-enum {
-	DEC_LINK_NULL = 0,         /* BSD loopback: 4-byte host-order AF_ value */
-	DEC_LINK_EN10MB = 1,       /* Ethernet, with any number of 802.1Q / 802.1ad tags */
-	DEC_LINK_RAW_BSD = 12,     /* DLT_RAW on most systems: bare IPv4/IPv6 */
-	DEC_LINK_RAW_OPENBSD = 14, /* DLT_RAW on OpenBSD */
-	DEC_LINK_RAW = 101,        /* LINKTYPE_RAW */
-	DEC_LINK_LOOP = 108,       /* OpenBSD loopback: 4-byte network-order AF_ value */
-	DEC_LINK_LINUX_SLL = 113,  /* Linux cooked v1 (tcpdump -i any, old) */
-	DEC_LINK_IPV4 = 228,
-	DEC_LINK_IPV6 = 229,
-	DEC_LINK_LINUX_SLL2 = 276 /* Linux cooked v2 (tcpdump -i any) */
+/* Link types: one row per type in decode.c's table, the only place that holds their numbers. Every
+ * part that names a link type reads the table: the decoder, replay's help and errors, the fuzz targets'
+ * frame builders and the seed writer. */
+
+/* Where a link header says the network layer is. */
+enum dec_net {
+	DEC_NET_NONE = 0,      /* not IP: the frame is skipped */
+	DEC_NET_BYVERSION = 1, /* IPv4 or IPv6, as the first byte's version says */
+	DEC_NET_V4 = 4,
+	DEC_NET_V6 = 6
 };
+
+/* The longest link header a row's builder writes. */
+#define DEC_LINK_HDR_MAX 24
+
+struct dec_link_type {
+	int number;       /* as libpcap's pcap_datalink() reports it and as files store it */
+	const char *name; /* libpcap's name for it; rows of one name differ only in number */
+	/* Reads the link header in frame[0..caplen), and nothing outside it: sets *net_off to where the
+	 * network layer starts and returns a dec_net, or -1 with a reason in err (the header is cut or
+	 * unusable). */
+	int (*parse)(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen);
+	/* Writes into out[0..DEC_LINK_HDR_MAX) a header that parse() reads as carrying an IPv4 (family 4)
+	 * or IPv6 (family 6) packet, in form variant (0 .. variants - 1; EN10MB: 0, 1 or 2 VLAN tags), and
+	 * returns its length, or -1 when this link type cannot carry that family. For fuzz targets and
+	 * seeds, which build frames of every row. */
+	int (*build)(uint8_t *out, int family, unsigned variant);
+	unsigned variants;
+};
+
+/* The table, dec_link_types[0 .. dec_link_ntypes), in the order help texts list the names. */
+extern const struct dec_link_type dec_link_types[];
+extern const size_t dec_link_ntypes;
+
+/* Returns the row of link type number lt, or NULL when the decoder does not read it. */
+const struct dec_link_type *dec_link_find(int lt);
+
+/* Returns the first row named name ("EN10MB", "RAW", ...), or NULL. */
+const struct dec_link_type *dec_link_named(const char *name);
 
 /* Returns 1 if dec_frame() understands link type lt, 0 otherwise. */
 int dec_link_supported(int lt);
 
 /* Returns a short name for link type lt ("EN10MB", "LINUX_SLL2", ...) or "unknown". Never NULL. */
 const char *dec_link_name(int lt);
+
+/* Writes the names of the supported link types, each once, in table order and separated by ", ", into
+ * buf[0..len) (cut at a name when it does not fit). Returns buf. */
+const char *dec_link_list(char *buf, size_t len);
 
 /* One decoded TCP segment or UDP datagram. Pointers point into the caller's frame buffer. */
 struct dec_pkt {
