@@ -80,114 +80,74 @@ static int truncated(const char *name, size_t caplen, char *err, size_t errlen)
 	return -1;
 }
 
-/* Raw IP: no header; the version nibble says IPv4 or IPv6. */
-static int raw_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
-{
-	(void)frame, (void)caplen, (void)err, (void)errlen;
-	*net_off = 0;
-	return DEC_NET_BYVERSION;
-}
-
-static int raw_build(uint8_t *out, int family, unsigned variant)
-{
-	(void)out, (void)family, (void)variant;
-	return 0;
-}
-
-static int ipv4_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
-{
-	(void)frame, (void)caplen, (void)err, (void)errlen;
-	*net_off = 0;
-	return DEC_NET_V4;
-}
-
-static int ipv4_build(uint8_t *out, int family, unsigned variant)
-{
-	(void)out, (void)variant;
-	return family == 4 ? 0 : -1;
-}
-
-static int ipv6_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
-{
-	(void)frame, (void)caplen, (void)err, (void)errlen;
-	*net_off = 0;
-	return DEC_NET_V6;
-}
-
-static int ipv6_build(uint8_t *out, int family, unsigned variant)
-{
-	(void)out, (void)variant;
-	return family == 6 ? 0 : -1;
-}
-
-/* BSD loopback: the AF in the capturing host's byte order, which the file does not say. */
-static int null_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
+/* The header of most link types: header_len bytes, with the network layer named by the field at
+ * field_at, or by nothing (raw IP: the first byte's version, or the one the link type carries). */
+static int plain_parse(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+                       char *err, size_t errlen)
 {
 	const struct rd r = {frame, caplen};
+	unsigned et;
 	uint32_t af;
 
-	if (rd_u32(&r, 0, &af) < 0)
-		return truncated("NULL", caplen, err, errlen);
-	*net_off = 4;
-	if (af_to_net(af) != DEC_NET_NONE)
-		return af_to_net(af);
-	return af_to_net((af >> 24) | (af >> 8 & 0xff00u) | (af << 8 & 0xff0000u) | (af << 24));
+	if (caplen < t->header_len)
+		return truncated(t->name, caplen, err, errlen);
+	*net_off = t->header_len;
+	switch (t->field) {
+	case DEC_FIELD_ETHERTYPE:
+		return rd_u16(&r, t->field_at, &et) < 0 ? truncated(t->name, caplen, err, errlen)
+		                                        : ethertype_to_net(et);
+	case DEC_FIELD_AF:
+	case DEC_FIELD_AF_EITHER_ORDER:
+		if (rd_u32(&r, t->field_at, &af) < 0)
+			return truncated(t->name, caplen, err, errlen);
+		if (t->field == DEC_FIELD_AF || af_to_net(af) != DEC_NET_NONE)
+			return af_to_net(af);
+		return af_to_net((af >> 24) | (af >> 8 & 0xff00u) | (af << 8 & 0xff0000u) | (af << 24));
+	default:
+		return t->family ? t->family : DEC_NET_BYVERSION;
+	}
 }
 
-static int null_build(uint8_t *out, int family, unsigned variant)
+static int plain_build(const struct dec_link_type *t, uint8_t *out, int family, unsigned variant)
 {
 	(void)variant;
-	memset(out, 0, 4);
-	out[0] = family == 6 ? 30 : 2; /* a little-endian host; AF_INET6 of macOS */
-	return 4;
+	memset(out, 0, t->header_len);
+	if (t->field == DEC_FIELD_ETHERTYPE)
+		put16(out + t->field_at, ethertype_of(family));
+	else if (t->field == DEC_FIELD_AF)
+		out[t->field_at + 3] = family == 6 ? 24 : 2; /* AF_INET6 of OpenBSD */
+	else if (t->field == DEC_FIELD_AF_EITHER_ORDER)
+		out[t->field_at] = family == 6 ? 30 : 2; /* a little-endian host; AF_INET6 of macOS */
+	return (int)t->header_len;
 }
 
-/* OpenBSD loopback: the AF in network byte order. */
-static int loop_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
-{
-	const struct rd r = {frame, caplen};
-	uint32_t af;
-
-	if (rd_u32(&r, 0, &af) < 0)
-		return truncated("LOOP", caplen, err, errlen);
-	*net_off = 4;
-	return af_to_net(af);
-}
-
-static int loop_build(uint8_t *out, int family, unsigned variant)
-{
-	(void)variant;
-	memset(out, 0, 4);
-	out[3] = family == 6 ? 24 : 2; /* AF_INET6 of OpenBSD */
-	return 4;
-}
-
-/* Ethernet, with any number of 802.1Q / 802.1ad tags up to 8. */
-static int en10mb_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
+/* Ethernet, with any number of 802.1Q / 802.1ad tags up to 8 between the addresses and the EtherType. */
+static int en10mb_parse(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+                        char *err, size_t errlen)
 {
 	const struct rd r = {frame, caplen};
 	unsigned et, tags;
 
-	if (rd_u16(&r, 12, &et) < 0)
-		return truncated("EN10MB", caplen, err, errlen);
-	*net_off = 14;
+	if (rd_u16(&r, t->field_at, &et) < 0)
+		return truncated(t->name, caplen, err, errlen);
+	*net_off = t->header_len;
 	for (tags = 0; et == 0x8100 || et == 0x88a8 || et == 0x9100; tags++) {
 		if (tags == 8) {
 			snprintf(err, errlen, "more than 8 VLAN tags");
 			return -1;
 		}
 		if (rd_u16(&r, *net_off + 2, &et) < 0)
-			return truncated("EN10MB", caplen, err, errlen);
+			return truncated(t->name, caplen, err, errlen);
 		*net_off += 4;
 	}
 	return ethertype_to_net(et);
 }
 
 /* Variant 0: no tag; 1: an 802.1Q tag; 2: an 802.1ad tag, then an 802.1Q one. */
-static int en10mb_build(uint8_t *out, int family, unsigned variant)
+static int en10mb_build(const struct dec_link_type *t, uint8_t *out, int family, unsigned variant)
 {
 	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
-	size_t n = 12;
+	size_t n = t->field_at;
 
 	memcpy(out, macs, sizeof macs);
 	if (variant == 2) {
@@ -204,70 +164,39 @@ static int en10mb_build(uint8_t *out, int family, unsigned variant)
 	return (int)n + 2;
 }
 
-/* Linux cooked v1: packet type, ARPHRD type, address length, 8 address bytes, protocol. */
-static int sll_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
-{
-	const struct rd r = {frame, caplen};
-	unsigned et;
-
-	if (rd_u16(&r, 14, &et) < 0)
-		return truncated("LINUX_SLL", caplen, err, errlen);
-	*net_off = 16;
-	return ethertype_to_net(et);
-}
-
-static int sll_build(uint8_t *out, int family, unsigned variant)
-{
-	(void)variant;
-	memset(out, 0, 16);
-	put16(out + 2, 772); /* ARPHRD_LOOPBACK */
-	put16(out + 4, 6);
-	put16(out + 14, ethertype_of(family));
-	return 16;
-}
-
-/* Linux cooked v2: protocol, reserved, interface index, ARPHRD type, packet type, address length, 8
- * address bytes. */
-static int sll2_parse(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen)
-{
-	const struct rd r = {frame, caplen};
-	unsigned et;
-
-	if (rd_u16(&r, 0, &et) < 0 || caplen < 20)
-		return truncated("LINUX_SLL2", caplen, err, errlen);
-	*net_off = 20;
-	return ethertype_to_net(et);
-}
-
-static int sll2_build(uint8_t *out, int family, unsigned variant)
-{
-	(void)variant;
-	memset(out, 0, 20);
-	put16(out, ethertype_of(family));
-	out[7] = 1;          /* interface index */
-	put16(out + 8, 772); /* ARPHRD_LOOPBACK */
-	out[11] = 6;
-	return 20;
-}
-
 /* The numbers are libpcap's: DLT_* as pcap_datalink() reports them, LINKTYPE_* as files store them. Raw
  * IP has three: LINKTYPE_RAW (the first, which writers store), DLT_RAW on most systems and on OpenBSD.
- * A name is listed once, at its first row. */
+ * A name is listed once, at its first row. NULL holds the AF in the capturing host's byte order, which
+ * the file does not say; LOOP in network order. */
 /* clang-format off */
 const struct dec_link_type dec_link_types[] = {
-    {.number = 1,   .name = "EN10MB",     .parse = en10mb_parse, .build = en10mb_build, .variants = 3},
-    {.number = 101, .name = "RAW",        .parse = raw_parse,    .build = raw_build,    .variants = 1},
-    {.number = 12,  .name = "RAW",        .parse = raw_parse,    .build = raw_build,    .variants = 1},
-    {.number = 14,  .name = "RAW",        .parse = raw_parse,    .build = raw_build,    .variants = 1},
-    {.number = 0,   .name = "NULL",       .parse = null_parse,   .build = null_build,   .variants = 1},
-    {.number = 108, .name = "LOOP",       .parse = loop_parse,   .build = loop_build,   .variants = 1},
-    {.number = 113, .name = "LINUX_SLL",  .parse = sll_parse,    .build = sll_build,    .variants = 1},
-    {.number = 276, .name = "LINUX_SLL2", .parse = sll2_parse,   .build = sll2_build,   .variants = 1},
-    {.number = 228, .name = "IPV4",       .parse = ipv4_parse,   .build = ipv4_build,   .variants = 1},
-    {.number = 229, .name = "IPV6",       .parse = ipv6_parse,   .build = ipv6_build,   .variants = 1},
+    {.number = 1,   .name = "EN10MB",     .header_len = 14, .field = DEC_FIELD_ETHERTYPE, .field_at = 12,
+     .parse = en10mb_parse, .build = en10mb_build, .variants = 2},
+    {.number = 101, .name = "RAW"},
+    {.number = 12,  .name = "RAW"},
+    {.number = 14,  .name = "RAW"},
+    {.number = 0,   .name = "NULL",       .header_len = 4,  .field = DEC_FIELD_AF_EITHER_ORDER},
+    {.number = 108, .name = "LOOP",       .header_len = 4,  .field = DEC_FIELD_AF},
+    {.number = 113, .name = "LINUX_SLL",  .header_len = 16, .field = DEC_FIELD_ETHERTYPE, .field_at = 14},
+    {.number = 276, .name = "LINUX_SLL2", .header_len = 20, .field = DEC_FIELD_ETHERTYPE, .field_at = 0},
+    {.number = 228, .name = "IPV4",       .family = 4},
+    {.number = 229, .name = "IPV6",       .family = 6},
 };
 /* clang-format on */
 const size_t dec_link_ntypes = sizeof dec_link_types / sizeof dec_link_types[0];
+
+int dec_link_parse(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+                   char *err, size_t errlen)
+{
+	return (t->parse ? t->parse : plain_parse)(t, frame, caplen, net_off, err, errlen);
+}
+
+int dec_link_build(const struct dec_link_type *t, uint8_t *out, int family, unsigned variant)
+{
+	if ((t->family && t->family != family) || variant > t->variants)
+		return -1;
+	return (t->build ? t->build : plain_build)(t, out, family, variant);
+}
 
 const struct dec_link_type *dec_link_find(int lt)
 {
@@ -523,7 +452,7 @@ int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_
 		snprintf(err, errlen, "unsupported link type %d", lt);
 		return DEC_ELINK;
 	}
-	net = link->parse(r.p, r.n, &off, err, errlen);
+	net = dec_link_parse(link, r.p, r.n, &off, err, errlen);
 	if (net < 0)
 		return DEC_EMALFORMED;
 	if (net == DEC_NET_NONE) {

@@ -34,22 +34,31 @@ enum dec_net {
 	DEC_NET_V6 = 6
 };
 
-/* The longest link header a row's builder writes. */
+/* The longest link header dec_link_build() writes. */
 #define DEC_LINK_HDR_MAX 24
 
+/* How a link header names the network layer it carries. */
+enum dec_link_field {
+	DEC_FIELD_NONE = 0,       /* nothing: raw IP (the first byte's version, or the row's family) */
+	DEC_FIELD_ETHERTYPE,      /* a 2-byte EtherType */
+	DEC_FIELD_AF,             /* a 4-byte BSD AF_ value in network byte order */
+	DEC_FIELD_AF_EITHER_ORDER /* the same in either byte order */
+};
+
+/* One link type. Most are described by their fields alone, which the decoder's plain parser and builder
+ * read; a header those cannot read (Ethernet's VLAN tags) has its own parse and build. */
 struct dec_link_type {
-	int number;       /* as libpcap's pcap_datalink() reports it and as files store it */
-	const char *name; /* libpcap's name for it; rows of one name differ only in number */
-	/* Reads the link header in frame[0..caplen), and nothing outside it: sets *net_off to where the
-	 * network layer starts and returns a dec_net, or -1 with a reason in err (the header is cut or
-	 * unusable). */
-	int (*parse)(const uint8_t *frame, size_t caplen, size_t *net_off, char *err, size_t errlen);
-	/* Writes into out[0..DEC_LINK_HDR_MAX) a header that parse() reads as carrying an IPv4 (family 4)
-	 * or IPv6 (family 6) packet, in form variant (0 .. variants - 1; EN10MB: 0, 1 or 2 VLAN tags), and
-	 * returns its length, or -1 when this link type cannot carry that family. For fuzz targets and
-	 * seeds, which build frames of every row. */
-	int (*build)(uint8_t *out, int family, unsigned variant);
-	unsigned variants;
+	int number;                /* as libpcap's pcap_datalink() reports it and as files store it */
+	const char *name;          /* libpcap's name for it; rows of one name differ only in number */
+	size_t header_len;         /* bytes before the network layer (Ethernet: without VLAN tags) */
+	enum dec_link_field field; /* what names the network layer, */
+	size_t field_at;           /* and where in the header */
+	int family;                /* 4 or 6: the one IP version it carries; 0: either */
+	unsigned variants;         /* forms build() writes besides the plain one (Ethernet: 1 or 2 tags) */
+	int (*parse)(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+	             char *err, size_t errlen); /* NULL: plain */
+	int (*build)(const struct dec_link_type *t, uint8_t *out, int family,
+	             unsigned variant); /* NULL: plain */
 };
 
 /* The table, dec_link_types[0 .. dec_link_ntypes), in the order help texts list the names. */
@@ -58,6 +67,18 @@ extern const size_t dec_link_ntypes;
 
 /* Returns the row of link type number lt, or NULL when the decoder does not read it. */
 const struct dec_link_type *dec_link_find(int lt);
+
+/* Reads the link header of type t in frame[0..caplen), and nothing outside it: sets *net_off to where
+ * the network layer starts and returns a dec_net, or -1 with a reason in err (the header is cut or
+ * unusable). */
+int dec_link_parse(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+                   char *err, size_t errlen);
+
+/* Writes into out[0..DEC_LINK_HDR_MAX) a header of type t that dec_link_parse() reads as carrying an
+ * IPv4 (family 4) or IPv6 (family 6) packet, in form variant (0 .. t->variants), and returns its
+ * length, or -1 when t cannot carry that family or has no such form. For the fuzz targets and the
+ * tests, which build frames of every row. */
+int dec_link_build(const struct dec_link_type *t, uint8_t *out, int family, unsigned variant);
 
 /* Returns the first row named name ("EN10MB", "RAW", ...), or NULL. */
 const struct dec_link_type *dec_link_named(const char *name);

@@ -4,7 +4,7 @@
  * order, which were held back and released later (reordering), resent (equal bytes) or resent with
  * different bytes, duplicated by the capture, cut by the snaplen or lost; with sequence numbers near the
  * 32-bit wrap, IPv4 or IPv6, and every form of every link type in the decoder's table (decode.h:
- * dec_link_types[], each row's builder; Ethernet with 0, 1 or 2 VLAN tags). The IP packets are built by
+ * dec_link_types[], through dec_link_build(); Ethernet with 0, 1 or 2 VLAN tags). The IP packets are built by
  * the project's pcap writer (pcapw_frame(), the bytes bin/replay --write-pcap stores), behind the row's
  * link header, decoded one by one with dec_feed(),
  * and the result is compared with a model kept here from the input alone:
@@ -17,7 +17,7 @@
  *     exactly when a later copy differed.
  *
  * Input (see harness/fuzz/README.md): 4 header bytes, then operations of 3 bytes each.
- *   header[0] link type (the n-th form of a row of dec_link_types[], counting every row's variants;
+ *   header[0] link type (the n-th form of a row of dec_link_types[], counting every row's forms;
  *   a form that cannot carry the family gives way to the next that can), header[1] bit 0 IPv6, bits 1-2
  * number of connections - 1 (1 to 3), bit 3 FINs are written before the held segments are released, bit 4
  * FINs are lost; header[2], header[3] client and server initial sequence numbers (bit 7 set: just below the
@@ -304,23 +304,23 @@ static uint32_t initial_seq(uint8_t b, int s)
 	return (uint32_t)b * 0x01000193u + (uint32_t)s * 0x10000u;
 }
 
-/* Sets R.link and its header: form k (counted over every row's variants, round and round) of the
- * decoder's link types, or the next form that carries R.family. */
+/* Sets R.link and its header: form k (counted over every row's forms, round and round) of the decoder's
+ * link types, or the next form that carries R.family. */
 static void pick_link(unsigned k)
 {
 	size_t forms = 0, i;
 	int n = -1;
 
 	for (i = 0; i < dec_link_ntypes; i++)
-		forms += dec_link_types[i].variants;
+		forms += 1 + dec_link_types[i].variants;
 	k %= (unsigned)forms;
 	for (size_t tries = 0; n < 0; tries++, k = (k + 1) % (unsigned)forms) {
 		unsigned v = k;
 		TRUTH_CHECK(tries < forms, "no link type carries IPv%d", R.family);
-		for (i = 0; v >= dec_link_types[i].variants; i++)
-			v -= dec_link_types[i].variants;
+		for (i = 0; v > dec_link_types[i].variants; i++)
+			v -= 1 + dec_link_types[i].variants;
 		R.link = &dec_link_types[i];
-		n = R.link->build(R.l2, R.family, v);
+		n = dec_link_build(R.link, R.l2, R.family, v);
 	}
 	R.l2len = (size_t)n;
 }

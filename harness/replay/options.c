@@ -22,9 +22,11 @@ void options_usage(FILE *f)
 	    "Replays the TCP and UDP conversations of pcap/pcapng captures (IPv4 and IPv6, the link types\n"
 	    "below) against a server of the uppercase protocol and checks its answers. With no --target or\n"
 	    "--map it starts the reference servers tcp-upper and udp-upper (next to this program) on free\n"
-	    "loopback ports, 127.0.0.1 and for IPv6 flows [::1] (IPv6 flows are skipped, with a reason, on a\n"
+	    "loopback ports, 127.0.0.1 and for IPv6 flows [::1] (IPv6 flows are skipped, with a reason, on "
+	    "a\n"
 	    "host without an IPv6 loopback), and maps every captured server to them. After the replay each\n"
-	    "TCP server must still answer a probe, so a server that crashed on a flow (a reset while it owed\n"
+	    "TCP server must still answer a probe, so a server that crashed on a flow (a reset while it "
+	    "owed\n"
 	    "output, say) fails the run.\n"
 	    "\n"
 	    "  --target HOST:PORT     replay every flow against HOST:PORT (TCP and UDP)\n"
@@ -158,7 +160,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	static const char *const timings[] = {"fast", "original", NULL};
 	static const char *const incompletes[] = {"skip", "replay", "fail", NULL};
 	static const char *const formats[] = {"tcp", "udp", NULL};
-	int incomplete = 0;
+	int incomplete = 0, rc;
 	struct choice expect = {expects, "recorded or upper", &o->expect_upper},
 	              timing = {timings, "fast or original", &o->timing_original},
 	              incomplete_choice = {incompletes, "skip, replay or fail", &incomplete},
@@ -193,17 +195,11 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->jobs = 8;
 	o->timeout_ms = 5000;
 	o->fuzz_udp = -1;
-	switch (cli_parse(options, argc, argv, err, errlen)) {
-	case CLI_PARSE_OK:
-		break;
-	case CLI_PARSE_HELP:
+	rc = cli_parse(options, argc, argv, err, errlen);
+	if (rc == CLI_PARSE_HELP)
 		return OPTIONS_HELP;
-	case CLI_PARSE_MISSING_ARGUMENT:
-	case CLI_PARSE_BAD_OPTION:
-		return OPTIONS_USAGE;
-	case CLI_PARSE_BAD_VALUE:
-		return OPTIONS_INVALID;
-	}
+	if (rc != CLI_PARSE_OK)
+		return rc == CLI_PARSE_BAD_VALUE ? OPTIONS_INVALID : OPTIONS_USAGE;
 	o->incomplete = (enum options_incomplete)incomplete;
 	if (o->timing_original && !o->speed)
 		o->speed = 1;

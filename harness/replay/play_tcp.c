@@ -350,7 +350,7 @@ static int tcp_verdict(const struct tcp *t, const struct dec_flow *f, const stru
 }
 
 int play_tcp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-                    struct play_result *r)
+             struct play_result *r)
 {
 	struct tcp t;
 	int rc;

@@ -198,7 +198,7 @@ static void udp_summary(const struct play_opts *o, size_t byrule, struct play_re
 }
 
 int play_udp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
-                    struct play_result *r)
+             struct play_result *r)
 {
 	const struct dec_dir *cs = &f->dir[DEC_C2S], *sc = &f->dir[DEC_S2C];
 	char err[256];

@@ -33,8 +33,8 @@ struct replay_file {
 
 /* One flow to replay and what became of it. */
 struct replay_job {
-	size_t file;           /* index into the run's files */
-	struct play_job play;  /* the flow, its target, and the player's result */
+	size_t file;          /* index into the run's files */
+	struct play_job play; /* the flow, its target, and the player's result */
 	enum replay_result result;
 	char why[160];  /* skipped/error reason */
 	int incomplete; /* failed as incomplete (--incomplete fail) */

@@ -39,17 +39,24 @@ const char *reports_incomplete_reason(const struct dec_flow *f)
 
 static const char *result_name(enum replay_result r)
 {
-	return r == REPLAY_OK ? "ok" : r == REPLAY_MISMATCH ? "MISMATCH" : r == REPLAY_ERROR ? "ERROR" : "skipped";
+	return r == REPLAY_OK         ? "ok"
+	       : r == REPLAY_MISMATCH ? "MISMATCH"
+	       : r == REPLAY_ERROR    ? "ERROR"
+	                              : "skipped";
 }
 
 static const char *job_text(const struct replay_job *j)
 {
-	return j->result == REPLAY_SKIPPED || (j->result == REPLAY_ERROR && j->why[0]) ? j->why : j->play.r.msg;
+	return j->result == REPLAY_SKIPPED || (j->result == REPLAY_ERROR && j->why[0]) ? j->why
+	                                                                               : j->play.r.msg;
 }
 
 static enum rep_status rep_status_of(enum replay_result r)
 {
-	return r == REPLAY_OK ? REP_PASS : r == REPLAY_MISMATCH ? REP_FAIL : r == REPLAY_ERROR ? REP_ERROR : REP_SKIP;
+	return r == REPLAY_OK         ? REP_PASS
+	       : r == REPLAY_MISMATCH ? REP_FAIL
+	       : r == REPLAY_ERROR    ? REP_ERROR
+	                              : REP_SKIP;
 }
 
 /* Writes the JUnit report: one <testsuite> per capture file, one <testcase> per flow. Returns 0, or -1
@@ -115,14 +122,15 @@ static void json_flow(FILE *f, const struct replay_job *j)
 	        j->result == REPLAY_OK         ? "ok"
 	        : j->result == REPLAY_MISMATCH ? "mismatch"
 	        : j->result == REPLAY_ERROR    ? "error"
-	                                    : "skipped");
+	                                       : "skipped");
 	rep_json_str(f, job_text(j));
 	if (j->result == REPLAY_MISMATCH) {
 		fprintf(f, ", \"direction\": \"%s\", \"offset\": %zu, \"detail\": ",
 		        j->play.r.dir == DEC_C2S ? "client->server" : "server->client", j->play.r.offset);
 		rep_json_str(f, j->play.r.detail);
 	}
-	fprintf(f, ", \"sent\": %zu, \"received\": %zu, \"seconds\": %.3f}", j->play.r.sent, j->play.r.got, j->play.secs);
+	fprintf(f, ", \"sent\": %zu, \"received\": %zu, \"seconds\": %.3f}", j->play.r.sent, j->play.r.got,
+	        j->play.secs);
 }
 
 static int write_json(const char *path, const struct replay_run *run)
@@ -162,7 +170,8 @@ static int write_json(const char *path, const struct replay_run *run)
 	return 0;
 }
 
-/* Says why a run checked no flow (every flow was skipped) and what to do about it. Returns REPLAY_EXIT_SETUP. */
+/* Says why a run checked no flow (every flow was skipped) and what to do about it. Returns REPLAY_EXIT_SETUP.
+ */
 static int nothing_checked(const struct replay_run *run)
 {
 	size_t k, incomplete = 0;
@@ -212,7 +221,7 @@ int reports_summary(const struct replay_run *run)
 	       run->count[REPLAY_SKIPPED], run->dead ? "; a server failed the probe after the replay" : "");
 	status = run->count[REPLAY_ERROR]                   ? REPLAY_EXIT_SETUP
 	         : run->count[REPLAY_MISMATCH] || run->dead ? REPLAY_EXIT_MISMATCH
-	                                                 : 0;
+	                                                    : 0;
 	/* Incomplete flows counted as failures (--incomplete fail) are mismatches, not setup errors. */
 	if (status == REPLAY_EXIT_SETUP && o->incomplete == OPTIONS_INC_FAIL) {
 		int only_incomplete = 1;
@@ -232,7 +241,6 @@ int reports_summary(const struct replay_run *run)
 		status = REPLAY_EXIT_SETUP;
 	return status;
 }
-
 
 void reports_list(const struct replay_file *cf)
 {

@@ -244,8 +244,9 @@ static void test_links(void)
 }
 
 /* decode.c's table: every row is a link type above, with the name libpcap gives it, and is tested in
- * links[]; each row's builder writes a header that its parser and dec_frame() read, for both families
- * and every variant, cut anywhere inside it a reason and never a read past the end. */
+ * links[]; each row's header from dec_link_build() is read by dec_link_parse() and dec_frame(), for both
+ * families and every form, and cut anywhere inside it, it is an error with a reason and never a read
+ * past the end. */
 static void test_link_table(void)
 {
 	static const struct {
@@ -269,7 +270,7 @@ static void test_link_table(void)
 	CU_ASSERT_EQUAL(dec_link_ntypes, sizeof names / sizeof names[0]);
 	for (i = 0; i < dec_link_ntypes; i++) {
 		const struct dec_link_type *t = &dec_link_types[i];
-		int tested = 0, family;
+		int tested = 0, family, built = 0;
 		for (k = 0; k < sizeof names / sizeof names[0]; k++)
 			if (names[k].lt == t->number)
 				CU_ASSERT_STRING_EQUAL(t->name, names[k].name);
@@ -279,35 +280,43 @@ static void test_link_table(void)
 		CU_ASSERT(dec_link_find(t->number) == t);
 		CU_ASSERT(dec_link_supported(t->number));
 		CU_ASSERT_STRING_EQUAL(dec_link_name(t->number), t->name);
-		CU_ASSERT(t->variants >= 1);
+		CU_ASSERT_EQUAL(dec_link_build(t, f.b, 4, t->variants + 1), -1);
 		for (family = 4; family <= 6; family += 2)
-			for (unsigned v = 0; v < t->variants; v++) {
+			for (unsigned v = 0; v <= t->variants; v++) {
 				uint8_t hdr[DEC_LINK_HDR_MAX];
-				int n = t->build(hdr, family, v), tail;
-				size_t cut;
-				if (n < 0)
+				int n = dec_link_build(t, hdr, family, v);
+				size_t cut, off, head;
+				if (n < 0) {
+					CU_ASSERT(t->family != 0 && t->family != family);
 					continue;
+				}
+				built++;
 				f.n = 0;
 				put(&f, hdr, (size_t)n);
-				tail = (int)f.n;
+				head = f.n;
 				if (family == 4)
 					ip4(&f, 17, 13, 5, 0);
 				else
 					ip6(&f, 17, 13);
 				udp(&f, "hello", 0);
 				CU_ASSERT_EQUAL(
+				    dec_link_parse(t, guarded(f.b, f.n), f.n, &off, err, sizeof err) >= 0 &&
+				        off == head,
+				    1);
+				CU_ASSERT_EQUAL(
 				    dec_frame(t->number, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
 				    DEC_OK);
 				CU_ASSERT(p.family == family && p.caplen == 5 &&
 				          !memcmp(p.payload, "hello", 5));
-				for (cut = 0; cut < (size_t)tail; cut++) {
-					size_t off;
+				for (cut = 0; cut < head; cut++) {
 					err[0] = 0;
 					CU_ASSERT_EQUAL(
-					    t->parse(guarded(f.b, cut), cut, &off, err, sizeof err), -1);
+					    dec_link_parse(t, guarded(f.b, cut), cut, &off, err, sizeof err),
+					    -1);
 					CU_ASSERT(err[0] != 0);
 				}
 			}
+		CU_ASSERT(built > 0);
 	}
 	CU_ASSERT_PTR_NULL(dec_link_find(147));
 	CU_ASSERT_STRING_EQUAL(dec_link_name(147), "unknown");
