@@ -1,4 +1,5 @@
-/* decode.h - pure decoding of captured frames and TCP/UDP flow reassembly for bin/replay.
+/* decode.h - pure decoding of captured frames (decode.c: the link-type table, IP, TCP and UDP headers)
+ * and TCP/UDP flow reassembly (decode_flows.c) for bin/replay.
  *
  * No libpcap, no syscalls, no globals: the caller (lib/pcapin.c for files, a fuzz target for
  * memory buffers) hands in one frame at a time as (link type, bytes, caplen, wire length, timestamp).
@@ -20,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- Frame decoding ------------------------------------------------------------------------------- */
+/* ---- Frame decoding (decode.c) -------------------------------------------------------------------- */
 
 /* Link types: one row per type in decode.c's table, the only place that holds their numbers. Every
  * part that names a link type reads the table: the decoder, replay's help and errors, the fuzz targets'
@@ -130,7 +131,7 @@ enum {
 int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns, struct dec_pkt *p,
               char *err, size_t errlen);
 
-/* ---- Flow table and reassembly -------------------------------------------------------------------- */
+/* ---- Flow table and reassembly (decode_flows.c) --------------------------------------------------- */
 
 /* Bounds on memory and counts; a fuzz target sets them small. */
 struct dec_limits {
