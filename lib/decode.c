@@ -238,8 +238,10 @@ const char *dec_link_list(char *buf, size_t len)
 		if (dec_link_named(name) != &dec_link_types[i])
 			continue; /* listed at its first row */
 		k = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
-		if (k < 0 || (size_t)k >= len - used)
+		if (k < 0 || (size_t)k >= len - used) {
+			buf[used] = 0; /* no half name */
 			break;
+		}
 		used += (size_t)k;
 	}
 	return buf;

@@ -325,6 +325,8 @@ static void test_link_table(void)
 	CU_ASSERT_STRING_EQUAL(dec_link_list(list, sizeof list),
 	                       "EN10MB, RAW, NULL, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6");
 	CU_ASSERT_STRING_EQUAL(dec_link_list(list, 12), "EN10MB, RAW");
+	CU_ASSERT_STRING_EQUAL(dec_link_list(list, 11), "EN10MB");
+	CU_ASSERT_STRING_EQUAL(dec_link_list(list, 1), "");
 }
 
 /* Every prefix of every frame: a header cut anywhere is DEC_EMALFORMED with a reason; a cut payload is
