@@ -22,7 +22,7 @@ Bugs (default: all):
   udp-short       the UDP reply is one byte short (U2, U4)
   udp-batch-addr  udp-upper's batch loop (servers/udp_loop.c), leaving out a truncated datagram, moves
                   the next reply's buffer but not its address: it goes to another datagram's sender (U1)
-  reasm-overlap1  replay's reassembly (lib/decode.c) drops a segment that overlaps the stream's end by
+  reasm-overlap1  replay's reassembly (lib/decode_flows.c) drops a segment that overlaps the stream's end by
                   exactly one byte instead of keeping its new bytes
 Environment: CLANG (default clang).
 USAGE
@@ -73,7 +73,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 bug_file() { # bug: the library or server file the bug is planted in
-	case "$1" in reasm-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
+	case "$1" in reasm-*) echo lib/decode_flows.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
 }
 
 bug_target() { # bug: the fuzz target meant to find it

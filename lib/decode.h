@@ -1,4 +1,5 @@
-/* decode.h - pure decoding of captured frames and TCP/UDP flow reassembly for bin/replay.
+/* decode.h - pure decoding of captured frames (decode.c: the link-type table, IP, TCP and UDP headers)
+ * and TCP/UDP flow reassembly (decode_flows.c) for bin/replay.
  *
  * No libpcap, no syscalls, no globals: the caller (lib/pcapin.c for files, a fuzz target for
  * memory buffers) hands in one frame at a time as (link type, bytes, caplen, wire length, timestamp).
@@ -20,27 +21,78 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- Frame decoding ------------------------------------------------------------------------------- */
+/* ---- Frame decoding (decode.c) -------------------------------------------------------------------- */
 
-/* Link types, as libpcap's pcap_datalink() reports them (DLT_*) and as files store them (LINKTYPE_*). */
-enum {
-	DEC_LINK_NULL = 0,         /* BSD loopback: 4-byte host-order AF_ value */
-	DEC_LINK_EN10MB = 1,       /* Ethernet, with any number of 802.1Q / 802.1ad tags */
-	DEC_LINK_RAW_BSD = 12,     /* DLT_RAW on most systems: bare IPv4/IPv6 */
-	DEC_LINK_RAW_OPENBSD = 14, /* DLT_RAW on OpenBSD */
-	DEC_LINK_RAW = 101,        /* LINKTYPE_RAW */
-	DEC_LINK_LOOP = 108,       /* OpenBSD loopback: 4-byte network-order AF_ value */
-	DEC_LINK_LINUX_SLL = 113,  /* Linux cooked v1 (tcpdump -i any, old) */
-	DEC_LINK_IPV4 = 228,
-	DEC_LINK_IPV6 = 229,
-	DEC_LINK_LINUX_SLL2 = 276 /* Linux cooked v2 (tcpdump -i any) */
+/* Link types: one row per type in decode.c's table, the only place that holds their numbers. Every
+ * part that names a link type reads the table: the decoder, replay's help and errors, the fuzz targets'
+ * frame builders and the seed writer. */
+
+/* Where a link header says the network layer is. */
+enum dec_net {
+	DEC_NET_NONE = 0,      /* not IP: the frame is skipped */
+	DEC_NET_BYVERSION = 1, /* IPv4 or IPv6, as the first byte's version says */
+	DEC_NET_V4 = 4,
+	DEC_NET_V6 = 6
 };
+
+/* The longest link header dec_link_build() writes. */
+#define DEC_LINK_HDR_MAX 24
+
+/* How a link header names the network layer it carries. */
+enum dec_link_field {
+	DEC_FIELD_NONE = 0,       /* nothing: raw IP (the first byte's version, or the row's family) */
+	DEC_FIELD_ETHERTYPE,      /* a 2-byte EtherType */
+	DEC_FIELD_AF,             /* a 4-byte BSD AF_ value in network byte order */
+	DEC_FIELD_AF_EITHER_ORDER /* the same in either byte order */
+};
+
+/* One link type. Most are described by their fields alone, which the decoder's plain parser and builder
+ * read; a header those cannot read (Ethernet's VLAN tags) has its own parse and build. */
+struct dec_link_type {
+	int number;                /* as libpcap's pcap_datalink() reports it and as files store it */
+	const char *name;          /* libpcap's name for it; rows of one name differ only in number */
+	size_t header_len;         /* bytes before the network layer (Ethernet: without VLAN tags) */
+	enum dec_link_field field; /* what names the network layer, */
+	size_t field_at;           /* and where in the header */
+	int family;                /* 4 or 6: the one IP version it carries; 0: either */
+	unsigned variants;         /* forms build() writes besides the plain one (Ethernet: 1 or 2 tags) */
+	int (*parse)(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+	             char *err, size_t errlen); /* NULL: plain */
+	int (*build)(const struct dec_link_type *t, uint8_t *out, int family,
+	             unsigned variant); /* NULL: plain */
+};
+
+/* The table, dec_link_types[0 .. dec_link_ntypes), in the order help texts list the names. */
+extern const struct dec_link_type dec_link_types[];
+extern const size_t dec_link_ntypes;
+
+/* Returns the row of link type number lt, or NULL when the decoder does not read it. */
+const struct dec_link_type *dec_link_find(int lt);
+
+/* Reads the link header of type t in frame[0..caplen), and nothing outside it: sets *net_off to where
+ * the network layer starts and returns a dec_net, or -1 with a reason in err (the header is cut or
+ * unusable). */
+int dec_link_parse(const struct dec_link_type *t, const uint8_t *frame, size_t caplen, size_t *net_off,
+                   char *err, size_t errlen);
+
+/* Writes into out[0..DEC_LINK_HDR_MAX) a header of type t that dec_link_parse() reads as carrying an
+ * IPv4 (family 4) or IPv6 (family 6) packet, in form variant (0 .. t->variants), and returns its
+ * length, or -1 when t cannot carry that family or has no such form. For the fuzz targets and the
+ * tests, which build frames of every row. */
+int dec_link_build(const struct dec_link_type *t, uint8_t *out, int family, unsigned variant);
+
+/* Returns the first row named name ("EN10MB", "RAW", ...), or NULL. */
+const struct dec_link_type *dec_link_named(const char *name);
 
 /* Returns 1 if dec_frame() understands link type lt, 0 otherwise. */
 int dec_link_supported(int lt);
 
 /* Returns a short name for link type lt ("EN10MB", "LINUX_SLL2", ...) or "unknown". Never NULL. */
 const char *dec_link_name(int lt);
+
+/* Writes the names of the supported link types, each once, in table order and separated by ", ", into
+ * buf[0..len) (cut at a name when it does not fit). Returns buf. */
+const char *dec_link_list(char *buf, size_t len);
 
 /* One decoded TCP segment or UDP datagram. Pointers point into the caller's frame buffer. */
 struct dec_pkt {
@@ -79,7 +131,7 @@ enum {
 int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns, struct dec_pkt *p,
               char *err, size_t errlen);
 
-/* ---- Flow table and reassembly -------------------------------------------------------------------- */
+/* ---- Flow table and reassembly (decode_flows.c) --------------------------------------------------- */
 
 /* Bounds on memory and counts; a fuzz target sets them small. */
 struct dec_limits {

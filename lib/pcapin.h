@@ -12,7 +12,7 @@ struct pcapin;
  * Returns the reader, or NULL with a reason naming the file in err. */
 struct pcapin *pcapin_open(const char *path, char *err, size_t errlen);
 
-/* Link type of the file (DLT_ value, as decode.h's DEC_LINK_*). */
+/* Link type of the file, as pcap_datalink() reports it (decode.h's dec_link_find() knows the number). */
 int pcapin_linktype(const struct pcapin *r);
 
 /* Return codes of pcapin_next(). */

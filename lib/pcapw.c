@@ -24,10 +24,12 @@ struct pcapw *pcapw_open(const char *path, int linktype, int nano, char *err, si
 	int dlt;
 
 	if (linktype == PCAPW_EN10MB)
-		dlt = DLT_EN10MB;
+		dlt = pcap_datalink_name_to_val("EN10MB");
 	else if (linktype == PCAPW_RAW)
-		dlt = DLT_RAW;
-	else {
+		dlt = pcap_datalink_name_to_val("RAW");
+	else
+		dlt = -1;
+	if (dlt < 0) {
 		snprintf(err, errlen, "%s: unsupported link type %d for writing", path, linktype);
 		return NULL;
 	}

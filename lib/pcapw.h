@@ -32,8 +32,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum { PCAPW_EN10MB = 1, PCAPW_RAW = 101 }; /* link types (LINKTYPE_ values) */
-enum { PCAPW_C2S = 0, PCAPW_S2C = 1 };      /* directions */
+/* The link types a writer writes: Ethernet or raw IP (libpcap names them; decode.c holds the numbers). */
+enum pcapw_link { PCAPW_EN10MB, PCAPW_RAW };
+enum { PCAPW_C2S = 0, PCAPW_S2C = 1 }; /* directions */
 enum { PCAPW_FIN = 0x01, PCAPW_SYN = 0x02, PCAPW_RST = 0x04, PCAPW_PSH = 0x08, PCAPW_ACK = 0x10 };
 
 struct pcapw;

@@ -1,5 +1,5 @@
-/* util.c - the monotonic clock, strict number parsing, the stdout check, the IPv6-loopback probe and
- * the descriptor-limit raise. */
+/* util.c - the monotonic clock, strict number parsing, the stdout check, mkdir -p, the IPv6-loopback
+ * probe and the descriptor-limit raise. */
 #include "util.h"
 
 #include <dirent.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +137,44 @@ int util_flush_ok(FILE *f)
 		errno = EIO;
 		return -1;
 	}
+	return 0;
+}
+
+/* Fails with errno e and "what: strerror(e)" in err; errno survives the formatting. */
+static int mkdir_fail(int e, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
+	errno = e;
+	return -1;
+}
+
+int util_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(path);
+	struct stat st;
+
+	if (n == 0)
+		return mkdir_fail(ENOENT, "an empty directory name", err, errlen);
+	if (n >= sizeof p)
+		return mkdir_fail(ENAMETOOLONG, path, err, errlen);
+	memcpy(p, path, n + 1);
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		/* A part that exists may be a file: the next mkdir() says ENOTDIR, or the stat() below. */
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return mkdir_fail(errno, p, err, errlen);
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(p, &st) < 0)
+		return mkdir_fail(errno, p, err, errlen);
+	if (!S_ISDIR(st.st_mode))
+		return mkdir_fail(ENOTDIR, p, err, errlen);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* util.h - small helpers every program shares: the monotonic clock, strict number parsing, the stdout
- * check, the IPv6-loopback probe and the descriptor-limit raise. No printing, no exit. */
+ * check, mkdir -p, the IPv6-loopback probe and the descriptor-limit raise. No printing, no exit. */
 #ifndef UTIL_H
 #define UTIL_H
 
@@ -35,6 +35,12 @@ int util_parse_seconds(const char *s, double min, double max, double *out, char 
 /* Flushes f and tells whether everything written to it so far reached the file (a full disk, a
  * closed pipe). Returns 0, or -1 with errno set (EIO when only the stream's error flag says so). */
 int util_flush_ok(FILE *f);
+
+/* Creates directory path and its missing parents with mode (before the umask), as mkdir -p does; a
+ * directory that exists already is fine. Returns 0, or -1 with errno set and a reason naming the part
+ * of path at fault in err (a part that is a file: ENOTDIR; an empty or too long path: ENOENT or
+ * ENAMETOOLONG). */
+int util_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
 
 /* Tells whether this host can use IPv6 loopback: a socket of the given type (SOCK_STREAM or
  * SOCK_DGRAM) binds to [::1]:0. Returns 1 or 0. */

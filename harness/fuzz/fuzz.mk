@@ -211,14 +211,14 @@ CHECK_ONCE += fuzz-planted
 # build of the standalone runner; llvm-cov HTML and a per-file table of lines (lines, covered, percent)
 # into COVERAGE_OUT. Every file on targets.txt's "sources:" line is reported; the server sources with
 # logic (the core lib/upper.c, lib/drive.c and the servers' loops servers/*.c) and the replayer's
-# decoder (lib/decode.c) must have COVERAGE_MIN % of their lines run, or the rule fails naming the
-# file. The others are checking code (oracle, simulators) or hold functions only other programs call
+# decoder (lib/decode.c, lib/decode_flows.c) must have COVERAGE_MIN % of their lines run, or the rule
+# fails naming the file. The others are checking code (oracle, simulators) or hold functions only other programs call
 # (the script encoders, the capture writer's address helper): shown, not gated. COVERAGE_RUN=1 adds the last make fuzz run's working corpora (then the figures are
 # no longer those of the committed corpus alone).
 COVERAGE_OUT ?= out/coverage
 COVERAGE_MIN ?= 85
 COVERAGE_RUN ?=
-COVERAGE_GATED := $(filter lib/upper.c lib/drive.c lib/decode.c servers/%,$(FUZZ_LIBSRCS))
+COVERAGE_GATED := $(filter lib/upper.c lib/drive.c lib/decode.c lib/decode_flows.c servers/%,$(FUZZ_LIBSRCS))
 FUZZ_COV_BINS := $(FUZZ_TARGETS:%=$(FUZZ_COV)/%)
 FUZZ_COV_OBJECTS := $(firstword $(FUZZ_COV_BINS)) $(patsubst %,-object=%,$(wordlist 2,$(words $(FUZZ_COV_BINS)),$(FUZZ_COV_BINS)))
 # The table, from llvm-cov's report per file (columns 8 and 9: lines, missed lines) and per function

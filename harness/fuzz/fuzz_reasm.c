@@ -3,10 +3,10 @@
  * The input describes TCP connections and how a capture saw them: which segments were sent, in which
  * order, which were held back and released later (reordering), resent (equal bytes) or resent with
  * different bytes, duplicated by the capture, cut by the snaplen or lost; with sequence numbers near the
- * 32-bit wrap, IPv4 or IPv6, and any link type the decoder supports (Ethernet with 0, 1 or 2 VLAN tags,
- * raw IP in its three link types and the two per family, BSD and OpenBSD loopback, Linux cooked v1
- * and v2). The frames are built by the project's pcap
- * writer (pcapw_frame(), the bytes bin/replay --write-pcap stores), decoded one by one with dec_feed(),
+ * 32-bit wrap, IPv4 or IPv6, and every form of every link type in the decoder's table (decode.h:
+ * dec_link_types[], through dec_link_build(); Ethernet with 0, 1 or 2 VLAN tags). The IP packets are built by
+ * the project's pcap writer (pcapw_frame(), the bytes bin/replay --write-pcap stores), behind the row's
+ * link header, decoded one by one with dec_feed(),
  * and the result is compared with a model kept here from the input alone:
  *   - each stream byte is the first copy the capture carried (decode.h: "first copy kept"); the
  *     reassembled stream is exactly the bytes before the first byte never captured;
@@ -17,9 +17,10 @@
  *     exactly when a later copy differed.
  *
  * Input (see harness/fuzz/README.md): 4 header bytes, then operations of 3 bytes each.
- *   header[0] link type (index into link_types[]), header[1] bit 0 IPv6, bits 1-2 number of
- *   connections - 1 (1 to 3), bit 3 FINs are written before the held segments are released, bit 4 FINs
- *   are lost; header[2], header[3] client and server initial sequence numbers (bit 7 set: just below the
+ *   header[0] link type (the n-th form of a row of dec_link_types[], counting every row's forms;
+ *   a form that cannot carry the family gives way to the next that can), header[1] bit 0 IPv6, bits 1-2
+ * number of connections - 1 (1 to 3), bit 3 FINs are written before the held segments are released, bit 4
+ * FINs are lost; header[2], header[3] client and server initial sequence numbers (bit 7 set: just below the
  *   32-bit wrap).
  *   operation: byte 0 bits 0-2 kind, bit 3 direction (0 client to server), bits 4-5 connection, bits 6-7
  *   length bits 8-9; byte 1 length bits 0-7; byte 2 argument.
@@ -38,25 +39,10 @@
 #define REASM_CAP 16384 /* stream bytes per direction */
 #define REASM_HELD 16   /* segments held back per direction */
 #define REASM_FRAME 4096
-#define REASM_L2_MAX 24 /* the longest link header this target adds (Linux cooked v2) */
 
 #define TRUTH_CHECK(cond, ...) FUZZ_ASSERT(cond, "truth breach", __VA_ARGS__)
 
 enum reasm_op { OP_SEND, OP_HOLD, OP_RELEASE, OP_LOSE, OP_RESEND, OP_CONFLICT, OP_DUP, OP_CUT };
-
-/* Link types the decoder supports, with the frame pcapw builds and the header this target adds. */
-enum reasm_wrap { WRAP_NONE, WRAP_VLAN1, WRAP_VLAN2, WRAP_NULL, WRAP_LOOP, WRAP_SLL, WRAP_SLL2 };
-static const struct {
-	int dlt, pcapw_link, wrap;
-} link_types[] = {
-    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_NONE},  {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN1},
-    {DEC_LINK_EN10MB, PCAPW_EN10MB, WRAP_VLAN2}, {DEC_LINK_RAW, PCAPW_RAW, WRAP_NONE},
-    {DEC_LINK_RAW_BSD, PCAPW_RAW, WRAP_NONE},    {DEC_LINK_RAW_OPENBSD, PCAPW_RAW, WRAP_NONE},
-    {DEC_LINK_NULL, PCAPW_RAW, WRAP_NULL},       {DEC_LINK_LOOP, PCAPW_RAW, WRAP_LOOP},
-    {DEC_LINK_LINUX_SLL, PCAPW_RAW, WRAP_SLL},   {DEC_LINK_LINUX_SLL2, PCAPW_RAW, WRAP_SLL2},
-    {DEC_LINK_IPV4, PCAPW_RAW, WRAP_NONE},       {DEC_LINK_IPV6, PCAPW_RAW, WRAP_NONE},
-};
-#define NLINK (sizeof link_types / sizeof link_types[0])
 
 struct held {
 	size_t off, len, cut;
@@ -78,13 +64,16 @@ struct model_dir {
 };
 
 struct reasm {
-	int family, link, nstreams;
+	int family, nstreams;
+	const struct dec_link_type *link; /* the link type of every frame */
+	uint8_t l2[DEC_LINK_HDR_MAX];     /* its header (l2len bytes), in front of each IP packet */
+	size_t l2len;
 	struct pcapw_ep ep[REASM_STREAMS];
 	struct model_dir dir[REASM_STREAMS][2];
 	struct dec_ctx *dec;
 	uint16_t ipid;
 	uint64_t ts;
-	uint8_t last[REASM_FRAME];
+	uint8_t last[DEC_LINK_HDR_MAX + REASM_FRAME];
 	size_t last_caplen, last_wirelen;
 };
 
@@ -104,7 +93,7 @@ static void feed(const uint8_t *frame, size_t caplen, size_t wirelen)
 
 	TRUTH_CHECK(copy != NULL, "out of memory");
 	memcpy(copy, frame, caplen);
-	r = dec_feed(R.dec, link_types[R.link].dlt, copy, caplen, wirelen, R.ts, err, sizeof err);
+	r = dec_feed(R.dec, R.link->number, copy, caplen, wirelen, R.ts, err, sizeof err);
 	free(copy);
 	TRUTH_CHECK(r == DEC_OK, "a frame pcapw built did not decode: %d, %s", r, err);
 	memcpy(R.last, frame, caplen);
@@ -113,74 +102,25 @@ static void feed(const uint8_t *frame, size_t caplen, size_t wirelen)
 	R.ts += 10000;
 }
 
-/* Adds the link header of R.link in front of the IP packet (or inside the Ethernet header) at
- * buf + REASM_L2_MAX, n bytes; returns the frame's start and sets *len. */
-static uint8_t *wrap(uint8_t *buf, size_t n, size_t *len)
-{
-	uint8_t *f = buf + REASM_L2_MAX, hdr[20] = {0};
-	uint32_t af = R.family == 6 ? 10u : 2u;
-	uint8_t et_hi = R.family == 6 ? 0x86 : 0x08, et_lo = R.family == 6 ? 0xdd : 0x00;
-	size_t h = 0;
-
-	switch (link_types[R.link].wrap) {
-	case WRAP_VLAN1:
-	case WRAP_VLAN2: /* tags between the MAC addresses and the EtherType */
-		h = link_types[R.link].wrap == WRAP_VLAN1 ? 4 : 8;
-		f -= h;
-		memmove(f, f + h, 12);
-		if (h == 8)
-			memcpy(f + 12, "\x88\xa8\x00\x64", 4);
-		memcpy(f + h + 8, "\x81\x00\x00\x07", 4);
-		*len = n + h;
-		return f;
-	case WRAP_NULL:
-		memcpy(hdr, &af, 4); /* host byte order */
-		h = 4;
-		break;
-	case WRAP_LOOP:
-		hdr[3] = R.family == 6 ? 24 : 2;
-		h = 4;
-		break;
-	case WRAP_SLL:
-		hdr[14] = et_hi;
-		hdr[15] = et_lo;
-		h = 16;
-		break;
-	case WRAP_SLL2:
-		hdr[0] = et_hi;
-		hdr[1] = et_lo;
-		h = 20;
-		break;
-	default:
-		break;
-	}
-	f -= h;
-	memcpy(f, hdr, h);
-	*len = n + h;
-	return f;
-}
-
 /* Writes one TCP packet of stream s, direction d: payload [off, off+len) of the stream (conflict: other
  * bytes), cut bytes short in the capture; records it in the model. */
 static void emit(int s, int d, unsigned flags, uint32_t seq, size_t off, size_t len, int conflict, size_t cut)
 {
-	static uint8_t buf[REASM_L2_MAX + REASM_FRAME];
+	static uint8_t buf[DEC_LINK_HDR_MAX + REASM_FRAME];
 	uint8_t payload[1024];
 	struct model_dir *m = &R.dir[s][d];
 	struct pcapw_frame_spec spec = {&R.ep[s], d, 6, seq, 0, flags, R.ipid, payload, len};
-	size_t n, framelen;
-	uint8_t *frame;
+	size_t n;
 	char err[160];
 
 	for (size_t k = 0; k < len; k++)
 		payload[k] = (uint8_t)(truth_byte(s, d, off + k) ^ (conflict ? 0x5a : 0));
 	spec.ack = R.dir[s][!d].isn + 1 + (uint32_t)R.dir[s][!d].cur;
-	TRUTH_CHECK(pcapw_frame(buf + REASM_L2_MAX, REASM_FRAME, link_types[R.link].pcapw_link, &spec, &n,
-	                        err, sizeof err) == 0,
+	TRUTH_CHECK(pcapw_frame(buf + R.l2len, REASM_FRAME, PCAPW_RAW, &spec, &n, err, sizeof err) == 0,
 	            "pcapw_frame: %s", err);
 	R.ipid++;
-	frame = wrap(buf, n, &framelen);
-	feed(frame, framelen - cut, framelen);
+	memcpy(buf, R.l2, R.l2len);
+	feed(buf, R.l2len + n - cut, R.l2len + n);
 	if (cut) {
 		m->cuts++;
 		return;
@@ -364,15 +304,34 @@ static uint32_t initial_seq(uint8_t b, int s)
 	return (uint32_t)b * 0x01000193u + (uint32_t)s * 0x10000u;
 }
 
+/* Sets R.link and its header: form k (counted over every row's forms, round and round) of the decoder's
+ * link types, or the next form that carries R.family. */
+static void pick_link(unsigned k)
+{
+	size_t forms = 0, i;
+	int n = -1;
+
+	for (i = 0; i < dec_link_ntypes; i++)
+		forms += 1 + dec_link_types[i].variants;
+	k %= (unsigned)forms;
+	for (size_t tries = 0; n < 0; tries++, k = (k + 1) % (unsigned)forms) {
+		unsigned v = k;
+		TRUTH_CHECK(tries < forms, "no link type carries IPv%d", R.family);
+		for (i = 0; v > dec_link_types[i].variants; i++)
+			v -= 1 + dec_link_types[i].variants;
+		R.link = &dec_link_types[i];
+		n = dec_link_build(R.link, R.l2, R.family, v);
+	}
+	R.l2len = (size_t)n;
+}
+
 static void setup(const uint8_t *h)
 {
 	static const uint8_t v6c[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 	static const uint8_t v6s[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
-	R.link = (int)(h[0] % NLINK);
 	R.family = h[1] & 1 ? 6 : 4;
-	if (link_types[R.link].dlt == DEC_LINK_IPV4 || link_types[R.link].dlt == DEC_LINK_IPV6)
-		R.link = (int)NLINK - (R.family == 6 ? 1 : 2); /* the one of the connections' family */
+	pick_link(h[0]);
 	R.nstreams = (h[1] >> 1 & 3) % REASM_STREAMS + 1;
 	R.ipid = 1;
 	R.ts = 1700000000ull * 1000000000ull;

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "pcapw.h"
 #include "script.h"
 
-/* A scenario step: op, slot, arg, and for SEND a text or a generated payload. */
+/* A scenario step: op, slot, arg, and for SEND a text or a generated payload. A list of steps ends with
+ * op SCRIPT_NOPS. */
 struct step {
 	enum script_op op;
 	unsigned slot, arg;
@@ -24,165 +26,142 @@ struct scenario {
 	struct step steps[16];
 };
 
-#define S(t)                                                                                                 \
-	{                                                                                                    \
-		SCRIPT_SEND, 0, 0, t, 0                                                                      \
-	}
-#define SS(slot, t)                                                                                          \
-	{                                                                                                    \
-		SCRIPT_SEND, slot, 0, t, 0                                                                   \
-	}
-#define G(slot, n)                                                                                           \
-	{                                                                                                    \
-		SCRIPT_SEND, slot, 0, NULL, n                                                                \
-	}
-#define E(op, slot, arg)                                                                                     \
-	{                                                                                                    \
-		op, slot, arg, NULL, 0                                                                       \
-	}
-#define END                                                                                                  \
-	{                                                                                                    \
-		SCRIPT_NOPS, 0, 0, NULL, 0                                                                   \
-	}
-
+/* clang-format off */
 static const struct scenario tcp[] = {
-    {"hello", 1, 0, {S("hello world\n"), E(SCRIPT_FIN, 0, 0), END}},
-    {"interactive", 1, 0, {S("line one\n"), S("Line Two, MiXeD 123\n"), S("z"), E(SCRIPT_FIN, 0, 0), END}},
-    {"all-bytes", 1, 0, {G(0, 256), E(SCRIPT_FIN, 0, 0), END}},
-    {"connect-close", 1, 0, {E(SCRIPT_FIN, 0, 0), END}},
-    {"reset-before-send", 1, 0, {E(SCRIPT_RST, 0, 0), END}},
-    {"reset-mid-stream", 1, 0, {E(SCRIPT_STOP, 0, 4), S("owed bytes never sent"), E(SCRIPT_RST, 0, 0), END}},
-    {"fin-with-owed-bytes",
-     1,
-     0,
-     {E(SCRIPT_STOP, 0, 0), G(0, 300), E(SCRIPT_FIN, 0, 0), E(SCRIPT_RESUME, 0, 0), END}},
-    {"backpressure-cap1",
-     1,
-     1,
-     {E(SCRIPT_STOP, 0, 3), G(0, 300), E(SCRIPT_TICK, 0, 0), E(SCRIPT_RESUME, 0, 0), E(SCRIPT_FIN, 0, 0),
-      END}},
-    {"backpressure-cap16",
-     1,
-     4,
-     {E(SCRIPT_HOLD, 0, 0), G(0, 700), E(SCRIPT_STOP, 0, 20), E(SCRIPT_HOLD, 0, 0), E(SCRIPT_RESUME, 0, 0),
-      END}},
-    {"short-writes",
-     1,
-     0,
-     {E(SCRIPT_SHORT, 0, 1), S("abcdefghijklmnopqrstuvwxyz"), E(SCRIPT_FIN, 0, 0), END}},
-    {"short-reads", 1, 0, {E(SCRIPT_RLIMIT, 0, 3), G(0, 200), E(SCRIPT_FIN, 0, 0), END}},
-    {"would-block", 1, 0, {E(SCRIPT_AGAIN, 0, 0), S("blocked once"), E(SCRIPT_FIN, 0, 0), END}},
-    {"write-epipe", 1, 0, {E(SCRIPT_WERR, 0, 0), S("lost"), END}},
-    {"write-econnreset",
-     1,
-     0,
-     {E(SCRIPT_STOP, 0, 0), S("x"), E(SCRIPT_WERR, 0, 1), E(SCRIPT_RESUME, 0, 0), END}},
-    {"slot-reuse", 1, 0, {S("first"), E(SCRIPT_FIN, 0, 0), S("second"), E(SCRIPT_FIN, 0, 0), END}},
-    {"four-clients",
-     4,
-     0,
-     {SS(0, "alpha"), SS(1, "bravo"), E(SCRIPT_STOP, 2, 0), SS(2, "stalled charlie"), SS(3, "delta"),
-      E(SCRIPT_RST, 1, 0), E(SCRIPT_FIN, 0, 0), E(SCRIPT_FIN, 3, 0), E(SCRIPT_RESUME, 2, 0),
-      E(SCRIPT_FIN, 2, 0), END}},
-    {"held-burst",
-     2,
-     6,
-     {E(SCRIPT_HOLD, 0, 0), G(0, 2000), G(1, 500), E(SCRIPT_FIN, 0, 0), E(SCRIPT_RST, 1, 0),
-      E(SCRIPT_TICK, 0, 0), E(SCRIPT_HOLD, 0, 0), END}},
+    {.name = "hello", .nconn = 1, .steps = {{.op = SCRIPT_SEND, .text = "hello world\n"},
+        {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "interactive", .nconn = 1, .steps = {{.op = SCRIPT_SEND, .text = "line one\n"},
+        {.op = SCRIPT_SEND, .text = "Line Two, MiXeD 123\n"}, {.op = SCRIPT_SEND, .text = "z"},
+        {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "all-bytes", .nconn = 1, .steps = {{.op = SCRIPT_SEND, .genlen = 256}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "connect-close", .nconn = 1, .steps = {{.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "reset-before-send", .nconn = 1, .steps = {{.op = SCRIPT_RST}, {.op = SCRIPT_NOPS}}},
+    {.name = "reset-mid-stream", .nconn = 1, .steps = {{.op = SCRIPT_STOP, .arg = 4},
+        {.op = SCRIPT_SEND, .text = "owed bytes never sent"}, {.op = SCRIPT_RST}, {.op = SCRIPT_NOPS}}},
+    {.name = "fin-with-owed-bytes", .nconn = 1, .steps = {{.op = SCRIPT_STOP},
+        {.op = SCRIPT_SEND, .genlen = 300}, {.op = SCRIPT_FIN}, {.op = SCRIPT_RESUME},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "backpressure-cap1", .nconn = 1, .capidx = 1, .steps = {{.op = SCRIPT_STOP, .arg = 3},
+        {.op = SCRIPT_SEND, .genlen = 300}, {.op = SCRIPT_TICK}, {.op = SCRIPT_RESUME}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "backpressure-cap16", .nconn = 1, .capidx = 4, .steps = {{.op = SCRIPT_HOLD},
+        {.op = SCRIPT_SEND, .genlen = 700}, {.op = SCRIPT_STOP, .arg = 20}, {.op = SCRIPT_HOLD},
+        {.op = SCRIPT_RESUME}, {.op = SCRIPT_NOPS}}},
+    {.name = "short-writes", .nconn = 1, .steps = {{.op = SCRIPT_SHORT, .arg = 1},
+        {.op = SCRIPT_SEND, .text = "abcdefghijklmnopqrstuvwxyz"}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "short-reads", .nconn = 1, .steps = {{.op = SCRIPT_RLIMIT, .arg = 3},
+        {.op = SCRIPT_SEND, .genlen = 200}, {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "would-block", .nconn = 1, .steps = {{.op = SCRIPT_AGAIN},
+        {.op = SCRIPT_SEND, .text = "blocked once"}, {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "write-epipe", .nconn = 1, .steps = {{.op = SCRIPT_WERR}, {.op = SCRIPT_SEND, .text = "lost"},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "write-econnreset", .nconn = 1, .steps = {{.op = SCRIPT_STOP},
+        {.op = SCRIPT_SEND, .text = "x"}, {.op = SCRIPT_WERR, .arg = 1}, {.op = SCRIPT_RESUME},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "slot-reuse", .nconn = 1, .steps = {{.op = SCRIPT_SEND, .text = "first"}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_SEND, .text = "second"}, {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "four-clients", .nconn = 4, .steps = {{.op = SCRIPT_SEND, .text = "alpha"},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "bravo"}, {.op = SCRIPT_STOP, .slot = 2},
+        {.op = SCRIPT_SEND, .slot = 2, .text = "stalled charlie"},
+        {.op = SCRIPT_SEND, .slot = 3, .text = "delta"}, {.op = SCRIPT_RST, .slot = 1}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_FIN, .slot = 3}, {.op = SCRIPT_RESUME, .slot = 2}, {.op = SCRIPT_FIN, .slot = 2},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "held-burst", .nconn = 2, .capidx = 6, .steps = {{.op = SCRIPT_HOLD},
+        {.op = SCRIPT_SEND, .genlen = 2000}, {.op = SCRIPT_SEND, .slot = 1, .genlen = 500},
+        {.op = SCRIPT_FIN}, {.op = SCRIPT_RST, .slot = 1}, {.op = SCRIPT_TICK}, {.op = SCRIPT_HOLD},
+        {.op = SCRIPT_NOPS}}},
     /* The kernel under tcp-upper's loop: the accept queue, accept's errors, descriptor exhaustion,
      * EINTR, failed allocations and epoll_ctl calls, time passing. */
-    {"accept-queue",
-     4,
-     0,
-     {E(SCRIPT_HOLD, 0, 0), SS(0, "one"), SS(1, "two"), SS(2, "three"), SS(3, "four"), E(SCRIPT_HOLD, 0, 0),
-      END}},
-    {"accept-errors",
-     4,
-     0,
-     {E(SCRIPT_ACCEPT, 0, 0), SS(0, "after EINTR"), E(SCRIPT_ACCEPT, 0, 1), SS(1, "after ECONNABORTED"),
-      E(SCRIPT_ACCEPT, 0, 2), SS(2, "after EPROTO"), E(SCRIPT_ACCEPT, 0, 3), SS(3, "after EPERM"),
-      E(SCRIPT_FIN, 0, 0), E(SCRIPT_ACCEPT, 0, 6), SS(0, "after EAGAIN"), E(SCRIPT_FIN, 0, 0),
-      E(SCRIPT_ACCEPT, 0, 7), SS(0, "after EINVAL"), END}},
-    {"accept-enobufs-pause",
-     2,
-     0,
-     {E(SCRIPT_ACCEPT, 0, 4), SS(0, "waits out the pause"), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_ACCEPT, 0, 5),
-      SS(1, "after ENOMEM"), E(SCRIPT_FIN, 0, 0), END}},
-    {"nofile-emfile",
-     2,
-     0,
-     {SS(0, "holds a descriptor"), E(SCRIPT_NOFILE, 0, 0), SS(1, "waits for a descriptor"),
-      E(SCRIPT_FIN, 0, 0), E(SCRIPT_FIN, 1, 0), END}},
-    {"nofile-enfile-timeout",
-     1,
-     0,
-     {E(SCRIPT_NOFILE, 0, 1), S("refused"), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_SLEEP, 0, 255),
-      E(SCRIPT_NOFILE, 0, 7), E(SCRIPT_SLEEP, 0, 255), END}},
+    {.name = "accept-queue", .nconn = 4, .steps = {{.op = SCRIPT_HOLD}, {.op = SCRIPT_SEND, .text = "one"},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "two"}, {.op = SCRIPT_SEND, .slot = 2, .text = "three"},
+        {.op = SCRIPT_SEND, .slot = 3, .text = "four"}, {.op = SCRIPT_HOLD}, {.op = SCRIPT_NOPS}}},
+    {.name = "accept-errors", .nconn = 4, .steps = {{.op = SCRIPT_ACCEPT},
+        {.op = SCRIPT_SEND, .text = "after EINTR"}, {.op = SCRIPT_ACCEPT, .arg = 1},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "after ECONNABORTED"}, {.op = SCRIPT_ACCEPT, .arg = 2},
+        {.op = SCRIPT_SEND, .slot = 2, .text = "after EPROTO"}, {.op = SCRIPT_ACCEPT, .arg = 3},
+        {.op = SCRIPT_SEND, .slot = 3, .text = "after EPERM"}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_ACCEPT, .arg = 6}, {.op = SCRIPT_SEND, .text = "after EAGAIN"}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_ACCEPT, .arg = 7}, {.op = SCRIPT_SEND, .text = "after EINVAL"}, {.op = SCRIPT_NOPS}}},
+    {.name = "accept-enobufs-pause", .nconn = 2, .steps = {{.op = SCRIPT_ACCEPT, .arg = 4},
+        {.op = SCRIPT_SEND, .text = "waits out the pause"}, {.op = SCRIPT_SLEEP, .arg = 2},
+        {.op = SCRIPT_ACCEPT, .arg = 5}, {.op = SCRIPT_SEND, .slot = 1, .text = "after ENOMEM"},
+        {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "nofile-emfile", .nconn = 2, .steps = {{.op = SCRIPT_SEND, .text = "holds a descriptor"},
+        {.op = SCRIPT_NOFILE}, {.op = SCRIPT_SEND, .slot = 1, .text = "waits for a descriptor"},
+        {.op = SCRIPT_FIN}, {.op = SCRIPT_FIN, .slot = 1}, {.op = SCRIPT_NOPS}}},
+    {.name = "nofile-enfile-timeout", .nconn = 1, .steps = {{.op = SCRIPT_NOFILE, .arg = 1},
+        {.op = SCRIPT_SEND, .text = "refused"}, {.op = SCRIPT_SLEEP, .arg = 2},
+        {.op = SCRIPT_SLEEP, .arg = 255}, {.op = SCRIPT_NOFILE, .arg = 7}, {.op = SCRIPT_SLEEP, .arg = 255},
+        {.op = SCRIPT_NOPS}}},
     /* The operator reads the log (NOFILE bits 6-7): the limit and resume lines are formatted, with the
      * open count known, unknown at EMFILE with the limit known, and unknown. */
-    {"nofile-log-lines",
-     2,
-     0,
-     {SS(0, "holds a descriptor"), E(SCRIPT_NOFILE, 0, 192 | 1), SS(1, "refused"), E(SCRIPT_FIN, 0, 0),
-      E(SCRIPT_NOFILE, 0, 192 | 4), SS(0, "refused"), E(SCRIPT_SLEEP, 0, 255), E(SCRIPT_FIN, 1, 0),
-      E(SCRIPT_NOFILE, 0, 192 | 7), SS(1, "refused"), E(SCRIPT_SLEEP, 0, 255), END}},
-    {"intr-everywhere", 1, 0, {E(SCRIPT_INTR, 0, 3), S("interrupted calls"), E(SCRIPT_FIN, 0, 0), END}},
-    {"intr-one-each",
-     1,
-     0,
-     {E(SCRIPT_INTR, 0, 0), S("wait"), E(SCRIPT_INTR, 0, 1), S("send"), E(SCRIPT_INTR, 0, 2), S("recv"),
-      END}},
-    {"nomem-accept", 1, 0, {E(SCRIPT_NOMEM, 0, 0), S("lost with its connection"), S("a new one"), END}},
-    {"nomem-accept-buffer", 1, 0, {E(SCRIPT_NOMEM, 0, 4), S("its buffer fails"), S("a new one"), END}},
-    {"nomem-read-buffer",
-     2,
-     0,
-     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 1),
-      SS(1, "reads once memory returns"), E(SCRIPT_RESUME, 0, 0), E(SCRIPT_RESUME, 1, 0), END}},
+    {.name = "nofile-log-lines", .nconn = 2, .steps = {{.op = SCRIPT_SEND, .text = "holds a descriptor"},
+        {.op = SCRIPT_NOFILE, .arg = 192 | 1}, {.op = SCRIPT_SEND, .slot = 1, .text = "refused"},
+        {.op = SCRIPT_FIN}, {.op = SCRIPT_NOFILE, .arg = 192 | 4}, {.op = SCRIPT_SEND, .text = "refused"},
+        {.op = SCRIPT_SLEEP, .arg = 255}, {.op = SCRIPT_FIN, .slot = 1},
+        {.op = SCRIPT_NOFILE, .arg = 192 | 7}, {.op = SCRIPT_SEND, .slot = 1, .text = "refused"},
+        {.op = SCRIPT_SLEEP, .arg = 255}, {.op = SCRIPT_NOPS}}},
+    {.name = "intr-everywhere", .nconn = 1, .steps = {{.op = SCRIPT_INTR, .arg = 3},
+        {.op = SCRIPT_SEND, .text = "interrupted calls"}, {.op = SCRIPT_FIN}, {.op = SCRIPT_NOPS}}},
+    {.name = "intr-one-each", .nconn = 1, .steps = {{.op = SCRIPT_INTR},
+        {.op = SCRIPT_SEND, .text = "wait"}, {.op = SCRIPT_INTR, .arg = 1},
+        {.op = SCRIPT_SEND, .text = "send"}, {.op = SCRIPT_INTR, .arg = 2},
+        {.op = SCRIPT_SEND, .text = "recv"}, {.op = SCRIPT_NOPS}}},
+    {.name = "nomem-accept", .nconn = 1, .steps = {{.op = SCRIPT_NOMEM},
+        {.op = SCRIPT_SEND, .text = "lost with its connection"}, {.op = SCRIPT_SEND, .text = "a new one"},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "nomem-accept-buffer", .nconn = 1, .steps = {{.op = SCRIPT_NOMEM, .arg = 4},
+        {.op = SCRIPT_SEND, .text = "its buffer fails"}, {.op = SCRIPT_SEND, .text = "a new one"},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "nomem-read-buffer", .nconn = 2, .steps = {{.op = SCRIPT_STOP}, {.op = SCRIPT_STOP, .slot = 1},
+        {.op = SCRIPT_SEND, .text = "holds the buffer"}, {.op = SCRIPT_NOMEM, .arg = 1},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "reads once memory returns"}, {.op = SCRIPT_RESUME},
+        {.op = SCRIPT_RESUME, .slot = 1}, {.op = SCRIPT_NOPS}}},
     /* Every allocation fails until time passes (NOMEM bit 4): the starved connection must leave the
      * epoll set rather than wake the loop again and again, and read again when a buffer comes back or
      * the retry comes. */
-    {"nomem-starved-buffer-back",
-     2,
-     0,
-     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 16),
-      SS(1, "starves until a buffer comes back"), E(SCRIPT_RESUME, 0, 0), E(SCRIPT_RESUME, 1, 0), END}},
-    {"nomem-starved-retry",
-     2,
-     0,
-     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), SS(0, "holds the buffer"), E(SCRIPT_NOMEM, 0, 16),
-      SS(1, "starves until memory returns"), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 1, 0),
-      E(SCRIPT_RESUME, 0, 0), END}},
-    {"nomem-starved-ctl-failure",
-     3,
-     0,
-     {E(SCRIPT_STOP, 0, 0), E(SCRIPT_STOP, 1, 0), E(SCRIPT_STOP, 2, 0), SS(0, "holds the buffer"),
-      E(SCRIPT_NOMEM, 0, 16), E(SCRIPT_CTLERR, 1, 0), SS(1, "starves, leaving epoll fails"), SS(2, "starves"),
-      E(SCRIPT_CTLERR, 2, 0), E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_RESUME, 0, 0), END}},
+    {.name = "nomem-starved-buffer-back", .nconn = 2, .steps = {{.op = SCRIPT_STOP},
+        {.op = SCRIPT_STOP, .slot = 1}, {.op = SCRIPT_SEND, .text = "holds the buffer"},
+        {.op = SCRIPT_NOMEM, .arg = 16},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "starves until a buffer comes back"}, {.op = SCRIPT_RESUME},
+        {.op = SCRIPT_RESUME, .slot = 1}, {.op = SCRIPT_NOPS}}},
+    {.name = "nomem-starved-retry", .nconn = 2, .steps = {{.op = SCRIPT_STOP},
+        {.op = SCRIPT_STOP, .slot = 1}, {.op = SCRIPT_SEND, .text = "holds the buffer"},
+        {.op = SCRIPT_NOMEM, .arg = 16},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "starves until memory returns"},
+        {.op = SCRIPT_SLEEP, .arg = 2}, {.op = SCRIPT_RESUME, .slot = 1}, {.op = SCRIPT_RESUME},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "nomem-starved-ctl-failure", .nconn = 3, .steps = {{.op = SCRIPT_STOP},
+        {.op = SCRIPT_STOP, .slot = 1}, {.op = SCRIPT_STOP, .slot = 2},
+        {.op = SCRIPT_SEND, .text = "holds the buffer"}, {.op = SCRIPT_NOMEM, .arg = 16},
+        {.op = SCRIPT_CTLERR, .slot = 1},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "starves, leaving epoll fails"},
+        {.op = SCRIPT_SEND, .slot = 2, .text = "starves"}, {.op = SCRIPT_CTLERR, .slot = 2},
+        {.op = SCRIPT_SLEEP, .arg = 2}, {.op = SCRIPT_RESUME}, {.op = SCRIPT_NOPS}}},
     /* The listener's epoll_ctl fails (NOFILE bit 3, bits 4-5 how often): at the pause, which must
      * still hold without accept() being retried, and at the resume, which must be retried. */
-    {"nofile-pause-ctl-failure",
-     2,
-     0,
-     {SS(0, "holds a descriptor"), E(SCRIPT_NOFILE, 0, 8 | 48), SS(1, "waits for a descriptor"),
-      E(SCRIPT_FIN, 0, 0), E(SCRIPT_FIN, 1, 0), END}},
-    {"nofile-resume-ctl-failure",
-     1,
-     0,
-     {E(SCRIPT_NOFILE, 0, 0), S("refused, then accepted after the resume's retry"), E(SCRIPT_NOFILE, 0, 8),
-      E(SCRIPT_SLEEP, 0, 2), E(SCRIPT_SLEEP, 0, 2), END}},
-    {"ctl-failure",
-     2,
-     0,
-     {E(SCRIPT_CTLERR, 0, 0), SS(0, "never registered"), SS(1, "first"), E(SCRIPT_CTLERR, 1, 0),
-      E(SCRIPT_STOP, 1, 0), SS(1, "blocks, then its epoll_ctl fails"), SS(0, "again"), END}},
-    {"sleep-give-back",
-     4,
-     0,
-     {SS(0, "a"), SS(1, "b"), SS(2, "c"), SS(3, "d"), E(SCRIPT_FIN, 0, 0), E(SCRIPT_FIN, 1, 0),
-      E(SCRIPT_FIN, 2, 0), E(SCRIPT_FIN, 3, 0), E(SCRIPT_SLEEP, 0, 30), SS(0, "after the quiet period"),
-      END}},
+    {.name = "nofile-pause-ctl-failure", .nconn = 2, .steps = {
+        {.op = SCRIPT_SEND, .text = "holds a descriptor"}, {.op = SCRIPT_NOFILE, .arg = 8 | 48},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "waits for a descriptor"}, {.op = SCRIPT_FIN},
+        {.op = SCRIPT_FIN, .slot = 1}, {.op = SCRIPT_NOPS}}},
+    {.name = "nofile-resume-ctl-failure", .nconn = 1, .steps = {{.op = SCRIPT_NOFILE},
+        {.op = SCRIPT_SEND, .text = "refused, then accepted after the resume's retry"},
+        {.op = SCRIPT_NOFILE, .arg = 8}, {.op = SCRIPT_SLEEP, .arg = 2}, {.op = SCRIPT_SLEEP, .arg = 2},
+        {.op = SCRIPT_NOPS}}},
+    {.name = "ctl-failure", .nconn = 2, .steps = {{.op = SCRIPT_CTLERR},
+        {.op = SCRIPT_SEND, .text = "never registered"}, {.op = SCRIPT_SEND, .slot = 1, .text = "first"},
+        {.op = SCRIPT_CTLERR, .slot = 1}, {.op = SCRIPT_STOP, .slot = 1},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "blocks, then its epoll_ctl fails"},
+        {.op = SCRIPT_SEND, .text = "again"}, {.op = SCRIPT_NOPS}}},
+    {.name = "sleep-give-back", .nconn = 4, .steps = {{.op = SCRIPT_SEND, .text = "a"},
+        {.op = SCRIPT_SEND, .slot = 1, .text = "b"}, {.op = SCRIPT_SEND, .slot = 2, .text = "c"},
+        {.op = SCRIPT_SEND, .slot = 3, .text = "d"}, {.op = SCRIPT_FIN}, {.op = SCRIPT_FIN, .slot = 1},
+        {.op = SCRIPT_FIN, .slot = 2}, {.op = SCRIPT_FIN, .slot = 3}, {.op = SCRIPT_SLEEP, .arg = 30},
+        {.op = SCRIPT_SEND, .text = "after the quiet period"}, {.op = SCRIPT_NOPS}}},
 };
+/* clang-format on */
 
 static int write_file(const char *dir, const char *name, const unsigned char *p, size_t n)
 {
@@ -276,6 +255,19 @@ static int pcap_seed_write(const struct pcap_seed *s, const char *dir, const cha
 		return -1;
 	}
 	return write_file(dir, name, s->buf, s->n);
+}
+
+/* The number of the decoder's link type name, or for NULL one it does not read: from 147
+ * (LINKTYPE_USER0, for private use) up. */
+static uint32_t link_number(const char *name)
+{
+	int lt = 147;
+
+	if (name != NULL)
+		return (uint32_t)dec_link_named(name)->number;
+	while (dec_link_supported(lt))
+		lt++;
+	return (uint32_t)lt;
 }
 
 /* The two ends of flow k: 127.0.0.1 or ::1, client port 40000 + k, server port 8080 (one of fuzz_pcap's
@@ -401,7 +393,7 @@ static int seed_ip_cases(const char *dir, const char *name, const struct ip_case
 	static struct pcap_seed s;
 	uint8_t f[512];
 
-	pcap_seed_start(&s, PCAPW_RAW);
+	pcap_seed_start(&s, link_number("RAW"));
 	for (size_t i = 0; i < ncases; i++) {
 		size_t n = ip_case_build(f, sizeof f, &cases[i]);
 		if (n == 0)
@@ -411,7 +403,8 @@ static int seed_ip_cases(const char *dir, const char *name, const struct ip_case
 	return pcap_seed_write(&s, dir, name);
 }
 
-/* Link headers: a frame is the header, then an IPv4 or IPv6 TCP packet, captured up to caplen bytes. */
+/* Link headers: a frame is the header (header_len bytes, zero bytes included), then an IPv4 or IPv6 TCP
+ * packet, captured up to caplen bytes. A list of cases ends with a NULL header. */
 struct link_case {
 	const char *header;
 	size_t header_len;
@@ -419,45 +412,74 @@ struct link_case {
 	size_t caplen;
 };
 
-#define H(bytes) bytes, sizeof bytes - 1
 #define MACS "\x02\0\0\0\0\x02\x02\0\0\0\0\x01"
 #define VLAN "\x81\x00\x00\x01"
+#define SLL "\0\0\0\x01\0\x06\x02\0\0\0\0\x01\0\0\x08\x00"
+#define SLL2 "\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"
 
 static const struct {
-	const char *name;
-	uint32_t linktype;
+	const char *file;
+	const char *link; /* the row of the decoder's link-type table (dec_link_named); NULL: a link type
+	                   * it does not read */
 	struct link_case cases[7];
 } link_seeds[] = {
-    {"seed-link-null.pcap",
-     0,
-     {{H("\x02\0\0\0"), 4, FULL}, /* AF_INET, little-endian host */
-      {H("\0\0\0\x02"), 4, FULL}, /* AF_INET, big-endian host */
-      {H("\x1e\0\0\0"), 6, FULL}, /* AF_INET6 of macOS */
-      {H("\x63\0\0\0"), 4, FULL}, /* not IP */
-      {H("\x02\0\0\0"), 4, 2}}},  /* header cut */
-    {"seed-link-loop.pcap",
-     108,
-     {{H("\0\0\0\x02"), 4, FULL}, {H("\0\0\0\x18"), 6, FULL}, {H("\0\0\0\x02"), 4, 3}}},
-    {"seed-link-ethernet.pcap",
-     1,
-     {{H(MACS "\x08\x00"), 4, 10},                                                /* header cut */
-      {H(MACS "\x08\x06"), 4, FULL},                                              /* ARP */
-      {H(MACS VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN "\x08\x00"), 4, FULL}, /* nine tags */
-      {H(MACS VLAN "\x08\x00"), 4, 16},                                           /* tag cut */
-      {H(MACS "\x86\xdd"), 4, FULL},                                              /* IPv6 type, IPv4 header */
-      {H(MACS "\x88\xa8\x00\x01" VLAN "\x86\xdd"), 6, FULL}}},                    /* 802.1ad + 802.1Q */
-    {"seed-link-sll.pcap",
-     113,
-     {{H("\0\0\0\x01\0\x06\x02\0\0\0\0\x01\0\0\x08\x00"), 4, FULL},
-      {H("\0\0\0\x01\0\x06\x02\0\0\0\0\x01\0\0\x08\x00"), 4, 10}}},
-    {"seed-link-sll2.pcap",
-     276,
-     {{H("\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"), 6, FULL},
-      {H("\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"), 6, 1},
-      {H("\x86\xdd\0\0\0\0\0\x01\0\x01\x04\x06\x02\0\0\0\0\x01\0\0"), 6, 18}}},
-    {"seed-link-ipv4.pcap", 228, {{H(""), 4, FULL}, {H(""), 6, FULL}}},
-    {"seed-link-ipv6.pcap", 229, {{H(""), 6, FULL}, {H(""), 4, FULL}}},
-    {"seed-link-unsupported.pcap", 147, {{H(""), 4, FULL}}},
+    {.file = "seed-link-null.pcap",
+     .link = "NULL",
+     .cases =
+         {/* AF_INET, little-endian host */
+          {.header = "\x02\0\0\0", .header_len = 4, .family = 4, .caplen = FULL},
+          /* AF_INET, big-endian host */
+          {.header = "\0\0\0\x02", .header_len = 4, .family = 4, .caplen = FULL},
+          /* AF_INET6 of macOS */
+          {.header = "\x1e\0\0\0", .header_len = 4, .family = 6, .caplen = FULL},
+          /* not IP */
+          {.header = "\x63\0\0\0", .header_len = 4, .family = 4, .caplen = FULL},
+          /* header cut */
+          {.header = "\x02\0\0\0", .header_len = 4, .family = 4, .caplen = 2}}},
+    {.file = "seed-link-loop.pcap",
+     .link = "LOOP",
+     .cases = {{.header = "\0\0\0\x02", .header_len = 4, .family = 4, .caplen = FULL},
+               {.header = "\0\0\0\x18", .header_len = 4, .family = 6, .caplen = FULL},
+               {.header = "\0\0\0\x02", .header_len = 4, .family = 4, .caplen = 3}}},
+    {.file = "seed-link-ethernet.pcap",
+     .link = "EN10MB",
+     .cases =
+         {/* header cut */
+          {.header = MACS "\x08\x00", .header_len = 14, .family = 4, .caplen = 10},
+          /* ARP */
+          {.header = MACS "\x08\x06", .header_len = 14, .family = 4, .caplen = FULL},
+          /* nine tags */
+          {.header = MACS VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN VLAN "\x08\x00",
+           .header_len = 50,
+           .family = 4,
+           .caplen = FULL},
+          /* tag cut */
+          {.header = MACS VLAN "\x08\x00", .header_len = 18, .family = 4, .caplen = 16},
+          /* IPv6 type, IPv4 header */
+          {.header = MACS "\x86\xdd", .header_len = 14, .family = 4, .caplen = FULL},
+          /* 802.1ad + 802.1Q */
+          {.header = MACS "\x88\xa8\x00\x01" VLAN "\x86\xdd",
+           .header_len = 22,
+           .family = 6,
+           .caplen = FULL}}},
+    {.file = "seed-link-sll.pcap",
+     .link = "LINUX_SLL",
+     .cases = {{.header = SLL, .header_len = 16, .family = 4, .caplen = FULL},
+               {.header = SLL, .header_len = 16, .family = 4, .caplen = 10}}},
+    {.file = "seed-link-sll2.pcap",
+     .link = "LINUX_SLL2",
+     .cases = {{.header = SLL2, .header_len = 20, .family = 6, .caplen = FULL},
+               {.header = SLL2, .header_len = 20, .family = 6, .caplen = 1},
+               {.header = SLL2, .header_len = 20, .family = 6, .caplen = 18}}},
+    {.file = "seed-link-ipv4.pcap",
+     .link = "IPV4",
+     .cases = {{.header = "", .family = 4, .caplen = FULL}, {.header = "", .family = 6, .caplen = FULL}}},
+    {.file = "seed-link-ipv6.pcap",
+     .link = "IPV6",
+     .cases = {{.header = "", .family = 6, .caplen = FULL}, {.header = "", .family = 4, .caplen = FULL}}},
+    {.file = "seed-link-unsupported.pcap",
+     .link = NULL,
+     .cases = {{.header = "", .family = 4, .caplen = FULL}}},
 };
 
 static int seed_links(const char *dir)
@@ -466,7 +488,7 @@ static int seed_links(const char *dir)
 	uint8_t f[512];
 
 	for (size_t i = 0; i < sizeof link_seeds / sizeof link_seeds[0]; i++) {
-		pcap_seed_start(&s, link_seeds[i].linktype);
+		pcap_seed_start(&s, link_number(link_seeds[i].link));
 		for (const struct link_case *c = link_seeds[i].cases; c->header != NULL; c++) {
 			memcpy(f, c->header, c->header_len);
 			size_t n = seed_packet(f + c->header_len, sizeof f - c->header_len, c->family, 6, 0,
@@ -475,7 +497,7 @@ static int seed_links(const char *dir)
 				return -1;
 			pcap_seed_frame(&s, f, c->header_len + n, c->caplen);
 		}
-		if (pcap_seed_write(&s, dir, link_seeds[i].name) != 0)
+		if (pcap_seed_write(&s, dir, link_seeds[i].file) != 0)
 			return -1;
 	}
 	return 0;
@@ -535,13 +557,13 @@ static int seed_limits(const char *dir)
 	static struct pcap_seed s;
 	struct flow_packet p = {0, 6, PCAPW_C2S, PCAPW_SYN, 100, 0, 'a', FULL};
 
-	pcap_seed_start(&s, PCAPW_RAW);
+	pcap_seed_start(&s, link_number("RAW"));
 	for (p.k = 0; p.k < 17; p.k++)
 		if (seed_flow_packets(&s, &p, 1) != 0)
 			return -1;
 	if (pcap_seed_write(&s, dir, "seed-limit-flows.pcap") != 0)
 		return -1;
-	pcap_seed_start(&s, PCAPW_RAW);
+	pcap_seed_start(&s, link_number("RAW"));
 	p = (struct flow_packet){0, 6, PCAPW_C2S, PCAPW_SYN, 100, 0, 'a', FULL};
 	if (seed_flow_packets(&s, &p, 1) != 0)
 		return -1;
@@ -564,7 +586,7 @@ static int write_pcap_seeds(const char *dir)
 	    seed_ip_cases(dir, "seed-bad-ipv6.pcap", ipv6_cases, sizeof ipv6_cases / sizeof ipv6_cases[0]) ||
 	    seed_links(dir) != 0 || seed_limits(dir) != 0)
 		return -1;
-	pcap_seed_start(&s, PCAPW_RAW);
+	pcap_seed_start(&s, link_number("RAW"));
 	if (seed_flow_packets(&s, edges, sizeof edges / sizeof edges[0]) != 0)
 		return -1;
 	return pcap_seed_write(&s, dir, "seed-reassembly-edges.pcap");

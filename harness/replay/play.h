@@ -1,6 +1,6 @@
-/* play.h - replays one reassembled flow (decode.h) against a live server and checks the server's
- * answers: the TCP reply stream and close kind (through the exchange engine, exchange.h), or one right
- * reply per datagram. */
+/* play.h - replays reassembled flows (decode.h) against a live server and checks the server's answers:
+ * the TCP reply stream and close kind (through the exchange engine, exchange.h), or one right reply per
+ * datagram; many flows at once on a pool of threads. */
 #ifndef PLAY_H
 #define PLAY_H
 
@@ -37,5 +37,36 @@ struct play_result {
  * Thread-safe: flows may be played concurrently. */
 int play_flow(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
               struct play_result *r);
+
+/* One flow of a batch for play_all(): the flow and its target in, the result and the seconds it took
+ * out. */
+struct play_job {
+	const struct dec_flow *f;
+	const struct net_addr *target;
+	struct play_result r;
+	double secs;
+};
+
+/* Plays jobs[0..njobs) on up to nthreads threads (1..256), with a progress line on standard error when it
+ * is a terminal and there are 20 jobs or more. Returns 0, or -1 with a reason in err when no thread
+ * could be started. */
+int play_all(struct play_job **jobs, size_t njobs, const struct play_opts *o, int nthreads, char *err,
+             size_t errlen);
+
+/* Within the player: the protocols' players (play_tcp.c, play_udp.c, each as play_flow()), and what
+ * they share from play.c. */
+int play_tcp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+             struct play_result *r);
+int play_udp(const struct dec_flow *f, const struct net_addr *target, const struct play_opts *o,
+             struct play_result *r);
+
+/* Original timing: waits until the capture time ts (ns) of an event, scaled by o->speed (0: no wait). */
+void play_pace(const struct play_opts *o, uint64_t ts);
+
+/* Writes a hexdump of the 16-byte lines of a[0..alen) and b[0..blen) around offset off into out: three
+ * lines a side at most, the expected side (a) labelled "expected", the other "got", the line holding
+ * off marked "<-", the ASCII column padded to 16 (rep_hexdump's lines carry neither label nor mark). */
+void play_hexdiff(char *out, size_t outlen, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                  size_t off);
 
 #endif

@@ -2,7 +2,7 @@
 # pcap reader, the pure decoder and reassembly and the pcap writer are library modules (lib/).
 
 REPLAY_DIR := harness/replay
-REPLAY_OBJS := $(addprefix $(O)/$(REPLAY_DIR)/,replay.o play.o fuzzconv.o)
+REPLAY_OBJS := $(addprefix $(O)/$(REPLAY_DIR)/,replay.o options.o servers.o reports.o play.o play_tcp.o play_udp.o fuzzconv.o)
 
 PROGS += replay
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -445,6 +446,48 @@ static void test_limits_and_ipv6(void)
 }
 
 /* util_proc_stat, util_rss_kib, util_count_fds on this process, whose answers are known otherwise. */
+/* util_mkdir_p: nested parts made, existing ones fine, a file anywhere in the way refused naming it. */
+static void test_mkdir_p(void)
+{
+	char base[] = "/tmp/test_lib_mkdir.XXXXXX", path[512], file[512], err[256], big[PATH_MAX + 8];
+	struct stat st;
+	FILE *f;
+
+	if (mkdtemp(base) == NULL) {
+		CU_FAIL("mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/a/b//c/", base);
+	CHECK(util_mkdir_p(path, 0777, err, sizeof err) == 0, "nested: %.200s", err);
+	snprintf(path, sizeof path, "%s/a/b/c", base);
+	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "%.200s is a directory", path);
+	CHECK(util_mkdir_p(path, 0777, err, sizeof err) == 0, "again: %.200s", err);
+	CHECK(util_mkdir_p("/", 0777, err, sizeof err) == 0, "/: %s", err);
+	snprintf(file, sizeof file, "%s/file", base);
+	f = fopen(file, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/file/sub/dir", base);
+	errno = 0;
+	CHECK(util_mkdir_p(path, 0777, err, sizeof err) == -1 && errno == ENOTDIR, "under a file: errno %d",
+	      errno);
+	CHECK(strstr(err, "/file/sub: ") != NULL, "names the part: %s", err);
+	errno = 0;
+	CHECK(util_mkdir_p(file, 0777, err, sizeof err) == -1 && errno == ENOTDIR, "a file: errno %d", errno);
+	CHECK(strstr(err, file) != NULL, "names the file: %.200s", err);
+	CHECK(util_mkdir_p("", 0777, err, sizeof err) == -1 && errno == ENOENT, "empty: errno %d", errno);
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CHECK(util_mkdir_p(big, 0777, err, sizeof err) == -1 && errno == ENAMETOOLONG, "too long: errno %d",
+	      errno);
+	unlink(file);
+	for (int i = 3; i > 0; i--) {
+		snprintf(path, sizeof path, "%s/%.*s", base, 2 * i - 1, "a/b/c");
+		rmdir(path);
+	}
+	CHECK(rmdir(base) == 0, "%.200s: left empty", base);
+}
+
 static void test_proc(void)
 {
 	struct util_proc_stat st;
@@ -645,6 +688,7 @@ int main(void)
 	    {"util_parse_seconds: edge cases", test_parse_seconds},
 	    {"util clock", test_clock},
 	    {"util_flush_ok", test_flush_ok},
+	    {"util_mkdir_p", test_mkdir_p},
 	    {"util_raise_nofile, util_have_ipv6_loopback", test_limits_and_ipv6},
 	    {"util_proc_stat, util_rss_kib, util_count_fds", test_proc},
 	    {"rep_tap", test_tap},

@@ -13,6 +13,20 @@
 #include "pcapw.h"
 #include "unit.h"
 
+/* libpcap's link-type numbers, written out here so that the test checks decode.c's table against them. */
+enum {
+	LT_NULL = 0,
+	LT_EN10MB = 1,
+	LT_RAW_BSD = 12,
+	LT_RAW_OPENBSD = 14,
+	LT_RAW = 101,
+	LT_LOOP = 108,
+	LT_LINUX_SLL = 113,
+	LT_IPV4 = 228,
+	LT_IPV6 = 229,
+	LT_LINUX_SLL2 = 276
+};
+
 /* ---- frames against a guard page ------------------------------------------------------------------ */
 
 static uint8_t *guard_base;
@@ -140,24 +154,24 @@ static void link_hdr(struct fb *f, int lt, int v)
 {
 	unsigned et = v == 6 ? 0x86dd : 0x0800;
 	switch (lt) {
-	case DEC_LINK_EN10MB:
+	case LT_EN10MB:
 		eth(f, et, 0);
 		break;
-	case DEC_LINK_NULL:
+	case LT_NULL:
 		f->b[f->n++] = v == 6 ? 24 : 2; /* little-endian AF */
 		put(f, "\0\0\0", 3);
 		break;
-	case DEC_LINK_LOOP:
+	case LT_LOOP:
 		put32(f, v == 6 ? 30 : 2);
 		break;
-	case DEC_LINK_LINUX_SLL:
+	case LT_LINUX_SLL:
 		put16(f, 0);
 		put16(f, 772);
 		put16(f, 6);
 		put(f, "\0\0\0\0\0\0\0\0", 8);
 		put16(f, et);
 		break;
-	case DEC_LINK_LINUX_SLL2:
+	case LT_LINUX_SLL2:
 		put16(f, et);
 		put16(f, 0);
 		put32(f, 1);
@@ -193,10 +207,10 @@ static void frame(struct fb *f, int lt, int v, int proto)
 static const struct {
 	int lt, v;
 } links[] = {
-    {DEC_LINK_EN10MB, 4},     {DEC_LINK_EN10MB, 6},     {DEC_LINK_NULL, 4},      {DEC_LINK_NULL, 6},
-    {DEC_LINK_LOOP, 4},       {DEC_LINK_LOOP, 6},       {DEC_LINK_LINUX_SLL, 4}, {DEC_LINK_LINUX_SLL, 6},
-    {DEC_LINK_LINUX_SLL2, 4}, {DEC_LINK_LINUX_SLL2, 6}, {DEC_LINK_RAW, 4},       {DEC_LINK_RAW, 6},
-    {DEC_LINK_RAW_BSD, 4},    {DEC_LINK_IPV4, 4},       {DEC_LINK_IPV6, 6},
+    {LT_EN10MB, 4},     {LT_EN10MB, 6},      {LT_NULL, 4},      {LT_NULL, 6},
+    {LT_LOOP, 4},       {LT_LOOP, 6},        {LT_LINUX_SLL, 4}, {LT_LINUX_SLL, 6},
+    {LT_LINUX_SLL2, 4}, {LT_LINUX_SLL2, 6},  {LT_RAW, 4},       {LT_RAW, 6},
+    {LT_RAW_BSD, 4},    {LT_RAW_OPENBSD, 6}, {LT_IPV4, 4},      {LT_IPV6, 6},
 };
 
 static void test_links(void)
@@ -227,6 +241,92 @@ static void test_links(void)
 				CU_ASSERT_EQUAL(p.ack, 77);
 			}
 		}
+}
+
+/* decode.c's table: every row is a link type above, with the name libpcap gives it, and is tested in
+ * links[]; each row's header from dec_link_build() is read by dec_link_parse() and dec_frame(), for both
+ * families and every form, and cut anywhere inside it, it is an error with a reason and never a read
+ * past the end. */
+static void test_link_table(void)
+{
+	static const struct {
+		int lt;
+		const char *name;
+	} names[] = {{LT_NULL, "NULL"},
+	             {LT_EN10MB, "EN10MB"},
+	             {LT_RAW_BSD, "RAW"},
+	             {LT_RAW_OPENBSD, "RAW"},
+	             {LT_RAW, "RAW"},
+	             {LT_LOOP, "LOOP"},
+	             {LT_LINUX_SLL, "LINUX_SLL"},
+	             {LT_IPV4, "IPV4"},
+	             {LT_IPV6, "IPV6"},
+	             {LT_LINUX_SLL2, "LINUX_SLL2"}};
+	static struct fb f;
+	char err[256], list[256];
+	struct dec_pkt p;
+	size_t i, k;
+
+	CU_ASSERT_EQUAL(dec_link_ntypes, sizeof names / sizeof names[0]);
+	for (i = 0; i < dec_link_ntypes; i++) {
+		const struct dec_link_type *t = &dec_link_types[i];
+		int tested = 0, family, built = 0;
+		for (k = 0; k < sizeof names / sizeof names[0]; k++)
+			if (names[k].lt == t->number)
+				CU_ASSERT_STRING_EQUAL(t->name, names[k].name);
+		for (k = 0; k < sizeof links / sizeof links[0]; k++)
+			tested |= links[k].lt == t->number;
+		CU_ASSERT(tested);
+		CU_ASSERT(dec_link_find(t->number) == t);
+		CU_ASSERT(dec_link_supported(t->number));
+		CU_ASSERT_STRING_EQUAL(dec_link_name(t->number), t->name);
+		CU_ASSERT_EQUAL(dec_link_build(t, f.b, 4, t->variants + 1), -1);
+		for (family = 4; family <= 6; family += 2)
+			for (unsigned v = 0; v <= t->variants; v++) {
+				uint8_t hdr[DEC_LINK_HDR_MAX];
+				int n = dec_link_build(t, hdr, family, v);
+				size_t cut, off, head;
+				if (n < 0) {
+					CU_ASSERT(t->family != 0 && t->family != family);
+					continue;
+				}
+				built++;
+				f.n = 0;
+				put(&f, hdr, (size_t)n);
+				head = f.n;
+				if (family == 4)
+					ip4(&f, 17, 13, 5, 0);
+				else
+					ip6(&f, 17, 13);
+				udp(&f, "hello", 0);
+				CU_ASSERT_EQUAL(
+				    dec_link_parse(t, guarded(f.b, f.n), f.n, &off, err, sizeof err) >= 0 &&
+				        off == head,
+				    1);
+				CU_ASSERT_EQUAL(
+				    dec_frame(t->number, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+				    DEC_OK);
+				CU_ASSERT(p.family == family && p.caplen == 5 &&
+				          !memcmp(p.payload, "hello", 5));
+				for (cut = 0; cut < head; cut++) {
+					err[0] = 0;
+					CU_ASSERT_EQUAL(
+					    dec_link_parse(t, guarded(f.b, cut), cut, &off, err, sizeof err),
+					    -1);
+					CU_ASSERT(err[0] != 0);
+				}
+			}
+		CU_ASSERT(built > 0);
+	}
+	CU_ASSERT_PTR_NULL(dec_link_find(147));
+	CU_ASSERT_STRING_EQUAL(dec_link_name(147), "unknown");
+	CU_ASSERT_EQUAL(dec_link_named("RAW")->number, LT_RAW); /* the number a writer stores */
+	CU_ASSERT_PTR_NULL(dec_link_named("ARCNET"));
+	CU_ASSERT_STRING_EQUAL(dec_link_list(list, sizeof list),
+	                       "EN10MB, RAW, NULL, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6");
+	CU_ASSERT_STRING_EQUAL(dec_link_list(list, 12), "EN10MB, RAW");
+	CU_ASSERT_STRING_EQUAL(dec_link_list(list, 11), "EN10MB");
+	CU_ASSERT_STRING_EQUAL(dec_link_list(list, 1), "");
 }
 
 /* Every prefix of every frame: a header cut anywhere is DEC_EMALFORMED with a reason; a cut payload is
@@ -330,8 +430,8 @@ static void test_malformed(void)
 		int rc;
 		err[0] = 0;
 		build_bad(&f, which);
-		rc = dec_frame(which >= 9 ? DEC_LINK_IPV6 : DEC_LINK_IPV4, guarded(f.b, f.n), f.n, f.n, 0, &p,
-		               err, sizeof err);
+		rc = dec_frame(which >= 9 ? LT_IPV6 : LT_IPV4, guarded(f.b, f.n), f.n, f.n, 0, &p, err,
+		               sizeof err);
 		CU_ASSERT_EQUAL(rc, DEC_EMALFORMED);
 		CU_ASSERT(err[0] != 0);
 		if (rc != DEC_EMALFORMED)
@@ -349,55 +449,50 @@ static void test_skips(void)
 	f.n = 0;
 	eth(&f, 0x0806, 0);
 	put(&f, "0123456789012345678901234567", 28);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
-	                DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(LT_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
 	/* ICMP */
 	f.n = 0;
 	ip4(&f, 1, 8, 5, 0);
 	put(&f, "\x08\0\0\0\0\0\0\0", 8);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
-	                DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(LT_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
 	/* IPv4 fragment (more fragments) */
 	f.n = 0;
 	ip4(&f, 17, 13, 5, 0x2000);
 	udp(&f, "hello", 0);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
-	                DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(LT_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
 	/* IPv6 fragment header */
 	f.n = 0;
 	ip6(&f, 44, 21);
 	put(&f, "\x11\0\0\0\0\0\0\1", 8);
 	udp(&f, "hello", 0);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
-	                DEC_SKIP);
+	CU_ASSERT_EQUAL(dec_frame(LT_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_SKIP);
 	/* IPv6 hop-by-hop then TCP: decoded */
 	f.n = 0;
 	ip6(&f, 0, 8 + 25);
 	put(&f, "\x06\0\0\0\0\0\0\0", 8);
 	tcp(&f, 9, DEC_TH_ACK, "hello", 5);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
+	CU_ASSERT_EQUAL(dec_frame(LT_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
 	CU_ASSERT_EQUAL(p.seq, 9);
 	/* IPv6 extension header that ends beyond the captured bytes (fuzz_pcap finding): within the
 	 * payload length, past the capture. */
 	f.n = 0;
 	ip6(&f, 60, 8 + 32 + 25);
 	put(&f, "\x06\x04\0\0\0\0\0\0", 8); /* 40 bytes of options, only 8 captured */
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
+	CU_ASSERT_EQUAL(dec_frame(LT_RAW, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
 	                DEC_EMALFORMED);
 	/* Two 802.1Q tags */
 	f.n = 0;
 	eth(&f, 0x0800, 2);
 	ip4(&f, 6, 29, 6, 0x4000);
 	tcp(&f, 3, DEC_TH_ACK, "hello", 6);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err),
-	                DEC_OK);
+	CU_ASSERT_EQUAL(dec_frame(LT_EN10MB, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_OK);
 	CU_ASSERT(p.caplen == 5 && !memcmp(p.payload, "hello", 5));
 	/* Unknown link type */
 	CU_ASSERT_EQUAL(dec_frame(147, guarded(f.b, f.n), f.n, f.n, 0, &p, err, sizeof err), DEC_ELINK);
 	CU_ASSERT(!dec_link_supported(147));
 	/* Empty frames never crash */
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_RAW, NULL, 0, 0, 0, &p, err, sizeof err), DEC_EMALFORMED);
-	CU_ASSERT_EQUAL(dec_frame(DEC_LINK_LINUX_SLL2, guarded(f.b, 0), 0, 0, 0, &p, err, sizeof err),
+	CU_ASSERT_EQUAL(dec_frame(LT_RAW, NULL, 0, 0, 0, &p, err, sizeof err), DEC_EMALFORMED);
+	CU_ASSERT_EQUAL(dec_frame(LT_LINUX_SLL2, guarded(f.b, 0), 0, 0, 0, &p, err, sizeof err),
 	                DEC_EMALFORMED);
 }
 
@@ -759,7 +854,7 @@ static void test_pcapw_roundtrip(void)
 	in = pcapin_open(path, err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
 	lt = pcapin_linktype(in);
-	CU_ASSERT_EQUAL(lt, DEC_LINK_EN10MB);
+	CU_ASSERT_EQUAL(lt, LT_EN10MB);
 	dec_limits_default(&lim);
 	ctx = dec_new(&lim, err, sizeof err);
 	while ((rc = pcapin_next(in, &buf, &caplen, &wirelen, &ts, err, sizeof err)) == PCAPIN_FRAME) {
@@ -791,6 +886,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 	    {"every link type, IPv4/IPv6, TCP/UDP", test_links},
+	    {"the link-type table: rows, builders, parsers", test_link_table},
 	    {"truncated at every length (guard page)", test_truncated_everywhere},
 	    {"malformed headers", test_malformed},
 	    {"skipped and unusual frames", test_skips},
