@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-run.sh - make fuzz's scheduler (fuzz-run, harness/fuzz/scheduler.c) on bad input, with stand-in
+# test-run.sh - make fuzz's driver (fuzz-run, harness/fuzz/fuzz_run.py, as shipped) on bad input, with stand-in
 # engines (shell scripts, so no fuzzer build is needed): bad --time values and an unwritable --out are
 # exit 2 at once; an engine that never starts is exit 2 and the summary does not say "Crashes: none"; a
 # working engine is exit 0 with "Crashes: none"; an engine that finds a crash is exit 1 with the crash in
@@ -10,19 +10,22 @@
 # (execs_done carried on, as AFL++ does) shows this run's execs and exec/s only; SIGINT mid-run still
 # prints the summary and leaves the CSV, the chart and SUMMARY.md; ci/planted-bug.sh's bad arguments are
 # exit 2 before any build. One line per case, final "N passed, N failed".
-# Usage: harness/fuzz/test-run.sh FUZZ-RUN (from anywhere; make fuzz-run-test); KEEP=1 keeps its
-# scratch directory /tmp/fuzz-run-test.* for a look at the outputs.
+# Usage: harness/fuzz/test-run.sh FUZZ-RUN DRAW-CHART (from anywhere; make fuzz-run-test); KEEP=1 keeps
+# its scratch directory /tmp/fuzz-run-test.* for a look at the outputs.
 set -u
-if [ "${1:-}" = "--help" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 FUZZ-RUN   (tests the fuzz-run program, e.g. build/std/bin/fuzz-run, with stand-in engines)"
+if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
+	echo "usage: $0 FUZZ-RUN DRAW-CHART   (tests harness/fuzz/fuzz_run.py with stand-in engines, charts drawn by DRAW-CHART, e.g. build/std/bin/draw-chart)"
 	[ "${1:-}" = "--help" ] && exit 0
 	exit 2
 fi
 case "$1" in /*) R=$1 ;; *) R=$PWD/$1 ;; esac
-if [ ! -x "$R" ]; then
-	echo "$0: $1: not an executable (make fuzz-run-test builds it)" >&2
-	exit 2
-fi
+case "$2" in /*) C=$2 ;; *) C=$PWD/$2 ;; esac
+for f in "$R" "$C"; do
+	if [ ! -x "$f" ]; then
+		echo "$0: $f: not an executable (make fuzz-run-test builds draw-chart)" >&2
+		exit 2
+	fi
+done
 cd "$(dirname "$0")/../.." || exit 2
 d=$(mktemp -d /tmp/fuzz-run-test.XXXXXX) || exit 2
 trap '[ -n "${KEEP:-}" ] || rm -rf "$d"' EXIT
@@ -90,7 +93,7 @@ case_() {
 	name=$1 want=$2 max=$3 pat=$4 notpat=$5
 	shift 6
 	s=$(date +%s)
-	timeout $((max + 10)) "$R" "$@" >"$d/out.txt" 2>&1
+	timeout $((max + 10)) "$R" --chart "$C" "$@" >"$d/out.txt" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - s))
 	[ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && grep -q -- "$pat" "$d/out.txt" &&
@@ -138,7 +141,7 @@ result $? "OUT/fuzz_udp.svg: well-formed, with both series" "OUT/fuzz_udp.svg: n
 grep -q "](fuzz_udp.svg)" "$d/o6/SUMMARY.md" && grep -q "](fuzz_udp.csv)" "$d/o6/SUMMARY.md" &&
 	grep -q "^- \*\*fuzz_udp\*\*: coverage .* 7 edges" "$d/o6/SUMMARY.md"
 result $? "SUMMARY.md links the chart and the series, and tells the coverage" "SUMMARY.md: no links or coverage; it holds:" "$d/o6/SUMMARY.md" cat
-GNUPLOT=/nonexistent "$R" --time 3 --sample 1 --out "$d/o7" $G fuzz_udp >"$d/nognuplot.txt" 2>&1
+GNUPLOT=/nonexistent "$R" --chart "$C" --time 3 --sample 1 --out "$d/o7" $G fuzz_udp >"$d/nognuplot.txt" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q "^fuzz-run: no chart drawn: gnuplot not found.*; the figures are in CSV" "$d/nognuplot.txt" &&
 	grep -q "no chart: gnuplot not found.*no picture drawn" "$d/o7/SUMMARY.md" && series_ok "$d/o7" 2 2000 && [ ! -e "$d/o7/fuzz_udp.svg" ]
@@ -147,7 +150,7 @@ result $? "GNUPLOT=/nonexistent: exit 0, the CSV, and why no picture was drawn" 
 # AFL++: an earlier run's 100 000 000 execs in 1000 s are not this run's, nor its exec/s
 mkdir -p "$d/o8/fuzz_udp/sync/main"
 printf 'run_time          : 1000\nfuzzer_pid        : 1\nexecs_done        : 100000000\n' >"$d/o8/fuzz_udp/sync/main/fuzzer_stats"
-PATH="$d/afl:$PATH" "$R" --engine afl --time 4 --progress 1 --sample 1 --out "$d/o8" $G fuzz_udp >"$d/afl.txt" 2>&1
+PATH="$d/afl:$PATH" "$R" --chart "$C" --engine afl --time 4 --progress 1 --sample 1 --out "$d/o8" $G fuzz_udp >"$d/afl.txt" 2>&1
 rc=$?
 [ $rc -eq 0 ] && series_ok "$d/o8" 3 1500 && grep -q "^| fuzz_udp | [0-9] [0-9]* | [0-9]* | 1000 |" "$d/o8/SUMMARY.md" &&
 	grep -q "exec/s *1000 (last *[0-9]* s)" "$d/afl.txt" && ! grep -q "exec/s *[0-9]\{5,\}" "$d/afl.txt"
@@ -168,7 +171,7 @@ ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"
 result $? "planted-bug.sh --help" "planted-bug.sh --help"
 
 # SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
-setsid "$R" --time 60 --sample 1 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
+setsid "$R" --chart "$C" --time 60 --sample 1 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
 pid=$!
 sleep 3
 kill -INT -- -"$pid" 2>/dev/null || kill -INT "$pid"
