@@ -9,7 +9,8 @@ which then stops its engines in order.
 
 libFuzzer: libfuzzer_figures() reads the execs and coverage of a log (its -print_final_stats=1 lines when
 the run has ended, otherwise its last status line), libfuzzer_final_stats() all of those stat:: lines and
-libfuzzer_ran() whether it got as far as running inputs.
+libfuzzer_ran() whether it got as far as running inputs. crash_report() keys a crash by what its
+sanitizer or SPEC check reported and the top frames of the project's own code.
 
 AFL++: AFL_ENV is the environment every afl-fuzz of ours gets, afl_stats() reads an instance's
 fuzzer_stats, afl_plot_last() the last line of its plot_data.
@@ -27,6 +28,10 @@ AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1"
 
 # "#N KIND cov: C ft: F corp: E/SIZE ... exec/s: R", one line of libFuzzer's progress.
 _STATUS = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: \d+ corp: \d+/\S.*exec/s: \d", re.ASCII)
+# "#N 0x... in FUNC LOCATION", a sanitizer's stack frame, and the functions that are not the project's.
+_FRAME = re.compile(r"#\d+\s*0x[0-9a-f]+\s*in\s*(\S+)\s*(\S+)")
+_NOT_OWN = ("__sanitizer", "__asan", "__ubsan", "__interceptor", "fuzzer::", "abort", "raise", "__libc",
+            "__GI_", "_start", "LLVMFuzzerTestOneInput", "main", "libc_start")
 # libFuzzer got as far as running inputs: its INITED line, or a crash report.
 _RAN = ("INITED", "==ERROR", "SPEC breach", "Test unit written")
 
@@ -37,9 +42,12 @@ def status_text(returncode):
 
 
 def read_head(path, size):
-    """The first size bytes of path as text (undecodable bytes replaced). Raises OSError."""
-    with open(path, "rb") as f:
-        return f.read(size).decode(errors="replace")
+    """The first size bytes of path as text (undecodable bytes replaced), "" when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def read_tail(path, size):
@@ -151,22 +159,21 @@ def afl_stats(path):
             fields = dict(re.findall(r"^\s*([^:\s]+)\s*:\s*(\S+)", f.read(), re.M))
     except OSError:
         return None
+
     def n(key):
         return _number(fields.get(key))
+
     crashes = "saved_crashes" if "saved_crashes" in fields else "unique_crashes"
     return AflStats(int(n("execs_done")), n("execs_per_sec"), int(n("corpus_count")), int(n(crashes)),
-                    n("run_time"), int(n("edges_found")), int(n("fuzzer_pid")) if "fuzzer_pid" in fields else -1,
-                    fields.get("bitmap_cvg", ""), "execs_done" in fields)
+                    n("run_time"), int(n("edges_found")), int(n("fuzzer_pid")) if "fuzzer_pid" in fields
+                    else -1, fields.get("bitmap_cvg", ""), "execs_done" in fields)
 
 
 def afl_plot_last(path):
     """The last complete line of an AFL++ plot_data file as (relative_time, total_execs, edges_found,
     corpus_count), its columns found by the names in its header (their order changed between AFL++
     versions); None when there is no such line yet."""
-    try:
-        header = read_head(path, 1024)
-    except OSError:
-        return None
+    header = read_head(path, 1024)
     if not header.startswith("# ") or "\n" not in header:
         return None
     names = [w for w in re.split(r"[, ]+", header[2:header.index("\n")]) if w]
@@ -179,6 +186,46 @@ def afl_plot_last(path):
         return None
     t, execs, edges, corpus = (_number(cells[names.index(w)].strip()) for w in want)
     return t, int(execs), int(edges), int(corpus)
+
+
+def _numbers_to_n(text, minus):
+    """text with every whole number (and, with minus, a '-' glued to it after a word) replaced by N, cut
+    to 90 characters: the rule and what broke it, without the numbers that vary between inputs."""
+    return re.sub(r"(?:(?<=\w)-)?" * minus + r"(?<!\w)\d+(?!\w)", "N", text, flags=re.ASCII)[:90]
+
+
+def _report_kind(line):
+    if m := re.search(r"SPEC breach: (.*)", line):
+        return "SPEC breach: " + _numbers_to_n(m[1], False)
+    if m := re.search(r"ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): ([\w-]+(?: on [\w-]+)?)", line,
+                      re.ASCII):
+        return f"{m[1]}: {m[2]}"
+    if m := re.search(r"runtime error: (.*)", line):
+        return "UBSan: " + _numbers_to_n(m[1], True)
+    return "core refused an event" if "bug:" in line and "refused by the core" in line else None
+
+
+def _own_frame(line, root):
+    m = _FRAME.match(line.lstrip())
+    path = m and m[2].removeprefix("(")
+    if not m or m[1].startswith(_NOT_OWN) or not path.startswith(root + "/"):
+        return None
+    path, colon, rest = path[len(root) + 1:].partition(":")
+    return f"{m[1]} ({path}:{rest.split(':')[0]})" if colon else f"{m[1]} ({path})"
+
+
+def crash_report(text, root):
+    """What a crash's report (a target run again on the input, its stderr) says broke, as (kind, frames):
+    kind from its first line that names one ("SPEC breach: ...", "AddressSanitizer: heap-buffer-overflow
+    on address", "UBSan: ...", with the numbers that vary between inputs as N; None when no line does);
+    frames, up to 3 of the project's own stack frames "FUNC (path/file.c:LINE)", the project's files being
+    those under root (an absolute directory), not libc's, the sanitizers' or the engine's."""
+    kind, frames = None, []
+    for line in text.splitlines():
+        kind = kind or _report_kind(line)
+        frame = len(frames) < 3 and _own_frame(line, root)
+        frames += [frame] if frame else []
+    return kind, frames
 
 
 def count_files(path):

@@ -25,6 +25,7 @@ cores remain (AFL_NO_AFFINITY=1 lets them share cores when there are fewer cores
 come from each instance's fuzzer_stats and plot_data; afl-whatsup is not used, as it sums an earlier
 run's execs with this one's and reads only fuzzer_stats (written once a minute).
 """
+import contextlib
 import getopt
 import glob
 import os
@@ -56,10 +57,6 @@ Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 
 error, the engine did not run a target, a full disk, or a summary that could not be written
 (a chart that could not be drawn changes nothing).
 """
-# The project's own stack frames are those not from libc, the sanitizer runtimes or the engine.
-NOT_OWN = ("__sanitizer", "__asan", "__ubsan", "__interceptor", "fuzzer::", "abort", "raise", "__libc",
-           "__GI_", "_start", "LLVMFuzzerTestOneInput", "main", "libc_start")
-FRAME = re.compile(r"#\d+\s*0x[0-9a-f]+\s*in\s*(\S+)\s*(\S+)")
 stop_requested = False
 
 
@@ -68,8 +65,12 @@ def on_signal(sig, frame):
     stop_requested = True
 
 
-def fail(message, usage=False):
+def warn(message):
     print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def fail(message, usage=False):
+    warn(message)
     if usage:
         sys.stderr.write(USAGE)
     sys.exit(2)
@@ -78,11 +79,8 @@ def fail(message, usage=False):
 def number(option, text, low, reason, whole=False):
     """A number of seconds (digits, a point and an exponent: no sign, nan or inf) or, whole, a count,
     from low to 1e9 (1024 for a count); exit 2 naming the option otherwise."""
-    try:
-        value = (int if whole else float)(text) if re.fullmatch(r"\d+" if whole else r"[0-9.][0-9.eE+-]*",
-                                                                 text) else None
-    except ValueError:
-        value = None
+    ok = re.fullmatch(r"\d+" if whole else r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
+    value = (int if whole else float)(text) if ok else None
     if value is None or not low <= value <= (1024 if whole else 1e9):
         fail(f"{option} {text}: {reason}\n({PROG} --help lists the options)")
     return value
@@ -153,23 +151,19 @@ class Target:
         self.seeds = "corpus/" + ("tcp-upper-inetd" if tcp_upper else name)
         if not os.path.isdir(self.seeds):
             fail(f"{self.seeds}: seed corpus missing")
-        self.extra = []  # the engine's extra arguments: the dictionary, and libFuzzer's max_len
-        if os.path.exists(f"harness/fuzz/{name}.dict"):
-            self.extra = ["-x", f"harness/fuzz/{name}.dict"] if o.afl else [f"-dict=harness/fuzz/{name}.dict"]
-        try:
-            max_len = None if o.afl else re.search(r"^\s*max_len\s*=\s*(\d+)",
-                                                   open(f"harness/fuzz/{name}.options").read(), re.M)
-        except OSError:
-            max_len = None
+        # the engine's extra arguments: the dictionary, and libFuzzer's max_len from NAME.options
+        dictionary, max_len = f"harness/fuzz/{name}.dict", None if o.afl else re.search(
+            r"^\s*max_len\s*=\s*(\d+)", engines.read_head(f"harness/fuzz/{name}.options", 1 << 16), re.M)
+        self.extra = (["-x", dictionary] if o.afl else [f"-dict={dictionary}"]) * os.path.exists(dictionary)
         self.extra += [f"-max_len={max_len[1]}"] if max_len else []
         self.dir = os.path.join(o.out, name)
         self.corpus, self.crashes, self.logs, self.sync = (os.path.join(self.dir, d)
                                                            for d in ("corpus", "crashes", "logs", "sync"))
-        for d in (self.corpus, self.crashes, self.logs):
-            try:
+        try:
+            for d in (self.corpus, self.crashes, self.logs):
                 os.makedirs(d, exist_ok=True)
-            except OSError as e:
-                fail(f"--out {o.out} (FUZZ_OUT): {e.filename}: {e.strerror}")
+        except OSError as e:
+            fail(f"--out {o.out} (FUZZ_OUT): {e.filename}: {e.strerror}")
         self.corpus_start = engines.count_files(self.corpus)
         # a persistent harness takes no arguments; tcp-upper --inetd reads its stdin. AFL++ crashes of a
         # harness replay with its libFuzzer build (same input format), tcp-upper's with the ASan build.
@@ -179,9 +173,9 @@ class Target:
         self.execs_done = self.cov_done = 0  # over finished chunks
         self.nfailed, self.failed_log, self.failed_why = 0, "", ""  # chunks or instances that ran nothing
         self.run_secs, self.running = 0.0, False  # seconds with an engine of the target running
-        self.known, self.known_elapsed = (0, 0.0), 0.0  # the engine's latest (execs, at) and when it changed
-        self.progress_mark = self.sample_mark = (0, 0.0)
-        self.sample_run_secs = 0.0
+        # the engine's latest (execs, at) and when they changed; the same at the last progress line and row
+        self.known = self.progress_mark = self.sample_mark = (0, 0.0)
+        self.known_elapsed = self.sample_run_secs = 0.0
         self.cov = self.cov_first = 0  # libFuzzer's cov, AFL++'s edges_found; the first one reported
         self.cov_first_at, self.cov_grew_at = 0.0, -1.0
         self.corpus_n = self.crashes_n = self.rows = 0
@@ -189,10 +183,8 @@ class Target:
         self.has_coverage = self.has_rate = self.csv_bad = False
         self.csv_name, self.svg_name = name + ".csv", name + ".svg"
         self.csv_path, self.svg_path = os.path.join(o.out, self.csv_name), os.path.join(o.out, self.svg_name)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.svg_path)  # an earlier run's chart is not this one's
-        except OSError:
-            pass
         try:
             self.csv = open(self.csv_path, "w")
             self.csv.write(HEADER + "\n")
@@ -225,7 +217,8 @@ class Target:
         if self.afl:
             self.crashes_n = len(glob.glob(os.path.join(glob.escape(self.sync), "*", "crashes", "id:*")))
         else:
-            self.corpus_n, self.crashes_n = engines.count_files(self.corpus), engines.count_files(self.crashes)
+            self.corpus_n = engines.count_files(self.corpus)
+            self.crashes_n = engines.count_files(self.crashes)
 
     def row(self, elapsed, state):
         """Appends a row to the series: exec/s since the previous row, NaN when the target did not run
@@ -276,7 +269,8 @@ def progress(o, targets, elapsed):
 def sample(targets, elapsed, final=False):
     for t in targets:
         t.count()
-        t.row(elapsed, "ended" if final or (t.afl and not t.running) else "running" if t.running else "waiting")
+        t.row(elapsed, "ended" if final or (t.afl and not t.running) else "running" if t.running
+              else "waiting")
 
 
 class Ticker:
@@ -332,11 +326,8 @@ def chunk_ended(j):
     t, rc = j.t, j.proc.returncode
     execs, cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
     stopped = stop_requested and rc in (0, 72, 130, -signal.SIGINT, -signal.SIGKILL)
-    try:
-        ran = engines.libfuzzer_ran(engines.read_head(j.log, 1 << 20))
-    except OSError:
-        ran = False
-    if execs == 0 and not ran and engines.count_files(t.crashes) == j.ncrash and not stopped:
+    if execs == 0 and not stopped and not engines.libfuzzer_ran(engines.read_head(j.log, 1 << 20)) and \
+            engines.count_files(t.crashes) == j.ncrash:
         t.failed(j.log, engines.status_text(rc))
     t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
 
@@ -345,7 +336,7 @@ def run_libfuzzer(o, targets):
     jobs, chunk_no, nlog, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, 0, len(targets)
     ticker = Ticker(o)
     deadline = ticker.start + o.time
-    chunk = min(max(int(o.time * o.jobs / (2 * nt)), 5), 60)  # short runs: shorter chunks, so every target runs
+    chunk = min(max(int(o.time * o.jobs / (2 * nt)), 5), 60)  # short runs: shorter, so every target runs
     while True:
         now, busy = time.monotonic(), False
         for i, j in enumerate(jobs):
@@ -440,38 +431,10 @@ def run_afl(o, targets):
         time.sleep(0.5)
     for j in jobs:
         rc = j.proc.returncode if j.proc else 0
-        if not (j.stopped or rc in (0, 130, -signal.SIGINT) or os.path.exists(f"{j.t.sync}/main/fuzzer_stats")):
+        main_stats = os.path.join(j.t.sync, "main", "fuzzer_stats")
+        if not (j.stopped or rc in (0, 130, -signal.SIGINT) or os.path.exists(main_stats)):
             j.t.failed(j.log, engines.status_text(rc))
     return time.monotonic() - ticker.start
-
-
-def numbers_to_n(text, minus):
-    """text with every whole number (and, with minus, a '-' glued to it after a word) replaced by N, cut
-    to 90 characters: the rule and what broke it, without the numbers that vary between inputs."""
-    return re.sub(r"(?:(?<=\w)-)?" * minus + r"(?<!\w)\d+(?!\w)", "N", text, flags=re.ASCII)[:90]
-
-
-def report_kind(line):
-    """What a reproduction's report line says broke, or None."""
-    if m := re.search(r"SPEC breach: (.*)", line):
-        return "SPEC breach: " + numbers_to_n(m[1], False)
-    if m := re.search(r"ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): ([\w-]+(?: on [\w-]+)?)", line,
-                      re.ASCII):
-        return f"{m[1]}: {m[2]}"
-    if m := re.search(r"runtime error: (.*)", line):
-        return "UBSan: " + numbers_to_n(m[1], True)
-    return "core refused an event" if "bug:" in line and "refused by the core" in line else None
-
-
-def own_frame(line, cwd):
-    """A stack frame "#N 0x... in FUNC /abs/path/file.c:LINE:COL" of the project's own code as
-    "FUNC (path/file.c:LINE)", or None."""
-    m = FRAME.match(line.lstrip())
-    path = m and m[2].removeprefix("(")
-    if not m or m[1].startswith(NOT_OWN) or not path.startswith(cwd + "/"):
-        return None
-    path, colon, rest = path[len(cwd) + 1:].partition(":")
-    return f"{m[1]} ({path}:{rest.split(':')[0]})" if colon else f"{m[1]} ({path})"
 
 
 def reproduce(o, t, file, cwd):
@@ -487,11 +450,7 @@ def reproduce(o, t, file, cwd):
         error = None
     except OSError as e:
         rc, text, error = 1, "", f"{e.filename}: {e.strerror}"
-    kind, frames = None, []
-    for line in text.splitlines():
-        kind = kind or report_kind(line)
-        frame = len(frames) < 3 and own_frame(line, cwd)
-        frames += [frame] if frame else []
+    kind, frames = engines.crash_report(text, cwd)
     if not kind:
         kind = ("timeout" if rc is None else f"could not be reproduced: {error[:90]}" if error
                 else "no crash on replay (flaky?)" if rc == 0 else engines.status_text(rc))
@@ -503,7 +462,8 @@ def summary_row(o, t, buckets, cwd):
     Returns (row, crash files, whether it ran no input at all)."""
     rate = t.known[0] / t.known[1] if t.known[1] > 0 else 0
     if o.afl:
-        coverage, added = f"{t.cov} edges ({t.density or '?'} of the map)", t.corpus_n - engines.count_files(t.seeds)
+        coverage = f"{t.cov} edges ({t.density or '?'} of the map)"
+        added = t.corpus_n - engines.count_files(t.seeds)
         pattern = os.path.join(glob.escape(t.sync), "*", "crashes", "id:*")
     else:
         coverage, added = f"{t.cov} edges", t.corpus_n - t.corpus_start
@@ -514,7 +474,8 @@ def summary_row(o, t, buckets, cwd):
         unique += key not in buckets
         buckets.setdefault(key, [0, cmd, f])[0] += 1
     row = "| %s | %s | %.0f | %.0f | %s | %d (%+d) | %d (%d) |\n" % (
-        t.name, engines.fmt_count(t.known[0]), t.run_secs, rate, coverage, t.corpus_n, added, len(files), unique)
+        t.name, engines.fmt_count(t.known[0]), t.run_secs, rate, coverage, t.corpus_n, added, len(files),
+        unique)
     return row, len(files), t.known[0] == 0 and not files
 
 
@@ -553,7 +514,8 @@ def over_time(o, targets, elapsed):
             grew = "coverage last grew at %.0f s of %.0f s: %d edges (%d at %.0f s)" % (
                 t.cov_grew_at, elapsed, t.cov, t.cov_first, t.cov_first_at)
         else:
-            grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov, t.cov_first_at)
+            grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov,
+                                                                                  t.cov_first_at)
         out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.csv_name}]({t.csv_name})\n" +
                    (f"  - no chart: {t.chart_why}\n" if t.chart_why else
                     f"\n  ![{t.name}: coverage and exec/s over the run]({t.svg_name})\n\n"))
@@ -572,11 +534,12 @@ def summarize(o, targets, elapsed):
     out = ["# Fuzzing summary (%s)\n\nRan %.0f s" % ("AFL++" if o.afl else "libFuzzer", elapsed)]
     if stop_requested:
         out.append(" (stopped by Ctrl-C or SIGTERM; %.0f s were asked)" % o.time)
+    each, coverage = ("instances", "AFL++'s edges_found (and bitmap_cvg)") if o.afl else \
+        ("workers", "libFuzzer's cov (edges)")
     out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the seconds "
                "in which the target had an engine running; exec/s is the whole-run average, the run's execs "
-               "over those seconds, summed over the target's " + ("instances" if o.afl else "workers") +
-               " (the progress lines show the exec/s of their last interval); coverage is " +
-               ("AFL++'s edges_found (and bitmap_cvg)" if o.afl else "libFuzzer's cov (edges)") + ".\n\n"
+               f"over those seconds, summed over the target's {each} (the progress lines show the exec/s of "
+               f"their last interval); coverage is {coverage}.\n\n"
                "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
                "|---|---:|---:|---:|---:|---:|---:|\n")
     idle = []
@@ -590,7 +553,8 @@ def summarize(o, targets, elapsed):
     if buckets:
         out += crash_list(buckets)
     elif broken or disk_full:
-        out.append("## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean result\n")
+        out.append("## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean "
+                   "result\n")
     else:
         out.append("## Crashes: none\n")
     out.append("\n")
@@ -613,13 +577,13 @@ def summarize(o, targets, elapsed):
             f.write(text)
         print(f"(written to {path})")
     except OSError as e:
-        print(f"{PROG}: --out {o.out}: cannot write the summary {path}: {e.strerror}", file=sys.stderr)
+        warn(f"--out {o.out}: cannot write the summary {path}: {e.strerror}")
         rc = 2
     if broken:
-        print(f"{PROG}: the engine did not run for {', '.join(broken)}; see 'Engine errors' above", file=sys.stderr)
+        warn(f"the engine did not run for {', '.join(broken)}; see 'Engine errors' above")
         rc = rc or 2
     if disk_full and rc == 0:
-        print(f"{PROG}: --out {o.out}: the disk is full; see the summary", file=sys.stderr)
+        warn(f"--out {o.out}: the disk is full; see the summary")
         rc = 2
     return rc
 
@@ -637,8 +601,8 @@ def chart(o, t):
             f"{t.name}: coverage and exec/s over the run", "--xlabel", "seconds since the start", "--ylabel",
             "coverage (edges found)" if t.has_coverage and o.afl else "coverage (cov)" if t.has_coverage
             else "exec/s"]
-    argv += [a for s in series for a in ("--series", s)] + ["--y2label", "exec/s"] * (t.has_coverage and t.has_rate)
-    argv += ["--fit-left"] * t.has_coverage
+    argv += [a for s in series for a in ("--series", s)] + ["--fit-left"] * t.has_coverage
+    argv += ["--y2label", "exec/s"] * (t.has_coverage and t.has_rate)
     try:
         rc, text = engines.run(argv, 60)
     except OSError as e:
@@ -661,17 +625,15 @@ def finish(o, targets, elapsed):
         except OSError:
             t.csv_bad = True
         if t.csv_bad:
-            print(f"{PROG}: {t.csv_path}: a row could not be written (disk full?)", file=sys.stderr)
+            warn(f"{t.csv_path}: a row could not be written (disk full?)")
             t.chart_why = "its time series could not be written"
             continue
         rc = chart(o, t)
         if rc == 3 and not told:
             told = True
-            print(f"{PROG}: no chart drawn: {t.chart_why}; the figures are in CSV ({o.out}/<target>.csv)",
-                  file=sys.stderr)
+            warn(f"no chart drawn: {t.chart_why}; the figures are in CSV ({o.out}/<target>.csv)")
         elif rc == 1:
-            print(f"{PROG}: no chart drawn for {t.name}: {t.chart_why}; the figures are in CSV ({t.csv_path})",
-                  file=sys.stderr)
+            warn(f"no chart drawn for {t.name}: {t.chart_why}; the figures are in CSV ({t.csv_path})")
 
 
 def main():
@@ -682,7 +644,8 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     targets = [Target(o, name) for name in o.names]
     print(f"{PROG}: {'AFL++' if o.afl else 'libFuzzer'}, {len(targets)} target(s) {' '.join(o.names)}, "
-          f"{o.time:.0f} s, {o.jobs} slot(s); working corpus and crashes under {o.out}/ (Ctrl-C stops cleanly)")
+          f"{o.time:.0f} s, {o.jobs} slot(s); working corpus and crashes under {o.out}/ "
+          "(Ctrl-C stops cleanly)")
     elapsed = (run_afl if o.afl else run_libfuzzer)(o, targets)
     finish(o, targets, elapsed)
     return summarize(o, targets, elapsed)
