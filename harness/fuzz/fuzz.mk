@@ -111,32 +111,29 @@ fuzz-seeds: $(B)/fuzz-mkseeds
 	@mkdir -p corpus/fuzz_tcp/regressions corpus/fuzz_udp/regressions
 	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp corpus/fuzz_pcap
 
-# ---- the scheduler (fuzz-run: scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md) and the speed
-# benchmark (fuzz-bench), both in the current variant ----
-$(B)/fuzz-run: $(O)/$(FUZZ_SRC)/scheduler.o $(O)/$(FUZZ_SRC)/engine.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
-
+# ---- the speed benchmark (fuzz-bench), in the current variant ----
 $(B)/fuzz-bench: $(O)/$(FUZZ_SRC)/speed.o $(O)/$(FUZZ_SRC)/engine.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-# ---- long runs ----
+# ---- long runs: harness/fuzz/fuzz_run.py (scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md), its charts
+# drawn by draw-chart ----
 .PHONY: fuzz fuzz-afl fuzz-merge fuzz-args
-# A bad FUZZ_TIME is a usage error before minutes of building, not after (fuzz-run checks the rest).
+# A bad FUZZ_TIME is a usage error before minutes of building, not after (fuzz_run.py checks the rest).
 fuzz-args:
 	@case '$(FUZZ_TIME)' in ''|*[!0-9.]*|*.*.*|.) \
 		echo "make fuzz: FUZZ_TIME='$(FUZZ_TIME)' is not a number of seconds (for example FUZZ_TIME=120)" >&2; \
 		exit 2;; esac
 
-fuzz: fuzz-args fuzz-build $(B)/fuzz-run
-	$(B)/fuzz-run --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
-		--bindir $(FUZZ_LF) $(FUZZ_TARGETS)
+fuzz: fuzz-args fuzz-build $(B)/draw-chart
+	$(FUZZ_SRC)/fuzz_run.py --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
+		--bindir $(FUZZ_LF) --chart $(B)/draw-chart $(FUZZ_TARGETS)
 
-fuzz-afl: fuzz-args fuzz-afl-build fuzz-build $(B)/fuzz-run
+fuzz-afl: fuzz-args fuzz-afl-build fuzz-build $(B)/draw-chart
 	$(MAKE) SAN=1 build/san/bin/tcp-upper
-	$(B)/fuzz-run --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
-		--bindir $(FUZZ_AFL) $(FUZZ_TARGETS) tcp-upper
+	$(FUZZ_SRC)/fuzz_run.py --engine afl --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)-afl \
+		--bindir $(FUZZ_AFL) --san-tcp-upper build/san/bin/tcp-upper --chart $(B)/draw-chart \
+		$(FUZZ_TARGETS) tcp-upper
 
 # make fuzz-merge: the run's working corpus merged into the committed one, corpus/<t>, with libFuzzer's
 # set-cover merge: the committed files stay, and of the run's inputs only a smallest set that reaches
@@ -322,13 +319,14 @@ fuzz-afl-smoke: $(FUZZ_AFL_BINS)
 	@echo "fuzz-afl-smoke: the AFL++ builds of $(FUZZ_TARGETS) tcp-upper run"
 CHECK_ONCE += fuzz-afl-smoke
 
-# ---- make check, once: make fuzz's scheduler (fuzz-run) on bad input, with stand-in engines: bad
-# FUZZ_TIME, unwritable FUZZ_OUT, an engine that never starts (never "no crashes"), a crash (exit 1,
-# reproduce command), the time series and its chart (and the reason without gnuplot, exit status
-# unchanged), an AFL++ run resuming an earlier one, Ctrl-C still leaves the summary, series and chart ----
+# ---- make check, once: make fuzz's driver (harness/fuzz/fuzz_run.py, as shipped) on bad input, with
+# stand-in engines: bad FUZZ_TIME, unwritable FUZZ_OUT, an engine that never starts (never "no crashes"),
+# a crash (exit 1, reproduce command), the time series and its chart (and the reason without gnuplot,
+# exit status unchanged), an AFL++ run resuming an earlier one, Ctrl-C still leaves the summary, series
+# and chart ----
 .PHONY: fuzz-run-test
-fuzz-run-test: $(B)/fuzz-run
-	$(FUZZ_SRC)/test-run.sh $(B)/fuzz-run
+fuzz-run-test: $(B)/draw-chart
+	$(FUZZ_SRC)/test-run.sh $(FUZZ_SRC)/fuzz_run.py $(B)/draw-chart
 CHECK_ONCE += fuzz-run-test
 
 # Dependency files of the engine builds, from their object lists.

@@ -1,35 +1,41 @@
 #!/bin/sh
-# test-run.sh - make fuzz's scheduler (fuzz-run, harness/fuzz/scheduler.c) on bad input, with stand-in
-# engines (shell scripts, so no fuzzer build is needed): bad --time values and an unwritable --out are
-# exit 2 at once; an engine that never starts is exit 2 and the summary does not say "Crashes: none"; a
-# working engine is exit 0 with "Crashes: none"; an engine that finds a crash is exit 1 with the crash in
-# the summary and a command that reproduces it; a run leaves OUT/<target>.csv (its columns, a row every
-# --sample seconds, no impossible exec/s) and a well-formed chart OUT/<target>.svg that SUMMARY.md links;
-# without gnuplot (GNUPLOT=/nonexistent) the CSV stays, stderr and SUMMARY.md say why no picture was drawn
-# and the exit status is the same; a stand-in afl-fuzz that resumes an earlier run's fuzzer_stats
-# (execs_done carried on, as AFL++ does) shows this run's execs and exec/s only; SIGINT mid-run still
-# prints the summary and leaves the CSV, the chart and SUMMARY.md; ci/planted-bug.sh's bad arguments are
-# exit 2 before any build. One line per case, final "N passed, N failed".
-# Usage: harness/fuzz/test-run.sh FUZZ-RUN (from anywhere; make fuzz-run-test); KEEP=1 keeps its
-# scratch directory /tmp/fuzz-run-test.* for a look at the outputs.
+# test-run.sh - make fuzz's driver (fuzz-run, harness/fuzz/fuzz_run.py, as shipped) on bad input, with
+# stand-in engines (shell scripts, so no fuzzer build is needed): bad --time values and an unwritable --out
+# are exit 2 at once; an engine that never starts is exit 2 and the summary does not say "Crashes: none";
+# a working engine is exit 0 with "Crashes: none"; an engine that finds a crash is exit 1 with the crash
+# in the summary and a command that reproduces it; a run leaves OUT/<target>.csv (its columns, a row every
+# --sample seconds, no impossible exec/s, execs from libFuzzer's final stats) and a well-formed chart
+# OUT/<target>.svg that SUMMARY.md links; without gnuplot (GNUPLOT=/nonexistent) the CSV stays, stderr
+# and SUMMARY.md say why no picture was drawn and the exit status is the same; a stand-in afl-fuzz that
+# resumes an earlier run's fuzzer_stats (execs_done carried on, as AFL++ does) shows this run's execs and
+# exec/s only; SIGINT mid-run still prints the summary and leaves the CSV, the chart and SUMMARY.md;
+# ci/planted-bug.sh's bad arguments are exit 2 before any build. One line per case, final "N passed, N
+# failed".
+# Usage: harness/fuzz/test-run.sh FUZZ-RUN DRAW-CHART (from anywhere; make fuzz-run-test); KEEP=1 keeps
+# its scratch directory /tmp/fuzz-run-test.* for a look at the outputs.
 set -u
-if [ "${1:-}" = "--help" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 FUZZ-RUN   (tests the fuzz-run program, e.g. build/std/bin/fuzz-run, with stand-in engines)"
+if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
+	echo "usage: $0 FUZZ-RUN DRAW-CHART   (tests harness/fuzz/fuzz_run.py with stand-in engines; DRAW-CHART:"
+	echo "       build/std/bin/draw-chart, which draws its charts)"
 	[ "${1:-}" = "--help" ] && exit 0
 	exit 2
 fi
 case "$1" in /*) R=$1 ;; *) R=$PWD/$1 ;; esac
-if [ ! -x "$R" ]; then
-	echo "$0: $1: not an executable (make fuzz-run-test builds it)" >&2
-	exit 2
-fi
+case "$2" in /*) C=$2 ;; *) C=$PWD/$2 ;; esac
+for f in "$R" "$C"; do
+	if [ ! -x "$f" ]; then
+		echo "$0: $f: not an executable (make fuzz-run-test builds draw-chart)" >&2
+		exit 2
+	fi
+done
 cd "$(dirname "$0")/../.." || exit 2
 d=$(mktemp -d /tmp/fuzz-run-test.XXXXXX) || exit 2
 trap '[ -n "${KEEP:-}" ] || rm -rf "$d"' EXIT
 pass=0 fail=0
 mkdir -p "$d/bad" "$d/good" "$d/crash"
 printf '#!/bin/sh\necho "ERROR: stand-in engine: cannot start" >&2\nexit 1\n' >"$d/bad/fuzz_udp"
-printf '#!/bin/sh\nprintf "#2\\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 1Mb\\n#900\\tDONE   cov: 7 ft: 9 corp: 2/2b lim: 4 exec/s: 900 rss: 1Mb\\n"\nsleep 1\n' >"$d/good/fuzz_udp"
+# prints its status lines and, as -print_final_stats=1 does at the end, its exact count of executions
+printf '#!/bin/sh\nprintf "#2\\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 1Mb\\n#900\\tDONE   cov: 7 ft: 9 corp: 2/2b lim: 4 exec/s: 900 rss: 1Mb\\nstat::number_of_executed_units: 950\\n"\nsleep 1\n' >"$d/good/fuzz_udp"
 # finds a crash and writes it where -artifact_prefix says; run on that file, reports it again
 cat >"$d/crash/fuzz_udp" <<'EOF'
 #!/bin/sh
@@ -90,7 +96,7 @@ case_() {
 	name=$1 want=$2 max=$3 pat=$4 notpat=$5
 	shift 6
 	s=$(date +%s)
-	timeout $((max + 10)) "$R" "$@" >"$d/out.txt" 2>&1
+	timeout $((max + 10)) "$R" --chart "$C" "$@" >"$d/out.txt" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - s))
 	[ "$rc" = "$want" ] && [ "$secs" -le "$max" ] && grep -q -- "$pat" "$d/out.txt" &&
@@ -100,14 +106,15 @@ case_() {
 }
 
 G="--jobs 1 --bindir $d/good"
-case_ "FUZZ_TIME=abc" 2 3 "--time abc: expected" "" -- --time abc --out "$d/o1" $G fuzz_udp
-case_ "FUZZ_TIME=0" 2 3 "--time 0: expected" "" -- --time 0 --out "$d/o1" $G fuzz_udp
-case_ "FUZZ_TIME=-5" 2 3 "--time -5: expected" "" -- --time -5 --out "$d/o1" $G fuzz_udp
-case_ "FUZZ_TIME=nan" 2 3 "--time nan: expected" "" -- --time nan --out "$d/o1" $G fuzz_udp
-case_ "FUZZ_TIME=0.5 (too short to run anything)" 2 3 "--time 0.5: expected" "" -- --time 0.5 --out "$d/o1" $G fuzz_udp
-case_ "FUZZ_JOBS=0" 2 3 "--jobs 0" "" -- --time 3 --jobs 0 --out "$d/o1" --bindir "$d/good" fuzz_udp
-case_ "FUZZ_OUT under a regular file" 2 3 "--out $d/file/sub (FUZZ_OUT): cannot write there" "" -- --time 3 --out "$d/file/sub" $G fuzz_udp
-case_ "target not built" 2 3 "not built" "" -- --time 3 --out "$d/o1" --bindir "$d/none" fuzz_udp
+# usage errors: exit 2 within 5 s (the interpreter's start included), before a run of 10 s could begin
+case_ "FUZZ_TIME=abc" 2 5 "--time abc: expected" "" -- --time abc --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=0" 2 5 "--time 0: expected" "" -- --time 0 --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=-5" 2 5 "--time -5: expected" "" -- --time -5 --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=nan" 2 5 "--time nan: expected" "" -- --time nan --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_TIME=0.5 (too short to run anything)" 2 5 "--time 0.5: expected" "" -- --time 0.5 --out "$d/o1" $G fuzz_udp
+case_ "FUZZ_JOBS=0" 2 5 "--jobs 0" "" -- --time 10 --jobs 0 --out "$d/o1" --bindir "$d/good" fuzz_udp
+case_ "FUZZ_OUT under a regular file" 2 5 "--out $d/file/sub (FUZZ_OUT): cannot write there" "" -- --time 10 --out "$d/file/sub" $G fuzz_udp
+case_ "target not built" 2 5 "not built" "" -- --time 10 --out "$d/o1" --bindir "$d/none" fuzz_udp
 case_ "engine that never starts" 2 15 "engine failed to run" "Crashes: none\$" -- --time 4 --out "$d/o2" --bindir "$d/bad" fuzz_udp
 grep -q "no chart drawn for fuzz_udp: nothing to draw" "$d/out.txt" && grep -q "no chart: nothing to draw" "$d/o2/SUMMARY.md"
 result $? "engine that never starts: no chart, nothing to draw" "engine that never starts: no reason for the missing chart; output:" "$d/out.txt"
@@ -135,10 +142,13 @@ result $? "OUT/fuzz_udp.csv: the columns, $(($(wc -l <"$d/o6/fuzz_udp.csv") - 1)
 xmllint --noout "$d/o6/fuzz_udp.svg" 2>"$d/xml.txt" && grep -q ">coverage<" "$d/o6/fuzz_udp.svg" &&
 	grep -q "exec/s (last interval)<" "$d/o6/fuzz_udp.svg"
 result $? "OUT/fuzz_udp.svg: well-formed, with both series" "OUT/fuzz_udp.svg: not well-formed or a series missing:" "$d/xml.txt"
+awk -F, 'END { exit !($2 > 0 && $2 % 950 == 0) }' "$d/o6/fuzz_udp.csv"
+result $? "execs from libFuzzer's final stats (950 a chunk), not its last status line (900)" \
+	"execs are not libFuzzer's final stats (950 a chunk); OUT/fuzz_udp.csv:" "$d/o6/fuzz_udp.csv" cat
 grep -q "](fuzz_udp.svg)" "$d/o6/SUMMARY.md" && grep -q "](fuzz_udp.csv)" "$d/o6/SUMMARY.md" &&
 	grep -q "^- \*\*fuzz_udp\*\*: coverage .* 7 edges" "$d/o6/SUMMARY.md"
 result $? "SUMMARY.md links the chart and the series, and tells the coverage" "SUMMARY.md: no links or coverage; it holds:" "$d/o6/SUMMARY.md" cat
-GNUPLOT=/nonexistent "$R" --time 3 --sample 1 --out "$d/o7" $G fuzz_udp >"$d/nognuplot.txt" 2>&1
+GNUPLOT=/nonexistent "$R" --chart "$C" --time 3 --sample 1 --out "$d/o7" $G fuzz_udp >"$d/nognuplot.txt" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q "^fuzz-run: no chart drawn: gnuplot not found.*; the figures are in CSV" "$d/nognuplot.txt" &&
 	grep -q "no chart: gnuplot not found.*no picture drawn" "$d/o7/SUMMARY.md" && series_ok "$d/o7" 2 2000 && [ ! -e "$d/o7/fuzz_udp.svg" ]
@@ -147,7 +157,7 @@ result $? "GNUPLOT=/nonexistent: exit 0, the CSV, and why no picture was drawn" 
 # AFL++: an earlier run's 100 000 000 execs in 1000 s are not this run's, nor its exec/s
 mkdir -p "$d/o8/fuzz_udp/sync/main"
 printf 'run_time          : 1000\nfuzzer_pid        : 1\nexecs_done        : 100000000\n' >"$d/o8/fuzz_udp/sync/main/fuzzer_stats"
-PATH="$d/afl:$PATH" "$R" --engine afl --time 4 --progress 1 --sample 1 --out "$d/o8" $G fuzz_udp >"$d/afl.txt" 2>&1
+PATH="$d/afl:$PATH" "$R" --chart "$C" --engine afl --time 4 --progress 1 --sample 1 --out "$d/o8" $G fuzz_udp >"$d/afl.txt" 2>&1
 rc=$?
 [ $rc -eq 0 ] && series_ok "$d/o8" 3 1500 && grep -q "^| fuzz_udp | [0-9] [0-9]* | [0-9]* | 1000 |" "$d/o8/SUMMARY.md" &&
 	grep -q "exec/s *1000 (last *[0-9]* s)" "$d/afl.txt" && ! grep -q "exec/s *[0-9]\{5,\}" "$d/afl.txt"
@@ -168,7 +178,7 @@ ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"
 result $? "planted-bug.sh --help" "planted-bug.sh --help"
 
 # SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
-setsid "$R" --time 60 --sample 1 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
+setsid "$R" --chart "$C" --time 60 --sample 1 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &
 pid=$!
 sleep 3
 kill -INT -- -"$pid" 2>/dev/null || kill -INT "$pid"

@@ -1,0 +1,655 @@
+#!/usr/bin/env python3
+"""fuzz_run.py - fuzz-run, the driver behind `make fuzz` (libFuzzer) and `make fuzz-afl` (AFL++).
+
+Runs every fuzz target on every core for --time seconds, prints a progress line per target at least
+every minute (the exec/s of the last interval, or that the target waits for a worker slot), keeps a row
+per target every --sample seconds in OUT/<target>.csv, stops cleanly on Ctrl-C or SIGTERM, then charts
+each series as OUT/<target>.svg through draw-chart (without gnuplot the reason is told instead) and
+writes OUT/SUMMARY.md (execs, whole-run exec/s, coverage and when it last grew, new corpus entries,
+crashes deduplicated by report and top frames with a reproduce command, the charts) and prints it. Exit
+status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or an earlier run's: the
+working directory is kept between runs), 2 usage or setup error, or the engine did not run a target
+(never reported as "no crashes"), or the disk is full, or the summary could not be written. Nothing is
+written under corpus/.
+
+Scheduling (libFuzzer): JOBS worker slots (default: the number of cores) run chunks of at most 60 s,
+each a libFuzzer run bounded by -max_total_time. Slot i runs target (i + k) mod T at its k-th chunk, so
+with fewer cores than targets every target gets an equal share of the cores and the machine is never
+oversubscribed (libFuzzer's -fork runs many jobs of one target, not a share of the cores for each of
+several); with more cores than targets several workers fuzz one target and share its working corpus
+(libFuzzer reloads it). Each chunk starts from the working corpus plus the committed seeds, so a crash
+only costs its chunk.
+
+Scheduling (AFL++): all targets run at once, one -M instance each, plus -S instances round-robin while
+cores remain (AFL_NO_AFFINITY=1 lets them share cores when there are fewer cores than targets). Figures
+come from each instance's fuzzer_stats and plot_data; afl-whatsup is not used, as it sums an earlier
+run's execs with this one's and reads only fuzzer_stats (written once a minute).
+"""
+import contextlib
+import getopt
+import glob
+import os
+import re
+import signal
+import sys
+import time
+
+import engines
+
+PROG = "fuzz-run"
+HEADER = "elapsed_s,execs,exec_per_s,coverage,corpus,crashes,running_s,state"
+USAGE = f"""usage: {PROG} [--engine libfuzzer|afl] [--time SECONDS] [--jobs N] [--progress SECONDS]
+                [--sample SECONDS] [--out DIR] [--bindir DIR] [--san-tcp-upper PATH] [--chart PATH]
+                TARGET...
+Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summarizes (make fuzz).
+  --engine E           libfuzzer (default) or afl
+  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night)
+  --jobs N             worker slots, 1 to 1024 (default: the number of cores)
+  --progress SECONDS   seconds between progress lines (default and most 60)
+  --sample SECONDS     seconds between the rows of DIR/<target>.csv (default: TIME/60, 2 to 30)
+  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary,
+                       DIR/<target>.csv the target's figures over time, DIR/<target>.svg their chart
+  --bindir DIR         where the target binaries are (default build/fuzz-libfuzzer)
+  --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary
+                       (default build/san/bin/tcp-upper)
+  --chart PATH         the draw-chart program that draws the charts (default build/std/bin/draw-chart)
+Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 usage or set-up
+error, the engine did not run a target, a full disk, or a summary that could not be written
+(a chart that could not be drawn changes nothing).
+"""
+stop_requested = False
+
+
+def on_signal(sig, frame):
+    global stop_requested
+    stop_requested = True
+
+
+def warn(message):
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def fail(message, usage=False):
+    warn(message)
+    if usage:
+        sys.stderr.write(USAGE)
+    sys.exit(2)
+
+
+def number(option, text, low, reason, whole=False):
+    """A number of seconds (digits, a point and an exponent: no sign, nan or inf) or, whole, a count,
+    from low to 1e9 (1024 for a count); exit 2 naming the option otherwise."""
+    ok = re.fullmatch(r"\d+" if whole else r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
+    value = (int if whole else float)(text) if ok else None
+    if value is None or not low <= value <= (1024 if whole else 1e9):
+        fail(f"{option} {text}: {reason}\n({PROG} --help lists the options)")
+    return value
+
+
+class Options:
+    def __init__(self, argv):
+        names = ["engine=", "time=", "jobs=", "progress=", "sample=", "out=", "bindir=", "san-tcp-upper=",
+                 "chart=", "help"]
+        try:
+            pairs, self.names = getopt.gnu_getopt(argv, "h", names)
+        except getopt.GetoptError as e:
+            fail(e.msg, usage=True)
+        given = {k.lstrip("-"): v for k, v in pairs}
+        if "h" in given or "help" in given:
+            sys.stdout.write(USAGE)
+            sys.exit(0)
+        if given.get("engine", "libfuzzer") not in ("libfuzzer", "afl"):
+            fail(f"--engine {given['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
+        self.afl = given.get("engine") == "afl"
+        # runs too short to start one chunk are refused
+        self.time = number("--time", given.get("time", "28800"), 2,
+                           "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
+        self.jobs = number("--jobs", given.get("jobs", str(os.cpu_count() or 1)), 1,
+                           "expected a number of worker slots from 1 to 1024", whole=True)
+        self.progress = min(number("--progress", given.get("progress", "60"), 0.001,
+                                   "expected a positive number of seconds"), 60, max(self.time / 6, 5))
+        # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
+        self.sample = number("--sample", given["sample"], 0.5, "expected a number of seconds, at least 0.5") \
+            if "sample" in given else min(max(self.time / 60, 2), 30)
+        self.out = given.get("out", "out/fuzz")
+        self.bindir = given.get("bindir", "build/fuzz-libfuzzer")
+        self.san_tcp_upper = given.get("san-tcp-upper", "build/san/bin/tcp-upper")
+        self.chart = given.get("chart", "build/std/bin/draw-chart")
+        if not 1 <= len(self.names) <= 64:
+            fail(f"expected 1 to 64 target names, got {len(self.names)}", usage=True)
+
+
+def check_out(out):
+    """--out: not under corpus/, and writable."""
+    path, corpus = os.path.abspath(out), os.path.abspath("corpus")
+    if path == corpus or path.startswith(corpus + "/"):
+        fail(f"--out {out}: must not be under corpus/\n({PROG} --help lists the options)")
+    probe = os.path.join(out, ".fuzz-run-write-test")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with open(probe, "w") as f:
+            f.write("x")
+        os.unlink(probe)
+    except OSError as e:
+        fail(f"--out {out} (FUZZ_OUT): cannot write there: {e.strerror}")
+
+
+def rate_since(mark, now):
+    """exec/s between two (execs, seconds on the target's run clock), None when nothing new was reported."""
+    return (now[0] - mark[0]) / (now[1] - mark[1]) if now[1] > mark[1] and now[0] >= mark[0] else None
+
+
+class Target:
+    """A target's files, its engine's failures and what the run knows of it over time: the figures
+    behind its progress lines, its time series (OUT/<target>.csv) and its chart."""
+
+    def __init__(self, o, name):
+        tcp_upper = name == "tcp-upper"
+        self.name, self.afl, self.binary = name, o.afl, os.path.join(o.bindir, name)
+        if not os.access(self.binary, os.X_OK):
+            fail(f"{self.binary}: not built (run make fuzz-build / fuzz-afl-build)")
+        self.seeds = "corpus/" + ("tcp-upper-inetd" if tcp_upper else name)
+        if not os.path.isdir(self.seeds):
+            fail(f"{self.seeds}: seed corpus missing")
+        # the engine's extra arguments: the dictionary, and libFuzzer's max_len from NAME.options
+        dictionary, max_len = f"harness/fuzz/{name}.dict", None if o.afl else re.search(
+            r"^\s*max_len\s*=\s*(\d+)", engines.read_head(f"harness/fuzz/{name}.options", 1 << 16), re.M)
+        self.extra = (["-x", dictionary] if o.afl else [f"-dict={dictionary}"]) * os.path.exists(dictionary)
+        self.extra += [f"-max_len={max_len[1]}"] if max_len else []
+        self.dir = os.path.join(o.out, name)
+        self.corpus, self.crashes, self.logs, self.sync = (os.path.join(self.dir, d)
+                                                           for d in ("corpus", "crashes", "logs", "sync"))
+        try:
+            for d in (self.corpus, self.crashes, self.logs):
+                os.makedirs(d, exist_ok=True)
+        except OSError as e:
+            fail(f"--out {o.out} (FUZZ_OUT): {e.filename}: {e.strerror}")
+        self.corpus_start = engines.count_files(self.corpus)
+        # a persistent harness takes no arguments; tcp-upper --inetd reads its stdin. AFL++ crashes of a
+        # harness replay with its libFuzzer build (same input format), tcp-upper's with the ASan build.
+        self.cmd = [os.path.realpath(self.binary)] + (["--inetd"] if tcp_upper else [])
+        self.repro = [o.san_tcp_upper, "--inetd"] if tcp_upper else [f"build/fuzz-libfuzzer/{name}"]
+        self.repro_stdin = tcp_upper
+        self.execs_done = self.cov_done = 0  # over finished chunks
+        self.nfailed, self.failed_log, self.failed_why = 0, "", ""  # chunks or instances that ran nothing
+        self.run_secs, self.running = 0.0, False  # seconds with an engine of the target running
+        # the engine's latest (execs, at) and when they changed; the same at the last progress line and row
+        self.known = self.progress_mark = self.sample_mark = (0, 0.0)
+        self.known_elapsed = self.sample_run_secs = 0.0
+        self.cov = self.cov_first = 0  # libFuzzer's cov, AFL++'s edges_found; the first one reported
+        self.cov_first_at, self.cov_grew_at = 0.0, -1.0
+        self.corpus_n = self.crashes_n = self.rows = 0
+        self.density = self.chart_why = ""  # AFL++: the main instance's bitmap_cvg
+        self.has_coverage = self.has_rate = self.csv_bad = False
+        self.csv_name, self.svg_name = name + ".csv", name + ".svg"
+        self.csv_path, self.svg_path = os.path.join(o.out, self.csv_name), os.path.join(o.out, self.svg_name)
+        with contextlib.suppress(OSError):
+            os.unlink(self.svg_path)  # an earlier run's chart is not this one's
+        try:
+            self.csv = open(self.csv_path, "w")
+            self.csv.write(HEADER + "\n")
+            self.csv.flush()
+        except OSError as e:
+            fail(f"--out {o.out} (FUZZ_OUT): cannot write {self.csv_path}: {e.strerror}")
+
+    def failed(self, log, why):
+        self.nfailed, self.failed_log, self.failed_why = self.nfailed + 1, log, why
+
+    def update(self, running, execs, at, cov, elapsed, dt):
+        """A tick's news: whether an engine of it runs now, its execs in this run and when the engine
+        reported them (at None: now, on the target's run clock), its coverage; elapsed: seconds since the
+        start, dt since the previous tick."""
+        if self.running:
+            self.run_secs += dt
+        self.running = running
+        if execs != self.known[0] or (at is not None and at > self.known[1]):
+            self.known, self.known_elapsed = (execs, self.run_secs if at is None else at), elapsed
+        if cov > self.cov:
+            if self.cov == 0:
+                self.cov_first, self.cov_first_at = cov, elapsed
+            else:
+                self.cov_grew_at = elapsed
+            self.cov = cov
+
+    def count(self):
+        """The corpus (libFuzzer: the working corpus's files; AFL++: corpus_count, kept by the ticks) and
+        crash files."""
+        if self.afl:
+            self.crashes_n = len(glob.glob(os.path.join(glob.escape(self.sync), "*", "crashes", "id:*")))
+        else:
+            self.corpus_n = engines.count_files(self.corpus)
+            self.crashes_n = engines.count_files(self.crashes)
+
+    def row(self, elapsed, state):
+        """Appends a row to the series: exec/s since the previous row, NaN when the target did not run
+        since then (a chart breaks its line there) and empty when it ran but its engine reported nothing
+        new (the next rate covers both); coverage empty until the engine reported one (AFL++: also when it
+        reported nothing new, so a chart joins the reported values instead of holding an old one). Each
+        row is flushed at once, so a stopped run leaves its series."""
+        rate = rate_since(self.sample_mark, self.known)
+        cells = [f"{elapsed:.1f}", str(self.known[0]), "" if rate is None else f"{rate:.0f}", ""]
+        if rate is not None:
+            self.has_rate = True
+        elif self.run_secs == self.sample_run_secs:
+            cells[2] = "NaN"
+        if self.cov > 0 and (not self.afl or self.known != self.sample_mark):
+            cells[3], self.has_coverage = str(self.cov), True
+        cells += [str(self.corpus_n), str(self.crashes_n), f"{self.run_secs:.1f}", state]
+        try:
+            self.csv.write(",".join(cells) + "\n")
+            self.csv.flush()
+        except OSError:
+            self.csv_bad = True
+        self.sample_mark, self.sample_run_secs, self.rows = self.known, self.run_secs, self.rows + 1
+
+
+def progress(o, targets, elapsed):
+    """A line per target: the run's execs so far, and the exec/s since the previous line or what the
+    target does instead."""
+    width = max(len(t.name) for t in targets)
+    for t in targets:
+        rate = rate_since(t.progress_mark, t.known)
+        if rate is not None:
+            rate = "exec/s %8.0f (last %3.0f s%s)" % (rate, t.known[1] - t.progress_mark[1],
+                                                      "" if t.running or o.afl else "; waiting now")
+        elif not t.running:
+            rate = "ended" if o.afl else "waiting for a worker slot (ran %.0f s)" % t.run_secs
+        elif o.afl and t.known[1] <= 0:
+            rate = "no figures yet (AFL++ writes after 60 s)"
+        elif t.known[0] > 0:
+            rate = "no update since %.0f s" % (elapsed - t.known_elapsed)
+        else:
+            rate = "no figures from the engine yet"
+        cov = "edges %5d (%s)" % (t.cov, t.density or "?") if o.afl else "cov %5d" % t.cov
+        print("[%6ds] %-*s execs %13s  %-42s  %s  corpus %6d  crashes %d" % (
+            int(elapsed), width, t.name, engines.fmt_count(t.known[0]), rate, cov, t.corpus_n, t.crashes_n))
+        t.progress_mark = t.known
+
+
+def sample(targets, elapsed, final=False):
+    for t in targets:
+        t.count()
+        t.row(elapsed, "ended" if final or (t.afl and not t.running) else "running" if t.running
+              else "waiting")
+
+
+class Ticker:
+    """The run's clock: its start, the previous tick, and when the next row and progress line are due."""
+
+    def __init__(self, o):
+        self.start = self.last = self.next_sample = time.monotonic()
+        self.next_progress = self.start + o.progress
+
+    def tick(self):
+        """Returns (now, seconds since the start, seconds since the previous tick)."""
+        now = time.monotonic()
+        dt, self.last = now - self.last, now
+        return now, now - self.start, dt
+
+    def report(self, o, targets, now):
+        if now >= self.next_sample:
+            sample(targets, now - self.start)
+            while self.next_sample <= now:
+                self.next_sample += o.sample
+        if now >= self.next_progress:
+            for t in targets:
+                t.count()
+            progress(o, targets, now - self.start)
+            while self.next_progress <= now:
+                self.next_progress += o.progress
+
+
+class Job:
+    """A libFuzzer chunk or an AFL++ instance."""
+
+    def __init__(self, t=None):
+        self.proc, self.t, self.log, self.execs, self.cov, self.stopped = None, t, "", 0, 0, False
+
+
+def chunk_start(j, slot, t, secs, number):
+    j.log = os.path.join(t.logs, "chunk-%05d-slot%d.log" % (number, slot))
+    argv = [t.binary, f"-max_total_time={secs}", "-timeout=10", "-print_final_stats=1",
+            f"-artifact_prefix={t.crashes}/", *t.extra, t.corpus, t.seeds]
+    j.ncrash = engines.count_files(t.crashes)
+    try:
+        j.proc = engines.start(argv, j.log)
+    except OSError as e:
+        t.failed(j.log, f"could not start: {e.filename}: {e.strerror}")
+        return
+    j.t, j.execs, j.cov = t, 0, 0
+
+
+def chunk_ended(j):
+    """Adds an ended chunk's figures to its target. An engine that exits without running an input and
+    without a crash file did not start (bad flag, unreadable corpus, full disk): the run must not read
+    as clean. libFuzzer exits 72 when interrupted."""
+    t, rc = j.t, j.proc.returncode
+    execs, cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
+    stopped = stop_requested and rc in (0, 72, 130, -signal.SIGINT, -signal.SIGKILL)
+    if execs == 0 and not stopped and not engines.libfuzzer_ran(engines.read_head(j.log, 1 << 20)) and \
+            engines.count_files(t.crashes) == j.ncrash:
+        t.failed(j.log, engines.status_text(rc))
+    t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
+
+
+def run_libfuzzer(o, targets):
+    jobs, chunk_no, nlog, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, 0, len(targets)
+    ticker = Ticker(o)
+    deadline = ticker.start + o.time
+    chunk = min(max(int(o.time * o.jobs / (2 * nt)), 5), 60)  # short runs: shorter, so every target runs
+    while True:
+        now, busy = time.monotonic(), False
+        for i, j in enumerate(jobs):
+            if j.proc and j.proc.poll() is not None:
+                chunk_ended(j)
+            elif j.proc:
+                j.execs, j.cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
+            if j.proc is None and not stop_requested and now < deadline - 1:
+                t, chunk_no[i] = targets[(i + chunk_no[i]) % nt], chunk_no[i] + 1
+                if int(min(deadline - now, chunk)) >= 1:
+                    nlog += 1
+                    chunk_start(j, i, t, int(min(deadline - now, chunk)), nlog)
+            busy = busy or j.proc is not None
+        now, elapsed, dt = ticker.tick()
+        for t in targets:
+            mine = [j for j in jobs if j.proc and j.t is t]
+            t.update(bool(mine), t.execs_done + sum(j.execs for j in mine), None,
+                     max([t.cov_done] + [j.cov for j in mine]), elapsed, dt)
+        if not busy and (stop_requested or now >= deadline - 1):
+            break
+        if stop_requested:
+            engines.stop([j.proc for j in jobs if j.proc])
+            continue
+        ticker.report(o, targets, now)
+        time.sleep(0.5)
+    return time.monotonic() - ticker.start
+
+
+def afl_start(o, t, k, nt):
+    """Starts instance k: -M main for the first of each target, -S secK for the others."""
+    j, role = Job(t), "main" if k < nt else f"sec{k}"
+    j.log = os.path.join(t.dir, f"afl-{role}.log")
+    j.stats, j.plot = (os.path.join(t.sync, role, f) for f in ("fuzzer_stats", "plot_data"))
+    prior = engines.afl_stats(j.stats)  # an earlier run's, which this one may resume
+    j.prior, j.resumed = (prior.run_time, prior.execs) if prior else (0, 0), None
+    argv = ["afl-fuzz", "-i", t.seeds, "-o", t.sync, "-M" if k < nt else "-S", role, "-V", str(int(o.time)),
+            "-t", "2000", *t.extra, "--", *t.cmd]
+    try:
+        j.proc = engines.start(argv, j.log)
+    except OSError as e:
+        j.stopped = True  # its failure is recorded here, not from a status
+        t.failed(j.log, f"could not start: {e.filename}: {e.strerror}")
+    return j
+
+
+def afl_instance(j):
+    """An instance's (time, execs, edges, corpus) in this run and its bitmap_cvg, from the newer of its
+    fuzzer_stats (written every 60 s) and the last line of its plot_data (every 5 s), once the process
+    this run started has written them; an instance resuming an earlier run carries that run's execs and
+    time on, which are taken off. None when it has no figures yet."""
+    st = engines.afl_stats(j.stats)
+    if st is None or j.proc is None or st.pid != j.proc.pid:
+        return None
+    if j.resumed is None:
+        j.resumed = j.prior[1] > 0 and st.execs >= j.prior[1] and st.run_time >= j.prior[0]
+    f = (st.run_time, st.execs, st.edges, st.corpus)
+    plot = engines.afl_plot_last(j.plot)
+    if plot and plot[0] > f[0] and plot[1] >= f[1]:
+        f = plot
+    if j.resumed:
+        f = (f[0] - j.prior[0], f[1] - j.prior[1], f[2], f[3])
+    return f, st.coverage
+
+
+def run_afl(o, targets):
+    nt = len(targets)
+    os.environ.update(engines.AFL_ENV, AFL_AUTORESUME="1", AFL_IMPORT_FIRST="1")
+    jobs = [afl_start(o, targets[k % nt], k, nt) for k in range(max(o.jobs, nt))]
+    ticker = Ticker(o)
+    while True:
+        running = [j.proc.poll() is None if j.proc else False for j in jobs]
+        now, elapsed, dt = ticker.tick()
+        for i, t in enumerate(targets):  # instance k fuzzes target k mod nt
+            execs, at, cov, corpus = 0, 0.0, 0, None
+            for k in range(i, len(jobs), nt):
+                figures = afl_instance(jobs[k])
+                if figures:
+                    (secs, n, edges, count), density = figures
+                    execs, at, cov = execs + n, max(at, secs), max(cov, edges)
+                    corpus = count if corpus is None else max(corpus, count)
+                    t.density = density if k < nt else t.density
+            t.corpus_n = t.corpus_n if corpus is None else corpus
+            t.update(any(running[i::nt]), execs, at, cov, elapsed, dt)
+        if not any(running):
+            break
+        if stop_requested:
+            killed = engines.stop([j.proc for j in jobs if j.proc])
+            for j in jobs:
+                j.stopped = j.stopped or j.proc in killed
+            continue
+        ticker.report(o, targets, now)
+        time.sleep(0.5)
+    for j in jobs:
+        rc = j.proc.returncode if j.proc else 0
+        main_stats = os.path.join(j.t.sync, "main", "fuzzer_stats")
+        if not (j.stopped or rc in (0, 130, -signal.SIGINT) or os.path.exists(main_stats)):
+            j.t.failed(j.log, engines.status_text(rc))
+    return time.monotonic() - ticker.start
+
+
+def reproduce(o, t, file, cwd):
+    """Runs one crash file of t again. Returns its key (target, kind, up to 3 own frames) and the command
+    that reproduces it."""
+    if not o.afl:
+        argv, cmd = [t.binary, file], f"{t.binary} {file}"
+    else:
+        argv = t.repro + ([] if t.repro_stdin else [file])
+        cmd = " ".join(t.repro) + (" < " if t.repro_stdin else " ") + f"'{file}'"
+    try:
+        rc, text = engines.run(argv, 60, stdin_path=file if t.repro_stdin else None)
+        error = None
+    except OSError as e:
+        rc, text, error = 1, "", f"{e.filename}: {e.strerror}"
+    kind, frames = engines.crash_report(text, cwd)
+    if not kind:
+        kind = ("timeout" if rc is None else f"could not be reproduced: {error[:90]}" if error
+                else "no crash on replay (flaky?)" if rc == 0 else engines.status_text(rc))
+    return (t.name, kind[:127], tuple(frames)), cmd
+
+
+def summary_row(o, t, buckets, cwd):
+    """The table row of t; its crash files go into buckets ({key: [count, command, first file]}).
+    Returns (row, crash files, whether it ran no input at all)."""
+    rate = t.known[0] / t.known[1] if t.known[1] > 0 else 0
+    if o.afl:
+        coverage = f"{t.cov} edges ({t.density or '?'} of the map)"
+        added = t.corpus_n - engines.count_files(t.seeds)
+        pattern = os.path.join(glob.escape(t.sync), "*", "crashes", "id:*")
+    else:
+        coverage, added = f"{t.cov} edges", t.corpus_n - t.corpus_start
+        pattern = os.path.join(glob.escape(t.crashes), "*")
+    files, unique = [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)], 0
+    for f in files:
+        key, cmd = reproduce(o, t, f, cwd)
+        unique += key not in buckets
+        buckets.setdefault(key, [0, cmd, f])[0] += 1
+    row = "| %s | %s | %.0f | %.0f | %s | %d (%+d) | %d (%d) |\n" % (
+        t.name, engines.fmt_count(t.known[0]), t.run_secs, rate, coverage, t.corpus_n, added, len(files),
+        unique)
+    return row, len(files), t.known[0] == 0 and not files
+
+
+def crash_list(buckets):
+    out = [f"## Crashes: {len(buckets)} unique (by report and top 3 frames)\n\n"]
+    for (name, kind, frames), (count, cmd, file) in sorted(buckets.items()):
+        out.append(f"- **{name}**: {kind} -- {count} input(s)\n  - stack: " + " <- ".join(frames) +
+                   ("" if frames else "(none below the target: the report is the key)") +
+                   f"\n  - reproduce: `{cmd}`\n  - keep it: copy {file} into corpus/{name}/regressions/"
+                   " (make check replays it)\n")
+    return out
+
+
+def log_tail(path, n):
+    """The last n lines of a log, each as "    > LINE"."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - 4096, 0))
+            lines = [line for line in f.read().decode(errors="replace").split("\n") if line]
+    except OSError as e:
+        return f"    > (cannot read the log: {e.strerror})\n"
+    return "".join(f"    > {line}\n" for line in lines[-n:]) or "    > (the log is empty)\n"
+
+
+def over_time(o, targets, elapsed):
+    """The summary's section on the run over time: per target when coverage last grew, its time series
+    and its chart (links relative to the summary's directory)."""
+    out = ["## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
+           "since the previous row over the seconds the target ran, empty when the engine reported nothing "
+           "new (the next rate spans both intervals), NaN when the target did not run since the previous "
+           "row (it waited for a worker slot).\n\n" % (o.sample, HEADER)]
+    for t in targets:
+        if t.cov == 0:
+            grew = "no coverage reported"
+        elif t.cov_grew_at >= 0:
+            grew = "coverage last grew at %.0f s of %.0f s: %d edges (%d at %.0f s)" % (
+                t.cov_grew_at, elapsed, t.cov, t.cov_first, t.cov_first_at)
+        else:
+            grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov,
+                                                                                  t.cov_first_at)
+        out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.csv_name}]({t.csv_name})\n" +
+                   (f"  - no chart: {t.chart_why}\n" if t.chart_why else
+                    f"\n  ![{t.name}: coverage and exec/s over the run]({t.svg_name})\n\n"))
+    return out + ["\n"]
+
+
+def summarize(o, targets, elapsed):
+    """Writes OUT/SUMMARY.md and prints it. Returns the exit status."""
+    cwd, buckets, broken, files = os.getcwd(), {}, [], 0
+    try:
+        vfs = os.statvfs(o.out)
+        free = vfs.f_bavail * vfs.f_frsize
+    except OSError:
+        free = None
+    disk_full = free is not None and free < 1 << 20
+    out = ["# Fuzzing summary (%s)\n\nRan %.0f s" % ("AFL++" if o.afl else "libFuzzer", elapsed)]
+    if stop_requested:
+        out.append(" (stopped by Ctrl-C or SIGTERM; %.0f s were asked)" % o.time)
+    each, coverage = ("instances", "AFL++'s edges_found (and bitmap_cvg)") if o.afl else \
+        ("workers", "libFuzzer's cov (edges)")
+    out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the seconds "
+               "in which the target had an engine running; exec/s is the whole-run average, the run's execs "
+               f"over those seconds, summed over the target's {each} (the progress lines show the exec/s of "
+               f"their last interval); coverage is {coverage}.\n\n"
+               "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
+               "|---|---:|---:|---:|---:|---:|---:|\n")
+    idle = []
+    for t in targets:
+        row, n, no_input = summary_row(o, t, buckets, cwd)
+        out.append(row)
+        files += n
+        idle += [t] if no_input else []
+        broken += [t.name] if no_input or t.nfailed else []
+    out.append("\n")
+    if buckets:
+        out += crash_list(buckets)
+    elif broken or disk_full:
+        out.append("## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean "
+                   "result\n")
+    else:
+        out.append("## Crashes: none\n")
+    out.append("\n")
+    if disk_full:
+        out.append(f"## Disk full: {o.out} has {free // 1024} KiB free; corpus entries, logs and crash files "
+                   "may be missing (free some space, or set FUZZ_OUT elsewhere)\n\n")
+    out += over_time(o, targets, elapsed)
+    if broken:
+        out.append("## Engine errors\n\n")
+        out += [f"- **{t.name}**: no input was executed in the whole run\n" for t in idle]
+        out += [f"- **{t.name}**: the engine failed to run {t.nfailed} time(s); the last one:\n"
+                f"  - {t.failed_why}, log {t.failed_log}:\n" + log_tail(t.failed_log, 6)
+                for t in targets if t.nfailed]
+        out.append("\n")
+    text = "".join(out).removesuffix("\n")  # one newline after its last line, not the blank line after it
+    print("\n" + text)
+    rc, path = 1 if files else 0, os.path.join(o.out, "SUMMARY.md")
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+        print(f"(written to {path})")
+    except OSError as e:
+        warn(f"--out {o.out}: cannot write the summary {path}: {e.strerror}")
+        rc = 2
+    if broken:
+        warn(f"the engine did not run for {', '.join(broken)}; see 'Engine errors' above")
+        rc = rc or 2
+    if disk_full and rc == 0:
+        warn(f"--out {o.out}: the disk is full; see the summary")
+        rc = 2
+    return rc
+
+
+def chart(o, t):
+    """Draws the target's series as OUT/<target>.svg with draw-chart: coverage, and exec/s on the
+    right-hand axis, each when the series has a value of it (gnuplot refuses a line without one). Returns
+    draw-chart's exit status (0 drawn, 3 no gnuplot, 1 otherwise), with the reason in t.chart_why."""
+    series = (["coverage:coverage"] if t.has_coverage else []) + \
+        (["exec_per_s:exec/s (last interval)" + (":right" if t.has_coverage else "")] if t.has_rate else [])
+    if not series:
+        t.chart_why = "nothing to draw: its engine reported no figures"
+        return 1
+    argv = [o.chart, "--csv", t.csv_path, "--svg", t.svg_path, "--x", "elapsed_s", "--title",
+            f"{t.name}: coverage and exec/s over the run", "--xlabel", "seconds since the start", "--ylabel",
+            "coverage (edges found)" if t.has_coverage and o.afl else "coverage (cov)" if t.has_coverage
+            else "exec/s"]
+    argv += [a for s in series for a in ("--series", s)] + ["--fit-left"] * t.has_coverage
+    argv += ["--y2label", "exec/s"] * (t.has_coverage and t.has_rate)
+    try:
+        rc, text = engines.run(argv, 60)
+    except OSError as e:
+        rc, text = 1, f"cannot run {e.filename}: {e.strerror} (make builds draw-chart)"
+    lines = text.strip().splitlines()
+    t.chart_why = "" if rc == 0 else "draw-chart took more than 60 s" if rc is None else \
+        lines[0].removeprefix("draw-chart: ") if lines else f"draw-chart: {engines.status_text(rc)}"
+    return rc if rc in (0, 3) else 1
+
+
+def finish(o, targets, elapsed):
+    """After the run: the last row of every series, then its chart. Without gnuplot the series stay and
+    the reason, kept for the summary, is told once on stderr (any other failure once per target); the
+    exit status does not change."""
+    told = False
+    sample(targets, elapsed, final=True)
+    for t in targets:
+        try:
+            t.csv.close()
+        except OSError:
+            t.csv_bad = True
+        if t.csv_bad:
+            warn(f"{t.csv_path}: a row could not be written (disk full?)")
+            t.chart_why = "its time series could not be written"
+            continue
+        rc = chart(o, t)
+        if rc == 3 and not told:
+            told = True
+            warn(f"no chart drawn: {t.chart_why}; the figures are in CSV ({o.out}/<target>.csv)")
+        elif rc == 1:
+            warn(f"no chart drawn for {t.name}: {t.chart_why}; the figures are in CSV ({t.csv_path})")
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)
+    o = Options(sys.argv[1:])
+    check_out(o.out)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    targets = [Target(o, name) for name in o.names]
+    print(f"{PROG}: {'AFL++' if o.afl else 'libFuzzer'}, {len(targets)} target(s) {' '.join(o.names)}, "
+          f"{o.time:.0f} s, {o.jobs} slot(s); working corpus and crashes under {o.out}/ "
+          "(Ctrl-C stops cleanly)")
+    elapsed = (run_afl if o.afl else run_libfuzzer)(o, targets)
+    finish(o, targets, elapsed)
+    return summarize(o, targets, elapsed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
