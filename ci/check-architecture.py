@@ -32,7 +32,8 @@ def main():
         return 2
     named = set(re.findall(r"`([\w./-]+\.(?:c|py))`", doc))
     missing = [p for p in files if p not in named]
-    stale = sorted(p for p in named if "/" in p and not os.path.exists(p))
+    # A path with a placeholder in capitals (harness/fuzz/fuzz_NAME.c) stands for a file to be added.
+    stale = sorted(p for p in named if "/" in p and not re.search("[A-Z]{3}", p) and not os.path.exists(p))
     for p in missing:
         print(f"check-architecture: {p} is not named in {a.doc} (add it under its module)", file=sys.stderr)
     for p in stale:

@@ -20,6 +20,7 @@ $(3): $(TEST_BIN)/$(1) $(5)
 	$(TEST_BIN)/$(1) $(4)
 
 TESTS += $(3)
+CHECK_BUILD += $(TEST_BIN)/$(1) $(5)
 endef
 
 # The server core: transform, TCP state machine, UDP reply, and the oracle.

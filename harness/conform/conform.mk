@@ -30,6 +30,7 @@ $(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(LIB)
 
 .PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit conform-random
 TESTS += conform-ref conform-errors
+CHECK_BUILD += $(B)/conform $(MUTANT_BINS)
 CHECK_ONCE += conform-mutants conform-python conform-junit conform-random
 
 # Every case against the reference servers, in under 10 s (wall time reported).

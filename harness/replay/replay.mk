@@ -54,6 +54,7 @@ replay-golden-update: $(REPLAY_TOOLS)
 	$(REPLAY_RUN) $(B) golden --update
 
 TESTS += replay-golden replay-badinput replay-planted replay-convert
+CHECK_BUILD += $(B)/test-replay-decode $(REPLAY_TOOLS)
 
 # ---- benchmark (not part of make check): out/bench/replay.json ----
 .PHONY: bench-replay
