@@ -49,6 +49,7 @@ TESTS :=        # test targets run by 'make test' in the current variant (std an
 CHECK_ONCE :=   # check targets run once, after both variants
 STD_SKIP :=     # TESTS the standard variant skips: the ASan+UBSan variant runs the same work with more checks
 CHECK_BUILD :=  # what the tests need built, built in parallel before a variant's suites run
+CHECK_BUILD_ONCE := # what the once-only checks need built, built in parallel before them
 CLEAN_EXTRA :=
 
 # The library layer (lib/): the protocol core, socket helpers, pcap reading, decoding and writing, the
@@ -87,8 +88,9 @@ endif
 # standard one), then the rest, one suite at a time, and ends with their wall times (ci/check.py).
 test: all $(TESTS)
 
-.PHONY: check-build print-suites
+.PHONY: check-build check-build-once print-suites
 check-build: $(CHECK_BUILD)
+check-build-once: $(CHECK_BUILD_ONCE)
 
 check:
 	@ci/check.py --make "$(MAKE)"

@@ -36,6 +36,7 @@ def plan(make):
     rows += [(t, "std", [t]) for t in make_words(make, "std", "TESTS") if t not in skip]
     rows.append(("build", "san", ["SAN=1", "-j" + jobs, "all", "check-build"]))
     rows += [(t, "san", ["SAN=1", t]) for t in make_words(make, "san", "TESTS")]
+    rows.append(("build", "once", ["-j" + jobs, "check-build-once"]))
     rows += [(t, "once", [t]) for t in make_words(make, "std", "CHECK_ONCE")]
     return rows
 

@@ -7,11 +7,12 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-usage: ci/planted-bug.sh [-t SECONDS] [-f TARGET] [BUG...]
+usage: ci/planted-bug.sh [-t SECONDS] [-f TARGET] [-o OBJDIR] [BUG...]
 Plants each BUG in a copy of its library or server file, builds the matching libFuzzer target (or TARGET, to see
 whether another target finds it) and fuzzes it for at most SECONDS (default 60). Exit 0 if every bug
 was found in time, 1 if one was not, 2 on a setup error (for example: the library changed and the patch
-no longer applies).
+no longer applies). With -o, the sources the bug does not touch are linked from OBJDIR, make fuzz's libFuzzer
+build (build/fuzz-libfuzzer, compiled with the same flags), so only the planted copy is compiled.
 Bugs (default: all):
   tcp-fin-early   the connection asks for FIN while its last owed byte is still pending (SPEC T4)
   tcp-drop-last   the connection drops its last pending byte when the peer's FIN arrives (T1, T4)
@@ -30,6 +31,7 @@ USAGE
 
 limit=60
 force=
+objdir=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -45,6 +47,12 @@ while [ $# -gt 0 ]; do
 	-f)
 		if [ $# -lt 2 ]; then echo "planted-bug.sh: -f needs TARGET" >&2; exit 2; fi
 		force=$2
+		shift 2
+		;;
+	-o)
+		if [ $# -lt 2 ]; then echo "planted-bug.sh: -o needs OBJDIR" >&2; exit 2; fi
+		objdir=$2
+		[ -d "$objdir" ] || { echo "planted-bug.sh: -o $objdir: no such directory (make fuzz-build)" >&2; exit 2; }
 		shift 2
 		;;
 	-*) echo "planted-bug.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -114,7 +122,17 @@ for bug in "${bugs[@]}"; do
 	esac
 	# every source the targets link (harness/fuzz/targets.txt), with the planted copy for the bug's file
 	srcs=("harness/fuzz/$target.c")
-	for s in $sources; do [ "$s" = "$file" ] || srcs+=("$s"); done
+	for s in $sources; do
+		[ "$s" != "$file" ] || continue
+		if [ -n "$objdir" ]; then
+			o=$objdir/${s%.c}.o
+			[ -f "$o" ] || { echo "planted-bug.sh: $o is missing (make fuzz-build)" >&2; exit 2; }
+			srcs+=("$o")
+		else
+			srcs+=("$s")
+		fi
+	done
+	[ -z "$objdir" ] || srcs[0]=$objdir/harness/fuzz/$target.o
 	if ! "$CLANG" -std=c11 -g -O1 -D_GNU_SOURCE -I"$d/core" -Ilib -Iservers -fsanitize=fuzzer,address,undefined \
 		-o "$d/fuzzer" "$copy" "${srcs[@]}" 2>"$d/build.log"; then
 		echo "planted-bug.sh: $bug: build failed:" >&2

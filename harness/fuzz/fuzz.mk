@@ -42,6 +42,11 @@ fuzz-replay-corpus: $(FUZZ_STANDALONE)
 		else echo "fuzz-replay-corpus: corpus/$$t is missing" >&2; exit 1; fi; \
 	done
 TESTS += fuzz-replay-corpus
+# Its std run replays what the ASan+UBSan run replays with more checks, and the runner does not ship.
+STD_SKIP += fuzz-replay-corpus
+CHECK_BUILD += $(FUZZ_STANDALONE) $(B)/fuzz-test
+# The engine builds the once-only fuzz checks run, built in parallel before them.
+CHECK_BUILD_ONCE += $(FUZZ_LF_BINS) $(FUZZ_AFL_BINS)
 
 # ---- libFuzzer (clang, ASan + UBSan); the core is compiled with coverage too ----
 FUZZ_LF := build/fuzz-libfuzzer
@@ -200,8 +205,8 @@ CHECK_ONCE += fuzz-ossfuzz-build
 
 # ---- make check, once: bugs planted in copies of library files are found within a minute ----
 .PHONY: fuzz-planted
-fuzz-planted:
-	CLANG=$(FUZZ_CLANG) ci/planted-bug.sh -t 60
+fuzz-planted: $(FUZZ_LF_BINS)
+	CLANG=$(FUZZ_CLANG) ci/planted-bug.sh -t 60 -o $(FUZZ_LF)
 CHECK_ONCE += fuzz-planted
 
 # make coverage: the committed corpus (corpus/<target> and its regressions/) replayed by the coverage

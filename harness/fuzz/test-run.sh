@@ -165,12 +165,12 @@ result $? "AFL++ resuming an earlier run: this run's execs, exec/s 1000" \
 	"AFL++ resuming an earlier run: exit $rc, or an earlier run's execs or an impossible exec/s; output:" "$d/afl.txt" cat
 
 # ci/planted-bug.sh: bad arguments are exit 2 before anything is built or fuzzed
-for args in "-t" "-t abc" "-t 0" "-t -5" "-t 999999" "--bogus" "tcp-slide no-such-bug"; do
+for args in "-t" "-t abc" "-t 0" "-t -5" "-t 999999" "--bogus" "tcp-slide no-such-bug" "-o /nonexistent/objs"; do
 	s=$(date +%s)
 	# shellcheck disable=SC2086
 	timeout 20 ci/planted-bug.sh $args >"$d/pb.txt" 2>&1
 	rc=$?
-	[ $rc -eq 2 ] && [ $(($(date +%s) - s)) -le 2 ] && grep -q "planted-bug.sh: .*\(-t\|unknown\)" "$d/pb.txt"
+	[ $rc -eq 2 ] && [ $(($(date +%s) - s)) -le 2 ] && grep -q "planted-bug.sh: .*\(-t\|-o\|unknown\)" "$d/pb.txt"
 	result $? "planted-bug.sh $args: exit 2 at once: $(head -1 "$d/pb.txt")" \
 		"planted-bug.sh $args: exit $rc (want 2 within 2 s); output:" "$d/pb.txt" "head -5"
 done
