@@ -4,7 +4,7 @@ network-driven harness that starts a fresh tcp-upper for every input and sends i
 
 usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-dir DIR] [--server PATH]
                      [--std-dir DIR] [--san-dir DIR] [--out DIR] TARGET...
-  --time SECONDS     seconds per measurement, 1 to 3600 (default 6); a run takes about (2 x targets + 2) x that
+  --time SECONDS     seconds per measurement, 1 to 3600 (default 6); a run lasts about (2 x targets + 2) x it
   --lf-dir DIR       libFuzzer builds with ASan+UBSan (default build/fuzz-libfuzzer)
   --lf-fast-dir DIR  libFuzzer builds without sanitizer (default build/fuzz-libfuzzer-fast)
   --afl-dir DIR      AFL++ builds (default build/fuzz-afl)
@@ -123,7 +123,8 @@ def network_once(server, data, wait=5.0):
     except OSError as e:
         raise Failed(f"cannot run '{server}': {e.strerror}")
     try:  # its first stderr line says where it listens, by the servers' contract
-        line = (p.stderr.readline() if select.select([p.stderr], [], [], wait)[0] else b"").decode(errors="replace")
+        ready = select.select([p.stderr], [], [], wait)[0]
+        line = (p.stderr.readline() if ready else b"").decode(errors="replace")
         if (m := re.search(r"listening on tcp \S+:(\d+)$", line)) is None:
             raise Failed(f"'{' '.join(cmd)}' gave no 'listening on tcp ADDR:PORT' line within {wait:.0f} s; "
                          f"its first line: {line.strip() or '(none)'}")
@@ -172,7 +173,8 @@ def note(what, measure):
     try:
         rate = measure()
     except (Failed, OSError) as e:  # OSError: a program that cannot run, a refused connection...
-        errors.append(f"{what}: {e.filename}: {e.strerror}" if getattr(e, "filename", None) else f"{what}: {e}")
+        why = f"{e.filename}: {e.strerror}" if getattr(e, "filename", None) else e
+        errors.append(f"{what}: {why}")
         rate = math.nan
     print(f"{PROG}: {what}: {rate:.0f} exec/s" if rate > 0 else f"{PROG}: {what}: failed", flush=True)
     return rate
@@ -226,14 +228,12 @@ def compute_ratios(rows):
     def divide(a, b):
         return a / b if a > 0 and b > 0 else math.nan
 
-    best_in, best_column, same = 0, LF, "same input: hello world + FIN"
-    for column in (LF, LF_NOSAN, AFL):
-        if get("fuzz_tcp", column) > best_in:
-            best_in, best_column = get("fuzz_tcp", column), column
-    q = dict(best_in=best_in, best_column=best_column, asan_in=get("fuzz_tcp", LF),
+    tcp, same = {c: get("fuzz_tcp", c) for c in (LF, LF_NOSAN, AFL)}, "same input: hello world + FIN"
+    best_column = max(tcp, key=tcp.get)  # the first of the fastest, LF when none was measured
+    q = dict(best_column=best_column, best_in=tcp[best_column], asan_in=tcp[LF],
              net=get("tcp-upper --inetd", NET), hello_std=get(same, SA_STD), hello_san=get(same, SA_SAN),
              hello_net=get(same, NET))
-    q.update(best=divide(best_in, q["net"]), asan=divide(q["asan_in"], q["net"]),
+    q.update(best=divide(q["best_in"], q["net"]), asan=divide(q["asan_in"], q["net"]),
              same=divide(max(q["hello_std"], q["hello_san"]), q["hello_net"]),
              same_san=divide(q["hello_san"], q["hello_net"]))
     return q
@@ -244,11 +244,11 @@ def fmt(v):
 
 def ratios_text(q):
     engine = {LF: "libFuzzer + ASan + UBSan", LF_NOSAN: "libFuzzer, no sanitizer", AFL: "AFL++"}
-    text = ""
+    text, fastest = "", engine[q["best_column"]]
     if q["best"] > 0:
         text += (f"**Fuzzing throughput ratio: {fmt(q['best'])}x** = exec/s while fuzzing, fuzz_tcp in "
-                 f"process with its fastest engine ({engine[q['best_column']]}, {fmt(q['best_in'])} exec/s) / "
-                 "the network-driven harness fuzzing tcp-upper (a fresh server per input over loopback, "
+                 f"process with its fastest engine ({fastest}, {fmt(q['best_in'])} exec/s) / the "
+                 "network-driven harness fuzzing tcp-upper (a fresh server per input over loopback, "
                  f"{fmt(q['net'])} exec/s).")
         if q["asan"] > 0:
             text += f" With ASan + UBSan: {fmt(q['asan'])}x ({fmt(q['asan_in'])} / {fmt(q['net'])})."
@@ -294,8 +294,9 @@ def as_json(o, rows, q, cores):
 
 # ---- set-up ----
 
-def usage_error(message, show_usage=True):
-    sys.stderr.write(f"{PROG}: {message}\n" + (__doc__[__doc__.index("usage:"):] if show_usage else ""))
+def die(message, usage=False):
+    """A usage error, or reports that cannot be written: the message (and the usage), exit 2."""
+    sys.stderr.write(f"{PROG}: {message}\n" + (__doc__[__doc__.index("usage:"):] if usage else ""))
     sys.exit(2)
 
 def parse_options(argv):
@@ -306,16 +307,16 @@ def parse_options(argv):
     try:
         opts, targets = getopt.gnu_getopt(argv, "h", ["help"] + [f"{k}=" for k in o])
     except getopt.GetoptError as e:
-        usage_error(e)
+        die(e, usage=True)
     for k, v in opts:
         if k in ("-h", "--help"):
             sys.stdout.write(__doc__)
             sys.exit(0)
         o[k[2:]] = v
     if not re.fullmatch(r"\d+", o["time"]) or not 1 <= int(o["time"]) <= 3600:
-        usage_error(f"--time {o['time']}: expected whole seconds from 1 to 3600", show_usage=False)
+        die(f"--time {o['time']}: expected whole seconds from 1 to 3600")
     if not 1 <= len(targets) <= 60:
-        usage_error("expected 1 to 60 target names")
+        die("expected 1 to 60 target names", usage=True)
     o = {k.replace("-", "_"): v for k, v in o.items()} | {"time": int(o["time"]), "targets": targets}
     return SimpleNamespace(**o)
 
@@ -324,7 +325,7 @@ def main(argv):
     try:
         os.makedirs(o.out, exist_ok=True)
     except OSError as e:
-        usage_error(f"--out {o.out}: {e.filename}: {e.strerror}", show_usage=False)
+        die(f"--out {o.out}: {e.filename}: {e.strerror}")
     have_afl = shutil.which("afl-fuzz") is not None
     rows = [measure_target(o, t, have_afl) for t in o.targets] + measure_whole(o, have_afl)
     q, cores = compute_ratios(rows), os.sysconf("SC_NPROCESSORS_ONLN")
@@ -334,7 +335,7 @@ def main(argv):
             with open(f"{o.out}/{name}", "w") as f:
                 f.write(text)
         except OSError as e:
-            usage_error(f"cannot write {o.out}/{name}: {e.strerror}", show_usage=False)
+            die(f"cannot write {o.out}/{name}: {e.strerror}")
     print(f"\n{md}(written to {o.out}/fuzz.md and fuzz.json)")
     return 1 if errors else 0
 
