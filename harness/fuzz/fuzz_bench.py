@@ -17,7 +17,7 @@ Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot b
 import getopt, glob, json, math, os, re, select, shutil, signal, socket, subprocess, sys, tempfile, time
 from types import SimpleNamespace
 
-PROG = "fuzz-bench"
+PROG = "fuzz-bench"  # the name its messages have always carried (make bench-fuzz's output)
 # Every afl-fuzz run: no CPU-frequency or core-pattern checks, no UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
            "AFL_NO_AFFINITY": "1"}
