@@ -116,11 +116,6 @@ fuzz-seeds: $(B)/fuzz-mkseeds
 	@mkdir -p corpus/fuzz_tcp/regressions corpus/fuzz_udp/regressions
 	$(B)/fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp corpus/fuzz_pcap
 
-# ---- the speed benchmark (fuzz-bench), in the current variant ----
-$(B)/fuzz-bench: $(O)/$(FUZZ_SRC)/speed.o $(O)/$(FUZZ_SRC)/engine.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
-
 # ---- long runs: harness/fuzz/fuzz_run.py (scheduling, progress, Ctrl-C, out/fuzz/SUMMARY.md), its charts
 # drawn by draw-chart ----
 .PHONY: fuzz fuzz-afl fuzz-merge fuzz-args
@@ -276,7 +271,7 @@ coverage: $(FUZZ_COV_BINS)
 FUZZ_ALL_SRCS := $(FUZZ_LIBSRCS) $(FUZZ_TARGETS:%=$(FUZZ_SRC)/%.c) $(FUZZ_SRC)/standalone.c $(FUZZ_SRC)/afl_driver.c
 .SECONDARY: $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV),$(FUZZ_ALL_SRCS:%.c=$(d)/%.o))
 
-# ---- make bench-fuzz: exec/s per engine vs a network-driven harness (fuzz-bench, harness/fuzz/speed.c) ----
+# ---- make bench-fuzz: exec/s per engine vs a network-driven harness (harness/fuzz/fuzz_bench.py) ----
 # A libFuzzer build without sanitizers shows the engine's own speed next to the ASan+UBSan one.
 FUZZ_LFF := build/fuzz-libfuzzer-fast
 FUZZ_LFF_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer-no-link
@@ -292,10 +287,10 @@ $(FUZZ_LFF)/fuzz_%: $(FUZZ_LFF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_L
 .SECONDARY: $(FUZZ_ALL_SRCS:%.c=$(FUZZ_LFF)/%.o)
 
 .PHONY: bench-fuzz
-bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS) $(B)/fuzz-bench
+bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
 	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone
 	$(MAKE) SAN=1 O=build/san build/san/bin/fuzz_tcp-standalone
-	$(B)/fuzz-bench --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
+	$(FUZZ_SRC)/fuzz_bench.py --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
 		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
 		--out out/bench $(FUZZ_TARGETS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
@@ -333,6 +328,13 @@ CHECK_ONCE += fuzz-afl-smoke
 fuzz-run-test: $(B)/draw-chart
 	$(FUZZ_SRC)/test-run.sh $(FUZZ_SRC)/fuzz_run.py $(B)/draw-chart
 CHECK_ONCE += fuzz-run-test
+
+# ---- make check, once: make bench-fuzz's script (fuzz_bench.py) with stand-in engines and the real
+# tcp-upper: usage errors, the table, fuzz.md and fuzz.json of a working run, a failing engine's exit 1 ----
+.PHONY: fuzz-bench-test
+fuzz-bench-test: $(B)/tcp-upper
+	$(FUZZ_SRC)/test-bench.sh $(B)/tcp-upper
+CHECK_ONCE += fuzz-bench-test
 
 # Dependency files of the engine builds, from their object lists.
 FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/tcp_loop.c servers/serve.c $(LIB_SRCS)

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""fuzz_bench.py - make bench-fuzz: exec/s of each fuzz target under libFuzzer and AFL++, and of a
+network-driven harness that starts a fresh tcp-upper for every input and sends it over loopback (as AFLNet).
+
+usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-dir DIR] [--server PATH]
+                     [--std-dir DIR] [--san-dir DIR] [--out DIR] TARGET...
+  --time SECONDS     seconds per measurement, 1 to 3600 (default 6); a run lasts about (2 x targets + 2) x it
+  --lf-dir DIR       libFuzzer builds with ASan+UBSan (default build/fuzz-libfuzzer)
+  --lf-fast-dir DIR  libFuzzer builds without sanitizer (default build/fuzz-libfuzzer-fast)
+  --afl-dir DIR      AFL++ builds (default build/fuzz-afl)
+  --server PATH      tcp-upper for the network-driven harness (default build/std/bin/tcp-upper)
+  --std-dir DIR      standalone runners, optimized build (default build/std/bin)
+  --san-dir DIR      standalone runners, ASan+UBSan build (default build/san/bin)
+  --out DIR          where fuzz.md and fuzz.json go (default out/bench); the table is printed too
+Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
+"""
+import getopt, glob, json, math, os, re, select, shutil, signal, socket, subprocess, sys, tempfile, time
+from types import SimpleNamespace
+
+PROG = "fuzz-bench"  # the name its messages have always carried (make bench-fuzz's output)
+# Every afl-fuzz run: no CPU-frequency or core-pattern checks, no UI, no CPU binding (instances share cores).
+AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
+           "AFL_NO_AFFINITY": "1"}
+
+# ---- engines: running them and reading their figures ----
+
+class Failed(Exception):
+    """A measurement that gave no figure; the message says why."""
+
+def run_captured(argv, timeout, stderr=True, env=None):
+    """Runs argv for at most timeout seconds. Returns (status: exit status, -N after signal N, None when
+    killed at the limit; the last 4 MiB of its output). The output goes to a file, not a pipe: a
+    grandchild that keeps a pipe open cannot hold us past the child's end."""
+    with tempfile.TemporaryFile() as log:
+        try:
+            status = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, env=env, timeout=timeout,
+                                    stderr=log if stderr else subprocess.DEVNULL).returncode
+        except subprocess.TimeoutExpired:
+            status = None
+        log.seek(max(0, os.lseek(log.fileno(), 0, os.SEEK_END) - (4 << 20)))
+        return status, log.read().decode(errors="replace")
+
+def status_text(status):
+    return ("timed out" if status is None else f"killed by signal {-status}" if status < 0
+            else f"exit status {status}")
+
+def libfuzzer_final_stats(output):
+    """The stat::NAME: VALUE lines of libFuzzer's -print_final_stats=1, as {NAME: float}."""
+    return {k: float(v) for k, v in re.findall(r"^stat::(\w+):\s*([\d.]+)", output, re.M)}
+
+def afl_read_stats(path):
+    """An AFL++ fuzzer_stats file as {key: the value's first word}; {} when it cannot be read."""
+    try:
+        with open(path, errors="replace") as f:
+            pairs = [(k.strip(), v.split()) for k, _, v in (line.partition(":") for line in f)]
+    except OSError:
+        return {}
+    return {k: v[0] for k, v in pairs if k and v}
+
+def afl_instance_stats(out):
+    """The last OUT/*/fuzzer_stats with execs_done, else OUT/fuzzer_stats if it has them, else None."""
+    paths = [f"{out}/fuzzer_stats"] + sorted(glob.glob(f"{glob.escape(out)}/*/fuzzer_stats"))
+    found = [s for s in map(afl_read_stats, paths) if "execs_done" in s]
+    return found[-1] if found else None
+
+def libfuzzer_rate(binary, seeds, secs, dict_arg):
+    """libFuzzer for secs seconds from seeds: executed units per second of wall time (its own
+    average_exec_per_sec counts whole seconds only)."""
+    work, t0 = tempfile.mkdtemp(prefix="fuzz-bench."), time.monotonic()
+    try:
+        status, out = run_captured([binary, f"-max_total_time={secs}", "-print_final_stats=1",
+                                    "-max_len=4096", f"-artifact_prefix={work}/", dict_arg, work, seeds],
+                                   secs + 60)
+    finally:
+        dt = time.monotonic() - t0
+        shutil.rmtree(work, ignore_errors=True)
+    units = libfuzzer_final_stats(out).get("number_of_executed_units")
+    if units is None:
+        raise Failed(f"libFuzzer failed ({status_text(status)}): {out[-300:]}")
+    if status:
+        print(f"{PROG}: note: {os.path.basename(binary)} crashed after {dt:.0f} s (a finding: run make "
+              "fuzz); rate measured up to the crash")
+    return units / max(dt, 0.001)
+
+def afl_rate(cmd, seeds, secs, dict_path):
+    """afl-fuzz for secs seconds from seeds on cmd: execs_done over run_time, calibration included (what a
+    user gets)."""
+    work = tempfile.mkdtemp(prefix="fuzz-bench.")
+    argv = ["afl-fuzz", "-i", seeds, "-o", work, "-V", str(secs), "-t", "2000"]
+    argv += (["-x", dict_path] if dict_path else []) + ["--"] + cmd
+    try:
+        status, out = run_captured(argv, secs + 120, env=dict(os.environ, **AFL_ENV))
+        stats = afl_instance_stats(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if stats is None:
+        raise Failed(f"afl-fuzz failed ({status_text(status)}): {out[-300:]}")
+    return float(stats["execs_done"]) / max(float(stats.get("run_time", 0)) or secs, 1)
+
+def replay_rate(binary, path, secs):
+    """One input run again and again in process by the standalone runner (-n), no engine, no file I/O;
+    the runs grow fourfold until one measurement lasts secs / 2."""
+    runs = 1000
+    while True:
+        status, out = run_captured([binary, "-n", str(runs), path], secs * 10 + 60, stderr=False)
+        m = re.search(r"in ([\d.]+) s: ([\d.]+) exec/s", out)
+        if status != 0 or m is None:
+            raise Failed(f"{binary} -n {runs} {path}: {status_text(status)} {out[-200:]}")
+        if float(m[1]) >= secs / 2 or runs >= 1 << 30:
+            return float(m[2])
+        runs *= 4
+
+# ---- the network-driven harness: a fresh server per input, as AFLNet runs one ----
+
+def network_once(server, data, wait=5.0):
+    """Starts server on a free loopback port, sends data, half-closes, reads the reply until the server's
+    FIN and stops the server (SIGTERM, SIGKILL after wait seconds). Returns None when the whole reply came
+    (as many bytes as were sent), else why not; raises when the server or the connection cannot be had.
+    The server runs in our process group, so that a Ctrl-C ends it with us."""
+    cmd = [server, "-l", "127.0.0.1:0"]
+    try:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as e:
+        raise Failed(f"cannot run '{server}': {e.strerror}")
+    try:  # its first stderr line says where it listens, by the servers' contract
+        ready = select.select([p.stderr], [], [], wait)[0]
+        line = (p.stderr.readline() if ready else b"").decode(errors="replace")
+        if (m := re.search(r"listening on tcp \S+:(\d+)$", line)) is None:
+            raise Failed(f"'{' '.join(cmd)}' gave no 'listening on tcp ADDR:PORT' line within {wait:.0f} s; "
+                         f"its first line: {line.strip() or '(none)'}")
+        got = 0
+        with socket.create_connection(("127.0.0.1", int(m[1])), timeout=wait) as s:
+            try:  # the inputs are small seeds: the socket buffers hold one while nothing reads
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+                while chunk := s.recv(65536):
+                    got += len(chunk)
+            except (ConnectionError, TimeoutError) as e:
+                return f"{e.strerror or e} after {got} of {len(data)} reply bytes"
+        return None if got == len(data) else f"{got} reply bytes for the {len(data)} sent"
+    finally:
+        p.terminate()
+        try:
+            p.wait(wait)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+
+def network_rate(server, inputs, secs):
+    """Executions per second of network_once() over secs seconds, cycling through the inputs."""
+    if not inputs:
+        raise Failed("no inputs (corpus/tcp-upper-inetd/seed-*)")
+    start, n, bad, last = time.monotonic(), 0, 0, ""
+    while time.monotonic() - start < secs:
+        why = network_once(server, inputs[n % len(inputs)])
+        n += 1
+        if why is not None:
+            bad, last = bad + 1, why
+    if bad:
+        raise Failed(f"{bad} of {n} network executions did not get their whole reply (the last: {last})")
+    return n / (time.monotonic() - start)
+
+# ---- the measurements: a row per target, a column (its JSON key) per way of running it ----
+
+LF, LF_NOSAN, AFL = "libfuzzer_asan_ubsan", "libfuzzer_nosan", "aflpp"
+SA_SAN, SA_STD, NET = "standalone_san", "standalone_std", "network"
+errors = []
+
+def note(what, measure):
+    """Runs one measurement and says its rate, or "failed" with the reason kept for the report. Returns
+    the rate, NaN when it failed."""
+    try:
+        rate = measure()
+    except (Failed, OSError) as e:  # OSError: a program that cannot run, a refused connection...
+        why = f"{e.filename}: {e.strerror}" if getattr(e, "filename", None) else e
+        errors.append(f"{what}: {why}")
+        rate = math.nan
+    print(f"{PROG}: {what}: {rate:.0f} exec/s" if rate > 0 else f"{PROG}: {what}: failed", flush=True)
+    return rate
+
+def measure_target(o, t, have_afl):
+    """The three engine figures of one fuzz target; one not measured (no build, no afl-fuzz) is NaN."""
+    seeds, dict_path, fast = f"corpus/{t}", f"harness/fuzz/{t}.dict", f"{o.lf_fast_dir}/{t}"
+    afl_cmd = [os.path.realpath(f"{o.afl_dir}/{t}")]
+    return {"target": t,
+            LF: note(f"{t} libFuzzer+ASan+UBSan",
+                     lambda: libfuzzer_rate(f"{o.lf_dir}/{t}", seeds, o.time, f"-dict={dict_path}")),
+            LF_NOSAN: note(f"{t} libFuzzer (no sanitizer)",
+                           lambda: libfuzzer_rate(fast, seeds, o.time, f"-dict={dict_path}"))
+            if os.access(fast, os.X_OK) else math.nan,
+            AFL: note(f"{t} AFL++ persistent", lambda: afl_rate(afl_cmd, seeds, o.time, dict_path))
+            if have_afl else math.nan}
+
+def measure_whole(o, have_afl):
+    """The whole server: AFL++'s fork server on tcp-upper --inetd, the network-driven harness on every
+    seed and on "hello world\\n" alone, and the standalone runners on the same hello input."""
+    half, seeds = max(o.time // 2, 1), "corpus/tcp-upper-inetd"
+    afl_cmd = [os.path.realpath(f"{o.afl_dir}/tcp-upper"), "--inetd"]
+    whole = {"target": "tcp-upper --inetd",
+             AFL: note("tcp-upper --inetd AFL++ fork server", lambda: afl_rate(afl_cmd, seeds, o.time, None))
+             if have_afl else math.nan}
+    inputs = []
+    for path in sorted(glob.glob(f"{seeds}/seed-*"))[:256]:
+        with open(path, "rb") as f:
+            inputs.append(f.read())
+    whole[NET] = note("network-driven (fresh tcp-upper per input, loopback)",
+                      lambda: network_rate(o.server, inputs, o.time))
+    same = {"target": "same input: hello world + FIN",
+            NET: note("network-driven, hello world only",
+                      lambda: network_rate(o.server, [b"hello world\n"], half))}
+    for column, bindir in ((SA_SAN, o.san_dir), (SA_STD, o.std_dir)):
+        if os.access(binary := f"{bindir}/fuzz_tcp-standalone", os.X_OK):
+            same[column] = note(f"fuzz_tcp {column} replaying seed-hello",
+                                lambda: replay_rate(binary, "corpus/fuzz_tcp/seed-hello", half))
+    return [whole, same]
+
+# ---- the reports ----
+
+def compute_ratios(rows):
+    """The summary's ratios and the figures they divide (0, or NaN for a ratio, when one is missing):
+    fuzzing throughput (fuzz_tcp's fastest engine, and its ASan+UBSan libFuzzer, over the network-driven
+    harness on the seeds) and the same input (in process, std and san builds, over the network)."""
+    def get(target, column):
+        v = next((r for r in rows if r["target"] == target), {}).get(column, 0)
+        return v if v > 0 else 0
+
+    def divide(a, b):
+        return a / b if a > 0 and b > 0 else math.nan
+
+    tcp, same = {c: get("fuzz_tcp", c) for c in (LF, LF_NOSAN, AFL)}, "same input: hello world + FIN"
+    best_column = max(tcp, key=tcp.get)  # the first of the fastest, LF when none was measured
+    q = dict(best_column=best_column, best_in=tcp[best_column], asan_in=tcp[LF],
+             net=get("tcp-upper --inetd", NET), hello_std=get(same, SA_STD), hello_san=get(same, SA_SAN),
+             hello_net=get(same, NET))
+    q.update(best=divide(q["best_in"], q["net"]), asan=divide(q["asan_in"], q["net"]),
+             same=divide(max(q["hello_std"], q["hello_san"]), q["hello_net"]),
+             same_san=divide(q["hello_san"], q["hello_net"]))
+    return q
+
+def fmt(v):
+    """A rate for the table: "-" when missing or zero, else whole, with a space between thousands."""
+    return f"{int(v + 0.5):,}".replace(",", " ") if v > 0 else "-"
+
+def ratios_text(q):
+    engine = {LF: "libFuzzer + ASan + UBSan", LF_NOSAN: "libFuzzer, no sanitizer", AFL: "AFL++"}
+    text, fastest = "", engine[q["best_column"]]
+    if q["best"] > 0:
+        text += (f"**Fuzzing throughput ratio: {fmt(q['best'])}x** = exec/s while fuzzing, fuzz_tcp in "
+                 f"process with its fastest engine ({fastest}, {fmt(q['best_in'])} exec/s) / the "
+                 "network-driven harness fuzzing tcp-upper (a fresh server per input over loopback, "
+                 f"{fmt(q['net'])} exec/s).")
+        if q["asan"] > 0:
+            text += f" With ASan + UBSan: {fmt(q['asan'])}x ({fmt(q['asan_in'])} / {fmt(q['net'])})."
+        text += "\n\n"
+    if q["same"] > 0:
+        std = q["hello_std"] >= q["hello_san"]
+        text += (f"**Same-input ratio: {fmt(q['same'])}x** = one input (\"hello world\\n\", then FIN) run "
+                 f"again and again, in process without an engine ({'optimized' if std else 'ASan+UBSan'} "
+                 f"build, {fmt(q['hello_std'] if std else q['hello_san'])} exec/s) / over the network (a "
+                 f"fresh server each time, {fmt(q['hello_net'])} exec/s).")
+        if q["same_san"] > 0:
+            text += (f" Under ASan + UBSan: {fmt(q['same_san'])}x ({fmt(q['hello_san'])} / "
+                     f"{fmt(q['hello_net'])}).")
+        text += " Goal: >= 1000x.\n\n"
+    return text + ("The fuzzing ratio is the one that says how much faster fuzzing goes: one fuzz_tcp "
+                   "execution is a whole script (up to 4 connections, every event), one network execution "
+                   "is one server start, one connection, one input and its reply. The same-input ratio "
+                   "compares the cost of one identical exchange.\n")
+
+def markdown(o, rows, q, cores):
+    text = (f"# Fuzzing speed (make bench-fuzz)\n\n{o.time} s per measurement, {cores} cores, "
+            f"{time.strftime('%Y-%m-%d %H:%M %Z')}. exec/s.\n\n| target | libFuzzer + ASan + UBSan | "
+            "libFuzzer, no sanitizer | AFL++ | in process, no engine (std / san) | network-driven |\n"
+            "|---|---:|---:|---:|---:|---:|\n")
+    for r in rows:
+        standalone = f"{fmt(r[SA_STD])} / {fmt(r.get(SA_SAN, 0))}" if SA_STD in r else "-"
+        text += (f"| {r['target']} | {fmt(r.get(LF, 0))} | {fmt(r.get(LF_NOSAN, 0))} | "
+                 f"{fmt(r.get(AFL, 0))} | {standalone} | {fmt(r.get(NET, 0))} |\n")
+    text += "\n" + ratios_text(q)
+    return text + ("\nErrors:\n" + "".join(f"- {e}\n" for e in errors) if errors else "")
+
+def as_json(o, rows, q, cores):
+    """fuzz.json, read by make bench's driver: a column not measured is null, one never set is left out."""
+    def number(v):
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    return json.dumps({"seconds_per_measurement": o.time, "cores": cores,
+                       "rows": [{k: number(v) for k, v in r.items()} for r in rows],
+                       "ratio_in_process_vs_network_best": number(q["best"]),
+                       "ratio_in_process_asan_vs_network": number(q["asan"]),
+                       "ratio_same_input": number(q["same"]), "ratio_same_input_san": number(q["same_san"]),
+                       "errors": errors}, indent=2)
+
+# ---- set-up ----
+
+def die(message, usage=False):
+    """A usage error, or reports that cannot be written: the message (and the usage), exit 2."""
+    sys.stderr.write(f"{PROG}: {message}\n" + (__doc__[__doc__.index("usage:"):] if usage else ""))
+    sys.exit(2)
+
+def parse_options(argv):
+    """The options, an attribute each (dashes as underscores), and the targets."""
+    o = {"time": "6", "lf-dir": "build/fuzz-libfuzzer", "lf-fast-dir": "build/fuzz-libfuzzer-fast",
+         "afl-dir": "build/fuzz-afl", "server": "build/std/bin/tcp-upper", "std-dir": "build/std/bin",
+         "san-dir": "build/san/bin", "out": "out/bench"}
+    try:
+        opts, targets = getopt.gnu_getopt(argv, "h", ["help"] + [f"{k}=" for k in o])
+    except getopt.GetoptError as e:
+        die(e, usage=True)
+    for k, v in opts:
+        if k in ("-h", "--help"):
+            sys.stdout.write(__doc__)
+            sys.exit(0)
+        o[k[2:]] = v
+    if not re.fullmatch(r"\d+", o["time"]) or not 1 <= int(o["time"]) <= 3600:
+        die(f"--time {o['time']}: expected whole seconds from 1 to 3600")
+    if not 1 <= len(targets) <= 60:
+        die("expected 1 to 60 target names", usage=True)
+    o = {k.replace("-", "_"): v for k, v in o.items()} | {"time": int(o["time"]), "targets": targets}
+    return SimpleNamespace(**o)
+
+def main(argv):
+    o = parse_options(argv)
+    try:
+        os.makedirs(o.out, exist_ok=True)
+    except OSError as e:
+        die(f"--out {o.out}: {e.filename}: {e.strerror}")
+    have_afl = shutil.which("afl-fuzz") is not None
+    rows = [measure_target(o, t, have_afl) for t in o.targets] + measure_whole(o, have_afl)
+    q, cores = compute_ratios(rows), os.sysconf("SC_NPROCESSORS_ONLN")
+    md = markdown(o, rows, q, cores)
+    for name, text in (("fuzz.md", md), ("fuzz.json", as_json(o, rows, q, cores))):
+        try:
+            with open(f"{o.out}/{name}", "w") as f:
+                f.write(text)
+        except OSError as e:
+            die(f"cannot write {o.out}/{name}: {e.strerror}")
+    print(f"\n{md}(written to {o.out}/fuzz.md and fuzz.json)")
+    return 1 if errors else 0
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends us, and the server with us, as it ends make
+    sys.exit(main(sys.argv[1:]))
