@@ -94,13 +94,13 @@ static void print_json(const struct load_cfg *c, const struct load_result *r)
 	rep_json_str(stdout, load_mode_name(c->mode));
 	printf(", \"expect\": ");
 	rep_json_str(stdout, c->expect == LOAD_ECHO ? "echo" : "upper");
-	printf(", \"conns\": %d, \"size\": %zu, \"seconds\": %.3f, \"value\": %.3f, \"unit\": ", c->conns,
+	printf(", \"conns\": %d, \"size\": %zu, \"seconds\": %.6f, \"value\": %.6f, \"unit\": ", c->conns,
 	       c->size, r->seconds, r->value);
 	rep_json_str(stdout, r->unit);
 	printf(", \"bytes\": %llu, \"ops\": %llu, \"sent\": %llu, \"lost\": %llu, \"late\": %llu, "
 	       "\"failed\": %llu, "
 	       "\"p50_us\": %.1f, \"p99_us\": %.1f, \"rss_before_kb\": %ld, \"rss_after_kb\": %ld, "
-	       "\"server_cpu_s\": %.2f, \"client_cpu_s\": %.2f}\n",
+	       "\"server_cpu_s\": %.6f, \"client_cpu_s\": %.6f}\n",
 	       (unsigned long long)r->bytes, (unsigned long long)r->ops, (unsigned long long)r->sent,
 	       (unsigned long long)r->lost, (unsigned long long)r->late, (unsigned long long)r->failed,
 	       r->p50_us, r->p99_us, r->rss_before_kb, r->rss_after_kb, r->server_cpu_s, r->client_cpu_s);
