@@ -1,7 +1,8 @@
 # harness/bench/bench.mk - the load generator, the no-transform echo server and 'make bench'.
 # Bench programs are not installed: they go to $(B)/bench/.
 
-BENCH_LOAD_OBJS := $(O)/harness/bench/load.o
+BENCH_LOAD_OBJS := $(O)/harness/bench/load.o $(O)/harness/bench/udpload.o $(O)/harness/bench/payload.o \
+                   $(O)/harness/bench/meter.o
 
 $(B)/bench/loadgen: $(O)/harness/bench/loadgen.o $(BENCH_LOAD_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
