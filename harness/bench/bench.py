@@ -4,7 +4,7 @@ no-transform echo server (a) and the Python tutorial servers (b, b'), rounds int
 plus the fuzz, replay and conform figures where their targets exist. Each measurement is one run of
 bench/loadgen against a fresh server. Writes BENCH.md, bench.json and ratios.csv, and draws ratios.svg
 through draw-chart."""
-import argparse, collections, contextlib, json, os, re, resource, signal, subprocess, sys, time
+import argparse, collections, contextlib, json, os, re, signal, subprocess, sys, time
 
 REF, ECHO, PY, TUT = range(4)
 KEYS = ["ref", "echo", "python", "python_tutorial"]
@@ -388,13 +388,11 @@ def machine(total_s):
 # ---- main -----------------------------------------------------------------------------------------------
 
 def seconds(arg):
-    try:
-        v = float(arg) if re.fullmatch(r"[0-9.][0-9.eE+-]*", arg) else -1
-    except ValueError:
-        v = -1
+    """-T, BENCH_TIME: a decimal number (no sign, space, nan or inf) in (0, 600]."""
+    v = float(arg) if re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?", arg) else -1
     if not 0 < v <= 600:
-        raise argparse.ArgumentTypeError("'%s' is not a number of seconds from 0 to 600" % arg if v else
-                                         "a run must last more than 0 seconds")
+        raise argparse.ArgumentTypeError("a run must last more than 0 seconds" if v == 0 else
+                                         "'%s' is not a number of seconds from 0 to 600" % arg)
     return v
 
 
@@ -428,7 +426,7 @@ def parse_args():
       help="duration of each run (default $BENCH_TIME or 1)")
     a("-n", dest="runs", type=rounds, default=env["BENCH_RUNS"] or 5,
       help="rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)")
-    a("-o", dest="outdir", default="out/bench", help="output directory: BENCH.md, bench.json, logs/")
+    a("-o", dest="outdir", metavar="DIR", default="out/bench", help="output directory: BENCH.md, bench.json, logs/")
     a("-b", dest="bindir", default="build/std/bin", help="where tcp-upper, udp-upper, draw-chart, bench/ are")
     a("--py-tcp", metavar="CMD", help="command line of the Python TCP server, listening on 127.0.0.1 port 0")
     a("--py-udp", metavar="CMD", help="the same for the Python UDP server")
@@ -471,10 +469,6 @@ def main():
         if not o.chart.endswith(".csv"):
             die("--chart %s: expected a file name ending in .csv" % o.chart)
         return draw_ratios(o.bindir, o.chart, o.chart[:-4] + ".svg") or 0
-    # The idle figure holds 10,000 descriptors here and in the server, which inherits the limit.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_stop_signal)
     try:
