@@ -4,7 +4,7 @@ no-transform echo server (a) and the Python tutorial servers (b, b'), rounds int
 plus the fuzz, replay and conform figures where their targets exist. Each measurement is one run of
 bench/loadgen against a fresh server. Writes BENCH.md, bench.json and ratios.csv, and draws ratios.svg
 through draw-chart."""
-import argparse, collections, contextlib, json, os, re, signal, subprocess, sys, time
+import argparse, collections, contextlib, json, os, re, shlex, signal, subprocess, sys, time
 
 REF, ECHO, PY, TUT = range(4)
 KEYS = ["ref", "echo", "python", "python_tutorial"]
@@ -197,10 +197,10 @@ def extra_conform(o):
     if not o.conform or not os.access(o.conform, os.X_OK):
         return None, "not available: conform program %s not built" % (o.conform or "(none given)")
     # The suite as harness/conform/test-ref.sh runs it: conform starts the servers itself.
-    cmd = "%s --strict --exec-tcp '%s/tcp-upper -l 127.0.0.1:0' --exec-udp '%s/udp-upper -l 127.0.0.1:0'" % (
-        o.conform, o.bindir, o.bindir)
-    say("bench: %s ..." % cmd)
-    st, _, _, wall = run(["/bin/sh", "-c", cmd], 300, o.outdir + "/logs/conform.log")
+    argv = [o.conform, "--strict", "--exec-tcp", o.bindir + "/tcp-upper -l 127.0.0.1:0", "--exec-udp",
+            o.bindir + "/udp-upper -l 127.0.0.1:0"]
+    say("bench: %s ..." % shlex.join(argv))
+    st, _, _, wall = run(argv, 300, o.outdir + "/logs/conform.log")
     if st != 0:
         return None, "not available: conform failed (status %d); see %s/logs/conform.log" % (st, o.outdir)
     return '{"wall_s": %.3f}' % wall, "%.2f s wall" % wall
@@ -244,10 +244,12 @@ def fmt_value(f, c):
     if not c.r:
         return {"n/a": "n/a", "wrong": "WRONG"}.get(c.status, "error")
     r = c.r[c.mi]
+    lost = 100 * r["lost"] / r["sent"] if r["sent"] else 0
     t = {"stream": "%(value).0f MB/s", "accept": "%(value).0f conn/s",
          "pingpong": "%(value).0f rt/s (p50 %(p50_us).0f µs, p99 %(p99_us).0f µs)",
-         "udp": "%%(value).0f replies/s (%.2f%%%% lost)" % (100 * r["lost"] / r["sent"] if r["sent"] else 0),
-         "idle": "%(value).0f B (VmRSS %(rss_before_kb)d→%(rss_after_kb)d KiB)"}[f.mode] % r
+         "udp": "%(value).0f replies/s (%(lost_pct).2f%% lost)",
+         "idle": "%(value).0f B (VmRSS %(rss_before_kb)d→%(rss_after_kb)d KiB)",
+         }[f.mode] % dict(r, lost_pct=lost)
     if f.mode == "idle" and r["ops"] < f.conns:
         t += ", only %d of %d connections held after 20 s" % (r["ops"], f.conns)
     return t + " *" * (c.status != "ok")  # some runs failed
@@ -426,7 +428,7 @@ def parse_args():
       help="duration of each run (default $BENCH_TIME or 1)")
     a("-n", dest="runs", type=rounds, default=env["BENCH_RUNS"] or 5,
       help="rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)")
-    a("-o", dest="outdir", metavar="DIR", default="out/bench", help="output directory: BENCH.md, bench.json, logs/")
+    a("-o", dest="outdir", metavar="DIR", default="out/bench", help="BENCH.md, bench.json, ratios.csv, logs/")
     a("-b", dest="bindir", default="build/std/bin", help="where tcp-upper, udp-upper, draw-chart, bench/ are")
     a("--py-tcp", metavar="CMD", help="command line of the Python TCP server, listening on 127.0.0.1 port 0")
     a("--py-udp", metavar="CMD", help="the same for the Python UDP server")
@@ -444,20 +446,18 @@ def parse_args():
 def subjects(o):
     """Per server: its TCP and UDP command lines (None when not given; split on spaces by loadgen, no
     shell), and why it is not available."""
-    def built(tcp, udp, *flag):
-        for path in (tcp, udp):
-            if not os.access(path, os.X_OK):
-                die("%s: %s (run make first)" % (path, "not executable" if os.path.exists(path) else
-                                                 "not built"))
-        return tcp + " -l 127.0.0.1:0", " ".join([udp, *flag, "-l 127.0.0.1:0"]), ""
+    b = o.bindir
+    for path in (o.loadgen, b + "/tcp-upper", b + "/udp-upper", b + "/bench/echo"):
+        if not os.access(path, os.X_OK):
+            die("%s: %s (run make first)" % (path, "not built" if not os.path.exists(path) else
+                                             "not executable"))
 
     def given(tcp, udp, what, script):
         miss = " or ".join(p for p, c in (("TCP", tcp), ("UDP", udp)) if not c)
         why = "not available: no %s %s server given (make bench uses %s under python3)" % (what, miss, script)
         return tcp or None, udp or None, why if miss else ""
-    b = o.bindir
-    built(o.loadgen, o.loadgen)
-    return [built(b + "/tcp-upper", b + "/udp-upper"), built(b + "/bench/echo", b + "/bench/echo", "-u"),
+    return [(b + "/tcp-upper -l 127.0.0.1:0", b + "/udp-upper -l 127.0.0.1:0", ""),
+            (b + "/bench/echo -l 127.0.0.1:0", b + "/bench/echo -u -l 127.0.0.1:0", ""),
             given(o.py_tcp, o.py_udp, "Python", "servers/python/corrected.py"),
             given(o.tutorial_tcp, o.tutorial_udp, "faithful tutorial",
                   "servers/python/tutorial_socketserver.py")]
