@@ -231,9 +231,11 @@ def js(s):
 
 
 def ratios(cs):
-    """A figure's ratios: the reference over echo (by figure and per CPU-s), (b) and (b'); echo over those."""
-    return {"echo": ratio(cs, REF, ECHO), "echo_cpu": ratio(cs, REF, ECHO, per_cpu), "py": ratio(cs, REF, PY),
-            "tut": ratio(cs, REF, TUT), "echo_py": ratio(cs, ECHO, PY), "echo_tut": ratio(cs, ECHO, TUT)}
+    """A figure's ratios, named and ordered as in bench.json: the reference's over the others', echo's over
+    the Python servers'."""
+    return {"echo": ratio(cs, REF, ECHO), "python": ratio(cs, REF, PY),
+            "python_tutorial": ratio(cs, REF, TUT), "echo_per_cpu": ratio(cs, REF, ECHO, per_cpu),
+            "echo_over_python": ratio(cs, ECHO, PY), "echo_over_python_tutorial": ratio(cs, ECHO, TUT)}
 
 
 def verdict(r, bar):
@@ -259,9 +261,9 @@ def md_bar(f, cs, q):
     """Each bar, PASS or FAIL; where a Python bar fails, the echo's ratio shows what the machine allows."""
     if f.bar_echo <= 0:
         return "lower is better" if f.mode == "idle" else ""
-    py = [verdict(q[k], f.bar_py) + (" (echo: %.2f×)" % q["echo_" + k] if 0 < q[k] < f.bar_py and
-                                     q["echo_" + k] > 0 else "") for k in ("py", "tut")]
-    rc = q["echo_cpu"]
+    py = [verdict(q[k], f.bar_py) + (" (echo: %.2f×)" % q["echo_over_" + k] if 0 < q[k] < f.bar_py and
+                                     q["echo_over_" + k] > 0 else "") for k in ("python", "python_tutorial")]
+    rc = q["echo_per_cpu"]
     cpu = " (per CPU-s: %.2f×, %s)" % (rc, verdict(rc, f.bar_echo)) if rc > 0 else ""
     return "≥%.1f× echo: %s%s; ≥%.0f× python: %s (b), %s (b')" % (
         f.bar_echo, verdict(q["echo"], f.bar_echo), cpu, f.bar_py, *py)
@@ -281,7 +283,7 @@ def markdown(o, m, figs, cells, ex, cmds):
            head + " ref/(b) | ref/(b') | bar |\n|---|---|---|---|---|---|---|---|---|\n"]
     for f in figs:
         cs, q = cells[f.key], ratios(cells[f.key])
-        row = [f.label] + [fmt_value(f, c) for c in cs] + [md_ratio(q[k]) for k in ("echo", "py", "tut")]
+        row = [f.label] + [fmt_value(f, c) for c in cs] + [md_ratio(q[k]) for k in list(q)[:3]]
         out.append("| %s |\n" % " | ".join(row + [md_bar(f, cs, q)]))
     out += ["| %s | %s | | | | | | | |\n" % (label, value[:500]) for _, label, _, value in ex]
     out += ["\n"] + ["- %s: %s\n" % (LABELS[s], cmds[s][2]) for s in range(len(KEYS)) if cmds[s][2]]
@@ -325,11 +327,8 @@ def json_report(o, m, figs, cells, ex, cmds):
         cs, q = cells[f.key], ratios(cells[f.key])
         row = '    {"key": "%s", "label": %s, "unit": "%s"' % (f.key, js(f.label), UNITS[f.mode])
         row += "".join(',\n     "%s": %s' % (KEYS[s], json_cell(f, c, cmds[s][2])) for s, c in enumerate(cs))
-        for i, (name, k) in enumerate((("echo", "echo"), ("python", "py"), ("python_tutorial", "tut"),
-                                       ("echo_per_cpu", "echo_cpu"), ("echo_over_python", "echo_py"),
-                                       ("echo_over_python_tutorial", "echo_tut"))):
-            row += '%s"ratio_%s": %s' % (", " if i else ",\n     ", name,
-                                         "%.3f" % q[k] if q[k] > 0 else "null")
+        row += ",\n     " + ", ".join('"ratio_%s": %s' % (k, "%.3f" % v if v > 0 else "null")
+                                      for k, v in q.items())
         if f.bar_echo > 0:
             row += ', "bar_echo": %.1f, "bar_python": %.0f' % (f.bar_echo, f.bar_py)
         rows.append(row + "}")
@@ -348,7 +347,8 @@ def ratios_csv(figs, cells):
     for f in figs:
         q = ratios(cells[f.key])
         v = [c.median if c.r else 0 for c in cells[f.key]] + [q[k] for k in (
-            "echo", "echo_cpu", "py", "tut", "echo_py", "echo_tut")]
+            "echo", "echo_per_cpu", "python", "python_tutorial", "echo_over_python",
+            "echo_over_python_tutorial")]
         out += "%s,%s,%s%s\n" % (f.key, f.short, UNITS[f.mode], "".join(",%.6g" % x if x > 0 else ","
                                                                        for x in v))
     return out
