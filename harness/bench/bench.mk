@@ -1,7 +1,9 @@
-# harness/bench/bench.mk - the load generator, the no-transform echo server and 'make bench'.
+# harness/bench/bench.mk - the load generator, the no-transform echo server and 'make bench' (bench.py, a
+# script that runs loadgen once per measurement and draws its chart through draw-chart).
 # Bench programs are not installed: they go to $(B)/bench/.
 
-BENCH_LOAD_OBJS := $(O)/harness/bench/load.o
+BENCH_LOAD_OBJS := $(O)/harness/bench/load.o $(O)/harness/bench/udpload.o $(O)/harness/bench/payload.o \
+                   $(O)/harness/bench/meter.o
 
 $(B)/bench/loadgen: $(O)/harness/bench/loadgen.o $(BENCH_LOAD_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
@@ -13,13 +15,6 @@ $(B)/bench/echo: $(O)/harness/bench/echo.o $(LIB)
 
 BENCH_PROGS := $(B)/bench/loadgen $(B)/bench/echo
 all: $(BENCH_PROGS)
-
-$(B)/bench/bench: $(O)/harness/bench/bench.o $(BENCH_LOAD_OBJS) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
-
-BENCH_PROGS += $(B)/bench/bench
-all: $(B)/bench/bench
 
 # make bench: BENCH_TIME seconds per run, BENCH_RUNS rounds per figure (ref, echo, python, tutorial back
 # to back in each round; medians, and ratios as the median of the per-round ratios).
@@ -40,9 +35,9 @@ BENCH_HAVE_PY := $(shell command -v $(BENCH_PYTHON) 2>/dev/null)
 BENCH_PY := $(if $(and $(wildcard servers/python/corrected.py),$(BENCH_HAVE_PY)),$(BENCH_PYTHON) servers/python/corrected.py 0)
 BENCH_TUT := $(if $(and $(wildcard servers/python/tutorial_socketserver.py),$(BENCH_HAVE_PY)),$(BENCH_PYTHON) servers/python/tutorial_socketserver.py 0)
 
-bench: all
+bench: all $(B)/draw-chart
 	@mkdir -p $(BENCH_OUT)
-	$(B)/bench/bench -T $(BENCH_TIME) -n $(BENCH_RUNS) -o $(BENCH_OUT) -b $(B) --make "$(BENCH_MAKE)" \
+	harness/bench/bench.py -T $(BENCH_TIME) -n $(BENCH_RUNS) -o $(BENCH_OUT) -b $(B) --make "$(BENCH_MAKE)" \
 		--conform $(B)/conform $(if $(BENCH_PY),--py-tcp "$(BENCH_PY)" --py-udp "$(BENCH_PY)") \
 		$(if $(BENCH_TUT),--tutorial-tcp "$(BENCH_TUT)" --tutorial-udp "$(BENCH_TUT)")
 
@@ -53,7 +48,7 @@ bench: all
 bench-smoke: $(B)/bench/loadgen $(B)/bench/echo $(B)/tcp-upper $(B)/udp-upper
 	sh harness/bench/smoke.sh $(B)
 
-bench-driver-smoke: $(B)/bench/bench $(B)/bench/echo $(B)/tcp-upper $(B)/udp-upper
+bench-driver-smoke: $(B)/bench/loadgen $(B)/bench/echo $(B)/tcp-upper $(B)/udp-upper $(B)/draw-chart
 	sh harness/bench/driver-smoke.sh $(B)
 
 TESTS += bench-smoke

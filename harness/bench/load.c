@@ -1,5 +1,5 @@
-/* load.c - the bench's load engine: stream, ping-pong, UDP, accept and idle-RSS runs over epoll, every
- * byte received verified. */
+/* load.c - the bench's load engine: stream, ping-pong, accept and idle-RSS runs over epoll (UDP in
+ * udpload.c), every byte received verified. */
 #include "load.h"
 
 #include <errno.h>
@@ -10,149 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "exchange_oracle.h"
-#include "oracle.h"
-#include "upper.h"
+#include "meter.h"
+#include "payload.h"
+#include "udpload.h"
 #include "util.h"
 
-/* The bytes sent are a pseudo-random pattern, half lowercase letters, with a prime period so that a
- * server which drops or repeats a block whose length is a power of two is caught. The expected reply
- * (the pattern under SPEC X1's plain rule, oracle_expect(), or the pattern itself for the echo server)
- * is computed once, so checking a reply costs the same memcmp() whichever server is measured: the
- * ratio between servers then measures the servers, not the checker. On a difference, the checkers'
- * oracle (oracle_mismatch, oracle_udp_check) names the offset and the rule. */
-#define PAT_PERIOD 65521u
-#define MAXCHUNK (256u * 1024u) /* largest read or check at once */
-#define WCHUNK (64u * 1024u)    /* stream write size */
-#define NSLOT 65536u            /* UDP: outstanding-datagram records */
-#define UDP_BATCH 64
-#define UDP_TIMEOUT_NS 200000000ull /* a datagram unanswered this long frees its window place */
-#define UDP_HDR 16                  /* sequence number: 16 uppercase hex digits, unchanged by X1 */
+/* The bytes sent and the replies expected are the payload's (payload.h); UDP runs in udpload.c. */
+#define MAXCHUNK PAYLOAD_SPAN /* largest read or check at once */
+#define WCHUNK (64u * 1024u)  /* stream write size */
 #define CONNECT_MS 3000
 #define DRAIN_NS 5000000000ull
 #define IDLE_NS 20000000000ull /* IDLE: time allowed to open and check the connections */
-
-struct pat {
-	unsigned char *p; /* sent: p[i] == p[i % PAT_PERIOD], PAT_PERIOD + MAXCHUNK bytes */
-	unsigned char *x; /* expected reply to p, same layout */
-	enum load_expect ex;
-};
-
-/* CPU seconds (user + system, all threads) the process has used so far, or -1. */
-static double cpu_s(pid_t pid)
-{
-	struct util_proc_stat st;
-
-	if (pid <= 0 || util_proc_stat(pid, &st) < 0)
-		return -1;
-	return st.cpu_s;
-}
-
-/* CPU seconds this process has used so far. */
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return -1;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* Server and load generator CPU over the measured time: cpu_start() at the start, cpu_end() at the end. */
-static void cpu_start(const struct load_cfg *c, double *cpu0)
-{
-	cpu0[0] = cpu_s(c->pid);
-	cpu0[1] = self_cpu_s();
-}
-
-static void cpu_end(const struct load_cfg *c, const double *cpu0, struct load_result *r)
-{
-	double now = cpu_s(c->pid), self = self_cpu_s();
-
-	r->server_cpu_s = cpu0[0] >= 0 && now >= 0 ? now - cpu0[0] : -1;
-	r->client_cpu_s = cpu0[1] >= 0 && self >= 0 ? self - cpu0[1] : -1;
-}
-
-static int pat_init(struct pat *pt, enum load_expect ex, int text)
-{
-	size_t n = PAT_PERIOD + MAXCHUNK;
-	uint64_t s = 0x9e3779b97f4a7c15ull;
-
-	pt->ex = ex;
-	pt->p = malloc(n);
-	pt->x = malloc(n);
-	if (pt->p == NULL || pt->x == NULL)
-		return -1;
-	for (size_t i = 0; i < PAT_PERIOD; i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		if (s & 1)
-			pt->p[i] = (unsigned char)('a' + (s >> 8) % 26);
-		else if (text) /* printable ASCII and newlines: valid UTF-8 */
-			pt->p[i] = (s >> 8) % 97 == 96 ? '\n' : (unsigned char)(' ' + (s >> 8) % 95);
-		else
-			pt->p[i] = (unsigned char)(s >> 8);
-	}
-	for (size_t i = PAT_PERIOD; i < n; i++)
-		pt->p[i] = pt->p[i - PAT_PERIOD];
-	if (ex == LOAD_UPPER)
-		oracle_expect(pt->x, pt->p, n);
-	else
-		memcpy(pt->x, pt->p, n);
-	return 0;
-}
-
-static void pat_free(struct pat *pt)
-{
-	free(pt->p);
-	free(pt->x);
-}
-
-/* Starts the oracle of a TCP stream whose first byte is pattern byte base (< PAT_PERIOD): len bytes, or
- * an endless stream when len is 0. The expected reply is the pattern's x, which the oracle compares
- * with memcmp() whatever the server: the same cost for every server measured. With half_close the
- * client half-closes at the end and the server's FIN must follow every byte owed (T4); without, any
- * close from the server is wrong. */
-static void stream_oracle(struct xchg_oracle *o, const struct pat *pt, size_t base, size_t len,
-                          int half_close)
-{
-	struct xchg_expect e = {
-	    .mode = XCHG_MODE_MIRROR, .sent = pt->p + base, .reply = pt->x + base, .half_close = half_close};
-
-	if (len == 0) {
-		e.period = PAT_PERIOD;
-		e.endless = 1;
-	} else {
-		e.sent_len = e.reply_len = len;
-	}
-	xchg_oracle_init(o, &e);
-}
-
-/* Writes the failure the oracle o found on connection conn (stream starting at pattern byte base)
- * into err. Returns LOAD_WRONG. */
-static int stream_wrong(const struct xchg_oracle *o, const struct pat *pt, size_t base, int conn, char *err,
-                        size_t errlen)
-{
-	char why[200];
-
-	if (o->verdict == XCHG_WRONG_BYTE)
-		snprintf(err, errlen,
-		         "wrong reply on connection %d: byte %zu of the stream is 0x%02x, expected 0x%02x "
-		         "(sent 0x%02x; %s)",
-		         conn, o->offset, (unsigned)o->got_byte, (unsigned)o->want_byte,
-		         pt->p[(base + o->offset) % PAT_PERIOD],
-		         pt->ex == LOAD_UPPER ? "X1/T1" : "echo: identity");
-	else
-		snprintf(err, errlen, "wrong reply on connection %d: %s", conn,
-		         xchg_oracle_describe(o, why, sizeof why));
-	return LOAD_WRONG;
-}
 
 static int dial(const struct load_cfg *c, char *err, size_t errlen)
 {
@@ -204,14 +76,14 @@ struct sconn {
 	struct xchg_oracle oracle; /* bytes sent and received, and the verdict on them */
 };
 
-static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned char *rbuf, int draining,
+static int stream_read(struct sconn *s, int i, const struct payload *pt, unsigned char *rbuf, int draining,
                        char *err, size_t errlen)
 {
 	for (;;) {
 		ssize_t m = read(s->fd, rbuf, MAXCHUNK);
 		if (m > 0) {
 			if (xchg_failed(xchg_oracle_recv(&s->oracle, rbuf, (size_t)m)))
-				return stream_wrong(&s->oracle, pt, s->base, i, err, errlen);
+				return payload_stream_wrong(&s->oracle, pt, s->base, i, err, errlen);
 			/* A short read means the queue was empty (the next byte brings a new edge), except
 			 * that a FIN queued behind the data brings none: when draining, read on to EOF. */
 			if ((size_t)m < MAXCHUNK && !draining)
@@ -221,7 +93,7 @@ static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned ch
 		if (m == 0) {
 			/* complete only after our half-close, with every byte back */
 			if (xchg_oracle_fin(&s->oracle) != XCHG_COMPLETE)
-				return stream_wrong(&s->oracle, pt, s->base, i, err, errlen);
+				return payload_stream_wrong(&s->oracle, pt, s->base, i, err, errlen);
 			s->done = 1;
 			return LOAD_OK;
 		}
@@ -232,10 +104,10 @@ static int stream_read(struct sconn *s, int i, const struct pat *pt, unsigned ch
 	}
 }
 
-static int stream_write(struct sconn *s, int i, const struct pat *pt, char *err, size_t errlen)
+static int stream_write(struct sconn *s, int i, const struct payload *pt, char *err, size_t errlen)
 {
 	for (;;) {
-		ssize_t m = write(s->fd, pt->p + (s->base + s->oracle.sent) % PAT_PERIOD, WCHUNK);
+		ssize_t m = write(s->fd, pt->p + (s->base + s->oracle.sent) % PAYLOAD_PERIOD, WCHUNK);
 		if (m > 0) {
 			xchg_oracle_sent(&s->oracle, (size_t)m);
 			if ((size_t)m < WCHUNK)
@@ -305,7 +177,7 @@ fail:
 	return -1;
 }
 
-static int run_stream(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+static int run_stream(const struct load_cfg *c, const struct payload *pt, struct load_result *r, char *err,
                       size_t errlen)
 {
 	int n = c->conns, ep = -1, rc = LOAD_ERR, open;
@@ -319,12 +191,12 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 		goto out;
 	}
 	for (int i = 0; i < n; i++)
-		stream_oracle(&s[i].oracle, pt, 0, 0, 1);
+		payload_stream_oracle(&s[i].oracle, pt, 0, 0, 1);
 	ep = dial_all(c, s, n, EPOLLIN | EPOLLOUT | EPOLLET, 0, err, errlen);
 	if (ep < 0)
 		goto out;
-	double cpu0[2];
-	cpu_start(c, cpu0);
+	struct meter m;
+	meter_start(&m, c->pid);
 	t0 = util_now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	while ((tm = util_now_ns()) < end) {
@@ -343,7 +215,7 @@ static int run_stream(const struct load_cfg *c, const struct pat *pt, struct loa
 			}
 		}
 	}
-	cpu_end(c, cpu0, r);
+	meter_end(&m, &r->server_cpu_s, &r->client_cpu_s);
 	r->seconds = (double)(tm - t0) / 1e9;
 	for (int i = 0; i < n; i++)
 		r->bytes += s[i].oracle.got;
@@ -424,7 +296,7 @@ static double lat_pct(const struct lat *l, double q)
 	return (double)l->v[i] / 1000.0;
 }
 
-static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+static int run_pingpong(const struct load_cfg *c, const struct payload *pt, struct load_result *r, char *err,
                         size_t errlen)
 {
 	int n = c->conns, ep = -1, rc = LOAD_ERR, waiting = 0;
@@ -446,15 +318,15 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 	ep = dial_all(c, s, n, EPOLLIN, 1, err, errlen);
 	if (ep < 0)
 		goto out;
-	double cpu0[2];
-	cpu_start(c, cpu0);
+	struct meter m;
+	meter_start(&m, c->pid);
 	int ended = 0;
 	t0 = util_now_ns();
 	end = t0 + (uint64_t)(c->seconds * 1e9);
 	/* Each connection's messages start at a different place in the pattern. */
 	for (int i = 0; i < n; i++) {
-		s[i].base = (size_t)i * 4099u % PAT_PERIOD;
-		stream_oracle(&s[i].oracle, pt, s[i].base, 0, 0);
+		s[i].base = (size_t)i * 4099u % PAYLOAD_PERIOD;
+		payload_stream_oracle(&s[i].oracle, pt, s[i].base, 0, 0);
 		tsent[i] = util_now_ns();
 		rc = write_full(s[i].fd, pt->p + s[i].base, c->size, CONNECT_MS, err, errlen);
 		if (rc != LOAD_OK)
@@ -468,7 +340,7 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 		int k = epoll_wait(ep, evs, 64, 20);
 		tm = util_now_ns();
 		if (tm >= end && !ended) {
-			cpu_end(c, cpu0, r);
+			meter_end(&m, &r->server_cpu_s, &r->client_cpu_s);
 			ended = 1;
 		}
 		for (int j = 0; j < k; j++) {
@@ -485,8 +357,8 @@ static int run_pingpong(const struct load_cfg *c, const struct pat *pt, struct l
 			r->ops++;
 			r->bytes += c->size;
 			tsent[i] = tm;
-			rc = write_full(s[i].fd, pt->p + (s[i].base + s[i].oracle.sent) % PAT_PERIOD, c->size,
-			                CONNECT_MS, err, errlen);
+			rc = write_full(s[i].fd, pt->p + (s[i].base + s[i].oracle.sent) % PAYLOAD_PERIOD,
+			                c->size, CONNECT_MS, err, errlen);
 			if (rc != LOAD_OK)
 				goto out;
 			xchg_oracle_sent(&s[i].oracle, c->size);
@@ -514,284 +386,6 @@ out:
 	return rc;
 }
 
-/* ---- UDP ------------------------------------------------------------------------------------------- */
-
-enum { SL_FREE = 0, SL_OUT, SL_ANSWERED, SL_LOST };
-
-struct slot {
-	uint64_t seq;
-	uint64_t t;
-	int state;
-};
-
-static size_t udp_off(uint64_t seq)
-{
-	return (size_t)((seq * 7919u) % PAT_PERIOD);
-}
-
-static void udp_request(unsigned char *buf, uint64_t seq, size_t size, const struct pat *pt)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (int i = 0; i < UDP_HDR; i++)
-		buf[i] = (unsigned char)hex[(seq >> (4 * (UDP_HDR - 1 - i))) & 15];
-	memcpy(buf + UDP_HDR, pt->p + udp_off(seq), size - UDP_HDR);
-}
-
-/* Parses the sequence header of a reply; returns -1 if it is not one. */
-static int udp_seq(const unsigned char *b, size_t n, uint64_t *seq)
-{
-	uint64_t v = 0;
-
-	if (n < UDP_HDR)
-		return -1;
-	for (int i = 0; i < UDP_HDR; i++) {
-		unsigned char ch = b[i];
-		if (ch >= '0' && ch <= '9')
-			v = v << 4 | (uint64_t)(ch - '0');
-		else if (ch >= 'A' && ch <= 'F')
-			v = v << 4 | (uint64_t)(ch - 'A' + 10);
-		else
-			return -1;
-	}
-	*seq = v;
-	return 0;
-}
-
-struct udprun {
-	const struct load_cfg *c;
-	const struct pat *pt;
-	struct slot *sl;
-	unsigned char *req; /* scratch for reporting */
-	uint64_t next, outstanding, replies, late;
-	uint64_t oldest; /* the first datagram that may still be outstanding */
-	int fd;
-	size_t rsize; /* receive buffer per datagram */
-	unsigned char *sbuf, *rbuf;
-	struct mmsghdr sm[UDP_BATCH], rm[UDP_BATCH];
-	struct iovec siov[UDP_BATCH], riov[UDP_BATCH];
-	char name[NET_ADDRSTRLEN];
-};
-
-static int udp_reply(struct udprun *u, const unsigned char *b, size_t n, char *err, size_t errlen)
-{
-	size_t size = u->c->size;
-	uint64_t seq;
-	char why[160];
-
-	if (udp_seq(b, n, &seq) < 0 || seq >= u->next) {
-		snprintf(err, errlen,
-		         "wrong reply: a %zu-byte datagram that answers no datagram sent (U1/U2)", n);
-		return LOAD_WRONG;
-	}
-	if (n != size || memcmp(b + UDP_HDR, u->pt->x + udp_off(seq), size - UDP_HDR) != 0) {
-		udp_request(u->req, seq, size, u->pt);
-		if (u->pt->ex == LOAD_UPPER) {
-			oracle_udp_check(u->req, size, b, n, why, sizeof why);
-		} else {
-			size_t at = 0;
-			while (at < n && at < size && b[at] == u->req[at])
-				at++;
-			snprintf(why, sizeof why,
-			         "echo: %zu bytes back for %zu, first difference at byte %zu", n, size, at);
-		}
-		snprintf(err, errlen, "wrong reply to datagram %llu: %s", (unsigned long long)seq, why);
-		return LOAD_WRONG;
-	}
-	struct slot *s = &u->sl[seq % NSLOT];
-	if (s->seq == seq && s->state == SL_ANSWERED) {
-		snprintf(err, errlen, "wrong reply: datagram %llu answered twice (U1)",
-		         (unsigned long long)seq);
-		return LOAD_WRONG;
-	}
-	if (s->seq == seq && s->state == SL_OUT) {
-		u->outstanding--;
-	} else {
-		u->late++; /* declared lost, or its record already reused: a verified reply all the same */
-	}
-	if (s->seq == seq)
-		s->state = SL_ANSWERED;
-	u->replies++;
-	return LOAD_OK;
-}
-
-/* Allocates u's buffers and opens its socket to the server, with a batch of send and receive headers.
- * Returns LOAD_OK, or LOAD_ERR with a reason in err (what is open stays for udp_close()). */
-static int udp_open(struct udprun *u, char *err, size_t errlen)
-{
-	const struct load_cfg *c = u->c;
-	size_t size = c->size;
-	int bufsz = 4 << 20;
-
-	net_format((const struct sockaddr *)&c->addr.ss, u->name, sizeof u->name);
-	unsigned maxsize = c->addr.ss.ss_family == AF_INET6 ? UPPER_UDP_MAX6 : UPPER_UDP_MAX4;
-	if (size < UDP_HDR || size > maxsize || c->window < 1) {
-		snprintf(err, errlen, "UDP: datagram size %zu out of range %d..%u, or window %d < 1", size,
-		         UDP_HDR, maxsize, c->window);
-		return LOAD_ERR;
-	}
-	u->rsize = size + 64;
-	u->sl = calloc(NSLOT, sizeof *u->sl);
-	u->req = malloc(size);
-	u->sbuf = malloc(size * UDP_BATCH);
-	u->rbuf = malloc(u->rsize * UDP_BATCH);
-	if (u->sl == NULL || u->req == NULL || u->sbuf == NULL || u->rbuf == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return LOAD_ERR;
-	}
-	u->fd = socket(c->addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (u->fd < 0 || connect(u->fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0) {
-		snprintf(err, errlen, "UDP socket to %s: %s", u->name, strerror(errno));
-		return LOAD_ERR;
-	}
-	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-	memset(u->sm, 0, sizeof u->sm);
-	memset(u->rm, 0, sizeof u->rm);
-	for (int i = 0; i < UDP_BATCH; i++) {
-		u->siov[i].iov_base = u->sbuf + (size_t)i * size;
-		u->siov[i].iov_len = size;
-		u->sm[i].msg_hdr.msg_iov = &u->siov[i];
-		u->sm[i].msg_hdr.msg_iovlen = 1;
-		u->riov[i].iov_base = u->rbuf + (size_t)i * u->rsize;
-		u->riov[i].iov_len = u->rsize;
-		u->rm[i].msg_hdr.msg_iov = &u->riov[i];
-		u->rm[i].msg_hdr.msg_iovlen = 1;
-	}
-	return LOAD_OK;
-}
-
-static void udp_close(struct udprun *u)
-{
-	if (u->fd >= 0)
-		close(u->fd);
-	free(u->sl);
-	free(u->req);
-	free(u->sbuf);
-	free(u->rbuf);
-}
-
-/* Declares lost the datagrams unanswered for UDP_TIMEOUT_NS at time tm: they free their window place. */
-static void udp_expire(struct udprun *u, uint64_t tm)
-{
-	while (u->oldest < u->next) {
-		struct slot *s = &u->sl[u->oldest % NSLOT];
-		if (s->state == SL_OUT && tm - s->t > UDP_TIMEOUT_NS) {
-			s->state = SL_LOST;
-			u->outstanding--;
-		} else if (s->state == SL_OUT) {
-			break;
-		}
-		u->oldest++;
-	}
-}
-
-/* Sends one batch, as much as the window and the slot records allow, at time tm. *blocked tells
- * whether the socket took none (a full buffer). Returns LOAD_OK or LOAD_ERR with a reason in err. */
-static int udp_send(struct udprun *u, uint64_t tm, int *blocked, char *err, size_t errlen)
-{
-	size_t size = u->c->size;
-	uint64_t room = (uint64_t)u->c->window - u->outstanding;
-
-	*blocked = 0;
-	if (room > NSLOT - (u->next - u->oldest))
-		room = NSLOT - (u->next - u->oldest);
-	if (room > UDP_BATCH)
-		room = UDP_BATCH;
-	if (room == 0)
-		return LOAD_OK;
-	for (uint64_t i = 0; i < room; i++)
-		udp_request(u->sbuf + i * size, u->next + i, size, u->pt);
-	int m = sendmmsg(u->fd, u->sm, (unsigned)room, 0);
-	if (m < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
-		snprintf(err, errlen, "UDP send to %s: %s", u->name, strerror(errno));
-		return LOAD_ERR;
-	}
-	*blocked = m < 0;
-	for (int i = 0; i < m; i++) {
-		struct slot *s = &u->sl[u->next % NSLOT];
-		s->seq = u->next++;
-		s->t = tm;
-		s->state = SL_OUT;
-		u->outstanding++;
-	}
-	return LOAD_OK;
-}
-
-/* Receives and checks the replies waiting, one batch at most; *got says how many (0: none waiting).
- * Returns LOAD_OK, or LOAD_ERR / LOAD_WRONG with a reason in err. */
-static int udp_receive(struct udprun *u, int *got, char *err, size_t errlen)
-{
-	int m = recvmmsg(u->fd, u->rm, UDP_BATCH, MSG_DONTWAIT, NULL);
-
-	*got = m > 0 ? m : 0;
-	if (m < 0 && errno != EAGAIN && errno != EINTR) {
-		snprintf(err, errlen, "UDP receive from %s: %s", u->name, strerror(errno));
-		return LOAD_ERR;
-	}
-	for (int i = 0; i < m; i++) {
-		int rc = udp_reply(u, u->rbuf + (size_t)i * u->rsize, u->rm[i].msg_len, err, errlen);
-		if (rc != LOAD_OK)
-			return rc;
-	}
-	return LOAD_OK;
-}
-
-static int run_udp(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
-                   size_t errlen)
-{
-	struct udprun u = {.c = c, .pt = pt, .fd = -1};
-	uint64_t t0, end, stop, tm, counted = 0;
-	int rc, ended = 0;
-	double cpu0[2];
-
-	rc = udp_open(&u, err, errlen);
-	if (rc != LOAD_OK)
-		goto out;
-	cpu_start(c, cpu0);
-	t0 = tm = util_now_ns();
-	end = t0 + (uint64_t)(c->seconds * 1e9);
-	stop = end + UDP_TIMEOUT_NS; /* after end: no more sends, wait for the stragglers */
-	while (tm < stop) {
-		int sending = tm < end, blocked = 0, got;
-		udp_expire(&u, tm);
-		if (sending && (rc = udp_send(&u, tm, &blocked, err, errlen)) != LOAD_OK)
-			goto out;
-		if ((rc = udp_receive(&u, &got, err, errlen)) != LOAD_OK)
-			goto out;
-		tm = util_now_ns();
-		if (tm < end)
-			counted = u.replies;
-		else if (!ended) {
-			cpu_end(c, cpu0, r);
-			ended = 1;
-		}
-		if (!sending && u.outstanding == 0)
-			break;
-		if (got == 0 && (blocked || !sending || u.outstanding >= (uint64_t)c->window)) {
-			struct pollfd pf = {.fd = u.fd, .events = POLLIN | (blocked ? POLLOUT : 0)};
-			poll(&pf, 1, 1);
-			tm = util_now_ns();
-		}
-	}
-	r->seconds = (double)(end - t0) / 1e9;
-	r->ops = counted;
-	r->bytes = counted * c->size;
-	r->sent = u.next;
-	r->lost = u.next - u.replies;
-	r->late = u.late;
-	r->value = (double)r->ops / r->seconds;
-	r->unit = "replies/s";
-	if (u.replies == 0) {
-		snprintf(err, errlen, "UDP: no reply from %s to %llu datagrams", u.name,
-		         (unsigned long long)u.next);
-		rc = LOAD_ERR;
-	}
-out:
-	udp_close(&u);
-	return rc;
-}
-
 /* ---- accept rate and idle connections ---------------------------------------------------------------- */
 
 enum { DL_IDLE = 0, DL_CONNECTING, DL_REPLY, DL_DONE };
@@ -805,7 +399,7 @@ struct dl {
 
 struct dialrun {
 	const struct load_cfg *c;
-	const struct pat *pt;
+	const struct payload *pt;
 	struct load_result *r;
 	int ep;
 	uint64_t started;
@@ -842,8 +436,8 @@ static int dl_start(struct dialrun *d, struct dl *x, uint32_t idx, char *err, si
 		return LOAD_ERR;
 	}
 	x->state = DL_CONNECTING;
-	x->off = (size_t)(d->started++ * 31u % PAT_PERIOD);
-	stream_oracle(&x->oracle, d->pt, x->off, d->c->size, 0);
+	x->off = (size_t)(d->started++ * 31u % PAYLOAD_PERIOD);
+	payload_stream_oracle(&x->oracle, d->pt, x->off, d->c->size, 0);
 	x->t = util_now_ns();
 	return LOAD_OK;
 }
@@ -896,7 +490,7 @@ static int dl_event(struct dialrun *d, struct dl *x, uint32_t idx, uint64_t *fai
 	enum xchg_verdict v =
 	    m == 0 ? xchg_oracle_fin(&x->oracle) : xchg_oracle_recv(&x->oracle, d->rbuf, (size_t)m);
 	if (xchg_failed(v))
-		return stream_wrong(&x->oracle, d->pt, x->off, (int)idx, err, errlen);
+		return payload_stream_wrong(&x->oracle, d->pt, x->off, (int)idx, err, errlen);
 	if (v == XCHG_COMPLETE) {
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, x->fd, NULL);
 		x->state = DL_DONE;
@@ -1011,14 +605,14 @@ static int dial_result(struct dialrun *d, char *err, size_t errlen)
 }
 
 /* ACCEPT and IDLE: connections dialled, each sends one message and checks its reply. */
-static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_result *r, char *err,
+static int run_dial(const struct load_cfg *c, const struct payload *pt, struct load_result *r, char *err,
                     size_t errlen)
 {
 	struct dialrun d = {
 	    .c = c, .pt = pt, .r = r, .ep = -1, .idle = c->mode == LOAD_IDLE, .nslots = c->conns};
 	struct epoll_event evs[64];
 	uint64_t t0, end, tm, lastcheck;
-	double cpu0[2];
+	struct meter m;
 	int rc = LOAD_ERR;
 
 	d.conc = d.idle && c->conns > 256 ? 256 : c->conns;
@@ -1043,7 +637,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 		snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
 		goto out;
 	}
-	cpu_start(c, cpu0);
+	meter_start(&m, c->pid);
 	t0 = lastcheck = util_now_ns();
 	end = t0 + (d.idle ? IDLE_NS : (uint64_t)(c->seconds * 1e9));
 	for (;;) {
@@ -1062,7 +656,7 @@ static int run_dial(const struct load_cfg *c, const struct pat *pt, struct load_
 				goto out;
 		}
 	}
-	cpu_end(c, cpu0, r);
+	meter_end(&m, &r->server_cpu_s, &r->client_cpu_s);
 	r->seconds = (double)(tm - t0) / 1e9;
 	rc = dial_result(&d, err, errlen);
 out:
@@ -1104,7 +698,7 @@ const char *load_mode_name(enum load_mode m)
 
 enum load_status load_run(const struct load_cfg *c, struct load_result *r, char *err, size_t errlen)
 {
-	struct pat pt = {0};
+	struct payload pt = {0};
 	int rc;
 
 	memset(r, 0, sizeof *r);
@@ -1114,8 +708,8 @@ enum load_status load_run(const struct load_cfg *c, struct load_result *r, char 
 		snprintf(err, errlen, "need at least 1 connection and a positive duration");
 		return LOAD_ERR;
 	}
-	if (pat_init(&pt, c->expect, c->text) < 0) {
-		pat_free(&pt);
+	if (payload_init(&pt, c->expect, c->text) < 0) {
+		payload_free(&pt);
 		snprintf(err, errlen, "out of memory");
 		return LOAD_ERR;
 	}
@@ -1127,7 +721,7 @@ enum load_status load_run(const struct load_cfg *c, struct load_result *r, char 
 		rc = run_pingpong(c, &pt, r, err, errlen);
 		break;
 	case LOAD_UDP:
-		rc = run_udp(c, &pt, r, err, errlen);
+		rc = udpload_run(c, &pt, r, err, errlen);
 		break;
 	case LOAD_ACCEPT:
 	case LOAD_IDLE:
@@ -1137,6 +731,6 @@ enum load_status load_run(const struct load_cfg *c, struct load_result *r, char 
 		snprintf(err, errlen, "unknown mode %d", (int)c->mode);
 		rc = LOAD_ERR;
 	}
-	pat_free(&pt);
+	payload_free(&pt);
 	return rc;
 }

@@ -21,13 +21,14 @@ start() {
 	pid=$SERVER_PID
 }
 
-# expect WANT WHAT LOADGEN-ARGS...: runs the load generator at addr, checks its exit status.
+# expect WANT WHAT LOADGEN-ARGS...: runs the load generator at addr (none when addr is empty: --exec),
+# checks its exit status.
 expect() {
 	want=$1
 	what=$2
 	shift 2
 	cases=$((cases + 1))
-	timeout 60 "$B/bench/loadgen" -T "$T" "$@" "$addr" >"$tmp/out" 2>"$tmp/err"
+	timeout 60 "$B/bench/loadgen" -T "$T" "$@" ${addr:+"$addr"} >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ $rc -ne "$want" ]; then
 		echo "FAIL: $what: loadgen $* $addr exited $rc, expected $want" >&2
@@ -80,6 +81,21 @@ expect 0 "udp-upper 64 B" -m udp -s 64
 expect 0 "udp-upper 1400 B" -m udp -s 1400
 expect 0 "udp-upper 65507 B" -m udp -s 65507 -w 4
 expect 1 "echo mode catches the transform (udp-upper)" -e -m udp
+
+# --exec: loadgen starts the server itself, reads its address and pid, and stops it.
+server_stop_all
+addr=
+expect 0 "--exec echo TCP stream" -e -m stream --exec "$B/bench/echo -l 127.0.0.1:0" --log "$tmp/exec.log"
+if ! grep -q 'listening on tcp' "$tmp/exec.log"; then
+	echo "FAIL: --log holds no listening line: $(cat "$tmp/exec.log")" >&2
+	fails=$((fails + 1))
+fi
+expect 0 "--exec echo UDP (its udp listening line)" -e -m udp --exec "$B/bench/echo -u -l 127.0.0.1:0"
+expect 0 "--exec tcp-upper idle, 300 connections (the pid from the start)" -m idle -c 300 \
+	--exec "$B/tcp-upper -l 127.0.0.1:0"
+expect 1 "--exec: upper mode catches the echo server" -m stream --exec "$B/bench/echo -l 127.0.0.1:0"
+expect 2 "--exec: a server that never listens" -m stream --exec "$B/bench/echo -l 127.0.0.1:nonsense"
+expect 2 "--exec and an address" -m stream --exec "$B/bench/echo -l 127.0.0.1:0" 127.0.0.1:9
 
 # IPv6 (B1), where the host has ::1.
 if server_start echo6 "$B/bench/echo" -l '[::1]:0' 2>/dev/null; then
