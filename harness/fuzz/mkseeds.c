@@ -257,11 +257,11 @@ static int pcap_seed_write(const struct pcap_seed *s, const char *dir, const cha
 	return write_file(dir, name, s->buf, s->n);
 }
 
-/* The number of the decoder's link type name, or for NULL one it does not read: from 147
- * (LINKTYPE_USER0, for private use) up. */
+/* The number of the decoder's link type name, or for NULL the first number its table does not read (so
+ * that no link-type number is written outside lib/decode.c). */
 static uint32_t link_number(const char *name)
 {
-	int lt = 147;
+	int lt = 0;
 
 	if (name != NULL)
 		return (uint32_t)dec_link_named(name)->number;
