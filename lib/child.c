@@ -922,7 +922,8 @@ static pid_t run_start(const struct child_options *o, const int fd[3], char **co
 		ok = 0;
 		e = ENOMEM;
 	}
-	prctl(PR_SET_CHILD_SUBREAPER, 1); /* as in child_start: the group's orphans are reaped by child_finish */
+	/* as in child_start: the group's orphans come back here, and child_finish reaps them */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (ok && (pid = launch(&l, NULL, err, errlen)) < 0)
 		e = errno;
 	free_launch(&l);

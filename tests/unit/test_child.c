@@ -513,7 +513,8 @@ static void test_spawn(void)
 	CHECK(read_within(p[0], buf, sizeof buf, 2000) == 0, "the pipe's write end was inherited");
 	close(p[0]);
 	uint64_t t0 = util_now_ns();
-	CHECK(child_finish(pid, 300, &st) == CHILD_RUN_TIMED_OUT && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	CHECK(child_finish(pid, 300, &st) == CHILD_RUN_TIMED_OUT && WIFSIGNALED(st) &&
+	          WTERMSIG(st) == SIGKILL,
 	      "sleep 30: status 0x%x", st);
 	CHECK(util_now_ns() - t0 >= 300000000u && util_now_ns() - t0 < 2000000000u, "killed after %llu ms",
 	      (unsigned long long)((util_now_ns() - t0) / 1000000));
