@@ -1,6 +1,7 @@
 /* child.c - the one process runner (see child.h): a server under test in its own process group, its
  * output in a log file (bounded by a drain process when asked), its listening addresses read from that
- * log, its death noticed, its group stopped; and a helper command run to its end within a bound. */
+ * log, its death noticed, its group stopped; and a helper command run to its end within a bound, whole
+ * (child_run) or in two halves (child_spawn, child_finish). */
 #include "child.h"
 #include "report.h"
 #include "util.h"
@@ -905,30 +906,51 @@ int child_status(const struct child *c, int *status)
 	return c->reaped;
 }
 
-enum child_run_end child_run(const struct child_options *o, const int fd[3], int timeout_ms, int *status,
-                             char *err, size_t errlen)
+/* The start child_spawn and child_run share. Returns the pid, or -1 with errno and a reason in err; the
+ * command in words, for messages, goes to *command (the caller frees it, also after a failure). */
+static pid_t run_start(const struct child_options *o, const int fd[3], char **command, char *err,
+                       size_t errlen)
 {
 	struct child c;
 	struct launch l = {.fd = {fd[0], fd[1], fd[2]}, .nofile = o->nofile, .affinity = o->affinity};
-	siginfo_t si;
-	int e = EINVAL, pause = 1, ended = 0;
+	int e = EINVAL;
 	pid_t pid = -1;
 	memset(&c, 0, sizeof c);
-	*status = -1;
 	int ok = set_command(&c, o, err, errlen) == 0;
 	if (ok && build_argv(&c, &l) < 0) {
 		snprintf(err, errlen, "out of memory");
 		ok = 0;
 		e = ENOMEM;
 	}
-	prctl(PR_SET_CHILD_SUBREAPER, 1); /* as in child_start: the group's orphans are reaped below */
+	/* as in child_start: the group's orphans come back here, and child_finish reaps them */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (ok && (pid = launch(&l, NULL, err, errlen)) < 0)
 		e = errno;
 	free_launch(&l);
 	free_words(c.words, c.nwords);
-	if (pid < 0) {
-		free(c.command);
+	*command = c.command;
+	if (pid < 0)
 		errno = e;
+	return pid;
+}
+
+pid_t child_spawn(const struct child_options *o, const int fd[3], char *err, size_t errlen)
+{
+	char *command;
+	pid_t pid = run_start(o, fd, &command, err, errlen);
+	int e = errno;
+	free(command);
+	errno = e;
+	return pid;
+}
+
+enum child_run_end child_finish(pid_t pid, int timeout_ms, int *status)
+{
+	siginfo_t si;
+	int pause = 1, ended = 0;
+	*status = -1;
+	if (pid <= 0) { /* kill(-pid) below would signal this process's own group, or every process */
+		errno = EINVAL;
 		return CHILD_RUN_NOT_STARTED;
 	}
 	/* WNOWAIT: the ended command stays a zombie, so its group id is not reused before the kill below */
@@ -947,8 +969,23 @@ enum child_run_end child_run(const struct child_options *o, const int fd[3], int
 	for (uint64_t t0 = util_now_ns(); kill(-pid, 0) == 0 && ms_since(t0) < GONE_MS;)
 		if (waitpid(-pid, NULL, WNOHANG) <= 0)
 			backoff(&pause);
-	if (!ended)
-		snprintf(err, errlen, "'%s' did not end within %d ms and was killed", c.command, timeout_ms);
-	free(c.command);
 	return ended ? CHILD_RUN_ENDED : CHILD_RUN_TIMED_OUT;
+}
+
+enum child_run_end child_run(const struct child_options *o, const int fd[3], int timeout_ms, int *status,
+                             char *err, size_t errlen)
+{
+	char *command;
+	enum child_run_end end = CHILD_RUN_NOT_STARTED;
+	pid_t pid = run_start(o, fd, &command, err, errlen);
+	int e = errno;
+	*status = -1;
+	if (pid > 0)
+		end = child_finish(pid, timeout_ms, status);
+	if (end == CHILD_RUN_TIMED_OUT)
+		snprintf(err, errlen, "'%s' did not end within %d ms and was killed", command, timeout_ms);
+	free(command);
+	if (pid < 0)
+		errno = e;
+	return end;
 }

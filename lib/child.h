@@ -2,8 +2,10 @@
  * started in its own process group with its output in a log file, waited for until it says where it
  * listens (or answers on the {port} it was given), watched for its death, stopped with its whole group,
  * restarted, and its log's tail shown. A helper command (gnuplot for lib/chart, for example) runs to its
- * end with the descriptors it is given, bounded in time (child_run). Every C tool that runs a server
- * (conform, replay, bench, the fuzz tools, the integration tests) uses this one module. Errors are return
+ * end with the descriptors it is given, bounded in time (child_run); or it is started with them
+ * (child_spawn), so that the caller talks to it while it runs, and then waited for within a bound
+ * (child_finish). Every C tool that runs a server or a command (conform, replay, bench, the fuzz tools,
+ * chart, the integration tests) uses this one module. Errors are return
  * codes with a reason in the caller's buffer; nothing is printed except by child_tail() to the stream it
  * is given, and nothing exits. The module sends traffic only to loopback; which addresses a tool accepts
  * from a server is the tool's policy, not the module's. At most 64 servers exist at once (child_free ends
@@ -184,6 +186,21 @@ enum child_run_end {
  * not end within N ms and was killed". */
 enum child_run_end child_run(const struct child_options *o, const int fd[3], int timeout_ms, int *status,
                              char *err, size_t errlen);
+
+/* child_run in two halves, for a caller that talks to the command while it runs (on a socketpair or a
+ * pipe it gives as fd[]): child_spawn starts it as child_run does and returns at once; child_finish
+ * waits for its end. The caller closes its own copies of what it gave in fd[] (only the command's 0-2
+ * hold them then).
+ * child_spawn returns the command's pid (also its process group id), which child_finish must be given
+ * once, or -1 with errno and err as with CHILD_RUN_NOT_STARTED. */
+pid_t child_spawn(const struct child_options *o, const int fd[3], char *err, size_t errlen);
+
+/* Waits at most timeout_ms (0: no bound) for the command child_spawn started as pid to end, then kills
+ * its process group (on time-out the command too) and reaps it and whatever it left, as child_run does.
+ * Stores the command's wait status in *status (-1 when it could not be reaped) and returns
+ * CHILD_RUN_ENDED or CHILD_RUN_TIMED_OUT; CHILD_RUN_NOT_STARTED (errno EINVAL, nothing signalled) for a
+ * pid that is not positive. */
+enum child_run_end child_finish(pid_t pid, int timeout_ms, int *status);
 
 /* For a signal handler or an emergency exit: SIGKILL to every process group started and not yet
  * stopped, and removal of their temporary logs. Async-signal-safe. */

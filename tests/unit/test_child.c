@@ -1,16 +1,19 @@
 /* test_child.c - CUnit tests of lib/child.c: the reference servers started on port 0 and on {port},
  * their addresses read, probed and stopped; commands that exit at once, never print, ignore SIGTERM or
  * cannot be run; death, restart, the log's tail and bound, the child's limits and signals, the
- * emergency kill, shell or direct execution, and commands run to their end within a bound (child_run).
+ * emergency kill, shell or direct execution, and commands run to their end within a bound (child_run) or
+ * started, talked to and waited for (child_spawn, child_finish).
  * Usage: test_child BINDIR (the directory holding tcp-upper and udp-upper). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -468,6 +471,63 @@ static void test_run(void)
 	CHECK(printed_pid_gone(out), "its child %s is left", out);
 }
 
+/* One read of fd, if it becomes readable within ms. Returns read's count, or -1 (also on time-out). */
+static ssize_t read_within(int fd, void *buf, size_t len, int ms)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	return poll(&pf, 1, ms) == 1 ? read(fd, buf, len) : -1;
+}
+
+/* child_spawn() and child_finish(): a command talked to while it runs, which holds no descriptor of the
+ * caller but those it was given; one that does not end, killed after the bound; one that cannot be
+ * run; a pid that is not one. */
+static void test_spawn(void)
+{
+	static const char *const cat[] = {"cat", NULL}, *const sleep30[] = {"sleep", "30", NULL},
+	                         *const missing[] = {"no-such-program-here", NULL};
+	struct child_options o = {.argv = cat};
+	char err[400], buf[64];
+	int sv[2], p[2], st;
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	const int talk[3] = {sv[1], sv[1], -1};
+	pid_t pid = child_spawn(&o, talk, err, sizeof err);
+	close(sv[1]);
+	CU_ASSERT_FATAL(pid > 0);
+	CHECK(write(sv[0], "ping", 4) == 4 && read_within(sv[0], buf, sizeof buf, 2000) == 4 &&
+	          memcmp(buf, "ping", 4) == 0,
+	      "no echo while it runs");
+	/* end of file once cat has ended: no other process holds the pair's other end */
+	shutdown(sv[0], SHUT_WR);
+	CHECK(read_within(sv[0], buf, sizeof buf, 2000) == 0, "no end of file after cat's end");
+	CHECK(child_finish(pid, 2000, &st) == CHILD_RUN_ENDED && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "cat: status 0x%x", st);
+	close(sv[0]);
+
+	/* the write end of a pipe, not given, is not inherited: the read end sees its end at once */
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	o.argv = sleep30;
+	const int none[3] = {-1, -1, -1};
+	pid = child_spawn(&o, none, err, sizeof err);
+	close(p[1]);
+	CU_ASSERT_FATAL(pid > 0);
+	CHECK(read_within(p[0], buf, sizeof buf, 2000) == 0, "the pipe's write end was inherited");
+	close(p[0]);
+	uint64_t t0 = util_now_ns();
+	CHECK(child_finish(pid, 300, &st) == CHILD_RUN_TIMED_OUT && WIFSIGNALED(st) &&
+	          WTERMSIG(st) == SIGKILL,
+	      "sleep 30: status 0x%x", st);
+	CHECK(util_now_ns() - t0 >= 300000000u && util_now_ns() - t0 < 2000000000u, "killed after %llu ms",
+	      (unsigned long long)((util_now_ns() - t0) / 1000000));
+	CHECK(kill(pid, 0) < 0 && errno == ESRCH, "sleep 30 is left");
+
+	o.argv = missing;
+	errno = 0;
+	CHECK(child_spawn(&o, none, err, sizeof err) < 0 && errno == ENOENT, "a missing program started");
+	CHECK(strcmp(err, "cannot run 'no-such-program-here': No such file or directory") == 0, "'%s'", err);
+	CHECK(child_finish(0, 100, &st) == CHILD_RUN_NOT_STARTED && errno == EINVAL && st == -1,
+	      "child_finish(0) did not refuse");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
@@ -486,6 +546,7 @@ int main(int argc, char **argv)
 	    {"emergency kill of every group", test_kill_all},
 	    {"a shell command without shell syntax runs directly", test_shell_or_direct},
 	    {"run to the end: exits, fails, not found, hangs", test_run},
+	    {"spawn, talk, finish: ends, hangs, not found", test_spawn},
 	};
 	bindir = unit_bindir("test_child", argc, argv);
 	if (bindir == NULL)
