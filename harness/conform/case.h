@@ -29,6 +29,8 @@ struct case_resources {
 	long long resident_growth; /* bytes */
 	long descriptor_growth, thread_growth;
 	double bytes_per_connection, descriptors_per_connection;
+	int processes; /* the server's processes and threads in all, after the clients (its runtime) */
+	long threads;
 };
 
 /* The outcome of one case. */

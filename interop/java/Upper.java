@@ -20,25 +20,24 @@ import java.net.Socket;
 import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.UnaryOperator;
 
 public final class Upper {
-    /** SPEC X1: only the bytes a-z change; no charset, no locale. */
-    static byte[] upper(byte[] data) {
-        for (int i = 0; i < data.length; i++) {
-            if (data[i] >= 'a' && data[i] <= 'z') {
-                data[i] -= 'a' - 'A';
+    /** SPEC X1: only the bytes a-z change, in place; no charset, no locale. */
+    static int upper(byte[] buf, int n) {
+        for (int i = 0; i < n; i++) {
+            if (buf[i] >= 'a' && buf[i] <= 'z') {
+                buf[i] -= 'a' - 'A';
             }
         }
-        return data;
+        return n;
     }
 
     /** NAIVE (--naive): what newcomers write; wrong for every byte that is not ASCII. */
-    static byte[] naiveUpper(byte[] data) {
-        return new String(data).toUpperCase().getBytes();
+    static byte[] naiveUpper(byte[] buf, int n) {
+        return new String(buf, 0, n).toUpperCase().getBytes();
     }
 
-    static UnaryOperator<byte[]> transform = Upper::upper;
+    static boolean naive;
 
     /**
      * One connection: write() blocks while the client does not read, so reading stops too (T8); after
@@ -51,7 +50,11 @@ public final class Upper {
             byte[] buf = new byte[16 * 1024];
             int n;
             while ((n = in.read(buf)) > 0) {
-                out.write(transform.apply(Arrays.copyOf(buf, n)));
+                if (naive) {
+                    out.write(naiveUpper(buf, n));
+                } else {
+                    out.write(buf, 0, upper(buf, n)); // in place: no garbage per read
+                }
             }
             socket.shutdownOutput();
         } catch (IOException e) {
@@ -65,7 +68,8 @@ public final class Upper {
             DatagramPacket packet = new DatagramPacket(buf, buf.length);
             try {
                 socket.receive(packet);
-                byte[] reply = transform.apply(Arrays.copyOf(buf, packet.getLength()));
+                int n = packet.getLength();
+                byte[] reply = naive ? naiveUpper(buf, n) : Arrays.copyOf(buf, upper(buf, n));
                 socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
             } catch (IOException e) {
                 // a vanished sender is no error of ours
@@ -80,7 +84,7 @@ public final class Upper {
             return;
         }
         if (args.length > a && args[a].equals("--naive")) {
-            transform = Upper::naiveUpper;
+            naive = true;
             a++;
         }
         String text = args.length > a ? args[a] : System.getenv().getOrDefault("PORT", "8082");
