@@ -129,7 +129,16 @@ language rust "a thread per connection" "$rustc" "$rustc -O -o $b/rust-upper rus
 # -Xmx64m: a heap sized for the server, as a deployed JVM has (harness/conform/README.md, resource accounting)
 language java "a cached thread pool, blocking sockets" "javac java" "javac -d $b/java java/Upper.java" \
 	"java -Xmx64m -cp $b/java Upper"
-language perl "a process per connection (fork)" perl "" "perl $root/interop/perl/upper.pl"
+# the naive line again under a Turkish default locale, where toUpperCase() turns 'i' into U+0130
+if wanted java; then
+	if [ -f "$b/java/Upper.class" ]; then
+		gate java-naive-tr "$ef/java-naive-tr.txt" "a cached thread pool, blocking sockets" \
+			"java -Xmx64m -Duser.language=tr -Duser.country=TR -cp $b/java Upper --naive {port}"
+	else
+		echo "java-naive-tr|$ef/java-naive-tr.txt|a cached thread pool, blocking sockets|java not built" >>"$work/names"
+	fi
+fi
+language perl "one IO::Select loop" perl "" "perl $root/interop/perl/upper.pl"
 if [ -n "$mutants" ]; then
 	grep -v '^#' "$root/tests/mutants/EXPECTED" | while read -r m _; do
 		[ -n "$m" ] && [ -x "$mutants/$m" ] && echo "$m"
