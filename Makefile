@@ -77,6 +77,7 @@ include harness/conform/conform.mk
 include harness/bench/bench.mk
 include harness/soak/soak.mk
 include harness/chart/chart.mk
+include interop/interop.mk
 
 all: $(PROGS:%=$(B)/%)
 ifeq ($(O),build/std)

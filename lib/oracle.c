@@ -151,6 +151,11 @@ static size_t unicode_upper(unsigned cp, unsigned up[3])
 	return 1;
 }
 
+/* What to change, in each language's words: the end of every hint. */
+#define ORACLE_HINT_FIX                                                                                      \
+	"X1 changes only the bytes a-z: uppercase bytes, not text (Python bytes.upper(), Rust "              \
+	"to_ascii_uppercase(), Perl tr/a-z/A-Z/, a loop over 'a'-'z' in Go, Java, Node.js)"
+
 enum oracle_hint oracle_unicode_hint(const unsigned char *sent, size_t slen, const unsigned char *got,
                                      size_t glen, char *why, size_t whylen)
 {
@@ -163,6 +168,10 @@ enum oracle_hint oracle_unicode_hint(const unsigned char *sent, size_t slen, con
 	unsigned cp, up[3];
 	size_t len = utf8_decode(sent + start, slen - start, &cp);
 	size_t n = len > 1 ? unicode_upper(cp, up) : 0;
+	const char *hint = NULL;
+	enum oracle_hint kind = ORACLE_HINT_NONE;
+	unsigned ignored;
+	int not_utf8 = utf8_decode(sent + at, slen - at, &ignored) == 0; /* the byte at the difference */
 	if (n > 0) {
 		unsigned char want[12];
 		size_t want_len = 0;
@@ -174,24 +183,47 @@ enum oracle_hint oracle_unicode_hint(const unsigned char *sent, size_t slen, con
 			for (size_t i = 1; i < n && w > 0 && (size_t)w < sizeof shown; i++)
 				w += snprintf(shown + w, sizeof shown - (size_t)w, " U+%04X", up[i]);
 			if (why != NULL && whylen > 0)
-				snprintf(why, whylen,
-				         "looks like Unicode-aware uppercasing (text decoded as UTF-8 and "
-				         "uppercased, as Python's str.upper() does): U+%04X at byte %zu "
-				         "became %s%s; "
-				         "X1 changes only the bytes a-z",
-				         cp, start, shown, want_len != len ? ", changing the length" : "");
+				snprintf(
+				    why, whylen,
+				    "looks like Unicode-aware uppercasing (text decoded as UTF-8 and "
+				    "uppercased: Python's str.upper(), JavaScript's and Java's "
+				    "toUpperCase(), Go's strings.ToUpper, Rust's to_uppercase(), Perl's uc "
+				    "on decoded text): U+%04X at byte %zu became %s%s; " ORACLE_HINT_FIX,
+				    cp, start, shown, want_len != len ? ", changing the length" : "");
 			return ORACLE_HINT_UNICODE;
 		}
 	}
-	if (len == 0 && sent[at] >= 0xe0 && sent[at] <= 0xfe && sent[at] != 0xf7 &&
-	    got[at] == sent[at] - 0x20) {
-		if (why != NULL && whylen > 0)
-			snprintf(why, whylen,
-			         "looks like Latin-1 text uppercased: byte 0x%02x at %zu became 0x%02x; X1 "
-			         "changes "
-			         "only the bytes a-z",
-			         sent[at], at, got[at]);
-		return ORACLE_HINT_LATIN1;
+	if (sent[at] == 'i' && glen - at >= 2 && got[at] == 0xc4 && got[at + 1] == 0xb0) {
+		kind = ORACLE_HINT_LOCALE;
+		hint =
+		    "looks like uppercasing by locale: 'i' at byte %zu became U+0130, the dotted capital I "
+		    "of a Turkish locale (Java's toUpperCase() without Locale.ROOT, C's toupper() after "
+		    "setlocale()); ";
+	} else if (not_utf8 && glen - at >= 3 && got[at] == 0xef && got[at + 1] == 0xbf &&
+	           got[at + 2] == 0xbd) {
+		kind = ORACLE_HINT_REPLACEMENT;
+		hint = "looks like text decoding: byte 0x%02x at %zu, not UTF-8, became U+FFFD (Go's "
+		       "string(b), Rust's from_utf8_lossy, Node's toString(), Java's new String(bytes), "
+		       "Perl's decode_utf8); ";
+	} else if (sent[at] >= 0x80 && got[at] == '?') {
+		kind = ORACLE_HINT_REPLACEMENT;
+		hint = "looks like a charset round trip: byte 0x%02x at %zu became '?' (Java's new "
+		       "String(bytes).getBytes() with the platform charset, US-ASCII under LANG=C); ";
+	} else if (not_utf8 && sent[at] >= 0xe0 && sent[at] <= 0xfe && sent[at] != 0xf7 &&
+	           got[at] == sent[at] - 0x20) {
+		kind = ORACLE_HINT_LATIN1;
+		hint = "looks like Latin-1 text uppercased: byte 0x%02x at %zu became 0x%02x (Perl's uc "
+		       "under use v5.12 or later, toupper() in a Latin-1 locale); ";
 	}
-	return ORACLE_HINT_NONE;
+	if (kind == ORACLE_HINT_NONE)
+		return ORACLE_HINT_NONE;
+	if (why != NULL && whylen > 0) {
+		char head[300];
+		if (kind == ORACLE_HINT_LOCALE)
+			snprintf(head, sizeof head, hint, at);
+		else
+			snprintf(head, sizeof head, hint, sent[at], at, got[at]);
+		snprintf(why, whylen, "%s" ORACLE_HINT_FIX, head);
+	}
+	return kind;
 }

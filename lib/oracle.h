@@ -42,14 +42,19 @@ int oracle_udp_check(const unsigned char *req, size_t reqlen, const unsigned cha
 enum oracle_hint {
 	ORACLE_HINT_NONE = 0,
 	ORACLE_HINT_UNICODE, /* a UTF-8 character of the request came back uppercased as Unicode text */
-	ORACLE_HINT_LATIN1   /* a single Latin-1 letter byte (0xe0-0xfe) came back as its uppercase byte */
+	ORACLE_HINT_LATIN1,  /* a single Latin-1 letter byte (0xe0-0xfe) came back as its uppercase byte */
+	ORACLE_HINT_REPLACEMENT, /* a byte that is not UTF-8 came back as U+FFFD, or as '?' */
+	ORACLE_HINT_LOCALE       /* 'i' came back as U+0130: uppercased by a Turkish locale */
 };
 
 /* Looks at the first place where got[0..glen) differs from SPEC X1's answer to sent[0..slen): when got
  * holds there what uppercasing the text as Unicode does (Python's str.upper() on decoded UTF-8: e-acute
- * to E-acute, sharp s to "SS", the fi ligature to "FI", Greek, Cyrillic, dotless i to "I"), or what
- * uppercasing Latin-1 bytes does, says so in why[0..whylen) (naming the code points and the offset) and
- * returns which; otherwise ORACLE_HINT_NONE and why untouched. */
+ * to E-acute, sharp s to "SS", the fi ligature to "FI", Greek, Cyrillic, dotless i to "I"), what
+ * uppercasing Latin-1 bytes does, what decoding does to bytes that are not UTF-8 (U+FFFD, or '?' after
+ * a round trip through a charset that cannot hold them), or what a Turkish locale does to 'i' (U+0130),
+ * says so in why[0..whylen) (naming the code points, the offset, and what to change, in the words of
+ * the languages that port the tutorial) and returns which; otherwise ORACLE_HINT_NONE and why
+ * untouched. */
 enum oracle_hint oracle_unicode_hint(const unsigned char *sent, size_t slen, const unsigned char *got,
                                      size_t glen, char *why, size_t whylen);
 

@@ -144,11 +144,13 @@ const char *const case_utf8_mixed[] = {
 };
 const size_t case_utf8_mixed_count = sizeof case_utf8_mixed / sizeof case_utf8_mixed[0];
 
-void case_hint_unicode(struct case_context *c, const char *msg, const unsigned char *got, size_t got_len)
+void case_hint_unicode(struct case_context *c, const void *sent, size_t sent_len, const unsigned char *got,
+                       size_t got_len)
 {
 	char why[CASE_MESSAGE_MAX];
-	if (oracle_unicode_hint((const unsigned char *)msg, strlen(msg), got, got_len, why, sizeof why) ==
-	    ORACLE_HINT_NONE)
+	if (strstr(c->result->message, "; looks like") != NULL)
+		return; /* hinted already, from the same bytes */
+	if (oracle_unicode_hint(sent, sent_len, got, got_len, why, sizeof why) == ORACLE_HINT_NONE)
 		return;
 	size_t used = strlen(c->result->message);
 	snprintf(c->result->message + used, sizeof c->result->message - used, "; %s", why);

@@ -29,6 +29,8 @@ struct case_resources {
 	long long resident_growth; /* bytes */
 	long descriptor_growth, thread_growth;
 	double bytes_per_connection, descriptors_per_connection;
+	int processes; /* the server's processes and threads in all, after the clients (its runtime) */
+	long threads;
 };
 
 /* The outcome of one case. */
@@ -109,9 +111,10 @@ extern const size_t case_utf8_letters_count;
 extern const char *const case_utf8_mixed[];
 extern const size_t case_utf8_mixed_count;
 
-/* Adds oracle_unicode_hint()'s words to the failure's reason when got[0..got_len), the answer to msg,
- * looks uppercased as text. */
-void case_hint_unicode(struct case_context *c, const char *msg, const unsigned char *got, size_t got_len);
+/* Adds oracle_unicode_hint()'s words to the failure's reason when got[0..got_len), the answer to
+ * sent[0..sent_len), looks uppercased or decoded as text. */
+void case_hint_unicode(struct case_context *c, const void *sent, size_t sent_len, const unsigned char *got,
+                       size_t got_len);
 
 /* The IPv6 address of a target into out: v6 when has6, v4 when it is IPv6 already, else [::1] on v4's
  * port when v4 is 127.0.0.1. Returns 0, or -1 when none is known. */

@@ -94,6 +94,8 @@ static int meter_judge(struct case_context *c, struct meter *m, const char *what
 	r->resident_growth = last.resident_bytes - m->before.resident_bytes;
 	r->descriptor_growth = last.descriptors - m->before.descriptors;
 	r->thread_growth = last.threads - m->before.threads;
+	r->processes = last.processes;
+	r->threads = last.threads;
 	r->bytes_per_connection = (double)r->resident_growth / (double)n;
 	r->descriptors_per_connection = (double)r->descriptor_growth / (double)n;
 	snprintf(c->result->note, sizeof c->result->note,

@@ -91,7 +91,7 @@ static int tcp_text_lines(struct case_context *c, const char *const *lines, size
 		unsigned char got[2048];
 		size_t got_len;
 		if (read_whole_answer(c, lines[i - 1], got, sizeof got, &got_len) == 0)
-			case_hint_unicode(c, lines[i - 1], got, got_len);
+			case_hint_unicode(c, lines[i - 1], strlen(lines[i - 1]), got, got_len);
 	}
 	return rc;
 }

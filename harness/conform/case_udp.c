@@ -64,7 +64,7 @@ static int udp_text_lines(struct case_context *c, const char *const *lines, size
 		else if (oracle_udp_check(line, len, got, got_len, why, sizeof why) != ORACLE_UDP_OK) {
 			case_note_difference(c, line, len, got, got_len, 0);
 			rc = case_fail(c, "%s", why);
-			case_hint_unicode(c, lines[i], got, got_len);
+			case_hint_unicode(c, lines[i], len, got, got_len);
 		}
 	}
 	close(fd);

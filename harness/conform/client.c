@@ -118,9 +118,12 @@ static int flow_wrong_bytes(struct case_context *c, const struct client_flow *f,
 	size_t compared = n < owed ? n : owed;
 	size_t mismatch = oracle_mismatch(f->out + base, compared, run->last, n);
 	case_note_difference(c, f->out + base, compared, run->last, n, base);
-	if (mismatch < compared)
-		return case_fail(c, "connection %u: wrong byte at offset %zu of the answer", id,
-		                 base + mismatch);
+	if (mismatch < compared) {
+		case_fail(c, "connection %u: wrong byte at offset %zu of the answer", id, base + mismatch);
+		if (base == 0) /* the hint names offsets from the start */
+			case_hint_unicode(c, f->out, compared, run->last, n);
+		return -1;
+	}
 	return case_fail(c,
 	                 "connection %u: %zu bytes more than were sent (%zu sent, answered from offset %zu)",
 	                 id, n - compared, f->out_len, base + mismatch);
@@ -469,6 +472,7 @@ int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const
 	if (oracle_udp_check(request, n, buf, got, why, sizeof why) != ORACLE_UDP_OK) {
 		case_note_difference(c, request, n, buf, got, 0);
 		case_fail(c, "reply to a %zu-byte datagram: %s", n, why);
+		case_hint_unicode(c, request, n, buf, got);
 		goto out;
 	}
 	if (quiet_ms > 0) {

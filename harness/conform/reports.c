@@ -226,9 +226,9 @@ static void json_item(FILE *f, const struct reports_item *x)
 		fprintf(f,
 		        ", \"resources\": {\"connections\": %ld, \"resident_growth_bytes\": %lld, "
 		        "\"descriptor_growth\": %ld, \"thread_growth\": %ld, \"bytes_per_connection\": %.1f, "
-		        "\"descriptors_per_connection\": %.4f}",
+		        "\"descriptors_per_connection\": %.4f, \"processes\": %d, \"threads\": %ld}",
 		        m->connections, m->resident_growth, m->descriptor_growth, m->thread_growth,
-		        m->bytes_per_connection, m->descriptors_per_connection);
+		        m->bytes_per_connection, m->descriptors_per_connection, m->processes, m->threads);
 	fprintf(f, "}");
 }
 

@@ -177,6 +177,42 @@ static void test_udp_check_table(void)
 	CHECK(small[3] == 'Z' && small[2] == '\0', "why buffer overrun");
 }
 
+/* What oracle_unicode_hint recognises: each port's mistake, from the bytes it sent back. */
+static void test_unicode_hint_table(void)
+{
+	static const struct {
+		const char *sent, *got;
+		int want;
+		const char *why; /* a substring the reason must contain */
+	} t[] = {
+	    {"caf\xc3\xa9", "CAF\xc3\x89", ORACLE_HINT_UNICODE, "U+00E9 at byte 3 became U+00C9"},
+	    {"\xef\xac\x81x", "FIX", ORACLE_HINT_UNICODE, "U+0046 U+0049, changing the length"},
+	    {"a\x80z", "A\xef\xbf\xbdZ", ORACLE_HINT_REPLACEMENT, "byte 0x80 at 1, not UTF-8, became U+FFFD"},
+	    {"ma\xc3(", "MA\xef\xbf\xbd(", ORACLE_HINT_REPLACEMENT, "from_utf8_lossy"},
+	    {"x\xffy", "X?Y", ORACLE_HINT_REPLACEMENT, "byte 0xff at 1 became '?'"},
+	    {"caf\xc3\xa9", "CAF??", ORACLE_HINT_REPLACEMENT, "charset round trip"},
+	    {"hi", "H\xc4\xb0", ORACLE_HINT_LOCALE, "'i' at byte 1 became U+0130"},
+	    {"caf\xe9", "CAF\xc9", ORACLE_HINT_LATIN1, "byte 0xe9 at 3 became 0xc9"},
+	    {"abc", "ABD", ORACLE_HINT_NONE, NULL},
+	    {"abc", "ABC", ORACLE_HINT_NONE, NULL},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char why[512] = "";
+		int r =
+		    oracle_unicode_hint((const unsigned char *)t[i].sent, strlen(t[i].sent),
+		                        (const unsigned char *)t[i].got, strlen(t[i].got), why, sizeof why);
+		CHECK(r == t[i].want, "unicode_hint row %zu: got %d, want %d (%s)", i, r, t[i].want, why);
+		if (t[i].why == NULL) {
+			CHECK(why[0] == '\0', "unicode_hint row %zu: a reason without a hint: '%s'", i, why);
+			continue;
+		}
+		CHECK(strstr(why, t[i].why) != NULL, "unicode_hint row %zu: '%s' lacks '%s'", i, why,
+		      t[i].why);
+		CHECK(strstr(why, "to_ascii_uppercase()") != NULL, "unicode_hint row %zu: no fix in '%s'", i,
+		      why);
+	}
+}
+
 static void test_rule_text(void)
 {
 	static const char *ids[] = {"X1", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8",
@@ -753,6 +789,7 @@ int main(void)
 	    {"oracle_mismatch table", test_mismatch_table},
 	    {"upper_udp_reply sizes", test_udp_reply},
 	    {"oracle_udp_check table", test_udp_check_table},
+	    {"oracle_unicode_hint table", test_unicode_hint_table},
 	    {"upper_rule_text", test_rule_text},
 	    {"conn init", test_conn_init},
 	    {"conn table, events whole and one byte at a time", test_conn_table},
