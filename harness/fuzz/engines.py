@@ -1,26 +1,11 @@
-"""engines.py - starting fuzzing engines and reading their figures, for the fuzz orchestration scripts
-(fuzz_run.py behind make fuzz; importable by any other script here). Standard library only; nothing
-prints or exits.
+"""engines.py - starting fuzzing engines and reading their figures, for fuzz_run.py (make fuzz) and
+fuzz_bench.py (make bench-fuzz). Standard library only; nothing prints or exits.
 
-Processes: start() runs an engine into a log, stop() ends a set of them, run() runs a command to its end
-under a time bound with its output captured. Each child gets its own process group, so a stop reaches the
+start() and run() give each child its own process group (run(): unless told not to), so a stop reaches the
 engine and whatever it started (AFL++'s fork server), and a terminal's Ctrl-C reaches only the script,
 which then stops its engines in order.
-
-libFuzzer: libfuzzer_figures() reads the execs and coverage of a log (its -print_final_stats=1 lines when
-the run has ended, otherwise its last status line), libfuzzer_final_stats() all of those stat:: lines and
-libfuzzer_ran() whether it got as far as running inputs. crash_report() keys a crash by what its
-sanitizer or SPEC check reported and the top frames of the project's own code.
-
-AFL++: AFL_ENV is the environment every afl-fuzz of ours gets, afl_stats() reads an instance's
-fuzzer_stats, afl_plot_last() the last line of its plot_data.
 """
-import os
-import re
-import signal
-import subprocess
-import time
-from typing import NamedTuple
+import collections, os, re, signal, subprocess, tempfile, time
 
 # No CPU-frequency or core-pattern checks, no terminal UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
@@ -37,33 +22,25 @@ _RAN = ("INITED", "==ERROR", "SPEC breach", "Test unit written")
 
 
 def status_text(returncode):
-    """How a child ended, from Popen's returncode: "exit status 1", "killed by signal 9"."""
-    return f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+    """How a child ended, from a returncode as run() gives it: "exit status 1", "killed by signal 9"."""
+    return ("timed out" if returncode is None else f"killed by signal {-returncode}" if returncode < 0
+            else f"exit status {returncode}")
 
 
-def read_head(path, size):
-    """The first size bytes of path as text (undecodable bytes replaced), "" when it cannot be read."""
+def read_text(path, size, tail=False):
+    """The first (tail: the last) size bytes of path as text, "" when it cannot be read."""
     try:
         with open(path, "rb") as f:
+            if tail:
+                f.seek(max(f.seek(0, os.SEEK_END) - size, 0))
             return f.read(size).decode(errors="replace")
     except OSError:
         return ""
 
 
-def read_tail(path, size):
-    """The last size bytes of path as text, "" when it cannot be read."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(f.seek(0, os.SEEK_END) - size, 0))
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def start(argv, log):
-    """Starts argv (argv[0] looked up in PATH when it has no slash) in its own process group, stdin from
-    /dev/null, stdout and stderr into the file log (truncated). Returns the Popen. Raises OSError (its
-    filename: the log or argv[0]) when the log cannot be written or argv[0] cannot be started."""
+    """Starts argv in its own process group, stdin from /dev/null, its output into the file log. Returns
+    the Popen; raises OSError (its filename: the log or argv[0]) when either cannot be opened."""
     with open(log, "wb") as f:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
                                 process_group=0)
@@ -77,8 +54,8 @@ def _signal_group(proc, sig):
 
 
 def stop(procs, grace=10.0):
-    """SIGINT to the process group of every proc still running, grace seconds for them to end, then
-    SIGKILL to the groups of those that did not. Returns the list of procs that were killed."""
+    """SIGINT to the group of every proc still running, grace seconds for them to end, then SIGKILL to the
+    groups of the others. Returns the procs that were killed."""
     for p in procs:
         if p.poll() is None:
             _signal_group(p, signal.SIGINT)
@@ -91,24 +68,28 @@ def stop(procs, grace=10.0):
     return killed
 
 
-def run(argv, timeout, stdin_path=None, capture="stderr", limit=4 << 20):
-    """Runs argv in its own process group, stdin from stdin_path (None: /dev/null), for at most timeout
-    seconds (then the group is killed). capture: which of "stderr", "stdout" or "both" is kept (its last
-    limit bytes, as text); the rest goes to /dev/null. Returns (returncode, text): returncode as Popen's
-    (negative: the signal that ended it), None when the time ran out. Raises OSError when argv[0] or
-    stdin_path cannot be opened."""
-    pipe, null = subprocess.PIPE, subprocess.DEVNULL
-    streams = {"stderr": (null, pipe), "stdout": (pipe, null), "both": (pipe, subprocess.STDOUT)}[capture]
-    with open(stdin_path or os.devnull, "rb") as stdin:
-        p = subprocess.Popen(argv, stdin=stdin, stdout=streams[0], stderr=streams[1], process_group=0)
-    timed_out = False
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = p.poll() is None  # once it has ended, only a grandchild holds the pipe open
-        _signal_group(p, signal.SIGKILL)
-        out, err = p.communicate()
-    return None if timed_out else p.returncode, (out or err or b"")[-limit:].decode(errors="replace")
+def run(argv, timeout, stdin_path=None, capture="stderr", env=None, group=True):
+    """Runs argv, stdin from stdin_path (None: /dev/null), in a process group of its own unless not group,
+    for at most timeout seconds (then SIGKILL). capture: "stderr", "stdout" or "both" is kept, in a file (a
+    grandchild holding a pipe open cannot hold us past the child's end); the rest goes to /dev/null.
+    Returns (returncode, negative for a signal, None when the time ran out; the last 4 MiB kept, as text).
+    Raises OSError when argv[0] or stdin_path cannot be opened."""
+    null = subprocess.DEVNULL
+    with open(stdin_path or os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(argv, stdin=stdin, stdout=null if capture == "stderr" else out,
+                             stderr=null if capture == "stdout" else out, env=env,
+                             process_group=0 if group else None)
+        try:
+            rc = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+            if group:
+                _signal_group(p, signal.SIGKILL)
+            else:
+                p.kill()
+            p.wait()
+        out.seek(max(out.seek(0, os.SEEK_END) - (4 << 20), 0))
+        return rc, out.read().decode(errors="replace")
 
 
 def libfuzzer_final_stats(text):
@@ -121,8 +102,7 @@ def libfuzzer_figures(text):
     """A libFuzzer log's (execs, coverage): execs from its final stats when it has ended, else from its
     last status line; coverage (cov, in edges) from its last status line. (0, 0) when it has neither."""
     execs = cov = 0
-    for line in text.splitlines():
-        m = _STATUS.match(line)
+    for m in map(_STATUS.match, text.splitlines()):
         if m:
             execs, cov = int(m[1]), int(m[2])
     return libfuzzer_final_stats(text).get("number_of_executed_units", execs), cov
@@ -133,51 +113,37 @@ def libfuzzer_ran(text):
     return any(mark in text for mark in _RAN)
 
 
-class AflStats(NamedTuple):
-    """One AFL++ instance's figures from its fuzzer_stats file."""
-    execs: int        # execs_done
-    rate: float       # execs_per_sec
-    corpus: int       # corpus_count
-    crashes: int      # saved_crashes (unique_crashes in older versions)
-    run_time: float   # run_time, seconds
-    edges: int        # edges_found
-    pid: int          # fuzzer_pid: the afl-fuzz process that wrote it (-1 when absent)
-    coverage: str     # bitmap_cvg, for example "12.34%" ("" when absent)
-    has_execs: bool   # execs_done was present
+# An AFL++ instance's fuzzer_stats: execs_done, run_time (s), edges_found, corpus_count, fuzzer_pid (-1
+# when absent), bitmap_cvg ("12.34%", "" when absent), and whether execs_done was there at all.
+AflStats = collections.namedtuple("AflStats", "execs run_time edges corpus pid coverage has_execs")
 
 
 def _number(text):
-    m = re.match(r"\d+(\.\d*)?", text or "")
+    m = re.match(r"\d+(\.\d*)?", text)
     return float(m[0]) if m else 0.0
 
 
 def afl_stats(path):
-    """Reads path, an AFL++ fuzzer_stats file ("key : value" lines). Returns AflStats, or None when the
-    file cannot be read."""
+    """An AFL++ fuzzer_stats file ("key : value" lines) as AflStats, None when it cannot be read."""
     try:
         with open(path, errors="replace") as f:
-            fields = dict(re.findall(r"^\s*([^:\s]+)\s*:\s*(\S+)", f.read(), re.M))
+            fields = dict(re.findall(r"^[ \t]*([^:\s]+)[ \t]*:[ \t]*(\S+)", f.read(), re.M))
     except OSError:
         return None
-
-    def n(key):
-        return _number(fields.get(key))
-
-    crashes = "saved_crashes" if "saved_crashes" in fields else "unique_crashes"
-    return AflStats(int(n("execs_done")), n("execs_per_sec"), int(n("corpus_count")), int(n(crashes)),
-                    n("run_time"), int(n("edges_found")), int(n("fuzzer_pid")) if "fuzzer_pid" in fields
-                    else -1, fields.get("bitmap_cvg", ""), "execs_done" in fields)
+    n = [_number(fields.get(k, "")) for k in ("execs_done", "run_time", "edges_found", "corpus_count")]
+    return AflStats(int(n[0]), n[1], int(n[2]), int(n[3]), int(_number(fields["fuzzer_pid"]))
+                    if "fuzzer_pid" in fields else -1, fields.get("bitmap_cvg", ""), "execs_done" in fields)
 
 
 def afl_plot_last(path):
     """The last complete line of an AFL++ plot_data file as (relative_time, total_execs, edges_found,
     corpus_count), its columns found by the names in its header (their order changed between AFL++
     versions); None when there is no such line yet."""
-    header = read_head(path, 1024)
+    header = read_text(path, 1024)
     if not header.startswith("# ") or "\n" not in header:
         return None
     names = [w for w in re.split(r"[, ]+", header[2:header.index("\n")]) if w]
-    tail = read_tail(path, 4096)
+    tail = read_text(path, 4096, tail=True)
     tail = tail[:tail.rfind("\n") + 1]  # the writer may be in the middle of the next line
     line = tail[:-1].rsplit("\n", 1)[-1]
     cells = [c for c in line.split(",") if c] if len(tail) > 1 and not line.startswith("#") else []

@@ -153,7 +153,7 @@ class Target:
             fail(f"{self.seeds}: seed corpus missing")
         # the engine's extra arguments: the dictionary, and libFuzzer's max_len from NAME.options
         dictionary, max_len = f"harness/fuzz/{name}.dict", None if o.afl else re.search(
-            r"^\s*max_len\s*=\s*(\d+)", engines.read_head(f"harness/fuzz/{name}.options", 1 << 16), re.M)
+            r"^\s*max_len\s*=\s*(\d+)", engines.read_text(f"harness/fuzz/{name}.options", 1 << 16), re.M)
         self.extra = (["-x", dictionary] if o.afl else [f"-dict={dictionary}"]) * os.path.exists(dictionary)
         self.extra += [f"-max_len={max_len[1]}"] if max_len else []
         self.dir = os.path.join(o.out, name)
@@ -324,9 +324,9 @@ def chunk_ended(j):
     without a crash file did not start (bad flag, unreadable corpus, full disk): the run must not read
     as clean. libFuzzer exits 72 when interrupted."""
     t, rc = j.t, j.proc.returncode
-    execs, cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
+    execs, cov = engines.libfuzzer_figures(engines.read_text(j.log, 65536, tail=True))
     stopped = stop_requested and rc in (0, 72, 130, -signal.SIGINT, -signal.SIGKILL)
-    if execs == 0 and not stopped and not engines.libfuzzer_ran(engines.read_head(j.log, 1 << 20)) and \
+    if execs == 0 and not stopped and not engines.libfuzzer_ran(engines.read_text(j.log, 1 << 20)) and \
             engines.count_files(t.crashes) == j.ncrash:
         t.failed(j.log, engines.status_text(rc))
     t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
@@ -343,7 +343,7 @@ def run_libfuzzer(o, targets):
             if j.proc and j.proc.poll() is not None:
                 chunk_ended(j)
             elif j.proc:
-                j.execs, j.cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
+                j.execs, j.cov = engines.libfuzzer_figures(engines.read_text(j.log, 65536, tail=True))
             if j.proc is None and not stop_requested and now < deadline - 1:
                 t, chunk_no[i] = targets[(i + chunk_no[i]) % nt], chunk_no[i] + 1
                 if int(min(deadline - now, chunk)) >= 1:
