@@ -25,14 +25,8 @@ cores remain (AFL_NO_AFFINITY=1 lets them share cores when there are fewer cores
 come from each instance's fuzzer_stats and plot_data; afl-whatsup is not used, as it sums an earlier
 run's execs with this one's and reads only fuzzer_stats (written once a minute).
 """
-import contextlib
-import getopt
-import glob
-import os
-import re
-import signal
-import sys
-import time
+import contextlib, getopt, glob, itertools, os, re, shutil, signal, sys, time
+from types import SimpleNamespace
 
 import engines
 
@@ -86,37 +80,36 @@ def number(option, text, low, reason, whole=False):
     return value
 
 
-class Options:
-    def __init__(self, argv):
-        names = ["engine=", "time=", "jobs=", "progress=", "sample=", "out=", "bindir=", "san-tcp-upper=",
-                 "chart=", "help"]
-        try:
-            pairs, self.names = getopt.gnu_getopt(argv, "h", names)
-        except getopt.GetoptError as e:
-            fail(e.msg, usage=True)
-        given = {k.lstrip("-"): v for k, v in pairs}
-        if "h" in given or "help" in given:
-            sys.stdout.write(USAGE)
-            sys.exit(0)
-        if given.get("engine", "libfuzzer") not in ("libfuzzer", "afl"):
-            fail(f"--engine {given['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
-        self.afl = given.get("engine") == "afl"
-        # runs too short to start one chunk are refused
-        self.time = number("--time", given.get("time", "28800"), 2,
-                           "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
-        self.jobs = number("--jobs", given.get("jobs", str(os.cpu_count() or 1)), 1,
-                           "expected a number of worker slots from 1 to 1024", whole=True)
-        self.progress = min(number("--progress", given.get("progress", "60"), 0.001,
-                                   "expected a positive number of seconds"), 60, max(self.time / 6, 5))
-        # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
-        self.sample = number("--sample", given["sample"], 0.5, "expected a number of seconds, at least 0.5") \
-            if "sample" in given else min(max(self.time / 60, 2), 30)
-        self.out = given.get("out", "out/fuzz")
-        self.bindir = given.get("bindir", "build/fuzz-libfuzzer")
-        self.san_tcp_upper = given.get("san-tcp-upper", "build/san/bin/tcp-upper")
-        self.chart = given.get("chart", "build/std/bin/draw-chart")
-        if not 1 <= len(self.names) <= 64:
-            fail(f"expected 1 to 64 target names, got {len(self.names)}", usage=True)
+def options(argv):
+    """The options as attributes, the targets as names; exit 2 on a usage error."""
+    try:
+        pairs, names = getopt.gnu_getopt(argv, "h", ["engine=", "time=", "jobs=", "progress=", "sample=",
+                                                    "out=", "bindir=", "san-tcp-upper=", "chart=", "help"])
+    except getopt.GetoptError as e:
+        fail(e.msg, usage=True)
+    g = {k.lstrip("-"): v for k, v in pairs}
+    if "h" in g or "help" in g:
+        sys.stdout.write(USAGE)
+        sys.exit(0)
+    if g.get("engine", "libfuzzer") not in ("libfuzzer", "afl"):
+        fail(f"--engine {g['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
+    # runs too short to start one chunk are refused
+    time_ = number("--time", g.get("time", "28800"), 2,
+                   "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
+    o = SimpleNamespace(afl=g.get("engine") == "afl", time=time_, names=names,
+                        jobs=number("--jobs", g.get("jobs", str(os.cpu_count() or 1)), 1,
+                                    "expected a number of worker slots from 1 to 1024", whole=True),
+                        progress=min(number("--progress", g.get("progress", "60"), 0.001,
+                                            "expected a positive number of seconds"), 60, max(time_ / 6, 5)),
+                        out=g.get("out", "out/fuzz"), bindir=g.get("bindir", "build/fuzz-libfuzzer"),
+                        san_tcp_upper=g.get("san-tcp-upper", "build/san/bin/tcp-upper"),
+                        chart=g.get("chart", "build/std/bin/draw-chart"))
+    # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
+    o.sample = number("--sample", g["sample"], 0.5, "expected a number of seconds, at least 0.5") \
+        if "sample" in g else min(max(time_ / 60, 2), 30)
+    if not 1 <= len(names) <= 64:
+        fail(f"expected 1 to 64 target names, got {len(names)}", usage=True)
+    return o
 
 
 def check_out(out):
@@ -144,18 +137,18 @@ class Target:
     behind its progress lines, its time series (OUT/<target>.csv) and its chart."""
 
     def __init__(self, o, name):
-        tcp_upper = name == "tcp-upper"
         self.name, self.afl, self.binary = name, o.afl, os.path.join(o.bindir, name)
         if not os.access(self.binary, os.X_OK):
             fail(f"{self.binary}: not built (run make fuzz-build / fuzz-afl-build)")
-        self.seeds = "corpus/" + ("tcp-upper-inetd" if tcp_upper else name)
+        self.seeds = "corpus/" + ("tcp-upper-inetd" if name == "tcp-upper" else name)
         if not os.path.isdir(self.seeds):
             fail(f"{self.seeds}: seed corpus missing")
         # the engine's extra arguments: the dictionary, and libFuzzer's max_len from NAME.options
-        dictionary, max_len = f"harness/fuzz/{name}.dict", None if o.afl else re.search(
-            r"^\s*max_len\s*=\s*(\d+)", engines.read_text(f"harness/fuzz/{name}.options", 1 << 16), re.M)
+        dictionary = f"harness/fuzz/{name}.dict"
+        max_len = re.search(r"^\s*max_len\s*=\s*(\d+)", engines.read_text(f"harness/fuzz/{name}.options",
+                                                                          1 << 16), re.M)
         self.extra = (["-x", dictionary] if o.afl else [f"-dict={dictionary}"]) * os.path.exists(dictionary)
-        self.extra += [f"-max_len={max_len[1]}"] if max_len else []
+        self.extra += [f"-max_len={max_len[1]}"] if max_len and not o.afl else []
         self.dir = os.path.join(o.out, name)
         self.corpus, self.crashes, self.logs, self.sync = (os.path.join(self.dir, d)
                                                            for d in ("corpus", "crashes", "logs", "sync"))
@@ -165,11 +158,6 @@ class Target:
         except OSError as e:
             fail(f"--out {o.out} (FUZZ_OUT): {e.filename}: {e.strerror}")
         self.corpus_start = engines.count_files(self.corpus)
-        # a persistent harness takes no arguments; tcp-upper --inetd reads its stdin. AFL++ crashes of a
-        # harness replay with its libFuzzer build (same input format), tcp-upper's with the ASan build.
-        self.cmd = [os.path.realpath(self.binary)] + (["--inetd"] if tcp_upper else [])
-        self.repro = [o.san_tcp_upper, "--inetd"] if tcp_upper else [f"build/fuzz-libfuzzer/{name}"]
-        self.repro_stdin = tcp_upper
         self.execs_done = self.cov_done = 0  # over finished chunks
         self.nfailed, self.failed_log, self.failed_why = 0, "", ""  # chunks or instances that ran nothing
         self.run_secs, self.running = 0.0, False  # seconds with an engine of the target running
@@ -181,8 +169,7 @@ class Target:
         self.corpus_n = self.crashes_n = self.rows = 0
         self.density = self.chart_why = ""  # AFL++: the main instance's bitmap_cvg
         self.has_coverage = self.has_rate = self.csv_bad = False
-        self.csv_name, self.svg_name = name + ".csv", name + ".svg"
-        self.csv_path, self.svg_path = os.path.join(o.out, self.csv_name), os.path.join(o.out, self.svg_name)
+        self.csv_path, self.svg_path = (os.path.join(o.out, name + ext) for ext in (".csv", ".svg"))
         with contextlib.suppress(OSError):
             os.unlink(self.svg_path)  # an earlier run's chart is not this one's
         try:
@@ -248,6 +235,7 @@ def progress(o, targets, elapsed):
     target does instead."""
     width = max(len(t.name) for t in targets)
     for t in targets:
+        t.count()
         rate = rate_since(t.progress_mark, t.known)
         if rate is not None:
             rate = "exec/s %8.0f (last %3.0f s%s)" % (rate, t.known[1] - t.progress_mark[1],
@@ -273,37 +261,38 @@ def sample(targets, elapsed, final=False):
               else "waiting")
 
 
-class Ticker:
-    """The run's clock: its start, the previous tick, and when the next row and progress line are due."""
-
-    def __init__(self, o):
-        self.start = self.last = self.next_sample = time.monotonic()
-        self.next_progress = self.start + o.progress
-
-    def tick(self):
-        """Returns (now, seconds since the start, seconds since the previous tick)."""
-        now = time.monotonic()
-        dt, self.last = now - self.last, now
-        return now, now - self.start, dt
-
-    def report(self, o, targets, now):
-        if now >= self.next_sample:
-            sample(targets, now - self.start)
-            while self.next_sample <= now:
-                self.next_sample += o.sample
-        if now >= self.next_progress:
-            for t in targets:
-                t.count()
-            progress(o, targets, now - self.start)
-            while self.next_progress <= now:
-                self.next_progress += o.progress
-
-
 class Job:
     """A libFuzzer chunk or an AFL++ instance."""
 
     def __init__(self, t=None):
         self.proc, self.t, self.log, self.execs, self.cov, self.stopped = None, t, "", 0, 0, False
+
+
+def drive(o, targets, jobs, step):
+    """The run's loop, every half second: step(elapsed, dt) polls the engines, updates the targets and
+    says whether the run is over; on a stop request the engines are stopped (those killed are marked
+    stopped); otherwise a row per target and progress lines when due. Returns the seconds the run took."""
+    start = last = next_sample = time.monotonic()
+    next_progress = start + o.progress
+    while True:
+        now = time.monotonic()
+        over, last = step(now - start, now - last), now
+        if over:
+            return time.monotonic() - start
+        if stop_requested:
+            killed = engines.stop([j.proc for j in jobs if j.proc])
+            for j in jobs:
+                j.stopped = j.stopped or j.proc in killed
+            continue
+        if now >= next_sample:
+            sample(targets, now - start)
+            while next_sample <= now:
+                next_sample += o.sample
+        if now >= next_progress:
+            progress(o, targets, now - start)
+            while next_progress <= now:
+                next_progress += o.progress
+        time.sleep(0.5)
 
 
 def chunk_start(j, slot, t, secs, number):
@@ -333,47 +322,37 @@ def chunk_ended(j):
 
 
 def run_libfuzzer(o, targets):
-    jobs, chunk_no, nlog, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, 0, len(targets)
-    ticker = Ticker(o)
-    deadline = ticker.start + o.time
+    jobs, chunk_no, nt, lognum = [Job() for _ in range(o.jobs)], [0] * o.jobs, len(targets), itertools.count(1)
     chunk = min(max(int(o.time * o.jobs / (2 * nt)), 5), 60)  # short runs: shorter, so every target runs
-    while True:
-        now, busy = time.monotonic(), False
+
+    def step(elapsed, dt):
         for i, j in enumerate(jobs):
             if j.proc and j.proc.poll() is not None:
                 chunk_ended(j)
             elif j.proc:
                 j.execs, j.cov = engines.libfuzzer_figures(engines.read_text(j.log, 65536, tail=True))
-            if j.proc is None and not stop_requested and now < deadline - 1:
+            if j.proc is None and not stop_requested and elapsed < o.time - 1:  # so a chunk has 1 s at least
                 t, chunk_no[i] = targets[(i + chunk_no[i]) % nt], chunk_no[i] + 1
-                if int(min(deadline - now, chunk)) >= 1:
-                    nlog += 1
-                    chunk_start(j, i, t, int(min(deadline - now, chunk)), nlog)
-            busy = busy or j.proc is not None
-        now, elapsed, dt = ticker.tick()
+                chunk_start(j, i, t, int(min(o.time - elapsed, chunk)), next(lognum))
         for t in targets:
             mine = [j for j in jobs if j.proc and j.t is t]
             t.update(bool(mine), t.execs_done + sum(j.execs for j in mine), None,
                      max([t.cov_done] + [j.cov for j in mine]), elapsed, dt)
-        if not busy and (stop_requested or now >= deadline - 1):
-            break
-        if stop_requested:
-            engines.stop([j.proc for j in jobs if j.proc])
-            continue
-        ticker.report(o, targets, now)
-        time.sleep(0.5)
-    return time.monotonic() - ticker.start
+        return not any(j.proc for j in jobs) and (stop_requested or elapsed >= o.time - 1)
+
+    return drive(o, targets, jobs, step)
 
 
 def afl_start(o, t, k, nt):
-    """Starts instance k: -M main for the first of each target, -S secK for the others."""
+    """Starts instance k: -M main for the first of each target, -S secK for the others. A persistent
+    harness takes no arguments; tcp-upper --inetd reads its stdin."""
     j, role = Job(t), "main" if k < nt else f"sec{k}"
     j.log = os.path.join(t.dir, f"afl-{role}.log")
     j.stats, j.plot = (os.path.join(t.sync, role, f) for f in ("fuzzer_stats", "plot_data"))
     prior = engines.afl_stats(j.stats)  # an earlier run's, which this one may resume
     j.prior, j.resumed = (prior.run_time, prior.execs) if prior else (0, 0), None
     argv = ["afl-fuzz", "-i", t.seeds, "-o", t.sync, "-M" if k < nt else "-S", role, "-V", str(int(o.time)),
-            "-t", "2000", *t.extra, "--", *t.cmd]
+            "-t", "2000", *t.extra, "--", os.path.realpath(t.binary)] + ["--inetd"] * (t.name == "tcp-upper")
     try:
         j.proc = engines.start(argv, j.log)
     except OSError as e:
@@ -405,10 +384,9 @@ def run_afl(o, targets):
     nt = len(targets)
     os.environ.update(engines.AFL_ENV, AFL_AUTORESUME="1", AFL_IMPORT_FIRST="1")
     jobs = [afl_start(o, targets[k % nt], k, nt) for k in range(max(o.jobs, nt))]
-    ticker = Ticker(o)
-    while True:
-        running = [j.proc.poll() is None if j.proc else False for j in jobs]
-        now, elapsed, dt = ticker.tick()
+
+    def step(elapsed, dt):
+        running = [j.proc is not None and j.proc.poll() is None for j in jobs]
         for i, t in enumerate(targets):  # instance k fuzzes target k mod nt
             execs, at, cov, corpus = 0, 0.0, 0, None
             for k in range(i, len(jobs), nt):
@@ -420,40 +398,35 @@ def run_afl(o, targets):
                     t.density = density if k < nt else t.density
             t.corpus_n = t.corpus_n if corpus is None else corpus
             t.update(any(running[i::nt]), execs, at, cov, elapsed, dt)
-        if not any(running):
-            break
-        if stop_requested:
-            killed = engines.stop([j.proc for j in jobs if j.proc])
-            for j in jobs:
-                j.stopped = j.stopped or j.proc in killed
-            continue
-        ticker.report(o, targets, now)
-        time.sleep(0.5)
+        return not any(running)
+
+    elapsed = drive(o, targets, jobs, step)
     for j in jobs:
         rc = j.proc.returncode if j.proc else 0
         main_stats = os.path.join(j.t.sync, "main", "fuzzer_stats")
         if not (j.stopped or rc in (0, 130, -signal.SIGINT) or os.path.exists(main_stats)):
             j.t.failed(j.log, engines.status_text(rc))
-    return time.monotonic() - ticker.start
+    return elapsed
 
 
 def reproduce(o, t, file, cwd):
     """Runs one crash file of t again. Returns its key (target, kind, up to 3 own frames) and the command
-    that reproduces it."""
+    that reproduces it. AFL++ crashes of a harness replay with its libFuzzer build (same input format),
+    tcp-upper's with the ASan build."""
+    stdin = o.afl and t.name == "tcp-upper"
     if not o.afl:
         argv, cmd = [t.binary, file], f"{t.binary} {file}"
+    elif stdin:
+        argv, cmd = [o.san_tcp_upper, "--inetd"], f"{o.san_tcp_upper} --inetd < '{file}'"
     else:
-        argv = t.repro + ([] if t.repro_stdin else [file])
-        cmd = " ".join(t.repro) + (" < " if t.repro_stdin else " ") + f"'{file}'"
+        argv, cmd = [f"build/fuzz-libfuzzer/{t.name}", file], f"build/fuzz-libfuzzer/{t.name} '{file}'"
     try:
-        rc, text = engines.run(argv, 60, stdin_path=file if t.repro_stdin else None)
-        error = None
+        rc, text = engines.run(argv, 60, stdin_path=file if stdin else None)
+        kind, frames = engines.crash_report(text, cwd)
     except OSError as e:
-        rc, text, error = 1, "", f"{e.filename}: {e.strerror}"
-    kind, frames = engines.crash_report(text, cwd)
-    if not kind:
-        kind = ("timeout" if rc is None else f"could not be reproduced: {error[:90]}" if error
-                else "no crash on replay (flaky?)" if rc == 0 else engines.status_text(rc))
+        kind, frames = "could not be reproduced: " + f"{e.filename}: {e.strerror}"[:90], []
+    kind = kind or ("timeout" if rc is None else "no crash on replay (flaky?)" if rc == 0
+                    else engines.status_text(rc))
     return (t.name, kind[:127], tuple(frames)), cmd
 
 
@@ -468,7 +441,8 @@ def summary_row(o, t, buckets, cwd):
     else:
         coverage, added = f"{t.cov} edges", t.corpus_n - t.corpus_start
         pattern = os.path.join(glob.escape(t.crashes), "*")
-    files, unique = [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)], 0
+    files = [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)]
+    unique = 0
     for f in files:
         key, cmd = reproduce(o, t, f, cwd)
         unique += key not in buckets
@@ -516,18 +490,17 @@ def over_time(o, targets, elapsed):
         else:
             grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov,
                                                                                   t.cov_first_at)
-        out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.csv_name}]({t.csv_name})\n" +
+        out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.name}.csv]({t.name}.csv)\n" +
                    (f"  - no chart: {t.chart_why}\n" if t.chart_why else
-                    f"\n  ![{t.name}: coverage and exec/s over the run]({t.svg_name})\n\n"))
+                    f"\n  ![{t.name}: coverage and exec/s over the run]({t.name}.svg)\n\n"))
     return out + ["\n"]
 
 
 def summarize(o, targets, elapsed):
     """Writes OUT/SUMMARY.md and prints it. Returns the exit status."""
-    cwd, buckets, broken, files = os.getcwd(), {}, [], 0
+    cwd, buckets, broken, idle, files = os.getcwd(), {}, [], [], 0
     try:
-        vfs = os.statvfs(o.out)
-        free = vfs.f_bavail * vfs.f_frsize
+        free = shutil.disk_usage(o.out).free
     except OSError:
         free = None
     disk_full = free is not None and free < 1 << 20
@@ -542,7 +515,6 @@ def summarize(o, targets, elapsed):
                f"their last interval); coverage is {coverage}.\n\n"
                "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
                "|---|---:|---:|---:|---:|---:|---:|\n")
-    idle = []
     for t in targets:
         row, n, no_input = summary_row(o, t, buckets, cwd)
         out.append(row)
@@ -638,7 +610,7 @@ def finish(o, targets, elapsed):
 
 def main():
     sys.stdout.reconfigure(line_buffering=True)
-    o = Options(sys.argv[1:])
+    o = options(sys.argv[1:])
     check_out(o.out)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
