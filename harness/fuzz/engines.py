@@ -3,9 +3,8 @@ fuzz_bench.py (make bench-fuzz). Standard library only; nothing prints or exits.
 
 start() and run() give each child its own process group (run(): unless told not to), so a stop reaches the
 engine and whatever it started (AFL++'s fork server), and a terminal's Ctrl-C reaches only the script,
-which then stops its engines in order.
-"""
-import collections, os, re, signal, subprocess, tempfile, time
+which then stops its engines in order."""
+import collections, contextlib, os, re, signal, subprocess, tempfile, time
 
 # No CPU-frequency or core-pattern checks, no terminal UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
@@ -20,12 +19,10 @@ _NOT_OWN = ("__sanitizer", "__asan", "__ubsan", "__interceptor", "fuzzer::", "ab
 # libFuzzer got as far as running inputs: its INITED line, or a crash report.
 _RAN = ("INITED", "==ERROR", "SPEC breach", "Test unit written")
 
-
 def status_text(returncode):
     """How a child ended, from a returncode as run() gives it: "exit status 1", "killed by signal 9"."""
     return ("timed out" if returncode is None else f"killed by signal {-returncode}" if returncode < 0
             else f"exit status {returncode}")
-
 
 def read_text(path, size, tail=False):
     """The first (tail: the last) size bytes of path as text, "" when it cannot be read."""
@@ -37,7 +34,6 @@ def read_text(path, size, tail=False):
     except OSError:
         return ""
 
-
 def start(argv, log):
     """Starts argv in its own process group, stdin from /dev/null, its output into the file log. Returns
     the Popen; raises OSError (its filename: the log or argv[0]) when either cannot be opened."""
@@ -45,13 +41,9 @@ def start(argv, log):
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
                                 process_group=0)
 
-
 def _signal_group(proc, sig):
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-
 
 def stop(procs, grace=10.0):
     """SIGINT to the group of every proc still running, grace seconds for them to end, then SIGKILL to the
@@ -67,13 +59,12 @@ def stop(procs, grace=10.0):
         _signal_group(p, signal.SIGKILL)
     return killed
 
-
 def run(argv, timeout, stdin_path=None, capture="stderr", env=None, group=True):
     """Runs argv, stdin from stdin_path (None: /dev/null), in a process group of its own unless not group,
-    for at most timeout seconds (then SIGKILL). capture: "stderr", "stdout" or "both" is kept, in a file (a
-    grandchild holding a pipe open cannot hold us past the child's end); the rest goes to /dev/null.
-    Returns (returncode, negative for a signal, None when the time ran out; the last 4 MiB kept, as text).
-    Raises OSError when argv[0] or stdin_path cannot be opened."""
+    for at most timeout seconds (then SIGKILL). Its capture ("stderr", "stdout" or "both") is kept in a
+    file, which a grandchild cannot hold open as it could a pipe; the rest goes to /dev/null. Returns
+    (returncode, negative for a signal, None when the time ran out; the last 4 MiB kept, as text). Raises
+    OSError when argv[0] or stdin_path cannot be opened."""
     null = subprocess.DEVNULL
     with open(stdin_path or os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out:
         p = subprocess.Popen(argv, stdin=stdin, stdout=null if capture == "stderr" else out,
@@ -85,43 +76,34 @@ def run(argv, timeout, stdin_path=None, capture="stderr", env=None, group=True):
             rc = None
             if group:
                 _signal_group(p, signal.SIGKILL)
-            else:
-                p.kill()
+            p.kill()
             p.wait()
         out.seek(max(out.seek(0, os.SEEK_END) - (4 << 20), 0))
         return rc, out.read().decode(errors="replace")
-
 
 def libfuzzer_final_stats(text):
     """The "stat::NAME: VALUE" lines libFuzzer prints at its end with -print_final_stats=1 (also after a
     crash or Ctrl-C), as {NAME: int}; {} when there are none (the run has not ended)."""
     return {k: int(v) for k, v in re.findall(r"^stat::(\w+):\s*(\d+)", text, re.M)}
 
-
 def libfuzzer_figures(text):
     """A libFuzzer log's (execs, coverage): execs from its final stats when it has ended, else from its
     last status line; coverage (cov, in edges) from its last status line. (0, 0) when it has neither."""
-    execs = cov = 0
-    for m in map(_STATUS.match, text.splitlines()):
-        if m:
-            execs, cov = int(m[1]), int(m[2])
+    last = [m for m in map(_STATUS.match, text.splitlines()) if m][-1:]
+    execs, cov = (int(last[0][1]), int(last[0][2])) if last else (0, 0)
     return libfuzzer_final_stats(text).get("number_of_executed_units", execs), cov
-
 
 def libfuzzer_ran(text):
     """Whether a libFuzzer log shows it got as far as running inputs (INITED, or a crash report)."""
     return any(mark in text for mark in _RAN)
 
-
 # An AFL++ instance's fuzzer_stats: execs_done, run_time (s), edges_found, corpus_count, fuzzer_pid (-1
 # when absent), bitmap_cvg ("12.34%", "" when absent), and whether execs_done was there at all.
 AflStats = collections.namedtuple("AflStats", "execs run_time edges corpus pid coverage has_execs")
 
-
 def _number(text):
     m = re.match(r"\d+(\.\d*)?", text)
     return float(m[0]) if m else 0.0
-
 
 def afl_stats(path):
     """An AFL++ fuzzer_stats file ("key : value" lines) as AflStats, None when it cannot be read."""
@@ -133,7 +115,6 @@ def afl_stats(path):
     n = [_number(fields.get(k, "")) for k in ("execs_done", "run_time", "edges_found", "corpus_count")]
     return AflStats(int(n[0]), n[1], int(n[2]), int(n[3]), int(_number(fields["fuzzer_pid"]))
                     if "fuzzer_pid" in fields else -1, fields.get("bitmap_cvg", ""), "execs_done" in fields)
-
 
 def afl_plot_last(path):
     """The last complete line of an AFL++ plot_data file as (relative_time, total_execs, edges_found,
@@ -153,12 +134,9 @@ def afl_plot_last(path):
     t, execs, edges, corpus = (_number(cells[names.index(w)].strip()) for w in want)
     return t, int(execs), int(edges), int(corpus)
 
-
 def _numbers_to_n(text, minus):
-    """text with every whole number (and, with minus, a '-' glued to it after a word) replaced by N, cut
-    to 90 characters: the rule and what broke it, without the numbers that vary between inputs."""
+    """text cut to 90 characters, every whole number (with minus: and a '-' glued to it) as N."""
     return re.sub(r"(?:(?<=\w)-)?" * minus + r"(?<!\w)\d+(?!\w)", "N", text, flags=re.ASCII)[:90]
-
 
 def _report_kind(line):
     if m := re.search(r"SPEC breach: (.*)", line):
@@ -170,7 +148,6 @@ def _report_kind(line):
         return "UBSan: " + _numbers_to_n(m[1], True)
     return "core refused an event" if "bug:" in line and "refused by the core" in line else None
 
-
 def _own_frame(line, root):
     m = _FRAME.match(line.lstrip())
     path = m and m[2].removeprefix("(")
@@ -179,13 +156,10 @@ def _own_frame(line, root):
     path, colon, rest = path[len(root) + 1:].partition(":")
     return f"{m[1]} ({path}:{rest.split(':')[0]})" if colon else f"{m[1]} ({path})"
 
-
 def crash_report(text, root):
-    """What a crash's report (a target run again on the input, its stderr) says broke, as (kind, frames):
-    kind from its first line that names one ("SPEC breach: ...", "AddressSanitizer: heap-buffer-overflow
-    on address", "UBSan: ...", with the numbers that vary between inputs as N; None when no line does);
-    frames, up to 3 of the project's own stack frames "FUNC (path/file.c:LINE)", the project's files being
-    those under root (an absolute directory), not libc's, the sanitizers' or the engine's."""
+    """What a crash's report (its stderr on a run again) says broke: (kind, the first line's that names one,
+    such as "UBSan: ..." with the numbers as N, else None; frames, up to 3 "FUNC (path/file.c:LINE)" of the
+    project's files, those under root, an absolute directory)."""
     kind, frames = None, []
     for line in text.splitlines():
         kind = kind or _report_kind(line)
@@ -193,17 +167,14 @@ def crash_report(text, root):
         frames += [frame] if frame else []
     return kind, frames
 
-
 def count_files(path):
-    """The files under path (recursively) whose names do not start with '.' and are not README.txt; 0
-    when path cannot be read."""
+    """The files under path (recursively), but for .* and README.txt; 0 when path cannot be read."""
     try:
         entries = list(os.scandir(path))
     except OSError:
         return 0
     return sum(count_files(e.path) if e.is_dir(follow_symlinks=False)
                else not e.name.startswith(".") and e.name != "README.txt" for e in entries)
-
 
 def fmt_count(n):
     """n with a space between thousands: "1 234 567"."""

@@ -21,10 +21,8 @@ import engines
 
 PROG = "fuzz-bench"  # the name its messages have always carried (make bench-fuzz's output)
 
-
 class Failed(Exception):
     """A measurement that gave no figure; the message says why."""
-
 
 # The engines run in our process group (group=False), so that a Ctrl-C ends them with us.
 def libfuzzer_rate(binary, seeds, secs, dict_arg):
@@ -44,7 +42,6 @@ def libfuzzer_rate(binary, seeds, secs, dict_arg):
               "fuzz); rate measured up to the crash")
     return units / max(dt, 0.001)
 
-
 def afl_rate(cmd, seeds, secs, dict_path):
     """afl-fuzz for secs seconds from seeds on cmd: execs_done over run_time, calibration included (what a
     user gets), from the last instance's fuzzer_stats that has them."""
@@ -58,7 +55,6 @@ def afl_rate(cmd, seeds, secs, dict_path):
     if not stats:
         raise Failed(f"afl-fuzz failed ({engines.status_text(status)}): {out[-300:]}")
     return stats[-1].execs / max(stats[-1].run_time or secs, 1)
-
 
 def replay_rate(binary, path, secs):
     """One input run again and again in process by the standalone runner (-n), no engine, no file I/O;

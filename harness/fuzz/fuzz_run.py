@@ -7,24 +7,20 @@ per target every --sample seconds in OUT/<target>.csv, stops cleanly on Ctrl-C o
 each series as OUT/<target>.svg through draw-chart (without gnuplot the reason is told instead) and
 writes OUT/SUMMARY.md (execs, whole-run exec/s, coverage and when it last grew, new corpus entries,
 crashes deduplicated by report and top frames with a reproduce command, the charts) and prints it. Exit
-status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or an earlier run's: the
-working directory is kept between runs), 2 usage or setup error, or the engine did not run a target
-(never reported as "no crashes"), or the disk is full, or the summary could not be written. Nothing is
+status as USAGE says; a target the engine did not run is never reported as "no crashes". Nothing is
 written under corpus/.
 
-Scheduling (libFuzzer): JOBS worker slots (default: the number of cores) run chunks of at most 60 s,
-each a libFuzzer run bounded by -max_total_time. Slot i runs target (i + k) mod T at its k-th chunk, so
-with fewer cores than targets every target gets an equal share of the cores and the machine is never
-oversubscribed (libFuzzer's -fork runs many jobs of one target, not a share of the cores for each of
-several); with more cores than targets several workers fuzz one target and share its working corpus
-(libFuzzer reloads it). Each chunk starts from the working corpus plus the committed seeds, so a crash
-only costs its chunk.
+Scheduling (libFuzzer): JOBS worker slots (default: the cores) run chunks of at most 60 s, each a
+libFuzzer run bounded by -max_total_time; slot i runs target (i + k) mod T at its k-th chunk. With fewer
+cores than targets every target gets an equal share of them and the machine is never oversubscribed
+(libFuzzer's -fork runs many jobs of one target, not a share of the cores for each of several); with
+more, several workers fuzz one target and share its working corpus (libFuzzer reloads it). Each chunk
+starts from the working corpus plus the committed seeds, so a crash only costs its chunk.
 
-Scheduling (AFL++): all targets run at once, one -M instance each, plus -S instances round-robin while
-cores remain (AFL_NO_AFFINITY=1 lets them share cores when there are fewer cores than targets). Figures
-come from each instance's fuzzer_stats and plot_data; afl-whatsup is not used, as it sums an earlier
-run's execs with this one's and reads only fuzzer_stats (written once a minute).
-"""
+Scheduling (AFL++): all targets at once, an -M instance each, plus -S instances round-robin while cores
+remain (AFL_NO_AFFINITY=1 lets them share cores). Figures come from each instance's fuzzer_stats and
+plot_data, not afl-whatsup: it sums an earlier run's execs with this one's and reads only fuzzer_stats
+(written once a minute)."""
 import contextlib, getopt, glob, itertools, os, re, shutil, signal, sys, time
 from types import SimpleNamespace
 
@@ -53,22 +49,18 @@ error, the engine did not run a target, a full disk, or a summary that could not
 """
 stop_requested = False
 
-
 def on_signal(sig, frame):
     global stop_requested
     stop_requested = True
 
-
 def warn(message):
     print(f"{PROG}: {message}", file=sys.stderr)
-
 
 def fail(message, usage=False):
     warn(message)
     if usage:
         sys.stderr.write(USAGE)
     sys.exit(2)
-
 
 def number(option, text, low, reason, whole=False):
     """A number of seconds (digits, a point and an exponent: no sign, nan or inf) or, whole, a count,
@@ -78,7 +70,6 @@ def number(option, text, low, reason, whole=False):
     if value is None or not low <= value <= (1024 if whole else 1e9):
         fail(f"{option} {text}: {reason}\n({PROG} --help lists the options)")
     return value
-
 
 def options(argv):
     """The options as attributes, the targets as names; exit 2 on a usage error."""
@@ -111,7 +102,6 @@ def options(argv):
         fail(f"expected 1 to 64 target names, got {len(names)}", usage=True)
     return o
 
-
 def check_out(out):
     """--out: not under corpus/, and writable."""
     path, corpus = os.path.abspath(out), os.path.abspath("corpus")
@@ -126,15 +116,24 @@ def check_out(out):
     except OSError as e:
         fail(f"--out {out} (FUZZ_OUT): cannot write there: {e.strerror}")
 
-
 def rate_since(mark, now):
     """exec/s between two (execs, seconds on the target's run clock), None when nothing new was reported."""
     return (now[0] - mark[0]) / (now[1] - mark[1]) if now[1] > mark[1] and now[0] >= mark[0] else None
 
-
 class Target:
     """A target's files, its engine's failures and what the run knows of it over time: the figures
     behind its progress lines, its time series (OUT/<target>.csv) and its chart."""
+    execs_done = cov_done = 0  # over finished chunks
+    nfailed, failed_log, failed_why = 0, "", ""  # chunks or instances that ran nothing
+    run_secs, running = 0.0, False  # seconds with an engine of the target running
+    # the engine's latest (execs, at) and when they changed; the same at the last progress line and row
+    known = progress_mark = sample_mark = (0, 0.0)
+    known_elapsed = sample_run_secs = 0.0
+    cov = cov_first = 0  # libFuzzer's cov, AFL++'s edges_found; the first one reported
+    cov_first_at, cov_grew_at = 0.0, -1.0
+    corpus_n = crashes_n = rows = 0
+    density = chart_why = ""  # AFL++: the main instance's bitmap_cvg
+    has_coverage = has_rate = csv_bad = False
 
     def __init__(self, o, name):
         self.name, self.afl, self.binary = name, o.afl, os.path.join(o.bindir, name)
@@ -158,24 +157,12 @@ class Target:
         except OSError as e:
             fail(f"--out {o.out} (FUZZ_OUT): {e.filename}: {e.strerror}")
         self.corpus_start = engines.count_files(self.corpus)
-        self.execs_done = self.cov_done = 0  # over finished chunks
-        self.nfailed, self.failed_log, self.failed_why = 0, "", ""  # chunks or instances that ran nothing
-        self.run_secs, self.running = 0.0, False  # seconds with an engine of the target running
-        # the engine's latest (execs, at) and when they changed; the same at the last progress line and row
-        self.known = self.progress_mark = self.sample_mark = (0, 0.0)
-        self.known_elapsed = self.sample_run_secs = 0.0
-        self.cov = self.cov_first = 0  # libFuzzer's cov, AFL++'s edges_found; the first one reported
-        self.cov_first_at, self.cov_grew_at = 0.0, -1.0
-        self.corpus_n = self.crashes_n = self.rows = 0
-        self.density = self.chart_why = ""  # AFL++: the main instance's bitmap_cvg
-        self.has_coverage = self.has_rate = self.csv_bad = False
         self.csv_path, self.svg_path = (os.path.join(o.out, name + ext) for ext in (".csv", ".svg"))
         with contextlib.suppress(OSError):
             os.unlink(self.svg_path)  # an earlier run's chart is not this one's
         try:
-            self.csv = open(self.csv_path, "w")
+            self.csv = open(self.csv_path, "w", buffering=1)  # a row is written at once: a stopped run keeps it
             self.csv.write(HEADER + "\n")
-            self.csv.flush()
         except OSError as e:
             fail(f"--out {o.out} (FUZZ_OUT): cannot write {self.csv_path}: {e.strerror}")
 
@@ -183,9 +170,8 @@ class Target:
         self.nfailed, self.failed_log, self.failed_why = self.nfailed + 1, log, why
 
     def update(self, running, execs, at, cov, elapsed, dt):
-        """A tick's news: whether an engine of it runs now, its execs in this run and when the engine
-        reported them (at None: now, on the target's run clock), its coverage; elapsed: seconds since the
-        start, dt since the previous tick."""
+        """A tick's news: an engine of it runs, its execs and when reported (None: now, on the target's run
+        clock), its coverage; elapsed: seconds since the start, dt since the previous tick."""
         if self.running:
             self.run_secs += dt
         self.running = running
@@ -199,8 +185,7 @@ class Target:
             self.cov = cov
 
     def count(self):
-        """The corpus (libFuzzer: the working corpus's files; AFL++: corpus_count, kept by the ticks) and
-        crash files."""
+        """The corpus (AFL++: corpus_count, from the ticks) and crash files."""
         if self.afl:
             self.crashes_n = len(glob.glob(os.path.join(glob.escape(self.sync), "*", "crashes", "id:*")))
         else:
@@ -208,11 +193,9 @@ class Target:
             self.crashes_n = engines.count_files(self.crashes)
 
     def row(self, elapsed, state):
-        """Appends a row to the series: exec/s since the previous row, NaN when the target did not run
-        since then (a chart breaks its line there) and empty when it ran but its engine reported nothing
-        new (the next rate covers both); coverage empty until the engine reported one (AFL++: also when it
-        reported nothing new, so a chart joins the reported values instead of holding an old one). Each
-        row is flushed at once, so a stopped run leaves its series."""
+        """Appends a row: exec/s since the previous row, NaN when the target did not run (a chart breaks its
+        line there), empty when its engine reported nothing new (the next rate covers both); coverage empty
+        until reported (AFL++: also when nothing new, so a chart joins the reported values)."""
         rate = rate_since(self.sample_mark, self.known)
         cells = [f"{elapsed:.1f}", str(self.known[0]), "" if rate is None else f"{rate:.0f}", ""]
         if rate is not None:
@@ -224,15 +207,12 @@ class Target:
         cells += [str(self.corpus_n), str(self.crashes_n), f"{self.run_secs:.1f}", state]
         try:
             self.csv.write(",".join(cells) + "\n")
-            self.csv.flush()
         except OSError:
             self.csv_bad = True
         self.sample_mark, self.sample_run_secs, self.rows = self.known, self.run_secs, self.rows + 1
 
-
 def progress(o, targets, elapsed):
-    """A line per target: the run's execs so far, and the exec/s since the previous line or what the
-    target does instead."""
+    """A line per target: its execs so far, and the exec/s since the previous line or what it does instead."""
     width = max(len(t.name) for t in targets)
     for t in targets:
         t.count()
@@ -253,20 +233,16 @@ def progress(o, targets, elapsed):
             int(elapsed), width, t.name, engines.fmt_count(t.known[0]), rate, cov, t.corpus_n, t.crashes_n))
         t.progress_mark = t.known
 
-
 def sample(targets, elapsed, final=False):
     for t in targets:
         t.count()
         t.row(elapsed, "ended" if final or (t.afl and not t.running) else "running" if t.running
               else "waiting")
 
-
 class Job:
     """A libFuzzer chunk or an AFL++ instance."""
-
     def __init__(self, t=None):
         self.proc, self.t, self.log, self.execs, self.cov, self.stopped = None, t, "", 0, 0, False
-
 
 def drive(o, targets, jobs, step):
     """The run's loop, every half second: step(elapsed, dt) polls the engines, updates the targets and
@@ -284,16 +260,13 @@ def drive(o, targets, jobs, step):
             for j in jobs:
                 j.stopped = j.stopped or j.proc in killed
             continue
-        if now >= next_sample:
+        if now >= next_sample:  # the next one due after now
             sample(targets, now - start)
-            while next_sample <= now:
-                next_sample += o.sample
+            next_sample += o.sample * ((now - next_sample) // o.sample + 1)
         if now >= next_progress:
             progress(o, targets, now - start)
-            while next_progress <= now:
-                next_progress += o.progress
+            next_progress += o.progress * ((now - next_progress) // o.progress + 1)
         time.sleep(0.5)
-
 
 def chunk_start(j, slot, t, secs, number):
     j.log = os.path.join(t.logs, "chunk-%05d-slot%d.log" % (number, slot))
@@ -307,11 +280,9 @@ def chunk_start(j, slot, t, secs, number):
         return
     j.t, j.execs, j.cov = t, 0, 0
 
-
 def chunk_ended(j):
-    """Adds an ended chunk's figures to its target. An engine that exits without running an input and
-    without a crash file did not start (bad flag, unreadable corpus, full disk): the run must not read
-    as clean. libFuzzer exits 72 when interrupted."""
+    """Adds an ended chunk's figures to its target. One that ran no input and left no crash did not start
+    (bad flag, unreadable corpus, full disk): the run must not read as clean. 72: libFuzzer interrupted."""
     t, rc = j.t, j.proc.returncode
     execs, cov = engines.libfuzzer_figures(engines.read_text(j.log, 65536, tail=True))
     stopped = stop_requested and rc in (0, 72, 130, -signal.SIGINT, -signal.SIGKILL)
@@ -319,7 +290,6 @@ def chunk_ended(j):
             engines.count_files(t.crashes) == j.ncrash:
         t.failed(j.log, engines.status_text(rc))
     t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
-
 
 def run_libfuzzer(o, targets):
     jobs, chunk_no, nt, lognum = [Job() for _ in range(o.jobs)], [0] * o.jobs, len(targets), itertools.count(1)
@@ -342,7 +312,6 @@ def run_libfuzzer(o, targets):
 
     return drive(o, targets, jobs, step)
 
-
 def afl_start(o, t, k, nt):
     """Starts instance k: -M main for the first of each target, -S secK for the others. A persistent
     harness takes no arguments; tcp-upper --inetd reads its stdin."""
@@ -360,12 +329,10 @@ def afl_start(o, t, k, nt):
         t.failed(j.log, f"could not start: {e.filename}: {e.strerror}")
     return j
 
-
 def afl_instance(j):
     """An instance's (time, execs, edges, corpus) in this run and its bitmap_cvg, from the newer of its
-    fuzzer_stats (written every 60 s) and the last line of its plot_data (every 5 s), once the process
-    this run started has written them; an instance resuming an earlier run carries that run's execs and
-    time on, which are taken off. None when it has no figures yet."""
+    fuzzer_stats (every 60 s) and plot_data (every 5 s) that this run's process wrote, less the execs and
+    time of an earlier run it resumes; None before it has figures."""
     st = engines.afl_stats(j.stats)
     if st is None or j.proc is None or st.pid != j.proc.pid:
         return None
@@ -378,7 +345,6 @@ def afl_instance(j):
     if j.resumed:
         f = (f[0] - j.prior[0], f[1] - j.prior[1], f[2], f[3])
     return f, st.coverage
-
 
 def run_afl(o, targets):
     nt = len(targets)
@@ -408,11 +374,9 @@ def run_afl(o, targets):
             j.t.failed(j.log, engines.status_text(rc))
     return elapsed
 
-
 def reproduce(o, t, file, cwd):
-    """Runs one crash file of t again. Returns its key (target, kind, up to 3 own frames) and the command
-    that reproduces it. AFL++ crashes of a harness replay with its libFuzzer build (same input format),
-    tcp-upper's with the ASan build."""
+    """Runs a crash file of t again: its key (target, kind, up to 3 own frames) and the command that shows
+    it. AFL++ crashes of a harness replay with its libFuzzer build (same input), tcp-upper's with ASan's."""
     stdin = o.afl and t.name == "tcp-upper"
     if not o.afl:
         argv, cmd = [t.binary, file], f"{t.binary} {file}"
@@ -428,7 +392,6 @@ def reproduce(o, t, file, cwd):
     kind = kind or ("timeout" if rc is None else "no crash on replay (flaky?)" if rc == 0
                     else engines.status_text(rc))
     return (t.name, kind[:127], tuple(frames)), cmd
-
 
 def summary_row(o, t, buckets, cwd):
     """The table row of t; its crash files go into buckets ({key: [count, command, first file]}).
@@ -452,7 +415,6 @@ def summary_row(o, t, buckets, cwd):
         unique)
     return row, len(files), t.known[0] == 0 and not files
 
-
 def crash_list(buckets):
     out = [f"## Crashes: {len(buckets)} unique (by report and top 3 frames)\n\n"]
     for (name, kind, frames), (count, cmd, file) in sorted(buckets.items()):
@@ -461,7 +423,6 @@ def crash_list(buckets):
                    f"\n  - reproduce: `{cmd}`\n  - keep it: copy {file} into corpus/{name}/regressions/"
                    " (make check replays it)\n")
     return out
-
 
 def log_tail(path, n):
     """The last n lines of a log, each as "    > LINE"."""
@@ -473,10 +434,8 @@ def log_tail(path, n):
         return f"    > (cannot read the log: {e.strerror})\n"
     return "".join(f"    > {line}\n" for line in lines[-n:]) or "    > (the log is empty)\n"
 
-
 def over_time(o, targets, elapsed):
-    """The summary's section on the run over time: per target when coverage last grew, its time series
-    and its chart (links relative to the summary's directory)."""
+    """The summary's section on the run over time: per target when coverage last grew, its series, its chart."""
     out = ["## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
            "since the previous row over the seconds the target ran, empty when the engine reported nothing "
            "new (the next rate spans both intervals), NaN when the target did not run since the previous "
@@ -494,7 +453,6 @@ def over_time(o, targets, elapsed):
                    (f"  - no chart: {t.chart_why}\n" if t.chart_why else
                     f"\n  ![{t.name}: coverage and exec/s over the run]({t.name}.svg)\n\n"))
     return out + ["\n"]
-
 
 def summarize(o, targets, elapsed):
     """Writes OUT/SUMMARY.md and prints it. Returns the exit status."""
@@ -559,7 +517,6 @@ def summarize(o, targets, elapsed):
         rc = 2
     return rc
 
-
 def chart(o, t):
     """Draws the target's series as OUT/<target>.svg with draw-chart: coverage, and exec/s on the
     right-hand axis, each when the series has a value of it (gnuplot refuses a line without one). Returns
@@ -584,11 +541,9 @@ def chart(o, t):
         lines[0].removeprefix("draw-chart: ") if lines else f"draw-chart: {engines.status_text(rc)}"
     return rc if rc in (0, 3) else 1
 
-
 def finish(o, targets, elapsed):
-    """After the run: the last row of every series, then its chart. Without gnuplot the series stay and
-    the reason, kept for the summary, is told once on stderr (any other failure once per target); the
-    exit status does not change."""
+    """After the run: the last row of every series, then its chart. Without gnuplot the reason is told once
+    (any other failure once per target) and kept for the summary; the exit status does not change."""
     told = False
     sample(targets, elapsed, final=True)
     for t in targets:
@@ -607,7 +562,6 @@ def finish(o, targets, elapsed):
         elif rc == 1:
             warn(f"no chart drawn for {t.name}: {t.chart_why}; the figures are in CSV ({t.csv_path})")
 
-
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     o = options(sys.argv[1:])
@@ -621,7 +575,6 @@ def main():
     elapsed = (run_afl if o.afl else run_libfuzzer)(o, targets)
     finish(o, targets, elapsed)
     return summarize(o, targets, elapsed)
-
 
 if __name__ == "__main__":
     sys.exit(main())
