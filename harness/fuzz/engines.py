@@ -113,8 +113,9 @@ def afl_stats(path):
     except OSError:
         return None
     n = [_number(fields.get(k, "")) for k in ("execs_done", "run_time", "edges_found", "corpus_count")]
-    return AflStats(int(n[0]), n[1], int(n[2]), int(n[3]), int(_number(fields["fuzzer_pid"]))
-                    if "fuzzer_pid" in fields else -1, fields.get("bitmap_cvg", ""), "execs_done" in fields)
+    pid = int(_number(fields["fuzzer_pid"])) if "fuzzer_pid" in fields else -1
+    return AflStats(int(n[0]), n[1], int(n[2]), int(n[3]), pid, fields.get("bitmap_cvg", ""),
+                    "execs_done" in fields)
 
 def afl_plot_last(path):
     """The last complete line of an AFL++ plot_data file as (relative_time, total_execs, edges_found,
@@ -169,12 +170,7 @@ def crash_report(text, root):
 
 def count_files(path):
     """The files under path (recursively), but for .* and README.txt; 0 when path cannot be read."""
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return 0
-    return sum(count_files(e.path) if e.is_dir(follow_symlinks=False)
-               else not e.name.startswith(".") and e.name != "README.txt" for e in entries)
+    return sum(not f.startswith(".") and f != "README.txt" for _, _, files in os.walk(path) for f in files)
 
 def fmt_count(n):
     """n with a space between thousands: "1 234 567"."""

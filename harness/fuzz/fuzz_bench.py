@@ -14,7 +14,8 @@ usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-
   --out DIR          where fuzz.md and fuzz.json go (default out/bench); the table is printed too
 Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
 """
-import getopt, glob, json, math, os, re, select, shutil, signal, socket, subprocess, sys, tempfile, time
+import getopt, glob, json, math, os, pathlib, re, select, shutil, signal, socket, subprocess, sys, tempfile
+import time
 from types import SimpleNamespace
 
 import engines
@@ -71,7 +72,6 @@ def replay_rate(binary, path, secs):
         runs *= 4
 
 # ---- the network-driven harness: a fresh server per input, as AFLNet runs one ----
-
 def network_once(server, data, wait=5.0):
     """Starts server on a free loopback port, sends data, half-closes, reads the reply until the server's
     FIN and stops the server (SIGTERM, SIGKILL after wait seconds). Returns None when the whole reply came
@@ -122,7 +122,6 @@ def network_rate(server, inputs, secs):
     return n / (time.monotonic() - start)
 
 # ---- the measurements: a row per target, a column (its JSON key) per way of running it ----
-
 LF, LF_NOSAN, AFL = "libfuzzer_asan_ubsan", "libfuzzer_nosan", "aflpp"
 SA_SAN, SA_STD, NET = "standalone_san", "standalone_std", "network"
 errors = []
@@ -160,10 +159,7 @@ def measure_whole(o, have_afl):
     whole = {"target": "tcp-upper --inetd",
              AFL: note("tcp-upper --inetd AFL++ fork server", lambda: afl_rate(afl_cmd, seeds, o.time, None))
              if have_afl else math.nan}
-    inputs = []
-    for path in sorted(glob.glob(f"{seeds}/seed-*"))[:256]:
-        with open(path, "rb") as f:
-            inputs.append(f.read())
+    inputs = [pathlib.Path(path).read_bytes() for path in sorted(glob.glob(f"{seeds}/seed-*"))[:256]]
     whole[NET] = note("network-driven (fresh tcp-upper per input, loopback)",
                       lambda: network_rate(o.server, inputs, o.time))
     same = {"target": "same input: hello world + FIN",
@@ -176,7 +172,6 @@ def measure_whole(o, have_afl):
     return [whole, same]
 
 # ---- the reports ----
-
 def compute_ratios(rows):
     """The summary's ratios and the figures they divide (0, or NaN for a ratio, when one is missing):
     fuzzing throughput (fuzz_tcp's fastest engine, and its ASan+UBSan libFuzzer, over the network-driven
@@ -253,7 +248,6 @@ def as_json(o, rows, q, cores):
                        "errors": errors}, indent=2)
 
 # ---- set-up ----
-
 def die(message, usage=False):
     """A usage error, or reports that cannot be written: the message (and the usage), exit 2."""
     sys.stderr.write(f"{PROG}: {message}\n" + (__doc__[__doc__.index("usage:"):] if usage else ""))

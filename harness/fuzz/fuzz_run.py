@@ -72,32 +72,31 @@ def number(option, text, low, reason, whole=False):
     return value
 
 def options(argv):
-    """The options as attributes, the targets as names; exit 2 on a usage error."""
+    """The options as attributes (dashes as underscores), the targets as names; exit 2 on a usage error."""
+    g = {"engine": "libfuzzer", "time": "28800", "jobs": str(os.cpu_count() or 1), "progress": "60",
+         "sample": None, "out": "out/fuzz", "bindir": "build/fuzz-libfuzzer",
+         "san-tcp-upper": "build/san/bin/tcp-upper", "chart": "build/std/bin/draw-chart"}
     try:
-        pairs, names = getopt.gnu_getopt(argv, "h", ["engine=", "time=", "jobs=", "progress=", "sample=",
-                                                    "out=", "bindir=", "san-tcp-upper=", "chart=", "help"])
+        pairs, names = getopt.gnu_getopt(argv, "h", ["help"] + [k + "=" for k in g])
     except getopt.GetoptError as e:
         fail(e.msg, usage=True)
-    g = {k.lstrip("-"): v for k, v in pairs}
-    if "h" in g or "help" in g:
-        sys.stdout.write(USAGE)
-        sys.exit(0)
-    if g.get("engine", "libfuzzer") not in ("libfuzzer", "afl"):
+    for k, v in pairs:
+        if k in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            sys.exit(0)
+        g[k[2:]] = v
+    if g["engine"] not in ("libfuzzer", "afl"):
         fail(f"--engine {g['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
+    o = SimpleNamespace(**{k.replace("-", "_"): v for k, v in g.items()}, afl=g["engine"] == "afl",
+                        names=names)
     # runs too short to start one chunk are refused
-    time_ = number("--time", g.get("time", "28800"), 2,
-                   "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
-    o = SimpleNamespace(afl=g.get("engine") == "afl", time=time_, names=names,
-                        jobs=number("--jobs", g.get("jobs", str(os.cpu_count() or 1)), 1,
-                                    "expected a number of worker slots from 1 to 1024", whole=True),
-                        progress=min(number("--progress", g.get("progress", "60"), 0.001,
-                                            "expected a positive number of seconds"), 60, max(time_ / 6, 5)),
-                        out=g.get("out", "out/fuzz"), bindir=g.get("bindir", "build/fuzz-libfuzzer"),
-                        san_tcp_upper=g.get("san-tcp-upper", "build/san/bin/tcp-upper"),
-                        chart=g.get("chart", "build/std/bin/draw-chart"))
+    o.time = number("--time", o.time, 2, "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
+    o.jobs = number("--jobs", o.jobs, 1, "expected a number of worker slots from 1 to 1024", whole=True)
+    o.progress = min(number("--progress", o.progress, 0.001, "expected a positive number of seconds"), 60,
+                     max(o.time / 6, 5))
     # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
-    o.sample = number("--sample", g["sample"], 0.5, "expected a number of seconds, at least 0.5") \
-        if "sample" in g else min(max(time_ / 60, 2), 30)
+    o.sample = min(max(o.time / 60, 2), 30) if o.sample is None else \
+        number("--sample", o.sample, 0.5, "expected a number of seconds, at least 0.5")
     if not 1 <= len(names) <= 64:
         fail(f"expected 1 to 64 target names, got {len(names)}", usage=True)
     return o
@@ -161,7 +160,7 @@ class Target:
         with contextlib.suppress(OSError):
             os.unlink(self.svg_path)  # an earlier run's chart is not this one's
         try:
-            self.csv = open(self.csv_path, "w", buffering=1)  # a row is written at once: a stopped run keeps it
+            self.csv = open(self.csv_path, "w", buffering=1)  # line by line: a stopped run keeps its rows
             self.csv.write(HEADER + "\n")
         except OSError as e:
             fail(f"--out {o.out} (FUZZ_OUT): cannot write {self.csv_path}: {e.strerror}")
@@ -292,7 +291,8 @@ def chunk_ended(j):
     t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
 
 def run_libfuzzer(o, targets):
-    jobs, chunk_no, nt, lognum = [Job() for _ in range(o.jobs)], [0] * o.jobs, len(targets), itertools.count(1)
+    jobs, chunk_no, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, len(targets)
+    lognum = itertools.count(1)
     chunk = min(max(int(o.time * o.jobs / (2 * nt)), 5), 60)  # short runs: shorter, so every target runs
 
     def step(elapsed, dt):
@@ -435,7 +435,7 @@ def log_tail(path, n):
     return "".join(f"    > {line}\n" for line in lines[-n:]) or "    > (the log is empty)\n"
 
 def over_time(o, targets, elapsed):
-    """The summary's section on the run over time: per target when coverage last grew, its series, its chart."""
+    """The summary's section on the run over time: per target when coverage last grew, series and chart."""
     out = ["## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
            "since the previous row over the seconds the target ran, empty when the engine reported nothing "
            "new (the next rate spans both intervals), NaN when the target did not run since the previous "
@@ -467,10 +467,10 @@ def summarize(o, targets, elapsed):
         out.append(" (stopped by Ctrl-C or SIGTERM; %.0f s were asked)" % o.time)
     each, coverage = ("instances", "AFL++'s edges_found (and bitmap_cvg)") if o.afl else \
         ("workers", "libFuzzer's cov (edges)")
-    out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the seconds "
-               "in which the target had an engine running; exec/s is the whole-run average, the run's execs "
-               f"over those seconds, summed over the target's {each} (the progress lines show the exec/s of "
-               f"their last interval); coverage is {coverage}.\n\n"
+    out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the "
+               "seconds in which the target had an engine running; exec/s is the whole-run average, the "
+               f"run's execs over those seconds, summed over the target's {each} (the progress lines show "
+               f"the exec/s of their last interval); coverage is {coverage}.\n\n"
                "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
                "|---|---:|---:|---:|---:|---:|---:|\n")
     for t in targets:
