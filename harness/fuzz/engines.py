@@ -35,8 +35,7 @@ def read_text(path, size, tail=False):
         return ""
 
 def start(argv, log):
-    """Starts argv in its own process group, stdin from /dev/null, its output into the file log. Returns
-    the Popen; raises OSError (its filename: the log or argv[0]) when either cannot be opened."""
+    """Popen of argv in a group of its own, stdin /dev/null, output into the file log; may raise OSError."""
     with open(log, "wb") as f:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
                                 process_group=0)
@@ -46,8 +45,7 @@ def _signal_group(proc, sig):
         os.killpg(proc.pid, sig)
 
 def stop(procs, grace=10.0):
-    """SIGINT to the group of every proc still running, grace seconds for them to end, then SIGKILL to the
-    groups of the others. Returns the procs that were killed."""
+    """SIGINT to the group of every running proc, SIGKILL after grace seconds to those left; returns those."""
     for p in procs:
         if p.poll() is None:
             _signal_group(p, signal.SIGINT)
@@ -60,11 +58,9 @@ def stop(procs, grace=10.0):
     return killed
 
 def run(argv, timeout, stdin_path=None, capture="stderr", env=None, group=True):
-    """Runs argv, stdin from stdin_path (None: /dev/null), in a process group of its own unless not group,
-    for at most timeout seconds (then SIGKILL). Its capture ("stderr", "stdout" or "both") is kept in a
-    file, which a grandchild cannot hold open as it could a pipe; the rest goes to /dev/null. Returns
-    (returncode, negative for a signal, None when the time ran out; the last 4 MiB kept, as text). Raises
-    OSError when argv[0] or stdin_path cannot be opened."""
+    """Runs argv (in a process group of its own if group), stdin from stdin_path or /dev/null, SIGKILL after
+    timeout seconds. Returns (returncode: negative for a signal, None for the timeout; the last 4 MiB of its
+    capture: "stderr", "stdout" or "both", kept in a file, which a grandchild cannot hold open as a pipe)."""
     null = subprocess.DEVNULL
     with open(stdin_path or os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out:
         p = subprocess.Popen(argv, stdin=stdin, stdout=null if capture == "stderr" else out,
@@ -82,8 +78,7 @@ def run(argv, timeout, stdin_path=None, capture="stderr", env=None, group=True):
         return rc, out.read().decode(errors="replace")
 
 def libfuzzer_final_stats(text):
-    """The "stat::NAME: VALUE" lines libFuzzer prints at its end with -print_final_stats=1 (also after a
-    crash or Ctrl-C), as {NAME: int}; {} when there are none (the run has not ended)."""
+    """The "stat::NAME: VALUE" lines of -print_final_stats=1 (also after a crash or Ctrl-C) as {NAME: int}."""
     return {k: int(v) for k, v in re.findall(r"^stat::(\w+):\s*(\d+)", text, re.M)}
 
 def libfuzzer_figures(text):
@@ -118,9 +113,8 @@ def afl_stats(path):
                     "execs_done" in fields)
 
 def afl_plot_last(path):
-    """The last complete line of an AFL++ plot_data file as (relative_time, total_execs, edges_found,
-    corpus_count), its columns found by the names in its header (their order changed between AFL++
-    versions); None when there is no such line yet."""
+    """An AFL++ plot_data's last complete line as (relative_time, total_execs, edges_found, corpus_count),
+    found by the header's names (their order changed between AFL++ versions); None before there is one."""
     header = read_text(path, 1024)
     if not header.startswith("# ") or "\n" not in header:
         return None

@@ -27,9 +27,8 @@ class Failed(Exception):
 
 # The engines run in our process group (group=False), so that a Ctrl-C ends them with us.
 def libfuzzer_rate(binary, seeds, secs, dict_arg):
-    """libFuzzer for secs seconds from seeds: executed units per second of wall time (its own
-    average_exec_per_sec counts whole seconds only)."""
-    with tempfile.TemporaryDirectory(prefix="fuzz-bench.") as work:
+    """libFuzzer's executed units per second of wall time (its average_exec_per_sec counts whole seconds)."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-bench.", ignore_cleanup_errors=True) as work:
         t0 = time.monotonic()
         status, out = engines.run([binary, f"-max_total_time={secs}", "-print_final_stats=1", "-max_len=4096",
                                    f"-artifact_prefix={work}/", dict_arg, work, seeds], secs + 60,
@@ -44,9 +43,8 @@ def libfuzzer_rate(binary, seeds, secs, dict_arg):
     return units / max(dt, 0.001)
 
 def afl_rate(cmd, seeds, secs, dict_path):
-    """afl-fuzz for secs seconds from seeds on cmd: execs_done over run_time, calibration included (what a
-    user gets), from the last instance's fuzzer_stats that has them."""
-    with tempfile.TemporaryDirectory(prefix="fuzz-bench.") as work:
+    """afl-fuzz's execs_done over run_time, calibration included (what a user gets)."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-bench.", ignore_cleanup_errors=True) as work:
         argv = ["afl-fuzz", "-i", seeds, "-o", work, "-V", str(secs), "-t", "2000"]
         argv += (["-x", dict_path] if dict_path else []) + ["--"] + cmd
         status, out = engines.run(argv, secs + 120, capture="both", env=os.environ | engines.AFL_ENV,
@@ -127,8 +125,7 @@ SA_SAN, SA_STD, NET = "standalone_san", "standalone_std", "network"
 errors = []
 
 def note(what, measure):
-    """Runs one measurement and says its rate, or "failed" with the reason kept for the report. Returns
-    the rate, NaN when it failed."""
+    """Runs a measurement and says its rate, or "failed" with the reason kept; NaN when it failed."""
     try:
         rate = measure()
     except (Failed, OSError) as e:  # OSError: a program that cannot run, a refused connection...

@@ -120,8 +120,7 @@ def rate_since(mark, now):
     return (now[0] - mark[0]) / (now[1] - mark[1]) if now[1] > mark[1] and now[0] >= mark[0] else None
 
 class Target:
-    """A target's files, its engine's failures and what the run knows of it over time: the figures
-    behind its progress lines, its time series (OUT/<target>.csv) and its chart."""
+    """A target's files, its engine's failures and the figures of its progress lines, series and chart."""
     execs_done = cov_done = 0  # over finished chunks
     nfailed, failed_log, failed_why = 0, "", ""  # chunks or instances that ran nothing
     run_secs, running = 0.0, False  # seconds with an engine of the target running
@@ -183,13 +182,17 @@ class Target:
                 self.cov_grew_at = elapsed
             self.cov = cov
 
+    def crash_files(self):
+        """Its crash files, this run's and earlier runs' (AFL++: every instance's)."""
+        pattern = os.path.join(glob.escape(self.sync), "*", "crashes", "id:*") if self.afl else \
+            os.path.join(glob.escape(self.crashes), "*")
+        return [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)]
+
     def count(self):
         """The corpus (AFL++: corpus_count, from the ticks) and crash files."""
-        if self.afl:
-            self.crashes_n = len(glob.glob(os.path.join(glob.escape(self.sync), "*", "crashes", "id:*")))
-        else:
+        self.crashes_n = len(self.crash_files())
+        if not self.afl:
             self.corpus_n = engines.count_files(self.corpus)
-            self.crashes_n = engines.count_files(self.crashes)
 
     def row(self, elapsed, state):
         """Appends a row: exec/s since the previous row, NaN when the target did not run (a chart breaks its
@@ -397,15 +400,9 @@ def summary_row(o, t, buckets, cwd):
     """The table row of t; its crash files go into buckets ({key: [count, command, first file]}).
     Returns (row, crash files, whether it ran no input at all)."""
     rate = t.known[0] / t.known[1] if t.known[1] > 0 else 0
-    if o.afl:
-        coverage = f"{t.cov} edges ({t.density or '?'} of the map)"
-        added = t.corpus_n - engines.count_files(t.seeds)
-        pattern = os.path.join(glob.escape(t.sync), "*", "crashes", "id:*")
-    else:
-        coverage, added = f"{t.cov} edges", t.corpus_n - t.corpus_start
-        pattern = os.path.join(glob.escape(t.crashes), "*")
-    files = [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)]
-    unique = 0
+    coverage = f"{t.cov} edges ({t.density or '?'} of the map)" if o.afl else f"{t.cov} edges"
+    added = t.corpus_n - (engines.count_files(t.seeds) if o.afl else t.corpus_start)
+    files, unique = t.crash_files(), 0
     for f in files:
         key, cmd = reproduce(o, t, f, cwd)
         unique += key not in buckets
