@@ -518,17 +518,16 @@ def chart(o, t):
     """Draws the target's series as OUT/<target>.svg with draw-chart: coverage, and exec/s on the
     right-hand axis, each when the series has a value of it (gnuplot refuses a line without one). Returns
     draw-chart's exit status (0 drawn, 3 no gnuplot, 1 otherwise), with the reason in t.chart_why."""
-    series = (["coverage:coverage"] if t.has_coverage else []) + \
-        (["exec_per_s:exec/s (last interval)" + (":right" if t.has_coverage else "")] if t.has_rate else [])
-    if not series:
+    cov, rate = t.has_coverage, t.has_rate
+    if not cov and not rate:
         t.chart_why = "nothing to draw: its engine reported no figures"
         return 1
     argv = [o.chart, "--csv", t.csv_path, "--svg", t.svg_path, "--x", "elapsed_s", "--title",
             f"{t.name}: coverage and exec/s over the run", "--xlabel", "seconds since the start", "--ylabel",
-            "coverage (edges found)" if t.has_coverage and o.afl else "coverage (cov)" if t.has_coverage
-            else "exec/s"]
-    argv += [a for s in series for a in ("--series", s)] + ["--fit-left"] * t.has_coverage
-    argv += ["--y2label", "exec/s"] * (t.has_coverage and t.has_rate)
+            ("coverage (edges found)" if o.afl else "coverage (cov)") if cov else "exec/s"]
+    argv += ["--series", "coverage:coverage", "--fit-left"] * cov
+    argv += ["--series", "exec_per_s:exec/s (last interval)" + ":right" * cov] * rate
+    argv += ["--y2label", "exec/s"] * (cov and rate)
     try:
         rc, text = engines.run(argv, 60)
     except OSError as e:
