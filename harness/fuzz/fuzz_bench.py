@@ -14,104 +14,62 @@ usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-
   --out DIR          where fuzz.md and fuzz.json go (default out/bench); the table is printed too
 Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
 """
-import getopt, glob, json, math, os, re, select, shutil, signal, socket, subprocess, sys, tempfile, time
+import getopt, glob, json, math, os, pathlib, re, select, shutil, signal, socket, subprocess, sys, tempfile
+import time
 from types import SimpleNamespace
 
-PROG = "fuzz-bench"  # the name its messages have always carried (make bench-fuzz's output)
-# Every afl-fuzz run: no CPU-frequency or core-pattern checks, no UI, no CPU binding (instances share cores).
-AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
-           "AFL_NO_AFFINITY": "1"}
+import engines
 
-# ---- engines: running them and reading their figures ----
+PROG = "fuzz-bench"  # the name its messages have always carried (make bench-fuzz's output)
 
 class Failed(Exception):
     """A measurement that gave no figure; the message says why."""
 
-def run_captured(argv, timeout, stderr=True, env=None):
-    """Runs argv for at most timeout seconds. Returns (status: exit status, -N after signal N, None when
-    killed at the limit; the last 4 MiB of its output). The output goes to a file, not a pipe: a
-    grandchild that keeps a pipe open cannot hold us past the child's end."""
-    with tempfile.TemporaryFile() as log:
-        try:
-            status = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, env=env, timeout=timeout,
-                                    stderr=log if stderr else subprocess.DEVNULL).returncode
-        except subprocess.TimeoutExpired:
-            status = None
-        log.seek(max(0, os.lseek(log.fileno(), 0, os.SEEK_END) - (4 << 20)))
-        return status, log.read().decode(errors="replace")
-
-def status_text(status):
-    return ("timed out" if status is None else f"killed by signal {-status}" if status < 0
-            else f"exit status {status}")
-
-def libfuzzer_final_stats(output):
-    """The stat::NAME: VALUE lines of libFuzzer's -print_final_stats=1, as {NAME: float}."""
-    return {k: float(v) for k, v in re.findall(r"^stat::(\w+):\s*([\d.]+)", output, re.M)}
-
-def afl_read_stats(path):
-    """An AFL++ fuzzer_stats file as {key: the value's first word}; {} when it cannot be read."""
-    try:
-        with open(path, errors="replace") as f:
-            pairs = [(k.strip(), v.split()) for k, _, v in (line.partition(":") for line in f)]
-    except OSError:
-        return {}
-    return {k: v[0] for k, v in pairs if k and v}
-
-def afl_instance_stats(out):
-    """The last OUT/*/fuzzer_stats with execs_done, else OUT/fuzzer_stats if it has them, else None."""
-    paths = [f"{out}/fuzzer_stats"] + sorted(glob.glob(f"{glob.escape(out)}/*/fuzzer_stats"))
-    found = [s for s in map(afl_read_stats, paths) if "execs_done" in s]
-    return found[-1] if found else None
-
+# The engines run in our process group (group=False), so that a Ctrl-C ends them with us.
 def libfuzzer_rate(binary, seeds, secs, dict_arg):
-    """libFuzzer for secs seconds from seeds: executed units per second of wall time (its own
-    average_exec_per_sec counts whole seconds only)."""
-    work, t0 = tempfile.mkdtemp(prefix="fuzz-bench."), time.monotonic()
-    try:
-        status, out = run_captured([binary, f"-max_total_time={secs}", "-print_final_stats=1",
-                                    "-max_len=4096", f"-artifact_prefix={work}/", dict_arg, work, seeds],
-                                   secs + 60)
-    finally:
+    """libFuzzer's executed units per second of wall time (its average_exec_per_sec counts whole seconds)."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-bench.", ignore_cleanup_errors=True) as work:
+        t0 = time.monotonic()
+        status, out = engines.run([binary, f"-max_total_time={secs}", "-print_final_stats=1", "-max_len=4096",
+                                   f"-artifact_prefix={work}/", dict_arg, work, seeds], secs + 60,
+                                  capture="both", group=False)
         dt = time.monotonic() - t0
-        shutil.rmtree(work, ignore_errors=True)
-    units = libfuzzer_final_stats(out).get("number_of_executed_units")
+    units = engines.libfuzzer_final_stats(out).get("number_of_executed_units")
     if units is None:
-        raise Failed(f"libFuzzer failed ({status_text(status)}): {out[-300:]}")
+        raise Failed(f"libFuzzer failed ({engines.status_text(status)}): {out[-300:]}")
     if status:
         print(f"{PROG}: note: {os.path.basename(binary)} crashed after {dt:.0f} s (a finding: run make "
               "fuzz); rate measured up to the crash")
     return units / max(dt, 0.001)
 
 def afl_rate(cmd, seeds, secs, dict_path):
-    """afl-fuzz for secs seconds from seeds on cmd: execs_done over run_time, calibration included (what a
-    user gets)."""
-    work = tempfile.mkdtemp(prefix="fuzz-bench.")
-    argv = ["afl-fuzz", "-i", seeds, "-o", work, "-V", str(secs), "-t", "2000"]
-    argv += (["-x", dict_path] if dict_path else []) + ["--"] + cmd
-    try:
-        status, out = run_captured(argv, secs + 120, env=dict(os.environ, **AFL_ENV))
-        stats = afl_instance_stats(work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if stats is None:
-        raise Failed(f"afl-fuzz failed ({status_text(status)}): {out[-300:]}")
-    return float(stats["execs_done"]) / max(float(stats.get("run_time", 0)) or secs, 1)
+    """afl-fuzz's execs_done over run_time, calibration included (what a user gets)."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-bench.", ignore_cleanup_errors=True) as work:
+        argv = ["afl-fuzz", "-i", seeds, "-o", work, "-V", str(secs), "-t", "2000"]
+        argv += (["-x", dict_path] if dict_path else []) + ["--"] + cmd
+        status, out = engines.run(argv, secs + 120, capture="both", env=os.environ | engines.AFL_ENV,
+                                  group=False)
+        paths = [f"{work}/fuzzer_stats"] + sorted(glob.glob(f"{glob.escape(work)}/*/fuzzer_stats"))
+        stats = [s for s in map(engines.afl_stats, paths) if s and s.has_execs]
+    if not stats:
+        raise Failed(f"afl-fuzz failed ({engines.status_text(status)}): {out[-300:]}")
+    return stats[-1].execs / max(stats[-1].run_time or secs, 1)
 
 def replay_rate(binary, path, secs):
     """One input run again and again in process by the standalone runner (-n), no engine, no file I/O;
     the runs grow fourfold until one measurement lasts secs / 2."""
     runs = 1000
     while True:
-        status, out = run_captured([binary, "-n", str(runs), path], secs * 10 + 60, stderr=False)
+        status, out = engines.run([binary, "-n", str(runs), path], secs * 10 + 60, capture="stdout",
+                                  group=False)
         m = re.search(r"in ([\d.]+) s: ([\d.]+) exec/s", out)
         if status != 0 or m is None:
-            raise Failed(f"{binary} -n {runs} {path}: {status_text(status)} {out[-200:]}")
+            raise Failed(f"{binary} -n {runs} {path}: {engines.status_text(status)} {out[-200:]}")
         if float(m[1]) >= secs / 2 or runs >= 1 << 30:
             return float(m[2])
         runs *= 4
 
 # ---- the network-driven harness: a fresh server per input, as AFLNet runs one ----
-
 def network_once(server, data, wait=5.0):
     """Starts server on a free loopback port, sends data, half-closes, reads the reply until the server's
     FIN and stops the server (SIGTERM, SIGKILL after wait seconds). Returns None when the whole reply came
@@ -162,14 +120,12 @@ def network_rate(server, inputs, secs):
     return n / (time.monotonic() - start)
 
 # ---- the measurements: a row per target, a column (its JSON key) per way of running it ----
-
 LF, LF_NOSAN, AFL = "libfuzzer_asan_ubsan", "libfuzzer_nosan", "aflpp"
 SA_SAN, SA_STD, NET = "standalone_san", "standalone_std", "network"
 errors = []
 
 def note(what, measure):
-    """Runs one measurement and says its rate, or "failed" with the reason kept for the report. Returns
-    the rate, NaN when it failed."""
+    """Runs a measurement and says its rate, or "failed" with the reason kept; NaN when it failed."""
     try:
         rate = measure()
     except (Failed, OSError) as e:  # OSError: a program that cannot run, a refused connection...
@@ -200,10 +156,7 @@ def measure_whole(o, have_afl):
     whole = {"target": "tcp-upper --inetd",
              AFL: note("tcp-upper --inetd AFL++ fork server", lambda: afl_rate(afl_cmd, seeds, o.time, None))
              if have_afl else math.nan}
-    inputs = []
-    for path in sorted(glob.glob(f"{seeds}/seed-*"))[:256]:
-        with open(path, "rb") as f:
-            inputs.append(f.read())
+    inputs = [pathlib.Path(path).read_bytes() for path in sorted(glob.glob(f"{seeds}/seed-*"))[:256]]
     whole[NET] = note("network-driven (fresh tcp-upper per input, loopback)",
                       lambda: network_rate(o.server, inputs, o.time))
     same = {"target": "same input: hello world + FIN",
@@ -216,7 +169,6 @@ def measure_whole(o, have_afl):
     return [whole, same]
 
 # ---- the reports ----
-
 def compute_ratios(rows):
     """The summary's ratios and the figures they divide (0, or NaN for a ratio, when one is missing):
     fuzzing throughput (fuzz_tcp's fastest engine, and its ASan+UBSan libFuzzer, over the network-driven
@@ -240,7 +192,7 @@ def compute_ratios(rows):
 
 def fmt(v):
     """A rate for the table: "-" when missing or zero, else whole, with a space between thousands."""
-    return f"{int(v + 0.5):,}".replace(",", " ") if v > 0 else "-"
+    return engines.fmt_count(int(v + 0.5)) if v > 0 else "-"
 
 def ratios_text(q):
     engine = {LF: "libFuzzer + ASan + UBSan", LF_NOSAN: "libFuzzer, no sanitizer", AFL: "AFL++"}
@@ -293,7 +245,6 @@ def as_json(o, rows, q, cores):
                        "errors": errors}, indent=2)
 
 # ---- set-up ----
-
 def die(message, usage=False):
     """A usage error, or reports that cannot be written: the message (and the usage), exit 2."""
     sys.stderr.write(f"{PROG}: {message}\n" + (__doc__[__doc__.index("usage:"):] if usage else ""))

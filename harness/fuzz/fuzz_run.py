@@ -7,32 +7,22 @@ per target every --sample seconds in OUT/<target>.csv, stops cleanly on Ctrl-C o
 each series as OUT/<target>.svg through draw-chart (without gnuplot the reason is told instead) and
 writes OUT/SUMMARY.md (execs, whole-run exec/s, coverage and when it last grew, new corpus entries,
 crashes deduplicated by report and top frames with a reproduce command, the charts) and prints it. Exit
-status: 0 no crash file, 1 a crash file lies under OUT/<target>/ (this run's or an earlier run's: the
-working directory is kept between runs), 2 usage or setup error, or the engine did not run a target
-(never reported as "no crashes"), or the disk is full, or the summary could not be written. Nothing is
+status as USAGE says; a target the engine did not run is never reported as "no crashes". Nothing is
 written under corpus/.
 
-Scheduling (libFuzzer): JOBS worker slots (default: the number of cores) run chunks of at most 60 s,
-each a libFuzzer run bounded by -max_total_time. Slot i runs target (i + k) mod T at its k-th chunk, so
-with fewer cores than targets every target gets an equal share of the cores and the machine is never
-oversubscribed (libFuzzer's -fork runs many jobs of one target, not a share of the cores for each of
-several); with more cores than targets several workers fuzz one target and share its working corpus
-(libFuzzer reloads it). Each chunk starts from the working corpus plus the committed seeds, so a crash
-only costs its chunk.
+Scheduling (libFuzzer): JOBS worker slots (default: the cores) run chunks of at most 60 s, each a
+libFuzzer run bounded by -max_total_time; slot i runs target (i + k) mod T at its k-th chunk. With fewer
+cores than targets every target gets an equal share of them and the machine is never oversubscribed
+(libFuzzer's -fork runs many jobs of one target, not a share of the cores for each of several); with
+more, several workers fuzz one target and share its working corpus (libFuzzer reloads it). Each chunk
+starts from the working corpus plus the committed seeds, so a crash only costs its chunk.
 
-Scheduling (AFL++): all targets run at once, one -M instance each, plus -S instances round-robin while
-cores remain (AFL_NO_AFFINITY=1 lets them share cores when there are fewer cores than targets). Figures
-come from each instance's fuzzer_stats and plot_data; afl-whatsup is not used, as it sums an earlier
-run's execs with this one's and reads only fuzzer_stats (written once a minute).
-"""
-import contextlib
-import getopt
-import glob
-import os
-import re
-import signal
-import sys
-import time
+Scheduling (AFL++): all targets at once, an -M instance each, plus -S instances round-robin while cores
+remain (AFL_NO_AFFINITY=1 lets them share cores). Figures come from each instance's fuzzer_stats and
+plot_data, not afl-whatsup: it sums an earlier run's execs with this one's and reads only fuzzer_stats
+(written once a minute)."""
+import contextlib, getopt, glob, itertools, os, re, shutil, signal, sys, time
+from types import SimpleNamespace
 
 import engines
 
@@ -59,22 +49,18 @@ error, the engine did not run a target, a full disk, or a summary that could not
 """
 stop_requested = False
 
-
 def on_signal(sig, frame):
     global stop_requested
     stop_requested = True
 
-
 def warn(message):
     print(f"{PROG}: {message}", file=sys.stderr)
-
 
 def fail(message, usage=False):
     warn(message)
     if usage:
         sys.stderr.write(USAGE)
     sys.exit(2)
-
 
 def number(option, text, low, reason, whole=False):
     """A number of seconds (digits, a point and an exponent: no sign, nan or inf) or, whole, a count,
@@ -85,39 +71,35 @@ def number(option, text, low, reason, whole=False):
         fail(f"{option} {text}: {reason}\n({PROG} --help lists the options)")
     return value
 
-
-class Options:
-    def __init__(self, argv):
-        names = ["engine=", "time=", "jobs=", "progress=", "sample=", "out=", "bindir=", "san-tcp-upper=",
-                 "chart=", "help"]
-        try:
-            pairs, self.names = getopt.gnu_getopt(argv, "h", names)
-        except getopt.GetoptError as e:
-            fail(e.msg, usage=True)
-        given = {k.lstrip("-"): v for k, v in pairs}
-        if "h" in given or "help" in given:
+def options(argv):
+    """The options as attributes (dashes as underscores), the targets as names; exit 2 on a usage error."""
+    g = {"engine": "libfuzzer", "time": "28800", "jobs": str(os.cpu_count() or 1), "progress": "60",
+         "sample": None, "out": "out/fuzz", "bindir": "build/fuzz-libfuzzer",
+         "san-tcp-upper": "build/san/bin/tcp-upper", "chart": "build/std/bin/draw-chart"}
+    try:
+        pairs, names = getopt.gnu_getopt(argv, "h", ["help"] + [k + "=" for k in g])
+    except getopt.GetoptError as e:
+        fail(e.msg, usage=True)
+    for k, v in pairs:
+        if k in ("-h", "--help"):
             sys.stdout.write(USAGE)
             sys.exit(0)
-        if given.get("engine", "libfuzzer") not in ("libfuzzer", "afl"):
-            fail(f"--engine {given['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
-        self.afl = given.get("engine") == "afl"
-        # runs too short to start one chunk are refused
-        self.time = number("--time", given.get("time", "28800"), 2,
-                           "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
-        self.jobs = number("--jobs", given.get("jobs", str(os.cpu_count() or 1)), 1,
-                           "expected a number of worker slots from 1 to 1024", whole=True)
-        self.progress = min(number("--progress", given.get("progress", "60"), 0.001,
-                                   "expected a positive number of seconds"), 60, max(self.time / 6, 5))
-        # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
-        self.sample = number("--sample", given["sample"], 0.5, "expected a number of seconds, at least 0.5") \
-            if "sample" in given else min(max(self.time / 60, 2), 30)
-        self.out = given.get("out", "out/fuzz")
-        self.bindir = given.get("bindir", "build/fuzz-libfuzzer")
-        self.san_tcp_upper = given.get("san-tcp-upper", "build/san/bin/tcp-upper")
-        self.chart = given.get("chart", "build/std/bin/draw-chart")
-        if not 1 <= len(self.names) <= 64:
-            fail(f"expected 1 to 64 target names, got {len(self.names)}", usage=True)
-
+        g[k[2:]] = v
+    if g["engine"] not in ("libfuzzer", "afl"):
+        fail(f"--engine {g['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
+    o = SimpleNamespace(**{k.replace("-", "_"): v for k, v in g.items()}, afl=g["engine"] == "afl",
+                        names=names)
+    # runs too short to start one chunk are refused
+    o.time = number("--time", o.time, 2, "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
+    o.jobs = number("--jobs", o.jobs, 1, "expected a number of worker slots from 1 to 1024", whole=True)
+    o.progress = min(number("--progress", o.progress, 0.001, "expected a positive number of seconds"), 60,
+                     max(o.time / 6, 5))
+    # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
+    o.sample = min(max(o.time / 60, 2), 30) if o.sample is None else \
+        number("--sample", o.sample, 0.5, "expected a number of seconds, at least 0.5")
+    if not 1 <= len(names) <= 64:
+        fail(f"expected 1 to 64 target names, got {len(names)}", usage=True)
+    return o
 
 def check_out(out):
     """--out: not under corpus/, and writable."""
@@ -133,29 +115,37 @@ def check_out(out):
     except OSError as e:
         fail(f"--out {out} (FUZZ_OUT): cannot write there: {e.strerror}")
 
-
 def rate_since(mark, now):
     """exec/s between two (execs, seconds on the target's run clock), None when nothing new was reported."""
     return (now[0] - mark[0]) / (now[1] - mark[1]) if now[1] > mark[1] and now[0] >= mark[0] else None
 
-
 class Target:
-    """A target's files, its engine's failures and what the run knows of it over time: the figures
-    behind its progress lines, its time series (OUT/<target>.csv) and its chart."""
+    """A target's files, its engine's failures and the figures of its progress lines, series and chart."""
+    execs_done = cov_done = 0  # over finished chunks
+    nfailed, failed_log, failed_why = 0, "", ""  # chunks or instances that ran nothing
+    run_secs, running = 0.0, False  # seconds with an engine of the target running
+    # the engine's latest (execs, at) and when they changed; the same at the last progress line and row
+    known = progress_mark = sample_mark = (0, 0.0)
+    known_elapsed = sample_run_secs = 0.0
+    cov = cov_first = 0  # libFuzzer's cov, AFL++'s edges_found; the first one reported
+    cov_first_at, cov_grew_at = 0.0, -1.0
+    corpus_n = crashes_n = rows = 0
+    density = chart_why = ""  # AFL++: the main instance's bitmap_cvg
+    has_coverage = has_rate = csv_bad = False
 
     def __init__(self, o, name):
-        tcp_upper = name == "tcp-upper"
         self.name, self.afl, self.binary = name, o.afl, os.path.join(o.bindir, name)
         if not os.access(self.binary, os.X_OK):
             fail(f"{self.binary}: not built (run make fuzz-build / fuzz-afl-build)")
-        self.seeds = "corpus/" + ("tcp-upper-inetd" if tcp_upper else name)
+        self.seeds = "corpus/" + ("tcp-upper-inetd" if name == "tcp-upper" else name)
         if not os.path.isdir(self.seeds):
             fail(f"{self.seeds}: seed corpus missing")
         # the engine's extra arguments: the dictionary, and libFuzzer's max_len from NAME.options
-        dictionary, max_len = f"harness/fuzz/{name}.dict", None if o.afl else re.search(
-            r"^\s*max_len\s*=\s*(\d+)", engines.read_head(f"harness/fuzz/{name}.options", 1 << 16), re.M)
+        dictionary = f"harness/fuzz/{name}.dict"
+        max_len = re.search(r"^\s*max_len\s*=\s*(\d+)", engines.read_text(f"harness/fuzz/{name}.options",
+                                                                          1 << 16), re.M)
         self.extra = (["-x", dictionary] if o.afl else [f"-dict={dictionary}"]) * os.path.exists(dictionary)
-        self.extra += [f"-max_len={max_len[1]}"] if max_len else []
+        self.extra += [f"-max_len={max_len[1]}"] if max_len and not o.afl else []
         self.dir = os.path.join(o.out, name)
         self.corpus, self.crashes, self.logs, self.sync = (os.path.join(self.dir, d)
                                                            for d in ("corpus", "crashes", "logs", "sync"))
@@ -165,30 +155,12 @@ class Target:
         except OSError as e:
             fail(f"--out {o.out} (FUZZ_OUT): {e.filename}: {e.strerror}")
         self.corpus_start = engines.count_files(self.corpus)
-        # a persistent harness takes no arguments; tcp-upper --inetd reads its stdin. AFL++ crashes of a
-        # harness replay with its libFuzzer build (same input format), tcp-upper's with the ASan build.
-        self.cmd = [os.path.realpath(self.binary)] + (["--inetd"] if tcp_upper else [])
-        self.repro = [o.san_tcp_upper, "--inetd"] if tcp_upper else [f"build/fuzz-libfuzzer/{name}"]
-        self.repro_stdin = tcp_upper
-        self.execs_done = self.cov_done = 0  # over finished chunks
-        self.nfailed, self.failed_log, self.failed_why = 0, "", ""  # chunks or instances that ran nothing
-        self.run_secs, self.running = 0.0, False  # seconds with an engine of the target running
-        # the engine's latest (execs, at) and when they changed; the same at the last progress line and row
-        self.known = self.progress_mark = self.sample_mark = (0, 0.0)
-        self.known_elapsed = self.sample_run_secs = 0.0
-        self.cov = self.cov_first = 0  # libFuzzer's cov, AFL++'s edges_found; the first one reported
-        self.cov_first_at, self.cov_grew_at = 0.0, -1.0
-        self.corpus_n = self.crashes_n = self.rows = 0
-        self.density = self.chart_why = ""  # AFL++: the main instance's bitmap_cvg
-        self.has_coverage = self.has_rate = self.csv_bad = False
-        self.csv_name, self.svg_name = name + ".csv", name + ".svg"
-        self.csv_path, self.svg_path = os.path.join(o.out, self.csv_name), os.path.join(o.out, self.svg_name)
+        self.csv_path, self.svg_path = (os.path.join(o.out, name + ext) for ext in (".csv", ".svg"))
         with contextlib.suppress(OSError):
             os.unlink(self.svg_path)  # an earlier run's chart is not this one's
         try:
-            self.csv = open(self.csv_path, "w")
+            self.csv = open(self.csv_path, "w", buffering=1)  # line by line: a stopped run keeps its rows
             self.csv.write(HEADER + "\n")
-            self.csv.flush()
         except OSError as e:
             fail(f"--out {o.out} (FUZZ_OUT): cannot write {self.csv_path}: {e.strerror}")
 
@@ -196,9 +168,8 @@ class Target:
         self.nfailed, self.failed_log, self.failed_why = self.nfailed + 1, log, why
 
     def update(self, running, execs, at, cov, elapsed, dt):
-        """A tick's news: whether an engine of it runs now, its execs in this run and when the engine
-        reported them (at None: now, on the target's run clock), its coverage; elapsed: seconds since the
-        start, dt since the previous tick."""
+        """A tick's news: an engine of it runs, its execs and when reported (None: now, on the target's run
+        clock), its coverage; elapsed: seconds since the start, dt since the previous tick."""
         if self.running:
             self.run_secs += dt
         self.running = running
@@ -211,21 +182,22 @@ class Target:
                 self.cov_grew_at = elapsed
             self.cov = cov
 
+    def crash_files(self):
+        """Its crash files, this run's and earlier runs' (AFL++: every instance's)."""
+        pattern = os.path.join(glob.escape(self.sync), "*", "crashes", "id:*") if self.afl else \
+            os.path.join(glob.escape(self.crashes), "*")
+        return [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)]
+
     def count(self):
-        """The corpus (libFuzzer: the working corpus's files; AFL++: corpus_count, kept by the ticks) and
-        crash files."""
-        if self.afl:
-            self.crashes_n = len(glob.glob(os.path.join(glob.escape(self.sync), "*", "crashes", "id:*")))
-        else:
+        """The corpus (AFL++: corpus_count, from the ticks) and crash files."""
+        self.crashes_n = len(self.crash_files())
+        if not self.afl:
             self.corpus_n = engines.count_files(self.corpus)
-            self.crashes_n = engines.count_files(self.crashes)
 
     def row(self, elapsed, state):
-        """Appends a row to the series: exec/s since the previous row, NaN when the target did not run
-        since then (a chart breaks its line there) and empty when it ran but its engine reported nothing
-        new (the next rate covers both); coverage empty until the engine reported one (AFL++: also when it
-        reported nothing new, so a chart joins the reported values instead of holding an old one). Each
-        row is flushed at once, so a stopped run leaves its series."""
+        """Appends a row: exec/s since the previous row, NaN when the target did not run (a chart breaks its
+        line there), empty when its engine reported nothing new (the next rate covers both); coverage empty
+        until reported (AFL++: also when nothing new, so a chart joins the reported values)."""
         rate = rate_since(self.sample_mark, self.known)
         cells = [f"{elapsed:.1f}", str(self.known[0]), "" if rate is None else f"{rate:.0f}", ""]
         if rate is not None:
@@ -237,17 +209,15 @@ class Target:
         cells += [str(self.corpus_n), str(self.crashes_n), f"{self.run_secs:.1f}", state]
         try:
             self.csv.write(",".join(cells) + "\n")
-            self.csv.flush()
         except OSError:
             self.csv_bad = True
         self.sample_mark, self.sample_run_secs, self.rows = self.known, self.run_secs, self.rows + 1
 
-
 def progress(o, targets, elapsed):
-    """A line per target: the run's execs so far, and the exec/s since the previous line or what the
-    target does instead."""
+    """A line per target: its execs so far, and the exec/s since the previous line or what it does instead."""
     width = max(len(t.name) for t in targets)
     for t in targets:
+        t.count()
         rate = rate_since(t.progress_mark, t.known)
         if rate is not None:
             rate = "exec/s %8.0f (last %3.0f s%s)" % (rate, t.known[1] - t.progress_mark[1],
@@ -265,46 +235,40 @@ def progress(o, targets, elapsed):
             int(elapsed), width, t.name, engines.fmt_count(t.known[0]), rate, cov, t.corpus_n, t.crashes_n))
         t.progress_mark = t.known
 
-
 def sample(targets, elapsed, final=False):
     for t in targets:
         t.count()
         t.row(elapsed, "ended" if final or (t.afl and not t.running) else "running" if t.running
               else "waiting")
 
-
-class Ticker:
-    """The run's clock: its start, the previous tick, and when the next row and progress line are due."""
-
-    def __init__(self, o):
-        self.start = self.last = self.next_sample = time.monotonic()
-        self.next_progress = self.start + o.progress
-
-    def tick(self):
-        """Returns (now, seconds since the start, seconds since the previous tick)."""
-        now = time.monotonic()
-        dt, self.last = now - self.last, now
-        return now, now - self.start, dt
-
-    def report(self, o, targets, now):
-        if now >= self.next_sample:
-            sample(targets, now - self.start)
-            while self.next_sample <= now:
-                self.next_sample += o.sample
-        if now >= self.next_progress:
-            for t in targets:
-                t.count()
-            progress(o, targets, now - self.start)
-            while self.next_progress <= now:
-                self.next_progress += o.progress
-
-
 class Job:
     """A libFuzzer chunk or an AFL++ instance."""
-
     def __init__(self, t=None):
         self.proc, self.t, self.log, self.execs, self.cov, self.stopped = None, t, "", 0, 0, False
 
+def drive(o, targets, jobs, step):
+    """The run's loop, every half second: step(elapsed, dt) polls the engines, updates the targets and
+    says whether the run is over; on a stop request the engines are stopped (those killed are marked
+    stopped); otherwise a row per target and progress lines when due. Returns the seconds the run took."""
+    start = last = next_sample = time.monotonic()
+    next_progress = start + o.progress
+    while True:
+        now = time.monotonic()
+        over, last = step(now - start, now - last), now
+        if over:
+            return time.monotonic() - start
+        if stop_requested:
+            killed = engines.stop([j.proc for j in jobs if j.proc])
+            for j in jobs:
+                j.stopped = j.stopped or j.proc in killed
+            continue
+        if now >= next_sample:  # the next one due after now
+            sample(targets, now - start)
+            next_sample += o.sample * ((now - next_sample) // o.sample + 1)
+        if now >= next_progress:
+            progress(o, targets, now - start)
+            next_progress += o.progress * ((now - next_progress) // o.progress + 1)
+        time.sleep(0.5)
 
 def chunk_start(j, slot, t, secs, number):
     j.log = os.path.join(t.logs, "chunk-%05d-slot%d.log" % (number, slot))
@@ -318,62 +282,49 @@ def chunk_start(j, slot, t, secs, number):
         return
     j.t, j.execs, j.cov = t, 0, 0
 
-
 def chunk_ended(j):
-    """Adds an ended chunk's figures to its target. An engine that exits without running an input and
-    without a crash file did not start (bad flag, unreadable corpus, full disk): the run must not read
-    as clean. libFuzzer exits 72 when interrupted."""
+    """Adds an ended chunk's figures to its target. One that ran no input and left no crash did not start
+    (bad flag, unreadable corpus, full disk): the run must not read as clean. 72: libFuzzer interrupted."""
     t, rc = j.t, j.proc.returncode
-    execs, cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
+    execs, cov = engines.libfuzzer_figures(engines.read_text(j.log, 65536, tail=True))
     stopped = stop_requested and rc in (0, 72, 130, -signal.SIGINT, -signal.SIGKILL)
-    if execs == 0 and not stopped and not engines.libfuzzer_ran(engines.read_head(j.log, 1 << 20)) and \
+    if execs == 0 and not stopped and not engines.libfuzzer_ran(engines.read_text(j.log, 1 << 20)) and \
             engines.count_files(t.crashes) == j.ncrash:
         t.failed(j.log, engines.status_text(rc))
     t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
 
-
 def run_libfuzzer(o, targets):
-    jobs, chunk_no, nlog, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, 0, len(targets)
-    ticker = Ticker(o)
-    deadline = ticker.start + o.time
+    jobs, chunk_no, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, len(targets)
+    lognum = itertools.count(1)
     chunk = min(max(int(o.time * o.jobs / (2 * nt)), 5), 60)  # short runs: shorter, so every target runs
-    while True:
-        now, busy = time.monotonic(), False
+
+    def step(elapsed, dt):
         for i, j in enumerate(jobs):
             if j.proc and j.proc.poll() is not None:
                 chunk_ended(j)
             elif j.proc:
-                j.execs, j.cov = engines.libfuzzer_figures(engines.read_tail(j.log, 65536))
-            if j.proc is None and not stop_requested and now < deadline - 1:
+                j.execs, j.cov = engines.libfuzzer_figures(engines.read_text(j.log, 65536, tail=True))
+            if j.proc is None and not stop_requested and elapsed < o.time - 1:  # so a chunk has 1 s at least
                 t, chunk_no[i] = targets[(i + chunk_no[i]) % nt], chunk_no[i] + 1
-                if int(min(deadline - now, chunk)) >= 1:
-                    nlog += 1
-                    chunk_start(j, i, t, int(min(deadline - now, chunk)), nlog)
-            busy = busy or j.proc is not None
-        now, elapsed, dt = ticker.tick()
+                chunk_start(j, i, t, int(min(o.time - elapsed, chunk)), next(lognum))
         for t in targets:
             mine = [j for j in jobs if j.proc and j.t is t]
             t.update(bool(mine), t.execs_done + sum(j.execs for j in mine), None,
                      max([t.cov_done] + [j.cov for j in mine]), elapsed, dt)
-        if not busy and (stop_requested or now >= deadline - 1):
-            break
-        if stop_requested:
-            engines.stop([j.proc for j in jobs if j.proc])
-            continue
-        ticker.report(o, targets, now)
-        time.sleep(0.5)
-    return time.monotonic() - ticker.start
+        return not any(j.proc for j in jobs) and (stop_requested or elapsed >= o.time - 1)
 
+    return drive(o, targets, jobs, step)
 
 def afl_start(o, t, k, nt):
-    """Starts instance k: -M main for the first of each target, -S secK for the others."""
+    """Starts instance k: -M main for the first of each target, -S secK for the others. A persistent
+    harness takes no arguments; tcp-upper --inetd reads its stdin."""
     j, role = Job(t), "main" if k < nt else f"sec{k}"
     j.log = os.path.join(t.dir, f"afl-{role}.log")
     j.stats, j.plot = (os.path.join(t.sync, role, f) for f in ("fuzzer_stats", "plot_data"))
     prior = engines.afl_stats(j.stats)  # an earlier run's, which this one may resume
     j.prior, j.resumed = (prior.run_time, prior.execs) if prior else (0, 0), None
     argv = ["afl-fuzz", "-i", t.seeds, "-o", t.sync, "-M" if k < nt else "-S", role, "-V", str(int(o.time)),
-            "-t", "2000", *t.extra, "--", *t.cmd]
+            "-t", "2000", *t.extra, "--", os.path.realpath(t.binary)] + ["--inetd"] * (t.name == "tcp-upper")
     try:
         j.proc = engines.start(argv, j.log)
     except OSError as e:
@@ -381,12 +332,10 @@ def afl_start(o, t, k, nt):
         t.failed(j.log, f"could not start: {e.filename}: {e.strerror}")
     return j
 
-
 def afl_instance(j):
     """An instance's (time, execs, edges, corpus) in this run and its bitmap_cvg, from the newer of its
-    fuzzer_stats (written every 60 s) and the last line of its plot_data (every 5 s), once the process
-    this run started has written them; an instance resuming an earlier run carries that run's execs and
-    time on, which are taken off. None when it has no figures yet."""
+    fuzzer_stats (every 60 s) and plot_data (every 5 s) that this run's process wrote, less the execs and
+    time of an earlier run it resumes; None before it has figures."""
     st = engines.afl_stats(j.stats)
     if st is None or j.proc is None or st.pid != j.proc.pid:
         return None
@@ -400,15 +349,13 @@ def afl_instance(j):
         f = (f[0] - j.prior[0], f[1] - j.prior[1], f[2], f[3])
     return f, st.coverage
 
-
 def run_afl(o, targets):
     nt = len(targets)
     os.environ.update(engines.AFL_ENV, AFL_AUTORESUME="1", AFL_IMPORT_FIRST="1")
     jobs = [afl_start(o, targets[k % nt], k, nt) for k in range(max(o.jobs, nt))]
-    ticker = Ticker(o)
-    while True:
-        running = [j.proc.poll() is None if j.proc else False for j in jobs]
-        now, elapsed, dt = ticker.tick()
+
+    def step(elapsed, dt):
+        running = [j.proc is not None and j.proc.poll() is None for j in jobs]
         for i, t in enumerate(targets):  # instance k fuzzes target k mod nt
             execs, at, cov, corpus = 0, 0.0, 0, None
             for k in range(i, len(jobs), nt):
@@ -420,55 +367,42 @@ def run_afl(o, targets):
                     t.density = density if k < nt else t.density
             t.corpus_n = t.corpus_n if corpus is None else corpus
             t.update(any(running[i::nt]), execs, at, cov, elapsed, dt)
-        if not any(running):
-            break
-        if stop_requested:
-            killed = engines.stop([j.proc for j in jobs if j.proc])
-            for j in jobs:
-                j.stopped = j.stopped or j.proc in killed
-            continue
-        ticker.report(o, targets, now)
-        time.sleep(0.5)
+        return not any(running)
+
+    elapsed = drive(o, targets, jobs, step)
     for j in jobs:
         rc = j.proc.returncode if j.proc else 0
         main_stats = os.path.join(j.t.sync, "main", "fuzzer_stats")
         if not (j.stopped or rc in (0, 130, -signal.SIGINT) or os.path.exists(main_stats)):
             j.t.failed(j.log, engines.status_text(rc))
-    return time.monotonic() - ticker.start
-
+    return elapsed
 
 def reproduce(o, t, file, cwd):
-    """Runs one crash file of t again. Returns its key (target, kind, up to 3 own frames) and the command
-    that reproduces it."""
+    """Runs a crash file of t again: its key (target, kind, up to 3 own frames) and the command that shows
+    it. AFL++ crashes of a harness replay with its libFuzzer build (same input), tcp-upper's with ASan's."""
+    stdin = o.afl and t.name == "tcp-upper"
     if not o.afl:
         argv, cmd = [t.binary, file], f"{t.binary} {file}"
+    elif stdin:
+        argv, cmd = [o.san_tcp_upper, "--inetd"], f"{o.san_tcp_upper} --inetd < '{file}'"
     else:
-        argv = t.repro + ([] if t.repro_stdin else [file])
-        cmd = " ".join(t.repro) + (" < " if t.repro_stdin else " ") + f"'{file}'"
+        argv, cmd = [f"build/fuzz-libfuzzer/{t.name}", file], f"build/fuzz-libfuzzer/{t.name} '{file}'"
     try:
-        rc, text = engines.run(argv, 60, stdin_path=file if t.repro_stdin else None)
-        error = None
+        rc, text = engines.run(argv, 60, stdin_path=file if stdin else None)
+        kind, frames = engines.crash_report(text, cwd)
     except OSError as e:
-        rc, text, error = 1, "", f"{e.filename}: {e.strerror}"
-    kind, frames = engines.crash_report(text, cwd)
-    if not kind:
-        kind = ("timeout" if rc is None else f"could not be reproduced: {error[:90]}" if error
-                else "no crash on replay (flaky?)" if rc == 0 else engines.status_text(rc))
+        kind, frames = "could not be reproduced: " + f"{e.filename}: {e.strerror}"[:90], []
+    kind = kind or ("timeout" if rc is None else "no crash on replay (flaky?)" if rc == 0
+                    else engines.status_text(rc))
     return (t.name, kind[:127], tuple(frames)), cmd
-
 
 def summary_row(o, t, buckets, cwd):
     """The table row of t; its crash files go into buckets ({key: [count, command, first file]}).
     Returns (row, crash files, whether it ran no input at all)."""
     rate = t.known[0] / t.known[1] if t.known[1] > 0 else 0
-    if o.afl:
-        coverage = f"{t.cov} edges ({t.density or '?'} of the map)"
-        added = t.corpus_n - engines.count_files(t.seeds)
-        pattern = os.path.join(glob.escape(t.sync), "*", "crashes", "id:*")
-    else:
-        coverage, added = f"{t.cov} edges", t.corpus_n - t.corpus_start
-        pattern = os.path.join(glob.escape(t.crashes), "*")
-    files, unique = [f for f in sorted(glob.glob(pattern)) if os.path.isfile(f)], 0
+    coverage = f"{t.cov} edges ({t.density or '?'} of the map)" if o.afl else f"{t.cov} edges"
+    added = t.corpus_n - (engines.count_files(t.seeds) if o.afl else t.corpus_start)
+    files, unique = t.crash_files(), 0
     for f in files:
         key, cmd = reproduce(o, t, f, cwd)
         unique += key not in buckets
@@ -478,7 +412,6 @@ def summary_row(o, t, buckets, cwd):
         unique)
     return row, len(files), t.known[0] == 0 and not files
 
-
 def crash_list(buckets):
     out = [f"## Crashes: {len(buckets)} unique (by report and top 3 frames)\n\n"]
     for (name, kind, frames), (count, cmd, file) in sorted(buckets.items()):
@@ -487,7 +420,6 @@ def crash_list(buckets):
                    f"\n  - reproduce: `{cmd}`\n  - keep it: copy {file} into corpus/{name}/regressions/"
                    " (make check replays it)\n")
     return out
-
 
 def log_tail(path, n):
     """The last n lines of a log, each as "    > LINE"."""
@@ -499,10 +431,8 @@ def log_tail(path, n):
         return f"    > (cannot read the log: {e.strerror})\n"
     return "".join(f"    > {line}\n" for line in lines[-n:]) or "    > (the log is empty)\n"
 
-
 def over_time(o, targets, elapsed):
-    """The summary's section on the run over time: per target when coverage last grew, its time series
-    and its chart (links relative to the summary's directory)."""
+    """The summary's section on the run over time: per target when coverage last grew, series and chart."""
     out = ["## Over time\n\nA row every %.0f s per target in <target>.csv (%s): exec_per_s is the exec/s "
            "since the previous row over the seconds the target ran, empty when the engine reported nothing "
            "new (the next rate spans both intervals), NaN when the target did not run since the previous "
@@ -516,18 +446,16 @@ def over_time(o, targets, elapsed):
         else:
             grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov,
                                                                                   t.cov_first_at)
-        out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.csv_name}]({t.csv_name})\n" +
+        out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.name}.csv]({t.name}.csv)\n" +
                    (f"  - no chart: {t.chart_why}\n" if t.chart_why else
-                    f"\n  ![{t.name}: coverage and exec/s over the run]({t.svg_name})\n\n"))
+                    f"\n  ![{t.name}: coverage and exec/s over the run]({t.name}.svg)\n\n"))
     return out + ["\n"]
-
 
 def summarize(o, targets, elapsed):
     """Writes OUT/SUMMARY.md and prints it. Returns the exit status."""
-    cwd, buckets, broken, files = os.getcwd(), {}, [], 0
+    cwd, buckets, broken, idle, files = os.getcwd(), {}, [], [], 0
     try:
-        vfs = os.statvfs(o.out)
-        free = vfs.f_bavail * vfs.f_frsize
+        free = shutil.disk_usage(o.out).free
     except OSError:
         free = None
     disk_full = free is not None and free < 1 << 20
@@ -536,13 +464,12 @@ def summarize(o, targets, elapsed):
         out.append(" (stopped by Ctrl-C or SIGTERM; %.0f s were asked)" % o.time)
     each, coverage = ("instances", "AFL++'s edges_found (and bitmap_cvg)") if o.afl else \
         ("workers", "libFuzzer's cov (edges)")
-    out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the seconds "
-               "in which the target had an engine running; exec/s is the whole-run average, the run's execs "
-               f"over those seconds, summed over the target's {each} (the progress lines show the exec/s of "
-               f"their last interval); coverage is {coverage}.\n\n"
+    out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the "
+               "seconds in which the target had an engine running; exec/s is the whole-run average, the "
+               f"run's execs over those seconds, summed over the target's {each} (the progress lines show "
+               f"the exec/s of their last interval); coverage is {coverage}.\n\n"
                "| target | execs | ran (s) | exec/s | coverage | corpus (new) | crashes (unique) |\n"
                "|---|---:|---:|---:|---:|---:|---:|\n")
-    idle = []
     for t in targets:
         row, n, no_input = summary_row(o, t, buckets, cwd)
         out.append(row)
@@ -587,22 +514,20 @@ def summarize(o, targets, elapsed):
         rc = 2
     return rc
 
-
 def chart(o, t):
     """Draws the target's series as OUT/<target>.svg with draw-chart: coverage, and exec/s on the
     right-hand axis, each when the series has a value of it (gnuplot refuses a line without one). Returns
     draw-chart's exit status (0 drawn, 3 no gnuplot, 1 otherwise), with the reason in t.chart_why."""
-    series = (["coverage:coverage"] if t.has_coverage else []) + \
-        (["exec_per_s:exec/s (last interval)" + (":right" if t.has_coverage else "")] if t.has_rate else [])
-    if not series:
+    cov, rate = t.has_coverage, t.has_rate
+    if not cov and not rate:
         t.chart_why = "nothing to draw: its engine reported no figures"
         return 1
     argv = [o.chart, "--csv", t.csv_path, "--svg", t.svg_path, "--x", "elapsed_s", "--title",
             f"{t.name}: coverage and exec/s over the run", "--xlabel", "seconds since the start", "--ylabel",
-            "coverage (edges found)" if t.has_coverage and o.afl else "coverage (cov)" if t.has_coverage
-            else "exec/s"]
-    argv += [a for s in series for a in ("--series", s)] + ["--fit-left"] * t.has_coverage
-    argv += ["--y2label", "exec/s"] * (t.has_coverage and t.has_rate)
+            ("coverage (edges found)" if o.afl else "coverage (cov)") if cov else "exec/s"]
+    argv += ["--series", "coverage:coverage", "--fit-left"] * cov
+    argv += ["--series", "exec_per_s:exec/s (last interval)" + ":right" * cov] * rate
+    argv += ["--y2label", "exec/s"] * (cov and rate)
     try:
         rc, text = engines.run(argv, 60)
     except OSError as e:
@@ -612,11 +537,9 @@ def chart(o, t):
         lines[0].removeprefix("draw-chart: ") if lines else f"draw-chart: {engines.status_text(rc)}"
     return rc if rc in (0, 3) else 1
 
-
 def finish(o, targets, elapsed):
-    """After the run: the last row of every series, then its chart. Without gnuplot the series stay and
-    the reason, kept for the summary, is told once on stderr (any other failure once per target); the
-    exit status does not change."""
+    """After the run: the last row of every series, then its chart. Without gnuplot the reason is told once
+    (any other failure once per target) and kept for the summary; the exit status does not change."""
     told = False
     sample(targets, elapsed, final=True)
     for t in targets:
@@ -635,10 +558,9 @@ def finish(o, targets, elapsed):
         elif rc == 1:
             warn(f"no chart drawn for {t.name}: {t.chart_why}; the figures are in CSV ({t.csv_path})")
 
-
 def main():
     sys.stdout.reconfigure(line_buffering=True)
-    o = Options(sys.argv[1:])
+    o = options(sys.argv[1:])
     check_out(o.out)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -649,7 +571,6 @@ def main():
     elapsed = (run_afl if o.afl else run_libfuzzer)(o, targets)
     finish(o, targets, elapsed)
     return summarize(o, targets, elapsed)
-
 
 if __name__ == "__main__":
     sys.exit(main())
