@@ -48,8 +48,8 @@ PROGS :=        # programs installed and linked into bin/ (names, built as $(B)/
 TESTS :=        # test targets run by 'make test' in the current variant (std and san)
 CHECK_ONCE :=   # check targets run once, after both variants
 STD_SKIP :=     # TESTS the standard variant skips: the ASan+UBSan variant runs the same work with more checks
-CHECK_BUILD :=  # what the tests need built, built in parallel before a variant's suites run
-CHECK_BUILD_ONCE := # what the once-only checks need built, built in parallel before them
+CHECK_BUILD =   # what the tests need built, built in parallel before a variant's suites run
+CHECK_BUILD_ONCE = # what the once-only checks need built, built in parallel before them
 CLEAN_EXTRA :=
 
 # The library layer (lib/): the protocol core, socket helpers, pcap reading, decoding and writing, the
