@@ -122,8 +122,11 @@ static size_t ip4_options(uint8_t *o, const struct pcapw_frame_opts *opt, const 
 	return n;
 }
 
-/* The IPv6 extension headers (opt->ext) into o, the last naming proto: returns their length. */
-static size_t ip6_extensions(uint8_t *o, const struct pcapw_frame_opts *opt, int proto, uint16_t ipid)
+/* The IPv6 extension headers (opt->ext) into o, the last naming proto: returns their length. A routing
+ * header (type 0, no segments left) lists dst in every address slot, so it stays the final destination
+ * of the TCP/UDP checksum. */
+static size_t ip6_extensions(uint8_t *o, const struct pcapw_frame_opts *opt, int proto, uint16_t ipid,
+                             const uint8_t *dst)
 {
 	size_t n = 0;
 
@@ -141,6 +144,8 @@ static size_t ip6_extensions(uint8_t *o, const struct pcapw_frame_opts *opt, int
 				o[n + 2] = 1;
 				o[n + 3] = (uint8_t)(len - 4);
 			}
+			for (size_t at = 8; type == PCAPW_EXT_ROUTING && at + 16 <= len; at += 16)
+				memcpy(o + n + at, dst, 16);
 		}
 		n += len;
 	}
@@ -232,8 +237,8 @@ int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_f
 		         s->proto, ep->family, linktype, opt->next);
 		return -1;
 	}
-	iplen =
-	    ep->family == 4 ? ip4_options(iphdr, opt, src) : ip6_extensions(iphdr, opt, s->proto, s->ipid);
+	iplen = ep->family == 4 ? ip4_options(iphdr, opt, src)
+	                        : ip6_extensions(iphdr, opt, s->proto, s->ipid, dst);
 	if (s->proto == 6)
 		toptlen = tcp_options(tcpopt, opt, s->ack);
 	l4h = s->proto == 6 ? 20 + toptlen : 8;
