@@ -8,6 +8,8 @@
  * headers by their length fields, behind the link header the decoder's table finds): the decoder calls a
  * frame malformed exactly when it breaks a rule (the check names it), skips it exactly when the rules say
  * it carries no TCP/UDP, and otherwise reports the payload at the offset and of the length the rules give.
+ * A decoded packet whose payload was captured whole is then re-encoded from what the decoder reported,
+ * by the capture writer's frame builder (pcapw_frame()), and that frame must decode to the same report.
  *
  * The record walk below is the input's framing, not a second capture reader: replay reads files with
  * libpcap (lib/pcapin.c). Here each frame is copied into a buffer of exactly its captured length, so a
@@ -22,6 +24,7 @@
 #include "decode.h"
 #define FUZZ_TARGET_NAME "fuzz_pcap"
 #include "fuzz.h"
+#include "pcapw.h"
 
 #define CHECK(cond, ...) FUZZ_ASSERT(cond, "invariant broken", __VA_ARGS__)
 
@@ -179,6 +182,35 @@ static void judge(int lt, const uint8_t *f, size_t n, struct verdict *v)
 		judge_ip(f, n, off, net == DEC_NET_BYVERSION ? f[off] >> 4 : net == DEC_NET_V4 ? 4 : 6, v);
 }
 
+/* Builds a frame from the decoder's report p with pcapw_frame() and decodes it: the same report. */
+static void check_reencode(const struct dec_pkt *p)
+{
+	static uint8_t buf[PCAPW_FRAME_MAX];
+	struct pcapw_ep ep = {.family = p->family, .cport = p->sport, .sport = p->dport};
+	struct pcapw_frame_spec spec = {&ep,         PCAPW_C2S, p->proto,   p->seq,    p->ack,
+	                                p->tcpflags, p->ipid,   p->payload, p->caplen, NULL};
+	struct dec_pkt q;
+	size_t n;
+	char err[160];
+	int r;
+
+	memcpy(ep.caddr, p->src, 16);
+	memcpy(ep.saddr, p->dst, 16);
+	CHECK(pcapw_frame(buf, sizeof buf, PCAPW_RAW, &spec, &n, err, sizeof err) == 0, "pcapw_frame: %s",
+	      err);
+	r = dec_frame(dec_link_named("RAW")->number, buf, n, n, p->ts_ns, &q, err, sizeof err);
+	CHECK(r == DEC_OK, "the decoded packet, re-encoded, decodes as %d: %s", r, err);
+	CHECK(q.family == p->family && q.proto == p->proto && !memcmp(q.src, p->src, 16) &&
+	          !memcmp(q.dst, p->dst, 16) && q.sport == p->sport && q.dport == p->dport &&
+	          q.seq == p->seq && q.tcpflags == p->tcpflags &&
+	          q.ack == (p->tcpflags & DEC_TH_ACK ? p->ack : 0) && (p->family == 6 || q.ipid == p->ipid) &&
+	          q.len == p->len && q.caplen == p->caplen && !memcmp(q.payload, p->payload, p->caplen),
+	      "re-encoded and decoded again: proto %u ports %u->%u seq %u flags 0x%x, %zu bytes; first: "
+	      "proto %u ports %u->%u seq %u flags 0x%x, %zu bytes",
+	      q.proto, q.sport, q.dport, q.seq, q.tcpflags, q.len, p->proto, p->sport, p->dport, p->seq,
+	      p->tcpflags, p->len);
+}
+
 /* The decoder's answer r (p, err) for frame f[0..n) against the rules. */
 static void check_frame(int lt, const uint8_t *f, size_t n, int r, const struct dec_pkt *p, const char *err)
 {
@@ -198,6 +230,8 @@ static void check_frame(int lt, const uint8_t *f, size_t n, int r, const struct 
 		          p->caplen == v.caplen,
 		      "proto %u payload at %td, %zu of %zu bytes; the rules say proto %u at %zu, %zu of %zu",
 		      p->proto, p->payload - f, p->caplen, p->len, v.proto, v.payload_off, v.caplen, v.len);
+	if (r == DEC_OK && p->caplen == p->len)
+		check_reencode(p);
 }
 
 static uint32_t get32(const uint8_t *p, int swap)
