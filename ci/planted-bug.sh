@@ -25,6 +25,8 @@ Bugs (default: all):
                   the next reply's buffer but not its address: it goes to another datagram's sender (U1)
   reasm-overlap1  replay's reassembly (lib/decode_flows.c) drops a segment that overlaps the stream's end by
                   exactly one byte instead of keeping its new bytes
+  decode-hbh-len  the frame decoder (lib/decode.c) skips an IPv6 hop-by-hop header as 8 bytes whatever its
+                  length field says, so the TCP header is read inside it (a capture's flows become "malformed")
 Environment: CLANG (default clang).
 USAGE
 }
@@ -60,7 +62,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 bugs=("$@")
-all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-conn-cross udp-short udp-batch-addr reasm-overlap1)
+all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-conn-cross udp-short udp-batch-addr reasm-overlap1 decode-hbh-len)
 [ ${#bugs[@]} -gt 0 ] || bugs=("${all[@]}")
 # every name checked before the first (minute-long) run, not when its turn comes
 for bug in "${bugs[@]}"; do
@@ -81,11 +83,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 bug_file() { # bug: the library or server file the bug is planted in
-	case "$1" in reasm-*) echo lib/decode_flows.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
+	case "$1" in reasm-*) echo lib/decode_flows.c ;; decode-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
 }
 
 bug_target() { # bug: the fuzz target meant to find it
-	case "$1" in udp-*) echo fuzz_udp ;; reasm-*) echo fuzz_reasm ;; *) echo fuzz_tcp ;; esac
+	case "$1" in udp-*) echo fuzz_udp ;; reasm-* | decode-*) echo fuzz_reasm ;; *) echo fuzz_tcp ;; esac
 }
 
 plant() { # bug original copy: applies the sed to the copy, fails if it changed nothing
@@ -99,6 +101,7 @@ plant() { # bug original copy: applies the sed to the copy, fails if it changed 
 	udp-batch-addr) sed -i '/^static int reply_batch(/,/^}/s/^\(\t*\)l->msgs\[count\] = l->msgs\[i\];/\1l->iov[count] = l->iov[i]; \/* planted: the reply moves, not its address *\//' "$f" ;;
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;
 	reasm-overlap1) sed -i '/^static int place(/,/^}/s/^\(\t*\)if (off < next) {$/&\n\1\tif (next - off == 1)\n\1\t\treturn DEC_OK; \/* planted: a one-byte overlap is dropped *\//' "$f" ;;
+	decode-hbh-len) sed -i '/^static int ipv6(/,/^}/s/^\(\t*\)nh = v;$/\1if (nh == 0)\n\1\thl = 0; \/* planted: hop-by-hop taken as 8 bytes *\/\n&/' "$f" ;;
 	*) echo "planted-bug.sh: unknown bug '$bug'" >&2; usage >&2; exit 2 ;;
 	esac
 	if cmp -s "$orig" "$f"; then

@@ -83,7 +83,7 @@ uint64_t pcapw_count(const struct pcapw *w)
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
                  unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen)
 {
-	struct pcapw_frame_spec s = {ep, dir, proto, seq, ack, flags, w->ipid, data, len};
+	struct pcapw_frame_spec s = {ep, dir, proto, seq, ack, flags, w->ipid, data, len, NULL};
 	struct pcap_pkthdr h;
 	size_t n;
 	char why[160];

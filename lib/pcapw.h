@@ -71,10 +71,43 @@ int pcapw_ep_sockaddr(struct pcapw_ep *ep, const struct sockaddr *client, const 
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
                  unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen);
 
-/* Buffer size that holds any frame pcapw_frame() builds: Ethernet, IPv6 header, largest IP payload. */
+/* Buffer size that holds any frame pcapw_frame() builds: Ethernet, IPv6 header, largest IP payload
+ * (which includes any IPv6 extension headers). */
 #define PCAPW_FRAME_MAX (14u + 40u + 65535u)
 
-/* The header fields and payload of one packet, for pcapw_frame(). ipid is IPv4's identification. */
+/* Optional headers of one packet, for pcapw_frame(): every header variant bin/replay's decoder parses.
+ * A zero-filled struct adds nothing. Options are written in the order listed, each padded to 4 bytes
+ * with NOPs (IPv4: EOL after the last). */
+enum {
+	PCAPW_IPOPT_RA = 1,
+	PCAPW_IPOPT_RR = 2,
+	PCAPW_IPOPT_TS = 4
+}; /* router alert, record route, timestamp */
+enum {
+	PCAPW_TCPOPT_MSS = 1,
+	PCAPW_TCPOPT_SACKOK = 2,
+	PCAPW_TCPOPT_WSCALE = 4,
+	PCAPW_TCPOPT_TS = 8,
+	PCAPW_TCPOPT_SACK = 16 /* one SACK block */
+};
+enum { PCAPW_EXT_HOP = 0, PCAPW_EXT_ROUTING = 43, PCAPW_EXT_FRAG = 44, PCAPW_EXT_DSTOPT = 60 };
+#define PCAPW_EXT_MAX 9
+struct pcapw_frame_opts {
+	unsigned ipopt; /* IPv4: PCAPW_IPOPT_* */
+	int more_frags; /* IPv4: MF set, offset 0 (the first fragment of a larger packet) */
+	size_t next;    /* IPv6: extension headers in ext[0..next), before the TCP/UDP header */
+	struct {
+		uint8_t type; /* PCAPW_EXT_*; a fragment header is the first fragment (M set, offset 0) */
+		uint8_t len8; /* the header's Hdr Ext Len: 8-byte units after the first (not for fragments) */
+	} ext[PCAPW_EXT_MAX];
+	unsigned tcpopt; /* PCAPW_TCPOPT_* */
+	uint16_t mss;
+	uint8_t wscale;
+	uint32_t tsval, tsecr;
+};
+
+/* The header fields and payload of one packet, for pcapw_frame(). ipid is IPv4's identification; opt
+ * (may be NULL: none) adds option and extension headers. */
 struct pcapw_frame_spec {
 	const struct pcapw_ep *ep;
 	int dir;   /* PCAPW_C2S or PCAPW_S2C */
@@ -84,6 +117,7 @@ struct pcapw_frame_spec {
 	uint16_t ipid;
 	const void *data;
 	size_t len;
+	const struct pcapw_frame_opts *opt;
 };
 
 /* Builds the frame pcapw_packet() writes, for link type PCAPW_EN10MB or PCAPW_RAW, into buf[0..bufsize)

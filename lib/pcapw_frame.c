@@ -96,60 +96,163 @@ static uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/* IPv4 options (opt->ipopt) into o[0..40): returns their length, a multiple of 4. */
+static size_t ip4_options(uint8_t *o, const struct pcapw_frame_opts *opt, const uint8_t *src)
+{
+	size_t n = 0;
+
+	if (opt->ipopt & PCAPW_IPOPT_RA) {
+		memcpy(o + n, "\x94\x04\0\0", 4); /* router alert, value 0 */
+		n += 4;
+	}
+	if (opt->ipopt & PCAPW_IPOPT_RR) { /* record route: two slots, the first filled */
+		memcpy(o + n, "\x07\x0b\x08", 3);
+		memcpy(o + n + 3, src, 4);
+		memset(o + n + 7, 0, 4);
+		n += 11;
+	}
+	if (opt->ipopt & PCAPW_IPOPT_TS) { /* timestamps only, two slots, the first filled */
+		memcpy(o + n, "\x44\x0c\x09\0", 4);
+		put32(o + n + 4, opt->tsval);
+		put32(o + n + 8, 0);
+		n += 12;
+	}
+	while (n % 4)
+		o[n++] = 0; /* EOL */
+	return n;
+}
+
+/* The IPv6 extension headers (opt->ext) into o, the last naming proto: returns their length. A routing
+ * header (type 0, no segments left) lists dst in every address slot, so it stays the final destination
+ * of the TCP/UDP checksum. */
+static size_t ip6_extensions(uint8_t *o, const struct pcapw_frame_opts *opt, int proto, uint16_t ipid,
+                             const uint8_t *dst)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < opt->next; i++) {
+		uint8_t type = opt->ext[i].type;
+		size_t len = type == PCAPW_EXT_FRAG ? 8 : 8 + 8 * (size_t)opt->ext[i].len8;
+		memset(o + n, 0, len);
+		o[n] = i + 1 < opt->next ? opt->ext[i + 1].type : (uint8_t)proto;
+		if (type == PCAPW_EXT_FRAG) {
+			o[n + 3] = 1; /* offset 0, more fragments */
+			put32(o + n + 4, ipid);
+		} else {
+			o[n + 1] = opt->ext[i].len8;
+			if (type != PCAPW_EXT_ROUTING) { /* options: one PadN over the rest */
+				o[n + 2] = 1;
+				o[n + 3] = (uint8_t)(len - 4);
+			}
+			for (size_t at = 8; type == PCAPW_EXT_ROUTING && at + 16 <= len; at += 16)
+				memcpy(o + n + at, dst, 16);
+		}
+		n += len;
+	}
+	return n;
+}
+
+/* TCP options (opt->tcpopt) into o[0..40): returns their length, a multiple of 4. */
+static size_t tcp_options(uint8_t *o, const struct pcapw_frame_opts *opt, uint32_t ack)
+{
+	size_t n = 0;
+
+	if (opt->tcpopt & PCAPW_TCPOPT_MSS) {
+		memcpy(o + n, "\x02\x04", 2);
+		put16(o + n + 2, opt->mss);
+		n += 4;
+	}
+	if (opt->tcpopt & PCAPW_TCPOPT_SACKOK) {
+		memcpy(o + n, "\x01\x01\x04\x02", 4);
+		n += 4;
+	}
+	if (opt->tcpopt & PCAPW_TCPOPT_TS) {
+		memcpy(o + n, "\x01\x01\x08\x0a", 4);
+		put32(o + n + 4, opt->tsval);
+		put32(o + n + 8, opt->tsecr);
+		n += 12;
+	}
+	if (opt->tcpopt & PCAPW_TCPOPT_WSCALE) {
+		memcpy(o + n, "\x01\x03\x03", 3);
+		o[n + 3] = opt->wscale;
+		n += 4;
+	}
+	if (opt->tcpopt & PCAPW_TCPOPT_SACK) { /* a block above the cumulative ACK */
+		memcpy(o + n, "\x01\x01\x05\x0a", 4);
+		put32(o + n + 4, ack + 1000);
+		put32(o + n + 8, ack + 2000);
+		n += 12;
+	}
+	return n;
+}
+
+/* The IP header with its options or extension headers (hdr of them, len bytes in all) before l4len
+ * bytes of TCP/UDP. */
 static size_t ip_header(uint8_t *ip, const struct pcapw_frame_spec *s, const uint8_t *src, const uint8_t *dst,
-                        size_t l4len)
+                        const uint8_t *hdr, size_t len, size_t l4len)
 {
 	if (s->ep->family == 4) {
 		memset(ip, 0, 20);
-		ip[0] = 0x45;
-		put16(ip + 2, (unsigned)(20 + l4len));
+		ip[0] = (uint8_t)(0x40 | (20 + len) / 4);
+		put16(ip + 2, (unsigned)(20 + len + l4len));
 		put16(ip + 4, s->ipid);
-		put16(ip + 6, 0x4000); /* DF */
+		put16(ip + 6, s->opt && s->opt->more_frags ? 0x2000 : 0x4000); /* MF, or DF */
 		ip[8] = 64;
 		ip[9] = (uint8_t)s->proto;
 		memcpy(ip + 12, src, 4);
 		memcpy(ip + 16, dst, 4);
-		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-		return 20;
+		memcpy(ip + 20, hdr, len);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 20 + len)));
+		return 20 + len;
 	}
 	memset(ip, 0, 40);
 	ip[0] = 0x60;
-	put16(ip + 4, (unsigned)l4len);
-	ip[6] = (uint8_t)s->proto;
+	put16(ip + 4, (unsigned)(len + l4len));
+	ip[6] = len ? s->opt->ext[0].type : (uint8_t)s->proto;
 	ip[7] = 64;
 	memcpy(ip + 8, src, 16);
 	memcpy(ip + 24, dst, 16);
-	return 40;
+	memcpy(ip + 40, hdr, len);
+	return 40 + len;
 }
 
 int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *s,
                 size_t *framelen, char *err, size_t errlen)
 {
+	static const struct pcapw_frame_opts none;
+	const struct pcapw_frame_opts *opt = s->opt ? s->opt : &none;
 	const struct pcapw_ep *ep = s->ep;
 	const uint8_t *src = s->dir == PCAPW_C2S ? ep->caddr : ep->saddr;
 	const uint8_t *dst = s->dir == PCAPW_C2S ? ep->saddr : ep->caddr;
-	size_t l2 = linktype == PCAPW_EN10MB ? PCAPW_L2 : 0;
-	size_t iph = ep->family == 6 ? 40 : 20;
-	size_t l4h = s->proto == 6 ? 20 : 8;
-	size_t l4len = l4h + s->len, alen = ep->family == 6 ? 16 : 4;
+	uint8_t iphdr[PCAPW_EXT_MAX * 2048], tcpopt[40];
+	size_t l2 = linktype == PCAPW_EN10MB ? PCAPW_L2 : 0, iplen, toptlen = 0;
+	size_t l4h, l4len, alen = ep->family == 6 ? 16 : 4;
 	uint8_t *l4;
 	uint32_t sum;
 	uint16_t c;
 
 	if ((s->proto != 6 && s->proto != 17) || (ep->family != 4 && ep->family != 6) ||
-	    (linktype != PCAPW_EN10MB && linktype != PCAPW_RAW)) {
-		snprintf(err, errlen, "bad protocol %d, family %d or link type %d", s->proto, ep->family,
-		         linktype);
+	    (linktype != PCAPW_EN10MB && linktype != PCAPW_RAW) || opt->next > PCAPW_EXT_MAX) {
+		snprintf(err, errlen, "bad protocol %d, family %d, link type %d or %zu extension headers",
+		         s->proto, ep->family, linktype, opt->next);
 		return -1;
 	}
-	if ((ep->family == 4 && iph + l4len > PCAPW_MAXIP) || (ep->family == 6 && l4len > PCAPW_MAXIP)) {
+	iplen = ep->family == 4 ? ip4_options(iphdr, opt, src)
+	                        : ip6_extensions(iphdr, opt, s->proto, s->ipid, dst);
+	if (s->proto == 6)
+		toptlen = tcp_options(tcpopt, opt, s->ack);
+	l4h = s->proto == 6 ? 20 + toptlen : 8;
+	l4len = l4h + s->len;
+	if ((ep->family == 4 && 20 + iplen + l4len > PCAPW_MAXIP) ||
+	    (ep->family == 6 && iplen + l4len > PCAPW_MAXIP)) {
 		snprintf(err, errlen, "payload of %zu bytes does not fit in one IPv%d packet", s->len,
 		         ep->family);
 		return -1;
 	}
-	if (l2 + iph + l4len > bufsize) {
+	iplen += ep->family == 6 ? 40 : 20;
+	if (l2 + iplen + l4len > bufsize) {
 		snprintf(err, errlen, "a frame of %zu bytes does not fit in a buffer of %zu",
-		         l2 + iph + l4len, bufsize);
+		         l2 + iplen + l4len, bufsize);
 		return -1;
 	}
 	if (l2) {
@@ -158,16 +261,17 @@ int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_f
 		memcpy(buf + 6, mac[s->dir != PCAPW_C2S], 6);
 		put16(buf + 12, ep->family == 6 ? 0x86dd : 0x0800);
 	}
-	l4 = buf + l2 + ip_header(buf + l2, s, src, dst, l4len);
+	l4 = buf + l2 + ip_header(buf + l2, s, src, dst, iphdr, iplen - (ep->family == 6 ? 40 : 20), l4len);
 	memset(l4, 0, l4h);
 	put16(l4, s->dir == PCAPW_C2S ? ep->cport : ep->sport);
 	put16(l4 + 2, s->dir == PCAPW_C2S ? ep->sport : ep->cport);
 	if (s->proto == 6) {
 		put32(l4 + 4, s->seq);
 		put32(l4 + 8, s->flags & PCAPW_ACK ? s->ack : 0);
-		l4[12] = 5 << 4;
+		l4[12] = (uint8_t)(l4h / 4 << 4);
 		l4[13] = (uint8_t)s->flags;
 		put16(l4 + 14, 65535);
+		memcpy(l4 + 20, tcpopt, toptlen);
 	} else {
 		put16(l4 + 4, (unsigned)l4len);
 	}
@@ -182,6 +286,6 @@ int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_f
 	if (s->proto == 17 && c == 0)
 		c = 0xffff; /* UDP: 0 means "no checksum" */
 	put16(l4 + (s->proto == 6 ? 16 : 6), c);
-	*framelen = l2 + iph + l4len;
+	*framelen = l2 + iplen + l4len;
 	return 0;
 }

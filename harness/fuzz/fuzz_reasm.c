@@ -14,14 +14,24 @@
  *     byte, and DEC_F_GAP / DEC_F_INCOMPLETE are set exactly when bytes are missing, a FIN is not
  *     reached, or a payload was cut;
  *   - FIN is delivered exactly when the whole stream was captured and the FIN was; conflicts are counted
- *     exactly when a later copy differed.
+ *     exactly when a later copy differed;
+ *   - each frame, decoded alone (dec_frame()), reports the payload at the offset, of the length, and with the
+ *     sequence number, flags and ports it was built with, whatever option and extension headers precede it
+ *     (IPv4 options, IPv6 hop-by-hop, routing and destination options chains, TCP options, data on SYN);
+ *     a first fragment is skipped.
  *
  * Input (see harness/fuzz/README.md): 4 header bytes, then operations of 3 bytes each.
  *   header[0] link type (the n-th form of a row of dec_link_types[], counting every row's forms;
  *   a form that cannot carry the family gives way to the next that can), header[1] bit 0 IPv6, bits 1-2
  * number of connections - 1 (1 to 3), bit 3 FINs are written before the held segments are released, bit 4
- * FINs are lost; header[2], header[3] client and server initial sequence numbers (bit 7 set: just below the
- *   32-bit wrap).
+ * FINs are lost, bit 5 two more header bytes follow; header[2], header[3] client and server initial sequence
+ * numbers (bit 7 set: just below the 32-bit wrap).
+ *   header[4] (with bit 5): IPv4: bits 0-2 options (router alert, record route, timestamp); IPv6: four 2-bit
+ *   slots from bit 0, an extension header chain up to the first 0 (1 hop-by-hop, 2 routing, 3 destination
+ *   options). header[5]: bits 0-4 TCP options (MSS, SACK-permitted and window scale on SYNs, timestamps on
+ *   every segment, a SACK block on the others), bit 5 data on the SYNs, bits 6-7 the extension headers'
+ *   length (slot i: that + i in 8-byte units after the first). With bit 5 a lost segment (OP_LOSE) whose
+ *   argument is odd is sent as a first fragment, which the decoder skips.
  *   operation: byte 0 bits 0-2 kind, bit 3 direction (0 client to server), bits 4-5 connection, bits 6-7
  *   length bits 8-9; byte 1 length bits 0-7; byte 2 argument.
  */
@@ -75,6 +85,11 @@ struct reasm {
 	uint64_t ts;
 	uint8_t last[DEC_LINK_HDR_MAX + REASM_FRAME];
 	size_t last_caplen, last_wirelen;
+	int last_rc;                 /* what the decoder returns for last: DEC_OK, or DEC_SKIP (a fragment) */
+	struct pcapw_frame_opts opt; /* the option and extension headers of every frame */
+	int opt_on;                  /* header bytes 4 and 5 are present */
+	int syn_data;                /* the SYNs carry data */
+	int fragment;                /* the next frame is a first fragment */
 };
 
 static struct reasm R;
@@ -85,7 +100,7 @@ static uint8_t truth_byte(int stream, int d, size_t k)
 }
 
 /* Hands one frame to the decoder through an exact-size copy (a read past caplen is an ASan report). */
-static void feed(const uint8_t *frame, size_t caplen, size_t wirelen)
+static void feed(const uint8_t *frame, size_t caplen, size_t wirelen, int expect)
 {
 	char err[256];
 	uint8_t *copy = malloc(caplen);
@@ -95,11 +110,35 @@ static void feed(const uint8_t *frame, size_t caplen, size_t wirelen)
 	memcpy(copy, frame, caplen);
 	r = dec_feed(R.dec, R.link->number, copy, caplen, wirelen, R.ts, err, sizeof err);
 	free(copy);
-	TRUTH_CHECK(r == DEC_OK, "a frame pcapw built did not decode: %d, %s", r, err);
+	TRUTH_CHECK(r == expect, "a frame pcapw built decoded as %d, not %d: %s", r, expect, r ? err : "");
 	memcpy(R.last, frame, caplen);
 	R.last_caplen = caplen;
 	R.last_wirelen = wirelen;
+	R.last_rc = expect;
 	R.ts += 10000;
+}
+
+/* Decodes the whole frame f (n bytes) alone: its payload, sequence number, flags and ports are those of
+ * sp, at the frame's end, or it is skipped when it is a fragment. */
+static void check_frame(const uint8_t *f, size_t n, const struct pcapw_frame_spec *sp)
+{
+	struct dec_pkt p;
+	char err[160];
+	int r = dec_frame(R.link->number, f, n, n, R.ts, &p, err, sizeof err);
+	unsigned sport = sp->dir == PCAPW_C2S ? sp->ep->cport : sp->ep->sport;
+
+	if (R.fragment) {
+		TRUTH_CHECK(r == DEC_SKIP, "a first fragment decoded as %d, not skipped", r);
+		return;
+	}
+	TRUTH_CHECK(r == DEC_OK, "a frame pcapw built decoded as %d: %s", r, err);
+	TRUTH_CHECK(p.payload == f + n - sp->len && p.len == sp->len && p.caplen == sp->len,
+	            "payload of %zu bytes at frame offset %td, built: %zu at %zu", p.len, p.payload - f,
+	            sp->len, n - sp->len);
+	TRUTH_CHECK(p.proto == 6 && p.seq == sp->seq && p.tcpflags == sp->flags && p.sport == sport &&
+	                p.ack == (sp->flags & PCAPW_ACK ? sp->ack : 0),
+	            "proto %u seq %u ack %u flags 0x%x port %u, built: seq %u flags 0x%x port %u", p.proto,
+	            p.seq, p.ack, p.tcpflags, p.sport, sp->seq, sp->flags, sport);
 }
 
 /* Writes one TCP packet of stream s, direction d: payload [off, off+len) of the stream (conflict: other
@@ -109,9 +148,23 @@ static void emit(int s, int d, unsigned flags, uint32_t seq, size_t off, size_t 
 	static uint8_t buf[DEC_LINK_HDR_MAX + REASM_FRAME];
 	uint8_t payload[1024];
 	struct model_dir *m = &R.dir[s][d];
-	struct pcapw_frame_spec spec = {&R.ep[s], d, 6, seq, 0, flags, R.ipid, payload, len};
+	struct pcapw_frame_opts opt = R.opt;
+	struct pcapw_frame_spec spec = {&R.ep[s], d, 6, seq, 0, flags, R.ipid, payload, len, &opt};
 	size_t n;
 	char err[160];
+
+	/* as a real stack sends them: MSS, SACK-permitted and window scale on SYNs only, SACK blocks never */
+	opt.tcpopt &= flags & PCAPW_SYN
+	                  ? ~(unsigned)PCAPW_TCPOPT_SACK
+	                  : ~(unsigned)(PCAPW_TCPOPT_MSS | PCAPW_TCPOPT_SACKOK | PCAPW_TCPOPT_WSCALE);
+	opt.tsval = (uint32_t)(R.ts / 1000000);
+	opt.tsecr = opt.tsval - 1;
+	if (R.fragment) {
+		if (R.family == 4)
+			opt.more_frags = 1;
+		else
+			opt.ext[opt.next++].type = PCAPW_EXT_FRAG;
+	}
 
 	for (size_t k = 0; k < len; k++)
 		payload[k] = (uint8_t)(truth_byte(s, d, off + k) ^ (conflict ? 0x5a : 0));
@@ -120,7 +173,10 @@ static void emit(int s, int d, unsigned flags, uint32_t seq, size_t off, size_t 
 	            "pcapw_frame: %s", err);
 	R.ipid++;
 	memcpy(buf, R.l2, R.l2len);
-	feed(buf, R.l2len + n - cut, R.l2len + n);
+	check_frame(buf, R.l2len + n, &spec);
+	feed(buf, R.l2len + n - cut, R.l2len + n, R.fragment ? DEC_SKIP : DEC_OK);
+	if (R.fragment)
+		return;
 	if (cut) {
 		m->cuts++;
 		return;
@@ -180,7 +236,12 @@ static void operation(const uint8_t *op)
 		}
 		break;
 	case OP_LOSE:
-		produce(m, len);
+		len = produce(m, len);
+		if (R.opt_on && arg & 1) {
+			R.fragment = 1;
+			emit_data(s, d, off, len, 0, 0);
+			R.fragment = 0;
+		}
 		break;
 	case OP_RESEND:
 	case OP_CONFLICT:
@@ -195,7 +256,7 @@ static void operation(const uint8_t *op)
 		break;
 	case OP_DUP:
 		if (R.last_caplen)
-			feed(R.last, R.last_caplen, R.last_wirelen);
+			feed(R.last, R.last_caplen, R.last_wirelen, R.last_rc);
 		break;
 	default: /* OP_CUT */
 		len = produce(m, len);
@@ -325,7 +386,25 @@ static void pick_link(unsigned k)
 	R.l2len = (size_t)n;
 }
 
-static void setup(const uint8_t *h)
+/* The option and extension headers of header bytes 4 and 5 (see the top of the file). */
+static void setup_options(const uint8_t *h)
+{
+	static const uint8_t ext_type[4] = {0, PCAPW_EXT_HOP, PCAPW_EXT_ROUTING, PCAPW_EXT_DSTOPT};
+
+	R.opt.ipopt = R.family == 4 ? h[4] & 7u : 0;
+	for (unsigned i = 0; R.family == 6 && i < 4 && (h[4] >> 2 * i & 3); i++) {
+		R.opt.ext[i].type = ext_type[h[4] >> 2 * i & 3];
+		R.opt.ext[i].len8 = (uint8_t)((h[5] >> 6) + i);
+		R.opt.next = i + 1;
+	}
+	R.opt.tcpopt = h[5] & 31u;
+	R.opt.mss = 1460;
+	R.opt.wscale = 7;
+	R.syn_data = h[5] >> 5 & 1;
+}
+
+/* Reads the header (h[0..size)); returns its length. */
+static size_t setup(const uint8_t *h, size_t size)
 {
 	static const uint8_t v6c[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 	static const uint8_t v6s[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
@@ -336,6 +415,11 @@ static void setup(const uint8_t *h)
 	R.ipid = 1;
 	R.ts = 1700000000ull * 1000000000ull;
 	R.last_caplen = 0;
+	memset(&R.opt, 0, sizeof R.opt);
+	R.opt_on = h[1] >> 5 & 1 && size >= 6;
+	R.syn_data = R.fragment = 0;
+	if (R.opt_on)
+		setup_options(h);
 	for (int s = 0; s < R.nstreams; s++) {
 		pcapw_ep_v4(&R.ep[s], 0x0a000001, (uint16_t)(40000 + s), 0x0a000002, 8082);
 		if (R.family == 6) {
@@ -351,27 +435,29 @@ static void setup(const uint8_t *h)
 			m->conflict = m->fin_written = 0;
 		}
 	}
+	return R.opt_on ? 6 : 4;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dec_limits lim;
 	char err[256];
+	size_t hlen;
 
 	if (size < 4)
 		return -1;
-	setup(data);
+	hlen = setup(data, size);
 	dec_limits_default(&lim);
 	R.dec = dec_new(&lim, err, sizeof err);
 	if (R.dec == NULL)
 		return -1;
 	for (int s = 0; s < R.nstreams; s++) {
 		struct model_dir *c = &R.dir[s][PCAPW_C2S], *sv = &R.dir[s][PCAPW_S2C];
-		emit(s, PCAPW_C2S, PCAPW_SYN, c->isn, 0, 0, 0, 0);
-		emit(s, PCAPW_S2C, PCAPW_SYN | PCAPW_ACK, sv->isn, 0, 0, 0, 0);
-		emit(s, PCAPW_C2S, PCAPW_ACK, c->isn + 1, 0, 0, 0, 0);
+		emit(s, PCAPW_C2S, PCAPW_SYN, c->isn, 0, R.syn_data ? produce(c, 12) : 0, 0, 0);
+		emit(s, PCAPW_S2C, PCAPW_SYN | PCAPW_ACK, sv->isn, 0, R.syn_data ? produce(sv, 5) : 0, 0, 0);
+		emit(s, PCAPW_C2S, PCAPW_ACK, c->isn + 1 + (uint32_t)c->cur, c->cur, 0, 0, 0);
 	}
-	for (size_t off = 4; off + 3 <= size; off += 3)
+	for (size_t off = hlen; off + 3 <= size; off += 3)
 		operation(data + off);
 	finish_streams(data[1] >> 3 & 1, data[1] >> 4 & 1);
 	dec_finish(R.dec);

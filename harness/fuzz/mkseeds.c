@@ -577,6 +577,51 @@ static int seed_limits(const char *dir)
 	return pcap_seed_write(&s, dir, "seed-limit-held.pcap");
 }
 
+/* seed-options.pcap: a TCP flow over IPv4 and one over IPv6 whose packets carry every option and extension
+ * header pcapw_frame() builds (TCP options as a stack sends them, data on the SYN), then a UDP datagram
+ * behind a long hop-by-hop header and a first fragment of each family. */
+static int seed_options(const char *dir)
+{
+	static struct pcap_seed s;
+	static const unsigned flags[] = {PCAPW_SYN, PCAPW_SYN | PCAPW_ACK, PCAPW_ACK | PCAPW_PSH,
+	                                 PCAPW_ACK | PCAPW_FIN};
+	struct pcapw_frame_opts o;
+	struct pcapw_ep ep;
+	uint8_t f[512];
+	size_t n;
+	char err[160];
+
+	pcap_seed_start(&s, link_number("RAW"));
+	for (int family = 4; family <= 6; family += 2) {
+		seed_ep(&ep, family, 2);
+		for (unsigned i = 0; i < 7; i++) {
+			unsigned fl = flags[i % 4];
+			struct pcapw_frame_spec spec = {
+			    &ep, (int)(i & 1), i < 6 ? 6 : 17,    1000u * (i + 1), 77,
+			    fl,  (uint16_t)i,  "syn data or not", 5 + i,           &o};
+			memset(&o, 0, sizeof o);
+			o.ipopt = i < 4 ? 7u - i : 0;
+			o.more_frags = i == 5;
+			o.ext[0].type = PCAPW_EXT_HOP;
+			o.ext[0].len8 = (uint8_t)(i + 1);
+			o.ext[1].type = PCAPW_EXT_ROUTING;
+			o.ext[1].len8 = 2;
+			o.ext[2].type = i == 5 ? PCAPW_EXT_FRAG : PCAPW_EXT_DSTOPT;
+			o.next = i == 6 ? 1 : 3 - i % 3;
+			o.tcpopt = fl & PCAPW_SYN ? 15 : 24;
+			o.mss = 1460;
+			o.wscale = 7;
+			o.tsval = 100 + i;
+			if (pcapw_frame(f, sizeof f, PCAPW_RAW, &spec, &n, err, sizeof err) != 0) {
+				fprintf(stderr, "mkseeds: %s\n", err);
+				return -1;
+			}
+			pcap_seed_frame(&s, f, n, n);
+		}
+	}
+	return pcap_seed_write(&s, dir, "seed-options.pcap");
+}
+
 /* Writes fuzz_pcap's seeds of the decoder's edges into dir. */
 static int write_pcap_seeds(const char *dir)
 {
@@ -584,7 +629,7 @@ static int write_pcap_seeds(const char *dir)
 
 	if (seed_ip_cases(dir, "seed-bad-ipv4.pcap", ipv4_cases, sizeof ipv4_cases / sizeof ipv4_cases[0]) ||
 	    seed_ip_cases(dir, "seed-bad-ipv6.pcap", ipv6_cases, sizeof ipv6_cases / sizeof ipv6_cases[0]) ||
-	    seed_links(dir) != 0 || seed_limits(dir) != 0)
+	    seed_links(dir) != 0 || seed_limits(dir) != 0 || seed_options(dir) != 0)
 		return -1;
 	pcap_seed_start(&s, link_number("RAW"));
 	if (seed_flow_packets(&s, edges, sizeof edges / sizeof edges[0]) != 0)
