@@ -18,6 +18,9 @@ Bugs (default: all):
   tcp-drop-last   the connection drops its last pending byte when the peer's FIN arrives (T1, T4)
   tcp-slide       the buffer compaction forgets to move the pending bytes (T1: wrong bytes sent)
   tcp-reset-live  a reset or write error does not end the connection (T6: it keeps writing)
+  tcp-reset-next  the drive (lib/drive.c) remembers, in a static flag, that a connection was reset or its
+                  write failed, and fails the next write of whatever connection comes next: that
+                  connection is closed as if reset, its owed bytes dropped (T1/T6: a close with no cause)
   tcp-conn-cross  tcp-upper's loop (servers/tcp_loop.c), closing a reset connection, also drops the
                   next connection's pending output (T1 on the other connection)
   udp-short       the UDP reply is one byte short (U2, U4)
@@ -62,7 +65,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 bugs=("$@")
-all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-conn-cross udp-short udp-batch-addr reasm-overlap1 decode-hbh-len)
+all=(tcp-fin-early tcp-drop-last tcp-slide tcp-reset-live tcp-reset-next tcp-conn-cross udp-short udp-batch-addr reasm-overlap1 decode-hbh-len)
 [ ${#bugs[@]} -gt 0 ] || bugs=("${all[@]}")
 # every name checked before the first (minute-long) run, not when its turn comes
 for bug in "${bugs[@]}"; do
@@ -83,7 +86,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 bug_file() { # bug: the library or server file the bug is planted in
-	case "$1" in reasm-*) echo lib/decode_flows.c ;; decode-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
+	case "$1" in reasm-*) echo lib/decode_flows.c ;; decode-*) echo lib/decode.c ;; tcp-conn-cross) echo servers/tcp_loop.c ;; tcp-reset-next) echo lib/drive.c ;; udp-batch-addr) echo servers/udp_loop.c ;; *) echo lib/upper.c ;; esac
 }
 
 bug_target() { # bug: the fuzz target meant to find it
@@ -97,6 +100,10 @@ plant() { # bug original copy: applies the sed to the copy, fails if it changed 
 	tcp-drop-last) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_EOF;/&\n\1if (c->len > 0) c->len--;/' "$f" ;;
 	tcp-slide) sed -i '/^size_t upper_conn_rspace/,/^}/s/^\(\t*\)memmove(c->buf, c->buf + c->off, c->len);/\1(void)0; \/* planted: pending bytes not moved *\//' "$f" ;;
 	tcp-reset-live) sed -i 's/^\(\t*\)c->flags |= UPPER_CF_DEAD;/\1(void)0; \/* planted: the connection stays alive *\//' "$f" ;;
+	tcp-reset-next) sed -i -e 's/^#include "drive.h"$/&\nstatic int lost; \/* planted: set by a reset or a failed write *\//' \
+		-e 's/^\(\t*\)ssize_t k = io->send(ctx, p, n);$/\1ssize_t k = lost ? DRIVE_IO_ERR - 1 : io->send(ctx, p, n);\n\1lost = 0;/' \
+		-e 's/^\(\t*\)\(rc = feed(c, io, ctx, UPPER_EV_WERROR, 0, \&want);\)$/\1lost = k == DRIVE_IO_ERR, \2/' \
+		-e 's/^\(\t*\)\(rc = feed(c, io, ctx, UPPER_EV_RESET, 0, \&want);\)$/\1lost = 1, \2/' "$f" ;;
 	tcp-conn-cross) sed -i '/^static void conn_close(/,/^}/s/^\(\t*\)l->io->release(l->ctx, c);$/\1if ((c->uc.flags \& UPPER_CF_DEAD) \&\& c->next != NULL) c->next->uc.len = 0; \/* planted *\/\n&/' "$f" ;;
 	udp-batch-addr) sed -i '/^static int reply_batch(/,/^}/s/^\(\t*\)l->msgs\[count\] = l->msgs\[i\];/\1l->iov[count] = l->iov[i]; \/* planted: the reply moves, not its address *\//' "$f" ;;
 	udp-short) sed -i '/^size_t upper_udp_reply/,/^}/s/return n;/return n > 0 ? n - 1 : 0;/' "$f" ;;

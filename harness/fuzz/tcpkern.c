@@ -101,7 +101,8 @@ static void *io_alloc(void *ctx, size_t n)
 	} else if (m->nomem > 0 || m->nomem_long) {
 		m->nomem -= m->nomem > 0;
 		if (m->last_accepted >= 0 && !m->s[m->last_accepted].registered)
-			m->s[m->last_accepted].fault = 1; /* accept's allocation: the loop may drop it */
+			m->s[m->last_accepted].causes |=
+			    TCPKERN_BY_FAULT; /* accept's allocation: may drop it */
 		return NULL;
 	}
 	if (m->nallocs >= TCPKERN_MAX_ALLOCS) {
@@ -314,6 +315,8 @@ static ssize_t io_send(void *ctx, int fd, const unsigned char *p, size_t n)
 		return DRIVE_IO_INTR;
 	}
 	if (s->crst || s->werr != TCPKERN_WERR_NONE) {
+		if (s->werr != TCPKERN_WERR_NONE)
+			s->causes |= TCPKERN_BY_ERROR; /* the injected error is consumed: a cause */
 		s->werr = TCPKERN_WERR_NONE;
 		tcpkern_changed(m);
 		return DRIVE_IO_ERR;
@@ -416,8 +419,10 @@ static void io_shutdown(void *ctx, int fd)
 	tcpkern_wire(m, s, TCPSIM_S_FIN, NULL, 0);
 }
 
-/* close(): only after the server's FIN, a reset, or a fault the script injected (T4); it frees the
- * descriptor, which ends a descriptor exhaustion. */
+/* close(): after FIN both ways (io_shutdown allowed the server's only once every owed byte was
+ * returned), or with a cause the script made (s->causes); it frees the descriptor, which ends a
+ * descriptor exhaustion. A core marked dead is no cause: the loop could have killed it on its own, and
+ * the client would lose what it is owed (T1) to another connection's trouble (T6). */
 static void io_close(void *ctx, int fd)
 {
 	struct tcpkern *m = ctx;
@@ -428,14 +433,17 @@ static void io_close(void *ctx, int fd)
 	int dead = s->uc != NULL && (s->uc->flags & UPPER_CF_DEAD);
 	if (s->sfin && !dead) {
 		m->st.fins++;
-	} else if (dead || s->fault) {
+	} else if (s->causes != 0) {
 		m->st.resets++;
 	} else {
+		size_t owed = s->nsent - s->ngot;
 		tcpkern_fail(
 		    m, 1,
-		    "T4: the server closes slot %u without FIN or reset (read %zu, replied up to offset "
-		    "%zu)",
-		    tcpkern_slot(m, s), s->nread, s->ngot);
+		    "%s: the server %s connection %u on slot %u owing %zu bytes (the client sent "
+		    "%zu%s, the server read %zu and returned %zu) with no cause: no client reset, no "
+		    "injected error or fault reached it, no FIN both ways",
+		    owed > 0 ? "T1/T6" : "T4/T6", dead ? "resets" : "closes", s->gen, tcpkern_slot(m, s),
+		    owed, s->nsent, s->cfin ? " and FIN" : "", s->nread, s->ngot);
 		return;
 	}
 	tcpkern_wire(m, s, TCPSIM_S_CLOSE, NULL, 0);
@@ -605,7 +613,7 @@ static int io_ctl(void *ctx, int op, int fd, struct epoll_event *ev)
 	tcpkern_changed(m);
 	if (s->ctl_fail) {
 		s->ctl_fail = 0;
-		s->fault = 1;
+		s->causes |= TCPKERN_BY_FAULT;
 		return -ENOMEM;
 	}
 	if (op == EPOLL_CTL_DEL) {

@@ -27,6 +27,13 @@
 enum { TCPKERN_FD_LISTEN = 3, TCPKERN_FD_STOP = 4, TCPKERN_FD_FIRST = 5 };
 enum { TCPKERN_WERR_NONE, TCPKERN_WERR_EPIPE, TCPKERN_WERR_RESET };
 enum tcpkern_sock_state { TCPKERN_SOCK_NONE, TCPKERN_SOCK_QUEUED, TCPKERN_SOCK_OPEN };
+/* The causes the simulator can name for a connection closed without FIN both ways (tcpkern_sock.causes),
+ * each recorded as it happens: a close that owes the client bytes needs one (SPEC T1, T6). */
+enum {
+	TCPKERN_BY_RESET = 1u << 0, /* the client reset (script RST) */
+	TCPKERN_BY_ERROR = 1u << 1, /* send() returned the error the script injected (WERR) */
+	TCPKERN_BY_FAULT = 1u << 2  /* an epoll_ctl() or allocation failure the script injected hit it */
+};
 
 /* One slot: the client, the socket between it and the server, and what the loop registered for it. */
 struct tcpkern_sock {
@@ -40,8 +47,8 @@ struct tcpkern_sock {
 	size_t nsent, nread, ngot;   /* sent by the client, read by the server, accepted by the socket */
 	int cfin, crst, eof_read, werr, again, stopped, sfin;
 	int intr_send, intr_recv, ctl_fail;
-	int fault;     /* a fault the script injected may close this connection without FIN */
-	size_t window; /* while stopped: bytes the socket still accepts */
+	unsigned causes; /* TCPKERN_BY_*: what may close this connection without FIN */
+	size_t window;   /* while stopped: bytes the socket still accepts */
 	unsigned shortk, rlimit;
 	size_t steps; /* events fed in the current round */
 	int last_ret; /* what the last event fed in the round returned (the core's wants) */

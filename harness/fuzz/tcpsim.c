@@ -115,6 +115,7 @@ static void apply_client(struct tcpkern *m, struct tcpkern_sock *s, const struct
 		if (s->crst)
 			break;
 		s->crst = 1;
+		s->causes |= TCPKERN_BY_RESET;
 		s->nsent = s->nread; /* the kernel discards what the server has not read */
 		tcpkern_wire(m, s, TCPSIM_C_RST, NULL, 0);
 		break;

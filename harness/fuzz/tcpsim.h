@@ -4,10 +4,12 @@
  * level-triggered epoll, a clock and an allocator, with the faults the script injects (descriptor
  * exhaustion, EINTR, accept errors, allocation and epoll_ctl failures). It checks SPEC T1 (each client
  * gets exactly its own bytes back, judged with oracle.h's plain rule), T4, T6, T8 at every event; that
- * the loop pauses at the descriptor limit and resumes, does not spin, and ends holding no connection,
- * no descriptor and no memory beyond its idle pool (T5, T7, T9). Pure: no syscalls; it allocates per
- * run and frees before returning. Used by the fuzz_tcp target; the optional wire hook reports what a
- * capture of the run would show (the unit tests check traces with it). */
+ * every close has a cause it can name (the client's reset, an injected error or fault the loop met, or
+ * FIN both ways after every owed byte); that the loop pauses at the descriptor limit and resumes, does
+ * not spin, and ends holding no connection, no descriptor and no memory beyond its idle pool (T5, T7,
+ * T9). Pure: no syscalls; it allocates per run and frees before returning. Used by the fuzz_tcp target;
+ * the optional wire hook reports what a capture of the run would show (the unit tests check traces
+ * with it). */
 #ifndef TCPSIM_H
 #define TCPSIM_H
 

@@ -2,10 +2,13 @@
  * input decodes) and of the TCP simulation (tcpsim.c: wire trace of a known script, breaches it reports)
  * and the UDP one (udpsim.c: udp-upper's batch loop under each kernel event). */
 #include <CUnit/Basic.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "drive.h"
 #include "script.h"
+#include "tcpkern.h"
 #include "tcpsim.h"
 #include "udpsim.h"
 #include "upper.h"
@@ -284,6 +287,13 @@ static void test_tcpsim_traces(void)
 	     2,
 	     "0.0 CONNECT;0.0 S_CLOSE;0.1 CONNECT;0.1 C_DATA x;0.1 S_DATA X;0.1 C_FIN;0.1 S_FIN;0.1 "
 	     "S_CLOSE;"},
+	    /* The injected EPIPE, once send() returns it, is the cause of the close that drops "b". */
+	    {"write-error",
+	     1,
+	     0,
+	     {{SCRIPT_WERR, 0, 0, NULL, 0}, {SCRIPT_SEND, 0, 0, (const unsigned char *)"ab", 2}},
+	     2,
+	     "0.0 CONNECT;0.0 C_DATA ab;0.0 S_CLOSE;"},
 	    {"nomem-accept",
 	     1,
 	     0,
@@ -332,6 +342,97 @@ static void test_tcpsim_traces(void)
 			fprintf(stderr, "\n%s: got  %s\n%s: want %s\n", cases[c].name, t.text, cases[c].name,
 			        cases[c].want);
 		CU_ASSERT_STRING_EQUAL(t.text, cases[c].want);
+	}
+}
+
+/* Every close needs a cause the simulated kernel can name. A connection whose client sent "abc" and got
+ * "A" back is closed through tcpkern_io the way the loop would: after a cause made and consumed it
+ * passes; with none, or with an injected fault the loop never met, the close is a breach naming the
+ * bytes owed. */
+static void test_close_causes(void)
+{
+	enum { NONE, DEAD, WERR_LEFT, WERR_TAKEN, CTL_LEFT, CTL_TAKEN, RESET, FIN, ALL_OUT };
+	static const struct {
+		const char *name;
+		int how;
+		const char *want; /* the reason's start, or NULL: the close is allowed */
+	} cases[] = {
+	    {"a live core closed, 2 bytes owed", NONE,
+	     "T1/T6: the server closes connection 0 on slot 0 owing 2 bytes"},
+	    {"a core marked dead by no one", DEAD,
+	     "T1/T6: the server resets connection 0 on slot 0 owing 2 bytes"},
+	    {"a write error injected, never met", WERR_LEFT, "T1/T6: the server resets"},
+	    {"a write error injected and returned", WERR_TAKEN, NULL},
+	    {"an epoll_ctl failure injected, never met", CTL_LEFT, "T1/T6: the server closes"},
+	    {"an epoll_ctl failure injected and returned", CTL_TAKEN, NULL},
+	    {"the client reset", RESET, NULL},
+	    {"every byte back, FIN both ways", FIN, NULL},
+	    {"every byte back, no FIN", ALL_OUT,
+	     "T4/T6: the server closes connection 0 on slot 0 owing 0 bytes"},
+	};
+	unsigned char sent[3] = "abc", buf[16];
+	char why[256];
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct tcpkern *m = calloc(1, sizeof *m);
+		struct upper_conn uc = {0};
+		struct epoll_event ev = {.events = EPOLLIN};
+		CU_ASSERT_FATAL(m != NULL && upper_conn_init(&uc, buf, sizeof buf) == 0);
+		struct tcpkern_sock *s = &m->s[0];
+		m->why = why;
+		m->whylen = sizeof why;
+		m->fdslot[1] = m->fdslot[2] = m->fdslot[3] = -1;
+		*s = (struct tcpkern_sock){.state = TCPKERN_SOCK_OPEN,
+		                           .fd = TCPKERN_FD_FIRST,
+		                           .uc = &uc,
+		                           .registered = 1,
+		                           .sent = sent,
+		                           .nsent = 3,
+		                           .nread = 3,
+		                           .ngot = 1};
+		switch (cases[c].how) {
+		case DEAD:
+			(void)upper_conn_event(&uc, UPPER_EV_WERROR, 0);
+			break;
+		case WERR_LEFT:
+		case WERR_TAKEN:
+			s->werr = TCPKERN_WERR_EPIPE;
+			if (cases[c].how == WERR_TAKEN)
+				CU_ASSERT_EQUAL(tcpkern_io.send(m, s->fd, (const unsigned char *)"BC", 2),
+				                DRIVE_IO_ERR);
+			(void)upper_conn_event(&uc, UPPER_EV_WERROR, 0);
+			break;
+		case CTL_LEFT:
+		case CTL_TAKEN:
+			s->ctl_fail = 1;
+			if (cases[c].how == CTL_TAKEN)
+				CU_ASSERT_EQUAL(tcpkern_io.ctl(m, EPOLL_CTL_MOD, s->fd, &ev), -ENOMEM);
+			break;
+		case RESET:
+			s->crst = 1;
+			s->causes |= TCPKERN_BY_RESET; /* as the script's RST sets it (tcpsim.c) */
+			(void)upper_conn_event(&uc, UPPER_EV_RESET, 0);
+			break;
+		case FIN:
+		case ALL_OUT:
+			s->ngot = 3;
+			s->cfin = s->eof_read = cases[c].how == FIN;
+			if (cases[c].how == FIN)
+				tcpkern_io.shutdown_wr(m, s->fd);
+			break;
+		default:
+			break;
+		}
+		CU_ASSERT_EQUAL_FATAL(m->rc, 0);
+		tcpkern_io.close(m, s->fd);
+		int ok = cases[c].want == NULL
+		             ? m->rc == 0
+		             : m->rc == 1 && strncmp(why, cases[c].want, strlen(cases[c].want)) == 0;
+		if (!ok)
+			fprintf(stderr, "\n%s: rc %d: %s\n", cases[c].name, m->rc, m->rc ? why : "(allowed)");
+		CU_ASSERT(ok);
+		CU_ASSERT(m->rc != 0 || (m->fdslot[0] == -1 && s->state == TCPKERN_SOCK_NONE));
+		free(m);
 	}
 }
 
@@ -478,6 +579,7 @@ int main(void)
 	    !CU_add_test(s, "every short input and prefix decodes", test_every_input_decodes) ||
 	    !CU_add_test(s, "UDP datagrams: sizes 0 to max, clamping, cuts", test_udp) ||
 	    !CU_add_test(s, "tcpsim wire traces", test_tcpsim_traces) ||
+	    !CU_add_test(s, "tcpkern: every close has a cause", test_close_causes) ||
 	    !CU_add_test(s, "UDP senders, batches and kernel events", test_udp_meta) ||
 	    !CU_add_test(s, "udpsim: udp-upper's loop under each kernel event", test_udpsim_events)) {
 		CU_cleanup_registry();

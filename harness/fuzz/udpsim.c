@@ -50,6 +50,7 @@ struct udpsim {
 	int oracle_tried;      /* the oracle itself was shown a wrong reply in this run */
 	long full;             /* batch entry whose send buffer stays full, or -1 */
 	int stop_in_wait;      /* the next wait for writability tells the loop to stop */
+	long stop_at;          /* batch entry whose send the stop interrupts, or -1 */
 	int stop_told, failed; /* the loop was told to stop; its wait was made to fail */
 	unsigned send_calls;
 	int breach;
@@ -145,18 +146,18 @@ static int is_sender(const struct datagram *d, const void *name, socklen_t namel
 	return name != NULL && namelen >= wlen && memcmp(name, &want, wlen) == 0;
 }
 
-/* The batch's last round is over: each datagram got exactly one reply, or none because the kernel
- * refused it (and then the loop counted it), or none because it came truncated (counted too). */
-static void end_round(struct udpsim *s)
+/* The batch's first n datagrams: each got a reply, or none because the kernel refused it for good or it
+ * came truncated; any other is a reply withheld. Returns how many got none. */
+static uint64_t unanswered(struct udpsim *s, unsigned n)
 {
-	uint64_t unanswered = 0;
+	uint64_t count = 0;
 	char from[64];
 
-	for (unsigned i = 0; i < s->nbatch; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		const struct delivered *b = &s->batch[i];
 		if (b->replies > 0)
 			continue;
-		unanswered++;
+		count++;
 		if (!b->may_drop && !b->truncated)
 			breach(s,
 			       "U1: datagram #%zu (%zu bytes from %s) got no reply, though the kernel took "
@@ -164,13 +165,21 @@ static void end_round(struct udpsim *s)
 			       b->index + 1, s->dgrams[b->index].len,
 			       sender_text(&s->dgrams[b->index], from, sizeof from));
 	}
-	s->st.dropped += (size_t)unanswered;
+	return count;
+}
+
+/* The batch's last round is over: each datagram got exactly one reply, or none as unanswered() allows,
+ * and the loop counted exactly those. */
+static void end_round(struct udpsim *s)
+{
+	s->st.dropped += (size_t)unanswered(s, s->nbatch);
 	if (s->loop.dropped != s->st.dropped)
 		breach(s, "U5: the loop counts %llu replies lost where %zu datagrams went unanswered",
 		       (unsigned long long)s->loop.dropped, s->st.dropped);
 	s->nbatch = 0;
 	s->logged = 0;
 	s->full = -1;
+	s->stop_at = -1;
 	s->send_calls = 0;
 }
 
@@ -405,6 +414,7 @@ static int send_error(struct udpsim *s, struct datagram *d, long e)
 		return EHOSTUNREACH;
 	case SCRIPT_UDP_SEND_STOP:
 		s->stop_in_wait = 1;
+		s->stop_at = e;
 		return EAGAIN;
 	default:
 		return EINTR;
@@ -578,6 +588,7 @@ enum udpsim_result udpsim_run(struct udpsim *s, const unsigned char *in, size_t 
 	s->nbatch = s->logged = 0;
 	s->icmp_pending = s->stop_in_wait = s->stop_told = s->failed = s->breach = 0;
 	s->full = -1;
+	s->stop_at = -1;
 	s->oracle_tried = 0;
 	s->send_calls = 0;
 	s->loop.dropped = 0;
@@ -587,6 +598,10 @@ enum udpsim_result udpsim_run(struct udpsim *s, const unsigned char *in, size_t 
 	}
 	s->st.datagrams = s->count;
 	run_loop(s);
+	/* A stop while a reply waits for room ends the batch there: the replies the loop reached before it
+	 * must have gone as any round's. (What it then counts as lost is its own: the server is stopping.) */
+	if (s->stop_at >= 0 && s->stop_told)
+		(void)unanswered(s, (unsigned)s->stop_at);
 	if (st != NULL)
 		*st = s->st;
 	if (s->breach) {
