@@ -14,8 +14,10 @@ UNITS = {"stream": "MB/s", "pingpong": "rt/s", "udp": "replies/s", "accept": "co
 Fig = collections.namedtuple("Fig", "key label short mode conns window size bar_echo bar_py once",
                              defaults=[False])
 FIGURES = [
-    Fig("stream1", "TCP stream, 1 connection", "stream 1 conn", "stream", 1, 0, 64, 0.9, 5),
-    Fig("stream4", "TCP stream, 4 connections", "stream 4 conns", "stream", 4, 0, 64, 0.9, 5),
+    Fig("stream1", "TCP stream, 1 connection", "stream 1 conn", "stream", 1, 0, 64, 0.95, 5),
+    Fig("stream4", "TCP stream, 4 connections", "stream 4 conns", "stream", 4, 0, 64, 0.95, 5),
+    Fig("stream16", "TCP stream, 16 connections", "stream 16 conns", "stream", 16, 0, 64, 0.95, 5),
+    Fig("stream64", "TCP stream, 64 connections", "stream 64 conns", "stream", 64, 0, 64, 0.95, 5),
     Fig("pingpong", "TCP ping-pong, 64 B, 8 connections", "ping-pong 64 B", "pingpong", 8, 0, 64, 0.9, 3),
     Fig("udp64", "UDP, 64 B datagrams, window 64", "UDP 64 B", "udp", 1, 64, 64, 0.9, 20),
     Fig("udp1400", "UDP, 1400 B datagrams, window 64", "UDP 1400 B", "udp", 1, 64, 1400, 0.9, 20),
