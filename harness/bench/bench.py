@@ -267,7 +267,7 @@ def md_bar(f, cs, q):
                                      q["echo_over_" + k] > 0 else "") for k in ("python", "python_tutorial")]
     rc = q["echo_per_cpu"]
     cpu = " (per CPU-s: %.2f×, %s)" % (rc, verdict(rc, f.bar_echo)) if rc > 0 else ""
-    return "≥%.1f× echo: %s%s; ≥%.0f× python: %s (b), %s (b')" % (
+    return "≥%g× echo: %s%s; ≥%.0f× python: %s (b), %s (b')" % (
         f.bar_echo, verdict(q["echo"], f.bar_echo), cpu, f.bar_py, *py)
 
 
@@ -332,7 +332,7 @@ def json_report(o, m, figs, cells, ex, cmds):
         row += ",\n     " + ", ".join('"ratio_%s": %s' % (k, "%.3f" % v if v > 0 else "null")
                                       for k, v in q.items())
         if f.bar_echo > 0:
-            row += ', "bar_echo": %.1f, "bar_python": %.0f' % (f.bar_echo, f.bar_py)
+            row += ', "bar_echo": %g, "bar_python": %.0f' % (f.bar_echo, f.bar_py)
         rows.append(row + "}")
     extra = ",".join('\n    "%s": %s' % (key, j or '{"not_available": %s}' % js(v)) for key, _, j, v in ex)
     return ('{\n  "date": "%s",\n  "machine": {"nproc": %d, "cpu": %s, "kernel": %s, "mem_kb": %d},\n'
