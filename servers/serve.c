@@ -19,7 +19,7 @@
 #include "report.h"
 #include "util.h"
 
-/* -b BYTES or --socket-buffer BYTES in a program without that setting. */
+/* -b BYTES, --socket-buffer BYTES or --socket-budget BYTES in a program without that setting. */
 static int refuse_option(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
 	(void)dest;
@@ -61,6 +61,17 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	        "expected a byte count from 0 (the kernel's autotuning) to 64m (suffix k or m allowed)"};
 	static const struct cli_option no_socket_buffer = {"socket-buffer", 0, CLI_CUSTOM, .dest = NULL,
 	                                                   .custom = refuse_option};
+	const struct cli_option socket_budget = {
+	    "socket-budget",
+	    0,
+	    CLI_UNSIGNED,
+	    CLI_INTEGER(o->sockbudget),
+	    .min = 1024 * 1024,
+	    .max = SERVE_MAX_SOCKBUDGET,
+	    .flags = CLI_SUFFIXES | CLI_QUOTE_VALUE,
+	    .reason = "expected a byte count from 1m to 1024g (suffix k, m or g allowed)"};
+	static const struct cli_option no_socket_budget = {"socket-budget", 0, CLI_CUSTOM, .dest = NULL,
+	                                                   .custom = refuse_option};
 	char reason[64], aerr[256];
 	const struct cli_option table[] = {{NULL, 'l', CLI_STRING, .dest = &o->addrstr},
 	                                   {NULL, 't', CLI_UNSIGNED, CLI_INTEGER(o->threads), .min = 1,
@@ -69,6 +80,7 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	                                   {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
 	                                   options & SERVE_OPT_BUF ? buffer : no_buffer,
 	                                   options & SERVE_OPT_SOCKBUF ? socket_buffer : no_socket_buffer,
+	                                   options & SERVE_OPT_SOCKBUF ? socket_budget : no_socket_budget,
 	                                   {"inetd", 0, CLI_FLAG, CLI_INTEGER(o->inetd)},
 	                                   {"help", 'h', CLI_HELP, .dest = NULL},
 	                                   CLI_TABLE_END};
@@ -77,7 +89,7 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	o->addrstr = SERVE_DEFAULT_ADDR;
 	o->threads = 1;
 	o->bufsize = SERVE_DEFAULT_BUF;
-	o->sockbuf = SERVE_DEFAULT_SOCKBUF;
+	o->sockbuf = SERVE_SOCKBUF_BUDGET;
 	snprintf(reason, sizeof reason, "expected a thread count from 1 to %d", SERVE_MAX_THREADS);
 	switch (cli_parse(table, argc, argv, err, errlen)) {
 	case CLI_PARSE_OK:

@@ -14,8 +14,11 @@
 #define SERVE_DEFAULT_BUF (256u * 1024u) /* lent only while a connection holds bytes */
 #define SERVE_MAX_BUF (1024u * 1024u * 1024u)
 #define SERVE_MAX_THREADS 64
-#define SERVE_DEFAULT_SOCKBUF (128u * 1024u) /* tcp-upper: SO_RCVBUF and SO_SNDBUF of a connection */
+/* tcp-upper: --socket-buffer not given: each connection's SO_RCVBUF and SO_SNDBUF come from the budget
+ * shared by the open connections (--socket-budget) */
+#define SERVE_SOCKBUF_BUDGET ((size_t)-1)
 #define SERVE_MAX_SOCKBUF (64u * 1024u * 1024u)
+#define SERVE_MAX_SOCKBUDGET (1024ull * 1024u * 1024u * 1024u)
 
 /* The servers' command line. */
 struct serve_opts {
@@ -25,14 +28,17 @@ struct serve_opts {
 	int verbose;          /* -v */
 	int inetd;            /* --inetd */
 	size_t bufsize;       /* -b BYTES[k|m|g] per-connection buffer bound */
-	size_t sockbuf;       /* --socket-buffer BYTES: kernel buffers per connection (0: the kernel's) */
+	size_t sockbuf;       /* --socket-buffer BYTES: kernel buffers per connection (0: the kernel's;
+	                       * SERVE_SOCKBUF_BUDGET when not given) */
+	size_t sockbudget;    /* --socket-budget BYTES: the connections' kernel buffers together (0: from
+	                       * the host's tcp_mem) */
 };
 
 /* Options a server accepts besides -l, -t, -v and --help (struct serve_server.options). */
 enum serve_option {
 	SERVE_OPT_INETD = 1,  /* --inetd */
 	SERVE_OPT_BUF = 2,    /* -b BYTES */
-	SERVE_OPT_SOCKBUF = 4 /* --socket-buffer BYTES */
+	SERVE_OPT_SOCKBUF = 4 /* --socket-buffer BYTES and --socket-budget BYTES */
 };
 
 /* Writes one log line "PREFIXescaped\n" to fd, each byte as rep_escape_byte() renders it (printable

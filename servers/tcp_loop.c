@@ -319,6 +319,9 @@ static enum tcp_loop_result conn_event(struct tcp_loop *l, struct tcp_loop_conn 
  * for input. Returns 0, or -1 when memory ran out (fd is closed then). */
 static int conn_open(struct tcp_loop *l, int fd)
 {
+	/* Tuned first, so that every descriptor given to io->close was given to io->tune: tcp-upper
+	 * counts its open connections there. */
+	l->io->tune(l->ctx, fd);
 	struct tcp_loop_conn *c = l->io->alloc(l->ctx, sizeof *c);
 	unsigned char *b = c != NULL ? pool_get(l) : NULL;
 
@@ -333,7 +336,6 @@ static int conn_open(struct tcp_loop *l, int fd)
 	pool_put(l, upper_conn_release(&c->uc));
 	c->fd = fd;
 	c->interest = EPOLLIN;
-	l->io->tune(l->ctx, fd);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 	if (l->io->ctl(l->ctx, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		l->io->close(l->ctx, fd);

@@ -48,8 +48,10 @@ struct tcp_loop_io {
 	ssize_t (*recv)(void *ctx, int fd, unsigned char *p, size_t n);
 	void (*shutdown_wr)(void *ctx, int fd); /* shutdown(fd, SHUT_WR); a failure is ignored */
 	void (*close)(void *ctx, int fd);       /* close(fd), which also leaves the epoll set */
-	void (*tune)(void *ctx, int fd);        /* per-socket options of a new connection */
-	uint64_t (*now_ns)(void *ctx);          /* a monotonic clock */
+	/* Per-socket options of a new connection, before anything else is done with it: every accepted
+	 * descriptor later given to close was first given to tune. */
+	void (*tune)(void *ctx, int fd);
+	uint64_t (*now_ns)(void *ctx); /* a monotonic clock */
 	/* For the descriptor-limit lines: the process's descriptor limit (0 when it is unlimited or
 	 * unknown) and how many descriptors it has open (-1 when they cannot be counted). */
 	unsigned long long (*fd_limit)(void *ctx);

@@ -3,10 +3,12 @@
  * malloc_trim, getrlimit); every decision about a connection is drive_wakeup()'s (drive.h). --inetd
  * serves one connection on stdin/stdout through the same drive_wakeup(). */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +28,43 @@
 /* Bytes a connection may leave unsent in its socket (TCP_NOTSENT_LOWAT); unbounded, slow readers stall
  * for good under the host's TCP memory pressure: see RELIABILITY.md, 'Mass backpressure'. */
 #define UNSENT_MAX (128 * 1024)
-/* --socket-buffer (SO_RCVBUF, SO_SNDBUF) and the longest wait to retransmit (TCP_RTO_MAX_MS) keep
- * thousands of connections out of that pressure and out of its back-off: see RELIABILITY.md, 'The
- * 2000-client stall'. */
+/* The longest wait to retransmit (TCP_RTO_MAX_MS) keeps thousands of connections out of the back-off
+ * that follows that pressure: see RELIABILITY.md, 'The 2000-client stall'. */
 #define RETRANSMIT_WAIT_MAX_MS 1000
 #define RETRANSMIT_WAIT_KERNEL_MS 120000 /* the kernel's own bound (TCP_RTO_MAX), given back at close */
+
+/* The kernel memory of the connections' sockets: a budget shared by the open connections
+ * (RELIABILITY.md, 'A kernel-memory budget instead of a fixed clamp'). A fixed bound per socket costs
+ * throughput when few connections stream, and no fixed bound keeps thousands of them under the host's
+ * pressure threshold: what matters is the total. The budget is half the host's pressure threshold
+ * (tcp_mem[1] pages, read at start; the other half is left to the rest of the host, on loopback the
+ * clients), or --socket-budget. With n connections open, each may hold budget / L, L the power of two
+ * at or above n: while that is at least what an autotuned socket can reach (tcp_rmem[2] +
+ * tcp_wmem[2]) the socket keeps the kernel's autotuning; below it SO_RCVBUF and SO_SNDBUF are each set
+ * to a quarter of the share (the kernel doubles both figures for its bookkeeping), which turns
+ * autotuning off for that socket. New connections get the share of the moment, and when the count
+ * crosses a power of two upwards the loop that accepts sets the new share on all its connections too:
+ * without that, connections arriving one after another would hold budget / 1 + budget / 2 + ..., about
+ * ln(n) budgets. Crossing downwards changes nothing until the count falls to a quarter (so a count
+ * that swings across a boundary does not walk the connections on every accept): the survivors of a
+ * burst keep their smaller bounds, later connections get the larger share. Each thread re-sets only
+ * its own connections, when it accepts; SO_REUSEPORT spreads the accepts of a burst over them. Below
+ * BUFFER_MIN per buffer (beyond about budget / 64 KiB connections) the total may pass the budget. */
+#define BUFFER_MIN (16 * 1024)
+#define BUDGET_FALLBACK (512ull * 1024 * 1024)   /* when tcp_mem cannot be read */
+#define AUTOTUNED_FALLBACK (10ull * 1024 * 1024) /* the kernel's default tcp_rmem[2] + tcp_wmem[2] */
+
+static struct {
+	unsigned long long budget;    /* bytes the connections' socket buffers may hold together */
+	unsigned long long autotuned; /* the most one autotuned socket may hold */
+	atomic_ulong open;            /* connections open, all threads together */
+} kmem;
 
 struct worker {
 	struct serve_worker lw; /* first: options, stop eventfd, thread, error (serve_main) */
 	int ep, lfd;
-	int loop_ready; /* loop was initialised: cleanup closes its connections */
+	int loop_ready;      /* loop was initialised: cleanup closes its connections */
+	unsigned long level; /* the connection count this loop's connections are bounded for (see kmem) */
 	struct tcp_loop loop;
 };
 
@@ -99,26 +128,99 @@ static void sys_shutdown(void *ctx, int fd)
 static void sys_close(void *ctx, int fd)
 {
 	static const int kernel_max = RETRANSMIT_WAIT_KERNEL_MS;
+	const struct worker *w = ctx;
 
-	(void)ctx;
+	if (w->lw.o->sockbuf == SERVE_SOCKBUF_BUDGET)
+		atomic_fetch_sub(&kmem.open, 1);
 	/* The kernel gives an orphan that still holds bytes up once its retransmission wait reaches the
 	 * socket's bound: a slow reader would lose the rest (see RELIABILITY.md, 'The 2000-client stall'). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &kernel_max, sizeof kernel_max);
 	close(fd);
 }
 
+/* The first figure of /proc/sys/net/ipv4/NAME selected by which (0, 1 or 2), or 0. */
+static unsigned long long sysctl_figure(const char *name, int which)
+{
+	char path[128];
+	unsigned long long v[3] = {0, 0, 0};
+
+	snprintf(path, sizeof path, "/proc/sys/net/ipv4/%s", name);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu %llu %llu", &v[0], &v[1], &v[2]) != 3)
+		v[which] = 0;
+	fclose(f);
+	return v[which];
+}
+
+/* The budget and the autotuned socket's reach (kmem), once, before the workers start. */
+static void kmem_setup(const struct serve_opts *o)
+{
+	unsigned long long pressure = sysctl_figure("tcp_mem", 1) * (unsigned long long)sysconf(_SC_PAGESIZE);
+	unsigned long long rmem = sysctl_figure("tcp_rmem", 2), wmem = sysctl_figure("tcp_wmem", 2);
+
+	kmem.budget = o->sockbudget > 0 ? o->sockbudget : pressure > 0 ? pressure / 2 : BUDGET_FALLBACK;
+	kmem.autotuned = rmem > 0 && wmem > 0 ? rmem + wmem : AUTOTUNED_FALLBACK;
+}
+
+static unsigned long level_of(unsigned long n)
+{
+	unsigned long level = 1;
+
+	while (level < n && level < ULONG_MAX / 2)
+		level <<= 1;
+	return level;
+}
+
+/* SO_RCVBUF and SO_SNDBUF for a socket when level connections share the budget; 0: autotuning. */
+static int buffer_at(unsigned long level)
+{
+	unsigned long long share = kmem.budget / level;
+
+	if (share >= kmem.autotuned)
+		return 0;
+	share /= 4; /* two buffers, each doubled by the kernel */
+	return share < BUFFER_MIN ? BUFFER_MIN : share > INT_MAX ? INT_MAX : (int)share;
+}
+
+static void set_buffers(int fd, int bytes)
+{
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
+/* A new connection's share of the budget (kmem), and the loop's other connections' when the count has
+ * crossed a power of two upwards. */
+static void budget_share(struct worker *w, int fd)
+{
+	unsigned long level = level_of(atomic_fetch_add(&kmem.open, 1) + 1);
+
+	if (level > w->level) {
+		int bytes = buffer_at(level);
+		for (const struct tcp_loop_conn *c = w->loop.conns; bytes > 0 && c != NULL; c = c->next)
+			set_buffers(c->fd, bytes);
+		w->level = level;
+	} else if (level * 4 <= w->level) {
+		w->level = level;
+	}
+	int bytes = buffer_at(w->level);
+	if (bytes > 0)
+		set_buffers(fd, bytes);
+}
+
 static void sys_tune(void *ctx, int fd)
 {
 	static const int one = 1, unsent_max = UNSENT_MAX, retransmit_wait_max = RETRANSMIT_WAIT_MAX_MS;
-	const struct worker *w = ctx;
-	int buffer_max = (int)w->lw.o->sockbuf;
+	struct worker *w = ctx;
+	size_t fixed = w->lw.o->sockbuf;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_max, sizeof unsent_max);
-	if (buffer_max > 0) {
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_max, sizeof buffer_max);
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_max, sizeof buffer_max);
-	}
+	if (fixed == SERVE_SOCKBUF_BUDGET)
+		budget_share(w, fd);
+	else if (fixed > 0)
+		set_buffers(fd, (int)fixed);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_RTO_MAX_MS, &retransmit_wait_max, sizeof retransmit_wait_max);
 }
 
@@ -230,6 +332,9 @@ static int worker_setup(struct serve_worker *lw, const struct net_addr *a, int r
 	struct worker *w = (struct worker *)lw;
 
 	w->ep = w->lfd = -1;
+	w->level = 0;
+	if (kmem.budget == 0)
+		kmem_setup(w->lw.o); /* the workers are set up one after another, before any runs */
 	w->lfd = net_listen(a, SOCK_STREAM, reuseport, SOMAXCONN, bound, w->lw.err, sizeof w->lw.err);
 	if (w->lfd < 0)
 		return -1;
@@ -356,7 +461,8 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [--socket-buffer BYTES] [-v] [--inetd]\n"
+	    "usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [--socket-budget BYTES]\n"
+	    "                 [--socket-buffer BYTES] [-v] [--inetd]\n"
 	    "Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
 	    "'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
 	    "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
@@ -366,15 +472,18 @@ static void usage(FILE *f)
 	    "  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a "
 	    "connection\n"
 	    "                holds a buffer only while it has bytes to send back\n"
-	    "  --socket-buffer BYTES  kernel receive and send buffer of each connection (SO_RCVBUF,\n"
-	    "                SO_SNDBUF; default %uk): bounds the kernel memory thousands of connections\n"
-	    "                hold; 0 leaves the kernel's autotuning (for long-distance links)\n"
+	    "  --socket-budget BYTES  the kernel memory the connections' sockets may hold together\n"
+	    "                (default: half the host's TCP pressure threshold, tcp_mem[1]): few connections\n"
+	    "                keep the kernel's autotuning, many share the budget through SO_RCVBUF and\n"
+	    "                SO_SNDBUF; suffix k, m or g allowed\n"
+	    "  --socket-buffer BYTES  instead of the budget, this SO_RCVBUF and SO_SNDBUF for every\n"
+	    "                connection; 0 leaves the kernel's autotuning to all (unbounded)\n"
 	    "  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
 	    "  --inetd       serve one connection on stdin/stdout, then exit\n"
 	    "  --help        this text\n"
 	    "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
 	    "error (bad option, address in use or not local).\n",
-	    SERVE_DEFAULT_BUF / 1024u, SERVE_DEFAULT_SOCKBUF / 1024u);
+	    SERVE_DEFAULT_BUF / 1024u);
 }
 
 int main(int argc, char **argv)

@@ -14,8 +14,10 @@ UNITS = {"stream": "MB/s", "pingpong": "rt/s", "udp": "replies/s", "accept": "co
 Fig = collections.namedtuple("Fig", "key label short mode conns window size bar_echo bar_py once",
                              defaults=[False])
 FIGURES = [
-    Fig("stream1", "TCP stream, 1 connection", "stream 1 conn", "stream", 1, 0, 64, 0.9, 5),
-    Fig("stream4", "TCP stream, 4 connections", "stream 4 conns", "stream", 4, 0, 64, 0.9, 5),
+    Fig("stream1", "TCP stream, 1 connection", "stream 1 conn", "stream", 1, 0, 64, 0.95, 5),
+    Fig("stream4", "TCP stream, 4 connections", "stream 4 conns", "stream", 4, 0, 64, 0.95, 5),
+    Fig("stream16", "TCP stream, 16 connections", "stream 16 conns", "stream", 16, 0, 64, 0.95, 5),
+    Fig("stream64", "TCP stream, 64 connections", "stream 64 conns", "stream", 64, 0, 64, 0.95, 5),
     Fig("pingpong", "TCP ping-pong, 64 B, 8 connections", "ping-pong 64 B", "pingpong", 8, 0, 64, 0.9, 3),
     Fig("udp64", "UDP, 64 B datagrams, window 64", "UDP 64 B", "udp", 1, 64, 64, 0.9, 20),
     Fig("udp1400", "UDP, 1400 B datagrams, window 64", "UDP 1400 B", "udp", 1, 64, 1400, 0.9, 20),
@@ -265,7 +267,7 @@ def md_bar(f, cs, q):
                                      q["echo_over_" + k] > 0 else "") for k in ("python", "python_tutorial")]
     rc = q["echo_per_cpu"]
     cpu = " (per CPU-s: %.2f×, %s)" % (rc, verdict(rc, f.bar_echo)) if rc > 0 else ""
-    return "≥%.1f× echo: %s%s; ≥%.0f× python: %s (b), %s (b')" % (
+    return "≥%g× echo: %s%s; ≥%.0f× python: %s (b), %s (b')" % (
         f.bar_echo, verdict(q["echo"], f.bar_echo), cpu, f.bar_py, *py)
 
 
@@ -330,7 +332,7 @@ def json_report(o, m, figs, cells, ex, cmds):
         row += ",\n     " + ", ".join('"ratio_%s": %s' % (k, "%.3f" % v if v > 0 else "null")
                                       for k, v in q.items())
         if f.bar_echo > 0:
-            row += ', "bar_echo": %.1f, "bar_python": %.0f' % (f.bar_echo, f.bar_py)
+            row += ', "bar_echo": %g, "bar_python": %.0f' % (f.bar_echo, f.bar_py)
         rows.append(row + "}")
     extra = ",".join('\n    "%s": %s' % (key, j or '{"not_available": %s}' % js(v)) for key, _, j, v in ex)
     return ('{\n  "date": "%s",\n  "machine": {"nproc": %d, "cpu": %s, "kernel": %s, "mem_kb": %d},\n'

@@ -81,7 +81,7 @@ grep -q '^| Replay packets/s (make bench-replay) | not available: no make target
 	fail "no replay row saying why: $(grep Replay "$tmp/o3/BENCH.md")"
 grep -q '^| Conform suite wall time (reference servers) | not available: conform program (none given)' \
 	"$tmp/o3/BENCH.md" || fail "no conform row saying why"
-[ "$(sed 1d "$tmp/o3/ratios.csv" | cut -d, -f1 | tr '\n' ' ')" = "stream1 stream4 pingpong udp64 udp1400 accept idle " ] ||
+[ "$(sed 1d "$tmp/o3/ratios.csv" | cut -d, -f1 | tr '\n' ' ')" = "stream1 stream4 stream16 stream64 pingpong udp64 udp1400 accept idle " ] ||
 	fail "not every figure measured: $(cat "$tmp/o3/ratios.csv")"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; x=json.load(open(sys.argv[1]))["extra"]

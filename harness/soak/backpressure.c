@@ -250,13 +250,31 @@ struct server_socket_facts {
 	int receive;    /* SO_RCVBUF as the kernel reports it (twice the figure set) */
 	int send;       /* SO_SNDBUF, likewise */
 	int retransmit; /* TCP_RTO_MAX_MS, or -1 when the kernel lacks the option */
+	int open;       /* connections the server had open, this one included */
+	long share;     /* the most SO_RCVBUF and SO_SNDBUF may report together: the host's pressure
+	                 * threshold shared by those connections */
 };
 
 enum {
 	UNSENT_BOUND = 1024 * 1024,     /* the most a socket may leave unsent */
-	BUFFER_BOUND = 2 * 1024 * 1024, /* the most SO_RCVBUF and SO_SNDBUF may report (autotuning: MiBs) */
-	RETRANSMIT_BOUND = 5000         /* the longest retransmission wait, where the kernel has it */
+	RETRANSMIT_BOUND = 5000,        /* the longest retransmission wait, where the kernel has it */
+	SHARE_TARGET = 2 * 1024 * 1024, /* idle connections are opened until the share is this small */
+	IDLE_MAX = 3000                 /* ... but no more than this many (the server's limit is 4096) */
 };
+
+/* The host's TCP memory pressure threshold in bytes (tcp_mem[1] pages), or 0. */
+static long pressure_threshold(void)
+{
+	long pages[3] = {0, 0, 0};
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_mem", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld %ld", &pages[0], &pages[1], &pages[2]) != 3)
+		pages[1] = 0;
+	fclose(f);
+	return pages[1] * sysconf(_SC_PAGESIZE);
+}
 
 static int read_facts(int sfd, struct server_socket_facts *x)
 {
@@ -280,7 +298,7 @@ static int read_facts(int sfd, struct server_socket_facts *x)
 static int facts_bounded(const struct server_socket_facts *x)
 {
 	return x->lowat > 0 && x->lowat <= UNSENT_BOUND && x->unsent >= 0 && x->unsent <= x->lowat + CHUNK &&
-	       x->receive > 0 && x->receive <= BUFFER_BOUND && x->send > 0 && x->send <= BUFFER_BOUND &&
+	       x->receive > 0 && x->send > 0 && (long)x->receive + x->send <= x->share &&
 	       x->retransmit <= RETRANSMIT_BOUND;
 }
 
@@ -299,29 +317,46 @@ static void describe_facts(char *note, size_t len, const struct server_socket_fa
 		         RETRANSMIT_BOUND);
 	snprintf(note, len,
 	         "server socket: unsent bound %d (at most %d allowed), %d bytes unsent with a non-reading "
-	         "client; receive and send buffers %d and %d (at most %d allowed); longest retransmission "
-	         "wait %s; %llu of %llu bytes back",
-	         x->lowat, UNSENT_BOUND, x->unsent, x->receive, x->send, BUFFER_BOUND, retransmit,
+	         "client; receive and send buffers %d and %d with %d connections open (together at most "
+	         "%ld allowed, the pressure threshold's share); longest retransmission wait %s; %llu of "
+	         "%llu bytes back",
+	         x->lowat, UNSENT_BOUND, x->unsent, x->receive, x->send, x->open, x->share, retransmit,
 	         (unsigned long long)got, (unsigned long long)off);
 }
 
-/* The deterministic small version of the mass backpressure case: one client with 128 KiB buffers sends
- * without reading until the server stops taking bytes. The server's socket for it must bound the bytes
- * left unsent in the kernel (TCP_NOTSENT_LOWAT) and hold no more than that, bound the kernel's buffers
- * for the connection (SO_RCVBUF, SO_SNDBUF) and, where the kernel has the option, the longest retransmission
- * wait (TCP_RTO_MAX_MS): unbounded, thousands of such connections stall under the host's TCP memory
- * pressure (see RELIABILITY.md, 'Mass backpressure' and 'The 2000-client stall'). The client then reads
- * everything back. */
+/* The deterministic small version of the mass backpressure case. Idle connections are opened first,
+ * enough that the host's TCP pressure threshold shared by them comes to about 2 MiB each (on a host
+ * whose threshold is 1.5 GB: 750); then one client with 128 KiB buffers sends without reading until the
+ * server stops taking bytes. The server's socket for it must bound the bytes left unsent in the kernel
+ * (TCP_NOTSENT_LOWAT) and hold no more than that, keep its kernel buffers (SO_RCVBUF plus SO_SNDBUF)
+ * within its share of the threshold and, where the kernel has the option, bound the longest
+ * retransmission wait (TCP_RTO_MAX_MS): unbounded, thousands of such connections stall under the
+ * host's TCP memory pressure (see RELIABILITY.md, 'Mass backpressure', 'The 2000-client stall' and 'A
+ * kernel-memory budget instead of a fixed clamp'). The client then reads everything back. */
 int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct soak_figures *f)
 {
 	struct net_addr local = {.len = sizeof local.ss};
 	char err[256] = "";
-	int fd = soak_connect(&s->addrs.tcp, 128 * 1024, err, sizeof err);
+	long pressure = pressure_threshold();
+	int want =
+	    pressure > 0 && pressure / SHARE_TARGET < IDLE_MAX ? (int)(pressure / SHARE_TARGET) : IDLE_MAX;
+	int *idle = calloc((size_t)want, sizeof *idle), nidle = 0;
+
+	if (idle == NULL) {
+		snprintf(f->note, sizeof f->note, "set-up failed: out of memory");
+		return -1;
+	}
+	while (nidle < want && (idle[nidle] = soak_connect(&s->addrs.tcp, 0, err, sizeof err)) >= 0)
+		nidle++;
+	int fd = nidle > 0 ? soak_connect(&s->addrs.tcp, 128 * 1024, err, sizeof err) : -1;
 
 	if (fd < 0 || net_local(fd, &local) < 0 || soak_sample(s, f, 1) < 0) {
-		snprintf(f->note, sizeof f->note, "set-up failed: %s", err);
+		snprintf(f->note, sizeof f->note, "set-up failed after %d idle connections: %s", nidle, err);
 		if (fd >= 0)
 			close(fd);
+		while (nidle > 0)
+			close(idle[--nidle]);
+		free(idle);
 		return -1;
 	}
 	uint64_t off = 0, got = 0, last = util_now_ns();
@@ -338,6 +373,11 @@ int soak_unsent_bound(struct soak_server *s, const struct soak_plan *p, struct s
 	int seen = sfd >= 0 && read_facts(sfd, &facts) == 0;
 	if (sfd >= 0)
 		close(sfd);
+	facts.open = nidle + 1;
+	facts.share = (pressure > 0 ? pressure : 1024L * 1024 * 1024) / facts.open;
+	while (nidle > 0)
+		close(idle[--nidle]);
+	free(idle);
 	(void)shutdown(fd, SHUT_WR);
 	uint64_t deadline = util_now_ns() + (uint64_t)(p->stall * 1e9);
 	while (util_ms_left(deadline) > 0 && got < off) {
