@@ -120,9 +120,8 @@ format:
 format-check:
 	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found (ci/install-deps.sh installs it)" >&2; exit 2; }
 	@[ -n "$(strip $(FORMAT_FILES))" ] || { echo "format-check: no tracked C files found (is this a git checkout?)" >&2; exit 2; }
-	@bad=""; for f in $(FORMAT_FILES); do \
-		$(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || bad="$$bad $$f"; \
-	done; \
+	@bad=$$(printf '%s\n' $(FORMAT_FILES) | xargs -P "$$(nproc)" -I{} sh -c \
+		'$(CLANG_FORMAT) --dry-run --Werror "$$1" >/dev/null 2>&1 || echo "$$1"' sh {}); \
 	if [ -n "$$bad" ]; then \
 		echo "format-check: these files differ from .clang-format; 'make format' rewrites them:" >&2; \
 		for f in $$bad; do echo "  $$f" >&2; done; \

@@ -18,7 +18,7 @@ FUZZ_TIME ?= 28800
 FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 # Each target under libFuzzer for this long from its corpus, no crash allowed; that the fuzzers find bugs
 # is fuzz-planted's to show, so the smoke only needs to reach every seed and some mutations.
-FUZZ_SMOKE_TIME ?= 10
+FUZZ_SMOKE_TIME ?= 5
 FUZZ_OUT ?= out/fuzz
 FUZZ_CLANG ?= clang
 AFL_CC ?= afl-clang-fast
