@@ -15,29 +15,32 @@ import sys
 import time
 
 
-def make_words(make, variant, var):
-    """The words of make variable var in variant ('std' or 'san'), from make print-suites."""
+def suites(make, variant):
+    """make print-suites' lists in variant ('std' or 'san'): {variable: [words]}."""
     args = shlex.split(make) + ["-s", "--no-print-directory", "print-suites"]
     if variant == "san":
         args.append("SAN=1")
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    lists = {}
     for line in out.splitlines():
         name, _, words = line.partition(":")
-        if name.strip() == var:
-            return words.split()
-    raise SystemExit(f"check.py: make print-suites gave no {var} line")
+        lists[name.strip()] = words.split()
+    for var in ("TESTS", "STD_SKIP", "CHECK_ONCE"):
+        if var not in lists:
+            raise SystemExit(f"check.py: make print-suites gave no {var} line")
+    return lists
 
 
 def plan(make):
     """The rows to run: (suite, variant, make arguments)."""
-    jobs = str(os.cpu_count() or 1)
-    skip = set(make_words(make, "std", "STD_SKIP"))
-    rows = [("build", "std", ["-j" + jobs, "all", "check-build"])]
-    rows += [(t, "std", [t]) for t in make_words(make, "std", "TESTS") if t not in skip]
-    rows.append(("build", "san", ["SAN=1", "-j" + jobs, "all", "check-build"]))
-    rows += [(t, "san", ["SAN=1", t]) for t in make_words(make, "san", "TESTS")]
-    rows.append(("build", "once", ["-j" + jobs, "check-build-once"]))
-    rows += [(t, "once", [t]) for t in make_words(make, "std", "CHECK_ONCE")]
+    jobs = "-j" + str(os.cpu_count() or 1)
+    std, san = suites(make, "std"), suites(make, "san")
+    rows = [("build", "std", [jobs, "all", "check-build"])]
+    rows += [(t, "std", [t]) for t in std["TESTS"] if t not in std["STD_SKIP"]]
+    rows.append(("build", "san", ["SAN=1", jobs, "all", "check-build"]))
+    rows += [(t, "san", ["SAN=1", t]) for t in san["TESTS"]]
+    rows.append(("build", "once", [jobs, "check-build-once"]))
+    rows += [(t, "once", [t]) for t in std["CHECK_ONCE"]]
     return rows
 
 
@@ -65,7 +68,7 @@ def main():
     except (subprocess.CalledProcessError, OSError) as e:
         print(f"check.py: cannot list the suites with {a.make} print-suites: {e}", file=sys.stderr)
         return 2
-    if not any(v != "std" or s != "build" for s, v, _ in rows[1:]):
+    if all(suite == "build" for suite, _, _ in rows):
         print("check.py: make lists no suite to run: nothing would be checked", file=sys.stderr)
         return 2
     done, start = [], time.monotonic()
