@@ -47,18 +47,9 @@ sed 's/400000/100000/' "$d/std/fuzz_tcp-standalone" >"$d/san/fuzz_tcp-standalone
 chmod +x "$d"/*/*
 touch "$d/file"
 
-# result STATUS PASS-TEXT FAIL-TEXT [FILE]: counts one check; STATUS 0 prints "PASS PASS-TEXT", any other
-# "FAIL FAIL-TEXT" and then FILE, indented
-result() {
-	if [ "$1" -eq 0 ]; then
-		echo "PASS $2"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $3"
-		[ -z "${4:-}" ] || { sed 's/^/    | /' "$4" 2>/dev/null | tail -40; echo; }
-		fail=$((fail + 1))
-	fi
-}
+# result (harness/fuzz/test-lib.sh), showing a failing file's last 40 lines
+. harness/fuzz/test-lib.sh
+RESULT_SHOW="tail -40"
 
 # usage NAME OUTPUT-PATTERN -- args...: exit 2 before any measurement (none printed, within 10 s even on a
 # loaded machine), the message on stderr

@@ -77,19 +77,8 @@ EOF
 chmod +x "$d/bad/fuzz_udp" "$d/good/fuzz_udp" "$d/crash/fuzz_udp" "$d/afl/afl-fuzz"
 touch "$d/file"
 
-# result STATUS PASS-TEXT FAIL-TEXT [FILE [SHOW]]: counts one check; STATUS 0 prints "PASS PASS-TEXT",
-# any other "FAIL FAIL-TEXT" and then FILE, indented, through SHOW (default: its last 20 lines)
-result() {
-	if [ "$1" -eq 0 ]; then
-		echo "PASS $2"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $3"
-		# shellcheck disable=SC2086
-		[ -z "${4:-}" ] || sed 's/^/    | /' "$4" 2>/dev/null | ${5:-tail -20}
-		fail=$((fail + 1))
-	fi
-}
+# result (harness/fuzz/test-lib.sh)
+. harness/fuzz/test-lib.sh
 
 # case NAME WANT-EXIT MAX-SECONDS OUTPUT-PATTERN NOT-PATTERN -- fuzz-run-args...
 case_() {
