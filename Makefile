@@ -65,6 +65,11 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# The one version every program prints with --version (lib/cli.c) and the scripts read: VERSION.
+CAPSLOCK_VERSION := $(shell cat VERSION 2>/dev/null || echo unknown)
+$(O)/lib/cli.o: ALL_CPPFLAGS += -DCAPSLOCK_VERSION=\"$(CAPSLOCK_VERSION)\"
+$(O)/lib/cli.o: VERSION
+
 $(LIB): $(LIB_SRCS:%.c=$(O)/%.o)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^

@@ -2,12 +2,19 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util.h"
 
+/* The Makefile passes it from the VERSION file; a build that does not (an outside fuzz build) says so. */
+#ifndef CAPSLOCK_VERSION
+#define CAPSLOCK_VERSION "unknown"
+#endif
+
 #define CLI_MAX_OPTIONS 64
+#define CLI_VERSION_CODE 255 /* getopt code of the --version every table gets */
 #define CLI_LONG_CODE                                                                                        \
 	256 /* getopt code of table entry i without a short letter: CLI_LONG_CODE +                          \
 	       i */
@@ -73,14 +80,25 @@ int cli_take_value(const struct cli_option *option, const char *name, const char
 		store_integer(option->dest, option->size, number);
 		return 0;
 	case CLI_SECONDS:
-		if (util_parse_seconds(arg, option->min_seconds, option->max_seconds, &seconds, why,
-		                       sizeof why) < 0) {
+		if (util_parse_duration(arg, option->min_seconds, option->max_seconds, &seconds, why,
+		                        sizeof why) < 0) {
 			bad_number(option, name, arg, why, err, errlen);
 			return -1;
 		}
 		if ((option->flags & CLI_ABOVE_MIN) && !(seconds > option->min_seconds)) {
-			snprintf(why, sizeof why, "'%s' is not more than %g seconds", arg,
-			         option->min_seconds);
+			snprintf(why, sizeof why, "'%s' is not more than %g s", arg, option->min_seconds);
+			bad_number(option, name, arg, why, err, errlen);
+			return -1;
+		}
+		*(double *)option->dest = seconds;
+		return 0;
+	case CLI_NUMBER:
+		if (util_parse_seconds(arg, option->min_seconds, option->max_seconds, &seconds, why,
+		                       sizeof why) < 0 ||
+		    ((option->flags & CLI_ABOVE_MIN) && !(seconds > option->min_seconds))) {
+			snprintf(why, sizeof why, "'%s' is not a number %s %g to %g", arg,
+			         option->flags & CLI_ABOVE_MIN ? "above" : "from", option->min_seconds,
+			         option->max_seconds);
 			bad_number(option, name, arg, why, err, errlen);
 			return -1;
 		}
@@ -124,11 +142,11 @@ static void bad_option(const struct option *longs, char **argv, int code, char *
 	                                 : "unknown option");
 }
 
-/* Builds getopt_long's short string and long table from table. Returns the number of entries, or
- * -1 when the table is too long. */
+/* Builds getopt_long's short string and long table from table, with --version unless the table
+ * names it. Returns the number of entries, or -1 when the table is too long. */
 static int build(const struct cli_option *table, char *shorts, struct option *longs)
 {
-	int n, s = 0, l = 0;
+	int n, s = 0, l = 0, version = 1;
 
 	shorts[s++] = ':';
 	for (n = 0; table[n].kind != CLI_END; n++) {
@@ -144,7 +162,11 @@ static int build(const struct cli_option *table, char *shorts, struct option *lo
 			longs[l++] = (struct option){
 			    table[n].long_name, has_argument ? required_argument : no_argument, NULL,
 			    table[n].short_name ? table[n].short_name : CLI_LONG_CODE + n};
+		if (table[n].long_name != NULL && strcmp(table[n].long_name, "version") == 0)
+			version = 0;
 	}
+	if (version)
+		longs[l++] = (struct option){"version", no_argument, NULL, CLI_VERSION_CODE};
 	shorts[s] = '\0';
 	longs[l] = (struct option){NULL, 0, NULL, 0};
 	return n;
@@ -165,7 +187,7 @@ enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char *
                                 size_t errlen)
 {
 	char shorts[3 * CLI_MAX_OPTIONS + 2], name[64];
-	struct option longs[CLI_MAX_OPTIONS + 1];
+	struct option longs[CLI_MAX_OPTIONS + 2];
 	int count = build(table, shorts, longs), code;
 
 	if (count < 0) {
@@ -176,6 +198,8 @@ enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char *
 	optind = 0; /* glibc: start afresh at argv[1], even after an earlier parse */
 	while ((code = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		const struct cli_option *option = find(table, count, code);
+		if (code == CLI_VERSION_CODE)
+			return CLI_PARSE_VERSION;
 		if (code == '?' || code == ':' || option == NULL) {
 			bad_option(longs, argv, code, err, errlen);
 			return code == ':' ? CLI_PARSE_MISSING_ARGUMENT : CLI_PARSE_BAD_OPTION;
@@ -188,6 +212,32 @@ enum cli_parse_result cli_parse(const struct cli_option *table, int argc, char *
 	return CLI_PARSE_OK;
 }
 
+void cli_usage_error(FILE *err, const char *prog, const char *message)
+{
+	fprintf(err, "%s: %s\nTry '%s --help' for more information.\n", prog, message, prog);
+}
+
+void cli_usage_errorf(FILE *err, const char *prog, const char *format, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(message, sizeof message, format, ap);
+	va_end(ap);
+	cli_usage_error(err, prog, message);
+}
+
+const char *cli_version(void)
+{
+	return CAPSLOCK_VERSION;
+}
+
+void cli_print_version(FILE *out, const char *prog)
+{
+	fprintf(out, "%s (capslock) %s\n", prog, CAPSLOCK_VERSION);
+}
+
 enum cli_outcome cli_outcome(enum cli_parse_result r, const char *prog, const char *message,
                              void (*usage)(FILE *), FILE *out, FILE *err)
 {
@@ -197,14 +247,14 @@ enum cli_outcome cli_outcome(enum cli_parse_result r, const char *prog, const ch
 	case CLI_PARSE_HELP:
 		usage(out);
 		return CLI_OUTCOME_HELP;
+	case CLI_PARSE_VERSION:
+		cli_print_version(out, prog);
+		return CLI_OUTCOME_HELP;
 	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
-		fprintf(err, "%s: %s\n", prog, message);
-		usage(err);
-		return CLI_OUTCOME_BAD;
 	case CLI_PARSE_BAD_VALUE:
 		break;
 	}
-	fprintf(err, "%s: %s\n", prog, message);
+	cli_usage_error(err, prog, message);
 	return CLI_OUTCOME_BAD;
 }

@@ -95,6 +95,20 @@ int net_parse(const char *s, struct net_addr *a, char *err, size_t errlen)
 	return 0;
 }
 
+int net_parse_listen(const char *s, struct net_addr *a, char *err, size_t errlen)
+{
+	char full[80];
+
+	if (s != NULL && *s != '\0' && strlen(s) < 16 && strspn(s, "0123456789") == strlen(s)) {
+		snprintf(full, sizeof full, "127.0.0.1:%s", s);
+		s = full;
+	} else if (s != NULL && s[0] == ':' && s[1] != '\0' && strlen(s) < 16) {
+		snprintf(full, sizeof full, "0.0.0.0%s", s);
+		s = full;
+	}
+	return net_parse(s, a, err, errlen);
+}
+
 char *net_format(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char h[INET6_ADDRSTRLEN];

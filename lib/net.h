@@ -26,6 +26,11 @@ struct net_addr {
  * getaddrinfo, first result wins). Port 0 is allowed. Returns 0, or -1 with a reason in err. */
 int net_parse(const char *s, struct net_addr *a, char *err, size_t errlen);
 
+/* Parses a listening address as the servers' -l takes it, as nc does: "PORT" is that port on the
+ * loopback address 127.0.0.1, ":PORT" that port on every IPv4 address (0.0.0.0), anything else as
+ * net_parse() ("ADDR:PORT", "[V6ADDR]:PORT"). Returns 0, or -1 with a reason in err. */
+int net_parse_listen(const char *s, struct net_addr *a, char *err, size_t errlen);
+
 /* Writes "1.2.3.4:80" or "[::1]:80" into buf (NET_ADDRSTRLEN bytes suffice). Returns buf. */
 char *net_format(const struct sockaddr *sa, char *buf, size_t len);
 

@@ -125,6 +125,62 @@ bad:
 	return -1;
 }
 
+int util_parse_duration(const char *s, double min, double max, double *out, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		double seconds;
+	} units[] = {{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"", 1}};
+	char number[64], why[128];
+	size_t n;
+	double v;
+
+	if (s == NULL)
+		s = "";
+	n = strspn(s, "0123456789.eE+-"); /* the number; the unit follows (none starts with e) */
+	for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+		if (strcmp(s + n, units[u].name) != 0 || n == 0 || n >= sizeof number)
+			continue;
+		memcpy(number, s, n);
+		number[n] = '\0';
+		if (util_parse_seconds(number, 0, HUGE_VAL, &v, why, sizeof why) < 0)
+			break;
+		v *= units[u].seconds;
+		if (!(v >= min && v <= max))
+			break;
+		*out = v;
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is not a duration from %g to %g s (a number of seconds, or with a unit: "
+	         "500ms, 2s, 1m)", s, min, max);
+	return -1;
+}
+
+FILE *util_open_output(const char *path, const char *mode)
+{
+	if (util_is_stdout(path))
+		return stdout;
+	return fopen(path, mode);
+}
+
+int util_is_stdout(const char *path)
+{
+	return path != NULL && strcmp(path, "-") == 0;
+}
+
+int util_close_output(FILE *f)
+{
+	if (f == stdout)
+		return util_flush_ok(f);
+	errno = 0;
+	if (ferror(f)) {
+		fclose(f);
+		errno = EIO;
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 int util_flush_ok(FILE *f)
 {
 	errno = 0;
@@ -175,6 +231,39 @@ int util_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 		return mkdir_fail(errno, p, err, errlen);
 	if (!S_ISDIR(st.st_mode))
 		return mkdir_fail(ENOTDIR, p, err, errlen);
+	return 0;
+}
+
+int util_mkdir_out(const char *path, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (path == NULL || *path == '\0')
+		return mkdir_fail(ENOENT, "an empty directory name", err, errlen);
+	if (strlen(path) >= sizeof parent)
+		return mkdir_fail(ENAMETOOLONG, path, err, errlen);
+	if (mkdir(path, 0777) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		snprintf(parent, sizeof parent, "%s", path);
+		while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' && slash != parent)
+			*slash = '\0'; /* "dir/" names dir */
+		slash = strrchr(parent, '/');
+		if (slash != NULL)
+			slash == parent ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
+		snprintf(err, errlen, "%s: its parent directory %s does not exist (create it first)", path,
+		         slash != NULL ? parent : ".");
+		errno = ENOENT;
+		return -1;
+	}
+	if (errno != EEXIST)
+		return mkdir_fail(errno, path, err, errlen);
+	if (stat(path, &st) < 0)
+		return mkdir_fail(errno, path, err, errlen);
+	if (!S_ISDIR(st.st_mode))
+		return mkdir_fail(ENOTDIR, path, err, errlen);
 	return 0;
 }
 

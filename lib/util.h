@@ -1,5 +1,5 @@
 /* util.h - small helpers every program shares: the monotonic clock, strict number parsing, the stdout
- * check, mkdir -p, the IPv6-loopback probe and the descriptor-limit raise. No printing, no exit. */
+ * check, report outputs ("-" for stdout), mkdir -p, the IPv6-loopback probe and the descriptor-limit raise. No printing, no exit. */
 #ifndef UTIL_H
 #define UTIL_H
 
@@ -32,6 +32,23 @@ int util_parse_u64(const char *s, uint64_t min, uint64_t max, int suffixes, uint
  * and trailing text are refused. Returns 0 and stores it in *out, or -1 with a reason in err. */
 int util_parse_seconds(const char *s, double min, double max, double *out, char *err, size_t errlen);
 
+/* Parses s as a duration in [min, max] seconds: a decimal number (fraction allowed) with an optional
+ * unit, ms, s, m or h ("500ms", "2s", "1.5m"); a bare number is seconds. Returns 0 and stores the
+ * seconds in *out, or -1 with a reason such as "'5x' is not a duration from 0.01 to 600 s (500ms, 2s,
+ * 1m)" in err. */
+int util_parse_duration(const char *s, double min, double max, double *out, char *err, size_t errlen);
+
+/* Opens the output file of a report option for writing with mode ("w" or "wb"): "-" stands for
+ * standard output, returned as is. Returns the stream, or NULL with errno set. */
+FILE *util_open_output(const char *path, const char *mode);
+
+/* Whether path names standard output ("-") for util_open_output(). */
+int util_is_stdout(const char *path);
+
+/* Ends a stream from util_open_output(): closes a file, flushes standard output (left open). Returns
+ * 0, or -1 with errno set when something written did not reach the file. */
+int util_close_output(FILE *f);
+
 /* Flushes f and tells whether everything written to it so far reached the file (a full disk, a
  * closed pipe). Returns 0, or -1 with errno set (EIO when only the stream's error flag says so). */
 int util_flush_ok(FILE *f);
@@ -41,6 +58,12 @@ int util_flush_ok(FILE *f);
  * of path at fault in err (a part that is a file: ENOTDIR; an empty or too long path: ENOENT or
  * ENAMETOOLONG). */
 int util_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* The one rule for a directory that a program's option names for its output (replay --write-corpus,
+ * conform --pcap-dir and --seeds-dir, soak -o): a directory that exists is taken, a missing last
+ * component is created, a missing parent is refused ("DIR: its parent directory does not exist"), as
+ * is a file in the way. Returns 0, or -1 with errno set and the reason, naming path, in err. */
+int util_mkdir_out(const char *path, char *err, size_t errlen);
 
 /* Tells whether this host can use IPv6 loopback: a socket of the given type (SOCK_STREAM or
  * SOCK_DGRAM) binds to [::1]:0. Returns 1 or 0. */

@@ -27,17 +27,11 @@ static int refuse_option(const char *name, const char *arg, void *dest, char *er
 	return -1;
 }
 
-/* What parse() found. */
-enum serve_parse_result {
-	SERVE_PARSE_ERROR = -1, /* a bad option; err names it */
-	SERVE_PARSE_OK = 0,     /* the server goes on */
-	SERVE_PARSE_HELP = 1    /* --help was asked */
-};
-
-/* Parses argv into o (defaults first), accepting the options in the serve_option bits of options. */
-static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o, unsigned options, char *err,
-                                     size_t errlen)
+/* Parses argv into o (defaults first), accepting the options in the serve_option bits of s's options;
+ * --help, --version and a usage error are printed here. */
+static enum cli_outcome parse(int argc, char **argv, struct serve_opts *o, const struct serve_server *s)
 {
+	unsigned options = s->options;
 	static const struct cli_option no_buffer = {NULL, 'b', CLI_CUSTOM, .dest = NULL,
 	                                            .custom = refuse_option};
 	const struct cli_option buffer = {
@@ -72,7 +66,8 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	    .reason = "expected a byte count from 1m to 1024g (suffix k, m or g allowed)"};
 	static const struct cli_option no_socket_budget = {"socket-budget", 0, CLI_CUSTOM, .dest = NULL,
 	                                                   .custom = refuse_option};
-	char reason[64], aerr[256];
+	char reason[64], why[256], err[512];
+	enum cli_outcome outcome;
 	const struct cli_option table[] = {{NULL, 'l', CLI_STRING, .dest = &o->addrstr},
 	                                   {NULL, 't', CLI_UNSIGNED, CLI_INTEGER(o->threads), .min = 1,
 	                                    .max = SERVE_MAX_THREADS, .flags = CLI_QUOTE_VALUE,
@@ -91,36 +86,20 @@ static enum serve_parse_result parse(int argc, char **argv, struct serve_opts *o
 	o->bufsize = SERVE_DEFAULT_BUF;
 	o->sockbuf = SERVE_SOCKBUF_BUDGET;
 	snprintf(reason, sizeof reason, "expected a thread count from 1 to %d", SERVE_MAX_THREADS);
-	switch (cli_parse(table, argc, argv, err, errlen)) {
-	case CLI_PARSE_OK:
-		break;
-	case CLI_PARSE_HELP:
-		return SERVE_PARSE_HELP;
-	case CLI_PARSE_MISSING_ARGUMENT:
-		snprintf(err, errlen, "option -%c needs an argument", optopt);
-		return SERVE_PARSE_ERROR;
-	case CLI_PARSE_BAD_OPTION:
-		if (optopt != 0)
-			snprintf(err, errlen, "unknown option -%c", optopt);
-		else
-			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
-		return SERVE_PARSE_ERROR;
-	case CLI_PARSE_BAD_VALUE:
-		return SERVE_PARSE_ERROR;
-	}
-	if (o->inetd && !(options & SERVE_OPT_INETD)) {
-		snprintf(err, errlen, "--inetd: not an option of this program");
-		return SERVE_PARSE_ERROR;
-	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return SERVE_PARSE_ERROR;
-	}
-	if (net_parse(o->addrstr, &o->addr, aerr, sizeof aerr) < 0) {
-		snprintf(err, errlen, "-l %s", aerr);
-		return SERVE_PARSE_ERROR;
-	}
-	return SERVE_PARSE_OK;
+	outcome = cli_outcome(cli_parse(table, argc, argv, err, sizeof err), s->prog, err, s->usage, stdout,
+	                      stderr);
+	if (outcome != CLI_OUTCOME_GO_ON)
+		return outcome;
+	if (o->inetd && !(options & SERVE_OPT_INETD))
+		snprintf(err, sizeof err, "--inetd: not an option of this program");
+	else if (optind < argc)
+		snprintf(err, sizeof err, "unexpected argument '%s'", argv[optind]);
+	else if (net_parse_listen(o->addrstr, &o->addr, why, sizeof why) < 0)
+		snprintf(err, sizeof err, "-l %s: %s", o->addrstr, why);
+	else
+		return CLI_OUTCOME_GO_ON;
+	cli_usage_error(stderr, s->prog, err);
+	return CLI_OUTCOME_BAD;
 }
 
 /* Blocks SIGINT and SIGTERM in the calling thread (threads created later inherit the mask) and ignores
@@ -184,30 +163,26 @@ int serve_log(int fd, const char *prefix, const unsigned char *p, size_t n)
 	return log_write(fd, out, o);
 }
 
-/* Parses the command line into o and, for --help or a bad option, prints the usage and a message naming
- * the option. Returns 0 when the server should go on, or 1 when it should exit with *status now. */
+/* Parses the command line into o; --help, --version and a bad option are answered here. Returns 0 when
+ * the server should go on, or 1 when it should exit with *status now. */
 static int command_line(int argc, char **argv, const struct serve_server *s, struct serve_opts *o,
                         int *status)
 {
-	char err[512];
-	enum serve_parse_result pr = parse(argc, argv, o, s->options, err, sizeof err);
-
-	if (pr == SERVE_PARSE_HELP) {
-		s->usage(stdout);
+	switch (parse(argc, argv, o, s)) {
+	case CLI_OUTCOME_GO_ON:
+		return 0;
+	case CLI_OUTCOME_HELP:
 		*status = 0;
 		if (util_flush_ok(stdout) < 0) {
 			fprintf(stderr, "%s: stdout: %s\n", s->prog, strerror(errno));
 			*status = 2;
 		}
 		return 1;
+	case CLI_OUTCOME_BAD:
+		break;
 	}
-	if (pr == SERVE_PARSE_ERROR) {
-		fprintf(stderr, "%s: %s\n", s->prog, err);
-		s->usage(stderr);
-		*status = 2;
-		return 1;
-	}
-	return 0;
+	*status = 2;
+	return 1;
 }
 
 static struct serve_worker *worker_at(const struct serve_server *s, unsigned char *ws, int i)

@@ -461,13 +461,14 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: tcp-upper [-l ADDR:PORT] [-t THREADS] [-b BYTES] [--socket-budget BYTES]\n"
+	    "usage: tcp-upper [-l [ADDR]:PORT|PORT] [-t THREADS] [-b BYTES] [--socket-budget BYTES]\n"
 	    "                 [--socket-buffer BYTES] [-v] [--inetd]\n"
 	    "Reference TCP server of the uppercase protocol: returns every byte received, 'a'-'z' made\n"
 	    "'A'-'Z', on the same connection (SPEC.md, T1-T9).\n"
 	    "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
-	    "                port 0 picks a free port. The first stderr line is 'listening on tcp "
-	    "ADDR:PORT'.\n"
+	    "                PORT alone is that port on 127.0.0.1, :PORT that port on every IPv4 address\n"
+	    "                (it listens beyond loopback only when asked); port 0 picks a free port.\n"
+	    "                The first stderr line is 'listening on tcp ADDR:PORT'.\n"
 	    "  -t THREADS    threads, each with its own SO_REUSEPORT listener and epoll loop (default 1)\n"
 	    "  -b BYTES      per-connection buffer bound, suffix k, m or g allowed (default %uk); a "
 	    "connection\n"
@@ -480,9 +481,13 @@ static void usage(FILE *f)
 	    "                connection; 0 leaves the kernel's autotuning to all (unbounded)\n"
 	    "  -v            log each message received on stderr as '>> ' and the bytes, escaped\n"
 	    "  --inetd       serve one connection on stdin/stdout, then exit\n"
-	    "  --help        this text\n"
+	    "  --help        this text;  --version  the version\n"
 	    "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
-	    "error (bad option, address in use or not local).\n",
+	    "error (bad option, address in use or not local).\n"
+	    "Examples:\n"
+	    "  tcp-upper -l 8082                  port 8082 on 127.0.0.1 (nc's -l 8082 listens everywhere)\n"
+	    "  tcp-upper -l '[::1]:0' -t 2 -v     IPv6 loopback, a free port, 2 threads\n"
+	    "  printf 'hi\\n' | tcp-upper --inetd  one connection on stdin/stdout\n",
 	    SERVE_DEFAULT_BUF / 1024u);
 }
 

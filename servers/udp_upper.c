@@ -121,20 +121,24 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: udp-upper [-l ADDR:PORT] [-t THREADS] [-v]\n"
+	    "usage: udp-upper [-l [ADDR]:PORT|PORT] [-t THREADS] [-v]\n"
 	    "Reference UDP server of the uppercase protocol: answers each datagram with one datagram, "
 	    "'a'-'z'\n"
 	    "made 'A'-'Z', to its sender; datagrams up to 65507 (IPv4) / 65527 (IPv6) bytes are answered "
 	    "whole\n"
 	    "and an empty datagram gets an empty reply (SPEC.md, U1-U6).\n"
 	    "  -l ADDR:PORT  listen address (default " SERVE_DEFAULT_ADDR "); [::1]:PORT for IPv6;\n"
-	    "                port 0 picks a free port. The first stderr line is 'listening on udp "
-	    "ADDR:PORT'.\n"
+	    "                PORT alone is that port on 127.0.0.1, :PORT that port on every IPv4 address\n"
+	    "                (it listens beyond loopback only when asked); port 0 picks a free port.\n"
+	    "                The first stderr line is 'listening on udp ADDR:PORT'.\n"
 	    "  -t THREADS    threads, each with its own SO_REUSEPORT socket (default 1)\n"
 	    "  -v            log each datagram received on stderr as '>> ' and the bytes, escaped\n"
-	    "  --help        this text\n"
+	    "  --help        this text;  --version  the version\n"
 	    "SIGINT or SIGTERM stops it; exit status 0 then, 1 on a runtime error, 2 on a usage or set-up\n"
-	    "error (bad option, address in use or not local).\n");
+	    "error (bad option, address in use or not local).\n"
+	    "Examples:\n"
+	    "  udp-upper -l 8082                  port 8082 on 127.0.0.1\n"
+	    "  udp-upper -l 127.0.0.1:0 -t 2      a free port, 2 threads\n");
 }
 
 int main(int argc, char **argv)

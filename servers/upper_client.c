@@ -31,11 +31,12 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: upper-client [-u] [-w MS] HOST:PORT\n"
+	    "usage: upper-client [-u] [-w SECONDS] HOST:PORT\n"
 	    "Client of the uppercase protocol (SPEC.md).\n"
-	    "  -u     UDP instead of TCP\n"
-	    "  -w MS  how long to wait for a reply that makes no progress (default 2000)\n"
-	    "  --help this text\n"
+	    "  -u          UDP instead of TCP\n"
+	    "  -w SECONDS  how long to wait for a reply that makes no progress, as nc's -w (default 2;\n"
+	    "              a unit is allowed: 500ms, 2s, 1m)\n"
+	    "  --help      this text;  --version  the version\n"
 	    "On a terminal it prompts '>>> ', skips empty lines, sends each line without its newline and "
 	    "prints\n"
 	    "the reply followed by a newline.\n"
@@ -47,7 +48,10 @@ static void usage(FILE *f)
 	    "Exit status: 0 when every reply came back whole, 1 otherwise (a reply missing, short, longer "
 	    "than\n"
 	    "the request, or stdout not writable), 2 on a usage or set-up error (bad option or address, the\n"
-	    "server unreachable).\n");
+	    "server unreachable).\n"
+	    "Examples:\n"
+	    "  printf 'hello\\n' | upper-client 127.0.0.1:8082\n"
+	    "  printf 'hello\\n' | upper-client -u -w 500ms 127.0.0.1:8082\n");
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -263,35 +267,26 @@ static int run_tcp_pipe(int fd, int wait_ms)
  * address), otherwise the exit status, the reason printed. */
 static int parse_options(int argc, char **argv, int *udp, int *wait_ms)
 {
+	double wait_s = *wait_ms / 1000.0;
 	const struct cli_option options[] = {{NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
-	                                     {NULL, 'w', CLI_UNSIGNED, CLI_INTEGER(*wait_ms), .min = 1,
-	                                      .max = 3600000, .flags = CLI_QUOTE_VALUE,
-	                                      .reason = "expected milliseconds from 1 to 3600000"},
+	                                     {NULL, 'w', CLI_SECONDS, .dest = &wait_s, .min_seconds = 0.001,
+	                                      .max_seconds = 3600},
 	                                     {"help", 'h', CLI_HELP, .dest = NULL},
 	                                     CLI_TABLE_END};
 	char err[256];
 
-	switch (cli_parse(options, argc, argv, err, sizeof err)) {
-	case CLI_PARSE_OK:
+	switch (cli_outcome(cli_parse(options, argc, argv, err, sizeof err), "upper-client", err, usage,
+	                    stdout, stderr)) {
+	case CLI_OUTCOME_GO_ON:
 		break;
-	case CLI_PARSE_HELP:
-		usage(stdout);
+	case CLI_OUTCOME_HELP:
 		return stdout_ok() ? 0 : 2;
-	case CLI_PARSE_MISSING_ARGUMENT:
-		fprintf(stderr, "upper-client: option -%c needs an argument\n", optopt);
-		usage(stderr);
-		return 2;
-	case CLI_PARSE_BAD_OPTION:
-		fprintf(stderr, "upper-client: unknown option '%s'\n", argv[optind - 1]);
-		usage(stderr);
-		return 2;
-	case CLI_PARSE_BAD_VALUE:
-		fprintf(stderr, "upper-client: %s\n", err);
+	case CLI_OUTCOME_BAD:
 		return 2;
 	}
+	*wait_ms = (int)(wait_s * 1000 + 0.5);
 	if (optind != argc - 1) {
-		fprintf(stderr, "upper-client: expected one HOST:PORT\n");
-		usage(stderr);
+		cli_usage_error(stderr, "upper-client", "expected one HOST:PORT");
 		return 2;
 	}
 	return -1;

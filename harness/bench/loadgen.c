@@ -47,7 +47,7 @@ static void usage(FILE *f)
 	    "  -c N        connections (default 1; pingpong 8, accept 32, idle 10000)\n"
 	    "  -s BYTES    message size (pingpong 64, accept 8, idle 8, udp 64; udp needs >= 16)\n"
 	    "  -w N        UDP window of outstanding datagrams (default 64)\n"
-	    "  -T SECONDS  measured duration (default 2)\n"
+	    "  -T SECONDS  measured duration (default 2; a unit is allowed: 500ms, 2s, 1m)\n"
 	    "  -p PID      the server's process id (--exec knows it): idle mode needs it; others report\n"
 	    "              its CPU time\n"
 	    "  --exec CMD  start the server: CMD split on spaces (no shell), in a process group of\n"
@@ -56,7 +56,11 @@ static void usage(FILE *f)
 	    "              the run is an error\n"
 	    "  --log FILE  the started server's output (its first MiB; default a temporary file)\n"
 	    "  --server-cpu N  run the started server on CPU N only\n"
-	    "Exit status: 0 figures printed, 1 a wrong reply (the reason is printed), 2 could not run.\n");
+	    "Exit status: 0 figures printed, 1 a wrong reply (the reason is printed), 2 could not run.\n"
+	    "Examples:\n"
+	    "  loadgen -m pingpong -T 500ms --exec 'tcp-upper -l 0'\n"
+	    "  loadgen -m udp -T 1s --exec 'udp-upper -l 127.0.0.1:0'\n"
+	    "  loadgen -e -T 1s 127.0.0.1:9000          (a running echo server)\n");
 }
 
 /* -m MODE: one of the load engine's modes. */
@@ -103,11 +107,11 @@ static int parse_args(int argc, char **argv, struct load_cfg *c, struct server_o
 		return -1;
 	}
 	if (optind != argc - (so->exec == NULL)) {
-		fprintf(stderr, "loadgen: expected one ADDR:PORT, or --exec CMD and none (see --help)\n");
+		cli_usage_error(stderr, "loadgen", "expected one ADDR:PORT, or --exec CMD and none");
 		return -1;
 	}
 	if (so->exec == NULL && net_parse(argv[optind], &c->addr, err, sizeof err) < 0) {
-		fprintf(stderr, "loadgen: %s\n", err);
+		cli_usage_error(stderr, "loadgen", err);
 		return -1;
 	}
 	return 0;

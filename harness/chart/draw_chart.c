@@ -96,16 +96,16 @@ int main(int argc, char **argv)
 	if (outcome != CLI_OUTCOME_GO_ON)
 		return outcome == CLI_OUTCOME_HELP ? 0 : 2;
 	if (optind < argc) {
-		fprintf(stderr, "draw-chart: unexpected operand '%s'\n", argv[optind]);
+		cli_usage_errorf(stderr, "draw-chart", "unexpected operand '%s'", argv[optind]);
 		return 2;
 	}
 	if (c.csv == NULL || c.svg == NULL || c.xcolumn == NULL || specs.count == 0) {
-		fprintf(stderr, "draw-chart: --csv, --svg, --x and at least one --series are required\n");
+		cli_usage_error(stderr, "draw-chart", "--csv, --svg, --x and at least one --series are required");
 		return 2;
 	}
 	for (int i = 0; i < specs.count; i++) {
 		if (take_series((char *)specs.items[i], &series[i], err, sizeof err) != 0) {
-			fprintf(stderr, "draw-chart: %s\n", err);
+			cli_usage_error(stderr, "draw-chart", err);
 			return 2;
 		}
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "case.h"
+#include "cli.h"
 #include "options.h"
 #include "random_phase.h"
 #include "recording.h"
@@ -89,8 +90,8 @@ static void list_cases(void)
  * place fails at once, not after minutes of testing, and no stale report of an earlier run remains. */
 static int report_writable(const char *option, const char *path)
 {
-	FILE *f = path != NULL ? fopen(path, "w") : NULL;
-	if (path != NULL && (f == NULL || fclose(f) != 0)) {
+	FILE *f = path != NULL && !util_is_stdout(path) ? fopen(path, "w") : NULL;
+	if (path != NULL && !util_is_stdout(path) && (f == NULL || fclose(f) != 0)) {
 		fprintf(stderr, "conform: %s %s: %s\n", option, path, strerror(errno));
 		return -1;
 	}
@@ -99,15 +100,11 @@ static int report_writable(const char *option, const char *path)
 
 static int pcap_dir_writable(const char *dir)
 {
-	struct stat st;
+	char err[512];
 	if (dir == NULL)
 		return 0;
-	if (stat(dir, &st) < 0 && (mkdir(dir, 0777) < 0 || stat(dir, &st) < 0)) {
-		fprintf(stderr, "conform: --pcap-dir %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "conform: --pcap-dir %s: not a directory\n", dir);
+	if (util_mkdir_out(dir, err, sizeof err) < 0) {
+		fprintf(stderr, "conform: --pcap-dir %s\n", err);
 		return -1;
 	}
 	if (access(dir, W_OK | X_OK) < 0) {
@@ -278,7 +275,7 @@ static int plan(struct run *run)
 	    preflight(&run->target, o->timeout_ms) < 0)
 		return -1;
 	name_target(run);
-	run->out = o->tap ? stderr : stdout;
+	run->out = o->stdout_report ? stderr : stdout;
 	fprintf(run->out, "conform: %s%s (timeout %d ms%s)\n", run->target_name,
 	        run->server_count ? " started by --exec" : "", o->timeout_ms,
 	        run->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
@@ -586,8 +583,11 @@ int main(int argc, char **argv)
 	case OPTIONS_LIST:
 		list_cases();
 		return stdout_written() ? 0 : 2;
+	case OPTIONS_VERSION:
+		cli_print_version(stdout, "conform");
+		return stdout_written() ? 0 : 2;
 	case OPTIONS_INVALID:
-		fprintf(stderr, "conform: %s\nconform: see --help\n", err);
+		cli_usage_error(stderr, "conform", err);
 		return 2;
 	case OPTIONS_RUN:
 		break;

@@ -22,7 +22,8 @@ void options_usage(FILE *f)
 	/* clang-format off */
 	fprintf(f,
 		"usage: conform [--tcp HOST:PORT] [--udp HOST:PORT] [--exec CMD | --exec-tcp CMD | --exec-udp CMD]\n"
-		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--nofile-many N]\n"
+		"               [--only GLOB]... [--strict] [--timeout SECONDS] [--retries N] [--nofile N]\n"
+		"               [--nofile-many N] [--start-timeout SECONDS]\n"
 		"               [--resets N] [--pid PID]\n"
 		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR]\n"
 		"               [--random N [--seed S] [--seeds-dir DIR]] [--list]\n"
@@ -41,7 +42,8 @@ void options_usage(FILE *f)
 		"  --list              list the cases: id, SPEC rule, MUST/SHOULD, description\n"
 		"  --only GLOB         run only cases whose id matches (fnmatch; repeatable)\n"
 		"  --strict            failing SHOULD cases fail the run too\n"
-		"  --timeout MS        bound on every wait without progress (default 2000); a case's whole run is\n"
+		"  --timeout SECONDS   bound on every wait without progress (default 2; a unit is allowed: 500ms,\n"
+		"                      2s, 1m; from 10ms to 10m); a case's whole run is\n"
 		"                      bounded by 10 timeouts (the 16 MiB case by max(30 timeouts, 60 s))\n"
 		"  --retries N         a case that timed out is run again up to N times (default 1); a wrong\n"
 		"                      answer is never retried\n"
@@ -53,10 +55,12 @@ void options_usage(FILE *f)
 		"                      */resources/* cases measure (PID and its descendants, from /proc); an\n"
 		"                      --exec server is measured without it\n"
 		"  --resets N          resets done by tcp/reset/repeated (default 2*nofile+50, or 600)\n"
-		"  --start-timeout MS  how long an --exec server may take to listen (default 10000)\n"
+		"  --start-timeout SECONDS  how long an --exec server may take to listen (default 10)\n"
 		"Output:\n"
-		"  a summary per case on stdout (stderr with --tap); --junit FILE, --json FILE, --tap (stdout);\n"
-		"  --pcap-dir DIR      a pcap of each failing case's exchange, DIR/<id with / as _>.pcap\n"
+		"  a summary per case on stdout (on stderr when a report goes to stdout); --junit FILE,\n"
+		"  --json FILE (FILE '-': stdout), --tap (stdout); one report at most on stdout\n"
+		"  --pcap-dir DIR      a pcap of each failing case's exchange, DIR/<id with / as _>.pcap (DIR\n"
+		"                      is created when missing, its parent is not)\n"
 		"  -v                  print each case's note (server stop time, bytes before backpressure) too\n"
 		"Random phase:\n"
 		"  --random N          N random sequences over tens of TCP connections (and [::1] when the\n"
@@ -70,7 +74,11 @@ void options_usage(FILE *f)
 		"                      --pcap-dir, else out/conform)\n"
 		"Exit status: 0 every MUST case passed (and SHOULD with --strict), 1 a case failed, 2 could not\n"
 		"test (bad options, an --only that matches no case, nothing listening, server did not start,\n"
-		"every selected case skipped) or a report, pcap or stdout could not be written.\n");
+		"every selected case skipped) or a report, pcap or stdout could not be written.\n"
+		"Examples:\n"
+		"  conform --exec-tcp 'tcp-upper -l 0' --exec-udp 'udp-upper -l 0' --timeout 500ms\n"
+		"  conform --exec 'python3 servers/python/corrected.py {port}' --only 'udp/*' --json -\n"
+		"  conform --list\n");
 	/* clang-format on */
 }
 
@@ -91,15 +99,16 @@ static int take_seed(const char *name, const char *arg, void *dest, char *err, s
 static enum options_action take_options(int argc, char **argv, struct options *o, struct cli_list *only_list,
                                         char *err, size_t errlen)
 {
+	double timeout_s = o->timeout_ms / 1000.0, start_s = o->start_ms / 1000.0;
 	const struct cli_option options[] = {
 	    {"tcp", 0, CLI_STRING, .dest = &o->tcp},
 	    {"udp", 0, CLI_STRING, .dest = &o->udp},
 	    {"exec", 0, CLI_STRING, .dest = &o->exec_both},
 	    {"exec-tcp", 0, CLI_STRING, .dest = &o->exec_tcp},
 	    {"exec-udp", 0, CLI_STRING, .dest = &o->exec_udp},
-	    {"timeout", 0, CLI_UNSIGNED, CLI_INTEGER(o->timeout_ms), .min = 10, .max = 600000,
+	    {"timeout", 0, CLI_SECONDS, .dest = &timeout_s, .min_seconds = 0.01, .max_seconds = 600,
 	     .flags = CLI_NAME_SPACE},
-	    {"start-timeout", 0, CLI_UNSIGNED, CLI_INTEGER(o->start_ms), .min = 10, .max = 600000,
+	    {"start-timeout", 0, CLI_SECONDS, .dest = &start_s, .min_seconds = 0.01, .max_seconds = 600,
 	     .flags = CLI_NAME_SPACE},
 	    {"retries", 0, CLI_UNSIGNED, CLI_INTEGER(o->retries), .max = 10, .flags = CLI_NAME_SPACE},
 	    {"nofile", 0, CLI_UNSIGNED, CLI_INTEGER(o->nofile), .max = 1 << 20, .flags = CLI_NAME_SPACE},
@@ -128,14 +137,26 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 		break;
 	case CLI_PARSE_HELP:
 		return OPTIONS_HELP;
+	case CLI_PARSE_VERSION:
+		return OPTIONS_VERSION;
 	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
-		snprintf(err, errlen, "unknown option or missing argument: '%s'", argv[optind - 1]);
-		return OPTIONS_INVALID;
 	case CLI_PARSE_BAD_VALUE:
 		return OPTIONS_INVALID;
 	}
+	o->timeout_ms = (int)(timeout_s * 1000 + 0.5);
+	o->start_ms = (int)(start_s * 1000 + 0.5);
 	o->only_count = only_list->count;
+	o->stdout_report = o->tap + util_is_stdout(o->json) + util_is_stdout(o->junit);
+	if (o->stdout_report > 1) {
+		snprintf(err, errlen, "--tap, --json - and --junit - each write to stdout: give one of them");
+		return OPTIONS_INVALID;
+	}
+	if ((o->seed_given || o->seeds_dir) && o->random_count == 0) {
+		snprintf(err, errlen, "%s applies to the random phase: give --random N too",
+		         o->seed_given ? "--seed" : "--seeds-dir");
+		return OPTIONS_INVALID;
+	}
 	if (o->nofile > 0 && o->nofile < 32) {
 		snprintf(err, errlen, "--nofile %d: a server needs at least 32 descriptors", o->nofile);
 		return OPTIONS_INVALID;

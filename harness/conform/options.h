@@ -23,6 +23,7 @@ struct options {
 	const char *seeds_dir; /* --seeds-dir: a failing random sequence's fuzz inputs (NULL: default) */
 	uint64_t seed;
 	int seed_given;
+	int stdout_report; /* a report (--tap, --json -, --junit -) goes to stdout: the summary to stderr */
 };
 
 /* What the command line asks for. */
@@ -30,6 +31,7 @@ enum options_action {
 	OPTIONS_RUN = 0, /* test the target */
 	OPTIONS_LIST,    /* --list */
 	OPTIONS_HELP,    /* --help */
+	OPTIONS_VERSION, /* --version */
 	OPTIONS_INVALID  /* a usage error; the reason is in err */
 };
 

@@ -7,6 +7,7 @@
 
 #include "report.h"
 #include "upper.h"
+#include "util.h"
 
 static const char *level_name(enum case_level level)
 {
@@ -175,7 +176,7 @@ out:
 int reports_write_junit(const char *path, const struct reports_item *items, size_t n, int strict,
                         double seconds, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = util_open_output(path, "w");
 	if (f == NULL) {
 		snprintf(err, errlen, "--junit %s: %s", path, strerror(errno));
 		return -1;
@@ -183,7 +184,7 @@ int reports_write_junit(const char *path, const struct reports_item *items, size
 	errno = 0;
 	int rc = junit_write(f, items, n, strict, seconds);
 	int saved = errno;
-	if (fclose(f) != 0 || rc < 0) {
+	if (util_close_output(f) != 0 || rc < 0) {
 		snprintf(err, errlen, "--junit %s: %s", path, strerror(rc < 0 ? saved : errno));
 		return -1;
 	}
@@ -250,7 +251,7 @@ void reports_print_resources(FILE *f, const struct reports_item *items, size_t n
 int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict,
                        double seconds, const char *target, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = util_open_output(path, "w");
 	if (f == NULL) {
 		snprintf(err, errlen, "--json %s: %s", path, strerror(errno));
 		return -1;
@@ -267,7 +268,7 @@ int reports_write_json(const char *path, const struct reports_item *items, size_
 		fprintf(f, "%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
-	if (fclose(f) != 0) {
+	if (util_close_output(f) != 0) {
 		snprintf(err, errlen, "--json %s: %s", path, strerror(errno));
 		return -1;
 	}

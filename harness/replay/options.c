@@ -41,23 +41,27 @@ void options_usage(FILE *f)
 	    "                         where the capture has no reply); upper: the transform of what was "
 	    "sent\n"
 	    "  --timing fast|original  as fast as causality allows (default) or the capture's timing\n"
-	    "  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast)\n"
+	    "  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast; not with\n"
+	    "                         --timing fast)\n"
 	    "  -j N                   replay up to N flows at once (default 8)\n"
-	    "  --timeout MS           longest wait for one expected server action (default 5000)\n"
+	    "  --timeout SECONDS      longest wait for one expected server action (default 5; a unit is\n"
+	    "                         allowed: 500ms, 2s, 1m)\n"
 	    "  --incomplete skip|replay|fail  flows with gaps or no SYN: skip them (default), replay them,\n"
 	    "                         or count them as failures\n"
-	    "  --junit FILE           write a JUnit XML report\n"
-	    "  --json FILE            write a JSON report\n"
+	    "  --junit FILE           write a JUnit XML report (FILE '-': stdout, the flow lines then go\n"
+	    "                         to stderr)\n"
+	    "  --json FILE            write a JSON report (FILE '-' as for --junit; one of them at most)\n"
 	    "  --list                 decode and list the flows with reassembly counts; replay nothing\n"
 	    "  --decode-only          decode and reassemble, print packets per second; replay nothing\n"
 	    "  --write-corpus DIR     write each flow's client side as a fuzz seed, DIR/fuzz_tcp/NAME or\n"
-	    "                         DIR/fuzz_udp/NAME (format: lib/script.h); replay nothing\n"
+	    "                         DIR/fuzz_udp/NAME (format: lib/script.h); replay nothing (DIR is\n"
+	    "                         created when missing, its parent is not)\n"
 	    "  --from-fuzz-input FILE --write-pcap OUT\n"
 	    "                         write the conversation a fuzz input describes as a pcap (EN10MB)\n"
 	    "  --fuzz-format tcp|udp  the input's format (default: udp if its path contains \"udp\")\n"
 	    "  -q                     print only mismatches, errors and the summary\n"
 	    "  -v                     also show the reference servers' output (after the replay)\n"
-	    "  -h, --help             this help\n"
+	    "  -h, --help             this help;  --version  the version\n"
 	    "\n"
 	    "Link types: %s;\n"
 	    "EN10MB with any number of 802.1Q/802.1ad VLAN tags.\n"
@@ -65,7 +69,12 @@ void options_usage(FILE *f)
 	    "Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
 	    "2 a setup or input error (a capture with no TCP or UDP flow, a run whose every flow was\n"
 	    "skipped so that nothing was checked, a target nothing listens on, a bad option, a report or\n"
-	    "standard output that could not be written).\n",
+	    "standard output that could not be written).\n"
+	    "\n"
+	    "Examples:\n"
+	    "  replay pcaps/session1.pcap\n"
+	    "  replay --timeout 2s --json - pcaps/udp-sizes.pcap\n"
+	    "  replay --list pcaps/concurrent.pcap\n",
 	    dec_link_list(links, sizeof links));
 }
 
@@ -161,6 +170,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	static const char *const incompletes[] = {"skip", "replay", "fail", NULL};
 	static const char *const formats[] = {"tcp", "udp", NULL};
 	int incomplete = 0, rc;
+	double timeout_s = 5;
 	struct choice expect = {expects, "recorded or upper", &o->expect_upper},
 	              timing = {timings, "fast or original", &o->timing_original},
 	              incomplete_choice = {incompletes, "skip, replay or fail", &incomplete},
@@ -171,10 +181,9 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	    {"server-port", 0, CLI_CUSTOM, .dest = o, .custom = take_server_port},
 	    {"expect", 0, CLI_CUSTOM, .dest = &expect, .custom = take_choice},
 	    {"timing", 0, CLI_CUSTOM, .dest = &timing, .custom = take_choice},
-	    {"speed", 0, CLI_SECONDS, .dest = &o->speed, .max_seconds = 1e9, .flags = CLI_ABOVE_MIN,
+	    {"speed", 0, CLI_NUMBER, .dest = &o->speed, .max_seconds = 1e9, .flags = CLI_ABOVE_MIN,
 	     .reason = "expected a positive factor"},
-	    {"timeout", 0, CLI_UNSIGNED, CLI_INTEGER(o->timeout_ms), .min = 1, .max = 3600000,
-	     .reason = "expected 1..3600000 ms"},
+	    {"timeout", 0, CLI_SECONDS, .dest = &timeout_s, .min_seconds = 0.001, .max_seconds = 3600},
 	    {"incomplete", 0, CLI_CUSTOM, .dest = &incomplete_choice, .custom = take_choice},
 	    {"junit", 0, CLI_STRING, .dest = &o->junit},
 	    {"json", 0, CLI_STRING, .dest = &o->json},
@@ -195,12 +204,25 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->jobs = 8;
 	o->timeout_ms = 5000;
 	o->fuzz_udp = -1;
+	o->timing_original = -1;
 	rc = cli_parse(options, argc, argv, err, errlen);
 	if (rc == CLI_PARSE_HELP)
 		return OPTIONS_HELP;
+	if (rc == CLI_PARSE_VERSION)
+		return OPTIONS_VERSION;
 	if (rc != CLI_PARSE_OK)
-		return rc == CLI_PARSE_BAD_VALUE ? OPTIONS_INVALID : OPTIONS_USAGE;
+		return OPTIONS_USAGE;
+	o->timeout_ms = (int)(timeout_s * 1000 + 0.5);
 	o->incomplete = (enum options_incomplete)incomplete;
+	if (o->timing_original == 0 && o->speed) {
+		snprintf(err, errlen, "--speed replays with the capture's timing: it contradicts --timing fast");
+		return OPTIONS_USAGE;
+	}
+	if (util_is_stdout(o->json) && util_is_stdout(o->junit)) {
+		snprintf(err, errlen, "--json - and --junit - both write to stdout: give one of them");
+		return OPTIONS_USAGE;
+	}
+	o->timing_original = o->timing_original == 1 || o->speed;
 	if (o->timing_original && !o->speed)
 		o->speed = 1;
 	if (o->from_fuzz || o->write_pcap) {

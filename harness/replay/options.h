@@ -37,6 +37,7 @@ struct options {
 	int quiet;
 	int verbose;
 	const char *junit, *json, *corpus, *from_fuzz, *write_pcap;
+	FILE *report_out; /* --junit - or --json -: the real stdout (the human lines then go to stderr) */
 	int fuzz_udp; /* -1: guess from the file name */
 	char **pcaps; /* the PCAP arguments */
 	size_t npcaps;
@@ -46,6 +47,7 @@ struct options {
 enum options_action {
 	OPTIONS_RUN = 0, /* replay, list, write a corpus or convert a fuzz input */
 	OPTIONS_HELP,    /* --help */
+	OPTIONS_VERSION, /* --version */
 	OPTIONS_USAGE,   /* a usage error (an unknown option, a missing argument or PCAP): err says which */
 	OPTIONS_INVALID  /* a bad value: err says which */
 };
@@ -56,7 +58,5 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 /* Writes the help text to f. */
 void options_usage(FILE *f);
 
-/* The line that follows a usage error. */
-#define OPTIONS_USAGE_LINE "usage: replay [options] PCAP... (replay --help lists the options)\n"
 
 #endif

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fuzzconv.h"
 #include "net.h"
 #include "pcapin.h"
@@ -418,9 +419,14 @@ static int corpus_all(const struct replay_run *run)
 {
 	size_t i;
 	int status = check_flows(run);
+	char err[PATH_MAX + 128];
 
 	if (status)
 		return status;
+	if (util_mkdir_out(run->o->corpus, err, sizeof err) < 0) {
+		warnx("--write-corpus %s", err);
+		return REPLAY_EXIT_SETUP;
+	}
 	for (i = 0; i < run->nfiles; i++)
 		if (write_corpus(&run->files[i], run->o->corpus) < 0)
 			status = REPLAY_EXIT_SETUP;
@@ -438,6 +444,22 @@ static void run_free(struct replay_run *run)
 	free(run->jobs);
 }
 
+/* --json - or --junit -: the report gets the real stdout, and every human line goes to stderr. */
+static int report_to_stdout(struct options *o)
+{
+	int fd;
+
+	if (!util_is_stdout(o->json) && !util_is_stdout(o->junit))
+		return 0;
+	fflush(stdout);
+	fd = dup(1);
+	if (fd < 0 || (o->report_out = fdopen(fd, "w")) == NULL || dup2(2, 1) < 0) {
+		warn("standard output");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -451,14 +473,16 @@ int main(int argc, char **argv)
 	case OPTIONS_HELP:
 		options_usage(stdout);
 		return stdout_status(0);
+	case OPTIONS_VERSION:
+		cli_print_version(stdout, "replay");
+		return stdout_status(0);
 	case OPTIONS_USAGE:
-		warnx("%s", err);
-		fputs(OPTIONS_USAGE_LINE, stderr);
-		return REPLAY_EXIT_SETUP;
 	case OPTIONS_INVALID:
-		warnx("%s", err);
+		cli_usage_error(stderr, "replay", err);
 		return REPLAY_EXIT_SETUP;
 	}
+	if (report_to_stdout(&o) < 0)
+		return REPLAY_EXIT_SETUP;
 	if (o.from_fuzz)
 		return stdout_status(from_fuzz(&o));
 	memset(&run, 0, sizeof run);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "report.h"
+#include "util.h"
 
 static void fmt_addr(char *buf, size_t len, int family, const uint8_t *a, unsigned port)
 {
@@ -85,7 +86,7 @@ static int write_junit(const char *path, const struct replay_run *run)
 		                             .secs = j->play.secs};
 		total += j->play.secs;
 	}
-	f = fopen(path, "w");
+	f = util_is_stdout(path) ? run->o->report_out : fopen(path, "w");
 	if (!f) {
 		warn("--junit %s", path);
 		goto out;
@@ -99,7 +100,7 @@ static int write_junit(const char *path, const struct replay_run *run)
 		rep_junit_suite(f, run->files[i].path, cases + first, k - first, secs);
 	}
 	rc = rep_junit_end(f);
-	if (fclose(f) != 0)
+	if ((f == run->o->report_out ? util_flush_ok(f) : fclose(f)) != 0)
 		rc = -1;
 	if (rc < 0)
 		warn("--junit %s", path);
@@ -135,7 +136,7 @@ static void json_flow(FILE *f, const struct replay_job *j)
 
 static int write_json(const char *path, const struct replay_run *run)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f = util_is_stdout(path) ? run->o->report_out : fopen(path, "w");
 	size_t i, k;
 
 	if (!f) {
@@ -163,7 +164,7 @@ static int write_json(const char *path, const struct replay_run *run)
 	        "\"skipped\": %zu}\n}\n",
 	        run->njobs, run->count[REPLAY_OK], run->count[REPLAY_MISMATCH], run->count[REPLAY_ERROR],
 	        run->count[REPLAY_SKIPPED]);
-	if (fclose(f) != 0) {
+	if ((f == run->o->report_out ? util_flush_ok(f) : fclose(f)) != 0) {
 		warn("--json %s", path);
 		return -1;
 	}

@@ -73,7 +73,12 @@ static void usage(FILE *f)
 	    "  --identity   the server given echoes bytes unchanged (a comparison, such as bench/echo)\n"
 	    "  --reliability FILE  also write the table into FILE between the markers\n"
 	    "               <!-- soak figures LABEL begin --> and <!-- soak figures LABEL end -->\n"
-	    "  --label LABEL  names the build in those markers (default std)\n");
+	    "  --label LABEL  names the build in those markers (default std)\n"
+	    "  -T and every duration take a unit too: 500ms, 90s, 3m. -o DIR is created when missing, its\n"
+	    "  parent is not.\n"
+	    "Examples:\n"
+	    "  soak -b build/std/bin -T 20s --small -c reset-storm,sigterm -o /tmp/soak\n"
+	    "  soak -b build/std/bin -T 3m -o out/soak\n");
 }
 
 /* Parses the command line into o. Returns CLI_OUTCOME_GO_ON, or what main should end with. */
@@ -118,7 +123,7 @@ static enum cli_outcome parse(int argc, char **argv, struct options *o)
 	o->plan.clients = (int)clients;
 	o->repeat = (int)repeat;
 	if (r == CLI_OUTCOME_GO_ON && optind != argc) {
-		fprintf(stderr, "soak: unexpected argument '%s' (see --help)\n", argv[optind]);
+		cli_usage_errorf(stderr, "soak", "unexpected argument '%s'", argv[optind]);
 		return CLI_OUTCOME_BAD;
 	}
 	return r;
@@ -335,7 +340,13 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	(void)util_raise_nofile(LONG_MAX);
-	(void)mkdir(o.outdir, 0777);
+	char err[512];
+	/* -o DIR follows the one rule for output directories; the default's parent is made too */
+	if ((strcmp(o.outdir, "out/soak") == 0 ? util_mkdir_p(o.outdir, 0777, err, sizeof err)
+	                                       : util_mkdir_out(o.outdir, err, sizeof err)) < 0) {
+		fprintf(stderr, "soak: -o %s\n", err);
+		return 2;
+	}
 	for (int rep = 0; rep < o.repeat; rep++)
 		for (size_t i = 0; i < NCASES && n < MAX_RESULTS; i++) {
 			if (!wanted(&o, cases[i].name))
