@@ -4,23 +4,33 @@
 # pipelines (see ci/workflows/conformance.yml) as much as for this one's.
 usage() {
 	cat <<'USAGE'
-usage: ci/conformance-gate.sh [options] ['CMD'] [-- CONFORM-OPTIONS...]
-Starts the server under test and runs conform on it. CMD serves both TCP and UDP; or give
---tcp-cmd/--udp-cmd for separate servers. '{port}' in a command becomes a free port, or the server
-prints 'listening on tcp|udp ADDR:PORT' (stdout or stderr) with the port it chose.
-  --tcp-cmd CMD             a command serving TCP only
-  --udp-cmd CMD             a command serving UDP only
+usage: ci/conformance-gate.sh [options] ['CMD' | --exec CMD | --exec-tcp CMD --exec-udp CMD]
+                              [-- CONFORM-OPTIONS...]
+Starts the server under test and runs conform on it, with conform's option names. CMD (or --exec
+CMD) serves both TCP and UDP; or give --exec-tcp/--exec-udp for separate servers. '{port}' in a
+command becomes a free port, or the server prints 'listening on tcp|udp ADDR:PORT' (stdout or
+stderr) with the port it chose.
+  --exec CMD                a command serving both TCP and UDP (the same as CMD)
+  --exec-tcp CMD            a command serving TCP only
+  --exec-udp CMD            a command serving UDP only
   --expect-failures FILE    the exact list of case ids that must fail (one per line, '#' comments):
                             an unexpected failure or an unexpected pass fails the gate
   --junit FILE              also write a JUnit XML report (for the CI's test view)
   --conform PATH            the conform binary (default: $CONFORM, then bin/conform next to this
                             script's repo, then conform on PATH)
-  --help                    this text
-Options after -- go to conform (e.g. -- --strict --timeout 3000 --only 'tcp/*').
+  --help                    this text;  --version  the version
+Options after -- go to conform (e.g. -- --strict --timeout 3s --only 'tcp/*').
 Exit status: 0 the gate passes, 1 it fails (a case failed, or the expected list does not match),
 2 could not test (bad options, the server did not start, nothing listening).
-Example: ci/conformance-gate.sh 'python3 myserver.py --port {port}'
+Examples:
+  ci/conformance-gate.sh 'python3 servers/python/corrected.py {port}' -- --only 'tcp/basic/*'
+  ci/conformance-gate.sh --exec-tcp 'bin/tcp-upper -l 0' --exec-udp 'bin/udp-upper -l 0' -- --timeout 1s
 USAGE
+}
+# A usage error, the way every capslock program reports one: one line, then where the help is.
+usage_error() {
+	printf "conformance-gate.sh: %s\nTry 'conformance-gate.sh --help' for more information.\n" "$1" >&2
+	exit 2
 }
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,23 +39,29 @@ expect="" junit="" cmd="" tcpcmd="" udpcmd=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--help | -h) usage; exit 0 ;;
-	--tcp-cmd) [ $# -ge 2 ] || { echo "conformance-gate: --tcp-cmd needs a command" >&2; exit 2; }; tcpcmd=$2; shift 2 ;;
-	--udp-cmd) [ $# -ge 2 ] || { echo "conformance-gate: --udp-cmd needs a command" >&2; exit 2; }; udpcmd=$2; shift 2 ;;
-	--expect-failures) [ $# -ge 2 ] || { echo "conformance-gate: --expect-failures needs a file" >&2; exit 2; }; expect=$2; shift 2 ;;
-	--junit) [ $# -ge 2 ] || { echo "conformance-gate: --junit needs a file" >&2; exit 2; }; junit=$2; shift 2 ;;
-	--conform) [ $# -ge 2 ] || { echo "conformance-gate: --conform needs a path" >&2; exit 2; }; conform=$2; shift 2 ;;
+	--version) echo "conformance-gate.sh (capslock) $(cat "$here/../VERSION" 2>/dev/null || echo unknown)"; exit 0 ;;
+	--exec | --exec-tcp | --exec-udp | --expect-failures | --junit | --conform)
+		[ $# -ge 2 ] || usage_error "$1: missing argument"
+		case $1 in
+		--exec) [ -z "$cmd" ] || usage_error "more than one CMD ('$cmd', '$2')"; cmd=$2 ;;
+		--exec-tcp) tcpcmd=$2 ;;
+		--exec-udp) udpcmd=$2 ;;
+		--expect-failures) expect=$2 ;;
+		--junit) junit=$2 ;;
+		--conform) conform=$2 ;;
+		esac
+		shift 2 ;;
+	--tcp-cmd | --udp-cmd) t=${1#--} && usage_error "$1: unknown option (conform's name is --exec-${t%-cmd})" ;;
 	--) shift; break ;;
-	-*) echo "conformance-gate: unknown option '$1' (see --help)" >&2; exit 2 ;;
-	*) [ -z "$cmd" ] || { echo "conformance-gate: more than one CMD ('$cmd', '$1')" >&2; exit 2; }; cmd=$1; shift ;;
+	-*) usage_error "${1%%=*}: unknown option" ;;
+	*) [ -z "$cmd" ] || usage_error "more than one CMD ('$cmd', '$1')"; cmd=$1; shift ;;
 	esac
 done
 if [ -z "$cmd" ] && [ -z "$tcpcmd" ] && [ -z "$udpcmd" ]; then
-	echo "conformance-gate: no server command (see --help)" >&2
-	exit 2
+	usage_error "no server command: give CMD, --exec-tcp or --exec-udp"
 fi
 if [ -n "$cmd" ] && { [ -n "$tcpcmd" ] || [ -n "$udpcmd" ]; }; then
-	echo "conformance-gate: CMD serves both transports; give it or --tcp-cmd/--udp-cmd, not both" >&2
-	exit 2
+	usage_error "CMD serves both transports; give it or --exec-tcp/--exec-udp, not both"
 fi
 if [ -z "$conform" ]; then
 	if [ -x "$here/../bin/conform" ]; then

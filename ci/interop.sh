@@ -106,7 +106,7 @@ language() {
 }
 
 if wanted reference; then
-	gate reference - "event loop (epoll)" --tcp-cmd "$bin/tcp-upper -l 127.0.0.1:0" --udp-cmd "$bin/udp-upper -l 127.0.0.1:0"
+	gate reference - "event loop (epoll)" --exec-tcp "$bin/tcp-upper -l 127.0.0.1:0" --exec-udp "$bin/udp-upper -l 127.0.0.1:0"
 fi
 if wanted python; then
 	gate python-corrected - "socketserver, a thread per connection" "python3 $py/corrected.py 0"
@@ -114,7 +114,7 @@ if wanted python; then
 	gate python-tutorial-socketserver "$ef/python-tutorial-socketserver.txt" "socketserver, a thread per connection" \
 		"python3 $py/tutorial_socketserver.py 0"
 	gate python-tutorial-udp-plain "$ef/python-tutorial-udp-plain.txt" "one loop (UDP only)" \
-		--udp-cmd "python3 $py/tutorial_udp_plain.py {port}"
+		--exec-udp "python3 $py/tutorial_udp_plain.py {port}"
 	gate python-decoding-upper "$ef/python-decoding-upper.txt" "socketserver, a thread per connection" \
 		"python3 $py/decoding_upper.py 0"
 fi
@@ -143,7 +143,7 @@ if [ -n "$mutants" ]; then
 	grep -v '^#' "$root/tests/mutants/EXPECTED" | while read -r m _; do
 		[ -n "$m" ] && [ -x "$mutants/$m" ] && echo "$m"
 	done >"$work/mutants"
-	more="--timeout 1000 --retries 0" # each fails (its bug), quickly; their gates do not count
+	more="--timeout 1s --retries 0" # each fails (its bug), quickly; their gates do not count
 	while read -r m; do
 		gate "mutant-$m" - "test mutant (poll loop)" "$mutants/$m"
 	done <"$work/mutants"

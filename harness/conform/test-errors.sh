@@ -34,8 +34,12 @@ case_ 2 2 "--timeout 'abc'" -- --timeout abc --tcp 127.0.0.1:1
 case_ 2 2 "--timeout '-1'" -- --timeout -1 --tcp 127.0.0.1:1
 case_ 2 2 "--retries '99'" -- --retries 99 --tcp 127.0.0.1:1
 case_ 2 2 "--seed 'x'" -- --seed x --tcp 127.0.0.1:1
-case_ 2 2 "'--bogus'" -- --bogus
-case_ 2 2 "'--tcp'" -- --tcp
+case_ 2 2 "^conform: --bogus: unknown option$" -- --bogus
+case_ 2 2 "^Try 'conform --help' for more information.$" -- --bogus
+case_ 2 2 "^conform: --tcp: missing argument$" -- --tcp
+case_ 2 2 "--timeout '1000' is not a duration from 0.01 to 600 s" -- --timeout 1000 --tcp 127.0.0.1:1
+case_ 2 2 "--tap, --json - and --junit - each write to stdout" -- --tap --json - --tcp 127.0.0.1:1
+case_ 2 2 "--seed applies to the random phase" -- --seed 1 --tcp 127.0.0.1:1
 case_ 2 2 "unexpected argument 'stray'" -- stray --tcp 127.0.0.1:1
 case_ 2 2 "nothing to test" --
 case_ 2 2 "port '99999'" -- --tcp 127.0.0.1:99999
@@ -50,13 +54,14 @@ case_ 2 3 "127.0.0.1:1: Connection refused" -- --tcp 127.0.0.1:1
 case_ 2 3 "udp 127.0.0.1:1: nothing listening" -- --udp 127.0.0.1:1
 case_ 2 3 "exited with status 127 .*not found" -- --exec 'no-such-server-xyz'
 case_ 2 3 "exited with status 3" -- --exec 'exit 3'
-case_ 2 4 "no 'listening on udp ADDR:PORT' line.*listening on tcp" -- --start-timeout 1000 --exec "$TCP"
-case_ 2 4 "within 1000 ms.*its last output: garbage" -- --start-timeout 1000 --exec-tcp 'echo garbage; exec sleep 30'
+case_ 2 4 "no 'listening on udp ADDR:PORT' line.*listening on tcp" -- --start-timeout 1s --exec "$TCP"
+case_ 2 4 "within 1000 ms.*its last output: garbage" -- --start-timeout 1000ms --exec-tcp 'echo garbage; exec sleep 30'
 case_ 2 3 "--junit $d/missing/r.xml: No such file" -- --junit "$d/missing/r.xml" --exec-tcp "$TCP" --only $ONE
 case_ 2 3 "--json /dev/full: No space" -- --json /dev/full --exec-tcp "$TCP" --only $ONE
 case_ 2 3 "--junit /dev/full: No space" -- --junit /dev/full --exec-tcp "$TCP" --only $ONE
-case_ 2 3 "--pcap-dir $d/file: not a directory" -- --pcap-dir "$d/file" --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "--pcap-dir $d/file: Not a directory" -- --pcap-dir "$d/file" --exec-tcp "$TCP" --only $ONE
 case_ 2 3 "--pcap-dir $d/file/sub: Not a directory" -- --pcap-dir "$d/file/sub" --exec-tcp "$TCP" --only $ONE
+case_ 2 3 "--pcap-dir $d/no/dir: its parent directory $d/no does not exist" -- --pcap-dir "$d/no/dir" --exec-tcp "$TCP" --only $ONE
 case_ 2 3 "nothing was tested" -- --exec-tcp "$TCP" --only tcp/ipv6/transform
 out=/dev/full
 case_ 2 3 "standard output: No space" -- --exec-tcp "$TCP" --only $ONE
@@ -67,7 +72,7 @@ case_ 2 2 "standard output: No space" -- --help
 out=/dev/full
 case_ 2 2 "standard output: No space" -- --list
 # a server that accepts and never answers: every case fails within its bound, the run ends
-case_ 1 60 "" -- --timeout 100 --retries 0 --exec "$M/silent"
+case_ 1 60 "" -- --timeout 100ms --retries 0 --exec "$M/silent"
 
 # the CI gate around conform: bad arguments are exit 2, and so is a conform that cannot run
 G=$(dirname "$0")/../../ci/conformance-gate.sh
@@ -81,12 +86,15 @@ gate() {
 		"$d/gate.txt"
 }
 gate 0 "usage: ci/conformance-gate.sh" --help
-gate 2 "unknown option '--bogus'" --bogus
-gate 2 "--tcp-cmd needs a command" --tcp-cmd
+gate 2 "^conformance-gate.sh: --bogus: unknown option$" --bogus
+gate 2 "--exec-tcp: missing argument" --exec-tcp
+gate 2 "^Try 'conformance-gate.sh --help' for more information.$" --exec-tcp
+gate 2 "conform's name is --exec-tcp" --tcp-cmd x
+gate 0 "conformance-gate.sh (capslock) [0-9]" --version
 gate 2 "no server command" --conform "$C"
 gate 2 "more than one CMD" --conform "$C" a b
 gate 2 "--conform $d/file: not an executable" --conform "$d/file" "$TCP"
 gate 2 "--expect-failures $d/missing: cannot read" --conform "$C" --expect-failures "$d/missing" "$TCP"
-gate 2 "could not test" --conform "$C" --tcp-cmd 'exit 3'
-gate 2 "could not test" --conform "$C" --tcp-cmd "$TCP" -- --only tcp/nomatch
+gate 2 "could not test" --conform "$C" --exec-tcp 'exit 3'
+gate 2 "could not test" --conform "$C" --exec-tcp "$TCP" -- --only tcp/nomatch
 test_summary

@@ -14,7 +14,7 @@ trap 'rm -rf "$d"' EXIT
 ok() { test_result 0 "$1" ""; }
 ko() { test_result 1 "" "$@"; }
 
-"$B/conform" --timeout 1000 --retries 0 --exec "$M/latin1" --junit "$d/r.xml" --json "$d/r.json" --tap \
+"$B/conform" --timeout 1s --retries 0 --exec "$M/latin1" --junit "$d/r.xml" --json "$d/r.json" --tap \
 	--pcap-dir "$d/pcap" >"$d/tap.txt" 2>"$d/human.txt"
 rc=$?
 [ $rc -eq 1 ] && ok "conform exits 1 on a failing server" || ko "conform exit $rc on the latin1 mutant, expected 1"

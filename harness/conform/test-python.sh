@@ -32,7 +32,7 @@ expect() {
 expect "faithful socketserver (TCP+UDP)" 0 --expect-failures "$ef/python-tutorial-socketserver.txt" \
 	"python3 $py/tutorial_socketserver.py 0"
 expect "faithful plain UDP server" 0 --expect-failures "$ef/python-tutorial-udp-plain.txt" \
-	--udp-cmd "python3 $py/tutorial_udp_plain.py {port}"
+	--exec-udp "python3 $py/tutorial_udp_plain.py {port}"
 expect "corrected (TCP+UDP, IPv4+IPv6)" 0 "python3 $py/corrected.py 0" -- --strict
 expect "decoding port (decode, str.upper(), encode)" 0 \
 	--expect-failures "$ef/python-decoding-upper.txt" "python3 $py/decoding_upper.py 0"

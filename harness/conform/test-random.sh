@@ -30,7 +30,7 @@ passes() {
 fails() {
 	name=$1 rule=$2
 	shift 2
-	timeout 300 "$B/conform" --only 'random/*' --timeout 500 --seeds-dir "$out/$name" "$@" \
+	timeout 300 "$B/conform" --only 'random/*' --timeout 500ms --seeds-dir "$out/$name" "$@" \
 		>"$out/$name.txt" 2>&1
 	rc=$?
 	first=$(grep -m1 "^FAIL  random/seed-[0-9]* *$rule " "$out/$name.txt" | awk '{print $2 " (" $3 ")"}')
@@ -53,7 +53,7 @@ passes none --exec "$M/none"
 if command -v python3 >/dev/null; then
 	# Python's threads on a loaded host: a longer bound on each wait (a bound, not a pace)
 	for py in corrected thread_per_connection; do
-		passes "python-$py" --timeout 5000 --exec "python3 $ROOT/servers/python/$py.py {port}"
+		passes "python-$py" --timeout 5s --exec "python3 $ROOT/servers/python/$py.py {port}"
 	done
 fi
 fails lost-wakeup T7 --random 6 --seed 6 --exec "$M/lost-wakeup"

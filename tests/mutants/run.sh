@@ -96,7 +96,7 @@ while IFS='|' read -r name ids text; do
 		t=$TIMEOUT
 		# the silent server times out in every case: a shorter bound keeps it quick (it proves no hang)
 		[ "$name" = silent ] && t=300
-		check "$name" "$ids" "$text" --timeout "$t" --retries 0 --exec "$MDIR/$name" &
+		check "$name" "$ids" "$text" --timeout "${t}ms" --retries 0 --exec "$MDIR/$name" &
 		jobs_running=$((jobs_running + 1))
 		if [ $jobs_running -ge 2 ]; then
 			wait

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "report.h"
 #include "unit.h"
 #include "util.h"
@@ -445,6 +446,57 @@ static void test_limits_and_ipv6(void)
 	}
 }
 
+/* util_mkdir_out: the one rule for output directories: an existing one taken, a missing last part made,
+ * a missing parent refused naming it, a file in the way refused. */
+static void test_mkdir_out(void)
+{
+	char base[] = "/tmp/test_lib_mkdir_out.XXXXXX", path[512], err[512];
+	struct stat st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(base));
+	snprintf(path, sizeof path, "%s/new", base);
+	CHECK(util_mkdir_out(path, err, sizeof err) == 0, "last part: %.200s", err);
+	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "%.200s made", path);
+	CHECK(util_mkdir_out(path, err, sizeof err) == 0, "again: %.200s", err);
+	CHECK(rmdir(path) == 0, "rmdir");
+	snprintf(path, sizeof path, "%s/deep/er/dir", base);
+	errno = 0;
+	CHECK(util_mkdir_out(path, err, sizeof err) == -1 && errno == ENOENT, "missing parent: errno %d", errno);
+	CHECK(strstr(err, "deep/er does not exist") != NULL, "names the parent: %.300s", err);
+	snprintf(path, sizeof path, "%s/deep", base);
+	CHECK(stat(path, &st) < 0, "nothing made on a refusal");
+	CHECK(util_mkdir_out("/etc/passwd", err, sizeof err) == -1 && errno == ENOTDIR, "a file: errno %d", errno);
+	CHECK(util_mkdir_out("", err, sizeof err) == -1, "empty");
+	CHECK(rmdir(base) == 0, "%.200s: left empty", base);
+}
+
+/* util_parse_duration; net_parse_listen: PORT is loopback, :PORT every address, as nc users expect. */
+static void test_duration_and_listen(void)
+{
+	char err[256], name[NET_ADDRSTRLEN];
+	struct net_addr a;
+	double v;
+
+	CHECK(util_parse_duration("250ms", 0, 10, &v, err, sizeof err) == 0 && v == 0.25, "250ms: %g", v);
+	CHECK(util_parse_duration("3", 0, 10, &v, err, sizeof err) == 0 && v == 3, "3: %g", v);
+	CHECK(util_parse_duration("1h", 0, 10, &v, err, sizeof err) < 0, "1h above 10 s");
+	CHECK(util_parse_duration("2 s", 0, 10, &v, err, sizeof err) < 0, "a space");
+	CHECK(util_parse_duration("2S", 0, 10, &v, err, sizeof err) < 0, "units are lower case");
+	CHECK(strstr(err, "500ms, 2s, 1m") != NULL, "the message shows units: %s", err);
+	static const struct {
+		const char *in, *out;
+	} rows[] = {{"8082", "127.0.0.1:8082"}, {"0", "127.0.0.1:0"},     {":8082", "0.0.0.0:8082"},
+	            {":0", "0.0.0.0:0"},        {"[::1]:7", "[::1]:7"},   {"127.0.0.2:9", "127.0.0.2:9"}};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		CHECK(net_parse_listen(rows[i].in, &a, err, sizeof err) == 0, "%s: %s", rows[i].in, err);
+		net_format((struct sockaddr *)&a.ss, name, sizeof name);
+		CHECK(strcmp(name, rows[i].out) == 0, "%s: %s, want %s", rows[i].in, name, rows[i].out);
+	}
+	CHECK(net_parse_listen("99999", &a, err, sizeof err) < 0, "port 99999");
+	CHECK(net_parse_listen(":x", &a, err, sizeof err) < 0, ":x");
+	CHECK(net_parse_listen("", &a, err, sizeof err) < 0, "empty");
+}
+
 /* util_proc_stat, util_rss_kib, util_count_fds on this process, whose answers are known otherwise. */
 /* util_mkdir_p: nested parts made, existing ones fine, a file anywhere in the way refused naming it. */
 static void test_mkdir_p(void)
@@ -689,6 +741,8 @@ int main(void)
 	    {"util clock", test_clock},
 	    {"util_flush_ok", test_flush_ok},
 	    {"util_mkdir_p", test_mkdir_p},
+	    {"util_mkdir_out", test_mkdir_out},
+	    {"util_parse_duration, net_parse_listen", test_duration_and_listen},
 	    {"util_raise_nofile, util_have_ipv6_loopback", test_limits_and_ipv6},
 	    {"util_proc_stat, util_rss_kib, util_count_fds", test_proc},
 	    {"rep_tap", test_tap},

@@ -211,20 +211,20 @@ planted)
 	# Targets that misbehave at the transport level: bounded by --timeout, never a hang or a silent pass.
 	start_bad --silent || exit 1
 	t0=$(date +%s)
-	expect_rc 1 "silent TCP target" "$B/replay" --timeout 500 --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-ooo.pcap" \
+	expect_rc 1 "silent TCP target" "$B/replay" --timeout 500ms --target "127.0.0.1:$PORT" "$ROOT/pcaps/gen-ooo.pcap" \
 		"$ROOT/pcaps/halfclose.pcap" "$ROOT/pcaps/reset-owed.pcap"
-	[ $(($(date +%s) - t0)) -le 10 ] && pass || fail "silent TCP target: took more than 10 s at --timeout 500"
+	[ $(($(date +%s) - t0)) -le 10 ] && pass || fail "silent TCP target: took more than 10 s at --timeout 500ms"
 	expect_in "$TMP/out" "halfclose.pcap flow 1 tcp .*: MISMATCH: server->client ends early at offset 0 .*silence until the timeout" \
 		"silent TCP target: ends early, silence"
 	expect_in "$TMP/err" "fails a probe exchange" "silent TCP target fails the probe"
 	stop_bad
 	start_bad --udp-flip 0 --silent || exit 1
-	expect_rc 1 "silent UDP target" "$B/replay" --timeout 500 --target "127.0.0.1:$PORT" "$ROOT/pcaps/udp-sizes.pcap"
+	expect_rc 1 "silent UDP target" "$B/replay" --timeout 500ms --target "127.0.0.1:$PORT" "$ROOT/pcaps/udp-sizes.pcap"
 	expect_in "$TMP/out" "no reply to datagram 1 (0 bytes) before the timeout (U1)" "silent UDP target: no reply"
 	stop_bad
 	start_bad --endless || exit 1
 	for x in recorded upper; do
-		expect_rc 1 "endless garbage, --expect $x" "$B/replay" --expect $x --timeout 500 --target "127.0.0.1:$PORT" \
+		expect_rc 1 "endless garbage, --expect $x" "$B/replay" --expect $x --timeout 500ms --target "127.0.0.1:$PORT" \
 			"$ROOT/pcaps/gen-ooo.pcap" "$ROOT/pcaps/halfclose.pcap" "$ROOT/pcaps/reset-owed.pcap"
 		expect_in "$TMP/out" "reset-owed.pcap flow 1 tcp .*: MISMATCH: server->client differs at offset 0" "endless garbage, --expect $x: differs at 0"
 		expect_in "$TMP/out" "^  got:      00000000  a5 a5" "endless garbage, --expect $x: hexdump"
