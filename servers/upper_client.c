@@ -35,7 +35,7 @@ static void usage(FILE *f)
 	    "Client of the uppercase protocol (SPEC.md).\n"
 	    "  -u          UDP instead of TCP\n"
 	    "  -w SECONDS  how long to wait for a reply that makes no progress, as nc's -w (default 2;\n"
-	    "              a unit is allowed: 500ms, 2s, 1m)\n"
+	    "              a unit is allowed: 500ms, 2s, 1m; at most 10m)\n"
 	    "  --help      this text;  --version  the version\n"
 	    "On a terminal it prompts '>>> ', skips empty lines, sends each line without its newline and "
 	    "prints\n"
@@ -270,7 +270,7 @@ static int parse_options(int argc, char **argv, int *udp, int *wait_ms)
 	double wait_s = *wait_ms / 1000.0;
 	const struct cli_option options[] = {{NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
 	                                     {NULL, 'w', CLI_SECONDS, .dest = &wait_s, .min_seconds = 0.001,
-	                                      .max_seconds = 3600},
+	                                      .max_seconds = 600},
 	                                     {"help", 'h', CLI_HELP, .dest = NULL},
 	                                     CLI_TABLE_END};
 	char err[256];

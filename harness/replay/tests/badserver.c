@@ -84,6 +84,7 @@ static int parse_args(int argc, char **argv, struct bad *b, char *err, size_t er
 	case CLI_PARSE_OK:
 		break;
 	case CLI_PARSE_HELP:
+	case CLI_PARSE_VERSION: /* a test server: its help says all */
 		return 1;
 	case CLI_PARSE_MISSING_ARGUMENT:
 	case CLI_PARSE_BAD_OPTION:
@@ -170,7 +171,7 @@ int main(int argc, char **argv)
 	}
 	if (send_flags)
 		signal(SIGPIPE, SIG_IGN);
-	if (net_parse(b.listen_at, &a, e, sizeof e) < 0)
+	if (net_parse_listen(b.listen_at, &a, e, sizeof e) < 0)
 		errx(2, "-l %s: %s", b.listen_at, e);
 	lfd = net_listen(&a, b.flip >= 0 ? SOCK_DGRAM : SOCK_STREAM, 0, 16, &bound, e, sizeof e);
 	if (lfd < 0)

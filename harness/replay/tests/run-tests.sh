@@ -150,8 +150,12 @@ badinput)
 	expect_in "$TMP/err" "--junit $TMP/no/such/r.xml: No such file or directory" "--junit into a missing dir names the file"
 	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["summary"]["ok"] == 2' "$TMP/r.json" \
 		&& pass || fail "--json is still written when --junit fails"
-	expect_rc 0 "--write-corpus creates a missing dir" "$B/replay" --write-corpus "$TMP/new/corpus" "$S"
-	[ -s "$TMP/new/corpus/fuzz_tcp/session1-flow1" ] && pass || fail "--write-corpus into a new dir wrote no seed"
+	# the one rule for output directories: the last part is created, a missing parent is refused
+	expect_rc 2 "--write-corpus under a missing parent" "$B/replay" --write-corpus "$TMP/new/corpus" "$S"
+	expect_in "$TMP/err" "--write-corpus $TMP/new/corpus: its parent directory $TMP/new does not exist" \
+		"--write-corpus names the missing parent"
+	expect_rc 0 "--write-corpus creates a missing dir" "$B/replay" --write-corpus "$TMP/new" "$S"
+	[ -s "$TMP/new/fuzz_tcp/session1-flow1" ] && pass || fail "--write-corpus into a new dir wrote no seed"
 	expect_rc 2 "--write-pcap /dev/full" "$B/replay" --from-fuzz-input "$S" --write-pcap /dev/full
 	expect_in "$TMP/err" "--write-pcap: /dev/full: write error" "--write-pcap write error names the file"
 	expect_rc 2 "--write-pcap into a missing dir" "$B/replay" --from-fuzz-input "$S" --write-pcap "$TMP/no/such/dir/x.pcap"
@@ -164,7 +168,7 @@ badinput)
 	done
 	: >"$TMP/afile"
 	expect_rc 2 "--write-corpus under a file" "$B/replay" --write-corpus "$TMP/afile/corpus" "$S"
-	expect_in "$TMP/err" "--write-corpus $TMP/afile/corpus/fuzz_tcp: Not a directory" "--write-corpus under a file names the dir"
+	expect_in "$TMP/err" "--write-corpus $TMP/afile/corpus: Not a directory" "--write-corpus under a file names the dir"
 	mkdir -p "$TMP/ro"
 	chmod 555 "$TMP/ro"
 	if [ -w "$TMP/ro" ]; then
