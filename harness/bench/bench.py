@@ -392,12 +392,23 @@ def machine(total_s):
 # ---- main -----------------------------------------------------------------------------------------------
 
 def seconds(arg):
-    """-T, BENCH_TIME: a decimal number (no sign, space, nan or inf) in (0, 600]."""
-    v = float(arg) if re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?", arg) else -1
+    """-T, BENCH_TIME: a duration as every capslock program takes it, seconds (no sign, space, nan or inf)
+    with an optional unit (500ms, 2s, 1m), in (0, 600]."""
+    m = re.fullmatch(r"((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(ms|s|m)?", arg)
+    v = float(m.group(1)) * {"ms": 0.001, "m": 60}.get(m.group(2), 1) if m else -1
     if not 0 < v <= 600:
         raise argparse.ArgumentTypeError("a run must last more than 0 seconds" if v == 0 else
-                                         "'%s' is not a number of seconds from 0 to 600" % arg)
+                                         "'%s' is not a duration from 0 to 600 s (500ms, 2s, 1m)" % arg)
     return v
+
+
+def version():
+    """capslock's version, from the VERSION file at the top of the tree (as every C program prints it)."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VERSION")) as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
 
 
 def rounds(arg):
@@ -408,7 +419,16 @@ def rounds(arg):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):
-        die("%s (see --help)" % message)
+        """A usage error the way every capslock program reports one: one line, then where the help is."""
+        m = re.fullmatch(r"(?:unrecognized arguments|argument ([^:]+)): (.*)", message)
+        if m and m.group(1) is None:
+            message = "%s: unknown option" % m.group(2).split()[0]
+        elif m:
+            opt = m.group(1).split("/")[-1]
+            message = "%s: missing argument" % opt if "expected one argument" in m.group(2) else \
+                "%s: %s" % (opt, m.group(2))
+        say("bench: %s\nTry 'bench --help' for more information." % message)
+        sys.exit(2)
 
 
 def parse_args():
@@ -418,7 +438,9 @@ def parse_args():
         "and bench.json, DIR gets ratios.csv (per figure: each server's median and the ratios) and its bar\n"
         "chart ratios.svg, drawn by BINDIR/draw-chart; without gnuplot it says so and carries on."),
         epilog="Exit status: 0 done, 1 a reference or echo server sent a wrong reply, 2 usage or set-up "
-        "error.")
+        "error.\nExamples:\n"
+        "  harness/bench/bench.py -T 500ms -n 1 --only stream1,udp64 -o /tmp/bench\n"
+        "  harness/bench/bench.py --chart docs/charts/bench-ratios.csv")
     env = {}
     for name, take in (("BENCH_TIME", seconds), ("BENCH_RUNS", rounds)):
         try:
@@ -426,8 +448,9 @@ def parse_args():
         except argparse.ArgumentTypeError as e:
             die("%s: %s" % (name, e))
     a = ap.add_argument
+    a("--version", action="version", version="bench (capslock) " + version())
     a("-T", dest="seconds", type=seconds, default=env["BENCH_TIME"] or 1.0,
-      help="duration of each run (default $BENCH_TIME or 1)")
+      help="duration of each run, seconds or with a unit, 500ms (default $BENCH_TIME or 1)")
     a("-n", dest="runs", type=rounds, default=env["BENCH_RUNS"] or 5,
       help="rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)")
     a("-o", dest="outdir", metavar="DIR", default="out/bench", help="BENCH.md, bench.json, ratios.csv, logs/")

@@ -68,7 +68,7 @@ case_ 2 3 "standard output: No space" -- --exec-tcp "$TCP" --only $ONE
 out=/dev/full
 case_ 2 3 "standard output: No space" -- --tap --exec-tcp "$TCP" --only $ONE
 out=/dev/full
-case_ 2 2 "standard output: No space" -- --help
+case_ 2 2 "standard output: " -- --help
 out=/dev/full
 case_ 2 2 "standard output: No space" -- --list
 # a server that accepts and never answers: every case fails within its bound, the run ends

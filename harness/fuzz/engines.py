@@ -6,6 +6,20 @@ engine and whatever it started (AFL++'s fork server), and a terminal's Ctrl-C re
 which then stops its engines in order."""
 import collections, contextlib, os, re, signal, subprocess, tempfile, time
 
+def version():
+    """capslock's version, from the VERSION file at the top of the tree (as every C program prints it)."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VERSION")) as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+def duration(text):
+    """A duration as every capslock program takes it: a decimal number of seconds (no sign, nan or inf)
+    with an optional unit, ms, s, m or h ("500ms", "2s", "1m"). Returns the seconds, or None."""
+    m = re.fullmatch(r"((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(ms|s|m|h)?", text)
+    return float(m.group(1)) * {"ms": 0.001, "m": 60, "h": 3600}.get(m.group(2), 1) if m else None
+
 # No CPU-frequency or core-pattern checks, no terminal UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
            "AFL_NO_AFFINITY": "1"}

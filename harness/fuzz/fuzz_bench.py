@@ -12,7 +12,11 @@ usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-
   --std-dir DIR      standalone runners, optimized build (default build/std/bin)
   --san-dir DIR      standalone runners, ASan+UBSan build (default build/san/bin)
   --out DIR          where fuzz.md and fuzz.json go (default out/bench); the table is printed too
+  --version          the version
 Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
+Examples:
+  harness/fuzz/fuzz_bench.py --time 4 --out /tmp/fuzz-bench fuzz_tcp
+  harness/fuzz/fuzz_bench.py --time 1m fuzz_tcp fuzz_udp fuzz_pcap
 """
 import getopt, glob, json, math, os, pathlib, re, select, shutil, signal, socket, subprocess, sys, tempfile
 import time
@@ -246,8 +250,9 @@ def as_json(o, rows, q, cores):
 
 # ---- set-up ----
 def die(message, usage=False):
-    """A usage error, or reports that cannot be written: the message (and the usage), exit 2."""
-    sys.stderr.write(f"{PROG}: {message}\n" + (__doc__[__doc__.index("usage:"):] if usage else ""))
+    """A usage error (one line and where the help is, as every program), or reports that cannot be
+    written: the message, exit 2."""
+    sys.stderr.write(f"{PROG}: {message}\n" + (f"Try '{PROG} --help' for more information.\n" if usage else ""))
     sys.exit(2)
 
 def parse_options(argv):
@@ -256,19 +261,26 @@ def parse_options(argv):
          "afl-dir": "build/fuzz-afl", "server": "build/std/bin/tcp-upper", "std-dir": "build/std/bin",
          "san-dir": "build/san/bin", "out": "out/bench"}
     try:
-        opts, targets = getopt.gnu_getopt(argv, "h", ["help"] + [f"{k}=" for k in o])
+        opts, targets = getopt.gnu_getopt(argv, "h", ["help", "version"] + [f"{k}=" for k in o])
     except getopt.GetoptError as e:
-        die(e, usage=True)
+        die(f"--{e.opt}: " + ("missing argument" if "requires argument" in e.msg else
+                              "takes no argument" if "must not have" in e.msg else "unknown option")
+            if len(e.opt) > 1 else f"-{e.opt}: unknown option", usage=True)
     for k, v in opts:
         if k in ("-h", "--help"):
             sys.stdout.write(__doc__)
             sys.exit(0)
+        if k == "--version":
+            print(f"{PROG} (capslock) {engines.version()}")
+            sys.exit(0)
         o[k[2:]] = v
-    if not re.fullmatch(r"\d+", o["time"]) or not 1 <= int(o["time"]) <= 3600:
-        die(f"--time {o['time']}: expected whole seconds from 1 to 3600")
+    seconds = engines.duration(o["time"])
+    if seconds is None or seconds != int(seconds) or not 1 <= seconds <= 3600:
+        die(f"--time {o['time']}: expected whole seconds from 1 to 3600 (a unit is allowed: 90s, 2m)",
+            usage=True)
     if not 1 <= len(targets) <= 60:
         die("expected 1 to 60 target names", usage=True)
-    o = {k.replace("-", "_"): v for k, v in o.items()} | {"time": int(o["time"]), "targets": targets}
+    o = {k.replace("-", "_"): v for k, v in o.items()} | {"time": int(seconds), "targets": targets}
     return SimpleNamespace(**o)
 
 def main(argv):

@@ -33,7 +33,8 @@ USAGE = f"""usage: {PROG} [--engine libfuzzer|afl] [--time SECONDS] [--jobs N] [
                 TARGET...
 Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summarizes (make fuzz).
   --engine E           libfuzzer (default) or afl
-  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night)
+  --time SECONDS       seconds to fuzz, at least 2 (default 28800, a night); every SECONDS takes a
+                       unit too: 500ms, 90s, 2m, 8h
   --jobs N             worker slots, 1 to 1024 (default: the number of cores)
   --progress SECONDS   seconds between progress lines (default and most 60)
   --sample SECONDS     seconds between the rows of DIR/<target>.csv (default: TIME/60, 2 to 30)
@@ -46,6 +47,10 @@ Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summar
 Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 usage or set-up
 error, the engine did not run a target, a full disk, or a summary that could not be written
 (a chart that could not be drawn changes nothing).
+  --version            the version
+Examples:
+  harness/fuzz/fuzz_run.py --time 2m --out out/fuzz fuzz_tcp fuzz_udp
+  harness/fuzz/fuzz_run.py --engine afl --time 8h --bindir build/fuzz-afl tcp-upper
 """
 stop_requested = False
 
@@ -57,18 +62,18 @@ def warn(message):
     print(f"{PROG}: {message}", file=sys.stderr)
 
 def fail(message, usage=False):
+    """A set-up error (exit 2); usage: a usage error, one line and where the help is, as every program."""
     warn(message)
     if usage:
-        sys.stderr.write(USAGE)
+        sys.stderr.write(f"Try '{PROG} --help' for more information.\n")
     sys.exit(2)
 
 def number(option, text, low, reason, whole=False):
-    """A number of seconds (digits, a point and an exponent: no sign, nan or inf) or, whole, a count,
-    from low to 1e9 (1024 for a count); exit 2 naming the option otherwise."""
-    ok = re.fullmatch(r"\d+" if whole else r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text)
-    value = (int if whole else float)(text) if ok else None
+    """A duration (engines.duration: seconds, or with a unit, 500ms, 2m) or, whole, a count, from low to
+    1e9 (1024 for a count); exit 2 naming the option otherwise."""
+    value = (int(text) if re.fullmatch(r"\d+", text) else None) if whole else engines.duration(text)
     if value is None or not low <= value <= (1024 if whole else 1e9):
-        fail(f"{option} {text}: {reason}\n({PROG} --help lists the options)")
+        fail(f"{option} {text}: {reason}", usage=True)
     return value
 
 def options(argv):
@@ -77,16 +82,21 @@ def options(argv):
          "sample": None, "out": "out/fuzz", "bindir": "build/fuzz-libfuzzer",
          "san-tcp-upper": "build/san/bin/tcp-upper", "chart": "build/std/bin/draw-chart"}
     try:
-        pairs, names = getopt.gnu_getopt(argv, "h", ["help"] + [k + "=" for k in g])
+        pairs, names = getopt.gnu_getopt(argv, "h", ["help", "version"] + [k + "=" for k in g])
     except getopt.GetoptError as e:
-        fail(e.msg, usage=True)
+        fail(f"--{e.opt}: " + ("missing argument" if "requires argument" in e.msg else
+                               "takes no argument" if "must not have" in e.msg else "unknown option")
+             if len(e.opt) > 1 else f"-{e.opt}: unknown option", usage=True)
     for k, v in pairs:
         if k in ("-h", "--help"):
             sys.stdout.write(USAGE)
             sys.exit(0)
+        if k == "--version":
+            print(f"{PROG} (capslock) {engines.version()}")
+            sys.exit(0)
         g[k[2:]] = v
     if g["engine"] not in ("libfuzzer", "afl"):
-        fail(f"--engine {g['engine']}: expected libfuzzer or afl\n({PROG} --help lists the options)")
+        fail(f"--engine {g['engine']}: expected libfuzzer or afl", usage=True)
     o = SimpleNamespace(**{k.replace("-", "_"): v for k, v in g.items()}, afl=g["engine"] == "afl",
                         names=names)
     # runs too short to start one chunk are refused

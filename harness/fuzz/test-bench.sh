@@ -65,7 +65,7 @@ usage() {
 usage "BENCH_FUZZ_TIME=abc" "^fuzz-bench: --time abc: expected whole seconds from 1 to 3600" -- --time abc fuzz_tcp
 usage "BENCH_FUZZ_TIME=0" "^fuzz-bench: --time 0: expected" -- --time 0 fuzz_tcp
 usage "no target" "^fuzz-bench: expected 1 to 60 target names" -- --time 1
-usage "an unknown option" "^usage: fuzz_bench.py" -- --bogus fuzz_tcp
+usage "an unknown option" "^fuzz-bench: --bogus: unknown option" -- --bogus fuzz_tcp
 usage "--out under a regular file" "^fuzz-bench: --out $d/file/sub: " -- --time 1 --out "$d/file/sub" fuzz_tcp
 "$F" --help | grep -q "^usage: fuzz_bench.py \[--time SECONDS\]"
 result $? "--help" "--help prints no usage"
