@@ -7,6 +7,7 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make format       clang-format every tracked C file under lib servers harness tests (.clang-format)
 #   make format-check list the files that differ from .clang-format (part of make check)
+#   make help         the user-facing targets, one line each
 #
 # lib/ is the library every program links (libcapslock.a); each program folder adds its programs and
 # tests from its own fragment (servers/servers.mk, harness/*/*.mk, tests/tests.mk). SAN=1 selects the
@@ -105,6 +106,28 @@ print-suites:
 	@echo "TESTS: $(TESTS)"
 	@echo "STD_SKIP: $(STD_SKIP)"
 	@echo "CHECK_ONCE: $(CHECK_ONCE)"
+
+# make help: the targets a user runs, one line each (the test suites are listed by make print-suites).
+.PHONY: help
+help:
+	@printf '%s\n' \
+	'make                  build every program into build/std/bin/, linked from bin/' \
+	'make check            every test suite: both variants (std, ASan+UBSan), then the once-only checks' \
+	'make test             the test suites of one variant (SAN=1: the ASan+UBSan one)' \
+	'make SUITE            one test suite alone, for example make conform-ref (make print-suites lists them)' \
+	'make fuzz             fuzz every target for FUZZ_TIME seconds (default a night), then out/fuzz/SUMMARY.md' \
+	'make fuzz-afl         the same with AFL++' \
+	'make fuzz-merge       minimize the run'"'"'s new inputs into corpus/<target>/' \
+	'make coverage         per-file line coverage of the committed corpus' \
+	'make bench            performance figures beside a no-transform echo server: out/bench/BENCH.md' \
+	'make bench-fuzz       exec/s of each fuzz engine and target' \
+	'make bench-replay     replay packets per second' \
+	'make soak             the abuse suite against both servers and builds (SOAK_TIME seconds each)' \
+	'make interop-check    the tutorial ported to other languages, through the conformance gate' \
+	'make format           apply .clang-format to every C file (format-check: list the ones that differ)' \
+	'make install          the programs into $$(DESTDIR)$$(PREFIX)/bin (PREFIX=/usr/local)' \
+	'make clean            remove build/ and bin/' \
+	'make help             this list'
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)

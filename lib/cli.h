@@ -20,9 +20,9 @@ enum cli_kind {
 	CLI_UNSIGNED, /* whole number in [min, max] (util_parse_u64) stored in the integer at dest */
 	CLI_SECONDS,  /* a duration in [min_seconds, max_seconds] (util_parse_duration: a bare number is
 	               * seconds, or 500ms, 2s, 1m, 1h) stored in seconds in the double at dest */
-	CLI_NUMBER,   /* a plain decimal number (no unit) in [min_seconds, max_seconds] in the double at dest */
-	CLI_CUSTOM,   /* the argument is given to custom(name, arg, dest, err, errlen) */
-	CLI_HELP      /* no argument: cli_parse returns CLI_PARSE_HELP at once */
+	CLI_NUMBER, /* a plain decimal number (no unit) in [min_seconds, max_seconds] in the double at dest */
+	CLI_CUSTOM, /* the argument is given to custom(name, arg, dest, err, errlen) */
+	CLI_HELP    /* no argument: cli_parse returns CLI_PARSE_HELP at once */
 };
 
 /* Flags of an option. */

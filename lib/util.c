@@ -151,8 +151,10 @@ int util_parse_duration(const char *s, double min, double max, double *out, char
 		*out = v;
 		return 0;
 	}
-	snprintf(err, errlen, "'%s' is not a duration from %g to %g s (a number of seconds, or with a unit: "
-	         "500ms, 2s, 1m)", s, min, max);
+	snprintf(err, errlen,
+	         "'%s' is not a duration from %g to %g s (a number of seconds, or with a unit: "
+	         "500ms, 2s, 1m)",
+	         s, min, max);
 	return -1;
 }
 

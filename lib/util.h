@@ -1,5 +1,6 @@
 /* util.h - small helpers every program shares: the monotonic clock, strict number parsing, the stdout
- * check, report outputs ("-" for stdout), mkdir -p, the IPv6-loopback probe and the descriptor-limit raise. No printing, no exit. */
+ * check, report outputs ("-" for stdout), mkdir -p, the IPv6-loopback probe and the descriptor-limit raise.
+ * No printing, no exit. */
 #ifndef UTIL_H
 #define UTIL_H
 

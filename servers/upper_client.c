@@ -268,11 +268,11 @@ static int run_tcp_pipe(int fd, int wait_ms)
 static int parse_options(int argc, char **argv, int *udp, int *wait_ms)
 {
 	double wait_s = *wait_ms / 1000.0;
-	const struct cli_option options[] = {{NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
-	                                     {NULL, 'w', CLI_SECONDS, .dest = &wait_s, .min_seconds = 0.001,
-	                                      .max_seconds = 600},
-	                                     {"help", 'h', CLI_HELP, .dest = NULL},
-	                                     CLI_TABLE_END};
+	const struct cli_option options[] = {
+	    {NULL, 'u', CLI_FLAG, CLI_INTEGER(*udp)},
+	    {NULL, 'w', CLI_SECONDS, .dest = &wait_s, .min_seconds = 0.001, .max_seconds = 600},
+	    {"help", 'h', CLI_HELP, .dest = NULL},
+	    CLI_TABLE_END};
 	char err[256];
 
 	switch (cli_outcome(cli_parse(options, argc, argv, err, sizeof err), "upper-client", err, usage,

@@ -33,20 +33,21 @@ static int fault;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: echo [-u] [-l [ADDR]:PORT|PORT] [-F FAULT]\n"
-	           "A minimal echo server that returns every byte unchanged (no transform): the bench's\n"
-	           "measure of this machine's I/O limit.\n"
-	           "  -l ADDR:PORT  address to listen on (default 127.0.0.1:8082; port 0 picks a free port);\n"
-	           "                PORT alone: that port on 127.0.0.1; :PORT: on every IPv4 address\n"
-	           "  -u            UDP (each datagram sent back whole) instead of TCP\n"
-	           "  -F FAULT      misbehave on purpose, to test the load generator: TCP drop (loses the\n"
-	           "                1000th byte of each connection), extra (one byte more before closing);\n"
-	           "                UDP trunc (replies cut to 1024 bytes), dup (every reply twice), lose\n"
-	           "                (no reply to every 10th datagram)\n"
-	           "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n"
-	           "Examples:\n"
-	           "  echo -l 0\n"
-	           "  echo -u -l 127.0.0.1:0 -F lose\n");
+	fprintf(f,
+	        "usage: echo [-u] [-l [ADDR]:PORT|PORT] [-F FAULT]\n"
+	        "A minimal echo server that returns every byte unchanged (no transform): the bench's\n"
+	        "measure of this machine's I/O limit.\n"
+	        "  -l ADDR:PORT  address to listen on (default 127.0.0.1:8082; port 0 picks a free port);\n"
+	        "                PORT alone: that port on 127.0.0.1; :PORT: on every IPv4 address\n"
+	        "  -u            UDP (each datagram sent back whole) instead of TCP\n"
+	        "  -F FAULT      misbehave on purpose, to test the load generator: TCP drop (loses the\n"
+	        "                1000th byte of each connection), extra (one byte more before closing);\n"
+	        "                UDP trunc (replies cut to 1024 bytes), dup (every reply twice), lose\n"
+	        "                (no reply to every 10th datagram)\n"
+	        "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n"
+	        "Examples:\n"
+	        "  echo -l 0\n"
+	        "  echo -u -l 127.0.0.1:0 -F lose\n");
 }
 
 static void conn_close(int ep, struct conn *c, int fd)

@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (c.csv == NULL || c.svg == NULL || c.xcolumn == NULL || specs.count == 0) {
-		cli_usage_error(stderr, "draw-chart", "--csv, --svg, --x and at least one --series are required");
+		cli_usage_error(stderr, "draw-chart",
+		                "--csv, --svg, --x and at least one --series are required");
 		return 2;
 	}
 	for (int i = 0; i < specs.count; i++) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "decode.h"
 #include "pcapw.h"
 #include "script.h"
@@ -718,13 +719,24 @@ int main(int argc, char **argv)
 	char name[128];
 	size_t o;
 
-	if ((argc != 3 && argc != 4) || strcmp(argv[1], "--help") == 0) {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		cli_print_version(stdout, "fuzz-mkseeds");
+		return 0;
+	}
+	if ((argc != 3 && argc != 4 && argc != 2) || (argc == 2 && strcmp(argv[1], "--help") != 0)) {
+		if (argc == 2 && argv[1][0] == '-')
+			cli_usage_errorf(stderr, "fuzz-mkseeds", "%s: unknown option", argv[1]);
+		else
+			cli_usage_error(stderr, "fuzz-mkseeds", "expected TCPDIR UDPDIR [PCAPDIR]");
+		return 2;
+	}
+	if (argc == 2) {
 		printf("usage: %s TCPDIR UDPDIR [PCAPDIR]\nWrites the seed corpora of fuzz_tcp and fuzz_udp, "
 		       "and "
 		       "fuzz_pcap's seeds of\nthe decoder's edges into PCAPDIR (existing files of the same "
 		       "names are replaced).\n",
 		       argv[0]);
-		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+		return 0;
 	}
 	for (size_t i = 0; i < sizeof tcp / sizeof tcp[0]; i++) {
 		o = encode_tcp(&tcp[i], buf, sizeof buf);

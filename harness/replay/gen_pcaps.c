@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "oracle.h"
 #include "pcapw.h"
 #include "util.h"
@@ -300,6 +301,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		cli_print_version(stdout, "gen-pcaps");
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "--bench")) {
 		uint64_t n;
 		if (util_parse_u64(argv[2], 1, UINT64_MAX, 0, &n, e, sizeof e) < 0)
@@ -308,7 +313,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
-		usage(stderr);
+		if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--bench") != 0)
+			cli_usage_errorf(stderr, "gen-pcaps", "%s: unknown option", argv[1]);
+		else
+			cli_usage_error(stderr, "gen-pcaps", "expected one DIR, or --bench N FILE");
 		return 2;
 	}
 	gen_reassembly(argv[1]);

@@ -215,7 +215,8 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->timeout_ms = (int)(timeout_s * 1000 + 0.5);
 	o->incomplete = (enum options_incomplete)incomplete;
 	if (o->timing_original == 0 && o->speed) {
-		snprintf(err, errlen, "--speed replays with the capture's timing: it contradicts --timing fast");
+		snprintf(err, errlen,
+		         "--speed replays with the capture's timing: it contradicts --timing fast");
 		return OPTIONS_USAGE;
 	}
 	if (util_is_stdout(o->json) && util_is_stdout(o->junit)) {

@@ -38,8 +38,8 @@ struct options {
 	int verbose;
 	const char *junit, *json, *corpus, *from_fuzz, *write_pcap;
 	FILE *report_out; /* --junit - or --json -: the real stdout (the human lines then go to stderr) */
-	int fuzz_udp; /* -1: guess from the file name */
-	char **pcaps; /* the PCAP arguments */
+	int fuzz_udp;     /* -1: guess from the file name */
+	char **pcaps;     /* the PCAP arguments */
 	size_t npcaps;
 };
 
@@ -57,6 +57,5 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 
 /* Writes the help text to f. */
 void options_usage(FILE *f);
-
 
 #endif

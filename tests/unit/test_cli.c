@@ -137,7 +137,8 @@ static void test_durations(void)
 	static const struct {
 		const char *arg;
 		double seconds;
-	} rows[] = {{"2", 2}, {"0.5", 0.5}, {"500ms", 0.5}, {"2s", 2}, {"1m", 60}, {"0.5m", 30}, {"1e1s", 10}};
+	} rows[] = {{"2", 2},   {"0.5", 0.5}, {"500ms", 0.5}, {"2s", 2},
+	            {"1m", 60}, {"0.5m", 30}, {"1e1s", 10}};
 	struct values v;
 	char err[256];
 
@@ -157,7 +158,8 @@ static void usage_text(FILE *f)
 }
 
 /* Runs cli_outcome for r and message; what it wrote to out and err lands in the two buffers. */
-static enum cli_outcome outcome(enum cli_parse_result r, const char *message, char *out, char *err, size_t len)
+static enum cli_outcome outcome(enum cli_parse_result r, const char *message, char *out, char *err,
+                                size_t len)
 {
 	FILE *o, *e;
 	enum cli_outcome oc;
@@ -181,13 +183,15 @@ static void test_outcome(void)
 	char out[256], err[256], want[128];
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		CHECK(outcome(bad[i], "-x: unknown option", out, err, sizeof out) == CLI_OUTCOME_BAD, "bad %zu", i);
+		CHECK(outcome(bad[i], "-x: unknown option", out, err, sizeof out) == CLI_OUTCOME_BAD,
+		      "bad %zu", i);
 		CHECK(out[0] == '\0', "bad %zu: wrote '%s' to out", i, out);
 		CHECK(strcmp(err, "prog: -x: unknown option\nTry 'prog --help' for more information.\n") == 0,
 		      "bad %zu: '%s'", i, err);
 	}
 	CHECK(outcome(CLI_PARSE_HELP, "", out, err, sizeof out) == CLI_OUTCOME_HELP, "help");
-	CHECK(strcmp(out, "usage: prog [-c N]\n") == 0 && err[0] == '\0', "help: '%.100s' '%.100s'", out, err);
+	CHECK(strcmp(out, "usage: prog [-c N]\n") == 0 && err[0] == '\0', "help: '%.100s' '%.100s'", out,
+	      err);
 	CHECK(outcome(CLI_PARSE_VERSION, "", out, err, sizeof out) == CLI_OUTCOME_HELP, "version");
 	snprintf(want, sizeof want, "prog (capslock) %s\n", cli_version());
 	CHECK(strcmp(out, want) == 0 && err[0] == '\0', "version: '%.100s' '%.100s'", out, err);
@@ -230,9 +234,12 @@ static void test_take_value(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-	    {"values of each kind", test_values},        {"operands mixed with options", test_operands},
-	    {"bad options and values", test_errors},     {"a full repeatable option", test_list_full},
-	    {"one value outside argv", test_take_value}, {"durations with units", test_durations},
+	    {"values of each kind", test_values},
+	    {"operands mixed with options", test_operands},
+	    {"bad options and values", test_errors},
+	    {"a full repeatable option", test_list_full},
+	    {"one value outside argv", test_take_value},
+	    {"durations with units", test_durations},
 	    {"the usage error's one format, --version", test_outcome},
 	};
 

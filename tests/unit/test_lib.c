@@ -461,11 +461,13 @@ static void test_mkdir_out(void)
 	CHECK(rmdir(path) == 0, "rmdir");
 	snprintf(path, sizeof path, "%s/deep/er/dir", base);
 	errno = 0;
-	CHECK(util_mkdir_out(path, err, sizeof err) == -1 && errno == ENOENT, "missing parent: errno %d", errno);
+	CHECK(util_mkdir_out(path, err, sizeof err) == -1 && errno == ENOENT, "missing parent: errno %d",
+	      errno);
 	CHECK(strstr(err, "deep/er does not exist") != NULL, "names the parent: %.300s", err);
 	snprintf(path, sizeof path, "%s/deep", base);
 	CHECK(stat(path, &st) < 0, "nothing made on a refusal");
-	CHECK(util_mkdir_out("/etc/passwd", err, sizeof err) == -1 && errno == ENOTDIR, "a file: errno %d", errno);
+	CHECK(util_mkdir_out("/etc/passwd", err, sizeof err) == -1 && errno == ENOTDIR, "a file: errno %d",
+	      errno);
 	CHECK(util_mkdir_out("", err, sizeof err) == -1, "empty");
 	CHECK(rmdir(base) == 0, "%.200s: left empty", base);
 }
@@ -485,8 +487,8 @@ static void test_duration_and_listen(void)
 	CHECK(strstr(err, "500ms, 2s, 1m") != NULL, "the message shows units: %s", err);
 	static const struct {
 		const char *in, *out;
-	} rows[] = {{"8082", "127.0.0.1:8082"}, {"0", "127.0.0.1:0"},     {":8082", "0.0.0.0:8082"},
-	            {":0", "0.0.0.0:0"},        {"[::1]:7", "[::1]:7"},   {"127.0.0.2:9", "127.0.0.2:9"}};
+	} rows[] = {{"8082", "127.0.0.1:8082"}, {"0", "127.0.0.1:0"},   {":8082", "0.0.0.0:8082"},
+	            {":0", "0.0.0.0:0"},        {"[::1]:7", "[::1]:7"}, {"127.0.0.2:9", "127.0.0.2:9"}};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		CHECK(net_parse_listen(rows[i].in, &a, err, sizeof err) == 0, "%s: %s", rows[i].in, err);
 		net_format((struct sockaddr *)&a.ss, name, sizeof name);
