@@ -46,3 +46,16 @@ $(eval $(call test_program,test_cli,$(O)/tests/unit/test_cli.o,test-cli))
 # lib/chart.c: line and bar charts drawn through gnuplot and checked with xmllint; a missing, a failing
 # and a hanging gnuplot.
 $(eval $(call test_program,test_chart,$(O)/tests/unit/test_chart.o,test-chart))
+
+# Every program's command line follows the one convention (lib/cli): --version, one-line usage errors
+# with "Try 'PROG --help'", exit 2, '-' as stdout for reports, contradictions refused, the output-directory
+# rule, durations with units, make help; and the examples each --help shows run (loopback, free ports).
+# Run once, with the standard build (about 15 s on an idle 2-core host, mostly the examples).
+CLI_CONVENTION_PROGS := $(B)/tcp-upper $(B)/udp-upper $(B)/upper-client $(B)/conform $(B)/replay \
+	$(B)/gen-pcaps $(B)/fuzz-mkseeds $(B)/bench/loadgen $(B)/bench/echo $(B)/soak/soak $(B)/draw-chart
+.PHONY: cli-conventions
+cli-conventions: $(CLI_CONVENTION_PROGS)
+	tests/cli/test-conventions.sh $(B)
+
+CHECK_ONCE += cli-conventions
+CHECK_BUILD_ONCE += $(CLI_CONVENTION_PROGS)

@@ -46,8 +46,8 @@ static void usage(FILE *f)
 	        "                (no reply to every 10th datagram)\n"
 	        "The first line on stderr is 'listening on tcp|udp ADDR:PORT'. SIGINT/SIGTERM stop it.\n"
 	        "Examples:\n"
-	        "  echo -l 0\n"
-	        "  echo -u -l 127.0.0.1:0 -F lose\n");
+	        "  build/std/bin/bench/echo -l 0\n"
+	        "  build/std/bin/bench/echo -u -l 127.0.0.1:0 -F lose\n");
 }
 
 static void conn_close(int ep, struct conn *c, int fd)

@@ -60,7 +60,7 @@ static void usage(FILE *f)
 	    "Examples:\n"
 	    "  loadgen -m pingpong -T 500ms --exec 'tcp-upper -l 0'\n"
 	    "  loadgen -m udp -T 1s --exec 'udp-upper -l 127.0.0.1:0'\n"
-	    "  loadgen -e -T 1s 127.0.0.1:9000          (a running echo server)\n");
+	    "  loadgen -e -m accept -T 500ms --exec 'build/std/bin/bench/echo -l 0'\n");
 }
 
 /* -m MODE: one of the load engine's modes. */

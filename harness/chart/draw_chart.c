@@ -22,8 +22,10 @@ static void usage(FILE *f)
 	    "ending in ':right' is drawn on the right-hand axis. The SVG is replaced only once drawn.\n"
 	    "Exit status: 0 drawn; 1 gnuplot failed or timed out, or the chart is malformed; 2 usage;\n"
 	    "3 gnuplot not found (nothing drawn). The reason goes to stderr.\n"
-	    "example: draw-chart --csv out/fuzz/fuzz_tcp.csv --svg out/fuzz/fuzz_tcp.svg --x elapsed_s \\\n"
-	    "           --series coverage:edges --series exec_s:exec/s:right\n",
+	    "Examples:\n"
+	    "  draw-chart --csv docs/charts/soak-reset-storm.csv --svg /tmp/soak.svg --x elapsed_s \\\n"
+	    "             --series rss_kib:KiB --series fds:descriptors:right --timeout 10s\n"
+	    "  draw-chart --csv docs/charts/bench-ratios.csv --svg /tmp/ratios.svg --x label --bars --series ref_over_echo:reference/echo\n",
 	    f);
 }
 

@@ -76,8 +76,8 @@ void options_usage(FILE *f)
 		"test (bad options, an --only that matches no case, nothing listening, server did not start,\n"
 		"every selected case skipped) or a report, pcap or stdout could not be written.\n"
 		"Examples:\n"
-		"  conform --exec-tcp 'tcp-upper -l 0' --exec-udp 'udp-upper -l 0' --timeout 500ms\n"
-		"  conform --exec 'python3 servers/python/corrected.py {port}' --only 'udp/*' --json -\n"
+		"  conform --exec-tcp 'tcp-upper -l 0' --exec-udp 'udp-upper -l 0' --only '*/transform/*' --timeout 500ms\n"
+		"  conform --exec 'python3 servers/python/corrected.py {port}' --only 'udp/size/*' --json -\n"
 		"  conform --list\n");
 	/* clang-format on */
 }

@@ -734,7 +734,10 @@ int main(int argc, char **argv)
 		printf("usage: %s TCPDIR UDPDIR [PCAPDIR]\nWrites the seed corpora of fuzz_tcp and fuzz_udp, "
 		       "and "
 		       "fuzz_pcap's seeds of\nthe decoder's edges into PCAPDIR (existing files of the same "
-		       "names are replaced).\n",
+		       "names are replaced).\n"
+		       "Examples:\n"
+		       "  fuzz-mkseeds corpus/fuzz_tcp corpus/fuzz_udp corpus/fuzz_pcap   (make fuzz-seeds)\n"
+		       "  fuzz-mkseeds /tmp/tcp /tmp/udp\n",
 		       argv[0]);
 		return 0;
 	}

@@ -25,7 +25,10 @@ static void usage(FILE *f)
 	       "IPv6 over RAW, gaps and a capture that starts mid-connection, a reused 4-tuple, a UDP reply\n"
 	       "missing from the capture), or with\n"
 	       "--bench a capture of at least PACKETS packets of many short uppercase conversations.\n"
-	       "Exit status: 0 written, 2 usage or write error.\n");
+	       "Exit status: 0 written, 2 usage or write error.\n"
+	       "Examples:\n"
+	       "  gen-pcaps /tmp/gen-pcaps\n"
+	       "  gen-pcaps --bench 100000 /tmp/bench.pcap\n");
 }
 
 static struct pcapw *open_w(const char *dir, const char *name, int lt)
@@ -305,15 +308,21 @@ int main(int argc, char **argv)
 		cli_print_version(stdout, "gen-pcaps");
 		return 0;
 	}
-	if (argc == 4 && !strcmp(argv[1], "--bench")) {
+	if (argc > 1 && !strcmp(argv[1], "--bench")) {
 		uint64_t n;
-		if (util_parse_u64(argv[2], 1, UINT64_MAX, 0, &n, e, sizeof e) < 0)
-			errx(2, "--bench %s: expected a packet count", argv[2]);
+		if (argc != 4) {
+			cli_usage_error(stderr, "gen-pcaps", "--bench: missing argument (--bench PACKETS FILE)");
+			return 2;
+		}
+		if (util_parse_u64(argv[2], 1, UINT64_MAX, 0, &n, e, sizeof e) < 0) {
+			cli_usage_errorf(stderr, "gen-pcaps", "--bench '%s': expected a packet count", argv[2]);
+			return 2;
+		}
 		gen_bench(n, argv[3]);
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
-		if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--bench") != 0)
+		if (argc > 1 && argv[1][0] == '-')
 			cli_usage_errorf(stderr, "gen-pcaps", "%s: unknown option", argv[1]);
 		else
 			cli_usage_error(stderr, "gen-pcaps", "expected one DIR, or --bench N FILE");

@@ -76,9 +76,9 @@ static void usage(FILE *f)
 	    "  --label LABEL  names the build in those markers (default std)\n"
 	    "  -T and every duration take a unit too: 500ms, 90s, 3m. -o DIR is created when missing, its\n"
 	    "  parent is not.\n"
-	    "Examples:\n"
-	    "  soak -b build/std/bin -T 20s --small -c reset-storm,sigterm -o /tmp/soak\n"
-	    "  soak -b build/std/bin -T 3m -o out/soak\n");
+	    "Examples (make soak runs every case, -T 3m each build):\n"
+	    "  soak -b build/std/bin -T 2s --small -c sigterm,sigterm-udp -o /tmp/soak-sigterm\n"
+	    "  soak -b build/std/bin -T 1s --small -c reset-storm -o /tmp/soak-resets\n");
 }
 
 /* Parses the command line into o. Returns CLI_OUTCOME_GO_ON, or what main should end with. */
