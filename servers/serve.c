@@ -66,6 +66,7 @@ static enum cli_outcome parse(int argc, char **argv, struct serve_opts *o, const
 	    .reason = "expected a byte count from 1m to 1024g (suffix k, m or g allowed)"};
 	static const struct cli_option no_socket_budget = {"socket-budget", 0, CLI_CUSTOM, .dest = NULL,
 	                                                   .custom = refuse_option};
+	static const char default_addr[] = SERVE_DEFAULT_ADDR;
 	char reason[64], why[256], err[512];
 	enum cli_outcome outcome;
 	const struct cli_option table[] = {{NULL, 'l', CLI_STRING, .dest = &o->addrstr},
@@ -81,7 +82,7 @@ static enum cli_outcome parse(int argc, char **argv, struct serve_opts *o, const
 	                                   CLI_TABLE_END};
 
 	memset(o, 0, sizeof *o);
-	o->addrstr = SERVE_DEFAULT_ADDR;
+	o->addrstr = default_addr;
 	o->threads = 1;
 	o->bufsize = SERVE_DEFAULT_BUF;
 	o->sockbuf = SERVE_SOCKBUF_BUDGET;
@@ -92,6 +93,9 @@ static enum cli_outcome parse(int argc, char **argv, struct serve_opts *o, const
 		return outcome;
 	if (o->inetd && !(options & SERVE_OPT_INETD))
 		snprintf(err, sizeof err, "--inetd: not an option of this program");
+	else if (o->inetd && (o->addrstr != default_addr || o->threads > 1))
+		snprintf(err, sizeof err, "--inetd serves the connection on stdin: it contradicts %s",
+		         o->addrstr != default_addr ? "-l" : "-t");
 	else if (optind < argc)
 		snprintf(err, sizeof err, "unexpected argument '%s'", argv[optind]);
 	else if (net_parse_listen(o->addrstr, &o->addr, why, sizeof why) < 0)

@@ -262,6 +262,14 @@ static int parse_args(int argc, char **argv, const char **addrstr, int *udp)
 		cli_usage_errorf(stderr, "echo", "unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
+	if (fault != F_NONE && (fault >= F_TRUNC) != (*udp != 0)) {
+		cli_usage_errorf(stderr, "echo", "-F %s is a %s fault: it contradicts %s",
+		                 fault == F_DROP ? "drop" : fault == F_EXTRA ? "extra" : fault == F_TRUNC ? "trunc"
+		                                                     : fault == F_DUP   ? "dup"
+		                                                                        : "lose",
+		                 fault >= F_TRUNC ? "UDP" : "TCP", *udp ? "-u" : "TCP (give -u)");
+		return 2;
+	}
 	return -1;
 }
 

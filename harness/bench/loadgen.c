@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, struct load_cfg *c, struct server_o
 	    {NULL, 's', CLI_UNSIGNED, CLI_INTEGER(c->size), .min = 1, .max = 65527},
 	    {NULL, 'w', CLI_UNSIGNED, CLI_INTEGER(c->window), .min = 1, .max = 4096},
 	    {NULL, 'T', CLI_SECONDS, .dest = &c->seconds, .max_seconds = 3600, .flags = CLI_ABOVE_MIN,
-	     .reason = "expected seconds in (0, 3600]"},
+	     .reason = "expected a duration above 0, at most 1h (500ms, 2s, 1m)"},
 	    {NULL, 'p', CLI_UNSIGNED, CLI_INTEGER(c->pid), .min = 1, .max = 0x7fffffff},
 	    {"exec", 0, CLI_STRING, .dest = &so->exec},
 	    {"log", 0, CLI_STRING, .dest = &so->log},
@@ -104,6 +104,15 @@ static int parse_args(int argc, char **argv, struct load_cfg *c, struct server_o
 	case CLI_OUTCOME_HELP:
 		return 1;
 	case CLI_OUTCOME_BAD:
+		return -1;
+	}
+	if (so->exec != NULL && c->pid != 0) {
+		cli_usage_error(stderr, "loadgen", "-p names a running server; --exec starts one and knows its pid");
+		return -1;
+	}
+	if (so->exec == NULL && (so->log != NULL || so->cpu >= 0)) {
+		cli_usage_errorf(stderr, "loadgen", "%s applies to a server started by --exec",
+		                 so->log != NULL ? "--log" : "--server-cpu");
 		return -1;
 	}
 	if (optind != argc - (so->exec == NULL)) {
