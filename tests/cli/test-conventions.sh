@@ -126,6 +126,14 @@ usage_error conform "--seed without --random" "--seed applies to the random phas
 usage_error conform "--exec with --exec-tcp" "--exec serves both transports" --exec x --exec-tcp y
 cmd=ci/conformance-gate.sh
 usage_error conformance-gate.sh "CMD with --exec-tcp" "CMD serves both transports" x --exec-tcp y
+cmd=$B/tcp-upper
+usage_error tcp-upper "--inetd -l" "--inetd serves the connection on stdin: it contradicts -l" --inetd -l 0
+cmd=$B/bench/echo
+usage_error echo "-F trunc without -u" "-F trunc is a UDP fault" -F trunc
+cmd=$B/bench/loadgen
+usage_error loadgen "-p with --exec" "-p names a running server" -p 1 --exec x
+cmd=$B/soak/soak
+usage_error soak "--identity without --tcp/--udp" "--identity describes a server given" --identity
 
 # ---- durations: a bare number is seconds, a unit is taken; an old millisecond value is refused ----
 "$B/replay" --timeout 250ms --list pcaps/session1.pcap >/dev/null 2>"$tmp/err"
