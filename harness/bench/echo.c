@@ -264,9 +264,11 @@ static int parse_args(int argc, char **argv, const char **addrstr, int *udp)
 	}
 	if (fault != F_NONE && (fault >= F_TRUNC) != (*udp != 0)) {
 		cli_usage_errorf(stderr, "echo", "-F %s is a %s fault: it contradicts %s",
-		                 fault == F_DROP ? "drop" : fault == F_EXTRA ? "extra" : fault == F_TRUNC ? "trunc"
-		                                                     : fault == F_DUP   ? "dup"
-		                                                                        : "lose",
+		                 fault == F_DROP    ? "drop"
+		                 : fault == F_EXTRA ? "extra"
+		                 : fault == F_TRUNC ? "trunc"
+		                 : fault == F_DUP   ? "dup"
+		                                    : "lose",
 		                 fault >= F_TRUNC ? "UDP" : "TCP", *udp ? "-u" : "TCP (give -u)");
 		return 2;
 	}

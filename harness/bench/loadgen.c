@@ -107,7 +107,8 @@ static int parse_args(int argc, char **argv, struct load_cfg *c, struct server_o
 		return -1;
 	}
 	if (so->exec != NULL && c->pid != 0) {
-		cli_usage_error(stderr, "loadgen", "-p names a running server; --exec starts one and knows its pid");
+		cli_usage_error(stderr, "loadgen",
+		                "-p names a running server; --exec starts one and knows its pid");
 		return -1;
 	}
 	if (so->exec == NULL && (so->log != NULL || so->cpu >= 0)) {

@@ -311,11 +311,13 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--bench")) {
 		uint64_t n;
 		if (argc != 4) {
-			cli_usage_error(stderr, "gen-pcaps", "--bench: missing argument (--bench PACKETS FILE)");
+			cli_usage_error(stderr, "gen-pcaps",
+			                "--bench: missing argument (--bench PACKETS FILE)");
 			return 2;
 		}
 		if (util_parse_u64(argv[2], 1, UINT64_MAX, 0, &n, e, sizeof e) < 0) {
-			cli_usage_errorf(stderr, "gen-pcaps", "--bench '%s': expected a packet count", argv[2]);
+			cli_usage_errorf(stderr, "gen-pcaps", "--bench '%s': expected a packet count",
+			                 argv[2]);
 			return 2;
 		}
 		gen_bench(n, argv[3]);

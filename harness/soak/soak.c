@@ -127,8 +127,9 @@ static enum cli_outcome parse(int argc, char **argv, struct options *o)
 		return CLI_OUTCOME_BAD;
 	}
 	if (r == CLI_OUTCOME_GO_ON && o->plan.identity && o->tcp_command == NULL && o->udp_command == NULL) {
-		cli_usage_error(stderr, "soak",
-		                "--identity describes a server given with --tcp or --udp, not the reference ones");
+		cli_usage_error(
+		    stderr, "soak",
+		    "--identity describes a server given with --tcp or --udp, not the reference ones");
 		return CLI_OUTCOME_BAD;
 	}
 	return r;
