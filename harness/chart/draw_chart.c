@@ -25,7 +25,8 @@ static void usage(FILE *f)
 	    "Examples:\n"
 	    "  draw-chart --csv docs/charts/soak-reset-storm.csv --svg /tmp/soak.svg --x elapsed_s \\\n"
 	    "             --series rss_kib:KiB --series fds:descriptors:right --timeout 10s\n"
-	    "  draw-chart --csv docs/charts/bench-ratios.csv --svg /tmp/ratios.svg --x label --bars --series ref_over_echo:reference/echo\n",
+	    "  draw-chart --csv docs/charts/bench-ratios.csv --svg /tmp/ratios.svg --x label --bars --series "
+	    "ref_over_echo:reference/echo\n",
 	    f);
 }
 
