@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct pcapw {
 	pcap_t *p;
@@ -49,7 +50,20 @@ struct pcapw *pcapw_open(const char *path, int linktype, int nano, char *err, si
 		free(w);
 		return NULL;
 	}
-	w->d = pcap_dump_open(w->p, path);
+	if (strcmp(path, "-") == 0) {
+		/* standard output, through a copy of its descriptor: closing the writer leaves stdout open */
+		int fd;
+		FILE *f;
+		fflush(stdout);
+		fd = dup(STDOUT_FILENO);
+		f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+		if (f == NULL && fd >= 0)
+			close(fd);
+		w->d = f != NULL ? pcap_dump_fopen(w->p, f) : NULL;
+		if (w->d == NULL && f != NULL)
+			fclose(f);
+	} else
+		w->d = pcap_dump_open(w->p, path);
 	if (!w->d) {
 		snprintf(err, errlen, "%s: %s", path, pcap_geterr(w->p));
 		pcap_close(w->p);

@@ -398,9 +398,10 @@ static int from_fuzz(const struct options *o)
 	if (fz_to_pcap(buf, n, udp, o->write_pcap, &npk, emsg, sizeof emsg) < 0)
 		errx(REPLAY_EXIT_SETUP, "--write-pcap: %s", emsg);
 	free(buf);
-	if (!o->quiet)
-		printf("%s: %llu packets from %s (%s input)\n", o->write_pcap, (unsigned long long)npk,
-		       o->from_fuzz, udp ? "fuzz_udp" : "fuzz_tcp");
+	if (!o->quiet) /* after a pcap on stdout ("-"), the line goes to stderr */
+		fprintf(util_is_stdout(o->write_pcap) ? stderr : stdout,
+		        "%s: %llu packets from %s (%s input)\n", o->write_pcap, (unsigned long long)npk,
+		        o->from_fuzz, udp ? "fuzz_udp" : "fuzz_tcp");
 	return 0;
 }
 

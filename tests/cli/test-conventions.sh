@@ -62,18 +62,41 @@ conformance-gate.sh|ci/conformance-gate.sh|--exec-tcp|
 EOF
 }
 
-# usage_error NAME WHAT FIRST-LINE-PATTERN COMMAND...: exit 2, nothing on stdout, two lines on stderr.
-usage_error() {
-	name=$1 what=$2 pat=$3
-	shift 3
+# is_usage_error NAME FIRST-LINE-PATTERN COMMAND...: exit 2, nothing on stdout, two lines on stderr.
+is_usage_error() {
+	name=$1 pat=$2
+	shift 2
 	# shellcheck disable=SC2086
 	timeout 20 $cmd "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
 	[ $rc -eq 2 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 2 ] &&
 		head -1 "$tmp/err" | grep -q -- "^$name: $pat" &&
 		[ "$(tail -1 "$tmp/err")" = "Try '$name --help' for more information." ]
+}
+
+# usage_error NAME WHAT FIRST-LINE-PATTERN COMMAND...: is_usage_error, counted.
+usage_error() {
+	name=$1 what=$2
+	shift 2
+	is_usage_error "$name" "$@"
 	result $? "$name $what: exit $rc, $(head -1 "$tmp/err")" "$tmp/out" "$tmp/err"
 }
+
+# The check has teeth: stubs of what the programs did before fail it (the usage on stderr after the
+# message, a message without the option, exit 1).
+printf '#!/bin/sh\necho "stub: unknown option $1" >&2\necho "usage: stub [-l ADDR]" >&2\nexit 2\n' >"$tmp/stub-usage"
+printf '#!/bin/sh\necho "stub: $1: unknown option" >&2\necho "stub: see --help" >&2\nexit 2\n' >"$tmp/stub-see"
+printf '#!/bin/sh\necho "stub: $1: unknown option" >&2\necho "Try '"'"'stub --help'"'"' for more information." >&2\nexit 1\n' >"$tmp/stub-exit"
+printf '#!/bin/sh\necho "stub: $1: unknown option" >&2\necho "Try '"'"'stub --help'"'"' for more information." >&2\nexit 2\n' >"$tmp/stub-right"
+chmod +x "$tmp"/stub-*
+for stub in usage see exit; do
+	cmd=$tmp/stub-$stub
+	! is_usage_error stub "--bogus: unknown option" --bogus
+	result $? "the usage-error check fails a program that does it the old way ($stub)" "$tmp/err"
+done
+cmd=$tmp/stub-right
+is_usage_error stub "--bogus: unknown option" --bogus
+result $? "the usage-error check passes a program that does it right" "$tmp/err"
 
 programs | while IFS='|' read -r name cmd opt bad; do
 	# shellcheck disable=SC2086
@@ -108,6 +131,9 @@ result $? "replay --json -: the JSON alone on stdout, the summary on stderr (exi
 rc=$?
 [ $rc -eq 0 ] && head -1 "$tmp/out" | grep -q '^<?xml' && [ ! -e ./- ]
 result $? "replay --junit -: the XML on stdout (exit $rc)" "$tmp/out" "$tmp/err"
+"$B/replay" --from-fuzz-input corpus/fuzz_tcp/seed-accept-enobufs-pause --write-pcap - >"$tmp/out.pcap" 2>"$tmp/err" &&
+	"$B/replay" --list "$tmp/out.pcap" >"$tmp/out" 2>>"$tmp/err" && grep -q "2 flows" "$tmp/out" && [ ! -e ./- ]
+result $? "replay --write-pcap -: the pcap on stdout" "$tmp/out" "$tmp/err"
 usage_error replay "--json - --junit -" "--json - and --junit - both write to stdout" --json - --junit - pcaps/session1.pcap
 cmd=$B/conform
 "$B/conform" --exec-tcp "$B/tcp-upper -l 0" --only 'tcp/transform/*' --junit - >"$tmp/out" 2>"$tmp/err"
