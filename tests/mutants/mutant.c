@@ -338,7 +338,7 @@ static int listen_both(const char *addr, int *tcp_fd, int *udp_fd)
 {
 	char err[256], name[NET_ADDRSTRLEN];
 	struct net_addr a, bound;
-	if (net_parse(addr, &a, err, sizeof err) < 0) {
+	if (net_parse_listen(addr, &a, err, sizeof err) < 0) {
 		fprintf(stderr, "mutant: -l: %s\n", err);
 		return 2;
 	}
