@@ -220,6 +220,11 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 		         "--speed replays with the capture's timing: it contradicts --timing fast");
 		return OPTIONS_USAGE;
 	}
+	if (!!o->list + !!o->decode_only + !!o->corpus + !!(o->from_fuzz || o->write_pcap) > 1) {
+		snprintf(err, errlen,
+		         "--list, --decode-only, --write-corpus and --from-fuzz-input are modes: give one");
+		return OPTIONS_USAGE;
+	}
 	if (util_is_stdout(o->json) && util_is_stdout(o->junit)) {
 		snprintf(err, errlen, "--json - and --junit - both write to stdout: give one of them");
 		return OPTIONS_USAGE;

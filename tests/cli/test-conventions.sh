@@ -147,6 +147,8 @@ cmd=$B/replay
 usage_error replay "--speed 2 --timing fast" "--speed replays with the capture's timing: it contradicts --timing fast" \
 	--speed 2 --timing fast pcaps/session1.pcap
 usage_error replay "--speed 2s (a factor, not a duration)" "--speed 2s: expected a positive factor" --speed 2s pcaps/session1.pcap
+usage_error replay "--list --write-corpus" "--list, --decode-only, --write-corpus and --from-fuzz-input are modes" \
+	--list --write-corpus "$tmp/c" pcaps/session1.pcap
 cmd=$B/conform
 usage_error conform "--seed without --random" "--seed applies to the random phase" --seed 1 --tcp 127.0.0.1:1
 usage_error conform "--exec with --exec-tcp" "--exec serves both transports" --exec x --exec-tcp y
