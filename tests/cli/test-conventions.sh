@@ -208,34 +208,34 @@ server_start ref_tcp "$B/tcp-upper" -l 0 || exit 2
 server_start ref_udp "$B/udp-upper" -l "127.0.0.1:$ref_tcp_PORT" || exit 2
 free=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+is_server() { case $1 in tcp-upper | udp-upper | echo) return 0 ;; esac; return 1; }
+
 # example NAME LINE: runs it (at most 20 s); a server passes once it prints its listening line.
 example() {
 	name=$1 line=$2
 	case $name in upper-client) port=$ref_tcp_PORT ;; *) port=$free ;; esac
 	run=$(printf '%s\n' "$line" | sed "s/8082/$port/g")
+	: >"$tmp/ex.out"
+	: >"$tmp/ex.err"
 	setsid sh -c "$run" >"$tmp/ex.out" 2>"$tmp/ex.err" </dev/null &
 	pid=$!
 	waited=0 rc=
-	while [ $waited -lt 400 ]; do
+	while [ $waited -lt 400 ] && [ -z "$rc" ]; do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid"
 			rc=$?
-			break
-		fi
-		if grep -q '^listening on ' "$tmp/ex.err" && case $name in tcp-upper | udp-upper | echo) true ;; *) false ;; esac then
+		elif grep -q '^listening on ' "$tmp/ex.err" && is_server "$name"; then
+			rc=0 # it listens: stop its process group (setsid made it), SIGKILL after 5 s
 			kill -TERM "-$pid" 2>/dev/null
-			{ wait "$pid"; } 2>/dev/null
-			rc=0
-			break
+			for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null && sleep 0.5; done
+		else
+			sleep 0.05
+			waited=$((waited + 1))
 		fi
-		sleep 0.05
-		waited=$((waited + 1))
 	done
-	if [ -z "$rc" ]; then
-		kill -KILL "-$pid" 2>/dev/null
-		{ wait "$pid"; } 2>/dev/null
-		rc=timeout
-	fi
+	[ -n "$rc" ] || rc=timeout
+	kill -KILL "-$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
 	first=$(printf '%s\n' "$run" | sed 's/^printf [^|]*| *//' | awk '{ print $1 }')
 	# gnuplot missing is draw-chart's exit 3: the example ran, the host lacks the drawing tool
 	{ [ "$rc" = 0 ] || { [ "$name" = draw-chart ] && [ "$rc" = 3 ]; }; } &&
