@@ -26,6 +26,8 @@ SERVER_LOGDIR=$tmp
 trap 'server_stop_all; rm -rf "$tmp"' EXIT
 PATH=$B:$B/bench:$B/soak:$PATH
 export PATH
+# the interpreter itself, not a version manager's shim (which costs a second a start)
+PY=$(python3 -c 'import sys; print(sys.executable)') || exit 2
 pass=0 fail=0
 
 result() { # STATUS TEXT [FILE...]: one line per check; a failure shows the files
@@ -55,9 +57,9 @@ soak|$B/soak/soak|-T|0
 draw-chart|$B/draw-chart|--timeout|1y
 gen-pcaps|$B/gen-pcaps|--bench|
 fuzz-mkseeds|$B/fuzz-mkseeds||
-fuzz-run|python3 harness/fuzz/fuzz_run.py|--time|5x
-fuzz-bench|python3 harness/fuzz/fuzz_bench.py|--time|
-bench|python3 harness/bench/bench.py|-T|
+fuzz-run|$PY harness/fuzz/fuzz_run.py|--time|5x
+fuzz-bench|$PY harness/fuzz/fuzz_bench.py|--time|
+bench|$PY harness/bench/bench.py|-T|
 conformance-gate.sh|ci/conformance-gate.sh|--exec-tcp|
 EOF
 }
@@ -105,7 +107,7 @@ programs | while IFS='|' read -r name cmd opt bad; do
 	[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && [ "$(cat "$tmp/out")" = "$name (capslock) $VERSION" ]
 	result $? "$name --version: $(head -1 "$tmp/out")" "$tmp/out" "$tmp/err"
 	usage_error "$name" "an unknown option" "--no-such-option: unknown option\$" --no-such-option
-	case $cmd in python3*) ;; *) usage_error "$name" "an unknown short option" "-Y: unknown option\$" -Y ;; esac
+	case $cmd in "$PY "*) ;; *) usage_error "$name" "an unknown short option" "-Y: unknown option\$" -Y ;; esac
 	if [ -n "$opt" ]; then
 		usage_error "$name" "a missing argument" "$opt" "$opt"
 	fi
@@ -125,7 +127,7 @@ pass=$((pass + $(grep -c '^ok ' "$tmp/log"))) fail=$((fail + $(grep -c '^FAIL ' 
 cmd=$B/replay
 "$B/replay" --json - pcaps/session1.pcap >"$tmp/out" 2>"$tmp/err"
 rc=$?
-[ $rc -eq 0 ] && python3 -m json.tool "$tmp/out" >/dev/null && grep -q "^replay: .* ok" "$tmp/err" && [ ! -e ./- ]
+[ $rc -eq 0 ] && "$PY" -m json.tool "$tmp/out" >/dev/null && grep -q "^replay: .* ok" "$tmp/err" && [ ! -e ./- ]
 result $? "replay --json -: the JSON alone on stdout, the summary on stderr (exit $rc)" "$tmp/out" "$tmp/err"
 "$B/replay" --junit - pcaps/session1.pcap >"$tmp/out" 2>"$tmp/err"
 rc=$?
@@ -206,7 +208,7 @@ result $? "make help lists the targets, one line each" "$tmp/help.make"
 # The tutorial's port 8082 becomes a free one; upper-client's examples talk to servers started here.
 server_start ref_tcp "$B/tcp-upper" -l 0 || exit 2
 server_start ref_udp "$B/udp-upper" -l "127.0.0.1:$ref_tcp_PORT" || exit 2
-free=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 is_server() { case $1 in tcp-upper | udp-upper | echo) return 0 ;; esac; return 1; }
 
