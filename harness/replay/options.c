@@ -29,23 +29,37 @@ void options_usage(FILE *f)
 	    "owed\n"
 	    "output, say) fails the run.\n"
 	    "\n"
-	    "  --target HOST:PORT     replay every flow against HOST:PORT (TCP and UDP)\n"
-	    "  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT (repeatable;\n"
-	    "                         other flows go to --target, or to the reference servers)\n"
+	    "  --target HOST:PORT     replay the flows against HOST:PORT (TCP and UDP), all but those --map\n"
+	    "                         sends elsewhere\n"
+	    "  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT "
+	    "(repeatable).\n"
+	    "                         Without --target, a flow whose port has no --map is an error (exit "
+	    "2):\n"
+	    "                         map it, or leave it out with --only\n"
+	    "  --only tcp|udp|PORT    replay only TCP flows, only UDP flows, or only the flows whose "
+	    "captured\n"
+	    "                         server port is PORT (repeatable: any of the transports given, and any\n"
+	    "                         of the ports given); the others are reported as skipped, with the "
+	    "reason\n"
 	    "  --server-port PORT     PORT is a server port in the capture: decides the client side of "
 	    "flows\n"
 	    "                         without a SYN and of UDP flows (default: SYN initiator, first UDP "
 	    "sender)\n"
-	    "  --expect recorded|upper  recorded (default): TCP reply stream = the recorded server stream,\n"
-	    "                         each UDP reply = its recorded reply datagram (the protocol rule only\n"
-	    "                         where the capture has no reply); upper: the transform of what was "
-	    "sent\n"
+	    "  --expect recorded|upper  recorded: TCP reply stream = the recorded server stream, each UDP\n"
+	    "                         reply = its recorded reply datagram (the protocol rule only where the\n"
+	    "                         capture has no reply); upper: the transform of what was sent (SPEC).\n"
+	    "                         Default: what the capture's capslock note says (conform --pcap-dir "
+	    "writes\n"
+	    "                         expect=upper into a failing case's pcap), otherwise recorded\n"
 	    "  --timing fast|original  as fast as causality allows (default) or the capture's timing\n"
 	    "  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast)\n"
 	    "  -j N                   replay up to N flows at once (default 8)\n"
 	    "  --timeout MS           longest wait for one expected server action (default 5000)\n"
-	    "  --incomplete skip|replay|fail  flows with gaps or no SYN: skip them (default), replay them,\n"
-	    "                         or count them as failures\n"
+	    "  --incomplete skip|replay|fail  flows with gaps or no SYN, and cut ones (a payload cut by the\n"
+	    "                         snap length, a file that ends inside a packet): skip them (default),\n"
+	    "                         replay what the capture holds, or count them as failures. A skipped "
+	    "cut\n"
+	    "                         flow was not checked: the run exits 2\n"
 	    "  --junit FILE           write a JUnit XML report\n"
 	    "  --json FILE            write a JSON report\n"
 	    "  --list                 decode and list the flows with reassembly counts; replay nothing\n"
@@ -64,8 +78,15 @@ void options_usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
 	    "2 a setup or input error (a capture with no TCP or UDP flow, a run whose every flow was\n"
-	    "skipped so that nothing was checked, a target nothing listens on, a bad option, a report or\n"
-	    "standard output that could not be written).\n",
+	    "skipped so that nothing was checked, a cut capture, a target nothing listens on, a flow with\n"
+	    "no target, a bad option, a report or standard output that could not be written).\n"
+	    "\n"
+	    "Examples:\n"
+	    "  replay pcaps/session1.pcap\n"
+	    "  replay --target 127.0.0.1:8082 --only tcp capture.pcap\n"
+	    "  replay --map 8082=127.0.0.1:9000 --map 8080=127.0.0.1:9001 capture.pcap\n"
+	    "  replay --map 8082=127.0.0.1:9000 --only 8082 capture.pcap\n"
+	    "  replay --target 127.0.0.1:9000 conform-out/tcp_transform_all-bytes.pcap\n",
 	    dec_link_list(links, sizeof links));
 }
 
@@ -136,6 +157,28 @@ static int take_map(const char *name, const char *arg, void *dest, char *err, si
 	return -1;
 }
 
+/* --only tcp|udp|PORT */
+static int take_only(const char *name, const char *arg, void *dest, char *err, size_t errlen)
+{
+	struct options *o = dest;
+	char why[128];
+	uint64_t v;
+
+	if (strcmp(arg, "tcp") == 0 || strcmp(arg, "udp") == 0) {
+		o->only_proto |= arg[0] == 't' ? OPTIONS_ONLY_TCP : OPTIONS_ONLY_UDP;
+		return 0;
+	}
+	if (util_parse_u64(arg, 1, 65535, 0, &v, why, sizeof why) < 0)
+		snprintf(err, errlen, "%s %s: expected tcp, udp or a port number", name, arg);
+	else if (o->nonly_ports == OPTIONS_MAX_MAPS)
+		snprintf(err, errlen, "%s %s: too many ports", name, arg);
+	else {
+		o->only_ports[o->nonly_ports++] = (uint16_t)v;
+		return 0;
+	}
+	return -1;
+}
+
 /* --server-port PORT */
 static int take_server_port(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
@@ -169,6 +212,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	    {"target", 0, CLI_CUSTOM, .dest = o, .custom = take_target},
 	    {"map", 0, CLI_CUSTOM, .dest = o, .custom = take_map},
 	    {"server-port", 0, CLI_CUSTOM, .dest = o, .custom = take_server_port},
+	    {"only", 0, CLI_CUSTOM, .dest = o, .custom = take_only},
 	    {"expect", 0, CLI_CUSTOM, .dest = &expect, .custom = take_choice},
 	    {"timing", 0, CLI_CUSTOM, .dest = &timing, .custom = take_choice},
 	    {"speed", 0, CLI_SECONDS, .dest = &o->speed, .max_seconds = 1e9, .flags = CLI_ABOVE_MIN,
@@ -192,6 +236,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	    CLI_TABLE_END};
 
 	memset(o, 0, sizeof *o);
+	o->expect_upper = -1;
 	o->jobs = 8;
 	o->timeout_ms = 5000;
 	o->fuzz_udp = -1;
