@@ -236,6 +236,12 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->incomplete = (enum options_incomplete)incomplete;
 	if (o->timing_original && !o->speed)
 		o->speed = 1;
+	if ((o->only_proto || o->nonly_ports) && (o->list || o->decode_only || o->corpus || o->from_fuzz)) {
+		snprintf(err, errlen,
+		         "--only chooses the flows to replay: it does not go with --list, --decode-only, "
+		         "--write-corpus or --from-fuzz-input");
+		return OPTIONS_INVALID;
+	}
 	if (o->from_fuzz || o->write_pcap) {
 		if (!o->from_fuzz || !o->write_pcap) {
 			snprintf(err, errlen, "--from-fuzz-input and --write-pcap go together");

@@ -124,6 +124,8 @@ expect_rc 0 "--map with --only PORT" "$B/replay" --map "8082=$TCP" --only 8082 $
 expect_in "$TMP/out" "flow 1 udp .*: skipped: left out by --only: captured server port 8080" "--only PORT: the other port is skipped"
 expect_rc 2 "--only that leaves every flow out" "$B/replay" --only 9999 $CAP
 expect_in "$TMP/err" "no flow was checked: --only left out all 2 flows" "a run where --only left out everything says so"
+expect_rc 2 "--only with --list" "$B/replay" --only tcp --list "$S"
+expect_in "$TMP/err" "--only chooses the flows to replay: it does not go with --list" "--only with --list is refused, not ignored"
 expect_rc 2 "--only sctp" "$B/replay" --only sctp "$S"
 expect_in "$TMP/err" "--only sctp: expected tcp, udp or a port number" "a bad --only is named"
 # Every example of --help, with its addresses and files made real: 127.0.0.1:8082 and :9000 are a TCP-only
