@@ -48,6 +48,10 @@ static void note_text(const struct recording *r, char *out, size_t outlen)
 		if (printable)
 			n += (size_t)snprintf(out + n, outlen - n, " %s=%s", keys[i], values[i]);
 	}
+	/* A record that stopped at its bound lacks the rest of the exchange: replay must not call it whole.
+	 */
+	if (r->truncated && n < outlen)
+		snprintf(out + n, outlen - n, " cut=recording-bound");
 }
 
 void recording_free(struct recording *r)

@@ -61,6 +61,11 @@ static int take_note(struct replay_file *cf, const char *text, uint64_t n)
 	}
 	snprintf(cf->note, sizeof cf->note, "%s", text);
 	cf->note_expect = expect;
+	/* The writer stopped recording at a bound: the flows lack their ends, the capture is cut. */
+	if (dec_note_get(text, "cut", v, sizeof v) && !cf->cut) {
+		cf->cut = 1;
+		snprintf(cf->cut_why, sizeof cf->cut_why, "the capture is cut: its note says cut=%s", v);
+	}
 	return 0;
 }
 

@@ -237,10 +237,9 @@ void reports_flows(struct replay_run *run)
 		const struct replay_job *j = &run->jobs[k];
 		const struct replay_file *cf = &run->files[j->file];
 		if (!o->quiet && cf->note[0] && (k == 0 || run->jobs[k - 1].file != j->file))
-			printf("%s: note \"%s\": %s\n", cf->path, cf->note,
-			       o->expect_upper >= 0 || cf->note_expect < 0
-			           ? "its expect= is overridden by --expect"
-			       : cf->expect_upper
+			printf("%s: note \"%s\": %s%s\n", cf->path, cf->note,
+			       o->expect_upper >= 0 && cf->note_expect >= 0 ? "--expect overrides it: " : "",
+			       cf->expect_upper
 			           ? "the replies are judged by the protocol rule (SPEC), not by the "
 			             "recorded ones"
 			           : "the replies must equal the recorded ones");

@@ -68,11 +68,16 @@ python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["files"][0]; assert 
 	"$TMP/r.json" && pass || fail "--json names the expectation and the note"
 # --expect overrides the note: recorded, the mutant's own answer matches.
 expect_rc 0 "--expect recorded overrides the note" "$B/replay" --expect recorded --target "$MUT" "$T"
-expect_in "$TMP/out" "overridden by --expect" "the override is said"
+expect_in "$TMP/out" "note .*: --expect overrides it: the replies must equal the recorded ones" "the override is said"
 # A note replay cannot read is an input error, not a silent default (expect=upper made expect=uppex).
 sed 's/expect=upper/expect=uppex/' "$T" >"$TMP/badnote.pcap"
 expect_rc 2 "a note with an unknown expect=" "$B/replay" --target "$TCP" "$TMP/badnote.pcap"
 expect_in "$TMP/err" "badnote.pcap: packet 1: capslock note .*expect=uppex is neither upper nor recorded" "the bad note is named"
+
+# A note that says the recording stopped at its bound makes the capture cut (rule=X1 made cut=abc).
+sed 's/rule=X1/cut=abc/' "$T" >"$TMP/cutnote.pcap"
+expect_rc 2 "a note that says cut=" "$B/replay" --target "$TCP" "$TMP/cutnote.pcap"
+expect_in "$TMP/out" "skipped: not checked: the capture is cut: its note says cut=abc" "a cut recording is not checked"
 
 # ---- 2. A cut capture is not a pass ----------------------------------------------------------------------
 head -c 1000 "$S" >"$TMP/cut1000.pcap"
