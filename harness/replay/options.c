@@ -74,7 +74,7 @@ void options_usage(FILE *f)
 	    "  replay pcaps/session1.pcap\n"
 	    "  replay --target 127.0.0.1:8082 --only tcp capture.pcap\n"
 	    "  replay --map 8082=127.0.0.1:9000 --only 8082 capture.pcap\n"
-	    "  replay --target 127.0.0.1:9000 conform-out/tcp_transform_all-bytes.pcap\n",
+	    "  replay --target 127.0.0.1:9000 fails/tcp_transform_all-bytes.pcap\n",
 	    dec_link_list(links, sizeof links));
 }
 

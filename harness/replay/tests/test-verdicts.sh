@@ -134,7 +134,7 @@ expect_in "$TMP/err" "--only chooses the flows to replay: it does not go with --
 expect_rc 2 "--only sctp" "$B/replay" --only sctp "$S"
 expect_in "$TMP/err" "--only sctp: expected tcp, udp or a port number" "a bad --only is named"
 # Every example of --help, with its addresses and files made real: 127.0.0.1:8082 and :9000 are a TCP-only
-# server, :9001 a UDP one, capture.pcap the capture above, conform-out/*.pcap the failure pcap of part 1.
+# server, :9001 a UDP one, capture.pcap the capture above, fails/*.pcap (conform --pcap-dir fails/) the failure pcap of part 1.
 "$B/replay" --help >"$TMP/help" 2>&1
 sed -n '/^Examples:/,$p' "$TMP/help" | sed -n 's/^  replay //p' >"$TMP/examples"
 n=$(wc -l <"$TMP/examples")
@@ -142,7 +142,7 @@ n=$(wc -l <"$TMP/examples")
 cd "$ROOT" || exit 2 # the examples name pcaps/ from the top of the tree
 while IFS= read -r args; do
 	real=$(printf '%s\n' "$args" | sed -e "s|127\.0\.0\.1:8082|$TCP|g; s|127\.0\.0\.1:9000|$TCP|g; s|127\.0\.0\.1:9001|$UDP|g" \
-		-e "s|capture\.pcap|$CAP|g; s|conform-out/tcp_transform_all-bytes\.pcap|$T|g")
+		-e "s|capture\.pcap|$CAP|g; s|fails/tcp_transform_all-bytes\.pcap|$T|g")
 	# shellcheck disable=SC2086
 	expect_rc 0 "help example: replay $args" "$B/replay" $real
 	expect_in "$TMP/out" ": ok: " "help example replay $args checks a flow"
