@@ -7,7 +7,7 @@
 #
 # usage: harness/replay/tests/test-verdicts.sh BINDIR MUTANTDIR
 #   BINDIR    holds replay, conform, tcp-upper and udp-upper
-#   MUTANTDIR holds the latin1 mutant (tests/mutants, built by harness/conform/conform.mk)
+#   MUTANTDIR holds the latin1 and sigpipe mutants (tests/mutants, built by harness/conform/conform.mk)
 # Exit status: 0 all passed, 1 a test failed, 2 usage error. Takes about 3 s.
 set -u
 
@@ -69,6 +69,18 @@ python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["files"][0]; assert 
 # --expect overrides the note: recorded, the mutant's own answer matches.
 expect_rc 0 "--expect recorded overrides the note" "$B/replay" --expect recorded --target "$MUT" "$T"
 expect_in "$TMP/out" "note .*: --expect overrides it: the replies must equal the recorded ones" "the override is said"
+# A failure of SPEC T6 (the sigpipe mutant dies when a client resets while it owes output): replayed by the
+# note, the client still reads no more than the recorded one did, so the server owes output at the reset,
+# dies, and fails the probe; the reference passes.
+timeout 60 "$B/conform" --timeout 1000 --retries 0 --exec "$M/sigpipe" --only tcp/reset/owed --pcap-dir "$P" \
+	>"$TMP/conform2.out" 2>&1
+O=$P/tcp_reset_owed.pcap
+[ -s "$O" ] && pass || fail "conform --pcap-dir wrote no pcap of the sigpipe mutant's failure"
+server_start SIG "$M/sigpipe" || exit 1
+expect_rc 1 "T6 failure pcap against the server that failed" "$B/replay" --timeout 2000 --target "127.0.0.1:$SIG_PORT" "$O"
+expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$SIG_PORT fails a probe exchange" "the T6 failure: the server died"
+server_stop SIG
+expect_rc 0 "T6 failure pcap against the reference" "$B/replay" --target "$TCP" "$O"
 # A note replay cannot read is an input error, not a silent default (expect=upper made expect=uppex).
 sed 's/expect=upper/expect=uppex/' "$T" >"$TMP/badnote.pcap"
 expect_rc 2 "a note with an unknown expect=" "$B/replay" --target "$TCP" "$TMP/badnote.pcap"
