@@ -194,12 +194,15 @@ static int tcp_play_actions(struct tcp *t, const struct dec_flow *f, const struc
 		const struct dec_ev *e = &f->ev[i];
 		if (e->dir != DEC_C2S)
 			continue;
-		/* Causality: the server bytes that came before this action in the capture come first. */
-		if (tcp_run(t, XCHG_UNTIL_GOT, e->peer_before, o->timeout_ms) < 0)
+		/* Causality: the server bytes that came before this action in the capture come first; under
+		 * --expect upper only as many as a conforming server owes by then (a recorded server that
+		 * sent more, garbage say, must not cost a correct one a timeout per action). */
+		size_t need = o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before;
+		if (tcp_run(t, XCHG_UNTIL_GOT, need, o->timeout_ms) < 0)
 			return -1;
-		/* The bytes that came before this action did not come (under --expect upper, only those a
-		 * conforming server owes): the checks below say so, without one more timeout per action. */
-		if (tcp_got(t) < (o->expect_upper && r->sent < e->peer_before ? r->sent : e->peer_before))
+		/* The bytes that came before this action did not come: the checks below say so, without one
+		 * more timeout per action. */
+		if (tcp_got(t) < need)
 			break;
 		play_pace(o, e->ts_ns);
 		if (e->kind == DEC_EV_DATA) {

@@ -57,15 +57,15 @@ TESTS += replay-golden replay-badinput replay-planted replay-convert
 CHECK_BUILD += $(B)/test-replay-decode $(REPLAY_TOOLS)
 
 # Verdicts (about 4 s): a conform failure pcap replays as a failure against the mutant that made it and as a
-# pass against the reference (its note; the latin1 and sigpipe mutants), a cut capture is not checked (exit 2), --only, and every example of
+# pass against the reference (its note; the latin1, sigpipe and garbage mutants), a cut capture is not checked (exit 2), --only, and every example of
 # replay --help. Once, in the ASan+UBSan variant, which runs the new paths with more checks.
 .PHONY: replay-verdicts
-replay-verdicts: $(REPLAY_TOOLS) $(B)/conform $(O)/mutants/latin1 $(O)/mutants/sigpipe
+replay-verdicts: $(REPLAY_TOOLS) $(B)/conform $(O)/mutants/latin1 $(O)/mutants/sigpipe $(O)/mutants/garbage
 	$(REPLAY_TEST_DIR)/test-verdicts.sh $(B) $(O)/mutants
 
 TESTS += replay-verdicts
 STD_SKIP += replay-verdicts
-CHECK_BUILD += $(B)/conform $(O)/mutants/latin1 $(O)/mutants/sigpipe
+CHECK_BUILD += $(B)/conform $(O)/mutants/latin1 $(O)/mutants/sigpipe $(O)/mutants/garbage
 
 # ---- benchmark (not part of make check): out/bench/replay.json ----
 .PHONY: bench-replay

@@ -7,8 +7,8 @@
 #
 # usage: harness/replay/tests/test-verdicts.sh BINDIR MUTANTDIR
 #   BINDIR    holds replay, conform, tcp-upper and udp-upper
-#   MUTANTDIR holds the latin1 and sigpipe mutants (tests/mutants, built by harness/conform/conform.mk)
-# Exit status: 0 all passed, 1 a test failed, 2 usage error. Takes about 3 s.
+#   MUTANTDIR holds the latin1, sigpipe and garbage mutants (tests/mutants, built by harness/conform/conform.mk)
+# Exit status: 0 all passed, 1 a test failed, 2 usage error. Takes about 6 s (15 s on a loaded host).
 set -u
 
 case "${1:-}" in -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
@@ -81,6 +81,18 @@ expect_rc 1 "T6 failure pcap against the server that failed" "$B/replay" --timeo
 expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$SIG_PORT fails a probe exchange" "the T6 failure: the server died"
 server_stop SIG
 expect_rc 0 "T6 failure pcap against the reference" "$B/replay" --target "$TCP" "$O"
+# The garbage mutant answers more bytes than it was sent: against the reference, replay waits before each
+# action for no more than a conforming server owes, not for the recorded flood (a timeout per action).
+timeout 60 "$B/conform" --timeout 1000 --retries 0 --exec "$M/garbage" --only tcp/framing/interactive --pcap-dir "$P" \
+	>"$TMP/conform3.out" 2>&1
+G=$P/tcp_framing_interactive.pcap
+[ -s "$G" ] && pass || fail "conform --pcap-dir wrote no pcap of the garbage mutant's failure"
+t0=$(date +%s)
+expect_rc 0 "garbage failure pcap against the reference" "$B/replay" --timeout 10000 --target "$TCP" "$G"
+[ $(($(date +%s) - t0)) -lt 6 ] && pass || fail "garbage failure pcap against the reference: a wait for the recorded flood (>= 6 s at --timeout 10000)"
+server_start GARBAGE "$M/garbage" || exit 1
+expect_rc 1 "garbage failure pcap against the server that failed" "$B/replay" --timeout 2000 --target "127.0.0.1:$GARBAGE_PORT" "$G"
+server_stop GARBAGE
 # A note replay cannot read is an input error, not a silent default (expect=upper made expect=uppex).
 sed 's/expect=upper/expect=uppex/' "$T" >"$TMP/badnote.pcap"
 expect_rc 2 "a note with an unknown expect=" "$B/replay" --target "$TCP" "$TMP/badnote.pcap"
