@@ -56,7 +56,7 @@ replay-golden-update: $(REPLAY_TOOLS)
 TESTS += replay-golden replay-badinput replay-planted replay-convert
 CHECK_BUILD += $(B)/test-replay-decode $(REPLAY_TOOLS)
 
-# Verdicts (about 4 s): a conform failure pcap replays as a failure against the mutant that made it and as a
+# Verdicts (about 6 s): a conform failure pcap replays as a failure against the mutant that made it and as a
 # pass against the reference (its note; the latin1, sigpipe and garbage mutants), a cut capture is not checked (exit 2), --only, and every example of
 # replay --help. Once, in the ASan+UBSan variant, which runs the new paths with more checks.
 .PHONY: replay-verdicts
