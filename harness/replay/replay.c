@@ -543,9 +543,14 @@ int main(int argc, char **argv)
 	switch (options_parse(argc, argv, &o, err, sizeof err)) {
 	case OPTIONS_RUN:
 		break;
-	case OPTIONS_HELP:
+	case OPTIONS_HELP: {
+		/* Held whole until the flush, so that a write error (a full disk) keeps its errno for the
+		 * message whatever the help's length. */
+		static char help[16384];
+		setvbuf(stdout, help, _IOFBF, sizeof help);
 		options_usage(stdout);
 		return stdout_status(0);
+	}
 	case OPTIONS_USAGE:
 		warnx("%s", err);
 		fputs(OPTIONS_USAGE_LINE, stderr);

@@ -169,7 +169,11 @@ while IFS= read -r args; do
 		-e "s|capture\.pcap|$CAP|g; s|fails/tcp_transform_all-bytes\.pcap|$T|g")
 	# shellcheck disable=SC2086
 	expect_rc 0 "help example: replay $args" "$B/replay" $real
-	expect_in "$TMP/out" ": ok: " "help example replay $args checks a flow"
+	case " $args " in
+	*" --list "* | *" --decode-only "* | *" --write-corpus "* | *" --from-fuzz-input "*) ;;
+	*) cat "$TMP/err" >>"$TMP/out" # a report on stdout ('-') sends the flow lines to stderr
+	   expect_in "$TMP/out" ": ok: " "help example replay $args checks a flow" ;;
+	esac
 done <"$TMP/examples"
 
 echo "replay verdict tests: $PASSES passed, $FAILS failed"
