@@ -76,10 +76,17 @@ timeout 60 "$B/conform" --timeout 1000 --retries 0 --exec "$M/sigpipe" --only tc
 	>"$TMP/conform2.out" 2>&1
 O=$P/tcp_reset_owed.pcap
 [ -s "$O" ] && pass || fail "conform --pcap-dir wrote no pcap of the sigpipe mutant's failure"
-server_start SIG "$M/sigpipe" || exit 1
-expect_rc 1 "T6 failure pcap against the server that failed" "$B/replay" --timeout 2000 --target "127.0.0.1:$SIG_PORT" "$O"
-expect_in "$TMP/err" "after the replay the server at 127.0.0.1:$SIG_PORT fails a probe exchange" "the T6 failure: the server died"
-server_stop SIG
+# Whether the server still owes output at the reset depends on how much the kernel's socket buffers took
+# meanwhile: up to three tries, each against a fresh mutant (without the hold, no try can fail).
+for try in 1 2 3; do
+	server_start SIG "$M/sigpipe" || exit 1
+	timeout 60 "$B/replay" --timeout 2000 --target "127.0.0.1:$SIG_PORT" "$O" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	server_stop SIG
+	[ $rc -eq 1 ] && break
+done
+[ $rc -eq 1 ] && pass || fail "T6 failure pcap against the server that failed: exit $rc in 3 tries, expected 1"
+expect_in "$TMP/err" "after the replay the server at 127.0.0.1:[0-9]* fails a probe exchange" "the T6 failure: the server died"
 expect_rc 0 "T6 failure pcap against the reference" "$B/replay" --target "$TCP" "$O"
 # The garbage mutant answers more bytes than it was sent: against the reference, replay waits before each
 # action for no more than a conforming server owes, not for the recorded flood (a timeout per action).
