@@ -192,10 +192,10 @@ static int nothing_checked(const struct replay_run *run)
 		    "and start it before the client, or replay them anyway with --incomplete replay",
 		    run->njobs);
 	else if (cut == run->njobs)
-		warnx("no flow was checked: the capture is cut (a file that ends inside a packet, or a snap "
-		      "length shorter than the packets), and a cut capture is not a pass: capture again "
-		      "(tcpdump "
-		      "-s 0, and let it finish), or replay what it holds with --incomplete replay");
+		warnx(
+		    "no flow was checked: the capture is cut (a file that ends inside a packet, or a snap "
+		    "length shorter than the packets), and a cut capture is not a pass: capture again "
+		    "with tcpdump -s 0 and let it finish, or replay what it holds with --incomplete replay");
 	else if (left_out == run->njobs)
 		warnx("no flow was checked: --only left out all %zu flows (the lines above give their "
 		      "transports and ports)",
