@@ -474,3 +474,66 @@ int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_
 	}
 	return net == DEC_NET_V4 ? ipv4(&r, off, p, err, errlen) : ipv6(&r, off, p, err, errlen);
 }
+
+int dec_note(int lt, const uint8_t *buf, size_t caplen, char *text, size_t textlen, char *err, size_t errlen)
+{
+	static const uint8_t loopback[4] = {127, 0, 0, 1};
+	const struct dec_link_type *link = dec_link_find(lt);
+	const struct rd r = {buf, buf ? caplen : 0};
+	size_t off = 0, ihl, n, plen = sizeof DEC_NOTE_PREFIX - 1, i;
+	unsigned v, tot;
+	int net;
+
+	if (!link || !textlen)
+		return 0;
+	net = dec_link_parse(link, r.p, r.n, &off, err, errlen);
+	if ((net != DEC_NET_V4 && net != DEC_NET_BYVERSION) || rd_u8(&r, off, &v) < 0 || v >> 4 != 4 ||
+	    r.n - off < 20 || r.p[off + 9] != DEC_NOTE_PROTO || memcmp(r.p + off + 12, loopback, 4) != 0 ||
+	    memcmp(r.p + off + 16, loopback, 4) != 0)
+		return 0;
+	ihl = (v & 15u) * 4;
+	tot = be16(r.p + off + 2);
+	if (ihl < 20 || tot < ihl || ihl > r.n - off)
+		return 0;
+	n = tot - ihl;
+	if (n < plen || memcmp(r.p + off + ihl, DEC_NOTE_PREFIX, plen) != 0 ||
+	    (n > plen && r.p[off + ihl + plen] != ' '))
+		return 0;
+	if (tot > r.n - off) {
+		snprintf(err, errlen, "a capslock note cut by the snap length (%zu of its %u bytes captured)",
+		         r.n - off, tot);
+		return -1;
+	}
+	if (n >= DEC_NOTE_MAX || n >= textlen) {
+		snprintf(err, errlen, "a capslock note of %zu bytes (at most %d)", n, DEC_NOTE_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t c = r.p[off + ihl + i];
+		if (c < 0x20 || c > 0x7e) {
+			snprintf(err, errlen,
+			         "a capslock note with byte 0x%02x at offset %zu (not printable ASCII)", c,
+			         i);
+			return -1;
+		}
+		text[i] = (char)c;
+	}
+	text[n] = 0;
+	return 1;
+}
+
+int dec_note_get(const char *text, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while ((p = strchr(p, ' ')) != NULL) {
+		const char *w = ++p, *end = strchr(w, ' ');
+		size_t wlen = end ? (size_t)(end - w) : strlen(w);
+		if (wlen > klen && strncmp(w, key, klen) == 0 && w[klen] == '=') {
+			snprintf(out, outlen, "%.*s", (int)(wlen - klen - 1), w + klen + 1);
+			return 1;
+		}
+	}
+	return 0;
+}

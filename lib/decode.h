@@ -131,6 +131,28 @@ enum {
 int dec_frame(int lt, const uint8_t *buf, size_t caplen, size_t wirelen, uint64_t ts_ns, struct dec_pkt *p,
               char *err, size_t errlen);
 
+/* ---- capslock notes ---------------------------------------------------------------------------------- */
+
+/* A capture that capslock writes may carry a note: what the capture is for, which a reader of plain pcap
+ * (libpcap writes no pcapng comments) can still see. A note is one IPv4 packet 127.0.0.1 > 127.0.0.1
+ * with IP protocol 253 (RFC 3692: experimentation), whose payload is one line of printable ASCII:
+ * "capslock" and then space-separated KEY=VALUE words, for example
+ *     capslock expect=upper case=tcp/transform/all-bytes rule=X1
+ * dec_frame() skips it like any packet that is neither TCP nor UDP (tshark shows "ip-proto-253"); bin/replay
+ * reads it (harness/replay/README.md says which keys it knows). */
+#define DEC_NOTE_PROTO 253
+#define DEC_NOTE_PREFIX "capslock"
+#define DEC_NOTE_MAX 512 /* the longest note text, in bytes */
+
+/* Reads frame buf[0..caplen) of link type lt as a note. Returns 1 with its text (NUL-terminated) in
+ * text[0..textlen), 0 when it is not a note, or -1 with a reason in err when it is one but cannot be read
+ * (cut by the snap length, longer than DEC_NOTE_MAX, not printable ASCII). Pure. */
+int dec_note(int lt, const uint8_t *buf, size_t caplen, char *text, size_t textlen, char *err, size_t errlen);
+
+/* The value of word KEY=VALUE in note text: copies VALUE into out[0..outlen) and returns 1, or returns 0
+ * when the note has no such word. */
+int dec_note_get(const char *text, const char *key, char *out, size_t outlen);
+
 /* ---- Flow table and reassembly (decode_flows.c) --------------------------------------------------- */
 
 /* Bounds on memory and counts; a fuzz target sets them small. */

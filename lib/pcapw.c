@@ -117,6 +117,25 @@ int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto,
 	return 0;
 }
 
+int pcapw_note(struct pcapw *w, const char *text, uint64_t ts_ns, char *err, size_t errlen)
+{
+	struct pcap_pkthdr h;
+	size_t n;
+	char why[160];
+
+	if (pcapw_note_frame(w->buf, sizeof w->buf, w->linktype, text, &n, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", w->path, why);
+		return -1;
+	}
+	memset(&h, 0, sizeof h);
+	h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
+	h.ts.tv_usec = (suseconds_t)(w->nano ? ts_ns % 1000000000u : ts_ns % 1000000000u / 1000u);
+	h.caplen = h.len = (bpf_u_int32)n;
+	pcap_dump((u_char *)w->d, &h, w->buf);
+	w->count++;
+	return 0;
+}
+
 int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,
               uint64_t ts_ns, char *err, size_t errlen)
 {

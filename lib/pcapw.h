@@ -126,6 +126,16 @@ struct pcapw_frame_spec {
 int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_frame_spec *spec,
                 size_t *framelen, char *err, size_t errlen);
 
+/* Builds a capslock note (decode.h: an IPv4 packet 127.0.0.1 > 127.0.0.1 of IP protocol DEC_NOTE_PROTO
+ * carrying text, which must start with DEC_NOTE_PREFIX and be printable ASCII shorter than DEC_NOTE_MAX)
+ * for link type PCAPW_EN10MB or PCAPW_RAW into buf[0..bufsize), and sets *framelen. Returns 0, or -1 with
+ * a reason in err. */
+int pcapw_note_frame(uint8_t *buf, size_t bufsize, int linktype, const char *text, size_t *framelen,
+                     char *err, size_t errlen);
+
+/* Writes a capslock note (pcapw_note_frame()) at time ts_ns. */
+int pcapw_note(struct pcapw *w, const char *text, uint64_t ts_ns, char *err, size_t errlen);
+
 /* A UDP datagram (0 to 65507 bytes over IPv4, 65527 over IPv6) in direction dir. */
 int pcapw_udp(struct pcapw *w, const struct pcapw_ep *ep, int dir, const void *data, size_t len,
               uint64_t ts_ns, char *err, size_t errlen);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode.h"
+
 #define PCAPW_L2 14u       /* Ethernet header */
 #define PCAPW_MAXIP 65535u /* largest IP packet (IPv4 total length, IPv6 payload + 40) */
 
@@ -287,5 +289,49 @@ int pcapw_frame(uint8_t *buf, size_t bufsize, int linktype, const struct pcapw_f
 		c = 0xffff; /* UDP: 0 means "no checksum" */
 	put16(l4 + (s->proto == 6 ? 16 : 6), c);
 	*framelen = l2 + iplen + l4len;
+	return 0;
+}
+
+int pcapw_note_frame(uint8_t *buf, size_t bufsize, int linktype, const char *text, size_t *framelen,
+                     char *err, size_t errlen)
+{
+	size_t l2 = linktype == PCAPW_EN10MB ? PCAPW_L2 : 0, n = strlen(text), i;
+	uint8_t *ip;
+
+	if ((linktype != PCAPW_EN10MB && linktype != PCAPW_RAW) ||
+	    strncmp(text, DEC_NOTE_PREFIX, sizeof DEC_NOTE_PREFIX - 1) != 0 || n >= DEC_NOTE_MAX) {
+		snprintf(err, errlen,
+		         "bad link type %d, or a note that does not start with \"%s\" or is "
+		         "longer than %d bytes",
+		         linktype, DEC_NOTE_PREFIX, DEC_NOTE_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e) {
+			snprintf(err, errlen, "a note must be printable ASCII (byte %zu is not)", i);
+			return -1;
+		}
+	if (l2 + 20 + n > bufsize) {
+		snprintf(err, errlen, "a frame of %zu bytes does not fit in a buffer of %zu", l2 + 20 + n,
+		         bufsize);
+		return -1;
+	}
+	if (l2) {
+		memset(buf, 0, 12);
+		buf[0] = buf[6] = 0x02;
+		put16(buf + 12, 0x0800);
+	}
+	ip = buf + l2;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(20 + n));
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = DEC_NOTE_PROTO;
+	ip[12] = ip[16] = 127;
+	ip[15] = ip[19] = 1;
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	memcpy(ip + 20, text, n);
+	*framelen = l2 + 20 + n;
 	return 0;
 }

@@ -360,6 +360,7 @@ static void write_pcap(struct run *run, struct reports_item *x)
 		if (*p == '/')
 			*p = '_';
 	snprintf(path, sizeof path, "%s/%s.pcap", run->o->pcap_dir, name);
+	recording_label(&run->recording, x->id, x->rule);
 	if (recording_write_pcap(&run->recording, path, err, sizeof err) < 0) {
 		fprintf(stderr, "conform: --pcap-dir: %s%s\n", err,
 		        errno == ENOSPC ? " (No space left on device)" : "");

@@ -3,9 +3,11 @@
 #include "recording.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "pcapw.h"
 #include "util.h"
 
@@ -23,6 +25,33 @@ void recording_clear(struct recording *r)
 	r->event_count = 0;
 	r->data_len = 0;
 	r->truncated = 0;
+	r->case_id[0] = r->rule[0] = '\0';
+}
+
+void recording_label(struct recording *r, const char *case_id, const char *rule)
+{
+	snprintf(r->case_id, sizeof r->case_id, "%s", case_id ? case_id : "");
+	snprintf(r->rule, sizeof r->rule, "%s", rule ? rule : "");
+}
+
+/* The pcap's note: what SPEC expects (the rule, not the recorded answers) and which case it is. Words
+ * with a space or an unprintable byte would not read back as one KEY=VALUE: they are left out. */
+static void note_text(const struct recording *r, char *out, size_t outlen)
+{
+	size_t n = (size_t)snprintf(out, outlen, "%s expect=upper", DEC_NOTE_PREFIX);
+	const char *keys[] = {"case", "rule"}, *values[] = {r->case_id, r->rule};
+
+	for (size_t i = 0; i < 2 && n < outlen; i++) {
+		int printable = values[i][0] != '\0';
+		for (const char *p = values[i]; *p != '\0'; p++)
+			printable &= *p > 0x20 && *p < 0x7f;
+		if (printable)
+			n += (size_t)snprintf(out + n, outlen - n, " %s=%s", keys[i], values[i]);
+	}
+	/* A record that stopped at its bound lacks the rest of the exchange: replay must not call it whole.
+	 */
+	if (r->truncated && n < outlen)
+		snprintf(out + n, outlen - n, " cut=recording-bound");
 }
 
 void recording_free(struct recording *r)
@@ -166,6 +195,10 @@ int recording_write_pcap(const struct recording *r, const char *path, char *err,
 	}
 	uint64_t base = r->event_count > 0 ? r->events[0].time_ns : 0;
 	uint64_t wall = 1700000000ull * 1000000000ull; /* a fixed epoch: reproducible files */
+	char note[DEC_NOTE_MAX];
+	note_text(r, note, sizeof note);
+	if (pcapw_note(pw.w, note, wall, err, errlen) < 0)
+		goto out;
 	for (size_t i = 0; i < r->event_count; i++) {
 		const struct recording_event *e = &r->events[i];
 		const unsigned char *data = r->data + e->offset;

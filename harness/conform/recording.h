@@ -34,6 +34,7 @@ struct recording {
 	unsigned char *data;
 	size_t data_len, data_capacity; /* data_capacity bounds the bytes kept; beyond it the record is cut */
 	int truncated;
+	char case_id[96], rule[16]; /* the case recorded (recording_label), for the pcap's note */
 };
 
 /* Starts an empty recording that keeps at most max_bytes of data. */
@@ -47,7 +48,13 @@ void recording_free(struct recording *r);
 void recording_add(struct recording *r, enum recording_event_kind kind, unsigned connection, const void *data,
                    size_t len, const struct net_addr *local, const struct net_addr *remote);
 
-/* Writes r as a pcap at path (through lib/pcapw). Returns 0 or -1 with a reason in err. */
+/* Names the case the recording is of: its id and the SPEC rule it tests, written into the pcap's note. */
+void recording_label(struct recording *r, const char *case_id, const char *rule);
+
+/* Writes r as a pcap at path (through lib/pcapw). Its first packet is a capslock note (decode.h) that
+ * tells bin/replay what SPEC expects, "capslock expect=upper case=ID rule=RULE": a failing case records
+ * the wrong answer of the server, and its replay must judge the answers by the protocol's rule, not by
+ * that recording. Returns 0 or -1 with a reason in err. */
 int recording_write_pcap(const struct recording *r, const char *path, char *err, size_t errlen);
 
 #endif

@@ -2,8 +2,8 @@
 # test-junit.sh - conform's reports and pcaps are usable by other tools: run against a mutant that fails
 # (tests/mutants latin1), the JUnit XML validates with xmllint and holds one testcase per case and a
 # failure per failing case, the JSON parses, the TAP plan matches, and each failing case's pcap reads with
-# tcpdump -r and replays with bin/replay (the recorded answer is the mutant's, so the replay against the
-# reference servers must report a mismatch; with --expect upper it must match). Final "N passed, N failed".
+# tcpdump -r and replays with bin/replay (its note says expect=upper, so the reference servers pass it; with
+# --expect recorded the recorded answer is the mutant's, and the reference must mismatch). Final "N passed, N failed".
 # Usage: harness/conform/test-junit.sh BINDIR MUTANTDIR
 set -u
 . "$(dirname "$0")/test-lib.sh"
@@ -43,12 +43,12 @@ fi
 
 p="$d/pcap/tcp_transform_all-bytes.pcap"
 if [ -s "$p" ] && tcpdump -nr "$p" 2>/dev/null | grep -q 'Flags \[S\]'; then ok "pcap of a failing case reads with tcpdump -r"; else ko "no readable pcap $p"; fi
-"$B/replay" -q "$p" "$d/pcap/udp_transform_all-bytes.pcap" >"$d/replay1.txt" 2>&1
+"$B/replay" -q --expect recorded "$p" "$d/pcap/udp_transform_all-bytes.pcap" >"$d/replay1.txt" 2>&1
 r1=$?
-"$B/replay" -q --expect upper "$p" "$d/pcap/udp_transform_all-bytes.pcap" >"$d/replay2.txt" 2>&1
+"$B/replay" -q "$p" "$d/pcap/udp_transform_all-bytes.pcap" >"$d/replay2.txt" 2>&1
 r2=$?
 if [ $r1 -eq 1 ] && [ $r2 -eq 0 ]; then
-	ok "replay reproduces the recorded mismatch (exit 1) and the reference passes the sent bytes (exit 0)"
+	ok "replay --expect recorded reproduces the recorded mismatch (exit 1); by the pcap's note the reference passes (exit 0)"
 else
 	ko "replay exits $r1 (want 1) and $r2 (want 0)" "$d/replay1.txt" "$d/replay2.txt"
 fi

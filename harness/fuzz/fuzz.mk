@@ -169,19 +169,24 @@ CHECK_ONCE += fuzz-corpus-size
 
 # ---- make check, once: bounded libFuzzer smoke runs ----
 .PHONY: fuzz-smoke
+# Two targets at a time (one per core); each one's verdict is read after both have run.
 fuzz-smoke: $(FUZZ_LF_BINS)
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && for t in $(FUZZ_TARGETS); do \
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && n=0 && for t in $(FUZZ_TARGETS); do \
 		mkdir -p $$tmp/$$t; \
 		echo "fuzz-smoke: $$t for $(FUZZ_SMOKE_TIME) s"; \
-		if ! $(FUZZ_LF)/$$t -max_total_time=$(FUZZ_SMOKE_TIME) -timeout=10 -print_final_stats=1 \
+		{ $(FUZZ_LF)/$$t -max_total_time=$(FUZZ_SMOKE_TIME) -timeout=10 -print_final_stats=1 \
 			-dict=$(FUZZ_SRC)/$$t.dict -max_len=$$($(FUZZ_MAX_LEN_OF_T)) -artifact_prefix=$$tmp/$$t/ $$tmp/$$t corpus/$$t \
-			>$$tmp/$$t.log 2>&1; then \
+			>$$tmp/$$t.log 2>&1; echo $$? >$$tmp/$$t.rc; } & \
+		n=$$((n + 1)); [ $$((n % 2)) -ne 0 ] || wait; \
+	done; wait; \
+	for t in $(FUZZ_TARGETS); do \
+		if [ "$$(cat $$tmp/$$t.rc)" != 0 ]; then \
 			grep -E 'SPEC breach|ERROR:|runtime error|#[0-9]+ 0x' $$tmp/$$t.log | head -20 >&2; \
 			echo "fuzz-smoke: $$t crashed; the input is kept in out/fuzz-smoke/" >&2; \
 			mkdir -p out/fuzz-smoke && cp $$tmp/$$t/crash-* $$tmp/$$t/leak-* $$tmp/$$t/timeout-* out/fuzz-smoke/ 2>/dev/null; \
 			exit 1; \
 		fi; \
-		grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $$tmp/$$t.log | tr '\n' ' '; echo; \
+		printf '%s: ' $$t; grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $$tmp/$$t.log | tr '\n' ' '; echo; \
 	done
 CHECK_ONCE += fuzz-smoke
 

@@ -211,6 +211,31 @@ static void check_reencode(const struct dec_pkt *p)
 	      p->tcpflags, p->len);
 }
 
+/* A frame the decoder skips may be a capslock note (decode.h): one it reads is printable text that starts
+ * with the prefix, and the writer's note frame of that text reads back the same. */
+static void check_note(int lt, const uint8_t *frame, size_t caplen)
+{
+	char text[DEC_NOTE_MAX], again[DEC_NOTE_MAX], err[256];
+	uint8_t buf[14 + 20 + DEC_NOTE_MAX];
+	size_t n, i;
+	int r = dec_note(lt, frame, caplen, text, sizeof text, err, sizeof err);
+
+	CHECK(r == 0 || r == 1 || r == -1, "dec_note returned %d", r);
+	if (r != 1)
+		return;
+	n = strlen(text);
+	CHECK(n < DEC_NOTE_MAX && strncmp(text, DEC_NOTE_PREFIX, sizeof DEC_NOTE_PREFIX - 1) == 0,
+	      "a note of %zu bytes that does not start with the prefix", n);
+	for (i = 0; i < n; i++)
+		CHECK(text[i] >= 0x20 && text[i] <= 0x7e, "note byte %zu is 0x%02x", i,
+		      (unsigned char)text[i]);
+	CHECK(pcapw_note_frame(buf, sizeof buf, PCAPW_RAW, text, &n, err, sizeof err) == 0,
+	      "the writer refuses a note the reader read: %s", err);
+	CHECK(dec_note(dec_link_named("RAW")->number, buf, n, again, sizeof again, err, sizeof err) == 1 &&
+	          strcmp(text, again) == 0,
+	      "a note does not read back the same");
+}
+
 /* The decoder's answer r (p, err) for frame f[0..n) against the rules. */
 static void check_frame(int lt, const uint8_t *f, size_t n, int r, const struct dec_pkt *p, const char *err)
 {
@@ -326,6 +351,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      "dec_frame returned %d", r);
 		if (r != DEC_ELINK)
 			check_frame(lt, frame, caplen, r, &p, err);
+		if (r == DEC_SKIP)
+			check_note(lt, frame, caplen);
 		if (r == DEC_OK) {
 			CHECK(p.payload >= frame && p.payload + p.caplen <= frame + caplen &&
 			          p.caplen <= p.len,

@@ -19,35 +19,40 @@ void options_usage(FILE *f)
 	    "       replay --write-corpus DIR PCAP...\n"
 	    "       replay --from-fuzz-input FILE --write-pcap OUT [--fuzz-format tcp|udp]\n"
 	    "\n"
-	    "Replays the TCP and UDP conversations of pcap/pcapng captures (IPv4 and IPv6, the link types\n"
-	    "below) against a server of the uppercase protocol and checks its answers. With no --target or\n"
-	    "--map it starts the reference servers tcp-upper and udp-upper (next to this program) on free\n"
-	    "loopback ports, 127.0.0.1 and for IPv6 flows [::1] (IPv6 flows are skipped, with a reason, on "
-	    "a\n"
-	    "host without an IPv6 loopback), and maps every captured server to them. After the replay each\n"
-	    "TCP server must still answer a probe, so a server that crashed on a flow (a reset while it "
-	    "owed\n"
-	    "output, say) fails the run.\n"
+	    "Replays the TCP and UDP conversations of pcap/pcapng captures (IPv4, IPv6, the link types\n"
+	    "below) against an uppercase server and checks its answers. With no --target or --map it\n"
+	    "starts the reference servers tcp-upper and udp-upper (next to this program) on free loopback\n"
+	    "ports, [::1] too for IPv6 flows (skipped, with a reason, on a host without it). After the\n"
+	    "replay each TCP server must still answer a probe: one that crashed on a flow fails the run.\n"
 	    "\n"
-	    "  --target HOST:PORT     replay every flow against HOST:PORT (TCP and UDP)\n"
-	    "  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT (repeatable;\n"
-	    "                         other flows go to --target, or to the reference servers)\n"
+	    "  --target HOST:PORT     replay the flows (TCP and UDP) against HOST:PORT, but those --map "
+	    "sends\n"
+	    "                         elsewhere\n"
+	    "  --map PORT=HOST:PORT   flows whose captured server port is PORT go to HOST:PORT "
+	    "(repeatable).\n"
+	    "                         Without --target a flow with no --map is an error: map it, or --only\n"
+	    "  --only tcp|udp|PORT    replay only TCP flows, UDP flows, or flows to captured server port "
+	    "PORT\n"
+	    "                         (repeatable: any transport given, and any port given); the others are\n"
+	    "                         skipped, each with the reason\n"
 	    "  --server-port PORT     PORT is a server port in the capture: decides the client side of "
 	    "flows\n"
 	    "                         without a SYN and of UDP flows (default: SYN initiator, first UDP "
 	    "sender)\n"
-	    "  --expect recorded|upper  recorded (default): TCP reply stream = the recorded server stream,\n"
-	    "                         each UDP reply = its recorded reply datagram (the protocol rule only\n"
-	    "                         where the capture has no reply); upper: the transform of what was "
-	    "sent\n"
+	    "  --expect recorded|upper  recorded: each reply equals the recorded one (the rule only where "
+	    "the\n"
+	    "                         capture has none); upper: the transform of what was sent (SPEC).\n"
+	    "                         Default: the capture's capslock note (conform --pcap-dir writes\n"
+	    "                         expect=upper), otherwise recorded\n"
 	    "  --timing fast|original  as fast as causality allows (default) or the capture's timing\n"
 	    "  --speed FACTOR         original timing, FACTOR times faster (2 = twice as fast; not with\n"
 	    "                         --timing fast)\n"
 	    "  -j N                   replay up to N flows at once (default 8)\n"
 	    "  --timeout SECONDS      longest wait for one expected server action (default 5; a unit is\n"
 	    "                         allowed: 500ms, 2s, 1m)\n"
-	    "  --incomplete skip|replay|fail  flows with gaps or no SYN: skip them (default), replay them,\n"
-	    "                         or count them as failures\n"
+	    "  --incomplete skip|replay|fail  flows with gaps or no SYN, and cut ones (snap length, file\n"
+	    "                         ending inside a packet): skip them (default; a cut one was not\n"
+	    "                         checked: exit 2), replay what was captured, or fail them\n"
 	    "  --junit FILE           write a JUnit XML report (FILE '-': stdout, the flow lines then go\n"
 	    "                         to stderr)\n"
 	    "  --json FILE            write a JSON report (FILE '-' as for --junit; one of them at most)\n"
@@ -68,14 +73,13 @@ void options_usage(FILE *f)
 	    "EN10MB with any number of 802.1Q/802.1ad VLAN tags.\n"
 	    "\n"
 	    "Exit status: 0 every replayed flow matched, 1 a mismatch or a server that failed the probe,\n"
-	    "2 a setup or input error (a capture with no TCP or UDP flow, a run whose every flow was\n"
-	    "skipped so that nothing was checked, a target nothing listens on, a bad option, a report or\n"
-	    "standard output that could not be written).\n"
+	    "2 a setup or input error, or nothing checked (no flow, every flow skipped, a cut capture).\n"
 	    "\n"
 	    "Examples:\n"
 	    "  replay pcaps/session1.pcap\n"
-	    "  replay --timeout 2s --json - pcaps/udp-sizes.pcap\n"
-	    "  replay --list pcaps/concurrent.pcap\n",
+	    "  replay --target 127.0.0.1:8082 --only tcp capture.pcap\n"
+	    "  replay --map 8082=127.0.0.1:9000 --only 8082 capture.pcap\n"
+	    "  replay --target 127.0.0.1:9000 fails/tcp_transform_all-bytes.pcap\n",
 	    dec_link_list(links, sizeof links));
 }
 
@@ -146,6 +150,28 @@ static int take_map(const char *name, const char *arg, void *dest, char *err, si
 	return -1;
 }
 
+/* --only tcp|udp|PORT */
+static int take_only(const char *name, const char *arg, void *dest, char *err, size_t errlen)
+{
+	struct options *o = dest;
+	char why[128];
+	uint64_t v;
+
+	if (strcmp(arg, "tcp") == 0 || strcmp(arg, "udp") == 0) {
+		o->only_proto |= arg[0] == 't' ? OPTIONS_ONLY_TCP : OPTIONS_ONLY_UDP;
+		return 0;
+	}
+	if (util_parse_u64(arg, 1, 65535, 0, &v, why, sizeof why) < 0)
+		snprintf(err, errlen, "%s %s: expected tcp, udp or a port number", name, arg);
+	else if (o->nonly_ports == OPTIONS_MAX_MAPS)
+		snprintf(err, errlen, "%s %s: too many ports", name, arg);
+	else {
+		o->only_ports[o->nonly_ports++] = (uint16_t)v;
+		return 0;
+	}
+	return -1;
+}
+
 /* --server-port PORT */
 static int take_server_port(const char *name, const char *arg, void *dest, char *err, size_t errlen)
 {
@@ -180,6 +206,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	    {"target", 0, CLI_CUSTOM, .dest = o, .custom = take_target},
 	    {"map", 0, CLI_CUSTOM, .dest = o, .custom = take_map},
 	    {"server-port", 0, CLI_CUSTOM, .dest = o, .custom = take_server_port},
+	    {"only", 0, CLI_CUSTOM, .dest = o, .custom = take_only},
 	    {"expect", 0, CLI_CUSTOM, .dest = &expect, .custom = take_choice},
 	    {"timing", 0, CLI_CUSTOM, .dest = &timing, .custom = take_choice},
 	    {"speed", 0, CLI_NUMBER, .dest = &o->speed, .max_seconds = 1e9, .flags = CLI_ABOVE_MIN,
@@ -202,6 +229,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	    CLI_TABLE_END};
 
 	memset(o, 0, sizeof *o);
+	o->expect_upper = -1;
 	o->jobs = 8;
 	o->timeout_ms = 5000;
 	o->fuzz_udp = -1;
@@ -232,6 +260,12 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->timing_original = o->timing_original == 1 || o->speed;
 	if (o->timing_original && !o->speed)
 		o->speed = 1;
+	if ((o->only_proto || o->nonly_ports) && (o->list || o->decode_only || o->corpus || o->from_fuzz)) {
+		snprintf(err, errlen,
+		         "--only chooses the flows to replay: it does not go with --list, --decode-only, "
+		         "--write-corpus or --from-fuzz-input");
+		return OPTIONS_INVALID;
+	}
 	if (o->from_fuzz || o->write_pcap) {
 		if (!o->from_fuzz || !o->write_pcap) {
 			snprintf(err, errlen, "--from-fuzz-input and --write-pcap go together");

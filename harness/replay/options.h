@@ -13,6 +13,9 @@
 /* What --incomplete does with a flow that has gaps or no SYN. */
 enum options_incomplete { OPTIONS_INC_SKIP, OPTIONS_INC_REPLAY, OPTIONS_INC_FAIL };
 
+/* --only tcp and --only udp */
+enum { OPTIONS_ONLY_TCP = 1, OPTIONS_ONLY_UDP = 2 };
+
 /* --map PORT=HOST:PORT */
 struct options_map {
 	unsigned port;
@@ -26,7 +29,10 @@ struct options {
 	size_t nmaps;
 	uint16_t server_ports[OPTIONS_MAX_MAPS]; /* --server-port and the ports of --map */
 	size_t nserver_ports;
-	int expect_upper;
+	int expect_upper;    /* --expect: 1 upper, 0 recorded, -1 not given (each capture's note decides) */
+	unsigned only_proto; /* --only tcp|udp: OPTIONS_ONLY_* bits (0: every transport) */
+	uint16_t only_ports[OPTIONS_MAX_MAPS]; /* --only PORT: captured server ports (none: every port) */
+	size_t nonly_ports;
 	int timing_original;
 	double speed;
 	int jobs;

@@ -99,8 +99,10 @@ static void *worker(void *arg)
 		}
 		j = p->jobs[p->next++];
 		pthread_mutex_unlock(&p->mu);
+		struct play_opts po = *p->po;
+		po.expect_upper = j->expect_upper;
 		t0 = util_now_ns();
-		play_flow(j->f, j->target, p->po, &j->r);
+		play_flow(j->f, j->target, &po, &j->r);
 		j->secs = (double)(util_now_ns() - t0) / 1e9;
 		pthread_mutex_lock(&p->mu);
 		p->done++;

@@ -43,13 +43,14 @@ int play_flow(const struct dec_flow *f, const struct net_addr *target, const str
 struct play_job {
 	const struct dec_flow *f;
 	const struct net_addr *target;
+	int expect_upper; /* this flow's play_opts.expect_upper (its capture's) */
 	struct play_result r;
 	double secs;
 };
 
-/* Plays jobs[0..njobs) on up to nthreads threads (1..256), with a progress line on standard error when it
- * is a terminal and there are 20 jobs or more. Returns 0, or -1 with a reason in err when no thread
- * could be started. */
+/* Plays jobs[0..njobs) (each with o, but its own expect_upper) on up to nthreads threads (1..256), with a
+ * progress line on standard error when it is a terminal and there are 20 jobs or more. Returns 0, or -1 with
+ * a reason in err when no thread could be started. */
 int play_all(struct play_job **jobs, size_t njobs, const struct play_opts *o, int nthreads, char *err,
              size_t errlen);
 

@@ -108,7 +108,9 @@ static int udp_send_recv(int fd, const struct net_addr *target, const uint8_t *r
 	got = pr > 0 ? recv(fd, rep, 65536, MSG_DONTWAIT) : -1;
 	if (got < 0 && pr > 0 && k == 1 && errno == ECONNREFUSED) {
 		/* ICMP port unreachable before any reply: nothing listens there, a setup error. */
-		snprintf(r->msg, sizeof r->msg, "nothing listens at the target: datagram 1 was refused (%s)",
+		snprintf(r->msg, sizeof r->msg,
+		         "nothing listens at the target: datagram 1 was refused (%s); to replay only the TCP "
+		         "flows, give --only tcp",
 		         strerror(errno));
 		return PLAY_ERROR;
 	}

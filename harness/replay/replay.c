@@ -38,10 +38,44 @@ static int stdout_status(int status)
 
 /* ---- reading captures ------------------------------------------------------------------------------ */
 
-/* Feeds every frame of the open capture to cf->ctx. Returns 0, or -1 after a message. */
+/* Takes note text (of packet n) as cf's note: its expect= word decides how the flows are judged unless
+ * --expect is given. Returns 0, or -1 after a message (a value replay does not know, or two notes that
+ * disagree). */
+static int take_note(struct replay_file *cf, const char *text, uint64_t n)
+{
+	char v[64];
+	int expect = -1;
+
+	if (dec_note_get(text, "expect", v, sizeof v)) {
+		if (strcmp(v, "upper") != 0 && strcmp(v, "recorded") != 0) {
+			warnx(
+			    "%s: packet %llu: capslock note \"%s\": expect=%s is neither upper nor recorded",
+			    cf->path, (unsigned long long)n, text, v);
+			return -1;
+		}
+		expect = v[0] == 'u';
+	}
+	if (cf->note[0] && strcmp(cf->note, text) != 0) {
+		warnx("%s: packet %llu: a second capslock note \"%s\", after \"%s\"", cf->path,
+		      (unsigned long long)n, text, cf->note);
+		return -1;
+	}
+	snprintf(cf->note, sizeof cf->note, "%s", text);
+	cf->note_expect = expect;
+	/* The writer stopped recording at a bound: the flows lack their ends, the capture is cut. */
+	if (dec_note_get(text, "cut", v, sizeof v) && !cf->cut) {
+		cf->cut = 1;
+		snprintf(cf->cut_why, sizeof cf->cut_why, "the capture is cut: its note says cut=%s", v);
+	}
+	return 0;
+}
+
+/* Feeds every frame of the open capture to cf->ctx, and takes its capslock note. A file that ends inside
+ * a packet, or a packet whose headers the snap length cut (its flow cannot be told), makes the capture
+ * cut (cf->cut): a truncated artifact is not a whole capture. Returns 0, or -1 after a message. */
 static int decode_frames(struct replay_file *cf, struct pcapin *in, int quiet)
 {
-	char err[512], derr[256];
+	char err[512], derr[256], note[DEC_NOTE_MAX];
 	const uint8_t *buf;
 	size_t caplen, wirelen;
 	uint64_t ts;
@@ -50,8 +84,23 @@ static int decode_frames(struct replay_file *cf, struct pcapin *in, int quiet)
 	while ((rc = pcapin_next(in, &buf, &caplen, &wirelen, &ts, err, sizeof err)) == PCAPIN_FRAME) {
 		cf->frames++;
 		rc = dec_feed(cf->ctx, lt, buf, caplen, wirelen, ts, derr, sizeof derr);
-		if (rc == DEC_EMALFORMED) {
+		if (rc == DEC_SKIP) {
+			int nr = dec_note(lt, buf, caplen, note, sizeof note, derr, sizeof derr);
+			if (nr < 0)
+				warnx("%s: packet %llu: %s", cf->path, (unsigned long long)pcapin_count(in),
+				      derr);
+			if (nr < 0 || (nr > 0 && take_note(cf, note, pcapin_count(in)) < 0))
+				return -1;
+		} else if (rc == DEC_EMALFORMED) {
 			cf->malformed++;
+			if (caplen < wirelen && !cf->cut) {
+				cf->cut = 1;
+				snprintf(
+				    cf->cut_why, sizeof cf->cut_why,
+				    "the capture is cut: the snap length cut packet %llu inside its headers "
+				    "(%zu of %zu bytes captured)",
+				    (unsigned long long)pcapin_count(in), caplen, wirelen);
+			}
 			if (!quiet)
 				warnx("%s: packet %llu: %s (packet skipped)", cf->path,
 				      (unsigned long long)pcapin_count(in), derr);
@@ -61,8 +110,15 @@ static int decode_frames(struct replay_file *cf, struct pcapin *in, int quiet)
 		}
 	}
 	if (rc == PCAPIN_TRUNCATED) {
-		cf->truncated = 1;
-		warnx("%s (the %llu packets before it are used)", err, (unsigned long long)pcapin_count(in));
+		cf->truncated = cf->cut = 1;
+		snprintf(
+		    cf->cut_why, sizeof cf->cut_why,
+		    "the capture is cut: the file ends inside packet %llu (what came after packet %llu is "
+		    "lost)",
+		    (unsigned long long)pcapin_count(in) + 1, (unsigned long long)pcapin_count(in));
+		warnx("%s (the %llu packets before it are read; the capture is cut, so its flows are not "
+		      "checked unless --incomplete says otherwise)",
+		      err, (unsigned long long)pcapin_count(in));
 	} else if (rc == PCAPIN_ERROR) {
 		warnx("%s", err);
 		return -1;
@@ -126,6 +182,7 @@ static int load_files(struct replay_run *run)
 		struct replay_file *cf = &run->files[i];
 		uint64_t t0 = util_now_ns();
 		cf->path = o->pcaps[i];
+		cf->note_expect = -1;
 		if (load(cf, &lim, o->quiet) < 0) {
 			status = REPLAY_EXIT_SETUP;
 		} else if (o->decode_only) {
@@ -137,6 +194,7 @@ static int load_files(struct replay_run *run)
 			       (unsigned long long)cf->bytes, secs,
 			       secs > 0 ? (double)cf->frames / secs : 0.0);
 		}
+		cf->expect_upper = o->expect_upper >= 0 ? o->expect_upper : cf->note_expect > 0;
 		if (o->decode_only && cf->ctx) {
 			dec_free(cf->ctx); /* keep memory to one file at a time */
 			cf->ctx = NULL;
@@ -162,9 +220,30 @@ static int check_flows(const struct replay_run *run)
 
 /* ---- planning, playing, probing ------------------------------------------------------------------ */
 
+/* Why --only leaves flow f out (a reason into why), or NULL when it is replayed. */
+static const char *left_out(const struct options *o, const struct dec_flow *f, char *why, size_t len)
+{
+	unsigned proto = f->proto == 6 ? OPTIONS_ONLY_TCP : OPTIONS_ONLY_UDP;
+	size_t i;
+
+	if (o->only_proto && !(o->only_proto & proto)) {
+		snprintf(why, len, "left out by --only %s", o->only_proto & OPTIONS_ONLY_TCP ? "tcp" : "udp");
+		return why;
+	}
+	for (i = 0; i < o->nonly_ports && o->only_ports[i] != f->sport; i++)
+		;
+	if (o->nonly_ports && i == o->nonly_ports) {
+		snprintf(why, len,
+		         "left out by --only: captured server port %u is not among the --only ports",
+		         f->sport);
+		return why;
+	}
+	return NULL;
+}
+
 /* One job per flow of every file, in order. A flow's target is --map's or --target's; flows without one
- * (returned as 1 << SERVERS_* bits) go to the reference servers. Incomplete flows are skipped or failed
- * here, as --incomplete says. */
+ * (returned as 1 << SERVERS_* bits) go to the reference servers. Flows --only leaves out are skipped;
+ * incomplete and cut flows are skipped or failed here, as --incomplete says. */
 static unsigned plan_jobs(struct replay_run *run)
 {
 	const struct options *o = run->o;
@@ -179,25 +258,39 @@ static unsigned plan_jobs(struct replay_run *run)
 	run->cap0 = UINT64_MAX;
 	for (i = 0, k = 0; i < run->nfiles; i++)
 		for (f = 0; f < dec_nflows(run->files[i].ctx); f++, k++) {
+			const struct replay_file *cf = &run->files[i];
 			struct replay_job *j = &run->jobs[k];
+			const struct dec_flow *fl = dec_flow(cf->ctx, f);
 			j->file = i;
-			j->play.f = dec_flow(run->files[i].ctx, f);
-			if (j->play.f->first_ns < run->cap0)
-				run->cap0 = j->play.f->first_ns;
-			if ((j->play.f->flags & DEC_F_INCOMPLETE) && o->incomplete != OPTIONS_INC_REPLAY) {
+			j->play.f = fl;
+			j->play.expect_upper = cf->expect_upper;
+			if (fl->first_ns < run->cap0)
+				run->cap0 = fl->first_ns;
+			if (left_out(o, fl, j->why, sizeof j->why)) {
+				j->result = REPLAY_SKIPPED;
+				j->left_out = 1;
+				continue;
+			}
+			j->cut = cf->cut || fl->dir[DEC_C2S].truncated || fl->dir[DEC_S2C].truncated;
+			if ((cf->cut || (fl->flags & DEC_F_INCOMPLETE)) &&
+			    o->incomplete != OPTIONS_INC_REPLAY) {
 				j->result = o->incomplete == OPTIONS_INC_SKIP ? REPLAY_SKIPPED : REPLAY_ERROR;
 				j->incomplete = 1;
-				snprintf(j->why, sizeof j->why, "incomplete flow: %s",
-				         reports_incomplete_reason(j->play.f));
+				if (cf->cut)
+					snprintf(j->why, sizeof j->why, "not checked: %s", cf->cut_why);
+				else
+					snprintf(j->why, sizeof j->why, "%s: %s",
+					         j->cut ? "not checked" : "incomplete flow",
+					         reports_incomplete_reason(fl));
 				continue;
 			}
 			for (m = 0; m < o->nmaps; m++)
-				if (o->maps[m].port == j->play.f->sport)
+				if (o->maps[m].port == fl->sport)
 					j->play.target = &o->maps[m].to;
 			if (!j->play.target && o->target_spec)
 				j->play.target = &o->target;
 			if (!j->play.target)
-				needs |= 1u << servers_index(j->play.f);
+				needs |= 1u << servers_index(fl);
 			j->result = REPLAY_PENDING;
 		}
 	return needs;
@@ -217,8 +310,11 @@ static int assign_references(struct replay_run *run, unsigned needs, const char 
 		for (k = 0; k < run->njobs; k++)
 			if (run->jobs[k].result == REPLAY_PENDING && !run->jobs[k].play.target) {
 				run->jobs[k].result = REPLAY_ERROR;
-				snprintf(run->jobs[k].why, sizeof run->jobs[k].why,
-				         "no --map for captured server port %u", run->jobs[k].play.f->sport);
+				snprintf(
+				    run->jobs[k].why, sizeof run->jobs[k].why,
+				    "no --map for captured server port %u (map it, give --target, or leave "
+				    "the flow out with --only)",
+				    run->jobs[k].play.f->sport);
 			}
 		return 0;
 	}
@@ -257,7 +353,6 @@ static int run_jobs(struct replay_run *run)
 			pending[n++] = &run->jobs[k].play;
 	memset(&po, 0, sizeof po);
 	po.timeout_ms = run->o->timeout_ms;
-	po.expect_upper = run->o->expect_upper;
 	po.speed = run->o->speed;
 	po.cap0 = run->cap0;
 	po.mono0 = util_now_ns();
@@ -471,9 +566,14 @@ int main(int argc, char **argv)
 	switch (options_parse(argc, argv, &o, err, sizeof err)) {
 	case OPTIONS_RUN:
 		break;
-	case OPTIONS_HELP:
+	case OPTIONS_HELP: {
+		/* Held whole until the flush, so that a write error (a full disk) keeps its errno for the
+		 * message whatever the help's length. */
+		static char help[16384];
+		setvbuf(stdout, help, _IOFBF, sizeof help);
 		options_usage(stdout);
 		return stdout_status(0);
+	}
 	case OPTIONS_VERSION:
 		cli_print_version(stdout, "replay");
 		return stdout_status(0);

@@ -29,6 +29,12 @@ struct replay_file {
 	struct dec_ctx *ctx;
 	uint64_t frames, malformed, bytes;
 	int truncated;
+	int cut; /* the file ends inside a packet, or a packet's headers are cut by the snap length:
+	          * no flow of it is whole for sure */
+	char cut_why[256];
+	char note[DEC_NOTE_MAX]; /* its capslock note (decode.h), "" when it has none */
+	int note_expect;         /* what the note says: 1 expect=upper, 0 expect=recorded, -1 nothing */
+	int expect_upper;        /* how its flows are judged: --expect, else its note, else recorded */
 };
 
 /* One flow to replay and what became of it. */
@@ -36,8 +42,10 @@ struct replay_job {
 	size_t file;          /* index into the run's files */
 	struct play_job play; /* the flow, its target, and the player's result */
 	enum replay_result result;
-	char why[160];  /* skipped/error reason */
-	int incomplete; /* failed as incomplete (--incomplete fail) */
+	char why[320];  /* skipped/error reason */
+	int incomplete; /* skipped or failed as incomplete (--incomplete skip or fail) */
+	int cut;        /* incomplete because the capture is cut (file or snap length): not checked */
+	int left_out;   /* skipped by --only */
 };
 
 /* Everything one run works on, from the loaded captures to the results. */

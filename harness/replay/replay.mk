@@ -56,6 +56,18 @@ replay-golden-update: $(REPLAY_TOOLS)
 TESTS += replay-golden replay-badinput replay-planted replay-convert
 CHECK_BUILD += $(B)/test-replay-decode $(REPLAY_TOOLS)
 
+# Verdicts (about 6 s; 20 s under ASan on a loaded host, so once, in the standard variant): a conform
+# failure pcap replays as a failure against the mutant that made it and as a pass against the reference (its
+# note; the latin1, sigpipe and garbage mutants), a cut capture is not checked (exit 2), --only, and every
+# example of replay --help. Both variants replay the note pcaps in pcaps/ (replay-golden) and cut files
+# (replay-badinput).
+.PHONY: replay-verdicts
+replay-verdicts: $(REPLAY_TOOLS) $(B)/conform $(O)/mutants/latin1 $(O)/mutants/sigpipe $(O)/mutants/garbage
+	$(REPLAY_TEST_DIR)/test-verdicts.sh $(B) $(O)/mutants
+
+CHECK_ONCE += replay-verdicts
+CHECK_BUILD += $(B)/conform $(O)/mutants/latin1 $(O)/mutants/sigpipe $(O)/mutants/garbage
+
 # ---- benchmark (not part of make check): out/bench/replay.json ----
 .PHONY: bench-replay
 bench-replay: $(B)/replay $(B)/gen-pcaps

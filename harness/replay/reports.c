@@ -29,10 +29,10 @@ void reports_flow_name(char *buf, size_t len, const struct dec_flow *f)
 
 const char *reports_incomplete_reason(const struct dec_flow *f)
 {
-	if (f->flags & DEC_F_GAP)
-		return "bytes missing in a stream";
 	if (f->dir[0].truncated || f->dir[1].truncated)
 		return "payload cut by the capture's snap length";
+	if (f->flags & DEC_F_GAP)
+		return "bytes missing in a stream";
 	if (f->proto == 6 && !(f->flags & DEC_F_SYN))
 		return "no SYN: the capture starts mid-connection";
 	return "incomplete";
@@ -148,7 +148,11 @@ static int write_json(const char *path, const struct replay_run *run)
 		int first = 1;
 		fprintf(f, "%s\n    {\"file\": ", i ? "," : "");
 		rep_json_str(f, run->files[i].path);
-		fprintf(f, ", \"frames\": %llu, \"flows\": [", (unsigned long long)run->files[i].frames);
+		fprintf(f, ", \"frames\": %llu, \"expect\": \"%s\", \"note\": ",
+		        (unsigned long long)run->files[i].frames,
+		        run->files[i].expect_upper ? "upper" : "recorded");
+		rep_json_str(f, run->files[i].note);
+		fprintf(f, ", \"cut\": %s, \"flows\": [", run->files[i].cut ? "true" : "false");
 		for (k = 0; k < run->njobs; k++) {
 			if (run->jobs[k].file != i)
 				continue;
@@ -175,20 +179,52 @@ static int write_json(const char *path, const struct replay_run *run)
  */
 static int nothing_checked(const struct replay_run *run)
 {
-	size_t k, incomplete = 0;
+	size_t k, incomplete = 0, cut = 0, left_out = 0;
 
-	for (k = 0; k < run->njobs; k++)
-		incomplete += run->jobs[k].incomplete;
+	for (k = 0; k < run->njobs; k++) {
+		incomplete += run->jobs[k].incomplete && !run->jobs[k].cut;
+		cut += run->jobs[k].cut && run->jobs[k].result == REPLAY_SKIPPED;
+		left_out += run->jobs[k].left_out;
+	}
 	if (incomplete == run->njobs)
 		warnx(
 		    "no flow was checked: all %zu flows are incomplete (packets the capture missed, or a "
 		    "capture started after the connection): capture with a larger buffer (tcpdump -B 65536) "
 		    "and start it before the client, or replay them anyway with --incomplete replay",
 		    run->njobs);
+	else if (cut == run->njobs)
+		warnx(
+		    "no flow was checked: the capture is cut (a file that ends inside a packet, or a snap "
+		    "length shorter than the packets), and a cut capture is not a pass: capture again "
+		    "with tcpdump -s 0 and let it finish, or replay what it holds with --incomplete replay");
+	else if (left_out == run->njobs)
+		warnx("no flow was checked: --only left out all %zu flows (the lines above give their "
+		      "transports and ports)",
+		      run->njobs);
 	else
-		warnx("no flow was checked: all %zu flows were skipped (%zu incomplete; the lines above say "
-		      "why)",
-		      run->njobs, incomplete);
+		warnx(
+		    "no flow was checked: all %zu flows were skipped (%zu incomplete, %zu cut, %zu left out "
+		    "by --only; the lines above say why)",
+		    run->njobs, incomplete, cut, left_out);
+	return REPLAY_EXIT_SETUP;
+}
+
+/* A cut capture (a file that ends inside a packet, a payload or headers cut by the snap length) is not
+ * a pass: its skipped flows were not checked. Returns REPLAY_EXIT_SETUP after a message when some were,
+ * otherwise 0. */
+static int cut_not_checked(const struct replay_run *run)
+{
+	size_t k, cut = 0;
+
+	for (k = 0; k < run->njobs; k++)
+		cut += run->jobs[k].cut && run->jobs[k].result == REPLAY_SKIPPED;
+	if (!cut)
+		return 0;
+	warnx(
+	    "%zu flows not checked: the capture is cut (a file that ends inside a packet, or a snap length "
+	    "shorter than the packets): a cut capture is not a pass; replay what it holds with --incomplete "
+	    "replay, or count its flows as failures with --incomplete fail",
+	    cut);
 	return REPLAY_EXIT_SETUP;
 }
 
@@ -200,6 +236,14 @@ void reports_flows(struct replay_run *run)
 
 	for (k = 0; k < run->njobs; k++) {
 		const struct replay_job *j = &run->jobs[k];
+		const struct replay_file *cf = &run->files[j->file];
+		if (!o->quiet && cf->note[0] && (k == 0 || run->jobs[k - 1].file != j->file))
+			printf("%s: note \"%s\": %s%s\n", cf->path, cf->note,
+			       o->expect_upper >= 0 && cf->note_expect >= 0 ? "--expect overrides it: " : "",
+			       cf->expect_upper
+			           ? "the replies are judged by the protocol rule (SPEC), not by the "
+			             "recorded ones"
+			           : "the replies must equal the recorded ones");
 		run->count[j->result]++;
 		if (o->quiet && (j->result == REPLAY_OK || j->result == REPLAY_SKIPPED))
 			continue;
@@ -235,6 +279,8 @@ int reports_summary(const struct replay_run *run)
 	/* A run that checked no flow passes nothing: every flow was skipped. */
 	if (status == 0 && run->count[REPLAY_OK] == 0)
 		status = nothing_checked(run);
+	else if (status == 0)
+		status = cut_not_checked(run);
 	/* A report that could not be written is a setup error whatever the flows did. */
 	if (o->junit && write_junit(o->junit, run) < 0)
 		status = REPLAY_EXIT_SETUP;
@@ -255,6 +301,10 @@ void reports_list(const struct replay_file *cf)
 	    cf->path, (unsigned long long)st.frames, (unsigned long long)st.tcp, (unsigned long long)st.udp,
 	    (unsigned long long)st.skipped, (unsigned long long)st.dups, (unsigned long long)cf->malformed, n,
 	    cf->truncated ? ", last packet truncated" : "");
+	if (cf->note[0])
+		printf("  note \"%s\"\n", cf->note);
+	if (cf->cut)
+		printf("  %s\n", cf->cut_why);
 	for (i = 0; i < n; i++) {
 		const struct dec_flow *f = dec_flow(cf->ctx, i);
 		size_t k, w[2] = {0, 0};

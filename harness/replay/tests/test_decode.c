@@ -882,6 +882,57 @@ static void test_pcapw_roundtrip(void)
 	unlink(path);
 }
 
+/* ---- capslock notes: pcapw_note_frame() writes what dec_note() reads, and nothing else reads as one --- */
+
+static void test_notes(void)
+{
+	static const char text[] = "capslock expect=upper case=tcp/transform/all-bytes rule=X1";
+	uint8_t buf[1024];
+	size_t n, cut;
+	char out[DEC_NOTE_MAX], v[64], err[256];
+	struct dec_pkt p;
+	int kinds[2] = {PCAPW_EN10MB, PCAPW_RAW}, lts[2] = {1, 101};
+
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(pcapw_note_frame(buf, sizeof buf, kinds[i], text, &n, err, sizeof err),
+		                      0);
+		CU_ASSERT_EQUAL(dec_note(lts[i], buf, n, out, sizeof out, err, sizeof err), 1);
+		CU_ASSERT_STRING_EQUAL(out, text);
+		/* The decoder skips it as neither TCP nor UDP: it makes no flow. */
+		CU_ASSERT_EQUAL(dec_frame(lts[i], buf, n, n, 0, &p, err, sizeof err), DEC_SKIP);
+		/* Cut by the snap length: a note that cannot be read, never a shorter one. */
+		for (cut = n - 1; cut >= n - sizeof text + sizeof DEC_NOTE_PREFIX; cut--)
+			CU_ASSERT_EQUAL(dec_note(lts[i], buf, cut, out, sizeof out, err, sizeof err), -1);
+		/* Too small a text buffer is refused too. */
+		CU_ASSERT_EQUAL(dec_note(lts[i], buf, n, out, 8, err, sizeof err), -1);
+	}
+	/* Not a note: another protocol, another address, another prefix, a TCP packet. */
+	CU_ASSERT_EQUAL(pcapw_note_frame(buf, sizeof buf, PCAPW_RAW, text, &n, err, sizeof err), 0);
+	buf[9] = 254;
+	CU_ASSERT_EQUAL(dec_note(101, buf, n, out, sizeof out, err, sizeof err), 0);
+	buf[9] = DEC_NOTE_PROTO;
+	buf[15] = 2;
+	CU_ASSERT_EQUAL(dec_note(101, buf, n, out, sizeof out, err, sizeof err), 0);
+	buf[15] = 1;
+	buf[20 + 8] = 'X'; /* "capslockXexpect=..." */
+	CU_ASSERT_EQUAL(dec_note(101, buf, n, out, sizeof out, err, sizeof err), 0);
+	buf[20 + 8] = ' ';
+	buf[20 + 12] = 0x01; /* an unprintable byte */
+	CU_ASSERT_EQUAL(dec_note(101, buf, n, out, sizeof out, err, sizeof err), -1);
+	CU_ASSERT_EQUAL(pcapw_note_frame(buf, sizeof buf, PCAPW_RAW, "not capslock", &n, err, sizeof err),
+	                -1);
+	CU_ASSERT_EQUAL(pcapw_note_frame(buf, sizeof buf, PCAPW_RAW, "capslock \n", &n, err, sizeof err), -1);
+	/* Its words. */
+	CU_ASSERT_EQUAL(dec_note_get(text, "expect", v, sizeof v), 1);
+	CU_ASSERT_STRING_EQUAL(v, "upper");
+	CU_ASSERT_EQUAL(dec_note_get(text, "case", v, sizeof v), 1);
+	CU_ASSERT_STRING_EQUAL(v, "tcp/transform/all-bytes");
+	CU_ASSERT_EQUAL(dec_note_get(text, "rule", v, sizeof v), 1);
+	CU_ASSERT_STRING_EQUAL(v, "X1");
+	CU_ASSERT_EQUAL(dec_note_get(text, "exp", v, sizeof v), 0);
+	CU_ASSERT_EQUAL(dec_note_get("capslock", "expect", v, sizeof v), 0);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -895,6 +946,7 @@ int main(void)
 	    {"client side", test_client_side},
 	    {"limits", test_limits},
 	    {"pcapw round trip", test_pcapw_roundtrip},
+	    {"capslock notes", test_notes},
 	};
 	return unit_run_fixture("replay decode", suite_init, suite_clean, tests,
 	                        sizeof tests / sizeof tests[0]);
