@@ -6,8 +6,9 @@
  * and TCP flows have a full handshake, consistent seq/ack numbers, and end with FIN or RST.
  *
  * A writer is opened with pcapw_open() (libpcap pcap_open_dead + pcap_dump_open: link type EN10MB or RAW,
- * micro- or nanosecond timestamps; path "-" is standard output, left open by pcapw_close()). Each flow is a struct pcapw_tcp the caller owns; packet timestamps
- * come from the flow's clock (ts_ns), which each packet advances by step_ns unless the caller sets it.
+ * micro- or nanosecond timestamps; path "-" is standard output, left open by pcapw_close()). Each flow is a
+ * struct pcapw_tcp the caller owns; packet timestamps come from the flow's clock (ts_ns), which each packet
+ * advances by step_ns unless the caller sets it.
  *
  *     struct pcapw *w = pcapw_open("out.pcap", PCAPW_EN10MB, 0, err, sizeof err);
  *     struct pcapw_ep ep; pcapw_ep_v4(&ep, 0x7f000001, 40000, 0x7f000001, 8082);

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "case.h"
 #include "cli.h"
@@ -71,7 +72,7 @@ void options_usage(FILE *f)
 		"                      reference servers takes about 40 s (65 s on a busy host)\n"
 		"  --seed S            first sequence's seed (default: from the clock; printed)\n"
 		"  --seeds-dir DIR     a failure's fuzz inputs, DIR/random_seed-S.tcp-K and .udp (default:\n"
-		"                      --pcap-dir, else out/conform)\n"
+		"                      --pcap-dir, else out/conform; created when missing, not its parent)\n"
 		"Exit status: 0 every MUST case passed (and SHOULD with --strict), 1 a case failed, 2 could not\n"
 		"test (bad options, an --only that matches no case, nothing listening, server did not start,\n"
 		"every selected case skipped) or a report, pcap or stdout could not be written.\n"
@@ -164,6 +165,31 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 	return OPTIONS_RUN;
 }
 
+/* An output directory's parent must exist (the one rule of every program: the directory itself is
+ * created when missing, a mistyped path is refused); --pcap-dir is made and checked before the run, and
+ * --seeds-dir, made only when a random sequence fails, is checked here so that a typo costs no run. */
+static int check_out_parent(const char *option, const char *dir, char *err, size_t errlen)
+{
+	char parent[4096];
+	struct stat st;
+	char *slash;
+
+	if (dir == NULL || stat(dir, &st) == 0 || strlen(dir) >= sizeof parent)
+		return 0;
+	snprintf(parent, sizeof parent, "%s", dir);
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' && slash != parent)
+		*slash = '\0';
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		return 0;
+	slash == parent ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
+	if (stat(parent, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(err, errlen, "%s %s: its parent directory %s does not exist (create it first)", option, dir,
+	         parent);
+	return -1;
+}
+
 /* A mistyped --only would otherwise run nothing, or less than meant, and still pass. */
 static int check_only(const struct options *o, char *err, size_t errlen)
 {
@@ -253,6 +279,8 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 		return OPTIONS_INVALID;
 	}
 	if (check_only(o, err, errlen) < 0)
+		return OPTIONS_INVALID;
+	if (check_out_parent("--seeds-dir", o->seeds_dir, err, errlen) < 0)
 		return OPTIONS_INVALID;
 	if (o->list)
 		return OPTIONS_LIST;
