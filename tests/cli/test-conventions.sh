@@ -100,11 +100,21 @@ cmd=$tmp/stub-right
 is_usage_error stub "--bogus: unknown option" --bogus
 result $? "the usage-error check passes a program that does it right" "$tmp/err"
 
-programs | while IFS='|' read -r name cmd opt bad; do
+# is_version NAME: $cmd --version prints "NAME (capslock) X.Y.Z" alone, exit 0.
+is_version() {
 	# shellcheck disable=SC2086
 	timeout 20 $cmd --version >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
-	[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && [ "$(cat "$tmp/out")" = "$name (capslock) $VERSION" ]
+	[ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && [ "$(cat "$tmp/out")" = "$1 (capslock) $VERSION" ]
+}
+printf '#!/bin/sh\necho "stub version %s"\n' "$VERSION" >"$tmp/stub-version"
+chmod +x "$tmp/stub-version"
+cmd=$tmp/stub-version
+! is_version stub
+result $? "the --version check fails a program that prints its own format" "$tmp/out"
+
+programs | while IFS='|' read -r name cmd opt bad; do
+	is_version "$name"
 	result $? "$name --version: $(head -1 "$tmp/out")" "$tmp/out" "$tmp/err"
 	usage_error "$name" "an unknown option" "--no-such-option: unknown option\$" --no-such-option
 	case $cmd in "$PY "*) ;; *) usage_error "$name" "an unknown short option" "-Y: unknown option\$" -Y ;; esac
@@ -215,8 +225,9 @@ free=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); p
 
 is_server() { case $1 in tcp-upper | udp-upper | echo) return 0 ;; esac; return 1; }
 
-# example NAME LINE: runs it (at most 20 s); a server passes once it prints its listening line.
-example() {
+# run_example NAME LINE: runs it (at most 20 s); a server passes once it prints its listening line.
+# Returns 0 when it passed (rc holds its exit status, run the line as run).
+run_example() {
 	name=$1 line=$2
 	case $name in upper-client) port=$ref_tcp_PORT ;; *) port=$free ;; esac
 	run=$(printf '%s\n' "$line" | sed "s/8082/$port/g")
@@ -245,8 +256,20 @@ example() {
 	# gnuplot missing is draw-chart's exit 3: the example ran, the host lacks the drawing tool
 	{ [ "$rc" = 0 ] || { [ "$name" = draw-chart ] && [ "$rc" = 3 ]; }; } &&
 		[ "$(basename "$first")" = "$name" ] && [ ! -e ./- ]
-	result $? "$name example (exit $rc): $run" "$tmp/ex.out" "$tmp/ex.err"
 }
+
+# example NAME LINE: run_example, counted.
+example() {
+	run_example "$1" "$2"
+	result $? "$1 example (exit $rc): $run" "$tmp/ex.out" "$tmp/ex.err"
+}
+
+# The example check has teeth: an example that fails, one that runs another program than the one whose
+# help shows it, a server that cannot listen are not passes.
+for bad in "conform --no-such-option" "replay pcaps/session1.pcap" "tcp-upper -l 127.0.0.1:99999"; do
+	! run_example "$(printf '%s' "$bad" | sed 's/ .*//; s/replay/conform/')" "$bad"
+	result $? "the example check fails '$bad' (exit $rc)" "$tmp/ex.err"
+done
 
 examples_of() { # the example lines of a --help text: continuation lines joined, descriptions cut
 	awk '/^Examples/ { on = 1; next }
