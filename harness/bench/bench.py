@@ -453,7 +453,7 @@ def parse_args():
       help="duration of each run, seconds or with a unit, 500ms (default $BENCH_TIME or 1)")
     a("-n", dest="runs", type=rounds, default=env["BENCH_RUNS"] or 5,
       help="rounds per figure: ref, echo, python back to back (default $BENCH_RUNS or 5)")
-    a("-o", dest="outdir", metavar="DIR", default="out/bench", help="BENCH.md, bench.json, ratios.csv, logs/")
+    a("-o", dest="outdir", metavar="DIR", default="out/bench", help="BENCH.md, bench.json, ratios.csv, logs/ (created when missing, not its parent)")
     a("-b", dest="bindir", default="build/std/bin", help="where tcp-upper, udp-upper, draw-chart, bench/ are")
     a("--py-tcp", metavar="CMD", help="command line of the Python TCP server, listening on 127.0.0.1 port 0")
     a("--py-udp", metavar="CMD", help="the same for the Python UDP server")
@@ -502,6 +502,10 @@ def main():
         os.sched_setaffinity(0, {0}) if o.pin else None
     except OSError as e:
         die("--pin needs 2 CPUs: %s" % (e.strerror or e))
+    # -o DIR by the one rule of every program: made when missing, not its parent (the default is made whole)
+    parent = os.path.dirname(os.path.normpath(o.outdir)) or "."
+    if o.outdir != "out/bench" and not os.path.isdir(o.outdir) and not os.path.exists(parent):
+        die("-o %s: its parent directory %s does not exist (create it first)" % (o.outdir, parent))
     try:
         os.makedirs(o.outdir + "/logs", exist_ok=True)
     except OSError as e:

@@ -20,6 +20,18 @@ def duration(text):
     m = re.fullmatch(r"((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(ms|s|m|h)?", text)
     return float(m.group(1)) * {"ms": 0.001, "m": 60, "h": 3600}.get(m.group(2), 1) if m else None
 
+def make_out_dir(path, default):
+    """An output directory by the one rule of every capslock program: one that exists is taken, a missing
+    last part is made, a missing parent is refused (a mistyped path); the program's own default is made
+    whole. Raises OSError (a missing parent: FileNotFoundError naming it)."""
+    if path == default or os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        return
+    parent = os.path.dirname(os.path.normpath(path)) or "."
+    if not os.path.exists(parent):
+        raise FileNotFoundError(2, "its parent directory does not exist (create it first)", parent)
+    os.mkdir(path)
+
 # No CPU-frequency or core-pattern checks, no terminal UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
            "AFL_NO_AFFINITY": "1"}

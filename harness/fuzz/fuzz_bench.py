@@ -11,7 +11,8 @@ usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-
   --server PATH      tcp-upper for the network-driven harness (default build/std/bin/tcp-upper)
   --std-dir DIR      standalone runners, optimized build (default build/std/bin)
   --san-dir DIR      standalone runners, ASan+UBSan build (default build/san/bin)
-  --out DIR          where fuzz.md and fuzz.json go (default out/bench); the table is printed too
+  --out DIR          where fuzz.md and fuzz.json go (default out/bench; created when missing, not its
+                     parent); the table is printed too
   --version          the version
 Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
 Examples:
@@ -286,7 +287,7 @@ def parse_options(argv):
 def main(argv):
     o = parse_options(argv)
     try:
-        os.makedirs(o.out, exist_ok=True)
+        engines.make_out_dir(o.out, "out/bench")
     except OSError as e:
         die(f"--out {o.out}: {e.filename}: {e.strerror}")
     have_afl = shutil.which("afl-fuzz") is not None

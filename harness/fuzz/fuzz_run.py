@@ -38,7 +38,8 @@ Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summar
   --jobs N             worker slots, 1 to 1024 (default: the number of cores)
   --progress SECONDS   seconds between progress lines (default and most 60)
   --sample SECONDS     seconds between the rows of DIR/<target>.csv (default: TIME/60, 2 to 30)
-  --out DIR            working directory (default out/fuzz); DIR/SUMMARY.md is the summary,
+  --out DIR            working directory (default out/fuzz; created when missing, not its parent);
+                       DIR/SUMMARY.md is the summary,
                        DIR/<target>.csv the target's figures over time, DIR/<target>.svg their chart
   --bindir DIR         where the target binaries are (default build/fuzz-libfuzzer)
   --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary
@@ -118,12 +119,13 @@ def check_out(out):
         fail(f"--out {out}: must not be under corpus/\n({PROG} --help lists the options)")
     probe = os.path.join(out, ".fuzz-run-write-test")
     try:
-        os.makedirs(out, exist_ok=True)
+        engines.make_out_dir(out, "out/fuzz")
         with open(probe, "w") as f:
             f.write("x")
         os.unlink(probe)
     except OSError as e:
-        fail(f"--out {out} (FUZZ_OUT): cannot write there: {e.strerror}")
+        fail(f"--out {out} (FUZZ_OUT): cannot write there: "
+             + (f"{e.filename}: {e.strerror}" if e.filename and e.filename != probe else e.strerror))
 
 def rate_since(mark, now):
     """exec/s between two (execs, seconds on the target's run clock), None when nothing new was reported."""

@@ -200,6 +200,9 @@ result $? "replay --write-corpus under a missing parent: exit 2, nothing made" "
 "$B/conform" --pcap-dir "$tmp/no/such/dir" --exec-tcp "$B/tcp-upper -l 0" --only 'tcp/transform/*' >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q "its parent directory $tmp/no/such does not exist" "$tmp/err" && [ ! -e "$tmp/no" ]
 result $? "conform --pcap-dir under a missing parent: exit 2, nothing made" "$tmp/err"
+"$PY" harness/fuzz/fuzz_bench.py --time 1 --out "$tmp/no/such/dir" fuzz_tcp >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "$tmp/no/such: its parent directory does not exist" "$tmp/err" && [ ! -e "$tmp/no" ]
+result $? "fuzz_bench.py --out under a missing parent: exit 2, nothing made" "$tmp/err"
 cmd=$B/conform
 usage_error conform "--seeds-dir under a missing parent" "--seeds-dir $tmp/no/such/dir: its parent directory $tmp/no/such does not exist" \
 	--random 1 --seeds-dir "$tmp/no/such/dir" --tcp 127.0.0.1:1
