@@ -25,7 +25,7 @@ void options_usage(FILE *f)
 		"               [--only GLOB]... [--strict] [--timeout MS] [--retries N] [--nofile N] [--nofile-many N]\n"
 		"               [--resets N] [--pid PID]\n"
 		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR]\n"
-		"               [--random N [--seed S] [--seeds-dir DIR]] [--list]\n"
+		"               [--random N [--seed S] [--seeds-dir DIR]] [--patient] [--repeat N] [--list]\n"
 		"Tests an uppercase-protocol server against SPEC.md, case by case.\n"
 		"Targets (loopback only: 127.0.0.0/8 or ::1; any other address is refused):\n"
 		"  --tcp HOST:PORT     a running TCP server ([::1]:PORT for IPv6)\n"
@@ -54,6 +54,13 @@ void options_usage(FILE *f)
 		"                      --exec server is measured without it\n"
 		"  --resets N          resets done by tcp/reset/repeated (default 2*nofile+50, or 600)\n"
 		"  --start-timeout MS  how long an --exec server may take to listen (default 10000)\n"
+		"  --patient           run every case against a dead target too; without it, after 3 failed cases\n"
+		"                      in a row of one transport in which the server answered no byte, the rest of\n"
+		"                      that transport's cases (and the random phase) are reported 'not reached', and\n"
+		"                      a timed-out case is not retried once the one before it heard nothing either\n"
+		"  --repeat N          run the cases (and the random phase) N times against the same server and\n"
+		"                      print how often each case failed (a flakiness table); exit 1 when any case\n"
+		"                      failed in any round; the reports hold each case once, with its worst round\n"
 		"Output:\n"
 		"  a summary per case on stdout (stderr with --tap); --junit FILE, --json FILE, --tap (stdout);\n"
 		"  --pcap-dir DIR      a pcap of each failing case's exchange, DIR/<id with / as _>.pcap\n"
@@ -119,6 +126,10 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 	     .flags = CLI_NAME_SPACE},
 	    {"seed", 0, CLI_CUSTOM, .dest = o, .custom = take_seed},
 	    {"seeds-dir", 0, CLI_STRING, .dest = &o->seeds_dir},
+	    /* the dead-target exit and the flakiness table */
+	    {"patient", 0, CLI_FLAG, CLI_INTEGER(o->patient)},
+	    {"repeat", 0, CLI_UNSIGNED, CLI_INTEGER(o->repeat), .min = 1, .max = 1000,
+	     .flags = CLI_NAME_SPACE},
 	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
 	    {"help", 'h', CLI_HELP, .dest = NULL},
 	    CLI_TABLE_END};
@@ -223,6 +234,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->retries = 1;
 	o->nofile = 256;
 	o->nofile_many = 4096;
+	o->repeat = 1;
 	only_list = (struct cli_list){o->only, OPTIONS_MAX_ONLY, 0};
 	action = take_options(argc, argv, o, &only_list, err, errlen);
 	if (action != OPTIONS_RUN)
