@@ -48,6 +48,7 @@ struct run {
 	int silent[2];           /* failed cases in a row in which the server answered nothing */
 	char silent_ids[2][400]; /* their ids */
 	int dead;                /* transports given up on: CASE_TCP | CASE_UDP bits */
+	int last_silent;         /* the last case run failed with nothing answered (either transport) */
 	char dead_why[2][CASE_MESSAGE_MAX];
 	struct recording recording;
 	int pcap_failed; /* a failing case's pcap could not be written */
@@ -438,8 +439,7 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
 		check_servers(run, &x->result, definition->transport);
 		/* a timeout is retried, unless the server answered nothing in it nor in the case before */
-		int dead_again =
-		    !o->patient && x->result.answered == 0 && run->silent[definition->transport == CASE_UDP];
+		int dead_again = !o->patient && x->result.answered == 0 && run->last_silent;
 		if (!(x->result.status == CASE_FAIL && x->result.timed_out && attempt < o->retries &&
 		      !run->restart_failed && !dead_again))
 			break;
@@ -453,15 +453,18 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		write_pcap(run, x);
 }
 
-/* The dead-target exit: counts a transport's failed cases in a row in which the server answered nothing;
- * after DEAD_AFTER of them (without --patient) its remaining cases are not reached. */
+/* The dead-target exit: counts a transport's failed cases in a row in which the server answered nothing.
+ * After DEAD_AFTER of them, or after one once the other transport was given up (the server has answered
+ * nothing in more than DEAD_AFTER cases in a row then), that transport's remaining cases are not reached
+ * (without --patient). */
 static void note_silence(struct run *run, int transport, const struct reports_item *x)
 {
 	int t = transport == CASE_UDP;
 	const char *name = t ? "udp" : "tcp";
 	if (x->result.status == CASE_SKIP)
 		return;
-	if (x->result.status != CASE_FAIL || x->result.answered > 0) {
+	run->last_silent = x->result.status == CASE_FAIL && x->result.answered == 0;
+	if (!run->last_silent) {
 		run->silent[t] = 0;
 		run->silent_ids[t][0] = '\0';
 		return;
@@ -469,17 +472,16 @@ static void note_silence(struct run *run, int transport, const struct reports_it
 	char ids[sizeof run->silent_ids[t]];
 	snprintf(ids, sizeof ids, "%s%s%s", run->silent_ids[t], run->silent_ids[t][0] ? ", " : "", x->id);
 	memcpy(run->silent_ids[t], ids, sizeof ids);
-	if (++run->silent[t] < DEAD_AFTER || run->o->patient || (run->dead & transport))
+	int other_dead = (run->dead & ~transport & (CASE_TCP | CASE_UDP)) != 0;
+	if ((++run->silent[t] < DEAD_AFTER && !other_dead) || run->o->patient || (run->dead & transport))
 		return;
 	run->dead |= transport;
-	snprintf(run->dead_why[t], sizeof run->dead_why[t],
-	         "not reached: the server answered nothing (no byte, no datagram) in %d failed %s cases in a "
-	         "row (%.300s); --patient runs every case",
-	         DEAD_AFTER, name, ids);
-	fprintf(run->out,
-	        "conform: %s: the server answered nothing in %d failed cases in a row (%s): the remaining %s "
-	        "cases are not reached (--patient runs them)\n",
-	        name, DEAD_AFTER, ids, name);
+	snprintf(
+	    run->dead_why[t], sizeof run->dead_why[t],
+	    "not reached: the server answered nothing (no byte, no datagram) in %d failed %s case(s) in a "
+	    "row (%.300s)%s; --patient runs every case",
+	    run->silent[t], name, ids, other_dead ? ", nor over the other transport" : "");
+	fprintf(run->out, "conform: %s: the remaining %s cases are %s\n", name, name, run->dead_why[t]);
 }
 
 static void run_table(struct run *run)
