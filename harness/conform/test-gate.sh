@@ -106,6 +106,26 @@ else
 	ko "--repeat 2 on drop-empty: exit $rc" "$d/repeat-bug.out"
 fi
 
+# a server that answers the first empty datagram only: udp/size/0 passes in round 1, fails in round 2
+cat >"$d/flaky.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+empty = 0
+while True:
+    data, peer = s.recvfrom(65536)
+    empty += not data
+    if data or empty == 1:
+        s.sendto(data.upper(), peer)
+PY
+run repeat-flaky --repeat 2 --only udp/size/0 --timeout 300 --retries 0 --exec-udp "python3 $d/flaky.py {port}" --json "$d/repeat-flaky.json"
+if [ $rc -eq 1 ] && grep -q '^  *1/2  *udp/size/0  (flaky)' "$d/repeat-flaky.out" &&
+	json "$d/repeat-flaky.json" 'by["udp/size/0"]["failures"] == 1 and by["udp/size/0"]["rounds"] == 2 and by["udp/size/0"]["status"] == "fail"'; then
+	ok "--repeat 2 on a server that fails the second time: udp/size/0 1/2 (flaky), reported failed, exit 1"
+else
+	ko "--repeat 2 on a flaky server: exit $rc" "$d/repeat-flaky.out"
+fi
+
 # 4. The summary's words, one stop case for two servers, resource lines.
 run words --exec-tcp "$TCP" --exec-udp "$UDP" --only tcp/ipv6/transform --only udp/size/1 --only exec/stop/sigterm \
 	--only udp/resources/senders --junit "$d/words.xml"
