@@ -672,11 +672,16 @@ int main(int argc, char **argv)
 	char err[CASE_MESSAGE_MAX];
 	int rc = 2;
 
+	/* the help and the list fit in one buffer: a write that fails is seen by the one flush, with its
+	 * errno (ENOSPC), not as an earlier stream error without one */
+	static char out_buffer[1 << 16];
 	switch (options_parse(argc, argv, &o, err, sizeof err)) {
 	case OPTIONS_HELP:
+		setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
 		options_usage(stdout);
 		return stdout_written() ? 0 : 2;
 	case OPTIONS_LIST:
+		setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
 		list_cases();
 		return stdout_written() ? 0 : 2;
 	case OPTIONS_INVALID:
