@@ -290,7 +290,8 @@ void reports_merge(struct reports_item *items, size_t *n, const struct reports_i
 	if (i == *n) {
 		items[(*n)++] = *x;
 		items[i].rounds = items[i].failures = 0;
-	} else if (rank[x->result.status] > rank[items[i].result.status]) {
+	} else if (rank[x->result.status] > rank[items[i].result.status] || x->result.status == CASE_FAIL) {
+		/* a later failure replaces an earlier one: its pcap (--pcap-dir) is the one on disk */
 		items[i].result = x->result;
 	}
 	items[i].rounds += ran;

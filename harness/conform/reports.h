@@ -39,7 +39,7 @@ void reports_print_summary(FILE *f, const struct reports_item *items, size_t n, 
 
 /* --repeat: takes one round's item x into the run's items (*n of them; room for one more): a new id is
  * added, a known one counts the round, and keeps the worst round's result (a failure over a pass, a pass
- * over a skip or not reached). */
+ * over a skip or not reached; of two failures the later, whose pcap --pcap-dir kept). */
 void reports_merge(struct reports_item *items, size_t *n, const struct reports_item *x);
 
 /* --repeat: writes the flakiness table, each case's failures over the rounds it ran in. */
