@@ -2,8 +2,7 @@
 # run.sh - proves conform has teeth: runs it on every mutant in tests/mutants/EXPECTED and asserts each
 # fails its listed case ids (with the listed text in the message), that the bug-free "none" mutant, the
 # reference servers and two correct Python servers of other designs (servers/python/corrected.py,
-# thread_per_connection.py: threads, not an event loop) pass every case. Prints one line per server (with
-# the seconds its conform run took) and a final "N passed, N failed".
+# thread_per_connection.py: threads, not an event loop) pass every case. Prints one line per server and a final "N passed, N failed".
 # Usage: tests/mutants/run.sh CONFORM MUTANTDIR BINDIR   (e.g. build/std/bin/conform build/std/mutants build/std/bin)
 set -u
 if [ "${1:-}" = "--help" ] || [ $# -ne 3 ]; then
@@ -25,7 +24,8 @@ t0=$(date +%s)
 check() {
 	name=$1 ids=$2 text=$3
 	shift 3
-	# conform bounds every wait itself; this outer bound only turns a hang into a failure
+	# conform bounds every wait itself; this outer bound only turns a hang into a failure (the verdict
+	# line shows the seconds the run took)
 	started=$(date +%s)
 	timeout 150 "$CONFORM" --json "$out/$name.json" "$@" >"$out/$name.txt" 2>&1
 	rc=$?
