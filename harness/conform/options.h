@@ -23,6 +23,8 @@ struct options {
 	const char *seeds_dir; /* --seeds-dir: a failing random sequence's fuzz inputs (NULL: default) */
 	uint64_t seed;
 	int seed_given;
+	int patient; /* --patient: run every case against a dead target too */
+	int repeat;  /* --repeat N: rounds of the suite (1: once) */
 };
 
 /* What the command line asks for. */
