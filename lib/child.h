@@ -60,8 +60,8 @@ struct child_options {
 /* Where a started server listens, from its "listening on PROTO ADDR:PORT" lines (PROTO tcp or udp,
  * ADDR numeric: IPv4, or IPv6 in brackets; a line counts once it is whole). The first line of each
  * protocol wins, except that an IPv4 address replaces an earlier IPv6 one in tcp/udp; the IPv6 ones
- * are also kept in tcp6/udp6. Addresses are given as printed (a wildcard stays a wildcard). Without
- * any line, but with {port} answering, tcp and/or udp (those in want) are 127.0.0.1:port. */
+ * are also kept in tcp6/udp6. Addresses are given as printed (a wildcard stays a wildcard). A protocol
+ * in want without a line, but listening on {port}, is 127.0.0.1:port. */
 struct child_addrs {
 	struct net_addr tcp, udp;   /* IPv4 preferred */
 	struct net_addr tcp6, udp6; /* the first IPv6 ones printed */
@@ -75,9 +75,11 @@ struct child;
 /* Starts the server described by o and waits, at most o->start_ms, until it is ready:
  *  - every protocol in o->want has a "listening on" line in its log (anywhere in a line, within the
  *    first 16 KiB of the log), or
- *  - the command has {port}, the log has no "listening on" line yet, and 127.0.0.1:port accepts a TCP
- *    connection (for CHILD_TCP) and answers a 5-byte "probe" datagram within 100 ms (for CHILD_UDP;
- *    a UDP port cannot be checked without sending it something).
+ *  - the command has {port} and every protocol in o->want without such a line listens on
+ *    127.0.0.1:port, as the transport tells: a TCP connection completes (for CHILD_TCP; a reset right
+ *    after it counts), and a 5-byte "probe" datagram brings no ICMP port unreachable within 100 ms (for
+ *    CHILD_UDP; an answer or silence both mean a socket is bound there, and TCP is checked first). Whether
+ *    the server answers is the caller's to judge, not a start-up failure.
  * The child runs in its own process group, with stdin /dev/null, stdout and stderr to the log, SIGPIPE
  * and every other signal at its default disposition, no descriptor but 0-2 inherited, and o->nofile and
  * o->affinity applied. The calling process becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so the
@@ -86,8 +88,8 @@ struct child;
  * addresses in *addrs (zeroed first; with want 0 only addrs->port is set) and returns 0. Otherwise returns -1
  * with a reason in err and leaves nothing running: "cannot run 'PROG': No such file or directory", "'CMD'
  * exited with status 3 before it was listening; its last output: ...", "'CMD' did not start listening within
- * 5000 ms (no 'listening on tcp ADDR:PORT' line and no answer on {port}); it printed nothing". CMD is the
- * command as given ({port} unsubstituted; argv joined by spaces). */
+ * 5000 ms (no 'listening on tcp ADDR:PORT' line and nothing listening on {port}); it printed nothing". CMD is
+ * the command as given ({port} unsubstituted; argv joined by spaces). */
 int child_start(const struct child_options *o, struct child **out, struct child_addrs *addrs, char *err,
                 size_t errlen);
 

@@ -12,8 +12,9 @@
 #define CASE_MESSAGE_MAX 512
 #define CASE_EXCERPT_MAX 160
 
-/* A case's outcome. */
-enum case_status { CASE_PASS = 0, CASE_FAIL, CASE_SKIP };
+/* A case's outcome. CASE_NOT_REACHED: not run, because the server had stopped answering (conform's
+ * dead-target exit; the message says after which cases). */
+enum case_status { CASE_PASS = 0, CASE_FAIL, CASE_SKIP, CASE_NOT_REACHED };
 
 /* Whether a failing case fails the run (SHOULD cases only with --strict). */
 enum case_level { CASE_SHOULD = 0, CASE_MUST };
@@ -25,10 +26,11 @@ enum case_transport { CASE_TCP = 1, CASE_UDP = 2 };
  * settle. */
 struct case_resources {
 	int measured;
+	int per_sender; /* the clients were UDP senders, not TCP connections */
 	long connections;
 	long long resident_growth; /* bytes */
 	long descriptor_growth, thread_growth;
-	double bytes_per_connection, descriptors_per_connection;
+	double bytes_per_connection, descriptors_per_connection; /* growth over clients, 0 when it shrank */
 	int processes; /* the server's processes and threads in all, after the clients (its runtime) */
 	long threads;
 };
@@ -44,6 +46,7 @@ struct case_result {
 	char note[2 * CASE_MESSAGE_MAX]; /* extra information on a pass or failure (server death, retries) */
 	double seconds;
 	struct case_resources resources;
+	long answered; /* receives that brought the server's bytes, or a datagram (even empty), this case */
 };
 
 /* What is tested: a TCP and/or a UDP address, and the IPv6 ones when known. */

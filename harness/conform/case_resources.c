@@ -30,6 +30,7 @@ static long slack(long n)
 
 struct meter {
 	struct resources_scope scope;
+	const char *per; /* "connection" or "sender" */
 	struct resources_sample before;
 	long connections; /* counted so far */
 };
@@ -39,6 +40,7 @@ static int meter_start(struct case_context *c, enum case_transport t, struct met
 {
 	char err[256];
 	memset(m, 0, sizeof *m);
+	m->per = t == CASE_UDP ? "sender" : "connection";
 	m->scope.group = t == CASE_TCP ? c->tcp_server_group : c->udp_server_group;
 	m->scope.root = c->watched_pid;
 	if (m->scope.group <= 0 && m->scope.root <= 0)
@@ -96,21 +98,24 @@ static int meter_judge(struct case_context *c, struct meter *m, const char *what
 	r->thread_growth = last.threads - m->before.threads;
 	r->processes = last.processes;
 	r->threads = last.threads;
-	r->bytes_per_connection = (double)r->resident_growth / (double)n;
-	r->descriptors_per_connection = (double)r->descriptor_growth / (double)n;
+	r->per_sender = m->per[0] == 's';
+	/* what the server gave back while it settled is noise, not a negative cost */
+	r->bytes_per_connection = r->resident_growth > 0 ? (double)r->resident_growth / (double)n : 0.0;
+	r->descriptors_per_connection =
+	    r->descriptor_growth > 0 ? (double)r->descriptor_growth / (double)n : 0.0;
 	snprintf(c->result->note, sizeof c->result->note,
-	         "after %ld %s: resident memory %+lld KiB (%.0f bytes per connection, bound %d), "
-	         "descriptors %+ld (%.3f per connection, bound %ld in all), threads %+ld (bound %ld); "
+	         "after %ld %s: resident memory %+lld KiB (%.0f bytes per %s, bound %d), "
+	         "descriptors %+ld (%.3f per %s, bound %ld in all), threads %+ld (bound %ld); "
 	         "%d process(es), %ld descriptors, %ld threads",
-	         m->connections, what, r->resident_growth / 1024, r->bytes_per_connection,
-	         BYTES_PER_CONNECTION_BOUND, r->descriptor_growth, r->descriptors_per_connection, slack(n),
-	         r->thread_growth, slack(n), last.processes, last.descriptors, last.threads);
+	         m->connections, what, r->resident_growth / 1024, r->bytes_per_connection, m->per,
+	         BYTES_PER_CONNECTION_BOUND, r->descriptor_growth, r->descriptors_per_connection, m->per,
+	         slack(n), r->thread_growth, slack(n), last.processes, last.descriptors, last.threads);
 	if (!over_bound(m, &last, m->connections, 1))
 		return 0;
 	return case_fail(c,
 	                 "the server keeps what %ld %s cost it: resident memory %+lld KiB (%.0f bytes per "
-	                 "connection, bound %d), descriptors %+ld (bound %ld), threads %+ld (bound %ld)",
-	                 m->connections, what, r->resident_growth / 1024, r->bytes_per_connection,
+	                 "%s, bound %d), descriptors %+ld (bound %ld), threads %+ld (bound %ld)",
+	                 m->connections, what, r->resident_growth / 1024, r->bytes_per_connection, m->per,
 	                 BYTES_PER_CONNECTION_BOUND, r->descriptor_growth, slack(n), r->thread_growth,
 	                 slack(n));
 }

@@ -98,6 +98,8 @@ static int flow_event(void *arg, const struct xchg_conn *x, enum xchg_event even
 	                                                  [XCHG_EV_FIN] = RECORDING_TCP_SERVER_FIN,
 	                                                  [XCHG_EV_RST] = RECORDING_TCP_SERVER_RESET};
 	struct flows_run *run = arg;
+	if (event == XCHG_EV_RECV && n > 0)
+		run->c->result->answered++;
 	if (event == XCHG_EV_RECV) {
 		run->last_index = (size_t)(x - run->connections);
 		run->last_offset = x->oracle.got; /* reported before the oracle takes them */
@@ -408,6 +410,7 @@ enum client_receive client_udp_receive(struct case_context *c, int fd, unsigned 
 		from.len = sizeof from.ss;
 		ssize_t n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from.ss, &from.len);
 		if (n >= 0) {
+			c->result->answered++;
 			if ((size_t)n > cap) {
 				case_fail(c, "udp reply of %zd bytes is larger than the %zu expected at most",
 				          n, cap);

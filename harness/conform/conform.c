@@ -25,6 +25,9 @@
 /* A case's recording holds up to this much: the 16 MiB case both ways fits. */
 #define RECORDING_MAX_BYTES (40u << 20)
 #define MAX_SERVERS 2
+/* Failed cases in a row of one transport in which the server answered nothing (no byte, no datagram),
+ * after which that transport's remaining cases are not reached (without --patient). */
+#define DEAD_AFTER 3
 
 /* A run: the options, the target, the servers conform started and what was reported. */
 struct run {
@@ -36,9 +39,18 @@ struct run {
 	int server_count;
 	int restart_failed; /* a server could not be restarted: the remaining cases are not run */
 	char restart_failure[CASE_MESSAGE_MAX];
-	FILE *out; /* the per-case lines: stdout, or stderr with --tap */
-	struct reports_item *items;
+	FILE *out;                  /* the per-case lines: stdout, or stderr with --tap */
+	struct reports_item *items; /* this round's */
 	size_t item_count;
+	struct reports_item *merged; /* every case once, over the rounds (--repeat): what is reported */
+	size_t merged_count;
+	uint64_t seed; /* the random phase's first seed, the same in every round */
+	/* the dead-target exit, per transport (index 0 tcp, 1 udp) */
+	int silent[2];           /* failed cases in a row in which the server answered nothing */
+	char silent_ids[2][400]; /* their ids */
+	int dead;                /* transports given up on: CASE_TCP | CASE_UDP bits */
+	int last_silent;         /* the last case run failed with nothing answered (either transport) */
+	char dead_why[2][CASE_MESSAGE_MAX];
 	struct recording recording;
 	int pcap_failed; /* a failing case's pcap could not be written */
 	double seconds;
@@ -279,8 +291,11 @@ static int plan(struct run *run)
 	fprintf(run->out, "conform: %s%s (timeout %d ms%s)\n", run->target_name,
 	        run->server_count ? " started by --exec" : "", o->timeout_ms,
 	        run->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
-	run->items = calloc(case_table_count + (size_t)o->random_count + MAX_SERVERS + 1, sizeof *run->items);
-	if (run->items == NULL) {
+	size_t most = case_table_count + (size_t)o->random_count + MAX_SERVERS + 1;
+	run->items = calloc(most, sizeof *run->items);
+	run->merged = calloc(most, sizeof *run->merged);
+	run->seed = o->seed_given ? o->seed : (util_now_ns() ^ (uint64_t)getpid()) % 1000000000u;
+	if (run->items == NULL || run->merged == NULL) {
 		fprintf(stderr, "conform: out of memory\n");
 		return -1;
 	}
@@ -421,8 +436,10 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		definition->run(&c);
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
 		check_servers(run, &x->result, definition->transport);
+		/* a timeout is retried, unless the server answered nothing in it nor in the case before */
+		int dead_again = !o->patient && x->result.answered == 0 && run->last_silent;
 		if (!(x->result.status == CASE_FAIL && x->result.timed_out && attempt < o->retries &&
-		      !run->restart_failed))
+		      !run->restart_failed && !dead_again))
 			break;
 	}
 	if (x->result.status == CASE_FAIL && x->result.timed_out && x->result.retries) {
@@ -432,6 +449,37 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 	}
 	if (x->result.status == CASE_FAIL && o->pcap_dir)
 		write_pcap(run, x);
+}
+
+/* The dead-target exit: counts a transport's failed cases in a row in which the server answered nothing.
+ * After DEAD_AFTER of them, or after one once the other transport was given up (the server has answered
+ * nothing in more than DEAD_AFTER cases in a row then), that transport's remaining cases are not reached
+ * (without --patient). */
+static void note_silence(struct run *run, int transport, const struct reports_item *x)
+{
+	int t = transport == CASE_UDP;
+	const char *name = t ? "udp" : "tcp";
+	if (x->result.status == CASE_SKIP)
+		return;
+	run->last_silent = x->result.status == CASE_FAIL && x->result.answered == 0;
+	if (!run->last_silent) {
+		run->silent[t] = 0;
+		run->silent_ids[t][0] = '\0';
+		return;
+	}
+	char ids[sizeof run->silent_ids[t]];
+	snprintf(ids, sizeof ids, "%s%s%s", run->silent_ids[t], run->silent_ids[t][0] ? ", " : "", x->id);
+	memcpy(run->silent_ids[t], ids, sizeof ids);
+	int other_dead = (run->dead & ~transport & (CASE_TCP | CASE_UDP)) != 0;
+	if ((++run->silent[t] < DEAD_AFTER && !other_dead) || run->o->patient || (run->dead & transport))
+		return;
+	run->dead |= transport;
+	snprintf(
+	    run->dead_why[t], sizeof run->dead_why[t],
+	    "not reached: the server answered nothing (no byte, no datagram) in %d failed %s case(s) in a "
+	    "row (%.300s)%s; --patient runs every case",
+	    run->silent[t], name, ids, other_dead ? ", nor over the other transport" : "");
+	fprintf(run->out, "conform: %s: the remaining %s cases are %s\n", name, name, run->dead_why[t]);
 }
 
 static void run_table(struct run *run)
@@ -449,10 +497,17 @@ static void run_table(struct run *run)
 			x->result.status = CASE_FAIL;
 			snprintf(x->result.message, sizeof x->result.message, "not run: %.480s",
 			         run->restart_failure);
+		} else if (run->dead & definition->transport) {
+			x->result.status = CASE_NOT_REACHED;
+			snprintf(x->result.message, sizeof x->result.message, "%s",
+			         run->dead_why[definition->transport == CASE_UDP]);
 		} else {
 			run_case(run, definition, x);
 		}
-		reports_print_item(run->out, x, run->o->strict, run->o->verbose);
+		if (x->result.status != CASE_NOT_REACHED || run->o->verbose)
+			reports_print_item(run->out, x, run->o->strict, run->o->verbose);
+		if (x->result.status != CASE_NOT_REACHED && !run->restart_failed)
+			note_silence(run, definition->transport, x);
 	}
 }
 
@@ -470,7 +525,21 @@ static void run_random(struct run *run)
 	char why[128];
 	if (o->random_count == 0 || run->restart_failed)
 		return;
-	uint64_t seed = o->seed_given ? o->seed : (util_now_ns() ^ (uint64_t)getpid()) % 1000000000u;
+	uint64_t seed = run->seed;
+	if (run->dead) {
+		fprintf(run->out,
+		        "conform: random phase: %ld sequences not reached (the server answers nothing)\n",
+		        o->random_count);
+		for (long i = 0; i < o->random_count; i++) {
+			char id[64];
+			snprintf(id, sizeof id, "random/seed-%llu", (unsigned long long)(seed + (uint64_t)i));
+			struct reports_item *x = new_item(run, id, "T1", CASE_MUST, "a random sequence");
+			x->result.status = CASE_NOT_REACHED;
+			snprintf(x->result.message, sizeof x->result.message, "%s",
+			         run->dead_why[(run->dead & CASE_TCP) ? 0 : 1]);
+		}
+		return;
+	}
 	fprintf(run->out, "conform: random phase: %ld sequences from seed %llu\n", o->random_count,
 	        (unsigned long long)seed);
 	context_init(run, &probe, &unused);
@@ -497,31 +566,54 @@ static void run_random(struct run *run)
 	}
 }
 
-/* B2, for the servers conform started: SIGTERM stops them promptly. */
+/* B2, for the servers conform started: SIGTERM stops them promptly. One case for all of them (--exec-tcp
+ * and --exec-udp), failing when any had to be killed; its time is the slowest stop. */
 static void stop_servers(struct run *run)
 {
+	struct reports_item *x = NULL;
+	int two = run->server_count > 1;
 	for (int i = 0; i < run->server_count; i++) {
 		int restarts = server_restart_count(run->servers[i]);
+		const char *which = !two ? "" : run->server_transports[i] == CASE_TCP ? "tcp " : "udp ";
+		char command[256];
 		long stop_ms;
+		snprintf(command, sizeof command, "%s", server_command(run->servers[i]));
 		int killed = server_stop(run->servers[i], &stop_ms) < 0;
 		run->servers[i] = NULL;
 		if (restarts > 0)
-			fprintf(run->out, "conform: the server was restarted %d time(s) after dying\n",
-			        restarts);
+			fprintf(run->out, "conform: the %sserver was restarted %d time(s) after dying\n",
+			        which, restarts);
 		if (!options_selected(run->o, "exec/stop/sigterm") || stop_signal)
 			continue;
-		struct reports_item *x =
-		    new_item(run, "exec/stop/sigterm", "B2", CASE_MUST,
-		             "--exec: the server (its process group) stops within 2 s of SIGTERM");
-		x->result.seconds = killed ? 2.0 : (double)stop_ms / 1000.0;
+		if (x == NULL)
+			x = new_item(
+			    run, "exec/stop/sigterm", "B2", CASE_MUST,
+			    two ? "--exec-tcp and --exec-udp: each server (its process group) stops within "
+			          "2 s of SIGTERM"
+			        : "--exec: the server (its process group) stops within 2 s of SIGTERM");
+		double seconds = killed ? 2.0 : (double)stop_ms / 1000.0;
+		if (seconds > x->result.seconds)
+			x->result.seconds = seconds;
 		if (killed) {
+			size_t len = strlen(x->result.message);
 			x->result.status = CASE_FAIL;
-			snprintf(x->result.message, sizeof x->result.message,
-			         "the server still ran 2 s after SIGTERM; it was killed (SIGKILL)");
+			snprintf(
+			    x->result.message + len, sizeof x->result.message - len,
+			    "%sthe %sserver%s%.200s%s still ran 2 s after SIGTERM; it was killed (SIGKILL)",
+			    len ? "; " : "", which, two ? " '" : "", two ? command : "", two ? "'" : "");
 		}
-		reports_print_item(run->out, x, run->o->strict, run->o->verbose);
 	}
+	if (x != NULL)
+		reports_print_item(run->out, x, run->o->strict, run->o->verbose);
 	run->server_count = 0;
+}
+
+/* Takes the round's items into the reported ones (--repeat: each case once, counted per round). */
+static void merge_round(struct run *run)
+{
+	for (size_t i = 0; i < run->item_count; i++)
+		reports_merge(run->merged, &run->merged_count, &run->items[i]);
+	run->item_count = 0;
 }
 
 /* ---- report ---- */
@@ -530,15 +622,16 @@ static void stop_servers(struct run *run)
 static int report(struct run *run)
 {
 	const struct options *o = run->o;
+	const struct reports_item *items = run->merged;
+	size_t n = run->merged_count;
 	char err[CASE_MESSAGE_MAX];
-	struct reports_counts k = reports_count(run->items, run->item_count, o->strict);
+	struct reports_counts k = reports_count(items, n, o->strict);
 	int rc = k.counted > 0 ? 1 : 0;
-	reports_print_resources(run->out, run->items, run->item_count);
-	fprintf(run->out,
-	        "conform: %zu passed, %zu failed (%zu counted), %zu skipped, %zu retried after a timeout, in "
-	        "%.2f s\n",
-	        k.passed, k.failed, k.counted, k.skipped, k.retried, run->seconds);
-	if (run->item_count == 0) {
+	reports_print_resources(run->out, items, n);
+	if (o->repeat > 1)
+		reports_print_rounds(run->out, items, n, o->repeat);
+	reports_print_summary(run->out, items, n, o->strict, run->seconds);
+	if (n == 0) {
 		fprintf(stderr, "conform: no case selected (--only matched nothing for the targets given)\n");
 		rc = 2;
 	} else if (k.passed == 0 && k.failed == 0) {
@@ -546,17 +639,17 @@ static int report(struct run *run)
 		rc = 2;
 	}
 	int stdout_failed = 0;
-	if (o->tap && reports_write_tap(stdout, run->items, run->item_count, o->strict) < 0) {
+	if (o->tap && reports_write_tap(stdout, items, n, o->strict) < 0) {
 		fprintf(stderr, "conform: standard output: %s\n", strerror(errno));
 		stdout_failed = 1;
 	}
-	if (o->junit && reports_write_junit(o->junit, run->items, run->item_count, o->strict, run->seconds,
-	                                    err, sizeof err) < 0) {
+	if (o->junit &&
+	    reports_write_junit(o->junit, items, n, o->strict, run->seconds, err, sizeof err) < 0) {
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
-	if (o->json && reports_write_json(o->json, run->items, run->item_count, o->strict, run->seconds,
-	                                  run->target_name, err, sizeof err) < 0) {
+	if (o->json && reports_write_json(o->json, items, n, o->strict, run->seconds, run->target_name, err,
+	                                  sizeof err) < 0) {
 		fprintf(stderr, "conform: %s\n", err);
 		rc = 2;
 	}
@@ -577,11 +670,16 @@ int main(int argc, char **argv)
 	char err[CASE_MESSAGE_MAX];
 	int rc = 2;
 
+	/* the help and the list fit in one buffer: a write that fails is seen by the one flush, with its
+	 * errno (ENOSPC), not as an earlier stream error without one */
+	static char out_buffer[1 << 16];
 	switch (options_parse(argc, argv, &o, err, sizeof err)) {
 	case OPTIONS_HELP:
+		setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
 		options_usage(stdout);
 		return stdout_written() ? 0 : 2;
 	case OPTIONS_LIST:
+		setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
 		list_cases();
 		return stdout_written() ? 0 : 2;
 	case OPTIONS_VERSION:
@@ -598,9 +696,15 @@ int main(int argc, char **argv)
 	recording_init(&run.recording, RECORDING_MAX_BYTES);
 	if (plan(&run) == 0) {
 		uint64_t start = util_now_ns();
-		run_table(&run);
-		run_random(&run);
+		for (int round = 1; round <= o.repeat && !stop_signal; round++) {
+			if (o.repeat > 1)
+				fprintf(run.out, "conform: round %d of %d\n", round, o.repeat);
+			run_table(&run);
+			run_random(&run);
+			merge_round(&run);
+		}
 		stop_servers(&run);
+		merge_round(&run);
 		run.seconds = (double)(util_now_ns() - start) / 1e9;
 		rc = report(&run);
 	}
@@ -608,5 +712,6 @@ int main(int argc, char **argv)
 		server_stop(run.servers[i], NULL);
 	recording_free(&run.recording);
 	free(run.items);
+	free(run.merged);
 	return rc;
 }

@@ -28,12 +28,12 @@ $(MUTANT_BINS): $(O)/mutants/%: tests/mutants/mutant.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -DMUTANT=\"$*\" -o $@ $< $(LIB) $(LIB_LIBS)
 
-.PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit conform-random
+.PHONY: conform-ref conform-errors conform-mutants conform-python conform-junit conform-random conform-gate
 TESTS += conform-ref conform-errors
 # conform's own error paths: the ASan+UBSan run repeats them with more checks, the standard one adds nothing.
 STD_SKIP += conform-errors
 CHECK_BUILD += $(B)/conform $(MUTANT_BINS)
-CHECK_ONCE += conform-mutants conform-python conform-junit conform-random
+CHECK_ONCE += conform-mutants conform-python conform-junit conform-random conform-gate
 
 # Every case against the reference servers, in under 10 s (wall time reported).
 conform-ref: $(B)/conform $(B)/tcp-upper $(B)/udp-upper
@@ -51,6 +51,11 @@ conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
 conform-random: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/none \
 		$(O)/mutants/lost-wakeup $(O)/mutants/reset-harms-neighbor
 	harness/conform/test-random.sh $(B) $(O)/mutants
+
+# conform as a gate: readiness by the transport, the dead-target exit, --repeat, the summary's words.
+conform-gate: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/silent $(O)/mutants/none \
+		$(O)/mutants/reset-all $(O)/mutants/drop-empty
+	harness/conform/test-gate.sh $(B) $(O)/mutants
 
 conform-python: $(B)/conform
 	harness/conform/test-python.sh $(B)/conform

@@ -27,7 +27,7 @@ void options_usage(FILE *f)
 		"               [--nofile-many N] [--start-timeout SECONDS]\n"
 		"               [--resets N] [--pid PID]\n"
 		"               [--junit FILE] [--json FILE] [--tap] [--pcap-dir DIR]\n"
-		"               [--random N [--seed S] [--seeds-dir DIR]] [--list]\n"
+		"               [--random N [--seed S] [--seeds-dir DIR]] [--patient] [--repeat N] [--list]\n"
 		"Tests an uppercase-protocol server against SPEC.md, case by case.\n"
 		"Targets (loopback only: 127.0.0.0/8 or ::1; any other address is refused):\n"
 		"  --tcp HOST:PORT     a running TCP server ([::1]:PORT for IPv6)\n"
@@ -36,7 +36,9 @@ void options_usage(FILE *f)
 		"  --exec-tcp CMD      ... serving TCP only;  --exec-udp CMD  ... serving UDP only (both may be given).\n"
 		"                      '{port}' in CMD becomes a free port; the server may instead print\n"
 		"                      'listening on tcp|udp ADDR:PORT' (stdout or stderr; IPv6 lines give the IPv6\n"
-		"                      target). conform waits until it listens, runs it with RLIMIT_NOFILE lowered\n"
+		"                      target). conform waits until it listens (with {port} and no line: a TCP\n"
+		"                      connect completes, a UDP probe brings no ICMP port unreachable; a server\n"
+		"                      that is up but never answers fails its cases), runs it with RLIMIT_NOFILE lowered\n"
 		"                      (--nofile; --nofile-many for tcp/many/2000), notices when it dies (that case fails; it is restarted for the\n"
 		"                      rest) and stops it at the end (SIGTERM to its process group, SIGKILL after 2 s).\n"
 		"Cases:\n"
@@ -57,6 +59,14 @@ void options_usage(FILE *f)
 		"                      --exec server is measured without it\n"
 		"  --resets N          resets done by tcp/reset/repeated (default 2*nofile+50, or 600)\n"
 		"  --start-timeout SECONDS  how long an --exec server may take to listen (default 10)\n"
+		"  --patient           run every case against a dead target too. Without it, after 3 failed cases\n"
+		"                      in a row of one transport in which the server answered nothing (no byte, no\n"
+		"                      datagram; 1 once the other transport was given up), that transport's other\n"
+		"                      cases and the random phase are reported 'not reached' (exit 1), and a case\n"
+		"                      that timed out with nothing answered after another such one is not retried\n"
+		"  --repeat N          run the cases (and the random phase) N times against the same server and\n"
+		"                      print how often each case failed (a flakiness table); exit 1 when any case\n"
+		"                      failed in any round; the reports hold each case once, with its worst round\n"
 		"Output:\n"
 		"  a summary per case on stdout (on stderr when a report goes to stdout); --junit FILE,\n"
 		"  --json FILE (FILE '-': stdout), --tap (stdout); one report at most on stdout\n"
@@ -129,6 +139,10 @@ static enum options_action take_options(int argc, char **argv, struct options *o
 	     .flags = CLI_NAME_SPACE},
 	    {"seed", 0, CLI_CUSTOM, .dest = o, .custom = take_seed},
 	    {"seeds-dir", 0, CLI_STRING, .dest = &o->seeds_dir},
+	    /* the dead-target exit and the flakiness table */
+	    {"patient", 0, CLI_FLAG, CLI_INTEGER(o->patient)},
+	    {"repeat", 0, CLI_UNSIGNED, CLI_INTEGER(o->repeat), .min = 1, .max = 1000,
+	     .flags = CLI_NAME_SPACE},
 	    {NULL, 'v', CLI_FLAG, CLI_INTEGER(o->verbose)},
 	    {"help", 'h', CLI_HELP, .dest = NULL},
 	    CLI_TABLE_END};
@@ -270,6 +284,7 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	o->retries = 1;
 	o->nofile = 256;
 	o->nofile_many = 4096;
+	o->repeat = 1;
 	only_list = (struct cli_list){o->only, OPTIONS_MAX_ONLY, 0};
 	action = take_options(argc, argv, o, &only_list, err, errlen);
 	if (action != OPTIONS_RUN)

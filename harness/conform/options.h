@@ -24,6 +24,8 @@ struct options {
 	uint64_t seed;
 	int seed_given;
 	int stdout_report; /* a report (--tap, --json -, --junit -) goes to stdout: the summary to stderr */
+	int patient;       /* --patient: run every case against a dead target too */
+	int repeat;        /* --repeat N: rounds of the suite (1: once) */
 };
 
 /* What the command line asks for. */

@@ -28,25 +28,42 @@ static int counts_against_run(const struct reports_item *x, int strict)
 
 struct reports_counts reports_count(const struct reports_item *items, size_t n, int strict)
 {
-	struct reports_counts k = {0, 0, 0, 0, 0};
+	struct reports_counts k;
+	memset(&k, 0, sizeof k);
 	for (size_t i = 0; i < n; i++) {
+		int failed = items[i].result.status == CASE_FAIL;
 		k.passed += items[i].result.status == CASE_PASS;
-		k.failed += items[i].result.status == CASE_FAIL;
+		k.failed += failed;
+		k.must_failed += failed && items[i].level == CASE_MUST;
+		k.should_failed += failed && items[i].level != CASE_MUST;
 		k.skipped += items[i].result.status == CASE_SKIP;
+		k.not_reached += items[i].result.status == CASE_NOT_REACHED;
 		k.counted += counts_against_run(&items[i], strict);
 		k.retried += items[i].result.retries > 0;
 	}
 	return k;
 }
 
+static const char *status_word(enum case_status status)
+{
+	static const char *const words[] = {
+	    [CASE_PASS] = "PASS", [CASE_FAIL] = "FAIL", [CASE_SKIP] = "SKIP", [CASE_NOT_REACHED] = "----"};
+	return words[status];
+}
+
+static enum rep_status rep_status_of(enum case_status status)
+{
+	return status == CASE_PASS ? REP_PASS : status == CASE_FAIL ? REP_FAIL : REP_SKIP;
+}
+
 void reports_print_item(FILE *f, const struct reports_item *x, int strict, int verbose)
 {
 	const struct case_result *r = &x->result;
-	const char *status = r->status == CASE_PASS ? "PASS" : r->status == CASE_SKIP ? "SKIP" : "FAIL";
+	const char *status = status_word(r->status);
 	fprintf(f, "%s  %-34s %-3s %-6s %6.3fs%s%s\n", status, x->id, x->rule, level_name(x->level),
 	        r->seconds, r->retries ? "  (retried after a timeout)" : "",
 	        r->status == CASE_FAIL && x->level != CASE_MUST && !strict ? "  (SHOULD: not counted)" : "");
-	if (r->status == CASE_SKIP) {
+	if (r->status == CASE_SKIP || r->status == CASE_NOT_REACHED) {
 		fprintf(f, "      %s\n", r->message);
 		return;
 	}
@@ -120,7 +137,7 @@ static int junit_entry_fill(struct junit_entry *e, const struct reports_item *x,
 	e->properties[2] = (struct rep_property){"retried", e->retries};
 	e->c.classname = e->classname;
 	e->c.name = x->id;
-	e->c.status = r->status == CASE_PASS ? REP_PASS : r->status == CASE_SKIP ? REP_SKIP : REP_FAIL;
+	e->c.status = rep_status_of(r->status);
 	e->c.message = r->message;
 	e->c.secs = r->seconds;
 	e->c.properties = e->properties;
@@ -205,11 +222,13 @@ static void json_item(FILE *f, const struct reports_item *x)
 	rep_json_str(f, text != NULL ? text : "");
 	fprintf(f, ", \"level\": \"%s\", \"description\": ", level_name(x->level));
 	rep_json_str(f, x->description != NULL ? x->description : "");
+	static const char *const statuses[] = {[CASE_PASS] = "pass",
+	                                       [CASE_FAIL] = "fail",
+	                                       [CASE_SKIP] = "skip",
+	                                       [CASE_NOT_REACHED] = "not_reached"};
 	fprintf(f, ", \"status\": \"%s\", \"timeout\": %s, \"retried\": %d, \"seconds\": %.3f",
-	        r->status == CASE_PASS   ? "pass"
-	        : r->status == CASE_SKIP ? "skip"
-	                                 : "fail",
-	        r->timed_out ? "true" : "false", r->retries, r->seconds);
+	        statuses[r->status], r->timed_out ? "true" : "false", r->retries, r->seconds);
+	fprintf(f, ", \"rounds\": %d, \"failures\": %d", x->rounds, x->failures);
 	fprintf(f, ", \"message\": ");
 	rep_json_str(f, r->message);
 	if (r->offset >= 0)
@@ -227,9 +246,11 @@ static void json_item(FILE *f, const struct reports_item *x)
 		fprintf(f,
 		        ", \"resources\": {\"connections\": %ld, \"resident_growth_bytes\": %lld, "
 		        "\"descriptor_growth\": %ld, \"thread_growth\": %ld, \"bytes_per_connection\": %.1f, "
-		        "\"descriptors_per_connection\": %.4f, \"processes\": %d, \"threads\": %ld}",
+		        "\"descriptors_per_connection\": %.4f, \"per\": \"%s\", \"processes\": %d, "
+		        "\"threads\": %ld}",
 		        m->connections, m->resident_growth, m->descriptor_growth, m->thread_growth,
-		        m->bytes_per_connection, m->descriptors_per_connection, m->processes, m->threads);
+		        m->bytes_per_connection, m->descriptors_per_connection,
+		        m->per_sender ? "sender" : "connection", m->processes, m->threads);
 	fprintf(f, "}");
 }
 
@@ -237,15 +258,63 @@ void reports_print_resources(FILE *f, const struct reports_item *items, size_t n
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct case_resources *m = &items[i].result.resources;
+		const char *per = m->per_sender ? "sender" : "connection";
 		if (m->measured)
-			fprintf(
-			    f,
-			    "conform: %s: %.0f bytes and %.3f descriptors per connection kept (%+lld KiB, "
-			    "%+ld descriptors, %+ld threads after %ld)\n",
-			    items[i].id, m->bytes_per_connection, m->descriptors_per_connection,
-			    m->resident_growth / 1024, m->descriptor_growth, m->thread_growth,
-			    m->connections);
+			fprintf(f,
+			        "conform: %s: %.0f bytes and %.3f descriptors per %s kept (%+lld KiB, %+ld "
+			        "descriptors, %+ld threads after %ld %ss)\n",
+			        items[i].id, m->bytes_per_connection, m->descriptors_per_connection, per,
+			        m->resident_growth / 1024, m->descriptor_growth, m->thread_growth,
+			        m->connections, per);
 	}
+}
+
+void reports_print_summary(FILE *f, const struct reports_item *items, size_t n, int strict, double seconds)
+{
+	struct reports_counts k = reports_count(items, n, strict);
+	fprintf(f, "conform: %zu passed, %zu MUST failure%s, %zu SHOULD failure%s (%s), %zu skipped",
+	        k.passed, k.must_failed, k.must_failed == 1 ? "" : "s", k.should_failed,
+	        k.should_failed == 1 ? "" : "s",
+	        strict ? "counted: --strict" : "not counted without --strict", k.skipped);
+	if (k.not_reached > 0)
+		fprintf(f, ", %zu not reached", k.not_reached);
+	fprintf(f, ", %zu retried after a timeout, in %.2f s\n", k.retried, seconds);
+}
+
+void reports_merge(struct reports_item *items, size_t *n, const struct reports_item *x)
+{
+	static const int rank[] = {[CASE_NOT_REACHED] = 0, [CASE_SKIP] = 1, [CASE_PASS] = 2, [CASE_FAIL] = 3};
+	int ran = x->result.status == CASE_PASS || x->result.status == CASE_FAIL;
+	size_t i = 0;
+	while (i < *n && strcmp(items[i].id, x->id) != 0)
+		i++;
+	if (i == *n) {
+		items[(*n)++] = *x;
+		items[i].rounds = items[i].failures = 0;
+	} else if (rank[x->result.status] > rank[items[i].result.status] || x->result.status == CASE_FAIL) {
+		/* a later failure replaces an earlier one: its pcap (--pcap-dir) is the one on disk */
+		items[i].result = x->result;
+	}
+	items[i].rounds += ran;
+	items[i].failures += x->result.status == CASE_FAIL;
+}
+
+void reports_print_rounds(FILE *f, const struct reports_item *items, size_t n, int rounds)
+{
+	size_t flaky = 0, failing = 0;
+	fprintf(f, "conform: failures per case over %d rounds (FAILED/RAN):\n", rounds);
+	for (size_t i = 0; i < n; i++) {
+		const struct reports_item *x = &items[i];
+		fprintf(f, "  %3d/%-3d %s%s\n", x->failures, x->rounds, x->id,
+		        x->failures == 0                ? ""
+		        : x->failures < x->rounds       ? "  (flaky)"
+		        : x->result.status == CASE_FAIL ? "  (failed every round)"
+		                                        : "");
+		flaky += x->failures > 0 && x->failures < x->rounds;
+		failing += x->failures > 0 && x->failures == x->rounds;
+	}
+	fprintf(f, "conform: %zu case(s) failed in some rounds only, %zu in every round it ran\n", flaky,
+	        failing);
 }
 
 int reports_write_json(const char *path, const struct reports_item *items, size_t n, int strict,
@@ -261,8 +330,10 @@ int reports_write_json(const char *path, const struct reports_item *items, size_
 	rep_json_str(f, target);
 	fprintf(f,
 	        ",\n  \"strict\": %s,\n  \"seconds\": %.3f,\n  \"passed\": %zu,\n  \"failed\": %zu,\n  "
-	        "\"skipped\": %zu,\n  \"failed_counted\": %zu,\n  \"cases\": [\n",
-	        strict ? "true" : "false", seconds, k.passed, k.failed, k.skipped, k.counted);
+	        "\"skipped\": %zu,\n  \"failed_counted\": %zu,\n  \"must_failed\": %zu,\n  "
+	        "\"should_failed\": %zu,\n  \"not_reached\": %zu,\n  \"cases\": [\n",
+	        strict ? "true" : "false", seconds, k.passed, k.failed, k.skipped, k.counted, k.must_failed,
+	        k.should_failed, k.not_reached);
 	for (size_t i = 0; i < n; i++) {
 		json_item(f, &items[i]);
 		fprintf(f, "%s\n", i + 1 < n ? "," : "");
@@ -290,8 +361,8 @@ static int tap_item(FILE *f, size_t number, const struct reports_item *x, int st
 	memset(&c, 0, sizeof c);
 	c.name = x->id;
 	c.message = r->message;
-	c.status = r->status == CASE_PASS ? REP_PASS : r->status == CASE_SKIP ? REP_SKIP : REP_FAIL;
-	if (r->status != CASE_SKIP) {
+	c.status = rep_status_of(r->status);
+	if (r->status == CASE_PASS || r->status == CASE_FAIL) {
 		snprintf(name, sizeof name, "%s (%s %s)", x->id, x->rule, level_name(x->level));
 		c.name = name;
 	}

@@ -13,10 +13,10 @@ struct server;
 /* Starts command under /bin/sh (its own process group, output to a log file, SIGPIPE at its default), with
  * "{port}" replaced by a free port; when nofile > 0, with a hard RLIMIT_NOFILE of max(nofile, many_nofile)
  * (room for the many-connections case) and, once it listens, a soft one of nofile (so that a descriptor
- * leak shows soon). transports (CASE_TCP and/or
- * CASE_UDP) is what it must serve. Waits (start_ms) until it prints "listening on tcp|udp ADDR:PORT" for
- * each, or with {port} until 127.0.0.1:port answers, and fills t. Returns the server, or NULL with a
- * reason in err. */
+ * leak shows soon). transports (CASE_TCP and/or CASE_UDP) is what it must serve. Waits (start_ms) until
+ * it prints "listening on tcp|udp ADDR:PORT" for each, or with {port} until 127.0.0.1:port listens as the
+ * transport tells (TCP connects, UDP brings no ICMP port unreachable: a server that is up but does not
+ * answer fails its cases, not its start), and fills t. Returns the server, or NULL with a reason in err. */
 struct server *server_start(const char *command, int transports, int nofile, int many_nofile, int start_ms,
                             struct case_target *t, char *err, size_t errlen);
 

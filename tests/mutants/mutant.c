@@ -13,8 +13,10 @@
  * connection breaks): a client that stops reading beside others that are served never gets the rest
  * of its answer (T7). Test-only; never installed.
  *
- *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
- *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
+ *   usage: mutant [-l ADDR:PORT] [--own-words] [--hang]   (default 127.0.0.1:0; TCP and UDP on one port)
+ *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT"; with
+ *   --own-words one line in other words ("up: listening on tcp+udp ADDR:PORT"), which conform cannot
+ *   read (give the port as {port}). --hang: listens, then never accepts, reads or answers anything.
  *
  * The protocol work is the core's (lib/upper.h): the event loop feeds it every syscall result, and
  * each bug is a small deviation in the loop, not a second transform. */
@@ -54,6 +56,7 @@ struct conn {
 
 static struct conn conns[MAXCONN];
 static int nactive;
+static int own_words, hang; /* --own-words, --hang */
 
 /* The Latin-1 bug: letters U+00E0-U+00FE (but not the division sign U+00F7) "uppercased" too. */
 static void latin1(unsigned char *p, size_t n)
@@ -317,10 +320,18 @@ static int parse_arguments(int argc, char **argv, const char **addr)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: mutant [-l ADDR:PORT]\nmutant '%s' of the uppercase server "
-			       "(tests/mutants/EXPECTED); TCP and UDP on one port, default 127.0.0.1:0\n",
-			       MUTANT);
+			printf(
+			    "usage: mutant [-l ADDR:PORT] [--own-words] [--hang]\nmutant '%s' of the "
+			    "uppercase "
+			    "server (tests/mutants/EXPECTED); TCP and UDP on one port, default 127.0.0.1:0\n"
+			    "  --own-words  say where it listens in one line of its own words\n"
+			    "  --hang       listen, then never accept, read or answer\n",
+			    MUTANT);
 			return 1;
+		}
+		if (strcmp(argv[i], "--own-words") == 0 || strcmp(argv[i], "--hang") == 0) {
+			*(argv[i][2] == 'o' ? &own_words : &hang) = 1;
+			continue;
 		}
 		if (strcmp(argv[i], "-l") == 0 && i + 1 < argc) {
 			*addr = argv[++i];
@@ -349,8 +360,11 @@ static int listen_both(const char *addr, int *tcp_fd, int *udp_fd)
 	}
 	int size = 4 << 20;
 	setsockopt(*udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-	fprintf(stderr, "listening on tcp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
-	fprintf(stderr, "listening on udp %s\n", net_format((struct sockaddr *)&bound.ss, name, sizeof name));
+	net_format((struct sockaddr *)&bound.ss, name, sizeof name);
+	if (own_words)
+		fprintf(stderr, "up: listening on tcp+udp %s\n", name);
+	else
+		fprintf(stderr, "listening on tcp %s\nlistening on udp %s\n", name, name);
 	fflush(stderr);
 	return 0;
 }
@@ -416,5 +430,7 @@ int main(int argc, char **argv)
 	if (!bug("sigpipe"))
 		signal(SIGPIPE, SIG_IGN);
 	rc = listen_both(addr, &tcp_fd, &udp_fd);
+	while (rc == 0 && hang)
+		pause();
 	return rc != 0 ? rc : serve(tcp_fd, udp_fd);
 }

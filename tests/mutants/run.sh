@@ -27,9 +27,12 @@ t0=$(date +%s)
 check() {
 	name=$1 ids=$2 text=$3
 	shift 3
-	# conform bounds every wait itself; this outer bound only turns a hang into a failure
+	# conform bounds every wait itself; this outer bound only turns a hang into a failure (the verdict
+	# line shows the seconds the run took)
+	started=$(date +%s)
 	timeout 150 "$CONFORM" --json "$out/$name.json" "$@" >"$out/$name.txt" 2>&1
 	rc=$?
+	took=$(($(date +%s) - started))
 	[ $rc -eq 124 ] && echo "conform did not finish within 150 s: it hung" >>"$out/$name.txt"
 	verdict=$(python3 - "$out/$name.json" "$ids" "$text" "$rc" <<'PY'
 import json, sys
@@ -57,7 +60,7 @@ else:
     print("PASS failed %s as expected%s" % (",".join(want), ("; also failed: " + " ".join(extra)) if extra else ""))
 PY
 )
-	echo "$verdict" | sed "s|^\([A-Z]*\) |\1 $name: |" >"$out/$name.verdict"
+	echo "$verdict" | sed "s|^\([A-Z]*\) |\1 $name (${took} s): |" >"$out/$name.verdict"
 	case $verdict in
 	PASS*) ;;
 	*) sed 's/^/    | /' "$out/$name.txt" | grep -v '^    | PASS' >>"$out/$name.verdict" ;;
