@@ -262,20 +262,23 @@ static int scan_log(struct impl *m, struct impl_finding *f)
 	m->log_seen += (long)(end + 1 - buf);
 	int rc = 0;
 	char *p, frame[64], kind[24], where[96];
-	if ((p = strstr(buf, "ERROR: AddressSanitizer: ")) != NULL ||
-	    (p = strstr(buf, "ERROR: LeakSanitizer: ")) != NULL ||
-	    (p = strstr(buf, "ERROR: MemorySanitizer: ")) != NULL ||
-	    (p = strstr(buf, "WARNING: ThreadSanitizer: ")) != NULL) {
-		const char *what = strstr(p, ": ") + 2;
+	static const char *const markers[] = {"ERROR: AddressSanitizer: ", "ERROR: LeakSanitizer: ",
+	                                      "ERROR: MemorySanitizer: ", "WARNING: ThreadSanitizer: "};
+	const char *marker = NULL;
+	for (size_t i = 0; i < sizeof markers / sizeof markers[0] && marker == NULL; i++)
+		if ((p = strstr(buf, markers[i])) != NULL)
+			marker = markers[i];
+	if (marker != NULL) {
+		const char *what = p + strlen(marker);
 		size_t w = strcspn(what, " \n");
 		snprintf(kind, sizeof kind, "%.*s", (int)(w < 23 ? w : 23), what);
 		first_frame(p, frame, sizeof frame);
 		snprintf(where, sizeof where, "%s@%s", kind, frame);
 		size_t line = strcspn(p, "\n");
-		rc = impl_found(
-		    f, "ASAN", where,
-		    "the server's sanitizer reports %.*s (first frame of its own: %s); its log: %s",
-		    (int)(line < 300 ? line : 300), p, frame, child_log_path(m->child));
+		rc = impl_found(f, "ASAN", where,
+		                "the server's sanitizer reports %.*s (first frame of its own: %s)%s%s",
+		                (int)(line < 300 ? line : 300), p, frame, m->o.log_path ? "; its log: " : "",
+		                m->o.log_path ? m->o.log_path : "");
 	} else if ((p = strstr(buf, ": runtime error: ")) != NULL) {
 		char *bol = p;
 		while (bol > buf && bol[-1] != '\n')
