@@ -333,9 +333,12 @@ static int pump(struct play *p, size_t index)
 	struct instance *in = &p->in[index];
 	if (!in->open || in->x.fd < 0 || in->done)
 		return 0;
-	if (in->stopped)
-		return push_unread(p, in);
-	in->x.until = XCHG_UNTIL_SENT;
+	int rc = push_unread(p, in); /* first without waiting: most sends go out at once */
+	if (rc != 0 || in->stopped)
+		return rc;
+	if (in->x.oracle.sent == in->x.send_limit && !(in->x.oracle.expect.half_close && !in->x.shut_done))
+		return 0;
+	in->x.until = XCHG_UNTIL_SENT; /* the rest reading all the while, and the half-close */
 	return run_instances(p, &index, 1);
 }
 
@@ -354,7 +357,8 @@ static int wait_for_answers(struct play *p, int finish)
 	size_t list[MAX_INSTANCES], n = 0;
 	for (size_t k = 0; k < p->count; k++) {
 		struct instance *in = &p->in[k];
-		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish))
+		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish) ||
+		    (!finish && in->x.oracle.got >= in->x.send_limit))
 			continue;
 		if (finish) {
 			in->stopped = 0;
