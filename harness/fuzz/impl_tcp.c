@@ -22,16 +22,16 @@
 #include "util.h"
 
 enum {
-	MAX_INSTANCES = 64,           /* connections of one input; events past them are ignored */
-	MAX_BYTES = 16 * 1024 * 1024, /* bytes one input sends in all; sends past them are ignored */
-	BUDGET_BYTES_PER_MS = 10000,  /* a run's budget: 10 * idle + its bytes at 10 MB/s */
-	STOP_RCVBUF = 4096            /* the receive buffer of a client that will stop reading */
+	MAX_INSTANCES = 64,          /* connections of one input; events past them are ignored */
+	MAX_BYTES = 8 * 1024 * 1024, /* bytes one input sends in all; sends past them are ignored */
+	BUDGET_BYTES_PER_MS = 10000, /* a run's budget: 10 * idle + its bytes at 10 MB/s */
+	STOP_RCVBUF = 4096           /* the receive buffer of a client that will stop reading */
 };
 
 /* A SEND's repeat count, by the header's bits 5-7 (reserved in script.h: fuzz_tcp ignores them, and
  * the seeds have them clear, so they run at 1): its chunk goes out that many times, which makes sends of
  * megabytes, and servers that must push back, cheap to express. */
-static const unsigned scale_of[8] = {1, 4, 16, 64, 256, 1024, 4096, 16384};
+static const unsigned scale_of[8] = {1, 2, 4, 16, 64, 256, 1024, 4096};
 
 /* One client connection: a slot from its first event until its RST, or its FIN and the server's. */
 struct instance {
