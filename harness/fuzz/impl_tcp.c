@@ -305,11 +305,15 @@ static int run_instances(struct play *p, const size_t *list, size_t n)
 	size_t bytes = 0;
 	if (n == 0)
 		return 0;
+	size_t calls = 0; /* sends and receives the chunk limits make */
 	for (size_t k = 0; k < n; k++) {
 		x[k] = p->in[list[k]].x;
 		bytes += x[k].send_limit;
+		calls += x[k].send_limit / (x[k].wchunk ? x[k].wchunk : 65536) +
+		         x[k].send_limit / (x[k].rchunk ? x[k].rchunk : 65536);
 	}
-	int budget = 10 * p->t->idle_ms + (int)(bytes / BUDGET_BYTES_PER_MS);
+	/* the bound on the whole run: 10 idle bounds, the bytes at 10 MB/s and 50 us a call */
+	int budget = 10 * p->t->idle_ms + (int)(bytes / BUDGET_BYTES_PER_MS) + (int)(calls / 20);
 	struct xchg_limits limits = {.idle_ms = p->t->idle_ms, .budget_ms = budget};
 	xchg_run(x, n, &limits, &r, err, sizeof err);
 	for (size_t k = 0; k < n; k++)
@@ -486,11 +490,11 @@ static int event(struct play *p, const struct script_event *ev, int of)
 	case SCRIPT_RESUME:
 		in->stopped = 0;
 		break;
-	case SCRIPT_SHORT:
-		in->x.rchunk = ev->arg;
+	case SCRIPT_SHORT: /* at least 1/1024 of the stream per call: megabytes never take a million */
+		in->x.rchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
 		break;
 	case SCRIPT_RLIMIT:
-		in->x.wchunk = ev->arg;
+		in->x.wchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
 		break;
 	default:
 		return 0;
