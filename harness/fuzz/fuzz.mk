@@ -399,9 +399,11 @@ $(AFL_SERVERS)/mutants/%: tests/mutants/mutant.c $(FUZZ_AFL)/libcapslock.a
 fuzz-impl-build: $(FUZZ_IMPL_BINS) $(B)/impl-repro
 afl-servers: $(AFL_SERVERS)/tcp-upper $(AFL_SERVERS)/udp-upper
 
-# make check: impl-repro finds the lost-wakeup mutant's bug from one committed input and passes the
-# reference servers on the same inputs.
-fuzz-impl-test: $(B)/impl-repro $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/lost-wakeup $(O)/mutants/other-port
+# make check (the ASan+UBSan variant; about 6 s): impl-repro finds the bugs of the lost-wakeup, other-port,
+# sigpipe and leak-on-reset mutants and of a stand-in that prints an ASan report (T4/T7, U1, DEATH, LEAK,
+# ASAN), and passes the reference servers on the same inputs and on every committed seed.
+fuzz-impl-test: $(B)/impl-repro $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/lost-wakeup $(O)/mutants/other-port \
+		$(O)/mutants/sigpipe $(O)/mutants/leak-on-reset
 	$(FUZZ_SRC)/test-impl.sh $(B) $(O)/mutants
 TESTS += fuzz-impl-test
 STD_SKIP += fuzz-impl-test
