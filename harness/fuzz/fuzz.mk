@@ -399,7 +399,7 @@ $(AFL_SERVERS)/mutants/%: tests/mutants/mutant.c $(FUZZ_AFL)/libcapslock.a
 fuzz-impl-build: $(FUZZ_IMPL_BINS) $(B)/impl-repro
 afl-servers: $(AFL_SERVERS)/tcp-upper $(AFL_SERVERS)/udp-upper
 
-# make check (the ASan+UBSan variant; about 6 s): impl-repro finds the bugs of the lost-wakeup, other-port,
+# make check (the ASan+UBSan variant; about 12 s): impl-repro finds the bugs of the lost-wakeup, other-port,
 # sigpipe and leak-on-reset mutants and of a stand-in that prints an ASan report (T4/T7, U1, DEATH, LEAK,
 # ASAN), and passes the reference servers on the same inputs and on every committed seed.
 fuzz-impl-test: $(B)/impl-repro $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/lost-wakeup $(O)/mutants/other-port \

@@ -14,7 +14,7 @@
 #    named by its first own frame, and is started again for the next input;
 #  - tcp-upper and udp-upper pass those inputs and every committed seed of corpus/fuzz_tcp, corpus/fuzz_udp;
 #  - a server that does not start, or no input, is a set-up error (exit 2).
-# About 6 s.
+# About 6 s (12 s under ASan on a loaded 2-core host).
 set -u
 B=$1
 M=$2
