@@ -43,6 +43,7 @@ struct instance {
 	size_t length, filled;
 	int half_closes, stops;
 	int open, stopped, done, reset;
+	int was_stopped; /* it stopped reading at some time (STOP) */
 	struct xchg_conn x;
 };
 
@@ -281,7 +282,13 @@ static int timed_out(struct play *p, const struct instance *in, const struct xch
 	const struct instance *other = holding_up(p, in);
 	char name[96], beside[256] = "";
 	name_instance(in, name, sizeof name);
-	const char *rule = other != NULL && other->stopped ? "T7" : o->shut ? "T4" : "T1";
+	/* T7 when another client's stop held it up; when it had stopped reading itself and reads again
+	 * (a server that forgets a connection whose write blocked); else T4 after its half-close, T1 */
+	int by_other = other != NULL && other->stopped;
+	const char *rule = by_other || in->was_stopped ? "T7" : o->shut ? "T4" : "T1";
+	const char *where = by_other          ? "stalled-by-other"
+	                    : in->was_stopped ? "resumed-no-progress"
+	                                      : "no-progress";
 	if (other != NULL) {
 		char other_name[96];
 		name_instance(other, other_name, sizeof other_name);
@@ -291,8 +298,8 @@ static int timed_out(struct play *p, const struct instance *in, const struct xch
 		else
 			snprintf(beside, sizeof beside, " while %s stayed open", other_name);
 	}
-	return impl_found(p->f, rule, other != NULL && other->stopped ? "stalled-by-other" : "no-progress",
-	                  "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", name,
+	return impl_found(p->f, rule, where, "%s%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", name,
+	                  in->was_stopped ? ", which had stopped reading and read again" : "",
 	                  r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress", o->got,
 	                  in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
 	                  o->shut && o->got >= in->x.send_limit ? ", no FIN" : "", beside);
@@ -489,7 +496,7 @@ static int event(struct play *p, const struct script_event *ev, int of)
 		in->done = 1;
 		return instance_check(p, in);
 	case SCRIPT_STOP:
-		in->stopped = 1;
+		in->stopped = in->was_stopped = 1;
 		return 0;
 	case SCRIPT_RESUME:
 		in->stopped = 0;
