@@ -30,7 +30,8 @@ enum {
 	RES_BYTES_PER_CONN = 16384,  /* memory a server may keep per connection once it is gone (conform's) */
 	RES_SETTLE_MS = 1000,        /* a server over its bounds gets this long to give back */
 	RES_SLACK_BYTES = 32 << 20,  /* memory any server may grow by (an allocator's arenas, caches) */
-	NFEATURES = 1024
+	NFEATURES = 1024,
+	MAP_LOOKS = 16 /* a black box's map is looked at after its first inputs only (64 KiB each) */
 };
 
 struct sample {
@@ -46,6 +47,7 @@ struct impl {
 	unsigned char *map;
 	size_t map_size;
 	int instrumented;
+	int looks; /* inputs after which the map was looked at for a first edge */
 	pid_t watchdog;
 	int watch_fd;
 	long log_seen;
@@ -446,7 +448,7 @@ int impl_run(struct impl *m, const unsigned char *data, size_t n, struct impl_fi
 		}
 		m->restart = 0;
 	}
-	if (m->map != NULL)
+	if (m->map != NULL && (m->instrumented || m->looks < MAP_LOOKS))
 		memset(m->map, 0, m->map_size);
 	memset(m->features, 0, sizeof m->features);
 	int rc = m->o.proto == IMPL_TCP ? impl_tcp_run(&m->t, data, n, f) : impl_udp_run(&m->t, data, n, f);
@@ -464,7 +466,8 @@ int impl_run(struct impl *m, const unsigned char *data, size_t n, struct impl_fi
 		return 1;
 	if (rc == 1)
 		return 1;
-	m->instrumented |= map_written(m);
+	if (!m->instrumented && m->looks++ < MAP_LOOKS) /* an instrumented server writes at its start */
+		m->instrumented = map_written(m);
 	if (m->child != NULL && m->t.connections >= m->next_check) {
 		m->next_check = m->t.connections + RES_EVERY;
 		return impl_check_resources(m, f);
@@ -474,8 +477,9 @@ int impl_run(struct impl *m, const unsigned char *data, size_t n, struct impl_fi
 
 const unsigned char *impl_map(const struct impl *m, size_t *len)
 {
-	*len = m->map != NULL ? m->map_size : 0;
-	return m->map;
+	int used = m->map != NULL && (m->instrumented || m->looks < MAP_LOOKS);
+	*len = used ? m->map_size : 0; /* a black box's map stays empty: not copied */
+	return used ? m->map : NULL;
 }
 
 const unsigned char *impl_features(const struct impl *m, size_t *len)
