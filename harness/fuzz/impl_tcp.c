@@ -409,8 +409,9 @@ static int wait_for_answers(struct play *p, int finish)
 }
 
 /* SLEEP t: time passes for the clients that stopped reading: they push what their sockets take until
- * their traffic comes to rest (their send and receive queues unchanged for two 1 ms looks, so the server
- * has filled its buffers and stopped reading from them), at most (t + 1) * 4 ms. */
+ * their traffic comes to rest (their send and receive queues unchanged for two 1 ms looks, or eight
+ * while bytes wait in a send queue: the server has filled its buffers and stopped reading from them, or
+ * is only slow to read), at most (t + 1) * 4 ms. */
 static int settle(struct play *p, unsigned t)
 {
 	int out[MAX_INSTANCES], inq[MAX_INSTANCES], quiet = 0;
@@ -418,7 +419,7 @@ static int settle(struct play *p, unsigned t)
 	memset(out, 0xff, sizeof out);
 	memset(inq, 0xff, sizeof inq);
 	while (util_ms_left(end) > 0) {
-		int changed = 0, stopped = 0;
+		int changed = 0, stopped = 0, queued = 0;
 		for (size_t k = 0; k < p->count; k++) {
 			struct instance *in = &p->in[k];
 			int o = 0, i = 0;
@@ -431,10 +432,11 @@ static int settle(struct play *p, unsigned t)
 			ioctl(in->x.fd, SIOCOUTQ, &o);
 			ioctl(in->x.fd, SIOCINQ, &i);
 			changed |= o != out[k] || i != inq[k];
+			queued |= o > 0;
 			out[k] = o;
 			inq[k] = i;
 		}
-		if (stopped == 0 || (quiet = changed ? 0 : quiet + 1) >= 2)
+		if (stopped == 0 || (quiet = changed ? 0 : quiet + 1) >= (queued ? 8 : 2))
 			return 0;
 		util_sleep_ms(1);
 	}
