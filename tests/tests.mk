@@ -52,7 +52,7 @@ $(eval $(call test_program,test_chart,$(O)/tests/unit/test_chart.o,test-chart))
 # rule, durations with units, make help; and the examples each --help shows run (loopback, free ports).
 # Run once, with the standard build (about 15 s on an idle 2-core host, mostly the examples).
 CLI_CONVENTION_PROGS := $(B)/tcp-upper $(B)/udp-upper $(B)/upper-client $(B)/conform $(B)/replay \
-	$(B)/gen-pcaps $(B)/fuzz-mkseeds $(B)/bench/loadgen $(B)/bench/echo $(B)/soak/soak $(B)/draw-chart
+	$(B)/gen-pcaps $(B)/fuzz-mkseeds $(B)/impl-repro $(B)/bench/loadgen $(B)/bench/echo $(B)/soak/soak $(B)/draw-chart
 .PHONY: cli-conventions
 cli-conventions: $(CLI_CONVENTION_PROGS)
 	tests/cli/test-conventions.sh $(B)

@@ -33,15 +33,16 @@ static void usage(FILE *f)
 	    "  --exec CMD        the server to start (run through /bin/sh when it has shell syntax)\n"
 	    "  --address A:P     a running server instead (loopback only; no death, log or leak checks)\n"
 	    "  --tcp, --udp      the protocol and input format (default --tcp)\n"
-	    "  --idle-ms N       no progress for N ms is a finding (default 2000)\n"
+	    "  --idle SECONDS    no progress for this long is a finding (default 2; a unit is allowed:\n"
+	    "                    500ms, 2s)\n"
 	    "  --repeat N        play each input N times (a leak shows over many connections: LEAK is\n"
 	    "                    judged at the end, against the server after the first input)\n"
 	    "  --log FILE        keep the server's output there (default: a temporary file)\n"
 	    "  --no-map          do not give the server an edge map (__AFL_SHM_ID)\n"
 	    "  -v, --verbose     a line for every input, also when it passes\n"
-	    "  -h, --help        this text\n"
+	    "  -h, --help        this text;  --version  the version\n"
 	    "\n"
-	    "examples:\n"
+	    "Examples:\n"
 	    "  impl-repro --exec 'python3 servers/python/corrected.py {port}' corpus/fuzz_tcp/seed-*\n"
 	    "  impl-repro --exec 'build/std/bin/udp-upper -l 127.0.0.1:{port}' --udp "
 	    "out/fuzz-impl/crash-1f2e\n"
@@ -84,14 +85,15 @@ int main(int argc, char **argv)
 {
 	const char *command = NULL, *address = NULL, *log = NULL;
 	int tcp = 0, udp = 0, verbose = 0, no_map = 0;
-	unsigned idle = 0, repeat = 1;
+	unsigned repeat = 1;
+	double idle = 0;
 	char err[1024];
 	const struct cli_option table[] = {
 	    {"exec", 0, CLI_STRING, .dest = &command},
 	    {"address", 0, CLI_STRING, .dest = &address},
 	    {"tcp", 0, CLI_FLAG, CLI_INTEGER(tcp)},
 	    {"udp", 0, CLI_FLAG, CLI_INTEGER(udp)},
-	    {"idle-ms", 0, CLI_UNSIGNED, CLI_INTEGER(idle), .min = 1, .max = 600000},
+	    {"idle", 0, CLI_SECONDS, .dest = &idle, .min_seconds = 0.001, .max_seconds = 600},
 	    {"repeat", 0, CLI_UNSIGNED, CLI_INTEGER(repeat), .min = 1, .max = 1000000},
 	    {"log", 0, CLI_STRING, .dest = &log},
 	    {"no-map", 0, CLI_FLAG, CLI_INTEGER(no_map)},
@@ -103,23 +105,22 @@ int main(int argc, char **argv)
 	if (outcome != CLI_OUTCOME_GO_ON)
 		return outcome == CLI_OUTCOME_HELP ? 0 : 2;
 	if ((command == NULL) == (address == NULL)) {
-		fprintf(
-		    stderr,
-		    "impl-repro: give the server with --exec 'CMD {port}' or --address ADDR:PORT (one)\n");
+		cli_usage_error(stderr, "impl-repro",
+		                "give the server with --exec 'CMD {port}' or --address ADDR:PORT (one)");
 		return 2;
 	}
 	if (tcp && udp) {
-		fprintf(stderr, "impl-repro: --tcp and --udp: one protocol at a time\n");
+		cli_usage_error(stderr, "impl-repro", "--tcp and --udp: one protocol at a time");
 		return 2;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "impl-repro: no INPUT given: nothing to play\n");
+		cli_usage_error(stderr, "impl-repro", "no INPUT given: nothing to play");
 		return 2;
 	}
 	struct impl_options o = {.proto = udp ? IMPL_UDP : IMPL_TCP,
 	                         .command = command,
 	                         .address = address,
-	                         .idle_ms = (int)idle,
+	                         .idle_ms = (int)(idle * 1000 + 0.5),
 	                         .map_size = no_map ? 0 : IMPL_MAP_DEFAULT,
 	                         .log_path = log};
 	struct impl *m = impl_open(&o, err, sizeof err);

@@ -41,7 +41,7 @@ expect() {
 
 
 expect 1 'capslock-finding: T7 resumed-no-progress' 'lost-wakeup: the stalled client never gets its answer' -- \
-	--exec "$M/lost-wakeup -l 127.0.0.1:{port}" --idle-ms 1000 $S/tcp-stop-flood-then-other
+	--exec "$M/lost-wakeup -l 127.0.0.1:{port}" --idle 1s $S/tcp-stop-flood-then-other
 expect 1 'capslock-finding: U1 other-address' 'other-port: replies from another port' -- \
 	--exec "$M/other-port -l 127.0.0.1:{port}" --udp corpus/fuzz_udp/seed-senders
 expect 1 'capslock-finding: DEATH signal-13' 'sigpipe: the server dies of SIGPIPE' -- \

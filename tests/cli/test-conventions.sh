@@ -57,6 +57,7 @@ soak|$B/soak/soak|-T|0
 draw-chart|$B/draw-chart|--timeout|1y
 gen-pcaps|$B/gen-pcaps|--bench|
 fuzz-mkseeds|$B/fuzz-mkseeds||
+impl-repro|$B/impl-repro|--idle|5x
 fuzz-run|$PY harness/fuzz/fuzz_run.py|--time|5x
 fuzz-bench|$PY harness/fuzz/fuzz_bench.py|--time|
 bench|$PY harness/bench/bench.py|-T|
