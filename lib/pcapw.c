@@ -94,11 +94,23 @@ uint64_t pcapw_count(const struct pcapw *w)
 	return w->count;
 }
 
+/* Writes the n bytes of frame in w->buf as one record stamped ts_ns. */
+static void dump(struct pcapw *w, size_t n, uint64_t ts_ns)
+{
+	struct pcap_pkthdr h;
+
+	memset(&h, 0, sizeof h);
+	h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
+	h.ts.tv_usec = (suseconds_t)(w->nano ? ts_ns % 1000000000u : ts_ns % 1000000000u / 1000u);
+	h.caplen = h.len = (bpf_u_int32)n;
+	pcap_dump((u_char *)w->d, &h, w->buf);
+	w->count++;
+}
+
 int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto, uint32_t seq, uint32_t ack,
                  unsigned flags, const void *data, size_t len, uint64_t ts_ns, char *err, size_t errlen)
 {
 	struct pcapw_frame_spec s = {ep, dir, proto, seq, ack, flags, w->ipid, data, len, NULL};
-	struct pcap_pkthdr h;
 	size_t n;
 	char why[160];
 
@@ -108,18 +120,12 @@ int pcapw_packet(struct pcapw *w, const struct pcapw_ep *ep, int dir, int proto,
 	}
 	if (ep->family == 4)
 		w->ipid++;
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
-	h.ts.tv_usec = (suseconds_t)(w->nano ? ts_ns % 1000000000u : ts_ns % 1000000000u / 1000u);
-	h.caplen = h.len = (bpf_u_int32)n;
-	pcap_dump((u_char *)w->d, &h, w->buf);
-	w->count++;
+	dump(w, n, ts_ns);
 	return 0;
 }
 
 int pcapw_note(struct pcapw *w, const char *text, uint64_t ts_ns, char *err, size_t errlen)
 {
-	struct pcap_pkthdr h;
 	size_t n;
 	char why[160];
 
@@ -127,12 +133,7 @@ int pcapw_note(struct pcapw *w, const char *text, uint64_t ts_ns, char *err, siz
 		snprintf(err, errlen, "%s: %s", w->path, why);
 		return -1;
 	}
-	memset(&h, 0, sizeof h);
-	h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
-	h.ts.tv_usec = (suseconds_t)(w->nano ? ts_ns % 1000000000u : ts_ns % 1000000000u / 1000u);
-	h.caplen = h.len = (bpf_u_int32)n;
-	pcap_dump((u_char *)w->d, &h, w->buf);
-	w->count++;
+	dump(w, n, ts_ns);
 	return 0;
 }
 

@@ -9,8 +9,7 @@ set -u
 test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform and tcp-upper; MUTANTDIR the silent mutant)" "$@"
 B=$1 M=$2
 C=$B/conform
-d=$(mktemp -d /tmp/conform-errors.XXXXXX) || exit 2
-trap 'rm -rf "$d"' EXIT
+test_dir conform-errors
 touch "$d/file"
 TCP="$B/tcp-upper -l 127.0.0.1:0"
 ONE=tcp/framing/no-newline

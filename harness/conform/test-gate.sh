@@ -11,8 +11,7 @@ set -u
 test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform, tcp-upper, udp-upper; MUTANTDIR the mutants)" "$@"
 B=$1 M=$2
 C=$B/conform
-d=$(mktemp -d /tmp/conform-gate.XXXXXX) || exit 2
-trap 'rm -rf "$d"' EXIT
+test_dir conform-gate
 ok() { test_result 0 "$1" ""; }
 ko() { test_result 1 "" "$@"; }
 TCP="$B/tcp-upper -l 127.0.0.1:0"

@@ -9,8 +9,7 @@ set -u
 . "$(dirname "$0")/test-lib.sh"
 test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform and replay; MUTANTDIR the latin1 mutant)" "$@"
 B=$1 M=$2
-d=$(mktemp -d /tmp/conform-junit.XXXXXX) || exit 2
-trap 'rm -rf "$d"' EXIT
+test_dir conform-junit
 ok() { test_result 0 "$1" ""; }
 ko() { test_result 1 "" "$@"; }
 

@@ -7,6 +7,8 @@
 #   test_result STATUS PASS-TEXT FAIL-TEXT [FILE...]
 #       Counts one check in $pass or $fail: STATUS 0 prints "PASS PASS-TEXT", any other "FAIL FAIL-TEXT"
 #       and then each FILE with its lines indented by "    | ".
+#   test_dir NAME
+#       Makes a scratch directory /tmp/NAME.XXXXXX, sets $d to it and removes it on exit.
 #   test_summary
 #       Prints the final line "N passed, N failed"; returns 0 when nothing failed, else 1.
 
@@ -34,6 +36,11 @@ test_result() {
 		[ $# -eq 0 ] || sed 's/^/    | /' "$@"
 		fail=$((fail + 1))
 	fi
+}
+
+test_dir() {
+	d=$(mktemp -d "/tmp/$1.XXXXXX") || exit 2
+	trap 'rm -rf "$d"' EXIT
 }
 
 test_summary() {

@@ -17,28 +17,7 @@ UPDATE=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 GOLDEN=$HERE/golden
-TMP=$(mktemp -d)
-FAILS=0
-PASSES=0
-SERVER_LOGDIR=$TMP
-. "$ROOT/ci/lib.sh"
-trap 'server_stop_all; rm -rf "$TMP"' EXIT INT TERM
-
-pass() { PASSES=$((PASSES + 1)); }
-fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
-
-# expect_rc WANT NAME CMD...: runs CMD (stdout to $TMP/out, stderr to $TMP/err), checks its exit status.
-expect_rc() {
-	want=$1; name=$2; shift 2
-	timeout 60 "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-	if [ "$rc" -eq "$want" ]; then pass; else fail "$name: exit $rc, expected $want"; sed 's/^/    /' "$TMP/err" "$TMP/out" | head -20 >&2; fi
-}
-
-# expect_in FILE PATTERN NAME: FILE has a line matching the grep pattern.
-expect_in() {
-	if grep -q -- "$2" "$1"; then pass; else fail "$3: no line matching '$2' in $(basename "$1")"; sed 's/^/    /' "$1" | head -20 >&2; fi
-}
+. "$HERE/test-lib.sh"
 
 # start_bad ARGS...: starts the planted-bug server, sets PORT.
 start_bad() {
