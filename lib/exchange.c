@@ -227,6 +227,17 @@ int xchg_conn_drain(struct xchg_conn *c)
 	return k < 0 ? -1 : 0;
 }
 
+int xchg_conn_push(struct xchg_conn *c)
+{
+	int k = 1;
+
+	if (c->fd < 0 || net_nonblock(c->fd, 1) < 0)
+		return 0;
+	while (wants_send(c) && (k = conn_send(c)) > 0)
+		;
+	return k < 0 ? -1 : k == 0 ? 1 : 0;
+}
+
 /* One read() from the source descriptor. Returns 0, or -1 with errno set on a read error. */
 static int source_read(struct xchg_conn *c)
 {

@@ -102,6 +102,12 @@ void xchg_conn_close(struct xchg_conn *c);
  * or -1 when the hook asked to stop. */
 int xchg_conn_drain(struct xchg_conn *c);
 
+/* Sends, without waiting and without reading, what c's socket takes now (up to send_limit, at most
+ * wchunk bytes a call), feeding the oracle and the hook; a failed send is the server's reset. For a
+ * client that has stopped reading. Returns 1 when the socket is full, 0 when everything allowed went
+ * out (or the connection was reset), -1 when the hook asked to stop. */
+int xchg_conn_push(struct xchg_conn *c);
+
 /* Resets the connection of c (set up by xchg_conn_init; SO_LINGER 0, then close: RST), sets fd to
  * -1, reports XCHG_EV_RESET and tells the oracle (xchg_oracle_client_reset with owed_min). Reads
  * nothing first: xchg_conn_drain() takes what has already come. */

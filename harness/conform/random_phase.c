@@ -234,18 +234,7 @@ static int instance_connect(struct live *l, struct instance *in)
  * failed). */
 static int push_unread(struct live *l, struct instance *in)
 {
-	struct xchg_conn *x = &in->x;
-	while (x->oracle.sent < x->send_limit && !x->oracle.rst) {
-		ssize_t k = send(x->fd, in->bytes + x->oracle.sent, x->send_limit - x->oracle.sent,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k > 0) {
-			xchg_oracle_sent(&x->oracle, (size_t)k);
-			continue;
-		}
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			break;
-		xchg_oracle_rst(&x->oracle); /* the server reset the connection */
-	}
+	xchg_conn_push(&in->x);
 	return instance_check(l, in);
 }
 

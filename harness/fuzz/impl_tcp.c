@@ -254,22 +254,8 @@ static int instance_connect(struct play *p, struct instance *in)
 /* A stopped reader sends what the socket takes without waiting, and reads nothing. */
 static int push_unread(struct play *p, struct instance *in)
 {
-	struct xchg_conn *x = &in->x;
-	while (x->oracle.sent < x->send_limit && !x->oracle.rst) {
-		size_t want = x->send_limit - x->oracle.sent;
-		if (x->wchunk > 0 && want > x->wchunk)
-			want = x->wchunk;
-		ssize_t k = send(x->fd, in->bytes + x->oracle.sent, want, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k > 0) {
-			xchg_oracle_sent(&x->oracle, (size_t)k);
-			continue;
-		}
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			feature(p, 300);
-			break;
-		}
-		xchg_oracle_rst(&x->oracle);
-	}
+	if (xchg_conn_push(&in->x) == 1)
+		feature(p, 300);
 	return instance_check(p, in);
 }
 
