@@ -607,3 +607,84 @@ char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_r
 	}
 	return buf;
 }
+
+/* ---- a set of client connections ---- */
+
+struct xchg_client *xchg_set_at(const struct xchg_set *s, size_t k)
+{
+	return (struct xchg_client *)((char *)s->base + k * s->stride);
+}
+
+const struct xchg_client *xchg_set_holding_up(const struct xchg_set *s, const struct xchg_client *besides)
+{
+	const struct xchg_client *open = NULL;
+
+	for (size_t k = 0; k < s->count; k++) {
+		const struct xchg_client *c = xchg_set_at(s, k);
+		const struct xchg_oracle *o = &c->x.oracle;
+		if (c == besides || !c->open || c->done || c->x.fd < 0 || o->verdict == XCHG_COMPLETE)
+			continue;
+		if (c->stopped && o->sent > o->got)
+			return c;
+		if (open == NULL)
+			open = c;
+	}
+	return open;
+}
+
+size_t xchg_set_waiting(const struct xchg_set *s, int finish, size_t *list)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < s->count; k++) {
+		struct xchg_client *c = xchg_set_at(s, k);
+		if (!c->open || c->done || c->x.fd < 0 || (c->stopped && !finish) ||
+		    (!finish && c->x.oracle.got >= c->x.send_limit))
+			continue;
+		if (finish) {
+			c->stopped = 0;
+			xchg_conn_half_close(&c->x);
+		}
+		c->x.until = finish ? XCHG_UNTIL_END : XCHG_UNTIL_GOT;
+		c->x.until_got = c->x.send_limit;
+		list[n++] = k;
+	}
+	return n;
+}
+
+enum xchg_run_status xchg_set_run(const struct xchg_set *s, const size_t *list, size_t n,
+                                  const struct xchg_limits *l, struct xchg_run_result *r, char *err,
+                                  size_t errlen)
+{
+	struct xchg_conn *x;
+
+	memset(r, 0, sizeof *r);
+	if (n == 0)
+		return r->status = XCHG_RUN_DONE;
+	x = calloc(n, sizeof *x);
+	if (x == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "out of memory for %zu connections", n);
+		return r->status = XCHG_RUN_ERROR;
+	}
+	for (size_t k = 0; k < n; k++)
+		x[k] = xchg_set_at(s, list[k])->x;
+	xchg_run(x, n, l, r, err, errlen);
+	for (size_t k = 0; k < n; k++)
+		xchg_set_at(s, list[k])->x = x[k];
+	if (r->conn < n)
+		r->conn = list[r->conn];
+	free(x);
+	return r->status;
+}
+
+void xchg_set_close_finished(const struct xchg_set *s)
+{
+	for (size_t k = 0; k < s->count; k++) {
+		struct xchg_client *c = xchg_set_at(s, k);
+		if (c->x.fd >= 0 && c->x.oracle.fin && c->x.oracle.verdict == XCHG_COMPLETE) {
+			xchg_conn_close(&c->x);
+			c->done = 1;
+		}
+	}
+}

@@ -165,4 +165,45 @@ enum xchg_run_status xchg_run(struct xchg_conn *c, size_t n, const struct xchg_l
 char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_run_result *r,
                         const struct xchg_limits *l, char *buf, size_t len);
 
+/* ---- A set of client connections that open and close during one play against a server (conform's
+ * random phase, fuzz-impl's TCP player). The caller keeps its own array; each element starts with a
+ * struct xchg_client. ---- */
+
+struct xchg_client {
+	int open;    /* connected */
+	int stopped; /* its client has stopped reading */
+	int done;    /* reset, or answered in full and closed */
+	struct xchg_conn x;
+};
+
+struct xchg_set {
+	void *base;    /* the caller's array */
+	size_t count;  /* elements in use */
+	size_t stride; /* the size of one element, whose first member is a struct xchg_client */
+};
+
+/* Element k of s. */
+struct xchg_client *xchg_set_at(const struct xchg_set *s, size_t k);
+
+/* For a timeout's message: the connection that may hold the server up while besides waits, an open,
+ * unfinished one whose client stopped reading while owed bytes, else any other open, unfinished one;
+ * NULL when there is none. */
+const struct xchg_client *xchg_set_holding_up(const struct xchg_set *s, const struct xchg_client *besides);
+
+/* Picks the open, unfinished connections to wait on into list (room for s->count) and sets their
+ * goal: with finish every one (a stopped reader reads again and half-closes) to the end of its
+ * exchange, else each reading one that is owed bytes until all it sent is answered. Returns how
+ * many. */
+size_t xchg_set_waiting(const struct xchg_set *s, int finish, size_t *list);
+
+/* Runs the connections list[0..n) of s together under l (xchg_run() on copies, written back);
+ * r->conn is an index into s, not into list. Returns r->status (XCHG_RUN_DONE for n = 0,
+ * XCHG_RUN_ERROR with err when out of memory). */
+enum xchg_run_status xchg_set_run(const struct xchg_set *s, const size_t *list, size_t n,
+                                  const struct xchg_limits *l, struct xchg_run_result *r, char *err,
+                                  size_t errlen);
+
+/* Closes (FIN) every open connection whose server finished its answer, complete, and marks it done. */
+void xchg_set_close_finished(const struct xchg_set *s);
+
 #endif
