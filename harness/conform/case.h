@@ -44,6 +44,8 @@ struct case_result {
 	char note[2 * CASE_MESSAGE_MAX]; /* extra information on a pass or failure (server death, retries) */
 	double seconds;
 	struct case_resources resources;
+	long long kernel_drops; /* datagrams the kernel dropped at the server's socket (its receive buffer
+	                         * full) that excused unanswered ones: the SHOULD finding udp/buffer/drops */
 };
 
 /* What is tested: a TCP and/or a UDP address, and the IPv6 ones when known. */
