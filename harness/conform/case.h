@@ -145,6 +145,7 @@ int case_tcp_no_newline(struct case_context *c);
 int case_tcp_chunks(struct case_context *c);
 int case_tcp_byte_at_a_time(struct case_context *c);
 int case_tcp_16mib(struct case_context *c);
+int case_tcp_backpressure_bound(struct case_context *c);
 int case_tcp_halfclose(struct case_context *c);
 int case_tcp_connect_close(struct case_context *c);
 int case_tcp_reset_before(struct case_context *c);

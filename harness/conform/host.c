@@ -85,6 +85,47 @@ int host_excuse_loss(struct case_context *c, long long drops_before, size_t miss
 	return 1;
 }
 
+/* Looks for the socket at local port `local`, remote port `remote` in one /proc/net/tcp* file. */
+static int find_queues(const char *path, unsigned local, unsigned remote, long long *send, long long *receive)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	int found = 0;
+	if (f == NULL)
+		return 0;
+	if (fgets(line, sizeof line, f) == NULL) { /* the header */
+		fclose(f);
+		return 0;
+	}
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		char l[128], r[128];
+		unsigned long long tx, rx;
+		unsigned lp, rp;
+		/* sl local rem st tx_queue:rx_queue ... */
+		if (sscanf(line, " %*s %127s %127s %*s %llx:%llx", l, r, &tx, &rx) != 4)
+			continue;
+		char *lc = strrchr(l, ':'), *rc = strrchr(r, ':');
+		if (lc == NULL || rc == NULL || sscanf(lc + 1, "%x", &lp) != 1 || sscanf(rc + 1, "%x", &rp) != 1)
+			continue;
+		if (lp == local && rp == remote) {
+			*send = (long long)tx;
+			*receive = (long long)rx;
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int host_tcp_queues(const struct net_addr *server, unsigned client_port, long long *send, long long *receive)
+{
+	unsigned port = net_port((const struct sockaddr *)&server->ss);
+	if (find_queues("/proc/net/tcp", port, client_port, send, receive) ||
+	    find_queues("/proc/net/tcp6", port, client_port, send, receive))
+		return 0;
+	return -1;
+}
+
 char *host_load(char *buf, size_t len)
 {
 	double one, five, fifteen;

@@ -24,6 +24,12 @@ long long host_udp_drops(const struct case_target *t);
 int host_excuse_loss(struct case_context *c, long long drops_before, size_t missing, const char *what,
                      char *why, size_t len);
 
+/* The kernel's queues of the server's end of a TCP connection, from /proc/net/tcp and tcp6: the socket
+ * bound to server's port whose peer is at client_port. *send gets the bytes written but not yet
+ * acknowledged by the client (tx_queue), *receive those received but not yet read (rx_queue). Returns
+ * 0, or -1 when no such socket is found. */
+int host_tcp_queues(const struct net_addr *server, unsigned client_port, long long *send, long long *receive);
+
 /* "load 1.52 0.98 0.40 on 2 CPUs" into buf (or "load unknown"). Returns buf. */
 char *host_load(char *buf, size_t len);
 
