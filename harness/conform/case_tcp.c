@@ -279,10 +279,10 @@ static long long kernel_share(int fd, char *what, size_t len)
 	getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &l);
 	l = sizeof rcv;
 	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &l);
-	long long srv_rcv = larger(sysctl_figure("ipv4/tcp_rmem", 2, 6 << 20),
-	                           2 * sysctl_figure("core/rmem_max", 0, 212992));
-	long long srv_snd = larger(sysctl_figure("ipv4/tcp_wmem", 2, 4 << 20),
-	                           2 * sysctl_figure("core/wmem_max", 0, 212992));
+	long long srv_rcv =
+	    larger(sysctl_figure("ipv4/tcp_rmem", 2, 6 << 20), 2 * sysctl_figure("core/rmem_max", 0, 212992));
+	long long srv_snd =
+	    larger(sysctl_figure("ipv4/tcp_wmem", 2, 4 << 20), 2 * sysctl_figure("core/wmem_max", 0, 212992));
 	snprintf(what, len,
 	         "our socket's SO_SNDBUF %d and SO_RCVBUF %d, the server's at most %lld and %lld (tcp_rmem, "
 	         "tcp_wmem, rmem_max, wmem_max)",
@@ -328,9 +328,11 @@ int case_tcp_backpressure_bound(struct case_context *c)
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			int e = errno;
 			client_tcp_reset(c, &k);
-			return case_fail(c, "the server reset the connection after taking %lld bytes we did not "
-			                    "read the answers of (%s): T8 wants it to stop reading, not to reset",
-			                 taken, strerror(e));
+			return case_fail(
+			    c,
+			    "the server reset the connection after taking %lld bytes we did not "
+			    "read the answers of (%s): T8 wants it to stop reading, not to reset",
+			    taken, strerror(e));
 		}
 		taken += n > 0 ? n : 0;
 	}
@@ -342,7 +344,8 @@ int case_tcp_backpressure_bound(struct case_context *c)
 	struct net_addr local;
 	if (ioctl(k.fd, SIOCOUTQ, &our_send) == 0 && ioctl(k.fd, SIOCINQ, &our_receive) == 0 &&
 	    net_local(k.fd, &local) == 0 &&
-	    host_tcp_queues(tcp(c), net_port((const struct sockaddr *)&local.ss), &its_send, &its_receive) == 0)
+	    host_tcp_queues(tcp(c), net_port((const struct sockaddr *)&local.ss), &its_send, &its_receive) ==
+	        0)
 		held = taken - our_send - our_receive - its_send - its_receive;
 	/* the kernel's share again, now that autotuning had its chance to grow our buffers */
 	bound = kernel_share(k.fd, kernel, sizeof kernel) + T8_SERVER_BUFFER;
@@ -353,37 +356,42 @@ int case_tcp_backpressure_bound(struct case_context *c)
 	long long grown = rss_before >= 0 && rss_during >= 0 ? rss_during - rss_before : -1;
 	char memory[128] = "", where[256] = "";
 	if (grown >= 0)
-		snprintf(memory, sizeof memory, "; its resident memory grew by %lld KiB meanwhile", grown / 1024);
+		snprintf(memory, sizeof memory, "; its resident memory grew by %lld KiB meanwhile",
+		         grown / 1024);
 	if (held >= 0)
-		snprintf(where, sizeof where,
-		         "; %d in our send queue, %lld in the server's receive queue, %lld in its send queue, %d "
-		         "in our receive queue: %lld in the server's own memory",
-		         our_send, its_receive, its_send, our_receive, held);
+		snprintf(
+		    where, sizeof where,
+		    "; %d in our send queue, %lld in the server's receive queue, %lld in its send queue, %d "
+		    "in our receive queue: %lld in the server's own memory",
+		    our_send, its_receive, its_send, our_receive, held);
 	snprintf(c->result->note, sizeof c->result->note,
 	         "the server took %lld bytes in %.2f s while we read nothing%s%s%s; bound %lld: %s, its own "
 	         "%lld (SPEC T8), and an eighth for margin",
-	         taken, seconds, stalled ? ", then stopped" : "", where, memory, bound, kernel, T8_SERVER_BUFFER);
+	         taken, seconds, stalled ? ", then stopped" : "", where, memory, bound, kernel,
+	         T8_SERVER_BUFFER);
 	if (!stalled && taken < limit)
 		return case_timeout(c, "the case's time ran out after the server took %lld bytes", taken);
 	if (held > T8_SERVER_BUFFER + (1ll << 20))
-		return case_fail(c,
-		                 "the server holds %lld bytes of answers in its own memory while we read none "
-		                 "of them (it took %lld; the kernel's queues on both sides hold the rest), more "
-		                 "than the %lld MiB SPEC T8 allows per connection: it buffers without bound%s",
-		                 held, taken, T8_SERVER_BUFFER >> 20, memory);
+		return case_fail(
+		    c,
+		    "the server holds %lld bytes of answers in its own memory while we read none "
+		    "of them (it took %lld; the kernel's queues on both sides hold the rest), more "
+		    "than the %lld MiB SPEC T8 allows per connection: it buffers without bound%s",
+		    held, taken, T8_SERVER_BUFFER >> 20, memory);
 	if (!stalled || taken > bound)
-		return case_fail(c,
-		                 "the server took %lld bytes while we read none of its answers%s, past the bound "
-		                 "of %lld (the kernel's buffers on both sides and its own %lld MiB, SPEC T8): it "
-		                 "buffers without bound%s",
-		                 taken, stalled ? "" : " and still took more", bound, T8_SERVER_BUFFER >> 20,
-		                 memory);
+		return case_fail(
+		    c,
+		    "the server took %lld bytes while we read none of its answers%s, past the bound "
+		    "of %lld (the kernel's buffers on both sides and its own %lld MiB, SPEC T8): it "
+		    "buffers without bound%s",
+		    taken, stalled ? "" : " and still took more", bound, T8_SERVER_BUFFER >> 20, memory);
 	if (grown > 2 * T8_SERVER_BUFFER)
-		return case_fail(c,
-		                 "the server's resident memory grew by %lld KiB while we read none of its answers "
-		                 "(it took %lld bytes), more than twice its own %lld MiB that SPEC T8 allows: it "
-		                 "buffers without bound",
-		                 grown / 1024, taken, T8_SERVER_BUFFER >> 20);
+		return case_fail(
+		    c,
+		    "the server's resident memory grew by %lld KiB while we read none of its answers "
+		    "(it took %lld bytes), more than twice its own %lld MiB that SPEC T8 allows: it "
+		    "buffers without bound",
+		    grown / 1024, taken, T8_SERVER_BUFFER >> 20);
 	return 0;
 }
 

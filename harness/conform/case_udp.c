@@ -267,8 +267,8 @@ int case_udp_many_senders(struct case_context *c)
 	if (missing > 0) {
 		char counter[256];
 		if (!host_excuse_loss(c, drops, missing, "64 senders at once", counter, sizeof counter)) {
-			case_timeout(c, "%zu of %d senders got no reply within %d ms (first: sender %zu)%s", missing,
-			             N, c->timeout_ms, first_missing + 1, counter);
+			case_timeout(c, "%zu of %d senders got no reply within %d ms (first: sender %zu)%s",
+			             missing, N, c->timeout_ms, first_missing + 1, counter);
 			goto out;
 		}
 	}

@@ -468,13 +468,15 @@ int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const
 	 * is this one's, and there is no reply to wait for */
 	long long now = drops >= 0 ? host_udp_drops(c->target) : -1;
 	enum client_receive received =
-	    now > drops ? CLIENT_NOTHING : client_udp_receive(c, fd, id, buf, sizeof buf, c->timeout_ms, &got);
+	    now > drops ? CLIENT_NOTHING
+	                : client_udp_receive(c, fd, id, buf, sizeof buf, c->timeout_ms, &got);
 	if (received == CLIENT_NOTHING) {
 		char counter[256];
 		if (host_excuse_loss(c, drops, 1, "a round trip", counter, sizeof counter))
 			rc = 0;
 		else
-			case_timeout(c, "no reply to a %zu-byte datagram within %d ms%s", n, c->timeout_ms, counter);
+			case_timeout(c, "no reply to a %zu-byte datagram within %d ms%s", n, c->timeout_ms,
+			             counter);
 		goto out;
 	}
 	if (received == CLIENT_RECEIVE_FAILED)

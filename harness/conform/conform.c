@@ -47,8 +47,8 @@ struct run {
 
 /* The finding reported when the kernel dropped datagrams at the server's socket. */
 #define DROPS_ID "udp/buffer/drops"
-#define DROPS_DESCRIPTION                                                                                  \
-	"(only when it happened) datagrams the kernel dropped at the server's socket, receive buffer full: "  \
+#define DROPS_DESCRIPTION                                                                                    \
+	"(only when it happened) datagrams the kernel dropped at the server's socket, receive buffer full: " \
 	"the host's loss, not a U1 failure"
 
 static volatile sig_atomic_t stop_signal;
@@ -424,8 +424,8 @@ static void count_drops(struct run *run, const struct reports_item *x)
 		return;
 	run->kernel_drops += x->result.kernel_drops;
 	if (used + strlen(x->id) + 8 < sizeof run->drops_where)
-		snprintf(run->drops_where + used, sizeof run->drops_where - used, "%s%s (%lld)", used ? ", " : "",
-		         x->id, x->result.kernel_drops);
+		snprintf(run->drops_where + used, sizeof run->drops_where - used, "%s%s (%lld)",
+		         used ? ", " : "", x->id, x->result.kernel_drops);
 }
 
 /* Runs one case of the table, again after a timeout (--retries), and checks the servers after each

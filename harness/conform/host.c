@@ -22,7 +22,8 @@ static void add_drops(const char *path, const unsigned *ports, size_t n, long lo
 		char local[128];
 		unsigned long long drops;
 		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops */
-		if (sscanf(line, " %*s %127s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", local, &drops) != 2)
+		if (sscanf(line, " %*s %127s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", local, &drops) !=
+		    2)
 			continue;
 		char *colon = strrchr(local, ':');
 		unsigned port;
@@ -67,21 +68,24 @@ int host_excuse_loss(struct case_context *c, long long drops_before, size_t miss
 	}
 	if (missing == 0 || dropped < (long long)missing) {
 		if (dropped > 0)
-			snprintf(why, len,
-			         "; the kernel dropped %lld datagram%s at the server's socket meanwhile, fewer "
-			         "than the %zu unanswered: the server lost the rest",
-			         dropped, dropped == 1 ? "" : "s", missing);
+			snprintf(
+			    why, len,
+			    "; the kernel dropped %lld datagram%s at the server's socket meanwhile, fewer "
+			    "than the %zu unanswered: the server lost the rest",
+			    dropped, dropped == 1 ? "" : "s", missing);
 		else
-			snprintf(why, len, "; the kernel dropped none at the server's socket: the server lost them");
+			snprintf(why, len,
+			         "; the kernel dropped none at the server's socket: the server lost them");
 		return 0;
 	}
 	struct case_result *r = c->result;
 	r->kernel_drops += dropped;
 	size_t used = strlen(r->note);
-	snprintf(r->note + used, sizeof r->note - used,
-	         "%sthe kernel dropped %lld datagram%s at the server's socket (receive buffer full) during %s, "
-	         "%zu unanswered: size SO_RCVBUF for bursts",
-	         used ? "; " : "", dropped, dropped == 1 ? "" : "s", what, missing);
+	snprintf(
+	    r->note + used, sizeof r->note - used,
+	    "%sthe kernel dropped %lld datagram%s at the server's socket (receive buffer full) during %s, "
+	    "%zu unanswered: size SO_RCVBUF for bursts",
+	    used ? "; " : "", dropped, dropped == 1 ? "" : "s", what, missing);
 	return 1;
 }
 
@@ -105,7 +109,8 @@ static int find_queues(const char *path, unsigned local, unsigned remote, long l
 		if (sscanf(line, " %*s %127s %127s %*s %llx:%llx", l, r, &tx, &rx) != 4)
 			continue;
 		char *lc = strrchr(l, ':'), *rc = strrchr(r, ':');
-		if (lc == NULL || rc == NULL || sscanf(lc + 1, "%x", &lp) != 1 || sscanf(rc + 1, "%x", &rp) != 1)
+		if (lc == NULL || rc == NULL || sscanf(lc + 1, "%x", &lp) != 1 ||
+		    sscanf(rc + 1, "%x", &rp) != 1)
 			continue;
 		if (lp == local && rp == remote) {
 			*send = (long long)tx;

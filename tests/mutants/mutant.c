@@ -8,13 +8,13 @@
  * connection), "cap-1000" (stops accepting at 1000 connections), "other-port" (replies to datagrams from
  * a second socket, another port). "reset-harms-neighbor" resets another connection when a write fails
  * because its peer reset (a stale index in the error path): only a client that resets while owed
- * output, beside another one, shows it (conform's random phase). "unbounded" reads whatever a client sends while the client reads none of the
- * answers, which pile up in its memory (no backpressure: T8). "lost-wakeup" forgets a connection
- * whose write would block once it serves another one meanwhile (it writes to it no more, unless the
- * connection breaks): a client that stops reading beside others that are served never gets the rest
- * of its answer (T7). "small-rcvbuf" is correct but gives its UDP socket the smallest receive buffer
- * (4608 bytes): the kernel drops datagrams of a burst there, which conform reports as the host's loss
- * (the SHOULD finding udp/buffer/drops), not as the server's (U1). Test-only; never installed.
+ * output, beside another one, shows it (conform's random phase). "unbounded" reads whatever a client sends
+ * while the client reads none of the answers, which pile up in its memory (no backpressure: T8).
+ * "lost-wakeup" forgets a connection whose write would block once it serves another one meanwhile (it writes
+ * to it no more, unless the connection breaks): a client that stops reading beside others that are served
+ * never gets the rest of its answer (T7). "small-rcvbuf" is correct but gives its UDP socket the smallest
+ * receive buffer (4608 bytes): the kernel drops datagrams of a burst there, which conform reports as the
+ * host's loss (the SHOULD finding udp/buffer/drops), not as the server's (U1). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
@@ -168,7 +168,8 @@ static void unbounded(struct conn *k, short rev)
 		}
 	}
 	if (k->backlog_off < k->backlog_len && (rev & POLLOUT)) {
-		ssize_t m = send(k->fd, k->backlog + k->backlog_off, k->backlog_len - k->backlog_off, MSG_NOSIGNAL);
+		ssize_t m =
+		    send(k->fd, k->backlog + k->backlog_off, k->backlog_len - k->backlog_off, MSG_NOSIGNAL);
 		if (m > 0)
 			k->backlog_off += (size_t)m;
 		else if (m < 0 && errno != EAGAIN && errno != EINTR) {
@@ -426,10 +427,11 @@ static nfds_t poll_set(int tcp_fd, int udp_fd, struct pollfd *pf, int *map)
 		unsigned w = upper_conn_want(&conns[i].u);
 		short ev = bug("garbage") ? POLLIN | POLLOUT : bug("silent") ? POLLIN : 0;
 		if (bug("unbounded")) {
-			pf[n] = (struct pollfd){conns[i].fd,
-			                        (short)((conns[i].eof ? 0 : POLLIN) |
-			                                (conns[i].backlog_off < conns[i].backlog_len ? POLLOUT : 0)),
-			                        0};
+			pf[n] = (struct pollfd){
+			    conns[i].fd,
+			    (short)((conns[i].eof ? 0 : POLLIN) |
+			            (conns[i].backlog_off < conns[i].backlog_len ? POLLOUT : 0)),
+			    0};
 			map[n++] = i;
 			continue;
 		}
