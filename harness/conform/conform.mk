@@ -49,7 +49,7 @@ conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
 
 # The random phase alone: no false positive on the reference, the bug-free mutant and the correct Python
 # servers; it catches lost-wakeup (which every fixed case passes) and reset-harms-neighbor.
-conform-random: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/none \
+conform-random: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/none $(O)/mutants/small-rcvbuf $(O)/mutants/drop-empty \
 		$(O)/mutants/lost-wakeup $(O)/mutants/reset-harms-neighbor
 	harness/conform/test-random.sh $(B) $(O)/mutants
 
