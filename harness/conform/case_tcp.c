@@ -249,6 +249,9 @@ int case_tcp_16mib(struct case_context *c)
 
 /* SPEC T8's bound: what a server may hold of a connection's bytes in its own memory. */
 #define T8_SERVER_BUFFER (4ll << 20)
+/* What a garbage-collected runtime's resident memory may grow by besides, while a client does not read:
+ * Node.js grew by 7 MiB passing 7 MiB through its streams before its first collection. */
+#define T8_RUNTIME_SLACK (12ll << 20)
 
 /* Figure `which` (0-based) of /proc/sys/net/PATH, or fallback when it cannot be read. */
 static long long sysctl_figure(const char *path, int which, long long fallback)
@@ -371,27 +374,31 @@ int case_tcp_backpressure_bound(struct case_context *c)
 	         T8_SERVER_BUFFER);
 	if (!stalled && taken < limit)
 		return case_timeout(c, "the case's time ran out after the server took %lld bytes", taken);
-	if (held > T8_SERVER_BUFFER + (1ll << 20))
+	/* every bound it broke, each in its own words */
+	char broken[CASE_MESSAGE_MAX] = "";
+	size_t used = 0;
+	if (held > T8_SERVER_BUFFER + (1ll << 20) && used + 1 < sizeof broken)
+		used += (size_t)snprintf(
+		    broken + used, sizeof broken - used,
+		    "; it holds %lld bytes of answers itself (what it took less the kernel's "
+		    "queues on both sides), more than its %lld MiB and 1 MiB of margin",
+		    held, T8_SERVER_BUFFER >> 20);
+	if ((!stalled || taken > bound) && used + 1 < sizeof broken)
+		used += (size_t)snprintf(
+		    broken + used, sizeof broken - used,
+		    "; it took %lld bytes%s, past the bound of %lld (the kernel's buffers on "
+		    "both sides, its own %lld MiB and an eighth)",
+		    taken, stalled ? "" : " and still took more", bound, T8_SERVER_BUFFER >> 20);
+	if (grown > T8_SERVER_BUFFER + T8_RUNTIME_SLACK && used + 1 < sizeof broken)
+		used += (size_t)snprintf(
+		    broken + used, sizeof broken - used,
+		    "; its resident memory grew by %lld KiB, more than its %lld MiB and %lld MiB "
+		    "for a runtime's garbage",
+		    grown / 1024, T8_SERVER_BUFFER >> 20, T8_RUNTIME_SLACK >> 20);
+	if (used > 0)
 		return case_fail(
-		    c,
-		    "the server holds %lld bytes of answers in its own memory while we read none "
-		    "of them (it took %lld; the kernel's queues on both sides hold the rest), more "
-		    "than the %lld MiB SPEC T8 allows per connection: it buffers without bound%s",
-		    held, taken, T8_SERVER_BUFFER >> 20, memory);
-	if (!stalled || taken > bound)
-		return case_fail(
-		    c,
-		    "the server took %lld bytes while we read none of its answers%s, past the bound "
-		    "of %lld (the kernel's buffers on both sides and its own %lld MiB, SPEC T8): it "
-		    "buffers without bound%s",
-		    taken, stalled ? "" : " and still took more", bound, T8_SERVER_BUFFER >> 20, memory);
-	if (grown > 2 * T8_SERVER_BUFFER)
-		return case_fail(
-		    c,
-		    "the server's resident memory grew by %lld KiB while we read none of its answers "
-		    "(it took %lld bytes), more than twice its own %lld MiB that SPEC T8 allows: it "
-		    "buffers without bound",
-		    grown / 1024, taken, T8_SERVER_BUFFER >> 20);
+		    c, "the server buffers without bound while we read none of its answers (SPEC T8)%s",
+		    broken);
 	return 0;
 }
 
