@@ -2,23 +2,54 @@
  * (host.h). */
 #include "host.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The whole of a /proc/net table, NUL-terminated, in a malloc'd buffer (NULL when it cannot be read).
+ * The kernel lists the sockets afresh at each read() that does not continue the one before: with
+ * sockets coming and going meanwhile (ours, other programs'), a table read in small pieces may skip a
+ * line. So it is read in as few read() calls as a large buffer allows. */
+static char *read_table(const char *path)
+{
+	size_t cap = 1u << 20, used = 0;
+	char *text = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (text == NULL || fd < 0) {
+		free(text);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	for (;;) {
+		if (cap - used < 65536) {
+			char *bigger = realloc(text, 2 * cap);
+			if (bigger == NULL)
+				break;
+			text = bigger;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, text + used, cap - used - 1);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	text[used] = '\0';
+	return text;
+}
 
 /* Adds the drops of the sockets in one /proc/net/udp* file bound to one of ports[0..n) to *sum; *found
  * counts them. A missing file (no IPv6) adds nothing. */
 static void add_drops(const char *path, const unsigned *ports, size_t n, long long *sum, int *found)
 {
-	FILE *f = fopen(path, "r");
-	char line[512];
-	if (f == NULL)
+	char *text = read_table(path), *save = NULL;
+	if (text == NULL)
 		return;
-	if (fgets(line, sizeof line, f) == NULL) { /* the header */
-		fclose(f);
-		return;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
+	strtok_r(text, "\n", &save); /* the header */
+	for (char *line; (line = strtok_r(NULL, "\n", &save)) != NULL;) {
 		char local[128];
 		unsigned long long drops;
 		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops */
@@ -36,7 +67,7 @@ static void add_drops(const char *path, const unsigned *ports, size_t n, long lo
 				break;
 			}
 	}
-	fclose(f);
+	free(text);
 }
 
 long long host_udp_drops(const struct case_target *t)
@@ -51,8 +82,11 @@ long long host_udp_drops(const struct case_target *t)
 		ports[n++] = net_port((const struct sockaddr *)&t->udp6.ss);
 	if (n == 0)
 		return -1;
-	add_drops("/proc/net/udp", ports, n, &sum, &found);
-	add_drops("/proc/net/udp6", ports, n, &sum, &found);
+	for (int attempt = 0; attempt < 3 && !found; attempt++) { /* a line skipped: read again */
+		sum = 0;
+		add_drops("/proc/net/udp", ports, n, &sum, &found);
+		add_drops("/proc/net/udp6", ports, n, &sum, &found);
+	}
 	return found ? sum : -1;
 }
 
@@ -92,16 +126,12 @@ int host_excuse_loss(struct case_context *c, long long drops_before, size_t miss
 /* Looks for the socket at local port `local`, remote port `remote` in one /proc/net/tcp* file. */
 static int find_queues(const char *path, unsigned local, unsigned remote, long long *send, long long *receive)
 {
-	FILE *f = fopen(path, "r");
-	char line[512];
+	char *text = read_table(path), *save = NULL;
 	int found = 0;
-	if (f == NULL)
+	if (text == NULL)
 		return 0;
-	if (fgets(line, sizeof line, f) == NULL) { /* the header */
-		fclose(f);
-		return 0;
-	}
-	while (!found && fgets(line, sizeof line, f) != NULL) {
+	strtok_r(text, "\n", &save); /* the header */
+	for (char *line; !found && (line = strtok_r(NULL, "\n", &save)) != NULL;) {
 		char l[128], r[128];
 		unsigned long long tx, rx;
 		unsigned lp, rp;
@@ -118,16 +148,17 @@ static int find_queues(const char *path, unsigned local, unsigned remote, long l
 			found = 1;
 		}
 	}
-	fclose(f);
+	free(text);
 	return found;
 }
 
 int host_tcp_queues(const struct net_addr *server, unsigned client_port, long long *send, long long *receive)
 {
 	unsigned port = net_port((const struct sockaddr *)&server->ss);
-	if (find_queues("/proc/net/tcp", port, client_port, send, receive) ||
-	    find_queues("/proc/net/tcp6", port, client_port, send, receive))
-		return 0;
+	for (int attempt = 0; attempt < 3; attempt++) /* a line skipped: read again */
+		if (find_queues("/proc/net/tcp", port, client_port, send, receive) ||
+		    find_queues("/proc/net/tcp6", port, client_port, send, receive))
+			return 0;
 	return -1;
 }
 
