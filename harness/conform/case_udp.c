@@ -51,7 +51,8 @@ static int udp_text_lines(struct case_context *c, const char *const *lines, size
 		const unsigned char *line = (const unsigned char *)lines[i];
 		size_t len = strlen(lines[i]), got_len;
 		unsigned id = ++c->connections;
-		long long drops = host_udp_drops(c->target);
+		struct host_drops drops;
+		host_drops_read(c->target, &drops);
 		char counter[256];
 		if (client_udp_send(c, fd, id, udp(c), line, len) < 0) {
 			rc = -1;
@@ -62,7 +63,7 @@ static int udp_text_lines(struct case_context *c, const char *const *lines, size
 		if (received == CLIENT_RECEIVE_FAILED)
 			rc = -1;
 		else if (received == CLIENT_NOTHING &&
-		         !host_excuse_loss(c, drops, 1, "a line of UTF-8 text", counter, sizeof counter))
+		         !host_excuse_loss(c, &drops, 1, "a line of UTF-8 text", counter, sizeof counter))
 			rc = case_timeout(c,
 			                  "no reply within %d ms to a datagram of %zu bytes of UTF-8 text%s",
 			                  c->timeout_ms, len, counter);
@@ -144,7 +145,8 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 	/* In one burst, and with a server conform started paused meanwhile (SIGSTOP), so that the
 	 * datagrams are queued at the server whatever the scheduler does: a server that merges what is
 	 * queued (a stream-minded port) is then caught every time. */
-	long long drops = host_udp_drops(c->target);
+	struct host_drops drops;
+	host_drops_read(c->target, &drops);
 	if (c->udp_server_group > 0)
 		kill(-c->udp_server_group, SIGSTOP);
 	int sent = client_udp_send_burst(c, fd, id, udp(c), datagram, datagram_len, n);
@@ -201,7 +203,7 @@ static int udp_burst_n(struct case_context *c, size_t n, size_t step, int check_
 		while (miss < n && answered[miss])
 			miss++;
 		snprintf(what, sizeof what, "a burst of %zu datagrams", n);
-		if (host_excuse_loss(c, drops, n - replies, what, counter, sizeof counter)) {
+		if (host_excuse_loss(c, &drops, n - replies, what, counter, sizeof counter)) {
 			rc = 0;
 			goto out;
 		}
@@ -246,7 +248,8 @@ int case_udp_many_senders(struct case_context *c)
 		                               "sender %zu of %d, my own words: %.*s", opened + 1, N,
 		                               (int)(opened % 20), "abcdefghijklmnopqrstuvwxyz");
 	}
-	long long drops = host_udp_drops(c->target);
+	struct host_drops drops;
+	host_drops_read(c->target, &drops);
 	size_t missing = 0, first_missing = 0;
 	for (size_t i = 0; i < N; i++)
 		if (client_udp_send(c, fd[i], id[i], udp(c), req[i], len[i]) < 0)
@@ -272,7 +275,7 @@ int case_udp_many_senders(struct case_context *c)
 	}
 	if (missing > 0) {
 		char counter[256];
-		if (!host_excuse_loss(c, drops, missing, "64 senders at once", counter, sizeof counter)) {
+		if (!host_excuse_loss(c, &drops, missing, "64 senders at once", counter, sizeof counter)) {
 			case_timeout(c, "%zu of %d senders got no reply within %d ms (first: sender %zu)%s",
 			             missing, N, c->timeout_ms, first_missing + 1, counter);
 			goto out;

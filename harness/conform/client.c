@@ -461,18 +461,18 @@ int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const
 		return -1;
 	unsigned id = ++c->connections;
 	int rc = -1;
-	long long drops = host_udp_drops(c->target);
+	struct host_drops drops;
+	host_drops_read(c->target, &drops);
 	if (client_udp_send(c, fd, id, a, request, n) < 0)
 		goto out;
 	/* over loopback the kernel delivers (or drops) a datagram within the send: a drop counted by now
 	 * is this one's, and there is no reply to wait for */
-	long long now = drops >= 0 ? host_udp_drops(c->target) : -1;
+	long long now = host_drops_since(c->target, &drops);
 	enum client_receive received =
-	    now > drops ? CLIENT_NOTHING
-	                : client_udp_receive(c, fd, id, buf, sizeof buf, c->timeout_ms, &got);
+	    now > 0 ? CLIENT_NOTHING : client_udp_receive(c, fd, id, buf, sizeof buf, c->timeout_ms, &got);
 	if (received == CLIENT_NOTHING) {
 		char counter[256];
-		if (host_excuse_loss(c, drops, 1, "a round trip", counter, sizeof counter))
+		if (host_excuse_loss(c, &drops, 1, "a round trip", counter, sizeof counter))
 			rc = 0;
 		else
 			case_timeout(c, "no reply to a %zu-byte datagram within %d ms%s", n, c->timeout_ms,

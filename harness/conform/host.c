@@ -90,36 +90,90 @@ long long host_udp_drops(const struct case_target *t)
 	return found ? sum : -1;
 }
 
-int host_excuse_loss(struct case_context *c, long long drops_before, size_t missing, const char *what,
-                     char *why, size_t len)
+/* Datagrams the host dropped in its backlog of received packets, every CPU (the second column of
+ * /proc/net/softnet_stat, hexadecimal), or -1. */
+static long long backlog_drops(void)
 {
-	long long after = drops_before >= 0 ? host_udp_drops(c->target) : -1;
-	long long dropped = after >= drops_before ? after - drops_before : 0;
+	char *text = read_table("/proc/net/softnet_stat"), *save = NULL;
+	long long sum = 0;
+	if (text == NULL)
+		return -1;
+	for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long processed, dropped;
+		if (sscanf(line, "%llx %llx", &processed, &dropped) == 2)
+			sum += (long long)dropped;
+	}
+	free(text);
+	return sum;
+}
+
+void host_drops_read(const struct case_target *t, struct host_drops *d)
+{
+	d->socket = host_udp_drops(t);
+	d->backlog = backlog_drops();
+}
+
+/* The growth of both counters since before, each clamped at 0 (unknown: 0). */
+static void grown(const struct case_target *t, const struct host_drops *before, struct host_drops *g)
+{
+	struct host_drops now;
+	host_drops_read(t, &now);
+	g->socket = before->socket >= 0 && now.socket >= 0
+	                ? (now.socket > before->socket ? now.socket - before->socket : 0)
+	                : -1;
+	g->backlog =
+	    before->backlog >= 0 && now.backlog > before->backlog ? now.backlog - before->backlog : 0;
+}
+
+long long host_drops_since(const struct case_target *t, const struct host_drops *before)
+{
+	struct host_drops g;
+	grown(t, before, &g);
+	return g.socket;
+}
+
+int host_excuse_loss(struct case_context *c, const struct host_drops *before, size_t missing,
+                     const char *what, char *why, size_t len)
+{
+	struct host_drops g;
+	grown(c->target, before, &g);
 	why[0] = '\0';
-	if (after < 0) {
+	if (g.socket < 0) {
 		snprintf(why, len, " (the kernel's drop counter of the server's socket could not be read)");
 		return 0;
 	}
+	long long dropped = g.socket + g.backlog;
 	if (missing == 0 || dropped < (long long)missing) {
 		if (dropped > 0)
 			snprintf(
 			    why, len,
-			    "; the kernel dropped %lld datagram%s at the server's socket meanwhile, fewer "
-			    "than the %zu unanswered: the server lost the rest",
-			    dropped, dropped == 1 ? "" : "s", missing);
+			    "; the kernel dropped %lld datagram%s at the server's socket and %lld in the "
+			    "host's backlog meanwhile, fewer than the %zu unanswered: the server lost the "
+			    "rest",
+			    g.socket, g.socket == 1 ? "" : "s", g.backlog, missing);
 		else
-			snprintf(why, len,
-			         "; the kernel dropped none at the server's socket: the server lost them");
+			snprintf(
+			    why, len,
+			    "; the kernel dropped none at the server's socket nor in the host's backlog: the "
+			    "server lost them");
 		return 0;
 	}
 	struct case_result *r = c->result;
-	r->kernel_drops += dropped;
 	size_t used = strlen(r->note);
-	snprintf(
-	    r->note + used, sizeof r->note - used,
-	    "%sthe kernel dropped %lld datagram%s at the server's socket (receive buffer full) during %s, "
-	    "%zu unanswered: size SO_RCVBUF for bursts",
-	    used ? "; " : "", dropped, dropped == 1 ? "" : "s", what, missing);
+	if (g.socket > 0) {
+		r->kernel_drops += g.socket;
+		used +=
+		    (size_t)snprintf(r->note + used, sizeof r->note - used,
+		                     "%sthe kernel dropped %lld datagram%s at the server's socket (receive "
+		                     "buffer full) during %s: size SO_RCVBUF for bursts",
+		                     used ? "; " : "", g.socket, g.socket == 1 ? "" : "s", what);
+	}
+	if (g.backlog > 0 && used + 1 < sizeof r->note)
+		snprintf(
+		    r->note + used, sizeof r->note - used,
+		    "%sthe host dropped %lld packet%s in its backlog (net.core.netdev_max_backlog, every "
+		    "program's traffic) during %s: the host's loss",
+		    used ? "; " : "", g.backlog, g.backlog == 1 ? "" : "s", what);
 	return 1;
 }
 

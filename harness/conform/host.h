@@ -15,14 +15,30 @@
  * (a target in another network namespace). */
 long long host_udp_drops(const struct case_target *t);
 
-/* A UDP exchange lost `missing` datagrams (no reply within the bound); drops_before is what
- * host_udp_drops() said before it. When the kernel's drop counter of the server's sockets grew by at
- * least missing meanwhile, the loss is the host's (the server's receive buffer was full), not the
- * server's: the case's result counts the drops (kernel_drops, reported as the SHOULD finding
- * udp/buffer/drops), its note says so, and it returns 1. Else it returns 0 and writes what the counter
- * said into why ("" when nothing), for the U1 failure's message. what names the exchange. */
-int host_excuse_loss(struct case_context *c, long long drops_before, size_t missing, const char *what,
-                     char *why, size_t len);
+/* The kernel's drop counters around a UDP exchange: at the server's sockets (host_udp_drops(), -1
+ * unknown), and in the host's backlog of received packets (/proc/net/softnet_stat, every CPU: a
+ * loopback datagram dropped there when net.core.netdev_max_backlog packets wait, host-wide, -1 unknown). */
+struct host_drops {
+	long long socket, backlog;
+};
+
+/* Reads both counters into d. */
+void host_drops_read(const struct case_target *t, struct host_drops *d);
+
+/* How much the drops at the server's sockets grew since before (-1 unknown). Over loopback the kernel
+ * delivers or drops a datagram within its send, so what grew during a send was dropped then (the
+ * host's backlog is not counted here: other programs' packets are dropped there too). */
+long long host_drops_since(const struct case_target *t, const struct host_drops *before);
+
+/* A UDP exchange lost `missing` datagrams (no reply within the bound); before is what
+ * host_drops_read() said before it. When the kernel's drops at the server's sockets and in the host's
+ * backlog grew by at least missing meanwhile, the loss is the host's, not the server's: the case's
+ * result counts the drops at the server's socket (kernel_drops, reported as the SHOULD finding
+ * udp/buffer/drops: its receive buffer was full), its note says what was dropped where, and it returns
+ * 1. Else it returns 0 and writes what the counters said into why, for the U1 failure's message. what
+ * names the exchange. */
+int host_excuse_loss(struct case_context *c, const struct host_drops *before, size_t missing,
+                     const char *what, char *why, size_t len);
 
 /* The kernel's queues of the server's end of a TCP connection, from /proc/net/tcp and tcp6: the socket
  * bound to server's port whose peer is at client_port. *send gets the bytes written but not yet

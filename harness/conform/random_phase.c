@@ -495,7 +495,8 @@ static int burst_drain(struct live *l, struct burst *b, unsigned s, size_t *answ
  * come: once the others are in, it waits no longer. Datagrams the kernel dropped there (the server's
  * receive buffer full) are the host's loss, counted in the result (a SHOULD finding); the others are the
  * server's (U1). Returns 0 or -1 (case failed). */
-static int burst_collect(struct live *l, struct burst *b, long long drops, long long dropped_at_send)
+static int burst_collect(struct live *l, struct burst *b, const struct host_drops *drops,
+                         long long dropped_at_send)
 {
 	size_t total = (size_t)b->o->senders * b->o->per_sender, answered = 0;
 	size_t can_come = dropped_at_send > 0 && (size_t)dropped_at_send < total
@@ -569,7 +570,8 @@ static int run_burst(struct live *l, const struct sequence_operation *o)
 		}
 	}
 	unsigned s = 0;
-	long long drops = host_udp_drops(c->target);
+	struct host_drops drops;
+	host_drops_read(c->target, &drops);
 	for (; s < o->senders; s++) {
 		if ((b->fd[s] = client_udp_socket(c, a)) < 0)
 			break;
@@ -578,8 +580,8 @@ static int run_burst(struct live *l, const struct sequence_operation *o)
 		    0)
 			break;
 	}
-	long long at_send = drops >= 0 ? host_udp_drops(c->target) : -1;
-	rc = s == o->senders ? burst_collect(l, b, drops, at_send >= drops ? at_send - drops : 0) : -1;
+	long long at_send = host_drops_since(c->target, &drops);
+	rc = s == o->senders ? burst_collect(l, b, &drops, at_send > 0 ? at_send : 0) : -1;
 	for (s = 0; s < o->senders; s++)
 		if (b->fd[s] >= 0)
 			close(b->fd[s]);
