@@ -47,6 +47,8 @@ struct case_result {
 	double seconds;
 	struct case_resources resources;
 	long answered; /* receives that brought the server's bytes, or a datagram (even empty), this case */
+	long long kernel_drops; /* datagrams the kernel dropped at the server's socket (its receive buffer
+	                         * full) that excused unanswered ones: the SHOULD finding udp/buffer/drops */
 };
 
 /* What is tested: a TCP and/or a UDP address, and the IPv6 ones when known. */
@@ -146,6 +148,7 @@ int case_tcp_no_newline(struct case_context *c);
 int case_tcp_chunks(struct case_context *c);
 int case_tcp_byte_at_a_time(struct case_context *c);
 int case_tcp_16mib(struct case_context *c);
+int case_tcp_backpressure_bound(struct case_context *c);
 int case_tcp_halfclose(struct case_context *c);
 int case_tcp_connect_close(struct case_context *c);
 int case_tcp_reset_before(struct case_context *c);

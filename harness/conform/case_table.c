@@ -14,6 +14,7 @@ const struct case_definition case_table[] = {
 	{"tcp/segmentation/chunks", "T3", CASE_MUST, CASE_TCP, "the same stream in writes of 7, 1460, 64 KiB and 3000 bytes, read in 13, 64 KiB, 1 and 999", case_tcp_chunks},
 	{"tcp/segmentation/byte-at-a-time", "T2", CASE_MUST, CASE_TCP, "300 bytes sent one per segment, each answered before the next", case_tcp_byte_at_a_time},
 	{"tcp/backpressure/16mib", "T8", CASE_MUST, CASE_TCP, "16 MiB sent without reading until the server stops taking bytes, then all read back", case_tcp_16mib},
+	{"tcp/backpressure/bound", "T8", CASE_MUST, CASE_TCP, "a client that sends without reading: the server stops taking bytes within the kernel's buffers and its own 4 MiB (and its memory grows no more, under --exec or --pid)", case_tcp_backpressure_bound},
 	{"tcp/halfclose/fin", "T4", CASE_MUST, CASE_TCP, "256 KiB then our FIN: every byte comes back, then FIN, not RST", case_tcp_halfclose},
 	{"tcp/disconnect/connect-close", "T5", CASE_MUST, CASE_TCP, "50 clients connect and close (25 after sending), then the server still serves", case_tcp_connect_close},
 	{"tcp/reset/before-data", "T6", CASE_MUST, CASE_TCP, "20 clients reset before sending, then the server still serves", case_tcp_reset_before},

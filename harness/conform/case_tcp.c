@@ -3,14 +3,18 @@
 #include "case.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "host.h"
+#include "resources.h"
 #include "util.h"
 
 static const struct net_addr *tcp(struct case_context *c)
@@ -241,6 +245,161 @@ int case_tcp_16mib(struct case_context *c)
 {
 	int budget = 30 * c->timeout_ms;
 	return big_flow(c, 16u << 20, budget < 60000 ? 60000 : budget);
+}
+
+/* SPEC T8's bound: what a server may hold of a connection's bytes in its own memory. */
+#define T8_SERVER_BUFFER (4ll << 20)
+/* What a garbage-collected runtime's resident memory may grow by besides, while a client does not read:
+ * Node.js grew by 7 MiB passing 7 MiB through its streams before its first collection. */
+#define T8_RUNTIME_SLACK (12ll << 20)
+
+/* Figure `which` (0-based) of /proc/sys/net/PATH, or fallback when it cannot be read. */
+static long long sysctl_figure(const char *path, int which, long long fallback)
+{
+	char file[128];
+	long long v[3];
+	snprintf(file, sizeof file, "/proc/sys/net/%s", path);
+	FILE *f = fopen(file, "r");
+	int n = f != NULL ? fscanf(f, "%lld %lld %lld", &v[0], &v[1], &v[2]) : 0;
+	if (f != NULL)
+		fclose(f);
+	return n > which ? v[which] : fallback;
+}
+
+static long long larger(long long a, long long b)
+{
+	return a > b ? a : b;
+}
+
+/* The kernel's share of what a connection's bytes may fill while its client does not read: the
+ * client's own send and receive buffers (from its socket) and the most the server's can reach
+ * (autotuning's tcp_rmem[2] and tcp_wmem[2], or twice rmem_max and wmem_max set by SO_RCVBUF and
+ * SO_SNDBUF); the parts are written into what. */
+static long long kernel_share(int fd, char *what, size_t len)
+{
+	int snd = 0, rcv = 0;
+	socklen_t l = sizeof snd;
+	getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &l);
+	l = sizeof rcv;
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &l);
+	long long srv_rcv =
+	    larger(sysctl_figure("ipv4/tcp_rmem", 2, 6 << 20), 2 * sysctl_figure("core/rmem_max", 0, 212992));
+	long long srv_snd =
+	    larger(sysctl_figure("ipv4/tcp_wmem", 2, 4 << 20), 2 * sysctl_figure("core/wmem_max", 0, 212992));
+	snprintf(what, len,
+	         "our socket's SO_SNDBUF %d and SO_RCVBUF %d, the server's at most %lld and %lld (tcp_rmem, "
+	         "tcp_wmem, rmem_max, wmem_max)",
+	         snd, rcv, srv_rcv, srv_snd);
+	return snd + rcv + srv_rcv + srv_snd;
+}
+
+/* The server's resident memory (under --exec or --pid), or -1 when not known. */
+static long long server_resident(struct case_context *c)
+{
+	struct resources_scope scope = {c->tcp_server_group, c->watched_pid};
+	struct resources_sample s;
+	char err[128];
+	if ((scope.group <= 0 && scope.root <= 0) || resources_sample(&scope, &s, err, sizeof err) < 0)
+		return -1;
+	return s.resident_bytes;
+}
+
+int case_tcp_backpressure_bound(struct case_context *c)
+{
+	static unsigned char b[65536];
+	char kernel[256];
+	struct client_connection k;
+	long long taken = 0, limit, bound, rss_before = server_resident(c), rss_during = -1;
+	int stalled = 0, stall_ms = 200;
+	case_pattern(b, sizeof b, 53);
+	if (client_tcp_connect(c, tcp(c), &k) < 0)
+		return -1;
+	bound = kernel_share(k.fd, kernel, sizeof kernel) + T8_SERVER_BUFFER;
+	bound += bound / 8;
+	limit = bound + (4ll << 20); /* what we offer: past the bound, so that an unbounded server shows */
+	uint64_t start = util_now_ns();
+	while (taken < limit) {
+		struct pollfd p = {k.fd, POLLOUT, 0};
+		int ms = case_wait_ms(c, stall_ms);
+		if (ms == 0)
+			break;
+		if (poll(&p, 1, ms) == 0) {
+			stalled = ms == stall_ms;
+			break;
+		}
+		ssize_t n = send(k.fd, b, sizeof b, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			int e = errno;
+			client_tcp_reset(c, &k);
+			return case_fail(
+			    c,
+			    "the server reset the connection after taking %lld bytes we did not "
+			    "read the answers of (%s): T8 wants it to stop reading, not to reset",
+			    taken, strerror(e));
+		}
+		taken += n > 0 ? n : 0;
+	}
+	double seconds = (double)(util_now_ns() - start) / 1e9;
+	/* where the bytes taken are now: our socket's queues (ioctl) and the server's (/proc/net/tcp);
+	 * the rest is in the server's own memory */
+	int our_send = 0, our_receive = 0;
+	long long its_send = 0, its_receive = 0, held = -1;
+	struct net_addr local;
+	if (ioctl(k.fd, SIOCOUTQ, &our_send) == 0 && ioctl(k.fd, SIOCINQ, &our_receive) == 0 &&
+	    net_local(k.fd, &local) == 0 &&
+	    host_tcp_queues(tcp(c), net_port((const struct sockaddr *)&local.ss), &its_send, &its_receive) ==
+	        0)
+		held = taken - our_send - our_receive - its_send - its_receive;
+	/* the kernel's share again, now that autotuning had its chance to grow our buffers */
+	bound = kernel_share(k.fd, kernel, sizeof kernel) + T8_SERVER_BUFFER;
+	bound += bound / 8;
+	if (rss_before >= 0)
+		rss_during = server_resident(c);
+	client_tcp_reset(c, &k);
+	long long grown = rss_before >= 0 && rss_during >= 0 ? rss_during - rss_before : -1;
+	char memory[128] = "", where[256] = "";
+	if (grown >= 0)
+		snprintf(memory, sizeof memory, "; its resident memory grew by %lld KiB meanwhile",
+		         grown / 1024);
+	if (held >= 0)
+		snprintf(
+		    where, sizeof where,
+		    "; %d in our send queue, %lld in the server's receive queue, %lld in its send queue, %d "
+		    "in our receive queue: %lld in the server's own memory",
+		    our_send, its_receive, its_send, our_receive, held);
+	snprintf(c->result->note, sizeof c->result->note,
+	         "the server took %lld bytes in %.2f s while we read nothing%s%s%s; bound %lld: %s, its own "
+	         "%lld (SPEC T8), and an eighth for margin",
+	         taken, seconds, stalled ? ", then stopped" : "", where, memory, bound, kernel,
+	         T8_SERVER_BUFFER);
+	if (!stalled && taken < limit)
+		return case_timeout(c, "the case's time ran out after the server took %lld bytes", taken);
+	/* every bound it broke, each in its own words */
+	char broken[CASE_MESSAGE_MAX] = "";
+	size_t used = 0;
+	if (held > T8_SERVER_BUFFER + (1ll << 20) && used + 1 < sizeof broken)
+		used += (size_t)snprintf(
+		    broken + used, sizeof broken - used,
+		    "; it holds %lld bytes of answers itself (what it took less the kernel's "
+		    "queues on both sides), more than its %lld MiB and 1 MiB of margin",
+		    held, T8_SERVER_BUFFER >> 20);
+	if ((!stalled || taken > bound) && used + 1 < sizeof broken)
+		used += (size_t)snprintf(
+		    broken + used, sizeof broken - used,
+		    "; it took %lld bytes%s, past the bound of %lld (the kernel's buffers on "
+		    "both sides, its own %lld MiB and an eighth)",
+		    taken, stalled ? "" : " and still took more", bound, T8_SERVER_BUFFER >> 20);
+	if (grown > T8_SERVER_BUFFER + T8_RUNTIME_SLACK && used + 1 < sizeof broken)
+		used += (size_t)snprintf(
+		    broken + used, sizeof broken - used,
+		    "; its resident memory grew by %lld KiB, more than its %lld MiB and %lld MiB "
+		    "for a runtime's garbage",
+		    grown / 1024, T8_SERVER_BUFFER >> 20, T8_RUNTIME_SLACK >> 20);
+	if (used > 0)
+		return case_fail(
+		    c, "the server buffers without bound while we read none of its answers (SPEC T8)%s",
+		    broken);
+	return 0;
 }
 
 int case_tcp_halfclose(struct case_context *c)

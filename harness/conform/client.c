@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "exchange.h"
+#include "host.h"
 #include "oracle.h"
 #include "recording.h"
 #include "util.h"
@@ -463,11 +464,22 @@ int client_udp_roundtrip(struct case_context *c, const struct net_addr *a, const
 		return -1;
 	unsigned id = ++c->connections;
 	int rc = -1;
+	struct host_drops drops;
+	host_drops_read(c->target, &drops);
 	if (client_udp_send(c, fd, id, a, request, n) < 0)
 		goto out;
-	enum client_receive received = client_udp_receive(c, fd, id, buf, sizeof buf, c->timeout_ms, &got);
+	/* over loopback the kernel delivers (or drops) a datagram within the send: a drop counted by now
+	 * is this one's, and there is no reply to wait for */
+	long long now = host_drops_since(c->target, &drops);
+	enum client_receive received =
+	    now > 0 ? CLIENT_NOTHING : client_udp_receive(c, fd, id, buf, sizeof buf, c->timeout_ms, &got);
 	if (received == CLIENT_NOTHING) {
-		case_timeout(c, "no reply to a %zu-byte datagram within %d ms", n, c->timeout_ms);
+		char counter[256];
+		if (host_excuse_loss(c, &drops, 1, "a round trip", counter, sizeof counter))
+			rc = 0;
+		else
+			case_timeout(c, "no reply to a %zu-byte datagram within %d ms%s", n, c->timeout_ms,
+			             counter);
 		goto out;
 	}
 	if (received == CLIENT_RECEIVE_FAILED)

@@ -54,7 +54,15 @@ struct run {
 	struct recording recording;
 	int pcap_failed; /* a failing case's pcap could not be written */
 	double seconds;
+	long long kernel_drops; /* datagrams the kernel dropped at the server's socket (udp/buffer/drops) */
+	char drops_where[256];  /* the cases they were dropped in */
 };
+
+/* The finding reported when the kernel dropped datagrams at the server's socket. */
+#define DROPS_ID "udp/buffer/drops"
+#define DROPS_DESCRIPTION                                                                                    \
+	"(only when it happened) datagrams the kernel dropped at the server's socket, receive buffer full: " \
+	"the host's loss, not a U1 failure"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -85,6 +93,7 @@ static void list_cases(void)
 		       case_table[i].level == CASE_MUST ? "MUST" : "SHOULD", case_table[i].description);
 	printf("%-34s %-4s %-6s %s\n", "exec/stop/sigterm", "B2", "MUST",
 	       "--exec: the server (its process group) stops within 2 s of SIGTERM (after the cases)");
+	printf("%-34s %-4s %-6s %s\n", DROPS_ID, "U5", "SHOULD", DROPS_DESCRIPTION);
 	printf("%-34s %-4s %-6s %s\n", "random/seed-S", "T1", "MUST",
 	       "--random: one random sequence (pipelined sends, half-closes, resets, stalled readers; UDP "
 	       "bursts)");
@@ -291,7 +300,7 @@ static int plan(struct run *run)
 	fprintf(run->out, "conform: %s%s (timeout %d ms%s)\n", run->target_name,
 	        run->server_count ? " started by --exec" : "", o->timeout_ms,
 	        run->server_count && o->nofile ? ", server RLIMIT_NOFILE lowered" : "");
-	size_t most = case_table_count + (size_t)o->random_count + MAX_SERVERS + 1;
+	size_t most = case_table_count + (size_t)o->random_count + MAX_SERVERS + 2;
 	run->items = calloc(most, sizeof *run->items);
 	run->merged = calloc(most, sizeof *run->merged);
 	run->seed = o->seed_given ? o->seed : (util_now_ns() ^ (uint64_t)getpid()) % 1000000000u;
@@ -408,6 +417,30 @@ static void context_init(struct run *run, struct case_context *c, struct case_re
 	c->result = r;
 }
 
+/* The servers conform started, for the cases that pause or measure them. */
+static void context_servers(struct run *run, struct case_context *c)
+{
+	c->watched_pid = (pid_t)run->o->pid;
+	for (int i = 0; i < run->server_count; i++) {
+		if (run->server_transports[i] & CASE_UDP)
+			c->udp_server_group = server_process_group(run->servers[i]);
+		if (run->server_transports[i] & CASE_TCP)
+			c->tcp_server_group = server_process_group(run->servers[i]);
+	}
+}
+
+/* Datagrams the kernel dropped at the server's socket during a case: counted for udp/buffer/drops. */
+static void count_drops(struct run *run, const struct reports_item *x)
+{
+	size_t used = strlen(run->drops_where);
+	if (x->result.kernel_drops <= 0)
+		return;
+	run->kernel_drops += x->result.kernel_drops;
+	if (used + strlen(x->id) + 8 < sizeof run->drops_where)
+		snprintf(run->drops_where + used, sizeof run->drops_where - used, "%s%s (%lld)",
+		         used ? ", " : "", x->id, x->result.kernel_drops);
+}
+
 /* Runs one case of the table, again after a timeout (--retries), and checks the servers after each
  * attempt. */
 static void run_case(struct run *run, const struct case_definition *definition, struct reports_item *x)
@@ -421,13 +454,7 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 		context_init(run, &c, &x->result);
 		c.server_nofile = run->server_count ? o->nofile : 0;
 		c.server_many_nofile = run->server_count && o->nofile ? o->nofile_many : 0;
-		c.watched_pid = (pid_t)o->pid;
-		for (int i = 0; i < run->server_count; i++) {
-			if (run->server_transports[i] & CASE_UDP)
-				c.udp_server_group = server_process_group(run->servers[i]);
-			if (run->server_transports[i] & CASE_TCP)
-				c.tcp_server_group = server_process_group(run->servers[i]);
-		}
+		context_servers(run, &c);
 		c.resets = o->resets;
 		c.deadline_ns = util_now_ns() + (uint64_t)budget_ms * 1000000u;
 		recording_clear(&run->recording);
@@ -449,6 +476,7 @@ static void run_case(struct run *run, const struct case_definition *definition, 
 	}
 	if (x->result.status == CASE_FAIL && o->pcap_dir)
 		write_pcap(run, x);
+	count_drops(run, x);
 }
 
 /* The dead-target exit: counts a transport's failed cases in a row in which the server answered nothing.
@@ -556,11 +584,13 @@ static void run_random(struct run *run)
 		    "a random sequence: pipelined sends, half-closes, resets and stalled readers over many "
 		    "connections, UDP bursts from many senders");
 		context_init(run, &c, &x->result);
+		context_servers(run, &c);
 		uint64_t start = util_now_ns();
 		if (random_phase_run(&c, seed + (uint64_t)i, &phase, &rule) < 0 && rule != NULL)
 			x->rule = rule;
 		x->result.seconds = (double)(util_now_ns() - start) / 1e9;
 		check_servers(run, &x->result, CASE_TCP | CASE_UDP);
+		count_drops(run, x);
 		if (x->result.status != CASE_PASS || o->verbose)
 			reports_print_item(run->out, x, o->strict, o->verbose);
 	}
@@ -617,6 +647,21 @@ static void merge_round(struct run *run)
 }
 
 /* ---- report ---- */
+
+/* udp/buffer/drops, when the kernel dropped datagrams at the server's socket: a SHOULD finding (the
+ * server's receive buffer is too small for the bursts it gets), not the U1 failure of a lost datagram. */
+static void report_drops(struct run *run)
+{
+	if (run->kernel_drops <= 0)
+		return;
+	struct reports_item *x = new_item(run, DROPS_ID, "U5", CASE_SHOULD, DROPS_DESCRIPTION);
+	x->result.status = CASE_FAIL;
+	snprintf(x->result.message, sizeof x->result.message,
+	         "the kernel dropped %lld datagram%s at the server's socket (receive buffer full): size "
+	         "SO_RCVBUF for bursts (SPEC U5); in %.300s",
+	         run->kernel_drops, run->kernel_drops == 1 ? "" : "s", run->drops_where);
+	reports_print_item(run->out, x, run->o->strict, run->o->verbose);
+}
 
 /* The summary and the report files. Returns the exit status. */
 static int report(struct run *run)
@@ -704,6 +749,7 @@ int main(int argc, char **argv)
 			merge_round(&run);
 		}
 		stop_servers(&run);
+		report_drops(&run);
 		merge_round(&run);
 		run.seconds = (double)(util_now_ns() - start) / 1e9;
 		rc = report(&run);

@@ -9,7 +9,7 @@ PROGS += conform
 CONFORM_SRCS := harness/conform/conform.c harness/conform/options.c harness/conform/case.c \
 	harness/conform/case_table.c harness/conform/case_tcp.c harness/conform/case_tcp_many.c harness/conform/case_udp.c \
 	harness/conform/client.c harness/conform/server.c harness/conform/reports.c \
-	harness/conform/recording.c harness/conform/random_phase.c harness/conform/random_sequence.c harness/conform/resources.c harness/conform/case_resources.c
+	harness/conform/recording.c harness/conform/random_phase.c harness/conform/random_sequence.c harness/conform/resources.c harness/conform/case_resources.c harness/conform/host.c
 CONFORM_OBJS := $(CONFORM_SRCS:%.c=$(O)/%.o)
 
 $(B)/conform: $(CONFORM_OBJS) $(LIB)
@@ -19,7 +19,8 @@ $(B)/conform: $(CONFORM_OBJS) $(LIB)
 # Mutants: test-only servers, one bug each (tests/mutants/mutant.c, -DMUTANT_<NAME>), never installed.
 MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after-eof sigpipe leak-on-reset \
 	one-at-a-time partial-write-drop latin1 wait-newline silent garbage reset-all \
-	unicode-upper leak-memory cap-1000 other-port reset-harms-neighbor lost-wakeup
+	unicode-upper leak-memory cap-1000 other-port reset-harms-neighbor lost-wakeup \
+	small-rcvbuf unbounded
 MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
 
 # A static pattern rule (not a bare $(O)/mutants/% one, which would also match the files make includes)
@@ -48,7 +49,7 @@ conform-mutants: $(B)/conform $(B)/tcp-upper $(B)/udp-upper $(MUTANT_BINS)
 
 # The random phase alone: no false positive on the reference, the bug-free mutant and the correct Python
 # servers; it catches lost-wakeup (which every fixed case passes) and reset-harms-neighbor.
-conform-random: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/none \
+conform-random: $(B)/conform $(B)/replay $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/none $(O)/mutants/small-rcvbuf $(O)/mutants/drop-empty \
 		$(O)/mutants/lost-wakeup $(O)/mutants/reset-harms-neighbor
 	harness/conform/test-random.sh $(B) $(O)/mutants
 

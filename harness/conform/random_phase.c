@@ -15,9 +15,11 @@
 
 #include "client.h"
 #include "exchange.h"
+#include "host.h"
 #include "oracle.h"
 #include "random_sequence.h"
 #include "report.h"
+#include "resources.h"
 #include "script.h"
 #include "util.h"
 
@@ -257,7 +259,8 @@ static const struct instance *holding_up(const struct live *l, const struct inst
 
 /* A run that ended on a bound: names the connection that waited, and one beside it that may have held
  * the server up (then the failure is T7's). Returns -1 (case timed out). */
-static int run_timed_out(struct live *l, const struct instance *in, const struct xchg_run_result *r)
+static int run_timed_out(struct live *l, const struct instance *in, const struct xchg_run_result *r,
+                         const struct xchg_limits *limits)
 {
 	const struct xchg_oracle *o = &in->x.oracle;
 	const struct instance *other = holding_up(l, in);
@@ -274,9 +277,16 @@ static int run_timed_out(struct live *l, const struct instance *in, const struct
 		else
 			snprintf(beside, sizeof beside, " while %.120s stayed open (T7)", other_name);
 	}
-	return case_timeout(l->c, "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s",
-	                    r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress", name,
-	                    o->got, in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
+	char timing[128];
+	if (r->status == XCHG_RUN_BUDGET)
+		snprintf(timing, sizeof timing, "time budget exhausted (the run lasted %d ms, bound %d ms)",
+		         r->elapsed_ms, limits->budget_ms);
+	else
+		snprintf(timing, sizeof timing,
+		         "no progress for %d ms (bound; the run lasted %d ms of its %d)", limits->idle_ms,
+		         r->elapsed_ms, limits->budget_ms);
+	return case_timeout(l->c, "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", timing, name, o->got,
+	                    in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
 	                    o->shut && o->got == in->x.send_limit ? ", no FIN" : "", beside);
 }
 
@@ -305,7 +315,7 @@ static int run_instances(struct live *l, const size_t *list, size_t n)
 		break;
 	case XCHG_RUN_IDLE:
 	case XCHG_RUN_BUDGET:
-		rc = run_timed_out(l, &l->instances[list[r.conn]], &r);
+		rc = run_timed_out(l, &l->instances[list[r.conn]], &r, &limits);
 		break;
 	default:
 		rc = case_fail(l->c, "%s", err);
@@ -448,30 +458,81 @@ static int burst_reply(struct live *l, struct burst *b, unsigned s, const unsign
 	                 s, n, first, b->length[s][first], why);
 }
 
-/* Reads every reply of sender s, each within the timeout. Returns 0 or -1. */
-static int burst_receive(struct live *l, struct burst *b, unsigned s)
+/* Reads what sender s has received, without waiting; *answered counts the replies. Returns 0 or -1
+ * (case failed). */
+static int burst_drain(struct live *l, struct burst *b, unsigned s, size_t *answered)
 {
 	static unsigned char got[SCRIPT_UDP_MAX6 + 1];
-	for (unsigned d = 0; d < b->o->per_sender; d++) {
+	for (;;) {
 		size_t n;
-		enum client_receive r =
-		    client_udp_receive(l->c, b->fd[s], b->id[s], got, sizeof got, l->c->timeout_ms, &n);
+		enum client_receive r = client_udp_receive(l->c, b->fd[s], b->id[s], got, sizeof got, 0, &n);
+		if (r == CLIENT_NOTHING)
+			return 0;
 		if (r == CLIENT_RECEIVE_FAILED) {
 			l->rule = "U1";
 			return -1;
 		}
-		if (r == CLIENT_NOTHING) {
-			l->rule = "U1";
-			return case_timeout(
-			    l->c,
-			    "udp sender %u of the burst: %u of its %u datagrams answered, then "
-			    "nothing for %d ms (U1, U5)",
-			    s, d, b->o->per_sender, l->c->timeout_ms);
-		}
 		if (burst_reply(l, b, s, got, n) < 0)
 			return -1;
+		++*answered;
 	}
-	return 0;
+}
+
+/* Reads every sender's replies until each datagram is answered, or until nothing came for the timeout.
+ * Over loopback the kernel delivers or drops a datagram within its send, so dropped_at_send (how much its
+ * drop counter of the server's socket grew during the burst's sends) tells how many replies can never
+ * come: once the others are in, it waits no longer. Datagrams the kernel dropped there (the server's
+ * receive buffer full) are the host's loss, counted in the result (a SHOULD finding); the others are the
+ * server's (U1). Returns 0 or -1 (case failed). */
+static int burst_collect(struct live *l, struct burst *b, const struct host_drops *drops,
+                         long long dropped_at_send)
+{
+	size_t total = (size_t)b->o->senders * b->o->per_sender, answered = 0;
+	size_t can_come = dropped_at_send > 0 && (size_t)dropped_at_send < total
+	                      ? total - (size_t)dropped_at_send
+	                  : dropped_at_send > 0 ? 0
+	                                        : total;
+	struct pollfd p[SEQUENCE_MAX_SENDERS];
+	uint64_t start = util_now_ns();
+	int waited_ms = 0;
+	while (answered < total) {
+		int wait = answered >= can_come ? 10 : case_wait_ms(l->c, l->c->timeout_ms);
+		for (unsigned s = 0; s < b->o->senders; s++)
+			p[s] = (struct pollfd){b->fd[s], POLLIN, 0};
+		uint64_t before = util_now_ns();
+		int ready = poll(p, b->o->senders, wait);
+		if (ready <= 0) {
+			waited_ms = (int)((util_now_ns() - before) / 1000000u);
+			break;
+		}
+		for (unsigned s = 0; s < b->o->senders; s++)
+			if (p[s].revents != 0 && burst_drain(l, b, s, &answered) < 0)
+				return -1;
+	}
+	if (answered >= total)
+		return 0;
+	unsigned first = 0, first_answered = 0; /* the first sender with a datagram unanswered */
+	for (unsigned s = 0; s < b->o->senders; s++) {
+		unsigned k = 0;
+		for (unsigned d = 0; d < b->o->per_sender; d++)
+			k += (unsigned)b->answered[s][d];
+		if (k < b->o->per_sender) {
+			first = s;
+			first_answered = k;
+			break;
+		}
+	}
+	char counter[256], what[96];
+	snprintf(what, sizeof what, "a burst of %u senders x %u datagrams", b->o->senders, b->o->per_sender);
+	if (host_excuse_loss(l->c, drops, total - answered, what, counter, sizeof counter))
+		return 0;
+	l->rule = "U1";
+	return case_timeout(
+	    l->c,
+	    "udp sender %u of the burst: %u of its %u datagrams answered, then nothing for %d ms "
+	    "(bound %d ms; %zu of the burst's %zu datagrams unanswered after %.2f s)%s (U1, U5)",
+	    first, first_answered, b->o->per_sender, waited_ms, l->c->timeout_ms, total - answered, total,
+	    (double)(util_now_ns() - start) / 1e9, counter);
 }
 
 /* A burst: every sender sends all its datagrams at once, then each reply is checked. Returns 0 or -1. */
@@ -498,6 +559,8 @@ static int run_burst(struct live *l, const struct sequence_operation *o)
 		}
 	}
 	unsigned s = 0;
+	struct host_drops drops;
+	host_drops_read(c->target, &drops);
 	for (; s < o->senders; s++) {
 		if ((b->fd[s] = client_udp_socket(c, a)) < 0)
 			break;
@@ -506,10 +569,8 @@ static int run_burst(struct live *l, const struct sequence_operation *o)
 		    0)
 			break;
 	}
-	if (s == o->senders)
-		for (s = 0; s < o->senders && burst_receive(l, b, s) == 0; s++)
-			;
-	rc = s == o->senders ? 0 : -1;
+	long long at_send = host_drops_since(c->target, &drops);
+	rc = s == o->senders ? burst_collect(l, b, &drops, at_send > 0 ? at_send : 0) : -1;
 	for (s = 0; s < o->senders; s++)
 		if (b->fd[s] >= 0)
 			close(b->fd[s]);
@@ -793,6 +854,61 @@ static void summarize(const struct sequence *s, char *buf, size_t len)
 	    datagrams);
 }
 
+/* ---- the host's conditions: to tell the host's trouble from the server's ---- */
+
+/* What the host and the server were doing when a sequence started. */
+struct conditions {
+	uint64_t start_ns;
+	long long drops; /* the kernel's drop counter of the server's UDP sockets, -1 unknown */
+	struct resources_cpu cpu;
+	int has_cpu;
+};
+
+static struct resources_scope server_scope(const struct case_context *c)
+{
+	struct resources_scope scope = {c->tcp_server_group > 0 ? c->tcp_server_group : c->udp_server_group,
+	                                c->watched_pid};
+	return scope;
+}
+
+static void conditions_read(const struct case_context *c, struct conditions *k)
+{
+	struct resources_scope scope = server_scope(c);
+	char err[128];
+	memset(k, 0, sizeof *k);
+	k->start_ns = util_now_ns();
+	k->drops = c->target->has_udp ? host_udp_drops(c->target) : -1;
+	k->has_cpu =
+	    (scope.group > 0 || scope.root > 0) && resources_cpu(&scope, &k->cpu, err, sizeof err) == 0;
+}
+
+/* After a failing sequence that started at k: how long it ran, the kernel's drops at the server's UDP
+ * socket meanwhile, the server's CPU state and use meanwhile, the host's load. */
+static void conditions_describe(const struct case_context *c, const struct conditions *k, char *buf,
+                                size_t len)
+{
+	struct resources_scope scope = server_scope(c);
+	char load[96], cpu[320] = "server CPU state unknown (neither --exec nor --pid)", drops[128] = "";
+	struct resources_cpu now;
+	double seconds = (double)(util_now_ns() - k->start_ns) / 1e9;
+	if (k->drops >= 0) {
+		long long after = host_udp_drops(c->target);
+		snprintf(drops, sizeof drops,
+		         "; the kernel dropped %lld datagrams at the server's UDP socket meanwhile",
+		         after >= k->drops ? after - k->drops : 0);
+	}
+	if (scope.group > 0 || scope.root > 0) {
+		resources_describe_cpu(&scope, cpu, sizeof cpu);
+		if (k->has_cpu && resources_cpu(&scope, &now, load, sizeof load) == 0) {
+			size_t used = strlen(cpu);
+			snprintf(cpu + used, sizeof cpu - used, ", %.2f s of CPU during the %.2f s",
+			         now.user_s + now.system_s - k->cpu.user_s - k->cpu.system_s, seconds);
+		}
+	}
+	snprintf(buf, len, "host: the failing run took %.2f s (timeout %d ms)%s; %s; %s", seconds,
+	         c->timeout_ms, drops, cpu, host_load(load, sizeof load));
+}
+
 int random_phase_run(struct case_context *c, uint64_t seed, const struct random_phase_options *o,
                      const char **rule)
 {
@@ -803,10 +919,17 @@ int random_phase_run(struct case_context *c, uint64_t seed, const struct random_
 	const char *broken = NULL;
 
 	sequence_generate(seed, c->target->has_tcp, c->target->has_udp, &generated);
+	struct conditions before;
+	conditions_read(c, &before);
 	if (run_sequence(c, &generated, &at, &broken) == 0) {
-		summarize(&generated, c->result->note, sizeof c->result->note);
+		char what[CASE_MESSAGE_MAX], *note = c->result->note;
+		summarize(&generated, what, sizeof what);
+		size_t used = strlen(note);
+		snprintf(note + used, sizeof c->result->note - used, "%s%s", used ? "; " : "", what);
 		return 0;
 	}
+	char host[CASE_MESSAGE_MAX];
+	conditions_describe(c, &before, host, sizeof host);
 	memset(&s, 0, sizeof s);
 	s.c = c;
 	s.o = o;
@@ -830,10 +953,14 @@ int random_phase_run(struct case_context *c, uint64_t seed, const struct random_
 		snprintf(where, sizeof where, "the end of %zu ops", s.best.count);
 	snprintf(c->result->message, sizeof c->result->message, "seed %llu, %s: %.400s",
 	         (unsigned long long)seed, where, s.failure.message);
-	snprintf(c->result->note, sizeof c->result->note,
-	         "shrunk from %zu to %zu ops in %d runs (reproduce: --random 1 --seed %llu); fuzz inputs: "
-	         "%s; sequence: %s",
-	         generated.count, s.best.count, s.runs, (unsigned long long)seed, seeds, sequence);
+	char *note = c->result->note;
+	size_t used = (size_t)snprintf(
+	    note, sizeof c->result->note,
+	    "%.360s; shrunk from %zu to %zu ops in %d runs (reproduce: --random 1 --seed %llu)", host,
+	    generated.count, s.best.count, s.runs, (unsigned long long)seed);
+	if (used + 1 < sizeof c->result->note)
+		snprintf(note + used, sizeof c->result->note - used, "; fuzz inputs: %s; sequence: %s", seeds,
+		         sequence);
 	c->result->status = CASE_FAIL;
 	return -1;
 }

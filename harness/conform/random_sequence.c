@@ -49,6 +49,16 @@ size_t sequence_datagram_length(const struct sequence_operation *o, unsigned sen
 	return (size_t)(splitmix(&s) % (o->length + 1));
 }
 
+/* The bytes of a burst's datagrams in all. */
+static size_t burst_bytes(const struct sequence_operation *o)
+{
+	size_t n = 0;
+	for (unsigned s = 0; s < o->senders; s++)
+		for (unsigned d = 0; d < o->per_sender; d++)
+			n += sequence_datagram_length(o, s, d);
+	return n;
+}
+
 /* A burst: 1-8 senders of 1-6 datagrams, mostly small; a few large ones at most. */
 static void generate_burst(uint64_t *r, struct sequence_operation *o)
 {
@@ -63,6 +73,8 @@ static void generate_burst(uint64_t *r, struct sequence_operation *o)
 	if (o->length > 9000)
 		while (o->senders * o->per_sender > LARGE_BURST)
 			o->senders > 1 ? o->senders-- : o->per_sender--;
+	while (burst_bytes(o) > SEQUENCE_BURST_MAX_BYTES && o->senders * o->per_sender > 1)
+		o->senders > 1 ? o->senders-- : o->per_sender--;
 }
 
 /* A TCP operation on one slot of one script. stopped[script * 4 + slot] tells which clients have

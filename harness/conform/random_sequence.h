@@ -18,7 +18,8 @@
  *   SYNC        every connection that reads waits for all its answers: none may be held up by one that
  *               stopped (SPEC T7). Not part of the fuzz format (the simulator runs to quiescence anyway)
  *   BURST       m UDP senders (sockets, 1-8) each send k datagrams (1-6) at once, then every reply is
- *               checked; in the fuzz input each datagram names its sender and a burst starts a batch
+ *               checked; in the fuzz input each datagram names its sender and a burst starts a batch.
+ *               At most SEQUENCE_BURST_MAX_BYTES in all (fewer senders, then fewer datagrams each)
  *
  * A slot's first operation connects it. After the client's FIN or RST, the slot's next SEND or FIN
  * (after RST also STOP and RESUME) connects a fresh client there, as in the fuzz format once the
@@ -35,6 +36,11 @@
 #define SEQUENCE_MAX_SENDERS 8u    /* UDP senders of one burst: the fuzz format's senders */
 #define SEQUENCE_MAX_PER_SENDER 6u /* datagrams each sends in one burst */
 #define SEQUENCE_MAX_DATAGRAM 65507u
+/* The largest burst a server must absorb (SPEC U5): its datagrams hold at most this many bytes in all,
+ * which a socket's default receive buffer (208 KiB on Linux) holds even when the server does not read
+ * meanwhile; the fixed cases stay within it too (udp/boundary/burst: 40 datagrams, 28900 bytes;
+ * udp/senders/many: 64 senders of one small datagram) */
+#define SEQUENCE_BURST_MAX_BYTES 65536u
 
 enum sequence_kind {
 	SEQUENCE_SEND = 0,

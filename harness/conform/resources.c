@@ -164,3 +164,82 @@ long resources_set_nofile(const struct resources_scope *scope, long soft, char *
 	free(p);
 	return lowest;
 }
+
+/* Reads the state, utime and stime of /proc/PATH/stat (PATH: "PID" or "PID/task/TID"). Returns 0 or -1. */
+static int read_cpu(const char *path, char *state, double *user_s, double *system_s)
+{
+	char file[128], line[1024];
+	unsigned long long utime, stime;
+	snprintf(file, sizeof file, "/proc/%s/stat", path);
+	FILE *f = fopen(file, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(line, 1, sizeof line - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	char *end = strrchr(line, ')'); /* the command name may hold spaces and parentheses */
+	if (end == NULL || sscanf(end + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", state,
+	                          &utime, &stime) != 3)
+		return -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	*user_s = (double)utime / (double)(hz > 0 ? hz : 100);
+	*system_s = (double)stime / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+int resources_cpu(const struct resources_scope *scope, struct resources_cpu *cpu, char *err, size_t errlen)
+{
+	size_t n;
+	struct process *p = scope_processes(scope, &n, err, errlen);
+	memset(cpu, 0, sizeof *cpu);
+	if (p == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char path[64], state;
+		double user_s, system_s;
+		snprintf(path, sizeof path, "%d", (int)p[i].pid);
+		if (read_cpu(path, &state, &user_s, &system_s) < 0)
+			continue; /* gone meanwhile */
+		if (cpu->processes++ == 0)
+			cpu->state = state;
+		cpu->user_s += user_s;
+		cpu->system_s += system_s;
+		snprintf(path, sizeof path, "/proc/%d/task", (int)p[i].pid);
+		DIR *d = opendir(path);
+		for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+			if (!isdigit((unsigned char)e->d_name[0]))
+				continue;
+			snprintf(path, sizeof path, "%d/task/%.20s", (int)p[i].pid, e->d_name);
+			if (read_cpu(path, &state, &user_s, &system_s) < 0)
+				continue;
+			cpu->threads++;
+			cpu->running += state == 'R';
+			cpu->waiting += state == 'D';
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	free(p);
+	if (cpu->processes == 0) {
+		snprintf(err, errlen, "the server's processes are gone");
+		return -1;
+	}
+	return 0;
+}
+
+char *resources_describe_cpu(const struct resources_scope *scope, char *buf, size_t len)
+{
+	struct resources_cpu cpu;
+	char err[128];
+	if (resources_cpu(scope, &cpu, err, sizeof err) < 0) {
+		snprintf(buf, len, "server CPU state unknown (%s)", err);
+		return buf;
+	}
+	snprintf(buf, len,
+	         "server %s %d (%d process%s, state %c, %ld thread%s: %ld running, %ld in disk wait; %.2f s "
+	         "user, %.2f s system)",
+	         scope->group > 0 ? "group" : "pid", (int)(scope->group > 0 ? scope->group : scope->root),
+	         cpu.processes, cpu.processes == 1 ? "" : "es", cpu.state, cpu.threads,
+	         cpu.threads == 1 ? "" : "s", cpu.running, cpu.waiting, cpu.user_s, cpu.system_s);
+	return buf;
+}

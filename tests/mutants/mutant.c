@@ -8,10 +8,13 @@
  * connection), "cap-1000" (stops accepting at 1000 connections), "other-port" (replies to datagrams from
  * a second socket, another port). "reset-harms-neighbor" resets another connection when a write fails
  * because its peer reset (a stale index in the error path): only a client that resets while owed
- * output, beside another one, shows it (conform's random phase). "lost-wakeup" forgets a connection
- * whose write would block once it serves another one meanwhile (it writes to it no more, unless the
- * connection breaks): a client that stops reading beside others that are served never gets the rest
- * of its answer (T7). Test-only; never installed.
+ * output, beside another one, shows it (conform's random phase). "unbounded" reads whatever a client sends
+ * while the client reads none of the answers, which pile up in its memory (no backpressure: T8).
+ * "lost-wakeup" forgets a connection whose write would block once it serves another one meanwhile (it writes
+ * to it no more, unless the connection breaks): a client that stops reading beside others that are served
+ * never gets the rest of its answer (T7). "small-rcvbuf" is correct but gives its UDP socket the smallest
+ * receive buffer (4608 bytes): the kernel drops datagrams of a burst there, which conform reports as the
+ * host's loss (the SHOULD finding udp/buffer/drops), not as the server's (U1). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT] [--own-words] [--hang]   (default 127.0.0.1:0; TCP and UDP on one port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT"; with
@@ -52,6 +55,10 @@ struct conn {
 	unsigned char *buf;
 	int blocked;   /* its last write would block */
 	int forgotten; /* lost-wakeup: no longer polled for writability */
+	/* unbounded: every answer not yet written, however long (no backpressure) */
+	unsigned char *backlog;
+	size_t backlog_len, backlog_off, backlog_cap;
+	int eof;
 };
 
 static struct conn conns[MAXCONN];
@@ -91,6 +98,8 @@ static void drop(struct conn *k, int do_close)
 		close(k->fd);
 	free(k->buf);
 	k->buf = NULL;
+	free(k->backlog);
+	k->backlog = NULL;
 	k->active = 0;
 	nactive--;
 }
@@ -135,10 +144,56 @@ static void hostile(struct conn *k, short rev)
 	}
 }
 
+/* The unbounded bug: reads whatever comes, however much of its answer the client has not read yet;
+ * the answers pile up in memory (a server without backpressure, T8). */
+static void unbounded(struct conn *k, short rev)
+{
+	if (!k->eof && (rev & (POLLIN | POLLHUP | POLLERR))) {
+		if (k->backlog_cap - k->backlog_len < BUFCAP) {
+			size_t cap = 2 * k->backlog_cap + BUFCAP;
+			unsigned char *bigger = realloc(k->backlog, cap);
+			if (bigger == NULL) {
+				drop(k, 1);
+				return;
+			}
+			k->backlog = bigger;
+			k->backlog_cap = cap;
+		}
+		ssize_t n = read(k->fd, k->backlog + k->backlog_len, BUFCAP);
+		if (n > 0) {
+			upper_udp_reply(k->backlog + k->backlog_len, k->backlog + k->backlog_len, (size_t)n);
+			k->backlog_len += (size_t)n;
+		} else if (n == 0) {
+			k->eof = 1;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			drop(k, 1);
+			return;
+		}
+	}
+	if (k->backlog_off < k->backlog_len && (rev & POLLOUT)) {
+		ssize_t m =
+		    send(k->fd, k->backlog + k->backlog_off, k->backlog_len - k->backlog_off, MSG_NOSIGNAL);
+		if (m > 0)
+			k->backlog_off += (size_t)m;
+		else if (m < 0 && errno != EAGAIN && errno != EINTR) {
+			drop(k, 1);
+			return;
+		}
+	}
+	if (k->eof && k->backlog_off == k->backlog_len) {
+		shutdown(k->fd, SHUT_WR);
+		drop(k, 1);
+	}
+}
+
 static void service(struct conn *k, short rev)
 {
 	unsigned w = upper_conn_want(&k->u);
 
+	if (bug("unbounded")) {
+		unbounded(k, rev);
+		return;
+	}
 	if (bug("silent") || bug("garbage")) {
 		hostile(k, rev);
 		return;
@@ -358,7 +413,7 @@ static int listen_both(const char *addr, int *tcp_fd, int *udp_fd)
 		fprintf(stderr, "mutant: %s\n", err);
 		return 1;
 	}
-	int size = 4 << 20;
+	int size = bug("small-rcvbuf") ? 2048 : 4 << 20; /* the kernel doubles it, at least to 4608 */
 	setsockopt(*udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 	net_format((struct sockaddr *)&bound.ss, name, sizeof name);
 	if (own_words)
@@ -385,6 +440,15 @@ static nfds_t poll_set(int tcp_fd, int udp_fd, struct pollfd *pf, int *map)
 			continue;
 		unsigned w = upper_conn_want(&conns[i].u);
 		short ev = bug("garbage") ? POLLIN | POLLOUT : bug("silent") ? POLLIN : 0;
+		if (bug("unbounded")) {
+			pf[n] = (struct pollfd){
+			    conns[i].fd,
+			    (short)((conns[i].eof ? 0 : POLLIN) |
+			            (conns[i].backlog_off < conns[i].backlog_len ? POLLOUT : 0)),
+			    0};
+			map[n++] = i;
+			continue;
+		}
 		if (w & UPPER_WANT_READ)
 			ev |= POLLIN;
 		if ((w & UPPER_WANT_POLLOUT) && !conns[i].forgotten)

@@ -51,7 +51,8 @@ if ids == "-":
     sys.exit()
 want = ids.split(",")
 missing = [i for i in want if i not in failed]
-notext = [i for i in want if i in failed and text and text not in failed[i]["message"]]
+texts = [t for t in text.split("&&") if t]
+notext = [i for i in want if i in failed and any(t not in failed[i]["message"] for t in texts)]
 extra = sorted(set(failed) - set(want))
 if rc != 1 or missing or notext:
     print("FAIL exit %d; expected failures not seen: %s; message without '%s': %s" %
