@@ -612,24 +612,34 @@ char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_r
 
 struct xchg_client *xchg_set_at(const struct xchg_set *s, size_t k)
 {
-	return (struct xchg_client *)((char *)s->base + k * s->stride);
+	return (struct xchg_client *)((char *)s->first + k * s->stride);
 }
 
-const struct xchg_client *xchg_set_holding_up(const struct xchg_set *s, const struct xchg_client *besides)
+size_t xchg_set_holding_up(const struct xchg_set *s, size_t besides)
 {
-	const struct xchg_client *open = NULL;
+	size_t open = s->count;
 
 	for (size_t k = 0; k < s->count; k++) {
 		const struct xchg_client *c = xchg_set_at(s, k);
 		const struct xchg_oracle *o = &c->x.oracle;
-		if (c == besides || !c->open || c->done || c->x.fd < 0 || o->verdict == XCHG_COMPLETE)
+		if (k == besides || !c->open || c->done || c->x.fd < 0)
 			continue;
 		if (c->stopped && o->sent > o->got)
-			return c;
-		if (open == NULL)
-			open = c;
+			return k;
+		if (open == s->count)
+			open = k;
 	}
 	return open;
+}
+
+void xchg_client_holding(const struct xchg_client *c, const char *name, char *buf, size_t len)
+{
+	const struct xchg_oracle *o = &c->x.oracle;
+
+	if (c->stopped && o->sent > o->got)
+		snprintf(buf, len, " while %s stopped reading, owed %zu bytes", name, o->sent - o->got);
+	else
+		snprintf(buf, len, " while %s stayed open", name);
 }
 
 size_t xchg_set_waiting(const struct xchg_set *s, int finish, size_t *list)

@@ -166,7 +166,7 @@ char *xchg_run_describe(const struct xchg_conn *c, size_t n, const struct xchg_r
                         const struct xchg_limits *l, char *buf, size_t len);
 
 /* ---- A set of client connections that open and close during one play against a server (conform's
- * random phase, fuzz-impl's TCP player). The caller keeps its own array; each element starts with a
+ * random phase, fuzz-impl's TCP player). The caller keeps its own array of elements that each hold a
  * struct xchg_client. ---- */
 
 struct xchg_client {
@@ -177,18 +177,22 @@ struct xchg_client {
 };
 
 struct xchg_set {
-	void *base;    /* the caller's array */
-	size_t count;  /* elements in use */
-	size_t stride; /* the size of one element, whose first member is a struct xchg_client */
+	struct xchg_client *first; /* the struct xchg_client of the array's first element */
+	size_t count;              /* elements in use */
+	size_t stride;             /* the size of one element */
 };
 
 /* Element k of s. */
 struct xchg_client *xchg_set_at(const struct xchg_set *s, size_t k);
 
-/* For a timeout's message: the connection that may hold the server up while besides waits, an open,
- * unfinished one whose client stopped reading while owed bytes, else any other open, unfinished one;
- * NULL when there is none. */
-const struct xchg_client *xchg_set_holding_up(const struct xchg_set *s, const struct xchg_client *besides);
+/* For a timeout's message: the index of the connection that may hold the server up while connection
+ * besides waits, an open one not done whose client stopped reading while owed bytes, else any other
+ * open one not done; s->count when there is none. */
+size_t xchg_set_holding_up(const struct xchg_set *s, size_t besides);
+
+/* Writes how c may hold the server up, named name: " while NAME stopped reading, owed N bytes" or
+ * " while NAME stayed open". */
+void xchg_client_holding(const struct xchg_client *c, const char *name, char *buf, size_t len);
 
 /* Picks the open, unfinished connections to wait on into list (room for s->count) and sets their
  * goal: with finish every one (a stopped reader reads again and half-closes) to the end of its

@@ -6,6 +6,10 @@ bench/loadgen against a fresh server. Writes BENCH.md, bench.json and ratios.csv
 through draw-chart."""
 import argparse, collections, contextlib, json, os, re, shlex, signal, subprocess, sys, time
 
+# The conventions every capslock script shares (version, durations), one folder up.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import conventions  # noqa: E402
+
 REF, ECHO, PY, TUT = range(4)
 KEYS = ["ref", "echo", "python", "python_tutorial"]
 LABELS = ["reference", "echo (a)", "python corrected (b)", "python tutorial (b')"]
@@ -394,21 +398,12 @@ def machine(total_s):
 def seconds(arg):
     """-T, BENCH_TIME: a duration as every capslock program takes it, seconds (no sign, space, nan or inf)
     with an optional unit (500ms, 2s, 1m), in (0, 600]."""
-    m = re.fullmatch(r"((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(ms|s|m)?", arg)
-    v = float(m.group(1)) * {"ms": 0.001, "m": 60}.get(m.group(2), 1) if m else -1
+    v = conventions.duration(arg)
+    v = -1 if v is None else v
     if not 0 < v <= 600:
         raise argparse.ArgumentTypeError("a run must last more than 0 seconds" if v == 0 else
                                          "'%s' is not a duration from 0 to 600 s (500ms, 2s, 1m)" % arg)
     return v
-
-
-def version():
-    """capslock's version, from the VERSION file at the top of the tree (as every C program prints it)."""
-    try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VERSION")) as f:
-            return f.read().strip()
-    except OSError:
-        return "unknown"
 
 
 def rounds(arg):
@@ -448,7 +443,7 @@ def parse_args():
         except argparse.ArgumentTypeError as e:
             die("%s: %s" % (name, e))
     a = ap.add_argument
-    a("--version", action="version", version="bench (capslock) " + version())
+    a("--version", action="version", version="bench (capslock) " + conventions.version())
     a("-T", dest="seconds", type=seconds, default=env["BENCH_TIME"] or 1.0,
       help="duration of each run, seconds or with a unit, 500ms (default $BENCH_TIME or 1)")
     a("-n", dest="runs", type=rounds, default=env["BENCH_RUNS"] or 5,

@@ -278,13 +278,12 @@ enum options_action options_parse(int argc, char **argv, struct options *o, char
 	struct cli_list only_list;
 	enum options_action action;
 
-	memset(o, 0, sizeof *o);
-	o->timeout_ms = 2000;
-	o->start_ms = 10000;
-	o->retries = 1;
-	o->nofile = 256;
-	o->nofile_many = 4096;
-	o->repeat = 1;
+	*o = (struct options){.timeout_ms = 2000,
+	                      .start_ms = 10000,
+	                      .retries = 1,
+	                      .nofile = 256,
+	                      .nofile_many = 4096,
+	                      .repeat = 1};
 	only_list = (struct cli_list){o->only, OPTIONS_MAX_ONLY, 0};
 	action = take_options(argc, argv, o, &only_list, err, errlen);
 	if (action != OPTIONS_RUN)

@@ -114,8 +114,8 @@ struct instance {
 	unsigned char *bytes; /* everything it sends, length bytes */
 	size_t length, filled;
 	int half_closes, resets; /* its client half-closes, resets */
-	int open, stopped, done; /* done: reset, or answered in full and closed */
-	struct xchg_conn x;
+	struct xchg_client k;    /* the connection, open, stopped reading, done (reset, or answered in
+	                          * full and closed) */
 };
 
 /* A sequence being run. */
@@ -142,7 +142,7 @@ static struct instance *instance_for(struct live *l, size_t *current, size_t i)
 		in->script = o->script;
 		in->slot = o->slot;
 		in->opened_at = i;
-		in->x.fd = -1;
+		in->k.x.fd = -1;
 	}
 	l->of[i] = *current;
 	return in;
@@ -194,14 +194,14 @@ static void note_window(struct case_context *c, const struct xchg_oracle *o)
 /* "connection 7 (tcp 3.1, IPv6, connected at op 12)" */
 static void name_instance(const struct live *l, const struct instance *in, char *buf, size_t len)
 {
-	snprintf(buf, len, "connection %u (tcp %u.%u%s, connected at op %zu)", in->x.id, in->script, in->slot,
-	         l->s->ipv6[in->script] && l->v6.has_tcp6 ? ", IPv6" : "", in->opened_at + 1);
+	snprintf(buf, len, "connection %u (tcp %u.%u%s, connected at op %zu)", in->k.x.id, in->script,
+	         in->slot, l->s->ipv6[in->script] && l->v6.has_tcp6 ? ", IPv6" : "", in->opened_at + 1);
 }
 
 /* The instance's oracle found a failure: the case fails with it. Returns -1. */
 static int instance_failed(struct live *l, const struct instance *in)
 {
-	const struct xchg_oracle *o = &in->x.oracle;
+	const struct xchg_oracle *o = &in->k.x.oracle;
 	char name[128], what[256];
 	name_instance(l, in, name, sizeof name);
 	xchg_oracle_describe(o, what, sizeof what);
@@ -214,7 +214,7 @@ static int instance_failed(struct live *l, const struct instance *in)
 
 static int instance_check(struct live *l, const struct instance *in)
 {
-	return xchg_failed(in->x.oracle.verdict) ? instance_failed(l, in) : 0;
+	return xchg_failed(in->k.x.oracle.verdict) ? instance_failed(l, in) : 0;
 }
 
 static int instance_connect(struct live *l, struct instance *in)
@@ -225,9 +225,9 @@ static int instance_connect(struct live *l, struct instance *in)
 	struct xchg_expect e = {.mode = XCHG_MODE_X1, .sent = in->bytes, .sent_len = in->length};
 	if (client_tcp_connect(l->c, a, &k) < 0)
 		return -1; /* a server that died is named by conform, which notices it */
-	xchg_conn_init(&in->x, k.fd, k.id, &e);
-	in->x.send_limit = 0;
-	in->open = 1;
+	xchg_conn_init(&in->k.x, k.fd, k.id, &e);
+	in->k.x.send_limit = 0;
+	in->k.open = 1;
 	return 0;
 }
 
@@ -236,25 +236,24 @@ static int instance_connect(struct live *l, struct instance *in)
  * failed). */
 static int push_unread(struct live *l, struct instance *in)
 {
-	xchg_conn_push(&in->x);
+	xchg_conn_push(&in->k.x);
 	return instance_check(l, in);
 }
 
-/* Another connection that may hold the server up, for a timeout's message: a stopped reader the
- * server owes bytes to, else any other one still open. */
-static const struct instance *holding_up(const struct live *l, const struct instance *besides)
+/* The connections of l as a set (lib/exchange.h). */
+static struct xchg_set live_set(const struct live *l)
 {
-	const struct instance *open = NULL;
-	for (size_t k = 0; k < l->count; k++) {
-		const struct instance *in = &l->instances[k];
-		if (in == besides || !in->open || in->done || in->x.fd < 0)
-			continue;
-		if (in->stopped && in->x.oracle.sent > in->x.oracle.got)
-			return in;
-		if (open == NULL)
-			open = in;
-	}
-	return open;
+	struct xchg_set s = {l->count ? &l->instances[0].k : NULL, l->count, sizeof *l->instances};
+	return s;
+}
+
+/* Another connection that may hold the server up while in waits, for a timeout's message; NULL when
+ * none. */
+static const struct instance *holding_up(const struct live *l, const struct instance *in)
+{
+	struct xchg_set s = live_set(l);
+	size_t k = xchg_set_holding_up(&s, (size_t)(in - l->instances));
+	return k < l->count ? &l->instances[k] : NULL;
 }
 
 /* A run that ended on a bound: names the connection that waited, and one beside it that may have held
@@ -262,7 +261,7 @@ static const struct instance *holding_up(const struct live *l, const struct inst
 static int run_timed_out(struct live *l, const struct instance *in, const struct xchg_run_result *r,
                          const struct xchg_limits *limits)
 {
-	const struct xchg_oracle *o = &in->x.oracle;
+	const struct xchg_oracle *o = &in->k.x.oracle;
 	const struct instance *other = holding_up(l, in);
 	char name[128], beside[256] = "";
 	name_instance(l, in, name, sizeof name);
@@ -271,11 +270,8 @@ static int run_timed_out(struct live *l, const struct instance *in, const struct
 	if (other != NULL) {
 		char other_name[128];
 		name_instance(l, other, other_name, sizeof other_name);
-		if (other->stopped && other->x.oracle.sent > other->x.oracle.got)
-			snprintf(beside, sizeof beside, " while %.120s stopped reading, owed %zu bytes (T7)",
-			         other_name, other->x.oracle.sent - other->x.oracle.got);
-		else
-			snprintf(beside, sizeof beside, " while %.120s stayed open (T7)", other_name);
+		xchg_client_holding(&other->k, other_name, beside, sizeof beside - 6);
+		strcat(beside, " (T7)");
 	}
 	char timing[128];
 	if (r->status == XCHG_RUN_BUDGET)
@@ -286,43 +282,29 @@ static int run_timed_out(struct live *l, const struct instance *in, const struct
 		         "no progress for %d ms (bound; the run lasted %d ms of its %d)", limits->idle_ms,
 		         r->elapsed_ms, limits->budget_ms);
 	return case_timeout(l->c, "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", timing, name, o->got,
-	                    in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
-	                    o->shut && o->got == in->x.send_limit ? ", no FIN" : "", beside);
+	                    in->k.x.send_limit, o->sent, o->shut ? ", half-closed" : "",
+	                    o->shut && o->got == in->k.x.send_limit ? ", no FIN" : "", beside);
 }
 
 /* Runs the instances list[0..n) together, each to its `until`. Returns 0 or -1 (case failed). */
 static int run_instances(struct live *l, const size_t *list, size_t n)
 {
-	struct xchg_conn *x = calloc(n + 1, sizeof *x);
+	struct xchg_set s = live_set(l);
 	struct xchg_run_result r;
 	char err[256];
-	int rc = -1;
-	if (x == NULL)
-		return case_fail(l->c, "out of memory for %zu connections", n);
-	for (size_t k = 0; k < n; k++)
-		x[k] = l->instances[list[k]].x;
 	int budget = 10 * l->c->timeout_ms;
 	struct xchg_limits limits = {.idle_ms = l->c->timeout_ms, .budget_ms = budget};
-	xchg_run(x, n, &limits, &r, err, sizeof err);
-	for (size_t k = 0; k < n; k++)
-		l->instances[list[k]].x = x[k];
-	switch (r.status) {
+	switch (xchg_set_run(&s, list, n, &limits, &r, err, sizeof err)) {
 	case XCHG_RUN_DONE:
-		rc = 0;
-		break;
+		return 0;
 	case XCHG_RUN_FAILED:
-		rc = instance_failed(l, &l->instances[list[r.conn]]);
-		break;
+		return instance_failed(l, &l->instances[r.conn]);
 	case XCHG_RUN_IDLE:
 	case XCHG_RUN_BUDGET:
-		rc = run_timed_out(l, &l->instances[list[r.conn]], &r, &limits);
-		break;
+		return run_timed_out(l, &l->instances[r.conn], &r, &limits);
 	default:
-		rc = case_fail(l->c, "%s", err);
-		break;
+		return case_fail(l->c, "%s", err);
 	}
-	free(x);
-	return rc;
 }
 
 /* After an operation on a connection: a reader sends what it was given (and half-closes when asked),
@@ -330,34 +312,22 @@ static int run_instances(struct live *l, const size_t *list, size_t n)
 static int instance_pump(struct live *l, size_t index)
 {
 	struct instance *in = &l->instances[index];
-	if (in->x.fd < 0 || in->done)
+	if (in->k.x.fd < 0 || in->k.done)
 		return 0;
-	if (in->stopped)
+	if (in->k.stopped)
 		return push_unread(l, in);
-	in->x.until = XCHG_UNTIL_SENT;
+	in->k.x.until = XCHG_UNTIL_SENT;
 	return run_instances(l, &index, 1);
 }
 
 /* The client resets: what has come is judged, nothing after. Returns 0 or -1. */
 static int instance_reset(struct live *l, struct instance *in)
 {
-	if (!in->stopped)
-		xchg_conn_drain(&in->x);
-	xchg_conn_reset(&in->x, 0);
-	in->done = 1;
+	if (!in->k.stopped)
+		xchg_conn_drain(&in->k.x);
+	xchg_conn_reset(&in->k.x, 0);
+	in->k.done = 1;
 	return instance_check(l, in);
-}
-
-/* Closes the instances the server has answered in full (every byte and its FIN). */
-static void close_finished(struct live *l)
-{
-	for (size_t k = 0; k < l->count; k++) {
-		struct instance *in = &l->instances[k];
-		if (in->x.fd >= 0 && in->x.oracle.fin && in->x.oracle.verdict == XCHG_COMPLETE) {
-			xchg_conn_close(&in->x);
-			in->done = 1;
-		}
-	}
 }
 
 /* Every reading client waits for the answers to all it has sent; stopped ones wait no more (T7: the
@@ -365,25 +335,14 @@ static void close_finished(struct live *l)
  * half-closes and waits for every byte and FIN. Returns 0 or -1. */
 static int wait_for_answers(struct live *l, int finish)
 {
-	size_t *list = malloc((l->count + 1) * sizeof *list), n = 0;
+	struct xchg_set s = live_set(l);
+	size_t *list = malloc((l->count + 1) * sizeof *list);
 	if (list == NULL)
 		return case_fail(l->c, "out of memory");
-	for (size_t k = 0; k < l->count; k++) {
-		struct instance *in = &l->instances[k];
-		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish))
-			continue;
-		if (finish) {
-			in->stopped = 0;
-			xchg_conn_half_close(&in->x);
-		}
-		in->x.until = finish ? XCHG_UNTIL_END : XCHG_UNTIL_GOT;
-		in->x.until_got = in->x.send_limit;
-		list[n++] = k;
-	}
-	int rc = run_instances(l, list, n);
+	int rc = run_instances(l, list, xchg_set_waiting(&s, finish, list));
 	free(list);
 	if (rc == 0)
-		close_finished(l);
+		xchg_set_close_finished(&s);
 	return rc;
 }
 
@@ -391,22 +350,22 @@ static int run_tcp_operation(struct live *l, size_t i)
 {
 	const struct sequence_operation *o = &l->s->operations[i];
 	struct instance *in = &l->instances[l->of[i]];
-	if (!in->open && instance_connect(l, in) < 0)
+	if (!in->k.open && instance_connect(l, in) < 0)
 		return -1;
 	switch (o->kind) {
 	case SEQUENCE_SEND:
-		in->x.send_limit += o->length;
+		in->k.x.send_limit += o->length;
 		break;
 	case SEQUENCE_FIN:
-		xchg_conn_half_close(&in->x);
+		xchg_conn_half_close(&in->k.x);
 		break;
 	case SEQUENCE_RST:
 		return instance_reset(l, in);
 	case SEQUENCE_STOP:
-		in->stopped = 1;
+		in->k.stopped = 1;
 		return 0;
 	case SEQUENCE_RESUME:
-		in->stopped = 0;
+		in->k.stopped = 0;
 		break;
 	default:
 		return 0;
@@ -603,8 +562,8 @@ static int resets(const struct sequence *s)
 static void live_free(struct live *l)
 {
 	for (size_t k = 0; k < l->count; k++) {
-		if (l->instances[k].x.fd >= 0 && l->instances[k].open)
-			close(l->instances[k].x.fd);
+		if (l->instances[k].k.x.fd >= 0 && l->instances[k].k.open)
+			close(l->instances[k].k.x.fd);
 		free(l->instances[k].bytes);
 	}
 	free(l->instances);

@@ -187,38 +187,43 @@ static int read_cpu(const char *path, char *state, double *user_s, double *syste
 	return 0;
 }
 
+/* Adds process pid's CPU state, times and threads to cpu (nothing when it is gone meanwhile). */
+static void add_cpu(pid_t pid, struct resources_cpu *cpu)
+{
+	char path[64], state;
+	double user_s, system_s;
+	snprintf(path, sizeof path, "%d", (int)pid);
+	if (read_cpu(path, &state, &user_s, &system_s) < 0)
+		return;
+	if (cpu->processes++ == 0)
+		cpu->state = state;
+	cpu->user_s += user_s;
+	cpu->system_s += system_s;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof path, "%d/task/%.20s", (int)pid, e->d_name);
+		if (read_cpu(path, &state, &user_s, &system_s) < 0)
+			continue;
+		cpu->threads++;
+		cpu->running += state == 'R';
+		cpu->waiting += state == 'D';
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
 int resources_cpu(const struct resources_scope *scope, struct resources_cpu *cpu, char *err, size_t errlen)
 {
 	size_t n;
-	struct process *p = scope_processes(scope, &n, err, errlen);
 	memset(cpu, 0, sizeof *cpu);
+	struct process *p = scope_processes(scope, &n, err, errlen);
 	if (p == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char path[64], state;
-		double user_s, system_s;
-		snprintf(path, sizeof path, "%d", (int)p[i].pid);
-		if (read_cpu(path, &state, &user_s, &system_s) < 0)
-			continue; /* gone meanwhile */
-		if (cpu->processes++ == 0)
-			cpu->state = state;
-		cpu->user_s += user_s;
-		cpu->system_s += system_s;
-		snprintf(path, sizeof path, "/proc/%d/task", (int)p[i].pid);
-		DIR *d = opendir(path);
-		for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-			if (!isdigit((unsigned char)e->d_name[0]))
-				continue;
-			snprintf(path, sizeof path, "%d/task/%.20s", (int)p[i].pid, e->d_name);
-			if (read_cpu(path, &state, &user_s, &system_s) < 0)
-				continue;
-			cpu->threads++;
-			cpu->running += state == 'R';
-			cpu->waiting += state == 'D';
-		}
-		if (d != NULL)
-			closedir(d);
-	}
+	for (size_t i = 0; i < n; i++)
+		add_cpu(p[i].pid, cpu);
 	free(p);
 	if (cpu->processes == 0) {
 		snprintf(err, errlen, "the server's processes are gone");

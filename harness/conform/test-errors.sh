@@ -7,8 +7,7 @@
 set -u
 . "$(dirname "$0")/test-lib.sh"
 test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform and tcp-upper; MUTANTDIR the silent mutant)" "$@"
-B=$1 M=$2
-C=$B/conform
+B=$1 M=$2 C=$1/conform
 test_dir conform-errors
 touch "$d/file"
 TCP="$B/tcp-upper -l 127.0.0.1:0"

@@ -9,8 +9,7 @@
 set -u
 . "$(dirname "$0")/test-lib.sh"
 test_usage 2 "BINDIR MUTANTDIR   (BINDIR holds conform, tcp-upper, udp-upper; MUTANTDIR the mutants)" "$@"
-B=$1 M=$2
-C=$B/conform
+B=$1 M=$2 C=$1/conform
 test_dir conform-gate
 ok() { test_result 0 "$1" ""; }
 ko() { test_result 1 "" "$@"; }

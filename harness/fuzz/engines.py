@@ -4,33 +4,11 @@ fuzz_bench.py (make bench-fuzz). Standard library only; nothing prints or exits.
 start() and run() give each child its own process group (run(): unless told not to), so a stop reaches the
 engine and whatever it started (AFL++'s fork server), and a terminal's Ctrl-C reaches only the script,
 which then stops its engines in order."""
-import collections, contextlib, os, re, signal, subprocess, tempfile, time
+import collections, contextlib, os, re, signal, subprocess, sys, tempfile, time
 
-def version():
-    """capslock's version, from the VERSION file at the top of the tree (as every C program prints it)."""
-    try:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "VERSION")) as f:
-            return f.read().strip()
-    except OSError:
-        return "unknown"
-
-def duration(text):
-    """A duration as every capslock program takes it: a decimal number of seconds (no sign, nan or inf)
-    with an optional unit, ms, s, m or h ("500ms", "2s", "1m"). Returns the seconds, or None."""
-    m = re.fullmatch(r"((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(ms|s|m|h)?", text)
-    return float(m.group(1)) * {"ms": 0.001, "m": 60, "h": 3600}.get(m.group(2), 1) if m else None
-
-def make_out_dir(path, default):
-    """An output directory by the one rule of every capslock program: one that exists is taken, a missing
-    last part is made, a missing parent is refused (a mistyped path); the program's own default is made
-    whole. Raises OSError (a missing parent: FileNotFoundError naming it)."""
-    if path == default or os.path.isdir(path):
-        os.makedirs(path, exist_ok=True)
-        return
-    parent = os.path.dirname(os.path.normpath(path)) or "."
-    if not os.path.exists(parent):
-        raise FileNotFoundError(2, "its parent directory does not exist (create it first)", parent)
-    os.mkdir(path)
+# The conventions every capslock script shares (version, durations, output directories), one folder up.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from conventions import duration, make_out_dir, version  # noqa: E402,F401 (used as engines.NAME)
 
 # No CPU-frequency or core-pattern checks, no terminal UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",

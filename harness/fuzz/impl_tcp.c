@@ -44,9 +44,9 @@ struct instance {
 	unsigned char *bytes; /* everything it sends */
 	size_t length, filled;
 	int half_closes, stops;
-	int open, stopped, done, reset;
-	int was_stopped; /* it stopped reading at some time (STOP) */
-	struct xchg_conn x;
+	int reset;
+	int was_stopped;      /* it stopped reading at some time (STOP) */
+	struct xchg_client k; /* the connection, open, stopped reading, done */
 };
 
 struct play {
@@ -114,7 +114,7 @@ static int plan(struct play *p, const unsigned char *data, size_t n)
 			in = &p->in[p->count++];
 			in->slot = ev.slot;
 			in->event = i + 1;
-			in->x.fd = -1;
+			in->k.x.fd = -1;
 		}
 		p->of[i] = current[ev.slot];
 		if (ev.op == SCRIPT_SEND) {
@@ -185,12 +185,12 @@ static const char *slug(enum xchg_verdict v)
 
 static void name_instance(const struct instance *in, char *buf, size_t len)
 {
-	snprintf(buf, len, "connection %u (slot %u, opened at event %zu)", in->x.id, in->slot, in->event);
+	snprintf(buf, len, "connection %u (slot %u, opened at event %zu)", in->k.x.id, in->slot, in->event);
 }
 
 static int instance_failed(struct play *p, const struct instance *in)
 {
-	const struct xchg_oracle *o = &in->x.oracle;
+	const struct xchg_oracle *o = &in->k.x.oracle;
 	char name[96], what[512];
 	name_instance(in, name, sizeof name);
 	xchg_oracle_describe(o, what, sizeof what);
@@ -199,7 +199,7 @@ static int instance_failed(struct play *p, const struct instance *in)
 
 static int instance_check(struct play *p, const struct instance *in)
 {
-	return xchg_failed(in->x.oracle.verdict) ? instance_failed(p, in) : 0;
+	return xchg_failed(in->k.x.oracle.verdict) ? instance_failed(p, in) : 0;
 }
 
 /* A connected socket within the bound; rcvbuf > 0 sets its receive buffer first (so that the window
@@ -245,46 +245,44 @@ static int instance_connect(struct play *p, struct instance *in)
 		                  in->event, err);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	p->t->connections++;
-	xchg_conn_init(&in->x, fd, ++p->id, &e);
-	in->x.send_limit = 0;
-	in->open = 1;
+	xchg_conn_init(&in->k.x, fd, ++p->id, &e);
+	in->k.x.send_limit = 0;
+	in->k.open = 1;
 	return 0;
 }
 
 /* A stopped reader sends what the socket takes without waiting, and reads nothing. */
 static int push_unread(struct play *p, struct instance *in)
 {
-	if (xchg_conn_push(&in->x) == 1)
+	if (xchg_conn_push(&in->k.x) == 1)
 		feature(p, 300);
 	return instance_check(p, in);
 }
 
-/* Another connection that may hold the server up: a stopped reader owed bytes, else any open one. */
-static const struct instance *holding_up(const struct play *p, const struct instance *besides)
+/* The connections of p as a set (lib/exchange.h). */
+static struct xchg_set play_set(struct play *p)
 {
-	const struct instance *open = NULL;
-	for (size_t k = 0; k < p->count; k++) {
-		const struct instance *in = &p->in[k];
-		if (in == besides || !in->open || in->done || in->x.fd < 0 ||
-		    in->x.oracle.verdict == XCHG_COMPLETE)
-			continue;
-		if (in->stopped && in->x.oracle.sent > in->x.oracle.got)
-			return in;
-		if (open == NULL)
-			open = in;
-	}
-	return open;
+	struct xchg_set s = {&p->in[0].k, p->count, sizeof p->in[0]};
+	return s;
+}
+
+/* Another connection that may hold the server up while in waits; NULL when none. */
+static const struct instance *holding_up(struct play *p, const struct instance *in)
+{
+	struct xchg_set s = play_set(p);
+	size_t k = xchg_set_holding_up(&s, (size_t)(in - p->in));
+	return k < p->count ? &p->in[k] : NULL;
 }
 
 static int timed_out(struct play *p, const struct instance *in, const struct xchg_run_result *r)
 {
-	const struct xchg_oracle *o = &in->x.oracle;
+	const struct xchg_oracle *o = &in->k.x.oracle;
 	const struct instance *other = holding_up(p, in);
 	char name[96], beside[256] = "";
 	name_instance(in, name, sizeof name);
 	/* T7 when another client's stop held it up; when it had stopped reading itself and reads again
 	 * (a server that forgets a connection whose write blocked); else T4 after its half-close, T1 */
-	int by_other = other != NULL && other->stopped;
+	int by_other = other != NULL && other->k.stopped;
 	const char *rule = by_other || in->was_stopped ? "T7" : o->shut ? "T4" : "T1";
 	const char *where = by_other          ? "stalled-by-other"
 	                    : in->was_stopped ? "resumed-no-progress"
@@ -292,49 +290,40 @@ static int timed_out(struct play *p, const struct instance *in, const struct xch
 	if (other != NULL) {
 		char other_name[96];
 		name_instance(other, other_name, sizeof other_name);
-		if (other->stopped && other->x.oracle.sent > other->x.oracle.got)
-			snprintf(beside, sizeof beside, " while %s stopped reading, owed %zu bytes",
-			         other_name, other->x.oracle.sent - other->x.oracle.got);
-		else
-			snprintf(beside, sizeof beside, " while %s stayed open", other_name);
+		xchg_client_holding(&other->k, other_name, beside, sizeof beside);
 	}
 	return impl_found(p->f, rule, where, "%s%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", name,
 	                  in->was_stopped ? ", which had stopped reading and read again" : "",
 	                  r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress", o->got,
-	                  in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
-	                  o->shut && o->got >= in->x.send_limit ? ", no FIN" : "", beside);
+	                  in->k.x.send_limit, o->sent, o->shut ? ", half-closed" : "",
+	                  o->shut && o->got >= in->k.x.send_limit ? ", no FIN" : "", beside);
 }
 
 /* Runs the instances list[0..n) together, each to its `until`. Returns 0, 1 (finding) or -1. */
 static int run_instances(struct play *p, const size_t *list, size_t n)
 {
-	struct xchg_conn x[MAX_INSTANCES];
+	struct xchg_set s = play_set(p);
 	struct xchg_run_result r;
 	char err[256];
 	size_t bytes = 0;
-	if (n == 0)
-		return 0;
 	size_t calls = 0; /* sends and receives the chunk limits make */
 	for (size_t k = 0; k < n; k++) {
-		x[k] = p->in[list[k]].x;
-		bytes += x[k].send_limit;
-		calls += x[k].send_limit / (x[k].wchunk ? x[k].wchunk : 65536) +
-		         x[k].send_limit / (x[k].rchunk ? x[k].rchunk : 65536);
+		const struct xchg_conn *x = &p->in[list[k]].k.x;
+		bytes += x->send_limit;
+		calls += x->send_limit / (x->wchunk ? x->wchunk : 65536) +
+		         x->send_limit / (x->rchunk ? x->rchunk : 65536);
 	}
 	/* the bound on the whole run: 10 idle bounds, the bytes at 10 MB/s and 50 us a call */
 	int budget = 10 * p->t->idle_ms + (int)(bytes / BUDGET_BYTES_PER_MS) + (int)(calls / 20);
 	struct xchg_limits limits = {.idle_ms = p->t->idle_ms, .budget_ms = budget};
-	xchg_run(x, n, &limits, &r, err, sizeof err);
-	for (size_t k = 0; k < n; k++)
-		p->in[list[k]].x = x[k];
-	switch (r.status) {
+	switch (xchg_set_run(&s, list, n, &limits, &r, err, sizeof err)) {
 	case XCHG_RUN_DONE:
 		return 0;
 	case XCHG_RUN_FAILED:
-		return instance_failed(p, &p->in[list[r.conn]]);
+		return instance_failed(p, &p->in[r.conn]);
 	case XCHG_RUN_IDLE:
 	case XCHG_RUN_BUDGET:
-		return timed_out(p, &p->in[list[r.conn]], &r);
+		return timed_out(p, &p->in[r.conn], &r);
 	default:
 		snprintf(p->f->what, sizeof p->f->what, "%s", err);
 		return -1;
@@ -346,14 +335,15 @@ static int run_instances(struct play *p, const size_t *list, size_t n)
 static int pump(struct play *p, size_t index)
 {
 	struct instance *in = &p->in[index];
-	if (!in->open || in->x.fd < 0 || in->done)
+	if (!in->k.open || in->k.x.fd < 0 || in->k.done)
 		return 0;
 	int rc = push_unread(p, in); /* first without waiting: most sends go out at once */
-	if (rc != 0 || in->stopped)
+	if (rc != 0 || in->k.stopped)
 		return rc;
-	if (in->x.oracle.sent == in->x.send_limit && !(in->x.oracle.expect.half_close && !in->x.shut_done))
+	if (in->k.x.oracle.sent == in->k.x.send_limit &&
+	    !(in->k.x.oracle.expect.half_close && !in->k.x.shut_done))
 		return 0;
-	in->x.until = XCHG_UNTIL_SENT; /* the rest reading all the while, and the half-close */
+	in->k.x.until = XCHG_UNTIL_SENT; /* the rest reading all the while, and the half-close */
 	return run_instances(p, &index, 1);
 }
 
@@ -369,28 +359,11 @@ static int pump_all(struct play *p)
  * T7); finish: every client reads again, half-closes and waits for every byte and the FIN (T4). */
 static int wait_for_answers(struct play *p, int finish)
 {
-	size_t list[MAX_INSTANCES], n = 0;
-	for (size_t k = 0; k < p->count; k++) {
-		struct instance *in = &p->in[k];
-		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish) ||
-		    (!finish && in->x.oracle.got >= in->x.send_limit))
-			continue;
-		if (finish) {
-			in->stopped = 0;
-			xchg_conn_half_close(&in->x);
-		}
-		in->x.until = finish ? XCHG_UNTIL_END : XCHG_UNTIL_GOT;
-		in->x.until_got = in->x.send_limit;
-		list[n++] = k;
-	}
-	int rc = run_instances(p, list, n);
-	for (size_t k = 0; rc == 0 && k < p->count; k++) {
-		struct instance *in = &p->in[k];
-		if (in->x.fd >= 0 && in->x.oracle.fin && in->x.oracle.verdict == XCHG_COMPLETE) {
-			xchg_conn_close(&in->x);
-			in->done = 1;
-		}
-	}
+	struct xchg_set s = play_set(p);
+	size_t list[MAX_INSTANCES];
+	int rc = run_instances(p, list, xchg_set_waiting(&s, finish, list));
+	if (rc == 0)
+		xchg_set_close_finished(&s);
 	return rc;
 }
 
@@ -409,14 +382,14 @@ static int settle(struct play *p, unsigned t)
 		for (size_t k = 0; k < p->count; k++) {
 			struct instance *in = &p->in[k];
 			int o = 0, i = 0;
-			if (!in->open || in->done || in->x.fd < 0 || !in->stopped)
+			if (!in->k.open || in->k.done || in->k.x.fd < 0 || !in->k.stopped)
 				continue;
 			stopped++;
 			int rc = push_unread(p, in);
 			if (rc != 0)
 				return rc;
-			ioctl(in->x.fd, SIOCOUTQ, &o);
-			ioctl(in->x.fd, SIOCINQ, &i);
+			ioctl(in->k.x.fd, SIOCOUTQ, &o);
+			ioctl(in->k.x.fd, SIOCINQ, &i);
 			changed |= o != out[k] || i != inq[k];
 			queued |= o > 0;
 			out[k] = o;
@@ -451,9 +424,10 @@ static int transient(struct play *p, unsigned e)
 static int event(struct play *p, const struct script_event *ev, int of, size_t of_event)
 {
 	struct instance *in = of >= 0 ? &p->in[of] : NULL;
-	int state = in == NULL ? 0
-	                       : (in->stopped | p->held << 1 | (in->x.oracle.sent > in->x.oracle.got) << 2 |
-	                          (in->x.oracle.shut << 3));
+	int state = in == NULL
+	                ? 0
+	                : (in->k.stopped | p->held << 1 | (in->k.x.oracle.sent > in->k.x.oracle.got) << 2 |
+	                   (in->k.x.oracle.shut << 3));
 	feature(p, (size_t)ev->op * 16 + (size_t)state);
 	switch (ev->op) {
 	case SCRIPT_HOLD:
@@ -470,45 +444,45 @@ static int event(struct play *p, const struct script_event *ev, int of, size_t o
 	default:
 		break;
 	}
-	if (in == NULL || in->done)
+	if (in == NULL || in->k.done)
 		return 0;
-	if (!in->open) {
+	if (!in->k.open) {
 		int rc = instance_connect(p, in);
 		if (rc != 0)
 			return rc;
 		size_t open = 0;
 		for (size_t k = 0; k < p->count; k++)
-			open += p->in[k].open && !p->in[k].done;
+			open += p->in[k].k.open && !p->in[k].k.done;
 		feature(p, 400 + open);
 	}
 	switch (ev->op) {
 	case SCRIPT_SEND:
-		in->x.send_limit += ev->len * p->scale;
+		in->k.x.send_limit += ev->len * p->scale;
 		break;
 	case SCRIPT_FIN:
-		xchg_conn_half_close(&in->x);
+		xchg_conn_half_close(&in->k.x);
 		break;
 	case SCRIPT_RST:
 	case SCRIPT_WERR:
 		/* RST: what came is judged, then the reset; WERR: the reset without reading first, while
 		 * the answer is still on its way */
-		if (!in->stopped && ev->op == SCRIPT_RST)
-			xchg_conn_drain(&in->x);
-		xchg_conn_reset(&in->x, 0);
-		in->done = 1;
+		if (!in->k.stopped && ev->op == SCRIPT_RST)
+			xchg_conn_drain(&in->k.x);
+		xchg_conn_reset(&in->k.x, 0);
+		in->k.done = 1;
 		return instance_check(p, in);
 	case SCRIPT_STOP:
-		in->stopped = in->was_stopped = 1;
-		in->x.send_limit += p->flood[of_event];
+		in->k.stopped = in->was_stopped = 1;
+		in->k.x.send_limit += p->flood[of_event];
 		return p->flood[of_event] > 0 ? push_unread(p, in) : 0;
 	case SCRIPT_RESUME:
-		in->stopped = 0;
+		in->k.stopped = 0;
 		break;
 	case SCRIPT_SHORT: /* at least 1/1024 of the stream per call: megabytes never take a million */
-		in->x.rchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
+		in->k.x.rchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
 		break;
 	case SCRIPT_RLIMIT:
-		in->x.wchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
+		in->k.x.wchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
 		break;
 	default:
 		return 0;
@@ -519,8 +493,8 @@ static int event(struct play *p, const struct script_event *ev, int of, size_t o
 static void play_free(struct play *p)
 {
 	for (size_t k = 0; k < p->count; k++) {
-		if (p->in[k].x.fd >= 0 && p->in[k].open)
-			close(p->in[k].x.fd);
+		if (p->in[k].k.x.fd >= 0 && p->in[k].k.open)
+			close(p->in[k].k.x.fd);
 		free(p->in[k].bytes);
 	}
 	free(p->of);
