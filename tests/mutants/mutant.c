@@ -11,7 +11,15 @@
  * output, beside another one, shows it (conform's random phase). "lost-wakeup" forgets a connection
  * whose write would block once it serves another one meanwhile (it writes to it no more, unless the
  * connection breaks): a client that stops reading beside others that are served never gets the rest
- * of its answer (T7). Test-only; never installed.
+ * of its answer (T7). Two more are for fuzzing an implementation (make fuzz IMPL=...): "heap-4k-reset"
+ * writes past a 4 KiB per-connection history buffer when a connection's third read (or later) crosses
+ * 4 KiB after another connection was reset while it was open (only AddressSanitizer sees it: build it
+ * with clang -fsanitize=address); "magic-prefix" corrupts a reply byte when a connection's stream begins
+ * with four particular bytes, tested one at a time (a branch random sequences practically never take;
+ * coverage guidance reaches it a byte at a time); "halfclose-after-reset" closes a connection that
+ * half-closes while output is owed, without that output, when another connection was reset during its
+ * life (T4 lost bytes; each fixed conform case uses one of the two, never both at once). Test-only;
+ * never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
@@ -50,10 +58,16 @@ struct conn {
 	unsigned char *buf;
 	int blocked;   /* its last write would block */
 	int forgotten; /* lost-wakeup: no longer polled for writability */
+	/* heap-4k-reset and magic-prefix */
+	unsigned char *hist;   /* the first 4 KiB the client sent */
+	size_t hist_len;       /* bytes kept in hist, or seen (magic-prefix) */
+	unsigned reads;        /* reads that returned data */
+	unsigned long resets0; /* resets seen when it was accepted */
 };
 
 static struct conn conns[MAXCONN];
 static int nactive;
+static unsigned long resets_seen; /* connections the server saw reset (read or write error) */
 
 /* The Latin-1 bug: letters U+00E0-U+00FE (but not the division sign U+00F7) "uppercased" too. */
 static void latin1(unsigned char *p, size_t n)
@@ -82,8 +96,49 @@ static void unicode_upper(unsigned char *p, size_t n)
 	}
 }
 
+/* ---- the bugs for fuzzing implementations: heap-4k-reset, magic-prefix ---- */
+
+/* heap-4k-reset: a log of the first 4 KiB each connection sent. Its bound is checked on the path of the
+ * first two reads and whenever no other connection was reset meanwhile; the third read crossing 4 KiB
+ * after a neighbour's reset copies past the end of the buffer. */
+static void history_add(struct conn *k, const unsigned char *p, size_t n)
+{
+	size_t room = 4096 - k->hist_len;
+	if (k->hist == NULL || k->hist_len >= 4096)
+		return;
+	if (k->reads < 3 || resets_seen == k->resets0)
+		n = n < room ? n : room;
+	memcpy(k->hist + k->hist_len, p, n);
+	k->hist_len += n;
+}
+
+/* magic-prefix: a stream that begins with 0xc3 0x5a 0x0f 0xa7 gets its first byte's answer corrupted.
+ * Each byte is its own branch (the volatile stores keep the compiler from merging the compares), so
+ * an edge map shows each step; without one, a guess must hit all four bytes at once (2^-32). */
+static volatile unsigned magic_depth[4];
+static void magic_prefix(struct conn *k, unsigned char *p, size_t n)
+{
+	int first = k->hist_len == 0;
+	k->hist_len += n;
+	if (!first || n < 4 || p[0] != 0xc3)
+		return;
+	magic_depth[0]++;
+	if (p[1] != 0x5a)
+		return;
+	magic_depth[1]++;
+	if (p[2] != 0x0f)
+		return;
+	magic_depth[2]++;
+	if (p[3] != 0xa7)
+		return;
+	magic_depth[3]++;
+	p[0] = (unsigned char)(p[0] ^ 0x20);
+}
+
 static void drop(struct conn *k, int do_close)
 {
+	free(k->hist);
+	k->hist = NULL;
 	if (do_close)
 		close(k->fd);
 	free(k->buf);
@@ -160,10 +215,20 @@ static void service(struct conn *k, short rev)
 					latin1(p, (size_t)n);
 				if (bug("unicode-upper"))
 					unicode_upper(p, (size_t)n);
+				k->reads++;
+				if (bug("heap-4k-reset"))
+					history_add(k, p, (size_t)n);
+				if (bug("magic-prefix"))
+					magic_prefix(k, p, (size_t)n);
 				upper_conn_event(&k->u, UPPER_EV_READ, (size_t)n);
 			} else if (n == 0) {
+				if (bug("halfclose-after-reset") && resets_seen != k->resets0) {
+					drop(k, 1); /* the answer still owed is lost */
+					return;
+				}
 				upper_conn_event(&k->u, UPPER_EV_EOF, 0);
 			} else if (errno != EAGAIN && errno != EINTR) {
+				resets_seen++;
 				upper_conn_event(&k->u, UPPER_EV_RESET, 0);
 			}
 		}
@@ -187,6 +252,7 @@ static void service(struct conn *k, short rev)
 			k->blocked = errno == EAGAIN;
 			break;
 		} else {
+			resets_seen++;
 			upper_conn_event(&k->u, UPPER_EV_WERROR, 0);
 			if (bug("reset-harms-neighbor"))
 				reset_neighbor(k);
@@ -291,6 +357,11 @@ static void accept_one(int lfd)
 		}
 		k->fd = fd;
 		k->active = 1;
+		k->resets0 = resets_seen;
+		if (bug("heap-4k-reset") && (k->hist = malloc(4096)) == NULL) {
+			free(k->buf);
+			break;
+		}
 		nactive++;
 		if (bug("leak-memory")) {
 			/* a per-connection buffer (256 KiB, used) that is never freed */
