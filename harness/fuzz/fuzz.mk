@@ -127,9 +127,14 @@ fuzz-args:
 		echo "make fuzz: FUZZ_TIME='$(FUZZ_TIME)' is not a number of seconds (for example FUZZ_TIME=120)" >&2; \
 		exit 2;; esac
 
+# make fuzz IMPL='CMD {port}' fuzzes the user's implementation instead (harness/fuzz/fuzz_impl_run.mk).
+ifeq ($(strip $(IMPL)),)
 fuzz: fuzz-args fuzz-build $(B)/draw-chart
 	$(FUZZ_SRC)/fuzz_run.py --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
 		--bindir $(FUZZ_LF) --chart $(B)/draw-chart $(FUZZ_TARGETS)
+else
+fuzz: fuzz-impl-run
+endif
 
 fuzz-afl: fuzz-args fuzz-afl-build fuzz-build $(B)/draw-chart
 	$(MAKE) SAN=1 build/san/bin/tcp-upper

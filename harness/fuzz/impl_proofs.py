@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""impl_proofs.py - make fuzz-impl-proofs: that fuzzing an implementation (make fuzz IMPL=...) finds bugs
+conform's fixed cases miss, and reports nothing on correct servers. Each run is a short libFuzzer run of
+fuzz-impl-tcp or fuzz-impl-udp against one server, two at a time (the cores):
+
+  - the lost-wakeup mutant (T7, every fixed case passes it) and halfclose-after-reset (a new one
+    conform's fixed cases miss) are found black-box;
+  - heap-4k-reset built with clang -fsanitize=address is found (its heap overflow shows only to ASan);
+  - magic-prefix built with afl-clang-fast is found with coverage on (the engine says "instrumented"),
+    and the same mutant built without instrumentation is not found black-box in the same time;
+  - tcp-upper, udp-upper, servers/python/corrected.py and thread_per_connection.py: no finding, and
+    inputs were run (a run that executed nothing fails);
+  - a target off loopback is refused before anything is sent.
+
+usage: impl_proofs.py --engines DIR --bin DIR --mutants DIR --asan-mutants DIR --afl-mutants DIR
+                      [--time SECONDS] [--clean-time SECONDS] [--only NAME]...
+Prints one line per proof and the seconds each took; exit 0 when all hold, 1 when one fails, 2 on a
+usage or set-up error (an engine or server missing).
+"""
+import concurrent.futures, getopt, os, shutil, sys, tempfile, time
+
+import engines, impl_findings
+
+PROG = "fuzz-impl-proofs"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+def fuzz(engine, target, cmd, secs, env_extra=None):
+    """A libFuzzer run of engine against cmd for at most secs seconds, stopping at the first finding.
+    Returns (findings, executed units, coverage mode, seconds taken, log tail)."""
+    base = "fuzz_" + target.removeprefix("fuzz-impl-")
+    with tempfile.TemporaryDirectory(prefix="capslock-proof.") as work:
+        os.makedirs(f"{work}/corpus")
+        env = impl_findings.env_for(cmd) if cmd else dict(os.environ)
+        env.update(env_extra or {})
+        argv = [engine, f"-max_total_time={secs}", "-print_final_stats=1", "-timeout=10",
+                f"-artifact_prefix={work}/", f"-dict={ROOT}/harness/fuzz/{base}.dict", f"{work}/corpus",
+                f"{ROOT}/corpus/{base}"]
+        t0 = time.monotonic()
+        rc, text = engines.run(argv, secs + 60, capture="both", env=env)
+        took = time.monotonic() - t0
+    execs = engines.libfuzzer_final_stats(text).get("number_of_executed_units", 0)
+    execs = execs or engines.libfuzzer_figures(text)[0]
+    return impl_findings.findings_of(text), execs, impl_findings.coverage_mode(text), took, text[-1500:]
+
+def expect_finding(engine, target, cmd, secs, rules, mode=None):
+    """A proof that a finding of one of rules comes within secs (and, given mode, the engine's coverage
+    mode starts with it). Returns (ok, line)."""
+    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs)
+    if mode and not (cov or "").startswith(mode):
+        return False, f"coverage mode {cov!r}, expected {mode} ({execs} execs)\n{tail}"
+    hit = [f for f in found if f[0] in rules]
+    if not hit:
+        what = "; ".join(f"{r} {w}: {s}" for r, w, s in found) or "no finding"
+        return False, f"expected a {'/'.join(rules)} finding within {secs} s: {what} ({execs} execs)\n{tail}"
+    r, w, s = hit[0]
+    return True, f"found {r} at {w} after {took:.1f} s, {execs} execs ({cov}): {s}"
+
+def expect_clean(engine, target, cmd, secs, env_extra=None):
+    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, env_extra)
+    if found:
+        return False, "false positive: " + "; ".join(f"{r} {w}: {s}" for r, w, s in found) + f"\n{tail}"
+    if execs <= 0:
+        return False, f"no input was executed in {took:.0f} s (nothing checked)\n{tail}"
+    return True, f"nothing in {took:.0f} s, {execs} execs ({execs / max(took, 0.001):.0f}/s, {cov})"
+
+def expect_refused(engine, target, addr):
+    """The engine must refuse a target off loopback: exit non-zero quickly, no input run, naming it."""
+    var = "CAPSLOCK_IMPL_" + target.removeprefix("fuzz-impl-").upper()
+    env = {k: v for k, v in os.environ.items() if k != "CAPSLOCK_IMPL"}
+    env[var] = addr
+    t0 = time.monotonic()
+    rc, text = engines.run([engine, "-runs=10"], 30, capture="both", env=env)
+    ran = engines.libfuzzer_final_stats(text).get("number_of_executed_units", 0) or "INITED" in text
+    if rc in (0, None) or ran:
+        return False, f"{var}={addr}: {engines.status_text(rc)}, ran inputs: {bool(ran)}\n{text[-800:]}"
+    return True, f"{var}={addr} refused in {time.monotonic() - t0:.1f} s ({engines.status_text(rc)})"
+
+def proofs(o):
+    e = {t: os.path.join(o.engines, t) for t in ("fuzz-impl-tcp", "fuzz-impl-udp")}
+    m, py = lambda d, n: os.path.join(d, n), f"python3 {ROOT}/servers/python"
+    T, C = o.time, o.clean_time
+    # (name, function, arguments), run two at a time in this order
+    return [
+        ("lost-wakeup", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", m(o.mutants, "lost-wakeup"), T,
+                                         {"T7", "T8", "T2"})),
+        ("halfclose-after-reset", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                   m(o.mutants, "halfclose-after-reset"), T, {"T4", "T1", "T3"})),
+        ("heap-4k-reset-asan", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                m(o.asan_mutants, "heap-4k-reset"), T, {"ASAN", "DEATH"})),
+        ("magic-prefix-coverage", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                   m(o.afl_mutants, "magic-prefix"), T, {"T1", "T3", "X1"},
+                                                   "instrumented")),
+        ("magic-prefix-black-box", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                  m(o.mutants, "magic-prefix"), T)),
+        ("tcp-upper", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", f"{o.bin}/tcp-upper -l 127.0.0.1:{{port}}", C)),
+        ("udp-upper", expect_clean, (e["fuzz-impl-udp"], "fuzz-impl-udp", f"{o.bin}/udp-upper -l 127.0.0.1:{{port}}", C)),
+        ("corrected.py-tcp", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", f"{py}/corrected.py {{port}}", C)),
+        ("corrected.py-udp", expect_clean, (e["fuzz-impl-udp"], "fuzz-impl-udp", f"{py}/corrected.py {{port}}", C)),
+        ("thread_per_connection.py", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                    f"{py}/thread_per_connection.py {{port}}", C)),
+        ("loopback-only-tcp", expect_refused, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", "192.0.2.1:9")),
+        ("loopback-only-udp", expect_refused, (e["fuzz-impl-udp"], "fuzz-impl-udp", "192.0.2.1:9")),
+    ]
+
+def usage(message):
+    print(f"{PROG}: {message}\n{__doc__[__doc__.index('usage:'):]}", file=sys.stderr)
+    sys.exit(2)
+
+def main(argv):
+    keys = ["engines", "bin", "mutants", "asan-mutants", "afl-mutants", "time", "clean-time", "only"]
+    try:
+        pairs, rest = getopt.getopt(argv, "", [k + "=" for k in keys])
+    except getopt.GetoptError as e:
+        usage(e.msg)
+    g = {"time": "20", "clean-time": "5", "only": []}
+    for k, v in pairs:
+        if k == "--only":
+            g["only"].append(v)
+        else:
+            g[k[2:]] = v
+    if rest or any(k not in g for k in keys):
+        usage("missing options" if not rest else f"unexpected argument {rest[0]}")
+    o = type("O", (), {k.replace("-", "_"): v for k, v in g.items()})
+    o.time, o.clean_time = int(o.time), int(o.clean_time)
+    todo = [p for p in proofs(o) if not o.only or p[0] in o.only]
+    for name, f, args in todo:
+        for a in args[:1] + tuple(a.split()[0] for a in args[2:3] if a and not a.startswith("python3")):
+            if not os.access(a, os.X_OK):
+                print(f"{PROG}: {name}: {a} is not built", file=sys.stderr)
+                return 2
+    if not todo:
+        usage("--only matched no proof")
+    if shutil.which("python3") is None:
+        print(f"{PROG}: python3 is not on PATH (the Python servers need it)", file=sys.stderr)
+        return 2
+    t0, failed = time.monotonic(), 0
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = [(name, pool.submit(f, *args)) for name, f, args in todo]
+        for name, fut in results:
+            ok, line = fut.result()
+            failed += not ok
+            print(f"{'PASS' if ok else 'FAIL'} {name}: {line}")
+    print(f"{PROG}: {len(todo) - failed} of {len(todo)} proofs hold, {time.monotonic() - t0:.0f} s")
+    return 1 if failed else 0
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
