@@ -295,11 +295,12 @@ $(FUZZ_LFF)/fuzz_%: $(FUZZ_LFF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_L
 
 .PHONY: bench-fuzz
 bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
-	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone
+	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone \
+		build/std/bin/udp-upper build/std/bin/conform
 	$(MAKE) SAN=1 O=build/san build/san/bin/fuzz_tcp-standalone
 	$(FUZZ_SRC)/fuzz_bench.py --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
 		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
-		--out out/bench $(FUZZ_TARGETS)
+		--impl-dir $(FUZZ_IMPL) --out out/bench $(FUZZ_TARGETS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
 
 # ---- unit tests of the input formats and the TCP simulation (CUnit), both variants ----

@@ -55,3 +55,10 @@ fuzz-impl-proofs: $(FUZZ_IMPL_PROOF_BUILD)
 	$(FUZZ_SRC)/impl_proofs.py --engines $(FUZZ_IMPL) --bin $(B) --mutants $(O)/mutants \
 		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(FUZZ_AFL)/mutants --time $(FUZZ_IMPL_PROOF_TIME)
 CHECK_ONCE += fuzz-impl-proofs
+
+# ---- make bench-fuzz (fuzz.mk's recipe, with --impl-dir): the engines against the reference servers,
+# uninstrumented and built with afl-clang-fast (udp-upper's AFL++ build is made here) ----
+$(FUZZ_AFL)/udp-upper: $(FUZZ_AFL)/servers/udp_upper.o $(FUZZ_AFL)/servers/udp_loop.o $(FUZZ_AFL)/servers/serve.o \
+		$(FUZZ_AFL)/libcapslock.a
+	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^ $(LIB_LIBS)
+bench-fuzz: $(FUZZ_IMPL_BINS) $(FUZZ_AFL)/udp-upper
