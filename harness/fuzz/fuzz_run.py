@@ -50,7 +50,7 @@ Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summar
   --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary
                        (default build/san/bin/tcp-upper)
   --chart PATH         the draw-chart program that draws the charts (default build/std/bin/draw-chart)
-  --impl CMD           fuzz the implementation CMD ('{port}' becomes a free port, as conform --exec);
+  --impl CMD           fuzz the implementation CMD ('{{port}}' becomes a free port, as conform --exec);
                        TARGETs fuzz-impl-tcp and/or fuzz-impl-udp (libFuzzer only); earlier crash files
                        of those targets under DIR are removed first (a run judges one implementation)
   --repro PATH         impl-repro, which confirms findings on a fresh server (default build/std/bin/impl-repro)
