@@ -347,3 +347,71 @@ CHECK_ONCE += fuzz-bench-test
 # Dependency files of the engine builds, from their object lists.
 FUZZ_DEP_SRCS := $(FUZZ_ALL_SRCS) servers/tcp_upper.c servers/tcp_loop.c servers/serve.c $(LIB_SRCS)
 -include $(foreach d,$(FUZZ_LF) $(FUZZ_AFL) $(FUZZ_COV) $(FUZZ_LFF),$(FUZZ_DEP_SRCS:%.c=$(d)/%.d))
+
+# ==== fuzzing a user's implementation over real sockets (harness/fuzz/impl*.c, README "Fuzzing your own
+# implementation"): the libFuzzer targets fuzz-impl-tcp and fuzz-impl-udp, the reproducer impl-repro, the
+# reference servers and the mutants built with AFL++'s compilers (they write their edge map into the
+# shared memory the targets give them), and the test that impl-repro finds a mutant's bug ====
+
+IMPL_OBJS := harness/fuzz/impl.o harness/fuzz/impl_tcp.o harness/fuzz/impl_udp.o
+
+PROGS += impl-repro
+$(B)/impl-repro: $(O)/harness/fuzz/impl_repro.o $(IMPL_OBJS:%=$(O)/%) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+# The targets link libFuzzer but carry no coverage instrumentation and no sanitizer: the code under test
+# is the server (its edge map is the coverage; its own ASan reports come through its log), and the
+# harness's branches depend on timing (partial sends, poll wakeups), so they would only add noise to the
+# corpus; without ASan the harness costs a third less CPU per execution.
+FUZZ_IMPL := build/fuzz-impl
+FUZZ_IMPL_CFLAGS := -std=c11 -g -O2 -D_GNU_SOURCE -Ilib
+FUZZ_IMPL_BINS := $(FUZZ_IMPL)/fuzz-impl-tcp $(FUZZ_IMPL)/fuzz-impl-udp
+
+$(FUZZ_IMPL)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_IMPL_CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(FUZZ_IMPL)/fuzz_impl_udp.o: $(FUZZ_SRC)/fuzz_impl.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_IMPL_CFLAGS) $(WARN) -DIMPL_TARGET_UDP -MMD -MP -c -o $@ $<
+
+$(FUZZ_IMPL)/libcapslock.a: $(LIB_SRCS:%.c=$(FUZZ_IMPL)/%.o)
+	$(AR) rcs $@ $^
+
+$(FUZZ_IMPL)/fuzz-impl-tcp: $(FUZZ_IMPL)/$(FUZZ_SRC)/fuzz_impl.o $(IMPL_OBJS:%=$(FUZZ_IMPL)/%) $(FUZZ_IMPL)/libcapslock.a
+	$(FUZZ_CLANG) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+$(FUZZ_IMPL)/fuzz-impl-udp: $(FUZZ_IMPL)/fuzz_impl_udp.o $(IMPL_OBJS:%=$(FUZZ_IMPL)/%) $(FUZZ_IMPL)/libcapslock.a
+	$(FUZZ_CLANG) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+# Servers with AFL++'s edge map, for coverage-guided runs of fuzz-impl-*: the reference servers and the
+# mutants of tests/mutants (AFL_USE_ASAN=1 adds ASan, after rm -rf build/afl-servers build/fuzz-afl).
+AFL_SERVERS := build/afl-servers
+$(AFL_SERVERS)/tcp-upper: $(FUZZ_AFL)/tcp-upper
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(AFL_SERVERS)/udp-upper: $(FUZZ_AFL)/servers/udp_upper.o $(FUZZ_AFL)/servers/udp_loop.o $(FUZZ_AFL)/servers/serve.o \
+		$(FUZZ_AFL)/libcapslock.a
+	@mkdir -p $(dir $@)
+	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^ $(LIB_LIBS)
+
+$(AFL_SERVERS)/mutants/%: tests/mutants/mutant.c $(FUZZ_AFL)/libcapslock.a
+	@mkdir -p $(dir $@)
+	AFL_QUIET=1 $(AFL_CC) $(FUZZ_AFL_CFLAGS) -DMUTANT=\"$*\" -o $@ $< $(FUZZ_AFL)/libcapslock.a $(LIB_LIBS)
+
+.PHONY: fuzz-impl-build afl-servers fuzz-impl-test
+fuzz-impl-build: $(FUZZ_IMPL_BINS) $(B)/impl-repro
+afl-servers: $(AFL_SERVERS)/tcp-upper $(AFL_SERVERS)/udp-upper
+
+# make check: impl-repro finds the lost-wakeup mutant's bug from one committed input and passes the
+# reference servers on the same inputs.
+fuzz-impl-test: $(B)/impl-repro $(B)/tcp-upper $(B)/udp-upper $(O)/mutants/lost-wakeup $(O)/mutants/other-port
+	$(FUZZ_SRC)/test-impl.sh $(B) $(O)/mutants
+TESTS += fuzz-impl-test
+STD_SKIP += fuzz-impl-test
+CHECK_BUILD += $(B)/impl-repro
+
+.SECONDARY: $(foreach s,$(LIB_SRCS) $(FUZZ_SRC)/fuzz_impl.c $(IMPL_OBJS:%.o=%.c),$(FUZZ_IMPL)/$(s:%.c=%.o))
+-include $(foreach s,$(LIB_SRCS) $(FUZZ_SRC)/fuzz_impl.c $(IMPL_OBJS:%.o=%.c),$(FUZZ_IMPL)/$(s:%.c=%.d)) $(FUZZ_IMPL)/fuzz_impl_udp.d

@@ -1,0 +1,109 @@
+/* fuzz_impl.c - libFuzzer target over a user's implementation (impl.h): each input, a fuzz_tcp script
+ * (fuzz-impl-tcp) or a fuzz_udp sequence (fuzz-impl-udp, built with -DIMPL_TARGET_UDP), is played over
+ * real loopback sockets against a server started once and judged by the library's oracles. libFuzzer
+ * owns argv, so the server comes from the environment:
+ *   CAPSLOCK_IMPL='CMD {port}'         started through lib/child, restarted only after it died
+ *   CAPSLOCK_IMPL_TCP=127.0.0.1:PORT   or a running server (CAPSLOCK_IMPL_UDP for UDP), loopback only
+ *   CAPSLOCK_IMPL_IDLE_MS=N            no progress for N ms is a finding (default 2000)
+ *   AFL_MAP_SIZE=N                     the edge map's size (default 65536)
+ * A server built with AFL++'s compilers writes its edge map into the shared memory named by
+ * __AFL_SHM_ID, which this target sets for it; the map is copied into libFuzzer's extra counters after
+ * every input, beside a small map of what the input did (which op met which client state), so that the
+ * corpus grows with the implementation's branches. The harness itself carries no coverage
+ * instrumentation: its own branches depend on timing (partial sends, poll wakeups) and would only add
+ * noise. A finding prints one line, "capslock-finding: RULE WHERE: WHAT", and aborts. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "child.h"
+#include "fuzz.h"
+#include "impl.h"
+#include "util.h"
+
+#ifdef IMPL_TARGET_UDP
+#define PROTO IMPL_UDP
+#define PROTO_NAME "UDP"
+#else
+#define PROTO IMPL_TCP
+#define PROTO_NAME "TCP"
+#endif
+
+enum { FEATURES = 1024, MAP_COUNTERS = 65536 };
+
+/* libFuzzer reads every byte of this section after each input as coverage counters. */
+__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t counters[FEATURES + MAP_COUNTERS];
+
+static struct impl *target;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct impl_options o = {.proto = PROTO, .map_size = IMPL_MAP_DEFAULT};
+	const char *idle = getenv("CAPSLOCK_IMPL_IDLE_MS"), *size = getenv("AFL_MAP_SIZE");
+	char err[1024];
+	uint64_t v;
+	(void)argc;
+	(void)argv;
+	o.command = getenv("CAPSLOCK_IMPL");
+	o.address = getenv(PROTO == IMPL_TCP ? "CAPSLOCK_IMPL_TCP" : "CAPSLOCK_IMPL_UDP");
+	if ((o.command == NULL || !o.command[0]) && (o.address == NULL || !o.address[0])) {
+		fprintf(
+		    stderr,
+		    "capslock-impl: set CAPSLOCK_IMPL='CMD {port}' (the server to start) or CAPSLOCK_IMPL_%s="
+		    "127.0.0.1:PORT (a running one)\n",
+		    PROTO_NAME);
+		exit(2);
+	}
+	if (o.command != NULL && o.command[0])
+		o.address = NULL;
+	if (idle != NULL && util_parse_u64(idle, 1, 600000, 0, &v, err, sizeof err) == 0)
+		o.idle_ms = (int)v;
+	if (size != NULL && util_parse_u64(size, 1024, 1u << 26, 0, &v, err, sizeof err) == 0)
+		o.map_size = (size_t)v;
+	o.log_path = getenv("CAPSLOCK_IMPL_LOG");
+	target = impl_open(&o, err, sizeof err);
+	if (target == NULL) {
+		fprintf(stderr, "capslock-impl: set-up error: %s\n", err);
+		exit(2);
+	}
+	impl_describe(target, err, sizeof err);
+	fprintf(stderr, "capslock-impl: %s\n", err);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct impl_finding f;
+	size_t len;
+	int rc = impl_run(target, data, size, &f);
+	if (rc < 0) {
+		fprintf(stderr, "capslock-impl: local error: %s\n", f.what);
+		if (strstr(f.what, "did not start again") != NULL) {
+			child_kill_all();
+			exit(2);
+		}
+		return -1;
+	}
+	if (rc > 0) {
+		fprintf(stderr, "capslock-finding: %s %s: %s\n", f.rule, f.where, f.what);
+		child_kill_all();
+		abort();
+	}
+	memset(counters, 0, sizeof counters);
+	const unsigned char *feat = impl_features(target, &len);
+	memcpy(counters, feat, len < FEATURES ? len : FEATURES);
+	const unsigned char *map = impl_map(target, &len);
+	if (len <= MAP_COUNTERS) {
+		if (len > 0)
+			memcpy(counters + FEATURES, map, len);
+	} else
+		for (size_t i = 0; i < len; i++) { /* a larger map folded onto the counters */
+			uint8_t *c = &counters[FEATURES + i % MAP_COUNTERS];
+			unsigned sum = (unsigned)*c + map[i];
+			*c = (uint8_t)(sum > 255 ? 255 : sum);
+		}
+	return 0;
+}
