@@ -3,7 +3,8 @@
 network-driven harness that starts a fresh tcp-upper for every input and sends it over loopback (as AFLNet).
 
 usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-dir DIR] [--server PATH]
-                     [--std-dir DIR] [--san-dir DIR] [--out DIR] [--impl-dir DIR] TARGET...
+                     [--std-dir DIR] [--san-dir DIR] [--out DIR] [--impl-dir DIR] [--afl-servers DIR]
+                     TARGET...
   --time SECONDS     seconds per measurement, 1 to 3600 (default 6); a run lasts about (2 x targets + 2) x it
   --lf-dir DIR       libFuzzer builds with ASan+UBSan (default build/fuzz-libfuzzer)
   --lf-fast-dir DIR  libFuzzer builds without sanitizer (default build/fuzz-libfuzzer-fast)
@@ -14,7 +15,8 @@ usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-
   --out DIR          where fuzz.md and fuzz.json go (default out/bench); the table is printed too
   --impl-dir DIR     the engines of make fuzz IMPL=... (fuzz-impl-tcp, fuzz-impl-udp): adds their exec/s,
                      one process (one core) each, against tcp-upper and udp-upper of --std-dir,
-                     their AFL++-instrumented builds in --afl-dir (coverage on) and
+                     their AFL++-instrumented builds in --afl-servers DIR (default build/afl-servers;
+                     coverage on) and
                      servers/python/corrected.py, beside conform --random's sequences/s (--std-dir's
                      conform); each about --time seconds
 Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
@@ -203,7 +205,7 @@ def conform_random_rate(conform, server, secs):
 
 def measure_impl(o):
     """Rows (server, engine, coverage, exec/s): the engines against each server, one process each."""
-    rows, afl, std, py = [], o.afl_dir, o.std_dir, "python3 servers/python/corrected.py {port}"
+    rows, afl, std, py = [], o.afl_servers, o.std_dir, "python3 servers/python/corrected.py {port}"
     plan = [("tcp-upper", "fuzz-impl-tcp", "corpus/fuzz_tcp", f"{std}/tcp-upper -l 127.0.0.1:{{port}}"),
             ("tcp-upper, afl-clang-fast build", "fuzz-impl-tcp", "corpus/fuzz_tcp",
              f"{afl}/tcp-upper -l 127.0.0.1:{{port}}"),
@@ -329,7 +331,8 @@ def parse_options(argv):
     """The options, an attribute each (dashes as underscores), and the targets."""
     o = {"time": "6", "lf-dir": "build/fuzz-libfuzzer", "lf-fast-dir": "build/fuzz-libfuzzer-fast",
          "afl-dir": "build/fuzz-afl", "server": "build/std/bin/tcp-upper", "std-dir": "build/std/bin",
-         "san-dir": "build/san/bin", "out": "out/bench", "impl-dir": ""}
+         "san-dir": "build/san/bin", "out": "out/bench", "impl-dir": "",
+         "afl-servers": "build/afl-servers"}
     try:
         opts, targets = getopt.gnu_getopt(argv, "h", ["help"] + [f"{k}=" for k in o])
     except getopt.GetoptError as e:

@@ -7,8 +7,6 @@ IMPL ?=
 IMPL_TRANSPORT ?= both
 FUZZ_IMPL_OUT ?= out/fuzz-impl
 FUZZ_IMPL_SHRINK_TIME ?= 30
-FUZZ_IMPL := build/fuzz-impl
-FUZZ_IMPL_BINS := $(FUZZ_IMPL)/fuzz-impl-tcp $(FUZZ_IMPL)/fuzz-impl-udp
 FUZZ_IMPL_TARGETS := $(if $(filter tcp both,$(IMPL_TRANSPORT)),fuzz-impl-tcp) \
 	$(if $(filter udp both,$(IMPL_TRANSPORT)),fuzz-impl-udp)
 
@@ -22,15 +20,11 @@ fuzz-impl-run: fuzz-args fuzz-impl-build $(B)/draw-chart $(B)/impl-repro $(B)/re
 		--out $(FUZZ_IMPL_OUT) --bindir $(FUZZ_IMPL) --chart $(B)/draw-chart --repro $(B)/impl-repro \
 		--replay $(B)/replay --conform $(B)/conform --shrink-time $(FUZZ_IMPL_SHRINK_TIME) $(FUZZ_IMPL_TARGETS)
 
-# ---- the mutants of tests/mutants/mutant.c for the proofs: with AFL++'s edge coverage (afl-clang-fast,
-# linked with the AFL++-instrumented library), and with AddressSanitizer (clang) ----
+# ---- the mutants of tests/mutants/mutant.c for the proofs: with AFL++'s edge coverage (fuzz.mk's
+# $(AFL_SERVERS)/mutants/NAME, afl-clang-fast), and with AddressSanitizer (clang, here) ----
 FUZZ_IMPL_MUTANTS := heap-4k-reset magic-prefix halfclose-after-reset lost-wakeup
 FUZZ_IMPL_ASAN := build/fuzz-impl-asan
 FUZZ_IMPL_ASAN_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -fsanitize=address -fno-omit-frame-pointer
-
-$(FUZZ_AFL)/mutants/%: tests/mutants/mutant.c $(FUZZ_AFL)/libcapslock.a
-	@mkdir -p $(dir $@)
-	AFL_QUIET=1 $(AFL_CC) $(FUZZ_AFL_CFLAGS) -DMUTANT=\"$*\" -o $@ $< $(FUZZ_AFL)/libcapslock.a $(LIB_LIBS)
 
 $(FUZZ_IMPL_ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,7 +35,7 @@ $(FUZZ_IMPL_ASAN)/mutants/%: tests/mutants/mutant.c $(LIB_SRCS:%.c=$(FUZZ_IMPL_A
 	$(FUZZ_CLANG) $(FUZZ_IMPL_ASAN_CFLAGS) -DMUTANT=\"$*\" -o $@ $^ $(LIB_LIBS)
 .SECONDARY: $(LIB_SRCS:%.c=$(FUZZ_IMPL_ASAN)/%.o)
 
-FUZZ_IMPL_PROOF_BUILD := $(FUZZ_IMPL_BINS) $(FUZZ_AFL)/mutants/magic-prefix $(FUZZ_IMPL_ASAN)/mutants/heap-4k-reset \
+FUZZ_IMPL_PROOF_BUILD := $(FUZZ_IMPL_BINS) $(AFL_SERVERS)/mutants/magic-prefix $(FUZZ_IMPL_ASAN)/mutants/heap-4k-reset \
 	$(FUZZ_IMPL_MUTANTS:%=$(O)/mutants/%) $(B)/tcp-upper $(B)/udp-upper
 CHECK_BUILD_ONCE += $(FUZZ_IMPL_PROOF_BUILD)
 
@@ -53,12 +47,9 @@ FUZZ_IMPL_PROOF_TIME ?= 20
 .PHONY: fuzz-impl-proofs
 fuzz-impl-proofs: $(FUZZ_IMPL_PROOF_BUILD)
 	$(FUZZ_SRC)/impl_proofs.py --engines $(FUZZ_IMPL) --bin $(B) --mutants $(O)/mutants \
-		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(FUZZ_AFL)/mutants --time $(FUZZ_IMPL_PROOF_TIME)
+		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(AFL_SERVERS)/mutants --time $(FUZZ_IMPL_PROOF_TIME)
 CHECK_ONCE += fuzz-impl-proofs
 
 # ---- make bench-fuzz (fuzz.mk's recipe, with --impl-dir): the engines against the reference servers,
-# uninstrumented and built with afl-clang-fast (udp-upper's AFL++ build is made here) ----
-$(FUZZ_AFL)/udp-upper: $(FUZZ_AFL)/servers/udp_upper.o $(FUZZ_AFL)/servers/udp_loop.o $(FUZZ_AFL)/servers/serve.o \
-		$(FUZZ_AFL)/libcapslock.a
-	AFL_QUIET=1 $(AFL_CC) -pthread -o $@ $^ $(LIB_LIBS)
-bench-fuzz: $(FUZZ_IMPL_BINS) $(FUZZ_AFL)/udp-upper
+# uninstrumented and built with afl-clang-fast ($(AFL_SERVERS)) ----
+bench-fuzz: $(FUZZ_IMPL_BINS) $(AFL_SERVERS)/tcp-upper $(AFL_SERVERS)/udp-upper

@@ -124,7 +124,8 @@ def main(argv):
     o.time, o.clean_time = int(o.time), int(o.clean_time)
     todo = [p for p in proofs(o) if not o.only or p[0] in o.only]
     for name, f, args in todo:
-        for a in args[:1] + tuple(a.split()[0] for a in args[2:3] if a and not a.startswith("python3")):
+        cmds = args[2:3] if f is not expect_refused else ()
+        for a in args[:1] + tuple(a.split()[0] for a in cmds if not a.startswith("python3")):
             if not os.access(a, os.X_OK):
                 print(f"{PROG}: {name}: {a} is not built", file=sys.stderr)
                 return 2
