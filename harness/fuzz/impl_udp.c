@@ -24,8 +24,11 @@
 enum {
 	MAX_DATAGRAMS = 512,
 	MAX_BYTES = 16 * 1024 * 1024, /* bytes one input sends in all; datagrams past them are dropped */
-	IN_FLIGHT = 128 * 1024,       /* bytes (with the kernel's overhead) unanswered at once, at most */
-	OVERHEAD = 768                /* the kernel's cost of one datagram beside its bytes, about */
+	IN_FLIGHT = 160 * 1024, /* the kernel's cost of the datagrams unanswered at once, at most (a receive
+	                         * buffer holds 208 KiB by default) */
+	OVERHEAD = 1024,        /* the kernel's cost of a datagram is about twice its bytes and this */
+	CLIENT_RCVBUF = 1 << 20,
+	DROP_LOOK_MS = 50 /* a wait for replies looks at the kernel's drop count this often */
 };
 
 struct datagram {
@@ -48,6 +51,11 @@ struct play {
 	unsigned char *buf;
 	struct impl_finding *f;
 };
+
+static size_t cost(size_t len)
+{
+	return 2 * len + OVERHEAD;
+}
 
 static void feature(struct play *p, size_t index)
 {
@@ -108,6 +116,8 @@ static int sender_socket(struct play *p, unsigned s, int family, char *err, size
 			close(fd);
 		return -1;
 	}
+	int rcvbuf = CLIENT_RCVBUF;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	p->fd[s][v6] = fd;
 	return fd;
 }
@@ -121,7 +131,11 @@ static int same_address(const struct sockaddr_storage *a, const struct net_addr 
 		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
 	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)&b->ss;
-	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+	int same = x->sin6_port == y->sin6_port;
+	for (size_t i = 0; i < sizeof x->sin6_addr.s6_addr;
+	     i++) /* no memcmp: libFuzzer would take it as a hint */
+		same &= x->sin6_addr.s6_addr[i] == y->sin6_addr.s6_addr[i];
+	return same;
 }
 
 /* A reply of n bytes from `from` on socket fd: it must answer one of that socket's datagrams still
@@ -147,7 +161,7 @@ static int reply(struct play *p, int fd, const struct sockaddr_storage *from, si
 		if (d->len == n && oracle_mismatch(d->data, n, p->buf, n) == n) {
 			d->answered = 1;
 			p->outstanding--;
-			p->cost -= d->len + OVERHEAD;
+			p->cost -= cost(d->len);
 			return 0;
 		}
 	}
@@ -209,30 +223,43 @@ static int receive(struct play *p, int ms, size_t *got)
 	return 0;
 }
 
-/* Waits, reading replies, until at most `left` bytes of cost are unanswered; no reply for idle_ms is a
- * finding (unless the kernel dropped the missing datagrams). */
+/* The datagrams still waiting for their reply: how many, and the first. */
+static size_t missing(const struct play *p, size_t *first)
+{
+	size_t n = 0;
+	*first = SIZE_MAX;
+	for (size_t k = 0; k < p->count; k++)
+		if (!p->d[k].answered && !p->d[k].gone && p->d[k].sock >= 0) {
+			n++;
+			*first = *first == SIZE_MAX ? k : *first;
+		}
+	return n;
+}
+
+/* Waits, reading replies, until at most `left` of cost is unanswered. No reply for idle_ms is a
+ * finding, unless the kernel dropped the missing datagrams (the server's drop count, looked at while
+ * waiting, rose by as many): then they are no longer waited for. */
 static int wait_until(struct play *p, size_t left, unsigned long drops0)
 {
 	uint64_t idle = util_now_ns() + (uint64_t)p->t->idle_ms * 1000000u;
+	unsigned port = net_port((const struct sockaddr *)&p->t->addr.ss);
 	while (p->outstanding > 0 && p->cost > left) {
-		size_t got;
-		int rc = receive(p, util_ms_left(idle), &got);
+		size_t got, first;
+		int ms = util_ms_left(idle);
+		int rc = receive(p, ms < DROP_LOOK_MS ? ms : DROP_LOOK_MS, &got);
 		if (rc != 0)
 			return rc;
 		if (got > 0) {
 			idle = util_now_ns() + (uint64_t)p->t->idle_ms * 1000000u;
 			continue;
 		}
-		if (util_ms_left(idle) > 0)
-			continue;
-		size_t missing = 0, first = SIZE_MAX;
-		for (size_t k = 0; k < p->count; k++)
-			if (!p->d[k].answered && !p->d[k].gone && p->d[k].sock >= 0) {
-				missing++;
-				first = first == SIZE_MAX ? k : first;
-			}
-		unsigned long drops = kernel_drops(net_port((const struct sockaddr *)&p->t->addr.ss));
-		if (drops >= drops0 + missing) {
+		size_t n = missing(p, &first);
+		if (n == 0) { /* the counts say otherwise: trust the datagrams */
+			p->outstanding = 0;
+			p->cost = 0;
+			return 0;
+		}
+		if (kernel_drops(port) >= drops0 + n) {
 			feature(p, 999);
 			for (size_t k = 0; k < p->count; k++)
 				if (!p->d[k].answered)
@@ -242,13 +269,15 @@ static int wait_until(struct play *p, size_t left, unsigned long drops0)
 			p->cost = 0;
 			return 0;
 		}
+		if (util_ms_left(idle) > 0)
+			continue;
 		const struct datagram *d = &p->d[first];
 		return impl_found(
 		    p->f, "U1", "no-reply",
 		    "datagram #%zu (%zu bytes from sender %u over IPv%d) got no reply within %d ms; "
 		    "%zu of %zu datagrams unanswered",
-		    first + 1, d->len, d->sender, d->family == 6 && p->t->has6 ? 6 : 4, p->t->idle_ms,
-		    missing, p->count);
+		    first + 1, d->len, d->sender, d->family == 6 && p->t->has6 ? 6 : 4, p->t->idle_ms, n,
+		    p->count);
 	}
 	return 0;
 }
@@ -258,10 +287,10 @@ static void sender_gone(struct play *p, unsigned s, int v6)
 {
 	int fd = p->fd[s][v6];
 	for (size_t k = 0; k < p->count; k++)
-		if (p->d[k].sock == fd && !p->d[k].answered) {
+		if (p->d[k].sock == fd && !p->d[k].answered && !p->d[k].gone) {
 			p->d[k].gone = 1;
 			p->outstanding--;
-			p->cost -= p->d[k].len + OVERHEAD;
+			p->cost -= cost(p->d[k].len);
 		}
 	close(fd);
 	p->fd[s][v6] = -1;
@@ -286,7 +315,7 @@ static int send_one(struct play *p, struct datagram *d, const struct script_udp_
 	p->t->connections++;
 	d->sock = fd;
 	p->outstanding++;
-	p->cost += d->len + OVERHEAD;
+	p->cost += cost(d->len);
 	if (m->recv == SCRIPT_UDP_ICMP_RECV || m->recv == SCRIPT_UDP_ICMP_SEND ||
 	    m->send == SCRIPT_UDP_SEND_UNREACH)
 		sender_gone(p, d->sender, v6);
@@ -357,10 +386,8 @@ int impl_udp_run(struct impl_target *t, const unsigned char *data, size_t n, str
 		                    4 +
 		                (m.family == 6) * 2 + m.batch);
 		feature(&p, 640 + m.sender * 8 + (m.recv != 0) * 2 + (m.send != 0));
-		/* the batch bit: every datagram before it answered first; else only the buffer bound */
-		rc = wait_until(
-		    &p, m.batch ? 0 : IN_FLIGHT - (len + OVERHEAD < IN_FLIGHT ? len + OVERHEAD : IN_FLIGHT),
-		    drops0);
+		size_t room = IN_FLIGHT - (cost(len) < IN_FLIGHT ? cost(len) : IN_FLIGHT);
+		rc = wait_until(&p, m.batch ? 0 : room, drops0);
 		if (rc == 0)
 			rc = send_one(&p, d, &m);
 		if (rc == 0) {
