@@ -14,11 +14,11 @@
  * of its answer (T7). Two more are for fuzzing an implementation (make fuzz IMPL=...): "heap-4k-reset"
  * writes past a 4 KiB per-connection history buffer when a connection's third read (or later) crosses
  * 4 KiB after another connection was reset while it was open (only AddressSanitizer sees it: build it
- * with clang -fsanitize=address); "magic-prefix" corrupts a reply byte when a connection's stream begins
- * with four particular bytes, tested one at a time (a branch random sequences practically never take;
- * coverage guidance reaches it a byte at a time); "halfclose-after-reset" closes a connection that
- * half-closes while output is owed, without that output, when another connection was reset during its
- * life (T4 lost bytes; each fixed conform case uses one of the two, never both at once). Test-only;
+ * with clang -fsanitize=address); "magic-prefix" corrupts a reply byte when a read holds bytes of six
+ * classes in a particular order, tested one at a time (a branch random sequences
+ * practically never take; coverage guidance reaches it a step at a time); "halfclose-after-reset" resets a
+ * connection that half-closes, instead of finishing its answer and sending FIN, when another connection was
+ * reset during its life (T4; each fixed conform case uses one of the two, never both at once). Test-only;
  * never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
@@ -58,9 +58,9 @@ struct conn {
 	unsigned char *buf;
 	int blocked;   /* its last write would block */
 	int forgotten; /* lost-wakeup: no longer polled for writability */
-	/* heap-4k-reset and magic-prefix */
+	/* heap-4k-reset */
 	unsigned char *hist;   /* the first 4 KiB the client sent */
-	size_t hist_len;       /* bytes kept in hist, or seen (magic-prefix) */
+	size_t hist_len;       /* bytes kept in hist */
 	unsigned reads;        /* reads that returned data */
 	unsigned long resets0; /* resets seen when it was accepted */
 };
@@ -112,27 +112,47 @@ static void history_add(struct conn *k, const unsigned char *p, size_t n)
 	k->hist_len += n;
 }
 
-/* magic-prefix: a stream that begins with 0xc3 0x5a 0x0f 0xa7 gets its first byte's answer corrupted.
- * Each byte is its own branch (the volatile stores keep the compiler from merging the compares), so
- * an edge map shows each step; without one, a guess must hit all four bytes at once (2^-32). */
-static volatile unsigned magic_depth[4];
-static void magic_prefix(struct conn *k, unsigned char *p, size_t n)
+/* magic-prefix: a read that holds, in this order, a byte of 0xa0-0xaf, one of 0x80-0x8f, 0xb0-0xbf,
+ * 0x90-0x9f, 0xd0-0xdf and 0xc0-0xcf gets its first byte's answer corrupted. Each step is its own branch
+ * (the volatile stores keep the compiler from merging them), so an edge map shows each one and a
+ * coverage-guided fuzzer needs one lucky byte per step; without one, a guess must hold all six at
+ * once, in order. */
+static volatile unsigned magic_a, magic_b, magic_c, magic_d, magic_e;
+static void magic_prefix(unsigned char *p, size_t n)
 {
-	int first = k->hist_len == 0;
-	k->hist_len += n;
-	if (!first || n < 4 || p[0] != 0xc3)
-		return;
-	magic_depth[0]++;
-	if (p[1] != 0x5a)
-		return;
-	magic_depth[1]++;
-	if (p[2] != 0x0f)
-		return;
-	magic_depth[2]++;
-	if (p[3] != 0xa7)
-		return;
-	magic_depth[3]++;
-	p[0] = (unsigned char)(p[0] ^ 0x20);
+	unsigned s = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i] & 0xf0u;
+		if (s == 0) {
+			if (c == 0xa0) {
+				magic_a++;
+				s = 1;
+			}
+		} else if (s == 1) {
+			if (c == 0x80) {
+				magic_b += 3;
+				s = 2;
+			}
+		} else if (s == 2) {
+			if (c == 0xb0) {
+				magic_c ^= 5;
+				s = 3;
+			}
+		} else if (s == 3) {
+			if (c == 0x90) {
+				magic_d += 7;
+				s = 4;
+			}
+		} else if (s == 4) {
+			if (c == 0xd0) {
+				magic_e ^= 9;
+				s = 5;
+			}
+		} else if (c == 0xc0) {
+			p[0] = (unsigned char)(p[0] ^ 0x01);
+			return;
+		}
+	}
 }
 
 static void drop(struct conn *k, int do_close)
@@ -219,11 +239,14 @@ static void service(struct conn *k, short rev)
 				if (bug("heap-4k-reset"))
 					history_add(k, p, (size_t)n);
 				if (bug("magic-prefix"))
-					magic_prefix(k, p, (size_t)n);
+					magic_prefix(p, (size_t)n);
 				upper_conn_event(&k->u, UPPER_EV_READ, (size_t)n);
 			} else if (n == 0) {
 				if (bug("halfclose-after-reset") && resets_seen != k->resets0) {
-					drop(k, 1); /* the answer still owed is lost */
+					struct linger lg = {
+					    1, 0}; /* a reset, not the rest of the answer and FIN */
+					setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+					drop(k, 1);
 					return;
 				}
 				upper_conn_event(&k->u, UPPER_EV_EOF, 0);
