@@ -22,7 +22,7 @@ fuzz-impl-run: fuzz-args fuzz-impl-build $(B)/draw-chart $(B)/impl-repro $(B)/re
 
 # ---- the mutants of tests/mutants/mutant.c for the proofs: with AFL++'s edge coverage (fuzz.mk's
 # $(AFL_SERVERS)/mutants/NAME, afl-clang-fast), and with AddressSanitizer (clang, here) ----
-FUZZ_IMPL_MUTANTS := heap-4k-reset magic-prefix halfclose-after-reset lost-wakeup
+FUZZ_IMPL_MUTANTS := heap-4k-reset rare-branch halfclose-after-reset lost-wakeup
 FUZZ_IMPL_ASAN := build/fuzz-impl-asan
 FUZZ_IMPL_ASAN_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -fsanitize=address -fno-omit-frame-pointer
 
@@ -35,19 +35,20 @@ $(FUZZ_IMPL_ASAN)/mutants/%: tests/mutants/mutant.c $(LIB_SRCS:%.c=$(FUZZ_IMPL_A
 	$(FUZZ_CLANG) $(FUZZ_IMPL_ASAN_CFLAGS) -DMUTANT=\"$*\" -o $@ $^ $(LIB_LIBS)
 .SECONDARY: $(LIB_SRCS:%.c=$(FUZZ_IMPL_ASAN)/%.o)
 
-FUZZ_IMPL_PROOF_BUILD := $(FUZZ_IMPL_BINS) $(AFL_SERVERS)/mutants/magic-prefix $(FUZZ_IMPL_ASAN)/mutants/heap-4k-reset \
+FUZZ_IMPL_PROOF_BUILD := $(FUZZ_IMPL_BINS) $(AFL_SERVERS)/mutants/rare-branch $(FUZZ_IMPL_ASAN)/mutants/heap-4k-reset \
 	$(FUZZ_IMPL_MUTANTS:%=$(O)/mutants/%) $(B)/tcp-upper $(B)/udp-upper
 CHECK_BUILD_ONCE += $(FUZZ_IMPL_PROOF_BUILD)
 
 # ---- make check, once: the proofs (harness/fuzz/impl_proofs.py), about 90 s on 2 cores: lost-wakeup and
-# halfclose-after-reset found black-box, heap-4k-reset found under ASan, magic-prefix found with coverage
+# halfclose-after-reset found black-box, heap-4k-reset found under ASan, rare-branch found with coverage
 # and not black-box in the same time, nothing on the reference and the correct Python servers, a target
 # off loopback refused ----
 FUZZ_IMPL_PROOF_TIME ?= 20
+FUZZ_IMPL_COV_TIME ?= 30
 .PHONY: fuzz-impl-proofs
 fuzz-impl-proofs: $(FUZZ_IMPL_PROOF_BUILD)
 	$(FUZZ_SRC)/impl_proofs.py --engines $(FUZZ_IMPL) --bin $(B) --mutants $(O)/mutants \
-		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(AFL_SERVERS)/mutants --time $(FUZZ_IMPL_PROOF_TIME)
+		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(AFL_SERVERS)/mutants --time $(FUZZ_IMPL_PROOF_TIME) --cov-time $(FUZZ_IMPL_COV_TIME)
 CHECK_ONCE += fuzz-impl-proofs
 
 # ---- make bench-fuzz (fuzz.mk's recipe, with --impl-dir): the engines against the reference servers,

@@ -6,35 +6,46 @@ fuzz-impl-tcp or fuzz-impl-udp against one server, two at a time (the cores):
   - the lost-wakeup mutant (T7, every fixed case passes it) and halfclose-after-reset (a new one
     conform's fixed cases miss) are found black-box;
   - heap-4k-reset built with clang -fsanitize=address is found (its heap overflow shows only to ASan);
-  - magic-prefix built with afl-clang-fast is found with coverage on (the engine says "instrumented"),
+  - rare-branch built with afl-clang-fast is found with coverage on (the engine says "instrumented"),
     and the same mutant built without instrumentation is not found black-box in the same time;
   - tcp-upper, udp-upper, servers/python/corrected.py and thread_per_connection.py: no finding, and
     inputs were run (a run that executed nothing fails);
   - a target off loopback is refused before anything is sent.
 
 usage: impl_proofs.py --engines DIR --bin DIR --mutants DIR --asan-mutants DIR --afl-mutants DIR
-                      [--time SECONDS] [--clean-time SECONDS] [--only NAME]...
+                      [--time SECONDS] [--clean-time SECONDS] [--cov-time SECONDS] [--only NAME]...
 Prints one line per proof and the seconds each took; exit 0 when all hold, 1 when one fails, 2 on a
 usage or set-up error (an engine or server missing).
 """
-import concurrent.futures, getopt, os, shutil, sys, tempfile, time
+import concurrent.futures, getopt, glob, os, shutil, sys, tempfile, time
 
 import engines, impl_findings
 
 PROG = "fuzz-impl-proofs"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-def fuzz(engine, target, cmd, secs, env_extra=None):
+# The seeds: the committed corpus with the engine's scenario inputs (harness/fuzz/impl-seeds); for the
+# coverage proof, one small input alone (seed-hello) and short inputs, so that both modes start equal.
+FULL, SMALL = "full", "small"
+
+def fuzz(engine, target, cmd, secs, seeds=FULL):
     """A libFuzzer run of engine against cmd for at most secs seconds, stopping at the first finding.
     Returns (findings, executed units, coverage mode, seconds taken, log tail)."""
     base = "fuzz_" + target.removeprefix("fuzz-impl-")
+    proto = target.removeprefix("fuzz-impl-")
     with tempfile.TemporaryDirectory(prefix="capslock-proof.") as work:
         os.makedirs(f"{work}/corpus")
-        env = impl_findings.env_for(cmd) if cmd else dict(os.environ)
-        env.update(env_extra or {})
+        env = impl_findings.env_for(cmd)
+        if seeds == SMALL:
+            shutil.copy(f"{ROOT}/corpus/{base}/seed-hello", f"{work}/corpus/")
+            flags, dirs = ["-max_len=64", "-use_counters=0"], [f"{work}/corpus"]
+        else:
+            for f in glob.glob(f"{ROOT}/harness/fuzz/impl-seeds/{proto}-*"):
+                shutil.copy(f, f"{work}/corpus/")
+            flags = [f"-dict={ROOT}/harness/fuzz/{base}.dict"]
+            dirs = [f"{work}/corpus", f"{ROOT}/corpus/{base}"]
         argv = [engine, f"-max_total_time={secs}", "-print_final_stats=1", "-timeout=10",
-                f"-artifact_prefix={work}/", f"-dict={ROOT}/harness/fuzz/{base}.dict", f"{work}/corpus",
-                f"{ROOT}/corpus/{base}"]
+                f"-artifact_prefix={work}/", *flags, *dirs]
         t0 = time.monotonic()
         rc, text = engines.run(argv, secs + 60, capture="both", env=env)
         took = time.monotonic() - t0
@@ -42,21 +53,21 @@ def fuzz(engine, target, cmd, secs, env_extra=None):
     execs = execs or engines.libfuzzer_figures(text)[0]
     return impl_findings.findings_of(text), execs, impl_findings.coverage_mode(text), took, text[-1500:]
 
-def expect_finding(engine, target, cmd, secs, rules, mode=None):
-    """A proof that a finding of one of rules comes within secs (and, given mode, the engine's coverage
+def expect_finding(engine, target, cmd, secs, rules, mode=None, seeds=FULL):
+    """A proof that a finding of one of rules (or places) comes within secs (and, given mode, the engine's coverage
     mode starts with it). Returns (ok, line)."""
-    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs)
+    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, seeds)
     if mode and not (cov or "").startswith(mode):
         return False, f"coverage mode {cov!r}, expected {mode} ({execs} execs)\n{tail}"
-    hit = [f for f in found if f[0] in rules]
+    hit = [f for f in found if f[0] in rules or f[1] in rules]  # by rule, or by place ("no-progress")
     if not hit:
         what = "; ".join(f"{r} {w}: {s}" for r, w, s in found) or "no finding"
-        return False, f"expected a {'/'.join(rules)} finding within {secs} s: {what} ({execs} execs)\n{tail}"
+        return False, f"expected a {'/'.join(sorted(rules))} finding within {secs} s: {what} ({execs} execs)\n{tail}"
     r, w, s = hit[0]
     return True, f"found {r} at {w} after {took:.1f} s, {execs} execs ({cov}): {s}"
 
-def expect_clean(engine, target, cmd, secs, env_extra=None):
-    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, env_extra)
+def expect_clean(engine, target, cmd, secs, seeds=FULL):
+    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, seeds)
     if found:
         return False, "false positive: " + "; ".join(f"{r} {w}: {s}" for r, w, s in found) + f"\n{tail}"
     if execs <= 0:
@@ -82,16 +93,16 @@ def proofs(o):
     # (name, function, arguments), run two at a time in this order
     return [
         ("lost-wakeup", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", m(o.mutants, "lost-wakeup"), T,
-                                         {"T7", "T8", "T2"})),
+                                         {"T7", "no-progress"})),
         ("halfclose-after-reset", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
-                                                   m(o.mutants, "halfclose-after-reset"), T, {"T4", "T1", "T3"})),
+                                                   m(o.mutants, "halfclose-after-reset"), T, {"T4"})),
         ("heap-4k-reset-asan", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
                                                 m(o.asan_mutants, "heap-4k-reset"), T, {"ASAN", "DEATH"})),
-        ("magic-prefix-coverage", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
-                                                   m(o.afl_mutants, "magic-prefix"), T, {"T1", "T3", "X1"},
-                                                   "instrumented")),
-        ("magic-prefix-black-box", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
-                                                  m(o.mutants, "magic-prefix"), T)),
+        ("rare-branch-coverage", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                  m(o.afl_mutants, "rare-branch"), o.cov_time, {"X1"},
+                                                  "instrumented", SMALL)),
+        ("rare-branch-black-box", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
+                                                 m(o.mutants, "rare-branch"), o.cov_time, SMALL)),
         ("tcp-upper", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", f"{o.bin}/tcp-upper -l 127.0.0.1:{{port}}", C)),
         ("udp-upper", expect_clean, (e["fuzz-impl-udp"], "fuzz-impl-udp", f"{o.bin}/udp-upper -l 127.0.0.1:{{port}}", C)),
         ("corrected.py-tcp", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", f"{py}/corrected.py {{port}}", C)),
@@ -107,12 +118,13 @@ def usage(message):
     sys.exit(2)
 
 def main(argv):
-    keys = ["engines", "bin", "mutants", "asan-mutants", "afl-mutants", "time", "clean-time", "only"]
+    keys = ["engines", "bin", "mutants", "asan-mutants", "afl-mutants", "time", "clean-time", "cov-time",
+            "only"]
     try:
         pairs, rest = getopt.getopt(argv, "", [k + "=" for k in keys])
     except getopt.GetoptError as e:
         usage(e.msg)
-    g = {"time": "20", "clean-time": "5", "only": []}
+    g = {"time": "20", "clean-time": "5", "cov-time": "40", "only": []}
     for k, v in pairs:
         if k == "--only":
             g["only"].append(v)
@@ -121,7 +133,7 @@ def main(argv):
     if rest or any(k not in g for k in keys):
         usage("missing options" if not rest else f"unexpected argument {rest[0]}")
     o = type("O", (), {k.replace("-", "_"): v for k, v in g.items()})
-    o.time, o.clean_time = int(o.time), int(o.clean_time)
+    o.time, o.clean_time, o.cov_time = int(o.time), int(o.clean_time), int(o.cov_time)
     todo = [p for p in proofs(o) if not o.only or p[0] in o.only]
     for name, f, args in todo:
         cmds = args[2:3] if f is not expect_refused else ()

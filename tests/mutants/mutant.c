@@ -11,15 +11,15 @@
  * output, beside another one, shows it (conform's random phase). "lost-wakeup" forgets a connection
  * whose write would block once it serves another one meanwhile (it writes to it no more, unless the
  * connection breaks): a client that stops reading beside others that are served never gets the rest
- * of its answer (T7). Two more are for fuzzing an implementation (make fuzz IMPL=...): "heap-4k-reset"
- * writes past a 4 KiB per-connection history buffer when a connection's third read (or later) crosses
- * 4 KiB after another connection was reset while it was open (only AddressSanitizer sees it: build it
- * with clang -fsanitize=address); "magic-prefix" corrupts a reply byte when a read holds bytes of six
- * classes in a particular order, tested one at a time (a branch random sequences
- * practically never take; coverage guidance reaches it a step at a time); "halfclose-after-reset" resets a
- * connection that half-closes, instead of finishing its answer and sending FIN, when another connection was
- * reset during its life (T4; each fixed conform case uses one of the two, never both at once). Test-only;
- * never installed.
+ * of its answer (T7). Three more are for fuzzing an implementation (make fuzz IMPL=...):
+ * "heap-4k-reset" writes past a 4 KiB per-connection history buffer when a connection's third read (or
+ * later) crosses 4 KiB after another connection was reset while it was open (only AddressSanitizer sees
+ * it: build it with clang -fsanitize=address); "rare-branch" corrupts a reply byte when a short read
+ * holds four different bytes of 0xa0-0xbf, counted one branch at a time (random sequences rarely take
+ * it; coverage guidance reaches it a step at a time); "halfclose-after-reset" resets a connection that
+ * half-closes, instead of finishing its answer and sending FIN, when another connection was reset
+ * between its first data and its half-close (T4; each fixed conform case does one of the two, never
+ * both at once). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT]   (default 127.0.0.1:0; TCP and UDP on the same port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT".
@@ -59,10 +59,11 @@ struct conn {
 	int blocked;   /* its last write would block */
 	int forgotten; /* lost-wakeup: no longer polled for writability */
 	/* heap-4k-reset */
-	unsigned char *hist;   /* the first 4 KiB the client sent */
-	size_t hist_len;       /* bytes kept in hist */
-	unsigned reads;        /* reads that returned data */
-	unsigned long resets0; /* resets seen when it was accepted */
+	unsigned char *hist; /* the first 4 KiB the client sent */
+	size_t hist_len;     /* bytes kept in hist */
+	unsigned reads;      /* reads that returned data */
+	unsigned long
+	    resets0; /* resets seen when it was accepted (halfclose-after-reset: at its first data) */
 };
 
 static struct conn conns[MAXCONN];
@@ -96,7 +97,7 @@ static void unicode_upper(unsigned char *p, size_t n)
 	}
 }
 
-/* ---- the bugs for fuzzing implementations: heap-4k-reset, magic-prefix ---- */
+/* ---- the bugs for fuzzing implementations: heap-4k-reset, rare-branch, halfclose-after-reset ---- */
 
 /* heap-4k-reset: a log of the first 4 KiB each connection sent. Its bound is checked on the path of the
  * first two reads and whenever no other connection was reset meanwhile; the third read crossing 4 KiB
@@ -112,47 +113,34 @@ static void history_add(struct conn *k, const unsigned char *p, size_t n)
 	k->hist_len += n;
 }
 
-/* magic-prefix: a read that holds, in this order, a byte of 0xa0-0xaf, one of 0x80-0x8f, 0xb0-0xbf,
- * 0x90-0x9f, 0xd0-0xdf and 0xc0-0xcf gets its first byte's answer corrupted. Each step is its own branch
- * (the volatile stores keep the compiler from merging them), so an edge map shows each one and a
- * coverage-guided fuzzer needs one lucky byte per step; without one, a guess must hold all six at
- * once, in order. */
-static volatile unsigned magic_a, magic_b, magic_c, magic_d, magic_e;
-static void magic_prefix(unsigned char *p, size_t n)
+/* rare-branch: a short read (16 bytes at most) that holds four different bytes of 0xa0-0xbf gets its
+ * first byte's answer corrupted. Each count of them from one to three is its own branch (the volatile
+ * stores keep the compiler from merging them), so an edge map rewards each new one and a
+ * coverage-guided fuzzer needs one lucky byte per step; without one, a guess must bring all four at
+ * once (a long read of random bytes is not checked: random sequences rarely take this branch). */
+static volatile unsigned rare_a, rare_b, rare_c;
+static void rare_branch(unsigned char *p, size_t n)
 {
-	unsigned s = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = p[i] & 0xf0u;
-		if (s == 0) {
-			if (c == 0xa0) {
-				magic_a++;
-				s = 1;
-			}
-		} else if (s == 1) {
-			if (c == 0x80) {
-				magic_b += 3;
-				s = 2;
-			}
-		} else if (s == 2) {
-			if (c == 0xb0) {
-				magic_c ^= 5;
-				s = 3;
-			}
-		} else if (s == 3) {
-			if (c == 0x90) {
-				magic_d += 7;
-				s = 4;
-			}
-		} else if (s == 4) {
-			if (c == 0xd0) {
-				magic_e ^= 9;
-				s = 5;
-			}
-		} else if (c == 0xc0) {
-			p[0] = (unsigned char)(p[0] ^ 0x01);
-			return;
-		}
-	}
+	unsigned long mask = 0;
+	unsigned k = 0;
+	if (n > 16)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] & 0xe0u) == 0xa0)
+			mask |= 1ul << (p[i] & 31u);
+	for (; mask != 0; mask &= mask - 1)
+		k++;
+	if (k < 1)
+		return;
+	rare_a++;
+	if (k < 2)
+		return;
+	rare_b += 3;
+	if (k < 3)
+		return;
+	rare_c ^= 5;
+	if (k >= 4)
+		p[0] = (unsigned char)(p[0] ^ 0x01);
 }
 
 static void drop(struct conn *k, int do_close)
@@ -235,14 +223,16 @@ static void service(struct conn *k, short rev)
 					latin1(p, (size_t)n);
 				if (bug("unicode-upper"))
 					unicode_upper(p, (size_t)n);
-				k->reads++;
+				if (k->reads++ == 0 && bug("halfclose-after-reset"))
+					k->resets0 = resets_seen; /* from its first data on */
 				if (bug("heap-4k-reset"))
 					history_add(k, p, (size_t)n);
-				if (bug("magic-prefix"))
-					magic_prefix(p, (size_t)n);
+				if (bug("rare-branch"))
+					rare_branch(p, (size_t)n);
 				upper_conn_event(&k->u, UPPER_EV_READ, (size_t)n);
 			} else if (n == 0) {
-				if (bug("halfclose-after-reset") && resets_seen != k->resets0) {
+				if (bug("halfclose-after-reset") && k->reads > 0 &&
+				    resets_seen != k->resets0) {
 					struct linger lg = {
 					    1, 0}; /* a reset, not the rest of the answer and FIN */
 					setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
