@@ -179,6 +179,11 @@ class Target:
         try:
             for d in (self.crashes, self.logs, os.path.join(self.dir, "findings")) if o.impl else ():
                 shutil.rmtree(d, ignore_errors=True)  # another implementation's, or an earlier run's
+            os.makedirs(self.corpus, exist_ok=True)
+            # the engine's scenario inputs (a stalled reader beside served ones, a reset while output is
+            # owed) join the working corpus: the committed fuzz_tcp seeds are the simulator's
+            for f in glob.glob(f"harness/fuzz/impl-seeds/{name.removeprefix('fuzz-impl-')}-*") if o.impl else ():
+                shutil.copy(f, self.corpus)
             for d in (self.corpus, self.crashes, self.logs):
                 os.makedirs(d, exist_ok=True)
         except OSError as e:
@@ -301,7 +306,8 @@ def drive(o, targets, jobs, step):
 
 def chunk_start(j, slot, t, secs, number):
     j.log = os.path.join(t.logs, "chunk-%05d-slot%d.log" % (number, slot))
-    argv = [t.binary, f"-max_total_time={secs}", "-timeout=10", "-print_final_stats=1",
+    # the fuzz-impl engines bound every wait themselves (an input of 16 MB to a slow server takes a while)
+    argv = [t.binary, f"-max_total_time={secs}", f"-timeout={60 if t.impl else 10}", "-print_final_stats=1",
             f"-artifact_prefix={t.crashes}/", *t.extra, t.corpus, t.seeds]
     j.ncrash = engines.count_files(t.crashes)
     try:
@@ -442,7 +448,7 @@ def summary_row(o, t, buckets, cwd):
         buckets.setdefault(key, [0, cmd, f])[0] += 1
     if o.impl:
         unique = len({f[:2] for f in t.findings})
-        coverage += "; " + (t.mode or "coverage mode unknown (the engine printed no start line)")
+        coverage = f"{t.cov} features; " + (t.mode or "coverage mode unknown (no start line)").split(";")[0]
     row = "| %s | %s | %.0f | %.0f | %s | %d (%+d) | %d (%d) |\n" % (
         t.name, engines.fmt_count(t.known[0]), t.run_secs, rate, coverage, t.corpus_n, added, len(files),
         unique)
@@ -473,15 +479,16 @@ def over_time(o, targets, elapsed):
            "since the previous row over the seconds the target ran, empty when the engine reported nothing "
            "new (the next rate spans both intervals), NaN when the target did not run since the previous "
            "row (it waited for a worker slot).\n\n" % (o.sample, HEADER)]
+    unit = "features" if o.impl else "edges"
     for t in targets:
         if t.cov == 0:
             grew = "no coverage reported"
         elif t.cov_grew_at >= 0:
-            grew = "coverage last grew at %.0f s of %.0f s: %d edges (%d at %.0f s)" % (
-                t.cov_grew_at, elapsed, t.cov, t.cov_first, t.cov_first_at)
+            grew = "coverage last grew at %.0f s of %.0f s: %d %s (%d at %.0f s)" % (
+                t.cov_grew_at, elapsed, t.cov, unit, t.cov_first, t.cov_first_at)
         else:
-            grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov,
-                                                                                  t.cov_first_at)
+            grew = "coverage did not grow in %.0f s: %d %s from %.0f s on" % (elapsed, t.cov, unit,
+                                                                               t.cov_first_at)
         out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.name}.csv]({t.name}.csv)\n" +
                    (f"  - no chart: {t.chart_why}\n" if t.chart_why else
                     f"\n  ![{t.name}: coverage and exec/s over the run]({t.name}.svg)\n\n"))
@@ -503,6 +510,8 @@ def summarize(o, targets, elapsed):
     if stop_requested:
         out.append(" (stopped by Ctrl-C or SIGTERM; %.0f s were asked)" % o.time)
     each, coverage = ("instances", "AFL++'s edges_found (and bitmap_cvg)") if o.afl else \
+        ("workers", "libFuzzer's ft (features: the server's edges when it is instrumented, beside the "
+         "engine's own map of which op met which client state)") if o.impl else \
         ("workers", "libFuzzer's cov (edges)")
     out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the "
                "seconds in which the target had an engine running; exec/s is the whole-run average, the "
@@ -570,7 +579,8 @@ def chart(o, t):
         return 1
     argv = [o.chart, "--csv", t.csv_path, "--svg", t.svg_path, "--x", "elapsed_s", "--title",
             f"{t.name}: coverage and exec/s over the run", "--xlabel", "seconds since the start", "--ylabel",
-            ("coverage (edges found)" if o.afl else "coverage (cov)") if cov else "exec/s"]
+            ("coverage (edges found)" if o.afl else "coverage (ft)" if o.impl else "coverage (cov)") if cov else
+            "exec/s"]
     argv += ["--series", "coverage:coverage", "--fit-left"] * cov
     argv += ["--series", "exec_per_s:exec/s (last interval)" + ":right" * cov] * rate
     argv += ["--y2label", "exec/s"] * (cov and rate)

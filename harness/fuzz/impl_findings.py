@@ -32,7 +32,7 @@ def env_for(cmd):
 def coverage_mode(text):
     """The engine's start line's coverage part ("instrumented (65536-byte map)"), None before it printed."""
     m = START.search(text)
-    return m[2].strip() if m else None
+    return m[2].split(";")[0].strip() if m else None
 
 def scan_log(text):
     """A chunk log's crashes: [(rule, where, sentence, file)], the finding line before each "Test unit
