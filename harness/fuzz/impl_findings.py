@@ -147,32 +147,43 @@ def _extra(t):
     return [a for a in t.extra if a.startswith("-max_len=")]
 
 def _process(o, t, key, files, n, say):
-    """One unique finding of target t: shrunk, confirmed, written under OUT/findings/NN-RULE/. Returns
-    its markdown."""
-    (rule, where, sentence), file = key, min(files, key=os.path.getsize)
+    """One unique finding of target t: confirmed on a fresh server, shrunk, written under
+    OUT/findings/NN-TARGET-RULE/. Returns its markdown."""
+    (rule, where, sentence) = key
     d = os.path.join(o.out, "findings", f"{n:02d}-{t.name}-{re.sub(r'[^A-Za-z0-9]+', '-', rule)}")
     os.makedirs(d, exist_ok=True)
-    say(f"finding {n}: {t.name} {rule} {where}: shrinking (at most {o.shrink_time:.0f} s)")
-    small = shrink(t.binary, o.impl, file, (rule, where), o.shrink_time, _extra(t)) \
-        if o.shrink_time > 0 else file
+    # the smallest inputs first: the first that shows it again on a fresh server is the one kept (an
+    # input may need the state earlier ones left on the persistent server)
+    say(f"finding {n}: {t.name} {rule} {where}: confirming on a fresh server with {o.repro}")
+    candidates = sorted(files, key=os.path.getsize)[:5]
+    file, (verdict, found) = candidates[0], ("none", [])
+    for f in candidates:
+        v = confirm(o.repro, o.impl, t.name, f, (rule, where))
+        if f is candidates[0] or v[0] in ("same", "rule"):
+            file, (verdict, found) = f, v
+        if v[0] in ("same", "rule") or v[0].startswith("error"):
+            break
     inp = os.path.join(d, "input")
-    shutil.copyfile(small, inp)
     shutil.copyfile(file, os.path.join(d, "input.original"))
-    say(f"finding {n}: confirming on a fresh server with {o.repro}")
-    verdict, found = confirm(o.repro, o.impl, t.name, inp, (rule, where))
-    if verdict not in ("same", "rule") and small != file:
-        verdict2, found2 = confirm(o.repro, o.impl, t.name, os.path.join(d, "input.original"), (rule, where))
-        if verdict2 in ("same", "rule"):
-            shutil.copyfile(file, inp)
-            verdict, found = verdict2, found2
+    shutil.copyfile(file, inp)
+    if verdict in ("same", "rule") and o.shrink_time > 0:
+        say(f"finding {n}: shrinking (at most {o.shrink_time:.0f} s)")
+        small = shrink(t.binary, o.impl, file, (rule, where), o.shrink_time, _extra(t))
+        if small != file:
+            v = confirm(o.repro, o.impl, t.name, small, (rule, where))
+            if v[0] in ("same", "rule"):
+                shutil.copyfile(small, inp)
+                verdict, found = v
     cmd = repro_command(o.repro, o.impl, t.name, inp)
     seen = "; ".join(f"{r} {w}: {s}" for r, w, s in found[:2])
+    tried = f" ({len(candidates)} of its inputs tried)" if len(candidates) > 1 else ""
     confirmed = {
         "same": "yes, the same rule and place",
         "rule": f"yes, the same rule at another place ({seen})",
         "other": f"NOT as found: a fresh server shows another finding ({seen})",
-        "none": "NOT against a freshly started server: inputs are not isolated on a persistent server, so "
-                "this one may need the state that earlier inputs left (the input and pcap show it anyway)",
+        "none": "NOT against a freshly started server" + tried + ": inputs are not isolated on a "
+                "persistent server, so it may need the state that earlier inputs left (the input and pcap "
+                "show it anyway)",
     }.get(verdict, f"could not be checked: {verdict.removeprefix('error: ')}")
     pcap = os.path.join(d, "input.pcap")
     why_no_pcap = write_pcap(o.replay, t.name, inp, pcap)
@@ -185,9 +196,10 @@ def _process(o, t, key, files, n, say):
     elif failed:
         caught = "caught by " + ", ".join(f"`{i}`" for i in failed)
     else:
-        caught = ("no conform case catches it: candidate for a new case" +
-                  (f" (its {len(ids)} {transport(t.name).upper()} case(s) of {rule if rule in cases.values() else 'every rule'} pass)"
-                   if ids else " (conform has no case for it)"))
+        which = rule if rule in cases.values() else "every rule"
+        caught = "no conform case catches it: candidate for a new case" + (
+            f" (its {len(ids)} {transport(t.name).upper()} case(s) of {which} pass)" if ids else
+            " (conform has no case for it)")
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write(f"{rule} {where}: {sentence}\n\nreproduce: {cmd}\nconfirmed: {confirmed}\nconform: {caught}\n")
     size = os.path.getsize(inp)

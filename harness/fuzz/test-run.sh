@@ -189,7 +189,8 @@ exit 1
 EOF
 printf '#!/bin/sh\necho "capslock-impl: target tcp, coverage: black-box (the server wrote no edge map)" >&2\nprintf "#2\\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 1Mb\\nstat::number_of_executed_units: 500\\n" >&2\nsleep 1\n' >"$d/impl-clean/fuzz-impl-tcp"
 printf '#!/bin/sh\necho "capslock-impl: cannot start ./srv: no such file" >&2\nexit 1\n' >"$d/impl-bad/fuzz-impl-tcp"
-printf '#!/bin/sh\necho "impl-repro: no finding" >&2\nexit 0\n' >"$d/impl/impl-repro"
+# reproduces, unless told not to (the file norepro beside it)
+printf '#!/bin/sh\n[ -e "$(dirname "$0")/norepro" ] && exit 0\necho "capslock-finding: T7 conn2/stalled: no byte" >&2\nexit 1\n' >"$d/impl/impl-repro"
 printf '#!/bin/sh\nprintf x >"$4"\n' >"$d/impl/replay"
 cat >"$d/impl/conform" <<'EOF'
 #!/bin/sh
@@ -210,11 +211,18 @@ rc=$?
 f=$d/oi/findings/01-fuzz-impl-tcp-T7
 [ $rc -eq 1 ] && grep -q "^## Findings: 1 unique" "$d/oi/SUMMARY.md" &&
 	grep -q "instrumented (65536-byte map)" "$d/oi/SUMMARY.md" &&
-	grep -q "NOT against a freshly started server" "$d/oi/SUMMARY.md" &&
+	grep -q "fresh server: yes, the same rule and place" "$d/oi/SUMMARY.md" &&
 	grep -q "caught by .tcp/concurrency/stalled" "$d/oi/SUMMARY.md" &&
 	grep -q "impl-repro --exec './srv {port}' --tcp " "$d/oi/SUMMARY.md" && [ "$(cat "$f/input")" = ab ] && [ -s "$f/input.pcap" ]
-result $? "--impl, a finding: exit 1, one by rule and place, shrunk, not reproduced on a fresh server (said), its conform case" \
+result $? "--impl, a finding: exit 1, one by rule and place, confirmed on a fresh server, shrunk, its command and conform case" \
 	"--impl, a finding: exit $rc (want 1) or the summary lacks a part of it; output:" "$d/impl.txt"
+touch "$d/impl/norepro"
+impl_run "$d/oi5" "$d/impl" fuzz-impl-tcp "$d/impl5.txt"
+rc=$?
+[ $rc -eq 1 ] && grep -q "NOT against a freshly started server" "$d/oi5/SUMMARY.md" &&
+	[ "$(cat "$d/oi5/findings/01-fuzz-impl-tcp-T7/input")" = abcdefgh ]
+result $? "--impl, a finding a fresh server does not show: said so, kept unshrunk" \
+	"--impl, a finding a fresh server does not show: exit $rc (want 1), or not said; output:" "$d/impl5.txt"
 impl_run "$d/oi2" "$d/impl-clean" fuzz-impl-tcp "$d/impl2.txt"
 rc=$?
 [ $rc -eq 0 ] && grep -q "^## Findings: none" "$d/oi2/SUMMARY.md" && grep -q "coverage black-box" "$d/oi2/SUMMARY.md"
