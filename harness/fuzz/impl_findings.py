@@ -224,9 +224,10 @@ def report(o, targets, say):
         return ["## Findings: none\n\n" + "".join(
             f"- {t.name}: {engines.fmt_count(t.known[0])} inputs run against the implementation, "
             f"coverage {t.mode or 'mode unknown'}\n" for t in targets) + "\n"]
-    out = [f"## Findings: {len(groups)} unique (by rule and place)\n\nEach is shrunk (libFuzzer "
-           "-minimize_crash=1), then replayed by impl-repro against a freshly started server; its input, "
-           f"pcap and README.md are under {os.path.join(o.out, 'findings')}/.\n\n"]
+    out = [f"## Findings: {len(groups)} unique (by rule and place)\n\nEach is replayed by impl-repro against a "
+           "freshly started server (the smallest of up to five of its inputs that shows it again), then "
+           "shrunk (libFuzzer -minimize_crash=1; the smaller input is kept only if a fresh server still "
+           f"shows it); its input, pcap and README.md are under {os.path.join(o.out, 'findings')}/.\n\n"]
     for n, ((name, rule, where), (t, sentence, files)) in enumerate(sorted(groups.items()), 1):
         out.append(_process(o, t, (rule, where, sentence), files, n, say))
     return out + ["\n"]
