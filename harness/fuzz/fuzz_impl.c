@@ -37,6 +37,15 @@ __attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t coun
 
 static struct impl *target;
 
+/* At a normal end (-max_total_time, -runs): the server stopped and reaped (its CPU time then counts
+ * as this process's children's). libFuzzer's _Exit on a timeout or Ctrl-C skips this; the watchdog
+ * of impl.c ends the server then. */
+static void stop_target(void)
+{
+	impl_close(target);
+	target = NULL;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -71,6 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	impl_describe(target, err, sizeof err);
 	fprintf(stderr, "capslock-impl: %s\n", err);
+	atexit(stop_target);
 	return 0;
 }
 
@@ -92,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		child_kill_all();
 		abort();
 	}
-	memset(counters, 0, sizeof counters);
+	/* libFuzzer clears the counters before each input; a map smaller than them leaves the rest 0 */
 	const unsigned char *feat = impl_features(target, &len);
 	memcpy(counters, feat, len < FEATURES ? len : FEATURES);
 	const unsigned char *map = impl_map(target, &len);

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	}
 	impl_describe(m, err, sizeof err);
 	fprintf(stderr, "capslock-impl: %s\n", err);
-	int findings = 0, status = 0, inputs = argc - optind;
+	int findings = 0, status = 0, played = 0, inputs = argc - optind;
 	struct impl_finding f;
 	for (int i = optind; i < argc && status != 2; i++) {
 		size_t n = 0;
@@ -159,13 +159,13 @@ int main(int argc, char **argv)
 			found = 1;
 		}
 		findings += found;
+		played += status != 2;
 		if (!found && verbose && status != 2)
 			printf("impl-repro: %s: passed%s\n", argv[i], repeat > 1 ? " every time" : "");
 		free(data);
 	}
-	fprintf(stderr, "impl-repro: %d of %d inputs played, %d with a finding; %lu connections%s\n",
-	        status == 2 ? 0 : inputs, inputs, findings, impl_connections(m),
-	        o.proto == IMPL_UDP ? " or datagrams" : "");
+	fprintf(stderr, "impl-repro: %d of %d inputs played, %d with a finding; %lu connections%s\n", played,
+	        inputs, findings, impl_connections(m), o.proto == IMPL_UDP ? " or datagrams" : "");
 	impl_close(m);
 	if (status == 2)
 		return 2;

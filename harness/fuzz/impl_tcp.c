@@ -22,14 +22,18 @@
 #include "util.h"
 
 enum {
-	MAX_INSTANCES = 64,           /* connections of one input; events past them are ignored */
-	MAX_BYTES = 16 * 1024 * 1024, /* bytes one input sends in all; sends past them are ignored */
-	BUDGET_BYTES_PER_MS = 10000,  /* a run's budget: 10 * idle + its bytes at 10 MB/s */
-	STOP_RCVBUF = 4096            /* the receive buffer of a client that will stop reading */
+	MAX_INSTANCES = 16,          /* connections of one input; events past them are ignored (each costs the
+	                              * kernel about 100 us of CPU on both sides: they were most of an input's cost) */
+	MAX_TRANSIENT = 4,           /* ACCEPT's connections of one input; more are ignored */
+	MAX_BYTES = 8 * 1024 * 1024, /* bytes one input sends in all; sends past them are ignored */
+	BUDGET_BYTES_PER_MS = 10000, /* a run's budget: 10 * idle + its bytes at 10 MB/s */
+	STOP_RCVBUF = 4096           /* the receive buffer of a client that will stop reading */
 };
 
-/* A SEND's repeat count, by the header's cap index (bits 2-4): its chunk goes out that many times. */
-static const unsigned scale_of[SCRIPT_NCAPS] = {1, 2, 4, 16, 64, 256, 1024, 4096};
+/* A SEND's repeat count, by the header's bits 5-7 (reserved in script.h: fuzz_tcp ignores them, and
+ * the seeds have them clear, so they run at 1): its chunk goes out that many times, which makes sends of
+ * megabytes, and servers that must push back, cheap to express. */
+static const unsigned scale_of[8] = {1, 2, 4, 16, 64, 256, 1024, 4096};
 
 /* One client connection: a slot from its first event until its RST, or its FIN and the server's. */
 struct instance {
@@ -39,6 +43,7 @@ struct instance {
 	size_t length, filled;
 	int half_closes, stops;
 	int open, stopped, done, reset;
+	int was_stopped; /* it stopped reading at some time (STOP) */
 	struct xchg_conn x;
 };
 
@@ -48,7 +53,7 @@ struct play {
 	size_t count;
 	int *of; /* the instance of each event, -1: none */
 	unsigned scale;
-	int held;
+	int held, transients;
 	size_t total;
 	unsigned id;
 	struct impl_finding *f;
@@ -88,7 +93,7 @@ static int plan(struct play *p, const unsigned char *data, size_t n)
 	size_t i = 0;
 
 	script_dec_init(&d, data, n);
-	p->scale = scale_of[n > 0 ? (data[0] >> 2) & 7u : 0]; /* the header's cap index */
+	p->scale = scale_of[n > 0 ? data[0] >> 5 : 0];
 	p->of = malloc((n + 1) * sizeof *p->of);
 	if (p->of == NULL)
 		return -1;
@@ -277,7 +282,13 @@ static int timed_out(struct play *p, const struct instance *in, const struct xch
 	const struct instance *other = holding_up(p, in);
 	char name[96], beside[256] = "";
 	name_instance(in, name, sizeof name);
-	const char *rule = other != NULL && other->stopped ? "T7" : o->shut ? "T4" : "T1";
+	/* T7 when another client's stop held it up; when it had stopped reading itself and reads again
+	 * (a server that forgets a connection whose write blocked); else T4 after its half-close, T1 */
+	int by_other = other != NULL && other->stopped;
+	const char *rule = by_other || in->was_stopped ? "T7" : o->shut ? "T4" : "T1";
+	const char *where = by_other          ? "stalled-by-other"
+	                    : in->was_stopped ? "resumed-no-progress"
+	                                      : "no-progress";
 	if (other != NULL) {
 		char other_name[96];
 		name_instance(other, other_name, sizeof other_name);
@@ -287,8 +298,8 @@ static int timed_out(struct play *p, const struct instance *in, const struct xch
 		else
 			snprintf(beside, sizeof beside, " while %s stayed open", other_name);
 	}
-	return impl_found(p->f, rule, other != NULL && other->stopped ? "stalled-by-other" : "no-progress",
-	                  "%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", name,
+	return impl_found(p->f, rule, where, "%s%s: %s: %zu of %zu bytes answered (%zu sent%s)%s%s", name,
+	                  in->was_stopped ? ", which had stopped reading and read again" : "",
 	                  r->status == XCHG_RUN_BUDGET ? "time budget exhausted" : "no progress", o->got,
 	                  in->x.send_limit, o->sent, o->shut ? ", half-closed" : "",
 	                  o->shut && o->got >= in->x.send_limit ? ", no FIN" : "", beside);
@@ -303,11 +314,15 @@ static int run_instances(struct play *p, const size_t *list, size_t n)
 	size_t bytes = 0;
 	if (n == 0)
 		return 0;
+	size_t calls = 0; /* sends and receives the chunk limits make */
 	for (size_t k = 0; k < n; k++) {
 		x[k] = p->in[list[k]].x;
 		bytes += x[k].send_limit;
+		calls += x[k].send_limit / (x[k].wchunk ? x[k].wchunk : 65536) +
+		         x[k].send_limit / (x[k].rchunk ? x[k].rchunk : 65536);
 	}
-	int budget = 10 * p->t->idle_ms + (int)(bytes / BUDGET_BYTES_PER_MS);
+	/* the bound on the whole run: 10 idle bounds, the bytes at 10 MB/s and 50 us a call */
+	int budget = 10 * p->t->idle_ms + (int)(bytes / BUDGET_BYTES_PER_MS) + (int)(calls / 20);
 	struct xchg_limits limits = {.idle_ms = p->t->idle_ms, .budget_ms = budget};
 	xchg_run(x, n, &limits, &r, err, sizeof err);
 	for (size_t k = 0; k < n; k++)
@@ -333,9 +348,12 @@ static int pump(struct play *p, size_t index)
 	struct instance *in = &p->in[index];
 	if (!in->open || in->x.fd < 0 || in->done)
 		return 0;
-	if (in->stopped)
-		return push_unread(p, in);
-	in->x.until = XCHG_UNTIL_SENT;
+	int rc = push_unread(p, in); /* first without waiting: most sends go out at once */
+	if (rc != 0 || in->stopped)
+		return rc;
+	if (in->x.oracle.sent == in->x.send_limit && !(in->x.oracle.expect.half_close && !in->x.shut_done))
+		return 0;
+	in->x.until = XCHG_UNTIL_SENT; /* the rest reading all the while, and the half-close */
 	return run_instances(p, &index, 1);
 }
 
@@ -354,7 +372,8 @@ static int wait_for_answers(struct play *p, int finish)
 	size_t list[MAX_INSTANCES], n = 0;
 	for (size_t k = 0; k < p->count; k++) {
 		struct instance *in = &p->in[k];
-		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish))
+		if (!in->open || in->done || in->x.fd < 0 || (in->stopped && !finish) ||
+		    (!finish && in->x.oracle.got >= in->x.send_limit))
 			continue;
 		if (finish) {
 			in->stopped = 0;
@@ -413,6 +432,8 @@ static int settle(struct play *p, unsigned t)
 static int transient(struct play *p, unsigned e)
 {
 	char err[256];
+	if (p->transients++ >= MAX_TRANSIENT)
+		return 0;
 	int fd = connect_to(p->t, 0, err, sizeof err);
 	if (fd < 0)
 		return impl_found(p->f, "T9", "connect", "a connection (event ACCEPT) not accepted: %s", err);
@@ -475,16 +496,16 @@ static int event(struct play *p, const struct script_event *ev, int of)
 		in->done = 1;
 		return instance_check(p, in);
 	case SCRIPT_STOP:
-		in->stopped = 1;
+		in->stopped = in->was_stopped = 1;
 		return 0;
 	case SCRIPT_RESUME:
 		in->stopped = 0;
 		break;
-	case SCRIPT_SHORT:
-		in->x.rchunk = ev->arg;
+	case SCRIPT_SHORT: /* at least 1/1024 of the stream per call: megabytes never take a million */
+		in->x.rchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
 		break;
 	case SCRIPT_RLIMIT:
-		in->x.wchunk = ev->arg;
+		in->x.wchunk = ev->arg == 0 ? 0 : ev->arg > in->length / 1024 ? ev->arg : in->length / 1024;
 		break;
 	default:
 		return 0;

@@ -28,6 +28,8 @@ enum {
 	                         * buffer holds 208 KiB by default) */
 	OVERHEAD = 1024,        /* the kernel's cost of a datagram is about twice its bytes and this */
 	CLIENT_RCVBUF = 1 << 20,
+	PORT_FIRST = 10000, /* the senders' ports, below the kernel's ephemeral range (32768-60999) */
+	PORTS = 20000,
 	DROP_LOOK_MS = 50 /* a wait for replies looks at the kernel's drop count this often */
 };
 
@@ -98,10 +100,17 @@ static const struct net_addr *to(const struct play *p, int family)
 	return family == 6 && p->t->has6 ? &p->t->addr6 : &p->t->addr;
 }
 
-/* The socket of sender s for family: bound to 127.0.0.(1+s) or [::1], any port. */
+/* The socket of sender s for family: bound to 127.0.0.(1+s) or [::1], on the next port of a rotation
+ * through PORT_FIRST..PORT_FIRST+PORTS-1 that is free. Not a port the kernel picks: it gives a port that
+ * was just closed out again at once, and a sender that went away (its port closed) would then get the
+ * late reply to its datagram on its successor's socket, a reply to nobody there. A port comes round
+ * again only after 20000 others. */
 static int sender_socket(struct play *p, unsigned s, int family, char *err, size_t errlen)
 {
+	static unsigned next;
 	int v6 = family == 6 && p->t->has6;
+	if (next == 0) /* parallel jobs start at other places of the rotation */
+		next = (unsigned)getpid() * 7919u % PORTS + 1;
 	if (p->fd[s][v6] >= 0)
 		return p->fd[s][v6];
 	struct net_addr a;
@@ -109,8 +118,12 @@ static int sender_socket(struct play *p, unsigned s, int family, char *err, size
 	snprintf(text, sizeof text, v6 ? "[::1]:0" : "127.0.0.%u:0", 1 + s);
 	if (net_parse(text, &a, err, errlen) < 0)
 		return -1;
-	int fd = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a.ss, a.len) < 0) {
+	int fd = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), bound = -1;
+	for (int tries = 0; fd >= 0 && bound < 0 && tries < 64; tries++) {
+		net_set_port(&a, PORT_FIRST + next++ % PORTS);
+		bound = bind(fd, (struct sockaddr *)&a.ss, a.len);
+	}
+	if (fd < 0 || bound < 0) {
 		snprintf(err, errlen, "udp sender %s: %s", text, strerror(errno));
 		if (fd >= 0)
 			close(fd);
