@@ -316,13 +316,14 @@ def as_json(o, rows, q, cores):
     def number(v):
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
-    return json.dumps({"seconds_per_measurement": o.time, "cores": cores,
-                       "rows": [{k: number(v) for k, v in r.items()} for r in rows],
-                       "ratio_in_process_vs_network_best": number(q["best"]),
-                       "ratio_in_process_asan_vs_network": number(q["asan"]),
-                       "ratio_same_input": number(q["same"]), "ratio_same_input_san": number(q["same_san"]),
-                       "impl_rows": [{k: number(v) for k, v in r.items()} for r in o.impl_rows],
-                       "errors": errors}, indent=2)
+    out = {"seconds_per_measurement": o.time, "cores": cores,
+           "rows": [{k: number(v) for k, v in r.items()} for r in rows],
+           "ratio_in_process_vs_network_best": number(q["best"]),
+           "ratio_in_process_asan_vs_network": number(q["asan"]),
+           "ratio_same_input": number(q["same"]), "ratio_same_input_san": number(q["same_san"])}
+    if o.impl_rows:  # --impl-dir: the fuzz-impl engines' rows (server, engine, coverage, exec_per_s)
+        out["impl_rows"] = [{k: number(v) for k, v in r.items()} for r in o.impl_rows]
+    return json.dumps(out | {"errors": errors}, indent=2)
 
 # ---- set-up ----
 def die(message, usage=False):
