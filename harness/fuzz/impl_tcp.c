@@ -27,7 +27,9 @@ enum {
 	MAX_TRANSIENT = 4,           /* ACCEPT's connections of one input; more are ignored */
 	MAX_BYTES = 8 * 1024 * 1024, /* bytes one input sends in all; sends past them are ignored */
 	BUDGET_BYTES_PER_MS = 10000, /* a run's budget: 10 * idle + its bytes at 10 MB/s */
-	STOP_RCVBUF = 4096           /* the receive buffer of a client that will stop reading */
+	STOP_RCVBUF = 4096,          /* the receive buffer of a client that will stop reading */
+	FLOOD_ARG = 224,             /* a STOP whose argument is at least this floods: */
+	FLOOD_BYTES = 6 << 20        /* it sends this much more, enough to fill the server's buffers */
 };
 
 /* A SEND's repeat count, by the header's bits 5-7 (reserved in script.h: fuzz_tcp ignores them, and
@@ -51,7 +53,8 @@ struct play {
 	struct impl_target *t;
 	struct instance in[MAX_INSTANCES];
 	size_t count;
-	int *of; /* the instance of each event, -1: none */
+	int *of;       /* the instance of each event, -1: none */
+	size_t *flood; /* the bytes a STOP sends on top (FLOOD_ARG), per event */
 	unsigned scale;
 	int held, transients;
 	size_t total;
@@ -95,7 +98,8 @@ static int plan(struct play *p, const unsigned char *data, size_t n)
 	script_dec_init(&d, data, n);
 	p->scale = scale_of[n > 0 ? data[0] >> 5 : 0];
 	p->of = malloc((n + 1) * sizeof *p->of);
-	if (p->of == NULL)
+	p->flood = calloc(n + 1, sizeof *p->flood);
+	if (p->of == NULL || p->flood == NULL)
 		return -1;
 	for (; script_dec_next(&d, &ev); i++) {
 		struct instance *in = current[ev.slot] < 0 ? NULL : &p->in[current[ev.slot]];
@@ -122,6 +126,12 @@ static int plan(struct play *p, const unsigned char *data, size_t n)
 			p->total += add;
 			in->length += add;
 		}
+		if (ev.op == SCRIPT_STOP && ev.arg >= FLOOD_ARG && !in->half_closes &&
+		    p->total + FLOOD_BYTES <= MAX_BYTES) {
+			p->flood[i] = FLOOD_BYTES;
+			p->total += FLOOD_BYTES;
+			in->length += FLOOD_BYTES;
+		}
 		in->half_closes |= ev.op == SCRIPT_FIN;
 		in->stops |= ev.op == SCRIPT_STOP;
 		in->reset |= ev.op == SCRIPT_RST || ev.op == SCRIPT_WERR;
@@ -134,9 +144,13 @@ static int plan(struct play *p, const unsigned char *data, size_t n)
 	/* the bytes, in a second decode */
 	script_dec_init(&d, data, n);
 	for (i = 0; script_dec_next(&d, &ev); i++) {
-		if (ev.op != SCRIPT_SEND || p->of[i] < 0)
+		if (p->of[i] < 0)
 			continue;
 		struct instance *in = &p->in[p->of[i]];
+		for (size_t k = 0; k < p->flood[i]; k++) /* letters and not: X1 has work on both */
+			in->bytes[in->filled++] = (unsigned char)("floodFLOOD 0123456789\n"[k % 21]);
+		if (ev.op != SCRIPT_SEND)
+			continue;
 		for (unsigned r = 0; r < p->scale; r++) {
 			memcpy(in->bytes + in->filled, ev.data, ev.len);
 			in->filled += ev.len;
@@ -395,8 +409,9 @@ static int wait_for_answers(struct play *p, int finish)
 }
 
 /* SLEEP t: time passes for the clients that stopped reading: they push what their sockets take until
- * their traffic comes to rest (their send and receive queues unchanged for two 1 ms looks, so the server
- * has filled its buffers and stopped reading from them), at most (t + 1) * 4 ms. */
+ * their traffic comes to rest (their send and receive queues unchanged for two 1 ms looks, or eight
+ * while bytes wait in a send queue: the server has filled its buffers and stopped reading from them, or
+ * is only slow to read), at most (t + 1) * 4 ms. */
 static int settle(struct play *p, unsigned t)
 {
 	int out[MAX_INSTANCES], inq[MAX_INSTANCES], quiet = 0;
@@ -404,7 +419,7 @@ static int settle(struct play *p, unsigned t)
 	memset(out, 0xff, sizeof out);
 	memset(inq, 0xff, sizeof inq);
 	while (util_ms_left(end) > 0) {
-		int changed = 0, stopped = 0;
+		int changed = 0, stopped = 0, queued = 0;
 		for (size_t k = 0; k < p->count; k++) {
 			struct instance *in = &p->in[k];
 			int o = 0, i = 0;
@@ -417,10 +432,11 @@ static int settle(struct play *p, unsigned t)
 			ioctl(in->x.fd, SIOCOUTQ, &o);
 			ioctl(in->x.fd, SIOCINQ, &i);
 			changed |= o != out[k] || i != inq[k];
+			queued |= o > 0;
 			out[k] = o;
 			inq[k] = i;
 		}
-		if (stopped == 0 || (quiet = changed ? 0 : quiet + 1) >= 2)
+		if (stopped == 0 || (quiet = changed ? 0 : quiet + 1) >= (queued ? 8 : 2))
 			return 0;
 		util_sleep_ms(1);
 	}
@@ -446,7 +462,7 @@ static int transient(struct play *p, unsigned e)
 	return 0;
 }
 
-static int event(struct play *p, const struct script_event *ev, int of)
+static int event(struct play *p, const struct script_event *ev, int of, size_t of_event)
 {
 	struct instance *in = of >= 0 ? &p->in[of] : NULL;
 	int state = in == NULL ? 0
@@ -497,7 +513,8 @@ static int event(struct play *p, const struct script_event *ev, int of)
 		return instance_check(p, in);
 	case SCRIPT_STOP:
 		in->stopped = in->was_stopped = 1;
-		return 0;
+		in->x.send_limit += p->flood[of_event];
+		return p->flood[of_event] > 0 ? push_unread(p, in) : 0;
 	case SCRIPT_RESUME:
 		in->stopped = 0;
 		break;
@@ -521,6 +538,7 @@ static void play_free(struct play *p)
 		free(p->in[k].bytes);
 	}
 	free(p->of);
+	free(p->flood);
 }
 
 int impl_tcp_run(struct impl_target *t, const unsigned char *data, size_t n, struct impl_finding *f)
@@ -540,7 +558,7 @@ int impl_tcp_run(struct impl_target *t, const unsigned char *data, size_t n, str
 	}
 	script_dec_init(&d, data, n);
 	for (size_t i = 0; rc == 0 && script_dec_next(&d, &ev); i++)
-		rc = event(&p, &ev, p.of[i]);
+		rc = event(&p, &ev, p.of[i], i);
 	if (rc == 0)
 		rc = wait_for_answers(&p, 1);
 	play_free(&p);

@@ -2,9 +2,9 @@
 # test-impl.sh BINDIR MUTANTDIR - impl-repro (the reproducer of fuzz-impl-tcp and fuzz-impl-udp) finds
 # the bugs of two mutants over real sockets and passes the reference servers on the same inputs:
 #  - lost-wakeup (forgets a connection whose write blocked once it serves another) fails
-#    harness/fuzz/impl-seeds/tcp-stalled-beside-served: a client stops reading while it sends 5 MiB,
-#    time passes until the server has stopped reading it, a second client is served, the first reads
-#    again and never gets the rest (no progress);
+#    harness/fuzz/impl-seeds/tcp-stop-flood-then-other: a client stops reading and floods 6 MiB, time
+#    passes until the server has stopped reading it, a second client is served, the first reads again
+#    and never gets the rest (T7);
 #  - other-port (replies from another socket) fails corpus/fuzz_udp/seed-senders (U1);
 #  - sigpipe (killed by SIGPIPE when a client resets while owed output) is DEATH on
 #    harness/fuzz/impl-seeds/tcp-reset-while-owed (a client that stopped reading resets once the server
@@ -41,7 +41,7 @@ expect() {
 
 
 expect 1 'capslock-finding: T7 resumed-no-progress' 'lost-wakeup: the stalled client never gets its answer' -- \
-	--exec "$M/lost-wakeup -l 127.0.0.1:{port}" --idle-ms 1000 $S/tcp-stalled-beside-served
+	--exec "$M/lost-wakeup -l 127.0.0.1:{port}" --idle-ms 1000 $S/tcp-stop-flood-then-other
 expect 1 'capslock-finding: U1 other-address' 'other-port: replies from another port' -- \
 	--exec "$M/other-port -l 127.0.0.1:{port}" --udp corpus/fuzz_udp/seed-senders
 expect 1 'capslock-finding: DEATH signal-13' 'sigpipe: the server dies of SIGPIPE' -- \
