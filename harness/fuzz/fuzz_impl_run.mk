@@ -39,16 +39,16 @@ FUZZ_IMPL_PROOF_BUILD := $(FUZZ_IMPL_BINS) $(AFL_SERVERS)/mutants/rare-branch $(
 	$(FUZZ_IMPL_MUTANTS:%=$(O)/mutants/%) $(B)/tcp-upper $(B)/udp-upper
 CHECK_BUILD_ONCE += $(FUZZ_IMPL_PROOF_BUILD)
 
-# ---- make check, once: the proofs (harness/fuzz/impl_proofs.py), about 90 s on 2 cores: lost-wakeup and
+# ---- make check, once: the proofs (harness/fuzz/impl_proofs.py), 40-60 s on 2 cores: lost-wakeup and
 # halfclose-after-reset found black-box, heap-4k-reset found under ASan, rare-branch found with coverage
 # and not black-box in the same time, nothing on the reference and the correct Python servers, a target
 # off loopback refused ----
 FUZZ_IMPL_PROOF_TIME ?= 20
-FUZZ_IMPL_COV_TIME ?= 40
+FUZZ_IMPL_COV_RUNS ?= 40000
 .PHONY: fuzz-impl-proofs
 fuzz-impl-proofs: $(FUZZ_IMPL_PROOF_BUILD)
 	$(FUZZ_SRC)/impl_proofs.py --engines $(FUZZ_IMPL) --bin $(B) --mutants $(O)/mutants \
-		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(AFL_SERVERS)/mutants --time $(FUZZ_IMPL_PROOF_TIME) --cov-time $(FUZZ_IMPL_COV_TIME)
+		--asan-mutants $(FUZZ_IMPL_ASAN)/mutants --afl-mutants $(AFL_SERVERS)/mutants --time $(FUZZ_IMPL_PROOF_TIME) --cov-runs $(FUZZ_IMPL_COV_RUNS)
 CHECK_ONCE += fuzz-impl-proofs
 
 # ---- make bench-fuzz (fuzz.mk's recipe, with --impl-dir): the engines against the reference servers,

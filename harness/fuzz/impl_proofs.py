@@ -6,14 +6,17 @@ fuzz-impl-tcp or fuzz-impl-udp against one server, two at a time (the cores):
   - the lost-wakeup mutant (T7, every fixed case passes it) and halfclose-after-reset (a new one
     conform's fixed cases miss) are found black-box;
   - heap-4k-reset built with clang -fsanitize=address is found (its heap overflow shows only to ASan);
-  - rare-branch built with afl-clang-fast is found with coverage on (the engine says "instrumented"),
-    and the same mutant built without instrumentation is not found black-box in the same time;
+  - rare-branch built with afl-clang-fast is found with coverage on (the engine says "instrumented")
+    within --cov-runs inputs (40 000; at most --cov-time s, 120), and the same mutant built without
+    instrumentation is not found black-box in as many inputs (a budget in inputs, not seconds: a host
+    busy with other jobs slows both alike);
   - tcp-upper, udp-upper, servers/python/corrected.py and thread_per_connection.py: no finding, and
     inputs were run (a run that executed nothing fails);
   - a target off loopback is refused before anything is sent.
 
 usage: impl_proofs.py --engines DIR --bin DIR --mutants DIR --asan-mutants DIR --afl-mutants DIR
-                      [--time SECONDS] [--clean-time SECONDS] [--cov-time SECONDS] [--only NAME]...
+                      [--time SECONDS] [--clean-time SECONDS] [--cov-time SECONDS] [--cov-runs N]
+                      [--only NAME]...
 Prints one line per proof and the seconds each took; exit 0 when all hold, 1 when one fails, 2 on a
 usage or set-up error (an engine or server missing).
 """
@@ -28,9 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # coverage proof, one small input alone (seed-hello) and short inputs, so that both modes start equal.
 FULL, SMALL = "full", "small"
 
-def fuzz(engine, target, cmd, secs, seeds=FULL):
-    """A libFuzzer run of engine against cmd for at most secs seconds, stopping at the first finding.
-    Returns (findings, executed units, coverage mode, seconds taken, log tail)."""
+def fuzz(engine, target, cmd, secs, seeds=FULL, runs=0):
+    """A libFuzzer run of engine against cmd for at most secs seconds (and runs inputs, when given),
+    stopping at the first finding. Returns (findings, executed units, coverage mode, seconds, log tail)."""
     base = "fuzz_" + target.removeprefix("fuzz-impl-")
     proto = target.removeprefix("fuzz-impl-")
     with tempfile.TemporaryDirectory(prefix="capslock-proof.") as work:
@@ -44,6 +47,7 @@ def fuzz(engine, target, cmd, secs, seeds=FULL):
                 shutil.copy(f, f"{work}/corpus/")
             flags = [f"-dict={ROOT}/harness/fuzz/{base}.dict"]
             dirs = [f"{work}/corpus", f"{ROOT}/corpus/{base}"]
+        flags += [f"-runs={runs}"] if runs else []
         argv = [engine, f"-max_total_time={secs}", "-print_final_stats=1", "-timeout=10",
                 f"-artifact_prefix={work}/", *flags, *dirs]
         t0 = time.monotonic()
@@ -53,21 +57,22 @@ def fuzz(engine, target, cmd, secs, seeds=FULL):
     execs = execs or engines.libfuzzer_figures(text)[0]
     return impl_findings.findings_of(text), execs, impl_findings.coverage_mode(text), took, text[-1500:]
 
-def expect_finding(engine, target, cmd, secs, rules, mode=None, seeds=FULL):
-    """A proof that a finding of one of rules (or places) comes within secs (and, given mode, the engine's coverage
-    mode starts with it). Returns (ok, line)."""
-    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, seeds)
+def expect_finding(engine, target, cmd, secs, rules, mode=None, seeds=FULL, runs=0):
+    """A proof that a finding of one of rules (or places) comes within secs (and runs inputs), and, given
+    mode, that the engine's coverage mode starts with it. Returns (ok, line)."""
+    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, seeds, runs)
     if mode and not (cov or "").startswith(mode):
         return False, f"coverage mode {cov!r}, expected {mode} ({execs} execs)\n{tail}"
     hit = [f for f in found if f[0] in rules or f[1] in rules]  # by rule, or by place ("no-progress")
     if not hit:
         what = "; ".join(f"{r} {w}: {s}" for r, w, s in found) or "no finding"
-        return False, f"expected a {'/'.join(sorted(rules))} finding within {secs} s: {what} ({execs} execs)\n{tail}"
+        bound = f"{runs} inputs or {secs} s" if runs else f"{secs} s"
+        return False, f"expected a {'/'.join(sorted(rules))} finding within {bound}: {what} ({execs} execs)\n{tail}"
     r, w, s = hit[0]
     return True, f"found {r} at {w} after {took:.1f} s, {execs} execs ({cov}): {s}"
 
-def expect_clean(engine, target, cmd, secs, seeds=FULL):
-    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, seeds)
+def expect_clean(engine, target, cmd, secs, seeds=FULL, runs=0):
+    found, execs, cov, took, tail = fuzz(engine, target, cmd, secs, seeds, runs)
     if found:
         return False, "false positive: " + "; ".join(f"{r} {w}: {s}" for r, w, s in found) + f"\n{tail}"
     if execs <= 0:
@@ -100,9 +105,9 @@ def proofs(o):
                                                 m(o.asan_mutants, "heap-4k-reset"), T, {"ASAN", "DEATH"})),
         ("rare-branch-coverage", expect_finding, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
                                                   m(o.afl_mutants, "rare-branch"), o.cov_time, {"X1"},
-                                                  "instrumented", SMALL)),
+                                                  "instrumented", SMALL, o.cov_runs)),
         ("rare-branch-black-box", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp",
-                                                 m(o.mutants, "rare-branch"), o.cov_time, SMALL)),
+                                                 m(o.mutants, "rare-branch"), o.cov_time, SMALL, o.cov_runs)),
         ("tcp-upper", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", f"{o.bin}/tcp-upper -l 127.0.0.1:{{port}}", C)),
         ("udp-upper", expect_clean, (e["fuzz-impl-udp"], "fuzz-impl-udp", f"{o.bin}/udp-upper -l 127.0.0.1:{{port}}", C)),
         ("corrected.py-tcp", expect_clean, (e["fuzz-impl-tcp"], "fuzz-impl-tcp", f"{py}/corrected.py {{port}}", C)),
@@ -119,12 +124,12 @@ def usage(message):
 
 def main(argv):
     keys = ["engines", "bin", "mutants", "asan-mutants", "afl-mutants", "time", "clean-time", "cov-time",
-            "only"]
+            "cov-runs", "only"]
     try:
         pairs, rest = getopt.getopt(argv, "", [k + "=" for k in keys])
     except getopt.GetoptError as e:
         usage(e.msg)
-    g = {"time": "20", "clean-time": "5", "cov-time": "40", "only": []}
+    g = {"time": "20", "clean-time": "5", "cov-time": "120", "cov-runs": "40000", "only": []}
     for k, v in pairs:
         if k == "--only":
             g["only"].append(v)
@@ -133,7 +138,8 @@ def main(argv):
     if rest or any(k not in g for k in keys):
         usage("missing options" if not rest else f"unexpected argument {rest[0]}")
     o = type("O", (), {k.replace("-", "_"): v for k, v in g.items()})
-    o.time, o.clean_time, o.cov_time = int(o.time), int(o.clean_time), int(o.cov_time)
+    o.time, o.clean_time, o.cov_time, o.cov_runs = int(o.time), int(o.clean_time), int(o.cov_time), \
+        int(o.cov_runs)
     todo = [p for p in proofs(o) if not o.only or p[0] in o.only]
     for name, f, args in todo:
         cmds = args[2:3] if f is not expect_refused else ()
