@@ -44,7 +44,7 @@ CHECK_BUILD_ONCE += $(FUZZ_IMPL_PROOF_BUILD)
 # and not black-box in the same time, nothing on the reference and the correct Python servers, a target
 # off loopback refused ----
 FUZZ_IMPL_PROOF_TIME ?= 20
-FUZZ_IMPL_COV_RUNS ?= 40000
+FUZZ_IMPL_COV_RUNS ?= 100000
 .PHONY: fuzz-impl-proofs
 fuzz-impl-proofs: $(FUZZ_IMPL_PROOF_BUILD)
 	$(FUZZ_SRC)/impl_proofs.py --engines $(FUZZ_IMPL) --bin $(B) --mutants $(O)/mutants \
