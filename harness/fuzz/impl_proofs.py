@@ -7,8 +7,9 @@ fuzz-impl-tcp or fuzz-impl-udp against one server, two at a time (the cores):
     conform's fixed cases miss) are found black-box;
   - heap-4k-reset built with clang -fsanitize=address is found (its heap overflow shows only to ASan);
   - rare-branch built with afl-clang-fast is found with coverage on (the engine says "instrumented")
-    within --cov-runs inputs (100 000; at most --cov-time s, 100), and then the same mutant built
-    without instrumentation is not found black-box in the same time (5 s at least), from the same seed;
+    within --cov-runs inputs (100 000; at most --cov-time s, 100); then the same mutant built without
+    instrumentation runs black-box for the same time (5 s at least), from the same seed, and whether it
+    found the bug is printed as a figure (not asserted: black-box found it in 2 of 9 runs);
   - tcp-upper, udp-upper, servers/python/corrected.py and thread_per_connection.py: no finding, and
     inputs were run (a run that executed nothing fails);
   - a target off loopback is refused before anything is sent.
@@ -91,7 +92,11 @@ def coverage_beats_black_box(engine, target, instrumented, plain, secs, runs):
     took = float(line.split(" after ")[1].split(" s,")[0])
     same = max(int(took + 0.999), 5)
     ok2, line2 = expect_clean(engine, target, plain, same, SMALL)
-    return ok2, f"with coverage {line.split(' (')[0]}; black-box for {same} s: {line2}"
+    # the black-box run is a figure, not asserted: on this host it missed the bug in the same time in 7
+    # of 9 runs, and a check that fails one run in five would teach people to ignore it
+    bb = "not found" if ok2 else "FOUND too"
+    return ok, (f"with coverage {line.split(' (')[0]}; black-box for {same} s: {bb} "
+                f"(a figure, not asserted): {line2.splitlines()[0]}")
 
 def expect_refused(engine, target, addr):
     """The engine must refuse a target off loopback: exit non-zero quickly, no input run, naming it."""
