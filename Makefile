@@ -78,6 +78,7 @@ $(LIB): $(LIB_SRCS:%.c=$(O)/%.o)
 include servers/servers.mk
 include tests/tests.mk
 include harness/fuzz/fuzz.mk
+include harness/fuzz/fuzz_impl_run.mk
 include harness/replay/replay.mk
 include harness/conform/conform.mk
 include harness/bench/bench.mk

@@ -21,6 +21,8 @@ MUTANT_NAMES := none merge drop-empty trunc-1024 rst-on-halfclose no-close-after
 	one-at-a-time partial-write-drop latin1 wait-newline silent garbage reset-all \
 	unicode-upper leak-memory cap-1000 other-port reset-harms-neighbor lost-wakeup \
 	small-rcvbuf unbounded
+# the mutants that prove make fuzz IMPL=... (fuzz-impl-proofs in harness/fuzz/fuzz_impl_run.mk)
+MUTANT_NAMES += heap-4k-reset rare-branch halfclose-after-reset
 MUTANT_BINS := $(MUTANT_NAMES:%=$(O)/mutants/%)
 
 # A static pattern rule (not a bare $(O)/mutants/% one, which would also match the files make includes)

@@ -14,8 +14,9 @@ from conventions import duration, make_out_dir, version  # noqa: E402,F401 (used
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",
            "AFL_NO_AFFINITY": "1"}
 
-# "#N KIND cov: C ft: F corp: E/SIZE ... exec/s: R", one line of libFuzzer's progress.
-_STATUS = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: \d+ corp: \d+/\S.*exec/s: \d", re.ASCII)
+# "#N KIND cov: C ft: F corp: E/SIZE ... exec/s: R", one line of libFuzzer's progress ("cov: C" is absent
+# when the binary has no coverage instrumentation of its own, only extra counters: the fuzz-impl engines).
+_STATUS = re.compile(r"#(\d+)\s+\w+\s+(?:cov: (\d+) )?ft: (\d+) corp: \d+/\S.*exec/s: \d", re.ASCII)
 # "#N 0x... in FUNC LOCATION", a sanitizer's stack frame, and the functions that are not the project's.
 _FRAME = re.compile(r"#\d+\s*0x[0-9a-f]+\s*in\s*(\S+)\s*(\S+)")
 _NOT_OWN = ("__sanitizer", "__asan", "__ubsan", "__interceptor", "fuzzer::", "abort", "raise", "__libc",
@@ -87,9 +88,10 @@ def libfuzzer_final_stats(text):
 
 def libfuzzer_figures(text):
     """A libFuzzer log's (execs, coverage): execs from its final stats when it has ended, else from its
-    last status line; coverage (cov, in edges) from its last status line. (0, 0) when it has neither."""
+    last status line; coverage (cov, in edges; ft, features, when it has no cov) from its last status
+    line. (0, 0) when it has neither."""
     last = [m for m in map(_STATUS.match, text.splitlines()) if m][-1:]
-    execs, cov = (int(last[0][1]), int(last[0][2])) if last else (0, 0)
+    execs, cov = (int(last[0][1]), int(last[0][2] or last[0][3])) if last else (0, 0)
     return libfuzzer_final_stats(text).get("number_of_executed_units", execs), cov
 
 def libfuzzer_ran(text):

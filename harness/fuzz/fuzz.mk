@@ -127,9 +127,14 @@ fuzz-args:
 		echo "make fuzz: FUZZ_TIME='$(FUZZ_TIME)' is not a number of seconds (for example FUZZ_TIME=120)" >&2; \
 		exit 2;; esac
 
+# make fuzz IMPL='CMD {port}' fuzzes the user's implementation instead (harness/fuzz/fuzz_impl_run.mk).
+ifeq ($(strip $(IMPL)),)
 fuzz: fuzz-args fuzz-build $(B)/draw-chart
 	$(FUZZ_SRC)/fuzz_run.py --engine libfuzzer --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT) \
 		--bindir $(FUZZ_LF) --chart $(B)/draw-chart $(FUZZ_TARGETS)
+else
+fuzz: fuzz-impl-run
+endif
 
 fuzz-afl: fuzz-args fuzz-afl-build fuzz-build $(B)/draw-chart
 	$(MAKE) SAN=1 build/san/bin/tcp-upper
@@ -295,11 +300,12 @@ $(FUZZ_LFF)/fuzz_%: $(FUZZ_LFF)/$(FUZZ_SRC)/fuzz_%.o $(FUZZ_LIBSRCS:%.c=$(FUZZ_L
 
 .PHONY: bench-fuzz
 bench-fuzz: $(FUZZ_LF_BINS) $(FUZZ_TARGETS:%=$(FUZZ_LFF)/%) $(FUZZ_AFL_BINS)
-	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone
+	$(MAKE) SAN= O=build/std build/std/bin/tcp-upper build/std/bin/fuzz_tcp-standalone \
+		build/std/bin/udp-upper build/std/bin/conform
 	$(MAKE) SAN=1 O=build/san build/san/bin/fuzz_tcp-standalone
 	$(FUZZ_SRC)/fuzz_bench.py --time $(BENCH_FUZZ_TIME) --lf-dir $(FUZZ_LF) --lf-fast-dir $(FUZZ_LFF) \
 		--afl-dir $(FUZZ_AFL) --server build/std/bin/tcp-upper --std-dir build/std/bin --san-dir build/san/bin \
-		--out out/bench $(FUZZ_TARGETS)
+		--impl-dir $(FUZZ_IMPL) --out out/bench $(FUZZ_TARGETS)
 .SECONDARY: $(FUZZ_SA_OBJS) $(FUZZ_TARGETS:%=$(O)/$(FUZZ_SRC)/%.o)
 
 # ---- unit tests of the input formats and the TCP simulation (CUnit), both variants ----

@@ -3,7 +3,8 @@
 network-driven harness that starts a fresh tcp-upper for every input and sends it over loopback (as AFLNet).
 
 usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-dir DIR] [--server PATH]
-                     [--std-dir DIR] [--san-dir DIR] [--out DIR] TARGET...
+                     [--std-dir DIR] [--san-dir DIR] [--out DIR] [--impl-dir DIR] [--afl-servers DIR]
+                     TARGET...
   --time SECONDS     seconds per measurement, 1 to 3600 (default 6); a run lasts about (2 x targets + 2) x it
   --lf-dir DIR       libFuzzer builds with ASan+UBSan (default build/fuzz-libfuzzer)
   --lf-fast-dir DIR  libFuzzer builds without sanitizer (default build/fuzz-libfuzzer-fast)
@@ -13,6 +14,12 @@ usage: fuzz_bench.py [--time SECONDS] [--lf-dir DIR] [--lf-fast-dir DIR] [--afl-
   --san-dir DIR      standalone runners, ASan+UBSan build (default build/san/bin)
   --out DIR          where fuzz.md and fuzz.json go (default out/bench; created when missing, not its
                      parent); the table is printed too
+  --impl-dir DIR     the engines of make fuzz IMPL=... (fuzz-impl-tcp, fuzz-impl-udp): adds their exec/s,
+                     one process (one core) each, against tcp-upper and udp-upper of --std-dir,
+                     their AFL++-instrumented builds in --afl-servers DIR (default build/afl-servers;
+                     coverage on) and
+                     servers/python/corrected.py, beside conform --random's sequences/s (--std-dir's
+                     conform); each about --time seconds
   --version          the version
 Exit 0, 1 when a measurement failed, 2 on a usage error or reports that cannot be written.
 Examples:
@@ -173,6 +180,76 @@ def measure_whole(o, have_afl):
                                 lambda: replay_rate(binary, "corpus/fuzz_tcp/seed-hello", half))
     return [whole, same]
 
+# ---- fuzzing an implementation over real sockets (make fuzz IMPL=...) ----
+def impl_rate(engine, cmd, seeds, secs, extra=()):
+    """An engine's executed inputs per second of wall time (server start included) against cmd, and its
+    coverage mode from its start line."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-bench.", ignore_cleanup_errors=True) as work:
+        t0 = time.monotonic()
+        status, out = engines.run([engine, f"-max_total_time={secs}", "-print_final_stats=1",
+                                   f"-artifact_prefix={work}/", *extra, work, seeds], secs + 60, capture="both",
+                                  env=os.environ | {"CAPSLOCK_IMPL": cmd}, group=False)
+        dt = time.monotonic() - t0
+    units = engines.libfuzzer_final_stats(out).get("number_of_executed_units")
+    if units is None or status:
+        finding = re.search(r"capslock-finding: .*", out)
+        raise Failed(f"{os.path.basename(engine)} against {cmd}: {engines.status_text(status)}: " +
+                     (finding[0] if finding else out[-300:]))
+    mode = re.search(r"capslock-impl: target \w+, coverage: (\w[\w-]*)", out)
+    return units / max(dt, 0.001), mode[1] if mode else "?"
+
+def conform_random_rate(conform, server, secs):
+    """conform --random's sequences per second against a server (the random phase alone)."""
+    n = max(20, secs * 20)
+    status, out = engines.run([conform, "--exec-tcp", f"{server} -l 127.0.0.1:0", "--only", "random/*",
+                               "--random", str(n), "--seed", "1"], secs * 20 + 120, capture="both", group=False)
+    m = re.search(r"(\d+) passed, (\d+) failed.* in ([\d.]+) s", out)
+    if status != 0 or m is None:
+        raise Failed(f"conform --random: {engines.status_text(status)} {out[-300:]}")
+    return int(m[1]) / float(m[3])
+
+def measure_impl(o):
+    """Rows (server, engine, coverage, exec/s): the engines against each server, one process each."""
+    rows, afl, std, py = [], o.afl_servers, o.std_dir, "python3 servers/python/corrected.py {port}"
+    tcp = f"{std}/tcp-upper -l 127.0.0.1:{{port}}"
+    plan = [("tcp-upper", "fuzz-impl-tcp", "corpus/fuzz_tcp", tcp),
+            ("tcp-upper, inputs of at most 64 bytes", "fuzz-impl-tcp", "corpus/fuzz_tcp", tcp),
+            ("tcp-upper, afl-clang-fast build", "fuzz-impl-tcp", "corpus/fuzz_tcp",
+             f"{afl}/tcp-upper -l 127.0.0.1:{{port}}"),
+            ("udp-upper", "fuzz-impl-udp", "corpus/fuzz_udp", f"{std}/udp-upper -l 127.0.0.1:{{port}}"),
+            ("udp-upper, afl-clang-fast build", "fuzz-impl-udp", "corpus/fuzz_udp",
+             f"{afl}/udp-upper -l 127.0.0.1:{{port}}"),
+            ("corrected.py", "fuzz-impl-tcp", "corpus/fuzz_tcp", py),
+            ("corrected.py", "fuzz-impl-udp", "corpus/fuzz_udp", py)]
+    for server, engine, seeds, cmd in plan:
+        if not os.access(cmd.split()[0], os.X_OK) and not cmd.startswith("python3"):
+            continue
+        mode = []
+
+        def measure(engine=engine, cmd=cmd, seeds=seeds, server=server):
+            extra = ["-max_len=64"] if "64 bytes" in server else []  # the seeds' backpressure inputs send MBs
+            rate, how = impl_rate(f"{o.impl_dir}/{engine}", cmd, seeds, o.time, extra)
+            mode.append(how)
+            return rate
+
+        rate = note(f"{engine} against {server}", measure)
+        rows.append({"server": server, "engine": engine, "coverage": (mode or ["-"])[0], "exec_per_s": rate})
+    rows.append({"server": "tcp-upper", "engine": "conform --random (sequences/s, not inputs)", "coverage": "-",
+                 "exec_per_s": note("conform --random against tcp-upper",
+                                    lambda: conform_random_rate(f"{std}/conform", f"{std}/tcp-upper", o.time))})
+    return rows
+
+def impl_markdown(impl_rows, rows):
+    tcp = next((r for r in rows if r["target"] == "fuzz_tcp"), {})
+    text = ("\n## Fuzzing an implementation over real sockets (make fuzz IMPL=...)\n\nOne engine process "
+            "(one core) each, its server started once and kept; exec/s over wall time, start included. "
+            "In process for comparison: fuzz_tcp under libFuzzer (no sanitizer "
+            f"{fmt(tcp.get(LF_NOSAN, 0))}, ASan+UBSan {fmt(tcp.get(LF, 0))}).\n\n"
+            "| server | engine | coverage | exec/s |\n|---|---|---|---:|\n")
+    for r in impl_rows:
+        text += f"| {r['server']} | {r['engine']} | {r['coverage']} | {fmt(r['exec_per_s'])} |\n"
+    return text
+
 # ---- the reports ----
 def compute_ratios(rows):
     """The summary's ratios and the figures they divide (0, or NaN for a ratio, when one is missing):
@@ -235,6 +312,8 @@ def markdown(o, rows, q, cores):
         text += (f"| {r['target']} | {fmt(r.get(LF, 0))} | {fmt(r.get(LF_NOSAN, 0))} | "
                  f"{fmt(r.get(AFL, 0))} | {standalone} | {fmt(r.get(NET, 0))} |\n")
     text += "\n" + ratios_text(q)
+    if o.impl_rows:
+        text += impl_markdown(o.impl_rows, rows)
     return text + ("\nErrors:\n" + "".join(f"- {e}\n" for e in errors) if errors else "")
 
 def as_json(o, rows, q, cores):
@@ -242,12 +321,14 @@ def as_json(o, rows, q, cores):
     def number(v):
         return None if isinstance(v, float) and not math.isfinite(v) else v
 
-    return json.dumps({"seconds_per_measurement": o.time, "cores": cores,
-                       "rows": [{k: number(v) for k, v in r.items()} for r in rows],
-                       "ratio_in_process_vs_network_best": number(q["best"]),
-                       "ratio_in_process_asan_vs_network": number(q["asan"]),
-                       "ratio_same_input": number(q["same"]), "ratio_same_input_san": number(q["same_san"]),
-                       "errors": errors}, indent=2)
+    out = {"seconds_per_measurement": o.time, "cores": cores,
+           "rows": [{k: number(v) for k, v in r.items()} for r in rows],
+           "ratio_in_process_vs_network_best": number(q["best"]),
+           "ratio_in_process_asan_vs_network": number(q["asan"]),
+           "ratio_same_input": number(q["same"]), "ratio_same_input_san": number(q["same_san"])}
+    if o.impl_rows:  # --impl-dir: the fuzz-impl engines' rows (server, engine, coverage, exec_per_s)
+        out["impl_rows"] = [{k: number(v) for k, v in r.items()} for r in o.impl_rows]
+    return json.dumps(out | {"errors": errors}, indent=2)
 
 # ---- set-up ----
 def die(message, usage=False):
@@ -260,7 +341,8 @@ def parse_options(argv):
     """The options, an attribute each (dashes as underscores), and the targets."""
     o = {"time": "6", "lf-dir": "build/fuzz-libfuzzer", "lf-fast-dir": "build/fuzz-libfuzzer-fast",
          "afl-dir": "build/fuzz-afl", "server": "build/std/bin/tcp-upper", "std-dir": "build/std/bin",
-         "san-dir": "build/san/bin", "out": "out/bench"}
+         "san-dir": "build/san/bin", "out": "out/bench", "impl-dir": "",
+         "afl-servers": "build/afl-servers"}
     try:
         opts, targets = getopt.gnu_getopt(argv, "h", ["help", "version"] + [f"{k}=" for k in o])
     except getopt.GetoptError as e:
@@ -292,6 +374,7 @@ def main(argv):
         die(f"--out {o.out}: {e.filename}: {e.strerror}")
     have_afl = shutil.which("afl-fuzz") is not None
     rows = [measure_target(o, t, have_afl) for t in o.targets] + measure_whole(o, have_afl)
+    o.impl_rows = measure_impl(o) if o.impl_dir else []
     q, cores = compute_ratios(rows), os.sysconf("SC_NPROCESSORS_ONLN")
     md = markdown(o, rows, q, cores)
     for name, text in (("fuzz.md", md), ("fuzz.json", as_json(o, rows, q, cores))):

@@ -20,16 +20,23 @@ starts from the working corpus plus the committed seeds, so a crash only costs i
 Scheduling (AFL++): all targets at once, an -M instance each, plus -S instances round-robin while cores
 remain (AFL_NO_AFFINITY=1 lets them share cores). Figures come from each instance's fuzzer_stats and
 plot_data, not afl-whatsup: it sums an earlier run's execs with this one's and reads only fuzzer_stats
-(written once a minute)."""
-import contextlib, getopt, glob, itertools, os, re, shutil, signal, sys, time
+(written once a minute).
+
+With --impl CMD (make fuzz IMPL='CMD {port}'), the targets are fuzz-impl-tcp and/or fuzz-impl-udp: engines
+that run each input against the user's server CMD over loopback sockets, seeded from corpus/fuzz_tcp and
+corpus/fuzz_udp. Every chunk starts its own server on a free port. Findings are keyed by the engines'
+"capslock-finding: RULE WHERE: ..." lines, then shrunk, confirmed against a fresh server, written as an
+input, a pcap and a command, and matched with conform's cases (impl_findings.py)."""
+import contextlib, getopt, glob, itertools, os, re, shlex, shutil, signal, sys, time
 from types import SimpleNamespace
 
-import engines
+import engines, impl_findings
 
 PROG = "fuzz-run"
 HEADER = "elapsed_s,execs,exec_per_s,coverage,corpus,crashes,running_s,state"
 USAGE = f"""usage: {PROG} [--engine libfuzzer|afl] [--time SECONDS] [--jobs N] [--progress SECONDS]
                 [--sample SECONDS] [--out DIR] [--bindir DIR] [--san-tcp-upper PATH] [--chart PATH]
+                [--impl CMD [--repro PATH] [--replay PATH] [--conform PATH] [--shrink-time SECONDS]]
                 TARGET...
 Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summarizes (make fuzz).
   --engine E           libfuzzer (default) or afl
@@ -45,7 +52,14 @@ Fuzzes every TARGET (fuzz_tcp ...; tcp-upper for AFL++) for a while, then summar
   --san-tcp-upper PATH sanitizer tcp-upper that reproduces AFL++ crashes of the whole binary
                        (default build/san/bin/tcp-upper)
   --chart PATH         the draw-chart program that draws the charts (default build/std/bin/draw-chart)
-Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs), 2 usage or set-up
+  --impl CMD           fuzz the implementation CMD ('{{port}}' becomes a free port, as conform --exec);
+                       TARGETs fuzz-impl-tcp and/or fuzz-impl-udp (libFuzzer only); earlier crash files
+                       of those targets under DIR are removed first (a run judges one implementation)
+  --repro PATH         impl-repro, which confirms findings on a fresh server (default build/std/bin/impl-repro)
+  --replay PATH        replay, which writes each finding as a pcap (default build/std/bin/replay)
+  --conform PATH       conform, whose cases are matched with each finding (default build/std/bin/conform)
+  --shrink-time SECONDS  bound on shrinking each unique finding (default 30)
+Exit 0 no crash file, 1 a crash file under DIR/<target>/ (kept between runs; --impl: a finding), 2 usage or set-up
 error, the engine did not run a target, a full disk, or a summary that could not be written
 (a chart that could not be drawn changes nothing).
   --version            the version
@@ -81,7 +95,9 @@ def options(argv):
     """The options as attributes (dashes as underscores), the targets as names; exit 2 on a usage error."""
     g = {"engine": "libfuzzer", "time": "28800", "jobs": str(os.cpu_count() or 1), "progress": "60",
          "sample": None, "out": "out/fuzz", "bindir": "build/fuzz-libfuzzer",
-         "san-tcp-upper": "build/san/bin/tcp-upper", "chart": "build/std/bin/draw-chart"}
+         "san-tcp-upper": "build/san/bin/tcp-upper", "chart": "build/std/bin/draw-chart", "impl": None,
+         "repro": "build/std/bin/impl-repro", "replay": "build/std/bin/replay",
+         "conform": "build/std/bin/conform", "shrink-time": "30"}
     try:
         pairs, names = getopt.gnu_getopt(argv, "h", ["help", "version"] + [k + "=" for k in g])
     except getopt.GetoptError as e:
@@ -103,6 +119,14 @@ def options(argv):
     # runs too short to start one chunk are refused
     o.time = number("--time", o.time, 2, "expected a number of seconds, at least 2 (make fuzz FUZZ_TIME=...)")
     o.jobs = number("--jobs", o.jobs, 1, "expected a number of worker slots from 1 to 1024", whole=True)
+    o.shrink_time = number("--shrink-time", o.shrink_time, 0, "expected a number of seconds")
+    if o.impl is not None:
+        if not o.impl.strip():
+            fail("--impl: empty command (make fuzz IMPL='./myserver {port}')")
+        if o.afl:
+            fail("--impl runs under libFuzzer only (its engines are fuzz-impl-tcp and fuzz-impl-udp)")
+        if bad := [n for n in names if n not in ("fuzz-impl-tcp", "fuzz-impl-udp")]:
+            fail(f"--impl: {' '.join(bad)}: expected fuzz-impl-tcp and/or fuzz-impl-udp", usage=True)
     o.progress = min(number("--progress", o.progress, 0.001, "expected a positive number of seconds"), 60,
                      max(o.time / 6, 5))
     # about 60 rows a run when not given: every 2 s of two minutes, every 30 s of a night
@@ -148,13 +172,16 @@ class Target:
     def __init__(self, o, name):
         self.name, self.afl, self.binary = name, o.afl, os.path.join(o.bindir, name)
         if not os.access(self.binary, os.X_OK):
-            fail(f"{self.binary}: not built (run make fuzz-build / fuzz-afl-build)")
-        self.seeds = "corpus/" + ("tcp-upper-inetd" if name == "tcp-upper" else name)
+            fail(f"{self.binary}: not built (run make fuzz-build / fuzz-afl-build / fuzz-impl-build)")
+        # fuzz-impl-tcp takes fuzz_tcp's inputs: its seeds, dictionary and max_len
+        base = "fuzz_" + name.removeprefix("fuzz-impl-") if o.impl else name
+        self.impl, self.mode, self.findings = o.impl, None, []  # findings: (rule, where, sentence, file)
+        self.seeds = "corpus/" + ("tcp-upper-inetd" if name == "tcp-upper" else base)
         if not os.path.isdir(self.seeds):
             fail(f"{self.seeds}: seed corpus missing")
         # the engine's extra arguments: the dictionary, and libFuzzer's max_len from NAME.options
-        dictionary = f"harness/fuzz/{name}.dict"
-        max_len = re.search(r"^\s*max_len\s*=\s*(\d+)", engines.read_text(f"harness/fuzz/{name}.options",
+        dictionary = f"harness/fuzz/{base}.dict"
+        max_len = re.search(r"^\s*max_len\s*=\s*(\d+)", engines.read_text(f"harness/fuzz/{base}.options",
                                                                           1 << 16), re.M)
         self.extra = (["-x", dictionary] if o.afl else [f"-dict={dictionary}"]) * os.path.exists(dictionary)
         self.extra += [f"-max_len={max_len[1]}"] if max_len and not o.afl else []
@@ -162,6 +189,13 @@ class Target:
         self.corpus, self.crashes, self.logs, self.sync = (os.path.join(self.dir, d)
                                                            for d in ("corpus", "crashes", "logs", "sync"))
         try:
+            for d in (self.crashes, self.logs, os.path.join(self.dir, "findings")) if o.impl else ():
+                shutil.rmtree(d, ignore_errors=True)  # another implementation's, or an earlier run's
+            os.makedirs(self.corpus, exist_ok=True)
+            # the engine's scenario inputs (a stalled reader beside served ones, a reset while output is
+            # owed) join the working corpus: the committed fuzz_tcp seeds are the simulator's
+            for f in glob.glob(f"harness/fuzz/impl-seeds/{name.removeprefix('fuzz-impl-')}-*") if o.impl else ():
+                shutil.copy(f, self.corpus)
             for d in (self.corpus, self.crashes, self.logs):
                 os.makedirs(d, exist_ok=True)
         except OSError as e:
@@ -284,7 +318,8 @@ def drive(o, targets, jobs, step):
 
 def chunk_start(j, slot, t, secs, number):
     j.log = os.path.join(t.logs, "chunk-%05d-slot%d.log" % (number, slot))
-    argv = [t.binary, f"-max_total_time={secs}", "-timeout=10", "-print_final_stats=1",
+    # the fuzz-impl engines bound every wait themselves (an input of 16 MB to a slow server takes a while)
+    argv = [t.binary, f"-max_total_time={secs}", f"-timeout={60 if t.impl else 10}", "-print_final_stats=1",
             f"-artifact_prefix={t.crashes}/", *t.extra, t.corpus, t.seeds]
     j.ncrash = engines.count_files(t.crashes)
     try:
@@ -304,6 +339,10 @@ def chunk_ended(j):
             engines.count_files(t.crashes) == j.ncrash:
         t.failed(j.log, engines.status_text(rc))
     t.execs_done, t.cov_done, j.proc = t.execs_done + execs, max(t.cov_done, cov), None
+    if t.impl:
+        t.mode = t.mode or impl_findings.coverage_mode(engines.read_text(j.log, 65536))
+        t.findings += [f for f in impl_findings.scan_log(engines.read_text(j.log, 1 << 20, tail=True))
+                       if os.path.isfile(f[3])]
 
 def run_libfuzzer(o, targets):
     jobs, chunk_no, nt = [Job() for _ in range(o.jobs)], [0] * o.jobs, len(targets)
@@ -415,10 +454,13 @@ def summary_row(o, t, buckets, cwd):
     coverage = f"{t.cov} edges ({t.density or '?'} of the map)" if o.afl else f"{t.cov} edges"
     added = t.corpus_n - (engines.count_files(t.seeds) if o.afl else t.corpus_start)
     files, unique = t.crash_files(), 0
-    for f in files:
+    for f in files if not o.impl else ():
         key, cmd = reproduce(o, t, f, cwd)
         unique += key not in buckets
         buckets.setdefault(key, [0, cmd, f])[0] += 1
+    if o.impl:
+        unique = len({f[:2] for f in t.findings})
+        coverage = f"{t.cov} features; " + (t.mode or "coverage mode unknown (no start line)").split(";")[0]
     row = "| %s | %s | %.0f | %.0f | %s | %d (%+d) | %d (%d) |\n" % (
         t.name, engines.fmt_count(t.known[0]), t.run_secs, rate, coverage, t.corpus_n, added, len(files),
         unique)
@@ -449,15 +491,16 @@ def over_time(o, targets, elapsed):
            "since the previous row over the seconds the target ran, empty when the engine reported nothing "
            "new (the next rate spans both intervals), NaN when the target did not run since the previous "
            "row (it waited for a worker slot).\n\n" % (o.sample, HEADER)]
+    unit = "features" if o.impl else "edges"
     for t in targets:
         if t.cov == 0:
             grew = "no coverage reported"
         elif t.cov_grew_at >= 0:
-            grew = "coverage last grew at %.0f s of %.0f s: %d edges (%d at %.0f s)" % (
-                t.cov_grew_at, elapsed, t.cov, t.cov_first, t.cov_first_at)
+            grew = "coverage last grew at %.0f s of %.0f s: %d %s (%d at %.0f s)" % (
+                t.cov_grew_at, elapsed, t.cov, unit, t.cov_first, t.cov_first_at)
         else:
-            grew = "coverage did not grow in %.0f s: %d edges from %.0f s on" % (elapsed, t.cov,
-                                                                                  t.cov_first_at)
+            grew = "coverage did not grow in %.0f s: %d %s from %.0f s on" % (elapsed, t.cov, unit,
+                                                                               t.cov_first_at)
         out.append(f"- **{t.name}**: {grew}; {t.rows} rows in [{t.name}.csv]({t.name}.csv)\n" +
                    (f"  - no chart: {t.chart_why}\n" if t.chart_why else
                     f"\n  ![{t.name}: coverage and exec/s over the run]({t.name}.svg)\n\n"))
@@ -471,10 +514,16 @@ def summarize(o, targets, elapsed):
     except OSError:
         free = None
     disk_full = free is not None and free < 1 << 20
-    out = ["# Fuzzing summary (%s)\n\nRan %.0f s" % ("AFL++" if o.afl else "libFuzzer", elapsed)]
+    out = ["# Fuzzing summary (%s)\n\n" % ("AFL++" if o.afl else "libFuzzer")]
+    if o.impl:
+        out.append(f"Implementation: `{o.impl}`, started by each engine process on a free loopback port "
+                   "and kept running across inputs (restarted only when it dies, itself a finding).\n\n")
+    out.append("Ran %.0f s" % elapsed)
     if stop_requested:
         out.append(" (stopped by Ctrl-C or SIGTERM; %.0f s were asked)" % o.time)
     each, coverage = ("instances", "AFL++'s edges_found (and bitmap_cvg)") if o.afl else \
+        ("workers", "libFuzzer's ft (features: the server's edges when it is instrumented, beside the "
+         "engine's own map of which op met which client state)") if o.impl else \
         ("workers", "libFuzzer's cov (edges)")
     out.append(f" on {o.jobs} worker slot(s), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. \"ran\" is the "
                "seconds in which the target had an engine running; exec/s is the whole-run average, the "
@@ -489,8 +538,12 @@ def summarize(o, targets, elapsed):
         idle += [t] if no_input else []
         broken += [t.name] if no_input or t.nfailed else []
     out.append("\n")
-    if buckets:
+    if o.impl:
+        out += impl_findings.report(o, targets, lambda m: print(f"{PROG}: {m}"))
+    elif buckets:
         out += crash_list(buckets)
+    elif o.impl:
+        pass
     elif broken or disk_full:
         out.append("## Crashes: none found, but this run did NOT fuzz everything (see below): not a clean "
                    "result\n")
@@ -510,6 +563,8 @@ def summarize(o, targets, elapsed):
         out.append("\n")
     text = "".join(out).removesuffix("\n")  # one newline after its last line, not the blank line after it
     print("\n" + text)
+    if o.impl:
+        files = sum(len(t.findings) for t in targets)
     rc, path = 1 if files else 0, os.path.join(o.out, "SUMMARY.md")
     try:
         with open(path, "w") as f:
@@ -536,7 +591,8 @@ def chart(o, t):
         return 1
     argv = [o.chart, "--csv", t.csv_path, "--svg", t.svg_path, "--x", "elapsed_s", "--title",
             f"{t.name}: coverage and exec/s over the run", "--xlabel", "seconds since the start", "--ylabel",
-            ("coverage (edges found)" if o.afl else "coverage (cov)") if cov else "exec/s"]
+            ("coverage (edges found)" if o.afl else "coverage (ft)" if o.impl else "coverage (cov)") if cov else
+            "exec/s"]
     argv += ["--series", "coverage:coverage", "--fit-left"] * cov
     argv += ["--series", "exec_per_s:exec/s (last interval)" + ":right" * cov] * rate
     argv += ["--y2label", "exec/s"] * (cov and rate)
@@ -577,6 +633,9 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     targets = [Target(o, name) for name in o.names]
+    if o.impl:
+        os.environ["CAPSLOCK_IMPL"] = o.impl  # the engines start the server themselves, each on its own port
+        print(f"{PROG}: implementation {shlex.quote(o.impl)}")
     print(f"{PROG}: {'AFL++' if o.afl else 'libFuzzer'}, {len(targets)} target(s) {' '.join(o.names)}, "
           f"{o.time:.0f} s, {o.jobs} slot(s); working corpus and crashes under {o.out}/ "
           "(Ctrl-C stops cleanly)")

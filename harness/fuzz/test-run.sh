@@ -9,7 +9,8 @@
 # and SUMMARY.md say why no picture was drawn and the exit status is the same; a stand-in afl-fuzz that
 # resumes an earlier run's fuzzer_stats (execs_done carried on, as AFL++ does) shows this run's execs and
 # exec/s only; SIGINT mid-run still prints the summary and leaves the CSV, the chart and SUMMARY.md;
-# ci/planted-bug.sh's bad arguments are exit 2 before any build. One line per case, final "N passed, N
+# ci/planted-bug.sh's bad arguments are exit 2 before any build; --impl (make fuzz IMPL=...): a finding
+# deduplicated, shrunk, its confirmation, command and conform case; a clean run; an engine that runs nothing. One line per case, final "N passed, N
 # failed".
 # Usage: harness/fuzz/test-run.sh FUZZ-RUN DRAW-CHART (from anywhere; make fuzz-run-test); KEEP=1 keeps
 # its scratch directory /tmp/fuzz-run-test.* for a look at the outputs.
@@ -165,6 +166,77 @@ for args in "-t" "-t abc" "-t 0" "-t -5" "-t 999999" "--bogus" "tcp-slide no-suc
 done
 ci/planted-bug.sh --help | grep -q "^usage: ci/planted-bug.sh"
 result $? "planted-bug.sh --help" "planted-bug.sh --help"
+
+# make fuzz IMPL=... (--impl): stand-in engines, impl-repro, replay and conform. A finding (its
+# capslock-finding line) is keyed by rule and place, shrunk, confirmed (here: it does not reproduce on a
+# fresh server, which the summary must say), given its command and conform case: exit 1; a clean engine:
+# "Findings: none" with its coverage mode, exit 0; an engine that runs nothing: exit 2; a wrong target: 2
+mkdir -p "$d/impl" "$d/impl-clean" "$d/impl-bad"
+cat >"$d/impl/fuzz-impl-tcp" <<'EOF'
+#!/bin/sh
+for a in "$@"; do case $a in -artifact_prefix=*) p=${a#-artifact_prefix=} ;; -minimize_crash=1) m=1 ;; esac; done
+echo "capslock-impl: target tcp, coverage: instrumented (65536-byte map)" >&2
+[ "$CAPSLOCK_IMPL" = "./srv {port}" ] || { echo "CAPSLOCK_IMPL is '$CAPSLOCK_IMPL'" >&2; exit 2; }
+if [ -n "${m:-}" ]; then printf ab >"${p}minimized-from-1"; exit 0; fi
+if [ -z "${p:-}" ]; then echo "capslock-finding: T7 conn2/stalled: no byte for 2000 ms" >&2; exit 1; fi
+printf '#2\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 1Mb\n#90\tNEW cov: 6 ft: 6 corp: 2/2b lim: 4 exec/s: 90 rss: 1Mb\n' >&2
+f=${p}crash-$$
+printf abcdefgh >"$f"
+echo "capslock-finding: T7 conn2/stalled: no byte for 2000 ms" >&2
+echo "artifact_prefix='$p'; Test unit written to $f" >&2
+echo "stat::number_of_executed_units: 90" >&2
+exit 1
+EOF
+printf '#!/bin/sh\necho "capslock-impl: target tcp, coverage: black-box (the server wrote no edge map)" >&2\nprintf "#2\\tINITED cov: 5 ft: 5 corp: 1/1b exec/s: 0 rss: 1Mb\\nstat::number_of_executed_units: 500\\n" >&2\nsleep 1\n' >"$d/impl-clean/fuzz-impl-tcp"
+printf '#!/bin/sh\necho "capslock-impl: cannot start ./srv: no such file" >&2\nexit 1\n' >"$d/impl-bad/fuzz-impl-tcp"
+# reproduces, unless told not to (the file norepro beside it)
+printf '#!/bin/sh\n[ -e "$(dirname "$0")/norepro" ] && exit 0\necho "capslock-finding: T7 conn2/stalled: no byte" >&2\nexit 1\n' >"$d/impl/impl-repro"
+printf '#!/bin/sh\nprintf x >"$4"\n' >"$d/impl/replay"
+cat >"$d/impl/conform" <<'EOF'
+#!/bin/sh
+[ "$1" = --list ] && { printf 'ID RULE LEVEL DESCRIPTION\ntcp/concurrency/stalled T7 MUST x\n'; exit 0; }
+while [ $# -gt 0 ]; do
+	[ "$1" = --json ] && printf '{"cases":[{"id":"tcp/concurrency/stalled","status":"fail"}]}' >"$2"
+	shift
+done
+exit 1
+EOF
+chmod +x "$d"/impl*/*
+impl_run() { # OUT BINDIR TARGET LOG
+	"$R" --chart "$C" --time 3 --sample 1 --jobs 2 --impl './srv {port}' --repro "$d/impl/impl-repro" \
+		--replay "$d/impl/replay" --conform "$d/impl/conform" --shrink-time 5 --out "$1" --bindir "$2" "$3" >"$4" 2>&1
+}
+impl_run "$d/oi" "$d/impl" fuzz-impl-tcp "$d/impl.txt"
+rc=$?
+f=$d/oi/findings/01-fuzz-impl-tcp-T7
+[ $rc -eq 1 ] && grep -q "^## Findings: 1 unique" "$d/oi/SUMMARY.md" &&
+	grep -q "instrumented (65536-byte map)" "$d/oi/SUMMARY.md" &&
+	grep -q "fresh server: yes, the same rule and place" "$d/oi/SUMMARY.md" &&
+	grep -q "caught by .tcp/concurrency/stalled" "$d/oi/SUMMARY.md" &&
+	grep -q "impl-repro --exec './srv {port}' --tcp " "$d/oi/SUMMARY.md" && [ "$(cat "$f/input")" = ab ] && [ -s "$f/input.pcap" ]
+result $? "--impl, a finding: exit 1, one by rule and place, confirmed on a fresh server, shrunk, its command and conform case" \
+	"--impl, a finding: exit $rc (want 1) or the summary lacks a part of it; output:" "$d/impl.txt"
+touch "$d/impl/norepro"
+impl_run "$d/oi5" "$d/impl" fuzz-impl-tcp "$d/impl5.txt"
+rc=$?
+[ $rc -eq 1 ] && grep -q "NOT against a freshly started server" "$d/oi5/SUMMARY.md" &&
+	[ "$(cat "$d/oi5/findings/01-fuzz-impl-tcp-T7/input")" = abcdefgh ]
+result $? "--impl, a finding a fresh server does not show: said so, kept unshrunk" \
+	"--impl, a finding a fresh server does not show: exit $rc (want 1), or not said; output:" "$d/impl5.txt"
+impl_run "$d/oi2" "$d/impl-clean" fuzz-impl-tcp "$d/impl2.txt"
+rc=$?
+[ $rc -eq 0 ] && grep -q "^## Findings: none" "$d/oi2/SUMMARY.md" && grep -q "coverage black-box" "$d/oi2/SUMMARY.md"
+result $? "--impl, a clean run: exit 0, Findings: none, black-box said" \
+	"--impl, a clean run: exit $rc (want 0); output:" "$d/impl2.txt"
+impl_run "$d/oi3" "$d/impl-bad" fuzz-impl-tcp "$d/impl3.txt"
+rc=$?
+[ $rc -eq 2 ] && grep -q "did NOT fuzz everything" "$d/oi3/SUMMARY.md"
+result $? "--impl, an engine that runs nothing: exit 2, not clean" \
+	"--impl, an engine that runs nothing: exit $rc (want 2); output:" "$d/impl3.txt"
+impl_run "$d/oi4" "$d/impl" fuzz_tcp "$d/impl4.txt"
+rc=$?
+[ $rc -eq 2 ] && grep -q "expected fuzz-impl-tcp" "$d/impl4.txt"
+result $? "--impl with fuzz_tcp: exit 2" "--impl with fuzz_tcp: exit $rc (want 2); output:" "$d/impl4.txt"
 
 # SIGINT (Ctrl-C) mid-run: the summary is still printed, promptly
 setsid "$R" --chart "$C" --time 60 --sample 1 --out "$d/o4" $G fuzz_udp >"$d/int.txt" 2>&1 &

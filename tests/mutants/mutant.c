@@ -14,7 +14,16 @@
  * to it no more, unless the connection breaks): a client that stops reading beside others that are served
  * never gets the rest of its answer (T7). "small-rcvbuf" is correct but gives its UDP socket the smallest
  * receive buffer (4608 bytes): the kernel drops datagrams of a burst there, which conform reports as the
- * host's loss (the SHOULD finding udp/buffer/drops), not as the server's (U1). Test-only; never installed.
+ * host's loss (the SHOULD finding udp/buffer/drops), not as the server's (U1). Three more are for fuzzing
+ * an implementation (make fuzz IMPL=...):
+ * "heap-4k-reset" writes past a 4 KiB per-connection history buffer when a connection's third read (or
+ * later) crosses 4 KiB after another connection was reset while it was open (only AddressSanitizer sees
+ * it: build it with clang -fsanitize=address); "rare-branch" corrupts a reply byte when a short read
+ * holds five different bytes of 0xa0-0xbf, counted one branch at a time (random sequences rarely take
+ * it; coverage guidance reaches it a step at a time); "halfclose-after-reset" resets a connection that
+ * half-closes, instead of finishing its answer and sending FIN, when another connection was reset
+ * between its first data and its half-close (T4; each fixed conform case does one of the two, never
+ * both at once). Test-only; never installed.
  *
  *   usage: mutant [-l ADDR:PORT] [--own-words] [--hang]   (default 127.0.0.1:0; TCP and UDP on one port)
  *   The first stderr lines are "listening on tcp ADDR:PORT" and "listening on udp ADDR:PORT"; with
@@ -59,11 +68,18 @@ struct conn {
 	unsigned char *backlog;
 	size_t backlog_len, backlog_off, backlog_cap;
 	int eof;
+	/* heap-4k-reset */
+	unsigned char *hist; /* the first 4 KiB the client sent */
+	size_t hist_len;     /* bytes kept in hist */
+	unsigned reads;      /* reads that returned data */
+	unsigned long
+	    resets0; /* resets seen when it was accepted (halfclose-after-reset: at its first data) */
 };
 
 static struct conn conns[MAXCONN];
 static int nactive;
 static int own_words, hang; /* --own-words, --hang */
+static unsigned long resets_seen; /* connections the server saw reset (read or write error) */
 
 /* The Latin-1 bug: letters U+00E0-U+00FE (but not the division sign U+00F7) "uppercased" too. */
 static void latin1(unsigned char *p, size_t n)
@@ -92,8 +108,59 @@ static void unicode_upper(unsigned char *p, size_t n)
 	}
 }
 
+/* ---- the bugs for fuzzing implementations: heap-4k-reset, rare-branch, halfclose-after-reset ---- */
+
+/* heap-4k-reset: a log of the first 4 KiB each connection sent. Its bound is checked on the path of the
+ * first two reads and whenever no other connection was reset meanwhile; the third read crossing 4 KiB
+ * after a neighbour's reset copies past the end of the buffer. */
+static void history_add(struct conn *k, const unsigned char *p, size_t n)
+{
+	size_t room = 4096 - k->hist_len;
+	if (k->hist == NULL || k->hist_len >= 4096)
+		return;
+	if (k->reads < 3 || resets_seen == k->resets0)
+		n = n < room ? n : room;
+	memcpy(k->hist + k->hist_len, p, n);
+	k->hist_len += n;
+}
+
+/* rare-branch: a short read (16 bytes at most) that holds five different bytes of 0xa0-0xbf gets its
+ * first byte's answer corrupted. Each count of them from one to four is its own branch (the volatile
+ * stores keep the compiler from merging them), so an edge map rewards each new one and a
+ * coverage-guided fuzzer needs one lucky byte per step; without one, a guess must bring all five at
+ * once (a long read of random bytes is not checked: random sequences rarely take this branch). */
+static volatile unsigned rare_a, rare_b, rare_c, rare_d;
+static void rare_branch(unsigned char *p, size_t n)
+{
+	unsigned long mask = 0;
+	unsigned k = 0;
+	if (n > 16)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] & 0xe0u) == 0xa0)
+			mask |= 1ul << (p[i] & 31u);
+	for (; mask != 0; mask &= mask - 1)
+		k++;
+	if (k < 1)
+		return;
+	rare_a++;
+	if (k < 2)
+		return;
+	rare_b += 3;
+	if (k < 3)
+		return;
+	rare_c ^= 5;
+	if (k < 4)
+		return;
+	rare_d += 7;
+	if (k >= 5)
+		p[0] = (unsigned char)(p[0] ^ 0x01);
+}
+
 static void drop(struct conn *k, int do_close)
 {
+	free(k->hist);
+	k->hist = NULL;
 	if (do_close)
 		close(k->fd);
 	free(k->buf);
@@ -218,10 +285,25 @@ static void service(struct conn *k, short rev)
 					latin1(p, (size_t)n);
 				if (bug("unicode-upper"))
 					unicode_upper(p, (size_t)n);
+				if (k->reads++ == 0 && bug("halfclose-after-reset"))
+					k->resets0 = resets_seen; /* from its first data on */
+				if (bug("heap-4k-reset"))
+					history_add(k, p, (size_t)n);
+				if (bug("rare-branch"))
+					rare_branch(p, (size_t)n);
 				upper_conn_event(&k->u, UPPER_EV_READ, (size_t)n);
 			} else if (n == 0) {
+				if (bug("halfclose-after-reset") && k->reads > 0 &&
+				    resets_seen != k->resets0) {
+					struct linger lg = {
+					    1, 0}; /* a reset, not the rest of the answer and FIN */
+					setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+					drop(k, 1);
+					return;
+				}
 				upper_conn_event(&k->u, UPPER_EV_EOF, 0);
 			} else if (errno != EAGAIN && errno != EINTR) {
+				resets_seen++;
 				upper_conn_event(&k->u, UPPER_EV_RESET, 0);
 			}
 		}
@@ -245,6 +327,7 @@ static void service(struct conn *k, short rev)
 			k->blocked = errno == EAGAIN;
 			break;
 		} else {
+			resets_seen++;
 			upper_conn_event(&k->u, UPPER_EV_WERROR, 0);
 			if (bug("reset-harms-neighbor"))
 				reset_neighbor(k);
@@ -349,6 +432,11 @@ static void accept_one(int lfd)
 		}
 		k->fd = fd;
 		k->active = 1;
+		k->resets0 = resets_seen;
+		if (bug("heap-4k-reset") && (k->hist = malloc(4096)) == NULL) {
+			free(k->buf);
+			break;
+		}
 		nactive++;
 		if (bug("leak-memory")) {
 			/* a per-connection buffer (256 KiB, used) that is never freed */
