@@ -16,7 +16,7 @@ fuzz-impl-tcp or fuzz-impl-udp against one server, two at a time (the cores):
 
 usage: impl_proofs.py --engines DIR --bin DIR --mutants DIR --asan-mutants DIR --afl-mutants DIR
                       [--time SECONDS] [--clean-time SECONDS] [--cov-time SECONDS] [--cov-runs N]
-                      [--only NAME]...
+                      [--only NAME]... | --help | --version
 Prints one line per proof and the seconds each took; exit 0 when all hold, 1 when one fails, 2 on a
 usage or set-up error (an engine or server missing).
 """
@@ -136,10 +136,16 @@ def proofs(o):
     ]
 
 def usage(message):
-    print(f"{PROG}: {message}\n{__doc__[__doc__.index('usage:'):]}", file=sys.stderr)
+    print(f"{PROG}: {message}\nTry '{PROG} --help' for more information.", file=sys.stderr)
     sys.exit(2)
 
 def main(argv):
+    if argv[:1] == ["--help"]:
+        print(__doc__[__doc__.index("usage:"):].rstrip())
+        return 0
+    if argv[:1] == ["--version"]:
+        print(f"{PROG} (capslock) {engines.version()}")
+        return 0
     keys = ["engines", "bin", "mutants", "asan-mutants", "afl-mutants", "time", "clean-time", "cov-time",
             "cov-runs", "only"]
     try:

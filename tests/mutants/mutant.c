@@ -19,7 +19,7 @@
  * "heap-4k-reset" writes past a 4 KiB per-connection history buffer when a connection's third read (or
  * later) crosses 4 KiB after another connection was reset while it was open (only AddressSanitizer sees
  * it: build it with clang -fsanitize=address); "rare-branch" corrupts a reply byte when a short read
- * holds five different bytes of 0xa0-0xbf, counted one branch at a time (random sequences rarely take
+ * holds four different bytes of 0xa0-0xbf, counted one branch at a time (random sequences rarely take
  * it; coverage guidance reaches it a step at a time); "halfclose-after-reset" resets a connection that
  * half-closes, instead of finishing its answer and sending FIN, when another connection was reset
  * between its first data and its half-close (T4; each fixed conform case does one of the two, never
@@ -124,12 +124,12 @@ static void history_add(struct conn *k, const unsigned char *p, size_t n)
 	k->hist_len += n;
 }
 
-/* rare-branch: a short read (16 bytes at most) that holds five different bytes of 0xa0-0xbf gets its
- * first byte's answer corrupted. Each count of them from one to four is its own branch (the volatile
+/* rare-branch: a short read (16 bytes at most) that holds four different bytes of 0xa0-0xbf gets its
+ * first byte's answer corrupted. Each count of them from one to three is its own branch (the volatile
  * stores keep the compiler from merging them), so an edge map rewards each new one and a
- * coverage-guided fuzzer needs one lucky byte per step; without one, a guess must bring all five at
+ * coverage-guided fuzzer needs one lucky byte per step; without one, a guess must bring all four at
  * once (a long read of random bytes is not checked: random sequences rarely take this branch). */
-static volatile unsigned rare_a, rare_b, rare_c, rare_d;
+static volatile unsigned rare_a, rare_b, rare_c;
 static void rare_branch(unsigned char *p, size_t n)
 {
 	unsigned long mask = 0;
@@ -150,10 +150,7 @@ static void rare_branch(unsigned char *p, size_t n)
 	if (k < 3)
 		return;
 	rare_c ^= 5;
-	if (k < 4)
-		return;
-	rare_d += 7;
-	if (k >= 5)
+	if (k >= 4)
 		p[0] = (unsigned char)(p[0] ^ 0x01);
 }
 
