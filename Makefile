@@ -118,6 +118,7 @@ help:
 	'make SUITE            one test suite alone, for example make conform-ref (make print-suites lists them)' \
 	'make fuzz             fuzz every target for FUZZ_TIME seconds (default a night), then out/fuzz/SUMMARY.md' \
 	'make fuzz-afl         the same with AFL++' \
+	'make fuzz IMPL=CMD    fuzz your own server over loopback instead (CMD with {port}), then out/fuzz-impl/SUMMARY.md' \
 	'make fuzz-merge       minimize the run'"'"'s new inputs into corpus/<target>/' \
 	'make coverage         per-file line coverage of the committed corpus' \
 	'make bench            performance figures beside a no-transform echo server: out/bench/BENCH.md' \
