@@ -475,24 +475,31 @@ static int from_fuzz(const struct options *o)
 		size_t k;
 		if (cap - n < 65536) {
 			cap = cap ? cap * 2 : 65536;
-			if (cap > ((size_t)64 << 20))
-				errx(REPLAY_EXIT_SETUP, "--from-fuzz-input %s: larger than 64 MiB",
-				     o->from_fuzz);
-			buf = realloc(buf, cap);
-			if (!buf)
-				errx(REPLAY_EXIT_SETUP, "out of memory");
+			uint8_t *grown = cap > ((size_t)64 << 20) ? NULL : realloc(buf, cap);
+			if (!grown) {
+				free(buf);
+				fclose(f);
+				errx(REPLAY_EXIT_SETUP, "--from-fuzz-input %s: %s", o->from_fuzz,
+				     cap > ((size_t)64 << 20) ? "larger than 64 MiB" : "out of memory");
+			}
+			buf = grown;
 		}
 		k = fread(buf + n, 1, cap - n, f);
 		n += k;
 		if (k == 0)
 			break;
 	}
-	if (ferror(f))
-		err(REPLAY_EXIT_SETUP, "--from-fuzz-input %s", o->from_fuzz);
+	if (ferror(f)) {
+		int e = errno;
+		free(buf); /* exit does not free it, and LeakSanitizer would count it */
+		fclose(f);
+		errx(REPLAY_EXIT_SETUP, "--from-fuzz-input %s: %s", o->from_fuzz, strerror(e));
+	}
 	fclose(f);
-	if (fz_to_pcap(buf, n, udp, o->write_pcap, &npk, emsg, sizeof emsg) < 0)
-		errx(REPLAY_EXIT_SETUP, "--write-pcap: %s", emsg);
+	int rc = fz_to_pcap(buf, n, udp, o->write_pcap, &npk, emsg, sizeof emsg);
 	free(buf);
+	if (rc < 0)
+		errx(REPLAY_EXIT_SETUP, "--write-pcap: %s", emsg);
 	if (!o->quiet) /* after a pcap on stdout ("-"), the line goes to stderr */
 		fprintf(util_is_stdout(o->write_pcap) ? stderr : stdout,
 		        "%s: %llu packets from %s (%s input)\n", o->write_pcap, (unsigned long long)npk,
