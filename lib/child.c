@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -453,36 +452,6 @@ int child_probe(struct child *c, int proto, int timeout_ms, char *err, size_t er
 	return net_probe(&to, proto == CHILD_TCP ? SOCK_STREAM : SOCK_DGRAM, timeout_ms, err, errlen);
 }
 
-/* Is a TCP server listening at a? A connection the kernel completes means yes, even when the server resets
- * it at once (the reset may come before the connection is seen complete). */
-static int tcp_listening(const struct net_addr *a)
-{
-	char err[256];
-	int fd = net_connect(a, SOCK_STREAM, PROBE_MS, err, sizeof err);
-	if (fd >= 0)
-		close(fd);
-	return fd >= 0 || errno == ECONNRESET;
-}
-
-/* Is a UDP socket bound at a? Judged by what the transport says, not by an answer: a connected socket hears
- * ICMP port unreachable (ECONNREFUSED) when nothing is bound, and loopback delivers it at once, so an
- * answer or silence for PROBE_MS means a socket is there. Whether it answers is for the tool to judge. */
-static int udp_bound(const struct net_addr *a)
-{
-	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), bound = 0;
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0 && send(fd, "probe", 5, 0) == 5) {
-		struct pollfd p = {fd, POLLIN, 0};
-		char b[16];
-		int n = poll(&p, 1, PROBE_MS);
-		bound =
-		    n == 0 || (n == 1 && (recv(fd, b, sizeof b, MSG_DONTWAIT) >= 0 || errno != ECONNREFUSED));
-	}
-	close(fd);
-	return bound;
-}
-
 /* With {port}: is 127.0.0.1:port listening for every protocol in missing (those without a line)? TCP
  * first, so that UDP's silence is taken as listening only once the server's TCP side is up. */
 static int port_answers(const struct child *c, struct child_addrs *a, int missing)
@@ -492,9 +461,9 @@ static int port_answers(const struct child *c, struct child_addrs *a, int missin
 	snprintf(name, sizeof name, "127.0.0.1:%u", c->port);
 	if (net_parse(name, &at, err, sizeof err) < 0)
 		return 0;
-	if ((missing & CHILD_TCP) && !tcp_listening(&at))
+	if ((missing & CHILD_TCP) && !net_tcp_listening(&at, PROBE_MS))
 		return 0;
-	if ((missing & CHILD_UDP) && !udp_bound(&at))
+	if ((missing & CHILD_UDP) && !net_udp_bound(&at, PROBE_MS))
 		return 0;
 	if (missing & CHILD_TCP) {
 		a->tcp = at;

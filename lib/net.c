@@ -298,6 +298,31 @@ unsigned net_free_port(void)
 	return 0;
 }
 
+int net_tcp_listening(const struct net_addr *a, int timeout_ms)
+{
+	char err[256];
+	int fd = net_connect(a, SOCK_STREAM, timeout_ms, err, sizeof err);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno == ECONNRESET;
+}
+
+int net_udp_bound(const struct net_addr *a, int timeout_ms)
+{
+	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), bound = 0;
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0 && send(fd, "probe", 5, 0) == 5) {
+		struct pollfd p = {fd, POLLIN, 0};
+		char b[16];
+		int n = poll(&p, 1, timeout_ms);
+		bound =
+		    n == 0 || (n == 1 && (recv(fd, b, sizeof b, MSG_DONTWAIT) >= 0 || errno != ECONNREFUSED));
+	}
+	close(fd);
+	return bound;
+}
+
 int net_probe(const struct net_addr *a, int type, int timeout_ms, char *err, size_t errlen)
 {
 	char name[NET_ADDRSTRLEN];

@@ -71,6 +71,16 @@ unsigned net_free_port(void);
  * it something). Returns 0, or -1 with a reason in err. */
 int net_probe(const struct net_addr *a, int type, int timeout_ms, char *err, size_t errlen);
 
+/* Is a TCP server listening at a? A connection the kernel completes within timeout_ms means yes, even
+ * when the server resets it at once (the reset may come before the connection is seen complete). */
+int net_tcp_listening(const struct net_addr *a, int timeout_ms);
+
+/* Is a UDP socket bound at a? Judged by what the transport says, not by an answer: a connected socket
+ * hears ICMP port unreachable (ECONNREFUSED) when nothing is bound, and loopback delivers it at once, so
+ * an answer or silence for timeout_ms means a socket is there (whether it answers is for the caller to
+ * judge). Sends one 5-byte datagram "probe". */
+int net_udp_bound(const struct net_addr *a, int timeout_ms);
+
 /* Maps a wildcard address to loopback (0.0.0.0 to 127.0.0.1, :: to ::1). Returns 0 when a is then a
  * loopback address, or -1 with a reason in err ("... is not a loopback address: not probed"). */
 int net_loopback(struct net_addr *a, char *err, size_t errlen);
