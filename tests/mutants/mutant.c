@@ -78,7 +78,7 @@ struct conn {
 
 static struct conn conns[MAXCONN];
 static int nactive;
-static int own_words, hang; /* --own-words, --hang */
+static int own_words, hang;       /* --own-words, --hang */
 static unsigned long resets_seen; /* connections the server saw reset (read or write error) */
 
 /* The Latin-1 bug: letters U+00E0-U+00FE (but not the division sign U+00F7) "uppercased" too. */
