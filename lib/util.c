@@ -4,9 +4,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -363,4 +365,71 @@ int util_proc_stat(pid_t pid, struct util_proc_stat *st)
 	st->threads = threads;
 	st->cpu_s = (double)(user + sys) / (double)sysconf(_SC_CLK_TCK);
 	return 0;
+}
+
+char *util_read_proc_table(const char *path)
+{
+	size_t cap = 1u << 20, used = 0;
+	char *text = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (text == NULL || fd < 0) {
+		free(text);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	for (;;) {
+		if (cap - used < 65536) {
+			char *bigger = realloc(text, 2 * cap);
+			if (bigger == NULL)
+				break;
+			text = bigger;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, text + used, cap - used - 1);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	text[used] = '\0';
+	return text;
+}
+
+/* Adds the drops of the sockets in one /proc/net/udp* file bound to one of ports[0..n) to *sum; *found
+ * counts them. A missing file (no IPv6) adds nothing. */
+static void add_drops(const char *path, const unsigned *ports, size_t n, long long *sum, int *found)
+{
+	char *text = util_read_proc_table(path), *save = NULL;
+	if (text == NULL)
+		return;
+	strtok_r(text, "\n", &save); /* the header */
+	for (char *line; (line = strtok_r(NULL, "\n", &save)) != NULL;) {
+		char local[128];
+		unsigned long long drops;
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops */
+		if (sscanf(line, " %*s %127s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", local, &drops) !=
+		    2)
+			continue;
+		char *colon = strrchr(local, ':');
+		unsigned port;
+		if (colon == NULL || sscanf(colon + 1, "%x", &port) != 1)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (ports[i] == port) {
+				*sum += (long long)drops;
+				(*found)++;
+				break;
+			}
+	}
+	free(text);
+}
+
+long long util_udp_drops(const unsigned *ports, size_t n)
+{
+	long long sum = 0;
+	int found = 0;
+	add_drops("/proc/net/udp", ports, n, &sum, &found);
+	add_drops("/proc/net/udp6", ports, n, &sum, &found);
+	return found ? sum : -1;
 }

@@ -94,4 +94,14 @@ struct util_proc_stat {
  * when it cannot be read (no such process) or parsed. */
 int util_proc_stat(pid_t pid, struct util_proc_stat *st);
 
+/* The whole of a /proc/net table (path), NUL-terminated, in a malloc'd buffer the caller frees; NULL when
+ * it cannot be read. The kernel lists the sockets afresh at each read() that does not continue the one
+ * before: with sockets coming and going meanwhile, a table read in small pieces may skip a line. So it
+ * is read in as few read() calls as a large buffer allows. */
+char *util_read_proc_table(const char *path);
+
+/* The kernel's drop count (receive buffer full) summed over the UDP sockets, IPv4 and IPv6, bound to
+ * one of ports[0..n), from /proc/net/udp and udp6; -1 when no such socket is listed. */
+long long util_udp_drops(const unsigned *ports, size_t n);
+
 #endif

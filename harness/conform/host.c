@@ -2,99 +2,34 @@
  * (host.h). */
 #include "host.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* The whole of a /proc/net table, NUL-terminated, in a malloc'd buffer (NULL when it cannot be read).
- * The kernel lists the sockets afresh at each read() that does not continue the one before: with
- * sockets coming and going meanwhile (ours, other programs'), a table read in small pieces may skip a
- * line. So it is read in as few read() calls as a large buffer allows. */
-static char *read_table(const char *path)
-{
-	size_t cap = 1u << 20, used = 0;
-	char *text = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (text == NULL || fd < 0) {
-		free(text);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	for (;;) {
-		if (cap - used < 65536) {
-			char *bigger = realloc(text, 2 * cap);
-			if (bigger == NULL)
-				break;
-			text = bigger;
-			cap *= 2;
-		}
-		ssize_t n = read(fd, text + used, cap - used - 1);
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	text[used] = '\0';
-	return text;
-}
-
-/* Adds the drops of the sockets in one /proc/net/udp* file bound to one of ports[0..n) to *sum; *found
- * counts them. A missing file (no IPv6) adds nothing. */
-static void add_drops(const char *path, const unsigned *ports, size_t n, long long *sum, int *found)
-{
-	char *text = read_table(path), *save = NULL;
-	if (text == NULL)
-		return;
-	strtok_r(text, "\n", &save); /* the header */
-	for (char *line; (line = strtok_r(NULL, "\n", &save)) != NULL;) {
-		char local[128];
-		unsigned long long drops;
-		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops */
-		if (sscanf(line, " %*s %127s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", local, &drops) !=
-		    2)
-			continue;
-		char *colon = strrchr(local, ':');
-		unsigned port;
-		if (colon == NULL || sscanf(colon + 1, "%x", &port) != 1)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (ports[i] == port) {
-				*sum += (long long)drops;
-				(*found)++;
-				break;
-			}
-	}
-	free(text);
-}
+#include "util.h"
 
 long long host_udp_drops(const struct case_target *t)
 {
 	unsigned ports[2];
 	size_t n = 0;
-	long long sum = 0;
-	int found = 0;
+	long long sum = -1;
 	if (t->has_udp)
 		ports[n++] = net_port((const struct sockaddr *)&t->udp.ss);
 	if (t->has_udp6)
 		ports[n++] = net_port((const struct sockaddr *)&t->udp6.ss);
 	if (n == 0)
 		return -1;
-	for (int attempt = 0; attempt < 3 && !found; attempt++) { /* a line skipped: read again */
-		sum = 0;
-		add_drops("/proc/net/udp", ports, n, &sum, &found);
-		add_drops("/proc/net/udp6", ports, n, &sum, &found);
-	}
-	return found ? sum : -1;
+	for (int attempt = 0; attempt < 3 && sum < 0; attempt++) /* a line skipped: read again */
+		sum = util_udp_drops(ports, n);
+	return sum;
 }
 
 /* Datagrams the host dropped in its backlog of received packets, every CPU (the second column of
  * /proc/net/softnet_stat, hexadecimal), or -1. */
 static long long backlog_drops(void)
 {
-	char *text = read_table("/proc/net/softnet_stat"), *save = NULL;
+	char *text = util_read_proc_table("/proc/net/softnet_stat"), *save = NULL;
 	long long sum = 0;
 	if (text == NULL)
 		return -1;
@@ -180,7 +115,7 @@ int host_excuse_loss(struct case_context *c, const struct host_drops *before, si
 /* Looks for the socket at local port `local`, remote port `remote` in one /proc/net/tcp* file. */
 static int find_queues(const char *path, unsigned local, unsigned remote, long long *send, long long *receive)
 {
-	char *text = read_table(path), *save = NULL;
+	char *text = util_read_proc_table(path), *save = NULL;
 	int found = 0;
 	if (text == NULL)
 		return 0;

@@ -67,32 +67,11 @@ static void feature(struct play *p, size_t index)
 	}
 }
 
-/* Drops counted by the kernel for the UDP sockets bound to port (every /proc/net/udp and udp6 line
- * whose local port is port): datagrams the server never saw. */
+/* Drops counted by the kernel for the UDP sockets bound to port: datagrams the server never saw. */
 static unsigned long kernel_drops(unsigned port)
 {
-	static const char *const files[] = {"/proc/net/udp", "/proc/net/udp6"};
-	unsigned long sum = 0;
-	for (size_t k = 0; k < 2; k++) {
-		FILE *f = fopen(files[k], "r");
-		char line[512];
-		if (f == NULL)
-			continue;
-		while (fgets(line, sizeof line, f) != NULL) {
-			char local[80];
-			unsigned long drops = 0;
-			unsigned lport;
-			char *colon;
-			if (sscanf(line, " %*d: %79s", local) != 1 || (colon = strrchr(local, ':')) == NULL ||
-			    sscanf(colon + 1, "%x", &lport) != 1 || lport != port)
-				continue;
-			char *last = strrchr(line, ' '); /* the last field: drops */
-			if (last != NULL && sscanf(last, " %lu", &drops) == 1)
-				sum += drops;
-		}
-		fclose(f);
-	}
-	return sum;
+	long long drops = util_udp_drops(&port, 1);
+	return drops > 0 ? (unsigned long)drops : 0;
 }
 
 static const struct net_addr *to(const struct play *p, int family)
