@@ -1,6 +1,6 @@
 """conventions.py - what every capslock Python script shares with the C programs' command lines (lib/cli):
-the version from the VERSION file, durations in seconds with an optional unit, and the one rule for output
-directories. Standard library only; nothing prints or exits. Used by harness/fuzz/engines.py (and so
+the version from the VERSION file, durations in seconds with an optional unit, the one rule for output
+directories and the wording of a usage error. Standard library only; nothing prints or exits. Used by harness/fuzz/engines.py (and so
 fuzz_run.py and fuzz_bench.py) and harness/bench/bench.py."""
 import os, re
 
@@ -29,3 +29,11 @@ def make_out_dir(path, default):
     if not os.path.exists(parent):
         raise FileNotFoundError(2, "its parent directory does not exist (create it first)", parent)
     os.mkdir(path)
+
+def getopt_error(e):
+    """A getopt.GetoptError as one line naming the option, as lib/cli words it: "--NAME: missing argument",
+    "--NAME: takes no argument", "--NAME: unknown option" or "-X: unknown option"."""
+    if len(e.opt) <= 1:
+        return f"-{e.opt}: unknown option"
+    return f"--{e.opt}: " + ("missing argument" if "requires argument" in e.msg else
+                              "takes no argument" if "must not have" in e.msg else "unknown option")

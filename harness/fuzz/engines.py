@@ -8,7 +8,7 @@ import collections, contextlib, os, re, signal, subprocess, sys, tempfile, time
 
 # The conventions every capslock script shares (version, durations, output directories), one folder up.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from conventions import duration, make_out_dir, version  # noqa: E402,F401 (used as engines.NAME)
+from conventions import duration, getopt_error, make_out_dir, version  # noqa: E402,F401 (engines.NAME)
 
 # No CPU-frequency or core-pattern checks, no terminal UI, no CPU binding (instances share cores).
 AFL_ENV = {"AFL_SKIP_CPUFREQ": "1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES": "1", "AFL_NO_UI": "1",

@@ -346,9 +346,7 @@ def parse_options(argv):
     try:
         opts, targets = getopt.gnu_getopt(argv, "h", ["help", "version"] + [f"{k}=" for k in o])
     except getopt.GetoptError as e:
-        die(f"--{e.opt}: " + ("missing argument" if "requires argument" in e.msg else
-                              "takes no argument" if "must not have" in e.msg else "unknown option")
-            if len(e.opt) > 1 else f"-{e.opt}: unknown option", usage=True)
+        die(engines.getopt_error(e), usage=True)
     for k, v in opts:
         if k in ("-h", "--help"):
             sys.stdout.write(__doc__)

@@ -101,9 +101,7 @@ def options(argv):
     try:
         pairs, names = getopt.gnu_getopt(argv, "h", ["help", "version"] + [k + "=" for k in g])
     except getopt.GetoptError as e:
-        fail(f"--{e.opt}: " + ("missing argument" if "requires argument" in e.msg else
-                               "takes no argument" if "must not have" in e.msg else "unknown option")
-             if len(e.opt) > 1 else f"-{e.opt}: unknown option", usage=True)
+        fail(engines.getopt_error(e), usage=True)
     for k, v in pairs:
         if k in ("-h", "--help"):
             sys.stdout.write(USAGE)

@@ -151,7 +151,7 @@ def main(argv):
     try:
         pairs, rest = getopt.getopt(argv, "", [k + "=" for k in keys])
     except getopt.GetoptError as e:
-        usage(e.msg)
+        usage(engines.getopt_error(e))
     g = {"time": "20", "clean-time": "5", "cov-time": "100", "cov-runs": "100000", "only": []}
     for k, v in pairs:
         if k == "--only":
